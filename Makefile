@@ -1,0 +1,33 @@
+# Vigil. "make test" is the whole test suite; .ci/run calls exactly it.
+GO ?= go
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test run build bench fuzz
+
+# gofmt, vet, staticcheck, and every test with the race detector, on SQLite
+# and, when VIGIL_TEST_POSTGRES_URL is set, PostgreSQL (CI sets it and
+# VIGIL_CI=1, which turns a missing server into a failure).
+test:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) test -race -timeout 15m ./...
+
+# The server on the embedded SQLite store in ./vigil-data.
+run:
+	$(GO) run ./cmd/vigil serve
+
+build:
+	$(GO) build -trimpath -o bin/vigil ./cmd/vigil
+
+# Benchmarks against both stores; see docs/benchmarks.md.
+bench:
+	$(GO) run ./cmd/vigil bench store
+
+# Run each fuzzer for a while (the seed corpora also run in "make test").
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeObservable$$' -fuzztime=$(FUZZTIME) .
+	$(GO) test -run='^$$' -fuzz='^FuzzParseObservableLines$$' -fuzztime=$(FUZZTIME) .
+	$(GO) test -run='^$$' -fuzz='^FuzzExtractObservables$$' -fuzztime=$(FUZZTIME) .
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeIncident$$' -fuzztime=$(FUZZTIME) ./http

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/sqlite"
+)
+
+// A backup is a gzipped tar holding manifest.json and the database: for
+// SQLite a copy of the database file made with VACUUM INTO, for PostgreSQL
+// a pg_dump archive. Both are consistent snapshots taken while the server
+// keeps running.
+const (
+	backupFormat   = "vigil-backup"
+	backupVersion  = 1
+	manifestName   = "manifest.json"
+	pgDumpFileName = "vigil.pgdump"
+)
+
+// Manifest describes a backup.
+type Manifest struct {
+	Format        string         `json:"format"`
+	Version       int            `json:"version"`
+	CreatedAt     time.Time      `json:"created_at"`
+	VigilVersion  string         `json:"vigil_version"`
+	Engine        string         `json:"engine"`
+	SchemaVersion int64          `json:"schema_version"`
+	Files         []ManifestFile `json:"files"`
+}
+
+// ManifestFile is one file in a backup, with its size and SHA-256.
+type ManifestFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+func backupCommand(stdout, stderr io.Writer) *ffcli.Command {
+	var cfg Config
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	cfg.storeFlags(fs)
+	return &ffcli.Command{
+		Name: "backup", ShortUsage: "vigil backup [flags] FILE", ShortHelp: "Write a consistent backup of the running store to FILE.",
+		LongHelp: "The server may keep running: the backup is one snapshot of the database. Keep backups off this machine, and test restoring them.",
+		FlagSet:  fs, Options: options,
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("give the backup file to write")
+			}
+			return withStore(ctx, &cfg, func(s *Store) error {
+				m, err := Backup(ctx, s, args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "Backed up the %s store (schema %d) to %s: %s, SHA-256 %s.\n",
+					m.Engine, m.SchemaVersion, args[0], byteSize(m.Files[0].Size), m.Files[0].SHA256)
+				return nil
+			})
+		},
+	}
+}
+
+// Backup writes a backup of s to path, which must not exist.
+func Backup(ctx context.Context, s *Store, path string) (*Manifest, error) {
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("%s already exists; choose a new file", path)
+	}
+	schema, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tmpDir, err := os.MkdirTemp(filepath.Dir(path), ".vigil-backup-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmpDir)
+	var name, snapshot string
+	switch s.Engine() {
+	case "sqlite":
+		name, snapshot = sqlite.FileName, filepath.Join(tmpDir, sqlite.FileName)
+		if err := s.SQLite.Backup(ctx, snapshot); err != nil {
+			return nil, err
+		}
+	case "postgres":
+		name, snapshot = pgDumpFileName, filepath.Join(tmpDir, pgDumpFileName)
+		if err := pgDump(ctx, s.Postgres.URL, snapshot); err != nil {
+			return nil, err
+		}
+	}
+	sum, size, err := hashFile(snapshot)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Format: backupFormat, Version: backupVersion, CreatedAt: time.Now().UTC(), VigilVersion: vigil.Version,
+		Engine: s.Engine(), SchemaVersion: schema, Files: []ManifestFile{{Name: name, Size: size, SHA256: sum}}}
+	// Write beside the target and rename, so a failed backup never leaves a
+	// file that looks complete.
+	part := path + ".part"
+	if err := writeBackup(part, m, snapshot); err != nil {
+		os.Remove(part)
+		return nil, err
+	}
+	if err := os.Rename(part, path); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func writeBackup(path string, m *Manifest, snapshot string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: manifestName, Mode: 0o600, Size: int64(len(mj)), ModTime: m.CreatedAt}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(mj); err != nil {
+		return err
+	}
+	in, err := os.Open(snapshot)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := tw.WriteHeader(&tar.Header{Name: m.Files[0].Name, Mode: 0o600, Size: m.Files[0].Size, ModTime: m.CreatedAt}); err != nil {
+		return err
+	}
+	if _, err := io.Copy(tw, in); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := gz.Close(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// pgArgs turns a Vigil database URL into pg_dump/pg_restore arguments: libpq
+// does not know the search_path parameter that pgx takes, so a schema
+// given that way becomes --schema.
+func pgArgs(dbURL string) ([]string, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	var args []string
+	if sp := q.Get("search_path"); sp != "" {
+		args = append(args, "--schema="+sp)
+		q.Del("search_path")
+		u.RawQuery = q.Encode()
+	}
+	return append(args, "--no-owner", "--dbname="+u.String()), nil
+}
+
+func pgDump(ctx context.Context, dbURL, out string) error {
+	args, err := pgArgs(dbURL)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "pg_dump", append([]string{"--format=custom", "--file=" + out}, args...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return fmt.Errorf("backing up PostgreSQL needs pg_dump on the PATH (package postgresql-client)")
+		}
+		return fmt.Errorf("pg_dump: %w: %s", err, b)
+	}
+	return nil
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,202 @@
+// Command vigil is Vigil: one binary that serves the API and UI and carries
+// the administration commands. Run "vigil serve" to start on the embedded
+// SQLite store in ./vigil-data.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/peterbourgon/ff/v3"
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/internal/sqlstore"
+	"github.com/vigil-ir/vigil/postgres"
+	"github.com/vigil-ir/vigil/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var ee exitError
+		if !errors.Is(err, flag.ErrHelp) && !errors.As(err, &ee) {
+			fmt.Fprintln(os.Stderr, "vigil:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries an exit status other than 1.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func exitCode(err error) int {
+	var e exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// Config is the configuration shared by the commands that open the store.
+// Every flag can also be set as VIGIL_<FLAG> in the environment (dashes
+// become underscores), and secrets as VIGIL_<FLAG>_FILE naming a file.
+type Config struct {
+	Data      string // data folder for the SQLite store
+	Database  string // postgres://… selects PostgreSQL; empty means SQLite in Data
+	LogLevel  string
+	LogFormat string
+}
+
+// storeFlags registers the store flags on fs.
+func (c *Config) storeFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Data, "data", "./vigil-data", "data folder for the embedded SQLite store")
+	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://…) instead of the embedded store; also VIGIL_DATABASE_URL")
+	fs.StringVar(&c.Database, "database-url", "", "same as -database")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+}
+
+// options are the ff options of every command: flags first, then VIGIL_*
+// environment variables.
+var options = []ff.Option{ff.WithEnvVarPrefix("VIGIL")}
+
+// secretFromEnv reads name from the environment, or from the file named by
+// name_FILE (for container secrets).
+func secretFromEnv(name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return v, nil
+	}
+	if path := os.Getenv(name + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("read %s_FILE: %w", name, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", nil
+}
+
+// logger builds the logger from the config.
+func (c *Config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat)
+}
+
+// Store is an open store of either engine.
+type Store struct {
+	*sqlstore.DB
+	SQLite   *sqlite.DB   // set for the embedded store
+	Postgres *postgres.DB // set for PostgreSQL
+}
+
+// Engine names the engine.
+func (s *Store) Engine() string {
+	if s.SQLite != nil {
+		return "sqlite"
+	}
+	return "postgres"
+}
+
+// openStore opens (and migrates) the configured store.
+func (c *Config) openStore(ctx context.Context) (*Store, error) {
+	if c.Database == "" {
+		url, err := secretFromEnv("VIGIL_DATABASE_URL")
+		if err != nil {
+			return nil, err
+		}
+		c.Database = url
+	}
+	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
+		db, err := postgres.Open(ctx, c.Database)
+		if err != nil {
+			return nil, err
+		}
+		return &Store{DB: db.DB, Postgres: db}, nil
+	}
+	if c.Database != "" {
+		return nil, fmt.Errorf("-database must be a postgres:// URL; leave it empty for the embedded store in -data")
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(c.Data, sqlite.FileName))
+	if err != nil {
+		return nil, err
+	}
+	return &Store{DB: db.DB, SQLite: db}, nil
+}
+
+// cliContext is the context for administration commands: they act as the
+// system, recorded in the audit log as "cli".
+func cliContext(ctx context.Context) context.Context {
+	return vigil.NewContextWithActor(ctx, vigil.SystemActor("cli"))
+}
+
+// run parses args and runs the chosen command.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := &ffcli.Command{
+		Name:       "vigil",
+		ShortUsage: "vigil <command> [flags]",
+		ShortHelp:  "Vigil, the cyber security incident management platform.",
+		LongHelp:   "Run \"vigil serve\" to start. Every flag can also be set as VIGIL_<FLAG> in the environment.",
+		FlagSet:    flag.NewFlagSet("vigil", flag.ContinueOnError),
+		Exec:       func(context.Context, []string) error { return flag.ErrHelp },
+		Subcommands: []*ffcli.Command{
+			serveCommand(stdout, stderr),
+			migrateCommand(stdout, stderr),
+			userCommand(stdin, stdout, stderr),
+			tokenCommand(stdout, stderr),
+			backupCommand(stdout, stderr),
+			restoreCommand(stdout, stderr),
+			auditCommand(stdout, stderr),
+			{
+				Name: "version", ShortUsage: "vigil version", ShortHelp: "Print the version.",
+				FlagSet: flag.NewFlagSet("version", flag.ContinueOnError),
+				Exec: func(context.Context, []string) error {
+					fmt.Fprintln(stdout, "vigil", vigil.Version)
+					return nil
+				},
+			},
+		},
+	}
+	for _, c := range root.Subcommands {
+		c.FlagSet.SetOutput(stderr)
+		for _, sc := range c.Subcommands {
+			sc.FlagSet.SetOutput(stderr)
+		}
+	}
+	root.FlagSet.SetOutput(stderr)
+	return root.ParseAndRun(ctx, args)
+}
+
+// withStore opens the store, runs fn, and closes the store.
+func withStore(ctx context.Context, cfg *Config, fn func(*Store) error) error {
+	s, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+func TestMain(m *testing.M) {
+	vigil.DefaultPasswordParams = vigil.PasswordParams{Memory: 64, Time: 1, Threads: 1}
+	os.Exit(m.Run())
+}
+
+// MustRunMain runs the real server on a free port with a fresh data folder.
+func MustRunMain(tb testing.TB, data string) (*Main, *bytes.Buffer) {
+	tb.Helper()
+	var out bytes.Buffer
+	m := &Main{Config: ServeConfig{Config: Config{Data: data}, Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Stdout: &out}
+	if err := m.Run(tb.Context()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m, &out
+}
+
+func TestServeFirstAdmin(t *testing.T) {
+	m, out := MustRunMain(t, t.TempDir())
+	pw := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.String())
+	if pw == nil {
+		t.Fatalf("no password printed: %q", out.String())
+	}
+	base := m.HTTPServer.URL()
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"`+pw[1]+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login with the printed password: %d", resp.StatusCode)
+	}
+	// A second start finds the admin and prints nothing.
+	data := m.Config.Data
+	m.Close()
+	_, out2 := MustRunMain(t, data)
+	if out2.Len() != 0 {
+		t.Errorf("second start printed %q", out2.String())
+	}
+}
+
+func TestServeAdminPasswordFromEnv(t *testing.T) {
+	t.Setenv("VIGIL_ADMIN_PASSWORD", "chosen by the operator")
+	_, out := MustRunMain(t, t.TempDir())
+	if out.Len() != 0 {
+		t.Errorf("printed %q, want nothing when the password was given", out.String())
+	}
+}
+
+// TestGracefulShutdown starts a request, shuts down while its body is still
+// arriving, and checks that the request completes.
+func TestGracefulShutdown(t *testing.T) {
+	t.Setenv("VIGIL_ADMIN_PASSWORD", "chosen by the operator")
+	m, _ := MustRunMain(t, t.TempDir())
+	ctx := cliContext(t.Context())
+	tok := &vigil.Token{Name: "t", Scopes: []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}}
+	secret, err := m.Store.Services().Auth.CreateToken(ctx, 1, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", m.HTTPServer.URL()+"/api/v1/incidents", pr)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- resp
+	}()
+	pw.Write([]byte(`{"title": "Arrived during shut`))
+	time.Sleep(100 * time.Millisecond) // the request is in flight
+	closed := make(chan error, 1)
+	go func() { closed <- m.HTTPServer.Close(context.Background()) }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a request was in flight")
+	default:
+	}
+	pw.Write([]byte(`down"}`))
+	pw.Close()
+	resp := <-done
+	if resp == nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("in-flight request: %v", resp)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(m.HTTPServer.URL() + "/healthz"); err == nil {
+		t.Error("the server still answers after Close")
+	}
+}
+
+// TestBackupUnderWrites takes a backup while writers keep writing, restores
+// it into a new folder and finds every incident committed before the backup
+// began.
+func TestBackupUnderWrites(t *testing.T) {
+	t.Setenv("VIGIL_ADMIN_PASSWORD", "chosen by the operator")
+	dir := t.TempDir()
+	m, _ := MustRunMain(t, filepath.Join(dir, "live"))
+	ctx := cliContext(t.Context())
+	svc := m.Store.Services()
+
+	var (
+		mu        sync.Mutex
+		committed = map[int64]time.Time{} // incident -> when CreateIncident returned
+		stop      atomic.Bool
+		wg        sync.WaitGroup
+	)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				inc := &vigil.Incident{Title: fmt.Sprintf("writer %d incident %d", w, i)}
+				if err := svc.Incidents.CreateIncident(ctx, inc); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := svc.Timeline.AddNote(ctx, inc.ID, vigil.Note{Message: "note"}); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				committed[inc.ID] = time.Now()
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	began := time.Now()
+	backup := filepath.Join(dir, "vigil.backup")
+	manifest, err := Backup(t.Context(), m.Store, backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // writes after the backup, which it need not hold
+	stop.Store(true)
+	wg.Wait()
+	if manifest.Engine != "sqlite" || manifest.SchemaVersion < 1 {
+		t.Errorf("manifest = %+v", manifest)
+	}
+
+	restored := filepath.Join(dir, "restored")
+	cfg := &Config{Data: restored}
+	if _, err := Restore(t.Context(), cfg, backup, false); err != nil {
+		t.Fatal(err)
+	}
+	s, err := cfg.openStore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var before, missing int
+	mu.Lock()
+	defer mu.Unlock()
+	for id, at := range committed {
+		if !at.Before(began) {
+			continue
+		}
+		before++
+		if _, err := s.Services().Incidents.FindIncidentByID(ctx, id); err != nil {
+			missing++
+		}
+	}
+	if before == 0 {
+		t.Fatal("no incident was committed before the backup began")
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d incidents committed before the backup are missing", missing, before)
+	}
+	v, err := s.Services().Audit.VerifyAudit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.OK {
+		t.Errorf("the restored audit chain is broken: %+v", v)
+	}
+	t.Logf("%d incidents committed before the backup, %d in all; audit chain of %d events intact", before, len(committed), v.Checked)
+
+	// A damaged backup is refused and replaces nothing.
+	b, _ := os.ReadFile(backup)
+	b[len(b)/2] ^= 0xff
+	damaged := filepath.Join(dir, "damaged.backup")
+	os.WriteFile(damaged, b, 0o600)
+	if _, err := Restore(t.Context(), &Config{Data: filepath.Join(dir, "other")}, damaged, false); err == nil {
+		t.Error("a damaged backup was restored")
+	}
+	if _, err := Restore(t.Context(), cfg, backup, false); err == nil || !strings.Contains(err.Error(), "-force") {
+		t.Errorf("restoring over a database without -force: %v", err)
+	}
+}
+
+// TestCLI runs the administration commands as a user would.
+func TestCLI(t *testing.T) {
+	data := t.TempDir()
+	run1 := func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), append(args[:1:1], append([]string{"-data", data}, args[1:]...)...), strings.NewReader(stdin), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	sub := func(stdin string, cmd, subcmd string, args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), append([]string{cmd, subcmd, "-data", data}, args...), strings.NewReader(stdin), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := run1("", "migrate"); err != nil || !strings.Contains(out, "schema is at version") {
+		t.Fatalf("migrate: %v %q", err, out)
+	}
+	out, err := sub("", "user", "add", "-role", "admin", "-name", "Ada", "ada")
+	if err != nil || !strings.Contains(out, "Password: ") {
+		t.Fatalf("user add: %v %q", err, out)
+	}
+	if out, err := sub("a long enough passphrase\n", "user", "add", "-password-stdin", "-role", "viewer", "vic"); err != nil || strings.Contains(out, "Password:") {
+		t.Fatalf("user add -password-stdin: %v %q", err, out)
+	}
+	if out, err := sub("", "user", "add", "-role", "emperor", "bad"); err == nil || !strings.Contains(out+err.Error(), "role") {
+		t.Errorf("user add with a bad role: %v %q", err, out)
+	}
+	if out, err := sub("", "user", "list"); err != nil || !strings.Contains(out, "ada") || !strings.Contains(out, "vic") {
+		t.Errorf("user list: %v %q", err, out)
+	}
+	if _, err := sub("", "user", "disable", "vic"); err != nil {
+		t.Error(err)
+	}
+	if out, err := sub("", "user", "passwd", "vic"); err != nil || !strings.Contains(out, "Password: ") {
+		t.Errorf("user passwd: %v %q", err, out)
+	}
+	out, err = sub("", "token", "create", "-user", "ada", "-name", "siem", "-scopes", "read")
+	if err != nil || !strings.Contains(out, vigil.TokenPrefix) {
+		t.Fatalf("token create: %v %q", err, out)
+	}
+	if out, err := sub("", "token", "list", "-user", "ada"); err != nil || !strings.Contains(out, "siem") {
+		t.Errorf("token list: %v %q", err, out)
+	}
+	if out, err := sub("", "token", "revoke", "1"); err != nil || !strings.Contains(out, "revoked") {
+		t.Errorf("token revoke: %v %q", err, out)
+	}
+	if out, err := sub("", "audit", "verify"); err != nil || !strings.Contains(out, "OK") {
+		t.Errorf("audit verify: %v %q", err, out)
+	}
+	var out2 bytes.Buffer
+	if err := run(t.Context(), []string{"version"}, nil, &out2, io.Discard); err != nil || !strings.Contains(out2.String(), vigil.Version) {
+		t.Errorf("version: %v %q", err, out2.String())
+	}
+	// Tamper with the audit log behind Vigil's back: verify must fail.
+	cfg := &Config{Data: data}
+	s, err := cfg.openStore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_events_no_update`, `UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 2`} {
+		if _, err := s.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	out, err = sub("", "audit", "verify")
+	if exitCode(err) != 1 || !strings.Contains(out, "BROKEN at event 2") {
+		t.Errorf("audit verify after tampering: exit %d, %q", exitCode(err), out)
+	}
+}

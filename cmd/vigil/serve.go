@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/vigil-ir/vigil"
+	vigilhttp "github.com/vigil-ir/vigil/http"
+)
+
+// ServeConfig is the configuration of "vigil serve".
+type ServeConfig struct {
+	Config
+	Addr            string
+	SecureCookies   bool
+	ShutdownTimeout time.Duration
+}
+
+// Main is a running Vigil server: the store and the HTTP server, wired by
+// hand. Tests run it on ":0" with a temporary data folder.
+type Main struct {
+	Config     ServeConfig
+	Store      *Store
+	HTTPServer *vigilhttp.Server
+	Logger     *slog.Logger
+	Stdout     io.Writer // where the first admin password is printed
+}
+
+// Run opens the store, creates the first administrator if there are no
+// users, and starts serving. It returns once the server listens.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	store, err := m.Config.openStore(ctx)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	m.Store = store
+	if err := m.bootstrapAdmin(ctx); err != nil {
+		return err
+	}
+	metrics := vigilhttp.NewMetrics()
+	store.Observe = metrics.ObserveStore
+	srv := vigilhttp.NewServer(store.Services(), m.Logger)
+	srv.Addr = m.Config.Addr
+	srv.Ready = store.Ping
+	srv.Metrics = metrics
+	srv.SecureCookies = m.Config.SecureCookies
+	m.HTTPServer = srv
+	if err := srv.Open(); err != nil {
+		return err
+	}
+	m.Logger.Info("vigil serving", "url", srv.URL(), "store", store.Engine(), "version", vigil.Version)
+	return nil
+}
+
+// bootstrapAdmin creates the "admin" account on an empty store, with the
+// password from VIGIL_ADMIN_PASSWORD or a random one printed once.
+func (m *Main) bootstrapAdmin(ctx context.Context) error {
+	n, err := m.Store.Services().Users.CountUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	pw, err := secretFromEnv("VIGIL_ADMIN_PASSWORD")
+	if err != nil {
+		return err
+	}
+	generated := pw == ""
+	if generated {
+		if pw, err = vigil.NewSecret(); err != nil {
+			return err
+		}
+		pw = pw[:24]
+	}
+	u := &vigil.User{Username: "admin", Name: "Administrator", Role: vigil.RoleAdmin}
+	if err := m.Store.Services().Users.CreateUser(vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap")), u, pw); err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	if generated && m.Stdout != nil {
+		fmt.Fprintf(m.Stdout, "\nCreated the first administrator.\n  username: admin\n  password: %s\nThis password is shown once. Log in and change it.\n\n", pw)
+	} else {
+		m.Logger.Info("created the first administrator from VIGIL_ADMIN_PASSWORD", "username", "admin")
+	}
+	return nil
+}
+
+// Close stops the server, letting in-flight requests finish within the
+// shutdown timeout, then closes the store.
+func (m *Main) Close() error {
+	var err error
+	if m.HTTPServer != nil {
+		timeout := m.Config.ShutdownTimeout
+		if timeout == 0 {
+			timeout = 30 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		err = m.HTTPServer.Close(ctx)
+	}
+	if m.Store != nil {
+		err = errors.Join(err, m.Store.Close())
+	}
+	return err
+}
+
+func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg ServeConfig
+	cfg.storeFlags(fs)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when a proxy in front terminates TLS)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
+	return &ffcli.Command{
+		Name: "serve", ShortUsage: "vigil serve [flags]", ShortHelp: "Run the Vigil server.",
+		FlagSet: fs, Options: options,
+		Exec: func(ctx context.Context, _ []string) error {
+			logger, err := cfg.logger(stderr)
+			if err != nil {
+				return err
+			}
+			m := &Main{Config: cfg, Logger: logger, Stdout: stdout}
+			if err := m.Run(ctx); err != nil {
+				m.Close()
+				return err
+			}
+			<-ctx.Done()
+			logger.Info("shutting down")
+			return m.Close()
+		},
+	}
+}
+
+func migrateCommand(stdout, stderr io.Writer) *ffcli.Command {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	var cfg Config
+	cfg.storeFlags(fs)
+	return &ffcli.Command{
+		Name: "migrate", ShortUsage: "vigil migrate [flags]", ShortHelp: "Bring the database schema up to date (serve does this too).",
+		FlagSet: fs, Options: options,
+		Exec: func(ctx context.Context, _ []string) error {
+			return withStore(ctx, &cfg, func(s *Store) error {
+				v, err := s.SchemaVersion(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "%s schema is at version %d\n", s.Engine(), v)
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,54 @@
+package vigil
+
+import "context"
+
+// contextKey is the type of context keys set by this package; unexported so
+// no other package can collide with them.
+type contextKey int
+
+const (
+	actorContextKey contextKey = iota + 1
+	requestIDContextKey
+)
+
+// Actor is who is acting: a logged-in user, a user's API token, or the
+// system itself (CLI, background jobs). Store methods read it from ctx to
+// decide what the caller may see and do.
+type Actor struct {
+	UserID   int64   `json:"user_id,omitempty"`
+	Username string  `json:"username"`
+	Name     string  `json:"name,omitempty"`
+	Role     Role    `json:"role"`
+	TokenID  int64   `json:"token_id,omitempty"` // set when acting through an API token
+	Scopes   []Scope `json:"scopes,omitempty"`   // a token's scopes; nil for sessions and the system
+	System   bool    `json:"system,omitempty"`   // the CLI or a background job, not a person
+}
+
+// SystemActor is the actor for the CLI and background jobs: it may do
+// everything, and is recorded in the audit log under name.
+func SystemActor(name string) *Actor {
+	return &Actor{Username: name, Role: RoleAdmin, System: true}
+}
+
+// NewContextWithActor returns a copy of ctx that carries actor.
+func NewContextWithActor(ctx context.Context, actor *Actor) context.Context {
+	return context.WithValue(ctx, actorContextKey, actor)
+}
+
+// ActorFromContext returns the actor in ctx, or nil when there is none.
+func ActorFromContext(ctx context.Context) *Actor {
+	a, _ := ctx.Value(actorContextKey).(*Actor)
+	return a
+}
+
+// NewContextWithRequestID returns a copy of ctx that carries a request ID, so
+// that logs and audit events can be tied back to the request.
+func NewContextWithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDContextKey, id)
+}
+
+// RequestIDFromContext returns the request ID in ctx, or "".
+func RequestIDFromContext(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDContextKey).(string)
+	return id
+}

@@ -1,0 +1,118 @@
+package vigil
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error codes. Each selects an HTTP status at the edge and tells callers what
+// kind of failure happened without parsing messages.
+const (
+	ECONFLICT       = "conflict"        // the object changed underneath, or already exists
+	EINTERNAL       = "internal"        // anything not otherwise classified; never shown in detail
+	EINVALID        = "invalid"         // the input breaks a rule; Fields says which
+	ENOTFOUND       = "not_found"       // no such object, or the actor may not see it
+	ENOTIMPLEMENTED = "not_implemented" // the operation is not supported here
+	EUNAUTHORIZED   = "unauthorized"    // not logged in, or the credentials are wrong
+	EFORBIDDEN      = "forbidden"       // logged in, but not allowed to do this
+	ETOOMANY        = "too_many"        // throttled; try again later
+	EPRECONDITION   = "precondition"    // a required precondition (If-Match, version) is missing
+)
+
+// Error is an application error. Message is always safe to show to the user;
+// anything that is not an *Error is treated as EINTERNAL and shown as
+// "Internal error." (the idea behind tailscale's vizerror).
+type Error struct {
+	Code    string       // one of the E* constants
+	Message string       // safe to show
+	Fields  []FieldError // the input fields at fault, if any
+}
+
+// FieldError names one input field at fault and says what is wrong with it.
+// Field is a JSON path in the request body, such as "title" or "times.aware_at".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("vigil error: code=%s message=%s", e.Code, e.Message)
+	}
+	var b strings.Builder
+	for i, f := range e.Fields {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field + ": " + f.Message)
+	}
+	return fmt.Sprintf("vigil error: code=%s message=%s fields=[%s]", e.Code, e.Message, b.String())
+}
+
+// Errorf returns an *Error with the given code and a formatted, user-safe message.
+func Errorf(code string, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID error for a single field.
+func Invalid(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Code: EINVALID, Message: msg, Fields: []FieldError{{Field: field, Message: msg}}}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, "" for a nil
+// error, and EINTERNAL for anything else.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-safe message of the first *Error in err's
+// chain, or "Internal error." for anything else.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// ErrorFields returns the field errors of the first *Error in err's chain.
+func ErrorFields(err error) []FieldError {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
+}
+
+// Problems collects field errors during validation, so that a caller sees
+// every problem with its input at once rather than one per round trip.
+type Problems []FieldError
+
+// Add records a problem with field.
+func (p *Problems) Add(field, format string, args ...any) {
+	*p = append(*p, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err returns nil when there are no problems, and otherwise an EINVALID
+// *Error listing them all.
+func (p Problems) Err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	msg := p[0].Message
+	if len(p) > 1 {
+		msg = fmt.Sprintf("%d fields are invalid.", len(p))
+	}
+	return &Error{Code: EINVALID, Message: msg, Fields: p}
+}

@@ -1,0 +1,183 @@
+package http
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "vigil_session"
+
+// CSRFHeader carries the session's CSRF token on state-changing API calls
+// made with the session cookie (forms send it as the csrf_token field).
+const CSRFHeader = "X-CSRF-Token"
+
+type sessionKey struct{}
+
+// SessionFromContext returns the browser session of the request, if any.
+func SessionFromContext(ctx context.Context) *vigil.Session {
+	s, _ := ctx.Value(sessionKey{}).(*vigil.Session)
+	return s
+}
+
+// authenticate puts the actor in the context: from a bearer token, else
+// from the session cookie. A bad token is refused at once (a script with a
+// wrong token wants to know); a stale cookie just means anonymous. Requests
+// that change state with a cookie must carry the session's CSRF token.
+func (s *Server) authenticate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			scheme, token, _ := strings.Cut(auth, " ")
+			if !strings.EqualFold(scheme, "Bearer") || token == "" {
+				s.error(w, r, vigil.Errorf(vigil.EUNAUTHORIZED, "Use Authorization: Bearer <token>."))
+				return
+			}
+			a, err := s.Services.Auth.AuthenticateToken(ctx, strings.TrimSpace(token))
+			if err != nil {
+				s.error(w, r, err)
+				return
+			}
+			h.ServeHTTP(w, r.WithContext(vigil.NewContextWithActor(ctx, a)))
+			return
+		}
+		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+			a, sess, err := s.Services.Auth.AuthenticateSession(ctx, c.Value)
+			if err == nil {
+				if unsafeMethod(r.Method) && !validCSRF(r, sess) {
+					s.problem(w, r, &Problem{Status: http.StatusForbidden, Code: vigil.EFORBIDDEN,
+						Detail: "The request is missing its CSRF token; reload the page and try again."})
+					return
+				}
+				ctx = vigil.NewContextWithActor(ctx, a)
+				ctx = context.WithValue(ctx, sessionKey{}, sess)
+			} else if vigil.ErrorCode(err) != vigil.EUNAUTHORIZED {
+				s.error(w, r, err)
+				return
+			}
+		}
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+// validCSRF checks the CSRF token from the header, or from a form field for
+// HTML forms, in constant time.
+func validCSRF(r *http.Request, sess *vigil.Session) bool {
+	got := r.Header.Get(CSRFHeader)
+	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		got = r.PostFormValue("csrf_token")
+	}
+	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		got = r.FormValue("csrf_token")
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) == 1
+}
+
+// requireActor answers 401 when nobody is logged in.
+func (s *Server) requireActor(w http.ResponseWriter, r *http.Request) *vigil.Actor {
+	a := vigil.ActorFromContext(r.Context())
+	if a == nil {
+		s.error(w, r, vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in."))
+	}
+	return a
+}
+
+// LoginRequest is the body of POST /api/v1/auth/login.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// LoginResponse tells the client who logged in and the CSRF token to send
+// with state-changing requests.
+type LoginResponse struct {
+	User      *vigil.User `json:"user"`
+	CSRFToken string      `json:"csrf_token"`
+	ExpiresAt time.Time   `json:"expires_at"`
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := s.loginLimiter.allow(clientIP(r), s.Now()); !ok {
+		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+		s.error(w, r, vigil.Errorf(vigil.ETOOMANY, "Too many login attempts from your address. Wait a minute and try again."))
+		return
+	}
+	var req LoginRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	sess, secret, err := s.Services.Auth.Login(r.Context(), req.Username, req.Password)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, r, secret, sess.ExpiresAt)
+	ctx := vigil.NewContextWithActor(r.Context(), &vigil.Actor{UserID: sess.UserID, Role: vigil.RoleViewer})
+	u, err := s.Services.Users.FindUserByID(ctx, sess.UserID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, &LoginResponse{User: u, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt})
+}
+
+// setSessionCookie sets (or with an empty secret, clears) the session cookie.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string, expires time.Time) {
+	c := &http.Cookie{
+		Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: s.SecureCookies || r.TLS != nil,
+	}
+	if secret == "" {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires
+	}
+	http.SetCookie(w, c)
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && SessionFromContext(r.Context()) != nil {
+		if err := s.Services.Auth.Logout(r.Context(), c.Value); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	s.setSessionCookie(w, r, "", time.Time{})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// MeResponse describes the caller.
+type MeResponse struct {
+	User        *vigil.User        `json:"user"`
+	Scopes      []vigil.Scope      `json:"scopes,omitempty"`
+	Permissions []vigil.Permission `json:"permissions"`
+	CSRFToken   string             `json:"csrf_token,omitempty"`
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	a := s.requireActor(w, r)
+	if a == nil {
+		return
+	}
+	u, err := s.Services.Users.FindUserByID(r.Context(), a.UserID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	resp := &MeResponse{User: u, Scopes: a.Scopes, Permissions: vigil.PermissionsOf(a)}
+	if sess := SessionFromContext(r.Context()); sess != nil {
+		resp.CSRFToken = sess.CSRFToken
+	}
+	s.json(w, http.StatusOK, resp)
+}

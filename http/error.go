@@ -1,0 +1,102 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// codes maps error codes to HTTP statuses.
+var codes = map[string]int{
+	vigil.ECONFLICT:       http.StatusConflict,
+	vigil.EINVALID:        http.StatusBadRequest,
+	vigil.ENOTFOUND:       http.StatusNotFound,
+	vigil.ENOTIMPLEMENTED: http.StatusNotImplemented,
+	vigil.EUNAUTHORIZED:   http.StatusUnauthorized,
+	vigil.EFORBIDDEN:      http.StatusForbidden,
+	vigil.ETOOMANY:        http.StatusTooManyRequests,
+	vigil.EPRECONDITION:   http.StatusPreconditionRequired,
+	vigil.EINTERNAL:       http.StatusInternalServerError,
+}
+
+// ErrorStatus returns the HTTP status for an error code.
+func ErrorStatus(code string) int {
+	if s, ok := codes[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Problem is an RFC 9457 problem details object. Type is "about:blank"
+// throughout: the HTTP status says what kind of problem it is, and the
+// extension member "code" gives Vigil's finer code to programs.
+type Problem struct {
+	Type      string             `json:"type"`
+	Title     string             `json:"title"`
+	Status    int                `json:"status"`
+	Detail    string             `json:"detail,omitempty"`
+	Instance  string             `json:"instance,omitempty"`
+	Code      string             `json:"code"`
+	Errors    []vigil.FieldError `json:"errors,omitempty"`
+	RequestID string             `json:"request_id,omitempty"`
+	// Current is the resource as it is now, sent with 412 so that a client
+	// can show what changed without another request.
+	Current any `json:"current,omitempty"`
+}
+
+// error writes err as problem+json, logging it only if it is internal:
+// user errors are the user's business, internal ones are ours.
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code := vigil.ErrorCode(err)
+	status := ErrorStatus(code)
+	if code == vigil.EINTERNAL {
+		s.Logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path,
+			"request_id", vigil.RequestIDFromContext(r.Context()))
+	}
+	p := &Problem{
+		Status: status, Detail: vigil.ErrorMessage(err), Code: code, Errors: vigil.ErrorFields(err),
+	}
+	if status == http.StatusUnauthorized && r.Header.Get("Authorization") != "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil", error="invalid_token"`)
+	} else if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+	}
+	s.problem(w, r, p)
+}
+
+// problem writes p, filling the standard members.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	if p.Code == "" {
+		p.Code = codeForStatus(p.Status)
+	}
+	p.Instance = r.URL.Path
+	p.RequestID = vigil.RequestIDFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+func codeForStatus(status int) string {
+	for code, st := range codes {
+		if st == status {
+			return code
+		}
+	}
+	switch status {
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType, http.StatusNotAcceptable, http.StatusRequestEntityTooLarge:
+		return vigil.EINVALID
+	case http.StatusPreconditionFailed:
+		return vigil.ECONFLICT
+	case http.StatusServiceUnavailable:
+		return vigil.EINTERNAL
+	}
+	return vigil.EINTERNAL
+}

@@ -1,0 +1,62 @@
+package http
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// FuzzDecodeIncident feeds arbitrary bodies to the strict decoder and the
+// incident rules behind it: nothing may panic, and every refusal must be an
+// EINVALID error naming a field.
+func FuzzDecodeIncident(f *testing.F) {
+	for _, seed := range []string{
+		`{"title":"Phishing","severity":"high","tlp":"AMBER+STRICT","times":{"occurred_at":"2026-01-01T00:00:00Z"}}`,
+		`{"title":"x","category":2,"significant":false}`,
+		`{"title":"x","affected_services":["a","A"," a "]}`,
+		`{"title":"x","times":{"aware_at":"2026-13-01T00:00:00Z"}}`,
+		`{"title":"x","lead_id":null,"times":{"closed_at":null}}`,
+		`{"version":1,"lead_id":null}`,
+		`{"title":1e999}`,
+		`{"title":"\ud800"}`,
+		`[]`, `null`, `{`, `{"a":1}`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		check := func(err error) {
+			if err == nil {
+				return
+			}
+			if vigil.ErrorCode(err) != vigil.EINVALID || len(vigil.ErrorFields(err)) == 0 {
+				t.Fatalf("error %v is not EINVALID with fields", err)
+			}
+		}
+		var c IncidentCreate
+		err := decodeJSON(body, &c)
+		check(err)
+		if err == nil {
+			inc := c.incident()
+			inc.Normalize()
+			check(inc.Validate())
+		}
+		var u vigil.IncidentUpdate
+		err = decodeJSON(body, &u)
+		check(err)
+		if err == nil {
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			inc := &vigil.Incident{Title: "Base", Type: vigil.TypeOther, Status: vigil.StatusTriage, Severity: vigil.SeverityLow,
+				TLP: vigil.TLPAmber, Source: vigil.SourceManual, Times: vigil.IncidentTimes{DetectedAt: &now}}
+			_, err := inc.Apply(u)
+			check(err)
+		}
+		var tr vigil.Transition
+		if decodeJSON(body, &tr) == nil {
+			inc := &vigil.Incident{ID: 1, Title: "Base", Type: vigil.TypeOther, Status: vigil.StatusTriage, Severity: vigil.SeverityLow,
+				TLP: vigil.TLPAmber, Source: vigil.SourceManual}
+			_, err := inc.ApplyTransition(tr, time.Now())
+			check(err)
+		}
+	})
+}

@@ -1,0 +1,289 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// IncidentCreate is the body of POST /api/v1/incidents: the writable fields
+// of an incident.
+type IncidentCreate struct {
+	Title            string              `json:"title"`
+	Summary          string              `json:"summary"`
+	Type             vigil.IncidentType  `json:"type"`
+	Status           vigil.Status        `json:"status"`
+	Severity         vigil.Severity      `json:"severity"`
+	Category         int                 `json:"category"`
+	Significant      bool                `json:"significant"`
+	TLP              vigil.TLP           `json:"tlp"`
+	PersonalData     bool                `json:"personal_data"`
+	EssentialService bool                `json:"essential_service"`
+	CrimeSuspected   bool                `json:"crime_suspected"`
+	AffectedServices []string            `json:"affected_services"`
+	Source           vigil.Source        `json:"source"`
+	Exercise         bool                `json:"exercise"`
+	LeadID           *int64              `json:"lead_id"`
+	Times            vigil.IncidentTimes `json:"times"`
+}
+
+func (c *IncidentCreate) incident() *vigil.Incident {
+	return &vigil.Incident{
+		Title: c.Title, Summary: c.Summary, Type: c.Type, Status: c.Status, Severity: c.Severity,
+		Category: c.Category, Significant: c.Significant, TLP: c.TLP, PersonalData: c.PersonalData,
+		EssentialService: c.EssentialService, CrimeSuspected: c.CrimeSuspected, AffectedServices: c.AffectedServices,
+		Source: c.Source, Exercise: c.Exercise, LeadID: c.LeadID, Times: c.Times,
+	}
+}
+
+// IncidentList is a page of incidents.
+type IncidentList struct {
+	Items      []*vigil.Incident `json:"items"`
+	Snippets   map[string]string `json:"snippets,omitempty"` // incident ID -> highlighted snippet, with q
+	NextCursor string            `json:"next_cursor,omitempty"`
+	Total      *int              `json:"total,omitempty"` // with count=true
+}
+
+// incidentID resolves the {id} path value: a numeric ID or a reference.
+func (s *Server) incidentID(r *http.Request) (int64, error) {
+	v := r.PathValue("id")
+	if vigil.IsReference(v) {
+		inc, err := s.Services.Incidents.FindIncidentByReference(r.Context(), v)
+		if err != nil {
+			return 0, err
+		}
+		return inc.ID, nil
+	}
+	return pathID(r, "id")
+}
+
+// incidentFilter parses the list filters from the query string.
+func incidentFilter(r *http.Request, extra ...string) (vigil.IncidentFilter, *query, error) {
+	q := newQuery(r, append([]string{"status", "severity", "type", "category", "tlp", "source", "lead", "unassigned",
+		"member", "significant", "exercise", "open", "q", "created_after", "created_before", "updated_after",
+		"updated_before", "occurred_after", "occurred_before", "sort", "cursor", "limit"}, extra...)...)
+	f := vigil.IncidentFilter{
+		Status: enumList[vigil.Status](q, "status"), Severity: enumList[vigil.Severity](q, "severity"),
+		Type: enumList[vigil.IncidentType](q, "type"), Source: enumList[vigil.Source](q, "source"),
+		LeadID: q.user("lead"), MemberID: q.user("member"), Significant: q.bool("significant"),
+		Exercise: q.bool("exercise"), Open: q.bool("open"), Query: q.str("q"),
+		CreatedAfter: q.time("created_after"), CreatedBefore: q.time("created_before"),
+		UpdatedAfter: q.time("updated_after"), UpdatedBefore: q.time("updated_before"),
+		OccurredAfter: q.time("occurred_after"), OccurredBefore: q.time("occurred_before"),
+		Sort: vigil.IncidentSort(q.str("sort")), Cursor: q.str("cursor"), Limit: q.int("limit", 0),
+	}
+	if b := q.bool("unassigned"); b != nil {
+		f.Unassigned = *b
+	}
+	for _, c := range q.list("category") {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			q.p.Add("category", "Must be a number from 1 to 6.")
+		}
+		f.Category = append(f.Category, n)
+	}
+	for _, t := range q.list("tlp") {
+		if v, ok := vigil.ParseTLP(t); ok {
+			f.TLP = append(f.TLP, v)
+		} else {
+			f.TLP = append(f.TLP, vigil.TLP(t)) // Normalize names it
+		}
+	}
+	if err := q.err(); err != nil {
+		return f, q, err
+	}
+	return f, q, f.Normalize()
+}
+
+func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) {
+	f, q, err := incidentFilter(r, "count")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, err := s.Services.Incidents.FindIncidents(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := &IncidentList{Items: page.Items, NextCursor: page.NextCursor}
+	if len(page.Snippets) > 0 {
+		out.Snippets = make(map[string]string, len(page.Snippets))
+		for id, snip := range page.Snippets {
+			out.Snippets[strconv.FormatInt(id, 10)] = snip
+		}
+	}
+	if c := q.bool("count"); c != nil && *c {
+		n, err := s.Services.Incidents.CountIncidents(r.Context(), f)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out.Total = &n
+	}
+	s.json(w, http.StatusOK, out)
+}
+
+// IncidentCount is the answer of GET /api/v1/incidents/count.
+type IncidentCount struct {
+	Count int `json:"count"`
+}
+
+func (s *Server) handleIncidentCount(w http.ResponseWriter, r *http.Request) {
+	f, _, err := incidentFilter(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := s.Services.Incidents.CountIncidents(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, &IncidentCount{Count: n})
+}
+
+func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) {
+	var req IncidentCreate
+	if !s.decode(w, r, &req) {
+		return
+	}
+	inc := req.incident()
+	if err := s.Services.Incidents.CreateIncident(r.Context(), inc); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
+	w.Header().Set("ETag", etag(inc.Version))
+	s.json(w, http.StatusCreated, inc)
+}
+
+func (s *Server) handleIncidentView(w http.ResponseWriter, r *http.Request) {
+	id, err := s.incidentID(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	inc, err := s.Services.Incidents.FindIncidentByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	tag := etag(inc.Version)
+	w.Header().Set("ETag", tag)
+	if match := r.Header.Get("If-None-Match"); match != "" && strings.Trim(strings.TrimPrefix(match, "W/"), " ") == tag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.json(w, http.StatusOK, inc)
+}
+
+// versioned reads the version a write is based on: If-Match wins over the
+// body's version; with neither, the write is refused (428), because a
+// write without a version is how updates get lost.
+func versioned(r *http.Request, bodyVersion int) (int, error) {
+	v, ok, err := ifMatchVersion(r)
+	if err != nil {
+		return 0, err
+	}
+	if ok {
+		return v, nil
+	}
+	if bodyVersion > 0 {
+		return bodyVersion, nil
+	}
+	return 0, vigil.Errorf(vigil.EPRECONDITION, "Say which version you are changing: send If-Match with the ETag you read, or \"version\" in the body.")
+}
+
+// staleWrite answers a write that lost the race: 412 with the current
+// incident, so the client can show the difference and keep its input.
+func (s *Server) staleWrite(w http.ResponseWriter, r *http.Request, id int64, err error) {
+	cur, ferr := s.Services.Incidents.FindIncidentByID(r.Context(), id)
+	if ferr != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(cur.Version))
+	s.problem(w, r, &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur})
+}
+
+func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := s.incidentID(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var upd vigil.IncidentUpdate
+	if !s.decode(w, r, &upd) {
+		return
+	}
+	if upd.Version, err = versioned(r, upd.Version); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	inc, err := s.Services.Incidents.UpdateIncident(r.Context(), id, upd)
+	if vigil.ErrorCode(err) == vigil.ECONFLICT {
+		s.staleWrite(w, r, id, err)
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(inc.Version))
+	s.json(w, http.StatusOK, inc)
+}
+
+func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request) {
+	id, err := s.incidentID(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var t vigil.Transition
+	if !s.decode(w, r, &t) {
+		return
+	}
+	if t.Version, err = versioned(r, t.Version); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	inc, err := s.Services.Incidents.TransitionIncident(r.Context(), id, t)
+	if vigil.ErrorCode(err) == vigil.ECONFLICT {
+		s.staleWrite(w, r, id, err)
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(inc.Version))
+	s.json(w, http.StatusOK, inc)
+}
+
+// Lifecycle describes the statuses and the moves between them, for clients
+// that offer only the allowed transitions.
+type Lifecycle struct {
+	Statuses []LifecycleStatus `json:"statuses"`
+}
+
+// LifecycleStatus is one status with its label, next statuses and advice.
+type LifecycleStatus struct {
+	Status vigil.Status   `json:"status"`
+	Label  string         `json:"label"`
+	Open   bool           `json:"open"`
+	Next   []vigil.Status `json:"next"`
+	Advice string         `json:"advice,omitempty"`
+}
+
+func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) {
+	if s.requireActor(w, r) == nil {
+		return
+	}
+	var lc Lifecycle
+	for _, st := range vigil.Statuses {
+		lc.Statuses = append(lc.Statuses, LifecycleStatus{Status: st, Label: vigil.StatusLabel(st), Open: st.Open(),
+			Next: st.NextStatuses(), Advice: vigil.TriageAdvice(st)})
+	}
+	s.json(w, http.StatusOK, &lc)
+}

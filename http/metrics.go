@@ -1,0 +1,96 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vigil-ir/vigil"
+)
+
+// Metrics holds Vigil's Prometheus metrics on a registry of its own, so
+// tests can make as many servers as they like.
+type Metrics struct {
+	Registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	store    *prometheus.HistogramVec
+}
+
+// NewMetrics registers Vigil's metrics and the Go runtime's.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vigil_http_request_duration_seconds", Help: "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vigil_store_operation_duration_seconds", Help: "Store operation latency by operation and result.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}, []string{"op", "result"}),
+	}
+	m.Registry.MustRegister(m.requests, m.latency, m.store,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_build_info", Help: "Always 1; the version label says which build.",
+			ConstLabels: prometheus.Labels{"version": vigil.Version}}, func() float64 { return 1 }))
+	return m
+}
+
+func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// ObserveStore records a store operation; pass it as sqlstore.DB.Observe.
+func (m *Metrics) ObserveStore(op string, d time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = vigil.ErrorCode(err)
+	}
+	m.store.WithLabelValues(op, result).Observe(d.Seconds())
+}
+
+// handleMetrics serves the Prometheus text format to admins (a scraper
+// uses an admin's read-scoped API token): metrics reveal activity.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if err := vigil.Require(vigil.ActorFromContext(r.Context()), vigil.PermMetricsRead); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if s.Metrics == nil {
+		s.error(w, r, vigil.Errorf(vigil.ENOTFOUND, "Metrics are off."))
+		return
+	}
+	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// handleHealthz answers 200 while the process serves: for liveness probes.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// handleReadyz answers 200 only when the store answers within a second:
+// for load balancers, which should send traffic elsewhere until then.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			s.Logger.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("store unavailable\n"))
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}

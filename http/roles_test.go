@@ -1,0 +1,233 @@
+package http_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/vigil-ir/vigil"
+	vigilhttp "github.com/vigil-ir/vigil/http"
+)
+
+// matrixRoles are the callers of the role matrix, "anonymous" first.
+var matrixRoles = []string{"anonymous", "reporter", "viewer", "responder", "manager", "admin"}
+
+// fixture is the data every row of the role matrix runs against.
+type fixture struct {
+	e        *env
+	sessions map[string]map[string]string // role -> headers (cookie and CSRF token)
+	users    map[string]*vigil.User
+	inc, red *vigil.Incident
+	other    *vigil.Incident
+	task     *vigil.Task
+	comment  *vigil.Comment
+	obs      *vigil.Observable
+	link     *vigil.Link
+	token    int64 // a token of the admin's
+}
+
+// secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
+const secretTitle = "Board member mailbox compromise"
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{e: newEnv(t), sessions: map[string]map[string]string{}, users: map[string]*vigil.User{}}
+	sys := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+	for _, role := range matrixRoles[1:] {
+		u := &vigil.User{Username: role, Name: strings.ToUpper(role[:1]) + role[1:], Role: vigil.Role(role)}
+		if err := f.e.svc.Users.CreateUser(sys, u, "correct horse battery staple"); err != nil {
+			t.Fatal(err)
+		}
+		f.users[role] = u
+		r := f.e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": role, "password": "correct horse battery staple"}}).want(t, http.StatusOK)
+		var lr vigilhttp.LoginResponse
+		r.JSON(t, &lr)
+		f.sessions[role] = map[string]string{"Cookie": strings.Split(r.Header.Get("Set-Cookie"), ";")[0], "X-CSRF-Token": lr.CSRFToken}
+	}
+	mgr := vigil.NewContextWithActor(context.Background(), &vigil.Actor{UserID: f.users["manager"].ID, Username: "manager", Role: vigil.RoleManager})
+	adm := vigil.NewContextWithActor(context.Background(), &vigil.Actor{UserID: f.users["admin"].ID, Username: "admin", Role: vigil.RoleAdmin})
+	f.inc = &vigil.Incident{Title: "Phishing against finance", TLP: vigil.TLPAmber}
+	f.other = &vigil.Incident{Title: "Related phishing"}
+	f.red = &vigil.Incident{Title: secretTitle, TLP: vigil.TLPRed}
+	for _, c := range []struct {
+		ctx context.Context
+		inc *vigil.Incident
+	}{{mgr, f.inc}, {mgr, f.other}, {adm, f.red}} {
+		if err := f.e.svc.Incidents.CreateIncident(c.ctx, c.inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.task = &vigil.Task{IncidentID: f.inc.ID, Title: "Block the sender"}
+	must(t, f.e.svc.Tasks.CreateTask(mgr, f.task))
+	f.comment = &vigil.Comment{IncidentID: f.inc.ID, Body: "On it."}
+	must(t, f.e.svc.Comments.CreateComment(mgr, f.comment))
+	obs, err := f.e.svc.Observables.AddObservables(mgr, f.inc.ID, []*vigil.Observable{{Type: vigil.ObsEmail, Value: "ceo@examp1e.com"}})
+	must(t, err)
+	f.obs = obs[0]
+	f.link = &vigil.Link{IncidentID: f.inc.ID, TargetID: f.other.ID, Kind: vigil.LinkRecurrenceOf}
+	must(t, f.e.svc.Links.CreateLink(mgr, f.link))
+	if _, err := f.e.svc.Members.AddMember(mgr, f.inc.ID, f.users["responder"].ID, vigil.RoleScribe); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.e.svc.Auth.CreateToken(adm, 0, &vigil.Token{Name: "admin script", Scopes: []vigil.Scope{vigil.ScopeRead}})
+	must(t, err)
+	tokens, err := f.e.svc.Auth.FindTokens(adm, 0)
+	must(t, err)
+	f.token = tokens[0].ID
+	f.inc, _ = f.e.svc.Incidents.FindIncidentByID(mgr, f.inc.ID)
+	return f
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRoleMatrix calls every endpoint as every role and checks the answer:
+// A allowed (anything but 401, 403 and 404), F 403, N 404 (the object is
+// invisible to that role), U 401. Refusals must not leak the TLP:RED title.
+func TestRoleMatrix(t *testing.T) {
+	type row struct {
+		method, path string
+		body         func(f *fixture) any
+		// want holds one letter per role of matrixRoles.
+		want string
+		// fresh runs each role against a fixture of its own, for requests
+		// that change what the next role would see (deletes, logouts).
+		fresh bool
+	}
+	id := func(f func(*fixture) int64) func(*fixture) string {
+		return func(x *fixture) string { return fmt.Sprint(f(x)) }
+	}
+	incPath := id(func(f *fixture) int64 { return f.inc.ID })
+	_ = incPath
+	rows := []row{
+		{"GET", "/api/v1/incidents", nil, "UAAAAA", false},
+		{"GET", "/api/v1/incidents/count", nil, "UAAAAA", false},
+		{"POST", "/api/v1/incidents", func(*fixture) any { return map[string]any{"title": "New report"} }, "UAFAAA", false},
+		{"GET", "/api/v1/incidents/{inc}", nil, "UNAAAA", false},
+		{"GET", "/api/v1/incidents/{ref}", nil, "UNAAAA", false},
+		{"PATCH", "/api/v1/incidents/{inc}", func(f *fixture) any { return map[string]any{"summary": "more", "version": f.inc.Version} }, "UFFAAA", true},
+		{"POST", "/api/v1/incidents/{inc}/transitions", func(f *fixture) any { return map[string]any{"to": "confirmed", "version": f.inc.Version} }, "UFFAAA", true},
+		{"GET", "/api/v1/incidents/{red}", nil, "UNNNNA", false},
+		{"PATCH", "/api/v1/incidents/{red}", func(f *fixture) any { return map[string]any{"summary": "x", "version": f.red.Version} }, "UFFNNA", true},
+		{"GET", "/api/v1/incidents/{red}/timeline", nil, "UNNNNA", false},
+		{"GET", "/api/v1/incidents/{red}/observables", nil, "UNNNNA", false},
+		{"GET", "/api/v1/lifecycle", nil, "UAAAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/timeline", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/timeline", func(*fixture) any { return map[string]any{"message": "Sender blocked."} }, "UFFAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/tasks", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/tasks", func(*fixture) any { return map[string]any{"title": "Warn staff"} }, "UFFAAA", false},
+		{"PUT", "/api/v1/incidents/{inc}/tasks/order", func(f *fixture) any { return map[string]any{"ids": []int64{f.task.ID}} }, "UFFAAA", false},
+		{"GET", "/api/v1/tasks", nil, "UAAAAA", false},
+		{"GET", "/api/v1/tasks/{task}", nil, "UNAAAA", false},
+		{"PATCH", "/api/v1/tasks/{task}", func(f *fixture) any { return map[string]any{"status": "done", "version": f.task.Version} }, "UFFAAA", true},
+		{"GET", "/api/v1/incidents/{inc}/comments", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/comments", func(*fixture) any { return map[string]any{"body": "Agreed."} }, "UFFAAA", false},
+		{"PATCH", "/api/v1/comments/{comment}", func(f *fixture) any { return map[string]any{"body": "Edited.", "version": f.comment.Version} }, "UFFFAF", true},
+		{"GET", "/api/v1/incidents/{inc}/observables", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/observables", func(*fixture) any { return map[string]any{"text": "198.51.100.1"} }, "UFFAAA", false},
+		{"GET", "/api/v1/observables/sightings?value=ceo@examp1e.com", nil, "UAAAAA", false},
+		{"GET", "/api/v1/observables/{obs}", nil, "UNAAAA", false},
+		{"PATCH", "/api/v1/observables/{obs}", func(f *fixture) any { return map[string]any{"ioc": true, "version": f.obs.Version} }, "UFFAAA", true},
+		{"DELETE", "/api/v1/observables/{obs}", nil, "UFFAAA", true},
+		{"GET", "/api/v1/incidents/{inc}/links", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/links", func(f *fixture) any { return map[string]any{"target": f.other.Reference, "kind": "related"} }, "UFFAAA", true},
+		{"DELETE", "/api/v1/links/{link}", nil, "UFFAAA", true},
+		{"GET", "/api/v1/incidents/{inc}/members", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/members", func(f *fixture) any { return map[string]any{"user_id": f.users["viewer"].ID, "role": "observer"} }, "UFFFAA", true},
+		{"DELETE", "/api/v1/incidents/{inc}/members/{responder}/scribe", nil, "UFFFAA", true},
+		{"GET", "/api/v1/search?q=phishing", nil, "UAAAAA", false},
+		{"GET", "/api/v1/users", nil, "UFAAAA", false},
+		{"POST", "/api/v1/users", func(*fixture) any {
+			return map[string]any{"username": "newbie", "role": "viewer", "password": "a long enough passphrase"}
+		}, "UFFFFA", false},
+		{"GET", "/api/v1/users/{viewer}", nil, "UFAAAA", false},
+		{"PATCH", "/api/v1/users/{viewer}", func(*fixture) any { return map[string]any{"name": "V", "version": 1} }, "UFFFFA", true},
+		// The viewer changing their own password here must give the current one (400).
+		{"PUT", "/api/v1/users/{viewer}/password", func(*fixture) any { return map[string]any{"new_password": "a new long passphrase"} }, "UFAFFA", true},
+		{"GET", "/api/v1/me", nil, "UAAAAA", false},
+		{"PUT", "/api/v1/me/password", func(*fixture) any {
+			return map[string]any{"current_password": "correct horse battery staple", "new_password": "another long passphrase"}
+		}, "UAAAAA", true},
+		{"GET", "/api/v1/tokens", nil, "UAAAAA", false},
+		{"GET", "/api/v1/tokens?user={admin}", nil, "UFFFFA", false},
+		{"POST", "/api/v1/tokens", func(*fixture) any { return map[string]any{"name": "mine", "scopes": []string{"read"}} }, "UAAAAA", false},
+		{"DELETE", "/api/v1/tokens/{token}", nil, "UNNNNA", true},
+		{"GET", "/api/v1/audit", nil, "UFFFFA", false},
+		{"GET", "/api/v1/audit/verify", nil, "UFFFFA", false},
+		{"GET", "/metrics", nil, "UFFFFA", false},
+		{"GET", "/api/v1/openapi.json", nil, "AAAAAA", false},
+		{"GET", "/healthz", nil, "AAAAAA", false},
+		{"GET", "/readyz", nil, "AAAAAA", false},
+		{"POST", "/api/v1/auth/logout", nil, "AAAAAA", true},
+	}
+	expand := func(f *fixture, p string) string {
+		return strings.NewReplacer(
+			"{inc}", fmt.Sprint(f.inc.ID), "{ref}", f.inc.Reference, "{red}", fmt.Sprint(f.red.ID), "{task}", fmt.Sprint(f.task.ID),
+			"{comment}", fmt.Sprint(f.comment.ID), "{obs}", fmt.Sprint(f.obs.ID), "{link}", fmt.Sprint(f.link.ID),
+			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
+			"{admin}", fmt.Sprint(f.users["admin"].ID), "{token}", fmt.Sprint(f.token),
+		).Replace(p)
+	}
+	shared := newFixture(t)
+	seen := map[string]bool{}
+	for _, rw := range rows {
+		seen[rw.method+" "+rw.path] = true
+		t.Run(rw.method+" "+rw.path, func(t *testing.T) {
+			for i, role := range matrixRoles {
+				f := shared
+				if rw.fresh {
+					f = newFixture(t)
+				}
+				r := req{Method: rw.method, Path: expand(f, rw.path), Header: f.sessions[role]}
+				if rw.body != nil {
+					r.Body = rw.body(f)
+				}
+				resp := f.e.do(r)
+				got := "A"
+				switch resp.Status {
+				case http.StatusUnauthorized:
+					got = "U"
+				case http.StatusForbidden:
+					got = "F"
+				case http.StatusNotFound:
+					got = "N"
+				}
+				want := string(rw.want[i])
+				if got != want {
+					t.Errorf("as %s: status %d (%s), want %s: %s", role, resp.Status, got, want, truncate(resp.Body))
+				}
+				if got != "A" && strings.Contains(string(resp.Body), secretTitle) {
+					t.Errorf("as %s: a refusal leaked the TLP:RED title", role)
+				}
+			}
+		})
+	}
+	// Every API route is in the matrix.
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	shared.e.do(req{Method: "GET", Path: "/api/v1/openapi.json"}).JSON(t, &doc)
+	covered := map[string]bool{}
+	for k := range seen {
+		method, path, _ := strings.Cut(k, " ")
+		path, _, _ = strings.Cut(path, "?")
+		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}"} {
+			path = strings.ReplaceAll(path, p, "{id}")
+		}
+		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")
+		covered[method+" "+path] = true
+	}
+	for path, item := range doc.Paths {
+		for method := range item {
+			if k := strings.ToUpper(method) + " " + path; !covered[k] && !strings.HasPrefix(path, "/api/v1/auth/login") {
+				t.Errorf("%s is not in the role matrix", k)
+			}
+		}
+	}
+}

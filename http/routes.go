@@ -1,0 +1,179 @@
+package http
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// routes registers every route. Each API route carries its OpenAPI
+// operation, so the document at /api/v1/openapi.json is built from the
+// same table that serves requests and cannot list a route that does not
+// exist or miss one that does.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
+
+	var (
+		incidentQuery = []param{
+			{"status", "Statuses, comma-separated or repeated.", enumOf(vigil.Statuses), true},
+			{"severity", "Severities.", enumOf(vigil.Severities), true},
+			{"type", "Incident types.", enumOf(vigil.IncidentTypes), true},
+			{"category", "NCSC categories, 1 to 6.", intRange(1, 6), true},
+			{"tlp", "TLP labels.", enumOf(vigil.TLPs), true},
+			{"source", "Sources.", enumOf(vigil.Sources), true},
+			{"lead", "The lead's user ID, or \"me\".", str(), false},
+			{"unassigned", "Only incidents without a lead.", boolean(), false},
+			{"member", "Incidents where this user (ID or \"me\") is lead or holds a role.", str(), false},
+			{"significant", "Significant incidents only (true) or not (false).", boolean(), false},
+			{"exercise", "Exercises only (true) or real incidents only (false).", boolean(), false},
+			{"open", "Open incidents only (true) or closed and routed-out ones (false).", boolean(), false},
+			{"q", "Full-text query over incidents, notes and observables.", str(), false},
+			{"created_after", "Created at or after this time (RFC 3339 or date).", str(), false},
+			{"created_before", "Created before this time.", str(), false},
+			{"updated_after", "Updated at or after this time.", str(), false},
+			{"updated_before", "Updated before this time.", str(), false},
+			{"occurred_after", "Occurred at or after this time.", str(), false},
+			{"occurred_before", "Occurred before this time.", str(), false},
+		}
+		listQuery = append(incidentQuery,
+			param{"sort", "Sort order; a leading - sorts descending.", enumOf(vigil.IncidentSorts), false},
+			param{"cursor", "The next_cursor of the previous page.", str(), false},
+			param{"limit", "Page size, 1 to 500 (default 50).", intRange(1, vigil.MaxPageSize), false},
+		)
+	)
+
+	s.api("GET /api/v1/openapi.json", s.handleOpenAPI, op{ID: "getOpenAPI", Tag: "Operations", Summary: "This document", Resp: map[string]any{}, Public: true})
+
+	// Auth.
+	s.api("POST /api/v1/auth/login", s.handleLogin, op{ID: "login", Tag: "Auth", Summary: "Log in and start a browser session",
+		Body: LoginRequest{}, Resp: LoginResponse{}, Public: true})
+	s.api("POST /api/v1/auth/logout", s.handleLogout, op{ID: "logout", Tag: "Auth", Summary: "End the browser session", Status: http.StatusNoContent, Public: true})
+	s.api("GET /api/v1/me", s.handleMe, op{ID: "getMe", Tag: "Auth", Summary: "Who am I, and what may I do", Resp: MeResponse{}})
+	s.api("PUT /api/v1/me/password", s.handlePasswordChange, op{ID: "changeMyPassword", Tag: "Auth", Summary: "Change my password (ends all my sessions)",
+		Body: PasswordChange{}, Status: http.StatusNoContent})
+
+	// Incidents.
+	s.api("GET /api/v1/incidents", s.handleIncidentList, op{ID: "listIncidents", Tag: "Incidents", Summary: "List and search incidents",
+		Query: append(listQuery, param{"count", "Also return the total matching (costs a count).", boolean(), false}), Resp: IncidentList{}})
+	s.api("GET /api/v1/incidents/count", s.handleIncidentCount, op{ID: "countIncidents", Tag: "Incidents", Summary: "Count incidents",
+		Query: incidentQuery, Resp: IncidentCount{}})
+	s.api("POST /api/v1/incidents", s.handleIncidentCreate, op{ID: "createIncident", Tag: "Incidents", Summary: "Create an incident",
+		Body: IncidentCreate{}, Resp: vigil.Incident{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/incidents/{id}", s.handleIncidentView, op{ID: "getIncident", Tag: "Incidents", Summary: "Get an incident", Resp: vigil.Incident{}, ETag: true})
+	s.api("PATCH /api/v1/incidents/{id}", s.handleIncidentUpdate, op{ID: "updateIncident", Tag: "Incidents",
+		Summary: "Change an incident (send If-Match or version; null clears a field)", Body: vigil.IncidentUpdate{}, Resp: vigil.Incident{}, Versioned: true})
+	s.api("POST /api/v1/incidents/{id}/transitions", s.handleIncidentTransition, op{ID: "transitionIncident", Tag: "Incidents",
+		Summary: "Move an incident to another status, including the triage outcomes", Body: vigil.Transition{}, Resp: vigil.Incident{}, Versioned: true})
+	s.api("GET /api/v1/lifecycle", s.handleLifecycle, op{ID: "getLifecycle", Tag: "Incidents", Summary: "The statuses, the allowed moves and the advice for each", Resp: Lifecycle{}})
+
+	// Timeline, tasks, comments.
+	s.api("GET /api/v1/incidents/{id}/timeline", s.handleTimelineList, op{ID: "listTimeline", Tag: "Timeline", Summary: "Read an incident's timeline",
+		Query: []param{{"kind", "Entry kinds.", enumOf(vigil.TimelineKinds), true}, {"order", "desc (newest first, default) or asc.", enumOf([]string{"asc", "desc"}), false},
+			{"cursor", "The next_cursor of the previous page.", str(), false}, {"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}},
+		Resp: vigil.TimelinePage{}})
+	s.api("POST /api/v1/incidents/{id}/timeline", s.handleNoteCreate, op{ID: "addNote", Tag: "Timeline", Summary: "Add a note to the timeline",
+		Body: vigil.Note{}, Resp: vigil.TimelineEntry{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/incidents/{id}/tasks", s.handleIncidentTaskList, op{ID: "listIncidentTasks", Tag: "Tasks", Summary: "List an incident's tasks in order", Resp: TaskList{}})
+	s.api("POST /api/v1/incidents/{id}/tasks", s.handleTaskCreate, op{ID: "createTask", Tag: "Tasks", Summary: "Add a task",
+		Body: TaskCreate{}, Resp: vigil.Task{}, Status: http.StatusCreated})
+	s.api("PUT /api/v1/incidents/{id}/tasks/order", s.handleTaskReorder, op{ID: "reorderTasks", Tag: "Tasks", Summary: "Set the order of an incident's tasks",
+		Body: TaskOrder{}, Resp: TaskList{}})
+	s.api("GET /api/v1/tasks", s.handleTaskList, op{ID: "listTasks", Tag: "Tasks", Summary: "List tasks across incidents (mine, overdue)",
+		Query: []param{{"assignee", "Assignee user ID or \"me\".", str(), false}, {"status", "Task statuses.", enumOf(vigil.TaskStatuses), true},
+			{"overdue", "Only open tasks past their due time.", boolean(), false}, {"offset", "Skip this many.", intRange(0, 1<<31-1), false},
+			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: TaskList{}})
+	s.api("GET /api/v1/tasks/{id}", s.handleTaskView, op{ID: "getTask", Tag: "Tasks", Summary: "Get a task", Resp: vigil.Task{}, ETag: true})
+	s.api("PATCH /api/v1/tasks/{id}", s.handleTaskUpdate, op{ID: "updateTask", Tag: "Tasks", Summary: "Change a task", Body: vigil.TaskUpdate{}, Resp: vigil.Task{}, Versioned: true})
+	s.api("GET /api/v1/incidents/{id}/comments", s.handleCommentList, op{ID: "listComments", Tag: "Comments", Summary: "List comments, optionally on one task",
+		Query: []param{{"task", "Only comments on this task.", integer(), false}}, Resp: CommentList{}})
+	s.api("POST /api/v1/incidents/{id}/comments", s.handleCommentCreate, op{ID: "createComment", Tag: "Comments", Summary: "Comment on an incident or a task",
+		Body: CommentCreate{}, Resp: vigil.Comment{}, Status: http.StatusCreated})
+	s.api("PATCH /api/v1/comments/{id}", s.handleCommentUpdate, op{ID: "updateComment", Tag: "Comments", Summary: "Edit your comment",
+		Body: CommentUpdate{}, Resp: vigil.Comment{}, Versioned: true})
+
+	// Observables.
+	s.api("GET /api/v1/incidents/{id}/observables", s.handleObservableList, op{ID: "listObservables", Tag: "Observables",
+		Summary: "List an incident's observables, with where else each was seen", Resp: ObservableList{}})
+	s.api("POST /api/v1/incidents/{id}/observables", s.handleObservableCreate, op{ID: "addObservables", Tag: "Observables",
+		Summary: "Add observables: a list, or pasted lines, or both (all or none)", Body: ObservablesCreate{}, Resp: ObservableList{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/observables/sightings", s.handleSightings, op{ID: "findSightings", Tag: "Observables", Summary: "Incidents that hold a value",
+		Query: []param{{"type", "Observable type; empty to detect.", enumOf(append(vigil.ObservableTypes[:len(vigil.ObservableTypes):len(vigil.ObservableTypes)], vigil.ObsHash)), false},
+			{"value", "The value, normalised before the lookup.", str(), false}, {"limit", "At most this many.", intRange(1, vigil.MaxPageSize), false}},
+		Resp: SightingList{}})
+	s.api("GET /api/v1/observables/{id}", s.handleObservableView, op{ID: "getObservable", Tag: "Observables", Summary: "Get an observable", Resp: vigil.Observable{}, ETag: true})
+	s.api("PATCH /api/v1/observables/{id}", s.handleObservableUpdate, op{ID: "updateObservable", Tag: "Observables", Summary: "Flag as IOC, set TLP or description",
+		Body: vigil.ObservableUpdate{}, Resp: vigil.Observable{}, Versioned: true})
+	s.api("DELETE /api/v1/observables/{id}", s.handleObservableDelete, op{ID: "deleteObservable", Tag: "Observables", Summary: "Remove an observable", Status: http.StatusNoContent})
+
+	// Links and members.
+	s.api("GET /api/v1/incidents/{id}/links", s.handleLinkList, op{ID: "listLinks", Tag: "Links", Summary: "Links to and from an incident", Resp: LinkList{}})
+	s.api("POST /api/v1/incidents/{id}/links", s.handleLinkCreate, op{ID: "createLink", Tag: "Links", Summary: "Link to another incident",
+		Body: LinkCreate{}, Resp: vigil.Link{}, Status: http.StatusCreated})
+	s.api("DELETE /api/v1/links/{id}", s.handleLinkDelete, op{ID: "deleteLink", Tag: "Links", Summary: "Remove a link", Status: http.StatusNoContent})
+	s.api("GET /api/v1/incidents/{id}/members", s.handleMemberList, op{ID: "listMembers", Tag: "Members", Summary: "The lead and the incident roles", Resp: MemberList{}})
+	s.api("POST /api/v1/incidents/{id}/members", s.handleMemberCreate, op{ID: "addMember", Tag: "Members", Summary: "Give a user a role (role lead sets the lead)",
+		Body: MemberCreate{}, Resp: vigil.Member{}, Status: http.StatusCreated})
+	s.api("DELETE /api/v1/incidents/{id}/members/{user}/{role}", s.handleMemberDelete, op{ID: "removeMember", Tag: "Members", Summary: "Take a role away", Status: http.StatusNoContent})
+
+	// Search.
+	s.api("GET /api/v1/search", s.handleSearch, op{ID: "search", Tag: "Search", Summary: "Full-text search over incidents, notes and observables",
+		Query: []param{{"q", "The query: words (all must match), \"phrases\", and a last word matched as a prefix.", str(), false},
+			{"kind", "Document kinds.", enumOf(vigil.SearchKinds), true}, {"offset", "Skip this many.", intRange(0, 1<<31-1), false},
+			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: SearchResults{}})
+
+	// Users, tokens, audit.
+	s.api("GET /api/v1/users", s.handleUserList, op{ID: "listUsers", Tag: "Users", Summary: "List users",
+		Query: []param{{"role", "Role.", enumOf(vigil.Roles), false}, {"disabled", "Disabled users only (true) or enabled only (false).", boolean(), false},
+			{"q", "Prefix of username or name.", str(), false}, {"offset", "Skip this many.", intRange(0, 1<<31-1), false},
+			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: UserList{}})
+	s.api("POST /api/v1/users", s.handleUserCreate, op{ID: "createUser", Tag: "Users", Summary: "Create a user (admins)", Body: UserCreate{}, Resp: vigil.User{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/users/{id}", s.handleUserView, op{ID: "getUser", Tag: "Users", Summary: "Get a user", Resp: vigil.User{}, ETag: true})
+	s.api("PATCH /api/v1/users/{id}", s.handleUserUpdate, op{ID: "updateUser", Tag: "Users", Summary: "Change a user's name, role or status (admins)",
+		Body: vigil.UserUpdate{}, Resp: vigil.User{}, Versioned: true})
+	s.api("PUT /api/v1/users/{id}/password", s.handlePasswordChange, op{ID: "setUserPassword", Tag: "Users", Summary: "Set a user's password (admins)",
+		Body: PasswordChange{}, Status: http.StatusNoContent})
+	s.api("GET /api/v1/tokens", s.handleTokenList, op{ID: "listTokens", Tag: "Tokens", Summary: "List API tokens (mine; admins: anyone's)",
+		Query: []param{{"user", "User ID or \"me\" (admins).", str(), false}}, Resp: TokenList{}})
+	s.api("POST /api/v1/tokens", s.handleTokenCreate, op{ID: "createToken", Tag: "Tokens", Summary: "Create an API token; its secret is shown once",
+		Body: TokenCreate{}, Resp: TokenCreated{}, Status: http.StatusCreated})
+	s.api("DELETE /api/v1/tokens/{id}", s.handleTokenRevoke, op{ID: "revokeToken", Tag: "Tokens", Summary: "Revoke an API token", Status: http.StatusNoContent})
+	s.api("GET /api/v1/audit", s.handleAuditList, op{ID: "listAuditEvents", Tag: "Audit", Summary: "Read the audit log, newest first (admins)",
+		Query: []param{{"action", "Action, such as incident.update.", str(), false}, {"object_type", "Object type.", str(), false},
+			{"object_id", "Object ID.", str(), false}, {"actor", "Actor user ID or \"me\".", str(), false},
+			{"before", "Events before this sequence number (the next_before of the previous page).", integer(), false},
+			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: AuditList{}})
+	s.api("GET /api/v1/audit/verify", s.handleAuditVerify, op{ID: "verifyAudit", Tag: "Audit", Summary: "Recompute the audit hash chain (admins)", Resp: vigil.AuditVerification{}})
+}
+
+// apiFallback answers API requests that match no route with a problem
+// instead of the mux's plain text: 405 with Allow when the path exists for
+// other methods, else 404.
+func (s *Server) apiFallback(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			r2 := r.Clone(r.Context())
+			r2.Method = m
+			if _, pattern := s.mux.Handler(r2); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.problem(w, r, &Problem{Status: http.StatusMethodNotAllowed, Detail: "Use " + strings.Join(allow, " or ") + " here."})
+			return
+		}
+		s.problem(w, r, &Problem{Status: http.StatusNotFound, Code: vigil.ENOTFOUND, Detail: "No such API endpoint."})
+	})
+}

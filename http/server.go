@@ -1,0 +1,123 @@
+// Package http serves Vigil over HTTP: the JSON API under /api/v1, health
+// and metrics endpoints, and (from other files) the web UI. Import it as
+// vigilhttp. Handlers decode, call one service and encode; every rule lives
+// in package vigil and the stores.
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Server is Vigil's HTTP server.
+type Server struct {
+	server   *http.Server
+	listener net.Listener
+	mux      *http.ServeMux
+	handler  http.Handler
+
+	// Addr is the address to listen on, such as "127.0.0.1:8080" or ":0".
+	Addr string
+	// Services are the stores' services.
+	Services vigil.Services
+	// Logger receives the access log and errors.
+	Logger *slog.Logger
+	// Ready reports whether the store answers, for /readyz.
+	Ready func(context.Context) error
+	// Metrics collects request and store metrics; nil disables /metrics.
+	Metrics *Metrics
+	// SecureCookies marks cookies Secure; set when serving over TLS or
+	// behind a proxy that terminates TLS.
+	SecureCookies bool
+	// MaxBodyBytes bounds JSON request bodies.
+	MaxBodyBytes int64
+	// Now is the clock.
+	Now func() time.Time
+
+	loginLimiter *rateLimiter
+	apiRoutes    []apiRoute
+	openapiOnce  sync.Once
+	openapiJSON  []byte
+}
+
+// DefaultMaxBodyBytes is the default bound on JSON request bodies.
+const DefaultMaxBodyBytes = 1 << 20
+
+// NewServer returns a server on svc. Set the exported fields before Open.
+func NewServer(svc vigil.Services, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		mux:          http.NewServeMux(),
+		Services:     svc,
+		Logger:       logger,
+		MaxBodyBytes: DefaultMaxBodyBytes,
+		Now:          time.Now,
+		// Ten attempts a minute per client address, on top of the store's
+		// per-account lockout: together they stop both spraying one
+		// password over many accounts and guessing at one.
+		loginLimiter: newRateLimiter(10, time.Minute),
+	}
+	s.routes()
+	s.handler = s.middleware(s.mux)
+	return s
+}
+
+// ServeHTTP serves a request through the middleware and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Open starts listening and serving in the background.
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Addr, err)
+	}
+	s.listener = ln
+	s.server = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		// Generous for slow exports; live streams reset their own deadline.
+		WriteTimeout:   5 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL returns the base URL the server listens on.
+func (s *Server) URL() string {
+	if s.listener == nil {
+		return ""
+	}
+	addr := s.listener.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// Close stops accepting connections and waits for in-flight requests to
+// finish, until ctx is done.
+func (s *Server) Close(ctx context.Context) error {
+	if s.server == nil {
+		return nil
+	}
+	return s.server.Shutdown(ctx)
+}

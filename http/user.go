@@ -1,0 +1,240 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// UserCreate is the body of POST /api/v1/users.
+type UserCreate struct {
+	Username string     `json:"username"`
+	Name     string     `json:"name"`
+	Email    string     `json:"email"`
+	Role     vigil.Role `json:"role"`
+	Password string     `json:"password"`
+}
+
+// UserList is a page of users.
+type UserList struct {
+	Items []*vigil.User `json:"items"`
+	Total int           `json:"total"`
+}
+
+// PasswordChange is the body of PUT /api/v1/me/password and
+// PUT /api/v1/users/{id}/password (where admins omit the current one).
+type PasswordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "role", "disabled", "q", "offset", "limit")
+	f := vigil.UserFilter{Disabled: q.bool("disabled"), Query: q.str("q"), Offset: q.int("offset", 0), Limit: q.int("limit", 0)}
+	if role := q.str("role"); role != "" {
+		rr := vigil.Role(role)
+		if !rr.Valid() {
+			q.p.Add("role", "Unknown role %q.", role)
+		}
+		f.Role = &rr
+	}
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	users, n, err := s.Services.Users.FindUsers(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, &UserList{Items: users, Total: n})
+}
+
+func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
+	var req UserCreate
+	if !s.decode(w, r, &req) {
+		return
+	}
+	u := &vigil.User{Username: req.Username, Name: req.Name, Email: req.Email, Role: req.Role}
+	if err := s.Services.Users.CreateUser(r.Context(), u, req.Password); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/users/"+strconv.FormatInt(u.ID, 10))
+	s.json(w, http.StatusCreated, u)
+}
+
+func (s *Server) handleUserView(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u, err := s.Services.Users.FindUserByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(u.Version))
+	s.json(w, http.StatusOK, u)
+}
+
+func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var upd vigil.UserUpdate
+	if !s.decode(w, r, &upd) {
+		return
+	}
+	if upd.Version, err = versioned(r, upd.Version); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u, err := s.Services.Users.UpdateUser(r.Context(), id, upd)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(u.Version))
+	s.json(w, http.StatusOK, u)
+}
+
+func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
+	a := s.requireActor(w, r)
+	if a == nil {
+		return
+	}
+	id := a.UserID
+	if r.PathValue("id") != "" {
+		var err error
+		if id, err = pathID(r, "id"); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	var req PasswordChange
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if err := s.Services.Users.SetPassword(r.Context(), id, req.CurrentPassword, req.NewPassword); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if id == a.UserID && SessionFromContext(r.Context()) != nil {
+		// Changing a password ends every session, this one too.
+		s.setSessionCookie(w, r, "", time.Time{})
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TokenCreate is the body of POST /api/v1/tokens.
+type TokenCreate struct {
+	Name      string        `json:"name"`
+	Scopes    []vigil.Scope `json:"scopes"`
+	ExpiresAt *time.Time    `json:"expires_at"`
+	UserID    int64         `json:"user_id"` // admins only; default the caller
+}
+
+// TokenCreated returns the new token's secret, shown this once.
+type TokenCreated struct {
+	*vigil.Token
+	Secret string `json:"secret"`
+}
+
+// TokenList is a list of tokens (without secrets).
+type TokenList struct {
+	Items []*vigil.Token `json:"items"`
+}
+
+func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "user")
+	uid := q.user("user")
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var id int64
+	if uid != nil {
+		id = *uid
+	}
+	list, err := s.Services.Auth.FindTokens(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, &TokenList{Items: list})
+}
+
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
+	var req TokenCreate
+	if !s.decode(w, r, &req) {
+		return
+	}
+	t := &vigil.Token{Name: req.Name, Scopes: req.Scopes, ExpiresAt: req.ExpiresAt}
+	secret, err := s.Services.Auth.CreateToken(r.Context(), req.UserID, t)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusCreated, &TokenCreated{Token: t, Secret: secret})
+}
+
+func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.Services.Auth.RevokeToken(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// AuditList is a page of audit events, newest first.
+type AuditList struct {
+	Items      []*vigil.AuditEvent `json:"items"`
+	NextBefore int64               `json:"next_before,omitempty"` // pass as before= for the next page
+}
+
+func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "action", "object_type", "object_id", "actor", "before", "limit")
+	f := vigil.AuditFilter{Action: q.str("action"), ObjectType: q.str("object_type"), ObjectID: q.str("object_id"),
+		ActorID: q.user("actor"), BeforeSeq: int64(q.int("before", 0)), Limit: q.int("limit", 0)}
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	events, err := s.Services.Audit.FindAuditEvents(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := &AuditList{Items: events}
+	if out.Items == nil {
+		out.Items = []*vigil.AuditEvent{}
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > vigil.MaxPageSize {
+		limit = vigil.DefaultPageSize
+	}
+	if len(events) == limit {
+		out.NextBefore = events[len(events)-1].Seq
+	}
+	s.json(w, http.StatusOK, out)
+}
+
+func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) {
+	v, err := s.Services.Audit.VerifyAudit(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, v)
+}

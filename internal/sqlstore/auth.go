@@ -1,0 +1,313 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// AuthService implements vigil.AuthService.
+type AuthService struct{ db *DB }
+
+// touchEvery limits how often a session's or token's last-use time is
+// written: a write per request would make every read a write.
+const touchEvery = time.Minute
+
+var errBadLogin = vigil.Errorf(vigil.EUNAUTHORIZED, "Wrong username or password.")
+
+// Login checks the password outside any transaction (argon2 is slow by
+// design, and SQLite has one writer), then records the outcome.
+func (s *AuthService) Login(ctx context.Context, username, password string) (sess *vigil.Session, secret string, err error) {
+	defer s.db.op("auth.login")(&err)
+	username = strings.ToLower(strings.TrimSpace(username))
+	if len(password) > vigil.MaxPasswordLen || len(username) > 64 {
+		return nil, "", errBadLogin
+	}
+	var id int64
+	var hash string
+	var disabled bool
+	var failed int
+	var locked *time.Time
+	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT id, password_hash, disabled, failed_logins, locked_until FROM users WHERE username = ?`), username).
+		Scan(&id, &hash, &disabled, &failed, scanNullTime(&locked))
+	if errors.Is(err, sql.ErrNoRows) {
+		vigil.CheckDummyPassword(password)
+		return nil, "", errBadLogin
+	} else if err != nil {
+		return nil, "", fmt.Errorf("find user: %w", err)
+	}
+	now := s.db.Now()
+	if locked != nil && locked.After(now) {
+		wait := int(math.Ceil(locked.Sub(now).Minutes()))
+		return nil, "", vigil.Errorf(vigil.ETOOMANY, "Too many failed logins. Try again in %d minute(s), or ask an administrator to reset your password.", wait)
+	}
+	ok := vigil.CheckPassword(hash, password)
+	if !ok || disabled {
+		// Count the failure and lock the account if it is one too many.
+		werr := s.db.write(ctx, func(tx *Tx) error {
+			var failures int
+			if err := tx.queryRow(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins`, id).Scan(&failures); err != nil {
+				return err
+			}
+			if d := vigil.LockoutFor(failures); d > 0 {
+				if _, err := tx.exec(`UPDATE users SET locked_until = ? WHERE id = ?`, tx.now.Add(d), id); err != nil {
+					return err
+				}
+			}
+			tx.audit("auth.login_failed", "user", id, nil, map[string]any{"username": username, "failures": failures})
+			return nil
+		})
+		if werr != nil {
+			return nil, "", werr
+		}
+		return nil, "", errBadLogin
+	}
+	secret, err = vigil.NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	csrf, err := vigil.NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, tx.now, id); err != nil {
+			return err
+		}
+		sess = &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime)}
+		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now)
+		if err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		// Expired sessions are swept at each login; no job needed.
+		if _, err := tx.exec(`DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?`, tx.now, tx.now.Add(-vigil.SessionIdle)); err != nil {
+			return err
+		}
+		tx.audit("auth.login", "user", id, nil, map[string]any{"username": username, "session_id": sess.ID})
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return sess, secret, nil
+}
+
+// AuthenticateSession resolves a session cookie.
+func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a *vigil.Actor, sess *vigil.Session, err error) {
+	defer s.db.op("auth.session")(&err)
+	var lastSeen time.Time
+	var u vigil.User
+	sess = &vigil.Session{}
+	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at,
+		u.username, u.name, u.role, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), vigil.HashSecret(secret)).
+		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, scanTime(&sess.CreatedAt), scanTime(&sess.ExpiresAt), scanTime(&lastSeen),
+			&u.Username, &u.Name, &u.Role, &u.Disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find session: %w", err)
+	}
+	now := s.db.Now()
+	if u.Disabled || now.After(sess.ExpiresAt) || now.Sub(lastSeen) > vigil.SessionIdle {
+		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
+	}
+	if now.Sub(lastSeen) > touchEvery {
+		if _, err := s.db.Write.ExecContext(ctx, s.db.rebind(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), s.db.args([]any{now, sess.ID})...); err != nil {
+			return nil, nil, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	return &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, Role: u.Role}, sess, nil
+}
+
+// Logout deletes the session.
+func (s *AuthService) Logout(ctx context.Context, secret string) (err error) {
+	defer s.db.op("auth.logout")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		var id, userID int64
+		err := tx.queryRow(`DELETE FROM sessions WHERE token_hash = ? RETURNING id, user_id`, vigil.HashSecret(secret)).Scan(&id, &userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // already gone: logging out twice is fine
+		} else if err != nil {
+			return err
+		}
+		tx.audit("auth.logout", "user", userID, nil, map[string]any{"session_id": id})
+		return nil
+	})
+}
+
+const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.scopes, t.expires_at, t.last_used_at, t.revoked_at, t.created_at`
+
+func scanToken(r rowScanner, extra ...any) (*vigil.Token, error) {
+	var t vigil.Token
+	var scopes string
+	if err := r.Scan(append([]any{&t.ID, &t.UserID, &t.Name, &t.Prefix, &scopes, scanNullTime(&t.ExpiresAt),
+		scanNullTime(&t.LastUsedAt), scanNullTime(&t.RevokedAt), scanTime(&t.CreatedAt)}, extra...)...); err != nil {
+		return nil, err
+	}
+	for _, s := range strings.Split(scopes, ",") {
+		if s != "" {
+			t.Scopes = append(t.Scopes, vigil.Scope(s))
+		}
+	}
+	return &t, nil
+}
+
+// AuthenticateToken resolves an API token.
+func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *vigil.Actor, err error) {
+	defer s.db.op("auth.token")(&err)
+	bad := vigil.Errorf(vigil.EUNAUTHORIZED, "The API token is not valid, has expired or was revoked.")
+	if !strings.HasPrefix(secret, vigil.TokenPrefix) || len(secret) > 200 {
+		return nil, bad
+	}
+	var u vigil.User
+	t, err := scanToken(s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+`, u.username, u.name, u.role, u.disabled
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`), vigil.HashSecret(secret)),
+		&u.Username, &u.Name, &u.Role, &u.Disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bad
+	} else if err != nil {
+		return nil, fmt.Errorf("find token: %w", err)
+	}
+	now := s.db.Now()
+	if u.Disabled || t.RevokedAt != nil || (t.ExpiresAt != nil && now.After(*t.ExpiresAt)) {
+		return nil, bad
+	}
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > touchEvery {
+		if _, err := s.db.Write.ExecContext(ctx, s.db.rebind(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`), s.db.args([]any{now, t.ID})...); err != nil {
+			return nil, fmt.Errorf("touch token: %w", err)
+		}
+	}
+	return &vigil.Actor{UserID: t.UserID, Username: u.Username, Name: u.Name, Role: u.Role, TokenID: t.ID, Scopes: t.Scopes}, nil
+}
+
+// MaxTokensPerUser bounds live tokens per user.
+const MaxTokensPerUser = 50
+
+// CreateToken creates an API token and returns its secret.
+func (s *AuthService) CreateToken(ctx context.Context, userID int64, t *vigil.Token) (secret string, err error) {
+	defer s.db.op("auth.create_token")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermTokenOwn); err != nil {
+			return err
+		}
+		if userID == 0 {
+			userID = tx.actor.UserID
+		}
+		if userID != tx.actor.UserID {
+			if err := tx.require(vigil.PermTokenAdmin); err != nil {
+				return err
+			}
+		}
+		u, err := tx.findUser("u.id = ?", userID)
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			return vigil.Errorf(vigil.EINVALID, "That user is disabled.")
+		}
+		if err := t.Validate(tx.now); err != nil {
+			return err
+		}
+		if slices.Contains(t.Scopes, vigil.ScopeAdmin) && u.Role != vigil.RoleAdmin {
+			return vigil.Invalid("scopes", "Only administrators' tokens can have the admin scope.")
+		}
+		var live int
+		if err := tx.queryRow(`SELECT count(*) FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL`, userID).Scan(&live); err != nil {
+			return err
+		}
+		if live >= MaxTokensPerUser {
+			return vigil.Errorf(vigil.EINVALID, "A user can have at most %d live tokens; revoke some first.", MaxTokensPerUser)
+		}
+		raw, err := vigil.NewSecret()
+		if err != nil {
+			return err
+		}
+		secret = vigil.TokenPrefix + raw
+		slices.Sort(t.Scopes)
+		t.Scopes = slices.Compact(t.Scopes)
+		t.UserID, t.Prefix, t.CreatedAt = userID, secret[:len(vigil.TokenPrefix)+6], tx.now
+		if t.ExpiresAt != nil {
+			e := vigil.TruncateTime(*t.ExpiresAt)
+			t.ExpiresAt = &e
+		}
+		scopes := make([]string, len(t.Scopes))
+		for i, sc := range t.Scopes {
+			scopes[i] = string(sc)
+		}
+		t.ID, err = tx.insert(`INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, expires_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.Name, t.Prefix, vigil.HashSecret(secret), strings.Join(scopes, ","), t.ExpiresAt, t.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert token: %w", err)
+		}
+		tx.audit("token.create", "token", t.ID, nil, t)
+		return nil
+	})
+	return secret, err
+}
+
+// FindTokens lists a user's tokens, newest first.
+func (s *AuthService) FindTokens(ctx context.Context, userID int64) (tokens []*vigil.Token, err error) {
+	defer s.db.op("auth.find_tokens")(&err)
+	tokens = []*vigil.Token{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if tx.actor == nil {
+			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+		}
+		if userID == 0 {
+			userID = tx.actor.UserID
+		}
+		if userID != tx.actor.UserID {
+			if err := tx.require(vigil.PermTokenAdmin); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.query(`SELECT `+tokenColumns+` FROM api_tokens t WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanToken(rows)
+			if err != nil {
+				return err
+			}
+			tokens = append(tokens, t)
+		}
+		return rows.Err()
+	})
+	return tokens, err
+}
+
+// RevokeToken revokes a token; a second revoke is a no-op.
+func (s *AuthService) RevokeToken(ctx context.Context, id int64) (err error) {
+	defer s.db.op("auth.revoke_token")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if tx.actor == nil {
+			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+		}
+		t, err := scanToken(tx.queryRow(`SELECT `+tokenColumns+` FROM api_tokens t WHERE t.id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && t.UserID != tx.actor.UserID && !tx.actor.Can(vigil.PermTokenAdmin)) {
+			return vigil.Errorf(vigil.ENOTFOUND, "Token not found.")
+		} else if err != nil {
+			return err
+		}
+		if t.RevokedAt != nil {
+			return nil
+		}
+		if _, err := tx.exec(`UPDATE api_tokens SET revoked_at = ? WHERE id = ?`, tx.now, id); err != nil {
+			return err
+		}
+		before := *t
+		t.RevokedAt = &tx.now
+		tx.audit("token.revoke", "token", id, &before, t)
+		return nil
+	})
+}

@@ -1,0 +1,329 @@
+// Package sqlstore implements Vigil's services on database/sql. It is the one
+// implementation behind both stores: package sqlite and package postgres each
+// open their database, run their own migrations and hand this package a
+// Dialect with the few things that differ (placeholders, time encoding,
+// full-text search SQL and driver error codes). The storetest suite runs
+// against both, so a behaviour cannot exist in one and not the other.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Dialect is what differs between the SQL engines.
+type Dialect struct {
+	Name string // "sqlite" or "postgres"
+	// Numbered rewrites ? placeholders to $1, $2, … (PostgreSQL).
+	Numbered bool
+	// TimeAsText stores times as fixed-precision RFC 3339 text (SQLite);
+	// otherwise they are passed as time.Time (PostgreSQL timestamptz).
+	TimeAsText bool
+	// ForUpdate is appended to SELECTs that read a row about to be changed,
+	// to lock it ("" for SQLite, whose write transactions are exclusive).
+	ForUpdate string
+	// FormatError maps typed driver errors to *vigil.Error (unique
+	// violation to ECONFLICT, …) and leaves other errors alone.
+	FormatError func(error) error
+	// Search builds the full-text search queries (see search.go).
+	Search SearchDialect
+}
+
+// DB is an open store. Writes go through Write, which for SQLite holds one
+// connection (SQLite has one writer at a time; queueing in Go is cheaper
+// than busy-waiting in SQLite); reads go through Read.
+type DB struct {
+	Write *sql.DB
+	Read  *sql.DB
+	d     *Dialect
+
+	// Now is the clock, injectable for tests. Times are truncated to the
+	// microsecond, the precision both engines keep.
+	Now func() time.Time
+	// Observe, if set, is called after every store operation with its name,
+	// duration and error, for metrics.
+	Observe func(op string, d time.Duration, err error)
+
+	rebound sync.Map // query string -> numbered query string
+}
+
+// New returns a DB on open handles. read may be the same as write.
+func New(write, read *sql.DB, d *Dialect) *DB {
+	return &DB{Write: write, Read: read, d: d, Now: time.Now}
+}
+
+// Dialect returns the dialect the DB was opened with.
+func (db *DB) Dialect() *Dialect { return db.d }
+
+// Services returns every service on this store.
+func (db *DB) Services() vigil.Services {
+	return vigil.Services{
+		Incidents:   &IncidentService{db: db},
+		Timeline:    &TimelineService{db: db},
+		Tasks:       &TaskService{db: db},
+		Comments:    &CommentService{db: db},
+		Observables: &ObservableService{db: db},
+		Links:       &LinkService{db: db},
+		Members:     &MemberService{db: db},
+		Search:      &SearchService{db: db},
+		Users:       &UserService{db: db},
+		Auth:        &AuthService{db: db},
+		Audit:       &AuditService{db: db},
+	}
+}
+
+// Ping checks that both handles answer.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.Write.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.Read.PingContext(ctx)
+}
+
+// Close closes both handles.
+func (db *DB) Close() error {
+	err := db.Write.Close()
+	if db.Read != db.Write {
+		err = errors.Join(err, db.Read.Close())
+	}
+	return err
+}
+
+// Tx is a transaction with the request's actor, its visibility and one
+// clock reading, so every row it writes carries the same time.
+type Tx struct {
+	tx     *sql.Tx
+	db     *DB
+	now    time.Time
+	actor  *vigil.Actor
+	vis    vigil.Visibility
+	ctx    context.Context
+	audits []*vigil.AuditEvent
+	write  bool
+}
+
+// begin starts a transaction; write selects the write handle.
+func (db *DB) begin(ctx context.Context, write bool) (*Tx, error) {
+	h := db.Read
+	var opts *sql.TxOptions
+	if write {
+		h = db.Write
+	} else if db.d.Name == "postgres" {
+		// A read-only snapshot: list and count see the same data.
+		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	tx, err := h.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	actor := vigil.ActorFromContext(ctx)
+	return &Tx{
+		tx: tx, db: db, now: vigil.TruncateTime(db.Now()), actor: actor,
+		vis: vigil.VisibilityFor(actor), ctx: ctx, write: write,
+	}, nil
+}
+
+// op times a store operation for Observe: defer db.op("incident.create")(&err).
+func (db *DB) op(name string) func(*error) {
+	if db.Observe == nil {
+		return func(*error) {}
+	}
+	start := time.Now()
+	return func(err *error) { db.Observe(name, time.Since(start), *err) }
+}
+
+// read runs fn in a read transaction.
+func (db *DB) read(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := db.begin(ctx, false)
+	if err != nil {
+		return db.formatError(err)
+	}
+	defer tx.tx.Rollback()
+	if err := fn(tx); err != nil {
+		return db.formatError(err)
+	}
+	return db.formatError(tx.tx.Commit())
+}
+
+// write runs fn in a write transaction and commits it with its audit events.
+func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := db.begin(ctx, true)
+	if err != nil {
+		return db.formatError(err)
+	}
+	defer tx.tx.Rollback()
+	if err := fn(tx); err != nil {
+		return db.formatError(err)
+	}
+	if err := tx.commit(); err != nil {
+		return db.formatError(err)
+	}
+	return nil
+}
+
+func (db *DB) formatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *vigil.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return vigil.Errorf(vigil.ENOTFOUND, "Not found.")
+	}
+	if db.d.FormatError != nil {
+		return db.d.FormatError(err)
+	}
+	return err
+}
+
+// commit appends the transaction's audit events to the chain, then commits.
+func (tx *Tx) commit() error {
+	if err := tx.flushAudit(); err != nil {
+		return err
+	}
+	if err := tx.tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// rebind turns ? placeholders into $n for numbered dialects. Queries are
+// written with ? only, never inside string literals.
+func (db *DB) rebind(q string) string {
+	if !db.d.Numbered {
+		return q
+	}
+	if v, ok := db.rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	out := b.String()
+	db.rebound.Store(q, out)
+	return out
+}
+
+// args converts Go values to what the driver stores: times in UTC at
+// microsecond precision, as text for SQLite.
+func (db *DB) args(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			args[i] = db.timeArg(v)
+		case *time.Time:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = db.timeArg(*v)
+			}
+		case *int64:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = *v
+			}
+		}
+	}
+	return args
+}
+
+func (db *DB) timeArg(t time.Time) any {
+	if db.d.TimeAsText {
+		return vigil.FormatTime(t)
+	}
+	return vigil.TruncateTime(t)
+}
+
+func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
+}
+
+func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
+}
+
+func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
+}
+
+// insert runs an INSERT … RETURNING id and returns the id.
+func (tx *Tx) insert(q string, args ...any) (int64, error) {
+	var id int64
+	if err := tx.queryRow(q+" RETURNING id", args...).Scan(&id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// require checks a permission of the transaction's actor.
+func (tx *Tx) require(p vigil.Permission) error { return vigil.Require(tx.actor, p) }
+
+// actorID returns the actor's user ID, or nil for the system.
+func (tx *Tx) actorID() *int64 {
+	if tx.actor == nil || tx.actor.UserID == 0 {
+		return nil
+	}
+	id := tx.actor.UserID
+	return &id
+}
+
+// actorName returns the name recorded for the actor.
+func (tx *Tx) actorName() string {
+	if tx.actor == nil {
+		return "anonymous"
+	}
+	if tx.actor.Name != "" {
+		return tx.actor.Name
+	}
+	return tx.actor.Username
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// anySlice converts a typed slice to []any for query arguments.
+func anySlice[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
+
+// Exec runs one statement with ? placeholders on the write handle, outside
+// the services: for maintenance (restore, migrate) and for tests that play
+// an attacker with database access.
+func (db *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return db.Write.ExecContext(ctx, db.rebind(q), db.args(args)...)
+}
+
+// SchemaVersion returns the newest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.Read.QueryRowContext(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version`).Scan(&v)
+	return v, err
+}

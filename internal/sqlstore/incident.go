@@ -1,0 +1,567 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// IncidentService implements vigil.IncidentService.
+type IncidentService struct{ db *DB }
+
+const incidentColumns = `i.id, i.reference, i.title, i.summary, i.type, i.status, i.severity, i.category, i.significant,
+	i.tlp, i.personal_data, i.essential_service, i.crime_suspected, i.affected_services, i.source, i.exercise,
+	i.lead_id, i.created_by, i.duplicate_of, i.occurred_at, i.detected_at, i.reported_at, i.aware_at,
+	i.contained_at, i.recovered_at, i.closed_at, i.created_at, i.updated_at, i.version`
+
+func scanIncident(r rowScanner, extra ...any) (*vigil.Incident, error) {
+	var inc vigil.Incident
+	var sev int
+	dest := []any{&inc.ID, &inc.Reference, &inc.Title, &inc.Summary, &inc.Type, &inc.Status, &sev, &inc.Category,
+		&inc.Significant, &inc.TLP, &inc.PersonalData, &inc.EssentialService, &inc.CrimeSuspected,
+		scanJSON(&inc.AffectedServices), &inc.Source, &inc.Exercise,
+		scanNullInt(&inc.LeadID), scanNullInt(&inc.CreatedBy), scanNullInt(&inc.DuplicateOf),
+		scanNullTime(&inc.Times.OccurredAt), scanNullTime(&inc.Times.DetectedAt), scanNullTime(&inc.Times.ReportedAt),
+		scanNullTime(&inc.Times.AwareAt), scanNullTime(&inc.Times.ContainedAt), scanNullTime(&inc.Times.RecoveredAt),
+		scanNullTime(&inc.Times.ClosedAt), scanTime(&inc.CreatedAt), scanTime(&inc.UpdatedAt), &inc.Version}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	inc.Severity = vigil.SeverityFromRank(sev)
+	if inc.AffectedServices == nil {
+		inc.AffectedServices = []string{}
+	}
+	return &inc, nil
+}
+
+// visible returns the WHERE clause that limits incidents (alias i) to those
+// tx's actor may see: the SQL form of vigil.Visibility.CanSee.
+func (tx *Tx) visible() (string, []any) {
+	v := tx.vis
+	switch {
+	case v.None:
+		return "1=0", nil
+	case v.All:
+		return "1=1", nil
+	case v.OwnOnly:
+		return "i.created_by = ?", []any{v.UserID}
+	}
+	return `(i.tlp <> 'RED' OR i.lead_id = ? OR i.created_by = ?
+		OR EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = i.id AND m.user_id = ?))`,
+		[]any{v.UserID, v.UserID, v.UserID}
+}
+
+// findIncident loads one incident the actor may see, or ENOTFOUND. In a
+// write transaction on PostgreSQL the row is locked until commit.
+func (tx *Tx) findIncident(where string, args ...any) (*vigil.Incident, error) {
+	vis, vargs := tx.visible()
+	lock := ""
+	if tx.write {
+		lock = tx.db.d.ForUpdate
+	}
+	row := tx.queryRow(`SELECT `+incidentColumns+` FROM incidents i WHERE `+where+` AND `+vis+lock, append(args, vargs...)...)
+	inc, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, vigil.Errorf(vigil.ENOTFOUND, "Incident not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("find incident: %w", err)
+	}
+	return inc, nil
+}
+
+func (tx *Tx) findIncidentByID(id int64) (*vigil.Incident, error) {
+	return tx.findIncident("i.id = ?", id)
+}
+
+// FindIncidentByID returns an incident the actor may see.
+func (s *IncidentService) FindIncidentByID(ctx context.Context, id int64) (inc *vigil.Incident, err error) {
+	defer s.db.op("incident.find_by_id")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		inc, err = tx.findIncidentByID(id)
+		return err
+	})
+	return inc, err
+}
+
+// FindIncidentByReference returns an incident by its reference.
+func (s *IncidentService) FindIncidentByReference(ctx context.Context, ref string) (inc *vigil.Incident, err error) {
+	defer s.db.op("incident.find_by_reference")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		inc, err = tx.findIncident("i.reference = ?", strings.ToUpper(strings.TrimSpace(ref)))
+		return err
+	})
+	return inc, err
+}
+
+// CreateIncident writes a new incident, its reference, first timeline entry,
+// search document and audit event in one transaction.
+func (s *IncidentService) CreateIncident(ctx context.Context, inc *vigil.Incident) (err error) {
+	defer s.db.op("incident.create")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentCreate); err != nil {
+			return err
+		}
+		if !tx.actor.Can(vigil.PermIncidentCreateFull) {
+			// Reporters report; triage decides the rest.
+			inc.Status, inc.LeadID, inc.DuplicateOf = vigil.StatusTriage, nil, nil
+		}
+		inc.Normalize()
+		if inc.Status != vigil.StatusTriage && inc.Status != vigil.StatusConfirmed {
+			return vigil.Invalid("status", "A new incident starts in triage or confirmed; move it on from there.")
+		}
+		inc.CreatedBy = tx.actorID()
+		inc.DuplicateOf = nil
+		inc.CreatedAt, inc.UpdatedAt, inc.Version = tx.now, tx.now, 1
+		for _, t := range []**time.Time{&inc.Times.DetectedAt, &inc.Times.ReportedAt} {
+			if *t == nil {
+				now := tx.now
+				*t = &now
+			}
+		}
+		if inc.Status == vigil.StatusConfirmed && inc.Times.AwareAt == nil {
+			now := tx.now
+			inc.Times.AwareAt = &now
+		}
+		truncateTimes(&inc.Times)
+		if err := inc.Validate(); err != nil {
+			return err
+		}
+		if inc.LeadID != nil {
+			if err := tx.requireActiveUser("lead_id", *inc.LeadID); err != nil {
+				return err
+			}
+		}
+		year := tx.now.Year()
+		var n int64
+		if err := tx.queryRow(`INSERT INTO counters (name, value) VALUES (?, 1)
+			ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`, vigil.ReferenceCounter(year)).Scan(&n); err != nil {
+			return fmt.Errorf("next reference: %w", err)
+		}
+		inc.Reference = vigil.FormatReference(year, n)
+		id, err := tx.insert(`INSERT INTO incidents (reference, title, summary, type, status, severity, category, significant,
+			tlp, personal_data, essential_service, crime_suspected, affected_services, source, exercise,
+			lead_id, created_by, duplicate_of, occurred_at, detected_at, reported_at, aware_at,
+			contained_at, recovered_at, closed_at, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			inc.Reference, inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant,
+			inc.TLP, inc.PersonalData, inc.EssentialService, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
+			inc.Source, inc.Exercise, inc.LeadID, inc.CreatedBy, inc.DuplicateOf,
+			inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt,
+			inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, inc.CreatedAt, inc.UpdatedAt, inc.Version)
+		if err != nil {
+			return fmt.Errorf("insert incident: %w", err)
+		}
+		inc.ID = id
+		msg := fmt.Sprintf("Incident %s created (%s, %s severity, TLP:%s).", inc.Reference, vigil.StatusLabel(inc.Status), inc.Severity, inc.TLP)
+		if _, err := tx.addTimeline(inc.ID, vigil.KindCreated, tx.now, msg, nil); err != nil {
+			return err
+		}
+		if err := tx.indexIncident(inc); err != nil {
+			return err
+		}
+		tx.audit("incident.create", "incident", inc.ID, nil, inc)
+		return nil
+	})
+}
+
+func truncateTimes(t *vigil.IncidentTimes) {
+	for _, p := range []**time.Time{&t.OccurredAt, &t.DetectedAt, &t.ReportedAt, &t.AwareAt, &t.ContainedAt, &t.RecoveredAt, &t.ClosedAt} {
+		if *p != nil {
+			v := vigil.TruncateTime(**p)
+			*p = &v
+		}
+	}
+}
+
+// requireActiveUser checks that a user referenced by field exists and is enabled.
+func (tx *Tx) requireActiveUser(field string, id int64) error {
+	var disabled bool
+	err := tx.queryRow(`SELECT disabled FROM users WHERE id = ?`, id).Scan(&disabled)
+	if err != nil || disabled {
+		return vigil.Invalid(field, "No active user with ID %d.", id)
+	}
+	return nil
+}
+
+// UpdateIncident applies a partial update under optimistic concurrency.
+func (s *IncidentService) UpdateIncident(ctx context.Context, id int64, upd vigil.IncidentUpdate) (out *vigil.Incident, err error) {
+	defer s.db.op("incident.update")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
+		inc, err := tx.findIncidentByID(id)
+		if err != nil {
+			return err
+		}
+		if upd.Version != inc.Version {
+			return staleVersion(inc.Version)
+		}
+		if upd.LeadID.Set && !tx.canManageMembers(inc) {
+			return vigil.Errorf(vigil.EFORBIDDEN, "Only a manager or the incident lead can change the lead.")
+		}
+		before := *inc
+		changes, err := inc.Apply(upd)
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			out = inc
+			return nil
+		}
+		if upd.LeadID.Valid {
+			if err := tx.requireActiveUser("lead_id", upd.LeadID.V); err != nil {
+				return err
+			}
+		}
+		if err := tx.saveIncident(inc); err != nil {
+			return err
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindUpdate, tx.now, describeChanges(changes), changes); err != nil {
+			return err
+		}
+		if err := tx.indexIncident(inc); err != nil {
+			return err
+		}
+		tx.audit("incident.update", "incident", inc.ID, &before, inc)
+		out = inc
+		return nil
+	})
+	return out, err
+}
+
+// staleVersion is the ECONFLICT for an update based on an old version.
+func staleVersion(current int) error {
+	return vigil.Errorf(vigil.ECONFLICT, "Someone else changed this since you loaded it (now version %d). Reload, check their change, and try again.", current)
+}
+
+// saveIncident writes every mutable column, bumping the version only if
+// it is still the one read: the guard that makes a lost update impossible
+// even without row locks.
+func (tx *Tx) saveIncident(inc *vigil.Incident) error {
+	res, err := tx.exec(`UPDATE incidents SET title = ?, summary = ?, type = ?, status = ?, severity = ?, category = ?,
+		significant = ?, tlp = ?, personal_data = ?, essential_service = ?, crime_suspected = ?, affected_services = ?,
+		lead_id = ?, duplicate_of = ?, occurred_at = ?, detected_at = ?, reported_at = ?, aware_at = ?,
+		contained_at = ?, recovered_at = ?, closed_at = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant, inc.TLP,
+		inc.PersonalData, inc.EssentialService, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
+		inc.LeadID, inc.DuplicateOf, inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt,
+		inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, tx.now, inc.ID, inc.Version)
+	if err != nil {
+		return fmt.Errorf("update incident: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return staleVersion(inc.Version + 1)
+	}
+	inc.Version++
+	inc.UpdatedAt = tx.now
+	return nil
+}
+
+// touchIncident bumps an incident's version and update time when something
+// on it changes (a task, an observable), so caches and ETags see the change.
+func (tx *Tx) touchIncident(id int64) error {
+	_, err := tx.exec(`UPDATE incidents SET updated_at = ?, version = version + 1 WHERE id = ?`, tx.now, id)
+	return err
+}
+
+// TransitionIncident moves an incident through its lifecycle.
+func (s *IncidentService) TransitionIncident(ctx context.Context, id int64, t vigil.Transition) (out *vigil.Incident, err error) {
+	defer s.db.op("incident.transition")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
+		if t.To == vigil.StatusReviewed {
+			if err := tx.require(vigil.PermIncidentReview); err != nil {
+				return err
+			}
+		}
+		inc, err := tx.findIncidentByID(id)
+		if err != nil {
+			return err
+		}
+		if t.Version != inc.Version {
+			return staleVersion(inc.Version)
+		}
+		var original *vigil.Incident
+		if t.To == vigil.StatusDuplicate && t.DuplicateOf != 0 && t.DuplicateOf != inc.ID {
+			original, err = tx.findIncidentByID(t.DuplicateOf)
+			if err != nil {
+				return vigil.Invalid("duplicate_of", "No incident with ID %d that you can see.", t.DuplicateOf)
+			}
+		}
+		before := *inc
+		changes, err := inc.ApplyTransition(t, tx.now)
+		if err != nil {
+			return err
+		}
+		if err := tx.saveIncident(inc); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("Status changed from %s to %s.", vigil.StatusLabel(before.Status), vigil.StatusLabel(inc.Status))
+		if original != nil {
+			msg = fmt.Sprintf("Marked as a duplicate of %s.", original.Reference)
+		}
+		if t.Reason != "" {
+			msg += " Reason: " + t.Reason
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindStatus, tx.now, msg, changes); err != nil {
+			return err
+		}
+		if original != nil {
+			if err := tx.linkDuplicate(inc, original); err != nil {
+				return err
+			}
+		}
+		tx.audit("incident.transition", "incident", inc.ID, &before, inc)
+		out = inc
+		return nil
+	})
+	return out, err
+}
+
+// linkDuplicate records the duplicate_of link (once) and notes it on the
+// original's timeline too, so its responders know.
+func (tx *Tx) linkDuplicate(dup, original *vigil.Incident) error {
+	if _, err := tx.exec(`INSERT INTO incident_links (incident_id, target_id, kind, note, created_by, created_at)
+		VALUES (?, ?, ?, '', ?, ?) ON CONFLICT (incident_id, target_id, kind) DO NOTHING`,
+		dup.ID, original.ID, vigil.LinkDuplicateOf, tx.actorID(), tx.now); err != nil {
+		return fmt.Errorf("insert duplicate link: %w", err)
+	}
+	_, err := tx.addTimeline(original.ID, vigil.KindLink, tx.now, fmt.Sprintf("%s was marked as a duplicate of this incident.", dup.Reference), nil)
+	return err
+}
+
+// describeChanges summarises changes for the timeline.
+func describeChanges(changes []vigil.Change) string {
+	fields := make([]string, len(changes))
+	for i, c := range changes {
+		fields[i] = strings.ReplaceAll(strings.TrimPrefix(c.Field, "times."), "_", " ")
+	}
+	return "Changed " + strings.Join(fields, ", ") + "."
+}
+
+// incidentCursor is the position after the last item of a page.
+type incidentCursor struct {
+	Sort   vigil.IncidentSort `json:"s"`
+	Time   string             `json:"t,omitempty"`
+	Int    int64              `json:"n,omitempty"`
+	ID     int64              `json:"i,omitempty"`
+	Offset int                `json:"o,omitempty"`
+}
+
+func encodeCursor(c incidentCursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, sort vigil.IncidentSort) (incidentCursor, error) {
+	var c incidentCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Sort != sort {
+		return c, vigil.Invalid("cursor", "The cursor is not valid for this list; start from the first page.")
+	}
+	return c, nil
+}
+
+// incidentWhere builds the WHERE clause for f, visibility included.
+func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
+	vis, args := tx.visible()
+	where := []string{vis}
+	in := func(col string, vals []any) {
+		if len(vals) > 0 {
+			where = append(where, col+" IN ("+placeholders(len(vals))+")")
+			args = append(args, vals...)
+		}
+	}
+	in("i.status", anySlice(f.Status))
+	sevs := make([]any, len(f.Severity))
+	for i, s := range f.Severity {
+		sevs[i] = s.Rank()
+	}
+	in("i.severity", sevs)
+	in("i.type", anySlice(f.Type))
+	in("i.category", anySlice(f.Category))
+	in("i.tlp", anySlice(f.TLP))
+	in("i.source", anySlice(f.Source))
+	if f.LeadID != nil {
+		where, args = append(where, "i.lead_id = ?"), append(args, *f.LeadID)
+	}
+	if f.Unassigned {
+		where = append(where, "i.lead_id IS NULL")
+	}
+	if f.MemberID != nil {
+		where = append(where, `(i.lead_id = ? OR EXISTS (SELECT 1 FROM incident_members m2 WHERE m2.incident_id = i.id AND m2.user_id = ?))`)
+		args = append(args, *f.MemberID, *f.MemberID)
+	}
+	if f.Significant != nil {
+		where, args = append(where, "i.significant = ?"), append(args, *f.Significant)
+	}
+	if f.Exercise != nil {
+		where, args = append(where, "i.exercise = ?"), append(args, *f.Exercise)
+	}
+	if f.Open != nil {
+		op := "IN"
+		if !*f.Open {
+			op = "NOT IN"
+		}
+		where = append(where, "i.status "+op+" ("+placeholders(len(vigil.OpenStatuses))+")")
+		args = append(args, anySlice(vigil.OpenStatuses)...)
+	}
+	bound := func(col, op string, t *time.Time) {
+		if t != nil {
+			where, args = append(where, col+" "+op+" ?"), append(args, *t)
+		}
+	}
+	bound("i.created_at", ">=", f.CreatedAfter)
+	bound("i.created_at", "<", f.CreatedBefore)
+	bound("i.updated_at", ">=", f.UpdatedAfter)
+	bound("i.updated_at", "<", f.UpdatedBefore)
+	bound("i.occurred_at", ">=", f.OccurredAfter)
+	bound("i.occurred_at", "<", f.OccurredBefore)
+	return joinAnd(where), args
+}
+
+func joinAnd(where []string) string { return strings.Join(where, " AND ") }
+
+// FindIncidents returns one page of incidents. Without a query, pages are
+// keyset-paginated on (sort column, id), so a page costs the same however
+// deep it is and stays stable while incidents are added.
+func (s *IncidentService) FindIncidents(ctx context.Context, f vigil.IncidentFilter) (page *vigil.IncidentPage, err error) {
+	defer s.db.op("incident.find")(&err)
+	if err := f.Normalize(); err != nil {
+		return nil, err
+	}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		if f.Query != "" {
+			page, err = tx.searchIncidents(&f)
+			return err
+		}
+		page, err = tx.listIncidents(&f)
+		return err
+	})
+	return page, err
+}
+
+func (tx *Tx) listIncidents(f *vigil.IncidentFilter) (*vigil.IncidentPage, error) {
+	where, args := tx.incidentWhere(f)
+	col, desc := "i.created_at", true
+	switch f.Sort {
+	case vigil.SortCreatedAsc:
+		desc = false
+	case vigil.SortUpdatedDesc:
+		col = "i.updated_at"
+	case vigil.SortUpdatedAsc:
+		col, desc = "i.updated_at", false
+	case vigil.SortSeverityDesc:
+		col = "i.severity"
+	case vigil.SortSeverityAsc:
+		col, desc = "i.severity", false
+	}
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor, f.Sort)
+		if err != nil {
+			return nil, err
+		}
+		var v any = c.Int
+		if col != "i.severity" {
+			t, err := time.Parse(vigil.TimeFormat, c.Time)
+			if err != nil {
+				return nil, vigil.Invalid("cursor", "The cursor is not valid for this list; start from the first page.")
+			}
+			v = t
+		}
+		where += fmt.Sprintf(" AND (%s, i.id) %s (?, ?)", col, cmp)
+		args = append(args, v, c.ID)
+	}
+	q := fmt.Sprintf(`SELECT %s FROM incidents i WHERE %s ORDER BY %s %s, i.id %s LIMIT ?`, incidentColumns, where, col, dir, dir)
+	rows, err := tx.query(q, append(args, f.Limit+1)...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	defer rows.Close()
+	page := &vigil.IncidentPage{Items: make([]*vigil.Incident, 0, f.Limit)}
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Items = append(page.Items, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(page.Items) > f.Limit {
+		page.Items = page.Items[:f.Limit]
+		last := page.Items[f.Limit-1]
+		c := incidentCursor{Sort: f.Sort, ID: last.ID}
+		switch col {
+		case "i.severity":
+			c.Int = int64(last.Severity.Rank())
+		case "i.updated_at":
+			c.Time = vigil.FormatTime(last.UpdatedAt)
+		default:
+			c.Time = vigil.FormatTime(last.CreatedAt)
+		}
+		page.NextCursor = encodeCursor(c)
+	}
+	return page, nil
+}
+
+// CountIncidents counts the incidents matching f that the actor may see.
+func (s *IncidentService) CountIncidents(ctx context.Context, f vigil.IncidentFilter) (n int, err error) {
+	defer s.db.op("incident.count")(&err)
+	f.Cursor, f.Sort = "", ""
+	if err := f.Normalize(); err != nil {
+		return 0, err
+	}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		where, args := tx.incidentWhere(&f)
+		if f.Query != "" {
+			match, margs, ok := tx.db.d.Search.matchIncidents(f.Query)
+			if !ok {
+				n = 0
+				return nil
+			}
+			where += " AND i.id IN (" + match + ")"
+			args = append(args, margs...)
+		}
+		return tx.queryRow(`SELECT count(*) FROM incidents i WHERE `+where, args...).Scan(&n)
+	})
+	return n, err
+}
+
+// canManageMembers reports whether the actor may assign roles on inc.
+func (tx *Tx) canManageMembers(inc *vigil.Incident) bool {
+	if tx.actor.Can(vigil.PermIncidentMembers) {
+		return true
+	}
+	return inc.LeadID != nil && tx.actor.UserID != 0 && *inc.LeadID == tx.actor.UserID
+}

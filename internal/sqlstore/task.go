@@ -1,0 +1,266 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// TaskService implements vigil.TaskService.
+type TaskService struct{ db *DB }
+
+const taskColumns = `t.id, t.incident_id, t.title, t.description, t.phase, t.status, t.assignee_id, t.due_at, t.position,
+	t.completed_at, t.created_by, t.created_at, t.updated_at, t.version`
+
+func scanTask(r rowScanner) (*vigil.Task, error) {
+	var t vigil.Task
+	if err := r.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Description, &t.Phase, &t.Status, scanNullInt(&t.AssigneeID),
+		scanNullTime(&t.DueAt), &t.Position, scanNullTime(&t.CompletedAt), scanNullInt(&t.CreatedBy),
+		scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt), &t.Version); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// findTask loads a task whose incident the actor may see.
+func (tx *Tx) findTask(id int64) (*vigil.Task, error) {
+	vis, args := tx.visible()
+	t, err := scanTask(tx.queryRow(`SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id
+		WHERE t.id = ? AND `+vis, append([]any{id}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, vigil.Errorf(vigil.ENOTFOUND, "Task not found.")
+	}
+	return t, err
+}
+
+// FindTaskByID returns a task.
+func (s *TaskService) FindTaskByID(ctx context.Context, id int64) (t *vigil.Task, err error) {
+	defer s.db.op("task.find_by_id")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		t, err = tx.findTask(id)
+		return err
+	})
+	return t, err
+}
+
+// FindTasks lists tasks; within an incident by position, across incidents by due time.
+func (s *TaskService) FindTasks(ctx context.Context, f vigil.TaskFilter) (tasks []*vigil.Task, n int, err error) {
+	defer s.db.op("task.find")(&err)
+	if f.Limit <= 0 || f.Limit > vigil.MaxPageSize {
+		f.Limit = vigil.MaxPageSize
+	}
+	tasks = []*vigil.Task{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		vis, args := tx.visible()
+		where := []string{vis}
+		if f.IncidentID != nil {
+			where, args = append(where, "t.incident_id = ?"), append(args, *f.IncidentID)
+		}
+		if f.AssigneeID != nil {
+			where, args = append(where, "t.assignee_id = ?"), append(args, *f.AssigneeID)
+		}
+		if len(f.Status) > 0 {
+			where, args = append(where, "t.status IN ("+placeholders(len(f.Status))+")"), append(args, anySlice(f.Status)...)
+		}
+		if f.Overdue {
+			where = append(where, "t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at < ?")
+			args = append(args, tx.now)
+		}
+		w := joinAnd(where)
+		if err := tx.queryRow(`SELECT count(*) FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w, args...).Scan(&n); err != nil {
+			return err
+		}
+		order := "t.incident_id, t.position, t.id"
+		if f.IncidentID == nil {
+			order = "t.due_at IS NULL, t.due_at, t.id"
+		}
+		rows, err := tx.query(`SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
+			` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTask(rows)
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+		}
+		return rows.Err()
+	})
+	return tasks, n, err
+}
+
+// CreateTask appends a task to its incident.
+func (s *TaskService) CreateTask(ctx context.Context, t *vigil.Task) (err error) {
+	defer s.db.op("task.create")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		inc, err := tx.findIncidentByID(t.IncidentID)
+		if err != nil {
+			return err
+		}
+		if t.AssigneeID != nil {
+			if err := tx.requireActiveUser("assignee_id", *t.AssigneeID); err != nil {
+				return err
+			}
+		}
+		if t.DueAt != nil {
+			d := vigil.TruncateTime(*t.DueAt)
+			t.DueAt = &d
+		}
+		if err := tx.queryRow(`SELECT coalesce(max(position), 0) + 1 FROM tasks WHERE incident_id = ?`, t.IncidentID).Scan(&t.Position); err != nil {
+			return err
+		}
+		if t.Status == vigil.TaskDone || t.Status == vigil.TaskCancelled {
+			t.CompletedAt = &tx.now
+		}
+		t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version = tx.actorID(), tx.now, tx.now, 1
+		t.ID, err = tx.insert(`INSERT INTO tasks (incident_id, title, description, phase, status, assignee_id, due_at, position,
+			completed_at, created_by, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.IncidentID, t.Title, t.Description, t.Phase, t.Status, t.AssigneeID, t.DueAt, t.Position, t.CompletedAt,
+			t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version)
+		if err != nil {
+			return fmt.Errorf("insert task: %w", err)
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindTask, tx.now, fmt.Sprintf("Task added: %s", t.Title), nil); err != nil {
+			return err
+		}
+		if err := tx.touchIncident(inc.ID); err != nil {
+			return err
+		}
+		tx.audit("task.create", "task", t.ID, nil, t)
+		return nil
+	})
+}
+
+// UpdateTask changes a task under optimistic concurrency.
+func (s *TaskService) UpdateTask(ctx context.Context, id int64, upd vigil.TaskUpdate) (out *vigil.Task, err error) {
+	defer s.db.op("task.update")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
+		t, err := tx.findTask(id)
+		if err != nil {
+			return err
+		}
+		if upd.Version != t.Version {
+			return vigil.Errorf(vigil.ECONFLICT, "Someone else changed this task since you loaded it (now version %d). Reload and try again.", t.Version)
+		}
+		before := *t
+		changes, err := t.Apply(upd, tx.now)
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			out = t
+			return nil
+		}
+		if upd.AssigneeID.Valid {
+			if err := tx.requireActiveUser("assignee_id", upd.AssigneeID.V); err != nil {
+				return err
+			}
+		}
+		res, err := tx.exec(`UPDATE tasks SET title = ?, description = ?, phase = ?, status = ?, assignee_id = ?, due_at = ?,
+			completed_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+			t.Title, t.Description, t.Phase, t.Status, t.AssigneeID, t.DueAt, t.CompletedAt, tx.now, t.ID, t.Version)
+		if err != nil {
+			return fmt.Errorf("update task: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return vigil.Errorf(vigil.ECONFLICT, "Someone else changed this task since you loaded it. Reload and try again.")
+		}
+		t.Version++
+		t.UpdatedAt = tx.now
+		msg := fmt.Sprintf("Task %q: %s", t.Title, describeChanges(changes))
+		if upd.Status != nil && *upd.Status != before.Status {
+			msg = fmt.Sprintf("Task %q is now %s.", t.Title, t.Status)
+		}
+		if _, err := tx.addTimeline(t.IncidentID, vigil.KindTask, tx.now, msg, changes); err != nil {
+			return err
+		}
+		if err := tx.touchIncident(t.IncidentID); err != nil {
+			return err
+		}
+		tx.audit("task.update", "task", t.ID, &before, t)
+		out = t
+		return nil
+	})
+	return out, err
+}
+
+// ReorderTasks sets the order of an incident's tasks.
+func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []int64) (tasks []*vigil.Task, err error) {
+	defer s.db.op("task.reorder")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
+		if _, err := tx.findIncidentByID(incidentID); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT id FROM tasks WHERE incident_id = ?`, incidentID)
+		if err != nil {
+			return err
+		}
+		have := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			have[id] = true
+		}
+		rows.Close()
+		seen := map[int64]bool{}
+		for _, id := range ids {
+			if !have[id] || seen[id] {
+				return vigil.Invalid("ids", "List each of the incident's tasks exactly once.")
+			}
+			seen[id] = true
+		}
+		if len(seen) != len(have) {
+			return vigil.Invalid("ids", "List each of the incident's tasks exactly once.")
+		}
+		for i, id := range ids {
+			if _, err := tx.exec(`UPDATE tasks SET position = ?, updated_at = ?, version = version + 1 WHERE id = ? AND position <> ?`, i+1, tx.now, id, i+1); err != nil {
+				return err
+			}
+		}
+		if err := tx.touchIncident(incidentID); err != nil {
+			return err
+		}
+		tx.audit("task.reorder", "incident", incidentID, nil, ids)
+		rows, err = tx.query(`SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? ORDER BY t.position, t.id`, incidentID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTask(rows)
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+		}
+		return rows.Err()
+	})
+	return tasks, err
+}

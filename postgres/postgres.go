@@ -1,0 +1,118 @@
+// Package postgres is Vigil's production store: PostgreSQL through pgx, for
+// several Vigil instances behind a load balancer on one database. It opens
+// the database, runs the embedded migrations under a session lock (so that
+// instances starting together migrate once), and hands the SQL to the
+// shared implementation in internal/sqlstore with the PostgreSQL dialect.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded migrations.
+func Migrations() embed.FS { return migrations }
+
+// DB is an open PostgreSQL store.
+type DB struct {
+	*sqlstore.DB
+	URL string
+}
+
+// Dialect is the PostgreSQL dialect of the shared store.
+var Dialect = &sqlstore.Dialect{
+	Name:        "postgres",
+	Numbered:    true,
+	ForUpdate:   " FOR UPDATE",
+	FormatError: formatError,
+	Search:      sqlstore.TSVector{},
+}
+
+// SQLSTATE codes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// formatError maps typed PostgreSQL errors to Vigil's codes.
+func formatError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case uniqueViolation:
+			return vigil.Errorf(vigil.ECONFLICT, "That already exists.")
+		case foreignKeyViolation:
+			return vigil.Errorf(vigil.EINVALID, "That refers to something that does not exist.")
+		}
+	}
+	return err
+}
+
+// MaxConns is the connection pool size per instance.
+const MaxConns = 16
+
+// Open connects to the database at url (postgres://…) and migrates it.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	// Every session in UTC, so that times never depend on the server's zone.
+	cfg.RuntimeParams["timezone"] = "UTC"
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(MaxConns)
+	db.SetMaxIdleConns(MaxConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{DB: sqlstore.New(db, db, Dialect), URL: url}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := Provider(db)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Provider returns the goose migration provider for db, with a session
+// lock so that several instances starting at once migrate one at a time.
+func Provider(db *sql.DB) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,88 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/postgres"
+	"github.com/vigil-ir/vigil/storetest"
+)
+
+func TestMain(m *testing.M) {
+	vigil.DefaultPasswordParams = vigil.PasswordParams{Memory: 64, Time: 1, Threads: 1}
+	os.Exit(m.Run())
+}
+
+// testURL returns the server for tests from VIGIL_TEST_POSTGRES_URL. Unset,
+// the tests skip locally; CI sets VIGIL_CI=1, and then a missing server is
+// a failure, not a skip.
+func testURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("VIGIL_TEST_POSTGRES_URL")
+	if u == "" {
+		if os.Getenv("VIGIL_CI") != "" {
+			tb.Fatal("VIGIL_TEST_POSTGRES_URL is not set in CI")
+		}
+		tb.Skip("VIGIL_TEST_POSTGRES_URL is not set")
+	}
+	return u
+}
+
+// MustOpenDB opens a fresh store in a schema of its own, dropped afterwards.
+func MustOpenDB(tb testing.TB) *postgres.DB {
+	tb.Helper()
+	base := testURL(tb)
+	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), rand.IntN(1_000_000))
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(tb.Context(), `CREATE SCHEMA `+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			tb.Error(err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			tb.Errorf("drop schema: %v", err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(tb.Context(), u.String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) *storetest.Store {
+		db := MustOpenDB(t)
+		return &storetest.Store{
+			Services: db.Services(),
+			Engine:   "postgres",
+			SetNow:   func(now func() time.Time) { db.Now = now },
+			Exec:     db.Exec,
+		}
+	})
+}

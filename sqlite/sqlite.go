@@ -1,0 +1,165 @@
+// Package sqlite is Vigil's embedded store: SQLite through the pure-Go
+// modernc.org/sqlite driver, in one file in the data folder. It opens the
+// database, runs the embedded migrations, and hands the SQL to the shared
+// implementation in internal/sqlstore with the SQLite dialect.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/pressly/goose/v3"
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/internal/sqlstore"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded migrations, for the test that keeps the
+// two stores' versions in step.
+func Migrations() embed.FS { return migrations }
+
+// FileName is the database file inside the data folder.
+const FileName = "vigil.db"
+
+// DB is an open SQLite store.
+type DB struct {
+	*sqlstore.DB
+	Path string
+}
+
+// Dialect is the SQLite dialect of the shared store.
+var Dialect = &sqlstore.Dialect{
+	Name:        "sqlite",
+	TimeAsText:  true,
+	FormatError: formatError,
+	Search:      sqlstore.FTS5{},
+}
+
+// formatError maps typed SQLite errors to Vigil's codes.
+func formatError(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return vigil.Errorf(vigil.ECONFLICT, "That already exists.")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return vigil.Errorf(vigil.EINVALID, "That refers to something that does not exist.")
+		}
+	}
+	return err
+}
+
+// dsn builds a connection string. busy_timeout comes first so that the
+// other pragmas wait for a lock instead of failing; WAL lets readers run
+// beside the writer; synchronous=NORMAL in WAL mode keeps every committed
+// transaction across a process crash and costs no fsync per commit (an OS
+// crash or power cut can lose the last commits, never corrupt the file).
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-32000)") // 32 MB per connection
+	if write {
+		// Write transactions take the lock at BEGIN, so they queue on
+		// busy_timeout instead of failing when they later try to write.
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	// One writer: SQLite serialises writes anyway, and waiting in Go's pool
+	// is cheaper and fairer than SQLITE_BUSY retries.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db := &DB{DB: sqlstore.New(w, r, Dialect), Path: path}
+	return db, nil
+}
+
+// migrate runs the embedded migrations.
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := Provider(db)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Provider returns the goose migration provider for db.
+func Provider(db *sql.DB) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Backup writes a consistent copy of the live database to dst with VACUUM
+// INTO: it reads one snapshot while writers carry on, and the copy is a
+// compacted, self-contained database file.
+func (db *DB) Backup(ctx context.Context, dst string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("backup: %s already exists", dst)
+	}
+	// A connection of its own: the read pool is query_only, and the write
+	// connection must stay free for the writers that carry on meanwhile.
+	c, err := sql.Open("sqlite", "file:"+db.Path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		return fmt.Errorf("vacuum into: %w", err)
+	}
+	return nil
+}

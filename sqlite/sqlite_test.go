@@ -1,0 +1,41 @@
+package sqlite_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/sqlite"
+	"github.com/vigil-ir/vigil/storetest"
+)
+
+func TestMain(m *testing.M) {
+	// Cheap password hashing: the suite creates hundreds of users.
+	vigil.DefaultPasswordParams = vigil.PasswordParams{Memory: 64, Time: 1, Threads: 1}
+	os.Exit(m.Run())
+}
+
+// MustOpenDB opens a fresh SQLite store in a temporary folder.
+func MustOpenDB(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), sqlite.FileName))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) *storetest.Store {
+		db := MustOpenDB(t)
+		return &storetest.Store{
+			Services: db.Services(),
+			Engine:   "sqlite",
+			SetNow:   func(now func() time.Time) { db.Now = now },
+			Exec:     db.Exec,
+		}
+	})
+}
