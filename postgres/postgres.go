@@ -41,6 +41,13 @@ var Dialect = &sqlstore.Dialect{
 	ForUpdate:   " FOR UPDATE",
 	FormatError: formatError,
 	Search:      sqlstore.TSVector{},
+	AfterBulkLoad: []string{
+		`SELECT setval(pg_get_serial_sequence('incidents', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM incidents), false)`,
+		`SELECT setval(pg_get_serial_sequence('timeline', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM timeline), false)`,
+		`SELECT setval(pg_get_serial_sequence('observables', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM observables), false)`,
+		`SELECT setval(pg_get_serial_sequence('search_docs', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM search_docs), false)`,
+		`ANALYZE`,
+	},
 }
 
 // SQLSTATE codes (https://www.postgresql.org/docs/current/errcodes-appendix.html).

@@ -45,6 +45,20 @@ var Dialect = &sqlstore.Dialect{
 	TimeAsText:  true,
 	FormatError: formatError,
 	Search:      sqlstore.FTS5{},
+	// One writer: group its transactions, and keep statements prepared.
+	GroupCommit:     true,
+	CacheStatements: true,
+	BeforeGroupCommit: []string{
+		// An FTS5 insert whose first column is NULL is a plain insert;
+		// 'delete' removes the row's old text.
+		`INSERT INTO search_fts (search_fts, rowid, body)
+			SELECT CASE op WHEN 'd' THEN 'delete' END, doc_id, body FROM search_queue ORDER BY seq`,
+		`DELETE FROM search_queue`,
+	},
+	AfterBulkLoad: []string{
+		`INSERT INTO search_fts (search_fts) VALUES ('optimize')`,
+		`ANALYZE`,
+	},
 }
 
 // formatError maps typed SQLite errors to Vigil's codes.
@@ -66,13 +80,19 @@ func formatError(err error) error {
 // beside the writer; synchronous=NORMAL in WAL mode keeps every committed
 // transaction across a process crash and costs no fsync per commit (an OS
 // crash or power cut can lose the last commits, never corrupt the file).
+// Checkpoints stay SQLite's own, in the commit that passes 1000 WAL pages:
+// a background checkpointer measured no better at p99 under sustained
+// writes, and it lets the WAL grow without bound when it cannot catch up.
 func dsn(path string, write bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "cache_size(-32000)") // 32 MB per connection
+	q.Add("_pragma", "cache_size(-16000)") // 16 MB per connection
+	// Temporary tables, sort spills and the savepoint sub-journals of group
+	// commit stay in memory instead of costing a write syscall per page.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if write {
 		// Write transactions take the lock at BEGIN, so they queue on
 		// busy_timeout instead of failing when they later try to write.

@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vigil-ir/vigil"
@@ -58,6 +61,58 @@ func testAudit(t *testing.T, open Opener) {
 		}
 		if after.HeadSeq != before.HeadSeq {
 			t.Errorf("audit head moved from %d to %d on a refused write", before.HeadSeq, after.HeadSeq)
+		}
+	})
+
+	// Concurrent writes, some refused, some committed: with group commit
+	// they share transactions, and each must land or vanish on its own.
+	t.Run("ConcurrentMixedWritesKeepTheChain", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		actx, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+		const workers, each = 8, 25
+		var wg sync.WaitGroup
+		var good, bad atomic.Int64
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					title := fmt.Sprintf("w%d-%d", w, i)
+					if i%3 == 0 {
+						title = "" // refused
+					}
+					err := s.Incidents.CreateIncident(ctx, &vigil.Incident{Title: title})
+					switch {
+					case err == nil:
+						good.Add(1)
+					case vigil.ErrorCode(err) == vigil.EINVALID:
+						bad.Add(1)
+					default:
+						t.Errorf("CreateIncident: %v", err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		n, err := s.Incidents.CountIncidents(actx, vigil.IncidentFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.Incidents.FindIncidents(actx, vigil.IncidentFilter{Limit: vigil.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(n) != good.Load() || int64(len(page.Items)) != good.Load() || bad.Load() == 0 {
+			t.Errorf("count %d, listed %d; want %d created (and %d refused)", n, len(page.Items), good.Load(), bad.Load())
+		}
+		v, err := s.Audit.VerifyAudit(actx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two user creations plus one event per created incident.
+		if !v.OK || v.Checked != good.Load()+2 {
+			t.Errorf("VerifyAudit = %+v, want OK over %d events", v, good.Load()+2)
 		}
 	})
 

@@ -171,6 +171,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			backupCommand(stdout, stderr),
 			restoreCommand(stdout, stderr),
 			auditCommand(stdout, stderr),
+			seedCommand(stdout, stderr),
+			benchCommand(stdout, stderr),
 			{
 				Name: "version", ShortUsage: "vigil version", ShortHelp: "Print the version.",
 				FlagSet: flag.NewFlagSet("version", flag.ContinueOnError),

@@ -43,7 +43,17 @@ func (tx *Tx) flushAudit() error {
 	}
 	var seq int64
 	var prev string
-	if err := tx.queryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`+tx.db.d.ForUpdate).Scan(&seq, &prev); err != nil {
+	if h := tx.head; h != nil {
+		// Group commit: the committer holds the head and writes it once
+		// per group (see groupCommitter.runGroup).
+		if !h.loaded {
+			if err := tx.queryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.seq, &h.hash); err != nil {
+				return fmt.Errorf("read audit head: %w", err)
+			}
+			h.loaded = true
+		}
+		seq, prev = h.seq, h.hash
+	} else if err := tx.queryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`+tx.db.d.ForUpdate).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("read audit head: %w", err)
 	}
 	for _, e := range tx.audits {
@@ -57,11 +67,23 @@ func (tx *Tx) flushAudit() error {
 		}
 		prev = e.Hash
 	}
+	tx.audits = nil
+	if h := tx.head; h != nil {
+		h.seq, h.hash, h.dirty = seq, prev, true
+		return nil
+	}
 	if _, err := tx.exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, prev); err != nil {
 		return fmt.Errorf("update audit head: %w", err)
 	}
-	tx.audits = nil
 	return nil
+}
+
+// auditHead is the chain head as the group committer knows it: read once,
+// advanced by each operation, written at the end of each group.
+type auditHead struct {
+	loaded, dirty bool
+	seq           int64
+	hash          string
 }
 
 // AuditService reads and verifies the audit log.

@@ -120,7 +120,10 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
 	}
 	if now.Sub(lastSeen) > touchEvery {
-		if _, err := s.db.Write.ExecContext(ctx, s.db.rebind(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), s.db.args([]any{now, sess.ID})...); err != nil {
+		if err := s.db.write(ctx, func(tx *Tx) error {
+			_, err := tx.exec(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`, now, sess.ID)
+			return err
+		}); err != nil {
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
@@ -181,7 +184,10 @@ func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *
 		return nil, bad
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > touchEvery {
-		if _, err := s.db.Write.ExecContext(ctx, s.db.rebind(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`), s.db.args([]any{now, t.ID})...); err != nil {
+		if err := s.db.write(ctx, func(tx *Tx) error {
+			_, err := tx.exec(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, t.ID)
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("touch token: %w", err)
 		}
 	}

@@ -35,6 +35,19 @@ type Dialect struct {
 	FormatError func(error) error
 	// Search builds the full-text search queries (see search.go).
 	Search SearchDialect
+	// AfterBulkLoad runs after Seed: statistics for the planner, and
+	// identity sequences moved past the IDs the loader chose.
+	AfterBulkLoad []string
+	// GroupCommit runs writes through one goroutine in grouped
+	// transactions (SQLite: one writer). Otherwise each write is a
+	// transaction of its own (PostgreSQL: concurrent writers).
+	GroupCommit bool
+	// CacheStatements keeps prepared statements per query string
+	// (SQLite; pgx caches its own).
+	CacheStatements bool
+	// BeforeGroupCommit runs at the end of each group, before COMMIT, in
+	// the group's transaction (SQLite: apply the search queue to FTS5).
+	BeforeGroupCommit []string
 }
 
 // DB is an open store. Writes go through Write, which for SQLite holds one
@@ -51,13 +64,21 @@ type DB struct {
 	// Observe, if set, is called after every store operation with its name,
 	// duration and error, for metrics.
 	Observe func(op string, d time.Duration, err error)
+	// ObserveGroup, if set, is called after each group commit with the
+	// operations it ran and how many committed.
+	ObserveGroup func(ops, committed int)
 
 	rebound sync.Map // query string -> numbered query string
+	group   *groupCommitter
 }
 
 // New returns a DB on open handles. read may be the same as write.
 func New(write, read *sql.DB, d *Dialect) *DB {
-	return &DB{Write: write, Read: read, d: d, Now: time.Now}
+	db := &DB{Write: write, Read: read, d: d, Now: time.Now}
+	if d.GroupCommit {
+		db.group = newGroupCommitter(db)
+	}
+	return db
 }
 
 // Dialect returns the dialect the DB was opened with.
@@ -80,16 +101,23 @@ func (db *DB) Services() vigil.Services {
 	}
 }
 
-// Ping checks that both handles answer.
+// Ping checks that the store answers reads and writes.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.Write.PingContext(ctx); err != nil {
+	if err := db.Read.PingContext(ctx); err != nil {
 		return err
 	}
-	return db.Read.PingContext(ctx)
+	if db.group != nil {
+		// The committer owns the write connection: ask it for an empty write.
+		return db.group.do(ctx, func(*Tx) error { return nil })
+	}
+	return db.Write.PingContext(ctx)
 }
 
-// Close closes both handles.
+// Close finishes queued writes and closes both handles.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	err := db.Write.Close()
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
@@ -97,10 +125,21 @@ func (db *DB) Close() error {
 	return err
 }
 
+// querier is what a transaction runs statements on: a *sql.Tx, or the
+// group committer's *sql.Conn inside its BEGIN … COMMIT.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
 // Tx is a transaction with the request's actor, its visibility and one
 // clock reading, so every row it writes carries the same time.
 type Tx struct {
-	tx     *sql.Tx
+	q      querier
+	sqlTx  *sql.Tx    // nil inside a group commit
+	stmts  *stmtCache // prepared statements on the group committer's connection
+	head   *auditHead // the audit chain head, inside a group commit
 	db     *DB
 	now    time.Time
 	actor  *vigil.Actor
@@ -124,11 +163,7 @@ func (db *DB) begin(ctx context.Context, write bool) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	actor := vigil.ActorFromContext(ctx)
-	return &Tx{
-		tx: tx, db: db, now: vigil.TruncateTime(db.Now()), actor: actor,
-		vis: vigil.VisibilityFor(actor), ctx: ctx, write: write,
-	}, nil
+	return db.newTx(ctx, tx, write), nil
 }
 
 // op times a store operation for Observe: defer db.op("incident.create")(&err).
@@ -146,20 +181,24 @@ func (db *DB) read(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return db.formatError(err)
 	}
-	defer tx.tx.Rollback()
+	defer tx.sqlTx.Rollback()
 	if err := fn(tx); err != nil {
 		return db.formatError(err)
 	}
-	return db.formatError(tx.tx.Commit())
+	return db.formatError(tx.sqlTx.Commit())
 }
 
-// write runs fn in a write transaction and commits it with its audit events.
+// write runs fn in a write transaction and commits it with its audit
+// events; with group commit, in a savepoint of a shared transaction.
 func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.group != nil {
+		return db.group.do(ctx, fn)
+	}
 	tx, err := db.begin(ctx, true)
 	if err != nil {
 		return db.formatError(err)
 	}
-	defer tx.tx.Rollback()
+	defer tx.sqlTx.Rollback()
 	if err := fn(tx); err != nil {
 		return db.formatError(err)
 	}
@@ -191,7 +230,7 @@ func (tx *Tx) commit() error {
 	if err := tx.flushAudit(); err != nil {
 		return err
 	}
-	if err := tx.tx.Commit(); err != nil {
+	if err := tx.sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
@@ -254,15 +293,33 @@ func (db *DB) timeArg(t time.Time) any {
 }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
+	if st := tx.stmt(q); st != nil {
+		return st.ExecContext(tx.ctx, tx.db.args(args)...)
+	}
+	return tx.q.ExecContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
 }
 
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
+	if st := tx.stmt(q); st != nil {
+		return st.QueryContext(tx.ctx, tx.db.args(args)...)
+	}
+	return tx.q.QueryContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
 }
 
 func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
+	if st := tx.stmt(q); st != nil {
+		return st.QueryRowContext(tx.ctx, tx.db.args(args)...)
+	}
+	return tx.q.QueryRowContext(tx.ctx, tx.db.rebind(q), tx.db.args(args)...)
+}
+
+// stmt returns the prepared statement for q on the group committer's
+// connection, or nil outside a group commit.
+func (tx *Tx) stmt(q string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	return tx.stmts.get(tx.ctx, tx.db.rebind(q))
 }
 
 // insert runs an INSERT … RETURNING id and returns the id.
@@ -314,11 +371,15 @@ func anySlice[T any](vs []T) []any {
 	return out
 }
 
-// Exec runs one statement with ? placeholders on the write handle, outside
-// the services: for maintenance (restore, migrate) and for tests that play
-// an attacker with database access.
-func (db *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return db.Write.ExecContext(ctx, db.rebind(q), db.args(args)...)
+// Exec runs one statement with ? placeholders as a write of its own,
+// outside the services: for maintenance and for tests that play an
+// attacker with database access.
+func (db *DB) Exec(ctx context.Context, q string, args ...any) (res sql.Result, err error) {
+	err = db.write(ctx, func(tx *Tx) error {
+		res, err = tx.q.ExecContext(tx.ctx, db.rebind(q), db.args(args)...)
+		return err
+	})
+	return res, err
 }
 
 // SchemaVersion returns the newest applied migration.

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -382,25 +384,32 @@ func decodeCursor(s string, sort vigil.IncidentSort) (incidentCursor, error) {
 }
 
 // incidentWhere builds the WHERE clause for f, visibility included.
+// Enumerated filters (status, severity, type, TLP, source, category) are
+// written as SQL literals, not parameters: f.Normalize has checked every
+// value against its enumeration, and literals let the planner use its
+// statistics per value and the partial index on TLP:RED rows.
 func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
 	vis, args := tx.visible()
 	where := []string{vis}
-	in := func(col string, vals []any) {
-		if len(vals) > 0 {
-			where = append(where, col+" IN ("+placeholders(len(vals))+")")
-			args = append(args, vals...)
+	in := func(col string, vals []string) {
+		if clause := inClause(col, vals); clause != "" {
+			where = append(where, clause)
 		}
 	}
-	in("i.status", anySlice(f.Status))
-	sevs := make([]any, len(f.Severity))
+	in("i.status", quoteAll(f.Status))
+	sevs := make([]string, len(f.Severity))
 	for i, s := range f.Severity {
-		sevs[i] = s.Rank()
+		sevs[i] = strconv.Itoa(s.Rank())
 	}
 	in("i.severity", sevs)
-	in("i.type", anySlice(f.Type))
-	in("i.category", anySlice(f.Category))
-	in("i.tlp", anySlice(f.TLP))
-	in("i.source", anySlice(f.Source))
+	in("i.type", quoteAll(f.Type))
+	cats := make([]string, len(f.Category))
+	for i, c := range f.Category {
+		cats[i] = strconv.Itoa(c)
+	}
+	in("i.category", cats)
+	in("i.tlp", quoteAll(f.TLP))
+	in("i.source", quoteAll(f.Source))
 	if f.LeadID != nil {
 		where, args = append(where, "i.lead_id = ?"), append(args, *f.LeadID)
 	}
@@ -412,18 +421,17 @@ func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
 		args = append(args, *f.MemberID, *f.MemberID)
 	}
 	if f.Significant != nil {
-		where, args = append(where, "i.significant = ?"), append(args, *f.Significant)
+		where = append(where, "i.significant = "+boolLiteral(*f.Significant))
 	}
 	if f.Exercise != nil {
-		where, args = append(where, "i.exercise = ?"), append(args, *f.Exercise)
+		where = append(where, "i.exercise = "+boolLiteral(*f.Exercise))
 	}
 	if f.Open != nil {
 		op := "IN"
 		if !*f.Open {
 			op = "NOT IN"
 		}
-		where = append(where, "i.status "+op+" ("+placeholders(len(vigil.OpenStatuses))+")")
-		args = append(args, anySlice(vigil.OpenStatuses)...)
+		where = append(where, "i.status "+op+" ("+strings.Join(quoteAll(vigil.OpenStatuses), ", ")+")")
 	}
 	bound := func(col, op string, t *time.Time) {
 		if t != nil {
@@ -437,6 +445,36 @@ func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
 	bound("i.occurred_at", ">=", f.OccurredAfter)
 	bound("i.occurred_at", "<", f.OccurredBefore)
 	return joinAnd(where), args
+}
+
+// inClause is "col IN (a, b)", or "col = a" for one value: SQLite proves
+// that a query falls under a partial index (tlp = 'RED') only from an
+// equality.
+func inClause(col string, vals []string) string {
+	switch len(vals) {
+	case 0:
+		return ""
+	case 1:
+		return col + " = " + vals[0]
+	}
+	return col + " IN (" + strings.Join(vals, ", ") + ")"
+}
+
+// quoteAll renders validated enumeration values as SQL string literals.
+func quoteAll[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = "'" + strings.ReplaceAll(string(v), "'", "''") + "'"
+	}
+	return out
+}
+
+// boolLiteral is TRUE or FALSE, which both engines read (SQLite as 1 and 0).
+func boolLiteral(b bool) string {
+	if b {
+		return "TRUE"
+	}
+	return "FALSE"
 }
 
 func joinAnd(where []string) string { return strings.Join(where, " AND ") }
@@ -543,6 +581,10 @@ func (s *IncidentService) CountIncidents(ctx context.Context, f vigil.IncidentFi
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
+		if countable(&f) && !tx.vis.OwnOnly && !tx.vis.None {
+			n, err = tx.countFromTotals(&f)
+			return err
+		}
 		where, args := tx.incidentWhere(&f)
 		if f.Query != "" {
 			match, margs, ok := tx.db.d.Search.matchIncidents(f.Query)
@@ -556,6 +598,67 @@ func (s *IncidentService) CountIncidents(ctx context.Context, f vigil.IncidentFi
 		return tx.queryRow(`SELECT count(*) FROM incidents i WHERE `+where, args...).Scan(&n)
 	})
 	return n, err
+}
+
+// countable reports whether f filters only on what incident_counts keeps.
+func countable(f *vigil.IncidentFilter) bool {
+	return f.Query == "" && len(f.Type) == 0 && len(f.Category) == 0 && len(f.Source) == 0 && f.LeadID == nil &&
+		!f.Unassigned && f.MemberID == nil && f.Significant == nil && f.CreatedAfter == nil && f.CreatedBefore == nil &&
+		f.UpdatedAfter == nil && f.UpdatedBefore == nil && f.OccurredAfter == nil && f.OccurredBefore == nil
+}
+
+// countFromTotals counts from incident_counts. For actors who see TLP:RED
+// incidents only as members, the TLP:RED part is counted row by row, through
+// the partial index on those rows.
+func (tx *Tx) countFromTotals(f *vigil.IncidentFilter) (int, error) {
+	var where []string
+	in := func(col string, vals []string) {
+		if clause := inClause(col, vals); clause != "" {
+			where = append(where, clause)
+		}
+	}
+	in("status", quoteAll(f.Status))
+	sevs := make([]string, len(f.Severity))
+	for i, s := range f.Severity {
+		sevs[i] = strconv.Itoa(s.Rank())
+	}
+	in("severity", sevs)
+	in("tlp", quoteAll(f.TLP))
+	if f.Exercise != nil {
+		where = append(where, "exercise = "+boolLiteral(*f.Exercise))
+	}
+	if f.Open != nil {
+		op := "IN"
+		if !*f.Open {
+			op = "NOT IN"
+		}
+		where = append(where, "status "+op+" ("+strings.Join(quoteAll(vigil.OpenStatuses), ", ")+")")
+	}
+	if !tx.vis.All {
+		where = append(where, "tlp <> 'RED'")
+	}
+	w := "1=1"
+	if len(where) > 0 {
+		w = joinAnd(where)
+	}
+	var n int
+	if err := tx.queryRow(`SELECT coalesce(sum(n), 0) FROM incident_counts WHERE ` + w).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count from totals: %w", err)
+	}
+	if tx.vis.All {
+		return n, nil
+	}
+	red := *f
+	red.TLP = []vigil.TLP{vigil.TLPRed}
+	if len(f.TLP) > 0 && !slices.Contains(f.TLP, vigil.TLPRed) {
+		return n, nil
+	}
+	rw, args := tx.incidentWhere(&red)
+	var m int
+	if err := tx.queryRow(`SELECT count(*) FROM incidents i WHERE `+rw, args...).Scan(&m); err != nil {
+		return 0, fmt.Errorf("count TLP:RED: %w", err)
+	}
+	return n + m, nil
 }
 
 // canManageMembers reports whether the actor may assign roles on inc.

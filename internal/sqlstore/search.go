@@ -6,6 +6,7 @@ import (
 	"html"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -31,6 +32,13 @@ type SearchDialect interface {
 	// expression of their score (higher is better).
 	matchDocs(q string) (from, where, score string, args []any, ok bool)
 }
+
+// searchWindow bounds the ranking work of one search: the best matches are
+// chosen from the newest searchWindow matching documents, so a word that
+// is in half the documents costs the same as a rare one. Incident work
+// cares most about recent cases; older ones are a filter (created_before)
+// or a more specific query away.
+const searchWindow = 2000
 
 // term is one unit of a user's query: a word, or a quoted phrase.
 type term struct {
@@ -117,17 +125,19 @@ func (f FTS5) matchIncidents(q string) (string, []any, bool) {
 
 func (f FTS5) rankIncidents(q string) (string, []any, bool) {
 	m, ok := f.ftsQuery(q)
-	// bm25() cannot be called inside an aggregate, but FTS5's rank column
-	// (bm25 by default) can. With max(), SQLite takes the bare column d.id
-	// from the row that has the maximum: the best document of each incident.
-	return `SELECT d.incident_id AS incident_id, max(-search_fts.rank) AS score, d.id AS doc_id
-		FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid
-		WHERE search_fts MATCH ? GROUP BY d.incident_id`, []any{m}, ok
+	// FTS5 walks matches newest first (rowid order) and computes rank
+	// (bm25) only for the rows the window takes. With max(), SQLite takes
+	// the bare column d.id from the row that has the maximum: the best
+	// document of each incident.
+	return `SELECT d.incident_id AS incident_id, max(m.score) AS score, d.id AS doc_id
+		FROM (SELECT rowid AS id, -rank AS score FROM search_fts WHERE search_fts MATCH ? ORDER BY rowid DESC LIMIT ` + strconv.Itoa(searchWindow) + `) m
+		JOIN search_docs d ON d.id = m.id GROUP BY d.incident_id`, []any{m}, ok
 }
 
 func (f FTS5) matchDocs(q string) (string, string, string, []any, bool) {
 	m, ok := f.ftsQuery(q)
-	return `search_fts JOIN search_docs d ON d.id = search_fts.rowid`, `search_fts MATCH ?`, `-bm25(search_fts)`, []any{m}, ok
+	return `(SELECT rowid AS id, -rank AS score FROM search_fts WHERE search_fts MATCH ? ORDER BY rowid DESC LIMIT ` + strconv.Itoa(searchWindow) + `) m
+		JOIN search_docs d ON d.id = m.id`, `1=1`, `m.score`, []any{m}, ok
 }
 
 // TSVector is the PostgreSQL dialect's search.
@@ -170,16 +180,24 @@ func (t TSVector) matchIncidents(q string) (string, []any, bool) {
 	return `SELECT d.incident_id FROM search_docs d WHERE d.tsv @@ ` + expr, args, ok
 }
 
-func (t TSVector) rankIncidents(q string) (string, []any, bool) {
+// window selects the newest searchWindow matching documents, with the
+// query as qq.q.
+func (t TSVector) window(q string) (string, []any, bool) {
 	expr, args, ok := t.tsQuery(q)
-	return `SELECT DISTINCT ON (d.incident_id) d.incident_id AS incident_id, ts_rank(d.tsv, qq.q) AS score, d.id AS doc_id
-		FROM search_docs d, (SELECT ` + expr + ` AS q) qq
-		WHERE d.tsv @@ qq.q ORDER BY d.incident_id, score DESC, d.id`, args, ok
+	return `(SELECT w.id, w.q FROM (SELECT d.id, qq.q FROM search_docs d, (SELECT ` + expr + ` AS q) qq
+		WHERE d.tsv @@ qq.q ORDER BY d.id DESC LIMIT ` + strconv.Itoa(searchWindow) + `) w)`, args, ok
+}
+
+func (t TSVector) rankIncidents(q string) (string, []any, bool) {
+	win, args, ok := t.window(q)
+	return `SELECT DISTINCT ON (d.incident_id) d.incident_id AS incident_id, ts_rank(d.tsv, m.q) AS score, d.id AS doc_id
+		FROM ` + win + ` m JOIN search_docs d ON d.id = m.id
+		ORDER BY d.incident_id, score DESC, d.id`, args, ok
 }
 
 func (t TSVector) matchDocs(q string) (string, string, string, []any, bool) {
-	expr, args, ok := t.tsQuery(q)
-	return `(SELECT ` + expr + ` AS q) qq JOIN search_docs d ON d.tsv @@ qq.q`, `TRUE`, `ts_rank(d.tsv, qq.q)`, args, ok
+	win, args, ok := t.window(q)
+	return win + ` m JOIN search_docs d ON d.id = m.id`, `TRUE`, `ts_rank(d.tsv, m.q)`, args, ok
 }
 
 // searchIncidents lists incidents matching f.Query with the other filters,

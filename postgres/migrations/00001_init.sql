@@ -85,8 +85,39 @@ CREATE INDEX incidents_updated ON incidents (updated_at, id);
 CREATE INDEX incidents_severity ON incidents (severity, id);
 CREATE INDEX incidents_status_created ON incidents (status, created_at, id);
 CREATE INDEX incidents_lead_created ON incidents (lead_id, created_at, id);
+CREATE INDEX incidents_lead_updated ON incidents (lead_id, updated_at, id);
 CREATE INDEX incidents_created_by ON incidents (created_by, created_at, id);
 CREATE INDEX incidents_red ON incidents (id) WHERE tlp = 'RED';
+
+-- Incidents counted by the fields dashboards count by, kept by a trigger.
+CREATE TABLE incident_counts (
+	status   text NOT NULL,
+	severity smallint NOT NULL,
+	tlp      text NOT NULL,
+	exercise boolean NOT NULL,
+	n        bigint NOT NULL,
+	PRIMARY KEY (status, severity, tlp, exercise)
+);
+-- +goose StatementBegin
+CREATE FUNCTION incidents_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		UPDATE incident_counts SET n = n - 1
+			WHERE status = OLD.status AND severity = OLD.severity AND tlp = OLD.tlp AND exercise = OLD.exercise;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		INSERT INTO incident_counts (status, severity, tlp, exercise, n) VALUES (NEW.status, NEW.severity, NEW.tlp, NEW.exercise, 1)
+			ON CONFLICT (status, severity, tlp, exercise) DO UPDATE SET n = incident_counts.n + 1;
+	END IF;
+	RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER incidents_count_ai AFTER INSERT OR DELETE ON incidents FOR EACH ROW EXECUTE FUNCTION incidents_count();
+CREATE TRIGGER incidents_count_au AFTER UPDATE OF status, severity, tlp, exercise ON incidents FOR EACH ROW
+	WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.severity IS DISTINCT FROM NEW.severity
+		OR OLD.tlp IS DISTINCT FROM NEW.tlp OR OLD.exercise IS DISTINCT FROM NEW.exercise)
+	EXECUTE FUNCTION incidents_count();
 
 CREATE TABLE incident_members (
 	incident_id bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
@@ -231,7 +262,9 @@ DROP TABLE tasks;
 DROP TABLE timeline;
 DROP TABLE incident_links;
 DROP TABLE incident_members;
+DROP TABLE incident_counts;
 DROP TABLE incidents;
+DROP FUNCTION incidents_count();
 DROP TABLE counters;
 DROP TABLE api_tokens;
 DROP TABLE sessions;

@@ -90,8 +90,43 @@ CREATE INDEX incidents_updated ON incidents (updated_at, id);
 CREATE INDEX incidents_severity ON incidents (severity, id);
 CREATE INDEX incidents_status_created ON incidents (status, created_at, id);
 CREATE INDEX incidents_lead_created ON incidents (lead_id, created_at, id);
+CREATE INDEX incidents_lead_updated ON incidents (lead_id, updated_at, id);
 CREATE INDEX incidents_created_by ON incidents (created_by, created_at, id);
 CREATE INDEX incidents_red ON incidents (id) WHERE tlp = 'RED';
+
+-- Incidents counted by the fields dashboards count by, kept by triggers so
+-- that "how many open, how many critical" never scans the incidents. A
+-- count with other filters scans, through the indexes above.
+CREATE TABLE incident_counts (
+	status   TEXT NOT NULL,
+	severity INTEGER NOT NULL,
+	tlp      TEXT NOT NULL,
+	exercise INTEGER NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (status, severity, tlp, exercise)
+);
+-- +goose StatementBegin
+CREATE TRIGGER incidents_count_ai AFTER INSERT ON incidents BEGIN
+	INSERT INTO incident_counts (status, severity, tlp, exercise, n) VALUES (new.status, new.severity, new.tlp, new.exercise, 1)
+		ON CONFLICT (status, severity, tlp, exercise) DO UPDATE SET n = n + 1;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER incidents_count_au AFTER UPDATE OF status, severity, tlp, exercise ON incidents
+	WHEN old.status <> new.status OR old.severity <> new.severity OR old.tlp <> new.tlp OR old.exercise <> new.exercise
+BEGIN
+	UPDATE incident_counts SET n = n - 1
+		WHERE status = old.status AND severity = old.severity AND tlp = old.tlp AND exercise = old.exercise;
+	INSERT INTO incident_counts (status, severity, tlp, exercise, n) VALUES (new.status, new.severity, new.tlp, new.exercise, 1)
+		ON CONFLICT (status, severity, tlp, exercise) DO UPDATE SET n = n + 1;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER incidents_count_ad AFTER DELETE ON incidents BEGIN
+	UPDATE incident_counts SET n = n - 1
+		WHERE status = old.status AND severity = old.severity AND tlp = old.tlp AND exercise = old.exercise;
+END;
+-- +goose StatementEnd
 
 CREATE TABLE incident_members (
 	incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
@@ -190,26 +225,38 @@ CREATE TABLE search_docs (
 );
 CREATE INDEX search_docs_incident ON search_docs (incident_id);
 
--- FTS5 over search_docs.body without a second copy of the text; triggers
--- keep it in step. Porter stemming to match PostgreSQL's 'english' config.
+-- FTS5 over search_docs.body without a second copy of the text. Changes
+-- reach it through search_queue: FTS5 writes a new index segment at every
+-- savepoint release, and group commit runs each operation in a savepoint,
+-- so the triggers only queue the change and the group committer applies
+-- the queue to FTS5 once per group, just before COMMIT, in the same
+-- transaction (sqlite.Dialect.BeforeGroupCommit). Inserts and deletes are
+-- replayed in order with the text they had, as external-content FTS5
+-- needs the old text to delete.
 CREATE VIRTUAL TABLE search_fts USING fts5 (
 	body, content = 'search_docs', content_rowid = 'id',
 	tokenize = 'porter unicode61 remove_diacritics 2'
 );
+CREATE TABLE search_queue (
+	seq    INTEGER PRIMARY KEY,
+	doc_id INTEGER NOT NULL,
+	op     TEXT NOT NULL CHECK (op IN ('i', 'd')),
+	body   TEXT NOT NULL
+);
 -- +goose StatementBegin
 CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN
-	INSERT INTO search_fts (rowid, body) VALUES (new.id, new.body);
+	INSERT INTO search_queue (doc_id, op, body) VALUES (new.id, 'i', new.body);
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN
-	INSERT INTO search_fts (search_fts, rowid, body) VALUES ('delete', old.id, old.body);
+	INSERT INTO search_queue (doc_id, op, body) VALUES (old.id, 'd', old.body);
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN
-	INSERT INTO search_fts (search_fts, rowid, body) VALUES ('delete', old.id, old.body);
-	INSERT INTO search_fts (rowid, body) VALUES (new.id, new.body);
+	INSERT INTO search_queue (doc_id, op, body) VALUES (old.id, 'd', old.body);
+	INSERT INTO search_queue (doc_id, op, body) VALUES (new.id, 'i', new.body);
 END;
 -- +goose StatementEnd
 
@@ -257,6 +304,7 @@ END;
 -- +goose Down
 DROP TABLE audit_head;
 DROP TABLE audit_events;
+DROP TABLE search_queue;
 DROP TABLE search_fts;
 DROP TABLE search_docs;
 DROP TABLE observables;
@@ -265,6 +313,7 @@ DROP TABLE tasks;
 DROP TABLE timeline;
 DROP TABLE incident_links;
 DROP TABLE incident_members;
+DROP TABLE incident_counts;
 DROP TABLE incidents;
 DROP TABLE counters;
 DROP TABLE api_tokens;

@@ -1,0 +1,224 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Group commit. SQLite has one writer; with a transaction per operation,
+// every commit appends its own WAL frames and concurrent callers wait in
+// database/sql's pool, which wakes a random waiter, not the oldest. The
+// group committer instead owns the one write connection, queues write
+// operations (FIFO, so waits are fair), and runs whatever has queued up as
+// one transaction, each operation inside a SAVEPOINT of its own: an
+// operation that fails rolls back alone, the others commit together, and
+// each caller hears of its own outcome only after the commit.
+
+// maxGroup bounds the operations in one group, so one commit stays short.
+const maxGroup = 64
+
+type writeOp struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	done chan error
+}
+
+// groupCommitter runs write operations in groups on its own connection.
+type groupCommitter struct {
+	db    *DB
+	conn  *sql.Conn
+	stmts *stmtCache
+	queue chan *writeOp
+	stop  chan struct{}
+	done  chan struct{}
+	err   error // set if the connection could not be had
+	once  sync.Once
+	head  auditHead
+}
+
+func newGroupCommitter(db *DB) *groupCommitter {
+	g := &groupCommitter{db: db, queue: make(chan *writeOp, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+	g.conn, g.err = db.Write.Conn(context.Background())
+	g.stmts = &stmtCache{conn: g.conn}
+	go g.run()
+	return g
+}
+
+var errClosed = errors.New("store closed")
+
+// do queues fn and waits for its outcome.
+func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
+	if g.err != nil {
+		return fmt.Errorf("write connection: %w", g.err)
+	}
+	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case g.queue <- op:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-g.stop:
+		return errClosed
+	}
+	// Once queued, the operation runs or is skipped as a whole; waiting for
+	// the answer even if ctx ends keeps callers from reporting failure for
+	// a write that then commits.
+	return <-op.done
+}
+
+// close finishes the group in progress, fails what is still queued, and
+// gives the connection back.
+func (g *groupCommitter) close() {
+	g.once.Do(func() {
+		close(g.stop)
+		<-g.done
+		if g.conn != nil {
+			g.stmts.close()
+			g.conn.Close()
+		}
+	})
+}
+
+func (g *groupCommitter) run() {
+	defer close(g.done)
+	group := make([]*writeOp, 0, maxGroup)
+	for {
+		var first *writeOp
+		select {
+		case first = <-g.queue:
+		case <-g.stop:
+			for {
+				select {
+				case op := <-g.queue:
+					op.done <- errClosed
+				default:
+					return
+				}
+			}
+		}
+		group = append(group[:0], first)
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case op := <-g.queue:
+				group = append(group, op)
+			default:
+				break fill
+			}
+		}
+		g.runGroup(group)
+	}
+}
+
+// exec runs a control statement (BEGIN, SAVEPOINT, …) on the connection,
+// prepared once.
+func (g *groupCommitter) exec(q string) error {
+	ctx := context.Background()
+	if st := g.stmts.get(ctx, q); st != nil {
+		_, err := st.ExecContext(ctx)
+		return err
+	}
+	_, err := g.conn.ExecContext(ctx, q)
+	return err
+}
+
+// runGroup runs ops in one transaction, each in a savepoint.
+func (g *groupCommitter) runGroup(ops []*writeOp) {
+	db := g.db
+	results := make([]error, len(ops))
+	finish := func(err error) {
+		for i, op := range ops {
+			if err != nil && results[i] == nil {
+				results[i] = err
+			}
+			op.done <- results[i]
+		}
+	}
+	// IMMEDIATE takes the write lock now, so nothing in the group can fail
+	// for want of it later.
+	if err := g.exec("BEGIN IMMEDIATE"); err != nil {
+		finish(fmt.Errorf("begin: %w", err))
+		return
+	}
+	committed := 0
+	for i, op := range ops {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := g.exec("SAVEPOINT op"); err != nil {
+			g.exec("ROLLBACK")
+			finish(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+		tx := db.newTx(op.ctx, nil, true)
+		tx.q, tx.stmts, tx.head = g.conn, g.stmts, &g.head
+		head := g.head // to restore if the operation rolls back
+		err := op.fn(tx)
+		if err == nil {
+			err = tx.flushAudit()
+		}
+		if err != nil {
+			results[i] = db.formatError(err)
+			g.head = head
+			if rerr := g.exec("ROLLBACK TO op"); rerr != nil {
+				g.exec("ROLLBACK")
+				finish(fmt.Errorf("rollback to savepoint: %w", rerr))
+				return
+			}
+		} else {
+			committed++
+		}
+		if err := g.exec("RELEASE op"); err != nil {
+			g.exec("ROLLBACK")
+			finish(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if g.head.dirty {
+		if _, err := g.conn.ExecContext(context.Background(), `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, g.head.seq, g.head.hash); err != nil {
+			g.exec("ROLLBACK")
+			g.head = auditHead{}
+			finish(fmt.Errorf("update audit head: %w", err))
+			return
+		}
+		g.head.dirty = false
+	}
+	if committed > 0 {
+		for _, q := range db.d.BeforeGroupCommit {
+			if err := g.exec(q); err != nil {
+				g.exec("ROLLBACK")
+				finish(fmt.Errorf("before commit: %w", err))
+				return
+			}
+		}
+	}
+	if err := g.exec("COMMIT"); err != nil {
+		g.exec("ROLLBACK")
+		g.head = auditHead{} // read it again from what did commit
+		finish(fmt.Errorf("commit: %w", err))
+		return
+	}
+	if db.ObserveGroup != nil {
+		db.ObserveGroup(len(ops), committed)
+	}
+	finish(nil)
+}
+
+// newTx wraps a transaction for one operation: its own actor, visibility,
+// clock reading and audit queue.
+func (db *DB) newTx(ctx context.Context, sqlTx *sql.Tx, write bool) *Tx {
+	actor := vigil.ActorFromContext(ctx)
+	tx := &Tx{
+		db: db, now: vigil.TruncateTime(db.Now()), actor: actor,
+		vis: vigil.VisibilityFor(actor), ctx: ctx, write: write,
+	}
+	if sqlTx != nil {
+		tx.q, tx.sqlTx = sqlTx, sqlTx
+	}
+	return tx
+}
