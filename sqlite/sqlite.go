@@ -47,6 +47,8 @@ var Dialect = &sqlstore.Dialect{
 	Search:      sqlstore.FTS5{},
 	// One writer: group its transactions, and keep statements prepared.
 	GroupCommit:     true,
+	BeginGroup:      "BEGIN IMMEDIATE", // the write lock now, not at the first write
+	MaxGroup:        64,
 	CacheStatements: true,
 	BeforeGroupCommit: []string{
 		// An FTS5 insert whose first column is NULL is a plain insert;

@@ -47,7 +47,8 @@ func (tx *Tx) flushAudit() error {
 		// Group commit: the committer holds the head and writes it once
 		// per group (see groupCommitter.runGroup).
 		if !h.loaded {
-			if err := tx.queryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.seq, &h.hash); err != nil {
+			// Locked until the group commits, where the engine locks rows.
+			if err := tx.queryRow(`SELECT seq, hash FROM audit_head WHERE id = 1`+tx.db.d.ForUpdate).Scan(&h.seq, &h.hash); err != nil {
 				return fmt.Errorf("read audit head: %w", err)
 			}
 			h.loaded = true
@@ -78,8 +79,8 @@ func (tx *Tx) flushAudit() error {
 	return nil
 }
 
-// auditHead is the chain head as the group committer knows it: read once,
-// advanced by each operation, written at the end of each group.
+// auditHead is the chain head as the group committer knows it: read at the
+// first event of a group, advanced by each operation, written at its end.
 type auditHead struct {
 	loaded, dirty bool
 	seq           int64

@@ -39,9 +39,13 @@ type Dialect struct {
 	// identity sequences moved past the IDs the loader chose.
 	AfterBulkLoad []string
 	// GroupCommit runs writes through one goroutine in grouped
-	// transactions (SQLite: one writer). Otherwise each write is a
-	// transaction of its own (PostgreSQL: concurrent writers).
+	// transactions; otherwise each write is a transaction of its own.
 	GroupCommit bool
+	// BeginGroup starts a group's transaction ("BEGIN IMMEDIATE" on
+	// SQLite, to take the write lock at once).
+	BeginGroup string
+	// MaxGroup bounds the operations (savepoints) in one group.
+	MaxGroup int
 	// CacheStatements keeps prepared statements per query string
 	// (SQLite; pgx caches its own).
 	CacheStatements bool

@@ -55,8 +55,12 @@ func (tx *Tx) visible() (string, []any) {
 	case v.OwnOnly:
 		return "i.created_by = ?", []any{v.UserID}
 	}
-	return `(i.tlp <> 'RED' OR i.lead_id = ? OR i.created_by = ?
-		OR EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = i.id AND m.user_id = ?))`,
+	// The TLP:RED incidents the actor may see are few: a set built once per
+	// query from partial indexes, not a membership probe per RED row.
+	return `(i.tlp <> 'RED' OR i.id IN (
+		SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.lead_id = ?
+		UNION ALL SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.created_by = ?
+		UNION ALL SELECT m.incident_id FROM incident_members m WHERE m.user_id = ?))`,
 		[]any{v.UserID, v.UserID, v.UserID}
 }
 

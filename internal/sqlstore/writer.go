@@ -19,9 +19,6 @@ import (
 // operation that fails rolls back alone, the others commit together, and
 // each caller hears of its own outcome only after the commit.
 
-// maxGroup bounds the operations in one group, so one commit stays short.
-const maxGroup = 64
-
 type writeOp struct {
 	ctx  context.Context
 	fn   func(*Tx) error
@@ -43,19 +40,26 @@ type groupCommitter struct {
 
 func newGroupCommitter(db *DB) *groupCommitter {
 	g := &groupCommitter{db: db, queue: make(chan *writeOp, 1024), stop: make(chan struct{}), done: make(chan struct{})}
-	g.conn, g.err = db.Write.Conn(context.Background())
-	g.stmts = &stmtCache{conn: g.conn}
+	g.connect()
 	go g.run()
 	return g
+}
+
+// connect takes a connection for the committer, closing a broken one.
+func (g *groupCommitter) connect() error {
+	if g.conn != nil {
+		g.stmts.close()
+		g.conn.Close()
+	}
+	g.conn, g.err = g.db.Write.Conn(context.Background())
+	g.stmts = &stmtCache{conn: g.conn}
+	return g.err
 }
 
 var errClosed = errors.New("store closed")
 
 // do queues fn and waits for its outcome.
 func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
-	if g.err != nil {
-		return fmt.Errorf("write connection: %w", g.err)
-	}
 	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case g.queue <- op:
@@ -85,6 +89,7 @@ func (g *groupCommitter) close() {
 
 func (g *groupCommitter) run() {
 	defer close(g.done)
+	maxGroup := max(1, g.db.d.MaxGroup)
 	group := make([]*writeOp, 0, maxGroup)
 	for {
 		var first *writeOp
@@ -118,6 +123,10 @@ func (g *groupCommitter) run() {
 // prepared once.
 func (g *groupCommitter) exec(q string) error {
 	ctx := context.Background()
+	if !g.db.d.CacheStatements {
+		_, err := g.conn.ExecContext(ctx, q)
+		return err
+	}
 	if st := g.stmts.get(ctx, q); st != nil {
 		_, err := st.ExecContext(ctx)
 		return err
@@ -138,12 +147,25 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 			op.done <- results[i]
 		}
 	}
-	// IMMEDIATE takes the write lock now, so nothing in the group can fail
-	// for want of it later.
-	if err := g.exec("BEGIN IMMEDIATE"); err != nil {
+	// A connection lost (a database restart) is replaced at the next group.
+	if g.conn == nil || g.err != nil {
+		if err := g.connect(); err != nil {
+			finish(fmt.Errorf("write connection: %w", err))
+			return
+		}
+	}
+	begin := db.d.BeginGroup
+	if begin == "" {
+		begin = "BEGIN"
+	}
+	if err := g.exec(begin); err != nil {
+		g.err = err
 		finish(fmt.Errorf("begin: %w", err))
 		return
 	}
+	// The chain head is read afresh in each group, under a lock where the
+	// engine has them: other instances and CLI commands append too.
+	g.head = auditHead{}
 	committed := 0
 	for i, op := range ops {
 		if err := op.ctx.Err(); err != nil {
@@ -156,7 +178,10 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 			return
 		}
 		tx := db.newTx(op.ctx, nil, true)
-		tx.q, tx.stmts, tx.head = g.conn, g.stmts, &g.head
+		tx.q, tx.head = g.conn, &g.head
+		if db.d.CacheStatements {
+			tx.stmts = g.stmts
+		}
 		head := g.head // to restore if the operation rolls back
 		err := op.fn(tx)
 		if err == nil {
@@ -165,7 +190,7 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 		if err != nil {
 			results[i] = db.formatError(err)
 			g.head = head
-			if rerr := g.exec("ROLLBACK TO op"); rerr != nil {
+			if rerr := g.exec("ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				g.exec("ROLLBACK")
 				finish(fmt.Errorf("rollback to savepoint: %w", rerr))
 				return
@@ -173,14 +198,14 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 		} else {
 			committed++
 		}
-		if err := g.exec("RELEASE op"); err != nil {
+		if err := g.exec("RELEASE SAVEPOINT op"); err != nil {
 			g.exec("ROLLBACK")
 			finish(fmt.Errorf("release savepoint: %w", err))
 			return
 		}
 	}
 	if g.head.dirty {
-		if _, err := g.conn.ExecContext(context.Background(), `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, g.head.seq, g.head.hash); err != nil {
+		if _, err := g.conn.ExecContext(context.Background(), db.rebind(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), g.head.seq, g.head.hash); err != nil {
 			g.exec("ROLLBACK")
 			g.head = auditHead{}
 			finish(fmt.Errorf("update audit head: %w", err))
@@ -199,7 +224,7 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 	}
 	if err := g.exec("COMMIT"); err != nil {
 		g.exec("ROLLBACK")
-		g.head = auditHead{} // read it again from what did commit
+		g.err = err
 		finish(fmt.Errorf("commit: %w", err))
 		return
 	}

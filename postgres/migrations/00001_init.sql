@@ -87,7 +87,11 @@ CREATE INDEX incidents_status_created ON incidents (status, created_at, id);
 CREATE INDEX incidents_lead_created ON incidents (lead_id, created_at, id);
 CREATE INDEX incidents_lead_updated ON incidents (lead_id, updated_at, id);
 CREATE INDEX incidents_created_by ON incidents (created_by, created_at, id);
+-- TLP:RED visibility (sqlstore.Tx.visible) is driven from the actor's own
+-- RED incidents: those they lead, created, or hold a role on.
 CREATE INDEX incidents_red ON incidents (id) WHERE tlp = 'RED';
+CREATE INDEX incidents_red_lead ON incidents (lead_id) WHERE tlp = 'RED';
+CREATE INDEX incidents_red_creator ON incidents (created_by) WHERE tlp = 'RED';
 
 -- Incidents counted by the fields dashboards count by, kept by a trigger.
 CREATE TABLE incident_counts (
