@@ -52,6 +52,7 @@ func benchCommand(stdout, stderr io.Writer) *ffcli.Command {
 	cfg.storeFlags(fs)
 	clients := fs.Int("clients", 16, "concurrent clients creating incidents")
 	creates := fs.Int("creates", 4000, "incidents to create in the create benchmark")
+	rates := fs.String("rates", "", "comma-separated offered rates (creates per second) to measure besides saturation, such as 250,1000")
 	reads := fs.Int("reads", 200, "iterations of each read")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -73,7 +74,7 @@ func benchCommand(stdout, stderr io.Writer) *ffcli.Command {
 				defer pprof.StopCPUProfile()
 			}
 			return withStore(ctx, &cfg, func(s *Store) error {
-				r, err := benchStore(ctx, s, *clients, *creates, *reads, *only)
+				r, err := benchStore(ctx, s, *clients, *creates, *reads, *only, *rates)
 				if err != nil {
 					return err
 				}
@@ -95,7 +96,7 @@ func benchCommand(stdout, stderr io.Writer) *ffcli.Command {
 	}
 }
 
-func benchStore(ctx context.Context, s *Store, clients, creates, reads int, only string) (*BenchReport, error) {
+func benchStore(ctx context.Context, s *Store, clients, creates, reads int, only, rates string) (*BenchReport, error) {
 	svc := s.Services()
 	sys := cliContext(ctx)
 	r := &BenchReport{Engine: s.Engine(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), RSSStartKB: rssKB("VmRSS")}
@@ -168,7 +169,18 @@ func benchStore(ctx context.Context, s *Store, clients, creates, reads int, only
 		return nil, cerr
 	}
 	if per > 0 {
-		r.Results = append(r.Results, summarize("create incident", clients, lat, time.Since(start), ""))
+		r.Results = append(r.Results, summarize("create incident (saturated)", clients, lat, time.Since(start), ""))
+	}
+	for _, rs := range strings.Split(rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(rs))
+		if err != nil || rate <= 0 {
+			continue
+		}
+		res, err := benchCreateAtRate(actx, svc, clients, rate, creates)
+		if err != nil {
+			return nil, err
+		}
+		r.Results = append(r.Results, res)
 	}
 
 	since := time.Now().Add(-30 * 24 * time.Hour)
@@ -243,6 +255,51 @@ func benchStore(ctx context.Context, s *Store, clients, creates, reads int, only
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// benchCreateAtRate offers creates at a fixed total rate from clients
+// goroutines (open loop: each request starts on its schedule, whether or
+// not the previous one finished) and measures latency from the scheduled
+// start, so waiting behind a slow request counts.
+func benchCreateAtRate(ctx context.Context, svc vigil.Services, clients, rate, n int) (BenchResult, error) {
+	interval := time.Second * time.Duration(clients) / time.Duration(rate)
+	per := n / clients
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			offset := interval * time.Duration(c) / time.Duration(clients)
+			var inner sync.WaitGroup
+			for i := range per {
+				due := start.Add(offset + interval*time.Duration(i))
+				time.Sleep(time.Until(due))
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					err := svc.Incidents.CreateIncident(ctx, &vigil.Incident{Title: fmt.Sprintf("Benchmark incident at rate %d-%d", c, i),
+						Type: vigil.TypePhishing, Severity: vigil.SeverityMedium})
+					d := time.Since(due)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					lat = append(lat, d)
+				}()
+			}
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return BenchResult{}, firstErr
+	}
+	return summarize(fmt.Sprintf("create incident at %d/s offered", rate), clients, lat, time.Since(start), ""), nil
+}
 
 func summarize(name string, clients int, lat []time.Duration, total time.Duration, note string) BenchResult {
 	slices.Sort(lat)
