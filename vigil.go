@@ -23,4 +23,5 @@ type Services struct {
 	Users       UserService
 	Auth        AuthService
 	Audit       AuditService
+	Reports     ReportService
 }

@@ -102,6 +102,7 @@ func (db *DB) Services() vigil.Services {
 		Users:       &UserService{db: db},
 		Auth:        &AuthService{db: db},
 		Audit:       &AuditService{db: db},
+		Reports:     &ReportService{db: db},
 	}
 }
 

@@ -116,71 +116,74 @@ func (s *IncidentService) FindIncidentByReference(ctx context.Context, ref strin
 // search document and audit event in one transaction.
 func (s *IncidentService) CreateIncident(ctx context.Context, inc *vigil.Incident) (err error) {
 	defer s.db.op("incident.create")(&err)
-	return s.db.write(ctx, func(tx *Tx) error {
-		if err := tx.require(vigil.PermIncidentCreate); err != nil {
-			return err
-		}
-		if !tx.actor.Can(vigil.PermIncidentCreateFull) {
-			// Reporters report; triage decides the rest.
-			inc.Status, inc.LeadID, inc.DuplicateOf = vigil.StatusTriage, nil, nil
-		}
-		inc.Normalize()
-		if inc.Status != vigil.StatusTriage && inc.Status != vigil.StatusConfirmed {
-			return vigil.Invalid("status", "A new incident starts in triage or confirmed; move it on from there.")
-		}
-		inc.CreatedBy = tx.actorID()
-		inc.DuplicateOf = nil
-		inc.CreatedAt, inc.UpdatedAt, inc.Version = tx.now, tx.now, 1
-		for _, t := range []**time.Time{&inc.Times.DetectedAt, &inc.Times.ReportedAt} {
-			if *t == nil {
-				now := tx.now
-				*t = &now
-			}
-		}
-		if inc.Status == vigil.StatusConfirmed && inc.Times.AwareAt == nil {
+	return s.db.write(ctx, func(tx *Tx) error { return tx.createIncident(inc) })
+}
+
+// createIncident is CreateIncident inside a transaction.
+func (tx *Tx) createIncident(inc *vigil.Incident) error {
+	if err := tx.require(vigil.PermIncidentCreate); err != nil {
+		return err
+	}
+	if !tx.actor.Can(vigil.PermIncidentCreateFull) {
+		// Reporters report; triage decides the rest.
+		inc.Status, inc.LeadID, inc.DuplicateOf = vigil.StatusTriage, nil, nil
+	}
+	inc.Normalize()
+	if inc.Status != vigil.StatusTriage && inc.Status != vigil.StatusConfirmed {
+		return vigil.Invalid("status", "A new incident starts in triage or confirmed; move it on from there.")
+	}
+	inc.CreatedBy = tx.actorID()
+	inc.DuplicateOf = nil
+	inc.CreatedAt, inc.UpdatedAt, inc.Version = tx.now, tx.now, 1
+	for _, t := range []**time.Time{&inc.Times.DetectedAt, &inc.Times.ReportedAt} {
+		if *t == nil {
 			now := tx.now
-			inc.Times.AwareAt = &now
+			*t = &now
 		}
-		truncateTimes(&inc.Times)
-		if err := inc.Validate(); err != nil {
+	}
+	if inc.Status == vigil.StatusConfirmed && inc.Times.AwareAt == nil {
+		now := tx.now
+		inc.Times.AwareAt = &now
+	}
+	truncateTimes(&inc.Times)
+	if err := inc.Validate(); err != nil {
+		return err
+	}
+	if inc.LeadID != nil {
+		if err := tx.requireActiveUser("lead_id", *inc.LeadID); err != nil {
 			return err
 		}
-		if inc.LeadID != nil {
-			if err := tx.requireActiveUser("lead_id", *inc.LeadID); err != nil {
-				return err
-			}
-		}
-		year := tx.now.Year()
-		var n int64
-		if err := tx.queryRow(`INSERT INTO counters (name, value) VALUES (?, 1)
-			ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`, vigil.ReferenceCounter(year)).Scan(&n); err != nil {
-			return fmt.Errorf("next reference: %w", err)
-		}
-		inc.Reference = vigil.FormatReference(year, n)
-		id, err := tx.insert(`INSERT INTO incidents (reference, title, summary, type, status, severity, category, significant,
-			tlp, personal_data, essential_service, crime_suspected, affected_services, source, exercise,
-			lead_id, created_by, duplicate_of, occurred_at, detected_at, reported_at, aware_at,
-			contained_at, recovered_at, closed_at, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			inc.Reference, inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant,
-			inc.TLP, inc.PersonalData, inc.EssentialService, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
-			inc.Source, inc.Exercise, inc.LeadID, inc.CreatedBy, inc.DuplicateOf,
-			inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt,
-			inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, inc.CreatedAt, inc.UpdatedAt, inc.Version)
-		if err != nil {
-			return fmt.Errorf("insert incident: %w", err)
-		}
-		inc.ID = id
-		msg := fmt.Sprintf("Incident %s created (%s, %s severity, TLP:%s).", inc.Reference, vigil.StatusLabel(inc.Status), inc.Severity, inc.TLP)
-		if _, err := tx.addTimeline(inc.ID, vigil.KindCreated, tx.now, msg, nil); err != nil {
-			return err
-		}
-		if err := tx.indexIncident(inc); err != nil {
-			return err
-		}
-		tx.audit("incident.create", "incident", inc.ID, nil, inc)
-		return nil
-	})
+	}
+	year := tx.now.Year()
+	var n int64
+	if err := tx.queryRow(`INSERT INTO counters (name, value) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`, vigil.ReferenceCounter(year)).Scan(&n); err != nil {
+		return fmt.Errorf("next reference: %w", err)
+	}
+	inc.Reference = vigil.FormatReference(year, n)
+	id, err := tx.insert(`INSERT INTO incidents (reference, title, summary, type, status, severity, category, significant,
+		tlp, personal_data, essential_service, crime_suspected, affected_services, source, exercise,
+		lead_id, created_by, duplicate_of, occurred_at, detected_at, reported_at, aware_at,
+		contained_at, recovered_at, closed_at, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inc.Reference, inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant,
+		inc.TLP, inc.PersonalData, inc.EssentialService, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
+		inc.Source, inc.Exercise, inc.LeadID, inc.CreatedBy, inc.DuplicateOf,
+		inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt,
+		inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, inc.CreatedAt, inc.UpdatedAt, inc.Version)
+	if err != nil {
+		return fmt.Errorf("insert incident: %w", err)
+	}
+	inc.ID = id
+	msg := fmt.Sprintf("Incident %s created (%s, %s severity, TLP:%s).", inc.Reference, vigil.StatusLabel(inc.Status), inc.Severity, inc.TLP)
+	if _, err := tx.addTimeline(inc.ID, vigil.KindCreated, tx.now, msg, nil); err != nil {
+		return err
+	}
+	if err := tx.indexIncident(inc); err != nil {
+		return err
+	}
+	tx.audit("incident.create", "incident", inc.ID, nil, inc)
+	return nil
 }
 
 func truncateTimes(t *vigil.IncidentTimes) {

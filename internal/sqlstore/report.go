@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// ReportService implements vigil.ReportService.
+type ReportService struct{ db *DB }
+
+// reportActor is who files staff reports and their additions: the public
+// page itself, recorded under this name in the timeline and audit log.
+var reportActor = vigil.SystemActor("staff-report")
+
+func (s *ReportService) ctx(ctx context.Context) context.Context {
+	return vigil.NewContextWithActor(ctx, reportActor)
+}
+
+// SubmitReport files r as an incident in triage and the report row that
+// ties the receipt code to it, in one transaction.
+func (s *ReportService) SubmitReport(ctx context.Context, r *vigil.StaffReport) (receipt, reference string, err error) {
+	defer s.db.op("report.submit")(&err)
+	r.Normalize()
+	if err := r.Validate(s.db.Now()); err != nil {
+		return "", "", err
+	}
+	receipt = vigil.NewReceiptCode()
+	norm, _ := vigil.NormalizeReceiptCode(receipt)
+	err = s.db.write(s.ctx(ctx), func(tx *Tx) error {
+		inc := r.Incident()
+		if err := tx.createIncident(inc); err != nil {
+			return err
+		}
+		id, err := tx.insert(`INSERT INTO reports (incident_id, receipt_hash, system, personal_data, contact_name, contact_email, contact_phone, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, inc.ID, vigil.HashReceiptCode(norm), r.System, r.PersonalData, r.Name, r.Email, r.Phone, tx.now)
+		if err != nil {
+			return fmt.Errorf("insert report: %w", err)
+		}
+		// The audit event names the report, never the receipt code.
+		tx.audit("report.submit", "report", id, nil, map[string]any{"incident_id": inc.ID, "anonymous": r.Anonymous()})
+		reference = inc.Reference
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return receipt, reference, nil
+}
+
+// findReport returns the report's ID and incident for a receipt code.
+func (tx *Tx) findReport(receipt string) (reportID int64, inc *vigil.Incident, err error) {
+	norm, ok := vigil.NormalizeReceiptCode(receipt)
+	if !ok {
+		return 0, nil, vigil.Errorf(vigil.ENOTFOUND, "We cannot find a report with that receipt code. Check it and try again.")
+	}
+	var incidentID int64
+	err = tx.queryRow(`SELECT id, incident_id FROM reports WHERE receipt_hash = ?`, vigil.HashReceiptCode(norm)).Scan(&reportID, &incidentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, vigil.Errorf(vigil.ENOTFOUND, "We cannot find a report with that receipt code. Check it and try again.")
+	} else if err != nil {
+		return 0, nil, err
+	}
+	inc, err = tx.findIncidentByID(incidentID)
+	return reportID, inc, err
+}
+
+// FindReport returns what the reporter may know about their report.
+func (s *ReportService) FindReport(ctx context.Context, receipt string) (st *vigil.ReportStatus, err error) {
+	defer s.db.op("report.find")(&err)
+	err = s.db.read(s.ctx(ctx), func(tx *Tx) error {
+		id, inc, err := tx.findReport(receipt)
+		if err != nil {
+			return err
+		}
+		st = &vigil.ReportStatus{Reference: inc.Reference, Status: vigil.PublicStatus(inc.Status),
+			SubmittedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt, Additions: []vigil.ReportAddition{}}
+		rows, err := tx.query(`SELECT body, created_at FROM report_additions WHERE report_id = ? ORDER BY id`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a vigil.ReportAddition
+			if err := rows.Scan(&a.Text, scanTime(&a.At)); err != nil {
+				return err
+			}
+			st.Additions = append(st.Additions, a)
+		}
+		return rows.Err()
+	})
+	return st, err
+}
+
+// AddToReport records more information from the reporter on the report and
+// as a note on the incident's timeline.
+func (s *ReportService) AddToReport(ctx context.Context, receipt, text string) (err error) {
+	defer s.db.op("report.add")(&err)
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return vigil.Invalid("text", "Write what you want to add.")
+	case utf8.RuneCountInString(text) > vigil.MaxReportAddInfo || !utf8.ValidString(text):
+		return vigil.Invalid("text", "Please keep it under %d characters.", vigil.MaxReportAddInfo)
+	}
+	return s.db.write(s.ctx(ctx), func(tx *Tx) error {
+		id, inc, err := tx.findReport(receipt)
+		if err != nil {
+			return err
+		}
+		aid, err := tx.insert(`INSERT INTO report_additions (report_id, body, created_at) VALUES (?, ?, ?)`, id, text, tx.now)
+		if err != nil {
+			return fmt.Errorf("insert report addition: %w", err)
+		}
+		e, err := tx.addTimeline(inc.ID, vigil.KindNote, tx.now, "The reporter added: "+text, nil)
+		if err != nil {
+			return err
+		}
+		if err := tx.indexDoc(inc.ID, vigil.SearchNote, e.ID, e.Message); err != nil {
+			return err
+		}
+		if err := tx.touchIncident(inc.ID); err != nil {
+			return err
+		}
+		tx.audit("report.add", "report", id, nil, map[string]any{"addition_id": aid, "incident_id": inc.ID})
+		return nil
+	})
+}
