@@ -52,8 +52,7 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			a, sess, err := s.Services.Auth.AuthenticateSession(ctx, c.Value)
 			if err == nil {
 				if unsafeMethod(r.Method) && !validCSRF(r, sess) {
-					s.problem(w, r, &Problem{Status: http.StatusForbidden, Code: vigil.EFORBIDDEN,
-						Detail: "The request is missing its CSRF token; reload the page and try again."})
+					forbidden(w, r, "The request is missing its CSRF token; reload the page and try again.")
 					return
 				}
 				ctx = vigil.NewContextWithActor(ctx, a)
@@ -108,7 +107,7 @@ type LoginResponse struct {
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := s.loginLimiter.allow(clientIP(r), s.Now()); !ok {
+	if ok, wait := s.loginLimiter.Allow(clientIP(r), s.Now()); !ok {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		s.error(w, r, vigil.Errorf(vigil.ETOOMANY, "Too many login attempts from your address. Wait a minute and try again."))
 		return
@@ -134,16 +133,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // setSessionCookie sets (or with an empty secret, clears) the session cookie.
 func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string, expires time.Time) {
-	c := &http.Cookie{
-		Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: s.SecureCookies || r.TLS != nil,
-	}
+	http.SetCookie(w, SessionCookieFor(secret, expires, s.SecureCookies || r.TLS != nil))
+}
+
+// SessionCookieFor returns the session cookie for secret, or with an empty
+// secret, the cookie that clears it. The web pages' login uses it too.
+func SessionCookieFor(secret string, expires time.Time, secure bool) *http.Cookie {
+	c := &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure}
 	if secret == "" {
 		c.MaxAge = -1
 	} else {
 		c.Expires = expires
 	}
-	http.SetCookie(w, c)
+	return c
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {

@@ -66,7 +66,9 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // problem writes p, filling the standard members.
-func (s *Server) problem(w http.ResponseWriter, r *http.Request, p *Problem) {
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, p *Problem) { writeProblem(w, r, p) }
+
+func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if p.Type == "" {
 		p.Type = "about:blank"
 	}

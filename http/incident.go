@@ -287,3 +287,11 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) {
 	}
 	s.json(w, http.StatusOK, &lc)
 }
+
+// IncidentFilterFromRequest reads the incident list filters from a
+// request's query string, as GET /api/v1/incidents does; the web pages'
+// list takes the same parameters, so a filtered view's URL works in both.
+func IncidentFilterFromRequest(r *http.Request) (vigil.IncidentFilter, error) {
+	f, _, err := incidentFilter(r)
+	return f, err
+}

@@ -4,13 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-ir/vigil"
@@ -23,6 +23,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 	h = s.authenticate(h)
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)
+	h = crossOrigin(h)
 	h = securityHeaders(h)
 	h = requestID(h)
 	return h
@@ -59,6 +60,32 @@ func securityHeaders(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// crossOrigin refuses state-changing requests that a browser marks as
+// cross-site (Sec-Fetch-Site, else Origin against Host): the second line of
+// defence behind SameSite cookies and CSRF tokens, and the one that also
+// covers forms without a session, such as login and the report page.
+// Scripts that send neither header are not affected.
+func crossOrigin(h http.Handler) http.Handler {
+	p := http.NewCrossOriginProtection()
+	p.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forbidden(w, r, "Cross-site request refused: submit the form from Vigil's own pages.")
+	}))
+	return p.Handler(h)
+}
+
+// forbidden answers 403 as a problem for the API, as a short page elsewhere.
+func forbidden(w http.ResponseWriter, r *http.Request, detail string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeProblem(w, r, &Problem{Status: http.StatusForbidden, Code: vigil.EFORBIDDEN, Detail: detail})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, "<!doctype html><title>Refused</title><h1>Refused</h1><p>%s</p><p><a href=\"/\">Back to Vigil</a></p>",
+		html.EscapeString(detail))
 }
 
 // statusWriter records the status and size of a response.
@@ -155,44 +182,4 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// rateLimiter allows n events per window per key, in memory. Each
-// instance limits on its own; that is enough to slow a guesser down.
-type rateLimiter struct {
-	mu     sync.Mutex
-	n      int
-	window time.Duration
-	hits   map[string][]time.Time
-}
-
-func newRateLimiter(n int, window time.Duration) *rateLimiter {
-	return &rateLimiter{n: n, window: window, hits: map[string][]time.Time{}}
-}
-
-// allow records an event for key at now and reports whether it is within
-// the limit, and if not, how long until it would be.
-func (l *rateLimiter) allow(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	cut := now.Add(-l.window)
-	hits := l.hits[key]
-	i := 0
-	for i < len(hits) && hits[i].Before(cut) {
-		i++
-	}
-	hits = hits[i:]
-	if len(hits) >= l.n {
-		l.hits[key] = hits
-		return false, hits[0].Sub(cut)
-	}
-	l.hits[key] = append(hits, now)
-	if len(l.hits) > 10000 { // bound memory under a spray of addresses
-		for k, v := range l.hits {
-			if len(v) == 0 || v[len(v)-1].Before(cut) {
-				delete(l.hits, k)
-			}
-		}
-	}
-	return true, 0
 }

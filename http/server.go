@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/internal/ratelimit"
 )
 
 // Server is Vigil's HTTP server.
@@ -42,7 +43,8 @@ type Server struct {
 	// Now is the clock.
 	Now func() time.Time
 
-	loginLimiter *rateLimiter
+	loginLimiter *ratelimit.Limiter
+	onShutdown   []func()
 	apiRoutes    []apiRoute
 	openapiOnce  sync.Once
 	openapiJSON  []byte
@@ -65,12 +67,21 @@ func NewServer(svc vigil.Services, logger *slog.Logger) *Server {
 		// Ten attempts a minute per client address, on top of the store's
 		// per-account lockout: together they stop both spraying one
 		// password over many accounts and guessing at one.
-		loginLimiter: newRateLimiter(10, time.Minute),
+		loginLimiter: ratelimit.New(10, time.Minute),
 	}
 	s.routes()
 	s.handler = s.middleware(s.mux)
 	return s
 }
+
+// Mount lets another package (the web pages) register routes on the
+// server's mux, behind the same middleware: request IDs, logs and metrics
+// by route, panic recovery, authentication and the CSRF check.
+func (s *Server) Mount(register func(mux *http.ServeMux)) { register(s.mux) }
+
+// OnShutdown registers f to run when Close begins, to end long-lived
+// responses (live streams) that would otherwise hold shutdown up.
+func (s *Server) OnShutdown(f func()) { s.onShutdown = append(s.onShutdown, f) }
 
 // ServeHTTP serves a request through the middleware and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -91,6 +102,9 @@ func (s *Server) Open() error {
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	for _, f := range s.onShutdown {
+		s.server.RegisterOnShutdown(f)
 	}
 	go func() {
 		if err := s.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/web"
 )
 
 // ServeConfig is the configuration of "vigil serve".
@@ -20,6 +21,10 @@ type ServeConfig struct {
 	Addr            string
 	SecureCookies   bool
 	ShutdownTimeout time.Duration
+	// LiveInterval is how often live pages check for changes (0: default).
+	LiveInterval time.Duration
+	// Timezone names the zone pages show times in ("" is the machine's).
+	Timezone string
 }
 
 // Main is a running Vigil server: the store and the HTTP server, wired by
@@ -53,6 +58,21 @@ func (m *Main) Run(ctx context.Context) error {
 	srv.Ready = store.Ping
 	srv.Metrics = metrics
 	srv.SecureCookies = m.Config.SecureCookies
+	ui, err := web.New(store.Services(), m.Logger)
+	if err != nil {
+		return err
+	}
+	ui.SecureCookies = m.Config.SecureCookies
+	if m.Config.Timezone != "" {
+		if ui.Location, err = time.LoadLocation(m.Config.Timezone); err != nil {
+			return fmt.Errorf("timezone %q: %w", m.Config.Timezone, err)
+		}
+	}
+	if m.Config.LiveInterval > 0 {
+		ui.LiveInterval = m.Config.LiveInterval
+	}
+	srv.Mount(ui.Register)
+	srv.OnShutdown(ui.Close)
 	m.HTTPServer = srv
 	if err := srv.Open(); err != nil {
 		return err
@@ -119,6 +139,7 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 	cfg.storeFlags(fs)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when a proxy in front terminates TLS)")
+	fs.StringVar(&cfg.Timezone, "timezone", "", "time zone of the web pages, such as Europe/London (default: the machine's)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	return &ffcli.Command{
 		Name: "serve", ShortUsage: "vigil serve [flags]", ShortHelp: "Run the Vigil server.",

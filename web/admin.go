@@ -1,0 +1,163 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-ir/vigil"
+)
+
+type usersData struct {
+	Users  []*vigil.User
+	Total  int
+	Roles  []vigil.Role
+	Form   *vigil.User
+	Errors map[string]string
+	Query  string
+}
+
+// requirePerm shows a 403 page unless the actor holds p. The services
+// check again; this keeps admins' pages from half-rendering for others.
+func (h *Handler) requirePerm(w http.ResponseWriter, r *http.Request, p vigil.Permission) bool {
+	if err := vigil.Require(vigil.ActorFromContext(r.Context()), p); err != nil {
+		h.errorPage(w, r, err)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) {
+	h.renderUsers(w, r, http.StatusOK, &usersData{Form: &vigil.User{Role: vigil.RoleResponder}})
+}
+
+func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, d *usersData) {
+	if !h.requirePerm(w, r, vigil.PermUserAdmin) {
+		return
+	}
+	d.Roles = vigil.Roles
+	if d.Errors == nil {
+		d.Errors = map[string]string{}
+	}
+	d.Query = strings.TrimSpace(r.URL.Query().Get("q"))
+	var err error
+	if d.Users, d.Total, err = h.Services.Users.FindUsers(r.Context(), vigil.UserFilter{Query: d.Query, Limit: 500}); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.render(w, r, status, "admin_users.html", h.newPage(r, "Users", "admin", d))
+}
+
+func (h *Handler) adminUserCreate(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	u := &vigil.User{Username: r.PostFormValue("username"), Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
+		Role: vigil.Role(r.PostFormValue("role"))}
+	err := h.Services.Users.CreateUser(r.Context(), u, r.PostFormValue("password"))
+	if err != nil {
+		switch vigil.ErrorCode(err) {
+		case vigil.EINVALID:
+			h.renderUsers(w, r, http.StatusUnprocessableEntity, &usersData{Form: u, Errors: fieldErrors(err)})
+		case vigil.ECONFLICT:
+			h.renderUsers(w, r, http.StatusConflict, &usersData{Form: u, Errors: map[string]string{"username": "That username is taken."}})
+		default:
+			h.errorPage(w, r, err)
+		}
+		return
+	}
+	h.redirect(w, r, "/admin/users", "User "+u.Username+" created. Give them the password by a separate channel.")
+}
+
+func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathInt(r, "uid")
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	v, _ := strconv.Atoi(r.PostFormValue("version"))
+	upd := vigil.UserUpdate{Version: v}
+	if role := r.PostFormValue("role"); role != "" {
+		rl := vigil.Role(role)
+		upd.Role = &rl
+	}
+	if d := r.PostFormValue("disabled"); d != "" {
+		b := d == "true"
+		upd.Disabled = &b
+	}
+	u, err := h.Services.Users.UpdateUser(r.Context(), id, upd)
+	if err != nil {
+		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
+			h.renderUsers(w, r, statusOf(err), &usersData{Form: &vigil.User{Role: vigil.RoleResponder},
+				Errors: map[string]string{"update": vigil.ErrorMessage(err)}})
+			return
+		}
+		h.errorPage(w, r, err)
+		return
+	}
+	h.redirect(w, r, "/admin/users", "User "+u.Username+" updated.")
+}
+
+type userTokensData struct {
+	User   *vigil.User
+	Tokens []*vigil.Token
+}
+
+func (h *Handler) adminUserTokens(w http.ResponseWriter, r *http.Request) {
+	if !h.requirePerm(w, r, vigil.PermTokenAdmin) {
+		return
+	}
+	id, err := pathInt(r, "uid")
+	d := &userTokensData{}
+	if err == nil {
+		d.User, err = h.Services.Users.FindUserByID(r.Context(), id)
+	}
+	if err == nil {
+		d.Tokens, err = h.Services.Auth.FindTokens(r.Context(), id)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "admin_tokens.html", h.newPage(r, "Tokens of "+d.User.Username, "admin", d))
+}
+
+type auditData struct {
+	Events   []*vigil.AuditEvent
+	Verify   *vigil.AuditVerification
+	Next     int64
+	Action   string
+	Object   string
+	Verified bool
+}
+
+func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request) {
+	if !h.requirePerm(w, r, vigil.PermAuditRead) {
+		return
+	}
+	q := r.URL.Query()
+	d := &auditData{Action: strings.TrimSpace(q.Get("action")), Object: strings.TrimSpace(q.Get("object_type"))}
+	f := vigil.AuditFilter{Action: d.Action, ObjectType: d.Object, Limit: 100}
+	if b, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
+		f.BeforeSeq = b
+	}
+	var err error
+	if d.Events, err = h.Services.Audit.FindAuditEvents(r.Context(), f); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if len(d.Events) == f.Limit {
+		d.Next = d.Events[len(d.Events)-1].Seq
+	}
+	if q.Get("verify") != "" {
+		if d.Verify, err = h.Services.Audit.VerifyAudit(r.Context()); err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	h.render(w, r, http.StatusOK, "admin_audit.html", h.newPage(r, "Audit log", "admin", d))
+}

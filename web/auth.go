@@ -1,0 +1,193 @@
+package web
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	vigilhttp "github.com/vigil-ir/vigil/http"
+)
+
+type loginData struct {
+	Username string
+	Next     string
+	Error    string
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if vigil.ActorFromContext(r.Context()) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	p := h.newPage(r, "Log in", "", &loginData{Next: next})
+	p.Public = true
+	h.render(w, r, http.StatusOK, "login.html", p)
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d := &loginData{Username: strings.TrimSpace(r.PostFormValue("username")), Next: safeNext(r.PostFormValue("next"))}
+	fail := func(status int, msg string) {
+		d.Error = msg
+		p := h.newPage(r, "Log in", "", d)
+		p.Public = true
+		h.render(w, r, status, "login.html", p)
+	}
+	if ok, wait := h.loginLimiter.Allow(clientIP(r), h.Now()); !ok {
+		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+		fail(http.StatusTooManyRequests, "Too many attempts from your address. Wait a minute and try again.")
+		return
+	}
+	sess, secret, err := h.Services.Auth.Login(r.Context(), d.Username, r.PostFormValue("password"))
+	if err != nil {
+		switch vigil.ErrorCode(err) {
+		case vigil.EUNAUTHORIZED, vigil.ETOOMANY:
+			fail(statusOf(err), vigil.ErrorMessage(err))
+		default:
+			h.errorPage(w, r, err)
+		}
+		return
+	}
+	http.SetCookie(w, vigilhttp.SessionCookieFor(secret, sess.ExpiresAt, h.SecureCookies || r.TLS != nil))
+	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(vigilhttp.SessionCookie); err == nil && c.Value != "" && vigilhttp.SessionFromContext(r.Context()) != nil {
+		if err := h.Services.Auth.Logout(r.Context(), c.Value); err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
+	h.redirect(w, r, "/login", "You are logged out.")
+}
+
+type accountData struct {
+	User        *vigil.User
+	Tokens      []*vigil.Token
+	NewToken    string // the secret of a token just made, shown once
+	Errors      map[string]string
+	Scopes      []vigil.Scope
+	TokenName   string
+	CanAdminTok bool
+}
+
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+	h.renderAccount(w, r, http.StatusOK, &accountData{})
+}
+
+func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, d *accountData) {
+	a := vigil.ActorFromContext(r.Context())
+	u, err := h.Services.Users.FindUserByID(r.Context(), a.UserID)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d.User = u
+	d.Scopes = []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}
+	if a.Role == vigil.RoleAdmin {
+		d.Scopes = vigil.Scopes
+	}
+	if d.Errors == nil {
+		d.Errors = map[string]string{}
+	}
+	if a.Can(vigil.PermTokenOwn) {
+		if d.Tokens, err = h.Services.Auth.FindTokens(r.Context(), 0); err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	h.render(w, r, status, "account.html", h.newPage(r, "Your account", "account", d))
+}
+
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	a := vigil.ActorFromContext(r.Context())
+	next := r.PostFormValue("new_password")
+	if next != r.PostFormValue("confirm_password") {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
+		return
+	}
+	err := h.Services.Users.SetPassword(r.Context(), a.UserID, r.PostFormValue("current_password"), next)
+	if err != nil {
+		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.EUNAUTHORIZED || c == vigil.EFORBIDDEN {
+			errs := fieldErrors(err)
+			if len(errs) == 0 {
+				errs["current_password"] = vigil.ErrorMessage(err)
+			}
+			h.renderAccount(w, r, statusOf(err), &accountData{Errors: errs})
+			return
+		}
+		h.errorPage(w, r, err)
+		return
+	}
+	// Changing the password ends every session, this one included.
+	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
+	h.redirect(w, r, "/login", "Password changed. Log in with the new one.")
+}
+
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	t := &vigil.Token{Name: r.PostFormValue("name")}
+	for _, s := range r.PostForm["scopes"] {
+		t.Scopes = append(t.Scopes, vigil.Scope(s))
+	}
+	if days := r.PostFormValue("expires_days"); days != "" && days != "0" {
+		var n int
+		if _, err := fmt.Sscan(days, &n); err != nil || n < 1 || n > 3650 {
+			h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{TokenName: t.Name,
+				Errors: map[string]string{"expires_at": "Choose how many days the token lasts, 1 to 3650, or never."}})
+			return
+		}
+		exp := h.Now().AddDate(0, 0, n)
+		t.ExpiresAt = &exp
+	}
+	secret, err := h.Services.Auth.CreateToken(r.Context(), 0, t)
+	if err != nil {
+		if vigil.ErrorCode(err) == vigil.EINVALID {
+			h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{TokenName: t.Name, Errors: fieldErrors(err)})
+			return
+		}
+		h.errorPage(w, r, err)
+		return
+	}
+	h.renderAccount(w, r, http.StatusOK, &accountData{NewToken: secret})
+}
+
+func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathInt(r, "tid")
+	if err == nil {
+		err = h.Services.Auth.RevokeToken(r.Context(), id)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	back := "/account"
+	if b := r.FormValue("back"); b != "" {
+		back = safeNext(b)
+	}
+	h.redirect(w, r, back, "Token revoked.")
+}

@@ -1,0 +1,238 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// parseTemplates parses each page with the layout and the shared partials.
+func (h *Handler) parseTemplates() error {
+	funcs := template.FuncMap{
+		"time":        h.fmtTime,
+		"inputTime":   h.inputTime,
+		"ago":         h.ago,
+		"statusLabel": vigil.StatusLabel,
+		"advice":      vigil.TriageAdvice,
+		"label":       label,
+		"tlpClass":    func(t vigil.TLP) string { return "tlp-" + strings.ToLower(strings.ReplaceAll(string(t), "+", "-")) },
+		"lower":       strings.ToLower,
+		"snippet":     snippet,
+		"query":       query,
+		"contains":    contains,
+		"deref":       func(p *int64) int64 { return derefInt(p) },
+		"add":         func(a, b int) int { return a + b },
+		"lines":       func(s string) []string { return strings.Split(s, "\n") },
+		"first":       first,
+		"zone":        func() string { return h.Now().In(h.Location).Format("MST") },
+		"kindLabel":   kindLabel,
+		"list":        func(s ...string) []string { return s },
+		"actionLabel": actionLabel,
+		"tlpNote":     tlpNote,
+		"sortLabel":   sortLabel,
+		"category":    func(n int) string { return categoryNames[n] },
+	}
+	partials, err := fs.Glob(templateFS, "templates/_*.html")
+	if err != nil {
+		return err
+	}
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		name := strings.TrimPrefix(p, "templates/")
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, append([]string{p}, partials...)...)
+		if err != nil {
+			return fmt.Errorf("parse %s: %w", name, err)
+		}
+		h.pages[name] = t
+	}
+	return nil
+}
+
+func derefInt(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// fmtTime shows a time in the handler's zone, or "—" for none.
+func (h *Handler) fmtTime(v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case *time.Time:
+		if x == nil {
+			return "—"
+		}
+		t = *x
+	default:
+		return ""
+	}
+	return t.In(h.Location).Format("2 Jan 2006 15:04 MST")
+}
+
+// inputTime formats a time for a datetime-local input.
+func (h *Handler) inputTime(v *time.Time) string {
+	if v == nil {
+		return ""
+	}
+	return v.In(h.Location).Format("2006-01-02T15:04")
+}
+
+// ago says how long ago t was, roughly.
+func (h *Handler) ago(t time.Time) string {
+	d := h.Now().Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// label turns an enum value like "denial_of_service" into "Denial of service".
+func label(v any) string {
+	s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// snippet marks a search snippet safe: the store builds it with every
+// character of the document HTML-escaped and only <mark> added (see
+// sqlstore.Highlight, whose tests hold it to that).
+func snippet(s string) template.HTML { return template.HTML(s) }
+
+// query returns the URL query of v with key set to value ("" removes it),
+// for links that change one filter or the page.
+func query(v url.Values, key, value string) string {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	if key != "" {
+		if value == "" {
+			out.Del(key)
+		} else {
+			out.Set(key, value)
+		}
+	}
+	if key != "cursor" {
+		out.Del("cursor")
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return "?" + out.Encode()
+}
+
+// contains reports whether list holds v, comparing as strings.
+func contains(list any, v any) bool {
+	want := fmt.Sprint(v)
+	if l, ok := list.([]string); ok {
+		for _, x := range l {
+			if x == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// first returns the first of a query parameter's values.
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+func sortLabel(s vigil.IncidentSort) string {
+	switch s {
+	case vigil.SortCreatedDesc:
+		return "Newest first"
+	case vigil.SortCreatedAsc:
+		return "Oldest first"
+	case vigil.SortUpdatedDesc:
+		return "Recently updated"
+	case vigil.SortUpdatedAsc:
+		return "Least recently updated"
+	case vigil.SortSeverityDesc:
+		return "Most severe first"
+	case vigil.SortSeverityAsc:
+		return "Least severe first"
+	case vigil.SortRelevance:
+		return "Best match (with a search)"
+	}
+	return string(s)
+}
+
+// actionLabel is the button that moves an incident to s.
+func actionLabel(s vigil.Status) string {
+	switch s {
+	case vigil.StatusTriage:
+		return "Reopen for triage"
+	case vigil.StatusConfirmed:
+		return "Confirm as an incident"
+	case vigil.StatusContained:
+		return "Mark contained"
+	case vigil.StatusRecovered:
+		return "Mark recovered"
+	case vigil.StatusClosed:
+		return "Close"
+	case vigil.StatusReviewed:
+		return "Mark reviewed"
+	case vigil.StatusNotIncident:
+		return "Not an incident"
+	case vigil.StatusPolice:
+		return "Refer to the police"
+	case vigil.StatusActionFraud:
+		return "Refer to Action Fraud"
+	case vigil.StatusDuplicate:
+		return "Duplicate of…"
+	}
+	return string(s)
+}
+
+// tlpNote says what a TLP 2.0 label allows, for the incident's banner.
+func tlpNote(t vigil.TLP) string {
+	switch t {
+	case vigil.TLPRed:
+		return "For the named members only. Do not share further."
+	case vigil.TLPAmberStrict:
+		return "Within this organisation only."
+	case vigil.TLPAmber:
+		return "Within this organisation and its clients, on a need-to-know basis."
+	case vigil.TLPGreen:
+		return "Within the community, not publicly."
+	case vigil.TLPClear:
+		return "No limit on disclosure."
+	}
+	return ""
+}
+
+func kindLabel(k string) string {
+	switch k {
+	case "status":
+		return "Status changes"
+	case "update":
+		return "Edits"
+	}
+	return label(k) + "s"
+}

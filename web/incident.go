@@ -1,0 +1,821 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	vigilhttp "github.com/vigil-ir/vigil/http"
+)
+
+// enums are the choices of the incident forms and filters.
+type enums struct {
+	Statuses   []vigil.Status
+	Severities []vigil.Severity
+	Types      []vigil.IncidentType
+	TLPs       []vigil.TLP
+	Sources    []vigil.Source
+	Categories []int
+	Phases     []vigil.Phase
+	TaskStates []vigil.TaskStatus
+	Roles      []vigil.IncidentRole
+	LinkKinds  []vigil.LinkKind
+	ObsTypes   []vigil.ObservableType
+}
+
+var choices = enums{
+	Statuses: vigil.Statuses, Severities: vigil.Severities, Types: vigil.IncidentTypes, TLPs: vigil.TLPs,
+	Sources: vigil.Sources, Categories: []int{1, 2, 3, 4, 5, 6}, Phases: vigil.Phases, TaskStates: vigil.TaskStatuses,
+	Roles: vigil.IncidentRoles, LinkKinds: vigil.LinkKinds, ObsTypes: vigil.ObservableTypes,
+}
+
+// categoryNames are the NCSC incident categories.
+var categoryNames = map[int]string{
+	1: "Cat 1: national cyber emergency",
+	2: "Cat 2: highly significant",
+	3: "Cat 3: significant",
+	4: "Cat 4: substantial",
+	5: "Cat 5: moderate",
+	6: "Cat 6: localised",
+}
+
+type listData struct {
+	enums
+	Query     url.Values
+	Sel       map[string][]string
+	Page      *vigil.IncidentPage
+	Total     int
+	Error     string
+	Users     []*vigil.User
+	UserNames map[int64]string
+	Cats      map[int]string
+	Sorts     []vigil.IncidentSort
+	Filtered  bool
+	First     bool
+}
+
+func (h *Handler) users(r *http.Request) ([]*vigil.User, map[int64]string) {
+	names := map[int64]string{}
+	a := vigil.ActorFromContext(r.Context())
+	if !a.Can(vigil.PermUserRead) {
+		return nil, names
+	}
+	users, _, err := h.Services.Users.FindUsers(r.Context(), vigil.UserFilter{Limit: 500})
+	if err != nil {
+		h.Logger.WarnContext(r.Context(), "list users", "err", err)
+		return nil, names
+	}
+	for _, u := range users {
+		names[u.ID] = cmpOr(u.Name, u.Username)
+	}
+	return users, names
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	// Forms send every field; empty ones mean "any".
+	for k, vs := range q {
+		vs = slices.DeleteFunc(vs, func(s string) bool { return strings.TrimSpace(s) == "" })
+		if len(vs) == 0 {
+			q.Del(k)
+		} else {
+			q[k] = vs
+		}
+	}
+	r.URL.RawQuery = q.Encode()
+	d := &listData{enums: choices, Query: q, Sel: map[string][]string(q), Cats: categoryNames, Sorts: vigil.IncidentSorts,
+		First: q.Get("cursor") == ""}
+	d.Users, d.UserNames = h.users(r)
+	for k := range q {
+		if k != "sort" && k != "cursor" && k != "limit" {
+			d.Filtered = true
+		}
+	}
+	p := h.newPage(r, "Incidents", "incidents", d)
+	p.LiveURL = "/incidents/live"
+	f, err := vigilhttp.IncidentFilterFromRequest(r)
+	if err != nil {
+		d.Error = errorSentence(err)
+		d.Page = &vigil.IncidentPage{}
+		h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
+		return
+	}
+	if f.Limit == vigil.DefaultPageSize && q.Get("limit") == "" {
+		f.Limit = 25
+	}
+	if d.Page, err = h.Services.Incidents.FindIncidents(r.Context(), f); err != nil {
+		if vigil.ErrorCode(err) == vigil.EINVALID {
+			d.Error = errorSentence(err)
+			d.Page = &vigil.IncidentPage{}
+			h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
+			return
+		}
+		h.errorPage(w, r, err)
+		return
+	}
+	if d.Total, err = h.Services.Incidents.CountIncidents(r.Context(), f); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	p.LiveMark = h.listMark(r)
+	h.render(w, r, http.StatusOK, "incidents.html", p)
+}
+
+// errorSentence joins an error's field messages into one line.
+func errorSentence(err error) string {
+	fields := vigil.ErrorFields(err)
+	if len(fields) == 0 {
+		return vigil.ErrorMessage(err)
+	}
+	var parts []string
+	for _, f := range fields {
+		parts = append(parts, f.Field+": "+f.Message)
+	}
+	return strings.Join(parts, " ")
+}
+
+type incidentForm struct {
+	Title, Summary, Type, Severity, Category, TLP, Affected string
+	Significant, PersonalData, EssentialService, Crime      bool
+	Exercise                                                bool
+	Occurred, Detected, Aware, Contained, Recovered         string
+	Version                                                 int
+}
+
+func (h *Handler) formOf(inc *vigil.Incident) *incidentForm {
+	return &incidentForm{
+		Title: inc.Title, Summary: inc.Summary, Type: string(inc.Type), Severity: string(inc.Severity),
+		Category: strconv.Itoa(inc.Category), TLP: string(inc.TLP), Affected: strings.Join(inc.AffectedServices, "\n"),
+		Significant: inc.Significant, PersonalData: inc.PersonalData, EssentialService: inc.EssentialService,
+		Crime: inc.CrimeSuspected, Exercise: inc.Exercise,
+		Occurred: h.inputTime(inc.Times.OccurredAt), Detected: h.inputTime(inc.Times.DetectedAt),
+		Aware: h.inputTime(inc.Times.AwareAt), Contained: h.inputTime(inc.Times.ContainedAt),
+		Recovered: h.inputTime(inc.Times.RecoveredAt), Version: inc.Version,
+	}
+}
+
+// text reads a form field, with the CRLF line ends browsers send turned
+// into LF, so that an untouched textarea is not a change.
+func text(r *http.Request, name string) string {
+	return strings.ReplaceAll(r.PostFormValue(name), "\r\n", "\n")
+}
+
+func readIncidentForm(r *http.Request) *incidentForm {
+	f := r.PostForm
+	v, _ := strconv.Atoi(f.Get("version"))
+	return &incidentForm{
+		Title: f.Get("title"), Summary: text(r, "summary"), Type: f.Get("type"), Severity: f.Get("severity"),
+		Category: f.Get("category"), TLP: f.Get("tlp"), Affected: text(r, "affected_services"),
+		Significant: f.Get("significant") != "", PersonalData: f.Get("personal_data") != "",
+		EssentialService: f.Get("essential_service") != "", Crime: f.Get("crime_suspected") != "",
+		Exercise: f.Get("exercise") != "", Occurred: f.Get("occurred_at"), Detected: f.Get("detected_at"),
+		Aware: f.Get("aware_at"), Contained: f.Get("contained_at"), Recovered: f.Get("recovered_at"), Version: v,
+	}
+}
+
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' || r == '\r' })
+}
+
+type newData struct {
+	enums
+	Form   *incidentForm
+	Errors map[string]string
+	Cats   map[int]string
+}
+
+func (h *Handler) incidentNew(w http.ResponseWriter, r *http.Request) {
+	form := &incidentForm{Type: string(vigil.TypeOther), Severity: string(vigil.SeverityMedium), TLP: string(vigil.TLPAmber), Category: "0"}
+	h.render(w, r, http.StatusOK, "incident_new.html", h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: map[string]string{}, Cats: categoryNames}))
+}
+
+func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	form := readIncidentForm(r)
+	errs := map[string]string{}
+	cat, err := strconv.Atoi(strings.TrimSpace(cmpOr(form.Category, "0")))
+	if err != nil {
+		errs["category"] = "Choose a category."
+	}
+	inc := &vigil.Incident{
+		Title: form.Title, Summary: form.Summary, Type: vigil.IncidentType(form.Type), Severity: vigil.Severity(form.Severity),
+		Category: cat, TLP: vigil.TLP(form.TLP), Significant: form.Significant, PersonalData: form.PersonalData,
+		EssentialService: form.EssentialService, CrimeSuspected: form.Crime, Exercise: form.Exercise,
+		AffectedServices: splitList(form.Affected), Status: vigil.StatusTriage,
+	}
+	if r.PostFormValue("confirmed") != "" {
+		inc.Status = vigil.StatusConfirmed
+	}
+	for name, dst := range map[string]**time.Time{"occurred_at": &inc.Times.OccurredAt, "detected_at": &inc.Times.DetectedAt} {
+		t, err := h.formTime(r.PostFormValue(name))
+		if err != nil {
+			errs["times."+name] = "Give a date and time."
+		}
+		*dst = t
+	}
+	if len(errs) == 0 {
+		err = h.Services.Incidents.CreateIncident(r.Context(), inc)
+		if err == nil {
+			h.redirect(w, r, fmt.Sprintf("/incidents/%d", inc.ID), "Incident "+inc.Reference+" created.")
+			return
+		}
+		if vigil.ErrorCode(err) != vigil.EINVALID {
+			h.errorPage(w, r, err)
+			return
+		}
+		errs = fieldErrors(err)
+	}
+	h.render(w, r, http.StatusUnprocessableEntity, "incident_new.html",
+		h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: errs, Cats: categoryNames}))
+}
+
+type incidentData struct {
+	enums
+	Inc         *vigil.Incident
+	Members     []*vigil.Member
+	Timeline    *vigil.TimelinePage
+	Kind        string
+	Tasks       []*vigil.Task
+	Observables []*vigil.Observable
+	Links       []*vigil.Link
+	Users       []*vigil.User
+	UserNames   map[int64]string
+	Next        []vigil.Status
+	Form        *incidentForm
+	Errors      map[string]string
+	Conflict    string // a stale edit: the message; Form keeps the user's input
+	Open        string // the section whose form had the error, to open it
+	ObsText     string
+	NoteText    string
+	Cats        map[int]string
+	Duplicate   *vigil.Incident
+	Report      bool // came from the staff report page
+}
+
+func (h *Handler) incidentView(w http.ResponseWriter, r *http.Request) {
+	h.showIncident(w, r, http.StatusOK, nil)
+}
+
+// showIncident renders the incident page; d carries a failed form's input
+// and errors (nil for a plain view).
+func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status int, d *incidentData) {
+	id, err := h.incidentID(r)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if d == nil {
+		d = &incidentData{}
+	}
+	d.enums, d.Cats = choices, categoryNames
+	if d.Errors == nil {
+		d.Errors = map[string]string{}
+	}
+	ctx := r.Context()
+	if d.Inc, err = h.Services.Incidents.FindIncidentByID(ctx, id); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if d.Form == nil {
+		d.Form = h.formOf(d.Inc)
+	}
+	d.Next = d.Inc.Status.NextStatuses()
+	d.Report = d.Inc.Source == vigil.SourceStaffReport
+	tf := vigil.TimelineFilter{Limit: 100}
+	if k := r.URL.Query().Get("kind"); k != "" && slices.Contains(vigil.TimelineKinds, vigil.TimelineKind(k)) {
+		tf.Kinds, d.Kind = []vigil.TimelineKind{vigil.TimelineKind(k)}, k
+	}
+	tf.Cursor = r.URL.Query().Get("cursor")
+	if d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf); err != nil {
+		if vigil.ErrorCode(err) != vigil.EINVALID {
+			h.errorPage(w, r, err)
+			return
+		}
+		tf.Cursor = ""
+		d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf)
+		if err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	if d.Tasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize}); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if d.Observables, err = h.Services.Observables.FindObservables(ctx, id); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if d.Links, err = h.Services.Links.FindLinks(ctx, id); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if d.Members, err = h.Services.Members.FindMembers(ctx, id); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if d.Inc.DuplicateOf != nil {
+		d.Duplicate, _ = h.Services.Incidents.FindIncidentByID(ctx, *d.Inc.DuplicateOf)
+	}
+	d.Users, d.UserNames = h.users(r)
+	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
+	p.LiveURL = fmt.Sprintf("/incidents/%d/live", d.Inc.ID)
+	p.LiveMark = strconv.Itoa(d.Inc.Version)
+	h.render(w, r, status, "incident.html", p)
+}
+
+// incidentID reads the {id} path value: a number or a reference.
+func (h *Handler) incidentID(r *http.Request) (int64, error) {
+	v := r.PathValue("id")
+	if vigil.IsReference(v) {
+		inc, err := h.Services.Incidents.FindIncidentByReference(r.Context(), v)
+		if err != nil {
+			return 0, err
+		}
+		return inc.ID, nil
+	}
+	return pathInt(r, "id")
+}
+
+// formError re-shows the incident page after a failed form: EINVALID
+// keeps the input with field messages; anything else is an error page.
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d *incidentData) {
+	switch vigil.ErrorCode(err) {
+	case vigil.EINVALID:
+		if d.Errors == nil {
+			d.Errors = fieldErrors(err)
+		}
+		if len(d.Errors) == 0 {
+			d.Errors["form"] = vigil.ErrorMessage(err)
+		}
+		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+	case vigil.ECONFLICT:
+		d.Errors = map[string]string{}
+		d.Conflict = vigil.ErrorMessage(err)
+		h.showIncident(w, r, http.StatusConflict, d)
+	default:
+		h.errorPage(w, r, err)
+	}
+}
+
+func (h *Handler) back(w http.ResponseWriter, r *http.Request, id int64, anchor, flash string) {
+	h.redirect(w, r, fmt.Sprintf("/incidents/%d#%s", id, anchor), flash)
+}
+
+func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	form := readIncidentForm(r)
+	d := &incidentData{Form: form, Open: "edit", Errors: map[string]string{}}
+	upd := vigil.IncidentUpdate{Title: &form.Title, Summary: &form.Summary, Version: form.Version,
+		Significant: &form.Significant, PersonalData: &form.PersonalData, EssentialService: &form.EssentialService,
+		CrimeSuspected: &form.Crime}
+	typ, sev, tlp := vigil.IncidentType(form.Type), vigil.Severity(form.Severity), vigil.TLP(form.TLP)
+	upd.Type, upd.Severity, upd.TLP = &typ, &sev, &tlp
+	cat, cerr := strconv.Atoi(cmpOr(strings.TrimSpace(form.Category), "0"))
+	if cerr != nil {
+		d.Errors["category"] = "Choose a category."
+	}
+	upd.Category = &cat
+	affected := splitList(form.Affected)
+	upd.AffectedServices = &affected
+	times := []struct {
+		name string
+		dst  *vigil.Nullable[time.Time]
+	}{
+		{"occurred_at", &upd.Times.OccurredAt}, {"detected_at", &upd.Times.DetectedAt}, {"aware_at", &upd.Times.AwareAt},
+		{"contained_at", &upd.Times.ContainedAt}, {"recovered_at", &upd.Times.RecoveredAt},
+	}
+	for _, t := range times {
+		// datetime-local keeps minutes only: a time the user did not touch
+		// is left alone rather than rounded down.
+		if r.PostFormValue(t.name) == r.PostFormValue("orig_"+t.name) {
+			continue
+		}
+		v, err := h.formTime(r.PostFormValue(t.name))
+		switch {
+		case err != nil:
+			d.Errors["times."+t.name] = "Give a date and time."
+		case v == nil:
+			*t.dst = vigil.Null[time.Time]()
+		default:
+			*t.dst = vigil.NullableOf(*v)
+		}
+	}
+	if len(d.Errors) > 0 {
+		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	if _, err := h.Services.Incidents.UpdateIncident(r.Context(), id, upd); err != nil {
+		d.Errors = nil
+		h.formError(w, r, err, d)
+		return
+	}
+	h.back(w, r, id, "top", "Saved.")
+}
+
+func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	v, _ := strconv.Atoi(r.PostFormValue("version"))
+	t := vigil.Transition{To: vigil.Status(r.PostFormValue("to")), Reason: text(r, "reason"), Version: v}
+	d := &incidentData{Open: "status-" + string(t.To)}
+	if t.To == vigil.StatusDuplicate {
+		ref := strings.TrimSpace(r.PostFormValue("duplicate_of"))
+		orig, err := h.Services.Incidents.FindIncidentByReference(r.Context(), ref)
+		if err != nil || ref == "" {
+			d.Errors = map[string]string{"duplicate_of": "Give the reference of the original incident, such as INC-2026-000123."}
+			h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+			return
+		}
+		t.DuplicateOf = orig.ID
+	}
+	inc, err := h.Services.Incidents.TransitionIncident(r.Context(), id, t)
+	if err != nil {
+		h.formError(w, r, err, d)
+		return
+	}
+	h.back(w, r, id, "top", "The incident is now "+vigil.StatusLabel(inc.Status)+".")
+}
+
+func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d := &incidentData{Open: "note", NoteText: text(r, "message")}
+	n := vigil.Note{Message: d.NoteText}
+	at, err := h.formTime(r.PostFormValue("at"))
+	if err != nil {
+		d.Errors = map[string]string{"at": "Give a date and time, or leave it empty for now."}
+		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	n.At = at
+	if _, err := h.Services.Timeline.AddNote(r.Context(), id, n); err != nil {
+		h.formError(w, r, err, d)
+		return
+	}
+	h.back(w, r, id, "timeline", "Note added.")
+}
+
+func formInt(r *http.Request, name string) *int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(r.PostFormValue(name)), 10, 64)
+	if err != nil || n <= 0 {
+		return nil
+	}
+	return &n
+}
+
+func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d := &incidentData{Open: "task"}
+	t := &vigil.Task{IncidentID: id, Title: r.PostFormValue("title"), Description: text(r, "description"),
+		Phase: vigil.Phase(r.PostFormValue("phase")), AssigneeID: formInt(r, "assignee_id")}
+	due, err := h.formTime(r.PostFormValue("due_at"))
+	if err != nil {
+		d.Errors = map[string]string{"due_at": "Give a date and time, or leave it empty."}
+		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	t.DueAt = due
+	if err := h.Services.Tasks.CreateTask(r.Context(), t); err != nil {
+		h.formError(w, r, err, d)
+		return
+	}
+	h.back(w, r, id, "tasks", "Task added.")
+}
+
+func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	var tid int64
+	if err == nil {
+		tid, err = pathInt(r, "tid")
+	}
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	v, _ := strconv.Atoi(r.PostFormValue("version"))
+	upd := vigil.TaskUpdate{Version: v}
+	if s := r.PostFormValue("status"); s != "" {
+		st := vigil.TaskStatus(s)
+		upd.Status = &st
+	}
+	if _, ok := r.PostForm["assignee_id"]; ok {
+		if a := formInt(r, "assignee_id"); a != nil {
+			upd.AssigneeID = vigil.NullableOf(*a)
+		} else {
+			upd.AssigneeID = vigil.Null[int64]()
+		}
+	}
+	t, err := h.Services.Tasks.FindTaskByID(r.Context(), tid)
+	if err == nil && t.IncidentID != id {
+		err = vigil.Errorf(vigil.ENOTFOUND, "No such task on this incident.")
+	}
+	if err == nil {
+		_, err = h.Services.Tasks.UpdateTask(r.Context(), tid, upd)
+	}
+	if err != nil {
+		h.formError(w, r, err, &incidentData{Open: "tasks"})
+		return
+	}
+	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
+}
+
+func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	var tid int64
+	if err == nil {
+		tid, err = pathInt(r, "tid")
+	}
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	tasks, _, err := h.Services.Tasks.FindTasks(r.Context(), vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize})
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	ids := make([]int64, len(tasks))
+	at := -1
+	for i, t := range tasks {
+		ids[i] = t.ID
+		if t.ID == tid {
+			at = i
+		}
+	}
+	to := at - 1
+	if r.PostFormValue("dir") == "down" {
+		to = at + 1
+	}
+	if at < 0 || to < 0 || to >= len(ids) {
+		h.back(w, r, id, "tasks", "")
+		return
+	}
+	ids[at], ids[to] = ids[to], ids[at]
+	if _, err := h.Services.Tasks.ReorderTasks(r.Context(), id, ids); err != nil {
+		h.formError(w, r, err, &incidentData{Open: "tasks"})
+		return
+	}
+	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
+}
+
+func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	pasted := text(r, "text")
+	d := &incidentData{Open: "observables", ObsText: pasted}
+	inputs, errs := vigil.ParseObservableLines(pasted)
+	if len(errs) > 0 {
+		var msgs []string
+		for _, e := range errs {
+			line := strings.TrimSuffix(strings.TrimPrefix(e.Field, "lines["), "]")
+			msgs = append(msgs, "Line "+line+": "+e.Message)
+		}
+		d.Errors = map[string]string{"text": strings.Join(msgs, " ")}
+		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	if len(inputs) == 0 {
+		d.Errors = map[string]string{"text": "Paste at least one value, one per line."}
+		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	ioc := r.PostFormValue("ioc") != ""
+	tlp := vigil.TLP(r.PostFormValue("tlp"))
+	obs := make([]*vigil.Observable, len(inputs))
+	for i, in := range inputs {
+		obs[i] = &vigil.Observable{Type: in.Type, Value: in.Value, IOC: ioc, TLP: tlp}
+	}
+	added, err := h.Services.Observables.AddObservables(r.Context(), id, obs)
+	if err != nil {
+		h.formError(w, r, err, d)
+		return
+	}
+	h.back(w, r, id, "observables", fmt.Sprintf("%d observables added.", len(added)))
+}
+
+func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	var oid int64
+	if err == nil {
+		oid, err = pathInt(r, "oid")
+	}
+	var o *vigil.Observable
+	if err == nil {
+		o, err = h.Services.Observables.FindObservableByID(r.Context(), oid)
+	}
+	if err == nil && o.IncidentID != id {
+		err = vigil.Errorf(vigil.ENOTFOUND, "No such observable on this incident.")
+	}
+	if err == nil {
+		err = h.Services.Observables.DeleteObservable(r.Context(), oid)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.back(w, r, id, "observables", "Observable removed.")
+}
+
+func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d := &incidentData{Open: "links"}
+	target, err := h.Services.Incidents.FindIncidentByReference(r.Context(), r.PostFormValue("target"))
+	if err != nil {
+		d.Errors = map[string]string{"target_id": "No incident with that reference that you can see."}
+		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	l := &vigil.Link{IncidentID: id, Kind: vigil.LinkKind(r.PostFormValue("kind")), TargetID: target.ID, Note: r.PostFormValue("note")}
+	if err := h.Services.Links.CreateLink(r.Context(), l); err != nil {
+		if vigil.ErrorCode(err) == vigil.ECONFLICT {
+			err = vigil.Invalid("target_id", "%s", vigil.ErrorMessage(err))
+		}
+		h.formError(w, r, err, d)
+		return
+	}
+	h.back(w, r, id, "links", "Linked to "+target.Reference+".")
+}
+
+func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	var lid int64
+	if err == nil {
+		lid, err = pathInt(r, "lid")
+	}
+	if err == nil {
+		err = h.Services.Links.DeleteLink(r.Context(), lid)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.back(w, r, id, "links", "Link removed.")
+}
+
+func (h *Handler) memberAdd(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	uid := formInt(r, "user_id")
+	if uid == nil {
+		h.formError(w, r, vigil.Invalid("user_id", "Choose a person."), &incidentData{Open: "members"})
+		return
+	}
+	if _, err := h.Services.Members.AddMember(r.Context(), id, *uid, vigil.IncidentRole(r.PostFormValue("role"))); err != nil {
+		if vigil.ErrorCode(err) == vigil.ECONFLICT {
+			err = vigil.Invalid("user_id", "%s", vigil.ErrorMessage(err))
+		}
+		h.formError(w, r, err, &incidentData{Open: "members"})
+		return
+	}
+	h.back(w, r, id, "members", "Role given.")
+}
+
+func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	uid := formInt(r, "user_id")
+	if err == nil && uid == nil {
+		err = vigil.Errorf(vigil.ENOTFOUND, "No such member.")
+	}
+	if err == nil {
+		err = h.Services.Members.RemoveMember(r.Context(), id, *uid, vigil.IncidentRole(r.PostFormValue("role")))
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.back(w, r, id, "members", "Role removed.")
+}
+
+// dashboard shows the numbers a responder starts the day with; each is a
+// link to the list filtered to those incidents.
+type dashData struct {
+	BySeverity []countLink
+	ByStatus   []countLink
+	Triage     []*vigil.Incident
+	TriageN    int
+	MyTasks    []*vigil.Task
+	Overdue    []*vigil.Task
+	OverdueN   int
+	Open       int
+}
+
+type countLink struct {
+	Label string
+	Class string
+	N     int
+	URL   string
+}
+
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a := vigil.ActorFromContext(ctx)
+	d := &dashData{}
+	open := true
+	count := func(f vigil.IncidentFilter) int {
+		n, err := h.Services.Incidents.CountIncidents(ctx, f)
+		if err != nil {
+			h.Logger.WarnContext(ctx, "dashboard count", "err", err)
+		}
+		return n
+	}
+	d.Open = count(vigil.IncidentFilter{Open: &open})
+	for _, s := range slices.Backward(vigil.Severities) {
+		d.BySeverity = append(d.BySeverity, countLink{Label: label(s), Class: "sev-" + string(s),
+			N: count(vigil.IncidentFilter{Open: &open, Severity: []vigil.Severity{s}}), URL: "/incidents?open=true&severity=" + string(s)})
+	}
+	for _, s := range vigil.OpenStatuses {
+		d.ByStatus = append(d.ByStatus, countLink{Label: label(vigil.StatusLabel(s)), Class: "st-" + string(s),
+			N: count(vigil.IncidentFilter{Status: []vigil.Status{s}}), URL: "/incidents?status=" + string(s)})
+	}
+	d.TriageN = d.ByStatus[0].N
+	page, err := h.Services.Incidents.FindIncidents(ctx, vigil.IncidentFilter{Status: []vigil.Status{vigil.StatusTriage}, Limit: 8})
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d.Triage = page.Items
+	if a.UserID != 0 {
+		me := a.UserID
+		d.MyTasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{AssigneeID: &me,
+			Status: []vigil.TaskStatus{vigil.TaskOpen, vigil.TaskInProgress}, Limit: 10})
+		if err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	if d.Overdue, d.OverdueN, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{Overdue: true, Limit: 10}); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "dashboard.html", h.newPage(r, "Dashboard", "dashboard", d))
+}

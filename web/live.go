@@ -1,0 +1,102 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Live updates are Server-Sent Events. Each stream checks a cheap mark of
+// what it shows every LiveInterval (an incident's version, which every
+// change to it bumps; for the list, the newest update time among the
+// incidents the user may see) and sends an event when the mark moves; the
+// page's script then fetches the page again and swaps in the parts that
+// changed. Polling the store, not an in-process bus, means that several
+// Vigil instances behind a load balancer see each other's changes.
+
+func (h *Handler) incidentLive(w http.ResponseWriter, r *http.Request) {
+	id, err := h.incidentID(r)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.stream(w, r, func() (string, string, error) {
+		inc, err := h.Services.Incidents.FindIncidentByID(r.Context(), id)
+		if err != nil {
+			return "", "", err
+		}
+		by := ""
+		page, err := h.Services.Timeline.FindTimeline(r.Context(), id, vigil.TimelineFilter{Limit: 1})
+		if err == nil && len(page.Items) > 0 {
+			by = page.Items[0].ActorName
+		}
+		return strconv.Itoa(inc.Version), by, nil
+	})
+}
+
+func (h *Handler) listLive(w http.ResponseWriter, r *http.Request) {
+	h.stream(w, r, func() (string, string, error) { return h.listMark(r), "", nil })
+}
+
+// listMark is the newest update among the incidents the actor may see.
+func (h *Handler) listMark(r *http.Request) string {
+	page, err := h.Services.Incidents.FindIncidents(r.Context(), vigil.IncidentFilter{Sort: vigil.SortUpdatedDesc, Limit: 1})
+	if err != nil || len(page.Items) == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d-%d", page.Items[0].UpdatedAt.UnixMicro(), page.Items[0].ID)
+}
+
+// stream sends an event whenever mark changes from the client's last mark
+// (the "mark" query parameter the page was rendered with), until the
+// client goes away or the server shuts down.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, mark func() (string, string, error)) {
+	rc := http.NewResponseController(w)
+	// Live streams outlast the server's write timeout.
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+		h.Logger.DebugContext(r.Context(), "live: no deadline control", "err", err)
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	last := r.URL.Query().Get("mark")
+	fmt.Fprintf(w, "retry: 3000\n\n")
+	rc.Flush()
+	tick := time.NewTicker(h.LiveInterval)
+	defer tick.Stop()
+	idle := 0
+	for {
+		m, by, err := mark()
+		if err != nil {
+			// Gone, or no longer visible: tell the page, and stop.
+			fmt.Fprintf(w, "event: gone\ndata: %s\n\n", vigil.ErrorMessage(err))
+			rc.Flush()
+			return
+		}
+		switch {
+		case m != last && last != "":
+			fmt.Fprintf(w, "event: change\ndata: {\"mark\":%q,\"by\":%q}\n\n", m, by)
+			idle = 0
+		case time.Duration(idle)*h.LiveInterval >= 20*time.Second:
+			fmt.Fprintf(w, ": keep-alive\n\n") // through proxies that drop quiet connections
+			idle = 0
+		}
+		last = m
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-h.closed:
+			return
+		case <-tick.C:
+			idle++
+		}
+	}
+}

@@ -1,0 +1,83 @@
+// Vigil's only script. Pages work without it; it adds live updates (a
+// Server-Sent Events stream per page that says when what the page shows has
+// changed; the page then refetches itself and swaps the regions marked
+// data-live-region, leaving alone any region the user is typing in) and
+// submits a select marked data-autosubmit when it changes.
+(function () {
+  "use strict";
+
+  var dirty = new WeakSet();
+  document.addEventListener("input", function (e) {
+    var f = e.target.form;
+    if (f) dirty.add(f);
+  });
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && el.form) el.form.requestSubmit();
+  });
+
+  function busy(region) {
+    var a = document.activeElement;
+    if (a && region.contains(a) && a.matches("input, textarea, select")) return true;
+    var forms = region.querySelectorAll("form");
+    for (var i = 0; i < forms.length; i++) if (dirty.has(forms[i])) return true;
+    return false;
+  }
+
+  function toast(text) {
+    var t = document.getElementById("live-toast");
+    if (!t) return;
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { t.hidden = true; }, 5000);
+  }
+
+  function refresh(by) {
+    fetch(location.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var changed = 0;
+        doc.querySelectorAll("[data-live-region]").forEach(function (fresh) {
+          var cur = fresh.id && document.getElementById(fresh.id);
+          if (!cur || busy(cur) || cur.innerHTML === fresh.innerHTML) return;
+          cur.innerHTML = fresh.innerHTML;
+          changed++;
+        });
+        // Forms outside live regions (the edit form) keep the version they
+        // were loaded with, so a stale save meets the conflict message.
+        var mark = doc.body.getAttribute("data-mark");
+        if (mark) document.body.setAttribute("data-mark", mark);
+        if (changed) toast(by ? "Updated by " + by : "Updated");
+        document.body.setAttribute("data-live-updated", String(Date.now()));
+      })
+      .catch(function () {});
+  }
+
+  function connect() {
+    var url = document.body.getAttribute("data-live");
+    if (!url || !window.EventSource) return;
+    var src;
+    function open() {
+      var mark = document.body.getAttribute("data-mark") || "";
+      src = new EventSource(url + "?mark=" + encodeURIComponent(mark));
+      src.addEventListener("change", function (e) {
+        var d = {};
+        try { d = JSON.parse(e.data); } catch (err) { /* keep going */ }
+        if (d.mark) document.body.setAttribute("data-mark", d.mark);
+        refresh(d.by);
+      });
+      src.addEventListener("gone", function () {
+        src.close();
+        toast("This page is no longer available to you. Reload to see why.");
+      });
+      src.onopen = function () { document.body.setAttribute("data-live-connected", "1"); };
+    }
+    open();
+    window.addEventListener("pagehide", function () { if (src) src.close(); });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
+  else connect();
+})();

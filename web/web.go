@@ -1,0 +1,353 @@
+// Package web serves Vigil's pages: server-rendered html/template pages and
+// plain HTML forms, with one small script for live updates. Assets are
+// embedded; nothing is loaded from another host, and every page carries a
+// strict Content-Security-Policy. Handlers read the actor that package http's
+// middleware put in the context (which also checks the CSRF token of every
+// state-changing request) and call the services, which enforce roles and TLP.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/internal/ratelimit"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// CSP is the Content-Security-Policy of every page: scripts, styles and
+// connections only from this origin, no inline script or style, no frames.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Handler serves the pages.
+type Handler struct {
+	Services vigil.Services
+	Logger   *slog.Logger
+	// Now is the clock.
+	Now func() time.Time
+	// Location is the time zone pages show times in and read form times in.
+	Location *time.Location
+	// SecureCookies marks cookies Secure (behind TLS).
+	SecureCookies bool
+	// LiveInterval is how often a live view checks for changes.
+	LiveInterval time.Duration
+
+	pages        map[string]*template.Template
+	assetVersion string
+	static       http.Handler
+
+	loginLimiter  *ratelimit.Limiter
+	reportLimiter *ratelimit.Limiter
+	statusLimiter *ratelimit.Limiter
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// New returns a handler on svc; set the exported fields before serving.
+func New(svc vigil.Services, logger *slog.Logger) (*Handler, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		Services:     svc,
+		Logger:       logger,
+		Now:          time.Now,
+		Location:     time.Local,
+		LiveInterval: 2 * time.Second,
+		pages:        map[string]*template.Template{},
+		// Per client address: a person retrying a password, reporting a few
+		// things or checking a receipt is far inside these; a script is not.
+		loginLimiter:  ratelimit.New(10, time.Minute),
+		reportLimiter: ratelimit.New(5, 10*time.Minute),
+		statusLimiter: ratelimit.New(30, 10*time.Minute),
+		closed:        make(chan struct{}),
+	}
+	if err := h.parseTemplates(); err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	h.assetVersion, err = hashFS(sub)
+	if err != nil {
+		return nil, err
+	}
+	files := http.FileServerFS(sub)
+	h.static = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("v") == h.assetVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		http.StripPrefix("/static/", files).ServeHTTP(w, r)
+	})
+	return h, nil
+}
+
+// Close ends live streams, so that a graceful shutdown need not wait for them.
+func (h *Handler) Close() { h.closeOnce.Do(func() { close(h.closed) }) }
+
+// hashFS returns a short hash of every file in fsys, for cache busting.
+func hashFS(fsys fs.FS) (string, error) {
+	sum := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(sum, "%s\x00%d\x00", path, len(b))
+		sum.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(sum.Sum(nil))[:12], err
+}
+
+// Register adds the pages' routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("GET /static/", h.static)
+	mux.HandleFunc("GET /{$}", h.requireLogin(h.dashboard))
+	mux.HandleFunc("GET /login", h.loginForm)
+	mux.HandleFunc("POST /login", h.login)
+	mux.HandleFunc("POST /logout", h.logout)
+	mux.HandleFunc("GET /account", h.requireLogin(h.account))
+	mux.HandleFunc("POST /account/password", h.requireLogin(h.changePassword))
+	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))
+	mux.HandleFunc("POST /account/tokens/{tid}/revoke", h.requireLogin(h.revokeToken))
+
+	mux.HandleFunc("GET /incidents", h.requireLogin(h.incidentList))
+	mux.HandleFunc("GET /incidents/live", h.requireLogin(h.listLive))
+	mux.HandleFunc("GET /incidents/new", h.requireLogin(h.incidentNew))
+	mux.HandleFunc("POST /incidents", h.requireLogin(h.incidentCreate))
+	mux.HandleFunc("GET /incidents/{id}", h.requireLogin(h.incidentView))
+	mux.HandleFunc("GET /incidents/{id}/live", h.requireLogin(h.incidentLive))
+	mux.HandleFunc("POST /incidents/{id}", h.requireLogin(h.incidentUpdate))
+	mux.HandleFunc("POST /incidents/{id}/transition", h.requireLogin(h.incidentTransition))
+	mux.HandleFunc("POST /incidents/{id}/notes", h.requireLogin(h.noteCreate))
+	mux.HandleFunc("POST /incidents/{id}/tasks", h.requireLogin(h.taskCreate))
+	mux.HandleFunc("POST /incidents/{id}/tasks/{tid}", h.requireLogin(h.taskUpdate))
+	mux.HandleFunc("POST /incidents/{id}/tasks/{tid}/move", h.requireLogin(h.taskMove))
+	mux.HandleFunc("POST /incidents/{id}/observables", h.requireLogin(h.observableCreate))
+	mux.HandleFunc("POST /incidents/{id}/observables/{oid}/delete", h.requireLogin(h.observableDelete))
+	mux.HandleFunc("POST /incidents/{id}/links", h.requireLogin(h.linkCreate))
+	mux.HandleFunc("POST /incidents/{id}/links/{lid}/delete", h.requireLogin(h.linkDelete))
+	mux.HandleFunc("POST /incidents/{id}/members", h.requireLogin(h.memberAdd))
+	mux.HandleFunc("POST /incidents/{id}/members/remove", h.requireLogin(h.memberRemove))
+
+	mux.HandleFunc("GET /report", h.reportForm)
+	mux.HandleFunc("POST /report", h.reportSubmit)
+	mux.HandleFunc("GET /report/status", h.reportStatus)
+	mux.HandleFunc("POST /report/status", h.reportStatus)
+	mux.HandleFunc("POST /report/status/add", h.reportAdd)
+
+	mux.HandleFunc("GET /admin/users", h.requireLogin(h.adminUsers))
+	mux.HandleFunc("POST /admin/users", h.requireLogin(h.adminUserCreate))
+	mux.HandleFunc("POST /admin/users/{uid}", h.requireLogin(h.adminUserUpdate))
+	mux.HandleFunc("GET /admin/users/{uid}/tokens", h.requireLogin(h.adminUserTokens))
+	mux.HandleFunc("GET /admin/audit", h.requireLogin(h.adminAudit))
+
+	// Everything else that is not the API: a page, not the mux's plain text.
+	mux.HandleFunc("/", h.notFound)
+}
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	Actor    *vigil.Actor
+	CSRF     string
+	Flash    string
+	Nav      string // the nav item to mark current
+	Asset    string // the asset version for cache busting
+	Can      map[string]bool
+	Data     any
+	Public   bool // the public report pages: no navigation
+	LiveURL  string
+	LiveMark string
+}
+
+func (h *Handler) newPage(r *http.Request, title, nav string, data any) *page {
+	p := &page{Title: title, Nav: nav, Data: data, Asset: h.assetVersion, Can: map[string]bool{}}
+	p.Actor = vigil.ActorFromContext(r.Context())
+	for _, perm := range vigil.PermissionsOf(p.Actor) {
+		p.Can[string(perm)] = true
+	}
+	if s := vigilhttp.SessionFromContext(r.Context()); s != nil {
+		p.CSRF = s.CSRFToken
+	}
+	if c, err := r.Cookie(flashCookie); err == nil {
+		if v, err := url.QueryUnescape(c.Value); err == nil {
+			p.Flash = v
+		}
+	}
+	return p
+}
+
+const flashCookie = "vigil_flash"
+
+// render writes a page with status.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t, ok := h.pages[name]
+	if !ok {
+		panic("web: no template " + name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.Logger.ErrorContext(r.Context(), "render", "template", name, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Security-Policy", CSP)
+	hd.Set("Cache-Control", "no-store")
+	if p.Flash != "" {
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1})
+	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// redirect answers a form post with 303 See Other to target, with a flash
+// message for the next page.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, target, flash string) {
+	if flash != "" {
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: "/", HttpOnly: true,
+			SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies || r.TLS != nil, MaxAge: 60})
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// requireLogin sends people who are not logged in to the login page, and
+// back here afterwards.
+func (h *Handler) requireLogin(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if vigil.ActorFromContext(r.Context()) == nil {
+			next := r.URL.RequestURI()
+			if r.Method != http.MethodGet {
+				next = "/"
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		fn(w, r)
+	}
+}
+
+// errorPage shows an error as a page, with the status its code implies.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	msg := vigil.ErrorMessage(err)
+	if status >= 500 {
+		h.Logger.ErrorContext(r.Context(), "page error", "path", r.URL.Path, "err", err,
+			"request_id", vigil.RequestIDFromContext(r.Context()))
+		msg = "Something went wrong on our side. Try again; if it keeps happening, tell your administrator (request " +
+			vigil.RequestIDFromContext(r.Context()) + ")."
+	}
+	h.render(w, r, status, "error.html", h.newPage(r, http.StatusText(status), "", msg))
+}
+
+func statusOf(err error) int {
+	switch vigil.ErrorCode(err) {
+	case vigil.EINVALID:
+		return http.StatusUnprocessableEntity
+	case vigil.ENOTFOUND:
+		return http.StatusNotFound
+	case vigil.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case vigil.EFORBIDDEN:
+		return http.StatusForbidden
+	case vigil.ECONFLICT:
+		return http.StatusConflict
+	case vigil.ETOOMANY:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, vigil.Errorf(vigil.ENOTFOUND, "There is no page at %s.", r.URL.Path))
+}
+
+// pathInt reads a numeric path value; a bad one is "not found".
+func pathInt(r *http.Request, name string) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, vigil.Errorf(vigil.ENOTFOUND, "Not found.")
+	}
+	return n, nil
+}
+
+// maxFormBytes bounds a form post; the report page and notes are the
+// largest, at tens of kilobytes.
+const maxFormBytes = 256 << 10
+
+// parseForm reads a form body within maxFormBytes.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return vigil.Errorf(vigil.EINVALID, "That was too much text at once (the limit is %d KB).", maxFormBytes>>10)
+		}
+		return vigil.Errorf(vigil.EINVALID, "The form could not be read.")
+	}
+	return nil
+}
+
+// formTime reads a datetime-local value in the handler's zone; "" is nil.
+func (h *Handler) formTime(v string) (*time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, h.Location); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, errors.New("not a date and time")
+}
+
+// fieldErrors maps an EINVALID error's fields to messages for a form.
+func fieldErrors(err error) map[string]string {
+	out := map[string]string{}
+	for _, f := range vigil.ErrorFields(err) {
+		if _, ok := out[f.Field]; !ok {
+			out[f.Field] = f.Message
+		}
+	}
+	return out
+}
+
+// clientIP is the request's remote address, for rate limits.
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}

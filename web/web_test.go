@@ -1,0 +1,652 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/sqlite"
+	"github.com/vigil-ir/vigil/web"
+)
+
+func TestMain(m *testing.M) {
+	vigil.DefaultPasswordParams = vigil.PasswordParams{Memory: 64, Time: 1, Threads: 1}
+	os.Exit(m.Run())
+}
+
+const testPassword = "correct horse battery staple"
+
+// env is the API server with the pages mounted, on a real SQLite store.
+type env struct {
+	t   *testing.T
+	ts  *httptest.Server
+	svc vigil.Services
+	ui  *web.Handler
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv := vigilhttp.NewServer(db.Services(), nil)
+	ui, err := web.New(db.Services(), slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui.LiveInterval = 50 * time.Millisecond
+	ui.Location = time.UTC
+	srv.Mount(ui.Register)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ui.Close(); ts.Close() })
+	return &env{t: t, ts: ts, svc: db.Services(), ui: ui}
+}
+
+// tlog writes log lines to the test's log.
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func system() context.Context {
+	return vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+}
+
+func (e *env) user(username string, role vigil.Role) *vigil.User {
+	e.t.Helper()
+	u := &vigil.User{Username: username, Name: strings.ToUpper(username[:1]) + username[1:], Role: role}
+	if err := e.svc.Users.CreateUser(system(), u, testPassword); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// browser is an HTTP client with cookies that does not follow redirects,
+// so tests see each 303.
+type browser struct {
+	e    *env
+	c    *http.Client
+	csrf string
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (e *env) login(username string) *browser {
+	e.t.Helper()
+	b := e.browser()
+	resp, _ := b.post("/login", url.Values{"username": {username}, "password": {testPassword}, "next": {"/"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("login %s: status %d", username, resp.StatusCode)
+	}
+	b.get("/") // picks up the CSRF token
+	return b
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func (b *browser) do(req *http.Request) (*http.Response, string) {
+	b.e.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if m := csrfRE.FindSubmatch(body); m != nil {
+		b.csrf = string(m[1])
+	}
+	return resp, string(body)
+}
+
+func (b *browser) get(path string) (*http.Response, string) {
+	req, _ := http.NewRequest(http.MethodGet, b.e.ts.URL+path, nil)
+	return b.do(req)
+}
+
+// post submits a form with the page's CSRF token, as a browser would.
+func (b *browser) post(path string, form url.Values) (*http.Response, string) {
+	if b.csrf != "" && form.Get("csrf_token") == "" {
+		form.Set("csrf_token", b.csrf)
+	}
+	return b.postRaw(path, form)
+}
+
+func (b *browser) postRaw(path string, form url.Values) (*http.Response, string) {
+	req, _ := http.NewRequest(http.MethodPost, b.e.ts.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+func wantStatus(t *testing.T, resp *http.Response, body string, want int) {
+	t.Helper()
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d\n%s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, want, excerpt(body))
+	}
+}
+
+func excerpt(body string) string {
+	if i := strings.Index(body, `<main id="main">`); i >= 0 {
+		body = body[i:]
+	}
+	if len(body) > 1500 {
+		body = body[:1500]
+	}
+	return body
+}
+
+func (e *env) incident(ctx context.Context, inc *vigil.Incident) *vigil.Incident {
+	e.t.Helper()
+	if inc.Title == "" {
+		inc.Title = "Suspicious sign-in to payroll"
+	}
+	if err := e.svc.Incidents.CreateIncident(ctx, inc); err != nil {
+		e.t.Fatal(err)
+	}
+	return inc
+}
+
+func as(u *vigil.User) context.Context {
+	return vigil.NewContextWithActor(context.Background(), &vigil.Actor{UserID: u.ID, Username: u.Username, Name: u.Name, Role: u.Role})
+}
+
+func TestLoginLogout(t *testing.T) {
+	e := newEnv(t)
+	e.user("alice", vigil.RoleResponder)
+	b := e.browser()
+
+	resp, _ := b.get("/incidents?status=triage")
+	wantStatus(t, resp, "", http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/login?next="+url.QueryEscape("/incidents?status=triage") {
+		t.Errorf("redirect to %q", loc)
+	}
+	resp, body := b.get("/login")
+	wantStatus(t, resp, body, http.StatusOK)
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q", csp)
+	}
+
+	resp, body = b.post("/login", url.Values{"username": {"alice"}, "password": {"wrong password!"}})
+	wantStatus(t, resp, body, http.StatusUnauthorized)
+	if !strings.Contains(body, `value="alice"`) || !strings.Contains(body, `role="alert"`) {
+		t.Errorf("failed login should keep the username and say why:\n%s", excerpt(body))
+	}
+	resp, body = b.post("/login", url.Values{"username": {"alice"}, "password": {testPassword}, "next": {"//evil.example/"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/" {
+		t.Errorf("an off-site next must not be followed: %q", loc)
+	}
+	resp, body = b.get("/")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Alice") || !strings.Contains(body, "Waiting for triage") {
+		t.Errorf("dashboard:\n%s", excerpt(body))
+	}
+	resp, body = b.post("/logout", url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, _ = b.get("/")
+	wantStatus(t, resp, "", http.StatusSeeOther)
+}
+
+func TestCSRF(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("alice", vigil.RoleResponder)
+	inc := e.incident(as(u), &vigil.Incident{})
+	b := e.login("alice")
+	note := url.Values{"message": {"Blocked the sender at the gateway."}}
+
+	resp, body := b.postRaw(fmt.Sprintf("/incidents/%d/notes", inc.ID), note)
+	wantStatus(t, resp, body, http.StatusForbidden)
+	note.Set("csrf_token", "forged")
+	resp, body = b.postRaw(fmt.Sprintf("/incidents/%d/notes", inc.ID), note)
+	wantStatus(t, resp, body, http.StatusForbidden)
+
+	// A browser marks a form posted from another site; refused even with
+	// the right token.
+	note.Set("csrf_token", b.csrf)
+	req, _ := http.NewRequest(http.MethodPost, e.ts.URL+fmt.Sprintf("/incidents/%d/notes", inc.ID), strings.NewReader(note.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, body = b.do(req)
+	wantStatus(t, resp, body, http.StatusForbidden)
+
+	page, err := e.svc.Timeline.FindTimeline(as(u), inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindNote}})
+	if err != nil || len(page.Items) != 0 {
+		t.Fatalf("refused posts wrote notes: %+v %v", page, err)
+	}
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/notes", inc.ID), url.Values{"message": {"Blocked the sender at the gateway."}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+}
+
+func TestPagesByRole(t *testing.T) {
+	e := newEnv(t)
+	admin := e.user("ada", vigil.RoleAdmin)
+	e.user("rita", vigil.RoleResponder)
+	e.user("vic", vigil.RoleViewer)
+	e.user("rory", vigil.RoleReporter)
+	inc := e.incident(as(admin), &vigil.Incident{Summary: "A user entered credentials on a fake login page."})
+	incPath := fmt.Sprintf("/incidents/%d", inc.ID)
+
+	type check struct {
+		path   string
+		status map[string]int // by username; missing means 200
+	}
+	pages := []check{
+		{"/", nil},
+		{"/incidents", nil},
+		{"/incidents?status=triage&severity=medium&sort=-severity", nil},
+		{incPath, map[string]int{"rory": http.StatusNotFound}},
+		{"/incidents/new", nil},
+		{"/account", nil},
+		{"/admin/users", map[string]int{"rita": 403, "vic": 403, "rory": 403}},
+		{"/admin/audit", map[string]int{"rita": 403, "vic": 403, "rory": 403}},
+		{fmt.Sprintf("/admin/users/%d/tokens", admin.ID), map[string]int{"rita": 403, "vic": 403, "rory": 403}},
+		{"/no/such/page", map[string]int{"ada": 404, "rita": 404, "vic": 404, "rory": 404}},
+	}
+	for _, who := range []string{"ada", "rita", "vic", "rory"} {
+		b := e.login(who)
+		for _, p := range pages {
+			want := http.StatusOK
+			if s, ok := p.status[who]; ok {
+				want = s
+			}
+			t.Run(who+p.path, func(t *testing.T) {
+				resp, body := b.get(p.path)
+				wantStatus(t, resp, body, want)
+				if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+					t.Errorf("content type %q", ct)
+				}
+			})
+		}
+	}
+
+	// A viewer sees no edit controls, and the server refuses the edit anyway.
+	vic := e.login("vic")
+	_, body := vic.get(incPath)
+	for _, control := range []string{"Add a note", "Add a task", "Edit details", "Confirm as an incident", "Add observables"} {
+		if strings.Contains(body, control) {
+			t.Errorf("viewer sees %q", control)
+		}
+	}
+	resp, body := vic.post(incPath+"/notes", url.Values{"message": {"I should not be able to write this."}})
+	wantStatus(t, resp, body, http.StatusForbidden)
+	resp, body = vic.post(incPath+"/transition", url.Values{"to": {"confirmed"}, "version": {fmt.Sprint(inc.Version)}})
+	wantStatus(t, resp, body, http.StatusForbidden)
+	got, _ := e.svc.Incidents.FindIncidentByID(as(admin), inc.ID)
+	if got.Version != inc.Version || got.Status != vigil.StatusTriage {
+		t.Errorf("a viewer's refused posts changed the incident: %+v", got)
+	}
+	// A responder sees them.
+	_, body = e.login("rita").get(incPath)
+	for _, control := range []string{"Add a note", "Add a task", "Edit details", "Confirm as an incident", "Refer to the police", "Refer to Action Fraud"} {
+		if !strings.Contains(body, control) {
+			t.Errorf("responder does not see %q", control)
+		}
+	}
+}
+
+func TestIncidentWork(t *testing.T) {
+	e := newEnv(t)
+	lead := e.user("lena", vigil.RoleManager)
+	b := e.login("lena")
+
+	// Bad input keeps what was typed and names the field.
+	resp, body := b.post("/incidents", url.Values{"title": {""}, "summary": {"Kept summary text"}, "type": {"phishing"},
+		"severity": {"high"}, "tlp": {"AMBER"}, "category": {"0"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "Kept summary text") || !strings.Contains(body, `class="field-error"`) {
+		t.Errorf("the form should keep input and show the field error:\n%s", excerpt(body))
+	}
+
+	resp, body = b.post("/incidents", url.Values{"title": {"Phishing wave against finance"}, "type": {"phishing"},
+		"severity": {"high"}, "tlp": {"AMBER"}, "category": {"0"}, "affected_services": {"Exchange Online\nFinance share"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	path := strings.Split(resp.Header.Get("Location"), "#")[0]
+	var id int64
+	fmt.Sscanf(path, "/incidents/%d", &id)
+	inc, err := e.svc.Incidents.FindIncidentByID(as(lead), id)
+	if err != nil || inc.Title != "Phishing wave against finance" || len(inc.AffectedServices) != 2 {
+		t.Fatalf("created %+v, %v", inc, err)
+	}
+
+	// Triage: police referral needs a reason; the advice is on the page.
+	_, body = b.get(path)
+	if !strings.Contains(body, "101") || !strings.Contains(body, "Action Fraud") || !strings.Contains(body, "Police Scotland") {
+		t.Errorf("the triage outcomes should carry their advice")
+	}
+	resp, body = b.post(path+"/transition", url.Values{"to": {"referred_police"}, "version": {fmt.Sprint(inc.Version)}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "Say why") {
+		t.Errorf("missing reason message:\n%s", excerpt(body))
+	}
+	resp, body = b.post(path+"/transition", url.Values{"to": {"confirmed"}, "version": {fmt.Sprint(inc.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+
+	// Tasks, notes, observables.
+	for _, title := range []string{"Block sender domain", "Reset passwords of clickers"} {
+		resp, body = b.post(path+"/tasks", url.Values{"title": {title}, "phase": {"contain"}, "assignee_id": {fmt.Sprint(lead.ID)}})
+		wantStatus(t, resp, body, http.StatusSeeOther)
+	}
+	resp, body = b.post(path+"/notes", url.Values{"message": {"Gateway blocked 212 copies."}, "at": {"2026-11-20T09:15"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = b.post(path+"/observables", url.Values{"text": {"evil-payroll.example\n198.51.100.7\nnot a valid ip: 999.1.1.1"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "Line 3") || !strings.Contains(body, "evil-payroll.example") {
+		t.Errorf("a bad pasted line should be named and the text kept:\n%s", excerpt(body))
+	}
+	resp, body = b.post(path+"/observables", url.Values{"text": {"evil-payroll.example\n198.51.100.7\nhxxps://evil-payroll[.]example/login"}, "ioc": {"1"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	obs, _ := e.svc.Observables.FindObservables(as(lead), id)
+	if len(obs) != 3 {
+		t.Errorf("observables: %d, want 3", len(obs))
+	}
+	tasks, _, _ := e.svc.Tasks.FindTasks(as(lead), vigil.TaskFilter{IncidentID: &id})
+	if len(tasks) != 2 {
+		t.Fatalf("tasks: %d", len(tasks))
+	}
+	// Reorder and tick off.
+	resp, body = b.post(fmt.Sprintf("%s/tasks/%d/move", path, tasks[1].ID), url.Values{"dir": {"up"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	tasks, _, _ = e.svc.Tasks.FindTasks(as(lead), vigil.TaskFilter{IncidentID: &id})
+	resp, body = b.post(fmt.Sprintf("%s/tasks/%d", path, tasks[1].ID), url.Values{"status": {"done"}, "version": {fmt.Sprint(tasks[0].Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	tasks, _, _ = e.svc.Tasks.FindTasks(as(lead), vigil.TaskFilter{IncidentID: &id})
+	if tasks[0].Title != "Reset passwords of clickers" || tasks[1].Status != vigil.TaskDone || tasks[1].Title != "Block sender domain" {
+		t.Errorf("after reorder and tick: %s first, second %s", tasks[0].Title, tasks[1].Status)
+	}
+
+	// A second incident sees the observable "seen before".
+	other := e.incident(as(lead), &vigil.Incident{Title: "Another phish"})
+	if _, err := e.svc.Observables.AddObservables(as(lead), other.ID, []*vigil.Observable{{Type: vigil.ObsDomain, Value: "EVIL-PAYROLL.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", other.ID))
+	if !strings.Contains(body, "Seen before in") || !strings.Contains(body, inc.Reference) {
+		t.Errorf("seen-before link missing:\n%s", excerpt(body))
+	}
+	// Link and role.
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/links", other.ID), url.Values{"kind": {"related"}, "target": {inc.Reference}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = b.post(path+"/members", url.Values{"user_id": {fmt.Sprint(lead.ID)}, "role": {"lead"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+
+	// The page shows it all; the timeline filter narrows to notes.
+	_, body = b.get(path)
+	for _, want := range []string{"Gateway blocked 212 copies.", "Block sender domain", "198.51.100.7", "Another phish", "Lena"} {
+		if !strings.Contains(body, html.EscapeString(want)) {
+			t.Errorf("incident page lacks %q", want)
+		}
+	}
+	_, body = b.get(path + "?kind=note")
+	if !strings.Contains(body, "Gateway blocked") || strings.Contains(body, "Task added") {
+		t.Errorf("kind=note should show only notes")
+	}
+
+	// Search finds it with a highlighted snippet.
+	_, body = b.get("/incidents?q=gateway")
+	if !strings.Contains(body, "<mark>") || !strings.Contains(body, inc.Reference) {
+		t.Errorf("search results:\n%s", excerpt(body))
+	}
+}
+
+func TestStaleEdit(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("lena", vigil.RoleManager)
+	inc := e.incident(as(u), &vigil.Incident{Title: "Ransom note on file server"})
+	b := e.login("lena")
+	path := fmt.Sprintf("/incidents/%d", inc.ID)
+	// Someone else saves first.
+	title := "Ransomware on FS01"
+	if _, err := e.svc.Incidents.UpdateIncident(as(u), inc.ID, vigil.IncidentUpdate{Title: &title, Version: inc.Version}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := b.post(path, url.Values{"version": {fmt.Sprint(inc.Version)}, "title": {"My better title"}, "summary": {"My careful summary"},
+		"type": {"ransomware"}, "severity": {"critical"}, "category": {"0"}, "tlp": {"AMBER"}})
+	wantStatus(t, resp, body, http.StatusConflict)
+	for _, want := range []string{"Someone changed this incident", "My better title", "My careful summary", "Ransomware on FS01"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("conflict page lacks %q", want)
+		}
+	}
+	got, _ := e.svc.Incidents.FindIncidentByID(as(u), inc.ID)
+	if got.Title != title {
+		t.Errorf("the stale edit was written: %q", got.Title)
+	}
+	// Saving again from the conflict page applies on top of the current version.
+	resp, body = b.post(path, url.Values{"version": {fmt.Sprint(got.Version)}, "title": {"My better title"}, "summary": {"My careful summary"},
+		"type": {"ransomware"}, "severity": {"critical"}, "category": {"0"}, "tlp": {"AMBER"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+}
+
+func TestRedIncidentHidden(t *testing.T) {
+	e := newEnv(t)
+	lead := e.user("lena", vigil.RoleManager)
+	e.user("rita", vigil.RoleResponder)
+	red := e.incident(as(lead), &vigil.Incident{Title: "Insider exfiltration by a senior manager", TLP: vigil.TLPRed})
+	b := e.login("rita")
+	resp, body := b.get(fmt.Sprintf("/incidents/%d", red.ID))
+	wantStatus(t, resp, body, http.StatusNotFound)
+	if strings.Contains(body, "exfiltration") {
+		t.Errorf("the 404 leaks the title")
+	}
+	for _, p := range []string{"/incidents", "/incidents?q=exfiltration", "/"} {
+		_, body = b.get(p)
+		if strings.Contains(body, "senior manager") || strings.Contains(body, red.Reference) {
+			t.Errorf("%s shows the TLP:RED incident to a non-member", p)
+		}
+	}
+	_, body = e.login("lena").get(fmt.Sprintf("/incidents/%d", red.ID))
+	if !strings.Contains(body, "tlp-red") || !strings.Contains(body, "exfiltration") {
+		t.Errorf("the lead should see it with a red banner")
+	}
+}
+
+func TestStaffReport(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("rita", vigil.RoleResponder)
+	anon := e.browser()
+	resp, body := anon.get("/report")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Something doesn't look right? Tell us.") || !strings.Contains(body, "not get into trouble") {
+		t.Errorf("report page copy:\n%s", excerpt(body))
+	}
+	// Nothing typed: the field is named, nothing filed.
+	resp, body = anon.post("/report", url.Values{"what": {" "}, "personal_data": {"unsure"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	// The honeypot: thanked, nothing filed.
+	resp, body = anon.post("/report", url.Values{"what": {"Buy cheap watches"}, "website": {"http://spam.example"}})
+	wantStatus(t, resp, body, http.StatusOK)
+	if n, _ := e.svc.Incidents.CountIncidents(system(), vigil.IncidentFilter{}); n != 0 {
+		t.Fatalf("%d incidents after a bad report and a bot", n)
+	}
+	resp, body = anon.post("/report", url.Values{"what": {"A text message said my parcel was held and I paid £1.99 on the link."},
+		"system": {"Work phone"}, "personal_data": {"yes"}})
+	wantStatus(t, resp, body, http.StatusOK)
+	m := regexp.MustCompile(`id="receipt">([A-Z0-9-]+)<`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no receipt code:\n%s", excerpt(body))
+	}
+	receipt := m[1]
+	page, _ := e.svc.Incidents.FindIncidents(as(u), vigil.IncidentFilter{Source: []vigil.Source{vigil.SourceStaffReport}})
+	if len(page.Items) != 1 || page.Items[0].Status != vigil.StatusTriage || !page.Items[0].PersonalData {
+		t.Fatalf("staff report incidents: %+v", page.Items)
+	}
+	inc := page.Items[0]
+
+	resp, body = anon.post("/report/status", url.Values{"receipt": {strings.ToLower(receipt)}})
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, inc.Reference) || !strings.Contains(body, "looking at it") {
+		t.Errorf("status page:\n%s", excerpt(body))
+	}
+	resp, body = anon.post("/report/status/add", url.Values{"receipt": {receipt}, "text": {"The sender was +44 7700 900123."}})
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "7700 900123") {
+		t.Errorf("the addition should be listed")
+	}
+	resp, body = anon.post("/report/status", url.Values{"receipt": {"AAAA-BBBB-CCCC-DDDD"}})
+	wantStatus(t, resp, body, http.StatusNotFound)
+
+	// Triage refers it to Action Fraud; the reporter sees it in plain words.
+	if _, err := e.svc.Incidents.TransitionIncident(as(u), inc.ID, vigil.Transition{To: vigil.StatusActionFraud,
+		Reason: "Parcel smishing: fraud.", Version: inc.Version + 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = anon.post("/report/status", url.Values{"receipt": {receipt}})
+	if !strings.Contains(body, "Action Fraud") {
+		t.Errorf("status after referral:\n%s", excerpt(body))
+	}
+
+	// Rate limit: a flood from one address is refused.
+	var last *http.Response
+	for range 6 {
+		last, body = anon.post("/report", url.Values{"what": {"flood"}})
+	}
+	wantStatus(t, last, body, http.StatusTooManyRequests)
+	// Oversized bodies are refused with a message, not a crash.
+	resp, body = e.browser().post("/report", url.Values{"what": {strings.Repeat("x", 300<<10)}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+}
+
+func TestAdminPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	b := e.login("ada")
+	resp, body := b.post("/admin/users", url.Values{"username": {"newbie"}, "name": {"New Bie"}, "role": {"viewer"}, "password": {"short"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "newbie") || !strings.Contains(body, "at least 12") {
+		t.Errorf("user form errors:\n%s", excerpt(body))
+	}
+	resp, body = b.post("/admin/users", url.Values{"username": {"newbie"}, "name": {"New Bie"}, "role": {"viewer"}, "password": {testPassword}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	nb, err := e.svc.Users.FindUserByUsername(system(), "newbie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = b.post(fmt.Sprintf("/admin/users/%d", nb.ID), url.Values{"role": {"responder"}, "version": {fmt.Sprint(nb.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if nb, _ = e.svc.Users.FindUserByID(system(), nb.ID); nb.Role != vigil.RoleResponder {
+		t.Errorf("role %s", nb.Role)
+	}
+	resp, body = b.get("/admin/audit?verify=1")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Chain intact") || !strings.Contains(body, "user.create") {
+		t.Errorf("audit page:\n%s", excerpt(body))
+	}
+
+	// Tokens: created on the account page, shown once, revocable.
+	resp, body = b.post("/account/tokens", url.Values{"name": {"SOAR"}, "scopes": {"read", "write"}, "expires_days": {"30"}})
+	wantStatus(t, resp, body, http.StatusOK)
+	m := regexp.MustCompile(`id="new-token">(vgl_[^<]+)<`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no token shown:\n%s", excerpt(body))
+	}
+	if _, err := e.svc.Auth.AuthenticateToken(context.Background(), m[1]); err != nil {
+		t.Fatalf("the shown token does not work: %v", err)
+	}
+	toks, _ := e.svc.Auth.FindTokens(as(&vigil.User{ID: 1, Role: vigil.RoleAdmin}), 0)
+	if len(toks) != 1 {
+		t.Fatalf("tokens: %d", len(toks))
+	}
+	resp, body = b.post(fmt.Sprintf("/account/tokens/%d/revoke", toks[0].ID), url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if _, err := e.svc.Auth.AuthenticateToken(context.Background(), m[1]); vigil.ErrorCode(err) != vigil.EUNAUTHORIZED {
+		t.Errorf("revoked token still works: %v", err)
+	}
+}
+
+func TestLiveStream(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("lena", vigil.RoleManager)
+	inc := e.incident(as(u), &vigil.Incident{})
+	b := e.login("lena")
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, fmt.Sprintf("%s/incidents/%d/live?mark=%d", e.ts.URL, inc.ID, inc.Version), nil)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	if _, err := e.svc.Timeline.AddNote(as(u), inc.ID, vigil.Note{Message: "Live!"}); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		var ev string
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.HasPrefix(line, "event: ") {
+				ev = strings.TrimPrefix(line, "event: ")
+			}
+			if strings.HasPrefix(line, "data: ") && ev == "change" {
+				events <- line
+				return
+			}
+		}
+	}()
+	select {
+	case line := <-events:
+		if !strings.Contains(line, fmt.Sprintf(`"mark":"%d"`, inc.Version+1)) || !strings.Contains(line, `"by":"Lena"`) {
+			t.Errorf("change event %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change event within 10 s")
+	}
+}
+
+// TestUntouchedEdit saves the edit form as loaded: nothing changes, though
+// the browser sends CRLF line ends and datetime-local drops the seconds.
+func TestUntouchedEdit(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("lena", vigil.RoleManager)
+	occurred := time.Date(2026, 11, 20, 8, 30, 17, 0, time.UTC)
+	inc := e.incident(as(u), &vigil.Incident{Title: "Lost laptop", Summary: "Left on a train.\nEncrypted.",
+		AffectedServices: []string{"LAPTOP-042"}, Times: vigil.IncidentTimes{OccurredAt: &occurred}})
+	b := e.login("lena")
+	path := fmt.Sprintf("/incidents/%d", inc.ID)
+	_, body := b.get(path)
+	form := url.Values{}
+	for _, m := range regexp.MustCompile(`<input (?:id="[^"]*" )?(?:type="(?:hidden|datetime-local)" )?name="([a-z_]+)" value="([^"]*)"`).FindAllStringSubmatch(body[strings.Index(body, `id="edit"`):], -1) {
+		if _, ok := form[m[1]]; !ok {
+			form.Set(m[1], html.UnescapeString(m[2]))
+		}
+	}
+	form.Set("title", inc.Title)
+	form.Set("summary", "Left on a train.\r\nEncrypted.")
+	form.Set("affected_services", "LAPTOP-042\r\n")
+	form.Set("type", string(inc.Type))
+	form.Set("severity", string(inc.Severity))
+	form.Set("tlp", string(inc.TLP))
+	form.Set("category", "0")
+	if form.Get("occurred_at") != "2026-11-20T08:30" || form.Get("orig_occurred_at") != "2026-11-20T08:30" {
+		t.Fatalf("form times: %v", form)
+	}
+	resp, body := b.post(path, form)
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	got, _ := e.svc.Incidents.FindIncidentByID(as(u), inc.ID)
+	if got.Version != inc.Version || !got.Times.OccurredAt.Equal(occurred) || got.Summary != inc.Summary {
+		t.Errorf("an untouched save changed the incident: version %d -> %d, occurred %v, summary %q", inc.Version, got.Version, got.Times.OccurredAt, got.Summary)
+	}
+}
