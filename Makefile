@@ -20,9 +20,10 @@ run:
 build:
 	$(GO) build -trimpath -o bin/vigil ./cmd/vigil
 
-# Benchmarks against both stores; see docs/benchmarks.md.
+# The store benchmark (seeds once, then measures); see docs/benchmarks.md.
+# BENCH_N=1000000 for the large store, BENCH_POSTGRES=postgres://… for PostgreSQL too.
 bench:
-	$(GO) run ./cmd/vigil bench store
+	scripts/bench.sh
 
 # Run each fuzzer for a while (the seed corpora also run in "make test").
 FUZZTIME ?= 60s

@@ -125,9 +125,14 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
-	if d.Total, err = h.Services.Incidents.CountIncidents(r.Context(), f); err != nil {
-		h.errorPage(w, r, err)
-		return
+	// A search lists the best matches among the newest; counting every
+	// match of a common word would cost more than the page and say little.
+	d.Total = -1
+	if f.Query == "" {
+		if d.Total, err = h.Services.Incidents.CountIncidents(r.Context(), f); err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
 	}
 	p.LiveMark = h.listMark(r)
 	h.render(w, r, http.StatusOK, "incidents.html", p)

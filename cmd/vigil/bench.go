@@ -89,10 +89,10 @@ func benchCommand(stdout, stderr io.Writer) *ffcli.Command {
 		},
 	}
 	return &ffcli.Command{
-		Name: "bench", ShortUsage: "vigil bench store", ShortHelp: "Benchmarks.",
+		Name: "bench", ShortUsage: "vigil bench store|pages", ShortHelp: "Benchmarks.",
 		FlagSet:     flag.NewFlagSet("bench", flag.ContinueOnError),
 		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
-		Subcommands: []*ffcli.Command{store},
+		Subcommands: []*ffcli.Command{store, benchPagesCommand(stdout)},
 	}
 }
 
@@ -333,10 +333,10 @@ func rssKB(field string) int64 {
 func printBench(w io.Writer, r *BenchReport) {
 	fmt.Fprintf(w, "Store: %s, %d incidents, %d timeline entries; %s on %d CPUs\n\n", r.Engine, r.Incidents, r.Timeline, r.GoVersion, r.CPUs)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "operation\tclients\tn\tp50\tp99\tmax\tper second\t")
+	fmt.Fprintln(tw, "operation\tclients\tn\tp50\tp99\tmax\tper second\tnote\t")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 	for _, x := range r.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%.0f\t\n", x.Name, x.Clients, x.N, ms(x.P50), ms(x.P99), ms(x.Max), x.PerSec)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%.0f\t%s\t\n", x.Name, x.Clients, x.N, ms(x.P50), ms(x.P99), ms(x.Max), x.PerSec, x.Note)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nMemory: RSS %d MB at start, peak %d MB; Go heap in use peaked at %d MB.\n", r.RSSStartKB/1024, r.RSSPeakKB/1024, r.HeapPeakKB/1024)
