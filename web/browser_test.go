@@ -296,6 +296,20 @@ func TestBrowser(t *testing.T) {
 	lenaTab.run("the lead sees it", chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", base, red.ID)), chromedp.WaitVisible(`.tlp-banner`, chromedp.ByQuery))
 	lenaTab.shot("incident-red")
 
+	// Through to closure: recovered, then closed, as the buttons offer.
+	for _, to := range []string{"recovered", "closed"} {
+		rita.run("move to "+to,
+			chromedp.Navigate(incURL),
+			chromedp.Click(`#status-`+to+` > summary`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#status-`+to+` button[type=submit]`, chromedp.ByQuery),
+			chromedp.Click(`#status-`+to+` button[type=submit]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+		)
+		if s := rita.text(".incident-head .badges"); !strings.Contains(s, to) {
+			t.Fatalf("status after moving to %s: %q", to, s)
+		}
+	}
+
 	// The reporter comes back and sees progress in plain words.
 	staff.run("check again",
 		chromedp.Navigate(base+"/report/status"),
@@ -303,8 +317,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(`form[action="/report/status"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible("#report-status", chromedp.ByQuery),
 	)
-	if s := staff.text("#report-status"); !strings.Contains(s, "dealing with it") {
-		t.Errorf("report status after confirming: %q", s)
+	if s := staff.text("#report-status"); !strings.Contains(s, "Dealt with and closed") {
+		t.Errorf("report status after closing: %q", s)
 	}
 	staff.shot("report-status")
 

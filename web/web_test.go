@@ -402,6 +402,28 @@ func TestIncidentWork(t *testing.T) {
 		t.Errorf("kind=note should show only notes")
 	}
 
+	// Removing: an observable, the link, the role.
+	resp, body = b.post(fmt.Sprintf("%s/observables/%d/delete", path, obs[0].ID), url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	links, _ := e.svc.Links.FindLinks(as(lead), id)
+	if len(links) != 1 {
+		t.Fatalf("links: %d", len(links))
+	}
+	resp, body = b.post(fmt.Sprintf("%s/links/%d/delete", path, links[0].ID), url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = b.post(path+"/members/remove", url.Values{"user_id": {fmt.Sprint(lead.ID)}, "role": {"lead"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	obsLeft, _ := e.svc.Observables.FindObservables(as(lead), id)
+	links, _ = e.svc.Links.FindLinks(as(lead), id)
+	members, _ := e.svc.Members.FindMembers(as(lead), id)
+	if len(obsLeft) != 2 || len(links) != 0 || len(members) != 0 {
+		t.Errorf("after removing: %d observables, %d links, %d members; want 2, 0, 0", len(obsLeft), len(links), len(members))
+	}
+	// Another incident's observable cannot be removed through this one.
+	otherObs, _ := e.svc.Observables.FindObservables(as(lead), other.ID)
+	resp, body = b.post(fmt.Sprintf("%s/observables/%d/delete", path, otherObs[0].ID), url.Values{})
+	wantStatus(t, resp, body, http.StatusNotFound)
+
 	// Search finds it with a highlighted snippet.
 	_, body = b.get("/incidents?q=gateway")
 	if !strings.Contains(body, "<mark>") || !strings.Contains(body, inc.Reference) {

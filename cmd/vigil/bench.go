@@ -339,5 +339,9 @@ func printBench(w io.Writer, r *BenchReport) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%.0f\t%s\t\n", x.Name, x.Clients, x.N, ms(x.P50), ms(x.P99), ms(x.Max), x.PerSec, x.Note)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nMemory: RSS %d MB at start, peak %d MB; Go heap in use peaked at %d MB.\n", r.RSSStartKB/1024, r.RSSPeakKB/1024, r.HeapPeakKB/1024)
+	fmt.Fprintf(w, "\nMemory: RSS %d MB at start, peak %d MB", r.RSSStartKB/1024, r.RSSPeakKB/1024)
+	if r.HeapPeakKB > 0 {
+		fmt.Fprintf(w, "; Go heap in use peaked at %d MB", r.HeapPeakKB/1024)
+	}
+	fmt.Fprintln(w, ".")
 }
