@@ -107,6 +107,17 @@ func (b *tab) shot(name string) {
 	os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644)
 }
 
+// submit clicks a form's submit button and waits for the page it leads
+// to: the old page's flash message is removed first, so the wait cannot
+// be satisfied by the page being left.
+func submit(button string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.Evaluate(`document.querySelectorAll('.flash').forEach(function (e) { e.remove() })`, nil),
+		chromedp.Click(button, chromedp.ByQuery),
+		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+	}
+}
+
 func (b *tab) text(sel string) string {
 	b.t.Helper()
 	var s string
@@ -121,7 +132,7 @@ func (b *tab) login(base, username string) {
 		chromedp.SendKeys("#username", username, chromedp.ByQuery),
 		chromedp.SendKeys("#password", testPassword, chromedp.ByQuery),
 		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`h1`, chromedp.ByQuery),
+		chromedp.WaitVisible(`header.top nav`, chromedp.ByQuery), // only on pages after login
 	)
 	if got := b.text("h1"); got != "Dashboard" {
 		b.t.Fatalf("after logging in as %s the page is %q", username, got)
@@ -191,8 +202,7 @@ func TestBrowser(t *testing.T) {
 	rita.run("confirm it",
 		chromedp.Click(`#status-confirmed > summary`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#status-confirmed button[type=submit]`, chromedp.ByQuery),
-		chromedp.Click(`#status-confirmed button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+		submit(`#status-confirmed button[type=submit]`),
 	)
 	if s := rita.text(".incident-head .badges"); !strings.Contains(s, "confirmed") {
 		t.Fatalf("status after confirming: %q", s)
@@ -204,8 +214,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.Click(`#task > summary`, chromedp.ByQuery),
 			chromedp.WaitVisible(`#task-title`, chromedp.ByQuery),
 			chromedp.SendKeys(`#task-title`, task, chromedp.ByQuery),
-			chromedp.Click(`#task button[type=submit]`, chromedp.ByQuery),
-			chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+			submit(`#task button[type=submit]`),
 		)
 	}
 	rita.run("tick the first task",
@@ -216,15 +225,13 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(`#note > summary`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#note-message`, chromedp.ByQuery),
 		chromedp.SendKeys(`#note-message`, "Password reset done; sessions revoked.", chromedp.ByQuery),
-		chromedp.Click(`#note button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+		submit(`#note button[type=submit]`),
 	)
 	rita.run("paste observables",
 		chromedp.Click(`#obs-add > summary`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#obs-text`, chromedp.ByQuery),
 		chromedp.SendKeys(`#obs-text`, "login-microsoft-verify.example\n203.0.113.45\nhxxps://login-microsoft-verify[.]example/owa", chromedp.ByQuery),
-		chromedp.Click(`#obs-add button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+		submit(`#obs-add button[type=submit]`),
 	)
 	if s := rita.text("#observable-list"); !strings.Contains(s, "203.0.113.45") || !strings.Contains(s, "https://login-microsoft-verify.example/owa") {
 		t.Errorf("observables: %q", s)
@@ -239,8 +246,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(incURL),
 		chromedp.Click(`#note > summary`, chromedp.ByQuery),
 		chromedp.SendKeys(`#note-message`, "Sender domain blocked at the mail gateway.", chromedp.ByQuery),
-		chromedp.Click(`#note button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+		submit(`#note button[type=submit]`),
 	)
 	lenaTab.run("see Rita's note without reloading",
 		chromedp.Poll(`document.querySelector('#timeline-list').innerText.includes('Sender domain blocked')`, nil, chromedp.WithPollingTimeout(15*time.Second)),
@@ -259,8 +265,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(`#edit > summary`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#e-title`, chromedp.ByQuery),
 		chromedp.SetValue(`#e-title`, "Credential phishing: one user entered password", chromedp.ByQuery),
-		chromedp.Click(`#edit button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+		submit(`#edit button[type=submit]`),
 	)
 	lenaTab.run("Lena saves her stale edit",
 		chromedp.Click(`#edit button[type=submit]`, chromedp.ByQuery),
@@ -302,8 +307,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.Navigate(incURL),
 			chromedp.Click(`#status-`+to+` > summary`, chromedp.ByQuery),
 			chromedp.WaitVisible(`#status-`+to+` button[type=submit]`, chromedp.ByQuery),
-			chromedp.Click(`#status-`+to+` button[type=submit]`, chromedp.ByQuery),
-			chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+			submit(`#status-`+to+` button[type=submit]`),
 		)
 		if s := rita.text(".incident-head .badges"); !strings.Contains(s, to) {
 			t.Fatalf("status after moving to %s: %q", to, s)
