@@ -378,17 +378,27 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d
 	}
 }
 
-func (h *Handler) back(w http.ResponseWriter, r *http.Request, id int64, anchor, flash string) {
-	h.redirect(w, r, fmt.Sprintf("/incidents/%d#%s", id, anchor), flash)
-}
-
-func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
+// incidentForm reads the {id} of a form post on an incident and parses the
+// form; on failure it has already shown the error page.
+func (h *Handler) incidentForm(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := h.incidentID(r)
 	if err == nil {
 		err = parseForm(w, r)
 	}
 	if err != nil {
 		h.errorPage(w, r, err)
+		return 0, false
+	}
+	return id, true
+}
+
+func (h *Handler) back(w http.ResponseWriter, r *http.Request, id int64, anchor, flash string) {
+	h.redirect(w, r, fmt.Sprintf("/incidents/%d#%s", id, anchor), flash)
+}
+
+func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.incidentForm(w, r)
+	if !ok {
 		return
 	}
 	form := readIncidentForm(r)
@@ -441,12 +451,8 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) {
-	id, err := h.incidentID(r)
-	if err == nil {
-		err = parseForm(w, r)
-	}
-	if err != nil {
-		h.errorPage(w, r, err)
+	id, ok := h.incidentForm(w, r)
+	if !ok {
 		return
 	}
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
@@ -471,12 +477,8 @@ func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := h.incidentID(r)
-	if err == nil {
-		err = parseForm(w, r)
-	}
-	if err != nil {
-		h.errorPage(w, r, err)
+	id, ok := h.incidentForm(w, r)
+	if !ok {
 		return
 	}
 	d := &incidentData{Open: "note", NoteText: text(r, "message")}
@@ -504,12 +506,8 @@ func formInt(r *http.Request, name string) *int64 {
 }
 
 func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := h.incidentID(r)
-	if err == nil {
-		err = parseForm(w, r)
-	}
-	if err != nil {
-		h.errorPage(w, r, err)
+	id, ok := h.incidentForm(w, r)
+	if !ok {
 		return
 	}
 	d := &incidentData{Open: "task"}
@@ -612,12 +610,8 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := h.incidentID(r)
-	if err == nil {
-		err = parseForm(w, r)
-	}
-	if err != nil {
-		h.errorPage(w, r, err)
+	id, ok := h.incidentForm(w, r)
+	if !ok {
 		return
 	}
 	pasted := text(r, "text")
@@ -676,12 +670,8 @@ func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := h.incidentID(r)
-	if err == nil {
-		err = parseForm(w, r)
-	}
-	if err != nil {
-		h.errorPage(w, r, err)
+	id, ok := h.incidentForm(w, r)
+	if !ok {
 		return
 	}
 	d := &incidentData{Open: "links"}
@@ -719,12 +709,8 @@ func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) memberAdd(w http.ResponseWriter, r *http.Request) {
-	id, err := h.incidentID(r)
-	if err == nil {
-		err = parseForm(w, r)
-	}
-	if err != nil {
-		h.errorPage(w, r, err)
+	id, ok := h.incidentForm(w, r)
+	if !ok {
 		return
 	}
 	uid := formInt(r, "user_id")
