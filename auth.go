@@ -52,24 +52,29 @@ const (
 	PermTokenAdmin         Permission = "token:admin"         // see and revoke anyone's tokens
 	PermMetricsRead        Permission = "metrics:read"        // scrape /metrics
 	PermIncidentCreateFull Permission = "incident:create:any" // create in any status with any field, not only triage
+	PermAlertRead          Permission = "alert:read"          // see alerts and the triage queue
+	PermAlertTriage        Permission = "alert:triage"        // acknowledge, dismiss, promote, attach and merge alert groups
+	PermIntegrationAdmin   Permission = "integration:admin"   // create and change integrations and their tokens
 )
 
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
-		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead},
+		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead,
+		PermAlertRead, PermAlertTriage, PermIntegrationAdmin},
 	RoleManager: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
-		PermIncidentReview, PermUserRead, PermTokenOwn},
-	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn},
-	RoleViewer:    {PermIncidentRead, PermUserRead, PermTokenOwn},
-	RoleReporter:  {PermIncidentRead, PermIncidentCreate, PermTokenOwn},
+		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage},
+	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn,
+		PermAlertRead, PermAlertTriage},
+	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead},
+	RoleReporter: {PermIncidentRead, PermIncidentCreate, PermTokenOwn},
 }
 
 // scopeFor is the token scope each permission needs.
 func scopeFor(p Permission) Scope {
 	switch p {
-	case PermIncidentRead, PermUserRead, PermMetricsRead:
+	case PermIncidentRead, PermUserRead, PermMetricsRead, PermAlertRead:
 		return ScopeRead
-	case PermUserAdmin, PermAuditRead, PermTokenAdmin:
+	case PermUserAdmin, PermAuditRead, PermTokenAdmin, PermIntegrationAdmin:
 		return ScopeAdmin
 	case PermTokenOwn:
 		// Tokens cannot mint tokens: a leaked token must not outlive its revocation.

@@ -22,10 +22,11 @@ const (
 	KindLink       TimelineKind = "link"
 	KindMember     TimelineKind = "member"
 	KindComment    TimelineKind = "comment"
+	KindAlert      TimelineKind = "alert" // alerts that fed the incident
 )
 
 // TimelineKinds lists every kind.
-var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment}
+var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert}
 
 // TimelineEntry is what happened when, and who recorded it. At is when it
 // happened (a note may record an earlier event); CreatedAt is when it was

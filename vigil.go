@@ -12,16 +12,18 @@ var Version = "0.1.0-dev"
 // Services holds one implementation of each service. Stores return it;
 // transports take it.
 type Services struct {
-	Incidents   IncidentService
-	Timeline    TimelineService
-	Tasks       TaskService
-	Comments    CommentService
-	Observables ObservableService
-	Links       LinkService
-	Members     MemberService
-	Search      SearchService
-	Users       UserService
-	Auth        AuthService
-	Audit       AuditService
-	Reports     ReportService
+	Incidents    IncidentService
+	Timeline     TimelineService
+	Tasks        TaskService
+	Comments     CommentService
+	Observables  ObservableService
+	Links        LinkService
+	Members      MemberService
+	Search       SearchService
+	Users        UserService
+	Auth         AuthService
+	Audit        AuditService
+	Reports      ReportService
+	Integrations IntegrationService
+	Alerts       AlertService
 }

@@ -19,6 +19,9 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	store    *prometheus.HistogramVec
+
+	intakeRequests *prometheus.CounterVec
+	intakeAlerts   *prometheus.CounterVec
 }
 
 // NewMetrics registers Vigil's metrics and the Go runtime's.
@@ -37,7 +40,13 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
 		}, []string{"op", "result"}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.store,
+	m.intakeRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_intake_requests_total", Help: "Intake requests by integration and result (ok, or why refused).",
+	}, []string{"integration", "result"})
+	m.intakeAlerts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_intake_alerts_total", Help: "Alerts taken in by integration and outcome (created, repeated, refired, resolved).",
+	}, []string{"integration", "outcome"})
+	m.Registry.MustRegister(m.requests, m.latency, m.store, m.intakeRequests, m.intakeAlerts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_build_info", Help: "Always 1; the version label says which build.",
 			ConstLabels: prometheus.Labels{"version": vigil.Version}}, func() float64 { return 1 }))
@@ -47,6 +56,16 @@ func NewMetrics() *Metrics {
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// observeIngest counts an accepted intake request and its alerts.
+func (m *Metrics) observeIngest(integration string, res *vigil.IngestResult) {
+	m.intakeRequests.WithLabelValues(integration, "ok").Inc()
+	for outcome, n := range map[string]int{"created": res.Created, "repeated": res.Repeated, "refired": res.Refired, "resolved": res.Resolved} {
+		if n > 0 {
+			m.intakeAlerts.WithLabelValues(integration, outcome).Add(float64(n))
+		}
+	}
 }
 
 // ObserveStore records a store operation; pass it as sqlstore.DB.Observe.

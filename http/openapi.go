@@ -60,21 +60,24 @@ func (s *Server) api(pattern string, h http.HandlerFunc, o op) {
 
 // enums are the allowed values of Vigil's string types.
 var enums = map[reflect.Type][]string{
-	reflect.TypeFor[vigil.Status]():         strs(vigil.Statuses),
-	reflect.TypeFor[vigil.Severity]():       strs(vigil.Severities),
-	reflect.TypeFor[vigil.IncidentType]():   strs(vigil.IncidentTypes),
-	reflect.TypeFor[vigil.TLP]():            strs(vigil.TLPs),
-	reflect.TypeFor[vigil.Source]():         strs(vigil.Sources),
-	reflect.TypeFor[vigil.Role]():           strs(vigil.Roles),
-	reflect.TypeFor[vigil.Scope]():          strs(vigil.Scopes),
-	reflect.TypeFor[vigil.Permission]():     nil,
-	reflect.TypeFor[vigil.TimelineKind]():   strs(vigil.TimelineKinds),
-	reflect.TypeFor[vigil.TaskStatus]():     strs(vigil.TaskStatuses),
-	reflect.TypeFor[vigil.Phase]():          append([]string{""}, strs(vigil.Phases)...),
-	reflect.TypeFor[vigil.LinkKind]():       strs(vigil.LinkKinds),
-	reflect.TypeFor[vigil.IncidentRole]():   strs(vigil.IncidentRoles),
-	reflect.TypeFor[vigil.SearchKind]():     strs(vigil.SearchKinds),
-	reflect.TypeFor[vigil.ObservableType](): append(strs(vigil.ObservableTypes), string(vigil.ObsHash)),
+	reflect.TypeFor[vigil.Status]():          strs(vigil.Statuses),
+	reflect.TypeFor[vigil.Severity]():        strs(vigil.Severities),
+	reflect.TypeFor[vigil.IncidentType]():    strs(vigil.IncidentTypes),
+	reflect.TypeFor[vigil.TLP]():             strs(vigil.TLPs),
+	reflect.TypeFor[vigil.Source]():          strs(vigil.Sources),
+	reflect.TypeFor[vigil.Role]():            strs(vigil.Roles),
+	reflect.TypeFor[vigil.Scope]():           strs(vigil.Scopes),
+	reflect.TypeFor[vigil.Permission]():      nil,
+	reflect.TypeFor[vigil.TimelineKind]():    strs(vigil.TimelineKinds),
+	reflect.TypeFor[vigil.TaskStatus]():      strs(vigil.TaskStatuses),
+	reflect.TypeFor[vigil.Phase]():           append([]string{""}, strs(vigil.Phases)...),
+	reflect.TypeFor[vigil.LinkKind]():        strs(vigil.LinkKinds),
+	reflect.TypeFor[vigil.IncidentRole]():    strs(vigil.IncidentRoles),
+	reflect.TypeFor[vigil.SearchKind]():      strs(vigil.SearchKinds),
+	reflect.TypeFor[vigil.ObservableType]():  append(strs(vigil.ObservableTypes), string(vigil.ObsHash)),
+	reflect.TypeFor[vigil.IntegrationKind](): strs(vigil.IntegrationKinds),
+	reflect.TypeFor[vigil.GroupState]():      strs(vigil.GroupStates),
+	reflect.TypeFor[vigil.AlertStatus]():     {string(vigil.AlertFiring), string(vigil.AlertResolved)},
 }
 
 func strs[T ~string](vs []T) []string {
@@ -102,6 +105,7 @@ const (
 
 var (
 	timeType     = reflect.TypeFor[time.Time]()
+	durationType = reflect.TypeFor[vigil.Duration]()
 	rawType      = reflect.TypeFor[json.RawMessage]()
 	nullableName = regexp.MustCompile(`^Nullable\[(.*)\]$`)
 )
@@ -112,6 +116,11 @@ func (g *schemaGen) schema(t reflect.Type, m mode) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == rawType:
 		return anyJSON()
+	case t == durationType:
+		if m == request {
+			return map[string]any{"description": "A Go duration such as \"10m\", or seconds.", "type": []any{"string", "number"}}
+		}
+		return map[string]any{"type": "string", "description": "A Go duration such as \"10m0s\"."}
 	case t.Kind() == reflect.Pointer:
 		return nullable(g.schema(t.Elem(), m))
 	case t.Kind() == reflect.Struct && nullableName.MatchString(t.Name()):
@@ -246,6 +255,12 @@ func pathParam(name string) map[string]any {
 		desc = "The incident role."
 	case "user":
 		desc = "A user ID."
+	case "kind":
+		s = map[string]any{"type": "string", "enum": toAny(strs(vigil.IntegrationKinds))}
+		desc = "The integration's kind: the format of the payload."
+	case "token":
+		s = map[string]any{"type": "string", "pattern": "^" + vigil.IntegrationTokenPrefix + "[A-Za-z0-9_-]+$"}
+		desc = "The integration token, for tools that cannot send an Authorization header."
 	}
 	return map[string]any{"name": name, "in": "path", "required": true, "description": desc, "schema": s}
 }

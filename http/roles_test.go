@@ -26,6 +26,10 @@ type fixture struct {
 	obs      *vigil.Observable
 	link     *vigil.Link
 	token    int64 // a token of the admin's
+	integ    *vigil.Integration
+	group    int64 // an alert group (TLP:AMBER)
+	redGroup int64 // a TLP:RED alert group
+	alert    int64
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -77,6 +81,17 @@ func newFixture(t *testing.T) *fixture {
 	must(t, err)
 	f.token = tokens[0].ID
 	f.inc, _ = f.e.svc.Incidents.FindIncidentByID(mgr, f.inc.ID)
+	f.integ = &vigil.Integration{Name: "prometheus", Kind: vigil.IntegrationAlertmanager}
+	_, err = f.e.svc.Integrations.CreateIntegration(adm, f.integ)
+	must(t, err)
+	alerts := []*vigil.AlertInput{{Title: "Disk full", Labels: map[string]string{"alertname": "DiskFull"}},
+		{Title: secretTitle, TLP: vigil.TLPRed, Labels: map[string]string{"alertname": "Secret"}}}
+	for _, a := range alerts {
+		a.Prepare(f.integ)
+	}
+	res, err := f.e.svc.Alerts.IngestAlerts(context.Background(), f.integ, alerts)
+	must(t, err)
+	f.alert, f.group, f.redGroup = res.AlertIDs[0], res.GroupIDs[0], res.GroupIDs[1]
 	return f
 }
 
@@ -161,6 +176,24 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/audit", nil, "UFFFFA", false},
 		{"GET", "/api/v1/audit/verify", nil, "UFFFFA", false},
 		{"GET", "/metrics", nil, "UFFFFA", false},
+		{"GET", "/api/v1/integrations", nil, "UFFFFA", false},
+		{"POST", "/api/v1/integrations", func(*fixture) any { return map[string]any{"name": "grafana", "kind": "grafana"} }, "UFFFFA", false},
+		{"GET", "/api/v1/integrations/{integ}", nil, "UFFFFA", false},
+		{"PATCH", "/api/v1/integrations/{integ}", func(*fixture) any { return map[string]any{"default_severity": "high"} }, "UFFFFA", true},
+		// The integration has sent alerts: the admin is told to disable it (409).
+		{"DELETE", "/api/v1/integrations/{integ}", nil, "UFFFFA", true},
+		{"POST", "/api/v1/integrations/{integ}/token", nil, "UFFFFA", true},
+		{"GET", "/api/v1/alert-groups", nil, "UFAAAA", false},
+		{"GET", "/api/v1/alert-groups/{group}", nil, "UFAAAA", false},
+		{"GET", "/api/v1/alert-groups/{redgroup}", nil, "UFNNAA", false},
+		{"POST", "/api/v1/alert-groups/actions", func(f *fixture) any { return map[string]any{"action": "acknowledge", "group_ids": []int64{f.group}} }, "UFFAAA", true},
+		{"GET", "/api/v1/alerts", nil, "UFAAAA", false},
+		{"GET", "/api/v1/alerts/{alert}", nil, "UFAAAA", false},
+		// Intake takes integration tokens only: no session opens it.
+		{"POST", "/api/v1/intake/{kind}", func(*fixture) any { return map[string]any{"version": "4", "alerts": []any{}} }, "UUUUUU", false},
+		{"POST", "/api/v1/intake/{kind}/{intaketoken}", func(*fixture) any { return map[string]any{"version": "4", "alerts": []any{}} }, "UUUUUU", false},
+		{"POST", "/api/alert", func(*fixture) any { return map[string]any{"title": "x"} }, "UUUUUU", false},
+		{"POST", "/api/v1/alert", func(*fixture) any { return map[string]any{"title": "x"} }, "UUUUUU", false},
 		{"GET", "/api/v1/openapi.json", nil, "AAAAAA", false},
 		{"GET", "/healthz", nil, "AAAAAA", false},
 		{"GET", "/readyz", nil, "AAAAAA", false},
@@ -172,6 +205,8 @@ func TestRoleMatrix(t *testing.T) {
 			"{comment}", fmt.Sprint(f.comment.ID), "{obs}", fmt.Sprint(f.obs.ID), "{link}", fmt.Sprint(f.link.ID),
 			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
 			"{admin}", fmt.Sprint(f.users["admin"].ID), "{token}", fmt.Sprint(f.token),
+			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
+			"{alert}", fmt.Sprint(f.alert), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -217,10 +252,12 @@ func TestRoleMatrix(t *testing.T) {
 	for k := range seen {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
-		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}"} {
+		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
+			"{integ}", "{group}", "{redgroup}", "{alert}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")
+		path = strings.ReplaceAll(path, "{intaketoken}", "{token}")
 		covered[method+" "+path] = true
 	}
 	for path, item := range doc.Paths {

@@ -145,6 +145,45 @@ func (s *Server) routes() {
 			{"object_id", "Object ID.", str(), false}, {"actor", "Actor user ID or \"me\".", str(), false},
 			{"before", "Events before this sequence number (the next_before of the previous page).", integer(), false},
 			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: AuditList{}})
+	// Intake, integrations and the alert triage queue.
+	intakeOp := func(id, summary string) op {
+		return op{ID: id, Tag: "Intake", Summary: summary, Body: map[string]any{}, Resp: vigil.IngestResult{}, Public: true}
+	}
+	s.api("POST /api/v1/intake/{kind}", s.handleIntake, intakeOp("intake",
+		"Post alerts in a tool's own format (alertmanager, grafana, splunk, wazuh, elastic, generic, thehive) with Authorization: Bearer <integration token>"))
+	s.api("POST /api/v1/intake/{kind}/{token}", s.handleIntake, intakeOp("intakeWithToken",
+		"Post alerts with the integration token in the URL, for tools that cannot set headers"))
+	thehive := intakeOp("theHiveAlert", "TheHive-compatible alert API: create an alert (Authorization: Bearer <integration token>)")
+	thehive.Status, thehive.Resp = http.StatusCreated, TheHiveAlertCreated{}
+	s.api("POST /api/alert", s.handleIntake, thehive)
+	thehive.ID = "theHiveAlertV1"
+	s.api("POST /api/v1/alert", s.handleIntake, thehive)
+	s.api("GET /api/v1/integrations", s.handleIntegrationList, op{ID: "listIntegrations", Tag: "Integrations", Summary: "List integrations (admins)", Resp: IntegrationList{}})
+	s.api("POST /api/v1/integrations", s.handleIntegrationCreate, op{ID: "createIntegration", Tag: "Integrations",
+		Summary: "Create an integration; its token is shown once", Body: vigil.Integration{}, Resp: IntegrationCreated{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/integrations/{id}", s.handleIntegrationView, op{ID: "getIntegration", Tag: "Integrations", Summary: "Get an integration", Resp: vigil.Integration{}})
+	s.api("PATCH /api/v1/integrations/{id}", s.handleIntegrationUpdate, op{ID: "updateIntegration", Tag: "Integrations",
+		Summary: "Change an integration's defaults, mapping, rules or status", Body: vigil.IntegrationUpdate{}, Resp: vigil.Integration{}})
+	s.api("DELETE /api/v1/integrations/{id}", s.handleIntegrationDelete, op{ID: "deleteIntegration", Tag: "Integrations",
+		Summary: "Delete an integration that has sent no alerts (disable it otherwise)", Status: http.StatusNoContent})
+	s.api("POST /api/v1/integrations/{id}/token", s.handleIntegrationRotate, op{ID: "rotateIntegrationToken", Tag: "Integrations",
+		Summary: "Replace the integration's token; the old one stops working", Resp: IntegrationCreated{}})
+	s.api("GET /api/v1/alert-groups", s.handleAlertGroupList, op{ID: "listAlertGroups", Tag: "Alerts", Summary: "The triage queue: alert groups",
+		Query: []param{{"state", "Group states (default new and acknowledged).", enumOf(vigil.GroupStates), true},
+			{"severity", "Severities.", enumOf(vigil.Severities), true}, {"integration", "Integration ID.", integer(), false},
+			{"sort", "severity (highest first), newest, oldest or last_seen.", enumOf(vigil.GroupSorts), false},
+			{"limit", "Page size, 1 to 500.", intRange(1, 500), false}, {"offset", "Skip this many.", intRange(0, 1<<31-1), false}},
+		Resp: vigil.AlertGroupPage{}})
+	s.api("GET /api/v1/alert-groups/{id}", s.handleAlertGroupView, op{ID: "getAlertGroup", Tag: "Alerts", Summary: "An alert group with its alerts", Resp: vigil.AlertGroup{}})
+	s.api("POST /api/v1/alert-groups/actions", s.handleAlertGroupAction, op{ID: "actOnAlertGroups", Tag: "Alerts",
+		Summary: "Acknowledge, dismiss, promote, attach, merge or reopen alert groups (all or none)", Body: vigil.GroupAction{}, Resp: GroupActionResult{}})
+	s.api("GET /api/v1/alerts", s.handleAlertList, op{ID: "listAlerts", Tag: "Alerts", Summary: "List alerts, newest first",
+		Query: []param{{"group", "Alert group ID.", integer(), false}, {"integration", "Integration ID.", integer(), false},
+			{"status", "firing or resolved.", enumOf([]vigil.AlertStatus{vigil.AlertFiring, vigil.AlertResolved}), true},
+			{"limit", "Page size, 1 to 500.", intRange(1, 500), false}, {"offset", "Skip this many.", intRange(0, 1<<31-1), false}},
+		Resp: AlertList{}})
+	s.api("GET /api/v1/alerts/{id}", s.handleAlertView, op{ID: "getAlert", Tag: "Alerts",
+		Summary: "An alert with its observables (and where else each was seen), occurrences and raw JSON", Resp: vigil.Alert{}})
 	s.api("GET /api/v1/audit/verify", s.handleAuditVerify, op{ID: "verifyAudit", Tag: "Audit", Summary: "Recompute the audit hash chain (admins)", Resp: vigil.AuditVerification{}})
 }
 

@@ -44,6 +44,8 @@ type Server struct {
 	Now func() time.Time
 
 	loginLimiter *ratelimit.Limiter
+	intakeGate   *intakeGate
+	integrations integrationCache
 	onShutdown   []func()
 	apiRoutes    []apiRoute
 	openapiOnce  sync.Once
@@ -68,6 +70,7 @@ func NewServer(svc vigil.Services, logger *slog.Logger) *Server {
 		// per-account lockout: together they stop both spraying one
 		// password over many accounts and guessing at one.
 		loginLimiter: ratelimit.New(10, time.Minute),
+		intakeGate:   newIntakeGate(),
 	}
 	s.routes()
 	s.handler = s.middleware(s.mux)

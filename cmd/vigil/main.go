@@ -169,6 +169,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			migrateCommand(stdout, stderr),
 			userCommand(stdin, stdout, stderr),
 			tokenCommand(stdout, stderr),
+			integrationCommand(stdout, stderr),
 			backupCommand(stdout, stderr),
 			restoreCommand(stdout, stderr),
 			auditCommand(stdout, stderr),

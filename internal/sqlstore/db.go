@@ -91,18 +91,20 @@ func (db *DB) Dialect() *Dialect { return db.d }
 // Services returns every service on this store.
 func (db *DB) Services() vigil.Services {
 	return vigil.Services{
-		Incidents:   &IncidentService{db: db},
-		Timeline:    &TimelineService{db: db},
-		Tasks:       &TaskService{db: db},
-		Comments:    &CommentService{db: db},
-		Observables: &ObservableService{db: db},
-		Links:       &LinkService{db: db},
-		Members:     &MemberService{db: db},
-		Search:      &SearchService{db: db},
-		Users:       &UserService{db: db},
-		Auth:        &AuthService{db: db},
-		Audit:       &AuditService{db: db},
-		Reports:     &ReportService{db: db},
+		Incidents:    &IncidentService{db: db},
+		Timeline:     &TimelineService{db: db},
+		Tasks:        &TaskService{db: db},
+		Comments:     &CommentService{db: db},
+		Observables:  &ObservableService{db: db},
+		Links:        &LinkService{db: db},
+		Members:      &MemberService{db: db},
+		Search:       &SearchService{db: db},
+		Users:        &UserService{db: db},
+		Auth:         &AuthService{db: db},
+		Audit:        &AuditService{db: db},
+		Reports:      &ReportService{db: db},
+		Integrations: &IntegrationService{db: db},
+		Alerts:       &AlertService{db: db},
 	}
 }
 

@@ -1,0 +1,496 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/intake"
+	"golang.org/x/sync/semaphore"
+)
+
+// Intake limits. A request holds its body in memory from reading to
+// commit; the byte budget bounds what all requests in flight hold together,
+// so an alert storm costs queueing time, not memory.
+const (
+	// MaxIntakeBytes bounds one intake request's body.
+	MaxIntakeBytes = 4 << 20
+	// intakeBudget bounds the bodies of all intake requests in flight.
+	intakeBudget = 32 << 20
+	// intakeSlots bounds intake requests in flight; one integration may
+	// take at most three quarters of them, so that a storm from one tool
+	// never shuts the others out.
+	intakeSlots = 256
+	// intakeWait is how long a request may queue for a slot before it is
+	// told to come back (503 with Retry-After).
+	intakeWait = 2 * time.Second
+	// integrationCacheTTL is how long a token's integration is trusted
+	// without asking the store; changes made through this instance clear
+	// it at once, other instances see them within the TTL.
+	integrationCacheTTL = 5 * time.Second
+)
+
+// intakeGate admits intake requests: a byte budget, a slot count, and a
+// per-integration share of the slots.
+type intakeGate struct {
+	bytes *semaphore.Weighted
+	slots *semaphore.Weighted
+	mu    sync.Mutex
+	per   map[int64]int
+}
+
+func newIntakeGate() *intakeGate {
+	return &intakeGate{bytes: semaphore.NewWeighted(intakeBudget), slots: semaphore.NewWeighted(intakeSlots), per: map[int64]int{}}
+}
+
+var errOverloaded = errors.New("intake overloaded")
+var errIntegrationBusy = errors.New("integration over its share")
+
+// enter admits a request of size bytes for integration id, or says why not.
+func (g *intakeGate) enter(ctx context.Context, id int64, size int64) (leave func(), err error) {
+	g.mu.Lock()
+	if g.per[id] >= intakeSlots*3/4 {
+		g.mu.Unlock()
+		return nil, errIntegrationBusy
+	}
+	g.per[id]++
+	g.mu.Unlock()
+	release := func() {
+		g.mu.Lock()
+		if g.per[id]--; g.per[id] == 0 {
+			delete(g.per, id)
+		}
+		g.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(ctx, intakeWait)
+	defer cancel()
+	if err := g.slots.Acquire(ctx, 1); err != nil {
+		release()
+		return nil, errOverloaded
+	}
+	if err := g.bytes.Acquire(ctx, size); err != nil {
+		g.slots.Release(1)
+		release()
+		return nil, errOverloaded
+	}
+	return func() { g.bytes.Release(size); g.slots.Release(1); release() }, nil
+}
+
+// integrationCache maps token hashes to integrations for a short while.
+type integrationCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedIntegration
+}
+
+type cachedIntegration struct {
+	in      *vigil.Integration
+	expires time.Time
+}
+
+func (c *integrationCache) get(hash string, now time.Time) *vigil.Integration {
+	c.mu.RLock()
+	e, ok := c.m[hash]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.in
+	}
+	return nil
+}
+
+func (c *integrationCache) put(hash string, in *vigil.Integration, now time.Time) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[string]cachedIntegration{}
+	}
+	c.m[hash] = cachedIntegration{in: in, expires: now.Add(integrationCacheTTL)}
+	c.mu.Unlock()
+}
+
+func (c *integrationCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// integrationFor authenticates an intake request's token: from the
+// Authorization header, or from the URL for tools that cannot set headers.
+func (s *Server) integrationFor(r *http.Request) (*vigil.Integration, error) {
+	token := r.PathValue("token")
+	if token == "" {
+		scheme, t, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(t) == "" {
+			return nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Send the integration token as Authorization: Bearer <token>, or post to the integration's URL that holds it.")
+		}
+		token = strings.TrimSpace(t)
+	}
+	hash := vigil.HashIntegrationToken(token)
+	now := s.Now()
+	if in := s.integrations.get(hash, now); in != nil {
+		return in, nil
+	}
+	in, err := s.Services.Integrations.AuthenticateIntegration(r.Context(), token)
+	if err != nil {
+		return in, err
+	}
+	s.integrations.put(hash, in, now)
+	return in, nil
+}
+
+// handleIntake takes a tool's alerts: POST /api/v1/intake/{kind}, with the
+// token in the header or as a last path segment. A 2xx answer is sent only
+// after the alerts are committed.
+func (s *Server) handleIntake(w http.ResponseWriter, r *http.Request) {
+	kind := vigil.IntegrationKind(r.PathValue("kind"))
+	if kind == "" {
+		kind = vigil.IntegrationTheHive
+	}
+	res, in, err := s.intake(w, r, kind)
+	if err != nil {
+		s.intakeError(w, r, in, err)
+		return
+	}
+	if kind == vigil.IntegrationTheHive && r.PathValue("kind") == "" {
+		s.json(w, http.StatusCreated, theHiveResponse(in, res, s.Now()))
+		return
+	}
+	s.json(w, http.StatusOK, res)
+}
+
+func (s *Server) intake(w http.ResponseWriter, r *http.Request, kind vigil.IntegrationKind) (*vigil.IngestResult, *vigil.Integration, error) {
+	if !kind.Valid() {
+		return nil, nil, vigil.Errorf(vigil.ENOTFOUND, "Unknown intake kind %q; one of %s.", kind, strings.Join(strs(vigil.IntegrationKinds), ", "))
+	}
+	in, err := s.integrationFor(r)
+	if err != nil {
+		return nil, in, err
+	}
+	if in.Kind != kind {
+		return nil, in, vigil.Errorf(vigil.EFORBIDDEN, "This token belongs to the %s integration %q; post to /api/v1/intake/%s.", in.Kind, in.Name, in.Kind)
+	}
+	if r.ContentLength > MaxIntakeBytes {
+		return nil, in, errTooLarge
+	}
+	size := r.ContentLength
+	if size <= 0 {
+		size = MaxIntakeBytes // unknown (chunked): reserve the most it may be
+	}
+	leave, err := s.intakeGate.enter(r.Context(), in.ID, size)
+	if err != nil {
+		return nil, in, err
+	}
+	defer leave()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxIntakeBytes))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return nil, in, errTooLarge
+	} else if err != nil {
+		return nil, in, vigil.Invalid("body", "The request body could not be read.")
+	}
+	alerts, err := intake.Parse(in, body)
+	if err != nil {
+		return nil, in, err
+	}
+	res, err := s.Services.Alerts.IngestAlerts(r.Context(), in, alerts)
+	if err != nil {
+		return nil, in, err
+	}
+	if s.Metrics != nil {
+		s.Metrics.observeIngest(in.Name, res)
+	}
+	return res, in, nil
+}
+
+var errTooLarge = errors.New("too large")
+
+// intakeError answers a refused intake request and counts it.
+func (s *Server) intakeError(w http.ResponseWriter, r *http.Request, in *vigil.Integration, err error) {
+	name := "unknown"
+	if in != nil {
+		name = in.Name
+	}
+	var result string
+	switch {
+	case errors.Is(err, errTooLarge):
+		result = "too_large"
+		s.problem(w, r, &Problem{Status: http.StatusRequestEntityTooLarge, Code: vigil.EINVALID,
+			Detail: fmt.Sprintf("The request body must be at most %d bytes; send fewer alerts per request.", MaxIntakeBytes)})
+	case errors.Is(err, errOverloaded), errors.Is(err, errIntegrationBusy):
+		result = "overloaded"
+		w.Header().Set("Retry-After", "1")
+		status, detail := http.StatusServiceUnavailable, "Vigil is taking in more alerts than it can store right now; retry in a second."
+		if errors.Is(err, errIntegrationBusy) {
+			status, detail = http.StatusTooManyRequests, "This integration has too many requests in flight; retry in a second."
+		}
+		s.problem(w, r, &Problem{Status: status, Code: vigil.ETOOMANY, Detail: detail})
+	default:
+		result = vigil.ErrorCode(err)
+		if errors.Is(err, context.Canceled) {
+			result = "canceled"
+		}
+		s.error(w, r, err)
+	}
+	if s.Metrics != nil {
+		s.Metrics.intakeRequests.WithLabelValues(name, result).Inc()
+	}
+}
+
+// theHiveResponse answers TheHive's alert API the way TheHive does: 201
+// with the alert, so clients that read its _id work unchanged.
+func theHiveResponse(in *vigil.Integration, res *vigil.IngestResult, now time.Time) TheHiveAlertCreated {
+	id := ""
+	if len(res.AlertIDs) > 0 {
+		id = "~" + strconv.FormatInt(res.AlertIDs[0], 10)
+	}
+	return TheHiveAlertCreated{UnderscoreID: id, ID: id, Type: "Alert", Status: "New", CreatedBy: "integration:" + in.Name,
+		CreatedAt: now.UnixMilli(), Vigil: res}
+}
+
+// TheHiveAlertCreated is the answer of the TheHive-compatible alert API:
+// the fields of TheHive's own answer that its clients read, and Vigil's.
+type TheHiveAlertCreated struct {
+	UnderscoreID string              `json:"_id"`
+	ID           string              `json:"id"`
+	Type         string              `json:"_type"`
+	Status       string              `json:"status"`
+	CreatedBy    string              `json:"createdBy"`
+	CreatedAt    int64               `json:"createdAt"`
+	Vigil        *vigil.IngestResult `json:"vigil"`
+}
+
+// --- integrations (admins) ---
+
+// IntegrationCreated answers the creation or token rotation of an
+// integration: the token, shown only now, and the URLs to post to.
+type IntegrationCreated struct {
+	Integration *vigil.Integration `json:"integration"`
+	Token       string             `json:"token"`
+	URL         string             `json:"url"`            // post here with Authorization: Bearer <token>
+	URLWithKey  string             `json:"url_with_token"` // for tools that cannot set headers; keep it secret
+}
+
+// IntakeURLs returns where an integration posts, under base.
+func IntakeURLs(base string, kind vigil.IntegrationKind, token string) (url, withToken string) {
+	base = strings.TrimRight(base, "/")
+	url = base + "/api/v1/intake/" + string(kind)
+	return url, url + "/" + token
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// IntegrationList is the integrations.
+type IntegrationList struct {
+	Integrations []*vigil.Integration `json:"integrations"`
+}
+
+func (s *Server) handleIntegrationList(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Services.Integrations.FindIntegrations(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, IntegrationList{Integrations: list})
+}
+
+func (s *Server) handleIntegrationCreate(w http.ResponseWriter, r *http.Request) {
+	var in vigil.Integration
+	if !s.decode(w, r, &in) {
+		return
+	}
+	in.ID, in.Version, in.TokenHint = 0, 0, ""
+	token, err := s.Services.Integrations.CreateIntegration(r.Context(), &in)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	url, withToken := IntakeURLs(baseURL(r), in.Kind, token)
+	s.json(w, http.StatusCreated, IntegrationCreated{Integration: &in, Token: token, URL: url, URLWithKey: withToken})
+}
+
+func (s *Server) handleIntegrationView(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	in, err := s.Services.Integrations.FindIntegrationByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, in)
+}
+
+func (s *Server) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var u vigil.IntegrationUpdate
+	if !s.decode(w, r, &u) {
+		return
+	}
+	in, err := s.Services.Integrations.UpdateIntegration(r.Context(), id, u)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.integrations.clear()
+	s.json(w, http.StatusOK, in)
+}
+
+func (s *Server) handleIntegrationRotate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	token, err := s.Services.Integrations.RotateIntegrationToken(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.integrations.clear()
+	in, err := s.Services.Integrations.FindIntegrationByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	url, withToken := IntakeURLs(baseURL(r), in.Kind, token)
+	s.json(w, http.StatusOK, IntegrationCreated{Integration: in, Token: token, URL: url, URLWithKey: withToken})
+}
+
+func (s *Server) handleIntegrationDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.Services.Integrations.DeleteIntegration(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.integrations.clear()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// --- the triage queue ---
+
+func (s *Server) handleAlertGroupList(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "state", "severity", "integration", "sort", "limit", "offset")
+	f := vigil.AlertGroupFilter{
+		States: enumList[vigil.GroupState](q, "state"), Severities: enumList[vigil.Severity](q, "severity"),
+		Sort: q.str("sort"), Limit: q.int("limit", 50), Offset: q.int("offset", 0),
+	}
+	if v := q.str("integration"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.error(w, r, vigil.Invalid("integration", "Must be an integration ID."))
+			return
+		}
+		f.IntegrationID = n
+	}
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, err := s.Services.Alerts.FindAlertGroups(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, page)
+}
+
+func (s *Server) handleAlertGroupView(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	g, err := s.Services.Alerts.FindAlertGroupByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, g)
+}
+
+// GroupActionResult says what a triage action did.
+type GroupActionResult struct {
+	IncidentID *int64 `json:"incident_id"`
+}
+
+func (s *Server) handleAlertGroupAction(w http.ResponseWriter, r *http.Request) {
+	var a vigil.GroupAction
+	if !s.decode(w, r, &a) {
+		return
+	}
+	id, err := s.Services.Alerts.ActOnGroups(r.Context(), a)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var res GroupActionResult
+	if id != 0 {
+		res.IncidentID = &id
+	}
+	s.json(w, http.StatusOK, res)
+}
+
+// AlertList is a page of alerts.
+type AlertList struct {
+	Alerts []*vigil.Alert `json:"alerts"`
+}
+
+func (s *Server) handleAlertList(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "group", "integration", "status", "limit", "offset")
+	f := vigil.AlertFilter{Status: enumList[vigil.AlertStatus](q, "status"), Limit: q.int("limit", 50), Offset: q.int("offset", 0)}
+	for name, p := range map[string]*int64{"group": &f.GroupID, "integration": &f.IntegrationID} {
+		if v := q.str(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				s.error(w, r, vigil.Invalid(name, "Must be an ID."))
+				return
+			}
+			*p = n
+		}
+	}
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list, err := s.Services.Alerts.FindAlerts(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, AlertList{Alerts: list})
+}
+
+func (s *Server) handleAlertView(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	a, err := s.Services.Alerts.FindAlertByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, a)
+}

@@ -1,0 +1,406 @@
+package intake
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// --- Prometheus Alertmanager (webhook_config, payload version 4) ---
+
+// amPayload is Alertmanager's webhook body. Grafana's contact point sends
+// the same shape with a few more fields (grafanaPayload).
+type amPayload struct {
+	Version           string            `json:"version"`
+	GroupKey          string            `json:"groupKey"`
+	TruncatedAlerts   int               `json:"truncatedAlerts"`
+	Status            string            `json:"status"`
+	Receiver          string            `json:"receiver"`
+	GroupLabels       map[string]string `json:"groupLabels"`
+	CommonLabels      map[string]string `json:"commonLabels"`
+	CommonAnnotations map[string]string `json:"commonAnnotations"`
+	ExternalURL       string            `json:"externalURL"`
+	Alerts            []json.RawMessage `json:"alerts"`
+}
+
+type amAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     string            `json:"startsAt"`
+	EndsAt       string            `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+	// Grafana only.
+	SilenceURL   string             `json:"silenceURL"`
+	DashboardURL string             `json:"dashboardURL"`
+	PanelURL     string             `json:"panelURL"`
+	ValueString  string             `json:"valueString"`
+	Values       map[string]float64 `json:"values"`
+}
+
+func parseAlertmanager(body []byte) ([]*vigil.AlertInput, error) {
+	var p amPayload
+	if err := decode(body, &p, "an Alertmanager webhook payload"); err != nil {
+		return nil, err
+	}
+	if p.Alerts == nil {
+		return nil, vigil.Invalid("alerts", "This is not an Alertmanager webhook payload: it has no \"alerts\" array.")
+	}
+	if p.Version != "" && p.Version != "4" {
+		return nil, vigil.Invalid("version", "Alertmanager payload version %q is not supported; Vigil reads version 4.", p.Version)
+	}
+	return amAlerts(&p, "Alertmanager")
+}
+
+func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
+	out := make([]*vigil.AlertInput, 0, len(p.Alerts))
+	for i, raw := range p.Alerts {
+		var a amAlert
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, vigil.Invalid(fmt.Sprintf("alerts[%d]", i), "This %s alert cannot be read: %s.", tool, plainJSONError(err))
+		}
+		if len(a.Labels) == 0 {
+			return nil, vigil.Invalid(fmt.Sprintf("alerts[%d].labels", i), "Each %s alert needs its labels.", tool)
+		}
+		in := &vigil.AlertInput{
+			Fingerprint: a.Fingerprint,
+			Status:      vigil.AlertFiring,
+			Title:       firstOf(a.Annotations["summary"], a.Annotations["title"], a.Labels["alertname"], a.Labels["__alert_rule_title__"]),
+			Description: firstOf(a.Annotations["description"], a.Annotations["message"], a.Annotations["summary"]),
+			SourceRef:   a.Fingerprint,
+			URL:         firstOf(a.GeneratorURL, a.PanelURL, a.DashboardURL),
+			At:          parseTime(a.StartsAt),
+			Raw:         raw,
+		}
+		if a.Status == "resolved" {
+			in.Status = vigil.AlertResolved
+			in.EndedAt = parseTime(a.EndsAt)
+		}
+		if s, ok := vigil.ParseAlertSeverity(firstOf(a.Labels["severity"], a.Labels["priority"], a.Labels["level"])); ok {
+			in.Severity = s
+		}
+		in.Labels = make(map[string]string, len(a.Labels)+len(a.Annotations))
+		for k, v := range a.Labels {
+			in.Labels[k] = v
+		}
+		for k, v := range a.Annotations {
+			in.Labels["annotations."+k] = v
+		}
+		if a.ValueString != "" {
+			in.Labels["valueString"] = a.ValueString
+		}
+		in.Observables = observablesFromLabels(a.Labels, sortedKeys(a.Labels))
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// plainJSONError says what a decoder error means without Go type names.
+func plainJSONError(err error) string {
+	if te, ok := err.(*json.UnmarshalTypeError); ok {
+		if te.Field != "" {
+			return fmt.Sprintf("%s is a JSON %s, not %s", te.Field, te.Value, typeName(te.Type.String()))
+		}
+		return fmt.Sprintf("it is a JSON %s, not an object", te.Value)
+	}
+	return err.Error()
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// --- Grafana alerting webhook contact point ---
+
+type grafanaPayload struct {
+	amPayload
+	OrgID   int64  `json:"orgId"`
+	Title   string `json:"title"`
+	State   string `json:"state"`
+	Message string `json:"message"`
+}
+
+func parseGrafana(body []byte) ([]*vigil.AlertInput, error) {
+	var p grafanaPayload
+	if err := decode(body, &p, "a Grafana webhook payload"); err != nil {
+		return nil, err
+	}
+	if p.Alerts == nil {
+		return nil, vigil.Invalid("alerts", "This is not a Grafana alerting webhook payload: it has no \"alerts\" array. (Legacy dashboard alerts are not supported; use Grafana Alerting.)")
+	}
+	return amAlerts(&p.amPayload, "Grafana")
+}
+
+// --- Splunk webhook alert action ---
+
+type splunkPayload struct {
+	Result      map[string]any `json:"result"`
+	SID         string         `json:"sid"`
+	ResultsLink string         `json:"results_link"`
+	SearchName  string         `json:"search_name"`
+	Owner       string         `json:"owner"`
+	App         string         `json:"app"`
+}
+
+func parseSplunk(body []byte) ([]*vigil.AlertInput, error) {
+	var p splunkPayload
+	if err := decode(body, &p, "a Splunk webhook alert payload"); err != nil {
+		return nil, err
+	}
+	if p.SearchName == "" && p.SID == "" {
+		return nil, vigil.Invalid("search_name", "This is not a Splunk webhook alert payload: it has no search_name or sid.")
+	}
+	in := &vigil.AlertInput{
+		Status:    vigil.AlertFiring,
+		Title:     firstOf(p.SearchName, "Splunk search "+p.SID),
+		SourceRef: p.SID,
+		URL:       p.ResultsLink,
+		Raw:       json.RawMessage(body),
+		Labels:    map[string]string{"search_name": p.SearchName, "sid": p.SID, "owner": p.Owner, "app": p.App},
+	}
+	result := map[string]string{}
+	flatten("", p.Result, result, vigil.MaxAlertLabels-4)
+	for k, v := range result {
+		in.Labels["result."+k] = v
+	}
+	in.Description = describeResult(result)
+	if s, ok := vigil.ParseAlertSeverity(firstOf(result["severity"], result["urgency"], result["priority"])); ok {
+		in.Severity = s
+	}
+	if t := parseTime(result["_time"]); !t.IsZero() {
+		in.At = t
+	}
+	in.Observables = observablesFromLabels(result, sortedKeys(result))
+	return []*vigil.AlertInput{in}, nil
+}
+
+// describeResult writes a search result's fields as "name: value" lines,
+// Splunk's internal fields (those starting with _) last and _raw in full.
+func describeResult(r map[string]string) string {
+	var b strings.Builder
+	for _, k := range sortedKeys(r) {
+		if !strings.HasPrefix(k, "_") {
+			fmt.Fprintf(&b, "%s: %s\n", k, r[k])
+		}
+	}
+	if raw := r["_raw"]; raw != "" {
+		b.WriteString("\n" + raw + "\n")
+	}
+	return b.String()
+}
+
+// --- Wazuh alert JSON (integratord custom integration, alerts.json) ---
+
+type wazuhAlert struct {
+	Timestamp string `json:"timestamp"`
+	ID        string `json:"id"`
+	Rule      *struct {
+		Level       json.Number `json:"level"`
+		Description string      `json:"description"`
+		ID          string      `json:"id"`
+	} `json:"rule"`
+	FullLog string `json:"full_log"`
+}
+
+func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
+	var w wazuhAlert
+	if err := decode(body, &w, "a Wazuh alert"); err != nil {
+		return nil, err
+	}
+	if w.Rule == nil || (w.Rule.Description == "" && w.Rule.ID == "") {
+		return nil, vigil.Invalid("rule", "This is not a Wazuh alert: it has no rule with a description.")
+	}
+	tree, err := decodeAny(body)
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	flatten("", tree, labels, vigil.MaxAlertLabels)
+	delete(labels, "full_log") // kept as the description
+	in := &vigil.AlertInput{
+		Status:      vigil.AlertFiring,
+		Title:       firstOf(w.Rule.Description, "Wazuh rule "+w.Rule.ID),
+		Description: w.FullLog,
+		SourceRef:   w.ID,
+		At:          parseTime(w.Timestamp),
+		Labels:      labels,
+		Raw:         json.RawMessage(body),
+	}
+	if lvl, err := strconv.Atoi(w.Rule.Level.String()); err == nil {
+		in.Severity = WazuhSeverity(lvl)
+	}
+	// The agent first: it is the host the alert is about.
+	var obs []vigil.ObservableInput
+	if name := labels["agent.name"]; name != "" {
+		obs = append(obs, vigil.ObservableInput{Type: vigil.ObsHostname, Value: name})
+	}
+	keys := sortedKeys(labels)
+	var rest []string
+	for _, k := range keys {
+		if k != "agent.name" && !strings.HasPrefix(k, "manager.") && !strings.HasPrefix(k, "rule.") && !strings.HasPrefix(k, "decoder.") && k != "location" {
+			rest = append(rest, k)
+		}
+	}
+	in.Observables = append(obs, observablesFromLabels(labels, rest)...)
+	return []*vigil.AlertInput{in}, nil
+}
+
+// WazuhSeverity maps a Wazuh rule level (0–15) to a severity: 12 and above
+// are Wazuh's "high importance" events and severe attacks.
+func WazuhSeverity(level int) vigil.Severity {
+	switch {
+	case level >= 12:
+		return vigil.SeverityCritical
+	case level >= 8:
+		return vigil.SeverityHigh
+	case level >= 5:
+		return vigil.SeverityMedium
+	}
+	return vigil.SeverityLow
+}
+
+// --- TheHive alert API (POST /api/alert, /api/v1/alert) ---
+
+type theHiveAlert struct {
+	Type         string            `json:"type"`
+	Source       string            `json:"source"`
+	SourceRef    string            `json:"sourceRef"`
+	Title        string            `json:"title"`
+	Description  string            `json:"description"`
+	Severity     *int              `json:"severity"`
+	TLP          *int              `json:"tlp"`
+	PAP          *int              `json:"pap"`
+	Date         json.Number       `json:"date"`
+	Tags         []string          `json:"tags"`
+	ExternalLink string            `json:"externalLink"`
+	Observables  []theHiveArtifact `json:"observables"`
+	Artifacts    []theHiveArtifact `json:"artifacts"` // TheHive 4's name for them
+}
+
+type theHiveArtifact struct {
+	DataType string `json:"dataType"`
+	Data     any    `json:"data"`
+	Message  string `json:"message"`
+}
+
+func parseTheHive(body []byte) ([]*vigil.AlertInput, error) {
+	var h theHiveAlert
+	if err := decode(body, &h, "a TheHive alert"); err != nil {
+		return nil, err
+	}
+	var p vigil.Problems
+	for field, v := range map[string]string{"type": h.Type, "source": h.Source, "sourceRef": h.SourceRef, "title": h.Title} {
+		if strings.TrimSpace(v) == "" {
+			p.Add(field, "TheHive alerts need %s.", field)
+		}
+	}
+	if h.Severity != nil && (*h.Severity < 1 || *h.Severity > 4) {
+		p.Add("severity", "TheHive severity runs from 1 (low) to 4 (critical).")
+	}
+	if h.TLP != nil && (*h.TLP < 0 || *h.TLP > 4) {
+		p.Add("tlp", "TheHive TLP runs from 0 (white) to 3 (red).")
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	in := &vigil.AlertInput{
+		// TheHive refuses a second alert with the same type, source and
+		// sourceRef; Vigil counts it as a repeat of the first.
+		Fingerprint: vigil.ComputeFingerprint(vigil.IntegrationTheHive, "", map[string]string{"type": h.Type, "source": h.Source, "sourceRef": h.SourceRef}, []string{"type", "source", "sourceRef"}),
+		Status:      vigil.AlertFiring,
+		Title:       h.Title,
+		Description: h.Description,
+		SourceRef:   h.SourceRef,
+		URL:         h.ExternalLink,
+		Raw:         json.RawMessage(body),
+		Labels:      map[string]string{"type": h.Type, "source": h.Source, "sourceRef": h.SourceRef},
+	}
+	if h.Severity != nil {
+		in.Severity = vigil.SeverityFromRank(*h.Severity)
+	}
+	if h.TLP != nil {
+		in.TLP = TheHiveTLP(*h.TLP)
+	}
+	if h.Date != "" {
+		if f, err := h.Date.Float64(); err == nil && f > 0 {
+			in.At = unixTime(f)
+		}
+	}
+	for i, t := range h.Tags {
+		in.Labels["tags."+strconv.Itoa(i)] = t
+	}
+	for _, o := range append(h.Observables, h.Artifacts...) {
+		var vals []string
+		switch d := o.Data.(type) {
+		case string:
+			vals = []string{d}
+		case []any: // TheHive 5 accepts a list of values
+			for _, v := range d {
+				if s, ok := v.(string); ok {
+					vals = append(vals, s)
+				}
+			}
+		}
+		for _, v := range vals {
+			in.Observables = append(in.Observables, vigil.ObservableInput{Type: TheHiveDataType(o.DataType, v), Value: v})
+		}
+	}
+	return []*vigil.AlertInput{in}, nil
+}
+
+// TheHiveTLP maps TheHive's TLP numbers, 0 white (clear), 1 green,
+// 2 amber, 3 red. Values past 3 read as red: the strictest reading of a
+// label Vigil does not know is the safe one.
+func TheHiveTLP(n int) vigil.TLP {
+	switch n {
+	case 0:
+		return vigil.TLPClear
+	case 1:
+		return vigil.TLPGreen
+	case 2:
+		return vigil.TLPAmber
+	}
+	return vigil.TLPRed
+}
+
+// TheHiveDataType maps TheHive's observable dataType to a Vigil type; ""
+// detects the type from the value.
+func TheHiveDataType(dt, value string) vigil.ObservableType {
+	switch strings.ToLower(dt) {
+	case "ip":
+		return ""
+	case "domain":
+		return vigil.ObsDomain
+	case "fqdn", "hostname":
+		return vigil.ObsHostname
+	case "url", "uri":
+		return vigil.ObsURL
+	case "mail", "email", "mail-address":
+		return vigil.ObsEmail
+	case "hash":
+		return vigil.ObsHash
+	case "filename":
+		return vigil.ObsFileName
+	case "registry":
+		return vigil.ObsRegistry
+	case "autonomous-system", "asn":
+		return vigil.ObsASN
+	case "username", "user", "user-account":
+		return vigil.ObsUser
+	case "mac":
+		return vigil.ObsMAC
+	}
+	if t, ok := vigil.DetectObservableType(value); ok {
+		return t
+	}
+	return vigil.ObsOtherText
+}

@@ -1,0 +1,354 @@
+package intake
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "fixtures", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func integration(kind vigil.IntegrationKind) *vigil.Integration {
+	in := &vigil.Integration{ID: 7, Name: "prod", Kind: kind}
+	if kind.NeedsMapping() {
+		in.Mapping = vigil.FieldMapping{Title: "context.title", Description: "context.message", Time: "date",
+			Fingerprint: "alert.uuid", Status: "alert.actionGroup", URL: "context.link",
+			Observables: map[string]vigil.ObservableType{"host": vigil.ObsHostname, "source_ip": ""}}
+	}
+	in.Normalize()
+	return in
+}
+
+func parse(t *testing.T, kind vigil.IntegrationKind, name string) []*vigil.AlertInput {
+	t.Helper()
+	alerts, err := Parse(integration(kind), fixture(t, name))
+	if err != nil {
+		t.Fatalf("%s: %v (%v)", name, err, vigil.ErrorFields(err))
+	}
+	if len(alerts) == 0 {
+		t.Fatalf("%s: no alerts", name)
+	}
+	for i, a := range alerts {
+		if a.Fingerprint == "" || a.Title == "" || a.Severity == "" || a.TLP == "" {
+			t.Errorf("%s alert %d not prepared: %+v", name, i, a)
+		}
+	}
+	return alerts
+}
+
+func hasObservable(a *vigil.AlertInput, typ vigil.ObservableType, value string) bool {
+	return slices.Contains(a.Observables, vigil.ObservableInput{Type: typ, Value: value})
+}
+
+func TestAlertmanager(t *testing.T) {
+	firing := parse(t, vigil.IntegrationAlertmanager, "alertmanager-firing.json")
+	resolved := parse(t, vigil.IntegrationAlertmanager, "alertmanager-resolved.json")
+	old := parse(t, vigil.IntegrationAlertmanager, "alertmanager-firing-v0.31.json")
+	if len(firing) != len(resolved) || len(firing) != len(old) {
+		t.Fatalf("alerts: %d firing, %d resolved, %d old", len(firing), len(resolved), len(old))
+	}
+	for i := range firing {
+		f, r := firing[i], resolved[i]
+		if f.Status != vigil.AlertFiring || r.Status != vigil.AlertResolved {
+			t.Errorf("alert %d statuses %s, %s", i, f.Status, r.Status)
+		}
+		// The tool's fingerprint is kept, so the resolution finds the alert.
+		if f.Fingerprint != r.Fingerprint || len(f.Fingerprint) != 16 {
+			t.Errorf("alert %d fingerprints %q, %q", i, f.Fingerprint, r.Fingerprint)
+		}
+		if r.EndedAt.IsZero() || f.At.IsZero() {
+			t.Errorf("alert %d times: started %v, ended %v", i, f.At, r.EndedAt)
+		}
+		if f.Labels["alertname"] == "" || f.URL == "" {
+			t.Errorf("alert %d lost its labels or link: %+v", i, f)
+		}
+	}
+	// Severity comes from the severity label.
+	for _, a := range firing {
+		want, _ := vigil.ParseAlertSeverity(a.Labels["severity"])
+		if a.Labels["severity"] != "" && a.Severity != want {
+			t.Errorf("%s: severity %s, label %q", a.Title, a.Severity, a.Labels["severity"])
+		}
+	}
+	// The instance label names a host (without its port).
+	found := false
+	for _, a := range firing {
+		inst := stripPort(a.Labels["instance"])
+		if inst != "" && (hasObservable(a, vigil.ObsHostname, strings.ToLower(inst)) || hasObservable(a, vigil.ObsIPv4, inst)) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no alert has its instance as an observable: %+v", firing[0].Observables)
+	}
+}
+
+func TestGrafana(t *testing.T) {
+	for _, name := range []string{"grafana-firing.json", "grafana-firing-minimal.json"} {
+		alerts := parse(t, vigil.IntegrationGrafana, name)
+		for _, a := range alerts {
+			if a.Status != vigil.AlertFiring {
+				t.Errorf("%s: status %s", name, a.Status)
+			}
+		}
+	}
+	f := parse(t, vigil.IntegrationGrafana, "grafana-firing.json")
+	r := parse(t, vigil.IntegrationGrafana, "grafana-resolved.json")
+	if r[0].Status != vigil.AlertResolved || r[0].Fingerprint != f[0].Fingerprint {
+		t.Errorf("resolved: %s %q, firing fingerprint %q", r[0].Status, r[0].Fingerprint, f[0].Fingerprint)
+	}
+}
+
+func TestSplunk(t *testing.T) {
+	// The documented example is an ad hoc search: search_name is null.
+	a := parse(t, vigil.IntegrationSplunk, "splunk.json")[0]
+	if !strings.HasPrefix(a.Title, "Splunk search ") || a.SourceRef == "" || a.URL == "" || a.Labels["result.sourcetype"] != "mongod" {
+		t.Errorf("splunk alert: %+v", a)
+	}
+	b := parse(t, vigil.IntegrationSplunk, "splunk-search-one-result.json")[0]
+	if b.Description == "" || len(b.Labels) < 5 || b.Title != b.Labels["search_name"] {
+		t.Errorf("result fields lost: %+v", b)
+	}
+	// The same saved search firing again is the same alert.
+	b2 := parse(t, vigil.IntegrationSplunk, "splunk-search-one-result.json")[0]
+	if b.Fingerprint != b2.Fingerprint || a.Fingerprint == b.Fingerprint {
+		t.Errorf("fingerprints %q %q %q", a.Fingerprint, b.Fingerprint, b2.Fingerprint)
+	}
+}
+
+func TestWazuh(t *testing.T) {
+	ssh := parse(t, vigil.IntegrationWazuh, "wazuh-sshd.json")[0]
+	if ssh.Labels["rule.id"] == "" || ssh.Description == "" {
+		t.Errorf("sshd alert: %+v", ssh)
+	}
+	if ssh.Labels["data.srcip"] != "" && !hasObservable(ssh, vigil.ObsIPv4, ssh.Labels["data.srcip"]) && !hasObservable(ssh, vigil.ObsIPv6, ssh.Labels["data.srcip"]) {
+		t.Errorf("source address not extracted: %+v", ssh.Observables)
+	}
+	if name := ssh.Labels["agent.name"]; name == "" || ssh.Observables[0].Type != vigil.ObsHostname {
+		t.Errorf("agent host not first: %+v", ssh.Observables)
+	}
+	fim := parse(t, vigil.IntegrationWazuh, "wazuh-syscheck.json")[0]
+	vt := parse(t, vigil.IntegrationWazuh, "wazuh-virustotal.json")[0]
+	for _, a := range []*vigil.AlertInput{ssh, fim, vt} {
+		if !strings.Contains(a.Title, " ") {
+			t.Errorf("title %q is not the rule description", a.Title)
+		}
+	}
+	hashes := 0
+	for _, o := range append(fim.Observables, vt.Observables...) {
+		if o.Type == vigil.ObsMD5 || o.Type == vigil.ObsSHA1 || o.Type == vigil.ObsSHA256 {
+			hashes++
+		}
+	}
+	if hashes == 0 {
+		t.Errorf("no file hashes from the syscheck or VirusTotal alerts: %+v %+v", fim.Observables, vt.Observables)
+	}
+	if ssh.Fingerprint == fim.Fingerprint {
+		t.Error("different rules share a fingerprint")
+	}
+	for lvl, want := range map[int]vigil.Severity{0: vigil.SeverityLow, 5: vigil.SeverityMedium, 10: vigil.SeverityHigh, 15: vigil.SeverityCritical} {
+		if got := WazuhSeverity(lvl); got != want {
+			t.Errorf("level %d: %s, want %s", lvl, got, want)
+		}
+	}
+}
+
+func TestTheHive(t *testing.T) {
+	for _, name := range []string{"thehive-alert.json", "thehive-alert-legacy.json", "thehive-alert-simple.json"} {
+		a := parse(t, vigil.IntegrationTheHive, name)[0]
+		if a.Labels["sourceRef"] == "" || a.Labels["source"] == "" {
+			t.Errorf("%s: %+v", name, a.Labels)
+		}
+	}
+	a := parse(t, vigil.IntegrationTheHive, "thehive-alert.json")[0]
+	if len(a.Observables) == 0 {
+		t.Errorf("no observables: %+v", a)
+	}
+	legacy := parse(t, vigil.IntegrationTheHive, "thehive-alert-legacy.json")[0]
+	if len(legacy.Observables) == 0 {
+		t.Errorf("TheHive 4 artifacts not read: %+v", legacy)
+	}
+	// The same type, source and sourceRef is the same alert.
+	again := parse(t, vigil.IntegrationTheHive, "thehive-alert.json")[0]
+	if again.Fingerprint != a.Fingerprint || a.Fingerprint == legacy.Fingerprint {
+		t.Errorf("fingerprints %q %q %q", a.Fingerprint, again.Fingerprint, legacy.Fingerprint)
+	}
+	_, err := Parse(integration(vigil.IntegrationTheHive), []byte(`{"title":"x","severity":9}`))
+	fields := vigil.ErrorFields(err)
+	if vigil.ErrorCode(err) != vigil.EINVALID || len(fields) < 4 {
+		t.Errorf("missing fields: %v %v", err, fields)
+	}
+}
+
+func TestKibanaMapping(t *testing.T) {
+	a := parse(t, vigil.IntegrationElastic, "kibana-webhook.json")[0]
+	if a.Title != "rule 'SSH authentication failures > 20 in 5m' matched query" || a.Fingerprint != "b1f4c3d2-7a8e-4f6b-9c0d-2e1a5b7c9d31" {
+		t.Errorf("mapped alert: %q %q", a.Title, a.Fingerprint)
+	}
+	if !hasObservable(a, vigil.ObsHostname, "bastion-01") || !hasObservable(a, vigil.ObsIPv4, "203.0.113.42") || !hasObservable(a, vigil.ObsUser, "root") {
+		t.Errorf("observables: %+v", a.Observables)
+	}
+	if want := time.Date(2024, 5, 14, 9, 15, 2, 118e6, time.UTC); !a.At.Equal(want) {
+		t.Errorf("time %v", a.At)
+	}
+	rec := parse(t, vigil.IntegrationElastic, "kibana-webhook-recovered.json")[0]
+	if rec.Status != vigil.AlertResolved || rec.Fingerprint != a.Fingerprint {
+		t.Errorf("recovered: %s %q", rec.Status, rec.Fingerprint)
+	}
+}
+
+func TestElasticAlertDocument(t *testing.T) {
+	in := &vigil.Integration{ID: 1, Name: "siem", Kind: vigil.IntegrationElastic, Mapping: vigil.FieldMapping{
+		Title: "kibana.alert.rule.name", Severity: "kibana.alert.severity", Fingerprint: "kibana.alert.uuid", Time: "@timestamp",
+	}}
+	in.Normalize()
+	alerts, err := Parse(in, fixture(t, "elastic-alert.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alerts[0]
+	if a.Title == "" || a.Fingerprint == "" || a.At.IsZero() {
+		t.Errorf("alert: %+v", a)
+	}
+	var host, user bool
+	for _, o := range a.Observables {
+		host = host || o.Type == vigil.ObsHostname
+		user = user || o.Type == vigil.ObsUser
+	}
+	if !host || !user {
+		t.Errorf("host.name and user.name not found: %+v", a.Observables)
+	}
+}
+
+func TestGenericMappingArray(t *testing.T) {
+	in := &vigil.Integration{ID: 1, Name: "edr", Kind: vigil.IntegrationGeneric, Mapping: vigil.FieldMapping{
+		Alerts: "detections", Title: "name", Severity: "sev", Fingerprint: "id",
+		Severities: map[string]vigil.Severity{"5": vigil.SeverityCritical},
+		Observables: map[string]vigil.ObservableType{"device.ips": ""},
+	}}
+	in.Normalize()
+	body := `{"detections":[{"id":"d1","name":"Mimikatz","sev":5,"device":{"ips":["10.0.0.1","2001:db8::1"]}},
+		{"id":"d2","name":"Beacon","sev":"high","device.name":"WS-1"}]}`
+	alerts, err := Parse(in, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 2 || alerts[0].Severity != vigil.SeverityCritical || alerts[1].Severity != vigil.SeverityHigh {
+		t.Fatalf("alerts: %+v", alerts)
+	}
+	if !hasObservable(alerts[0], vigil.ObsIPv4, "10.0.0.1") || !hasObservable(alerts[0], vigil.ObsIPv6, "2001:db8::1") {
+		t.Errorf("array observables: %+v", alerts[0].Observables)
+	}
+	if _, err := Parse(in, []byte(`{"detections":[{"id":"x"}]}`)); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Errorf("missing title: %v", err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	cases := map[string]struct {
+		kind vigil.IntegrationKind
+		body string
+	}{
+		"empty":          {vigil.IntegrationAlertmanager, ``},
+		"not json":       {vigil.IntegrationAlertmanager, `{"alerts": [`},
+		"not utf-8":      {vigil.IntegrationAlertmanager, "{\"alerts\":[{\"labels\":{\"a\":\"\xff\"}}]}"},
+		"deep":           {vigil.IntegrationGeneric, deep},
+		"wrong kind":     {vigil.IntegrationAlertmanager, string(fixture(t, "splunk.json"))},
+		"wazuh as am":    {vigil.IntegrationAlertmanager, string(fixture(t, "wazuh-sshd.json"))},
+		"am as wazuh":    {vigil.IntegrationWazuh, string(fixture(t, "alertmanager-firing.json"))},
+		"am as splunk":   {vigil.IntegrationSplunk, string(fixture(t, "alertmanager-firing.json"))},
+		"am as thehive":  {vigil.IntegrationTheHive, string(fixture(t, "alertmanager-firing.json"))},
+		"labels string":  {vigil.IntegrationAlertmanager, `{"version":"4","alerts":[{"labels":"x"}]}`},
+		"no labels":      {vigil.IntegrationAlertmanager, `{"version":"4","alerts":[{"status":"firing"}]}`},
+		"version 3":      {vigil.IntegrationAlertmanager, `{"version":"3","alerts":[]}`},
+		"array":          {vigil.IntegrationGrafana, `[1,2]`},
+		"wazuh no rule":  {vigil.IntegrationWazuh, `{"agent":{"name":"x"}}`},
+		"splunk nothing": {vigil.IntegrationSplunk, `{"result":{}}`},
+	}
+	for name, c := range cases {
+		_, err := Parse(integration(c.kind), []byte(c.body))
+		if vigil.ErrorCode(err) != vigil.EINVALID || vigil.ErrorMessage(err) == "" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// Too many alerts in one request.
+	var b strings.Builder
+	b.WriteString(`{"version":"4","alerts":[`)
+	for i := range vigil.MaxAlertsPerRequest + 1 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"labels":{"alertname":"a"}}`)
+	}
+	b.WriteString("]}")
+	if _, err := Parse(integration(vigil.IntegrationAlertmanager), []byte(b.String())); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Errorf("too many: %v", err)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	tree, _ := decodeAny([]byte(`{"a":{"b.c":{"d":1}},"x":[{"y":"z"}],"kibana.alert.rule.name":"R"}`))
+	for path, want := range map[string]string{"a.b.c.d": "1", "x.0.y": "z", "kibana.alert.rule.name": "R", "$.x.0.y": "z"} {
+		v, ok := Lookup(tree, path)
+		if !ok || scalarString(v) != want {
+			t.Errorf("%s: %v %v", path, v, ok)
+		}
+	}
+	if _, ok := Lookup(tree, "a.nope"); ok {
+		t.Error("found a missing path")
+	}
+}
+
+func TestDedupKeys(t *testing.T) {
+	in := integration(vigil.IntegrationAlertmanager)
+	in.DedupKeys = []string{"alertname"}
+	body := `{"version":"4","alerts":[{"labels":{"alertname":"A","pod":"1"}},{"labels":{"alertname":"A","pod":"2"}},{"labels":{"alertname":"B"}}]}`
+	alerts, err := Parse(in, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alerts[0].Fingerprint != alerts[1].Fingerprint || alerts[0].Fingerprint == alerts[2].Fingerprint {
+		t.Errorf("fingerprints %q %q %q", alerts[0].Fingerprint, alerts[1].Fingerprint, alerts[2].Fingerprint)
+	}
+}
+
+// FuzzParse feeds every format parser arbitrary bodies: nothing may panic,
+// a refusal is EINVALID with a message, and an accepted alert is prepared.
+// The seeds are the fixtures (also in testdata/fuzz/FuzzParse).
+func FuzzParse(f *testing.F) {
+	names, _ := filepath.Glob(filepath.Join("testdata", "fixtures", "*.json"))
+	for _, n := range names {
+		b, _ := os.ReadFile(n)
+		for k := range vigil.IntegrationKinds {
+			f.Add(uint8(k), b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, k uint8, body []byte) {
+		kind := vigil.IntegrationKinds[int(k)%len(vigil.IntegrationKinds)]
+		alerts, err := Parse(integration(kind), body)
+		if err != nil {
+			if vigil.ErrorCode(err) != vigil.EINVALID || vigil.ErrorMessage(err) == "" {
+				t.Fatalf("%s: error %v is not EINVALID", kind, err)
+			}
+			return
+		}
+		for _, a := range alerts {
+			if a.Fingerprint == "" || a.Title == "" || !a.TLP.Valid() || a.Severity.Rank() == 0 {
+				t.Fatalf("%s: alert not prepared: %+v", kind, a)
+			}
+		}
+	})
+}

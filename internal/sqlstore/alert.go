@@ -1,0 +1,914 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// AlertService implements vigil.AlertService.
+type AlertService struct{ db *DB }
+
+// integrationActor is who writes an integration's alerts: the integration
+// itself, by name, in the timeline and audit log.
+func integrationActor(in *vigil.Integration) *vigil.Actor {
+	return vigil.SystemActor("integration:" + in.Name)
+}
+
+// IngestAlerts stores alerts, all in one transaction. Alerts are records of
+// machine input, not of anyone's decision, so they are not audited one by
+// one; promotions, and every human action on them, are.
+func (s *AlertService) IngestAlerts(ctx context.Context, in *vigil.Integration, alerts []*vigil.AlertInput) (res *vigil.IngestResult, err error) {
+	defer s.db.op("alert.ingest")(&err)
+	ctx = vigil.NewContextWithActor(ctx, integrationActor(in))
+	err = s.db.write(ctx, func(tx *Tx) error {
+		res = &vigil.IngestResult{Received: len(alerts), AlertIDs: make([]int64, 0, len(alerts)),
+			GroupIDs: make([]int64, 0, len(alerts)), Promoted: []int64{}, Incidents: []int64{}}
+		for _, a := range alerts {
+			if err := tx.ingestAlert(in, a, res); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ingestAlert deduplicates one alert. The common case, a repeat of a firing
+// alert, is one UPDATE.
+func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult) error {
+	var id, gid int64
+	var occ int
+	if a.Status == vigil.AlertFiring {
+		err := tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ?
+			WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id`,
+			tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
+		if err == nil {
+			res.Repeated++
+			res.AlertIDs, res.GroupIDs = append(res.AlertIDs, id), append(res.GroupIDs, gid)
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("repeat alert: %w", err)
+		}
+	} else {
+		ended := endTime(a, tx.now)
+		err := tx.queryRow(`UPDATE alerts SET status = 'resolved', count = count + 1, last_seen = ?, resolved_at = ?
+			WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id, occurrence`,
+			tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
+		if err == nil {
+			if _, err := tx.exec(`UPDATE alert_occurrences SET resolved_at = ? WHERE alert_id = ? AND n = ?`, ended, id, occ); err != nil {
+				return fmt.Errorf("resolve occurrence: %w", err)
+			}
+			res.Resolved++
+			res.AlertIDs, res.GroupIDs = append(res.AlertIDs, id), append(res.GroupIDs, gid)
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("resolve alert: %w", err)
+		}
+	}
+	// Not firing: a resolved alert, or a new one.
+	err := tx.queryRow(`SELECT id, group_id, occurrence FROM alerts WHERE integration_id = ? AND fingerprint = ?`,
+		in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
+	switch {
+	case err == nil && a.Status == vigil.AlertResolved:
+		// Told again that it is resolved.
+		if _, err := tx.exec(`UPDATE alerts SET count = count + 1, last_seen = ? WHERE id = ?`, tx.now, id); err != nil {
+			return err
+		}
+		res.Repeated++
+	case err == nil:
+		// Firing again after it was resolved: a new occurrence.
+		g, err := tx.joinGroup(in, a)
+		if err != nil {
+			return err
+		}
+		gid, occ = g.id, occ+1
+		if _, err := tx.exec(`UPDATE alerts SET status = 'firing', occurrence = ?, count = count + 1, group_id = ?, title = ?,
+			description = ?, severity = ?, tlp = ?, source_ref = ?, url = ?, labels = ?, raw = ?, started_at = ?, last_seen = ?,
+			resolved_at = NULL WHERE id = ?`, occ, gid, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
+			mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, id); err != nil {
+			return fmt.Errorf("refire alert: %w", err)
+		}
+		if err := tx.addOccurrence(id, occ, gid, a); err != nil {
+			return err
+		}
+		if err := tx.addAlertObservables(id, a.Observables); err != nil {
+			return err
+		}
+		res.Refired++
+		if err := tx.afterJoin(in, g, id, a, "fired again", res); err != nil {
+			return err
+		}
+	case errors.Is(err, sql.ErrNoRows):
+		g, err := tx.joinGroup(in, a)
+		if err != nil {
+			return err
+		}
+		gid, occ = g.id, 1
+		var resolved any
+		if a.Status == vigil.AlertResolved {
+			resolved = tx.db.timeArg(endTime(a, tx.now))
+		}
+		id, err = tx.insert(`INSERT INTO alerts (integration_id, group_id, fingerprint, status, title, description, severity, tlp,
+			source_ref, url, labels, raw, count, occurrence, started_at, first_seen, last_seen, resolved_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)`,
+			in.ID, gid, a.Fingerprint, a.Status, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
+			mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, tx.now, resolved)
+		if err != nil {
+			return fmt.Errorf("insert alert: %w", err)
+		}
+		if err := tx.addOccurrence(id, 1, gid, a); err != nil {
+			return err
+		}
+		if err := tx.addAlertObservables(id, a.Observables); err != nil {
+			return err
+		}
+		res.Created++
+		if err := tx.afterJoin(in, g, id, a, "raised", res); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("find alert: %w", err)
+	}
+	res.AlertIDs, res.GroupIDs = append(res.AlertIDs, id), append(res.GroupIDs, gid)
+	return nil
+}
+
+func startTime(a *vigil.AlertInput, now time.Time) time.Time {
+	if a.At.IsZero() || a.At.After(now) {
+		return now
+	}
+	return vigil.TruncateTime(a.At)
+}
+
+func endTime(a *vigil.AlertInput, now time.Time) time.Time {
+	if a.EndedAt.IsZero() || a.EndedAt.After(now) {
+		return now
+	}
+	return vigil.TruncateTime(a.EndedAt)
+}
+
+func rawArg(a *vigil.AlertInput) any {
+	if len(a.Raw) == 0 {
+		return nil
+	}
+	return string(a.Raw)
+}
+
+func (tx *Tx) addOccurrence(alertID int64, n int, groupID int64, a *vigil.AlertInput) error {
+	var resolved any
+	if a.Status == vigil.AlertResolved {
+		resolved = tx.db.timeArg(endTime(a, tx.now))
+	}
+	_, err := tx.exec(`INSERT INTO alert_occurrences (alert_id, n, group_id, started_at, first_seen, resolved_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		alertID, n, groupID, startTime(a, tx.now), tx.now, resolved)
+	if err != nil {
+		return fmt.Errorf("insert occurrence: %w", err)
+	}
+	return nil
+}
+
+func (tx *Tx) addAlertObservables(alertID int64, obs []vigil.ObservableInput) error {
+	for _, o := range obs {
+		if _, err := tx.exec(`INSERT INTO alert_observables (alert_id, type, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			alertID, o.Type, o.Value); err != nil {
+			return fmt.Errorf("insert alert observable: %w", err)
+		}
+	}
+	return nil
+}
+
+// groupRow is what ingest needs of an alert group.
+type groupRow struct {
+	id         int64
+	state      vigil.GroupState
+	severity   int
+	tlp        vigil.TLP
+	incidentID *int64
+	count      int
+	title      string
+	created    bool
+}
+
+// joinGroup puts a into the open group its grouping key names, if that
+// group saw an alert within the window, or into a new group.
+func (tx *Tx) joinGroup(in *vigil.Integration, a *vigil.AlertInput) (*groupRow, error) {
+	key := in.Grouping.GroupKey(in.ID, a)
+	since := tx.now.Add(-time.Duration(in.Grouping.Window))
+	g := &groupRow{}
+	err := tx.queryRow(`SELECT id, state, severity, tlp, incident_id, alert_count, title FROM alert_groups
+		WHERE group_key = ? AND state IN ('new', 'acknowledged', 'promoted') AND last_seen >= ?
+		ORDER BY last_seen DESC LIMIT 1`+tx.db.d.ForUpdate, key, since).
+		Scan(&g.id, &g.state, &g.severity, &g.tlp, scanNullInt(&g.incidentID), &g.count, &g.title)
+	switch {
+	case err == nil:
+		g.severity = max(g.severity, a.Severity.Rank())
+		g.tlp = stricterTLP(g.tlp, a.TLP)
+		g.count++
+		if _, err := tx.exec(`UPDATE alert_groups SET alert_count = ?, last_seen = ?, severity = ?, tlp = ?, updated_at = ? WHERE id = ?`,
+			g.count, tx.now, g.severity, g.tlp, tx.now, g.id); err != nil {
+			return nil, fmt.Errorf("join group: %w", err)
+		}
+		return g, nil
+	case errors.Is(err, sql.ErrNoRows):
+		g = &groupRow{state: vigil.GroupNew, severity: a.Severity.Rank(), tlp: a.TLP, count: 1, title: a.Title, created: true}
+		g.id, err = tx.insert(`INSERT INTO alert_groups (group_key, integration_id, title, state, severity, tlp, alert_count, first_seen, last_seen, updated_at)
+			VALUES (?, ?, ?, 'new', ?, ?, 1, ?, ?, ?)`, key, in.ID, a.Title, g.severity, g.tlp, tx.now, tx.now, tx.now)
+		if err != nil {
+			return nil, fmt.Errorf("insert group: %w", err)
+		}
+		return g, nil
+	}
+	return nil, fmt.Errorf("find group: %w", err)
+}
+
+func stricterTLP(a, b vigil.TLP) vigil.TLP {
+	if b.Rank() > a.Rank() {
+		return b
+	}
+	return a
+}
+
+// afterJoin records an alert that joined a group feeding an incident on
+// that incident's timeline, or promotes the group if its rule says so.
+func (tx *Tx) afterJoin(in *vigil.Integration, g *groupRow, alertID int64, a *vigil.AlertInput, what string, res *vigil.IngestResult) error {
+	if g.incidentID != nil {
+		msg := fmt.Sprintf("Alert #%d %s (%s, from %s): %s", alertID, what, a.Severity, in.Name, a.Title)
+		if err := tx.recordAlertOnIncident(*g.incidentID, msg, a.Observables); err != nil {
+			return err
+		}
+		if !slices.Contains(res.Incidents, *g.incidentID) {
+			res.Incidents = append(res.Incidents, *g.incidentID)
+		}
+		return nil
+	}
+	if g.state != vigil.GroupNew && g.state != vigil.GroupAcknowledged {
+		return nil
+	}
+	why := promotionReason(in.Promotion, g)
+	if why == "" {
+		return nil
+	}
+	incID, err := tx.promoteGroup(g.id, groupIncident{Type: in.DefaultType}, "Promoted automatically: "+why)
+	if err != nil {
+		return err
+	}
+	res.Promoted = append(res.Promoted, incID)
+	res.Incidents = append(res.Incidents, incID)
+	return nil
+}
+
+// promotionReason says which condition of r the group now meets, or "".
+func promotionReason(r vigil.PromotionRule, g *groupRow) string {
+	if r.MinSeverity != "" && g.severity >= r.MinSeverity.Rank() {
+		return fmt.Sprintf("an alert of %s severity or higher.", r.MinSeverity)
+	}
+	if r.Count > 0 && g.count >= r.Count {
+		return fmt.Sprintf("%d alerts in the group.", g.count)
+	}
+	return ""
+}
+
+// recordAlertOnIncident writes a timeline entry and adds the alert's
+// observables to the incident (those it does not hold yet).
+func (tx *Tx) recordAlertOnIncident(incidentID int64, msg string, obs []vigil.ObservableInput) error {
+	if _, err := tx.addTimeline(incidentID, vigil.KindAlert, tx.now, msg, nil); err != nil {
+		return err
+	}
+	if err := tx.addIncidentObservables(incidentID, obs); err != nil {
+		return err
+	}
+	return tx.touchIncident(incidentID)
+}
+
+// addIncidentObservables adds values to an incident's observables, skipping
+// those it holds, at the incident's TLP.
+func (tx *Tx) addIncidentObservables(incidentID int64, obs []vigil.ObservableInput) error {
+	if len(obs) == 0 {
+		return nil
+	}
+	var tlp vigil.TLP
+	if err := tx.queryRow(`SELECT tlp FROM incidents WHERE id = ?`, incidentID).Scan(&tlp); err != nil {
+		return err
+	}
+	for _, o := range obs {
+		var id int64
+		err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (incident_id, type, value) DO NOTHING RETURNING id`,
+			incidentID, o.Type, o.Value, false, tlp, "From an alert.", tx.actorID(), tx.now, tx.now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("add observable from alert: %w", err)
+		}
+		if err := tx.indexObservable(&vigil.Observable{ID: id, IncidentID: incidentID, Value: o.Value, Description: "From an alert."}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupIncident is what a promotion may set on the new incident.
+type groupIncident struct {
+	Title    string
+	Severity vigil.Severity
+	Type     vigil.IncidentType
+}
+
+// promoteGroup makes an incident in triage from a group and its alerts.
+func (tx *Tx) promoteGroup(groupID int64, f groupIncident, why string) (int64, error) {
+	g, err := tx.loadGroup(groupID)
+	if err != nil {
+		return 0, err
+	}
+	alerts, err := tx.groupAlerts(groupID, 1000)
+	if err != nil {
+		return 0, err
+	}
+	inc := &vigil.Incident{
+		Title: firstNonEmpty(f.Title, g.Title), Type: f.Type, Severity: firstNonEmpty(f.Severity, g.Severity),
+		TLP: g.TLP, Source: vigil.SourceAlert, Status: vigil.StatusTriage,
+		Summary: fmt.Sprintf("From alert group #%d: %d alerts. %s", g.ID, g.AlertCount, why),
+	}
+	if inc.Type == "" {
+		inc.Type = vigil.TypeOther
+	}
+	if len(alerts) > 0 && !alerts[0].StartedAt.IsZero() {
+		t := alerts[0].StartedAt
+		for _, a := range alerts {
+			if a.StartedAt.Before(t) {
+				t = a.StartedAt
+			}
+		}
+		inc.Times.DetectedAt = &t
+	}
+	if err := tx.createIncident(inc); err != nil {
+		return 0, err
+	}
+	if err := tx.feedIncident(g, alerts, inc.ID, "promoted to "+inc.Reference); err != nil {
+		return 0, err
+	}
+	tx.audit("alert_group.promote", "alert_group", g.ID, nil, map[string]any{"incident_id": inc.ID, "reason": why})
+	return inc.ID, nil
+}
+
+// feedIncident marks a group as feeding an incident and records its alerts
+// on the incident's timeline.
+func (tx *Tx) feedIncident(g *vigil.AlertGroup, alerts []*vigil.Alert, incidentID int64, what string) error {
+	if _, err := tx.exec(`UPDATE alert_groups SET state = 'promoted', incident_id = ?, updated_at = ? WHERE id = ?`, incidentID, tx.now, g.ID); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Alert group #%d (%d alerts) %s:", g.ID, g.AlertCount, what)
+	for i, a := range alerts {
+		if i == 20 {
+			fmt.Fprintf(&b, "\n… and %d more.", len(alerts)-i)
+			break
+		}
+		fmt.Fprintf(&b, "\n- Alert #%d (%s, %s, seen %d times): %s", a.ID, a.Severity, a.Status, a.Count, a.Title)
+	}
+	var obs []vigil.ObservableInput
+	if len(alerts) > 0 {
+		ids := make([]any, len(alerts))
+		for i, a := range alerts {
+			ids[i] = a.ID
+		}
+		rows, err := tx.query(`SELECT DISTINCT type, value FROM alert_observables WHERE alert_id IN (`+placeholders(len(ids))+`) ORDER BY type, value`, ids...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() && len(obs) < vigil.MaxObservablesPerRequest {
+			var o vigil.ObservableInput
+			if err := rows.Scan(&o.Type, &o.Value); err != nil {
+				rows.Close()
+				return err
+			}
+			obs = append(obs, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return tx.recordAlertOnIncident(incidentID, b.String(), obs)
+}
+
+func firstNonEmpty[T ~string](vs ...T) T {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// --- reads ---
+
+// alertVisible limits alerts or groups (alias) to those the actor may see:
+// TLP:RED ones only to administrators and managers, who own triage of
+// what may not be shared.
+func (tx *Tx) alertVisible(alias string) string {
+	switch {
+	case tx.vis.None:
+		return "1=0"
+	case tx.vis.All || (tx.actor != nil && tx.actor.Role == vigil.RoleManager):
+		return "1=1"
+	}
+	return alias + ".tlp <> 'RED'"
+}
+
+const groupColumns = `g.id, g.title, g.state, g.severity, g.tlp, g.integration_id, g.incident_id, g.merged_into, g.reason,
+	g.alert_count, g.first_seen, g.last_seen, g.updated_at,
+	(SELECT COUNT(*) FROM alerts a WHERE a.group_id = g.id AND a.status = 'firing')`
+
+func scanGroup(r rowScanner) (*vigil.AlertGroup, error) {
+	var g vigil.AlertGroup
+	var sev int
+	if err := r.Scan(&g.ID, &g.Title, &g.State, &sev, &g.TLP, &g.IntegrationID, scanNullInt(&g.IncidentID), scanNullInt(&g.MergedInto),
+		&g.Reason, &g.AlertCount, scanTime(&g.FirstSeen), scanTime(&g.LastSeen), scanTime(&g.UpdatedAt), &g.Firing); err != nil {
+		return nil, err
+	}
+	g.Severity = vigil.SeverityFromRank(sev)
+	return &g, nil
+}
+
+func (tx *Tx) loadGroup(id int64) (*vigil.AlertGroup, error) {
+	g, err := scanGroup(tx.queryRow(`SELECT `+groupColumns+` FROM alert_groups g WHERE g.id = ? AND `+tx.alertVisible("g"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, vigil.Errorf(vigil.ENOTFOUND, "Alert group #%d not found.", id)
+	}
+	return g, err
+}
+
+const alertColumns = `a.id, a.integration_id, n.name, n.kind, a.group_id, g.incident_id, a.fingerprint, a.status, a.title, a.description,
+	a.severity, a.tlp, a.source_ref, a.url, a.labels, a.count, a.occurrence, a.started_at, a.first_seen, a.last_seen, a.resolved_at`
+
+const alertFrom = ` FROM alerts a JOIN integrations n ON n.id = a.integration_id JOIN alert_groups g ON g.id = a.group_id`
+
+func scanAlert(r rowScanner, extra ...any) (*vigil.Alert, error) {
+	var a vigil.Alert
+	var sev int
+	dest := []any{&a.ID, &a.IntegrationID, &a.IntegrationName, &a.Kind, &a.GroupID, scanNullInt(&a.IncidentID), &a.Fingerprint,
+		&a.Status, &a.Title, &a.Description, &sev, &a.TLP, &a.SourceRef, &a.URL, scanJSON(&a.Labels), &a.Count, &a.Occurrence,
+		scanTime(&a.StartedAt), scanTime(&a.FirstSeen), scanTime(&a.LastSeen), scanNullTime(&a.ResolvedAt)}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	a.Severity = vigil.SeverityFromRank(sev)
+	if a.Labels == nil {
+		a.Labels = map[string]string{}
+	}
+	return &a, nil
+}
+
+func (tx *Tx) groupAlerts(groupID int64, limit int) ([]*vigil.Alert, error) {
+	rows, err := tx.query(`SELECT `+alertColumns+alertFrom+` WHERE a.group_id = ? ORDER BY a.id LIMIT ?`, groupID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*vigil.Alert{}
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// FindAlertGroups returns a page of the triage queue.
+func (s *AlertService) FindAlertGroups(ctx context.Context, f vigil.AlertGroupFilter) (page *vigil.AlertGroupPage, err error) {
+	defer s.db.op("alert_group.find")(&err)
+	if err := f.Normalize(); err != nil {
+		return nil, err
+	}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermAlertRead); err != nil {
+			return err
+		}
+		where := []string{tx.alertVisible("g"), inClause("g.state", quoteAll(f.States))}
+		var args []any
+		if len(f.Severities) > 0 {
+			ranks := make([]string, len(f.Severities))
+			for i, s := range f.Severities {
+				ranks[i] = fmt.Sprint(s.Rank())
+			}
+			where = append(where, "g.severity IN ("+strings.Join(ranks, ", ")+")")
+		}
+		if f.IntegrationID != 0 {
+			where = append(where, "g.integration_id = ?")
+			args = append(args, f.IntegrationID)
+		}
+		order := map[string]string{
+			"severity":  "g.severity DESC, g.last_seen DESC, g.id DESC",
+			"newest":    "g.first_seen DESC, g.id DESC",
+			"oldest":    "g.first_seen, g.id",
+			"last_seen": "g.last_seen DESC, g.id DESC",
+		}[f.Sort]
+		page = &vigil.AlertGroupPage{Groups: []*vigil.AlertGroup{}}
+		if err := tx.queryRow(`SELECT COUNT(*) FROM alert_groups g WHERE `+joinAnd(where), args...).Scan(&page.Total); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT `+groupColumns+` FROM alert_groups g WHERE `+joinAnd(where)+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+			append(args, f.Limit, f.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			g, err := scanGroup(rows)
+			if err != nil {
+				return err
+			}
+			page.Groups = append(page.Groups, g)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return tx.fillGroupIncidents(page.Groups)
+	})
+	return page, err
+}
+
+// fillGroupIncidents names the incidents groups feed, where the actor may
+// see them.
+func (tx *Tx) fillGroupIncidents(groups []*vigil.AlertGroup) error {
+	var ids []any
+	for _, g := range groups {
+		if g.IncidentID != nil {
+			ids = append(ids, *g.IncidentID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	vis, vargs := tx.visible()
+	rows, err := tx.query(`SELECT i.id, i.reference, i.title, i.status FROM incidents i WHERE i.id IN (`+placeholders(len(ids))+`) AND `+vis,
+		append(ids, vargs...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	refs := map[int64]*vigil.IncidentRef{}
+	for rows.Next() {
+		var r vigil.IncidentRef
+		if err := rows.Scan(&r.ID, &r.Reference, &r.Title, &r.Status); err != nil {
+			return err
+		}
+		refs[r.ID] = &r
+	}
+	for _, g := range groups {
+		if g.IncidentID != nil {
+			g.Incident = refs[*g.IncidentID]
+		}
+	}
+	return rows.Err()
+}
+
+// FindAlertGroupByID returns a group with its alerts.
+func (s *AlertService) FindAlertGroupByID(ctx context.Context, id int64) (g *vigil.AlertGroup, err error) {
+	defer s.db.op("alert_group.find")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermAlertRead); err != nil {
+			return err
+		}
+		if g, err = tx.loadGroup(id); err != nil {
+			return err
+		}
+		if g.Alerts, err = tx.groupAlerts(id, 500); err != nil {
+			return err
+		}
+		return tx.fillGroupIncidents([]*vigil.AlertGroup{g})
+	})
+	return g, err
+}
+
+// FindAlerts lists alerts, newest first.
+func (s *AlertService) FindAlerts(ctx context.Context, f vigil.AlertFilter) (out []*vigil.Alert, err error) {
+	defer s.db.op("alert.find")(&err)
+	if f.Limit <= 0 {
+		f.Limit = 50
+	} else if f.Limit > 500 {
+		return nil, vigil.Invalid("limit", "At most 500 per page.")
+	}
+	if f.Offset < 0 {
+		return nil, vigil.Invalid("offset", "The offset cannot be negative.")
+	}
+	for _, st := range f.Status {
+		if st != vigil.AlertFiring && st != vigil.AlertResolved {
+			return nil, vigil.Invalid("status", "Unknown alert status %q: firing or resolved.", st)
+		}
+	}
+	out = []*vigil.Alert{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermAlertRead); err != nil {
+			return err
+		}
+		where := []string{tx.alertVisible("a")}
+		var args []any
+		if f.GroupID != 0 {
+			where, args = append(where, "a.group_id = ?"), append(args, f.GroupID)
+		}
+		if f.IntegrationID != 0 {
+			where, args = append(where, "a.integration_id = ?"), append(args, f.IntegrationID)
+		}
+		if len(f.Status) > 0 {
+			where = append(where, inClause("a.status", quoteAll(f.Status)))
+		}
+		rows, err := tx.query(`SELECT `+alertColumns+alertFrom+` WHERE `+joinAnd(where)+` ORDER BY a.last_seen DESC, a.id DESC LIMIT ? OFFSET ?`,
+			append(args, f.Limit, f.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAlert(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// FindAlertByID returns an alert with its observables, where else each was
+// seen, its occurrences and its raw JSON.
+func (s *AlertService) FindAlertByID(ctx context.Context, id int64) (a *vigil.Alert, err error) {
+	defer s.db.op("alert.find")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermAlertRead); err != nil {
+			return err
+		}
+		var raw sql.NullString
+		a, err = scanAlert(tx.queryRow(`SELECT `+alertColumns+`, a.raw`+alertFrom+` WHERE a.id = ? AND `+tx.alertVisible("a"), id), &raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return vigil.Errorf(vigil.ENOTFOUND, "Alert #%d not found.", id)
+		} else if err != nil {
+			return err
+		}
+		if raw.Valid {
+			a.Raw = []byte(raw.String)
+		}
+		rows, err := tx.query(`SELECT n, started_at, first_seen, resolved_at FROM alert_occurrences WHERE alert_id = ? ORDER BY n DESC`, id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var o vigil.AlertOccurrence
+			if err := rows.Scan(&o.N, scanTime(&o.StartedAt), scanTime(&o.FirstSeen), scanNullTime(&o.ResolvedAt)); err != nil {
+				rows.Close()
+				return err
+			}
+			a.Occurrences = append(a.Occurrences, &o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return tx.fillAlertObservables(a)
+	})
+	return a, err
+}
+
+// fillAlertObservables lists an alert's observables with the other alerts
+// and the incidents that hold the same values.
+func (tx *Tx) fillAlertObservables(a *vigil.Alert) error {
+	rows, err := tx.query(`SELECT type, value FROM alert_observables WHERE alert_id = ? ORDER BY type, value`, a.ID)
+	if err != nil {
+		return err
+	}
+	a.Observables = []*vigil.AlertObservable{}
+	for rows.Next() {
+		o := &vigil.AlertObservable{SeenAlerts: []vigil.AlertRef{}, SeenIn: []vigil.IncidentRef{}}
+		if err := rows.Scan(&o.Type, &o.Value); err != nil {
+			rows.Close()
+			return err
+		}
+		a.Observables = append(a.Observables, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	vis, vargs := tx.visible()
+	for _, o := range a.Observables {
+		if err := tx.queryRow(`SELECT COUNT(*) FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
+			WHERE o.type = ? AND o.value = ? AND o.alert_id <> ? AND `+tx.alertVisible("a"), o.Type, o.Value, a.ID).Scan(&o.SeenInAlerts); err != nil {
+			return err
+		}
+		if o.SeenInAlerts > 0 {
+			rows, err := tx.query(`SELECT a.id, a.title, a.status, a.last_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
+				WHERE o.type = ? AND o.value = ? AND o.alert_id <> ? AND `+tx.alertVisible("a")+` ORDER BY a.last_seen DESC, a.id DESC LIMIT 5`,
+				o.Type, o.Value, a.ID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var r vigil.AlertRef
+				if err := rows.Scan(&r.ID, &r.Title, &r.Status, scanTime(&r.LastSeen)); err != nil {
+					rows.Close()
+					return err
+				}
+				o.SeenAlerts = append(o.SeenAlerts, r)
+			}
+			rows.Close()
+		}
+		rows, err := tx.query(`SELECT i.id, i.reference, i.title, i.status FROM observables ob JOIN incidents i ON i.id = ob.incident_id
+			WHERE ob.type = ? AND ob.value = ? AND `+vis+` ORDER BY i.created_at DESC LIMIT 5`, append([]any{o.Type, o.Value}, vargs...)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r vigil.IncidentRef
+			if err := rows.Scan(&r.ID, &r.Reference, &r.Title, &r.Status); err != nil {
+				rows.Close()
+				return err
+			}
+			o.SeenIn = append(o.SeenIn, r)
+		}
+		rows.Close()
+	}
+	return nil
+}
+
+// --- triage actions ---
+
+// ActOnGroups applies one triage decision to every group in a, in one
+// transaction.
+func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (incidentID int64, err error) {
+	defer s.db.op("alert_group.act")(&err)
+	if err := a.Validate(); err != nil {
+		return 0, err
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(a.GroupIDs)))
+	err = s.db.write(ctx, func(tx *Tx) error {
+		incidentID = 0
+		if err := tx.require(vigil.PermAlertTriage); err != nil {
+			return err
+		}
+		groups := make([]*vigil.AlertGroup, 0, len(ids))
+		for _, id := range ids {
+			g, err := tx.loadGroup(id)
+			if err != nil {
+				return err
+			}
+			groups = append(groups, g)
+		}
+		switch a.Action {
+		case "acknowledge", "reopen", "dismiss":
+			state := map[string]vigil.GroupState{"acknowledge": vigil.GroupAcknowledged, "reopen": vigil.GroupNew, "dismiss": vigil.GroupDismissed}[a.Action]
+			for _, g := range groups {
+				if g.State == vigil.GroupMerged || (g.State == vigil.GroupPromoted && a.Action != "reopen") {
+					return vigil.Invalid("group_ids", "Alert group #%d is %s; it cannot be %s.", g.ID, g.State, pastTense(a.Action))
+				}
+				reason := ""
+				if a.Action == "dismiss" {
+					reason = a.Reason
+				}
+				if _, err := tx.exec(`UPDATE alert_groups SET state = ?, reason = ?, updated_at = ? WHERE id = ?`, state, reason, tx.now, g.ID); err != nil {
+					return err
+				}
+				if g.State == vigil.GroupPromoted && g.IncidentID != nil {
+					// Reopened: it no longer feeds the incident.
+					if _, err := tx.exec(`UPDATE alert_groups SET incident_id = NULL WHERE id = ?`, g.ID); err != nil {
+						return err
+					}
+					if _, err := tx.addTimeline(*g.IncidentID, vigil.KindAlert, tx.now, fmt.Sprintf("Alert group #%d detached by %s.", g.ID, tx.actorName()), nil); err != nil {
+						return err
+					}
+				}
+				tx.audit("alert_group."+a.Action, "alert_group", g.ID, map[string]any{"state": g.State}, map[string]any{"state": state, "reason": reason})
+			}
+		case "promote":
+			if err := tx.require(vigil.PermIncidentCreate); err != nil {
+				return err
+			}
+			for _, g := range groups {
+				if g.State == vigil.GroupPromoted || g.State == vigil.GroupMerged {
+					return vigil.Invalid("group_ids", "Alert group #%d is %s already.", g.ID, g.State)
+				}
+			}
+			// Several groups promote to one incident: the first makes it,
+			// the others feed it.
+			id, err := tx.promoteGroup(groups[0].ID, groupIncident{Title: a.Title, Severity: a.Severity, Type: a.Type},
+				"Promoted by "+tx.actorName()+".")
+			if err != nil {
+				return err
+			}
+			incidentID = id
+			for _, g := range groups[1:] {
+				if err := tx.attachGroup(g, id); err != nil {
+					return err
+				}
+			}
+		case "attach":
+			if err := tx.require(vigil.PermIncidentEdit); err != nil {
+				return err
+			}
+			inc, err := tx.findIncidentByID(a.IncidentID)
+			if err != nil {
+				return vigil.Invalid("incident_id", "Incident not found.")
+			}
+			for _, g := range groups {
+				if g.State == vigil.GroupMerged || (g.IncidentID != nil && *g.IncidentID == inc.ID) {
+					return vigil.Invalid("group_ids", "Alert group #%d is %s already.", g.ID, g.State)
+				}
+				if err := tx.attachGroup(g, inc.ID); err != nil {
+					return err
+				}
+			}
+			incidentID = inc.ID
+		case "merge":
+			into, err := tx.loadGroup(a.IntoID)
+			if err != nil {
+				return vigil.Invalid("into", "Alert group #%d not found.", a.IntoID)
+			}
+			if into.State == vigil.GroupMerged || into.State == vigil.GroupDismissed {
+				return vigil.Invalid("into", "Alert group #%d is %s; merge into an open group.", into.ID, into.State)
+			}
+			for _, g := range groups {
+				if g.ID == into.ID {
+					continue
+				}
+				if g.State == vigil.GroupMerged {
+					return vigil.Invalid("group_ids", "Alert group #%d is merged already.", g.ID)
+				}
+				if err := tx.mergeGroup(g, into); err != nil {
+					return err
+				}
+			}
+			incidentID = 0
+			if into.IncidentID != nil {
+				incidentID = *into.IncidentID
+			}
+		}
+		return nil
+	})
+	return incidentID, err
+}
+
+func pastTense(action string) string {
+	return map[string]string{"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "reopened"}[action]
+}
+
+// attachGroup makes g feed an existing incident.
+func (tx *Tx) attachGroup(g *vigil.AlertGroup, incidentID int64) error {
+	alerts, err := tx.groupAlerts(g.ID, 1000)
+	if err != nil {
+		return err
+	}
+	if err := tx.feedIncident(g, alerts, incidentID, "attached by "+tx.actorName()); err != nil {
+		return err
+	}
+	tx.audit("alert_group.attach", "alert_group", g.ID, map[string]any{"incident_id": g.IncidentID}, map[string]any{"incident_id": incidentID})
+	return nil
+}
+
+// mergeGroup moves g's alerts into into, which takes its count, severity
+// and TLP; g is left as a pointer to into.
+func (tx *Tx) mergeGroup(g, into *vigil.AlertGroup) error {
+	moved, err := tx.groupAlerts(g.ID, 1000)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE alerts SET group_id = ? WHERE group_id = ?`, into.ID, g.ID); err != nil {
+		return err
+	}
+	into.AlertCount += g.AlertCount
+	if g.Severity.Rank() > into.Severity.Rank() {
+		into.Severity = g.Severity
+	}
+	into.TLP = stricterTLP(into.TLP, g.TLP)
+	if g.LastSeen.After(into.LastSeen) {
+		into.LastSeen = g.LastSeen
+	}
+	if _, err := tx.exec(`UPDATE alert_groups SET alert_count = ?, severity = ?, tlp = ?, last_seen = ?, updated_at = ? WHERE id = ?`,
+		into.AlertCount, into.Severity.Rank(), into.TLP, into.LastSeen, tx.now, into.ID); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE alert_groups SET state = 'merged', merged_into = ?, incident_id = NULL, updated_at = ? WHERE id = ?`, into.ID, tx.now, g.ID); err != nil {
+		return err
+	}
+	if into.IncidentID != nil {
+		merged := *g
+		merged.ID = into.ID
+		if err := tx.feedIncident(&merged, moved, *into.IncidentID, fmt.Sprintf("merged in from group #%d by %s", g.ID, tx.actorName())); err != nil {
+			return err
+		}
+	}
+	tx.audit("alert_group.merge", "alert_group", g.ID, map[string]any{"state": g.State}, map[string]any{"merged_into": into.ID})
+	return nil
+}

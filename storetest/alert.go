@@ -1,0 +1,338 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// mustIntegration creates an integration as an admin.
+func mustIntegration(t *testing.T, s *Store, admin context.Context, in *vigil.Integration) string {
+	t.Helper()
+	token, err := s.Integrations.CreateIntegration(admin, in)
+	if err != nil {
+		t.Fatalf("CreateIntegration: %v (%v)", err, vigil.ErrorFields(err))
+	}
+	return token
+}
+
+// alertIn returns a prepared alert.
+func alertIn(in *vigil.Integration, fp, title string, sev vigil.Severity, status vigil.AlertStatus, labels map[string]string) *vigil.AlertInput {
+	a := &vigil.AlertInput{Fingerprint: fp, Title: title, Severity: sev, Status: status, Labels: labels}
+	a.Prepare(in)
+	return a
+}
+
+func mustIngest(t *testing.T, s *Store, in *vigil.Integration, alerts ...*vigil.AlertInput) *vigil.IngestResult {
+	t.Helper()
+	res, err := s.Alerts.IngestAlerts(context.Background(), in, alerts)
+	if err != nil {
+		t.Fatalf("IngestAlerts: %v", err)
+	}
+	return res
+}
+
+func testAlert(t *testing.T, open Opener) {
+	s := open(t)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	responder, _ := MustCreateUser(t, s, vigil.RoleResponder)
+	viewer, _ := MustCreateUser(t, s, vigil.RoleViewer)
+	reporter, _ := MustCreateUser(t, s, vigil.RoleReporter)
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	s.SetNow(func() time.Time { return now })
+	tick := func(d time.Duration) { now = now.Add(d) }
+
+	t.Run("Integration", func(t *testing.T) {
+		in := &vigil.Integration{Name: "Prometheus prod", Kind: vigil.IntegrationAlertmanager}
+		token := mustIntegration(t, s, admin, in)
+		if !strings.HasPrefix(token, vigil.IntegrationTokenPrefix) || in.ID == 0 || in.DefaultTLP != vigil.TLPAmber || !strings.HasPrefix(token, in.TokenHint) {
+			t.Fatalf("token %q, integration %+v", token, in)
+		}
+		got, err := s.Integrations.AuthenticateIntegration(context.Background(), token)
+		if err != nil || got.ID != in.ID {
+			t.Fatalf("AuthenticateIntegration: %v %v", got, err)
+		}
+		if _, err := s.Integrations.AuthenticateIntegration(context.Background(), token+"x"); vigil.ErrorCode(err) != vigil.EUNAUTHORIZED {
+			t.Errorf("wrong token: %v", err)
+		}
+		// Only admins manage integrations.
+		if _, err := s.Integrations.CreateIntegration(responder, &vigil.Integration{Name: "x", Kind: vigil.IntegrationGrafana}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("responder creates: %v", err)
+		}
+		if _, err := s.Integrations.FindIntegrations(viewer); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("viewer lists: %v", err)
+		}
+		// Names are unique; bad fields are named.
+		_, err = s.Integrations.CreateIntegration(admin, &vigil.Integration{Name: "Prometheus prod", Kind: vigil.IntegrationAlertmanager})
+		if !hasField(err, "name") {
+			t.Errorf("duplicate name: %v", err)
+		}
+		_, err = s.Integrations.CreateIntegration(admin, &vigil.Integration{Name: "edr", Kind: vigil.IntegrationGeneric,
+			Grouping: vigil.GroupingRule{By: []string{"nonsense"}}})
+		if !hasField(err, "mapping.title") || !hasField(err, "grouping.by") {
+			t.Errorf("bad integration: %v %v", err, vigil.ErrorFields(err))
+		}
+		// Rotation replaces the token; disabling refuses it.
+		newToken, err := s.Integrations.RotateIntegrationToken(admin, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Integrations.AuthenticateIntegration(context.Background(), token); vigil.ErrorCode(err) != vigil.EUNAUTHORIZED {
+			t.Errorf("old token after rotation: %v", err)
+		}
+		dis := true
+		upd, err := s.Integrations.UpdateIntegration(admin, in.ID, vigil.IntegrationUpdate{Disabled: &dis})
+		if err != nil || !upd.Disabled {
+			t.Fatalf("disable: %v", err)
+		}
+		if _, err := s.Integrations.AuthenticateIntegration(context.Background(), newToken); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("disabled integration's token: %v", err)
+		}
+		if _, err := s.Integrations.UpdateIntegration(admin, in.ID, vigil.IntegrationUpdate{Version: 1}); vigil.ErrorCode(err) != vigil.ECONFLICT {
+			t.Errorf("stale version: %v", err)
+		}
+		// An integration without alerts can be deleted.
+		if err := s.Integrations.DeleteIntegration(admin, in.ID); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	})
+
+	in := &vigil.Integration{Name: "Alertmanager", Kind: vigil.IntegrationAlertmanager}
+	mustIntegration(t, s, admin, in)
+
+	t.Run("Dedup", func(t *testing.T) {
+		a := func(status vigil.AlertStatus) *vigil.AlertInput {
+			return alertIn(in, "fp-disk", "Disk almost full", vigil.SeverityMedium, status, map[string]string{"alertname": "DiskFull", "instance": "10.1.2.3:9100"})
+		}
+		first := mustIngest(t, s, in, a(vigil.AlertFiring))
+		if first.Created != 1 || len(first.AlertIDs) != 1 {
+			t.Fatalf("first: %+v", first)
+		}
+		id := first.AlertIDs[0]
+		tick(time.Minute)
+		again := mustIngest(t, s, in, a(vigil.AlertFiring), a(vigil.AlertFiring))
+		if again.Repeated != 2 || again.AlertIDs[0] != id || again.AlertIDs[1] != id {
+			t.Fatalf("repeats: %+v", again)
+		}
+		got, err := s.Alerts.FindAlertByID(responder, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Count != 3 || got.Status != vigil.AlertFiring || !got.LastSeen.Equal(now) || got.Occurrence != 1 {
+			t.Errorf("after repeats: count %d status %s last %v occurrence %d", got.Count, got.Status, got.LastSeen, got.Occurrence)
+		}
+		// Resolved, then told again it is resolved.
+		tick(time.Minute)
+		if r := mustIngest(t, s, in, a(vigil.AlertResolved)); r.Resolved != 1 {
+			t.Fatalf("resolve: %+v", r)
+		}
+		if r := mustIngest(t, s, in, a(vigil.AlertResolved)); r.Repeated != 1 {
+			t.Fatalf("resolved again: %+v", r)
+		}
+		got, _ = s.Alerts.FindAlertByID(responder, id)
+		if got.Status != vigil.AlertResolved || got.ResolvedAt == nil || got.Count != 5 {
+			t.Errorf("resolved: %+v", got)
+		}
+		// Firing again is a new occurrence of the same alert.
+		tick(time.Hour)
+		r := mustIngest(t, s, in, a(vigil.AlertFiring))
+		if r.Refired != 1 || r.AlertIDs[0] != id {
+			t.Fatalf("refire: %+v", r)
+		}
+		got, _ = s.Alerts.FindAlertByID(responder, id)
+		if got.Status != vigil.AlertFiring || got.Occurrence != 2 || got.ResolvedAt != nil || len(got.Occurrences) != 2 {
+			t.Fatalf("after refire: %+v", got)
+		}
+		if got.Occurrences[0].N != 2 || got.Occurrences[1].ResolvedAt == nil || got.Occurrences[0].ResolvedAt != nil {
+			t.Errorf("occurrences: %+v %+v", got.Occurrences[0], got.Occurrences[1])
+		}
+		// The instance label became an observable.
+		if len(got.Observables) == 0 || got.Observables[0].Value != "10.1.2.3" {
+			t.Errorf("observables: %+v", got.Observables)
+		}
+	})
+
+	t.Run("SeenBefore", func(t *testing.T) {
+		a1 := alertIn(in, "fp-ssh-1", "SSH brute force from 203.0.113.9", vigil.SeverityHigh, vigil.AlertFiring, nil)
+		a2 := alertIn(in, "fp-ssh-2", "Login from 203.0.113.9", vigil.SeverityLow, vigil.AlertFiring, nil)
+		inc := MustCreateIncident(t, responder, s, &vigil.Incident{Title: "Brute force"})
+		if _, err := s.Observables.AddObservables(responder, inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "203.0.113.9"}}); err != nil {
+			t.Fatal(err)
+		}
+		res := mustIngest(t, s, in, a1, a2)
+		got, err := s.Alerts.FindAlertByID(viewer, res.AlertIDs[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ip *vigil.AlertObservable
+		for _, o := range got.Observables {
+			if o.Value == "203.0.113.9" {
+				ip = o
+			}
+		}
+		if ip == nil || ip.SeenInAlerts != 1 || ip.SeenAlerts[0].ID != res.AlertIDs[0] || len(ip.SeenIn) != 1 || ip.SeenIn[0].ID != inc.ID {
+			t.Errorf("seen before: %+v", ip)
+		}
+	})
+
+	t.Run("Grouping", func(t *testing.T) {
+		hostIn := &vigil.Integration{Name: "Wazuh", Kind: vigil.IntegrationWazuh,
+			Grouping:  vigil.GroupingRule{By: []string{"observable:hostname"}, Window: vigil.Duration(10 * time.Minute)},
+			Promotion: vigil.PromotionRule{Count: 3}}
+		mustIntegration(t, s, admin, hostIn)
+		obs := func(host string) []vigil.ObservableInput {
+			return []vigil.ObservableInput{{Type: vigil.ObsHostname, Value: host}}
+		}
+		mk := func(fp, host string) *vigil.AlertInput {
+			a := &vigil.AlertInput{Fingerprint: fp, Title: "Rule " + fp + " on " + host, Observables: obs(host)}
+			a.Prepare(hostIn)
+			return a
+		}
+		r1 := mustIngest(t, s, hostIn, mk("r1", "web-1"), mk("r2", "web-1"), mk("r1b", "web-2"))
+		if r1.GroupIDs[0] != r1.GroupIDs[1] || r1.GroupIDs[0] == r1.GroupIDs[2] {
+			t.Fatalf("groups by host: %v", r1.GroupIDs)
+		}
+		// Past the window, the same host starts a new group.
+		tick(11 * time.Minute)
+		r2 := mustIngest(t, s, hostIn, mk("r3", "web-2"))
+		if r2.GroupIDs[0] == r1.GroupIDs[2] {
+			t.Errorf("joined a group after its window")
+		}
+		// The third alert on web-1 within the window promotes the group.
+		tick(-11 * time.Minute)
+		r3 := mustIngest(t, s, hostIn, mk("r4", "web-1"))
+		if len(r3.Promoted) != 1 {
+			t.Fatalf("no promotion at 3 alerts: %+v", r3)
+		}
+		inc, err := s.Incidents.FindIncidentByID(responder, r3.Promoted[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.Source != vigil.SourceAlert || inc.Status != vigil.StatusTriage {
+			t.Errorf("promoted incident: %+v", inc)
+		}
+		tl, err := s.Timeline.FindTimeline(responder, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindAlert}})
+		if err != nil || len(tl.Items) != 1 || !strings.Contains(tl.Items[0].Message, "Rule r4 on web-1") {
+			t.Fatalf("timeline: %v %+v", err, tl)
+		}
+		// The incident holds the group's observables.
+		obsList, _ := s.Observables.FindObservables(responder, inc.ID)
+		if len(obsList) != 1 || obsList[0].Value != "web-1" {
+			t.Errorf("incident observables: %+v", obsList)
+		}
+		// A fourth alert feeds the incident's timeline.
+		r4 := mustIngest(t, s, hostIn, mk("r5", "web-1"))
+		if len(r4.Promoted) != 0 || !slices.Contains(r4.Incidents, inc.ID) {
+			t.Errorf("fourth alert: %+v", r4)
+		}
+		tl, _ = s.Timeline.FindTimeline(responder, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindAlert}})
+		if len(tl.Items) != 2 {
+			t.Errorf("timeline after fourth alert: %+v", tl.Items)
+		}
+		// Severity promotion.
+		sevIn := &vigil.Integration{Name: "EDR", Kind: vigil.IntegrationTheHive, Promotion: vigil.PromotionRule{MinSeverity: vigil.SeverityHigh}}
+		mustIntegration(t, s, admin, sevIn)
+		low := alertIn(sevIn, "e1", "Adware", vigil.SeverityLow, vigil.AlertFiring, nil)
+		crit := alertIn(sevIn, "e2", "Ransomware note", vigil.SeverityCritical, vigil.AlertFiring, nil)
+		res := mustIngest(t, s, sevIn, low, crit)
+		if len(res.Promoted) != 1 {
+			t.Errorf("severity promotion: %+v", res)
+		}
+	})
+
+	t.Run("Queue", func(t *testing.T) {
+		qIn := &vigil.Integration{Name: "Grafana", Kind: vigil.IntegrationGrafana}
+		mustIntegration(t, s, admin, qIn)
+		res := mustIngest(t, s, qIn,
+			alertIn(qIn, "q1", "CPU high", vigil.SeverityLow, vigil.AlertFiring, nil),
+			alertIn(qIn, "q2", "Error rate", vigil.SeverityCritical, vigil.AlertFiring, nil),
+			alertIn(qIn, "q3", "Latency", vigil.SeverityMedium, vigil.AlertFiring, nil),
+			&vigil.AlertInput{Fingerprint: "q4", Title: "Board secret", Severity: vigil.SeverityHigh, TLP: vigil.TLPRed, Labels: map[string]string{}})
+		res.AlertIDs = res.AlertIDs[:3]
+		page, err := s.Alerts.FindAlertGroups(responder, vigil.AlertGroupFilter{IntegrationID: qIn.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// TLP:RED groups are for managers and admins.
+		if page.Total != 3 || page.Groups[0].Severity != vigil.SeverityCritical || page.Groups[2].Severity != vigil.SeverityLow {
+			t.Fatalf("queue by severity: total %d %+v", page.Total, page.Groups)
+		}
+		adminPage, _ := s.Alerts.FindAlertGroups(admin, vigil.AlertGroupFilter{IntegrationID: qIn.ID})
+		if adminPage.Total != 4 {
+			t.Errorf("admin sees %d groups", adminPage.Total)
+		}
+		if _, err := s.Alerts.FindAlertGroups(reporter, vigil.AlertGroupFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("reporter reads the queue: %v", err)
+		}
+		g1, g2, g3 := res.GroupIDs[0], res.GroupIDs[1], res.GroupIDs[2]
+		// Viewers may look but not act.
+		if _, err := s.Alerts.ActOnGroups(viewer, vigil.GroupAction{Action: "acknowledge", GroupIDs: []int64{g1}}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("viewer acts: %v", err)
+		}
+		// Dismiss needs a reason.
+		if _, err := s.Alerts.ActOnGroups(responder, vigil.GroupAction{Action: "dismiss", GroupIDs: []int64{g1}}); !hasField(err, "reason") {
+			t.Errorf("dismiss without reason: %v", err)
+		}
+		if _, err := s.Alerts.ActOnGroups(responder, vigil.GroupAction{Action: "dismiss", GroupIDs: []int64{g1}, Reason: "Batch job, expected."}); err != nil {
+			t.Fatal(err)
+		}
+		// Bulk actions are all or none: one unknown group refuses them all.
+		if _, err := s.Alerts.ActOnGroups(responder, vigil.GroupAction{Action: "acknowledge", GroupIDs: []int64{g2, 999999}}); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("unknown group: %v", err)
+		}
+		if g, _ := s.Alerts.FindAlertGroupByID(responder, g2); g.State != vigil.GroupNew {
+			t.Errorf("partial bulk action: %s", g.State)
+		}
+		// Merge g3 into g2, then promote g2.
+		if _, err := s.Alerts.ActOnGroups(responder, vigil.GroupAction{Action: "merge", GroupIDs: []int64{g3}, IntoID: g2}); err != nil {
+			t.Fatal(err)
+		}
+		g, _ := s.Alerts.FindAlertGroupByID(responder, g2)
+		if len(g.Alerts) != 2 || g.AlertCount != 2 {
+			t.Fatalf("merged group: %+v", g)
+		}
+		incID, err := s.Alerts.ActOnGroups(responder, vigil.GroupAction{Action: "promote", GroupIDs: []int64{g2}, Type: vigil.TypeDenialOfService})
+		if err != nil || incID == 0 {
+			t.Fatalf("promote: %v", err)
+		}
+		inc, _ := s.Incidents.FindIncidentByID(responder, incID)
+		if inc.Severity != vigil.SeverityCritical || inc.Type != vigil.TypeDenialOfService || inc.Title != "Error rate" {
+			t.Errorf("promoted: %+v", inc)
+		}
+		tl, _ := s.Timeline.FindTimeline(responder, incID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindAlert}})
+		if len(tl.Items) != 1 || !strings.Contains(tl.Items[0].Message, "Latency") || !strings.Contains(tl.Items[0].Message, "Error rate") {
+			t.Errorf("promotion timeline: %+v", tl.Items)
+		}
+		// The queue now holds what is left to triage.
+		page, _ = s.Alerts.FindAlertGroups(responder, vigil.AlertGroupFilter{IntegrationID: qIn.ID})
+		if page.Total != 0 {
+			t.Errorf("queue after triage: %+v", page.Groups)
+		}
+		// Attach a new alert's group to the incident.
+		more := mustIngest(t, s, qIn, alertIn(qIn, "q5", "Disk latency", vigil.SeverityLow, vigil.AlertFiring, nil))
+		if got, err := s.Alerts.ActOnGroups(responder, vigil.GroupAction{Action: "attach", GroupIDs: more.GroupIDs, IncidentID: incID}); err != nil || got != incID {
+			t.Fatalf("attach: %v", err)
+		}
+		alert, _ := s.Alerts.FindAlertByID(responder, more.AlertIDs[0])
+		if alert.IncidentID == nil || *alert.IncidentID != incID {
+			t.Errorf("attached alert's incident: %v", alert.IncidentID)
+		}
+		// An integration with alerts cannot be deleted.
+		if err := s.Integrations.DeleteIntegration(admin, qIn.ID); vigil.ErrorCode(err) != vigil.ECONFLICT {
+			t.Errorf("delete with alerts: %v", err)
+		}
+	})
+}
+
+func hasField(err error, field string) bool {
+	for _, f := range vigil.ErrorFields(err) {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
