@@ -346,6 +346,12 @@ type AlertInput struct {
 	Labels      map[string]string // the alert's fields, flattened
 	Observables []ObservableInput // found by the parser (typed fields) and in the text
 	Raw         json.RawMessage   // the alert's own JSON, kept with it
+	// Later, if set, is work the parser leaves until the alert turns out
+	// to be new or firing again (PrepareObservables runs it): finding
+	// observables in its fields, keeping its raw JSON. A repeat skips it.
+	Later func(*AlertInput)
+
+	observablesDone bool
 }
 
 // Prepare applies the integration's defaults, bounds every field, extracts
@@ -386,17 +392,32 @@ func (a *AlertInput) Prepare(in *Integration) {
 			}
 		}
 	}
-	if len(a.Raw) > MaxAlertRaw || !json.Valid(a.Raw) {
+	if len(a.Raw) > MaxAlertRaw {
 		a.Raw = nil
 	}
-	a.Observables = a.prepareObservables()
 	if a.Fingerprint == "" {
 		a.Fingerprint = ComputeFingerprint(in.Kind, a.Title, a.Labels, in.DedupKeys)
 	}
 }
 
-// prepareObservables normalises what the parser found, adds what the text
-// holds, and drops repeats.
+// PrepareObservables normalises the observables the parser found, adds
+// those in the alert's text, and drops repeats. It is apart from Prepare
+// because it is the costly part (a scan of all the text) and a repeat of a
+// firing alert, the common case in a storm, does not need it: stores call
+// it only for new alerts and re-fires. Calling it again does nothing.
+func (a *AlertInput) PrepareObservables() {
+	if !a.observablesDone {
+		if a.Later != nil {
+			a.Later(a)
+		}
+		if len(a.Raw) > MaxAlertRaw {
+			a.Raw = nil
+		}
+		a.Observables = a.prepareObservables()
+		a.observablesDone = true
+	}
+}
+
 func (a *AlertInput) prepareObservables() []ObservableInput {
 	out := make([]ObservableInput, 0, len(a.Observables))
 	seen := make(map[string]bool, len(a.Observables))

@@ -23,7 +23,7 @@ type amPayload struct {
 	CommonLabels      map[string]string `json:"commonLabels"`
 	CommonAnnotations map[string]string `json:"commonAnnotations"`
 	ExternalURL       string            `json:"externalURL"`
-	Alerts            []json.RawMessage `json:"alerts"`
+	Alerts            []amAlert         `json:"alerts"`
 }
 
 type amAlert struct {
@@ -35,11 +35,12 @@ type amAlert struct {
 	GeneratorURL string            `json:"generatorURL"`
 	Fingerprint  string            `json:"fingerprint"`
 	// Grafana only.
-	SilenceURL   string             `json:"silenceURL"`
-	DashboardURL string             `json:"dashboardURL"`
-	PanelURL     string             `json:"panelURL"`
-	ValueString  string             `json:"valueString"`
-	Values       map[string]float64 `json:"values"`
+	SilenceURL   string             `json:"silenceURL,omitempty"`
+	DashboardURL string             `json:"dashboardURL,omitempty"`
+	PanelURL     string             `json:"panelURL,omitempty"`
+	ValueString  string             `json:"valueString,omitempty"`
+	Values       map[string]float64 `json:"values,omitempty"`
+	OrgID        *int64             `json:"orgId,omitempty"`
 }
 
 func parseAlertmanager(body []byte) ([]*vigil.AlertInput, error) {
@@ -58,11 +59,8 @@ func parseAlertmanager(body []byte) ([]*vigil.AlertInput, error) {
 
 func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 	out := make([]*vigil.AlertInput, 0, len(p.Alerts))
-	for i, raw := range p.Alerts {
-		var a amAlert
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return nil, vigil.Invalid(fmt.Sprintf("alerts[%d]", i), "This %s alert cannot be read: %s.", tool, plainJSONError(err))
-		}
+	for i := range p.Alerts {
+		a := &p.Alerts[i]
 		if len(a.Labels) == 0 {
 			return nil, vigil.Invalid(fmt.Sprintf("alerts[%d].labels", i), "Each %s alert needs its labels.", tool)
 		}
@@ -74,7 +72,13 @@ func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 			SourceRef:   a.Fingerprint,
 			URL:         firstOf(a.GeneratorURL, a.PanelURL, a.DashboardURL),
 			At:          parseTime(a.StartsAt),
-			Raw:         raw,
+			// The labels name hosts and addresses; the raw JSON is the
+			// alert as the tool sent it, re-encoded from the fields of the
+			// documented format (so not decoded twice on the hot path).
+			Later: func(in *vigil.AlertInput) {
+				in.Observables = append(in.Observables, observablesFromLabels(a.Labels, sortedKeys(a.Labels))...)
+				in.Raw, _ = json.Marshal(a)
+			},
 		}
 		if a.Status == "resolved" {
 			in.Status = vigil.AlertResolved
@@ -93,7 +97,6 @@ func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 		if a.ValueString != "" {
 			in.Labels["valueString"] = a.ValueString
 		}
-		in.Observables = observablesFromLabels(a.Labels, sortedKeys(a.Labels))
 		out = append(out, in)
 	}
 	return out, nil

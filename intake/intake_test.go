@@ -41,6 +41,7 @@ func parse(t *testing.T, kind vigil.IntegrationKind, name string) []*vigil.Alert
 		t.Fatalf("%s: no alerts", name)
 	}
 	for i, a := range alerts {
+		a.PrepareObservables()
 		if a.Fingerprint == "" || a.Title == "" || a.Severity == "" || a.TLP == "" {
 			t.Errorf("%s alert %d not prepared: %+v", name, i, a)
 		}
@@ -219,6 +220,7 @@ func TestElasticAlertDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := alerts[0]
+	a.PrepareObservables()
 	if a.Title == "" || a.Fingerprint == "" || a.At.IsZero() {
 		t.Errorf("alert: %+v", a)
 	}
@@ -235,7 +237,7 @@ func TestElasticAlertDocument(t *testing.T) {
 func TestGenericMappingArray(t *testing.T) {
 	in := &vigil.Integration{ID: 1, Name: "edr", Kind: vigil.IntegrationGeneric, Mapping: vigil.FieldMapping{
 		Alerts: "detections", Title: "name", Severity: "sev", Fingerprint: "id",
-		Severities: map[string]vigil.Severity{"5": vigil.SeverityCritical},
+		Severities:  map[string]vigil.Severity{"5": vigil.SeverityCritical},
 		Observables: map[string]vigil.ObservableType{"device.ips": ""},
 	}}
 	in.Normalize()
@@ -244,6 +246,9 @@ func TestGenericMappingArray(t *testing.T) {
 	alerts, err := Parse(in, []byte(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		a.PrepareObservables()
 	}
 	if len(alerts) != 2 || alerts[0].Severity != vigil.SeverityCritical || alerts[1].Severity != vigil.SeverityHigh {
 		t.Fatalf("alerts: %+v", alerts)
@@ -346,6 +351,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, a := range alerts {
+			a.PrepareObservables()
 			if a.Fingerprint == "" || a.Title == "" || !a.TLP.Valid() || a.Severity.Rank() == 0 {
 				t.Fatalf("%s: alert not prepared: %+v", kind, a)
 			}

@@ -89,10 +89,10 @@ func benchCommand(stdout, stderr io.Writer) *ffcli.Command {
 		},
 	}
 	return &ffcli.Command{
-		Name: "bench", ShortUsage: "vigil bench store|pages", ShortHelp: "Benchmarks.",
+		Name: "bench", ShortUsage: "vigil bench store|pages|intake", ShortHelp: "Benchmarks.",
 		FlagSet:     flag.NewFlagSet("bench", flag.ContinueOnError),
 		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
-		Subcommands: []*ffcli.Command{store, benchPagesCommand(stdout)},
+		Subcommands: []*ffcli.Command{store, benchPagesCommand(stdout), benchIntakeCommand(stdout, stderr)},
 	}
 }
 

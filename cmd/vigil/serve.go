@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -141,6 +143,7 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when a proxy in front terminates TLS)")
 	fs.StringVar(&cfg.Timezone, "timezone", "", "time zone of the web pages, such as Europe/London (default: the machine's)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling a benchmark)")
 	return &ffcli.Command{
 		Name: "serve", ShortUsage: "vigil serve [flags]", ShortHelp: "Run the Vigil server.",
 		FlagSet: fs, Options: options,
@@ -148,6 +151,17 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 			logger, err := cfg.logger(stderr)
 			if err != nil {
 				return err
+			}
+			if *cpuProfile != "" {
+				f, err := os.Create(*cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			m := &Main{Config: cfg, Logger: logger, Stdout: stdout}
 			if err := m.Run(ctx); err != nil {

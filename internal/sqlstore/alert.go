@@ -87,6 +87,7 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 		res.Repeated++
 	case err == nil:
 		// Firing again after it was resolved: a new occurrence.
+		a.PrepareObservables()
 		g, err := tx.joinGroup(in, a)
 		if err != nil {
 			return err
@@ -109,6 +110,7 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 			return err
 		}
 	case errors.Is(err, sql.ErrNoRows):
+		a.PrepareObservables()
 		g, err := tx.joinGroup(in, a)
 		if err != nil {
 			return err
