@@ -6,6 +6,7 @@
 #   BENCH_N=1000000 scripts/bench.sh # SQLite, 1,000,000 / 10,000,000 (about 10 min to seed, 5 GB)
 #   BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable scripts/bench.sh
 #                                    # also PostgreSQL, in a schema bench_N of that database
+#   BENCH_INTAKE_DURATION=10s scripts/bench.sh   # shorter intake runs (default 60s each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,9 @@ if [ ! -f "$DIR/vigil.db" ]; then
 fi
 bin/vigil bench store -data "$DIR" -rates "$RATES"
 bin/vigil bench pages -data "$DIR"
+# Intake: its own fresh store and server, 32 clients, 90 % repeats of 1,000 open alerts.
+INTAKE="${BENCH_INTAKE_DURATION:-60s}"
+bin/vigil bench intake -duration "$INTAKE" -batch 1,100
 
 if [ -n "${BENCH_POSTGRES:-}" ]; then
 	schema="bench_$N"
@@ -33,4 +37,8 @@ if [ -n "${BENCH_POSTGRES:-}" ]; then
 	fi
 	bin/vigil bench store -database "$url" -rates "$RATES"
 	bin/vigil bench pages -database "$url"
+	ischema="bench_intake_$$"
+	psql "$BENCH_POSTGRES" -qc "CREATE SCHEMA $ischema"
+	bin/vigil bench intake -duration "$INTAKE" -batch 1,100 -database "$BENCH_POSTGRES${sep}search_path=$ischema" || true
+	psql "$BENCH_POSTGRES" -qc "DROP SCHEMA $ischema CASCADE"
 fi

@@ -20,6 +20,12 @@ import (
 
 func TestMain(m *testing.M) {
 	vigil.DefaultPasswordParams = vigil.PasswordParams{Memory: 64, Time: 1, Threads: 1}
+	if os.Getenv("VIGIL_TEST_MAIN") == "1" {
+		// Run as the vigil command, for tests that need a real server
+		// process (TestIntakeSurvivesKill9).
+		main()
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
