@@ -7,8 +7,8 @@ package intake
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"sort"
 	"strconv"
 	"strings"

@@ -1,8 +1,8 @@
 package intake
 
 import (
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"sort"
 	"strconv"
 	"strings"

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,6 +155,53 @@ func testAlert(t *testing.T, open Opener) {
 		// The instance label became an observable.
 		if len(got.Observables) == 0 || got.Observables[0].Value != "10.1.2.3" {
 			t.Errorf("observables: %+v", got.Observables)
+		}
+	})
+
+	t.Run("Batch", func(t *testing.T) {
+		fire := func(fp string) *vigil.AlertInput {
+			return alertIn(in, fp, "Batch "+fp, vigil.SeverityLow, vigil.AlertFiring, nil)
+		}
+		mustIngest(t, s, in, fire("b-open"))
+		res := mustIngest(t, s, in, fire("b-open"), fire("b-open"), fire("b-new"), fire("b-new"), fire("b-x"),
+			alertIn(in, "b-x", "Batch b-x", vigil.SeverityLow, vigil.AlertResolved, nil), fire("b-open2"))
+		if res.Created != 3 || res.Repeated != 3 || res.Resolved != 1 || res.Received != 7 {
+			t.Fatalf("batch: %+v", res)
+		}
+		ids := res.AlertIDs
+		if ids[0] != ids[1] || ids[2] != ids[3] || ids[4] != ids[5] || ids[0] == ids[2] || ids[6] == 0 {
+			t.Errorf("ids in order: %v", ids)
+		}
+		a, _ := s.Alerts.FindAlertByID(responder, ids[0])
+		x, _ := s.Alerts.FindAlertByID(responder, ids[4])
+		if a.Count != 3 || x.Status != vigil.AlertResolved || x.Count != 2 {
+			t.Errorf("counts: open %d, b-x %s %d", a.Count, x.Status, x.Count)
+		}
+		// Concurrent requests are merged into shared writes; every one of
+		// them is counted.
+		const clients, per = 8, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, clients*per)
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range per {
+					_, err := s.Alerts.IngestAlerts(context.Background(), in, []*vigil.AlertInput{fire("b-open"), fire(fmt.Sprintf("b-%d-%d", c, i))})
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, _ = s.Alerts.FindAlertByID(responder, ids[0])
+		if a.Count != 3+clients*per {
+			t.Errorf("after concurrent repeats: count %d, want %d", a.Count, 3+clients*per)
 		}
 	})
 

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -251,6 +252,7 @@ func benchIntakeCommand(stdout, stderr io.Writer) *ffcli.Command {
 	open := fs.Int("open", 1000, "open (firing) fingerprints the repeats are drawn from")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	serverProfile := fs.String("server-cpuprofile", "", "have the server it starts write a CPU profile to this file")
+	clientProfile := fs.String("cpuprofile", "", "write a CPU profile of the load tool itself to this file")
 	return &ffcli.Command{
 		Name: "intake", ShortUsage: "vigil bench intake [flags]",
 		ShortHelp: "Post Alertmanager payloads to a server and measure accepted alerts/s, latency and the server's peak RSS.",
@@ -282,6 +284,17 @@ func benchIntakeCommand(stdout, stderr io.Writer) *ffcli.Command {
 				}
 				defer srv.stop()
 				*url, *token, *pid = srv.intakeURL(), srv.token, srv.cmd.Process.Pid
+			}
+			if *clientProfile != "" {
+				f, err := os.Create(*clientProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			engine := "sqlite"
 			if *database != "" {

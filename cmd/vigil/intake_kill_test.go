@@ -35,8 +35,8 @@ func TestIntakeSurvivesKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	var (
-		mu           sync.Mutex
-		acked        = map[string]bool{}
+		mu       sync.Mutex
+		acked    = map[string]bool{}
 		notified int // alert notifications answered 2xx
 	)
 	loadCtx, cancel := context.WithCancel(ctx)

@@ -21,32 +21,263 @@ func integrationActor(in *vigil.Integration) *vigil.Actor {
 	return vigil.SystemActor("integration:" + in.Name)
 }
 
-// IngestAlerts stores alerts, all in one transaction. Alerts are records of
-// machine input, not of anyone's decision, so they are not audited one by
-// one; promotions, and every human action on them, are.
+// IngestAlerts stores alerts, all in one transaction. Concurrent calls are
+// merged into one write (see ingestBatcher), which is what lets an alert
+// storm of small requests through: the answer still comes only after the
+// commit. Alerts are records of machine input, not of anyone's decision,
+// so they are not audited one by one; promotions, and every human action
+// on them, are.
 func (s *AlertService) IngestAlerts(ctx context.Context, in *vigil.Integration, alerts []*vigil.AlertInput) (res *vigil.IngestResult, err error) {
 	defer s.db.op("alert.ingest")(&err)
-	ctx = vigil.NewContextWithActor(ctx, integrationActor(in))
-	err = s.db.write(ctx, func(tx *Tx) error {
-		res = &vigil.IngestResult{Received: len(alerts), AlertIDs: make([]int64, 0, len(alerts)),
-			GroupIDs: make([]int64, 0, len(alerts)), Promoted: []int64{}, Incidents: []int64{}}
-		for _, a := range alerts {
-			if err := tx.ingestAlert(in, a, res); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	req := &ingestReq{ctx: ctx, in: in, alerts: alerts, done: make(chan error, 1)}
+	if err := s.db.ingester().submit(req); err != nil {
 		return nil, err
 	}
-	return res, nil
+	return req.res, nil
 }
+
+// ingestReq is one IngestAlerts call waiting for its batch.
+type ingestReq struct {
+	ctx    context.Context
+	in     *vigil.Integration
+	alerts []*vigil.AlertInput
+	res    *vigil.IngestResult
+	done   chan error
+}
+
+// ingestBatcher merges concurrent intake calls into one write operation:
+// one transaction (one group-commit operation on SQLite) for many requests,
+// and the repeats of firing alerts among them in one UPDATE per integration.
+// It runs one batch at a time; the next one gathers while it does.
+type ingestBatcher struct {
+	db    *DB
+	queue chan *ingestReq
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// maxIngestBatch bounds the alerts in one batch. A batch of fewer than
+// ingestLingerBelow requests waits up to ingestLinger for more.
+const (
+	maxIngestBatch    = 4000
+	ingestLingerBelow = 16
+	ingestLinger      = 500 * time.Microsecond
+)
+
+func (db *DB) ingester() *ingestBatcher {
+	db.ingestOnce.Do(func() {
+		db.ingest = &ingestBatcher{db: db, queue: make(chan *ingestReq, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+		go db.ingest.run()
+	})
+	return db.ingest
+}
+
+func (b *ingestBatcher) close() {
+	close(b.stop)
+	<-b.done
+}
+
+func (b *ingestBatcher) submit(r *ingestReq) error {
+	select {
+	case b.queue <- r:
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	case <-b.stop:
+		return errClosed
+	}
+	// Once queued, the request is written or refused as a whole; its
+	// caller waits for the outcome even if its context ends.
+	return <-r.done
+}
+
+func (b *ingestBatcher) run() {
+	defer close(b.done)
+	for {
+		var first *ingestReq
+		select {
+		case first = <-b.queue:
+		case <-b.stop:
+			for {
+				select {
+				case r := <-b.queue:
+					r.done <- errClosed
+				default:
+					return
+				}
+			}
+		}
+		batch, n := []*ingestReq{first}, len(first.alerts)
+		// Gather what is queued; when that is little, linger a moment for
+		// more, as a storm of small requests arrives just behind: one
+		// commit for many requests is what keeps up with it.
+		linger := time.NewTimer(ingestLinger)
+	fill:
+		for n < maxIngestBatch {
+			select {
+			case r := <-b.queue:
+				batch, n = append(batch, r), n+len(r.alerts)
+				continue
+			default:
+			}
+			if len(batch) >= ingestLingerBelow {
+				break fill
+			}
+			select {
+			case r := <-b.queue:
+				batch, n = append(batch, r), n+len(r.alerts)
+			case <-linger.C:
+				break fill
+			}
+		}
+		linger.Stop()
+		live := batch[:0:0]
+		for _, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				r.done <- err
+			} else {
+				live = append(live, r)
+			}
+		}
+		if len(live) == 0 {
+			continue
+		}
+		ctx := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("intake"))
+		err := b.db.write(ctx, func(tx *Tx) error { return tx.ingestBatch(live) })
+		for _, r := range live {
+			r.done <- err
+		}
+	}
+}
+
+// alertKey names an alert across integrations.
+type alertKey struct {
+	integration int64
+	fingerprint string
+}
+
+// ingestBatch writes a batch of requests. Repeats of firing alerts go first,
+// in one UPDATE per integration; everything else (new alerts, resolutions,
+// re-fires, and any fingerprint the batch also resolves) goes one by one in
+// the order received.
+func (tx *Tx) ingestBatch(reqs []*ingestReq) error {
+	slots := make([][]slot, len(reqs))
+	// How many times each fingerprint fires in the batch, and whether the
+	// batch also resolves it (then order matters: no shortcut).
+	fires := map[alertKey]int{}
+	mixed := map[alertKey]bool{}
+	for ri, r := range reqs {
+		r.res = &vigil.IngestResult{Received: len(r.alerts), AlertIDs: make([]int64, len(r.alerts)),
+			GroupIDs: make([]int64, len(r.alerts)), Promoted: []int64{}, Incidents: []int64{}}
+		slots[ri] = make([]slot, len(r.alerts))
+		for _, a := range r.alerts {
+			k := alertKey{r.in.ID, a.Fingerprint}
+			if a.Status == vigil.AlertFiring {
+				fires[k]++
+			} else {
+				mixed[k] = true
+			}
+		}
+	}
+	// The shortcut: bump every firing alert the batch repeats.
+	byIntegration := map[int64][]string{}
+	for k := range fires {
+		if !mixed[k] {
+			byIntegration[k.integration] = append(byIntegration[k.integration], k.fingerprint)
+		}
+	}
+	bumped := map[alertKey]slot{}
+	for integ, fps := range byIntegration {
+		if err := tx.bumpFiring(integ, fps, fires, bumped); err != nil {
+			return err
+		}
+	}
+	for ri, r := range reqs {
+		tx.actor = integrationActor(r.in)
+		for ai, a := range r.alerts {
+			k := alertKey{r.in.ID, a.Fingerprint}
+			if s, ok := bumped[k]; ok {
+				slots[ri][ai] = s
+				r.res.Repeated++
+				continue
+			}
+			id, gid, err := tx.ingestAlert(r.in, a, r.res)
+			if err != nil {
+				return err
+			}
+			slots[ri][ai] = slot{id, gid}
+		}
+		for ai, s := range slots[ri] {
+			r.res.AlertIDs[ai], r.res.GroupIDs[ai] = s.id, s.gid
+		}
+	}
+	return nil
+}
+
+// bumpFiring adds their repeats to the firing alerts of one integration
+// among fps, recording each one found in bumped. Fingerprints repeated
+// once go in IN lists padded to a power of two (so that few statements
+// are prepared); the few repeated more often, one by one.
+func (tx *Tx) bumpFiring(integ int64, fps []string, fires map[alertKey]int, bumped map[alertKey]slot) error {
+	var once []string
+	for _, fp := range fps {
+		if n := fires[alertKey{integ, fp}]; n > 1 {
+			var s slot
+			err := tx.queryRow(`UPDATE alerts SET count = count + ?, last_seen = ?
+				WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id`,
+				n, tx.now, integ, fp).Scan(&s.id, &s.gid)
+			if err == nil {
+				bumped[alertKey{integ, fp}] = s
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("repeat alerts: %w", err)
+			}
+		} else {
+			once = append(once, fp)
+		}
+	}
+	for len(once) > 0 {
+		chunk := once[:min(len(once), 256)]
+		once = once[len(chunk):]
+		size := 8
+		for size < len(chunk) {
+			size *= 2
+		}
+		args := make([]any, 0, size+2)
+		args = append(args, tx.now, integ)
+		for i := range size {
+			fp := "" // padding: no alert has an empty fingerprint
+			if i < len(chunk) {
+				fp = chunk[i]
+			}
+			args = append(args, fp)
+		}
+		rows, err := tx.query(`UPDATE alerts SET count = count + 1, last_seen = ?
+			WHERE integration_id = ? AND status = 'firing' AND fingerprint IN (`+placeholders(size)+`) RETURNING fingerprint, id, group_id`, args...)
+		if err != nil {
+			return fmt.Errorf("repeat alerts: %w", err)
+		}
+		for rows.Next() {
+			var fp string
+			var s slot
+			if err := rows.Scan(&fp, &s.id, &s.gid); err != nil {
+				rows.Close()
+				return err
+			}
+			bumped[alertKey{integ, fp}] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// slot is where an alert of a batch ended up.
+type slot struct{ id, gid int64 }
 
 // ingestAlert deduplicates one alert. The common case, a repeat of a firing
 // alert, is one UPDATE.
-func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult) error {
-	var id, gid int64
+func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult) (id, gid int64, err error) {
 	var occ int
 	if a.Status == vigil.AlertFiring {
 		err := tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ?
@@ -54,10 +285,9 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 			tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
 		if err == nil {
 			res.Repeated++
-			res.AlertIDs, res.GroupIDs = append(res.AlertIDs, id), append(res.GroupIDs, gid)
-			return nil
+			return id, gid, nil
 		} else if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("repeat alert: %w", err)
+			return 0, 0, fmt.Errorf("repeat alert: %w", err)
 		}
 	} else {
 		ended := endTime(a, tx.now)
@@ -66,23 +296,22 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 			tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
 		if err == nil {
 			if _, err := tx.exec(`UPDATE alert_occurrences SET resolved_at = ? WHERE alert_id = ? AND n = ?`, ended, id, occ); err != nil {
-				return fmt.Errorf("resolve occurrence: %w", err)
+				return 0, 0, fmt.Errorf("resolve occurrence: %w", err)
 			}
 			res.Resolved++
-			res.AlertIDs, res.GroupIDs = append(res.AlertIDs, id), append(res.GroupIDs, gid)
-			return nil
+			return id, gid, nil
 		} else if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("resolve alert: %w", err)
+			return 0, 0, fmt.Errorf("resolve alert: %w", err)
 		}
 	}
 	// Not firing: a resolved alert, or a new one.
-	err := tx.queryRow(`SELECT id, group_id, occurrence FROM alerts WHERE integration_id = ? AND fingerprint = ?`,
+	err = tx.queryRow(`SELECT id, group_id, occurrence FROM alerts WHERE integration_id = ? AND fingerprint = ?`,
 		in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
 	switch {
 	case err == nil && a.Status == vigil.AlertResolved:
 		// Told again that it is resolved.
 		if _, err := tx.exec(`UPDATE alerts SET count = count + 1, last_seen = ? WHERE id = ?`, tx.now, id); err != nil {
-			return err
+			return 0, 0, err
 		}
 		res.Repeated++
 	case err == nil:
@@ -90,30 +319,30 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 		a.PrepareObservables()
 		g, err := tx.joinGroup(in, a)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		gid, occ = g.id, occ+1
 		if _, err := tx.exec(`UPDATE alerts SET status = 'firing', occurrence = ?, count = count + 1, group_id = ?, title = ?,
 			description = ?, severity = ?, tlp = ?, source_ref = ?, url = ?, labels = ?, raw = ?, started_at = ?, last_seen = ?,
 			resolved_at = NULL WHERE id = ?`, occ, gid, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
 			mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, id); err != nil {
-			return fmt.Errorf("refire alert: %w", err)
+			return 0, 0, fmt.Errorf("refire alert: %w", err)
 		}
 		if err := tx.addOccurrence(id, occ, gid, a); err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := tx.addAlertObservables(id, a.Observables); err != nil {
-			return err
+			return 0, 0, err
 		}
 		res.Refired++
 		if err := tx.afterJoin(in, g, id, a, "fired again", res); err != nil {
-			return err
+			return 0, 0, err
 		}
 	case errors.Is(err, sql.ErrNoRows):
 		a.PrepareObservables()
 		g, err := tx.joinGroup(in, a)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		gid, occ = g.id, 1
 		var resolved any
@@ -126,23 +355,22 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 			in.ID, gid, a.Fingerprint, a.Status, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
 			mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, tx.now, resolved)
 		if err != nil {
-			return fmt.Errorf("insert alert: %w", err)
+			return 0, 0, fmt.Errorf("insert alert: %w", err)
 		}
 		if err := tx.addOccurrence(id, 1, gid, a); err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := tx.addAlertObservables(id, a.Observables); err != nil {
-			return err
+			return 0, 0, err
 		}
 		res.Created++
 		if err := tx.afterJoin(in, g, id, a, "raised", res); err != nil {
-			return err
+			return 0, 0, err
 		}
 	default:
-		return fmt.Errorf("find alert: %w", err)
+		return 0, 0, fmt.Errorf("find alert: %w", err)
 	}
-	res.AlertIDs, res.GroupIDs = append(res.AlertIDs, id), append(res.GroupIDs, gid)
-	return nil
+	return id, gid, nil
 }
 
 func startTime(a *vigil.AlertInput, now time.Time) time.Time {

@@ -74,6 +74,9 @@ type DB struct {
 
 	rebound sync.Map // query string -> numbered query string
 	group   *groupCommitter
+
+	ingestOnce sync.Once
+	ingest     *ingestBatcher
 }
 
 // New returns a DB on open handles. read may be the same as write.
@@ -122,6 +125,10 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close finishes queued writes and closes both handles.
 func (db *DB) Close() error {
+	db.ingestOnce.Do(func() {}) // no batcher starts after this
+	if db.ingest != nil {
+		db.ingest.close()
+	}
 	if db.group != nil {
 		db.group.close()
 	}

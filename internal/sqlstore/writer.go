@@ -15,9 +15,9 @@ import (
 // database/sql's pool, which wakes a random waiter, not the oldest. The
 // group committer instead owns the one write connection, queues write
 // operations (FIFO, so waits are fair), and runs whatever has queued up as
-// one transaction, each operation inside a SAVEPOINT of its own: an
-// operation that fails rolls back alone, the others commit together, and
-// each caller hears of its own outcome only after the commit.
+// one transaction; each caller hears of its own outcome only after the
+// commit. An operation that fails rolls back alone: the group then runs
+// again with each operation inside a SAVEPOINT of its own (see runGroup).
 
 type writeOp struct {
 	ctx  context.Context
@@ -135,9 +135,14 @@ func (g *groupCommitter) exec(q string) error {
 	return err
 }
 
-// runGroup runs ops in one transaction, each in a savepoint.
+// runGroup runs ops in one transaction. It first runs them back to back
+// without savepoints, the cheap way, which is right whenever every one of
+// them succeeds (nearly always). If one fails, the transaction is rolled
+// back and the group runs again with each operation in a savepoint of its
+// own, so that the failure rolls back alone. Operations must therefore not
+// depend on running once: each run gets a fresh Tx, and services build
+// their results inside fn.
 func (g *groupCommitter) runGroup(ops []*writeOp) {
-	db := g.db
 	results := make([]error, len(ops))
 	finish := func(err error) {
 		for i, op := range ops {
@@ -147,25 +152,82 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 			op.done <- results[i]
 		}
 	}
+	if !g.begin(finish) {
+		return
+	}
+	failed, ran := false, 0
+	for i, op := range ops {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := g.runOp(op); err != nil {
+			results[i] = g.db.formatError(err)
+			failed = true
+			break
+		}
+		ran++
+	}
+	if !failed {
+		g.commit(ops, results, ran, finish)
+		return
+	}
+	if err := g.exec("ROLLBACK"); err != nil {
+		g.err = err
+		finish(fmt.Errorf("rollback: %w", err))
+		return
+	}
+	if len(ops) == 1 {
+		// Alone, its failure is the group's: nothing to run again.
+		finish(nil)
+		return
+	}
+	clear(results)
+	g.runGroupSavepoints(ops, results, finish)
+}
+
+// begin starts a group's transaction, replacing a lost connection first.
+func (g *groupCommitter) begin(finish func(error)) bool {
 	// A connection lost (a database restart) is replaced at the next group.
 	if g.conn == nil || g.err != nil {
 		if err := g.connect(); err != nil {
 			finish(fmt.Errorf("write connection: %w", err))
-			return
+			return false
 		}
 	}
-	begin := db.d.BeginGroup
+	begin := g.db.d.BeginGroup
 	if begin == "" {
 		begin = "BEGIN"
 	}
 	if err := g.exec(begin); err != nil {
 		g.err = err
 		finish(fmt.Errorf("begin: %w", err))
-		return
+		return false
 	}
 	// The chain head is read afresh in each group, under a lock where the
 	// engine has them: other instances and CLI commands append too.
 	g.head = auditHead{}
+	return true
+}
+
+// runOp runs one operation and queues its audit events on the chain.
+func (g *groupCommitter) runOp(op *writeOp) error {
+	tx := g.db.newTx(op.ctx, nil, true)
+	tx.q, tx.head = g.conn, &g.head
+	if g.db.d.CacheStatements {
+		tx.stmts = g.stmts
+	}
+	if err := op.fn(tx); err != nil {
+		return err
+	}
+	return tx.flushAudit()
+}
+
+// runGroupSavepoints runs ops in one transaction, each in a savepoint.
+func (g *groupCommitter) runGroupSavepoints(ops []*writeOp, results []error, finish func(error)) {
+	if !g.begin(finish) {
+		return
+	}
 	committed := 0
 	for i, op := range ops {
 		if err := op.ctx.Err(); err != nil {
@@ -177,18 +239,9 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 			finish(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		tx := db.newTx(op.ctx, nil, true)
-		tx.q, tx.head = g.conn, &g.head
-		if db.d.CacheStatements {
-			tx.stmts = g.stmts
-		}
 		head := g.head // to restore if the operation rolls back
-		err := op.fn(tx)
-		if err == nil {
-			err = tx.flushAudit()
-		}
-		if err != nil {
-			results[i] = db.formatError(err)
+		if err := g.runOp(op); err != nil {
+			results[i] = g.db.formatError(err)
 			g.head = head
 			if rerr := g.exec("ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				g.exec("ROLLBACK")
@@ -204,6 +257,12 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 			return
 		}
 	}
+	g.commit(ops, results, committed, finish)
+}
+
+// commit writes the audit chain head and commits the group.
+func (g *groupCommitter) commit(ops []*writeOp, results []error, committed int, finish func(error)) {
+	db := g.db
 	if g.head.dirty {
 		if _, err := g.conn.ExecContext(context.Background(), db.rebind(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), g.head.seq, g.head.hash); err != nil {
 			g.exec("ROLLBACK")
