@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ func (h *Handler) parseTemplates() error {
 		"actionLabel": actionLabel,
 		"tlpNote":     tlpNote,
 		"sortLabel":   sortLabel,
+		"groupSort":   groupSortLabel,
 		"category":    func(n int) string { return categoryNames[n] },
 	}
 	partials, err := fs.Glob(templateFS, "templates/_*.html")
@@ -145,14 +147,22 @@ func query(v url.Values, key, value string) string {
 // contains reports whether list holds v, comparing as strings.
 func contains(list any, v any) bool {
 	want := fmt.Sprint(v)
-	if l, ok := list.([]string); ok {
-		for _, x := range l {
-			if x == want {
-				return true
-			}
+	rv := reflect.ValueOf(list)
+	if rv.Kind() != reflect.Slice {
+		return false
+	}
+	for i := range rv.Len() {
+		if fmt.Sprint(rv.Index(i).Interface()) == want {
+			return true
 		}
 	}
 	return false
+}
+
+// groupSortLabel names the alert queue's sorts.
+func groupSortLabel(s string) string {
+	return map[string]string{"severity": "Most severe first", "newest": "Newest first", "oldest": "Oldest first",
+		"last_seen": "Most recently active"}[s]
 }
 
 // first returns the first of a query parameter's values.

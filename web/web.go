@@ -169,6 +169,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{uid}", h.requireLogin(h.adminUserUpdate))
 	mux.HandleFunc("GET /admin/users/{uid}/tokens", h.requireLogin(h.adminUserTokens))
 	mux.HandleFunc("GET /admin/audit", h.requireLogin(h.adminAudit))
+	mux.HandleFunc("GET /admin/integrations", h.requireLogin(h.adminIntegrations))
+	mux.HandleFunc("POST /admin/integrations", h.requireLogin(h.adminIntegrationCreate))
+	mux.HandleFunc("POST /admin/integrations/{iid}", h.requireLogin(h.adminIntegrationUpdate))
+
+	mux.HandleFunc("GET /alerts", h.requireLogin(h.alertQueue))
+	mux.HandleFunc("POST /alerts/actions", h.requireLogin(h.alertAction))
+	mux.HandleFunc("GET /alerts/groups/{gid}", h.requireLogin(h.alertGroupView))
+	mux.HandleFunc("GET /alerts/{aid}", h.requireLogin(h.alertView))
 
 	// Everything else that is not the API: a page, not the mux's plain text.
 	mux.HandleFunc("/", h.notFound)
