@@ -40,15 +40,38 @@ const (
 // intakeGate admits intake requests: a byte budget, a slot count, and a
 // per-integration share of the slots.
 type intakeGate struct {
-	bytes *semaphore.Weighted
-	slots *semaphore.Weighted
-	mu    sync.Mutex
-	per   map[int64]int
+	bytes  *semaphore.Weighted
+	slots  *semaphore.Weighted
+	nslots int
+	wait   time.Duration
+	// bytesTotal is the byte budget; a request never asks for more.
+	bytesTotal int64
+	mu         sync.Mutex
+	per        map[int64]int
 }
 
-func newIntakeGate() *intakeGate {
-	return &intakeGate{bytes: semaphore.NewWeighted(intakeBudget), slots: semaphore.NewWeighted(intakeSlots), per: map[int64]int{}}
+// IntakeLimits bound the intake requests in flight.
+type IntakeLimits struct {
+	Slots int           // requests in flight (default 256)
+	Bytes int64         // bytes of bodies held at once (default 32 MiB)
+	Wait  time.Duration // how long a request may queue for a slot (default 2s)
 }
+
+func newIntakeGate(l IntakeLimits) *intakeGate {
+	if l.Slots <= 0 {
+		l.Slots = intakeSlots
+	}
+	if l.Bytes <= 0 {
+		l.Bytes = intakeBudget
+	}
+	if l.Wait <= 0 {
+		l.Wait = intakeWait
+	}
+	return &intakeGate{bytes: semaphore.NewWeighted(l.Bytes), slots: semaphore.NewWeighted(int64(l.Slots)), nslots: l.Slots,
+		wait: l.Wait, bytesTotal: l.Bytes, per: map[int64]int{}}
+}
+
+func (g *intakeGate) budget() int64 { return g.bytesTotal }
 
 var errOverloaded = errors.New("intake overloaded")
 var errIntegrationBusy = errors.New("integration over its share")
@@ -56,7 +79,7 @@ var errIntegrationBusy = errors.New("integration over its share")
 // enter admits a request of size bytes for integration id, or says why not.
 func (g *intakeGate) enter(ctx context.Context, id int64, size int64) (leave func(), err error) {
 	g.mu.Lock()
-	if g.per[id] >= intakeSlots*3/4 {
+	if g.per[id] >= max(1, g.nslots*3/4) {
 		g.mu.Unlock()
 		return nil, errIntegrationBusy
 	}
@@ -69,7 +92,7 @@ func (g *intakeGate) enter(ctx context.Context, id int64, size int64) (leave fun
 		}
 		g.mu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(ctx, intakeWait)
+	ctx, cancel := context.WithTimeout(ctx, g.wait)
 	defer cancel()
 	if err := g.slots.Acquire(ctx, 1); err != nil {
 		release()
@@ -181,7 +204,8 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request, kind vigil.Integ
 	if size <= 0 {
 		size = MaxIntakeBytes // unknown (chunked): reserve the most it may be
 	}
-	leave, err := s.intakeGate.enter(r.Context(), in.ID, size)
+	s.gateOnce.Do(func() { s.intakeGate = newIntakeGate(s.IntakeLimits) })
+	leave, err := s.intakeGate.enter(r.Context(), in.ID, min(size, s.intakeGate.budget()))
 	if err != nil {
 		return nil, in, err
 	}

@@ -42,9 +42,13 @@ type Server struct {
 	MaxBodyBytes int64
 	// Now is the clock.
 	Now func() time.Time
+	// IntakeLimits bound the alert intake's requests in flight; zero
+	// values take the defaults. Set before the first request.
+	IntakeLimits IntakeLimits
 
 	loginLimiter *ratelimit.Limiter
 	intakeGate   *intakeGate
+	gateOnce     sync.Once
 	integrations integrationCache
 	onShutdown   []func()
 	apiRoutes    []apiRoute
@@ -70,7 +74,6 @@ func NewServer(svc vigil.Services, logger *slog.Logger) *Server {
 		// per-account lockout: together they stop both spraying one
 		// password over many accounts and guessing at one.
 		loginLimiter: ratelimit.New(10, time.Minute),
-		intakeGate:   newIntakeGate(),
 	}
 	s.routes()
 	s.handler = s.middleware(s.mux)
