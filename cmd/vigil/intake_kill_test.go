@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -156,5 +157,27 @@ func TestIntakeSurvivesKill9(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("after restart: %s", resp.Status)
+	}
+}
+
+// TestBenchIntakeCommand runs "vigil bench intake" briefly, so that the
+// documented benchmark cannot rot.
+func TestBenchIntakeCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	t.Setenv("VIGIL_TEST_MAIN", "1") // the children it starts run as vigil
+	var out, errOut strings.Builder
+	err := run(t.Context(), []string{"bench", "intake", "-duration", "1s", "-clients", "2", "-open", "20", "-batch", "1,10", "-json"},
+		strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	var res []IntakeResult
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(res) != 2 || res[0].Accepted == 0 || res[1].PerRequest != 10 || res[0].ServerRSSKB == 0 || res[0].Statuses["200"] == 0 {
+		t.Errorf("results: %+v", res)
 	}
 }
