@@ -102,17 +102,6 @@ func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 	return out, nil
 }
 
-// plainJSONError says what a decoder error means without Go type names.
-func plainJSONError(err error) string {
-	if te, ok := err.(*json.UnmarshalTypeError); ok {
-		if te.Field != "" {
-			return fmt.Sprintf("%s is a JSON %s, not %s", te.Field, te.Value, typeName(te.Type.String()))
-		}
-		return fmt.Sprintf("it is a JSON %s, not an object", te.Value)
-	}
-	return err.Error()
-}
-
 func firstOf(vs ...string) string {
 	for _, v := range vs {
 		if strings.TrimSpace(v) != "" {
