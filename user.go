@@ -17,6 +17,10 @@ type User struct {
 	Role        Role       `json:"role"`
 	Disabled    bool       `json:"disabled"`
 	LastLoginAt *time.Time `json:"last_login_at"`
+	// MustChangePassword is set for a password someone else chose (the
+	// first administrator's one-time password): until the user sets their
+	// own, they may do nothing else.
+	MustChangePassword bool `json:"must_change_password"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	Version     int        `json:"version"`

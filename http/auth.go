@@ -51,6 +51,10 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 				s.error(w, r, err)
 				return
 			}
+			if a.MustChangePassword && !mustChangeAllowed(r) {
+				s.error(w, r, errMustChange)
+				return
+			}
 			h.ServeHTTP(w, r.WithContext(vigil.NewContextWithActor(ctx, a)))
 			return
 		}
@@ -59,6 +63,10 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			if err == nil {
 				if unsafeMethod(r.Method) && !validCSRF(r, sess) {
 					forbidden(w, r, "The request is missing its CSRF token; reload the page and try again.")
+					return
+				}
+				if a.MustChangePassword && !mustChangeAllowed(r) {
+					s.error(w, r, errMustChange)
 					return
 				}
 				ctx = vigil.NewContextWithActor(ctx, a)
@@ -70,6 +78,21 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// errMustChange refuses a user who logged in with a one-time password
+// anything but choosing their own.
+var errMustChange = vigil.Errorf(vigil.EFORBIDDEN, "You logged in with a one-time password: choose your own first (PUT /api/v1/me/password, or the account page).")
+
+// mustChangeAllowed says what a user who must change a one-time password
+// may still do: see who they are, change it, log out. Web pages are let
+// through to package web, which sends them to the account page.
+func mustChangeAllowed(r *http.Request) bool {
+	switch r.Method + " " + r.URL.Path {
+	case "GET /api/v1/me", "PUT /api/v1/me/password", "POST /api/v1/auth/logout":
+		return true
+	}
+	return !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/metrics"
 }
 
 func unsafeMethod(m string) bool {

@@ -1,12 +1,42 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/vigil-ir/vigil"
 )
 
 func testUser(t *testing.T, open Opener) {
+	t.Run("OneTimePassword", func(t *testing.T) {
+		s := open(t)
+		admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+		u := &vigil.User{Username: "onetime", Role: vigil.RoleResponder, MustChangePassword: true}
+		if err := s.Users.CreateUser(SystemContext(t), u, "first password given"); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Users.FindUserByID(admin, u.ID)
+		if !got.MustChangePassword {
+			t.Fatal("the one-time flag was not kept")
+		}
+		// An admin setting it again keeps the hold; the user choosing their own ends it.
+		if err := s.Users.SetPassword(admin, u.ID, "", "second password given"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.Users.FindUserByID(admin, u.ID); !got.MustChangePassword {
+			t.Error("an admin's reset ended the hold")
+		}
+		self := ActorContext(u)
+		if err := s.Users.SetPassword(self, u.ID, "second password given", "my own good password"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.Users.FindUserByID(admin, u.ID); got.MustChangePassword {
+			t.Error("the user's own password did not end the hold")
+		}
+		if _, _, err := s.Auth.Login(context.Background(), "onetime", "my own good password"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("CreateAndFind", func(t *testing.T) {
 		s := open(t)
 		sys := SystemContext(t)

@@ -261,6 +261,10 @@ func (h *Handler) requireLogin(fn http.HandlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 			return
 		}
+		if a := vigil.ActorFromContext(r.Context()); a.MustChangePassword && r.URL.Path != "/account" && r.URL.Path != "/account/password" {
+			h.redirect(w, r, "/account", "You logged in with a one-time password. Choose your own before you go on.")
+			return
+		}
 		fn(w, r)
 	}
 }

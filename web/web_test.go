@@ -672,3 +672,36 @@ func TestUntouchedEdit(t *testing.T) {
 		t.Errorf("an untouched save changed the incident: version %d -> %d, occurred %v, summary %q", inc.Version, got.Version, got.Times.OccurredAt, got.Summary)
 	}
 }
+
+// TestOneTimePassword: a user with a one-time password is sent to the
+// account page from every other page until they choose their own.
+func TestOneTimePassword(t *testing.T) {
+	e := newEnv(t)
+	u := &vigil.User{Username: "otto", Name: "Otto", Role: vigil.RoleAdmin, MustChangePassword: true}
+	if err := e.svc.Users.CreateUser(system(), u, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	resp, _ := b.post("/login", url.Values{"username": {"otto"}, "password": {testPassword}, "next": {"/incidents"}})
+	wantStatus(t, resp, "", http.StatusSeeOther)
+	for _, path := range []string{"/", "/incidents", "/alerts", "/admin/users"} {
+		resp, _ := b.get(path)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
+			t.Errorf("%s: %d to %q", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	resp, body := b.get("/account")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "one-time password") {
+		t.Errorf("account page:\n%s", excerpt(body))
+	}
+	resp, body = b.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"a brand new passphrase"}, "confirm_password": {"a brand new passphrase"}})
+	if resp.StatusCode >= 400 {
+		t.Fatalf("change: %d\n%s", resp.StatusCode, excerpt(body))
+	}
+	b = e.browser()
+	b.post("/login", url.Values{"username": {"otto"}, "password": {"a brand new passphrase"}, "next": {"/"}})
+	resp, body = b.get("/incidents")
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("after choosing a password, /incidents: %d\n%s", resp.StatusCode, excerpt(body))
+	}
+}

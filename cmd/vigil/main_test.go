@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,6 +56,47 @@ func TestServeFirstAdmin(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("login with the printed password: %d", resp.StatusCode)
+	}
+	// The printed password is a one-time password: nothing but changing it
+	// is allowed until the admin has.
+	var login struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	jar := resp.Cookies()
+	call := func(method, path, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", login.CSRFToken)
+		for _, c := range jar {
+			req.AddCookie(c)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r
+	}
+	resp, _ = http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"`+pw[1]+`"}`))
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	jar = resp.Cookies()
+	if r := call("GET", "/api/v1/incidents", ""); r.StatusCode != http.StatusForbidden {
+		t.Errorf("with the one-time password, incidents answered %d", r.StatusCode)
+	}
+	if r := call("GET", "/api/v1/me", ""); r.StatusCode != http.StatusOK {
+		t.Errorf("with the one-time password, /me answered %d", r.StatusCode)
+	}
+	if r := call("PUT", "/api/v1/me/password", `{"current_password":"`+pw[1]+`","new_password":"a passphrase of my own"}`); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("changing the one-time password: %d", r.StatusCode)
+	}
+	resp, _ = http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"a passphrase of my own"}`))
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	jar = resp.Cookies()
+	if r := call("GET", "/api/v1/incidents", ""); r.StatusCode != http.StatusOK {
+		t.Errorf("after choosing a password, incidents answered %d", r.StatusCode)
 	}
 	// A second start finds the admin and prints nothing.
 	data := m.Config.Data

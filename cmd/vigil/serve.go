@@ -104,7 +104,10 @@ func (m *Main) bootstrapAdmin(ctx context.Context) error {
 		}
 		pw = pw[:24]
 	}
-	u := &vigil.User{Username: "admin", Name: "Administrator", Role: vigil.RoleAdmin}
+	// A printed password is a one-time password: the admin must choose
+	// their own at the first login. One from VIGIL_ADMIN_PASSWORD is the
+	// operator's choice and stays.
+	u := &vigil.User{Username: "admin", Name: "Administrator", Role: vigil.RoleAdmin, MustChangePassword: generated}
 	if err := m.Store.Services().Users.CreateUser(vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap")), u, pw); err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
 	}

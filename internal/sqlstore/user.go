@@ -13,11 +13,11 @@ import (
 // UserService implements vigil.UserService.
 type UserService struct{ db *DB }
 
-const userColumns = `u.id, u.username, u.name, u.email, u.role, u.disabled, u.last_login_at, u.created_at, u.updated_at, u.version`
+const userColumns = `u.id, u.username, u.name, u.email, u.role, u.disabled, u.last_login_at, u.must_change_password, u.created_at, u.updated_at, u.version`
 
 func scanUser(r rowScanner) (*vigil.User, error) {
 	var u vigil.User
-	if err := r.Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Role, &u.Disabled, scanNullTime(&u.LastLoginAt),
+	if err := r.Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Role, &u.Disabled, scanNullTime(&u.LastLoginAt), &u.MustChangePassword,
 		scanTime(&u.CreatedAt), scanTime(&u.UpdatedAt), &u.Version); err != nil {
 		return nil, err
 	}
@@ -139,8 +139,8 @@ func (s *UserService) CreateUser(ctx context.Context, u *vigil.User, password st
 			return err
 		}
 		u.CreatedAt, u.UpdatedAt, u.Version = tx.now, tx.now, 1
-		id, err := tx.insert(`INSERT INTO users (username, name, email, role, disabled, password_hash, failed_logins, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`, u.Username, u.Name, u.Email, u.Role, u.Disabled, hash, u.CreatedAt, u.UpdatedAt, u.Version)
+		id, err := tx.insert(`INSERT INTO users (username, name, email, role, disabled, password_hash, failed_logins, must_change_password, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, u.Username, u.Name, u.Email, u.Role, u.Disabled, hash, u.MustChangePassword, u.CreatedAt, u.UpdatedAt, u.Version)
 		if err != nil {
 			if vigil.ErrorCode(tx.db.formatError(err)) == vigil.ECONFLICT {
 				return &vigil.Error{Code: vigil.ECONFLICT, Message: "That username is taken.",
@@ -248,7 +248,9 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, current, next s
 		return err
 	}
 	return s.db.write(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`, newHash, tx.now, id); err != nil {
+		// Choosing one's own password ends a one-time password's hold.
+		if _, err := tx.exec(`UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ?,
+			must_change_password = CASE WHEN ? THEN ? ELSE must_change_password END WHERE id = ?`, newHash, tx.now, self, false, id); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {

@@ -1,0 +1,8 @@
+-- A user whose password someone else chose (the first administrator's
+-- printed one-time password) must choose their own before anything else.
+
+-- +goose Up
+ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false;
+
+-- +goose Down
+ALTER TABLE users DROP COLUMN must_change_password;
