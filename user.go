@@ -20,10 +20,10 @@ type User struct {
 	// MustChangePassword is set for a password someone else chose (the
 	// first administrator's one-time password): until the user sets their
 	// own, they may do nothing else.
-	MustChangePassword bool `json:"must_change_password"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	Version     int        `json:"version"`
+	MustChangePassword bool      `json:"must_change_password"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	Version            int       `json:"version"`
 }
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
