@@ -7,11 +7,17 @@ STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # gofmt, vet, staticcheck, and every test with the race detector, on SQLite
 # and, when VIGIL_TEST_POSTGRES_URL is set, PostgreSQL (CI sets it and
 # VIGIL_CI=1, which turns a missing server into a failure).
-test:
+test: tools/axe/node_modules/axe-core/axe.min.js
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) test -race -timeout 15m ./...
+
+# axe-core for the accessibility check of the browser tests, pinned by
+# tools/axe/package-lock.json. Without npm the check is skipped (and fails
+# under VIGIL_CI=1).
+tools/axe/node_modules/axe-core/axe.min.js: tools/axe/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tools/axe --no-audit --no-fund --silent; else echo "npm not found: the accessibility check will be skipped"; fi
 
 # The server on the embedded SQLite store in ./vigil-data.
 run:

@@ -1,0 +1,132 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/intake"
+)
+
+// axeViolation is what axe-core reports for one broken rule.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// axeSource reads axe-core, installed by "make test" from
+// tools/axe/package-lock.json.
+func axeSource(t *testing.T) string {
+	path := os.Getenv("VIGIL_AXE")
+	if path == "" {
+		path = filepath.Join("..", "tools", "axe", "node_modules", "axe-core", "axe.min.js")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.Getenv("VIGIL_CI") != "" {
+			t.Fatalf("axe-core is missing (%v); make test installs it with npm ci", err)
+		}
+		t.Skipf("axe-core not installed (%v); run make test", err)
+	}
+	return string(b)
+}
+
+// TestAccessibility runs axe-core's WCAG 2.1 A and AA rules on every main
+// page in Chromium; any violation fails the test with the elements at fault.
+func TestAccessibility(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	axe := axeSource(t)
+	open := newBrowser(t)
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	inc := e.incident(as(ada), &vigil.Incident{Title: "Phishing against finance", Severity: vigil.SeverityHigh, TLP: vigil.TLPRed})
+	if _, err := e.svc.Observables.AddObservables(as(ada), inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "203.0.113.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	in := &vigil.Integration{Name: "prometheus", Kind: vigil.IntegrationAlertmanager}
+	if _, err := e.svc.Integrations.CreateIntegration(system(), in); err != nil {
+		t.Fatal(err)
+	}
+	alerts, _ := intake.Parse(in, []byte(`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"Disk","instance":"10.0.0.7:9100","severity":"critical"},"fingerprint":"f1"}]}`))
+	res, err := e.svc.Alerts.IngestAlerts(system(), in, alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := open()
+	base := e.ts.URL
+	run := func(name string) []axeViolation {
+		t.Helper()
+		var out string
+		ctx, cancel := context.WithTimeout(b.ctx, 30e9)
+		defer cancel()
+		js := axe + `;axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}).then(function (r) { return JSON.stringify(r.violations) })`
+		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })); err != nil {
+			t.Fatalf("%s: run axe: %v", name, err)
+		}
+		var vs []axeViolation
+		if err := json.Unmarshal([]byte(out), &vs); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, out)
+		}
+		return vs
+	}
+	check := func(name, path string) {
+		t.Helper()
+		b.run("open "+name, chromedp.Navigate(base+path), chromedp.WaitReady("main", chromedp.ByQuery))
+		for _, v := range run(name) {
+			var where []string
+			for i, n := range v.Nodes {
+				if i == 3 {
+					where = append(where, fmt.Sprintf("and %d more", len(v.Nodes)-3))
+					break
+				}
+				where = append(where, fmt.Sprint(n.Target))
+			}
+			t.Errorf("%s (%s): %s [%s, %s]: %s", name, path, v.Help, v.ID, v.Impact, strings.Join(where, "; "))
+		}
+	}
+	// The check can fail: a form field without a label and an image
+	// without a text alternative, added to a page, are caught.
+	b.run("break the login page", chromedp.Navigate(base+"/login"), chromedp.WaitReady("main", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("main").insertAdjacentHTML("beforeend", '<input id="nolabel"><img src="/static/none.png">')`, nil))
+	found := map[string]bool{}
+	for _, v := range run("broken login") {
+		found[v.ID] = true
+	}
+	if !found["label"] || !found["image-alt"] {
+		t.Fatalf("axe missed planted violations; found %v", found)
+	}
+	check("login", "/login")
+	check("report", "/report")
+	check("report status", "/report/status")
+	b.login(base, "ada")
+	for _, p := range []struct{ name, path string }{
+		{"dashboard", "/"},
+		{"incident list", "/incidents"},
+		{"incident list, search", "/incidents?q=phishing"},
+		{"new incident", "/incidents/new"},
+		{"incident", fmt.Sprintf("/incidents/%d", inc.ID)},
+		{"alert queue", "/alerts"},
+		{"alert group", fmt.Sprintf("/alerts/groups/%d", res.GroupIDs[0])},
+		{"alert", fmt.Sprintf("/alerts/%d", res.AlertIDs[0])},
+		{"account", "/account"},
+		{"users", "/admin/users"},
+		{"integrations", "/admin/integrations"},
+		{"audit log", "/admin/audit"},
+	} {
+		check(p.name, p.path)
+	}
+}
