@@ -26,4 +26,5 @@ type Services struct {
 	Reports      ReportService
 	Integrations IntegrationService
 	Alerts       AlertService
+	Views        ViewService
 }

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Report", func(t *testing.T) { testReport(t, open) })
 	t.Run("Alert", func(t *testing.T) { testAlert(t, open) })
+	t.Run("View", func(t *testing.T) { testView(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

@@ -37,6 +37,7 @@ func (h *Handler) parseTemplates() error {
 		"tlpNote":     tlpNote,
 		"sortLabel":   sortLabel,
 		"groupSort":   groupSortLabel,
+		"viewURL":     func(v *vigil.SavedView) string { return "/incidents?" + v.Query },
 		"category":    func(n int) string { return categoryNames[n] },
 	}
 	partials, err := fs.Glob(templateFS, "templates/_*.html")

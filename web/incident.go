@@ -57,6 +57,9 @@ type listData struct {
 	Sorts     []vigil.IncidentSort
 	Filtered  bool
 	First     bool
+	Views     []*vigil.SavedView
+	RawQuery  string
+	ViewError string
 }
 
 func (h *Handler) users(r *http.Request) ([]*vigil.User, map[int64]string) {
@@ -98,6 +101,14 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
 	d := &listData{enums: choices, Query: q, Sel: map[string][]string(q), Cats: categoryNames, Sorts: vigil.IncidentSorts,
 		First: q.Get("cursor") == ""}
 	d.Users, d.UserNames = h.users(r)
+	d.Views, _ = h.Services.Views.FindViews(r.Context())
+	vq := url.Values{}
+	for k, vs := range q {
+		if k != "cursor" {
+			vq[k] = vs
+		}
+	}
+	d.RawQuery = vq.Encode()
 	for k := range q {
 		if k != "sort" && k != "cursor" && k != "limit" {
 			d.Filtered = true
@@ -758,6 +769,7 @@ type dashData struct {
 	Overdue    []*vigil.Task
 	OverdueN   int
 	Open       int
+	Views      []*vigil.SavedView
 }
 
 type countLink struct {
@@ -771,6 +783,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a := vigil.ActorFromContext(ctx)
 	d := &dashData{}
+	d.Views, _ = h.Services.Views.FindViews(ctx)
 	open := true
 	count := func(f vigil.IncidentFilter) int {
 		n, err := h.Services.Incidents.CountIncidents(ctx, f)

@@ -173,6 +173,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/integrations", h.requireLogin(h.adminIntegrationCreate))
 	mux.HandleFunc("POST /admin/integrations/{iid}", h.requireLogin(h.adminIntegrationUpdate))
 
+	mux.HandleFunc("POST /views", h.requireLogin(h.viewCreate))
+	mux.HandleFunc("POST /views/{vid}/delete", h.requireLogin(h.viewDelete))
+
 	mux.HandleFunc("GET /alerts", h.requireLogin(h.alertQueue))
 	mux.HandleFunc("POST /alerts/actions", h.requireLogin(h.alertAction))
 	mux.HandleFunc("GET /alerts/groups/{gid}", h.requireLogin(h.alertGroupView))

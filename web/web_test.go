@@ -705,3 +705,42 @@ func TestOneTimePassword(t *testing.T) {
 		t.Errorf("after choosing a password, /incidents: %d\n%s", resp.StatusCode, excerpt(body))
 	}
 }
+
+// TestSavedViews saves the list's filters under a name, finds the view on
+// the list and the dashboard, opens it and deletes it.
+func TestSavedViews(t *testing.T) {
+	e := newEnv(t)
+	e.user("rita", vigil.RoleResponder)
+	b := e.login("rita")
+	resp, body := b.get("/incidents?status=triage&severity=high&cursor=")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Save this view as") {
+		t.Fatalf("no save form on a filtered list:\n%s", excerpt(body))
+	}
+	resp, body = b.post("/views", url.Values{"name": {"Hot triage"}, "query": {"severity=high&status=triage"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/incidents?severity=high&status=triage" {
+		t.Errorf("saved, then to %q", loc)
+	}
+	_, body = b.get("/")
+	if !strings.Contains(body, `href="/incidents?severity=high&amp;status=triage">Hot triage</a>`) {
+		t.Errorf("dashboard lacks the view:\n%s", excerpt(body))
+	}
+	// The same name again is refused with a message, not an error page.
+	resp, _ = b.post("/views", url.Values{"name": {"Hot triage"}, "query": {"status=confirmed"}})
+	wantStatus(t, resp, "", http.StatusSeeOther)
+	_, body = b.get(resp.Header.Get("Location"))
+	if !strings.Contains(body, "already") {
+		t.Errorf("duplicate view name:\n%s", excerpt(body))
+	}
+	views, _ := e.svc.Views.FindViews(as(&vigil.User{ID: 1, Role: vigil.RoleResponder}))
+	if len(views) != 1 {
+		t.Fatalf("views: %+v", views)
+	}
+	resp, body = b.post(fmt.Sprintf("/views/%d/delete", views[0].ID), url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = b.get("/incidents")
+	if strings.Contains(body, "Hot triage") {
+		t.Error("the deleted view is still listed")
+	}
+}

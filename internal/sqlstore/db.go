@@ -108,6 +108,7 @@ func (db *DB) Services() vigil.Services {
 		Reports:      &ReportService{db: db},
 		Integrations: &IntegrationService{db: db},
 		Alerts:       &AlertService{db: db},
+		Views:        &ViewService{db: db},
 	}
 }
 

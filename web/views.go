@@ -1,0 +1,42 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// viewCreate saves the incident list's current filters under a name.
+func (h *Handler) viewCreate(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	v := &vigil.SavedView{Name: r.PostFormValue("name"), Query: r.PostFormValue("query")}
+	back := "/incidents?" + strings.TrimPrefix(r.PostFormValue("query"), "?")
+	if err := h.Services.Views.CreateView(r.Context(), v); err != nil {
+		if vigil.ErrorCode(err) == vigil.EINVALID {
+			h.redirect(w, r, back, errorSentence(err))
+			return
+		}
+		h.errorPage(w, r, err)
+		return
+	}
+	h.redirect(w, r, "/incidents?"+v.Query, "View \u201c"+v.Name+"\u201d saved. It is on the incident list and the dashboard.")
+}
+
+func (h *Handler) viewDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := pathInt(r, "vid")
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err == nil {
+		err = h.Services.Views.DeleteView(r.Context(), id)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.redirect(w, r, "/incidents", "View deleted.")
+}
