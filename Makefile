@@ -39,3 +39,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzExtractObservables$$' -fuzztime=$(FUZZTIME) .
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeIncident$$' -fuzztime=$(FUZZTIME) ./http
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./intake
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./duty

@@ -1,0 +1,574 @@
+// Package duty turns an incident's facts into the reporting duties they
+// trigger — the ICO within 72 hours of awareness, the NIS competent
+// authority, NIS2's early warning, DORA's reports, the NCSC, Action Fraud —
+// from rule packs that are data, not code: Vigil ships packs for the UK
+// and EU regimes (packs/*.json, each citing its legal basis), and an
+// administrator can edit them or add their own. The package is pure: it
+// parses and validates packs and evaluates them; the stores keep the
+// resulting obligations.
+package duty
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Pack is a set of duties under one regime.
+type Pack struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	// Basis cites the law or contract the pack follows.
+	Basis string `json:"basis"`
+	// Note says, in the project's own words, what the pack covers and
+	// what it leaves to the organisation's judgement.
+	Note   string `json:"note,omitempty"`
+	Duties []Duty `json:"duties"`
+}
+
+// Duty is one obligation a pack may impose.
+type Duty struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	Authority string `json:"authority"` // who is told: ICO, NCSC, the competent authority, …
+	Basis     string `json:"basis"`     // the article or clause
+	// When decides whether the duty applies; Why, built from it, says why.
+	When Condition `json:"when"`
+	// Clock names the incident time the clock starts from: aware_at,
+	// detected_at, occurred_at, reported_at or created_at (the first that
+	// is set, in that order, when this one is not).
+	Clock  string  `json:"clock"`
+	Stages []Stage `json:"stages"`
+	// NotRequiredHint, if set, allows recording that the duty does not
+	// apply after all (with a justification), and says when that is so.
+	NotRequiredHint string `json:"not_required_hint,omitempty"`
+	// Content lists what the report must contain, for the draft.
+	Content []string `json:"content,omitempty"`
+	// Contact names the contact role to show with the duty (dpo, ico,
+	// ncsc, competent_authority, action_fraud, police).
+	Contact string `json:"contact,omitempty"`
+}
+
+// Stage is one report within a duty: an early warning, a notification, a
+// final report.
+type Stage struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Due is how long after the clock start (or, with After, after the
+	// previous stage) the stage is due: "72h", "24h", "1 month", "5
+	// working days" is not supported; "asap" means as soon as possible,
+	// with no fixed deadline; "none" means it is kept, not sent (a
+	// register entry).
+	Due string `json:"due"`
+	// After names an earlier stage of the same duty whose submission (or,
+	// until it is submitted, its due time) starts this stage's clock.
+	After string `json:"after,omitempty"`
+}
+
+// Condition is a small boolean language over the incident's facts and the
+// organisation's profile: all/any/not of conditions, or one comparison.
+type Condition struct {
+	All []Condition `json:"all,omitempty"`
+	Any []Condition `json:"any,omitempty"`
+	Not *Condition  `json:"not,omitempty"`
+	// Fact names an incident fact or, with the "profile." prefix, a
+	// profile fact; the comparison is one of Eq, Gte, Lte.
+	Fact string `json:"fact,omitempty"`
+	Eq   any    `json:"eq,omitempty"`
+	Gte  any    `json:"gte,omitempty"`
+	Lte  any    `json:"lte,omitempty"`
+	// Why says, in plain words, what it means when it holds.
+	Why string `json:"why,omitempty"`
+}
+
+// Profile is what the organisation is under each regime.
+type Profile struct {
+	Name         string   `json:"name"`
+	Jurisdiction []string `json:"jurisdictions"` // "UK", "UK-SCT" (Scotland), an EU member state code
+	Timezone     string   `json:"timezone"`      // IANA zone; default Europe/London
+	UKGDPR       bool     `json:"uk_gdpr_controller"`
+	NISOES       bool     `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
+	NISRDSP      bool     `json:"nis_rdsp"` // … relevant digital service provider
+	NIS2         string   `json:"nis2"`     // "", "essential" or "important"
+	DORA         bool     `json:"dora"`     // EU DORA financial entity
+	// CompetentAuthority names the NIS competent authority.
+	CompetentAuthority string `json:"competent_authority"`
+}
+
+// Location returns the profile's time zone, Europe/London by default.
+func (p *Profile) Location() (*time.Location, error) {
+	name := p.Timezone
+	if name == "" {
+		name = "Europe/London"
+	}
+	return time.LoadLocation(name)
+}
+
+// facts are the values conditions read.
+func (p *Profile) facts() map[string]any {
+	j := map[string]any{}
+	for _, s := range p.Jurisdiction {
+		j[strings.ToUpper(s)] = true
+	}
+	return map[string]any{
+		"profile.uk_gdpr_controller": p.UKGDPR, "profile.nis_oes": p.NISOES, "profile.nis_rdsp": p.NISRDSP,
+		"profile.nis2": p.NIS2, "profile.dora": p.DORA, "profile.scotland": j["UK-SCT"] == true,
+		"profile.uk": j["UK"] == true || j["UK-SCT"] == true,
+	}
+}
+
+// incidentFacts are an incident's values for conditions.
+func incidentFacts(inc *vigil.Incident) map[string]any {
+	return map[string]any{
+		"personal_data": inc.PersonalData, "essential_service": inc.EssentialService, "crime_suspected": inc.CrimeSuspected,
+		"significant": inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
+		"status": string(inc.Status), "exercise": inc.Exercise, "tlp": string(inc.TLP),
+	}
+}
+
+// Facts lists the incident facts conditions may name.
+var Facts = []string{"personal_data", "essential_service", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
+
+// ProfileFacts lists the profile facts conditions may name.
+var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2", "profile.dora", "profile.scotland", "profile.uk"}
+
+// Clocks lists the incident times a clock may start from.
+var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at"}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Parse reads and validates a pack. Every problem is reported, with the
+// path to it ("duties[2].stages[0].due"), so an administrator can fix a
+// pack in one go; a pack with problems is refused whole.
+func Parse(b []byte) (*Pack, error) {
+	var p Pack
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, vigil.Errorf(vigil.EINVALID, "The pack is not valid JSON for a duty pack: %v.", err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Validate checks a pack.
+func (p *Pack) Validate() error {
+	var pr vigil.Problems
+	if !idRE.MatchString(p.ID) {
+		pr.Add("id", "The pack needs an id of lower-case letters, digits, dots, dashes or underscores.")
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		pr.Add("name", "The pack needs a name.")
+	}
+	if strings.TrimSpace(p.Basis) == "" {
+		pr.Add("basis", "Cite the law, regulation or contract the pack follows.")
+	}
+	if len(p.Duties) == 0 {
+		pr.Add("duties", "The pack has no duties.")
+	}
+	seen := map[string]bool{}
+	for i, d := range p.Duties {
+		f := fmt.Sprintf("duties[%d]", i)
+		if !idRE.MatchString(d.ID) {
+			pr.Add(f+".id", "Each duty needs an id of lower-case letters, digits, dots, dashes or underscores.")
+		} else if seen[d.ID] {
+			pr.Add(f+".id", "Duty id %q is used twice.", d.ID)
+		}
+		seen[d.ID] = true
+		if strings.TrimSpace(d.Title) == "" {
+			pr.Add(f+".title", "Each duty needs a title.")
+		}
+		if strings.TrimSpace(d.Authority) == "" {
+			pr.Add(f+".authority", "Say who is told.")
+		}
+		if strings.TrimSpace(d.Basis) == "" {
+			pr.Add(f+".basis", "Cite the article or clause.")
+		}
+		if !slices.Contains(Clocks, d.Clock) {
+			pr.Add(f+".clock", "The clock must start at one of %s.", strings.Join(Clocks, ", "))
+		}
+		validateCondition(&pr, f+".when", &d.When, 0)
+		if len(d.Stages) == 0 {
+			pr.Add(f+".stages", "Each duty needs at least one stage.")
+		}
+		stages := map[string]bool{}
+		for j, s := range d.Stages {
+			sf := fmt.Sprintf("%s.stages[%d]", f, j)
+			if !idRE.MatchString(s.ID) || stages[s.ID] {
+				pr.Add(sf+".id", "Each stage needs an id of its own within the duty.")
+			}
+			if strings.TrimSpace(s.Name) == "" {
+				pr.Add(sf+".name", "Each stage needs a name.")
+			}
+			if _, err := ParseDue(s.Due); err != nil {
+				pr.Add(sf+".due", "%s", vigil.ErrorMessage(err))
+			}
+			if s.After != "" && !stages[s.After] {
+				pr.Add(sf+".after", "Stage %q is not an earlier stage of this duty.", s.After)
+			}
+			stages[s.ID] = true
+		}
+	}
+	return pr.Err()
+}
+
+func validateCondition(pr *vigil.Problems, f string, c *Condition, depth int) {
+	if depth > 8 {
+		pr.Add(f, "Conditions nest at most 8 deep.")
+		return
+	}
+	kinds := 0
+	if len(c.All) > 0 {
+		kinds++
+		for i := range c.All {
+			validateCondition(pr, fmt.Sprintf("%s.all[%d]", f, i), &c.All[i], depth+1)
+		}
+	}
+	if len(c.Any) > 0 {
+		kinds++
+		for i := range c.Any {
+			validateCondition(pr, fmt.Sprintf("%s.any[%d]", f, i), &c.Any[i], depth+1)
+		}
+	}
+	if c.Not != nil {
+		kinds++
+		validateCondition(pr, f+".not", c.Not, depth+1)
+	}
+	if c.Fact != "" {
+		kinds++
+		if !slices.Contains(Facts, c.Fact) && !slices.Contains(ProfileFacts, c.Fact) {
+			pr.Add(f+".fact", "Unknown fact %q; one of %s.", c.Fact, strings.Join(append(slices.Clone(Facts), ProfileFacts...), ", "))
+		}
+		n := 0
+		for _, v := range []any{c.Eq, c.Gte, c.Lte} {
+			if v != nil {
+				n++
+			}
+		}
+		if n != 1 {
+			pr.Add(f, "A comparison needs exactly one of eq, gte, lte.")
+		}
+	}
+	if kinds != 1 {
+		pr.Add(f, "A condition is one of all, any, not, or a fact with a comparison.")
+	}
+}
+
+// Due is a parsed stage due time.
+type Due struct {
+	ASAP     bool
+	None     bool
+	Duration time.Duration
+	Months   int
+}
+
+var dueRE = regexp.MustCompile(`^(\d+)\s*(h|hours?|months?|days?)$`)
+
+// ParseDue reads "72h", "24 hours", "1 month", "30 days", "asap", "none".
+func ParseDue(s string) (Due, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch s {
+	case "asap":
+		return Due{ASAP: true}, nil
+	case "none":
+		return Due{None: true}, nil
+	}
+	m := dueRE.FindStringSubmatch(s)
+	if m == nil {
+		return Due{}, vigil.Errorf(vigil.EINVALID, "Due %q is not one of: a number of hours (\"72h\"), days (\"30 days\"), months (\"1 month\"), \"asap\" or \"none\".", s)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n <= 0 || n > 10000 {
+		return Due{}, vigil.Errorf(vigil.EINVALID, "Due %q is out of range.", s)
+	}
+	switch {
+	case strings.HasPrefix(m[2], "h"):
+		return Due{Duration: time.Duration(n) * time.Hour}, nil
+	case strings.HasPrefix(m[2], "d"):
+		// A day is 24 hours from the clock start, the way the regimes
+		// count hours; calendar days would move with the clocks.
+		return Due{Duration: time.Duration(n) * 24 * time.Hour}, nil
+	}
+	return Due{Months: n}, nil
+}
+
+// After returns when something due d after start is due. Hours are exact
+// (UTC arithmetic). Months are calendar months in loc: the same wall time
+// on the same day of the month, or the month's last day when it has none
+// (31 January + 1 month = 28 or 29 February), which keeps a deadline
+// right across daylight-saving changes and month ends.
+func (d Due) After(start time.Time, loc *time.Location) (time.Time, bool) {
+	switch {
+	case d.ASAP || d.None:
+		return time.Time{}, false
+	case d.Months > 0:
+		return AddMonths(start, d.Months, loc), true
+	}
+	return start.Add(d.Duration).UTC(), true
+}
+
+// AddMonths adds calendar months to t in loc, clamping to the month's end.
+func AddMonths(t time.Time, months int, loc *time.Location) time.Time {
+	l := t.In(loc)
+	y, m, day := l.Date()
+	first := time.Date(y, m+time.Month(months), 1, l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), loc)
+	last := first.AddDate(0, 1, -1).Day()
+	return time.Date(first.Year(), first.Month(), min(day, last), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), loc).UTC()
+}
+
+// Obligation is a duty that applies to an incident, at one stage.
+type Obligation struct {
+	Pack       string     `json:"pack"`
+	Duty       string     `json:"duty"`
+	Stage      string     `json:"stage"`
+	Title      string     `json:"title"`
+	StageName  string     `json:"stage_name"`
+	Authority  string     `json:"authority"`
+	Basis      string     `json:"basis"`
+	Why        string     `json:"why"`
+	ClockStart time.Time  `json:"clock_start"`
+	Due        *time.Time `json:"due"` // nil: as soon as possible, or kept rather than sent
+	ASAP       bool       `json:"asap"`
+	Register   bool       `json:"register"` // kept, not sent
+	MayWaive   string     `json:"not_required_hint,omitempty"`
+	Content    []string   `json:"content,omitempty"`
+	Contact    string     `json:"contact,omitempty"`
+}
+
+// Key names an obligation for matching on re-evaluation.
+func (o *Obligation) Key() string { return o.Pack + "/" + o.Duty + "/" + o.Stage }
+
+// Submitted tells Evaluate when earlier stages were submitted, by key, so
+// that a stage due after another counts from the real submission.
+type Submitted map[string]time.Time
+
+// Evaluate returns the obligations the packs impose on inc under profile.
+// Exercises impose none. Withdrawn duties (facts changed) are simply not
+// returned; the store marks them withdrawn with the reason.
+func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Submitted) ([]*Obligation, error) {
+	// Exercises report to nobody; an event that was not an incident, or
+	// that duplicates another (whose duties stand), has no duties of its own.
+	if inc.Exercise || inc.Status == vigil.StatusNotIncident || inc.Status == vigil.StatusDuplicate {
+		return nil, nil
+	}
+	loc, err := profile.Location()
+	if err != nil {
+		return nil, vigil.Invalid("timezone", "Unknown time zone %q.", profile.Timezone)
+	}
+	facts := incidentFacts(inc)
+	for k, v := range profile.facts() {
+		facts[k] = v
+	}
+	var out []*Obligation
+	for _, p := range packs {
+		for _, d := range p.Duties {
+			ok, why := d.When.eval(facts)
+			if !ok {
+				continue
+			}
+			start, ok := clockStart(inc, d.Clock)
+			if !ok {
+				continue
+			}
+			due := map[string]time.Time{}
+			for _, s := range d.Stages {
+				o := &Obligation{Pack: p.ID, Duty: d.ID, Stage: s.ID, Title: d.Title, StageName: s.Name, Authority: d.Authority,
+					Basis: d.Basis, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content, Contact: d.Contact}
+				from := start
+				if s.After != "" {
+					key := p.ID + "/" + d.ID + "/" + s.After
+					if t, ok := submitted[key]; ok {
+						from = t
+					} else if t, ok := due[s.After]; ok {
+						from = t
+					}
+					o.ClockStart = from
+				}
+				pd, _ := ParseDue(s.Due)
+				o.ASAP, o.Register = pd.ASAP, pd.None
+				if t, ok := pd.After(from, loc); ok {
+					o.Due = &t
+					due[s.ID] = t
+				}
+				out = append(out, o)
+			}
+		}
+	}
+	// As soon as possible first, then by due time, then what is kept
+	// rather than sent.
+	rank := func(o *Obligation) int {
+		switch {
+		case o.ASAP:
+			return 0
+		case o.Due != nil:
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra < rb
+		}
+		return a.Due != nil && b.Due != nil && a.Due.Before(*b.Due)
+	})
+	return out, nil
+}
+
+// clockStart reads the named time of inc, falling back along Clocks.
+func clockStart(inc *vigil.Incident, name string) (time.Time, bool) {
+	times := map[string]*time.Time{"aware_at": inc.Times.AwareAt, "detected_at": inc.Times.DetectedAt,
+		"occurred_at": inc.Times.OccurredAt, "reported_at": inc.Times.ReportedAt}
+	i := slices.Index(Clocks, name)
+	for _, c := range Clocks[i:] {
+		if c == "created_at" {
+			if !inc.CreatedAt.IsZero() {
+				return inc.CreatedAt.UTC(), true
+			}
+			return time.Time{}, false
+		}
+		if t := times[c]; t != nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// eval says whether c holds over facts, and why in words.
+func (c *Condition) eval(facts map[string]any) (bool, string) {
+	switch {
+	case len(c.All) > 0:
+		var whys []string
+		for i := range c.All {
+			ok, why := c.All[i].eval(facts)
+			if !ok {
+				return false, ""
+			}
+			if why != "" {
+				whys = append(whys, why)
+			}
+		}
+		return true, firstWhy(c.Why, strings.Join(whys, "; "))
+	case len(c.Any) > 0:
+		for i := range c.Any {
+			if ok, why := c.Any[i].eval(facts); ok {
+				return true, firstWhy(c.Why, why)
+			}
+		}
+		return false, ""
+	case c.Not != nil:
+		ok, _ := c.Not.eval(facts)
+		return !ok, c.Why
+	}
+	v := facts[c.Fact]
+	var ok bool
+	switch {
+	case c.Eq != nil:
+		ok = equal(v, c.Eq)
+	case c.Gte != nil:
+		ok = compare(c.Fact, v, c.Gte) >= 0
+	case c.Lte != nil:
+		ok = compare(c.Fact, v, c.Lte) <= 0
+	}
+	if !ok {
+		return false, ""
+	}
+	return true, c.Why
+}
+
+func firstWhy(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func equal(v, want any) bool {
+	switch w := want.(type) {
+	case float64:
+		n, ok := toFloat(v)
+		return ok && n == w
+	case bool:
+		b, ok := v.(bool)
+		return ok && b == w
+	case string:
+		s, ok := v.(string)
+		return ok && strings.EqualFold(s, w)
+	}
+	return false
+}
+
+// compare orders v against want: numbers as numbers, severities by rank.
+// Values that cannot be compared compare as not matching either way.
+func compare(fact string, v, want any) int {
+	if fact == "severity" {
+		a, b := vigil.Severity(fmt.Sprint(v)).Rank(), vigil.Severity(fmt.Sprint(want)).Rank()
+		if a == 0 || b == 0 {
+			return 2 // fails both >= and <=
+		}
+		return a - b
+	}
+	a, ok1 := toFloat(v)
+	b, ok2 := toFloat(want)
+	if !ok1 || !ok2 || a == 0 && fact == "category" {
+		// Category 0 is "not set": it is neither at most nor at least anything.
+		return 2
+	}
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+//go:embed packs/*.json
+var shipped embed.FS
+
+// Shipped returns the packs Vigil ships, parsed and validated.
+func Shipped() ([]*Pack, error) {
+	names, err := fs.Glob(shipped, "packs/*.json")
+	if err != nil {
+		return nil, err
+	}
+	var out []*Pack
+	for _, n := range names {
+		b, err := shipped.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		p, err := Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("shipped pack %s: %w (%v)", n, err, vigil.ErrorFields(err))
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func shippedNames() ([]string, error) { return fs.Glob(shipped, "packs/*.json") }

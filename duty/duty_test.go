@@ -1,0 +1,256 @@
+package duty
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+func shippedPacks(t *testing.T) []*Pack {
+	t.Helper()
+	packs, err := Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(packs) != 6 {
+		t.Fatalf("%d shipped packs", len(packs))
+	}
+	return packs
+}
+
+func ptr(t time.Time) *time.Time { return &t }
+
+var aware = time.Date(2026, 6, 10, 14, 30, 0, 0, time.UTC)
+
+func incident(mod func(*vigil.Incident)) *vigil.Incident {
+	inc := &vigil.Incident{Title: "x", Status: vigil.StatusConfirmed, Severity: vigil.SeverityMedium, Category: 5,
+		CreatedAt: aware.Add(-time.Hour), Times: vigil.IncidentTimes{AwareAt: ptr(aware), DetectedAt: ptr(aware.Add(-2 * time.Hour))}}
+	if mod != nil {
+		mod(inc)
+	}
+	return inc
+}
+
+func keys(obs []*Obligation) []string {
+	var out []string
+	for _, o := range obs {
+		out = append(out, o.Key())
+	}
+	return out
+}
+
+func find(obs []*Obligation, key string) *Obligation {
+	for _, o := range obs {
+		if o.Key() == key {
+			return o
+		}
+	}
+	return nil
+}
+
+func TestRegimes(t *testing.T) {
+	packs := shippedPacks(t)
+	ukController := &Profile{Jurisdiction: []string{"UK"}, UKGDPR: true}
+	cases := []struct {
+		name    string
+		profile *Profile
+		inc     func(*vigil.Incident)
+		want    []string
+	}{
+		{"nothing", ukController, nil, nil},
+		{"personal data", ukController, func(i *vigil.Incident) { i.PersonalData = true },
+			[]string{"uk-gdpr/ico-notification/notification", "uk-gdpr/breach-register/entry"}},
+		{"personal data, high severity: tell people too", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Severity = vigil.SeverityHigh },
+			[]string{"uk-gdpr/data-subjects/communication", "uk-gdpr/ico-notification/notification", "uk-gdpr/breach-register/entry"}},
+		{"personal data, not a controller", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.PersonalData = true }, nil},
+		{"NIS OES, essential service hit", &Profile{Jurisdiction: []string{"UK"}, NISOES: true}, func(i *vigil.Incident) { i.EssentialService = true },
+			[]string{"uk-nis/oes-notification/notification"}},
+		{"NIS RDSP", &Profile{Jurisdiction: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.EssentialService = true },
+			[]string{"uk-nis/rdsp-notification/notification"}},
+		{"NIS OES, service not hit", &Profile{Jurisdiction: []string{"UK"}, NISOES: true}, nil, nil},
+		{"NIS2 significant", &Profile{NIS2: "important"}, func(i *vigil.Incident) { i.Significant = true },
+			[]string{"eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
+		{"NIS2 category 3", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 3 },
+			[]string{"eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
+		{"NIS2 category unset is not significant", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 0 }, nil},
+		{"DORA major", &Profile{DORA: true}, func(i *vigil.Incident) { i.Significant = true },
+			[]string{"eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate", "eu-dora/major-ict-incident/final"}},
+		{"NCSC category 2", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.Category = 2 },
+			[]string{"uk-ncsc/report/report"}},
+		{"NCSC flagged significant, outside the UK", &Profile{Jurisdiction: []string{"FR"}}, func(i *vigil.Incident) { i.Significant = true }, nil},
+		{"crime in England", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
+			[]string{"uk-crime/action-fraud/report"}},
+		{"crime in Scotland", &Profile{Jurisdiction: []string{"UK-SCT"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
+			[]string{"uk-crime/police-scotland/report"}},
+		{"referred to Action Fraud", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusActionFraud },
+			[]string{"uk-crime/action-fraud/report"}},
+		{"personal attack", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusPolice },
+			[]string{"uk-crime/police/report"}},
+		{"not an incident: nothing", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Status = vigil.StatusNotIncident }, nil},
+		{"exercise: nothing", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Exercise = true }, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs, err := Evaluate(packs, c.profile, incident(c.inc), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := keys(obs)
+			if strings.Join(got, ",") != strings.Join(c.want, ",") {
+				t.Errorf("obligations\n got %v\nwant %v", got, c.want)
+			}
+			for _, o := range obs {
+				if o.Why == "" || o.Basis == "" || o.Authority == "" {
+					t.Errorf("%s lacks why, basis or authority: %+v", o.Key(), o)
+				}
+			}
+		})
+	}
+}
+
+func TestICODeadline(t *testing.T) {
+	obs, _ := Evaluate(shippedPacks(t), &Profile{Jurisdiction: []string{"UK"}, UKGDPR: true}, incident(func(i *vigil.Incident) { i.PersonalData = true }), nil)
+	ico := find(obs, "uk-gdpr/ico-notification/notification")
+	if ico == nil || !ico.ClockStart.Equal(aware) || !ico.Due.Equal(aware.Add(72*time.Hour)) {
+		t.Fatalf("ICO duty: %+v", ico)
+	}
+	if ico.MayWaive == "" || len(ico.Content) < 4 || !strings.Contains(ico.Why, "personal data") {
+		t.Errorf("ICO duty lacks its waiver hint, content or reason: %+v", ico)
+	}
+	reg := find(obs, "uk-gdpr/breach-register/entry")
+	if reg.Due != nil || !reg.Register {
+		t.Errorf("register entry: %+v", reg)
+	}
+	// Awareness corrected backwards moves the deadline with it.
+	earlier := aware.Add(-30 * time.Hour)
+	obs, _ = Evaluate(shippedPacks(t), &Profile{UKGDPR: true}, incident(func(i *vigil.Incident) { i.PersonalData = true; i.Times.AwareAt = &earlier }), nil)
+	if ico = find(obs, "uk-gdpr/ico-notification/notification"); !ico.Due.Equal(earlier.Add(72 * time.Hour)) {
+		t.Errorf("after correcting awareness: due %v", ico.Due)
+	}
+	// With no awareness time, the clock starts at detection.
+	obs, _ = Evaluate(shippedPacks(t), &Profile{UKGDPR: true}, incident(func(i *vigil.Incident) { i.PersonalData = true; i.Times.AwareAt = nil }), nil)
+	if ico = find(obs, "uk-gdpr/ico-notification/notification"); !ico.ClockStart.Equal(aware.Add(-2 * time.Hour)) {
+		t.Errorf("clock without awareness: %v", ico.ClockStart)
+	}
+}
+
+// TestClocksAcrossDST: hours are exact whatever the clocks do; a month is
+// the same wall time a calendar month later in the organisation's zone.
+func TestClocksAcrossDST(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		start time.Time
+		due   string
+		want  time.Time
+	}{
+		// Clocks go forward at 01:00 UTC on 29 March 2026: 72 hours is
+		// still 72 hours, which reads as 11:00 BST after a 10:00 GMT start.
+		{"72h over the March change", time.Date(2026, 3, 28, 10, 0, 0, 0, london), "72h", time.Date(2026, 3, 31, 11, 0, 0, 0, london)},
+		// Clocks go back at 01:00 UTC on 25 October 2026.
+		{"72h over the October change", time.Date(2026, 10, 24, 10, 0, 0, 0, london), "72h", time.Date(2026, 10, 27, 9, 0, 0, 0, london)},
+		{"24h across the March change", time.Date(2026, 3, 29, 0, 30, 0, 0, london), "24h", time.Date(2026, 3, 30, 1, 30, 0, 0, london)},
+		// A month keeps the wall time across the change.
+		{"1 month over the March change", time.Date(2026, 3, 15, 9, 0, 0, 0, london), "1 month", time.Date(2026, 4, 15, 9, 0, 0, 0, london)},
+		{"1 month over the October change", time.Date(2026, 10, 10, 9, 0, 0, 0, london), "1 month", time.Date(2026, 11, 10, 9, 0, 0, 0, london)},
+		// Month ends clamp: no 31 February, no 31 April.
+		{"1 month from 31 January", time.Date(2026, 1, 31, 12, 0, 0, 0, london), "1 month", time.Date(2026, 2, 28, 12, 0, 0, 0, london)},
+		{"1 month from 31 January, leap year", time.Date(2028, 1, 31, 12, 0, 0, 0, london), "1 month", time.Date(2028, 2, 29, 12, 0, 0, 0, london)},
+		{"1 month from 31 March", time.Date(2026, 3, 31, 23, 30, 0, 0, london), "1 month", time.Date(2026, 4, 30, 23, 30, 0, 0, london)},
+		{"1 month from 31 December", time.Date(2026, 12, 31, 8, 0, 0, 0, london), "1 month", time.Date(2027, 1, 31, 8, 0, 0, 0, london)},
+		{"30 days is 720 hours", time.Date(2026, 3, 15, 9, 0, 0, 0, london), "30 days", time.Date(2026, 4, 14, 10, 0, 0, 0, london)},
+	}
+	for _, c := range cases {
+		d, err := ParseDue(c.due)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := d.After(c.start.UTC(), london)
+		if !ok || !got.Equal(c.want) {
+			t.Errorf("%s: %s in London, want %s", c.name, got.In(london), c.want)
+		}
+		if got.Location() != time.UTC {
+			t.Errorf("%s: not in UTC", c.name)
+		}
+	}
+}
+
+// TestStageAfterSubmission: NIS2's final report is due a month after the
+// notification was submitted, or after it was due until then.
+func TestStageAfterSubmission(t *testing.T) {
+	profile := &Profile{NIS2: "essential", Timezone: "Europe/Brussels"}
+	inc := incident(func(i *vigil.Incident) { i.Significant = true })
+	obs, _ := Evaluate(shippedPacks(t), profile, inc, nil)
+	notif := find(obs, "eu-nis2/significant-incident/notification")
+	final := find(obs, "eu-nis2/significant-incident/final-report")
+	brussels, _ := time.LoadLocation("Europe/Brussels")
+	if want := AddMonths(*notif.Due, 1, brussels); !final.Due.Equal(want) {
+		t.Errorf("final before submission: %v, want %v", final.Due, want)
+	}
+	sent := aware.Add(20 * time.Hour)
+	obs, _ = Evaluate(shippedPacks(t), profile, inc, Submitted{"eu-nis2/significant-incident/notification": sent})
+	final = find(obs, "eu-nis2/significant-incident/final-report")
+	if want := AddMonths(sent, 1, brussels); !final.Due.Equal(want) || !final.ClockStart.Equal(sent) {
+		t.Errorf("final after submission: %v from %v, want %v", final.Due, final.ClockStart, want)
+	}
+	// Early warning first, then the notification, then the final report.
+	if got := strings.Join(keys(obs), ","); !strings.HasPrefix(got, "eu-nis2/significant-incident/early-warning,") {
+		t.Errorf("order: %s", got)
+	}
+}
+
+func TestPackValidation(t *testing.T) {
+	bad := `{"id": "My Pack", "name": "", "basis": "", "duties": [
+		{"id": "a", "title": "A", "authority": "X", "basis": "B", "clock": "whenever",
+		 "when": {"fact": "colour", "eq": "red"},
+		 "stages": [{"id": "s", "name": "S", "due": "soonish"}, {"id": "t", "name": "T", "due": "1 month", "after": "later"}]},
+		{"id": "a", "title": "", "authority": "", "basis": "", "clock": "aware_at", "when": {"all": [{"fact": "personal_data"}]}, "stages": []}]}`
+	_, err := Parse([]byte(bad))
+	if vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Fatalf("bad pack accepted: %v", err)
+	}
+	fields := map[string]bool{}
+	for _, f := range vigil.ErrorFields(err) {
+		fields[f.Field] = true
+	}
+	for _, want := range []string{"id", "name", "basis", "duties[0].clock", "duties[0].when.fact", "duties[0].stages[0].due",
+		"duties[0].stages[1].after", "duties[1].id", "duties[1].title", "duties[1].stages", "duties[1].when.all[0]"} {
+		if !fields[want] {
+			t.Errorf("no problem reported at %s (got %v)", want, fields)
+		}
+	}
+	if _, err := Parse([]byte(`{"id": "x", "unknown": 1}`)); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Errorf("unknown field: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	names, _ := shippedNames()
+	for _, n := range names {
+		b, _ := shipped.ReadFile(n)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"id":"x","name":"x","basis":"x","duties":[{"id":"a","title":"a","authority":"a","basis":"b","clock":"aware_at","when":{"not":{"fact":"category","lte":3}},"stages":[{"id":"s","name":"s","due":"1 month"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Parse(b)
+		if err != nil {
+			if vigil.ErrorCode(err) != vigil.EINVALID {
+				t.Fatalf("error %v is not EINVALID", err)
+			}
+			return
+		}
+		// A valid pack evaluates without failing, whatever the incident.
+		for _, inc := range []*vigil.Incident{incident(nil), incident(func(i *vigil.Incident) {
+			i.PersonalData, i.Significant, i.Category, i.Times = true, true, 1, vigil.IncidentTimes{}
+		})} {
+			if _, err := Evaluate([]*Pack{p}, &Profile{UKGDPR: true, NIS2: "essential", Jurisdiction: []string{"UK"}}, inc, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
