@@ -55,14 +55,16 @@ const (
 	PermAlertRead          Permission = "alert:read"          // see alerts and the triage queue
 	PermAlertTriage        Permission = "alert:triage"        // acknowledge, dismiss, promote, attach and merge alert groups
 	PermIntegrationAdmin   Permission = "integration:admin"   // create and change integrations and their tokens
+	PermDutySubmit         Permission = "duty:submit"         // record a reporting duty as submitted or not required
+	PermSettingsAdmin      Permission = "settings:admin"      // the organisation profile
 )
 
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
 		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead,
-		PermAlertRead, PermAlertTriage, PermIntegrationAdmin},
+		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin},
 	RoleManager: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
-		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage},
+		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit},
 	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn,
 		PermAlertRead, PermAlertTriage},
 	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead},
@@ -74,7 +76,7 @@ func scopeFor(p Permission) Scope {
 	switch p {
 	case PermIncidentRead, PermUserRead, PermMetricsRead, PermAlertRead:
 		return ScopeRead
-	case PermUserAdmin, PermAuditRead, PermTokenAdmin, PermIntegrationAdmin:
+	case PermUserAdmin, PermAuditRead, PermTokenAdmin, PermIntegrationAdmin, PermSettingsAdmin:
 		return ScopeAdmin
 	case PermTokenOwn:
 		// Tokens cannot mint tokens: a leaked token must not outlive its revocation.

@@ -23,10 +23,11 @@ const (
 	KindMember     TimelineKind = "member"
 	KindComment    TimelineKind = "comment"
 	KindAlert      TimelineKind = "alert" // alerts that fed the incident
+	KindDuty       TimelineKind = "duty"  // reporting duties: arising, withdrawn, submitted
 )
 
 // TimelineKinds lists every kind.
-var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert}
+var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty}
 
 // TimelineEntry is what happened when, and who recorded it. At is when it
 // happened (a note may record an earlier event); CreatedAt is when it was

@@ -27,4 +27,5 @@ type Services struct {
 	Integrations IntegrationService
 	Alerts       AlertService
 	Views        ViewService
+	Duties       DutyService
 }

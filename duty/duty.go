@@ -92,32 +92,12 @@ type Condition struct {
 }
 
 // Profile is what the organisation is under each regime.
-type Profile struct {
-	Name         string   `json:"name"`
-	Jurisdiction []string `json:"jurisdictions"` // "UK", "UK-SCT" (Scotland), an EU member state code
-	Timezone     string   `json:"timezone"`      // IANA zone; default Europe/London
-	UKGDPR       bool     `json:"uk_gdpr_controller"`
-	NISOES       bool     `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
-	NISRDSP      bool     `json:"nis_rdsp"` // … relevant digital service provider
-	NIS2         string   `json:"nis2"`     // "", "essential" or "important"
-	DORA         bool     `json:"dora"`     // EU DORA financial entity
-	// CompetentAuthority names the NIS competent authority.
-	CompetentAuthority string `json:"competent_authority"`
-}
+type Profile = vigil.OrgProfile
 
-// Location returns the profile's time zone, Europe/London by default.
-func (p *Profile) Location() (*time.Location, error) {
-	name := p.Timezone
-	if name == "" {
-		name = "Europe/London"
-	}
-	return time.LoadLocation(name)
-}
-
-// facts are the values conditions read.
-func (p *Profile) facts() map[string]any {
+// profileFacts are a profile's values for conditions.
+func profileFacts(p *Profile) map[string]any {
 	j := map[string]any{}
-	for _, s := range p.Jurisdiction {
+	for _, s := range p.Jurisdictions {
 		j[strings.ToUpper(s)] = true
 	}
 	return map[string]any{
@@ -368,7 +348,7 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 		return nil, vigil.Invalid("timezone", "Unknown time zone %q.", profile.Timezone)
 	}
 	facts := incidentFacts(inc)
-	for k, v := range profile.facts() {
+	for k, v := range profileFacts(profile) {
 		facts[k] = v
 	}
 	var out []*Obligation

@@ -52,7 +52,7 @@ func find(obs []*Obligation, key string) *Obligation {
 
 func TestRegimes(t *testing.T) {
 	packs := shippedPacks(t)
-	ukController := &Profile{Jurisdiction: []string{"UK"}, UKGDPR: true}
+	ukController := &Profile{Jurisdictions: []string{"UK"}, UKGDPR: true}
 	cases := []struct {
 		name    string
 		profile *Profile
@@ -64,12 +64,12 @@ func TestRegimes(t *testing.T) {
 			[]string{"uk-gdpr/ico-notification/notification", "uk-gdpr/breach-register/entry"}},
 		{"personal data, high severity: tell people too", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Severity = vigil.SeverityHigh },
 			[]string{"uk-gdpr/data-subjects/communication", "uk-gdpr/ico-notification/notification", "uk-gdpr/breach-register/entry"}},
-		{"personal data, not a controller", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.PersonalData = true }, nil},
-		{"NIS OES, essential service hit", &Profile{Jurisdiction: []string{"UK"}, NISOES: true}, func(i *vigil.Incident) { i.EssentialService = true },
+		{"personal data, not a controller", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.PersonalData = true }, nil},
+		{"NIS OES, essential service hit", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, func(i *vigil.Incident) { i.EssentialService = true },
 			[]string{"uk-nis/oes-notification/notification"}},
-		{"NIS RDSP", &Profile{Jurisdiction: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.EssentialService = true },
+		{"NIS RDSP", &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.EssentialService = true },
 			[]string{"uk-nis/rdsp-notification/notification"}},
-		{"NIS OES, service not hit", &Profile{Jurisdiction: []string{"UK"}, NISOES: true}, nil, nil},
+		{"NIS OES, service not hit", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, nil, nil},
 		{"NIS2 significant", &Profile{NIS2: "important"}, func(i *vigil.Incident) { i.Significant = true },
 			[]string{"eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
 		{"NIS2 category 3", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 3 },
@@ -77,16 +77,16 @@ func TestRegimes(t *testing.T) {
 		{"NIS2 category unset is not significant", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 0 }, nil},
 		{"DORA major", &Profile{DORA: true}, func(i *vigil.Incident) { i.Significant = true },
 			[]string{"eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate", "eu-dora/major-ict-incident/final"}},
-		{"NCSC category 2", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.Category = 2 },
+		{"NCSC category 2", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Category = 2 },
 			[]string{"uk-ncsc/report/report"}},
-		{"NCSC flagged significant, outside the UK", &Profile{Jurisdiction: []string{"FR"}}, func(i *vigil.Incident) { i.Significant = true }, nil},
-		{"crime in England", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
+		{"NCSC flagged significant, outside the UK", &Profile{Jurisdictions: []string{"FR"}}, func(i *vigil.Incident) { i.Significant = true }, nil},
+		{"crime in England", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
 			[]string{"uk-crime/action-fraud/report"}},
-		{"crime in Scotland", &Profile{Jurisdiction: []string{"UK-SCT"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
+		{"crime in Scotland", &Profile{Jurisdictions: []string{"UK-SCT"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
 			[]string{"uk-crime/police-scotland/report"}},
-		{"referred to Action Fraud", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusActionFraud },
+		{"referred to Action Fraud", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusActionFraud },
 			[]string{"uk-crime/action-fraud/report"}},
-		{"personal attack", &Profile{Jurisdiction: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusPolice },
+		{"personal attack", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusPolice },
 			[]string{"uk-crime/police/report"}},
 		{"not an incident: nothing", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Status = vigil.StatusNotIncident }, nil},
 		{"exercise: nothing", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Exercise = true }, nil},
@@ -111,7 +111,7 @@ func TestRegimes(t *testing.T) {
 }
 
 func TestICODeadline(t *testing.T) {
-	obs, _ := Evaluate(shippedPacks(t), &Profile{Jurisdiction: []string{"UK"}, UKGDPR: true}, incident(func(i *vigil.Incident) { i.PersonalData = true }), nil)
+	obs, _ := Evaluate(shippedPacks(t), &Profile{Jurisdictions: []string{"UK"}, UKGDPR: true}, incident(func(i *vigil.Incident) { i.PersonalData = true }), nil)
 	ico := find(obs, "uk-gdpr/ico-notification/notification")
 	if ico == nil || !ico.ClockStart.Equal(aware) || !ico.Due.Equal(aware.Add(72*time.Hour)) {
 		t.Fatalf("ICO duty: %+v", ico)
@@ -248,7 +248,7 @@ func FuzzParse(f *testing.F) {
 		for _, inc := range []*vigil.Incident{incident(nil), incident(func(i *vigil.Incident) {
 			i.PersonalData, i.Significant, i.Category, i.Times = true, true, 1, vigil.IncidentTimes{}
 		})} {
-			if _, err := Evaluate([]*Pack{p}, &Profile{UKGDPR: true, NIS2: "essential", Jurisdiction: []string{"UK"}}, inc, nil); err != nil {
+			if _, err := Evaluate([]*Pack{p}, &Profile{UKGDPR: true, NIS2: "essential", Jurisdictions: []string{"UK"}}, inc, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Report", func(t *testing.T) { testReport(t, open) })
 	t.Run("Alert", func(t *testing.T) { testAlert(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
+	t.Run("Duty", func(t *testing.T) { testDuty(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

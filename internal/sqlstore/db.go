@@ -109,6 +109,7 @@ func (db *DB) Services() vigil.Services {
 		Integrations: &IntegrationService{db: db},
 		Alerts:       &AlertService{db: db},
 		Views:        &ViewService{db: db},
+		Duties:       &DutyService{db: db},
 	}
 }
 

@@ -183,7 +183,7 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 		return err
 	}
 	tx.audit("incident.create", "incident", inc.ID, nil, inc)
-	return nil
+	return tx.reconcileDuties(inc, true)
 }
 
 func truncateTimes(t *vigil.IncidentTimes) {
@@ -280,7 +280,7 @@ func (tx *Tx) saveIncident(inc *vigil.Incident) error {
 	}
 	inc.Version++
 	inc.UpdatedAt = tx.now
-	return nil
+	return tx.reconcileDuties(inc, false)
 }
 
 // touchIncident bumps an incident's version and update time when something

@@ -1,0 +1,488 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/duty"
+)
+
+// DutyService implements vigil.DutyService.
+type DutyService struct{ db *DB }
+
+var (
+	packsOnce sync.Once
+	packs     []*duty.Pack
+	packsErr  error
+)
+
+// dutyPacks returns the packs duties are evaluated with: the shipped ones.
+func dutyPacks() ([]*duty.Pack, error) {
+	packsOnce.Do(func() { packs, packsErr = duty.Shipped() })
+	return packs, packsErr
+}
+
+// profile reads the organisation profile, or the default.
+func (tx *Tx) profile() (*vigil.OrgProfile, error) {
+	p := vigil.DefaultOrgProfile()
+	var v int
+	err := tx.queryRow(`SELECT value, version FROM settings WHERE key = 'profile'`).Scan(scanJSON(p), &v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	p.Version = v
+	return p, nil
+}
+
+// obligationDetail is what the detail column holds: the words of the duty
+// as the pack had them when it was made.
+type obligationDetail struct {
+	Title           string   `json:"title"`
+	StageName       string   `json:"stage_name"`
+	Authority       string   `json:"authority"`
+	Basis           string   `json:"basis"`
+	Why             string   `json:"why"`
+	NotRequiredHint string   `json:"not_required_hint,omitempty"`
+	Content         []string `json:"content,omitempty"`
+	Contact         string   `json:"contact,omitempty"`
+}
+
+func detailOf(o *duty.Obligation) obligationDetail {
+	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Why, o.MayWaive, o.Content, o.Contact}
+}
+
+// reconcileDuties brings an incident's obligations in line with its facts:
+// new duties are added (pending), pending ones follow corrected clocks,
+// ones that no longer apply are withdrawn with the reason, withdrawn ones
+// that apply again are pending again. Submitted and waived ones are kept
+// as they are. Each change is on the timeline. fresh says the incident was
+// just created, so it has none yet.
+func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
+	ps, err := dutyPacks()
+	if err != nil {
+		return err
+	}
+	profile, err := tx.profile()
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id         int64
+		status     vigil.ObligationStatus
+		submitted  *time.Time
+		clockStart time.Time
+		due        *time.Time
+		detail     obligationDetail
+	}
+	existing := map[string]*row{}
+	submitted := duty.Submitted{}
+	if !fresh {
+		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, detail FROM obligations WHERE incident_id = ?`, inc.ID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r row
+			var p, d, s string
+			if err := rows.Scan(&r.id, &p, &d, &s, &r.status, scanNullTime(&r.submitted), scanTime(&r.clockStart), scanNullTime(&r.due), scanJSON(&r.detail)); err != nil {
+				rows.Close()
+				return err
+			}
+			key := p + "/" + d + "/" + s
+			existing[key] = &r
+			if r.status == vigil.ObligationSubmitted && r.submitted != nil {
+				submitted[key] = *r.submitted
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	obs, err := duty.Evaluate(ps, profile, inc, submitted)
+	if err != nil {
+		return err
+	}
+	loc, _ := profile.Location()
+	applies := map[string]bool{}
+	for _, o := range obs {
+		key := o.Key()
+		applies[key] = true
+		r := existing[key]
+		switch {
+		case r == nil:
+			if _, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, detail, clock_start, due_at, asap, register, status, created_at, updated_at, version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 1)`, inc.ID, o.Pack, o.Duty, o.Stage, mustJSON(detailOf(o)), o.ClockStart,
+				o.Due, o.ASAP, o.Register, tx.now, tx.now); err != nil {
+				return fmt.Errorf("insert obligation: %w", err)
+			}
+			if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty: %s — %s, %s (%s; %s).",
+				o.Title, o.StageName, dueWords(o, loc), o.Why, o.Basis), nil); err != nil {
+				return err
+			}
+		case r.status == vigil.ObligationPending && (!r.clockStart.Equal(o.ClockStart) || !equalTime(r.due, o.Due) || r.detail.Why != o.Why):
+			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+				o.ClockStart, o.Due, mustJSON(detailOf(o)), tx.now, r.id); err != nil {
+				return err
+			}
+			if !equalTime(r.due, o.Due) {
+				if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: now %s (the clock start changed).",
+					o.Title, o.StageName, dueWords(o, loc)), nil); err != nil {
+					return err
+				}
+			}
+		case r.status == vigil.ObligationWithdrawn:
+			if _, err := tx.exec(`UPDATE obligations SET status = 'pending', withdrawn_reason = '', clock_start = ?, due_at = ?, detail = ?,
+				updated_at = ?, version = version + 1 WHERE id = ?`, o.ClockStart, o.Due, mustJSON(detailOf(o)), tx.now, r.id); err != nil {
+				return err
+			}
+			if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty applies again: %s — %s, %s (%s).",
+				o.Title, o.StageName, dueWords(o, loc), o.Why), nil); err != nil {
+				return err
+			}
+		}
+	}
+	reason := "The facts that made it apply have changed."
+	switch {
+	case inc.Status == vigil.StatusNotIncident:
+		reason = "Triage found it was not an incident."
+	case inc.Status == vigil.StatusDuplicate:
+		reason = "It duplicates another incident, whose duties stand."
+	case inc.Exercise:
+		reason = "It is an exercise."
+	}
+	for key, r := range existing {
+		if applies[key] || r.status != vigil.ObligationPending {
+			continue
+		}
+		if _, err := tx.exec(`UPDATE obligations SET status = 'withdrawn', withdrawn_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+			reason, tx.now, r.id); err != nil {
+			return err
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty withdrawn: %s — %s. %s",
+			r.detail.Title, r.detail.StageName, reason), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func equalTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+// dueWords says when an obligation is due, in the organisation's zone.
+func dueWords(o *duty.Obligation, loc *time.Location) string {
+	switch {
+	case o.ASAP:
+		return "as soon as possible"
+	case o.Register:
+		return "to be recorded"
+	case o.Due != nil:
+		return "due " + o.Due.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+	}
+	return ""
+}
+
+const obligationColumns = `o.id, o.incident_id, o.pack, o.duty, o.stage, o.detail, o.clock_start, o.due_at, o.asap, o.register, o.status,
+	o.submitted_at, o.submitted_by, o.submitted_name, o.reference, o.submitted_text, o.late_reason, o.justification,
+	o.withdrawn_reason, o.created_at, o.updated_at, o.version`
+
+func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
+	var o vigil.Obligation
+	var d obligationDetail
+	dest := []any{&o.ID, &o.IncidentID, &o.Pack, &o.Duty, &o.Stage, scanJSON(&d), scanTime(&o.ClockStart), scanNullTime(&o.DueAt),
+		&o.ASAP, &o.Register, &o.Status, scanNullTime(&o.SubmittedAt), scanNullInt(&o.SubmittedBy), &o.SubmittedByName, &o.Reference,
+		&o.SubmittedText, &o.LateReason, &o.Justification, &o.WithdrawnReason, scanTime(&o.CreatedAt), scanTime(&o.UpdatedAt), &o.Version}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	o.Title, o.StageName, o.Authority, o.Basis, o.Why = d.Title, d.StageName, d.Authority, d.Basis, d.Why
+	o.NotRequiredHint, o.Content, o.Contact = d.NotRequiredHint, d.Content, d.Contact
+	if o.Content == nil {
+		o.Content = []string{}
+	}
+	return &o, nil
+}
+
+// FindProfile returns the organisation profile (the default until set).
+func (s *DutyService) FindProfile(ctx context.Context) (p *vigil.OrgProfile, err error) {
+	defer s.db.op("profile.find")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if vigil.ActorFromContext(ctx) == nil {
+			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+		}
+		p, err = tx.profile()
+		return err
+	})
+	return p, err
+}
+
+// UpdateProfile sets the profile and re-evaluates the duties of the open
+// incidents (the most recently updated thousand).
+func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (err error) {
+	defer s.db.op("profile.update")(&err)
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		before, err := tx.profile()
+		if err != nil {
+			return err
+		}
+		if p.Version != 0 && p.Version != before.Version {
+			return staleVersion(before.Version)
+		}
+		p.Version = before.Version + 1
+		if before.Version == 0 {
+			_, err = tx.exec(`INSERT INTO settings (key, value, updated_at, version) VALUES ('profile', ?, ?, ?)`, mustJSON(p), tx.now, p.Version)
+		} else {
+			_, err = tx.exec(`UPDATE settings SET value = ?, updated_at = ?, version = ? WHERE key = 'profile'`, mustJSON(p), tx.now, p.Version)
+		}
+		if err != nil {
+			return fmt.Errorf("save profile: %w", err)
+		}
+		tx.audit("settings.profile", "settings", 0, before, p)
+		rows, err := tx.query(`SELECT id FROM incidents WHERE ` + inClause("status", quoteAll(vigil.OpenStatuses)) + ` ORDER BY updated_at DESC LIMIT 1000`)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			inc, err := tx.findIncidentByID(id)
+			if err != nil {
+				return err
+			}
+			if err := tx.reconcileDuties(inc, false); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// FindObligations lists an incident's obligations.
+func (s *DutyService) FindObligations(ctx context.Context, incidentID int64) (out []*vigil.Obligation, err error) {
+	defer s.db.op("obligation.find")(&err)
+	out = []*vigil.Obligation{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if _, err := tx.findIncidentByID(incidentID); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT `+obligationColumns+` FROM obligations o WHERE o.incident_id = ?
+			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 ELSE 3 END,
+			CASE WHEN o.asap THEN 0 WHEN o.due_at IS NOT NULL THEN 1 ELSE 2 END, o.due_at, o.id`, incidentID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		now := s.db.Now()
+		for rows.Next() {
+			o, err := scanObligation(rows)
+			if err != nil {
+				return err
+			}
+			o.SetLate(now)
+			out = append(out, o)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// FindDueObligations lists pending obligations due before before (and
+// those due as soon as possible), on incidents the actor may see.
+func (s *DutyService) FindDueObligations(ctx context.Context, before time.Time, limit int) (out []*vigil.Obligation, err error) {
+	defer s.db.op("obligation.due")(&err)
+	if limit <= 0 || limit > vigil.MaxPageSize {
+		limit = 50
+	}
+	out = []*vigil.Obligation{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		vis, vargs := tx.visible()
+		rows, err := tx.query(`SELECT `+obligationColumns+`, i.reference, i.title, i.status FROM obligations o JOIN incidents i ON i.id = o.incident_id
+			WHERE o.status = 'pending' AND (o.due_at < ? OR o.asap) AND `+vis+`
+			ORDER BY CASE WHEN o.due_at IS NULL THEN 1 ELSE 0 END, o.due_at, o.id LIMIT ?`, append(append([]any{before}, vargs...), limit)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		now := s.db.Now()
+		for rows.Next() {
+			ref := &vigil.IncidentRef{}
+			o, err := scanObligation(rows, &ref.Reference, &ref.Title, &ref.Status)
+			if err != nil {
+				return err
+			}
+			ref.ID = o.IncidentID
+			o.Incident = ref
+			o.SetLate(now)
+			out = append(out, o)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// findObligation loads an obligation and its incident, for a change.
+func (tx *Tx) findObligation(id int64) (*vigil.Obligation, *vigil.Incident, error) {
+	o, err := scanObligation(tx.queryRow(`SELECT `+obligationColumns+` FROM obligations o WHERE o.id = ?`+tx.db.d.ForUpdate, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, vigil.Errorf(vigil.ENOTFOUND, "Reporting duty not found.")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	inc, err := tx.findIncidentByID(o.IncidentID)
+	if err != nil {
+		return nil, nil, vigil.Errorf(vigil.ENOTFOUND, "Reporting duty not found.")
+	}
+	return o, inc, nil
+}
+
+// SubmitObligation records that a duty was done. What was submitted is
+// kept as it was: a submitted obligation does not change again.
+func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.Submission) (out *vigil.Obligation, err error) {
+	defer s.db.op("obligation.submit")(&err)
+	sub.Reference, sub.LateReason = strings.TrimSpace(sub.Reference), strings.TrimSpace(sub.LateReason)
+	var p vigil.Problems
+	if utf8.RuneCountInString(sub.Reference) > 200 {
+		p.Add("reference", "At most 200 characters.")
+	}
+	if utf8.RuneCountInString(sub.Text) > vigil.MaxSubmissionText || !utf8.ValidString(sub.Text) {
+		p.Add("text", "At most %d characters of text.", vigil.MaxSubmissionText)
+	}
+	if utf8.RuneCountInString(sub.LateReason) > vigil.MaxReasonText {
+		p.Add("late_reason", "At most %d characters.", vigil.MaxReasonText)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermDutySubmit); err != nil {
+			return err
+		}
+		o, inc, err := tx.findObligation(id)
+		if err != nil {
+			return err
+		}
+		if sub.Version != 0 && sub.Version != o.Version {
+			return staleVersion(o.Version)
+		}
+		if o.Status != vigil.ObligationPending {
+			return vigil.Invalid("status", "This duty is %s; only a pending duty can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
+		}
+		at := tx.now
+		if sub.At != nil {
+			at = vigil.TruncateTime(*sub.At)
+			if at.After(tx.now) {
+				return vigil.Invalid("at", "The submission time cannot be in the future.")
+			}
+			if at.Before(o.ClockStart) {
+				return vigil.Invalid("at", "The submission time is before the duty's clock started.")
+			}
+		}
+		if o.DueAt != nil && at.After(*o.DueAt) && sub.LateReason == "" {
+			return vigil.Invalid("late_reason", "This is after the due time: say why it is late (the ICO asks for the reasons for a delay, UK GDPR Art. 33(1)).")
+		}
+		if _, err := tx.exec(`UPDATE obligations SET status = 'submitted', submitted_at = ?, submitted_by = ?, submitted_name = ?, reference = ?,
+			submitted_text = ?, late_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+			at, tx.actorID(), tx.actorName(), sub.Reference, sub.Text, sub.LateReason, tx.now, id); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("Reporting duty submitted: %s — %s, to %s", o.Title, o.StageName, o.Authority)
+		if sub.Reference != "" {
+			msg += " (reference " + sub.Reference + ")"
+		}
+		if sub.LateReason != "" {
+			msg += ". Late because: " + sub.LateReason
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, at, msg+".", nil); err != nil {
+			return err
+		}
+		tx.audit("obligation.submit", "obligation", id, map[string]any{"status": o.Status},
+			map[string]any{"status": vigil.ObligationSubmitted, "at": at, "reference": sub.Reference, "late_reason": sub.LateReason})
+		// A later stage may count from this submission.
+		if err := tx.reconcileDuties(inc, false); err != nil {
+			return err
+		}
+		out, _, err = tx.findObligation(id)
+		return err
+	})
+	if out != nil {
+		out.SetLate(s.db.Now())
+	}
+	return out, err
+}
+
+// WaiveObligation records that a duty does not apply, with the reason.
+func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justification string, version int) (out *vigil.Obligation, err error) {
+	defer s.db.op("obligation.waive")(&err)
+	justification = strings.TrimSpace(justification)
+	switch {
+	case justification == "":
+		return nil, vigil.Invalid("justification", "Say why the duty does not apply; the record is what shows the decision was made.")
+	case utf8.RuneCountInString(justification) > vigil.MaxReasonText:
+		return nil, vigil.Invalid("justification", "At most %d characters.", vigil.MaxReasonText)
+	}
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermDutySubmit); err != nil {
+			return err
+		}
+		o, inc, err := tx.findObligation(id)
+		if err != nil {
+			return err
+		}
+		if version != 0 && version != o.Version {
+			return staleVersion(o.Version)
+		}
+		if o.Status != vigil.ObligationPending {
+			return vigil.Invalid("status", "Only a pending duty can be recorded as not required.")
+		}
+		if o.NotRequiredHint == "" {
+			return vigil.Invalid("justification", "This duty cannot be set aside; it applies whenever its conditions hold.")
+		}
+		if _, err := tx.exec(`UPDATE obligations SET status = 'not_required', justification = ?, submitted_by = ?, submitted_name = ?,
+			updated_at = ?, version = version + 1 WHERE id = ?`, justification, tx.actorID(), tx.actorName(), tx.now, id); err != nil {
+			return err
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s",
+			o.Title, o.StageName, justification), nil); err != nil {
+			return err
+		}
+		tx.audit("obligation.waive", "obligation", id, map[string]any{"status": o.Status},
+			map[string]any{"status": vigil.ObligationNotRequired, "justification": justification})
+		out, _, err = tx.findObligation(id)
+		return err
+	})
+	if out != nil {
+		out.SetLate(s.db.Now())
+	}
+	return out, err
+}

@@ -1,0 +1,163 @@
+package vigil
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// OrgProfile is what the organisation is under each reporting regime; the
+// duty packs read it. Admins keep it in the settings.
+type OrgProfile struct {
+	Name          string   `json:"name"`
+	Jurisdictions []string `json:"jurisdictions"` // "UK", "UK-SCT" (Scotland), EU member state codes
+	Timezone      string   `json:"timezone"`      // IANA zone; default Europe/London
+	UKGDPR        bool     `json:"uk_gdpr_controller"`
+	NISOES        bool     `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
+	NISRDSP       bool     `json:"nis_rdsp"` // … relevant digital service provider
+	NIS2          string   `json:"nis2"`     // "", "essential" or "important"
+	DORA          bool     `json:"dora"`     // EU DORA financial entity
+	// CompetentAuthority names the NIS competent authority.
+	CompetentAuthority string `json:"competent_authority"`
+	DPO                string `json:"dpo"` // the data protection officer's name and contact
+	Version            int    `json:"version"`
+}
+
+// DefaultOrgProfile is the profile until an admin sets one: a UK
+// organisation that controls personal data (nearly every one does).
+func DefaultOrgProfile() *OrgProfile {
+	return &OrgProfile{Jurisdictions: []string{"UK"}, Timezone: "Europe/London", UKGDPR: true}
+}
+
+// Location returns the profile's time zone, Europe/London by default.
+func (p *OrgProfile) Location() (*time.Location, error) {
+	name := p.Timezone
+	if name == "" {
+		name = "Europe/London"
+	}
+	return time.LoadLocation(name)
+}
+
+// Validate checks the profile.
+func (p *OrgProfile) Validate() error {
+	var pr Problems
+	if utf8.RuneCountInString(p.Name) > 200 || utf8.RuneCountInString(p.DPO) > 500 || utf8.RuneCountInString(p.CompetentAuthority) > 200 {
+		pr.Add("name", "Keep the names short (at most 200 characters).")
+	}
+	if _, err := p.Location(); err != nil {
+		pr.Add("timezone", "Unknown time zone %q; use an IANA name such as Europe/London.", p.Timezone)
+	}
+	switch p.NIS2 {
+	case "", "essential", "important":
+	default:
+		pr.Add("nis2", "NIS2 entity type is essential, important or empty.")
+	}
+	if len(p.Jurisdictions) > 30 {
+		pr.Add("jurisdictions", "At most 30 jurisdictions.")
+	}
+	for i, j := range p.Jurisdictions {
+		p.Jurisdictions[i] = strings.ToUpper(strings.TrimSpace(j))
+		if len(p.Jurisdictions[i]) < 2 || len(p.Jurisdictions[i]) > 6 {
+			pr.Add("jurisdictions", "Jurisdictions are codes such as UK, UK-SCT or IE.")
+			break
+		}
+	}
+	return pr.Err()
+}
+
+// ObligationStatus is where a reporting duty stands.
+type ObligationStatus string
+
+// The obligation statuses.
+const (
+	ObligationPending     ObligationStatus = "pending"      // to be done
+	ObligationSubmitted   ObligationStatus = "submitted"    // done: when, by whom, the reference and text are kept
+	ObligationNotRequired ObligationStatus = "not_required" // decided not to apply, with a justification
+	ObligationWithdrawn   ObligationStatus = "withdrawn"    // the facts changed and it no longer applies
+)
+
+// ObligationStatuses lists every status.
+var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn}
+
+// Obligation is a reporting duty on an incident, at one stage: made by the
+// duty packs from the incident's facts, kept up to date as they change.
+type Obligation struct {
+	ID              int64            `json:"id"`
+	IncidentID      int64            `json:"incident_id"`
+	Pack            string           `json:"pack"`
+	Duty            string           `json:"duty"`
+	Stage           string           `json:"stage"`
+	Title           string           `json:"title"`
+	StageName       string           `json:"stage_name"`
+	Authority       string           `json:"authority"`
+	Basis           string           `json:"basis"`
+	Why             string           `json:"why"`
+	NotRequiredHint string           `json:"not_required_hint"` // "" when it cannot be waived
+	Content         []string         `json:"content"`           // what the report must contain
+	Contact         string           `json:"contact"`
+	ClockStart      time.Time        `json:"clock_start"`
+	DueAt           *time.Time       `json:"due_at"` // nil: as soon as possible, or a register entry
+	ASAP            bool             `json:"asap"`
+	Register        bool             `json:"register"`
+	Status          ObligationStatus `json:"status"`
+	Late            bool             `json:"late"` // past due and pending, or submitted after its due time
+	SubmittedAt     *time.Time       `json:"submitted_at"`
+	SubmittedBy     *int64           `json:"submitted_by"`
+	SubmittedByName string           `json:"submitted_by_name"`
+	Reference       string           `json:"reference"`
+	SubmittedText   string           `json:"submitted_text"`
+	LateReason      string           `json:"late_reason"`
+	Justification   string           `json:"justification"`
+	WithdrawnReason string           `json:"withdrawn_reason"`
+	CreatedAt       time.Time        `json:"created_at"`
+	UpdatedAt       time.Time        `json:"updated_at"`
+	Version         int              `json:"version"`
+	// Incident names the incident, in cross-incident lists.
+	Incident *IncidentRef `json:"incident,omitempty"`
+}
+
+// SetLate computes Late at now.
+func (o *Obligation) SetLate(now time.Time) {
+	switch {
+	case o.DueAt == nil:
+		o.Late = false
+	case o.Status == ObligationPending:
+		o.Late = now.After(*o.DueAt)
+	case o.Status == ObligationSubmitted && o.SubmittedAt != nil:
+		o.Late = o.SubmittedAt.After(*o.DueAt)
+	default:
+		o.Late = false
+	}
+}
+
+// Submission records that a duty was done.
+type Submission struct {
+	Reference  string     `json:"reference"`   // the authority's reference, if it gave one
+	Text       string     `json:"text"`        // what was sent
+	LateReason string     `json:"late_reason"` // required when late (UK GDPR Art. 33(1))
+	At         *time.Time `json:"at,omitempty"`
+	Version    int        `json:"version"`
+}
+
+// Limits on submissions.
+const (
+	MaxSubmissionText = 100000
+	MaxReasonText     = 5000
+)
+
+// DutyService keeps the organisation profile and the incidents'
+// obligations. Obligations are made and withdrawn by the stores whenever
+// an incident's facts change; people submit them or record why not.
+type DutyService interface {
+	FindProfile(ctx context.Context) (*OrgProfile, error)
+	UpdateProfile(ctx context.Context, p *OrgProfile) error
+	// FindObligations lists an incident's obligations, most urgent first.
+	FindObligations(ctx context.Context, incidentID int64) ([]*Obligation, error)
+	// FindDueObligations lists pending obligations due before the time,
+	// on incidents the actor may see, soonest first.
+	FindDueObligations(ctx context.Context, before time.Time, limit int) ([]*Obligation, error)
+	SubmitObligation(ctx context.Context, id int64, s Submission) (*Obligation, error)
+	// WaiveObligation records that a duty does not apply after all.
+	WaiveObligation(ctx context.Context, id int64, justification string, version int) (*Obligation, error)
+}

@@ -1,0 +1,226 @@
+package storetest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+func obligation(t *testing.T, obs []*vigil.Obligation, duty string) *vigil.Obligation {
+	t.Helper()
+	for _, o := range obs {
+		if o.Duty == duty {
+			return o
+		}
+	}
+	t.Fatalf("no %s duty among %d", duty, len(obs))
+	return nil
+}
+
+func testDuty(t *testing.T, open Opener) {
+	s := open(t)
+	now := time.Date(2026, 6, 10, 9, 0, 0, 0, time.UTC)
+	s.SetNow(func() time.Time { return now })
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	viewer, _ := MustCreateUser(t, s, vigil.RoleViewer)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+
+	// The default profile: a UK organisation that controls personal data.
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Payroll export e-mailed to the wrong firm", Status: vigil.StatusConfirmed,
+		PersonalData: true})
+	obs, err := s.Duties.FindObligations(viewer, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ico := obligation(t, obs, "ico-notification")
+	if ico.Status != vigil.ObligationPending || ico.DueAt == nil || !ico.DueAt.Equal(now.Add(72*time.Hour)) || ico.Authority != "ICO" {
+		t.Fatalf("ICO duty: %+v", ico)
+	}
+	reg := obligation(t, obs, "breach-register")
+	if !reg.Register || reg.DueAt != nil {
+		t.Errorf("register: %+v", reg)
+	}
+	if len(obs) != 2 {
+		t.Errorf("%d obligations, want ICO and register", len(obs))
+	}
+
+	t.Run("FactsChange", func(t *testing.T) {
+		cur := MustFindIncident(t, mgr, s, inc.ID)
+		earlier := now.Add(-20 * time.Hour)
+		if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{AwareAt: vigil.NullableOf(earlier)}, Version: cur.Version}); err != nil {
+			t.Fatal(err)
+		}
+		obs, _ := s.Duties.FindObligations(mgr, inc.ID)
+		if o := obligation(t, obs, "ico-notification"); !o.DueAt.Equal(earlier.Add(72 * time.Hour)) {
+			t.Errorf("after awareness corrected: due %v", o.DueAt)
+		}
+		// Raising the severity brings the duty to tell the people affected.
+		cur = MustFindIncident(t, mgr, s, inc.ID)
+		high := vigil.SeverityHigh
+		if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Severity: &high, Version: cur.Version}); err != nil {
+			t.Fatal(err)
+		}
+		obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+		if o := obligation(t, obs, "data-subjects"); !o.ASAP || o.Status != vigil.ObligationPending {
+			t.Errorf("data subjects: %+v", o)
+		}
+		// Clearing the personal data flag withdraws them, with the reason.
+		cur = MustFindIncident(t, mgr, s, inc.ID)
+		no := false
+		if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{PersonalData: &no, Version: cur.Version}); err != nil {
+			t.Fatal(err)
+		}
+		obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+		for _, o := range obs {
+			if o.Status != vigil.ObligationWithdrawn || o.WithdrawnReason == "" {
+				t.Errorf("after clearing personal data: %s %s %q", o.Duty, o.Status, o.WithdrawnReason)
+			}
+		}
+		// And setting it again brings them back.
+		cur = MustFindIncident(t, mgr, s, inc.ID)
+		yes := true
+		if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{PersonalData: &yes, Version: cur.Version}); err != nil {
+			t.Fatal(err)
+		}
+		obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+		if o := obligation(t, obs, "ico-notification"); o.Status != vigil.ObligationPending {
+			t.Errorf("after setting personal data again: %s", o.Status)
+		}
+		tl, _ := s.Timeline.FindTimeline(mgr, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindDuty}})
+		var words []string
+		for _, e := range tl.Items {
+			words = append(words, e.Message)
+		}
+		all := strings.Join(words, "\n")
+		for _, want := range []string{"Reporting duty: Notify the ICO", "withdrawn", "applies again", "the clock start changed"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("timeline lacks %q:\n%s", want, all)
+			}
+		}
+	})
+
+	t.Run("Submit", func(t *testing.T) {
+		obs, _ := s.Duties.FindObligations(mgr, inc.ID)
+		ico := obligation(t, obs, "ico-notification")
+		if _, err := s.Duties.SubmitObligation(viewer, ico.ID, vigil.Submission{Reference: "x"}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("viewer submits: %v", err)
+		}
+		// Late without a reason is refused; the reason is kept.
+		now = ico.DueAt.Add(2 * time.Hour)
+		if _, err := s.Duties.SubmitObligation(mgr, ico.ID, vigil.Submission{Reference: "IC-123"}); !hasField(err, "late_reason") {
+			t.Errorf("late without reason: %v", err)
+		}
+		got, err := s.Duties.SubmitObligation(mgr, ico.ID, vigil.Submission{Reference: "IC-123", Text: "We notify a breach…", LateReason: "The DPO was on leave."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != vigil.ObligationSubmitted || !got.Late || got.SubmittedAt == nil || !got.SubmittedAt.Equal(now) ||
+			got.Reference != "IC-123" || got.SubmittedText != "We notify a breach…" || got.SubmittedByName == "" {
+			t.Errorf("submitted: %+v", got)
+		}
+		// What was submitted does not change.
+		if _, err := s.Duties.SubmitObligation(mgr, ico.ID, vigil.Submission{Reference: "again"}); !hasField(err, "status") {
+			t.Errorf("second submission: %v", err)
+		}
+		// The register entry cannot be waived; telling people can, with a reason.
+		reg := obligation(t, obs, "breach-register")
+		if _, err := s.Duties.WaiveObligation(mgr, reg.ID, "no", 0); !hasField(err, "justification") {
+			t.Errorf("waive the register: %v", err)
+		}
+		ds := obligation(t, obs, "data-subjects")
+		if _, err := s.Duties.WaiveObligation(mgr, ds.ID, "", 0); !hasField(err, "justification") {
+			t.Errorf("waive without reason: %v", err)
+		}
+		w, err := s.Duties.WaiveObligation(mgr, ds.ID, "The files were encrypted (Art. 34(3)(a)).", 0)
+		if err != nil || w.Status != vigil.ObligationNotRequired || w.Justification == "" {
+			t.Errorf("waive: %v %+v", err, w)
+		}
+		// Submitted and waived duties stay when the facts change.
+		cur := MustFindIncident(t, mgr, s, inc.ID)
+		no := false
+		if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{PersonalData: &no, Version: cur.Version}); err != nil {
+			t.Fatal(err)
+		}
+		obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+		if o := obligation(t, obs, "ico-notification"); o.Status != vigil.ObligationSubmitted {
+			t.Errorf("submitted duty after facts changed: %s", o.Status)
+		}
+	})
+
+	t.Run("DueSoonAndVisibility", func(t *testing.T) {
+		now = time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+		amber := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Laptop stolen", Status: vigil.StatusConfirmed, PersonalData: true})
+		red := MustCreateIncident(t, admin, s, &vigil.Incident{Title: "Board papers leaked", Status: vigil.StatusConfirmed, PersonalData: true, TLP: vigil.TLPRed})
+		due, err := s.Duties.FindDueObligations(viewer, now.Add(96*time.Hour), 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var incs []int64
+		for _, o := range due {
+			incs = append(incs, o.IncidentID)
+			if o.Incident == nil || o.Incident.Reference == "" {
+				t.Errorf("due duty without its incident: %+v", o)
+			}
+		}
+		if !contains64(incs, amber.ID) || contains64(incs, red.ID) {
+			t.Errorf("due soon for a viewer: %v (amber %d, red %d)", incs, amber.ID, red.ID)
+		}
+		if _, err := s.Duties.FindObligations(viewer, red.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("viewer reads a TLP:RED incident's duties: %v", err)
+		}
+		// Routed out: not an incident withdraws its duties.
+		if _, err := s.Incidents.TransitionIncident(mgr, amber.ID, vigil.Transition{To: vigil.StatusNotIncident, Reason: "Found in the car park.", Version: MustFindIncident(t, mgr, s, amber.ID).Version}); err != nil {
+			// Confirmed incidents may not be routed out; fall back to the facts.
+			no := false
+			if _, err := s.Incidents.UpdateIncident(mgr, amber.ID, vigil.IncidentUpdate{PersonalData: &no, Version: MustFindIncident(t, mgr, s, amber.ID).Version}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		obs, _ := s.Duties.FindObligations(mgr, amber.ID)
+		for _, o := range obs {
+			if o.Status != vigil.ObligationWithdrawn {
+				t.Errorf("after routing out: %s %s", o.Duty, o.Status)
+			}
+		}
+	})
+
+	t.Run("Profile", func(t *testing.T) {
+		p, err := s.Duties.FindProfile(viewer)
+		if err != nil || !p.UKGDPR || p.Version != 0 {
+			t.Fatalf("default profile: %+v %v", p, err)
+		}
+		ess := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Water treatment SCADA down", Status: vigil.StatusConfirmed, EssentialService: true})
+		if err := s.Duties.UpdateProfile(mgr, &vigil.OrgProfile{NISOES: true}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("manager sets the profile: %v", err)
+		}
+		if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Timezone: "Mars/Olympus"}); !hasField(err, "timezone") {
+			t.Errorf("bad zone: %v", err)
+		}
+		np := &vigil.OrgProfile{Name: "Anytown Water", Jurisdictions: []string{"uk"}, UKGDPR: true, NISOES: true, CompetentAuthority: "DWI"}
+		if err := s.Duties.UpdateProfile(admin, np); err != nil {
+			t.Fatal(err)
+		}
+		// Open incidents are evaluated again under the new profile.
+		obs, _ := s.Duties.FindObligations(mgr, ess.ID)
+		if o := obligation(t, obs, "oes-notification"); o.Status != vigil.ObligationPending {
+			t.Errorf("OES duty: %+v", o)
+		}
+		if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Version: 99}); vigil.ErrorCode(err) != vigil.ECONFLICT {
+			t.Errorf("stale profile: %v", err)
+		}
+		if p, _ := s.Duties.FindProfile(viewer); p.Name != "Anytown Water" || p.Version != 1 || p.Jurisdictions[0] != "UK" {
+			t.Errorf("saved profile: %+v", p)
+		}
+	})
+}
+
+func contains64(xs []int64, x int64) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
