@@ -53,6 +53,9 @@ func (p *OrgProfile) Validate() error {
 	default:
 		pr.Add("nis2", "NIS2 entity type is essential, important or empty.")
 	}
+	if p.Jurisdictions == nil {
+		p.Jurisdictions = []string{}
+	}
 	if len(p.Jurisdictions) > 30 {
 		pr.Add("jurisdictions", "At most 30 jurisdictions.")
 	}
@@ -154,6 +157,8 @@ type DutyService interface {
 	UpdateProfile(ctx context.Context, p *OrgProfile) error
 	// FindObligations lists an incident's obligations, most urgent first.
 	FindObligations(ctx context.Context, incidentID int64) ([]*Obligation, error)
+	// FindObligationByID returns one obligation, if the actor may see its incident.
+	FindObligationByID(ctx context.Context, id int64) (*Obligation, error)
 	// FindDueObligations lists pending obligations due before the time,
 	// on incidents the actor may see, soonest first.
 	FindDueObligations(ctx context.Context, before time.Time, limit int) ([]*Obligation, error)

@@ -254,3 +254,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDraft(t *testing.T) {
+	inc := incident(func(i *vigil.Incident) {
+		i.Reference, i.Title, i.Summary, i.PersonalData, i.Type = "INC-2026-000042", "Payroll file sent to the wrong firm", "A spreadsheet of 312 staff.", true, vigil.TypeDataBreach
+	})
+	obs, _ := Evaluate(shippedPacks(t), &Profile{UKGDPR: true, DPO: "Dana Patel, dpo@example.org"}, inc, nil)
+	o := find(obs, "uk-gdpr/ico-notification/notification")
+	vo := &vigil.Obligation{Title: o.Title, StageName: o.StageName, Authority: o.Authority, Basis: o.Basis, Content: o.Content, Contact: o.Contact, DueAt: o.Due}
+	d := Draft(vo, inc, &Profile{Name: "Anytown Council", UKGDPR: true, DPO: "Dana Patel, dpo@example.org"},
+		[]*vigil.Observable{{Type: vigil.ObsEmail, Value: "payroll@wrong.example", IOC: true, TLP: vigil.TLPAmber},
+			{Type: vigil.ObsIPv4, Value: "203.0.113.1", IOC: true, TLP: vigil.TLPRed}})
+	for _, want := range []string{"INC-2026-000042", "Payroll file sent to the wrong firm", "312 staff", "Personal data involved: yes",
+		"Art. 33(3)(a)", "Dana Patel", "Anytown Council", "payroll@wrong.example", "Wednesday 10 June 2026, 15:30 BST"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("draft lacks %q:\n%s", want, d)
+		}
+	}
+	// TLP:RED indicators stay out of a report that leaves the organisation.
+	if strings.Contains(d, "203.0.113.1") {
+		t.Error("a TLP:RED indicator is in the draft")
+	}
+}

@@ -30,6 +30,7 @@ type fixture struct {
 	group    int64 // an alert group (TLP:AMBER)
 	redGroup int64 // a TLP:RED alert group
 	alert    int64
+	duty     int64 // the ICO duty on inc (personal data is involved)
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -52,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	mgr := vigil.NewContextWithActor(context.Background(), &vigil.Actor{UserID: f.users["manager"].ID, Username: "manager", Role: vigil.RoleManager})
 	adm := vigil.NewContextWithActor(context.Background(), &vigil.Actor{UserID: f.users["admin"].ID, Username: "admin", Role: vigil.RoleAdmin})
-	f.inc = &vigil.Incident{Title: "Phishing against finance", TLP: vigil.TLPAmber}
+	f.inc = &vigil.Incident{Title: "Phishing against finance", TLP: vigil.TLPAmber, PersonalData: true}
 	f.other = &vigil.Incident{Title: "Related phishing"}
 	f.red = &vigil.Incident{Title: secretTitle, TLP: vigil.TLPRed}
 	for _, c := range []struct {
@@ -92,6 +93,12 @@ func newFixture(t *testing.T) *fixture {
 	res, err := f.e.svc.Alerts.IngestAlerts(context.Background(), f.integ, alerts)
 	must(t, err)
 	f.alert, f.group, f.redGroup = res.AlertIDs[0], res.GroupIDs[0], res.GroupIDs[1]
+	duties, err := f.e.svc.Duties.FindObligations(mgr, f.inc.ID)
+	must(t, err)
+	if len(duties) == 0 || duties[0].Duty != "ico-notification" {
+		t.Fatalf("fixture duties: %+v", duties)
+	}
+	f.duty = duties[0].ID
 	return f
 }
 
@@ -176,6 +183,14 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/audit", nil, "UFFFFA", false},
 		{"GET", "/api/v1/audit/verify", nil, "UFFFFA", false},
 		{"GET", "/metrics", nil, "UFFFFA", false},
+		{"GET", "/api/v1/incidents/{inc}/obligations", nil, "UNAAAA", false},
+		{"GET", "/api/v1/incidents/{red}/obligations", nil, "UNNNNA", false},
+		{"GET", "/api/v1/obligations/due?within=168h", nil, "UAAAAA", false},
+		{"GET", "/api/v1/obligations/{duty}/draft", nil, "UNAAAA", false},
+		{"POST", "/api/v1/obligations/{duty}/submit", func(*fixture) any { return map[string]any{"reference": "ICO-1", "text": "Sent."} }, "UFFFAA", true},
+		{"POST", "/api/v1/obligations/{duty}/not-required", func(*fixture) any { return map[string]any{"justification": "Unlikely to result in a risk."} }, "UFFFAA", true},
+		{"GET", "/api/v1/settings/profile", nil, "UAAAAA", false},
+		{"PUT", "/api/v1/settings/profile", func(*fixture) any { return map[string]any{"name": "Anytown", "uk_gdpr_controller": true} }, "UFFFFA", true},
 		{"GET", "/api/v1/integrations", nil, "UFFFFA", false},
 		{"POST", "/api/v1/integrations", func(*fixture) any { return map[string]any{"name": "grafana", "kind": "grafana"} }, "UFFFFA", false},
 		{"GET", "/api/v1/integrations/{integ}", nil, "UFFFFA", false},
@@ -206,7 +221,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
 			"{admin}", fmt.Sprint(f.users["admin"].ID), "{token}", fmt.Sprint(f.token),
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
-			"{alert}", fmt.Sprint(f.alert), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
+			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -253,7 +268,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")

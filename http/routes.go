@@ -145,6 +145,23 @@ func (s *Server) routes() {
 			{"object_id", "Object ID.", str(), false}, {"actor", "Actor user ID or \"me\".", str(), false},
 			{"before", "Events before this sequence number (the next_before of the previous page).", integer(), false},
 			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: AuditList{}})
+	// Reporting duties and the organisation profile.
+	s.api("GET /api/v1/incidents/{id}/obligations", s.handleObligationList, op{ID: "listObligations", Tag: "Duties",
+		Summary: "An incident's reporting duties, most urgent first", Resp: ObligationList{}})
+	s.api("GET /api/v1/obligations/due", s.handleObligationsDue, op{ID: "listDueObligations", Tag: "Duties",
+		Summary: "Pending duties due within a time (default 72h) or as soon as possible, on incidents you may see",
+		Query:   []param{{"within", "A duration such as 24h (default 72h).", str(), false}, {"limit", "At most this many.", intRange(1, vigil.MaxPageSize), false}},
+		Resp:    ObligationList{}})
+	s.api("GET /api/v1/obligations/{id}/draft", s.handleObligationDraft, op{ID: "draftObligation", Tag: "Duties",
+		Summary: "The report the duty asks for, drafted from the incident as Markdown", Resp: ObligationDraft{}})
+	s.api("POST /api/v1/obligations/{id}/submit", s.handleObligationSubmit, op{ID: "submitObligation", Tag: "Duties",
+		Summary: "Record that the duty was done: when, the reference and what was sent (late: why)", Body: vigil.Submission{}, Resp: vigil.Obligation{}})
+	s.api("POST /api/v1/obligations/{id}/not-required", s.handleObligationWaive, op{ID: "waiveObligation", Tag: "Duties",
+		Summary: "Record that the duty does not apply, with the justification", Body: Waiver{}, Resp: vigil.Obligation{}})
+	s.api("GET /api/v1/settings/profile", s.handleProfileView, op{ID: "getProfile", Tag: "Duties", Summary: "The organisation profile the duty packs read", Resp: vigil.OrgProfile{}})
+	s.api("PUT /api/v1/settings/profile", s.handleProfileUpdate, op{ID: "updateProfile", Tag: "Duties",
+		Summary: "Set the organisation profile (admins); open incidents' duties are evaluated again", Body: vigil.OrgProfile{}, Resp: vigil.OrgProfile{}})
+
 	// Intake, integrations and the alert triage queue.
 	intakeOp := func(id, summary string) op {
 		return op{ID: id, Tag: "Intake", Summary: summary, Body: map[string]any{}, Resp: vigil.IngestResult{}, Public: true}

@@ -40,6 +40,9 @@ func (tx *Tx) profile() (*vigil.OrgProfile, error) {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
 	p.Version = v
+	if p.Jurisdictions == nil {
+		p.Jurisdictions = []string{}
+	}
 	return p, nil
 }
 
@@ -290,6 +293,9 @@ func (s *DutyService) FindObligations(ctx context.Context, incidentID int64) (ou
 	defer s.db.op("obligation.find")(&err)
 	out = []*vigil.Obligation{}
 	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return err
 		}
@@ -312,6 +318,22 @@ func (s *DutyService) FindObligations(ctx context.Context, incidentID int64) (ou
 		return rows.Err()
 	})
 	return out, err
+}
+
+// FindObligationByID returns one obligation.
+func (s *DutyService) FindObligationByID(ctx context.Context, id int64) (o *vigil.Obligation, err error) {
+	defer s.db.op("obligation.find")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		o, _, err = tx.findObligation(id)
+		return err
+	})
+	if o != nil {
+		o.SetLate(s.db.Now())
+	}
+	return o, err
 }
 
 // FindDueObligations lists pending obligations due before before (and

@@ -1,0 +1,157 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/duty"
+)
+
+// ObligationList is a list of reporting duties.
+type ObligationList struct {
+	Obligations []*vigil.Obligation `json:"obligations"`
+}
+
+// ObligationDraft is the report a duty asks for, drafted from the incident.
+type ObligationDraft struct {
+	Draft string `json:"draft"` // Markdown
+}
+
+// Waiver records that a duty does not apply.
+type Waiver struct {
+	Justification string `json:"justification"`
+	Version       int    `json:"version"`
+}
+
+func (s *Server) handleObligationList(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list, err := s.Services.Duties.FindObligations(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, ObligationList{Obligations: list})
+}
+
+func (s *Server) handleObligationsDue(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "within", "limit")
+	within := 72 * time.Hour
+	if v := q.str("within"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 90*24*time.Hour {
+			s.error(w, r, vigil.Invalid("within", "A duration such as 24h or 168h, at most 2160h."))
+			return
+		}
+		within = d
+	}
+	limit := q.int("limit", 50)
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list, err := s.Services.Duties.FindDueObligations(r.Context(), s.Now().Add(within), limit)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, ObligationList{Obligations: list})
+}
+
+func (s *Server) handleObligationDraft(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	draft, err := DraftObligation(r, s.Services, id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, ObligationDraft{Draft: draft})
+}
+
+// DraftObligation drafts the report for obligation id, for the API and
+// the web pages.
+func DraftObligation(r *http.Request, svc vigil.Services, id int64) (string, error) {
+	ctx := r.Context()
+	o, err := svc.Duties.FindObligationByID(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	inc, err := svc.Incidents.FindIncidentByID(ctx, o.IncidentID)
+	if err != nil {
+		return "", err
+	}
+	profile, err := svc.Duties.FindProfile(ctx)
+	if err != nil {
+		return "", err
+	}
+	obs, err := svc.Observables.FindObservables(ctx, o.IncidentID)
+	if err != nil {
+		return "", err
+	}
+	return duty.Draft(o, inc, profile, obs), nil
+}
+
+func (s *Server) handleObligationSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var sub vigil.Submission
+	if !s.decode(w, r, &sub) {
+		return
+	}
+	o, err := s.Services.Duties.SubmitObligation(r.Context(), id, sub)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, o)
+}
+
+func (s *Server) handleObligationWaive(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var wv Waiver
+	if !s.decode(w, r, &wv) {
+		return
+	}
+	o, err := s.Services.Duties.WaiveObligation(r.Context(), id, wv.Justification, wv.Version)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, o)
+}
+
+func (s *Server) handleProfileView(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Services.Duties.FindProfile(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, p)
+}
+
+func (s *Server) handleProfileUpdate(w http.ResponseWriter, r *http.Request) {
+	var p vigil.OrgProfile
+	if !s.decode(w, r, &p) {
+		return
+	}
+	if err := s.Services.Duties.UpdateProfile(r.Context(), &p); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, &p)
+}
