@@ -53,7 +53,7 @@ func TestAccessibility(t *testing.T) {
 	open := newBrowser(t)
 	e := newEnv(t)
 	ada := e.user("ada", vigil.RoleAdmin)
-	inc := e.incident(as(ada), &vigil.Incident{Title: "Phishing against finance", Severity: vigil.SeverityHigh, TLP: vigil.TLPRed})
+	inc := e.incident(as(ada), &vigil.Incident{Title: "Phishing against finance", Severity: vigil.SeverityHigh, TLP: vigil.TLPRed, PersonalData: true, Status: vigil.StatusConfirmed})
 	if _, err := e.svc.Observables.AddObservables(as(ada), inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "203.0.113.9"}}); err != nil {
 		t.Fatal(err)
 	}

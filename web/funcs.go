@@ -37,6 +37,8 @@ func (h *Handler) parseTemplates() error {
 		"tlpNote":     tlpNote,
 		"sortLabel":   sortLabel,
 		"groupSort":   groupSortLabel,
+		"countdown":   h.countdown,
+		"isoTime":     func(t *time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"viewURL":     func(v *vigil.SavedView) string { return "/incidents?" + v.Query },
 		"category":    func(n int) string { return categoryNames[n] },
 	}
@@ -84,6 +86,28 @@ func (h *Handler) fmtTime(v any) string {
 		return ""
 	}
 	return t.In(h.Location).Format("2 Jan 2006 15:04 MST")
+}
+
+// countdown says how long until t, or how long ago it passed: "in 2 d 3 h",
+// "overdue by 40 min". The script keeps it current on the page.
+func (h *Handler) countdown(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	d := t.Sub(h.Now())
+	words := func(d time.Duration) string {
+		switch {
+		case d >= 48*time.Hour:
+			return fmt.Sprintf("%d d %d h", int(d.Hours())/24, int(d.Hours())%24)
+		case d >= time.Hour:
+			return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+		}
+		return fmt.Sprintf("%d min", max(1, int(d.Minutes())))
+	}
+	if d < 0 {
+		return "overdue by " + words(-d)
+	}
+	return "in " + words(d)
 }
 
 // inputTime formats a time for a datetime-local input.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/duty"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
@@ -281,6 +282,13 @@ type incidentData struct {
 	Cats        map[int]string
 	Duplicate   *vigil.Incident
 	Report      bool // came from the staff report page
+	Duties      []*dutyView
+}
+
+// dutyView is an obligation with its drafted report, for the incident page.
+type dutyView struct {
+	*vigil.Obligation
+	Draft string
 }
 
 func (h *Handler) incidentView(w http.ResponseWriter, r *http.Request) {
@@ -336,6 +344,23 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	if d.Observables, err = h.Services.Observables.FindObservables(ctx, id); err != nil {
 		h.errorPage(w, r, err)
 		return
+	}
+	if obs, err := h.Services.Duties.FindObligations(ctx, id); err != nil {
+		h.errorPage(w, r, err)
+		return
+	} else if len(obs) > 0 {
+		profile, err := h.Services.Duties.FindProfile(ctx)
+		if err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+		for _, o := range obs {
+			dv := &dutyView{Obligation: o}
+			if o.Status == vigil.ObligationPending && !o.Register {
+				dv.Draft = duty.Draft(o, d.Inc, profile, d.Observables)
+			}
+			d.Duties = append(d.Duties, dv)
+		}
 	}
 	if d.Links, err = h.Services.Links.FindLinks(ctx, id); err != nil {
 		h.errorPage(w, r, err)
@@ -770,6 +795,7 @@ type dashData struct {
 	OverdueN   int
 	Open       int
 	Views      []*vigil.SavedView
+	Duties     []*vigil.Obligation
 }
 
 type countLink struct {
@@ -784,6 +810,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	a := vigil.ActorFromContext(ctx)
 	d := &dashData{}
 	d.Views, _ = h.Services.Views.FindViews(ctx)
+	d.Duties, _ = h.Services.Duties.FindDueObligations(ctx, h.Now().Add(72*time.Hour), 10)
 	open := true
 	count := func(f vigil.IncidentFilter) int {
 		n, err := h.Services.Incidents.CountIncidents(ctx, f)

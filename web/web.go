@@ -173,6 +173,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/integrations", h.requireLogin(h.adminIntegrationCreate))
 	mux.HandleFunc("POST /admin/integrations/{iid}", h.requireLogin(h.adminIntegrationUpdate))
 
+	mux.HandleFunc("POST /incidents/{id}/duties/{oid}/submit", h.requireLogin(h.dutySubmit))
+	mux.HandleFunc("POST /incidents/{id}/duties/{oid}/not-required", h.requireLogin(h.dutyWaive))
 	mux.HandleFunc("POST /views", h.requireLogin(h.viewCreate))
 	mux.HandleFunc("POST /views/{vid}/delete", h.requireLogin(h.viewDelete))
 

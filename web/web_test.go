@@ -744,3 +744,46 @@ func TestSavedViews(t *testing.T) {
 		t.Error("the deleted view is still listed")
 	}
 }
+
+// TestDutiesOnPages: an incident with personal data shows the ICO duty with
+// its countdown and a draft; a manager records it as submitted; the
+// dashboard lists what is due soon.
+func TestDutiesOnPages(t *testing.T) {
+	e := newEnv(t)
+	lena := e.user("lena", vigil.RoleManager)
+	e.user("vic", vigil.RoleViewer)
+	inc := e.incident(as(lena), &vigil.Incident{Title: "Payroll file sent to the wrong firm", Status: vigil.StatusConfirmed, PersonalData: true})
+	other := e.incident(as(lena), &vigil.Incident{Title: "Lost laptop with patient letters", Status: vigil.StatusConfirmed, PersonalData: true})
+	b := e.login("lena")
+	resp, body := b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	wantStatus(t, resp, body, http.StatusOK)
+	for _, want := range []string{"Reporting duties", "Notify the ICO of the personal data breach", "data-due=", "in 2 d 23 h", "Record it",
+		inc.Reference, "Art. 33(3)(a)", "Record the breach in the breach register"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("incident page lacks %q", want)
+		}
+	}
+	obs, _ := e.svc.Duties.FindObligations(as(lena), inc.ID)
+	ico := obs[0]
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/duties/%d/submit", inc.ID, ico.ID), url.Values{"reference": {"ICO/2026/123"},
+		"text": {"We report a breach."}, "version": {fmt.Sprint(ico.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, "Submitted") || !strings.Contains(body, "ICO/2026/123") {
+		t.Errorf("after submitting:\n%s", excerpt(body))
+	}
+	_, body = b.get("/")
+	if !strings.Contains(body, "Reporting duties due soon") || !strings.Contains(body, other.Reference) {
+		t.Errorf("dashboard:\n%s", excerpt(body))
+	}
+	// A viewer sees the duties but cannot record them.
+	v := e.login("vic")
+	_, body = v.get(fmt.Sprintf("/incidents/%d", other.ID))
+	if !strings.Contains(body, "Notify the ICO") || strings.Contains(body, "Record it") {
+		t.Error("viewer's duties section")
+	}
+	resp, _ = v.post(fmt.Sprintf("/incidents/%d/duties/%d/submit", other.ID, ico.ID+2), url.Values{"reference": {"x"}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer submits: %d", resp.StatusCode)
+	}
+}

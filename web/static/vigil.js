@@ -6,6 +6,25 @@
 (function () {
   "use strict";
 
+  // Countdowns to reporting deadlines: elements with data-due (RFC 3339)
+  // say "in 2 d 3 h" or "overdue by 40 min", updated every half minute.
+  function words(ms) {
+    var m = Math.floor(ms / 60000), h = Math.floor(m / 60);
+    if (h >= 48) return Math.floor(h / 24) + " d " + (h % 24) + " h";
+    if (h >= 1) return h + " h " + (m % 60) + " min";
+    return Math.max(1, m) + " min";
+  }
+  function tick() {
+    var els = document.querySelectorAll("[data-due]");
+    for (var i = 0; i < els.length; i++) {
+      var ms = Date.parse(els[i].getAttribute("data-due")) - Date.now();
+      els[i].textContent = ms < 0 ? "overdue by " + words(-ms) : "in " + words(ms);
+      els[i].classList.toggle("overdue", ms < 0);
+    }
+  }
+  tick();
+  setInterval(tick, 30000);
+
   var dirty = new WeakSet();
   document.addEventListener("input", function (e) {
     var f = e.target.form;
