@@ -661,8 +661,14 @@ func (tx *Tx) countFromTotals(f *vigil.IncidentFilter) (int, error) {
 		return n, nil
 	}
 	rw, args := tx.incidentWhere(&red)
+	// Start from the few TLP:RED incidents the actor may see, not from
+	// every RED incident (a million-incident store has tens of thousands).
+	v := tx.vis
+	mine := `i.id IN (SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.lead_id = ?
+		UNION ALL SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.created_by = ?
+		UNION ALL SELECT m.incident_id FROM incident_members m WHERE m.user_id = ?)`
 	var m int
-	if err := tx.queryRow(`SELECT count(*) FROM incidents i WHERE `+rw, args...).Scan(&m); err != nil {
+	if err := tx.queryRow(`SELECT count(*) FROM incidents i WHERE `+mine+` AND `+rw, append([]any{v.UserID, v.UserID, v.UserID}, args...)...).Scan(&m); err != nil {
 		return 0, fmt.Errorf("count TLP:RED: %w", err)
 	}
 	return n + m, nil

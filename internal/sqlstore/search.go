@@ -20,6 +20,9 @@ import (
 // column with a GIN index. Each method returns ok=false when the query has
 // no searchable words, which matches nothing.
 type SearchDialect interface {
+	// joinIncident joins incidents i to the row of the matches whose
+	// incident ID is col (one row per match).
+	joinIncident(col string) string
 	// matchIncidents returns a subquery selecting the IDs of incidents with
 	// a matching document.
 	matchIncidents(q string) (string, []any, bool)
@@ -101,6 +104,10 @@ func hasWord(s string) bool {
 // FTS5 is the SQLite dialect's search.
 type FTS5 struct{}
 
+// joinIncident joins each match's incident; SQLite's planner looks it up
+// by key already.
+func (FTS5) joinIncident(col string) string { return `JOIN incidents i ON i.id = ` + col }
+
 // ftsQuery renders terms in FTS5 syntax: each term a quoted string (which
 // FTS5 tokenises into a phrase), all required.
 func (FTS5) ftsQuery(q string) (string, bool) {
@@ -142,6 +149,15 @@ func (f FTS5) matchDocs(q string) (string, string, string, []any, bool) {
 
 // TSVector is the PostgreSQL dialect's search.
 type TSVector struct{}
+
+// joinIncident looks each match's incident up by its key. A plain join
+// lets PostgreSQL's planner hash-join the whole incidents table against
+// the (at most searchWindow) matches when the visibility clause is in the
+// query: measured at 1M incidents, 640 ms instead of 94 ms. OFFSET 0 keeps
+// the lateral subquery from being flattened back into that join.
+func (TSVector) joinIncident(col string) string {
+	return `CROSS JOIN LATERAL (SELECT * FROM incidents i WHERE i.id = ` + col + ` OFFSET 0) i`
+}
 
 // tsQuery renders terms as a tsquery expression. Each term goes through
 // the same parser as the indexed text (phraseto_tsquery), so an IP address
@@ -233,8 +249,8 @@ func (tx *Tx) searchIncidents(f *vigil.IncidentFilter) (*vigil.IncidentPage, err
 	case vigil.SortSeverityDesc:
 		order = "i.severity DESC, i.id DESC"
 	}
-	q := fmt.Sprintf(`SELECT %s, h.doc_id FROM (%s) h JOIN incidents i ON i.id = h.incident_id WHERE %s ORDER BY %s LIMIT ? OFFSET ?`,
-		incidentColumns, ranked, where, order)
+	q := fmt.Sprintf(`SELECT %s, h.doc_id FROM (%s) h %s WHERE %s ORDER BY %s LIMIT ? OFFSET ?`,
+		incidentColumns, ranked, tx.db.d.Search.joinIncident("h.incident_id"), where, order)
 	all := append(append(rargs, args...), f.Limit+1, offset)
 	rows, err := tx.query(q, all...)
 	if err != nil {
@@ -342,7 +358,7 @@ func (s *SearchService) Search(ctx context.Context, q vigil.SearchQuery) (hits [
 			args = append(args, anySlice(q.Kinds)...)
 		}
 		rows, err := tx.query(`SELECT d.id, d.kind, d.object_id, i.id, i.reference, i.title, i.status, `+score+` AS score
-			FROM `+from+` JOIN incidents i ON i.id = d.incident_id WHERE `+where+` ORDER BY score DESC, d.id DESC LIMIT ? OFFSET ?`,
+			FROM `+from+` `+tx.db.d.Search.joinIncident("d.incident_id")+` WHERE `+where+` ORDER BY score DESC, d.id DESC LIMIT ? OFFSET ?`,
 			append(args, q.Limit, q.Offset)...)
 		if err != nil {
 			return fmt.Errorf("search: %w", err)
