@@ -129,4 +129,16 @@ func TestAccessibility(t *testing.T) {
 	} {
 		check(p.name, p.path)
 	}
+	// At a phone's width nothing makes the page scroll sideways (wide
+	// tables scroll inside their own box).
+	b.run("phone width", chromedp.EmulateViewport(390, 844))
+	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users"} {
+		var wide bool
+		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
+			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+		if wide {
+			b.shot("phone-overflow-" + strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
+			t.Errorf("%s scrolls sideways at 390 px", p)
+		}
+	}
 }
