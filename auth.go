@@ -57,14 +57,15 @@ const (
 	PermIntegrationAdmin   Permission = "integration:admin"   // create and change integrations and their tokens
 	PermDutySubmit         Permission = "duty:submit"         // record a reporting duty as submitted or not required
 	PermSettingsAdmin      Permission = "settings:admin"      // the organisation profile
+	PermContactAdmin       Permission = "contact:admin"       // keep the key contacts
 )
 
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
 		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead,
-		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin},
+		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin},
 	RoleManager: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
-		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit},
+		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin},
 	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn,
 		PermAlertRead, PermAlertTriage},
 	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead},

@@ -28,4 +28,5 @@ type Services struct {
 	Alerts       AlertService
 	Views        ViewService
 	Duties       DutyService
+	Contacts     ContactService
 }

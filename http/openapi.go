@@ -79,6 +79,7 @@ var enums = map[reflect.Type][]string{
 	reflect.TypeFor[vigil.GroupState]():       strs(vigil.GroupStates),
 	reflect.TypeFor[vigil.AlertStatus]():      {string(vigil.AlertFiring), string(vigil.AlertResolved)},
 	reflect.TypeFor[vigil.ObligationStatus](): strs(vigil.ObligationStatuses),
+	reflect.TypeFor[vigil.ContactRole]():      strs(vigil.ContactRoles),
 }
 
 func strs[T ~string](vs []T) []string {

@@ -31,6 +31,7 @@ type fixture struct {
 	redGroup int64 // a TLP:RED alert group
 	alert    int64
 	duty     int64 // the ICO duty on inc (personal data is involved)
+	contact  *vigil.Contact
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -99,6 +100,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("fixture duties: %+v", duties)
 	}
 	f.duty = duties[0].ID
+	f.contact = &vigil.Contact{Name: "Dana Patel", Roles: []vigil.ContactRole{vigil.ContactDPO}, Phone: "01632 960000"}
+	must(t, f.e.svc.Contacts.CreateContact(mgr, f.contact))
 	return f
 }
 
@@ -191,6 +194,14 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/obligations/{duty}/not-required", func(*fixture) any { return map[string]any{"justification": "Unlikely to result in a risk."} }, "UFFFAA", true},
 		{"GET", "/api/v1/settings/profile", nil, "UAAAAA", false},
 		{"PUT", "/api/v1/settings/profile", func(*fixture) any { return map[string]any{"name": "Anytown", "uk_gdpr_controller": true} }, "UFFFFA", true},
+		{"GET", "/api/v1/contacts", nil, "UAAAAA", false},
+		{"POST", "/api/v1/contacts", func(*fixture) any {
+			return map[string]any{"name": "Insurer", "roles": []string{"insurer"}, "phone": "0800 000 000"}
+		}, "UFFFAA", false},
+		{"PUT", "/api/v1/contacts/{contact}", func(f *fixture) any {
+			return map[string]any{"name": "Dana Patel", "roles": []string{"dpo"}, "phone": "01632 960001", "version": f.contact.Version}
+		}, "UFFFAA", true},
+		{"DELETE", "/api/v1/contacts/{contact}", nil, "UFFFAA", true},
 		{"GET", "/api/v1/integrations", nil, "UFFFFA", false},
 		{"POST", "/api/v1/integrations", func(*fixture) any { return map[string]any{"name": "grafana", "kind": "grafana"} }, "UFFFFA", false},
 		{"GET", "/api/v1/integrations/{integ}", nil, "UFFFFA", false},
@@ -221,7 +232,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
 			"{admin}", fmt.Sprint(f.users["admin"].ID), "{token}", fmt.Sprint(f.token),
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
-			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
+			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -268,7 +279,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")

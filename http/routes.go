@@ -162,6 +162,13 @@ func (s *Server) routes() {
 	s.api("PUT /api/v1/settings/profile", s.handleProfileUpdate, op{ID: "updateProfile", Tag: "Duties",
 		Summary: "Set the organisation profile (admins); open incidents' duties are evaluated again", Body: vigil.OrgProfile{}, Resp: vigil.OrgProfile{}})
 
+	s.api("GET /api/v1/contacts", s.handleContactList, op{ID: "listContacts", Tag: "Duties", Summary: "The key contacts, and the authorities' public routes", Resp: ContactList{}})
+	s.api("POST /api/v1/contacts", s.handleContactCreate, op{ID: "createContact", Tag: "Duties", Summary: "Add a key contact (managers, admins)",
+		Body: vigil.Contact{}, Resp: vigil.Contact{}, Status: http.StatusCreated})
+	s.api("PUT /api/v1/contacts/{id}", s.handleContactUpdate, op{ID: "updateContact", Tag: "Duties", Summary: "Replace a key contact's details (send its version)",
+		Body: vigil.Contact{}, Resp: vigil.Contact{}})
+	s.api("DELETE /api/v1/contacts/{id}", s.handleContactDelete, op{ID: "deleteContact", Tag: "Duties", Summary: "Remove a key contact", Status: http.StatusNoContent})
+
 	// Intake, integrations and the alert triage queue.
 	intakeOp := func(id, summary string) op {
 		return op{ID: id, Tag: "Intake", Summary: summary, Body: map[string]any{}, Resp: vigil.IngestResult{}, Public: true}

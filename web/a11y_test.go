@@ -125,6 +125,7 @@ func TestAccessibility(t *testing.T) {
 		{"account", "/account"},
 		{"users", "/admin/users"},
 		{"integrations", "/admin/integrations"},
+		{"key contacts", "/admin/contacts"},
 		{"audit log", "/admin/audit"},
 	} {
 		check(p.name, p.path)

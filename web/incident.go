@@ -283,6 +283,7 @@ type incidentData struct {
 	Duplicate   *vigil.Incident
 	Report      bool // came from the staff report page
 	Duties      []*dutyView
+	Contacts    []*vigil.Contact
 }
 
 // dutyView is an obligation with its drafted report, for the incident page.
@@ -361,6 +362,13 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 			}
 			d.Duties = append(d.Duties, dv)
 		}
+	}
+	if contacts, err := h.Services.Contacts.FindContacts(ctx); err == nil {
+		var obs []*vigil.Obligation
+		for _, dv := range d.Duties {
+			obs = append(obs, dv.Obligation)
+		}
+		d.Contacts = vigil.ContactsFor(contacts, obs)
 	}
 	if d.Links, err = h.Services.Links.FindLinks(ctx, id); err != nil {
 		h.errorPage(w, r, err)

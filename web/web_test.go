@@ -787,3 +787,30 @@ func TestDutiesOnPages(t *testing.T) {
 		t.Errorf("viewer submits: %d", resp.StatusCode)
 	}
 }
+
+// TestContactsOnPages: a manager adds the DPO; an incident with personal
+// data shows the DPO and the ICO's public route under "Who to call".
+func TestContactsOnPages(t *testing.T) {
+	e := newEnv(t)
+	lena := e.user("lena", vigil.RoleManager)
+	e.user("vic", vigil.RoleViewer)
+	b := e.login("lena")
+	resp, body := b.post("/admin/contacts", url.Values{"name": {"Dana Patel"}, "email": {"not-an-address"}, "roles": {"dpo"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "not an e-mail address") || !strings.Contains(body, "Dana Patel") {
+		t.Errorf("form errors:\n%s", excerpt(body))
+	}
+	resp, body = b.post("/admin/contacts", url.Values{"name": {"Dana Patel"}, "email": {"dpo@anytown.example"}, "phone": {"01632 960000"}, "roles": {"dpo", "legal"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	inc := e.incident(as(lena), &vigil.Incident{Title: "Payroll file sent to the wrong firm", Status: vigil.StatusConfirmed, PersonalData: true})
+	v := e.login("vic")
+	_, body = v.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	for _, want := range []string{"Who to call", "Dana Patel", `href="tel:01632%20960000"`, "Information Commissioner", "0303 123 1113"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("incident page lacks %q", want)
+		}
+	}
+	if resp, _ := v.get("/admin/contacts"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer opens the contacts admin page: %d", resp.StatusCode)
+	}
+}

@@ -110,6 +110,7 @@ func (db *DB) Services() vigil.Services {
 		Alerts:       &AlertService{db: db},
 		Views:        &ViewService{db: db},
 		Duties:       &DutyService{db: db},
+		Contacts:     &ContactService{db: db},
 	}
 }
 

@@ -1,0 +1,153 @@
+package vigil
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ContactRole is what a key contact is for.
+type ContactRole string
+
+// The contact roles.
+const (
+	ContactDPO                ContactRole = "dpo"
+	ContactLegal              ContactRole = "legal"
+	ContactCommunications     ContactRole = "communications"
+	ContactExecutive          ContactRole = "executive"
+	ContactITOperations       ContactRole = "it_operations"
+	ContactCIRSupplier        ContactRole = "cir_supplier" // external incident response (NCSC-assured CIR)
+	ContactInsurer            ContactRole = "insurer"
+	ContactPoliceLiaison      ContactRole = "police_liaison"
+	ContactICO                ContactRole = "ico"
+	ContactNCSC               ContactRole = "ncsc"
+	ContactCompetentAuthority ContactRole = "competent_authority"
+	ContactActionFraud        ContactRole = "action_fraud"
+	ContactPolice             ContactRole = "police"
+)
+
+// ContactRoles lists every role.
+var ContactRoles = []ContactRole{ContactDPO, ContactLegal, ContactCommunications, ContactExecutive, ContactITOperations,
+	ContactCIRSupplier, ContactInsurer, ContactPoliceLiaison, ContactICO, ContactNCSC, ContactCompetentAuthority,
+	ContactActionFraud, ContactPolice}
+
+// Contact is a key person or outside party to call during an incident.
+type Contact struct {
+	ID           int64         `json:"id"`
+	Name         string        `json:"name"`
+	Organisation string        `json:"organisation"`
+	Roles        []ContactRole `json:"roles"`
+	Phone        string        `json:"phone"`
+	Email        string        `json:"email"`
+	OutOfHours   string        `json:"out_of_hours"` // how to reach them outside office hours
+	Notes        string        `json:"notes"`
+	BuiltIn      bool          `json:"built_in"` // a public authority's published details, until the organisation adds its own
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	Version      int           `json:"version"`
+}
+
+// Validate trims and checks a contact.
+func (c *Contact) Validate() error {
+	var p Problems
+	for _, f := range []*string{&c.Name, &c.Organisation, &c.Phone, &c.Email, &c.OutOfHours, &c.Notes} {
+		*f = strings.TrimSpace(*f)
+	}
+	if c.Name == "" && c.Organisation == "" {
+		p.Add("name", "Give a name, an organisation, or both.")
+	}
+	for field, v := range map[string]string{"name": c.Name, "organisation": c.Organisation, "phone": c.Phone, "email": c.Email} {
+		if utf8.RuneCountInString(v) > 200 || hasControlChar(v) {
+			p.Add(field, "At most 200 characters of plain text.")
+		}
+	}
+	if utf8.RuneCountInString(c.OutOfHours) > 1000 || utf8.RuneCountInString(c.Notes) > 4000 {
+		p.Add("notes", "Keep the notes short (out-of-hours at most 1,000 characters, notes 4,000).")
+	}
+	if c.Email != "" {
+		if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
+			p.Add("email", "That is not an e-mail address.")
+		}
+	}
+	if c.Phone == "" && c.Email == "" && c.OutOfHours == "" {
+		p.Add("phone", "Give at least a phone number or an e-mail address: a contact nobody can reach is no help.")
+	}
+	if len(c.Roles) == 0 {
+		p.Add("roles", "Choose what the contact is for.")
+	}
+	seen := map[ContactRole]bool{}
+	var roles []ContactRole
+	for _, r := range c.Roles {
+		if !inEnum(r, ContactRoles) {
+			p.Add("roles", "Unknown role %q.", r)
+		} else if !seen[r] {
+			seen[r] = true
+			roles = append(roles, r)
+		}
+	}
+	c.Roles = roles
+	return p.Err()
+}
+
+// Has reports whether c holds role r.
+func (c *Contact) Has(r ContactRole) bool { return inEnum(r, c.Roles) }
+
+// PublicContacts are the UK authorities' published reporting routes, shown
+// for a role until the organisation records its own contact for it.
+var PublicContacts = []*Contact{
+	{Organisation: "Information Commissioner's Office (ICO)", Roles: []ContactRole{ContactICO}, Phone: "0303 123 1113",
+		Notes: "Report a personal data breach at ico.org.uk (the breach reporting form).", BuiltIn: true},
+	{Organisation: "National Cyber Security Centre (NCSC)", Roles: []ContactRole{ContactNCSC},
+		Notes: "Report significant incidents at report.ncsc.gov.uk.", BuiltIn: true},
+	{Organisation: "Action Fraud", Roles: []ContactRole{ContactActionFraud}, Phone: "0300 123 2040",
+		OutOfHours: "24/7 for businesses, charities and organisations suffering a live cyber attack.",
+		Notes:      "England, Wales and Northern Ireland; actionfraud.police.uk. In Scotland call Police Scotland on 101.", BuiltIn: true},
+	{Organisation: "Police (non-emergency)", Roles: []ContactRole{ContactPolice}, Phone: "101",
+		OutOfHours: "999 if someone is in immediate danger.", BuiltIn: true},
+}
+
+// ContactService keeps the key contacts. Anyone who may read incidents may
+// read them; admins and managers keep them.
+type ContactService interface {
+	CreateContact(ctx context.Context, c *Contact) error
+	FindContacts(ctx context.Context) ([]*Contact, error)
+	UpdateContact(ctx context.Context, c *Contact) error
+	DeleteContact(ctx context.Context, id int64) error
+}
+
+// ContactsFor picks from contacts those an incident needs at hand: the
+// people who run the response, and the authorities its duties name, with
+// the published public route where the organisation has none of its own.
+func ContactsFor(contacts []*Contact, duties []*Obligation) []*Contact {
+	want := []ContactRole{ContactDPO, ContactLegal, ContactCommunications, ContactExecutive, ContactITOperations, ContactCIRSupplier, ContactInsurer}
+	for _, o := range duties {
+		if o.Status == ObligationPending && o.Contact != "" {
+			want = append(want, ContactRole(o.Contact))
+		}
+	}
+	var out []*Contact
+	added := map[*Contact]bool{}
+	for _, r := range want {
+		found := false
+		for _, c := range contacts {
+			if c.Has(r) {
+				found = true
+				if !added[c] {
+					added[c] = true
+					out = append(out, c)
+				}
+			}
+		}
+		if !found {
+			for _, c := range PublicContacts {
+				if c.Has(r) && !added[c] {
+					added[c] = true
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// ContactService implements vigil.ContactService.
+type ContactService struct{ db *DB }
+
+const contactColumns = `id, name, organisation, roles, phone, email, out_of_hours, notes, created_at, updated_at, version`
+
+func scanContact(r rowScanner) (*vigil.Contact, error) {
+	var c vigil.Contact
+	if err := r.Scan(&c.ID, &c.Name, &c.Organisation, scanJSON(&c.Roles), &c.Phone, &c.Email, &c.OutOfHours, &c.Notes,
+		scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt), &c.Version); err != nil {
+		return nil, err
+	}
+	if c.Roles == nil {
+		c.Roles = []vigil.ContactRole{}
+	}
+	return &c, nil
+}
+
+// CreateContact adds a contact.
+func (s *ContactService) CreateContact(ctx context.Context, c *vigil.Contact) (err error) {
+	defer s.db.op("contact.create")(&err)
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermContactAdmin); err != nil {
+			return err
+		}
+		c.CreatedAt, c.UpdatedAt, c.Version, c.BuiltIn = tx.now, tx.now, 1, false
+		id, err := tx.insert(`INSERT INTO contacts (name, organisation, roles, phone, email, out_of_hours, notes, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`, c.Name, c.Organisation, mustJSON(c.Roles), c.Phone, c.Email, c.OutOfHours, c.Notes, tx.now, tx.now)
+		if err != nil {
+			return fmt.Errorf("insert contact: %w", err)
+		}
+		c.ID = id
+		tx.audit("contact.create", "contact", id, nil, c)
+		return nil
+	})
+}
+
+// FindContacts lists the contacts by organisation and name.
+func (s *ContactService) FindContacts(ctx context.Context) (out []*vigil.Contact, err error) {
+	defer s.db.op("contact.find")(&err)
+	out = []*vigil.Contact{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT ` + contactColumns + ` FROM contacts ORDER BY organisation, name, id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanContact(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// UpdateContact replaces a contact's details at the version the caller saw.
+func (s *ContactService) UpdateContact(ctx context.Context, c *vigil.Contact) (err error) {
+	defer s.db.op("contact.update")(&err)
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermContactAdmin); err != nil {
+			return err
+		}
+		before, err := scanContact(tx.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`+tx.db.d.ForUpdate, c.ID))
+		if err != nil {
+			return vigil.Errorf(vigil.ENOTFOUND, "Contact not found.")
+		}
+		if c.Version != before.Version {
+			return staleVersion(before.Version)
+		}
+		c.CreatedAt, c.UpdatedAt, c.Version = before.CreatedAt, tx.now, before.Version+1
+		if _, err := tx.exec(`UPDATE contacts SET name = ?, organisation = ?, roles = ?, phone = ?, email = ?, out_of_hours = ?, notes = ?,
+			updated_at = ?, version = ? WHERE id = ?`, c.Name, c.Organisation, mustJSON(c.Roles), c.Phone, c.Email, c.OutOfHours, c.Notes,
+			tx.now, c.Version, c.ID); err != nil {
+			return err
+		}
+		tx.audit("contact.update", "contact", c.ID, before, c)
+		return nil
+	})
+}
+
+// DeleteContact removes a contact.
+func (s *ContactService) DeleteContact(ctx context.Context, id int64) (err error) {
+	defer s.db.op("contact.delete")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermContactAdmin); err != nil {
+			return err
+		}
+		before, err := scanContact(tx.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
+		if err != nil {
+			return vigil.Errorf(vigil.ENOTFOUND, "Contact not found.")
+		}
+		if _, err := tx.exec(`DELETE FROM contacts WHERE id = ?`, id); err != nil {
+			return err
+		}
+		tx.audit("contact.delete", "contact", id, before, nil)
+		return nil
+	})
+}

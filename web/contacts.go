@@ -1,0 +1,73 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/vigil-ir/vigil"
+)
+
+type contactsData struct {
+	Contacts []*vigil.Contact
+	Public   []*vigil.Contact
+	Roles    []vigil.ContactRole
+	Form     *vigil.Contact
+	Errors   map[string]string
+}
+
+func (h *Handler) adminContacts(w http.ResponseWriter, r *http.Request) {
+	h.renderContacts(w, r, http.StatusOK, &contactsData{Form: &vigil.Contact{}})
+}
+
+func (h *Handler) renderContacts(w http.ResponseWriter, r *http.Request, status int, d *contactsData) {
+	if !h.requirePerm(w, r, vigil.PermContactAdmin) {
+		return
+	}
+	var err error
+	if d.Contacts, err = h.Services.Contacts.FindContacts(r.Context()); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d.Public, d.Roles = vigil.PublicContacts, vigil.ContactRoles
+	if d.Errors == nil {
+		d.Errors = map[string]string{}
+	}
+	h.render(w, r, status, "admin_contacts.html", h.newPage(r, "Key contacts", "admin", d))
+}
+
+func (h *Handler) adminContactCreate(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	f := r.PostForm
+	c := &vigil.Contact{Name: f.Get("name"), Organisation: f.Get("organisation"), Phone: f.Get("phone"), Email: f.Get("email"),
+		OutOfHours: f.Get("out_of_hours"), Notes: strings.ReplaceAll(f.Get("notes"), "\r\n", "\n")}
+	for _, role := range f["roles"] {
+		c.Roles = append(c.Roles, vigil.ContactRole(role))
+	}
+	if err := h.Services.Contacts.CreateContact(r.Context(), c); err != nil {
+		if vigil.ErrorCode(err) == vigil.EINVALID {
+			h.renderContacts(w, r, http.StatusUnprocessableEntity, &contactsData{Form: c, Errors: fieldErrors(err)})
+			return
+		}
+		h.errorPage(w, r, err)
+		return
+	}
+	h.redirect(w, r, "/admin/contacts", "Contact added. It shows on the incidents that need it.")
+}
+
+func (h *Handler) adminContactDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := pathInt(r, "cid")
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err == nil {
+		err = h.Services.Contacts.DeleteContact(r.Context(), id)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.redirect(w, r, "/admin/contacts", "Contact removed.")
+}
