@@ -2,6 +2,7 @@ package vigil
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -165,4 +166,25 @@ type DutyService interface {
 	SubmitObligation(ctx context.Context, id int64, s Submission) (*Obligation, error)
 	// WaiveObligation records that a duty does not apply after all.
 	WaiveObligation(ctx context.Context, id int64, justification string, version int) (*Obligation, error)
+	// FindPacks lists the duty packs in force: the shipped ones, and the
+	// ones admins edited or added.
+	FindPacks(ctx context.Context) ([]*PackInfo, error)
+	// SavePack stores a pack (admins). One that fails validation is
+	// refused with every problem named, and the pack in force stays.
+	SavePack(ctx context.Context, body []byte) (*PackInfo, error)
+	// DeletePack removes an admin's pack; a shipped one comes back.
+	DeletePack(ctx context.Context, id string) error
+}
+
+// PackInfo describes a duty pack in force.
+type PackInfo struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Version   int             `json:"version"`
+	Basis     string          `json:"basis"`
+	Duties    int             `json:"duties"`
+	Shipped   bool            `json:"shipped"`    // Vigil ships a pack with this id
+	Custom    bool            `json:"custom"`     // an admin's version is in force
+	UpdatedAt *time.Time      `json:"updated_at"` // of the admin's version
+	Body      json.RawMessage `json:"body"`       // the pack's JSON
 }

@@ -552,3 +552,24 @@ func Shipped() ([]*Pack, error) {
 }
 
 func shippedNames() ([]string, error) { return fs.Glob(shipped, "packs/*.json") }
+
+// ShippedBodies returns the shipped packs' JSON by pack id.
+func ShippedBodies() (map[string][]byte, error) {
+	names, err := shippedNames()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, n := range names {
+		b, err := shipped.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		p, err := Parse(b)
+		if err != nil {
+			return nil, err
+		}
+		out[p.ID] = b
+	}
+	return out, nil
+}

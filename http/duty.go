@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -154,4 +155,48 @@ func (s *Server) handleProfileUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.json(w, http.StatusOK, &p)
+}
+
+// PackList is the duty packs in force.
+type PackList struct {
+	Packs []*vigil.PackInfo `json:"packs"`
+}
+
+func (s *Server) handlePackList(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Services.Duties.FindPacks(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, PackList{Packs: list})
+}
+
+// handlePackSave stores an admin's pack: PUT /api/v1/duty-packs/{pack}
+// with the pack as the body.
+func (s *Server) handlePackSave(w http.ResponseWriter, r *http.Request) {
+	var body json.RawMessage
+	if !s.decode(w, r, &body) {
+		return
+	}
+	var head struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil || head.ID != r.PathValue("pack") {
+		s.error(w, r, vigil.Invalid("id", "The pack's id must be the one in the URL (%q).", r.PathValue("pack")))
+		return
+	}
+	info, err := s.Services.Duties.SavePack(r.Context(), body)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, info)
+}
+
+func (s *Server) handlePackDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.Services.Duties.DeletePack(r.Context(), r.PathValue("pack")); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

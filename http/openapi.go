@@ -257,6 +257,9 @@ func pathParam(name string) map[string]any {
 		desc = "The incident role."
 	case "user":
 		desc = "A user ID."
+	case "pack":
+		s = map[string]any{"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
+		desc = "A duty pack's id."
 	case "kind":
 		s = map[string]any{"type": "string", "enum": toAny(strs(vigil.IntegrationKinds))}
 		desc = "The integration's kind: the format of the payload."

@@ -194,6 +194,13 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/obligations/{duty}/not-required", func(*fixture) any { return map[string]any{"justification": "Unlikely to result in a risk."} }, "UFFFAA", true},
 		{"GET", "/api/v1/settings/profile", nil, "UAAAAA", false},
 		{"PUT", "/api/v1/settings/profile", func(*fixture) any { return map[string]any{"name": "Anytown", "uk_gdpr_controller": true} }, "UFFFFA", true},
+		{"GET", "/api/v1/duty-packs", nil, "UAAAAA", false},
+		{"PUT", "/api/v1/duty-packs/insurer", func(*fixture) any {
+			return map[string]any{"id": "insurer", "name": "Insurance", "version": 1, "basis": "Policy clause 7", "duties": []any{map[string]any{
+				"id": "notify", "title": "Tell the insurer", "authority": "Insurer", "basis": "Clause 7", "clock": "aware_at",
+				"when": map[string]any{"fact": "crime_suspected", "eq": true}, "stages": []any{map[string]any{"id": "n", "name": "Notice", "due": "48h"}}}}}
+		}, "UFFFFA", true},
+		{"DELETE", "/api/v1/duty-packs/uk-ncsc", nil, "UFFFFN", true},
 		{"GET", "/api/v1/contacts", nil, "UAAAAA", false},
 		{"POST", "/api/v1/contacts", func(*fixture) any {
 			return map[string]any{"name": "Insurer", "roles": []string{"insurer"}, "phone": "0800 000 000"}
@@ -284,6 +291,8 @@ func TestRoleMatrix(t *testing.T) {
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")
 		path = strings.ReplaceAll(path, "{intaketoken}", "{token}")
+		path = strings.ReplaceAll(path, "/duty-packs/insurer", "/duty-packs/{pack}")
+		path = strings.ReplaceAll(path, "/duty-packs/uk-ncsc", "/duty-packs/{pack}")
 		covered[method+" "+path] = true
 	}
 	for path, item := range doc.Paths {

@@ -162,6 +162,11 @@ func (s *Server) routes() {
 	s.api("PUT /api/v1/settings/profile", s.handleProfileUpdate, op{ID: "updateProfile", Tag: "Duties",
 		Summary: "Set the organisation profile (admins); open incidents' duties are evaluated again", Body: vigil.OrgProfile{}, Resp: vigil.OrgProfile{}})
 
+	s.api("GET /api/v1/duty-packs", s.handlePackList, op{ID: "listDutyPacks", Tag: "Duties", Summary: "The duty packs in force, shipped and the admins' own", Resp: PackList{}})
+	s.api("PUT /api/v1/duty-packs/{pack}", s.handlePackSave, op{ID: "saveDutyPack", Tag: "Duties",
+		Summary: "Add a pack, or replace one (admins); a pack that fails validation is refused and the one in force stays", Body: map[string]any{}, Resp: vigil.PackInfo{}})
+	s.api("DELETE /api/v1/duty-packs/{pack}", s.handlePackDelete, op{ID: "deleteDutyPack", Tag: "Duties",
+		Summary: "Remove an admin's pack; a shipped pack of the same id comes back", Status: http.StatusNoContent})
 	s.api("GET /api/v1/contacts", s.handleContactList, op{ID: "listContacts", Tag: "Duties", Summary: "The key contacts, and the authorities' public routes", Resp: ContactList{}})
 	s.api("POST /api/v1/contacts", s.handleContactCreate, op{ID: "createContact", Tag: "Duties", Summary: "Add a key contact (managers, admins)",
 		Body: vigil.Contact{}, Resp: vigil.Contact{}, Status: http.StatusCreated})

@@ -224,3 +224,62 @@ func contains64(xs []int64, x int64) bool {
 	}
 	return false
 }
+
+func testDutyPacks(t *testing.T, open Opener) {
+	s := open(t)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	packs, err := s.Duties.FindPacks(mgr)
+	if err != nil || len(packs) != 6 {
+		t.Fatalf("packs: %v %d", err, len(packs))
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Ransomware on the file server", Status: vigil.StatusConfirmed, CrimeSuspected: true})
+	// An insurer's clause, added without code.
+	insurer := `{"id": "insurer", "name": "Cyber insurance policy", "version": 1, "basis": "Policy 12345, clause 7.2",
+		"duties": [{"id": "notify", "title": "Tell the insurer", "authority": "Insurer", "basis": "Clause 7.2", "clock": "aware_at",
+			"when": {"fact": "crime_suspected", "eq": true, "why": "a crime is suspected"},
+			"stages": [{"id": "notice", "name": "Notice of a claim", "due": "48h"}], "contact": "insurer"}]}`
+	if _, err := s.Duties.SavePack(mgr, []byte(insurer)); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("manager saves a pack: %v", err)
+	}
+	info, err := s.Duties.SavePack(admin, []byte(insurer))
+	if err != nil || !info.Custom || info.Shipped {
+		t.Fatalf("save: %v %+v", err, info)
+	}
+	// Open incidents get its duty at once.
+	obs, _ := s.Duties.FindObligations(mgr, inc.ID)
+	if o := obligation(t, obs, "notify"); o.Pack != "insurer" || o.DueAt == nil {
+		t.Errorf("insurer duty: %+v", o)
+	}
+	// A broken pack is refused with its problems named; the one in force stays.
+	broken := strings.Replace(insurer, `"due": "48h"`, `"due": "two days"`, 1)
+	if _, err := s.Duties.SavePack(admin, []byte(broken)); !hasField(err, "duties[0].stages[0].due") {
+		t.Errorf("broken pack: %v %v", err, vigil.ErrorFields(err))
+	}
+	packs, _ = s.Duties.FindPacks(mgr)
+	if len(packs) != 7 || !strings.Contains(string(packs[6].Body), `"48h"`) {
+		t.Errorf("packs after the refused save: %d", len(packs))
+	}
+	// Replacing a shipped pack, then deleting the replacement, brings it back.
+	ncsc := `{"id": "uk-ncsc", "name": "NCSC (ours)", "version": 2, "basis": "Our reading", "duties": [{"id": "report", "title": "Tell the NCSC",
+		"authority": "NCSC", "basis": "x", "clock": "aware_at", "when": {"fact": "crime_suspected", "eq": true}, "stages": [{"id": "r", "name": "Report", "due": "asap"}]}]}`
+	if info, err = s.Duties.SavePack(admin, []byte(ncsc)); err != nil || !info.Shipped || !info.Custom {
+		t.Fatalf("replace shipped: %v %+v", err, info)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := obligation(t, obs, "report"); o.Pack != "uk-ncsc" || o.Title != "Tell the NCSC" {
+		t.Errorf("replaced pack's duty: %+v", o)
+	}
+	if err := s.Duties.DeletePack(admin, "uk-ncsc"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Duties.DeletePack(admin, "uk-ncsc"); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Errorf("delete twice: %v", err)
+	}
+	packs, _ = s.Duties.FindPacks(mgr)
+	for _, p := range packs {
+		if p.ID == "uk-ncsc" && (p.Custom || p.Name == "NCSC (ours)") {
+			t.Errorf("shipped pack not back: %+v", p)
+		}
+	}
+}

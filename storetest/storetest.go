@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 	t.Run("Duty", func(t *testing.T) { testDuty(t, open) })
 	t.Run("Contact", func(t *testing.T) { testContact(t, open) })
+	t.Run("DutyPacks", func(t *testing.T) { testDutyPacks(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

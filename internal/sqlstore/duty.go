@@ -23,10 +23,61 @@ var (
 	packsErr  error
 )
 
-// dutyPacks returns the packs duties are evaluated with: the shipped ones.
-func dutyPacks() ([]*duty.Pack, error) {
+// shippedPacks returns the packs Vigil ships, parsed once.
+func shippedPacks() ([]*duty.Pack, error) {
 	packsOnce.Do(func() { packs, packsErr = duty.Shipped() })
 	return packs, packsErr
+}
+
+// dutyPacks returns the packs in force: the shipped ones, each replaced by
+// an admin's pack of the same id, and the admins' own.
+func (tx *Tx) dutyPacks() ([]*duty.Pack, error) {
+	ship, err := shippedPacks()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(`SELECT id, body FROM duty_packs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	custom := map[string]*duty.Pack{}
+	var ids []string
+	for rows.Next() {
+		var id, body string
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, err
+		}
+		p, err := duty.Parse([]byte(body))
+		if err != nil {
+			// Stored packs were validated; one that no longer parses
+			// (an older Vigil's rules) is skipped rather than stopping work.
+			continue
+		}
+		custom[id] = p
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(custom) == 0 {
+		return ship, nil
+	}
+	out := make([]*duty.Pack, 0, len(ship)+len(custom))
+	for _, p := range ship {
+		if c, ok := custom[p.ID]; ok {
+			out = append(out, c)
+			delete(custom, p.ID)
+		} else {
+			out = append(out, p)
+		}
+	}
+	for _, id := range ids {
+		if c, ok := custom[id]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // profile reads the organisation profile, or the default.
@@ -70,7 +121,7 @@ func detailOf(o *duty.Obligation) obligationDetail {
 // as they are. Each change is on the timeline. fresh says the incident was
 // just created, so it has none yet.
 func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
-	ps, err := dutyPacks()
+	ps, err := tx.dutyPacks()
 	if err != nil {
 		return err
 	}
@@ -261,31 +312,40 @@ func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (e
 			return fmt.Errorf("save profile: %w", err)
 		}
 		tx.audit("settings.profile", "settings", 0, before, p)
-		rows, err := tx.query(`SELECT id FROM incidents WHERE ` + inClause("status", quoteAll(vigil.OpenStatuses)) + ` ORDER BY updated_at DESC LIMIT 1000`)
+		return tx.reevaluateOpen()
+	})
+}
+
+// reevaluateOpen evaluates the duties of the open incidents again (the
+// thousand most recently updated), after the profile or a pack changed.
+func (tx *Tx) reevaluateOpen() error {
+	rows, err := tx.query(`SELECT id FROM incidents WHERE ` + inClause("status", quoteAll(vigil.OpenStatuses)) + ` ORDER BY updated_at DESC LIMIT 1000`)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		inc, err := tx.findIncidentByID(id)
 		if err != nil {
 			return err
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
+		if err := tx.reconcileDuties(inc, false); err != nil {
+			return err
 		}
-		rows.Close()
-		for _, id := range ids {
-			inc, err := tx.findIncidentByID(id)
-			if err != nil {
-				return err
-			}
-			if err := tx.reconcileDuties(inc, false); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	})
+	}
+	return nil
 }
 
 // FindObligations lists an incident's obligations.
@@ -507,4 +567,109 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 		out.SetLate(s.db.Now())
 	}
 	return out, err
+}
+
+// FindPacks lists the packs in force.
+func (s *DutyService) FindPacks(ctx context.Context) (out []*vigil.PackInfo, err error) {
+	defer s.db.op("pack.find")(&err)
+	bodies, err := duty.ShippedBodies()
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		ps, err := tx.dutyPacks()
+		if err != nil {
+			return err
+		}
+		updated := map[string]time.Time{}
+		rows, err := tx.query(`SELECT id, updated_at FROM duty_packs`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			var at time.Time
+			if err := rows.Scan(&id, scanTime(&at)); err != nil {
+				rows.Close()
+				return err
+			}
+			updated[id] = at
+		}
+		rows.Close()
+		for _, p := range ps {
+			info := &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties)}
+			_, info.Shipped = bodies[p.ID]
+			if at, ok := updated[p.ID]; ok {
+				info.Custom, info.UpdatedAt = true, &at
+			}
+			info.Body = []byte(mustJSON(p))
+			out = append(out, info)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// SavePack validates and stores an admin's pack.
+func (s *DutyService) SavePack(ctx context.Context, body []byte) (info *vigil.PackInfo, err error) {
+	defer s.db.op("pack.save")(&err)
+	if len(body) > 256<<10 {
+		return nil, vigil.Invalid("body", "A pack is at most 256 KB.")
+	}
+	p, err := duty.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		norm := mustJSON(p)
+		res, err := tx.exec(`UPDATE duty_packs SET body = ?, updated_at = ?, version = version + 1 WHERE id = ?`, norm, tx.now, p.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := tx.exec(`INSERT INTO duty_packs (id, body, updated_at, version) VALUES (?, ?, ?, 1)`, p.ID, norm, tx.now); err != nil {
+				return err
+			}
+		}
+		tx.audit("duty_pack.save", "duty_pack", 0, nil, map[string]any{"id": p.ID, "version": p.Version, "pack": p})
+		if err := tx.reevaluateOpen(); err != nil {
+			return err
+		}
+		at := tx.now
+		info = &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties), Custom: true,
+			UpdatedAt: &at, Body: []byte(norm)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bodies, err := duty.ShippedBodies(); err == nil {
+		_, info.Shipped = bodies[info.ID]
+	}
+	return info, nil
+}
+
+// DeletePack removes an admin's pack.
+func (s *DutyService) DeletePack(ctx context.Context, id string) (err error) {
+	defer s.db.op("pack.delete")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		res, err := tx.exec(`DELETE FROM duty_packs WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return vigil.Errorf(vigil.ENOTFOUND, "No pack of yours with the id %q (shipped packs are replaced by saving one with their id).", id)
+		}
+		tx.audit("duty_pack.delete", "duty_pack", 0, map[string]any{"id": id}, nil)
+		return tx.reevaluateOpen()
+	})
 }
