@@ -425,7 +425,7 @@ func (a *AlertInput) prepareObservables() []ObservableInput {
 		if len(out) >= MaxAlertObservables {
 			return
 		}
-		t, v, err := NormalizeObservable(o.Type, o.Value)
+		t, v, err := NormalizeObservable(o.Type, clipText(o.Value, MaxAlertLabelLen))
 		if err != nil {
 			return
 		}

@@ -458,9 +458,11 @@ func (c *Condition) eval(facts map[string]any) (bool, string) {
 	case c.Eq != nil:
 		ok = equal(v, c.Eq)
 	case c.Gte != nil:
-		ok = compare(c.Fact, v, c.Gte) >= 0
+		n, comparable := compare(c.Fact, v, c.Gte)
+		ok = comparable && n >= 0
 	case c.Lte != nil:
-		ok = compare(c.Fact, v, c.Lte) <= 0
+		n, comparable := compare(c.Fact, v, c.Lte)
+		ok = comparable && n <= 0
 	}
 	if !ok {
 		return false, ""
@@ -491,28 +493,29 @@ func equal(v, want any) bool {
 }
 
 // compare orders v against want: numbers as numbers, severities by rank.
-// Values that cannot be compared compare as not matching either way.
-func compare(fact string, v, want any) int {
+// ok is false for values that cannot be compared, which then match
+// neither gte nor lte.
+func compare(fact string, v, want any) (n int, ok bool) {
 	if fact == "severity" {
-		a, b := vigil.Severity(fmt.Sprint(v)).Rank(), vigil.Severity(fmt.Sprint(want)).Rank()
+		a, b := vigil.Severity(strings.ToLower(fmt.Sprint(v))).Rank(), vigil.Severity(strings.ToLower(fmt.Sprint(want))).Rank()
 		if a == 0 || b == 0 {
-			return 2 // fails both >= and <=
+			return 0, false
 		}
-		return a - b
+		return a - b, true
 	}
 	a, ok1 := toFloat(v)
 	b, ok2 := toFloat(want)
 	if !ok1 || !ok2 || a == 0 && fact == "category" {
 		// Category 0 is "not set": it is neither at most nor at least anything.
-		return 2
+		return 0, false
 	}
 	switch {
 	case a < b:
-		return -1
+		return -1, true
 	case a > b:
-		return 1
+		return 1, true
 	}
-	return 0
+	return 0, true
 }
 
 func toFloat(v any) (float64, bool) {

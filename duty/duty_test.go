@@ -204,6 +204,25 @@ func TestStageAfterSubmission(t *testing.T) {
 	}
 }
 
+// TestIncomparable: a comparison that cannot be made matches nothing.
+func TestIncomparable(t *testing.T) {
+	pack, err := Parse([]byte(`{"id": "p", "name": "p", "basis": "b", "duties": [
+		{"id": "cat", "title": "t", "authority": "a", "basis": "b", "clock": "aware_at", "when": {"fact": "category", "gte": 4}, "stages": [{"id": "s", "name": "s", "due": "asap"}]},
+		{"id": "sev", "title": "t", "authority": "a", "basis": "b", "clock": "aware_at", "when": {"fact": "severity", "gte": "urgent"}, "stages": [{"id": "s", "name": "s", "due": "asap"}]},
+		{"id": "sevcase", "title": "t", "authority": "a", "basis": "b", "clock": "aware_at", "when": {"fact": "severity", "gte": "High"}, "stages": [{"id": "s", "name": "s", "due": "asap"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _ := Evaluate([]*Pack{pack}, &Profile{}, incident(func(i *vigil.Incident) { i.Category = 0; i.Severity = vigil.SeverityLow }), nil)
+	if len(obs) != 0 {
+		t.Errorf("incomparable values matched: %v", keys(obs))
+	}
+	obs, _ = Evaluate([]*Pack{pack}, &Profile{}, incident(func(i *vigil.Incident) { i.Category = 5; i.Severity = vigil.SeverityCritical }), nil)
+	if got := strings.Join(keys(obs), ","); got != "p/cat/s,p/sevcase/s" {
+		t.Errorf("comparable values: %s", got)
+	}
+}
+
 func TestPackValidation(t *testing.T) {
 	bad := `{"id": "My Pack", "name": "", "basis": "", "duties": [
 		{"id": "a", "title": "A", "authority": "X", "basis": "B", "clock": "whenever",

@@ -304,8 +304,12 @@ func lookupFieldType(k string) (vigil.ObservableType, bool) {
 	if i := strings.LastIndexAny(k, "./"); i >= 0 {
 		last = k[i+1:]
 	}
-	// Array elements flatten to "x.0": name them by the array.
+	// Array elements flatten to "x.0": name them by the array. A key that
+	// is only a number names nothing.
 	if _, err := strconv.Atoi(last); err == nil {
+		if len(last) == len(k) {
+			return "", false
+		}
 		if i := strings.LastIndexByte(k[:len(k)-len(last)-1], '.'); i >= 0 {
 			last = k[i+1 : len(k)-len(last)-1]
 		} else {

@@ -304,6 +304,21 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestNumericKeys: keys that are only numbers (a label "0", an array at the
+// top of a document) name no observable and break nothing.
+func TestNumericKeys(t *testing.T) {
+	for kind, body := range map[vigil.IntegrationKind]string{
+		vigil.IntegrationAlertmanager: `{"version":"4","alerts":[{"labels":{"alertname":"x","0":"10.0.0.1","1.2":"y"}}]}`,
+		vigil.IntegrationGeneric:      `{"0":"10.0.0.1","context":{"title":"t"}}`,
+	} {
+		alerts, err := Parse(integration(kind), []byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		alerts[0].PrepareObservables()
+	}
+}
+
 func TestLookup(t *testing.T) {
 	tree, _ := decodeAny([]byte(`{"a":{"b.c":{"d":1}},"x":[{"y":"z"}],"kibana.alert.rule.name":"R"}`))
 	for path, want := range map[string]string{"a.b.c.d": "1", "x.0.y": "z", "kibana.alert.rule.name": "R", "$.x.0.y": "z"} {

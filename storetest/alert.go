@@ -78,6 +78,9 @@ func testAlert(t *testing.T, open Opener) {
 		if !hasField(err, "mapping.title") || !hasField(err, "grouping.by") {
 			t.Errorf("bad integration: %v %v", err, vigil.ErrorFields(err))
 		}
+		if got, err := s.Integrations.FindIntegrationByID(admin, in.ID); err != nil || got.Name != in.Name {
+			t.Errorf("FindIntegrationByID: %v %+v", err, got)
+		}
 		// Rotation replaces the token; disabling refuses it.
 		newToken, err := s.Integrations.RotateIntegrationToken(admin, in.ID)
 		if err != nil {
@@ -290,6 +293,18 @@ func testAlert(t *testing.T, open Opener) {
 		res := mustIngest(t, s, sevIn, low, crit)
 		if len(res.Promoted) != 1 {
 			t.Errorf("severity promotion: %+v", res)
+		}
+		// A TLP:RED alert joining raises the incident to TLP:RED first,
+		// and a value with a NUL in it is stored without it.
+		red := mk("r4b", "web-1")
+		red.TLP = vigil.TLPRed
+		red.Observables = append(red.Observables, vigil.ObservableInput{Type: vigil.ObsOtherText, Value: "evil\x00payload"})
+		mustIngest(t, s, hostIn, red)
+		if got := MustFindIncident(t, admin, s, inc.ID); got.TLP != vigil.TLPRed {
+			t.Errorf("incident TLP after a RED alert joined: %s", got.TLP)
+		}
+		if _, err := s.Incidents.FindIncidentByID(responder, inc.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("a responder still sees the now TLP:RED incident: %v", err)
 		}
 	})
 

@@ -45,6 +45,9 @@ func testDuty(t *testing.T, open Opener) {
 	if len(obs) != 2 {
 		t.Errorf("%d obligations, want ICO and register", len(obs))
 	}
+	if one, err := s.Duties.FindObligationByID(viewer, ico.ID); err != nil || one.Duty != "ico-notification" {
+		t.Errorf("FindObligationByID: %v %+v", err, one)
+	}
 
 	t.Run("FactsChange", func(t *testing.T) {
 		cur := MustFindIncident(t, mgr, s, inc.ID)

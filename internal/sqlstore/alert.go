@@ -86,8 +86,19 @@ func (b *ingestBatcher) submit(r *ingestReq) error {
 		return errClosed
 	}
 	// Once queued, the request is written or refused as a whole; its
-	// caller waits for the outcome even if its context ends.
-	return <-r.done
+	// caller waits for the outcome even if its context ends, or until the
+	// batcher has stopped without taking it.
+	select {
+	case err := <-r.done:
+		return err
+	case <-b.done:
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 func (b *ingestBatcher) run() {
@@ -437,7 +448,7 @@ func (tx *Tx) joinGroup(in *vigil.Integration, a *vigil.AlertInput) (*groupRow, 
 	g := &groupRow{}
 	err := tx.queryRow(`SELECT id, state, severity, tlp, incident_id, alert_count, title FROM alert_groups
 		WHERE group_key = ? AND state IN ('new', 'acknowledged', 'promoted') AND last_seen >= ?
-		ORDER BY last_seen DESC LIMIT 1`+tx.db.d.ForUpdate, key, since).
+		ORDER BY last_seen DESC LIMIT 1`+tx.forUpdate(), key, since).
 		Scan(&g.id, &g.state, &g.severity, &g.tlp, scanNullInt(&g.incidentID), &g.count, &g.title)
 	switch {
 	case err == nil:
@@ -473,7 +484,7 @@ func stricterTLP(a, b vigil.TLP) vigil.TLP {
 func (tx *Tx) afterJoin(in *vigil.Integration, g *groupRow, alertID int64, a *vigil.AlertInput, what string, res *vigil.IngestResult) error {
 	if g.incidentID != nil {
 		msg := fmt.Sprintf("Alert #%d %s (%s, from %s): %s", alertID, what, a.Severity, in.Name, a.Title)
-		if err := tx.recordAlertOnIncident(*g.incidentID, msg, a.Observables); err != nil {
+		if err := tx.recordAlertOnIncident(*g.incidentID, msg, a.Observables, a.TLP); err != nil {
 			return err
 		}
 		if !slices.Contains(res.Incidents, *g.incidentID) {
@@ -509,8 +520,13 @@ func promotionReason(r vigil.PromotionRule, g *groupRow) string {
 }
 
 // recordAlertOnIncident writes a timeline entry and adds the alert's
-// observables to the incident (those it does not hold yet).
-func (tx *Tx) recordAlertOnIncident(incidentID int64, msg string, obs []vigil.ObservableInput) error {
+// observables to the incident (those it does not hold yet). An alert more
+// restricted than the incident first raises the incident's TLP, so that
+// what it says reaches no one its own label excludes.
+func (tx *Tx) recordAlertOnIncident(incidentID int64, msg string, obs []vigil.ObservableInput, tlp vigil.TLP) error {
+	if err := tx.raiseIncidentTLP(incidentID, tlp); err != nil {
+		return err
+	}
 	if _, err := tx.addTimeline(incidentID, vigil.KindAlert, tx.now, msg, nil); err != nil {
 		return err
 	}
@@ -518,6 +534,26 @@ func (tx *Tx) recordAlertOnIncident(incidentID int64, msg string, obs []vigil.Ob
 		return err
 	}
 	return tx.touchIncident(incidentID)
+}
+
+// raiseIncidentTLP makes an incident at least as restricted as tlp.
+func (tx *Tx) raiseIncidentTLP(id int64, tlp vigil.TLP) error {
+	var cur vigil.TLP
+	if err := tx.queryRow(`SELECT tlp FROM incidents WHERE id = ?`, id).Scan(&cur); err != nil {
+		return fmt.Errorf("read incident TLP: %w", err)
+	}
+	if tlp.Rank() <= cur.Rank() {
+		return nil
+	}
+	if _, err := tx.exec(`UPDATE incidents SET tlp = ?, updated_at = ?, version = version + 1 WHERE id = ?`, tlp, tx.now, id); err != nil {
+		return err
+	}
+	if _, err := tx.addTimeline(id, vigil.KindUpdate, tx.now, fmt.Sprintf("TLP raised from %s to %s: a TLP:%s alert fed the incident.", cur, tlp, tlp),
+		[]vigil.Change{{Field: "tlp", From: cur, To: tlp}}); err != nil {
+		return err
+	}
+	tx.audit("incident.update", "incident", id, map[string]any{"tlp": cur}, map[string]any{"tlp": tlp})
+	return nil
 }
 
 // addIncidentObservables adds values to an incident's observables, skipping
@@ -629,7 +665,7 @@ func (tx *Tx) feedIncident(g *vigil.AlertGroup, alerts []*vigil.Alert, incidentI
 			return err
 		}
 	}
-	return tx.recordAlertOnIncident(incidentID, b.String(), obs)
+	return tx.recordAlertOnIncident(incidentID, b.String(), obs, g.TLP)
 }
 
 func firstNonEmpty[T ~string](vs ...T) T {
@@ -995,6 +1031,9 @@ func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (in
 			if err != nil {
 				return err
 			}
+			if err := tx.requireFedIncident(g); err != nil {
+				return err
+			}
 			groups = append(groups, g)
 		}
 		switch a.Action {
@@ -1066,6 +1105,9 @@ func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (in
 			if err != nil {
 				return vigil.Invalid("into", "Alert group #%d not found.", a.IntoID)
 			}
+			if err := tx.requireFedIncident(into); err != nil {
+				return err
+			}
 			if into.State == vigil.GroupMerged || into.State == vigil.GroupDismissed {
 				return vigil.Invalid("into", "Alert group #%d is %s; merge into an open group.", into.ID, into.State)
 			}
@@ -1088,6 +1130,19 @@ func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (in
 		return nil
 	})
 	return incidentID, err
+}
+
+// requireFedIncident refuses a triage action on a group that feeds an
+// incident the actor may not see or edit: detaching, moving or merging it
+// would change that incident (and write on its timeline).
+func (tx *Tx) requireFedIncident(g *vigil.AlertGroup) error {
+	if g.IncidentID == nil {
+		return nil
+	}
+	if _, err := tx.findIncidentByID(*g.IncidentID); err != nil {
+		return vigil.Errorf(vigil.EFORBIDDEN, "Alert group #%d feeds an incident you cannot see; ask its lead.", g.ID)
+	}
+	return tx.require(vigil.PermIncidentEdit)
 }
 
 func pastTense(action string) string {

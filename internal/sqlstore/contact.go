@@ -77,15 +77,16 @@ func (s *ContactService) UpdateContact(ctx context.Context, c *vigil.Contact) (e
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	want := c.Version // fn may run twice (group commit): keep the caller's version apart
 	return s.db.write(ctx, func(tx *Tx) error {
 		if err := tx.require(vigil.PermContactAdmin); err != nil {
 			return err
 		}
-		before, err := scanContact(tx.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`+tx.db.d.ForUpdate, c.ID))
+		before, err := scanContact(tx.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`+tx.forUpdate(), c.ID))
 		if err != nil {
 			return vigil.Errorf(vigil.ENOTFOUND, "Contact not found.")
 		}
-		if c.Version != before.Version {
+		if want != before.Version {
 			return staleVersion(before.Version)
 		}
 		c.CreatedAt, c.UpdatedAt, c.Version = before.CreatedAt, tx.now, before.Version+1

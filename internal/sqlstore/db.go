@@ -348,6 +348,16 @@ func (tx *Tx) insert(q string, args ...any) (int64, error) {
 	return id, nil
 }
 
+// forUpdate is the row-lock suffix for a SELECT of a row about to change:
+// the dialect's in a write transaction, nothing in a read-only one (where
+// PostgreSQL refuses FOR UPDATE).
+func (tx *Tx) forUpdate() string {
+	if tx.write {
+		return tx.db.d.ForUpdate
+	}
+	return ""
+}
+
 // require checks a permission of the transaction's actor.
 func (tx *Tx) require(p vigil.Permission) error { return vigil.Require(tx.actor, p) }
 

@@ -135,19 +135,22 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 		submitted  *time.Time
 		clockStart time.Time
 		due        *time.Time
+		asap       bool
+		register   bool
 		detail     obligationDetail
 	}
 	existing := map[string]*row{}
 	submitted := duty.Submitted{}
 	if !fresh {
-		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, detail FROM obligations WHERE incident_id = ?`, inc.ID)
+		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, asap, register, detail FROM obligations WHERE incident_id = ?`, inc.ID)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var r row
 			var p, d, s string
-			if err := rows.Scan(&r.id, &p, &d, &s, &r.status, scanNullTime(&r.submitted), scanTime(&r.clockStart), scanNullTime(&r.due), scanJSON(&r.detail)); err != nil {
+			if err := rows.Scan(&r.id, &p, &d, &s, &r.status, scanNullTime(&r.submitted), scanTime(&r.clockStart), scanNullTime(&r.due),
+				&r.asap, &r.register, scanJSON(&r.detail)); err != nil {
 				rows.Close()
 				return err
 			}
@@ -183,9 +186,10 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 				o.Title, o.StageName, dueWords(o, loc), o.Why, o.Basis), nil); err != nil {
 				return err
 			}
-		case r.status == vigil.ObligationPending && (!r.clockStart.Equal(o.ClockStart) || !equalTime(r.due, o.Due) || r.detail.Why != o.Why):
-			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-				o.ClockStart, o.Due, mustJSON(detailOf(o)), tx.now, r.id); err != nil {
+		case r.status == vigil.ObligationPending && (!r.clockStart.Equal(o.ClockStart) || !equalTime(r.due, o.Due) ||
+			mustJSON(r.detail) != mustJSON(detailOf(o)) || r.asap != o.ASAP || r.register != o.Register):
+			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, asap = ?, register = ?, detail = ?, updated_at = ?,
+				version = version + 1 WHERE id = ?`, o.ClockStart, o.Due, o.ASAP, o.Register, mustJSON(detailOf(o)), tx.now, r.id); err != nil {
 				return err
 			}
 			if !equalTime(r.due, o.Due) {
@@ -195,8 +199,9 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 				}
 			}
 		case r.status == vigil.ObligationWithdrawn:
-			if _, err := tx.exec(`UPDATE obligations SET status = 'pending', withdrawn_reason = '', clock_start = ?, due_at = ?, detail = ?,
-				updated_at = ?, version = version + 1 WHERE id = ?`, o.ClockStart, o.Due, mustJSON(detailOf(o)), tx.now, r.id); err != nil {
+			if _, err := tx.exec(`UPDATE obligations SET status = 'pending', withdrawn_reason = '', clock_start = ?, due_at = ?, asap = ?,
+				register = ?, detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`, o.ClockStart, o.Due, o.ASAP, o.Register,
+				mustJSON(detailOf(o)), tx.now, r.id); err != nil {
 				return err
 			}
 			if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty applies again: %s — %s, %s (%s).",
@@ -291,6 +296,7 @@ func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (e
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	want := p.Version // fn may run twice (group commit): keep the caller's version apart
 	return s.db.write(ctx, func(tx *Tx) error {
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return err
@@ -299,7 +305,7 @@ func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (e
 		if err != nil {
 			return err
 		}
-		if p.Version != 0 && p.Version != before.Version {
+		if want != 0 && want != before.Version {
 			return staleVersion(before.Version)
 		}
 		p.Version = before.Version + 1
@@ -435,7 +441,7 @@ func (s *DutyService) FindDueObligations(ctx context.Context, before time.Time, 
 
 // findObligation loads an obligation and its incident, for a change.
 func (tx *Tx) findObligation(id int64) (*vigil.Obligation, *vigil.Incident, error) {
-	o, err := scanObligation(tx.queryRow(`SELECT `+obligationColumns+` FROM obligations o WHERE o.id = ?`+tx.db.d.ForUpdate, id))
+	o, err := scanObligation(tx.queryRow(`SELECT `+obligationColumns+` FROM obligations o WHERE o.id = ?`+tx.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, vigil.Errorf(vigil.ENOTFOUND, "Reporting duty not found.")
 	} else if err != nil {

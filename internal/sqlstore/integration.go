@@ -112,7 +112,7 @@ func (s *IntegrationService) FindIntegrations(ctx context.Context) (out []*vigil
 }
 
 func (tx *Tx) findIntegration(id int64) (*vigil.Integration, error) {
-	in, err := scanIntegration(tx.queryRow(`SELECT `+integrationColumns+` FROM integrations WHERE id = ?`+tx.db.d.ForUpdate, id))
+	in, err := scanIntegration(tx.queryRow(`SELECT `+integrationColumns+` FROM integrations WHERE id = ?`+tx.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "Integration not found.")
 	}

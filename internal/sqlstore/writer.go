@@ -70,8 +70,19 @@ func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
 	}
 	// Once queued, the operation runs or is skipped as a whole; waiting for
 	// the answer even if ctx ends keeps callers from reporting failure for
-	// a write that then commits.
-	return <-op.done
+	// a write that then commits. If the committer stopped before taking
+	// it, it never will.
+	select {
+	case err := <-op.done:
+		return err
+	case <-g.done:
+		select {
+		case err := <-op.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 // close finishes the group in progress, fails what is still queued, and
@@ -211,8 +222,17 @@ func (g *groupCommitter) begin(finish func(error)) bool {
 }
 
 // runOp runs one operation and queues its audit events on the chain.
-func (g *groupCommitter) runOp(op *writeOp) error {
-	tx := g.db.newTx(op.ctx, nil, true)
+func (g *groupCommitter) runOp(op *writeOp) (err error) {
+	// A panic in one operation fails it, not the process.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write operation panicked: %v", p)
+		}
+	}()
+	// Once running, an operation is not interrupted by its caller going
+	// away: a statement cancelled half-way would roll back the whole
+	// group's transaction under everyone else's writes.
+	tx := g.db.newTx(context.WithoutCancel(op.ctx), nil, true)
 	tx.q, tx.head = g.conn, &g.head
 	if g.db.d.CacheStatements {
 		tx.stmts = g.stmts
