@@ -400,3 +400,46 @@ func hasField(err error, field string) bool {
 	}
 	return false
 }
+
+// testAlertIsolation: a request that fails inside the store fails alone,
+// however the store batched it with others.
+func testAlertIsolation(t *testing.T, open Opener) {
+	s := open(t)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	in := &vigil.Integration{Name: "am", Kind: vigil.IntegrationAlertmanager}
+	mustIntegration(t, s, admin, in)
+	// An integration the store does not know: its alerts cannot be stored
+	// (foreign key), a failure inside the write.
+	ghost := &vigil.Integration{ID: 999999, Name: "ghost", Kind: vigil.IntegrationAlertmanager}
+	ghost.Normalize()
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			target := in
+			if i%10 == 0 {
+				target = ghost
+			}
+			_, errs[i] = s.Alerts.IngestAlerts(context.Background(), target, []*vigil.AlertInput{alertIn(target, fmt.Sprintf("iso-%d", i), "Alert", vigil.SeverityLow, vigil.AlertFiring, nil)})
+		}()
+	}
+	wg.Wait()
+	stored := 0
+	for i, err := range errs {
+		switch {
+		case i%10 == 0 && err == nil:
+			t.Errorf("request %d for an unknown integration succeeded", i)
+		case i%10 != 0 && err != nil:
+			t.Errorf("request %d failed with another's: %v", i, err)
+		case err == nil:
+			stored++
+		}
+	}
+	list, err := s.Alerts.FindAlerts(admin, vigil.AlertFilter{IntegrationID: in.ID, Limit: 100})
+	if err != nil || len(list) != stored {
+		t.Errorf("stored %d alerts, listed %d (%v)", stored, len(list), err)
+	}
+}

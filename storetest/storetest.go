@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Report", func(t *testing.T) { testReport(t, open) })
 	t.Run("Alert", func(t *testing.T) { testAlert(t, open) })
+	t.Run("AlertIsolation", func(t *testing.T) { testAlertIsolation(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 	t.Run("Duty", func(t *testing.T) { testDuty(t, open) })
 	t.Run("Contact", func(t *testing.T) { testContact(t, open) })

@@ -154,6 +154,14 @@ func (b *ingestBatcher) run() {
 		}
 		ctx := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("intake"))
 		err := b.db.write(ctx, func(tx *Tx) error { return tx.ingestBatch(live) })
+		if err != nil && len(live) > 1 {
+			// One request's failure must not fail the others: the batch
+			// rolled back whole, so write each request on its own.
+			for _, r := range live {
+				r.done <- b.db.write(ctx, func(tx *Tx) error { return tx.ingestBatch([]*ingestReq{r}) })
+			}
+			continue
+		}
 		for _, r := range live {
 			r.done <- err
 		}
