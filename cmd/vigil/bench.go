@@ -62,17 +62,11 @@ func benchCommand(stdout, stderr io.Writer) *ffcli.Command {
 		LongHelp: "Creates go through the services with their audit events, as a responder would. Reads run as a responder, so the TLP:RED visibility rule is in every query.",
 		FlagSet:  fs, Options: options,
 		Exec: func(ctx context.Context, _ []string) error {
-			if *cpuProfile != "" {
-				f, err := os.Create(*cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			return withStore(ctx, &cfg, func(s *Store) error {
 				r, err := benchStore(ctx, s, *clients, *creates, *reads, *only, *rates)
 				if err != nil {
@@ -311,6 +305,23 @@ func summarize(name string, clients int, lat []time.Duration, total time.Duratio
 	}
 	return BenchResult{Name: name, N: len(lat), Clients: clients, P50: pct(0.50), P99: pct(0.99), Max: lat[len(lat)-1],
 		PerSec: float64(len(lat)) / total.Seconds(), Note: note}
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop is
+// called; with path empty it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // rssKB reads a memory figure (VmRSS, VmHWM) of this process from /proc.

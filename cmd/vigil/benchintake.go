@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -285,17 +284,11 @@ func benchIntakeCommand(stdout, stderr io.Writer) *ffcli.Command {
 				defer srv.stop()
 				*url, *token, *pid = srv.intakeURL(), srv.token, srv.cmd.Process.Pid
 			}
-			if *clientProfile != "" {
-				f, err := os.Create(*clientProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(*clientProfile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			engine := "sqlite"
 			if *database != "" {
 				engine = "postgres"

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -155,17 +153,11 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			if *cpuProfile != "" {
-				f, err := os.Create(*cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			m := &Main{Config: cfg, Logger: logger, Stdout: stdout}
 			if err := m.Run(ctx); err != nil {
 				m.Close()

@@ -77,6 +77,9 @@ type DB struct {
 
 	ingestOnce sync.Once
 	ingest     *ingestBatcher
+
+	dutyMu  sync.Mutex
+	dutyCfg *dutyConfig // see Tx.dutyConfig
 }
 
 // New returns a DB on open handles. read may be the same as write.
@@ -164,6 +167,9 @@ type Tx struct {
 	ctx    context.Context
 	audits []*vigil.AuditEvent
 	write  bool
+	// dutyUncached reads the duty profile and packs from this transaction
+	// (it is changing them) instead of the cache.
+	dutyUncached bool
 }
 
 // begin starts a transaction; write selects the write handle.
