@@ -7,7 +7,6 @@ package intake
 
 import (
 	"bytes"
-	"fmt"
 	json "github.com/goccy/go-json"
 	"sort"
 	"strconv"
@@ -142,34 +141,12 @@ func CheckJSON(body []byte) error {
 	return nil
 }
 
-// jsonSyntaxError says where the JSON breaks.
-func jsonSyntaxError(body []byte) string {
-	var v any
-	err := json.Unmarshal(body, &v)
-	var se *json.SyntaxError
-	if ok := asSyntax(err, &se); ok {
-		return fmt.Sprintf("%s (at byte %d).", se.Error(), se.Offset)
-	}
-	if err != nil {
-		return err.Error() + "."
-	}
-	return "it is not one JSON value."
-}
-
-func asSyntax(err error, se **json.SyntaxError) bool {
-	s, ok := err.(*json.SyntaxError)
-	if ok {
-		*se = s
-	}
-	return ok
-}
-
 // decode unmarshals body into v, turning type errors into field-level
 // problems ("alerts[0].startsAt: want a string").
 func decode(body []byte, v any, what string) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		if _, ok := err.(*json.SyntaxError); ok {
-			return vigil.Errorf(vigil.EINVALID, "The request body is not valid JSON: %s", jsonSyntaxError(body))
+		if se, ok := err.(*json.SyntaxError); ok {
+			return vigil.Errorf(vigil.EINVALID, "The request body is not valid JSON: %s (at byte %d).", se.Error(), se.Offset)
 		}
 		if te, ok := err.(*json.UnmarshalTypeError); ok {
 			field := te.Field
