@@ -13,21 +13,22 @@ type TimelineKind string
 // The timeline kinds. Every change to an incident writes one automatically;
 // notes are written by hand.
 const (
-	KindCreated    TimelineKind = "created"
-	KindStatus     TimelineKind = "status"
-	KindUpdate     TimelineKind = "update"
-	KindNote       TimelineKind = "note"
-	KindTask       TimelineKind = "task"
-	KindObservable TimelineKind = "observable"
-	KindLink       TimelineKind = "link"
-	KindMember     TimelineKind = "member"
-	KindComment    TimelineKind = "comment"
-	KindAlert      TimelineKind = "alert" // alerts that fed the incident
-	KindDuty       TimelineKind = "duty"  // reporting duties: arising, withdrawn, submitted
+	KindCreated      TimelineKind = "created"
+	KindStatus       TimelineKind = "status"
+	KindUpdate       TimelineKind = "update"
+	KindNote         TimelineKind = "note"
+	KindTask         TimelineKind = "task"
+	KindObservable   TimelineKind = "observable"
+	KindLink         TimelineKind = "link"
+	KindMember       TimelineKind = "member"
+	KindComment      TimelineKind = "comment"
+	KindAlert        TimelineKind = "alert"        // alerts that fed the incident
+	KindDuty         TimelineKind = "duty"         // reporting duties: arising, withdrawn, submitted
+	KindNotification TimelineKind = "notification" // a notification sent about the incident
 )
 
 // TimelineKinds lists every kind.
-var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty}
+var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification}
 
 // TimelineEntry is what happened when, and who recorded it. At is when it
 // happened (a note may record an earlier event); CreatedAt is when it was

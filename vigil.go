@@ -29,4 +29,6 @@ type Services struct {
 	Views        ViewService
 	Duties       DutyService
 	Contacts     ContactService
+	Notify       NotificationService
+	Worker       WorkerService
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 
 	intakeRequests *prometheus.CounterVec
 	intakeAlerts   *prometheus.CounterVec
+	jobs           *prometheus.CounterVec
 }
 
 // NewMetrics registers Vigil's metrics and the Go runtime's.
@@ -46,12 +47,18 @@ func NewMetrics() *Metrics {
 	m.intakeAlerts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vigil_intake_alerts_total", Help: "Alerts taken in by integration and outcome (created, repeated, refired, resolved).",
 	}, []string{"integration", "outcome"})
-	m.Registry.MustRegister(m.requests, m.latency, m.store, m.intakeRequests, m.intakeAlerts,
+	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_jobs_total", Help: "Background jobs run, by kind (event, deliver) and result (ok, retry, failed, lease_lost).",
+	}, []string{"kind", "result"})
+	m.Registry.MustRegister(m.requests, m.latency, m.store, m.intakeRequests, m.intakeAlerts, m.jobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_build_info", Help: "Always 1; the version label says which build.",
 			ConstLabels: prometheus.Labels{"version": vigil.Version}}, func() float64 { return 1 }))
 	return m
 }
+
+// ObserveJob counts a background job's result.
+func (m *Metrics) ObserveJob(kind, result string) { m.jobs.WithLabelValues(kind, result).Inc() }
 
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()

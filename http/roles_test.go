@@ -32,6 +32,9 @@ type fixture struct {
 	alert    int64
 	duty     int64 // the ICO duty on inc (personal data is involved)
 	contact  *vigil.Contact
+	channel  *vigil.Channel
+	sub      *vigil.Subscription
+	delivery int64 // a test delivery on channel
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -102,6 +105,14 @@ func newFixture(t *testing.T) *fixture {
 	f.duty = duties[0].ID
 	f.contact = &vigil.Contact{Name: "Dana Patel", Roles: []vigil.ContactRole{vigil.ContactDPO}, Phone: "01632 960000"}
 	must(t, f.e.svc.Contacts.CreateContact(mgr, f.contact))
+	f.channel = &vigil.Channel{Name: "SOC mail", Kind: vigil.ChannelEmail, Enabled: true,
+		SMTP: &vigil.SMTPConfig{Host: "smtp.example.org", From: "vigil@example.org", To: []string{"soc@example.org"}}}
+	must(t, f.e.svc.Notify.CreateChannel(adm, f.channel))
+	f.sub = &vigil.Subscription{ChannelID: f.channel.ID, Events: []vigil.EventKind{vigil.EventIncidentCreated}}
+	must(t, f.e.svc.Notify.CreateSubscription(adm, f.sub))
+	d, err := f.e.svc.Notify.TestChannel(adm, f.channel.ID)
+	must(t, err)
+	f.delivery = d.ID
 	return f
 }
 
@@ -209,6 +220,24 @@ func TestRoleMatrix(t *testing.T) {
 			return map[string]any{"name": "Dana Patel", "roles": []string{"dpo"}, "phone": "01632 960001", "version": f.contact.Version}
 		}, "UFFFAA", true},
 		{"DELETE", "/api/v1/contacts/{contact}", nil, "UFFFAA", true},
+		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
+		{"POST", "/api/v1/channels", func(*fixture) any {
+			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}
+		}, "UFFFFA", false},
+		{"GET", "/api/v1/channels/{channel}", nil, "UFFFFA", false},
+		{"PUT", "/api/v1/channels/{channel}", func(f *fixture) any {
+			return map[string]any{"name": "SOC mail", "kind": "email", "smtp": map[string]any{"host": "smtp2.example.org", "from": "vigil@example.org"},
+				"version": f.channel.Version}
+		}, "UFFFFA", true},
+		{"DELETE", "/api/v1/channels/{channel}", nil, "UFFFFA", true},
+		{"POST", "/api/v1/channels/{channel}/test", nil, "UFFFFA", false},
+		{"GET", "/api/v1/subscriptions", nil, "UAAAAA", false},
+		{"POST", "/api/v1/subscriptions", func(f *fixture) any {
+			return map[string]any{"channel_id": f.channel.ID, "events": []string{"assigned"}, "mine": true}
+		}, "UAAAAA", false},
+		{"DELETE", "/api/v1/subscriptions/{sub}", nil, "UNNNNA", true},
+		{"GET", "/api/v1/deliveries", nil, "UAAAAA", false},
+		{"POST", "/api/v1/deliveries/{delivery}/retry", nil, "UFFFFA", false},
 		{"GET", "/api/v1/integrations", nil, "UFFFFA", false},
 		{"POST", "/api/v1/integrations", func(*fixture) any { return map[string]any{"name": "grafana", "kind": "grafana"} }, "UFFFFA", false},
 		{"GET", "/api/v1/integrations/{integ}", nil, "UFFFFA", false},
@@ -239,7 +268,8 @@ func TestRoleMatrix(t *testing.T) {
 			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
 			"{admin}", fmt.Sprint(f.users["admin"].ID), "{token}", fmt.Sprint(f.token),
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
-			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
+			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
+			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -286,7 +316,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")

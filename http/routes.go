@@ -174,6 +174,32 @@ func (s *Server) routes() {
 		Body: vigil.Contact{}, Resp: vigil.Contact{}})
 	s.api("DELETE /api/v1/contacts/{id}", s.handleContactDelete, op{ID: "deleteContact", Tag: "Duties", Summary: "Remove a key contact", Status: http.StatusNoContent})
 
+	// Notifications: channels, subscriptions and the delivery log.
+	deliveryQuery := []param{
+		{"channel_id", "Only this channel's deliveries.", intRange(1, 1<<53), false},
+		{"incident_id", "Only deliveries about this incident.", intRange(1, 1<<53), false},
+		{"status", "pending, retrying, sent or failed.", enumOf([]vigil.DeliveryStatus{vigil.DeliveryPending, vigil.DeliveryRetrying, vigil.DeliverySent, vigil.DeliveryFailed}), false},
+		{"before_id", "The next_before of the previous page.", intRange(1, 1<<53), false},
+		{"limit", "Page size, 1 to 500 (default 50).", intRange(1, vigil.MaxPageSize), false},
+	}
+	s.api("GET /api/v1/channels", s.handleChannelList, op{ID: "listChannels", Tag: "Notifications", Summary: "The notification channels (their addresses for admins only; secrets never)", Resp: ChannelList{}})
+	s.api("POST /api/v1/channels", s.handleChannelCreate, op{ID: "createChannel", Tag: "Notifications",
+		Summary: "Add a channel (admins); a webhook channel's signing secret is in this answer only", Body: vigil.Channel{}, Resp: vigil.Channel{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/channels/{id}", s.handleChannelView, op{ID: "getChannel", Tag: "Notifications", Summary: "One channel, without its secrets (admins)", Resp: vigil.Channel{}})
+	s.api("PUT /api/v1/channels/{id}", s.handleChannelUpdate, op{ID: "updateChannel", Tag: "Notifications",
+		Summary: "Replace a channel's settings (send its version; an empty SMTP password keeps the stored one)", Body: ChannelUpdate{}, Resp: vigil.Channel{}})
+	s.api("DELETE /api/v1/channels/{id}", s.handleChannelDelete, op{ID: "deleteChannel", Tag: "Notifications", Summary: "Remove a channel, its subscriptions and its log", Status: http.StatusNoContent})
+	s.api("POST /api/v1/channels/{id}/test", s.handleChannelTest, op{ID: "testChannel", Tag: "Notifications",
+		Summary: "Queue a test notification on the channel; follow it in the delivery log", Resp: vigil.Delivery{}, Status: http.StatusAccepted})
+	s.api("GET /api/v1/subscriptions", s.handleSubscriptionList, op{ID: "listSubscriptions", Tag: "Notifications", Summary: "Your subscriptions (an admin's: all)", Resp: SubscriptionList{}})
+	s.api("POST /api/v1/subscriptions", s.handleSubscriptionCreate, op{ID: "createSubscription", Tag: "Notifications",
+		Summary: "Subscribe to events; non-admins subscribe themselves by e-mail", Body: vigil.Subscription{}, Resp: vigil.Subscription{}, Status: http.StatusCreated})
+	s.api("DELETE /api/v1/subscriptions/{id}", s.handleSubscriptionDelete, op{ID: "deleteSubscription", Tag: "Notifications", Summary: "Unsubscribe", Status: http.StatusNoContent})
+	s.api("GET /api/v1/deliveries", s.handleDeliveryList, op{ID: "listDeliveries", Tag: "Notifications",
+		Summary: "The delivery log, newest first: each notification, its attempts and last error", Query: deliveryQuery, Resp: DeliveryList{}})
+	s.api("POST /api/v1/deliveries/{id}/retry", s.handleDeliveryRetry, op{ID: "retryDelivery", Tag: "Notifications",
+		Summary: "Queue a failed delivery again (admins)", Resp: vigil.Delivery{}, Status: http.StatusAccepted})
+
 	// Intake, integrations and the alert triage queue.
 	intakeOp := func(id, summary string) op {
 		return op{ID: id, Tag: "Intake", Summary: summary, Body: map[string]any{}, Resp: vigil.IngestResult{}, Public: true}

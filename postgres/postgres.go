@@ -39,6 +39,7 @@ var Dialect = &sqlstore.Dialect{
 	Name:        "postgres",
 	Numbered:    true,
 	ForUpdate:   " FOR UPDATE",
+	SkipLocked:  " FOR UPDATE SKIP LOCKED",
 	FormatError: formatError,
 	Search:      sqlstore.TSVector{},
 	// Group commit here too: the audit chain makes writes take turns at

@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/notify"
 	"github.com/vigil-ir/vigil/web"
+	"github.com/vigil-ir/vigil/worker"
 )
 
 // ServeConfig is the configuration of "vigil serve".
@@ -25,6 +29,18 @@ type ServeConfig struct {
 	LiveInterval time.Duration
 	// Timezone names the zone pages show times in ("" is the machine's).
 	Timezone string
+	// NoWorker runs no background jobs on this instance (others on the
+	// same database run them).
+	NoWorker bool
+	// BaseURL is the public address notifications link to ("" is the
+	// listening address).
+	BaseURL string
+	// Worker tuning: job lease, poll interval, reminder schedule, and the
+	// timeout of one delivery attempt.
+	JobLease, JobPoll, ScheduleEvery, NotifyTimeout time.Duration
+	// SMTPCA is a PEM file of extra CAs that SMTP servers' certificates
+	// may chain to (a private relay's).
+	SMTPCA string
 }
 
 // Main is a running Vigil server: the store and the HTTP server, wired by
@@ -33,8 +49,12 @@ type Main struct {
 	Config     ServeConfig
 	Store      *Store
 	HTTPServer *vigilhttp.Server
+	Worker     *worker.Worker
 	Logger     *slog.Logger
 	Stdout     io.Writer // where the first admin password is printed
+
+	stopWorker context.CancelFunc
+	workerDone chan struct{}
 }
 
 // Run opens the store, creates the first administrator if there are no
@@ -78,6 +98,49 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Logger.Info("vigil serving", "url", srv.URL(), "store", store.Engine(), "version", vigil.Version)
+	if !m.Config.NoWorker {
+		if err := m.startWorker(metrics, srv.URL()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startWorker runs the background jobs until Close.
+func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
+	sender := &notify.Sender{BaseURL: m.Config.BaseURL, Timeout: m.Config.NotifyTimeout}
+	if sender.BaseURL == "" {
+		sender.BaseURL = url
+	}
+	if m.Config.SMTPCA != "" {
+		pem, err := os.ReadFile(m.Config.SMTPCA)
+		if err != nil {
+			return fmt.Errorf("smtp-ca: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("smtp-ca: no certificate in %s", m.Config.SMTPCA)
+		}
+		sender.RootCAs = pool
+	}
+	m.Worker = &worker.Worker{
+		Store:         m.Store.Services().Worker,
+		Sender:        sender,
+		Logger:        m.Logger.With("component", "worker"),
+		Lease:         m.Config.JobLease,
+		Poll:          m.Config.JobPoll,
+		ScheduleEvery: m.Config.ScheduleEvery,
+		Observe:       metrics.ObserveJob,
+	}
+	ctx, cancel := context.WithCancel(vigil.NewContextWithActor(context.Background(), vigil.SystemActor("worker")))
+	m.stopWorker, m.workerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(m.workerDone)
+		m.Worker.Run(ctx)
+	}()
 	return nil
 }
 
@@ -130,6 +193,12 @@ func (m *Main) Close() error {
 		defer cancel()
 		err = m.HTTPServer.Close(ctx)
 	}
+	if m.stopWorker != nil {
+		// Jobs in hand finish their attempt (bounded by the send timeout)
+		// and record it; nothing is claimed after this.
+		m.stopWorker()
+		<-m.workerDone
+	}
 	if m.Store != nil {
 		err = errors.Join(err, m.Store.Close())
 	}
@@ -144,6 +213,13 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when a proxy in front terminates TLS)")
 	fs.StringVar(&cfg.Timezone, "timezone", "", "time zone of the web pages, such as Europe/London (default: the machine's)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
+	fs.BoolVar(&cfg.NoWorker, "no-worker", false, "run no background jobs here (notifications, reminders); other instances on the same database do")
+	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this Vigil, for links in notifications (default: the listening address)")
+	fs.DurationVar(&cfg.JobLease, "job-lease", 2*time.Minute, "how long a claimed background job stays with this instance before another may take it over")
+	fs.DurationVar(&cfg.JobPoll, "job-poll", time.Second, "how often to look for due background jobs")
+	fs.DurationVar(&cfg.ScheduleEvery, "schedule-every", 30*time.Second, "how often to queue reminders of reporting duties and tasks coming due")
+	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", 10*time.Second, "time limit of one notification attempt (SMTP session or webhook request)")
+	fs.StringVar(&cfg.SMTPCA, "smtp-ca", "", "PEM file of extra CA certificates for SMTP servers (a private relay's)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling a benchmark)")
 	return &ffcli.Command{
 		Name: "serve", ShortUsage: "vigil serve [flags]", ShortHelp: "Run the Vigil server.",

@@ -30,6 +30,9 @@ type Dialect struct {
 	// ForUpdate is appended to SELECTs that read a row about to be changed,
 	// to lock it ("" for SQLite, whose write transactions are exclusive).
 	ForUpdate string
+	// SkipLocked is appended to the SELECT that claims jobs, so workers
+	// claiming at once take different rows ("" for SQLite: one writer).
+	SkipLocked string
 	// FormatError maps typed driver errors to *vigil.Error (unique
 	// violation to ECONFLICT, …) and leaves other errors alone.
 	FormatError func(error) error
@@ -114,6 +117,8 @@ func (db *DB) Services() vigil.Services {
 		Views:        &ViewService{db: db},
 		Duties:       &DutyService{db: db},
 		Contacts:     &ContactService{db: db},
+		Notify:       &NotificationService{db: db},
+		Worker:       &WorkerService{db: db},
 	}
 }
 

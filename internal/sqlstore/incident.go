@@ -183,6 +183,9 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 		return err
 	}
 	tx.audit("incident.create", "incident", inc.ID, nil, inc)
+	if err := tx.emitIncidentCreated(inc); err != nil {
+		return err
+	}
 	return tx.reconcileDuties(inc, true)
 }
 
@@ -261,6 +264,11 @@ func staleVersion(current int) error {
 // it is still the one read: the guard that makes a lost update impossible
 // even without row locks.
 func (tx *Tx) saveIncident(inc *vigil.Incident) error {
+	var oldSeverity int
+	var oldLead *int64
+	if err := tx.queryRow(`SELECT severity, lead_id FROM incidents WHERE id = ?`, inc.ID).Scan(&oldSeverity, scanNullInt(&oldLead)); err != nil {
+		return fmt.Errorf("update incident: %w", err)
+	}
 	res, err := tx.exec(`UPDATE incidents SET title = ?, summary = ?, type = ?, status = ?, severity = ?, category = ?,
 		significant = ?, tlp = ?, personal_data = ?, essential_service = ?, crime_suspected = ?, affected_services = ?,
 		lead_id = ?, duplicate_of = ?, occurred_at = ?, detected_at = ?, reported_at = ?, aware_at = ?,
@@ -280,6 +288,9 @@ func (tx *Tx) saveIncident(inc *vigil.Incident) error {
 	}
 	inc.Version++
 	inc.UpdatedAt = tx.now
+	if err := tx.emitIncidentChanged(inc, oldSeverity, oldLead); err != nil {
+		return err
+	}
 	return tx.reconcileDuties(inc, false)
 }
 

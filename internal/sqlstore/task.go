@@ -145,7 +145,7 @@ func (s *TaskService) CreateTask(ctx context.Context, t *vigil.Task) (err error)
 			return err
 		}
 		tx.audit("task.create", "task", t.ID, nil, t)
-		return nil
+		return tx.emitTaskAssigned(t, nil)
 	})
 }
 
@@ -200,7 +200,7 @@ func (s *TaskService) UpdateTask(ctx context.Context, id int64, upd vigil.TaskUp
 		}
 		tx.audit("task.update", "task", t.ID, &before, t)
 		out = t
-		return nil
+		return tx.emitTaskAssigned(t, before.AssigneeID)
 	})
 	return out, err
 }

@@ -1,0 +1,555 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// ClaimJobs leases up to n due jobs to worker: available ones whose time
+// has come, and running ones whose lease ran out (their worker died). On
+// PostgreSQL the rows are taken with SKIP LOCKED, so instances claiming at
+// the same moment take different jobs; on SQLite there is one writer.
+func (s *WorkerService) ClaimJobs(ctx context.Context, worker string, kinds []string, n int, lease time.Duration) (jobs []*vigil.Job, err error) {
+	defer s.db.op("job.claim")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		jobs = jobs[:0]
+		args := []any{worker, tx.now.Add(lease)}
+		args = append(args, anySlice(kinds)...)
+		args = append(args, tx.now, tx.now, n)
+		rows, err := tx.query(`UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM jobs WHERE kind IN (`+placeholders(len(kinds))+`)
+				AND ((state = 'available' AND run_at <= ?) OR (state = 'running' AND locked_until < ?))
+				ORDER BY run_at, id LIMIT ?`+tx.db.d.SkipLocked+`)
+			RETURNING id, kind, unique_key, payload, attempts, max_attempts, run_at`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var j vigil.Job
+			var key sql.NullString
+			var payload string
+			if err := rows.Scan(&j.ID, &j.Kind, &key, &payload, &j.Attempts, &j.MaxAttempts, scanTime(&j.RunAt)); err != nil {
+				return err
+			}
+			j.Key, j.Payload = key.String, []byte(payload)
+			jobs = append(jobs, &j)
+		}
+		return rows.Err()
+	})
+	// RETURNING comes in no set order: oldest first, as claimed.
+	slices.SortFunc(jobs, func(a, b *vigil.Job) int {
+		if c := a.RunAt.Compare(b.RunAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return jobs, err
+}
+
+// finishJob completes a job the worker still holds, or ErrLeaseLost.
+func (tx *Tx) finishJob(job *vigil.Job, worker string, state string, lastError string, runAt time.Time) error {
+	var res sql.Result
+	var err error
+	if state == "available" {
+		res, err = tx.exec(`UPDATE jobs SET state = 'available', locked_by = NULL, locked_until = NULL, last_error = ?, run_at = ?
+			WHERE id = ? AND locked_by = ? AND attempts = ? AND state = 'running'`, lastError, runAt, job.ID, worker, job.Attempts)
+	} else {
+		res, err = tx.exec(`UPDATE jobs SET state = ?, locked_by = NULL, locked_until = NULL, last_error = ?, finished_at = ?
+			WHERE id = ? AND locked_by = ? AND attempts = ? AND state = 'running'`, state, lastError, tx.now, job.ID, worker, job.Attempts)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return vigil.ErrLeaseLost
+	}
+	return nil
+}
+
+// FailJob reschedules a job at retryAt, or marks it dead after its last
+// attempt or when retryAt is zero (the failure is permanent).
+func (s *WorkerService) FailJob(ctx context.Context, worker string, job *vigil.Job, jobErr error, retryAt time.Time) (err error) {
+	defer s.db.op("job.fail")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		msg := truncate(jobErr.Error(), 2000)
+		if retryAt.IsZero() || job.Attempts >= job.MaxAttempts {
+			return tx.finishJob(job, worker, "dead", msg, time.Time{})
+		}
+		return tx.finishJob(job, worker, "available", msg, retryAt)
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// ExpandEvent fans an event out: one delivery per matching subscription,
+// and the escalations of reporting duties, queued with the job's
+// completion in one transaction (so a crash either queues them all or
+// leaves the event to be expanded again, never half).
+func (s *WorkerService) ExpandEvent(ctx context.Context, worker string, job *vigil.Job) (err error) {
+	defer s.db.op("job.event")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.expandEvent(job); err != nil {
+			return err
+		}
+		return tx.finishJob(job, worker, "done", "", time.Time{})
+	})
+}
+
+func (tx *Tx) expandEvent(job *vigil.Job) error {
+	var ev vigil.Event
+	if err := json.Unmarshal(job.Payload, &ev); err != nil {
+		return nil // nothing to do with a malformed event; done
+	}
+	about := vigil.About{Event: &ev}
+	if ev.IncidentID == 0 {
+		return nil
+	}
+	inc, err := tx.findIncidentByID(ev.IncidentID)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if inc.Exercise {
+		return nil // exercises notify no one outside
+	}
+	about.Incident = inc
+	concerns := []int64{}
+	if ev.UserID != 0 {
+		concerns = append(concerns, ev.UserID)
+	}
+	if inc.LeadID != nil {
+		concerns = append(concerns, *inc.LeadID)
+	}
+	if ev.ObligationID != 0 {
+		o, err := scanObligation(tx.queryRow(`SELECT `+obligationColumns+` FROM obligations o WHERE o.id = ?`, ev.ObligationID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if o.Status != vigil.ObligationPending {
+			return nil // submitted, waived or withdrawn since: no reminder
+		}
+		about.Obligation = o
+	}
+	if ev.TaskID != 0 {
+		t, err := tx.findTask(ev.TaskID)
+		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if ev.Kind == vigil.EventTaskDue && (t.Status == vigil.TaskDone || t.Status == vigil.TaskCancelled) {
+			return nil
+		}
+		about.Task = t
+		if t.AssigneeID != nil {
+			concerns = append(concerns, *t.AssigneeID)
+		}
+	}
+	users, err := tx.userDirectory()
+	if err != nil {
+		return err
+	}
+	if ev.Kind == vigil.EventAssigned {
+		about.Assignee = users[ev.UserID].name
+	}
+	profile, _, err := tx.dutyConfig()
+	if err != nil {
+		return err
+	}
+	loc, _ := profile.Location()
+
+	channels := map[int64]*vigil.Channel{}
+	rows, err := tx.query(`SELECT ` + channelColumns + ` FROM channels WHERE enabled ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	var order []*vigil.Channel
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		channels[c.ID] = c
+		order = append(order, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(channels) == 0 {
+		return nil
+	}
+	var subs []*vigil.Subscription
+	rows, err = tx.query(`SELECT ` + subscriptionColumns + ` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE c.enabled ORDER BY s.id`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		sub, err := scanSubscription(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		subs = append(subs, sub)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	incID := &inc.ID
+	for _, sub := range subs {
+		c := channels[sub.ChannelID]
+		if c == nil || !sub.Matches(&ev, inc, concerns) {
+			continue
+		}
+		u, ok := users[sub.UserID]
+		if !ok || u.disabled {
+			continue
+		}
+		if u.role != vigil.RoleAdmin {
+			// A subscriber hears only of incidents they may read.
+			member, err := tx.isMember(inc.ID, sub.UserID)
+			if err != nil {
+				return err
+			}
+			if !vigil.VisibilityFor(&vigil.Actor{UserID: sub.UserID, Role: u.role}).CanSee(inc, member) {
+				continue
+			}
+		}
+		var to []string
+		if c.Kind == vigil.ChannelEmail {
+			to = sub.To
+			if len(to) == 0 {
+				to = c.SMTP.To
+			}
+			if len(to) == 0 {
+				continue
+			}
+		}
+		key := deliveryKey(fmt.Sprintf("%d/sub/%d", job.ID, sub.ID))
+		if _, err := tx.queueDelivery(key, c, &ev, incID, to, vigil.Compose(about, c.TLP, loc)); err != nil {
+			return err
+		}
+	}
+	if about.Obligation == nil || (ev.Kind != vigil.EventDutyDueSoon && ev.Kind != vigil.EventDutyOverdue) {
+		return nil
+	}
+	// Escalation: the lead and the DPO before the due time; the managers
+	// too once it has passed.
+	var to []string
+	add := func(email string) {
+		if email != "" && !slices.Contains(to, email) {
+			to = append(to, email)
+		}
+	}
+	if inc.LeadID != nil {
+		if u := users[*inc.LeadID]; !u.disabled {
+			add(u.email)
+		}
+	}
+	crow, err := tx.query(`SELECT email, roles FROM contacts WHERE email <> ''`)
+	if err != nil {
+		return err
+	}
+	for crow.Next() {
+		var email string
+		var roles []vigil.ContactRole
+		if err := crow.Scan(&email, scanJSON(&roles)); err != nil {
+			crow.Close()
+			return err
+		}
+		if slices.Contains(roles, vigil.ContactDPO) {
+			add(email)
+		}
+	}
+	crow.Close()
+	if err := crow.Err(); err != nil {
+		return err
+	}
+	if ev.Kind == vigil.EventDutyOverdue {
+		for _, id := range sortedKeys(users) {
+			if u := users[id]; u.role == vigil.RoleManager && !u.disabled {
+				add(u.email)
+			}
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	for _, c := range order {
+		if !c.Escalation || c.Kind != vigil.ChannelEmail {
+			continue
+		}
+		key := deliveryKey(fmt.Sprintf("%d/escalation/%d", job.ID, c.ID))
+		if _, err := tx.queueDelivery(key, c, &ev, incID, to, vigil.Compose(about, c.TLP, loc)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type dirUser struct {
+	name, email string
+	role        vigil.Role
+	disabled    bool
+}
+
+// userDirectory loads every user's name, address and role.
+func (tx *Tx) userDirectory() (map[int64]dirUser, error) {
+	rows, err := tx.query(`SELECT id, username, name, email, role, disabled FROM users`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]dirUser{}
+	for rows.Next() {
+		var id int64
+		var username string
+		var u dirUser
+		if err := rows.Scan(&id, &username, &u.name, &u.email, &u.role, &u.disabled); err != nil {
+			return nil, err
+		}
+		if u.name == "" {
+			u.name = username
+		}
+		out[id] = u
+	}
+	return out, rows.Err()
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (tx *Tx) isMember(incidentID, userID int64) (bool, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM incident_members WHERE incident_id = ? AND user_id = ?`, incidentID, userID).Scan(&n)
+	return n > 0, err
+}
+
+// Outbound loads the delivery a deliver job sends, with its channel's
+// secrets; ENOTFOUND when the delivery or its channel is gone.
+func (s *WorkerService) Outbound(ctx context.Context, job *vigil.Job) (out *vigil.Outbound, err error) {
+	defer s.db.op("job.outbound")(&err)
+	var p struct {
+		DeliveryID int64 `json:"delivery_id"`
+	}
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return nil, vigil.Errorf(vigil.ENOTFOUND, "Malformed delivery job.")
+	}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		d, err := tx.findDelivery(p.DeliveryID)
+		if err != nil {
+			return err
+		}
+		c, err := tx.findChannel(d.ChannelID)
+		if err != nil {
+			return err
+		}
+		out = &vigil.Outbound{Delivery: d, Channel: c}
+		return nil
+	})
+	return out, err
+}
+
+// Delivered records the outcome of sending a delivery and completes or
+// reschedules its job in one transaction. A sent notification about an
+// incident goes on that incident's timeline.
+func (s *WorkerService) Delivered(ctx context.Context, worker string, job *vigil.Job, sendErr error, retryAt time.Time) (err error) {
+	defer s.db.op("job.delivered")(&err)
+	var p struct {
+		DeliveryID int64 `json:"delivery_id"`
+	}
+	json.Unmarshal(job.Payload, &p)
+	return s.db.write(ctx, func(tx *Tx) error {
+		d, err := tx.findDelivery(p.DeliveryID)
+		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+			return tx.finishJob(job, worker, "dead", "The delivery or its channel was deleted.", time.Time{})
+		} else if err != nil {
+			return err
+		}
+		if sendErr == nil {
+			if err := tx.finishJob(job, worker, "done", "", time.Time{}); err != nil {
+				return err
+			}
+			if _, err := tx.exec(`UPDATE deliveries SET status = 'sent', attempts = ?, sent_at = ?, next_at = NULL, last_error = '' WHERE id = ?`,
+				job.Attempts, tx.now, d.ID); err != nil {
+				return err
+			}
+			if d.IncidentID != nil {
+				how := map[vigil.ChannelKind]string{vigil.ChannelEmail: "by e-mail to " + strings.Join(d.Recipients, ", "),
+					vigil.ChannelSlack: "to Slack", vigil.ChannelTeams: "to Microsoft Teams", vigil.ChannelWebhook: "by webhook"}[d.ChannelKind]
+				msg := fmt.Sprintf("Notification sent %s (channel %q): %s", how, d.ChannelName, d.Message.Subject)
+				if _, err := tx.addTimeline(*d.IncidentID, vigil.KindNotification, tx.now, msg, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		msg := truncate(sendErr.Error(), 2000)
+		if retryAt.IsZero() || job.Attempts >= job.MaxAttempts {
+			if err := tx.finishJob(job, worker, "dead", msg, time.Time{}); err != nil {
+				return err
+			}
+			_, err := tx.exec(`UPDATE deliveries SET status = 'failed', attempts = ?, last_error = ?, next_at = NULL WHERE id = ?`,
+				job.Attempts, msg, d.ID)
+			return err
+		}
+		if err := tx.finishJob(job, worker, "available", msg, retryAt); err != nil {
+			return err
+		}
+		_, err = tx.exec(`UPDATE deliveries SET status = 'retrying', attempts = ?, last_error = ?, next_at = ? WHERE id = ?`,
+			job.Attempts, msg, retryAt, d.ID)
+		return err
+	})
+}
+
+// Reminder thresholds before a duty's due time.
+const (
+	remindEarly = 12 * time.Hour
+	remindLate  = time.Hour
+	taskSoon    = time.Hour
+	// reminderWindow is how long after its due time an overdue duty or
+	// task is still looked at (a server down for longer sends nothing).
+	reminderWindow = 30 * 24 * time.Hour
+)
+
+// Schedule queues the events that have come due: a reporting duty's
+// reminders at 12 h and 1 h before its due time and when it is overdue,
+// and a task's when it is due within the hour. Each is keyed by the
+// obligation or task, the stage and the due time, so every instance may
+// run Schedule at once and each reminder is queued exactly once; a due
+// time that moves (awareness corrected) gets its own reminders. Only the
+// most urgent stage is queued: a server that was down for the 12 h mark
+// sends the 1 h one, not both. Finished jobs older than keep are pruned.
+func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.Duration) (queued int, err error) {
+	defer s.db.op("job.schedule")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		queued = 0
+		type due struct {
+			id, incident int64
+			at           time.Time
+		}
+		var duties []due
+		rows, err := tx.query(`SELECT o.id, o.incident_id, o.due_at FROM obligations o JOIN incidents i ON i.id = o.incident_id
+			WHERE o.status = 'pending' AND o.due_at IS NOT NULL AND o.due_at <= ? AND o.due_at > ? AND NOT i.exercise`,
+			now.Add(remindEarly), now.Add(-reminderWindow))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.id, &d.incident, scanTime(&d.at)); err != nil {
+				rows.Close()
+				return err
+			}
+			duties = append(duties, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, d := range duties {
+			stage, kind := "12h", vigil.EventDutyDueSoon
+			switch left := d.at.Sub(now); {
+			case left <= 0:
+				stage, kind = "overdue", vigil.EventDutyOverdue
+			case left <= remindLate:
+				stage = "1h"
+			}
+			key := fmt.Sprintf("duty:%d:%s:%d", d.id, stage, d.at.Unix())
+			ok, err := tx.emit(vigil.Event{Kind: kind, IncidentID: d.incident, ObligationID: d.id, Stage: stage}, key)
+			if err != nil {
+				return err
+			}
+			if ok {
+				queued++
+			}
+		}
+		var tasks []due
+		rows, err = tx.query(`SELECT t.id, t.incident_id, t.due_at FROM tasks t JOIN incidents i ON i.id = t.incident_id
+			WHERE t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at <= ? AND t.due_at > ? AND NOT i.exercise`,
+			now.Add(taskSoon), now.Add(-reminderWindow))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.id, &d.incident, scanTime(&d.at)); err != nil {
+				rows.Close()
+				return err
+			}
+			tasks = append(tasks, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, d := range tasks {
+			ok, err := tx.emit(vigil.Event{Kind: vigil.EventTaskDue, IncidentID: d.incident, TaskID: d.id},
+				fmt.Sprintf("task:%d:%d", d.id, d.at.Unix()))
+			if err != nil {
+				return err
+			}
+			if ok {
+				queued++
+			}
+		}
+		if keep > 0 {
+			// A keyed job is kept until its obligation or task has left the
+			// 30-day scan window above: pruned sooner, it would be queued again.
+			if _, err := tx.exec(`DELETE FROM jobs WHERE state = 'done' AND finished_at < ? AND (unique_key IS NULL OR finished_at < ?)`,
+				now.Add(-keep), now.Add(-reminderWindow-24*time.Hour)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return queued, err
+}
+
+// PendingJobs counts jobs not yet finished, by kind: for metrics and tests.
+func (db *DB) PendingJobs(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := db.read(ctx, func(tx *Tx) error {
+		rows, err := tx.query(`SELECT kind, count(*) FROM jobs WHERE state IN ('available', 'running') GROUP BY kind`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				return err
+			}
+			out[k] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}
