@@ -64,7 +64,8 @@ func (tx *Tx) finishJob(job *vigil.Job, worker string, state string, lastError s
 		res, err = tx.exec(`UPDATE jobs SET state = 'available', locked_by = NULL, locked_until = NULL, last_error = ?, run_at = ?
 			WHERE id = ? AND locked_by = ? AND attempts = ? AND state = 'running'`, lastError, runAt, job.ID, worker, job.Attempts)
 	} else {
-		res, err = tx.exec(`UPDATE jobs SET state = ?, locked_by = NULL, locked_until = NULL, last_error = ?, finished_at = ?
+		// locked_by stays: it says which worker finished the job.
+		res, err = tx.exec(`UPDATE jobs SET state = ?, locked_until = NULL, last_error = ?, finished_at = ?
 			WHERE id = ? AND locked_by = ? AND attempts = ? AND state = 'running'`, state, lastError, tx.now, job.ID, worker, job.Attempts)
 	}
 	if err != nil {
