@@ -339,7 +339,9 @@ func TestWebhookFailures(t *testing.T) {
 	if !notify.IsPermanent(err) || !strings.Contains(err.Error(), "invalid_payload") {
 		t.Errorf("400: %v", err)
 	}
-	err = send(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "https://elsewhere.example/", http.StatusFound) }, time.Second)
+	err = send(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://elsewhere.example/", http.StatusFound)
+	}, time.Second)
 	if !notify.IsPermanent(err) {
 		t.Errorf("redirect followed or retried: %v", err)
 	}
@@ -373,7 +375,7 @@ func TestChatEscaping(t *testing.T) {
 	var slack struct {
 		Text   string `json:"text"`
 		Blocks []struct {
-			Text   *struct{ Text string } `json:"text"`
+			Text   *struct{ Text string }  `json:"text"`
 			Fields []struct{ Text string } `json:"fields"`
 		} `json:"blocks"`
 	}
