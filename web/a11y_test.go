@@ -66,6 +66,14 @@ func TestAccessibility(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mail := &vigil.Channel{Name: "SOC mail", Kind: vigil.ChannelEmail, Enabled: true, Escalation: true,
+		SMTP: &vigil.SMTPConfig{Host: "smtp.example.org", From: "vigil@example.org", To: []string{"soc@example.org"}}}
+	if err := e.svc.Notify.CreateChannel(system(), mail); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Notify.TestChannel(system(), mail.ID); err != nil {
+		t.Fatal(err)
+	}
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -126,6 +134,7 @@ func TestAccessibility(t *testing.T) {
 		{"users", "/admin/users"},
 		{"integrations", "/admin/integrations"},
 		{"key contacts", "/admin/contacts"},
+		{"notifications", "/notifications"},
 		{"audit log", "/admin/audit"},
 	} {
 		check(p.name, p.path)

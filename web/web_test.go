@@ -814,3 +814,71 @@ func TestContactsOnPages(t *testing.T) {
 		t.Errorf("viewer opens the contacts admin page: %d", resp.StatusCode)
 	}
 }
+
+// TestNotificationsPage: an admin adds channels (a bad one first), sees a
+// webhook's secret once and tests a channel; a responder subscribes by
+// e-mail to their own address and sees only the e-mail channels.
+func TestNotificationsPage(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	rita := e.user("rita", vigil.RoleResponder)
+	email := "rita@example.org"
+	if _, err := e.svc.Users.UpdateUser(system(), rita.ID, vigil.UserUpdate{Email: &email, Version: rita.Version}); err != nil {
+		t.Fatal(err)
+	}
+	a := e.login("ada")
+	_, body := a.get("/notifications")
+	if !strings.Contains(body, "No channels yet") || !strings.Contains(body, "Nothing sent yet") {
+		t.Errorf("empty page:\n%s", excerpt(body))
+	}
+	resp, body := a.post("/notifications/channels", url.Values{"name": {"SOC mail"}, "kind": {"email"}, "smtp_host": {"smtp.example.org"}, "smtp_from": {"nope"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "sender&#39;s e-mail address") || !strings.Contains(body, `value="smtp.example.org"`) {
+		t.Errorf("form errors:\n%s", excerpt(body))
+	}
+	resp, body = a.post("/notifications/channels", url.Values{"name": {"SOC mail"}, "kind": {"email"}, "smtp_host": {"smtp.example.org"},
+		"smtp_from": {"vigil@example.org"}, "smtp_to": {"soc@example.org, dpo@example.org"}, "smtp_password": {"pw"}, "escalation": {"on"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = a.post("/notifications/channels", url.Values{"name": {"SIEM"}, "kind": {"webhook"}, "url": {"https://siem.example.org/in"}})
+	wantStatus(t, resp, body, http.StatusCreated)
+	if !strings.Contains(body, `id="created-secret">whsec_`) {
+		t.Errorf("webhook secret not shown:\n%s", excerpt(body))
+	}
+	_, body = a.get("/notifications")
+	if strings.Contains(body, "whsec_") || !strings.Contains(body, "smtp.example.org:587 (starttls)") || !strings.Contains(body, "escalations") {
+		t.Errorf("channels table:\n%s", excerpt(body))
+	}
+	chans, _ := e.svc.Notify.FindChannels(system())
+	var mailID int64
+	for _, c := range chans {
+		if c.Kind == vigil.ChannelEmail {
+			mailID = c.ID
+		}
+	}
+	resp, body = a.post(fmt.Sprintf("/notifications/channels/%d/test", mailID), url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = a.get("/notifications")
+	if !strings.Contains(body, "Vigil: test notification") || !strings.Contains(body, "pending") {
+		t.Errorf("delivery log:\n%s", excerpt(body))
+	}
+
+	r := e.login("rita")
+	_, body = r.get("/notifications")
+	if strings.Contains(body, "SIEM") || !strings.Contains(body, "SOC mail (email)") || strings.Contains(body, "Add a channel") {
+		t.Errorf("responder's page:\n%s", excerpt(body))
+	}
+	resp, body = r.post("/notifications/subscriptions", url.Values{"channel_id": {fmt.Sprint(mailID)}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "at least one event") {
+		t.Errorf("subscription errors:\n%s", excerpt(body))
+	}
+	resp, body = r.post("/notifications/subscriptions", url.Values{"channel_id": {fmt.Sprint(mailID)}, "events": {"assigned", "duty.due_soon"}, "mine": {"on"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = r.get("/notifications")
+	if !strings.Contains(body, "rita@example.org") || !strings.Contains(body, "Only mine") {
+		t.Errorf("subscription list:\n%s", excerpt(body))
+	}
+	if resp, _ := r.post(fmt.Sprintf("/notifications/channels/%d/delete", mailID), url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("responder removes a channel: %d", resp.StatusCode)
+	}
+}
