@@ -54,7 +54,11 @@ type IncidentTimes struct {
 	DetectedAt  *time.Time `json:"detected_at"`
 	ReportedAt  *time.Time `json:"reported_at"`
 	AwareAt     *time.Time `json:"aware_at"`
-	ContainedAt *time.Time `json:"contained_at"`
+	// ClassifiedAt is when the incident was first classified as
+	// significant (major, in DORA's words): set when it is first flagged
+	// significant or put in NCSC category 1 to 3, and correctable.
+	ClassifiedAt *time.Time `json:"classified_at"`
+	ContainedAt  *time.Time `json:"contained_at"`
 	RecoveredAt *time.Time `json:"recovered_at"`
 	ClosedAt    *time.Time `json:"closed_at"`
 }
@@ -305,14 +309,15 @@ type IncidentTimesUpdate struct {
 	OccurredAt  Nullable[time.Time] `json:"occurred_at,omitzero"`
 	DetectedAt  Nullable[time.Time] `json:"detected_at,omitzero"`
 	ReportedAt  Nullable[time.Time] `json:"reported_at,omitzero"`
-	AwareAt     Nullable[time.Time] `json:"aware_at,omitzero"`
-	ContainedAt Nullable[time.Time] `json:"contained_at,omitzero"`
+	AwareAt      Nullable[time.Time] `json:"aware_at,omitzero"`
+	ClassifiedAt Nullable[time.Time] `json:"classified_at,omitzero"`
+	ContainedAt  Nullable[time.Time] `json:"contained_at,omitzero"`
 	RecoveredAt Nullable[time.Time] `json:"recovered_at,omitzero"`
 	ClosedAt    Nullable[time.Time] `json:"closed_at,omitzero"`
 }
 
 func (u IncidentTimesUpdate) empty() bool {
-	return !u.OccurredAt.Set && !u.DetectedAt.Set && !u.ReportedAt.Set && !u.AwareAt.Set &&
+	return !u.OccurredAt.Set && !u.DetectedAt.Set && !u.ReportedAt.Set && !u.AwareAt.Set && !u.ClassifiedAt.Set &&
 		!u.ContainedAt.Set && !u.RecoveredAt.Set && !u.ClosedAt.Set
 }
 
@@ -461,6 +466,7 @@ func (inc *Incident) Apply(upd IncidentUpdate) ([]Change, error) {
 		{"detected_at", &inc.Times.DetectedAt, upd.Times.DetectedAt},
 		{"reported_at", &inc.Times.ReportedAt, upd.Times.ReportedAt},
 		{"aware_at", &inc.Times.AwareAt, upd.Times.AwareAt},
+		{"classified_at", &inc.Times.ClassifiedAt, upd.Times.ClassifiedAt},
 		{"contained_at", &inc.Times.ContainedAt, upd.Times.ContainedAt},
 		{"recovered_at", &inc.Times.RecoveredAt, upd.Times.RecoveredAt},
 		{"closed_at", &inc.Times.ClosedAt, upd.Times.ClosedAt},
@@ -483,6 +489,16 @@ func (inc *Incident) Apply(upd IncidentUpdate) ([]Change, error) {
 		return nil, err
 	}
 	return changes, nil
+}
+
+// MarkClassified records now as the time the incident was classified as
+// significant, the first time it is: DORA's 4-hour clock for the initial
+// notification of a major incident starts there.
+func (inc *Incident) MarkClassified(now time.Time) {
+	if inc.Times.ClassifiedAt == nil && inc.Significant {
+		t := TruncateTime(now)
+		inc.Times.ClassifiedAt = &t
+	}
 }
 
 func equalPtr[T comparable](a, b *T) bool {

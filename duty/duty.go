@@ -73,6 +73,17 @@ type Stage struct {
 	// After names an earlier stage of the same duty whose submission (or,
 	// until it is submitted, its due time) starts this stage's clock.
 	After string `json:"after,omitempty"`
+	// Sooner is a second deadline on another clock; the stage is due at
+	// whichever comes first (DORA: 4 hours after classification as major,
+	// and at the latest 24 hours after awareness). It counts only once
+	// its clock has started.
+	Sooner *Sooner `json:"sooner,omitempty"`
+}
+
+// Sooner is an earlier deadline that may apply to a stage.
+type Sooner struct {
+	Clock string `json:"clock"` // any of Clocks; classified_at is the usual one
+	Due   string `json:"due"`   // hours or days
 }
 
 // Condition is a small boolean language over the incident's facts and the
@@ -122,8 +133,10 @@ var Facts = []string{"personal_data", "essential_service", "crime_suspected", "s
 // ProfileFacts lists the profile facts conditions may name.
 var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2", "profile.dora", "profile.scotland", "profile.uk"}
 
-// Clocks lists the incident times a clock may start from.
-var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at"}
+// Clocks lists the incident times a clock may start from. classified_at
+// (when the incident was classified significant, or major) has no
+// fallback: a clock on it starts only once that has happened.
+var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at", "classified_at"}
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -194,6 +207,16 @@ func (p *Pack) Validate() error {
 			}
 			if _, err := ParseDue(s.Due); err != nil {
 				pr.Add(sf+".due", "%s", vigil.ErrorMessage(err))
+			}
+			if s.Sooner != nil {
+				if !slices.Contains(Clocks, s.Sooner.Clock) {
+					pr.Add(sf+".sooner.clock", "The clock must start at one of %s.", strings.Join(Clocks, ", "))
+				}
+				if d, err := ParseDue(s.Sooner.Due); err != nil {
+					pr.Add(sf+".sooner.due", "%s", vigil.ErrorMessage(err))
+				} else if d.Duration == 0 {
+					pr.Add(sf+".sooner.due", "An earlier deadline is a number of hours or days.")
+				}
 			}
 			if s.After != "" && !stages[s.After] {
 				pr.Add(sf+".after", "Stage %q is not an earlier stage of this duty.", s.After)
@@ -379,6 +402,15 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 				pd, _ := ParseDue(s.Due)
 				o.ASAP, o.Register = pd.ASAP, pd.None
 				if t, ok := pd.After(from, loc); ok {
+					if s.Sooner != nil {
+						if start2, ok := clockStart(inc, s.Sooner.Clock); ok {
+							sd, _ := ParseDue(s.Sooner.Due)
+							if t2, ok := sd.After(start2, loc); ok && t2.Before(t) {
+								t = t2
+								o.ClockStart = start2
+							}
+						}
+					}
 					o.Due = &t
 					due[s.ID] = t
 				}
@@ -409,6 +441,12 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 
 // clockStart reads the named time of inc, falling back along Clocks.
 func clockStart(inc *vigil.Incident, name string) (time.Time, bool) {
+	if name == "classified_at" {
+		if t := inc.Times.ClassifiedAt; t != nil {
+			return t.UTC(), true
+		}
+		return time.Time{}, false
+	}
 	times := map[string]*time.Time{"aware_at": inc.Times.AwareAt, "detected_at": inc.Times.DetectedAt,
 		"occurred_at": inc.Times.OccurredAt, "reported_at": inc.Times.ReportedAt}
 	i := slices.Index(Clocks, name)

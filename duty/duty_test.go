@@ -1,6 +1,7 @@
 package duty
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +294,45 @@ func TestDraft(t *testing.T) {
 	// TLP:RED indicators stay out of a report that leaves the organisation.
 	if strings.Contains(d, "203.0.113.1") {
 		t.Error("a TLP:RED indicator is in the draft")
+	}
+}
+
+// TestDORAClassificationClock: DORA's initial notification is due 4 hours
+// after the incident is classified as major, and at the latest 24 hours
+// after awareness; the intermediate report follows from whichever applied.
+func TestDORAClassificationClock(t *testing.T) {
+	profile := &Profile{DORA: true}
+	for _, c := range []struct {
+		name       string
+		classified *time.Time
+		want       time.Time
+		start      time.Time
+	}{
+		{"not yet classified", nil, aware.Add(24 * time.Hour), aware},
+		{"classified 2 h after awareness", ptr(aware.Add(2 * time.Hour)), aware.Add(6 * time.Hour), aware.Add(2 * time.Hour)},
+		{"classified 21 h after awareness", ptr(aware.Add(21 * time.Hour)), aware.Add(24 * time.Hour), aware},
+	} {
+		inc := incident(func(i *vigil.Incident) { i.Significant = true; i.Times.ClassifiedAt = c.classified })
+		obs, err := Evaluate(shippedPacks(t), profile, inc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		initial := find(obs, "eu-dora/major-ict-incident/initial")
+		inter := find(obs, "eu-dora/major-ict-incident/intermediate")
+		if initial == nil || !initial.Due.Equal(c.want) || !initial.ClockStart.Equal(c.start) {
+			t.Errorf("%s: initial due %v from %v, want %v from %v", c.name, initial.Due, initial.ClockStart, c.want, c.start)
+			continue
+		}
+		if !inter.Due.Equal(c.want.Add(72 * time.Hour)) {
+			t.Errorf("%s: intermediate due %v", c.name, inter.Due)
+		}
+	}
+	bad := `{"id":"x","name":"X","version":1,"basis":"b","duties":[{"id":"d","title":"T","authority":"A","basis":"B","clock":"aware_at",
+		"when":{"fact":"significant","eq":true},"stages":[{"id":"s","name":"S","due":"24h","sooner":{"clock":"lunch","due":"asap"}}]}]}`
+	_, err := Parse([]byte(bad))
+	for _, f := range []string{"duties[0].stages[0].sooner.clock", "duties[0].stages[0].sooner.due"} {
+		if !slices.ContainsFunc(vigil.ErrorFields(err), func(fe vigil.FieldError) bool { return fe.Field == f }) {
+			t.Errorf("bad sooner: no problem at %s: %v", f, vigil.ErrorFields(err))
+		}
 	}
 }

@@ -286,3 +286,50 @@ func testDutyPacks(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// testClassifiedClock: flagging an incident significant records when it
+// was classified, and DORA's initial notification falls due 4 hours later
+// (or 24 hours after awareness, whichever is first).
+func testClassifiedClock(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	p := &vigil.OrgProfile{Name: "Anybank", Jurisdictions: []string{"IE"}, Timezone: "Europe/Dublin", DORA: true}
+	if err := s.Duties.UpdateProfile(admin, p); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Payments platform outage", Status: vigil.StatusConfirmed})
+	aware := clk.now()
+	if inc.Times.ClassifiedAt != nil {
+		t.Errorf("classified before it was significant: %v", inc.Times.ClassifiedAt)
+	}
+	clk.add(3 * time.Hour)
+	yes := true
+	inc, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Significant: &yes, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Times.ClassifiedAt == nil || !inc.Times.ClassifiedAt.Equal(clk.now()) {
+		t.Fatalf("classified_at %v, want %v", inc.Times.ClassifiedAt, clk.now())
+	}
+	obs, _ := s.Duties.FindObligations(mgr, inc.ID)
+	initial := obligation(t, obs, "major-ict-incident")
+	if initial.Stage != "initial" || !initial.DueAt.Equal(aware.Add(7*time.Hour)) {
+		t.Errorf("DORA initial: stage %s due %v, want %v", initial.Stage, initial.DueAt, aware.Add(7*time.Hour))
+	}
+	// Correcting the classification time moves the deadline; clearing
+	// significance keeps the time it was first classified.
+	later := aware.Add(22 * time.Hour)
+	inc, err = s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{ClassifiedAt: vigil.NullableOf(later)}, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := obligation(t, obs, "major-ict-incident"); !o.DueAt.Equal(aware.Add(24 * time.Hour)) {
+		t.Errorf("after correction: due %v, want 24 h after awareness", o.DueAt)
+	}
+	if got := MustFindIncident(t, mgr, s, inc.ID); got.Times.ClassifiedAt == nil || !got.Times.ClassifiedAt.Equal(later) {
+		t.Errorf("stored classified_at %v", got.Times.ClassifiedAt)
+	}
+}

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Contact", func(t *testing.T) { testContact(t, open) })
 	t.Run("DutyPacks", func(t *testing.T) { testDutyPacks(t, open) })
 	t.Run("Notify", func(t *testing.T) { testNotify(t, open) })
+	t.Run("ClassifiedClock", func(t *testing.T) { testClassifiedClock(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

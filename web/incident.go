@@ -164,11 +164,11 @@ func errorSentence(err error) string {
 }
 
 type incidentForm struct {
-	Title, Summary, Type, Severity, Category, TLP, Affected string
-	Significant, PersonalData, EssentialService, Crime      bool
-	Exercise                                                bool
-	Occurred, Detected, Aware, Contained, Recovered         string
-	Version                                                 int
+	Title, Summary, Type, Severity, Category, TLP, Affected     string
+	Significant, PersonalData, EssentialService, Crime          bool
+	Exercise                                                    bool
+	Occurred, Detected, Aware, Classified, Contained, Recovered string
+	Version                                                     int
 }
 
 func (h *Handler) formOf(inc *vigil.Incident) *incidentForm {
@@ -178,7 +178,7 @@ func (h *Handler) formOf(inc *vigil.Incident) *incidentForm {
 		Significant: inc.Significant, PersonalData: inc.PersonalData, EssentialService: inc.EssentialService,
 		Crime: inc.CrimeSuspected, Exercise: inc.Exercise,
 		Occurred: h.inputTime(inc.Times.OccurredAt), Detected: h.inputTime(inc.Times.DetectedAt),
-		Aware: h.inputTime(inc.Times.AwareAt), Contained: h.inputTime(inc.Times.ContainedAt),
+		Aware: h.inputTime(inc.Times.AwareAt), Classified: h.inputTime(inc.Times.ClassifiedAt), Contained: h.inputTime(inc.Times.ContainedAt),
 		Recovered: h.inputTime(inc.Times.RecoveredAt), Version: inc.Version,
 	}
 }
@@ -198,7 +198,7 @@ func readIncidentForm(r *http.Request) *incidentForm {
 		Significant: f.Get("significant") != "", PersonalData: f.Get("personal_data") != "",
 		EssentialService: f.Get("essential_service") != "", Crime: f.Get("crime_suspected") != "",
 		Exercise: f.Get("exercise") != "", Occurred: f.Get("occurred_at"), Detected: f.Get("detected_at"),
-		Aware: f.Get("aware_at"), Contained: f.Get("contained_at"), Recovered: f.Get("recovered_at"), Version: v,
+		Aware: f.Get("aware_at"), Classified: f.Get("classified_at"), Contained: f.Get("contained_at"), Recovered: f.Get("recovered_at"), Version: v,
 	}
 }
 
@@ -464,6 +464,7 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 		dst  *vigil.Nullable[time.Time]
 	}{
 		{"occurred_at", &upd.Times.OccurredAt}, {"detected_at", &upd.Times.DetectedAt}, {"aware_at", &upd.Times.AwareAt},
+		{"classified_at", &upd.Times.ClassifiedAt},
 		{"contained_at", &upd.Times.ContainedAt}, {"recovered_at", &upd.Times.RecoveredAt},
 	}
 	for _, t := range times {

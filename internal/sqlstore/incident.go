@@ -20,7 +20,7 @@ type IncidentService struct{ db *DB }
 
 const incidentColumns = `i.id, i.reference, i.title, i.summary, i.type, i.status, i.severity, i.category, i.significant,
 	i.tlp, i.personal_data, i.essential_service, i.crime_suspected, i.affected_services, i.source, i.exercise,
-	i.lead_id, i.created_by, i.duplicate_of, i.occurred_at, i.detected_at, i.reported_at, i.aware_at,
+	i.lead_id, i.created_by, i.duplicate_of, i.occurred_at, i.detected_at, i.reported_at, i.aware_at, i.classified_at,
 	i.contained_at, i.recovered_at, i.closed_at, i.created_at, i.updated_at, i.version`
 
 func scanIncident(r rowScanner, extra ...any) (*vigil.Incident, error) {
@@ -31,7 +31,7 @@ func scanIncident(r rowScanner, extra ...any) (*vigil.Incident, error) {
 		scanJSON(&inc.AffectedServices), &inc.Source, &inc.Exercise,
 		scanNullInt(&inc.LeadID), scanNullInt(&inc.CreatedBy), scanNullInt(&inc.DuplicateOf),
 		scanNullTime(&inc.Times.OccurredAt), scanNullTime(&inc.Times.DetectedAt), scanNullTime(&inc.Times.ReportedAt),
-		scanNullTime(&inc.Times.AwareAt), scanNullTime(&inc.Times.ContainedAt), scanNullTime(&inc.Times.RecoveredAt),
+		scanNullTime(&inc.Times.AwareAt), scanNullTime(&inc.Times.ClassifiedAt), scanNullTime(&inc.Times.ContainedAt), scanNullTime(&inc.Times.RecoveredAt),
 		scanNullTime(&inc.Times.ClosedAt), scanTime(&inc.CreatedAt), scanTime(&inc.UpdatedAt), &inc.Version}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
@@ -145,6 +145,7 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 		now := tx.now
 		inc.Times.AwareAt = &now
 	}
+	inc.MarkClassified(tx.now)
 	truncateTimes(&inc.Times)
 	if err := inc.Validate(); err != nil {
 		return err
@@ -163,13 +164,13 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 	inc.Reference = vigil.FormatReference(year, n)
 	id, err := tx.insert(`INSERT INTO incidents (reference, title, summary, type, status, severity, category, significant,
 		tlp, personal_data, essential_service, crime_suspected, affected_services, source, exercise,
-		lead_id, created_by, duplicate_of, occurred_at, detected_at, reported_at, aware_at,
+		lead_id, created_by, duplicate_of, occurred_at, detected_at, reported_at, aware_at, classified_at,
 		contained_at, recovered_at, closed_at, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.Reference, inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant,
 		inc.TLP, inc.PersonalData, inc.EssentialService, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
 		inc.Source, inc.Exercise, inc.LeadID, inc.CreatedBy, inc.DuplicateOf,
-		inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt,
+		inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt, inc.Times.ClassifiedAt,
 		inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, inc.CreatedAt, inc.UpdatedAt, inc.Version)
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
@@ -190,7 +191,7 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 }
 
 func truncateTimes(t *vigil.IncidentTimes) {
-	for _, p := range []**time.Time{&t.OccurredAt, &t.DetectedAt, &t.ReportedAt, &t.AwareAt, &t.ContainedAt, &t.RecoveredAt, &t.ClosedAt} {
+	for _, p := range []**time.Time{&t.OccurredAt, &t.DetectedAt, &t.ReportedAt, &t.AwareAt, &t.ClassifiedAt, &t.ContainedAt, &t.RecoveredAt, &t.ClosedAt} {
 		if *p != nil {
 			v := vigil.TruncateTime(**p)
 			*p = &v
@@ -264,6 +265,7 @@ func staleVersion(current int) error {
 // it is still the one read: the guard that makes a lost update impossible
 // even without row locks.
 func (tx *Tx) saveIncident(inc *vigil.Incident) error {
+	inc.MarkClassified(tx.now)
 	var oldSeverity int
 	var oldLead *int64
 	if err := tx.queryRow(`SELECT severity, lead_id FROM incidents WHERE id = ?`, inc.ID).Scan(&oldSeverity, scanNullInt(&oldLead)); err != nil {
@@ -271,12 +273,12 @@ func (tx *Tx) saveIncident(inc *vigil.Incident) error {
 	}
 	res, err := tx.exec(`UPDATE incidents SET title = ?, summary = ?, type = ?, status = ?, severity = ?, category = ?,
 		significant = ?, tlp = ?, personal_data = ?, essential_service = ?, crime_suspected = ?, affected_services = ?,
-		lead_id = ?, duplicate_of = ?, occurred_at = ?, detected_at = ?, reported_at = ?, aware_at = ?,
+		lead_id = ?, duplicate_of = ?, occurred_at = ?, detected_at = ?, reported_at = ?, aware_at = ?, classified_at = ?,
 		contained_at = ?, recovered_at = ?, closed_at = ?, updated_at = ?, version = version + 1
 		WHERE id = ? AND version = ?`,
 		inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant, inc.TLP,
 		inc.PersonalData, inc.EssentialService, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
-		inc.LeadID, inc.DuplicateOf, inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt,
+		inc.LeadID, inc.DuplicateOf, inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt, inc.Times.ClassifiedAt,
 		inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, tx.now, inc.ID, inc.Version)
 	if err != nil {
 		return fmt.Errorf("update incident: %w", err)
