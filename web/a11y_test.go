@@ -135,6 +135,7 @@ func TestAccessibility(t *testing.T) {
 		{"integrations", "/admin/integrations"},
 		{"key contacts", "/admin/contacts"},
 		{"notifications", "/notifications"},
+		{"duty packs", "/admin/duty-packs"},
 		{"audit log", "/admin/audit"},
 	} {
 		check(p.name, p.path)

@@ -882,3 +882,44 @@ func TestNotificationsPage(t *testing.T) {
 		t.Errorf("responder removes a channel: %d", resp.StatusCode)
 	}
 }
+
+// TestDutyPacksPage: an admin sees the packs in force, a broken pack is
+// refused with every problem named and the text kept, and a good one
+// replaces the shipped pack until removed.
+func TestDutyPacksPage(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	e.user("mia", vigil.RoleManager)
+	a := e.login("ada")
+	_, body := a.get("/admin/duty-packs")
+	for _, want := range []string{"UK GDPR", "as shipped", `id="body-uk-ncsc"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("packs page lacks %q", want)
+		}
+	}
+	bad := `{"id":"insurer","name":"","version":1,"duties":[{"id":"notify","clock":"lunch"}]}`
+	resp, body := a.post("/admin/duty-packs", url.Values{"edit": {"new"}, "body": {bad}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	for _, want := range []string{"<code>name</code>", "<code>duties[0].clock</code>", html.EscapeString(`"clock":"lunch"`)} {
+		if !strings.Contains(body, want) {
+			t.Errorf("refusal lacks %q:\n%s", want, excerpt(body))
+		}
+	}
+	good := `{"id":"uk-ncsc","name":"NCSC (ours)","version":9,"basis":"Our policy","duties":[{"id":"tell","title":"Tell the NCSC",
+		"authority":"NCSC","basis":"Policy 1","clock":"aware_at","when":{"fact":"significant","eq":true},
+		"stages":[{"id":"report","name":"Report","due":"12h"}]}]}`
+	resp, body = a.post("/admin/duty-packs", url.Values{"edit": {"uk-ncsc"}, "body": {good}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = a.get("/admin/duty-packs")
+	if !strings.Contains(body, "NCSC (ours)") || !strings.Contains(body, "changed here") {
+		t.Errorf("saved pack not shown:\n%s", excerpt(body))
+	}
+	resp, body = a.post("/admin/duty-packs/uk-ncsc/delete", url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if _, body = a.get("/admin/duty-packs"); strings.Contains(body, "NCSC (ours)") {
+		t.Error("removing the admin's pack did not bring the shipped one back")
+	}
+	if resp, _ := e.login("mia").get("/admin/duty-packs"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a manager opens the packs page: %d", resp.StatusCode)
+	}
+}

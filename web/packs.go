@@ -1,0 +1,81 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/vigil-ir/vigil"
+)
+
+type packsData struct {
+	Packs  []*vigil.PackInfo
+	Pretty map[string]string // pack id -> indented JSON
+	Edit   string            // the pack id whose form failed, or "new"
+	Body   string            // that form's text, kept
+	Errors []vigil.FieldError
+	Err    string
+}
+
+func (h *Handler) adminPacks(w http.ResponseWriter, r *http.Request) {
+	h.renderPacks(w, r, http.StatusOK, &packsData{})
+}
+
+func (h *Handler) renderPacks(w http.ResponseWriter, r *http.Request, status int, d *packsData) {
+	if !h.requirePerm(w, r, vigil.PermSettingsAdmin) {
+		return
+	}
+	var err error
+	if d.Packs, err = h.Services.Duties.FindPacks(r.Context()); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	d.Pretty = map[string]string{}
+	for _, p := range d.Packs {
+		var b bytes.Buffer
+		if json.Indent(&b, p.Body, "", "  ") == nil {
+			d.Pretty[p.ID] = b.String()
+		} else {
+			d.Pretty[p.ID] = string(p.Body)
+		}
+	}
+	if d.Edit != "" && d.Edit != "new" {
+		d.Pretty[d.Edit] = d.Body
+	}
+	h.render(w, r, status, "admin_packs.html", h.newPage(r, "Duty packs", "admin", d))
+}
+
+func (h *Handler) adminPackSave(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	body := text(r, "body")
+	edit := r.PostFormValue("edit")
+	if edit == "" {
+		edit = "new"
+	}
+	info, err := h.Services.Duties.SavePack(r.Context(), []byte(body))
+	if err != nil {
+		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
+			h.renderPacks(w, r, http.StatusUnprocessableEntity, &packsData{Edit: edit, Body: body, Errors: vigil.ErrorFields(err),
+				Err: vigil.ErrorMessage(err)})
+			return
+		}
+		h.errorPage(w, r, err)
+		return
+	}
+	h.redirect(w, r, "/admin/duty-packs", "Pack "+info.Name+" saved; open incidents were evaluated again.")
+}
+
+func (h *Handler) adminPackDelete(w http.ResponseWriter, r *http.Request) {
+	err := parseForm(w, r)
+	if err == nil {
+		err = h.Services.Duties.DeletePack(r.Context(), r.PathValue("pack"))
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.redirect(w, r, "/admin/duty-packs", "Pack removed; a shipped pack of that id is in force again.")
+}
