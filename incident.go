@@ -50,17 +50,17 @@ type Incident struct {
 // aware default to the creation time; contained, recovered and closed are
 // set by status transitions and may be corrected by hand.
 type IncidentTimes struct {
-	OccurredAt  *time.Time `json:"occurred_at"`
-	DetectedAt  *time.Time `json:"detected_at"`
-	ReportedAt  *time.Time `json:"reported_at"`
-	AwareAt     *time.Time `json:"aware_at"`
+	OccurredAt *time.Time `json:"occurred_at"`
+	DetectedAt *time.Time `json:"detected_at"`
+	ReportedAt *time.Time `json:"reported_at"`
+	AwareAt    *time.Time `json:"aware_at"`
 	// ClassifiedAt is when the incident was first classified as
 	// significant (major, in DORA's words): set when it is first flagged
 	// significant or put in NCSC category 1 to 3, and correctable.
 	ClassifiedAt *time.Time `json:"classified_at"`
 	ContainedAt  *time.Time `json:"contained_at"`
-	RecoveredAt *time.Time `json:"recovered_at"`
-	ClosedAt    *time.Time `json:"closed_at"`
+	RecoveredAt  *time.Time `json:"recovered_at"`
+	ClosedAt     *time.Time `json:"closed_at"`
 }
 
 // IncidentType is the kind of incident, after the NCSC's examples.
@@ -306,14 +306,14 @@ type IncidentUpdate struct {
 
 // IncidentTimesUpdate corrects key times; null clears a time.
 type IncidentTimesUpdate struct {
-	OccurredAt  Nullable[time.Time] `json:"occurred_at,omitzero"`
-	DetectedAt  Nullable[time.Time] `json:"detected_at,omitzero"`
-	ReportedAt  Nullable[time.Time] `json:"reported_at,omitzero"`
+	OccurredAt   Nullable[time.Time] `json:"occurred_at,omitzero"`
+	DetectedAt   Nullable[time.Time] `json:"detected_at,omitzero"`
+	ReportedAt   Nullable[time.Time] `json:"reported_at,omitzero"`
 	AwareAt      Nullable[time.Time] `json:"aware_at,omitzero"`
 	ClassifiedAt Nullable[time.Time] `json:"classified_at,omitzero"`
 	ContainedAt  Nullable[time.Time] `json:"contained_at,omitzero"`
-	RecoveredAt Nullable[time.Time] `json:"recovered_at,omitzero"`
-	ClosedAt    Nullable[time.Time] `json:"closed_at,omitzero"`
+	RecoveredAt  Nullable[time.Time] `json:"recovered_at,omitzero"`
+	ClosedAt     Nullable[time.Time] `json:"closed_at,omitzero"`
 }
 
 func (u IncidentTimesUpdate) empty() bool {

@@ -2,9 +2,11 @@ package vigil
 
 import (
 	"context"
+	"net"
 	"net/mail"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -90,8 +92,8 @@ func (c *Channel) Validate() error {
 			break
 		}
 		s := c.SMTP
-		s.Host = strings.TrimSpace(s.Host)
-		if s.Host == "" || strings.ContainsAny(s.Host, " /:@") && !strings.HasPrefix(s.Host, "[") {
+		s.Host = strings.Trim(strings.TrimSpace(s.Host), "[]") // an IPv6 address is bracketed when sent
+		if s.Host == "" || strings.ContainsAny(s.Host, " /@[]") || strings.Contains(s.Host, ":") && net.ParseIP(s.Host) == nil {
 			p.Add("smtp.host", "Give the SMTP server's host name or address, without a port.")
 		}
 		if s.Security == "" {
@@ -411,6 +413,14 @@ type WorkerService interface {
 // took it: the first worker's result is dropped.
 var ErrLeaseLost = Errorf(ECONFLICT, "The job's lease ran out and another worker took it.")
 
+// Redact strips a message about incident id to "an incident needs you"
+// and a link by number, which names nothing.
+func Redact(m Message, id int64) Message {
+	return Message{Event: m.Event, TLP: m.TLP, Redacted: true, Path: "/incidents/" + strconv.FormatInt(id, 10),
+		Subject: "Vigil: an incident needs you",
+		Text:    "An incident needs your attention. Its details are TLP-restricted and are not sent on this channel; open Vigil to see them."}
+}
+
 // About is what an event is about, loaded by the store for Compose.
 type About struct {
 	Event      *Event
@@ -435,10 +445,7 @@ func Compose(a About, cleared TLP, loc *time.Location) Message {
 	m.Path = "/incidents/" + inc.Reference
 	m.TLP = inc.TLP
 	if inc.TLP.Rank() > cleared.Rank() {
-		m.Redacted = true
-		m.Subject = "Vigil: an incident needs you"
-		m.Text = "An incident needs your attention. Its details are TLP-restricted and are not sent on this channel; open Vigil to see them."
-		return m
+		return Redact(m, inc.ID)
 	}
 	m.Reference = inc.Reference
 	when := func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") }

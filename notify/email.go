@@ -42,11 +42,12 @@ func (s *Sender) sendEmail(ctx context.Context, c *vigil.Channel, d *vigil.Deliv
 	if err != nil {
 		return &Error{Err: fmt.Errorf("cannot reach the SMTP server %s: %v", addr, err)}
 	}
+	raw := conn
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		raw.SetDeadline(dl)
 	}
 	// Cancelling ctx (shutdown) ends the session too.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if cfg.Security == "tls" {
 		conn = tls.Client(conn, s.tlsConfig(cfg.Host))

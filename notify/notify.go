@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -119,8 +120,8 @@ func (s *Sender) Send(ctx context.Context, ob *vigil.Outbound) error {
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func (s *Sender) post(ctx context.Context, url, contentType string, body []byte, h http.Header) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+func (s *Sender) post(ctx context.Context, target, contentType string, body []byte, h http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return permanent("bad URL: %v", err)
 	}
@@ -138,7 +139,13 @@ func (s *Sender) post(ctx context.Context, url, contentType string, body []byte,
 		if ctx.Err() != nil {
 			return &Error{Err: fmt.Errorf("no answer within %s", s.timeout())}
 		}
-		return &Error{Err: fmt.Errorf("%v", err)}
+		// Not the *url.Error's text: it holds the URL, and a Slack or
+		// Teams webhook URL is a credential; the log shows this error.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return &Error{Err: fmt.Errorf("cannot reach the receiver: %v", err)}
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))

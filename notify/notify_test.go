@@ -421,3 +421,17 @@ func TestChatEscaping(t *testing.T) {
 		t.Errorf("Teams fact not escaped: %q", v)
 	}
 }
+
+// TestErrorHidesWebhookURL: a Slack or Teams webhook URL is a credential;
+// a failure to reach it must not put it in the delivery log.
+func TestErrorHidesWebhookURL(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	s := &notify.Sender{Timeout: 2 * time.Second}
+	c := &vigil.Channel{Kind: vigil.ChannelSlack, URL: "http://" + addr + "/services/T0/B0/SECRETTOKEN", Enabled: true}
+	err := s.Send(context.Background(), &vigil.Outbound{Delivery: &vigil.Delivery{Key: "k", Message: message()}, Channel: c})
+	if err == nil || notify.IsPermanent(err) || strings.Contains(err.Error(), "SECRETTOKEN") {
+		t.Errorf("error %q", err)
+	}
+}

@@ -193,7 +193,7 @@ func testNotify(t *testing.T, open Opener) {
 		}
 		m := ds[0].Message
 		if !m.Redacted || m.Reference != "" || len(m.Fields) != 0 || strings.Contains(m.Subject+m.Text, "Board") ||
-			strings.Contains(m.Subject+m.Text, red.Reference) || m.Path != "/incidents/"+red.Reference {
+			strings.Contains(m.Subject+m.Text+m.Path, red.Reference) || m.Path != fmt.Sprintf("/incidents/%d", red.ID) {
 			t.Errorf("RED incident on a GREEN channel: %+v", m)
 		}
 	})
@@ -314,6 +314,88 @@ func testNotify(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("RaisedBeforeSending", func(t *testing.T) {
+		// A delivery composed for a GREEN incident is redacted when sent if
+		// the incident was raised to RED in between.
+		last := lastDeliveryID(t, s)
+		g := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Merger documents leaked", Status: vigil.StatusConfirmed, TLP: vigil.TLPGreen})
+		expandAll(t, s, "w1")
+		ds := deliveriesSince(t, s, last)
+		if len(ds) != 1 || ds[0].Message.Redacted {
+			t.Fatalf("deliveries: %+v", ds)
+		}
+		red := vigil.TLPRed
+		if _, err := s.Incidents.UpdateIncident(mgr, g.ID, vigil.IncidentUpdate{TLP: &red, Version: g.Version}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := s.Worker.ClaimJobs(workerCtx(), "w9", []string{vigil.JobDeliver}, 500, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, j := range jobs {
+			ob, err := s.Worker.Outbound(workerCtx(), j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ob.Delivery.ID == ds[0].ID {
+				found = true
+				m := ob.Delivery.Message
+				if !m.Redacted || strings.Contains(m.Subject+m.Text+m.Path, "Merger") || len(m.Fields) != 0 {
+					t.Errorf("sent after the raise: %+v", m)
+				}
+			}
+			s.Worker.FailJob(workerCtx(), "w9", j, errors.New("not now"), clk.now())
+		}
+		if !found {
+			t.Error("the delivery was not offered")
+		}
+	})
+
+	t.Run("EscalationVisibility", func(t *testing.T) {
+		// A RED incident, on an escalation channel cleared for RED: its
+		// lead gets the details; a manager who is not a member, and the
+		// DPO contact, get the redacted message.
+		mc, _ := s.Notify.FindChannelByID(admin, mail.ID)
+		mc.TLP = vigil.TLPRed
+		if err := s.Notify.UpdateChannel(admin, mc, false); err != nil {
+			t.Fatal(err)
+		}
+		red := MustCreateIncident(t, admin, s, &vigil.Incident{Title: "CEO mailbox read by an intruder", Status: vigil.StatusConfirmed,
+			PersonalData: true, TLP: vigil.TLPRed, LeadID: &respUser.ID})
+		expandAll(t, s, "w1")
+		obs, _ := s.Duties.FindObligations(admin, red.ID)
+		ico := obligation(t, obs, "ico-notification")
+		last := lastDeliveryID(t, s)
+		clk.set(ico.DueAt.Add(time.Minute))
+		if _, err := s.Worker.Schedule(workerCtx(), clk.now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		expandAll(t, s, "w1")
+		var full, redacted []string
+		for _, d := range deliveriesSince(t, s, last) {
+			if d.ChannelID != mail.ID || d.IncidentID == nil || *d.IncidentID != red.ID {
+				continue
+			}
+			if d.Message.Redacted {
+				redacted = append(redacted, d.Recipients...)
+			} else {
+				full = append(full, d.Recipients...)
+			}
+		}
+		if !slices.Equal(full, []string{"responder@example.org"}) || !slices.Contains(redacted, "manager@example.org") || !slices.Contains(redacted, "dpo@example.org") {
+			t.Errorf("escalation of a RED incident: full to %v, redacted to %v", full, redacted)
+		}
+	})
+
+	t.Run("PasswordFollowsServer", func(t *testing.T) {
+		mc, _ := s.Notify.FindChannelByID(admin, mail.ID)
+		mc.SMTP.Host = "smtp.attacker.example"
+		if err := s.Notify.UpdateChannel(admin, mc, false); !hasField(err, "smtp.password") {
+			t.Errorf("a new server kept the stored password: %v", err)
+		}
+	})
+
 	t.Run("Lease", func(t *testing.T) {
 		ctx := workerCtx()
 		jobs, err := s.Worker.ClaimJobs(ctx, "w1", []string{vigil.JobDeliver}, 3, time.Minute)
@@ -343,8 +425,13 @@ func testNotify(t *testing.T, open Opener) {
 		}
 		clk.add(2 * time.Minute)
 		taken, err := s.Worker.ClaimJobs(ctx, "w3", []string{vigil.JobDeliver}, 100, time.Minute)
-		if err != nil || len(taken) != 3 || taken[0].Attempts != 2 {
-			t.Fatalf("takeover: %v %d jobs %+v", err, len(taken), taken)
+		if err != nil || len(taken) != 3 {
+			t.Fatalf("takeover: %v %d jobs", err, len(taken))
+		}
+		for i := range taken {
+			if taken[i].ID != jobs[i].ID || taken[i].Attempts != jobs[i].Attempts+1 {
+				t.Errorf("takeover %d: job %d attempt %d; w1 had job %d at attempt %d", i, taken[i].ID, taken[i].Attempts, jobs[i].ID, jobs[i].Attempts)
+			}
 		}
 		if err := s.Worker.Delivered(ctx, "w1", jobs[0], nil, time.Time{}); !errors.Is(err, vigil.ErrLeaseLost) {
 			t.Errorf("late result from a dead worker: %v", err)
@@ -365,7 +452,7 @@ func testNotify(t *testing.T, open Opener) {
 		}
 		id := ob.Delivery.ID
 		d := findDelivery(t, s, id)
-		if d.Status != vigil.DeliverySent || d.SentAt == nil || d.Attempts != 2 {
+		if d.Status != vigil.DeliverySent || d.SentAt == nil || d.Attempts != taken[0].Attempts {
 			t.Errorf("sent delivery: %+v", d)
 		}
 		if d.IncidentID != nil {

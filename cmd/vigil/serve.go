@@ -197,7 +197,13 @@ func (m *Main) Close() error {
 		// Jobs in hand finish their attempt (bounded by the send timeout)
 		// and record it; nothing is claimed after this.
 		m.stopWorker()
-		<-m.workerDone
+		select {
+		case <-m.workerDone:
+		case <-time.After(30 * time.Second):
+			// A store that hangs must not hold the process: what the
+			// worker had in hand is taken over when its leases run out.
+			m.Logger.Warn("background jobs did not stop within 30 s")
+		}
 	}
 	if m.Store != nil {
 		err = errors.Join(err, m.Store.Close())

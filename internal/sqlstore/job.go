@@ -27,7 +27,7 @@ func (s *WorkerService) ClaimJobs(ctx context.Context, worker string, kinds []st
 		args = append(args, tx.now, tx.now, n)
 		rows, err := tx.query(`UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE kind IN (`+placeholders(len(kinds))+`)
-				AND ((state = 'available' AND run_at <= ?) OR (state = 'running' AND locked_until < ?))
+				AND ((state = 'available' AND run_at <= ?) OR (state = 'running' AND locked_until < ? AND attempts < max_attempts))
 				ORDER BY run_at, id LIMIT ?`+tx.db.d.SkipLocked+`)
 			RETURNING id, kind, unique_key, payload, attempts, max_attempts, run_at`, args...)
 		if err != nil {
@@ -255,16 +255,38 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 		return nil
 	}
 	// Escalation: the lead and the DPO before the due time; the managers
-	// too once it has passed.
-	var to []string
-	add := func(email string) {
-		if email != "" && !slices.Contains(to, email) {
+	// too once it has passed. Someone who may not read the incident (a
+	// manager who is not a member of a TLP:RED one; the DPO, who is a
+	// contact rather than a user, of a RED one) gets the redacted message.
+	var to, toRedacted []string
+	seen := map[string]bool{}
+	addAs := func(email string, full bool) {
+		if email == "" || seen[email] {
+			return
+		}
+		seen[email] = true
+		if full {
 			to = append(to, email)
+		} else {
+			toRedacted = append(toRedacted, email)
 		}
 	}
+	addUser := func(id int64) error {
+		u, ok := users[id]
+		if !ok || u.disabled {
+			return nil
+		}
+		member, err := tx.isMember(inc.ID, id)
+		if err != nil {
+			return err
+		}
+		addAs(u.email, vigil.VisibilityFor(&vigil.Actor{UserID: id, Role: u.role}).CanSee(inc, member))
+		return nil
+	}
+	add := func(email string) { addAs(email, inc.TLP != vigil.TLPRed) }
 	if inc.LeadID != nil {
-		if u := users[*inc.LeadID]; !u.disabled {
-			add(u.email)
+		if err := addUser(*inc.LeadID); err != nil {
+			return err
 		}
 	}
 	crow, err := tx.query(`SELECT email, roles FROM contacts WHERE email <> ''`)
@@ -288,21 +310,29 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 	}
 	if ev.Kind == vigil.EventDutyOverdue {
 		for _, id := range sortedKeys(users) {
-			if u := users[id]; u.role == vigil.RoleManager && !u.disabled {
-				add(u.email)
+			if u := users[id]; u.role == vigil.RoleManager {
+				if err := addUser(id); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if len(to) == 0 {
-		return nil
 	}
 	for _, c := range order {
 		if !c.Escalation || c.Kind != vigil.ChannelEmail {
 			continue
 		}
-		key := deliveryKey(fmt.Sprintf("%d/escalation/%d", job.ID, c.ID))
-		if _, err := tx.queueDelivery(key, c, &ev, incID, to, vigil.Compose(about, c.TLP, loc)); err != nil {
-			return err
+		m := vigil.Compose(about, c.TLP, loc)
+		if len(to) > 0 {
+			key := deliveryKey(fmt.Sprintf("%d/escalation/%d", job.ID, c.ID))
+			if _, err := tx.queueDelivery(key, c, &ev, incID, to, m); err != nil {
+				return err
+			}
+		}
+		if len(toRedacted) > 0 {
+			key := deliveryKey(fmt.Sprintf("%d/escalation-redacted/%d", job.ID, c.ID))
+			if _, err := tx.queueDelivery(key, c, &ev, incID, toRedacted, vigil.Redact(m, inc.ID)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -370,6 +400,18 @@ func (s *WorkerService) Outbound(ctx context.Context, job *vigil.Job) (out *vigi
 		c, err := tx.findChannel(d.ChannelID)
 		if err != nil {
 			return err
+		}
+		// The message was composed when the event was fanned out. If the
+		// incident has been raised above the channel's clearance since (or
+		// the clearance lowered), what goes out now is the redacted one.
+		if d.IncidentID != nil && !d.Message.Redacted {
+			var tlp vigil.TLP
+			if err := tx.queryRow(`SELECT tlp FROM incidents WHERE id = ?`, *d.IncidentID).Scan(&tlp); err != nil {
+				return err
+			}
+			if tlp.Rank() > c.TLP.Rank() {
+				d.Message = vigil.Redact(d.Message, *d.IncidentID)
+			}
 		}
 		out = &vigil.Outbound{Delivery: d, Channel: c}
 		return nil
@@ -457,7 +499,8 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		}
 		var duties []due
 		rows, err := tx.query(`SELECT o.id, o.incident_id, o.due_at FROM obligations o JOIN incidents i ON i.id = o.incident_id
-			WHERE o.status = 'pending' AND o.due_at IS NOT NULL AND o.due_at <= ? AND o.due_at > ? AND NOT i.exercise`,
+			WHERE o.status = 'pending' AND o.due_at IS NOT NULL AND o.due_at <= ? AND o.due_at > ? AND NOT i.exercise
+			ORDER BY o.id`, // one order on every instance: concurrent inserts of the same keys cannot deadlock
 			now.Add(remindEarly), now.Add(-reminderWindow))
 		if err != nil {
 			return err
@@ -493,7 +536,8 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		}
 		var tasks []due
 		rows, err = tx.query(`SELECT t.id, t.incident_id, t.due_at FROM tasks t JOIN incidents i ON i.id = t.incident_id
-			WHERE t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at <= ? AND t.due_at > ? AND NOT i.exercise`,
+			WHERE t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at <= ? AND t.due_at > ? AND NOT i.exercise
+			ORDER BY t.id`,
 			now.Add(taskSoon), now.Add(-reminderWindow))
 		if err != nil {
 			return err
@@ -519,6 +563,17 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 			if ok {
 				queued++
 			}
+		}
+		// A job whose lease ran out on its last attempt (its worker died
+		// every time, perhaps because of the job) is not taken again.
+		if _, err := tx.exec(`UPDATE deliveries SET status = 'failed', last_error = 'The worker sending it stopped on every attempt.', next_at = NULL
+			WHERE key IN (SELECT substr(unique_key, 9) FROM jobs WHERE kind = 'deliver' AND state = 'running' AND locked_until < ? AND attempts >= max_attempts)`,
+			now); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE jobs SET state = 'dead', last_error = 'The worker running it stopped on every attempt.', finished_at = ?
+			WHERE state = 'running' AND locked_until < ? AND attempts >= max_attempts`, now, now); err != nil {
+			return err
 		}
 		if keep > 0 {
 			// A keyed job is kept until its obligation or task has left the

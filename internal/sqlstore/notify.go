@@ -252,8 +252,13 @@ func (s *NotificationService) UpdateChannel(ctx context.Context, c *vigil.Channe
 		if c.Kind != old.Kind {
 			return vigil.Invalid("kind", "A channel's kind cannot change; make a new channel.")
 		}
-		if c.SMTP != nil && c.SMTP.Password == "" && old.SMTP != nil {
-			c.SMTP.Password = old.SMTP.Password
+		if c.SMTP != nil && c.SMTP.Password == "" && old.SMTP != nil && old.SMTP.Password != "" {
+			// The stored password goes only to the server it was given for.
+			o, n := old.SMTP, c.SMTP
+			if o.Host != n.Host || o.Port != n.Port || o.Security != n.Security || o.Username != n.Username {
+				return vigil.Invalid("smtp.password", "Enter the password again: the server or the username changed.")
+			}
+			c.SMTP.Password = o.Password
 		}
 		c.Secret = old.Secret
 		if rotate && c.Kind == vigil.ChannelWebhook {
