@@ -20,9 +20,10 @@ type op struct {
 	Resp             any // success body type, nil for none
 	Status           int // success status; default 200
 	Query            []param
-	Public           bool // no authentication needed
-	ETag             bool // answers with an ETag and honours If-None-Match
-	Versioned        bool // takes If-Match; a stale version is 412 with the current resource
+	Public           bool   // no authentication needed
+	ETag             bool   // answers with an ETag and honours If-None-Match
+	Versioned        bool   // takes If-Match; a stale version is 412 with the current resource
+	Media            string // the success body's media type; default application/json
 }
 
 // param is a query parameter.
@@ -304,7 +305,11 @@ func (s *Server) openAPIDoc() map[string]any {
 		}
 		success := map[string]any{"description": http.StatusText(status)}
 		if o.Resp != nil {
-			success["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(o.Resp), response)}}
+			media := o.Media
+			if media == "" {
+				media = "application/json"
+			}
+			success["content"] = map[string]any{media: map[string]any{"schema": g.schema(reflect.TypeOf(o.Resp), response)}}
 		}
 		responses := map[string]any{itoa(status): success, "default": problemResp("An error, as RFC 9457 problem details.")}
 		if o.ETag {

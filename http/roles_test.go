@@ -220,6 +220,8 @@ func TestRoleMatrix(t *testing.T) {
 			return map[string]any{"name": "Dana Patel", "roles": []string{"dpo"}, "phone": "01632 960001", "version": f.contact.Version}
 		}, "UFFFAA", true},
 		{"DELETE", "/api/v1/contacts/{contact}", nil, "UFFFAA", true},
+		{"GET", "/api/v1/incidents/{inc}/stix", nil, "UNAAAA", false},
+		{"GET", "/api/v1/incidents/{red}/stix", nil, "UNNNNA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/stix"
 )
 
 // routes registers every route. Each API route carries its OpenAPI
@@ -173,6 +174,13 @@ func (s *Server) routes() {
 	s.api("PUT /api/v1/contacts/{id}", s.handleContactUpdate, op{ID: "updateContact", Tag: "Duties", Summary: "Replace a key contact's details (send its version)",
 		Body: vigil.Contact{}, Resp: vigil.Contact{}})
 	s.api("DELETE /api/v1/contacts/{id}", s.handleContactDelete, op{ID: "deleteContact", Tag: "Duties", Summary: "Remove a key contact", Status: http.StatusNoContent})
+
+	s.api("GET /api/v1/incidents/{id}/stix", s.handleIncidentSTIX, op{ID: "exportIncidentSTIX", Tag: "Sharing",
+		Summary: "The incident as a STIX 2.1 bundle: identity, incident, observables, indicators for IOCs, sightings, TLP 2.0 markings",
+		Query: []param{
+			{"report", "Add a report object listing the bundle's objects.", boolean(), false},
+			{"max_tlp", "Leave out observables marked above this TLP (the incident itself is always in).", enumOf(vigil.TLPs), false},
+		}, Resp: stix.Bundle{}, Media: stix.MediaType})
 
 	// Notifications: channels, subscriptions and the delivery log.
 	deliveryQuery := []param{

@@ -173,6 +173,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			backupCommand(stdout, stderr),
 			restoreCommand(stdout, stderr),
 			auditCommand(stdout, stderr),
+			stixCommand(stdout, stderr),
 			seedCommand(stdout, stderr),
 			benchCommand(stdout, stderr),
 			{

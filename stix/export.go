@@ -1,0 +1,233 @@
+package stix
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Export is what an incident's bundle is made of.
+type Export struct {
+	Org         string // the reporting organisation's name
+	Incident    *vigil.Incident
+	Observables []*vigil.Observable
+	// Report adds a report object that lists everything in the bundle.
+	Report bool
+	// MaxTLP leaves out observables above it (the incident itself is
+	// always included, at its own TLP). Empty keeps all.
+	MaxTLP vigil.TLP
+	// Now is the bundle's time (its report's published time).
+	Now time.Time
+}
+
+// Incident Core Extension (OASIS CTI TC, cti-stix-common-objects).
+const incidentCoreExtension = "extension-definition--ef765651-680c-498d-9894-99799f2fa126"
+
+// Export writes the incident as a STIX 2.1 bundle: the reporting
+// organisation (identity), the incident (with the Incident Core Extension
+// where Vigil's fields fit it), each observable as its cyber-observable
+// and, for those marked IOC, an indicator with its pattern, a sighting of
+// it by the organisation and a relationship to the incident; the TLP 2.0
+// marking definitions in use; and, if asked, a report. Every object but
+// the marking definitions carries the TLP marking of what it came from.
+func (e *Export) Bundle() (*Bundle, error) {
+	inc := e.Incident
+	if inc == nil || inc.Reference == "" {
+		return nil, fmt.Errorf("stix: no incident")
+	}
+	identity := IdentityID(e.Org)
+	created, modified := Timestamp(inc.CreatedAt), Timestamp(inc.UpdatedAt)
+	used := map[vigil.TLP]bool{}
+	mark := func(o Object, t vigil.TLP) Object {
+		if t == "" {
+			t = vigil.TLPAmber
+		}
+		used[t] = true
+		o["object_marking_refs"] = []string{TLPMarkings[t].ID()}
+		return o
+	}
+	var objs []Object
+	objs = append(objs, mark(Object{
+		"type": "identity", "spec_version": SpecVersion, "id": identity, "created": created, "modified": created,
+		"name": orDefault(e.Org, "Vigil"), "identity_class": "organization",
+	}, inc.TLP))
+
+	incID := vigilID("incident", e.Org, inc.Reference)
+	io := Object{
+		"type": "incident", "spec_version": SpecVersion, "id": incID, "created": created, "modified": modified,
+		"created_by_ref": identity, "name": inc.Reference + ": " + inc.Title,
+		"external_references": []map[string]any{{"source_name": "vigil", "external_id": inc.Reference}},
+		"labels":              []string{string(inc.Type)},
+		"extensions":          map[string]any{incidentCoreExtension: incidentCore(inc)},
+	}
+	if inc.Summary != "" {
+		io["description"] = inc.Summary
+	}
+	objs = append(objs, mark(io, inc.TLP))
+
+	// Observables: one SCO per distinct value (two observables may map to
+	// one SCO: a host name and a domain); indicators for IOCs.
+	var scoIDs []string
+	seenSCO := map[string]bool{}
+	var first, last time.Time
+	type ioc struct {
+		pattern string
+		obs     *vigil.Observable
+		sco     string
+	}
+	var iocs []ioc
+	for _, ob := range e.Observables {
+		t := ob.TLP
+		if t == "" {
+			t = inc.TLP
+		}
+		if e.MaxTLP != "" && t.Rank() > e.MaxTLP.Rank() {
+			continue
+		}
+		sco, pattern, ok := SCO(ob)
+		if !ok {
+			continue
+		}
+		if first.IsZero() || ob.CreatedAt.Before(first) {
+			first = ob.CreatedAt
+		}
+		if ob.CreatedAt.After(last) {
+			last = ob.CreatedAt
+		}
+		if !seenSCO[sco.ID()] {
+			seenSCO[sco.ID()] = true
+			scoIDs = append(scoIDs, sco.ID())
+			objs = append(objs, mark(sco, t))
+		}
+		if ob.IOC {
+			iocs = append(iocs, ioc{pattern, ob, sco.ID()})
+		}
+	}
+	var observed string
+	if len(scoIDs) > 0 {
+		observed = vigilID("observed-data", e.Org, inc.Reference)
+		objs = append(objs, mark(Object{
+			"type": "observed-data", "spec_version": SpecVersion, "id": observed, "created": created, "modified": modified,
+			"created_by_ref": identity, "first_observed": Timestamp(first), "last_observed": Timestamp(last),
+			"number_observed": 1, "object_refs": scoIDs,
+		}, inc.TLP))
+		objs = append(objs, mark(relationship(e.Org, observed, "related-to", incID, identity, created, modified), inc.TLP))
+	}
+	seenInd := map[string]bool{}
+	for _, c := range iocs {
+		t := c.obs.TLP
+		if t == "" {
+			t = inc.TLP
+		}
+		indID := vigilID("indicator", e.Org, c.pattern)
+		if seenInd[indID] {
+			continue
+		}
+		seenInd[indID] = true
+		ts := Timestamp(c.obs.CreatedAt)
+		ind := Object{
+			"type": "indicator", "spec_version": SpecVersion, "id": indID, "created": ts, "modified": Timestamp(c.obs.UpdatedAt),
+			"created_by_ref": identity, "name": string(c.obs.Type) + " " + c.obs.Value, "indicator_types": []string{"malicious-activity"},
+			"pattern": c.pattern, "pattern_type": "stix", "pattern_version": SpecVersion, "valid_from": ts,
+		}
+		if c.obs.Description != "" {
+			ind["description"] = c.obs.Description
+		}
+		objs = append(objs, mark(ind, t))
+		objs = append(objs, mark(relationship(e.Org, indID, "related-to", incID, identity, ts, ts), maxTLP(t, inc.TLP)))
+		objs = append(objs, mark(relationship(e.Org, indID, "based-on", observed, identity, ts, ts), t))
+		objs = append(objs, mark(Object{
+			"type": "sighting", "spec_version": SpecVersion, "id": vigilID("sighting", e.Org, inc.Reference, c.pattern),
+			"created": ts, "modified": ts, "created_by_ref": identity, "first_seen": ts, "last_seen": ts, "count": 1,
+			"sighting_of_ref": indID, "observed_data_refs": []string{observed}, "where_sighted_refs": []string{identity},
+		}, maxTLP(t, inc.TLP)))
+	}
+	if e.Report {
+		var refs []string
+		for _, o := range objs {
+			refs = append(refs, o.ID())
+		}
+		now := e.Now
+		if now.IsZero() {
+			now = inc.UpdatedAt
+		}
+		objs = append(objs, mark(Object{
+			"type": "report", "spec_version": SpecVersion, "id": vigilID("report", e.Org, inc.Reference), "created": created,
+			"modified": modified, "created_by_ref": identity, "name": "Incident " + inc.Reference + ": " + inc.Title,
+			"report_types": []string{"threat-report"}, "published": Timestamp(now), "object_refs": refs,
+		}, inc.TLP))
+	}
+	// The marking definitions in use, first.
+	var marks []Object
+	for _, t := range vigil.TLPs {
+		if used[t] {
+			marks = append(marks, TLPMarkings[t])
+		}
+	}
+	objs = append(marks, objs...)
+	return &Bundle{Type: "bundle", ID: vigilID("bundle", e.Org, inc.Reference, modified), Objects: objs}, nil
+}
+
+func relationship(org, src, typ, dst, by, created, modified string) Object {
+	return Object{
+		"type": "relationship", "spec_version": SpecVersion, "id": vigilID("relationship", org, src, typ, dst),
+		"created": created, "modified": modified, "created_by_ref": by,
+		"relationship_type": typ, "source_ref": src, "target_ref": dst,
+	}
+}
+
+func maxTLP(a, b vigil.TLP) vigil.TLP {
+	if a.Rank() >= b.Rank() {
+		return a
+	}
+	return b
+}
+
+func orDefault(s, d string) string {
+	if strings.TrimSpace(s) == "" {
+		return d
+	}
+	return s
+}
+
+// incidentCore maps Vigil's fields to the Incident Core Extension (v2.0.0,
+// cti-stix-common-objects incident-ef7): determination and investigation
+// status from the status, criticality from the severity (the extension's
+// Appendix B mapping of a qualitative scale), detection method from the
+// source, incident types where the event-type vocabulary has one.
+func incidentCore(inc *vigil.Incident) map[string]any {
+	ext := map[string]any{"extension_type": "property-extension"}
+	switch inc.Status {
+	case vigil.StatusTriage:
+		ext["determination"], ext["investigation_status"] = "suspected", "new"
+	case vigil.StatusNotIncident:
+		ext["determination"], ext["investigation_status"] = "false-positive", "closed"
+	case vigil.StatusDuplicate, vigil.StatusPolice, vigil.StatusActionFraud:
+		ext["determination"], ext["investigation_status"] = "suspected", "closed"
+	case vigil.StatusClosed, vigil.StatusReviewed:
+		ext["determination"], ext["investigation_status"] = "confirmed", "closed"
+	default:
+		ext["determination"], ext["investigation_status"] = "confirmed", "open"
+	}
+	if c, ok := map[vigil.Severity]int{vigil.SeverityLow: 15, vigil.SeverityMedium: 40, vigil.SeverityHigh: 70, vigil.SeverityCritical: 95}[inc.Severity]; ok {
+		ext["criticality"] = c
+	}
+	if m, ok := map[vigil.Source]string{vigil.SourceStaffReport: "user-reporting", vigil.SourceAlert: "automated-tool",
+		vigil.SourceManual: "human-review"}[inc.Source]; ok {
+		ext["detection_methods"] = []string{m}
+	}
+	if t, ok := map[vigil.IncidentType]string{
+		vigil.TypeMalware:            "known-malware",
+		vigil.TypeRansomware:         "ransomware",
+		vigil.TypeDenialOfService:    "denial-of-service",
+		vigil.TypeDataBreach:         "data-exfiltration",
+		vigil.TypeUnauthorisedAccess: "unauthorized-access-system",
+		vigil.TypeInsiderMisuse:      "policy-violation",
+		vigil.TypeUnauthorisedUse:    "policy-violation",
+	}[inc.Type]; ok {
+		ext["incident_types"] = []string{t}
+	}
+	return ext
+}
