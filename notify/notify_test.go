@@ -152,7 +152,7 @@ func emailChannel(ms *mailServer, password string) *vigil.Channel {
 func TestEmail(t *testing.T) {
 	ms := startSMTP(t, true)
 	s := &notify.Sender{BaseURL: "https://vigil.example.org", RootCAs: ms.pool, Timeout: 5 * time.Second}
-	d := &vigil.Delivery{Key: "vgl_0123456789abcdef0123456789abcdef", Recipients: []string{"soc@example.org", "dpo@example.org"}, Message: message()}
+	d := &vigil.Delivery{Key: "vgd_0123456789abcdef0123456789abcdef", Recipients: []string{"soc@example.org", "dpo@example.org"}, Message: message()}
 	if err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: emailChannel(ms, "right password")}); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestEmail(t *testing.T) {
 	if err != nil || !strings.HasPrefix(subject, "New incident INC-2026-000001 <script>") {
 		t.Errorf("subject %q (%v)", subject, err)
 	}
-	if m.Header.Get("Message-Id") != "<vgl_0123456789abcdef0123456789abcdef@vigil>" {
+	if m.Header.Get("Message-Id") != "<vgd_0123456789abcdef0123456789abcdef@vigil>" {
 		t.Errorf("Message-ID %q", m.Header.Get("Message-Id"))
 	}
 	_, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
@@ -206,7 +206,7 @@ func TestEmail(t *testing.T) {
 }
 
 func TestEmailFailures(t *testing.T) {
-	d := &vigil.Delivery{Key: "vgl_x", Recipients: []string{"soc@example.org"}, Message: message()}
+	d := &vigil.Delivery{Key: "vgd_x", Recipients: []string{"soc@example.org"}, Message: message()}
 	t.Run("WrongPassword", func(t *testing.T) {
 		ms := startSMTP(t, true)
 		s := &notify.Sender{RootCAs: ms.pool, Timeout: 5 * time.Second}
@@ -292,7 +292,7 @@ func TestWebhookSignature(t *testing.T) {
 	}))
 	defer srv.Close()
 	s := &notify.Sender{BaseURL: "https://vigil.example.org/"}
-	d := &vigil.Delivery{Key: "vgl_abc", Message: message()}
+	d := &vigil.Delivery{Key: "vgd_abc", Message: message()}
 	c := &vigil.Channel{Kind: vigil.ChannelWebhook, URL: srv.URL, Secret: secret, Enabled: true}
 	if err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: c}); err != nil {
 		t.Fatal(err)
@@ -300,13 +300,13 @@ func TestWebhookSignature(t *testing.T) {
 	if verr != nil {
 		t.Errorf("signature does not verify: %v", verr)
 	}
-	if id != "vgl_abc" || got.Type != "vigil.incident.created" || got.Data["incident"] != "INC-2026-000001" ||
+	if id != "vgd_abc" || got.Type != "vigil.incident.created" || got.Data["incident"] != "INC-2026-000001" ||
 		got.Data["url"] != "https://vigil.example.org/incidents/INC-2026-000001" {
 		t.Errorf("payload: id %q %+v", id, got)
 	}
 	// A wrong secret does not verify.
 	other, _ := standardwebhooks.NewWebhook("whsec_" + strings.Repeat("A", 32))
-	h, _ := notify.SignatureHeaders(secret, "vgl_abc", time.Now(), []byte(`{}`))
+	h, _ := notify.SignatureHeaders(secret, "vgd_abc", time.Now(), []byte(`{}`))
 	if other.Verify([]byte(`{}`), h) == nil {
 		t.Error("verified with the wrong secret")
 	}
@@ -316,7 +316,7 @@ func TestWebhookSignature(t *testing.T) {
 }
 
 func TestWebhookFailures(t *testing.T) {
-	d := &vigil.Delivery{Key: "vgl_abc", Message: message()}
+	d := &vigil.Delivery{Key: "vgd_abc", Message: message()}
 	send := func(h http.HandlerFunc, timeout time.Duration) error {
 		srv := httptest.NewServer(h)
 		defer srv.Close()

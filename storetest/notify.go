@@ -178,7 +178,7 @@ func testNotify(t *testing.T, open Opener) {
 		ds[0].Message.Reference != inc.Reference || !strings.Contains(ds[0].Message.Subject, "Payroll <b>export</b>") || ds[0].Message.Redacted {
 		t.Fatalf("deliveries after create: %+v", ds)
 	}
-	if !strings.HasPrefix(ds[0].Key, "vgl_") || len(ds[0].Key) != 36 {
+	if !strings.HasPrefix(ds[0].Key, "vgd_") || len(ds[0].Key) != 36 {
 		t.Errorf("delivery key %q", ds[0].Key)
 	}
 

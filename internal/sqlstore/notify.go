@@ -560,7 +560,7 @@ func (s *NotificationService) RetryDelivery(ctx context.Context, id int64) (d *v
 // deliveryKey is a delivery's idempotency key, from what makes it unique.
 func deliveryKey(s string) string {
 	h := sha256.Sum256([]byte(s))
-	return "vgl_" + hex.EncodeToString(h[:16])
+	return "vgd_" + hex.EncodeToString(h[:16])
 }
 
 // queueDelivery records a delivery and queues the job that sends it; a

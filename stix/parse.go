@@ -1,0 +1,233 @@
+package stix
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Info is what Vigil reads from a STIX object to store, filter and share
+// it; the object itself is kept as it came.
+type Info struct {
+	ID          string
+	Type        string
+	SpecVersion string
+	// Version is the object's modified time, else its created time; zero
+	// for objects with neither (cyber-observables), whose version is the
+	// time they were added.
+	Version time.Time
+	// TLP is the TLP label of its object_marking_refs (TLP 2.0, or the
+	// TLP 1.0 definitions of the STIX 2.1 specification); "" when it has
+	// none.
+	TLP      vigil.TLP
+	Markings []string
+}
+
+// scoTypes are the cyber-observable types of STIX 2.1, which need no
+// created or modified time.
+var scoTypes = []string{"artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file",
+	"ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url", "user-account",
+	"windows-registry-key", "x509-certificate"}
+
+// tlp1Markings are the TLP 1.0 marking definitions the STIX 2.1
+// specification fixes (section 7.2.1.4).
+var tlp1Markings = map[string]vigil.TLP{
+	"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": vigil.TLPClear, // TLP:WHITE
+	"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": vigil.TLPGreen,
+	"marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": vigil.TLPAmber,
+	"marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": vigil.TLPRed,
+}
+
+var (
+	typeRE      = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$`)
+	uuidRE      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$`)
+	timestampRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]|60)(\.[0-9]+)?Z$`)
+)
+
+// ParseTimestamp reads a STIX timestamp (RFC 3339, UTC, "Z").
+func ParseTimestamp(s string) (time.Time, error) {
+	if !timestampRE.MatchString(s) {
+		return time.Time{}, fmt.Errorf("%q is not a STIX timestamp (such as 2026-11-30T09:15:00.000Z)", s)
+	}
+	if s[17:19] == "60" { // a leap second: Go's parser refuses it
+		s = s[:17] + "59" + s[19:]
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// Check reads and checks one STIX 2.1 object: a JSON object with a type, an
+// id of that type, spec_version 2.1 (optional on cyber-observables), and
+// created and modified times where the type needs them. Objects of types
+// Vigil does not know are accepted on the same terms and kept as they are.
+func Check(raw []byte) (*Info, error) {
+	var o struct {
+		Type        *string         `json:"type"`
+		ID          *string         `json:"id"`
+		SpecVersion *string         `json:"spec_version"`
+		Created     *string         `json:"created"`
+		Modified    *string         `json:"modified"`
+		Markings    json.RawMessage `json:"object_marking_refs"`
+	}
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return nil, fmt.Errorf("%s must be a string", ute.Field)
+		}
+		return nil, errors.New("not a JSON object")
+	}
+	in := &Info{}
+	switch {
+	case o.Type == nil:
+		return nil, errors.New("no type")
+	case len(*o.Type) < 3 || len(*o.Type) > 250 || !typeRE.MatchString(*o.Type):
+		return nil, fmt.Errorf("type %q is not a STIX type name", *o.Type)
+	case *o.Type == "bundle":
+		return nil, errors.New("a bundle inside a bundle")
+	}
+	in.Type = *o.Type
+	if o.ID == nil {
+		return nil, errors.New("no id")
+	}
+	in.ID = *o.ID
+	prefix, u, ok := bytes.Cut([]byte(in.ID), []byte("--"))
+	if !ok || string(prefix) != in.Type || !uuidRE.Match(u) {
+		return nil, fmt.Errorf("id %q is not %q, two hyphens and a UUID", in.ID, in.Type)
+	}
+	sco := slices.Contains(scoTypes, in.Type)
+	switch {
+	case o.SpecVersion != nil:
+		in.SpecVersion = *o.SpecVersion
+		if in.SpecVersion != SpecVersion {
+			return nil, fmt.Errorf("spec_version %q: Vigil takes STIX 2.1 objects", in.SpecVersion)
+		}
+	case sco:
+		in.SpecVersion = SpecVersion
+	default:
+		return nil, errors.New("no spec_version (STIX 2.1 objects carry \"spec_version\": \"2.1\")")
+	}
+	var created, modified time.Time
+	var err error
+	if o.Created != nil {
+		if created, err = ParseTimestamp(*o.Created); err != nil {
+			return nil, fmt.Errorf("created: %v", err)
+		}
+	}
+	if o.Modified != nil {
+		if modified, err = ParseTimestamp(*o.Modified); err != nil {
+			return nil, fmt.Errorf("modified: %v", err)
+		}
+	}
+	if !sco {
+		if o.Created == nil {
+			return nil, errors.New("no created time")
+		}
+		if o.Modified == nil && in.Type != "marking-definition" {
+			return nil, errors.New("no modified time")
+		}
+		if !modified.IsZero() && modified.Before(created) {
+			return nil, errors.New("modified is before created")
+		}
+	}
+	in.Version = modified
+	if in.Version.IsZero() {
+		in.Version = created
+	}
+	if len(o.Markings) > 0 && string(o.Markings) != "null" {
+		if err := json.Unmarshal(o.Markings, &in.Markings); err != nil {
+			return nil, errors.New("object_marking_refs must be a list of marking-definition ids")
+		}
+		for _, m := range in.Markings {
+			t, ok := TLPOf(m)
+			if !ok {
+				t, ok = tlp1Markings[m]
+			}
+			if ok && t.Rank() > in.TLP.Rank() {
+				in.TLP = t
+			}
+		}
+	}
+	if in.Type == "marking-definition" {
+		in.TLP = vigil.TLPClear // a definition is public: it says what a label means
+	}
+	return in, nil
+}
+
+// MaxObjectSize bounds one object in a bundle.
+const MaxObjectSize = 8 << 20
+
+// Decode streams the objects of a bundle, or of a TAXII envelope (both
+// hold them in "objects"), calling fn with each object's JSON and what
+// Check made of it, or why Check refused it: a bad object does not stop
+// the others. It returns an error only when the document itself is not
+// a bundle (malformed JSON, no objects list) or fn does.
+func Decode(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err error) error) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("not a JSON object: a STIX bundle is {\"type\": \"bundle\", \"id\": …, \"objects\": […]}")
+	}
+	found := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("malformed JSON: %v", err)
+		}
+		key, _ := t.(string)
+		switch key {
+		case "objects":
+			found = true
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				return errors.New(`"objects" must be a list`)
+			}
+			for i := 0; dec.More(); i++ {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					return fmt.Errorf("object %d: malformed JSON: %v", i, err)
+				}
+				var info *Info
+				var cerr error
+				if len(raw) > MaxObjectSize {
+					cerr = fmt.Errorf("larger than %d MiB", MaxObjectSize>>20)
+				} else {
+					info, cerr = Check(raw)
+				}
+				if err := fn(i, raw, info, cerr); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return fmt.Errorf("malformed JSON: %v", err)
+			}
+		case "type":
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				return fmt.Errorf("malformed JSON: %v", err)
+			}
+			if v != "bundle" {
+				return fmt.Errorf("type %v: not a bundle", v)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fmt.Errorf("malformed JSON: %v", err)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("malformed JSON: %v", err)
+	}
+	if !found {
+		return errors.New(`no "objects" list`)
+	}
+	return nil
+}
