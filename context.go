@@ -22,6 +22,10 @@ type Actor struct {
 	TokenID  int64   `json:"token_id,omitempty"` // set when acting through an API token
 	Scopes   []Scope `json:"scopes,omitempty"`   // a token's scopes; nil for sessions and the system
 	System   bool    `json:"system,omitempty"`   // the CLI or a background job, not a person
+	// PartnerID is set for a partner organisation reading or writing
+	// through TAXII; it holds no role. PartnerTLP is its clearance.
+	PartnerID  int64 `json:"partner_id,omitempty"`
+	PartnerTLP TLP   `json:"partner_tlp,omitempty"`
 	// MustChangePassword: the user logged in with a one-time password and
 	// may only change it (the transports enforce this).
 	MustChangePassword bool `json:"must_change_password,omitempty"`

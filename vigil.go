@@ -31,4 +31,5 @@ type Services struct {
 	Contacts     ContactService
 	Notify       NotificationService
 	Worker       WorkerService
+	Sharing      SharingService
 }

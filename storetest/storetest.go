@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DutyPacks", func(t *testing.T) { testDutyPacks(t, open) })
 	t.Run("Notify", func(t *testing.T) { testNotify(t, open) })
 	t.Run("ClassifiedClock", func(t *testing.T) { testClassifiedClock(t, open) })
+	t.Run("Sharing", func(t *testing.T) { testSharing(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

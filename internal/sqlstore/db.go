@@ -119,6 +119,7 @@ func (db *DB) Services() vigil.Services {
 		Contacts:     &ContactService{db: db},
 		Notify:       &NotificationService{db: db},
 		Worker:       &WorkerService{db: db},
+		Sharing:      &SharingService{db: db},
 	}
 }
 

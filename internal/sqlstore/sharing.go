@@ -1,0 +1,563 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vigil-ir/vigil"
+)
+
+// SharingService implements vigil.SharingService.
+type SharingService struct{ db *DB }
+
+// unmarkedRank is the TLP rank an object without a TLP marking is shared
+// at: AMBER, so that nothing unlabelled reaches a partner cleared only for
+// GREEN.
+const unmarkedRank = 2
+
+func tlpRank(t vigil.TLP) int {
+	if t == "" {
+		return unmarkedRank
+	}
+	return t.Rank()
+}
+
+// access is what the actor may do with a collection, and the highest TLP
+// rank it may read. A partner without access to a collection, or a
+// collection that does not exist, is ENOTFOUND: a partner learns nothing of
+// collections it was not given.
+type access struct {
+	read, write bool
+	maxRank     int
+}
+
+func (tx *Tx) collectionAccess(id string) (access, error) {
+	var n int
+	if err := tx.queryRow(`SELECT count(*) FROM taxii_collections WHERE id = ?`, id).Scan(&n); err != nil {
+		return access{}, err
+	}
+	notFound := vigil.Errorf(vigil.ENOTFOUND, "No collection %q.", id)
+	if n == 0 {
+		return access{}, notFound
+	}
+	a := tx.actor
+	switch {
+	case a == nil:
+		return access{}, vigil.Errorf(vigil.EUNAUTHORIZED, "Log in.")
+	case a.PartnerID != 0:
+		var acc access
+		err := tx.queryRow(`SELECT can_read, can_write FROM partner_access WHERE partner_id = ? AND collection_id = ?`, a.PartnerID, id).
+			Scan(&acc.read, &acc.write)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !acc.read && !acc.write) {
+			return access{}, notFound
+		}
+		acc.maxRank = min(a.PartnerTLP.Rank(), vigil.TLPAmber.Rank())
+		return acc, err
+	}
+	acc := access{read: a.Can(vigil.PermIncidentRead), write: a.Can(vigil.PermIncidentEdit), maxRank: vigil.TLPAmberStrict.Rank()}
+	if a.Role == vigil.RoleAdmin {
+		acc.maxRank = vigil.TLPRed.Rank()
+	}
+	if !acc.read && !acc.write {
+		return access{}, notFound
+	}
+	return acc, nil
+}
+
+// CreateCollection adds a collection (admins).
+func (s *SharingService) CreateCollection(ctx context.Context, c *vigil.Collection) (err error) {
+	defer s.db.op("collection.create")(&err)
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		if c.ID == "" {
+			c.ID = uuid.NewString()
+		} else if _, err := uuid.Parse(c.ID); err != nil {
+			return vigil.Invalid("id", "A collection id is a UUID.")
+		}
+		c.CreatedAt, c.CanRead, c.CanWrite = tx.now, true, true
+		if _, err := tx.exec(`INSERT INTO taxii_collections (id, title, description, created_at) VALUES (?, ?, ?, ?)`,
+			c.ID, c.Title, c.Description, tx.now); err != nil {
+			return err
+		}
+		tx.audit("collection.create", "collection", 0, nil, c)
+		return nil
+	})
+}
+
+// FindCollections lists the collections the actor may use.
+func (s *SharingService) FindCollections(ctx context.Context) (out []*vigil.Collection, err error) {
+	defer s.db.op("collection.list")(&err)
+	out = []*vigil.Collection{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		rows, err := tx.query(`SELECT id FROM taxii_collections ORDER BY created_at, id`)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			c, err := tx.findCollection(id)
+			if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+				continue
+			} else if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		if tx.actor == nil {
+			return vigil.Errorf(vigil.EUNAUTHORIZED, "Log in.")
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (tx *Tx) findCollection(id string) (*vigil.Collection, error) {
+	acc, err := tx.collectionAccess(id)
+	if err != nil {
+		return nil, err
+	}
+	c := &vigil.Collection{ID: id, CanRead: acc.read, CanWrite: acc.write}
+	err = tx.queryRow(`SELECT title, description, created_at FROM taxii_collections WHERE id = ?`, id).Scan(&c.Title, &c.Description, scanTime(&c.CreatedAt))
+	return c, err
+}
+
+// FindCollection returns one collection the actor may use.
+func (s *SharingService) FindCollection(ctx context.Context, id string) (c *vigil.Collection, err error) {
+	defer s.db.op("collection.find")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		c, err = tx.findCollection(id)
+		return err
+	})
+	return c, err
+}
+
+// AddObjects stores a batch of objects in a collection in one
+// transaction. Objects get strictly increasing date_added times (the
+// collection row is locked), so added_after and the page cursor see them
+// in the order they were added, and paging is stable while more arrive.
+// A version already in the collection is a success, stored once.
+func (s *SharingService) AddObjects(ctx context.Context, collectionID string, objs []*vigil.IncomingObject) (st *vigil.TAXIIStatus, err error) {
+	defer s.db.op("stix.add")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		acc, err := tx.collectionAccess(collectionID)
+		if err != nil {
+			return err
+		}
+		if !acc.write {
+			return vigil.Errorf(vigil.EFORBIDDEN, "You may not add objects to this collection.")
+		}
+		var last *time.Time
+		if err := tx.queryRow(`SELECT last_added FROM taxii_collections WHERE id = ?`+tx.forUpdate(), collectionID).Scan(scanNullTime(&last)); err != nil {
+			return err
+		}
+		next := tx.now
+		if last != nil && !next.After(*last) {
+			next = last.Add(time.Microsecond)
+		}
+		st = &vigil.TAXIIStatus{ID: uuid.NewString(), Status: vigil.StatusComplete, RequestTimestamp: tx.now, TotalCount: len(objs),
+			Successes: []vigil.StatusDetail{}, Failures: []vigil.StatusDetail{}, Pendings: []vigil.StatusDetail{}}
+		added := 0
+		for _, o := range objs {
+			if o.Err != nil {
+				st.Failures = append(st.Failures, vigil.StatusDetail{ID: o.ID, Version: versionString(o.Version), Message: o.Err.Error()})
+				continue
+			}
+			version := o.Version
+			if version.IsZero() {
+				version = next
+			}
+			version = vigil.TruncateTime(version)
+			ok, err := tx.addObject(collectionID, o, version, next)
+			if err != nil {
+				return err
+			}
+			msg := ""
+			if ok {
+				next = next.Add(time.Microsecond)
+				added++
+			} else {
+				msg = "Already in the collection."
+			}
+			st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version), Message: msg})
+		}
+		st.SuccessCount, st.FailureCount = len(st.Successes), len(st.Failures)
+		if added > 0 {
+			if _, err := tx.exec(`UPDATE taxii_collections SET last_added = ? WHERE id = ?`, next.Add(-time.Microsecond), collectionID); err != nil {
+				return err
+			}
+		}
+		var partner, user any
+		if tx.actor.PartnerID != 0 {
+			partner = tx.actor.PartnerID
+		} else if id := tx.actorID(); id != nil {
+			user = *id
+		}
+		if _, err := tx.exec(`INSERT INTO taxii_status (id, collection_id, partner_id, user_id, request_timestamp, body) VALUES (?, ?, ?, ?, ?, ?)`,
+			st.ID, collectionID, partner, user, tx.now, mustJSON(st)); err != nil {
+			return err
+		}
+		tx.audit("stix.add", "collection", 0, nil, map[string]any{"collection": collectionID, "status": st.ID,
+			"added": added, "successes": st.SuccessCount, "failures": st.FailureCount})
+		return nil
+	})
+	return st, err
+}
+
+// versionString formats a version as TAXII does (microseconds, UTC).
+func versionString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
+// addObject inserts one version and keeps the first/last flags of the
+// object's versions right; false when that version was there already.
+func (tx *Tx) addObject(coll string, o *vigil.IncomingObject, version, added time.Time) (bool, error) {
+	var n int
+	var lo, hi *time.Time
+	if err := tx.queryRow(`SELECT count(*), min(version), max(version) FROM stix_objects WHERE collection_id = ? AND stix_id = ?`, coll, o.ID).
+		Scan(&n, scanNullTime(&lo), scanNullTime(&hi)); err != nil {
+		return false, err
+	}
+	first, last := true, true
+	if n > 0 {
+		var dup int
+		if err := tx.queryRow(`SELECT count(*) FROM stix_objects WHERE collection_id = ? AND stix_id = ? AND version = ?`, coll, o.ID, version).Scan(&dup); err != nil {
+			return false, err
+		}
+		if dup > 0 {
+			return false, nil
+		}
+		first, last = version.Before(*lo), version.After(*hi)
+		if last {
+			if _, err := tx.exec(`UPDATE stix_objects SET is_last = ? WHERE collection_id = ? AND stix_id = ? AND is_last`, false, coll, o.ID); err != nil {
+				return false, err
+			}
+		}
+		if first {
+			if _, err := tx.exec(`UPDATE stix_objects SET is_first = ? WHERE collection_id = ? AND stix_id = ? AND is_first`, false, coll, o.ID); err != nil {
+				return false, err
+			}
+		}
+	}
+	_, err := tx.exec(`INSERT INTO stix_objects (collection_id, stix_id, type, spec_version, version, date_added, tlp, tlp_rank, is_last, is_first, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, coll, o.ID, o.Type, o.SpecVersion, version, added, o.TLP, tlpRank(o.TLP), last, first, string(o.Raw))
+	return err == nil, err
+}
+
+// objectWhere builds the WHERE clause of a filter.
+func objectWhere(coll string, f vigil.ObjectFilter, maxRank int) (string, []any, error) {
+	where := []string{"collection_id = ?", "tlp_rank <= ?"}
+	args := []any{coll, maxRank}
+	if f.After > 0 {
+		where, args = append(where, "seq > ?"), append(args, f.After)
+	}
+	if f.AddedAfter != nil {
+		where, args = append(where, "date_added > ?"), append(args, *f.AddedAfter)
+	}
+	if len(f.IDs) > 0 {
+		where, args = append(where, "stix_id IN ("+placeholders(len(f.IDs))+")"), append(args, anySlice(f.IDs)...)
+	}
+	if len(f.Types) > 0 {
+		where, args = append(where, "type IN ("+placeholders(len(f.Types))+")"), append(args, anySlice(f.Types)...)
+	}
+	if len(f.SpecVersions) > 0 {
+		where, args = append(where, "spec_version IN ("+placeholders(len(f.SpecVersions))+")"), append(args, anySlice(f.SpecVersions)...)
+	}
+	versions := f.Versions
+	if len(versions) == 0 {
+		versions = []string{"last"}
+	}
+	var or []string
+	for _, v := range versions {
+		switch v {
+		case "all":
+			if len(versions) > 1 {
+				return "", nil, vigil.Invalid("match[version]", "\"all\" cannot be combined with other values.")
+			}
+		case "last":
+			or = append(or, "is_last")
+		case "first":
+			or = append(or, "is_first")
+		default:
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil || !strings.HasSuffix(v, "Z") {
+				return "", nil, vigil.Invalid("match[version]", "%q is not first, last, all or a timestamp such as 2026-11-30T09:15:00.000Z.", v)
+			}
+			or, args = append(or, "version = ?"), append(args, vigil.TruncateTime(t))
+		}
+	}
+	if len(or) > 0 {
+		where = append(where, "("+strings.Join(or, " OR ")+")")
+	}
+	return strings.Join(where, " AND "), args, nil
+}
+
+// MaxObjectPage bounds a page of objects.
+const MaxObjectPage = 5000
+
+// FindObjects returns a page of a collection's objects the actor may read,
+// in the order they were added.
+func (s *SharingService) FindObjects(ctx context.Context, coll string, f vigil.ObjectFilter) (page *vigil.ObjectPage, err error) {
+	defer s.db.op("stix.list")(&err)
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, MaxObjectPage)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		acc, err := tx.collectionAccess(coll)
+		if err != nil {
+			return err
+		}
+		if !acc.read {
+			return vigil.Errorf(vigil.EFORBIDDEN, "You may not read this collection.")
+		}
+		where, args, err := objectWhere(coll, f, acc.maxRank)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT seq, stix_id, type, spec_version, version, date_added, tlp, body FROM stix_objects WHERE `+where+
+			` ORDER BY seq LIMIT ?`, append(args, f.Limit+1)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		page = &vigil.ObjectPage{Objects: make([]*vigil.StoredObject, 0, min(f.Limit, 1024))}
+		for rows.Next() {
+			o := &vigil.StoredObject{}
+			var body string
+			if err := rows.Scan(&o.Seq, &o.ID, &o.Type, &o.SpecVersion, scanTime(&o.Version), scanTime(&o.DateAdded), &o.TLP, &body); err != nil {
+				return err
+			}
+			o.Body = []byte(body)
+			page.Objects = append(page.Objects, o)
+		}
+		if len(page.Objects) > f.Limit {
+			page.Objects, page.More = page.Objects[:f.Limit], true
+			page.Next = page.Objects[f.Limit-1].Seq
+		}
+		return rows.Err()
+	})
+	return page, err
+}
+
+// DeleteObject deletes the versions of an object that f.Versions names
+// (default the last). Partners need both read and write rights: with
+// neither the collection is not found, with one the answer is forbidden.
+func (s *SharingService) DeleteObject(ctx context.Context, coll, id string, f vigil.ObjectFilter) (err error) {
+	defer s.db.op("stix.delete")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		acc, err := tx.collectionAccess(coll)
+		if err != nil {
+			return err
+		}
+		if !acc.read || !acc.write {
+			return vigil.Errorf(vigil.EFORBIDDEN, "Deleting needs both read and write rights on the collection.")
+		}
+		f.IDs, f.After, f.AddedAfter = []string{id}, 0, nil
+		where, args, err := objectWhere(coll, f, acc.maxRank)
+		if err != nil {
+			return err
+		}
+		res, err := tx.exec(`DELETE FROM stix_objects WHERE `+where, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return vigil.Errorf(vigil.ENOTFOUND, "No object %q (at that version) in the collection.", id)
+		}
+		for _, q := range []string{
+			`UPDATE stix_objects SET is_last = (version = (SELECT max(version) FROM stix_objects o WHERE o.collection_id = ? AND o.stix_id = ?)) WHERE collection_id = ? AND stix_id = ?`,
+			`UPDATE stix_objects SET is_first = (version = (SELECT min(version) FROM stix_objects o WHERE o.collection_id = ? AND o.stix_id = ?)) WHERE collection_id = ? AND stix_id = ?`,
+		} {
+			if _, err := tx.exec(q, coll, id, coll, id); err != nil {
+				return err
+			}
+		}
+		tx.audit("stix.delete", "collection", 0, nil, map[string]any{"collection": coll, "id": id, "versions": f.Versions})
+		return nil
+	})
+}
+
+// FindStatus returns a status resource to whoever made it (and admins).
+func (s *SharingService) FindStatus(ctx context.Context, id string) (st *vigil.TAXIIStatus, err error) {
+	defer s.db.op("taxii.status")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		var partner, user *int64
+		var body string
+		err := tx.queryRow(`SELECT partner_id, user_id, body FROM taxii_status WHERE id = ?`, id).Scan(scanNullInt(&partner), scanNullInt(&user), &body)
+		notFound := vigil.Errorf(vigil.ENOTFOUND, "No status %q.", id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound
+		} else if err != nil {
+			return err
+		}
+		a := tx.actor
+		mine := a != nil && ((a.PartnerID != 0 && partner != nil && *partner == a.PartnerID) ||
+			(a.PartnerID == 0 && (a.Role == vigil.RoleAdmin || (user != nil && *user == a.UserID))))
+		if !mine {
+			return notFound
+		}
+		st = &vigil.TAXIIStatus{}
+		return scanJSON(st).Scan(body)
+	})
+	return st, err
+}
+
+// CreatePartner invites a partner with its rights, and returns its token.
+func (s *SharingService) CreatePartner(ctx context.Context, p *vigil.Partner) (token string, err error) {
+	defer s.db.op("partner.create")(&err)
+	if err := p.Validate(); err != nil {
+		return "", err
+	}
+	secret, err := vigil.NewSecret()
+	if err != nil {
+		return "", err
+	}
+	token = vigil.PartnerTokenPrefix + secret
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		p.TokenHint, p.CreatedAt = token[:len(vigil.PartnerTokenPrefix)+6], tx.now
+		id, err := tx.insert(`INSERT INTO partners (name, contact, identity_ref, max_tlp, token_hash, token_hint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			p.Name, p.Contact, p.IdentityRef, p.MaxTLP, vigil.HashSecret(token), p.TokenHint, tx.now)
+		if err != nil {
+			if vigil.ErrorCode(tx.db.formatError(err)) == vigil.ECONFLICT {
+				return vigil.Invalid("name", "A partner named %q exists already.", p.Name)
+			}
+			return err
+		}
+		p.ID = id
+		if p.Access == nil {
+			p.Access = []vigil.CollectionAccess{}
+		}
+		for _, a := range p.Access {
+			var n int
+			if err := tx.queryRow(`SELECT count(*) FROM taxii_collections WHERE id = ?`, a.CollectionID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return vigil.Invalid("access", "No collection %q.", a.CollectionID)
+			}
+			if _, err := tx.exec(`INSERT INTO partner_access (partner_id, collection_id, can_read, can_write) VALUES (?, ?, ?, ?)`,
+				id, a.CollectionID, a.Read, a.Write); err != nil {
+				return err
+			}
+		}
+		tx.audit("partner.create", "partner", id, nil, p)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// FindPartners lists the partners and their rights (admins).
+func (s *SharingService) FindPartners(ctx context.Context) (out []*vigil.Partner, err error) {
+	defer s.db.op("partner.list")(&err)
+	out = []*vigil.Partner{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT id, name, contact, identity_ref, max_tlp, token_hint, revoked, created_at FROM partners ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		byID := map[int64]*vigil.Partner{}
+		for rows.Next() {
+			p := &vigil.Partner{Access: []vigil.CollectionAccess{}}
+			if err := rows.Scan(&p.ID, &p.Name, &p.Contact, &p.IdentityRef, &p.MaxTLP, &p.TokenHint, &p.Revoked, scanTime(&p.CreatedAt)); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, p)
+			byID[p.ID] = p
+		}
+		rows.Close()
+		rows, err = tx.query(`SELECT partner_id, collection_id, can_read, can_write FROM partner_access ORDER BY collection_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var pid int64
+			var a vigil.CollectionAccess
+			if err := rows.Scan(&pid, &a.CollectionID, &a.Read, &a.Write); err != nil {
+				return err
+			}
+			if p := byID[pid]; p != nil {
+				p.Access = append(p.Access, a)
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// RevokePartner revokes a partner's token at once.
+func (s *SharingService) RevokePartner(ctx context.Context, id int64) (err error) {
+	defer s.db.op("partner.revoke")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		res, err := tx.exec(`UPDATE partners SET revoked = ? WHERE id = ?`, true, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return vigil.Errorf(vigil.ENOTFOUND, "No partner %d.", id)
+		}
+		tx.audit("partner.revoke", "partner", id, nil, nil)
+		return nil
+	})
+}
+
+// AuthenticatePartner checks a partner's token (and, for HTTP Basic, its
+// name).
+func (s *SharingService) AuthenticatePartner(ctx context.Context, name, token string) (a *vigil.Actor, err error) {
+	defer s.db.op("partner.auth")(&err)
+	bad := vigil.Errorf(vigil.EUNAUTHORIZED, "Unknown or revoked partner credentials.")
+	if !strings.HasPrefix(token, vigil.PartnerTokenPrefix) {
+		return nil, bad
+	}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		var p vigil.Partner
+		err := tx.queryRow(`SELECT id, name, max_tlp, revoked FROM partners WHERE token_hash = ?`, vigil.HashSecret(token)).
+			Scan(&p.ID, &p.Name, &p.MaxTLP, &p.Revoked)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && p.Revoked) {
+			return bad
+		} else if err != nil {
+			return err
+		}
+		if name != "" && subtle.ConstantTimeCompare([]byte(strings.ToLower(name)), []byte(p.Name)) != 1 {
+			return bad
+		}
+		a = &vigil.Actor{PartnerID: p.ID, Username: "partner:" + p.Name, Name: p.Name, PartnerTLP: p.MaxTLP}
+		return nil
+	})
+	return a, err
+}

@@ -1,0 +1,178 @@
+package vigil
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Collection is a TAXII 2.1 collection: a set of STIX objects shared with
+// the partners given access to it.
+type Collection struct {
+	ID          string    `json:"id"` // a UUID, as TAXII wants
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
+	// CanRead and CanWrite are the asking actor's rights.
+	CanRead  bool `json:"can_read"`
+	CanWrite bool `json:"can_write"`
+}
+
+// Validate trims and checks a collection.
+func (c *Collection) Validate() error {
+	var p Problems
+	c.Title, c.Description = strings.TrimSpace(c.Title), strings.TrimSpace(c.Description)
+	if c.Title == "" || utf8.RuneCountInString(c.Title) > 200 {
+		p.Add("title", "Give the collection a title (at most 200 characters).")
+	}
+	if utf8.RuneCountInString(c.Description) > 5000 {
+		p.Add("description", "At most 5,000 characters.")
+	}
+	return p.Err()
+}
+
+// StoredObject is a STIX object in a collection, one version of it.
+type StoredObject struct {
+	Seq         int64           `json:"-"`
+	ID          string          `json:"id"`
+	Type        string          `json:"type"`
+	SpecVersion string          `json:"spec_version"`
+	Version     time.Time       `json:"version"` // modified, else created, else when it was added
+	DateAdded   time.Time       `json:"date_added"`
+	TLP         TLP             `json:"tlp"` // "" when it carries no TLP marking
+	Body        json.RawMessage `json:"-"`   // the object as it came
+}
+
+// IncomingObject is an object to add: its JSON and what the STIX parser
+// read from it, or why it refused it.
+type IncomingObject struct {
+	Raw         json.RawMessage
+	ID          string
+	Type        string
+	SpecVersion string
+	Version     time.Time // zero: the time it is added
+	TLP         TLP
+	Err         error // refused by the parser: reported in the status, not stored
+}
+
+// ObjectFilter selects objects, as TAXII's query parameters do.
+type ObjectFilter struct {
+	AddedAfter   *time.Time
+	Limit        int
+	After        int64    // the cursor: objects added after this one (from "next")
+	IDs          []string // match[id]
+	Types        []string // match[type]
+	Versions     []string // match[version]: "first", "last" (default), "all" or timestamps
+	SpecVersions []string // match[spec_version]
+}
+
+// ObjectPage is one page of objects.
+type ObjectPage struct {
+	Objects []*StoredObject
+	More    bool
+	Next    int64 // the cursor of the next page, when More
+}
+
+// TAXII status values.
+const (
+	StatusPending  = "pending"
+	StatusComplete = "complete"
+)
+
+// StatusDetail is one object's outcome in a status resource.
+type StatusDetail struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Message string `json:"message,omitempty"`
+}
+
+// TAXIIStatus is the outcome of adding objects (TAXII 2.1 status resource).
+type TAXIIStatus struct {
+	ID               string         `json:"id"`
+	Status           string         `json:"status"`
+	RequestTimestamp time.Time      `json:"request_timestamp"`
+	TotalCount       int            `json:"total_count"`
+	SuccessCount     int            `json:"success_count"`
+	Successes        []StatusDetail `json:"successes"`
+	FailureCount     int            `json:"failure_count"`
+	Failures         []StatusDetail `json:"failures"`
+	PendingCount     int            `json:"pending_count"`
+	Pendings         []StatusDetail `json:"pendings"`
+}
+
+// CollectionAccess is a partner's rights on one collection.
+type CollectionAccess struct {
+	CollectionID string `json:"collection_id"`
+	Read         bool   `json:"read"`
+	Write        bool   `json:"write"`
+}
+
+// Partner is an organisation invited to share through TAXII.
+type Partner struct {
+	ID          int64              `json:"id"`
+	Name        string             `json:"name"` // also the HTTP Basic username
+	Contact     string             `json:"contact"`
+	IdentityRef string             `json:"identity_ref"` // its STIX identity id, if it gave one
+	MaxTLP      TLP                `json:"max_tlp"`      // cleared up to: CLEAR, GREEN or AMBER
+	Access      []CollectionAccess `json:"access"`
+	TokenHint   string             `json:"token_hint"`
+	Revoked     bool               `json:"revoked"`
+	CreatedAt   time.Time          `json:"created_at"`
+}
+
+// PartnerTokenPrefix starts every partner's token.
+const PartnerTokenPrefix = "vgp_"
+
+// Validate trims and checks a partner. A partner is never cleared for
+// AMBER+STRICT (the organisation's own) or RED.
+func (p *Partner) Validate() error {
+	var pr Problems
+	p.Name, p.Contact = strings.TrimSpace(p.Name), strings.TrimSpace(p.Contact)
+	if !usernameRE.MatchString(strings.ToLower(p.Name)) {
+		pr.Add("name", "Name the partner with letters, digits, dots, dashes or underscores (it is the HTTP Basic username).")
+	}
+	p.Name = strings.ToLower(p.Name)
+	if utf8.RuneCountInString(p.Contact) > 500 {
+		pr.Add("contact", "At most 500 characters.")
+	}
+	if p.MaxTLP == "" {
+		p.MaxTLP = TLPGreen
+	}
+	if t, ok := ParseTLP(string(p.MaxTLP)); !ok || t.Rank() > TLPAmber.Rank() {
+		pr.Add("max_tlp", "A partner is cleared for TLP:CLEAR, GREEN or AMBER; AMBER+STRICT and RED stay in the organisation.")
+	} else {
+		p.MaxTLP = t
+	}
+	if p.IdentityRef != "" && !strings.HasPrefix(p.IdentityRef, "identity--") {
+		pr.Add("identity_ref", "A STIX identity id starts identity--.")
+	}
+	return pr.Err()
+}
+
+// SharingService keeps TAXII collections, their objects, and partners.
+// Partners act through an Actor with PartnerID set; they see only the
+// collections they were given and the objects their TLP clearance allows.
+type SharingService interface {
+	CreateCollection(ctx context.Context, c *Collection) error
+	FindCollections(ctx context.Context) ([]*Collection, error)
+	FindCollection(ctx context.Context, id string) (*Collection, error)
+
+	// AddObjects stores objects in a collection; each is reported in the
+	// status, refused ones without stopping the others.
+	AddObjects(ctx context.Context, collectionID string, objs []*IncomingObject) (*TAXIIStatus, error)
+	FindObjects(ctx context.Context, collectionID string, f ObjectFilter) (*ObjectPage, error)
+	// DeleteObject removes the versions of an object that f.Versions
+	// names (default: the last).
+	DeleteObject(ctx context.Context, collectionID, id string, f ObjectFilter) error
+	FindStatus(ctx context.Context, id string) (*TAXIIStatus, error)
+
+	// CreatePartner invites a partner and returns its token, shown once.
+	CreatePartner(ctx context.Context, p *Partner) (token string, err error)
+	FindPartners(ctx context.Context) ([]*Partner, error)
+	RevokePartner(ctx context.Context, id int64) error
+	// AuthenticatePartner returns the actor of a partner's token; name,
+	// if given (HTTP Basic), must be the partner's.
+	AuthenticatePartner(ctx context.Context, name, token string) (*Actor, error)
+}
