@@ -160,8 +160,10 @@ type SharingService interface {
 	FindCollection(ctx context.Context, id string) (*Collection, error)
 
 	// AddObjects stores objects in a collection; each is reported in the
-	// status, refused ones without stopping the others.
-	AddObjects(ctx context.Context, collectionID string, objs []*IncomingObject) (*TAXIIStatus, error)
+	// status, refused ones without stopping the others. A large request is
+	// added in batches: pass the status of the first batch as into, and
+	// the next ones are counted in it.
+	AddObjects(ctx context.Context, collectionID string, objs []*IncomingObject, into *TAXIIStatus) (*TAXIIStatus, error)
 	FindObjects(ctx context.Context, collectionID string, f ObjectFilter) (*ObjectPage, error)
 	// DeleteObject removes the versions of an object that f.Versions
 	// names (default: the last).

@@ -34,6 +34,10 @@ func SessionFromContext(ctx context.Context) *vigil.Session {
 func (s *Server) authenticate(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		if strings.HasPrefix(r.URL.Path, "/taxii2/") {
+			h.ServeHTTP(w, r) // TAXII authenticates its own way (partners, HTTP Basic)
+			return
+		}
 		if auth := r.Header.Get("Authorization"); auth != "" {
 			scheme, token, _ := strings.Cut(auth, " ")
 			if !strings.EqualFold(scheme, "Bearer") || token == "" {

@@ -180,7 +180,7 @@ func Decode(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err err
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return fmt.Errorf("malformed JSON: %v", err)
+			return fmt.Errorf("malformed JSON: %w", err)
 		}
 		key, _ := t.(string)
 		switch key {
@@ -192,7 +192,7 @@ func Decode(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err err
 			for i := 0; dec.More(); i++ {
 				var raw json.RawMessage
 				if err := dec.Decode(&raw); err != nil {
-					return fmt.Errorf("object %d: malformed JSON: %v", i, err)
+					return fmt.Errorf("object %d: malformed JSON: %w", i, err)
 				}
 				var info *Info
 				var cerr error
@@ -206,12 +206,12 @@ func Decode(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err err
 				}
 			}
 			if _, err := dec.Token(); err != nil {
-				return fmt.Errorf("malformed JSON: %v", err)
+				return fmt.Errorf("malformed JSON: %w", err)
 			}
 		case "type":
 			var v any
 			if err := dec.Decode(&v); err != nil {
-				return fmt.Errorf("malformed JSON: %v", err)
+				return fmt.Errorf("malformed JSON: %w", err)
 			}
 			if v != "bundle" {
 				return fmt.Errorf("type %v: not a bundle", v)
@@ -219,12 +219,12 @@ func Decode(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err err
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return fmt.Errorf("malformed JSON: %v", err)
+				return fmt.Errorf("malformed JSON: %w", err)
 			}
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("malformed JSON: %v", err)
+		return fmt.Errorf("malformed JSON: %w", err)
 	}
 	if !found {
 		return errors.New(`no "objects" list`)

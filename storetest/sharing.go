@@ -75,7 +75,7 @@ func testSharing(t *testing.T, open Opener) {
 		objs = append(objs, stixObj(i+1, t0, tlp))
 	}
 	bad := &vigil.IncomingObject{ID: "indicator--x", Err: fmt.Errorf("id is not a UUID")}
-	st, err := s.Sharing.AddObjects(admin, sector.ID, append(objs, bad))
+	st, err := s.Sharing.AddObjects(admin, sector.ID, append(objs, bad), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func testSharing(t *testing.T, open Opener) {
 			}
 		}
 		for _, c := range cases {
-			_, err := s.Sharing.AddObjects(c.ctx, c.coll, []*vigil.IncomingObject{stixObj(900, t0, vigil.TLPGreen)})
+			_, err := s.Sharing.AddObjects(c.ctx, c.coll, []*vigil.IncomingObject{stixObj(900, t0, vigil.TLPGreen)}, nil)
 			if c.canWrite != (err == nil) {
 				t.Errorf("%s writes: %v", c.name, err)
 			}
@@ -138,12 +138,12 @@ func testSharing(t *testing.T, open Opener) {
 	t.Run("Versions", func(t *testing.T) {
 		// Object 7: three versions, added newest first.
 		for _, h := range []int{3, 1, 2} {
-			if _, err := s.Sharing.AddObjects(admin, private.ID, []*vigil.IncomingObject{stixObj(7, t0.Add(time.Duration(h)*time.Hour), vigil.TLPGreen)}); err != nil {
+			if _, err := s.Sharing.AddObjects(admin, private.ID, []*vigil.IncomingObject{stixObj(7, t0.Add(time.Duration(h)*time.Hour), vigil.TLPGreen)}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// The same version again is a success, stored once.
-		st, _ := s.Sharing.AddObjects(admin, private.ID, []*vigil.IncomingObject{stixObj(7, t0.Add(time.Hour), vigil.TLPGreen)})
+		st, _ := s.Sharing.AddObjects(admin, private.ID, []*vigil.IncomingObject{stixObj(7, t0.Add(time.Hour), vigil.TLPGreen)}, nil)
 		if st.SuccessCount != 1 || st.Successes[0].Message == "" {
 			t.Errorf("duplicate version: %+v", st)
 		}
@@ -198,7 +198,7 @@ func testSharing(t *testing.T, open Opener) {
 			for i := range n {
 				batch = append(batch, stixObj(1000+from+i, t0, vigil.TLPGreen))
 			}
-			if _, err := s.Sharing.AddObjects(admin, c.ID, batch); err != nil {
+			if _, err := s.Sharing.AddObjects(admin, c.ID, batch, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -243,7 +243,7 @@ func testSharing(t *testing.T, open Opener) {
 	})
 
 	t.Run("Status", func(t *testing.T) {
-		st, err := s.Sharing.AddObjects(amber, sector.ID, []*vigil.IncomingObject{stixObj(800, t0, vigil.TLPGreen)})
+		st, err := s.Sharing.AddObjects(amber, sector.ID, []*vigil.IncomingObject{stixObj(800, t0, vigil.TLPGreen)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,4 +281,27 @@ func testSharing(t *testing.T, open Opener) {
 			}
 		}
 	})
+}
+
+// testSharingBatches: a request added in batches keeps one status.
+func testSharingBatches(t *testing.T, open Opener) {
+	s := open(t)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	c := &vigil.Collection{Title: "Batches"}
+	if err := s.Sharing.CreateCollection(admin, c); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	st, err := s.Sharing.AddObjects(admin, c.ID, []*vigil.IncomingObject{stixObj(1, t0, ""), stixObj(2, t0, "")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.Sharing.AddObjects(admin, c.ID, []*vigil.IncomingObject{stixObj(3, t0, ""), {ID: "x--1", Err: fmt.Errorf("bad")}}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Sharing.FindStatus(admin, st.ID)
+	if err != nil || got.TotalCount != 4 || got.SuccessCount != 3 || got.FailureCount != 1 || len(got.Successes) != 3 {
+		t.Errorf("merged status: %v %+v", err, got)
+	}
 }

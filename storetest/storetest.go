@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Notify", func(t *testing.T) { testNotify(t, open) })
 	t.Run("ClassifiedClock", func(t *testing.T) { testClassifiedClock(t, open) })
 	t.Run("Sharing", func(t *testing.T) { testSharing(t, open) })
+	t.Run("SharingBatches", func(t *testing.T) { testSharingBatches(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +156,7 @@ func (s *SharingService) FindCollection(ctx context.Context, id string) (c *vigi
 // collection row is locked), so added_after and the page cursor see them
 // in the order they were added, and paging is stable while more arrive.
 // A version already in the collection is a success, stored once.
-func (s *SharingService) AddObjects(ctx context.Context, collectionID string, objs []*vigil.IncomingObject) (st *vigil.TAXIIStatus, err error) {
+func (s *SharingService) AddObjects(ctx context.Context, collectionID string, objs []*vigil.IncomingObject, into *vigil.TAXIIStatus) (st *vigil.TAXIIStatus, err error) {
 	defer s.db.op("stix.add")(&err)
 	err = s.db.write(ctx, func(tx *Tx) error {
 		acc, err := tx.collectionAccess(collectionID)
@@ -173,12 +174,24 @@ func (s *SharingService) AddObjects(ctx context.Context, collectionID string, ob
 		if last != nil && !next.After(*last) {
 			next = last.Add(time.Microsecond)
 		}
-		st = &vigil.TAXIIStatus{ID: uuid.NewString(), Status: vigil.StatusComplete, RequestTimestamp: tx.now, TotalCount: len(objs),
-			Successes: []vigil.StatusDetail{}, Failures: []vigil.StatusDetail{}, Pendings: []vigil.StatusDetail{}}
+		fresh := into == nil || into.ID == ""
+		if fresh {
+			st = &vigil.TAXIIStatus{ID: uuid.NewString(), Status: vigil.StatusComplete, RequestTimestamp: tx.now,
+				Successes: []vigil.StatusDetail{}, Failures: []vigil.StatusDetail{}, Pendings: []vigil.StatusDetail{}}
+		} else {
+			cp := *into
+			cp.Successes, cp.Failures = slices.Clone(into.Successes), slices.Clone(into.Failures)
+			st = &cp
+		}
+		st.TotalCount += len(objs)
 		added := 0
 		for _, o := range objs {
 			if o.Err != nil {
-				st.Failures = append(st.Failures, vigil.StatusDetail{ID: o.ID, Version: versionString(o.Version), Message: o.Err.Error()})
+				v := o.Version
+				if v.IsZero() {
+					v = tx.now
+				}
+				st.Failures = append(st.Failures, vigil.StatusDetail{ID: o.ID, Version: versionString(v), Message: o.Err.Error()})
 				continue
 			}
 			version := o.Version
@@ -211,8 +224,12 @@ func (s *SharingService) AddObjects(ctx context.Context, collectionID string, ob
 		} else if id := tx.actorID(); id != nil {
 			user = *id
 		}
-		if _, err := tx.exec(`INSERT INTO taxii_status (id, collection_id, partner_id, user_id, request_timestamp, body) VALUES (?, ?, ?, ?, ?, ?)`,
-			st.ID, collectionID, partner, user, tx.now, mustJSON(st)); err != nil {
+		if fresh {
+			if _, err := tx.exec(`INSERT INTO taxii_status (id, collection_id, partner_id, user_id, request_timestamp, body) VALUES (?, ?, ?, ?, ?, ?)`,
+				st.ID, collectionID, partner, user, tx.now, mustJSON(st)); err != nil {
+				return err
+			}
+		} else if _, err := tx.exec(`UPDATE taxii_status SET body = ? WHERE id = ?`, mustJSON(st), st.ID); err != nil {
 			return err
 		}
 		tx.audit("stix.add", "collection", 0, nil, map[string]any{"collection": collectionID, "status": st.ID,

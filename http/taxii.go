@@ -1,0 +1,599 @@
+package http
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/stix"
+)
+
+// TAXII 2.1 (OASIS Standard, 10 June 2021) under /taxii2/: discovery, one
+// API root (/taxii2/api/), collections, objects, manifest, versions and
+// status. Partners authenticate with their token (HTTP Basic: their name
+// and the token; or Bearer); Vigil users with an API token.
+
+// TAXIIMediaType is the media type of every TAXII 2.1 request and answer.
+const TAXIIMediaType = "application/taxii+json;version=2.1"
+
+// TAXIIMaxContentLength is the API root's max_content_length: 100 MiB.
+const TAXIIMaxContentLength = 100 << 20
+
+const taxiiRoot = "/taxii2/api/"
+
+// taxiiBatch is how many objects of a POST are stored per transaction.
+const taxiiBatch = 1000
+
+func (s *Server) taxiiRoutes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /taxii2/{$}", s.taxiiDiscovery)
+	m.HandleFunc("GET /taxii2/api/{$}", s.taxiiAPIRoot)
+	m.HandleFunc("GET /taxii2/api/status/{sid}/{$}", s.taxiiStatus)
+	m.HandleFunc("GET /taxii2/api/collections/{$}", s.taxiiCollections)
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/{$}", s.taxiiCollection)
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/manifest/{$}", s.taxiiManifest)
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{$}", s.taxiiGetObjects)
+	m.HandleFunc("POST /taxii2/api/collections/{cid}/objects/{$}", s.taxiiAddObjects)
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.taxiiGetObject)
+	m.HandleFunc("DELETE /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.taxiiDeleteObject)
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/versions/{$}", s.taxiiVersions)
+	s.mux.Handle("/taxii2/", s.taxiiGate(m))
+}
+
+// taxiiGate does what every TAXII endpoint needs first: the trailing
+// slash (clients that leave it off are redirected), authentication, and
+// content negotiation.
+func (s *Server) taxiiGate(m *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/") {
+			u := *r.URL
+			u.Path += "/"
+			http.Redirect(w, r, u.String(), http.StatusPermanentRedirect)
+			return
+		}
+		if !acceptsTAXII(r.Header.Get("Accept")) {
+			taxiiError(w, http.StatusNotAcceptable, "Not acceptable", "Ask for "+TAXIIMediaType+".")
+			return
+		}
+		a, err := s.taxiiActor(r)
+		if err != nil {
+			s.taxiiFail(w, r, err)
+			return
+		}
+		if _, pattern := m.Handler(r); pattern == "" {
+			r2 := r.Clone(r.Context())
+			r2.Method = http.MethodGet
+			if _, p := m.Handler(r2); p != "" {
+				taxiiError(w, http.StatusMethodNotAllowed, "Method not allowed", "")
+			} else {
+				taxiiError(w, http.StatusNotFound, "Not found", "No such TAXII endpoint.")
+			}
+			return
+		}
+		m.ServeHTTP(w, r.WithContext(vigil.NewContextWithActor(r.Context(), a)))
+	})
+}
+
+// taxiiActor authenticates a TAXII request: a partner's token (Basic, with
+// the partner's name, or Bearer) or a Vigil user's API token.
+func (s *Server) taxiiActor(r *http.Request) (*vigil.Actor, error) {
+	ctx := r.Context()
+	var name, token string
+	if u, p, ok := r.BasicAuth(); ok {
+		name, token = u, p
+	} else if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		token = strings.TrimSpace(t)
+	}
+	switch {
+	case token == "":
+		return nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Authenticate with HTTP Basic (your partner name and token) or a bearer token.")
+	case strings.HasPrefix(token, vigil.PartnerTokenPrefix):
+		return s.Services.Sharing.AuthenticatePartner(ctx, name, token)
+	}
+	a, err := s.Services.Auth.AuthenticateToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if a.MustChangePassword {
+		return nil, errMustChange
+	}
+	return a, nil
+}
+
+// acceptsTAXII reports whether an Accept header admits TAXII 2.1 JSON: the
+// media type with version 2.1 or none, or a wildcard. A missing header is
+// taken as */*.
+func acceptsTAXII(accept string) bool {
+	if strings.TrimSpace(accept) == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if q, ok := params["q"]; ok && (q == "0" || q == "0.0" || q == "0.000") {
+			continue
+		}
+		switch mt {
+		case "*/*", "application/*":
+			return true
+		case "application/taxii+json", "application/vnd.oasis.taxii+json":
+			if v, ok := params["version"]; !ok || v == "2.1" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// taxiiError writes a TAXII error message resource.
+func taxiiError(w http.ResponseWriter, status int, title, description string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Vigil TAXII", Bearer realm="Vigil TAXII"`)
+	}
+	body := map[string]any{"title": title, "http_status": strconv.Itoa(status)}
+	if description != "" {
+		body["description"] = description
+	}
+	taxiiJSON(w, status, body)
+}
+
+func taxiiJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", TAXIIMediaType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// taxiiFail maps a store error to a TAXII error.
+func (s *Server) taxiiFail(w http.ResponseWriter, r *http.Request, err error) {
+	msg := vigil.ErrorMessage(err)
+	switch vigil.ErrorCode(err) {
+	case vigil.ENOTFOUND:
+		taxiiError(w, http.StatusNotFound, "Not found", msg)
+	case vigil.EFORBIDDEN:
+		taxiiError(w, http.StatusForbidden, "Forbidden", msg)
+	case vigil.EUNAUTHORIZED:
+		taxiiError(w, http.StatusUnauthorized, "Unauthorized", msg)
+	case vigil.EINVALID:
+		var parts []string
+		for _, f := range vigil.ErrorFields(err) {
+			parts = append(parts, f.Field+": "+f.Message)
+		}
+		if len(parts) > 0 {
+			msg = strings.Join(parts, " ")
+		}
+		taxiiError(w, http.StatusBadRequest, "Bad request", msg)
+	case vigil.ECONFLICT:
+		taxiiError(w, http.StatusConflict, "Conflict", msg)
+	default:
+		s.Logger.ErrorContext(r.Context(), "taxii", "path", r.URL.Path, "err", err)
+		taxiiError(w, http.StatusInternalServerError, "Internal error", "")
+	}
+}
+
+// taxiiTime formats a TAXII timestamp: UTC, exactly six fractional digits.
+func taxiiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+func (s *Server) taxiiDiscovery(w http.ResponseWriter, r *http.Request) {
+	taxiiJSON(w, http.StatusOK, map[string]any{
+		"title":       "Vigil TAXII",
+		"description": "Threat intelligence shared by this organisation with its invited partners.",
+		"default":     taxiiRoot,
+		"api_roots":   []string{taxiiRoot},
+	})
+}
+
+func (s *Server) taxiiAPIRoot(w http.ResponseWriter, r *http.Request) {
+	taxiiJSON(w, http.StatusOK, map[string]any{
+		"title":              "Vigil",
+		"description":        "Collections of STIX 2.1 objects.",
+		"versions":           []string{TAXIIMediaType},
+		"max_content_length": TAXIIMaxContentLength,
+	})
+}
+
+type taxiiCollection struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	CanRead     bool     `json:"can_read"`
+	CanWrite    bool     `json:"can_write"`
+	MediaTypes  []string `json:"media_types"`
+}
+
+func wireCollection(c *vigil.Collection) taxiiCollection {
+	return taxiiCollection{ID: c.ID, Title: c.Title, Description: c.Description, CanRead: c.CanRead, CanWrite: c.CanWrite,
+		MediaTypes: []string{stix.MediaType}}
+}
+
+func (s *Server) taxiiCollections(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Services.Sharing.FindCollections(r.Context())
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	out := map[string]any{} // no collections: an empty object, not an empty list
+	if len(list) > 0 {
+		var cs []taxiiCollection
+		for _, c := range list {
+			cs = append(cs, wireCollection(c))
+		}
+		out["collections"] = cs
+	}
+	taxiiJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) taxiiCollection(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Services.Sharing.FindCollection(r.Context(), r.PathValue("cid"))
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	taxiiJSON(w, http.StatusOK, wireCollection(c))
+}
+
+// taxiiFilter reads the URL filtering parameters an endpoint takes. A
+// parameter given twice, or malformed, is a 400.
+func taxiiFilter(r *http.Request, allowed ...string) (vigil.ObjectFilter, error) {
+	var f vigil.ObjectFilter
+	var p vigil.Problems
+	q := r.URL.Query()
+	list := func(v string) []string {
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	for key, vs := range q {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == key
+		}
+		if !ok {
+			continue // TAXII: servers may ignore fields they do not understand
+		}
+		if len(vs) > 1 {
+			p.Add(key, "Give it once; separate several values with commas.")
+			continue
+		}
+		v := vs[0]
+		switch key {
+		case "added_after":
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				p.Add(key, "%q is not a timestamp such as 2026-11-30T09:15:00.000000Z.", v)
+			}
+			f.AddedAfter = &t
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				p.Add(key, "A positive whole number.")
+			}
+			f.Limit = n
+		case "next":
+			seq, err := parseNext(v)
+			if err != nil {
+				p.Add(key, "Not a next value this server gave.")
+			}
+			f.After = seq
+		case "match[id]":
+			f.IDs = list(v)
+		case "match[type]":
+			f.Types = list(v)
+		case "match[version]":
+			f.Versions = list(v)
+			for _, x := range f.Versions {
+				if x != "first" && x != "last" && x != "all" {
+					if _, err := stix.ParseTimestamp(x); err != nil {
+						p.Add(key, "%q is not first, last, all or a STIX timestamp.", x)
+					}
+				}
+			}
+		case "match[spec_version]":
+			f.SpecVersions = list(v)
+		}
+	}
+	return f, p.Err()
+}
+
+// The next value is the cursor (the last object's position), opaque to
+// clients; the store applies the request's filters and the client's rights
+// again with it, so it cannot reach past them.
+func formatNext(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(seq, 10)))
+}
+
+func parseNext(s string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !bytes.HasPrefix(b, []byte("v1:")) {
+		return 0, errors.New("bad next")
+	}
+	return strconv.ParseInt(string(b[3:]), 10, 64)
+}
+
+func dateHeaders(w http.ResponseWriter, objs []*vigil.StoredObject) {
+	if len(objs) == 0 {
+		return // the standard says nothing for an empty page; an empty value would break clients
+	}
+	w.Header().Set("X-TAXII-Date-Added-First", taxiiTime(objs[0].DateAdded))
+	w.Header().Set("X-TAXII-Date-Added-Last", taxiiTime(objs[len(objs)-1].DateAdded))
+}
+
+var objectParams = []string{"added_after", "limit", "next", "match[id]", "match[type]", "match[version]", "match[spec_version]"}
+
+func (s *Server) findPage(w http.ResponseWriter, r *http.Request, f vigil.ObjectFilter) *vigil.ObjectPage {
+	page, err := s.Services.Sharing.FindObjects(r.Context(), r.PathValue("cid"), f)
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return nil
+	}
+	return page
+}
+
+// writeEnvelope writes objects as a TAXII envelope, copying each object's
+// stored JSON as it is.
+func writeEnvelope(w http.ResponseWriter, page *vigil.ObjectPage) {
+	dateHeaders(w, page.Objects)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	sep := ""
+	if page.More {
+		b.WriteString(`"more":true,"next":"` + formatNext(page.Next) + `"`)
+		sep = ","
+	}
+	if len(page.Objects) > 0 {
+		b.WriteString(sep + `"objects":[`)
+		for i, o := range page.Objects {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.Write(o.Body)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString("}\n")
+	w.Header().Set("Content-Type", TAXIIMediaType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b.Bytes())
+}
+
+func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) {
+	f, err := taxiiFilter(r, objectParams...)
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	if page := s.findPage(w, r, f); page != nil {
+		writeEnvelope(w, page)
+	}
+}
+
+func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) {
+	f, err := taxiiFilter(r, "added_after", "limit", "next", "match[version]", "match[spec_version]")
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	f.IDs = []string{r.PathValue("oid")}
+	page := s.findPage(w, r, f)
+	if page == nil {
+		return
+	}
+	if len(page.Objects) == 0 && f.After == 0 && f.AddedAfter == nil {
+		taxiiError(w, http.StatusNotFound, "Not found", "No such object in the collection.")
+		return
+	}
+	writeEnvelope(w, page)
+}
+
+func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) {
+	f, err := taxiiFilter(r, objectParams...)
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	page := s.findPage(w, r, f)
+	if page == nil {
+		return
+	}
+	type record struct {
+		ID        string `json:"id"`
+		DateAdded string `json:"date_added"`
+		Version   string `json:"version"`
+		MediaType string `json:"media_type"`
+	}
+	out := map[string]any{}
+	if page.More {
+		out["more"], out["next"] = true, formatNext(page.Next)
+	}
+	if len(page.Objects) > 0 {
+		recs := make([]record, 0, len(page.Objects))
+		for _, o := range page.Objects {
+			recs = append(recs, record{o.ID, taxiiTime(o.DateAdded), stixVersion(o), stix.MediaType})
+		}
+		out["objects"] = recs
+	}
+	dateHeaders(w, page.Objects)
+	taxiiJSON(w, http.StatusOK, out)
+}
+
+// stixVersion formats an object's version as a STIX timestamp.
+func stixVersion(o *vigil.StoredObject) string {
+	return o.Version.UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
+func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) {
+	f, err := taxiiFilter(r, "added_after", "limit", "next", "match[spec_version]")
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	f.IDs, f.Versions = []string{r.PathValue("oid")}, []string{"all"}
+	page := s.findPage(w, r, f)
+	if page == nil {
+		return
+	}
+	if len(page.Objects) == 0 && f.After == 0 && f.AddedAfter == nil {
+		taxiiError(w, http.StatusNotFound, "Not found", "No such object in the collection.")
+		return
+	}
+	out := map[string]any{}
+	if page.More {
+		out["more"], out["next"] = true, formatNext(page.Next)
+	}
+	if len(page.Objects) > 0 {
+		vs := make([]string, 0, len(page.Objects))
+		for _, o := range page.Objects {
+			vs = append(vs, stixVersion(o))
+		}
+		out["versions"] = vs
+	}
+	dateHeaders(w, page.Objects)
+	taxiiJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) {
+	f, err := taxiiFilter(r, "match[version]", "match[spec_version]")
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	if err := s.Services.Sharing.DeleteObject(r.Context(), r.PathValue("cid"), r.PathValue("oid"), f); err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", TAXIIMediaType)
+	w.WriteHeader(http.StatusOK)
+}
+
+// taxiiStatusJSON is a status resource without empty lists (TAXII forbids
+// them in place of an absent property).
+func taxiiStatusJSON(st *vigil.TAXIIStatus) map[string]any {
+	out := map[string]any{"id": st.ID, "status": st.Status, "request_timestamp": taxiiTime(st.RequestTimestamp),
+		"total_count": st.TotalCount, "success_count": st.SuccessCount, "failure_count": st.FailureCount, "pending_count": st.PendingCount}
+	for k, l := range map[string][]vigil.StatusDetail{"successes": st.Successes, "failures": st.Failures, "pendings": st.Pendings} {
+		if len(l) > 0 {
+			out[k] = l
+		}
+	}
+	return out
+}
+
+func (s *Server) taxiiStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Services.Sharing.FindStatus(r.Context(), r.PathValue("sid"))
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	taxiiJSON(w, http.StatusOK, taxiiStatusJSON(st))
+}
+
+// taxiiAddObjects takes an envelope of objects. It is read as a stream and
+// stored a batch at a time, so a large envelope (up to max_content_length)
+// never sits whole in memory; a bad object is a failure in the status and
+// does not stop the others.
+func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	cid := r.PathValue("cid")
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
+		taxiiError(w, http.StatusUnsupportedMediaType, "Unsupported media type", "Send an envelope as "+TAXIIMediaType+".")
+		return
+	}
+	c, err := s.Services.Sharing.FindCollection(ctx, cid)
+	if err != nil {
+		s.taxiiFail(w, r, err)
+		return
+	}
+	if !c.CanWrite {
+		taxiiError(w, http.StatusForbidden, "Forbidden", "You may not add objects to this collection.")
+		return
+	}
+	if r.ContentLength > TAXIIMaxContentLength {
+		taxiiError(w, http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength))
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, TAXIIMaxContentLength)
+	var st *vigil.TAXIIStatus
+	var batch []*vigil.IncomingObject
+	flush := func() error {
+		if len(batch) == 0 && st != nil {
+			return nil
+		}
+		var err error
+		st, err = s.Services.Sharing.AddObjects(ctx, cid, batch, st)
+		batch = batch[:0]
+		if err != nil {
+			return storeError{err}
+		}
+		return nil
+	}
+	derr := stix.Decode(body, func(i int, raw json.RawMessage, info *stix.Info, err error) error {
+		in := &vigil.IncomingObject{Raw: raw, Err: err}
+		if info != nil {
+			in.ID, in.Type, in.SpecVersion, in.Version, in.TLP = info.ID, info.Type, info.SpecVersion, info.Version, info.TLP
+		} else {
+			var o struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(raw, &o)
+			in.ID = o.ID
+			if in.ID == "" {
+				in.ID = fmt.Sprintf("(object %d)", i)
+			}
+		}
+		batch = append(batch, in)
+		if len(batch) >= taxiiBatch {
+			return flush()
+		}
+		return nil
+	})
+	var tooBig *http.MaxBytesError
+	var se storeError
+	switch {
+	case errors.As(derr, &se):
+		s.taxiiFail(w, r, se.err)
+		return
+	case errors.As(derr, &tooBig):
+		taxiiError(w, http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength))
+		return
+	case derr != nil && st == nil:
+		// Not an envelope (or broken before a first batch was stored):
+		// nothing is stored.
+		taxiiError(w, http.StatusUnprocessableEntity, "Unprocessable content", derr.Error())
+		return
+	}
+	if err := flush(); err != nil {
+		s.taxiiFail(w, r, err.(storeError).err)
+		return
+	}
+	if derr != nil {
+		// The envelope broke after some batches were stored: they stay,
+		// and the status says where it broke.
+		st.Failures = append(st.Failures, vigil.StatusDetail{ID: "(envelope)", Version: taxiiTime(st.RequestTimestamp), Message: derr.Error()})
+		st.FailureCount++
+		st.TotalCount++
+	}
+	taxiiJSON(w, http.StatusAccepted, taxiiStatusJSON(st))
+}
+
+// storeError marks a store failure met while reading an envelope.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
