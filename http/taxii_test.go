@@ -369,3 +369,37 @@ func TestTAXII(t *testing.T) {
 		}
 	})
 }
+
+// TestTAXIITooLarge: a POST past max_content_length is 413, whether it
+// says so in Content-Length or streams without one.
+func TestTAXIITooLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 100 MiB")
+	}
+	e := newEnv(t)
+	sys := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+	c := &vigil.Collection{Title: "Inbox"}
+	must(t, e.svc.Sharing.CreateCollection(sys, c))
+	tok, err := e.svc.Sharing.CreatePartner(sys, &vigil.Partner{Name: "big", Access: []vigil.CollectionAccess{{CollectionID: c.ID, Read: true, Write: true}}})
+	must(t, err)
+	cl := &taxiiClient{t: t, base: e.ts.URL, user: "big", pass: tok}
+	// Streamed (chunked): an envelope that never ends, made of spaces.
+	body := io.MultiReader(strings.NewReader(`{"objects":[`), io.LimitReader(spaces{}, 101<<20))
+	r := cl.do("POST", "/taxii2/api/collections/"+c.ID+"/objects/", body, map[string]string{"Content-Type": "application/taxii+json;version=2.1"})
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("streamed past the limit: %d %s", r.status, r.body)
+	}
+	objs, _ := e.svc.Sharing.FindObjects(sys, c.ID, vigil.ObjectFilter{})
+	if len(objs.Objects) != 0 {
+		t.Errorf("%d objects stored", len(objs.Objects))
+	}
+}
+
+type spaces struct{}
+
+func (spaces) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
+}

@@ -3,10 +3,13 @@ package stix
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -111,4 +114,23 @@ func FuzzDecode(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+// TestCompactReader: whitespace outside strings shrinks, strings keep
+// theirs (escaped quotes included), and the JSON means the same.
+func TestCompactReader(t *testing.T) {
+	in := "{ \"a\" :   \"x  \\\"  y\"  ,\n\n\t \"b\": [ 1 ,   2 ] }"
+	b, err := io.ReadAll(&compactReader{r: iotest.OneByteReader(strings.NewReader(in))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "{ \"a\" : \"x  \\\"  y\" ,\n\"b\": [ 1 , 2 ] }" {
+		t.Errorf("compacted: %q", b)
+	}
+	var x, y any
+	json.Unmarshal([]byte(in), &x)
+	json.Unmarshal(b, &y)
+	if fmt.Sprint(x) != fmt.Sprint(y) {
+		t.Errorf("meaning changed: %v vs %v", x, y)
+	}
 }
