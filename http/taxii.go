@@ -2,10 +2,12 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -530,21 +532,43 @@ func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, TAXIIMaxContentLength)
-	var st *vigil.TAXIIStatus
+	st, derr, err := AddBundle(ctx, s.Services.Sharing, cid, body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case err != nil:
+		s.taxiiFail(w, r, err)
+		return
+	case errors.As(derr, &tooBig):
+		taxiiError(w, http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength))
+		return
+	case derr != nil && st == nil:
+		taxiiError(w, http.StatusUnprocessableEntity, "Unprocessable content", derr.Error())
+		return
+	}
+	taxiiJSON(w, http.StatusAccepted, taxiiStatusJSON(st))
+}
+
+// AddBundle streams a STIX bundle or TAXII envelope from r into a
+// collection, a batch at a time, so no more than one batch is held in
+// memory; refused objects are failures in the status. derr is what was
+// wrong with the document itself: if nothing had been stored yet, st is
+// nil and nothing is; otherwise the batches before it stay and the status
+// names where it broke. err is the store's.
+func AddBundle(ctx context.Context, svc vigil.SharingService, cid string, r io.Reader) (st *vigil.TAXIIStatus, derr, err error) {
 	var batch []*vigil.IncomingObject
 	flush := func() error {
 		if len(batch) == 0 && st != nil {
 			return nil
 		}
 		var err error
-		st, err = s.Services.Sharing.AddObjects(ctx, cid, batch, st)
+		st, err = svc.AddObjects(ctx, cid, batch, st)
 		batch = batch[:0]
 		if err != nil {
 			return storeError{err}
 		}
 		return nil
 	}
-	derr := stix.Decode(body, func(i int, raw json.RawMessage, info *stix.Info, err error) error {
+	derr = stix.Decode(r, func(i int, raw json.RawMessage, info *stix.Info, err error) error {
 		in := &vigil.IncomingObject{Raw: raw, Err: err}
 		if info != nil {
 			in.ID, in.Type, in.SpecVersion, in.Version, in.TLP = info.ID, info.Type, info.SpecVersion, info.Version, info.TLP
@@ -564,33 +588,25 @@ func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	var tooBig *http.MaxBytesError
 	var se storeError
-	switch {
-	case errors.As(derr, &se):
-		s.taxiiFail(w, r, se.err)
-		return
-	case errors.As(derr, &tooBig):
-		taxiiError(w, http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength))
-		return
-	case derr != nil && st == nil:
-		// Not an envelope (or broken before a first batch was stored):
-		// nothing is stored.
-		taxiiError(w, http.StatusUnprocessableEntity, "Unprocessable content", derr.Error())
-		return
+	if errors.As(derr, &se) {
+		return st, nil, se.err
+	}
+	if derr != nil && st == nil {
+		return nil, derr, nil // nothing stored
 	}
 	if err := flush(); err != nil {
-		s.taxiiFail(w, r, err.(storeError).err)
-		return
+		return st, derr, err.(storeError).err
 	}
 	if derr != nil {
-		// The envelope broke after some batches were stored: they stay,
-		// and the status says where it broke.
 		st.Failures = append(st.Failures, vigil.StatusDetail{ID: "(envelope)", Version: taxiiTime(st.RequestTimestamp), Message: derr.Error()})
 		st.FailureCount++
 		st.TotalCount++
+		if st, err = svc.AddObjects(ctx, cid, nil, st); err != nil { // keep the failure in the stored status
+			return st, derr, err
+		}
 	}
-	taxiiJSON(w, http.StatusAccepted, taxiiStatusJSON(st))
+	return st, derr, nil
 }
 
 // storeError marks a store failure met while reading an envelope.

@@ -174,6 +174,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			restoreCommand(stdout, stderr),
 			auditCommand(stdout, stderr),
 			stixCommand(stdout, stderr),
+			taxiiCommand(stdout, stderr),
 			seedCommand(stdout, stderr),
 			benchCommand(stdout, stderr),
 			{

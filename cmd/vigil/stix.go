@@ -77,9 +77,9 @@ func stixCommand(stdout, stderr io.Writer) *ffcli.Command {
 		},
 	}
 	return &ffcli.Command{
-		Name: "stix", ShortUsage: "vigil stix export INC-…", ShortHelp: "Share incidents as STIX 2.1.",
+		Name: "stix", ShortUsage: "vigil stix export|import …", ShortHelp: "Share incidents as STIX 2.1.",
 		FlagSet:     flag.NewFlagSet("stix", flag.ContinueOnError),
 		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
-		Subcommands: []*ffcli.Command{export},
+		Subcommands: []*ffcli.Command{export, stixImportCommand(stdout, stderr)},
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,5 +47,62 @@ func TestSTIXExportCommand(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"stix", "export", "-data", data, "INC-1999-000001"}, nil, &out, &errOut); err == nil {
 		t.Error("an unknown incident exported")
+	}
+}
+
+func TestTAXIICommands(t *testing.T) {
+	data := t.TempDir()
+	cli := func(args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		n := 2 // command words before the flags
+		if args[0] == "taxii" {
+			n = 3
+		}
+		full := append([]string{}, args[:n]...)
+		full = append(full, "-data", data)
+		full = append(full, args[n:]...)
+		err := run(t.Context(), full, nil, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	out, err := cli("taxii", "collection", "add", "-title", "Sector IOCs")
+	if err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	coll := strings.TrimSpace(out)
+	if out, err := cli("taxii", "collection", "list"); err != nil || !strings.Contains(out, coll) {
+		t.Errorf("collection list: %v %s", err, out)
+	}
+	// Import an exported bundle: every object goes in; again, all are there already.
+	file := filepath.Join(t.TempDir(), "b.json")
+	b, _ := (&stix.Export{Org: "Anytown", Incident: &vigil.Incident{Reference: "INC-2026-000001", Title: "x", TLP: vigil.TLPGreen},
+		Observables: []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "203.0.113.9", IOC: true}}}).Bundle()
+	raw, _ := json.Marshal(b)
+	os.WriteFile(file, raw, 0o600)
+	for range 2 {
+		out, err := cli("stix", "import", "-collection", coll, file)
+		if err != nil || !strings.Contains(out, fmt.Sprintf("%d objects: %d imported", len(b.Objects), len(b.Objects))) {
+			t.Errorf("import: %v %s", err, out)
+		}
+	}
+	os.WriteFile(file, []byte(`{"type":"bundle","objects":[{"type":"indicator","id":"indicator--bad"}]}`), 0o600)
+	if out, err := cli("stix", "import", "-collection", coll, file); err == nil || !strings.Contains(out, "1 refused") {
+		t.Errorf("bad bundle: %v %s", err, out)
+	}
+	out, err = cli("taxii", "partner", "add", "-name", "green-bank", "-read", coll, "-tlp", "green")
+	if err != nil || !strings.Contains(out, "token: vgp_") {
+		t.Fatalf("partner add: %v %s", err, out)
+	}
+	if out, err := cli("taxii", "partner", "add", "-name", "greedy", "-tlp", "red"); err == nil || !strings.Contains(out+err.Error(), "AMBER") {
+		t.Errorf("partner cleared for RED: %v %s", err, out)
+	}
+	if out, err := cli("taxii", "partner", "list"); err != nil || !strings.Contains(out, "green-bank") || !strings.Contains(out, coll+":r") {
+		t.Errorf("partner list: %v %s", err, out)
+	}
+	if out, err := cli("taxii", "partner", "revoke", "green-bank"); err != nil || !strings.Contains(out, "revoked") {
+		t.Errorf("revoke: %v %s", err, out)
+	}
+	if out, _ := cli("taxii", "partner", "list"); !strings.Contains(out, "revoked") {
+		t.Errorf("list after revoke: %s", out)
 	}
 }
