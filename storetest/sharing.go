@@ -107,8 +107,8 @@ func testSharing(t *testing.T, open Opener) {
 			{"admin", admin, sector.ID, 6, "", true},
 			{"responder", resp, sector.ID, 5, "", true}, // up to AMBER+STRICT
 			{"viewer", viewer, sector.ID, 5, "", false},
-			{"green partner", green, sector.ID, 2, "", false},      // CLEAR, GREEN
-			{"amber partner", amber, sector.ID, 4, "", true},       // CLEAR, GREEN, AMBER, unmarked
+			{"green partner", green, sector.ID, 2, "", false}, // CLEAR, GREEN
+			{"amber partner", amber, sector.ID, 4, "", true},  // CLEAR, GREEN, AMBER, unmarked
 			{"write-only partner", writer, sector.ID, 0, vigil.EFORBIDDEN, true},
 			{"green partner, other collection", green, private.ID, 0, vigil.ENOTFOUND, false},
 			{"amber partner, unknown collection", amber, "no-such", 0, vigil.ENOTFOUND, false},
