@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-ir/vigil"
@@ -555,20 +556,32 @@ func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
 // nil and nothing is; otherwise the batches before it stay and the status
 // names where it broke. err is the store's.
 func AddBundle(ctx context.Context, svc vigil.SharingService, cid string, r io.Reader) (st *vigil.TAXIIStatus, derr, err error) {
-	var batch []*vigil.IncomingObject
-	flush := func() error {
-		if len(batch) == 0 && st != nil {
-			return nil
-		}
+	// Reading and storing overlap: one batch is stored while the next is
+	// read and checked.
+	work := make(chan []*vigil.IncomingObject)
+	stored := make(chan error, 1)
+	var failed atomic.Bool
+	go func() {
 		var err error
-		st, err = svc.AddObjects(ctx, cid, batch, st)
-		batch = batch[:0]
-		if err != nil {
-			return storeError{err}
+		for b := range work {
+			if err != nil {
+				continue // drain after a failure
+			}
+			var next *vigil.TAXIIStatus
+			if next, err = svc.AddObjects(ctx, cid, b, st); err != nil {
+				failed.Store(true)
+				continue
+			}
+			st = next
 		}
-		return nil
-	}
+		stored <- err
+	}()
+	var batch []*vigil.IncomingObject
+	sent := false
 	derr = stix.Decode(r, func(i int, raw json.RawMessage, info *stix.Info, err error) error {
+		if failed.Load() {
+			return errStoreFailed
+		}
 		in := &vigil.IncomingObject{Raw: raw, Err: err}
 		if info != nil {
 			in.ID, in.Type, in.SpecVersion, in.Version, in.TLP = info.ID, info.Type, info.SpecVersion, info.Version, info.TLP
@@ -584,19 +597,27 @@ func AddBundle(ctx context.Context, svc vigil.SharingService, cid string, r io.R
 		}
 		batch = append(batch, in)
 		if len(batch) >= taxiiBatch {
-			return flush()
+			work <- batch
+			batch, sent = nil, true
 		}
 		return nil
 	})
-	var se storeError
-	if errors.As(derr, &se) {
-		return st, nil, se.err
+	if derr == nil || sent {
+		// A whole document, or one broken after batches were stored: what
+		// was read is stored.
+		if len(batch) > 0 || !sent {
+			work <- batch
+		}
 	}
-	if derr != nil && st == nil {
-		return nil, derr, nil // nothing stored
+	close(work)
+	if err := <-stored; err != nil {
+		return st, nil, err
 	}
-	if err := flush(); err != nil {
-		return st, derr, err.(storeError).err
+	if errors.Is(derr, errStoreFailed) {
+		return st, nil, errors.New("store failed") // not reached: the store's error is returned above
+	}
+	if derr != nil && !sent {
+		return nil, derr, nil // not a bundle: nothing stored
 	}
 	if derr != nil {
 		st.Failures = append(st.Failures, vigil.StatusDetail{ID: "(envelope)", Version: taxiiTime(st.RequestTimestamp), Message: derr.Error()})
@@ -608,6 +629,8 @@ func AddBundle(ctx context.Context, svc vigil.SharingService, cid string, r io.R
 	}
 	return st, derr, nil
 }
+
+var errStoreFailed = errors.New("the store failed")
 
 // storeError marks a store failure met while reading an envelope.
 type storeError struct{ err error }

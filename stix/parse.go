@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/vigil-ir/vigil"
 )
 
@@ -78,10 +79,12 @@ func Check(raw []byte) (*Info, error) {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) && ute.Field != "" {
-			return nil, fmt.Errorf("%s must be a string", ute.Field)
+	if err := gojson.Unmarshal(raw, &o); err != nil {
+		if err := json.Unmarshal(raw, &o); err != nil { // for its error, which names the field
+			var ute *json.UnmarshalTypeError
+			if errors.As(err, &ute) && ute.Field != "" {
+				return nil, fmt.Errorf("%s must be a string", ute.Field)
+			}
 		}
 		return nil, errors.New("not a JSON object")
 	}

@@ -184,7 +184,7 @@ func (s *SharingService) AddObjects(ctx context.Context, collectionID string, ob
 			st = &cp
 		}
 		st.TotalCount += len(objs)
-		added := 0
+		var valid []*vigil.IncomingObject
 		for _, o := range objs {
 			if o.Err != nil {
 				v := o.Version
@@ -194,25 +194,24 @@ func (s *SharingService) AddObjects(ctx context.Context, collectionID string, ob
 				st.Failures = append(st.Failures, vigil.StatusDetail{ID: o.ID, Version: versionString(v), Message: o.Err.Error()})
 				continue
 			}
-			version := o.Version
-			if version.IsZero() {
-				version = next
-			}
-			version = vigil.TruncateTime(version)
-			ok, err := tx.addObject(collectionID, o, version, next)
-			if err != nil {
-				return err
-			}
-			msg := ""
-			if ok {
-				next = next.Add(time.Microsecond)
-				added++
-			} else {
-				msg = "Already in the collection."
-			}
-			st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version), Message: msg})
+			valid = append(valid, o)
 		}
-		st.SuccessCount, st.FailureCount = len(st.Successes), len(st.Failures)
+		before := len(st.Successes)
+		omitted := st.SuccessCount > len(st.Successes)
+		added, next, err := tx.addObjects(collectionID, valid, next, st)
+		successes := len(st.Successes) - before
+		if omitted {
+			st.Successes = nil
+		}
+		if err != nil {
+			return err
+		}
+		st.SuccessCount, st.FailureCount = st.SuccessCount+successes, len(st.Failures)
+		if st.SuccessCount > MaxStatusDetails {
+			// A big import lists its failures, not a million successes:
+			// success_count says how many (TAXII's successes is optional).
+			st.Successes = nil
+		}
 		if added > 0 {
 			if _, err := tx.exec(`UPDATE taxii_collections SET last_added = ? WHERE id = ?`, next.Add(-time.Microsecond), collectionID); err != nil {
 				return err
@@ -239,6 +238,10 @@ func (s *SharingService) AddObjects(ctx context.Context, collectionID string, ob
 	return st, err
 }
 
+// MaxStatusDetails is how many successes a status lists; past it, only
+// their count is kept.
+const MaxStatusDetails = 1000
+
 // versionString formats a version as TAXII does (microseconds, UTC).
 func versionString(t time.Time) string {
 	if t.IsZero() {
@@ -247,39 +250,134 @@ func versionString(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
 }
 
-// addObject inserts one version and keeps the first/last flags of the
-// object's versions right; false when that version was there already.
-func (tx *Tx) addObject(coll string, o *vigil.IncomingObject, version, added time.Time) (bool, error) {
-	var n int
-	var lo, hi *time.Time
-	if err := tx.queryRow(`SELECT count(*), min(version), max(version) FROM stix_objects WHERE collection_id = ? AND stix_id = ?`, coll, o.ID).
-		Scan(&n, scanNullTime(&lo), scanNullTime(&hi)); err != nil {
-		return false, err
-	}
-	first, last := true, true
-	if n > 0 {
-		var dup int
-		if err := tx.queryRow(`SELECT count(*) FROM stix_objects WHERE collection_id = ? AND stix_id = ? AND version = ?`, coll, o.ID, version).Scan(&dup); err != nil {
-			return false, err
-		}
-		if dup > 0 {
-			return false, nil
-		}
-		first, last = version.Before(*lo), version.After(*hi)
-		if last {
-			if _, err := tx.exec(`UPDATE stix_objects SET is_last = ? WHERE collection_id = ? AND stix_id = ? AND is_last`, false, coll, o.ID); err != nil {
-				return false, err
-			}
-		}
-		if first {
-			if _, err := tx.exec(`UPDATE stix_objects SET is_first = ? WHERE collection_id = ? AND stix_id = ? AND is_first`, false, coll, o.ID); err != nil {
-				return false, err
-			}
+// span is what the collection holds of one object: its versions.
+type span struct {
+	lo, hi   time.Time
+	versions map[int64]bool // UnixMicro
+	pending  []*pendingRow  // rows of this batch, not yet inserted
+}
+
+type pendingRow struct {
+	o           *vigil.IncomingObject
+	version     time.Time
+	added       time.Time
+	first, last bool
+}
+
+// addObjects inserts a batch of objects: one query reads the versions the
+// collection already holds of them, the first/last flags are worked out
+// in memory, and the rows go in with multi-row INSERTs. A version already
+// held is a success, stored once. It returns how many were added and the
+// next date_added.
+func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Time, st *vigil.TAXIIStatus) (int, time.Time, error) {
+	spans := map[string]*span{}
+	var ids []string
+	for _, o := range objs {
+		if spans[o.ID] == nil {
+			spans[o.ID] = &span{versions: map[int64]bool{}}
+			ids = append(ids, o.ID)
 		}
 	}
-	_, err := tx.exec(`INSERT INTO stix_objects (collection_id, stix_id, type, spec_version, version, date_added, tlp, tlp_rank, is_last, is_first, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, coll, o.ID, o.Type, o.SpecVersion, version, added, o.TLP, tlpRank(o.TLP), last, first, string(o.Raw))
-	return err == nil, err
+	inDB := map[string]bool{}
+	for chunk := range slices.Chunk(ids, 500) {
+		rows, err := tx.query(`SELECT stix_id, version FROM stix_objects WHERE collection_id = ? AND stix_id IN (`+placeholders(len(chunk))+`)`,
+			append([]any{coll}, anySlice(chunk)...)...)
+		if err != nil {
+			return 0, next, err
+		}
+		for rows.Next() {
+			var id string
+			var v time.Time
+			if err := rows.Scan(&id, scanTime(&v)); err != nil {
+				rows.Close()
+				return 0, next, err
+			}
+			sp := spans[id]
+			if len(sp.versions) == 0 || v.Before(sp.lo) {
+				sp.lo = v
+			}
+			if len(sp.versions) == 0 || v.After(sp.hi) {
+				sp.hi = v
+			}
+			sp.versions[v.UnixMicro()] = true
+			inDB[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, next, err
+		}
+	}
+	clearLast, clearFirst := map[string]bool{}, map[string]bool{}
+	var rows []*pendingRow
+	for _, o := range objs {
+		version := o.Version
+		if version.IsZero() {
+			version = next
+		}
+		version = vigil.TruncateTime(version)
+		sp := spans[o.ID]
+		if sp.versions[version.UnixMicro()] {
+			st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version), Message: "Already in the collection."})
+			continue
+		}
+		r := &pendingRow{o: o, version: version, added: next, first: true, last: true}
+		if len(sp.versions) > 0 {
+			r.first, r.last = version.Before(sp.lo), version.After(sp.hi)
+			for _, p := range sp.pending {
+				p.first = p.first && !r.first
+				p.last = p.last && !r.last
+			}
+			if inDB[o.ID] {
+				clearFirst[o.ID] = clearFirst[o.ID] || r.first
+				clearLast[o.ID] = clearLast[o.ID] || r.last
+			}
+		}
+		if len(sp.versions) == 0 || version.Before(sp.lo) {
+			sp.lo = version
+		}
+		if len(sp.versions) == 0 || version.After(sp.hi) {
+			sp.hi = version
+		}
+		sp.versions[version.UnixMicro()] = true
+		sp.pending = append(sp.pending, r)
+		rows = append(rows, r)
+		next = next.Add(time.Microsecond)
+		st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version)})
+	}
+	for _, c := range []struct {
+		col string
+		ids map[string]bool
+	}{{"is_last", clearLast}, {"is_first", clearFirst}} {
+		var list []string
+		for id, ok := range c.ids {
+			if ok {
+				list = append(list, id)
+			}
+		}
+		for chunk := range slices.Chunk(list, 500) {
+			if _, err := tx.exec(`UPDATE stix_objects SET `+c.col+` = ? WHERE collection_id = ? AND `+c.col+` AND stix_id IN (`+placeholders(len(chunk))+`)`,
+				append([]any{false, coll}, anySlice(chunk)...)...); err != nil {
+				return 0, next, err
+			}
+		}
+	}
+	const perInsert = 200
+	for chunk := range slices.Chunk(rows, perInsert) {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO stix_objects (collection_id, stix_id, type, spec_version, version, date_added, tlp, tlp_rank, is_last, is_first, body) VALUES `)
+		args := make([]any, 0, len(chunk)*11)
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, coll, r.o.ID, r.o.Type, r.o.SpecVersion, r.version, r.added, r.o.TLP, tlpRank(r.o.TLP), r.last, r.first, string(r.o.Raw))
+		}
+		if _, err := tx.exec(b.String(), args...); err != nil {
+			return 0, next, err
+		}
+	}
+	return len(rows), next, nil
 }
 
 // objectWhere builds the WHERE clause of a filter.
