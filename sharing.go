@@ -169,6 +169,9 @@ type SharingService interface {
 	// names (default: the last).
 	DeleteObject(ctx context.Context, collectionID, id string, f ObjectFilter) error
 	FindStatus(ctx context.Context, id string) (*TAXIIStatus, error)
+	// PublishIncident adds what an incident shares (its indicators) to a
+	// collection and records that on the incident's timeline.
+	PublishIncident(ctx context.Context, incidentID int64, collectionID string, objs []*IncomingObject) (*TAXIIStatus, error)
 
 	// CreatePartner invites a partner and returns its token, shown once.
 	CreatePartner(ctx context.Context, p *Partner) (token string, err error)

@@ -25,10 +25,11 @@ const (
 	KindAlert        TimelineKind = "alert"        // alerts that fed the incident
 	KindDuty         TimelineKind = "duty"         // reporting duties: arising, withdrawn, submitted
 	KindNotification TimelineKind = "notification" // a notification sent about the incident
+	KindSharing      TimelineKind = "sharing"      // indicators shared with partners
 )
 
 // TimelineKinds lists every kind.
-var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification}
+var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification, KindSharing}
 
 // TimelineEntry is what happened when, and who recorded it. At is when it
 // happened (a note may record an earlier event); CreatedAt is when it was

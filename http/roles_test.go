@@ -35,6 +35,7 @@ type fixture struct {
 	channel  *vigil.Channel
 	sub      *vigil.Subscription
 	delivery int64 // a test delivery on channel
+	coll     string // a TAXII collection
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -113,6 +114,9 @@ func newFixture(t *testing.T) *fixture {
 	d, err := f.e.svc.Notify.TestChannel(adm, f.channel.ID)
 	must(t, err)
 	f.delivery = d.ID
+	c := &vigil.Collection{Title: "Sector IOCs"}
+	must(t, f.e.svc.Sharing.CreateCollection(adm, c))
+	f.coll = c.ID
 	return f
 }
 
@@ -222,6 +226,10 @@ func TestRoleMatrix(t *testing.T) {
 		{"DELETE", "/api/v1/contacts/{contact}", nil, "UFFFAA", true},
 		{"GET", "/api/v1/incidents/{inc}/stix", nil, "UNAAAA", false},
 		{"GET", "/api/v1/incidents/{red}/stix", nil, "UNNNNA", false},
+		{"GET", "/api/v1/collections", nil, "UAAAAA", false},
+		{"POST", "/api/v1/collections", func(*fixture) any { return map[string]any{"title": "Sector"} }, "UFFFFA", false},
+		{"POST", "/api/v1/incidents/{inc}/publish", func(f *fixture) any { return map[string]any{"collection_id": f.coll, "preview": true} }, "UFFAAA", false},
+		{"POST", "/api/v1/incidents/{red}/publish", func(f *fixture) any { return map[string]any{"collection_id": f.coll, "preview": true} }, "UFFNNA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}

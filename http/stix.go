@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/vigil-ir/vigil"
@@ -58,4 +59,118 @@ func (s *Server) handleIncidentSTIX(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(b)
+}
+
+// Publication asks to share an incident's indicators with a collection.
+type Publication struct {
+	CollectionID string `json:"collection_id"`
+	// Preview returns exactly what would be shared, and shares nothing.
+	Preview bool `json:"preview"`
+}
+
+// PublicationResult is what sharing sends (or, for a preview, would
+// send), and the TAXII status of the addition.
+type PublicationResult struct {
+	Collection *vigil.Collection  `json:"collection"`
+	Objects    []stix.Object      `json:"objects"`
+	Status     *vigil.TAXIIStatus `json:"status"` // null for a preview
+}
+
+func (s *Server) handleIncidentPublish(w http.ResponseWriter, r *http.Request) {
+	id, err := s.incidentID(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var p Publication
+	if !s.decode(w, r, &p) {
+		return
+	}
+	ctx := r.Context()
+	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	coll, err := s.Services.Sharing.FindCollection(ctx, p.CollectionID)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		s.error(w, r, vigil.Invalid("collection_id", "No collection %q.", p.CollectionID))
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	objs, err := s.indicatorsOf(ctx, id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if objs == nil {
+		objs = []stix.Object{}
+	}
+	if p.Preview {
+		s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs})
+		return
+	}
+	if len(objs) == 0 {
+		s.error(w, r, vigil.Invalid("incident", "The incident has no observables marked IOC at TLP:AMBER or below to share."))
+		return
+	}
+	in := make([]*vigil.IncomingObject, 0, len(objs))
+	for _, o := range objs {
+		raw, _ := json.Marshal(o)
+		info, err := stix.Check(raw)
+		if err != nil {
+			s.error(w, r, fmt.Errorf("exported object %s: %w", o.ID(), err))
+			return
+		}
+		in = append(in, &vigil.IncomingObject{Raw: raw, ID: info.ID, Type: info.Type, SpecVersion: info.SpecVersion, Version: info.Version, TLP: info.TLP})
+	}
+	st, err := s.Services.Sharing.PublishIncident(ctx, id, p.CollectionID, in)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs, Status: st})
+}
+
+func (s *Server) indicatorsOf(ctx context.Context, id int64) ([]stix.Object, error) {
+	inc, err := s.Services.Incidents.FindIncidentByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := s.Services.Observables.FindObservables(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	profile, err := s.Services.Duties.FindProfile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return (&stix.Export{Org: profile.Name, Incident: inc, Observables: obs}).Indicators()
+}
+
+// CollectionList is the collections.
+type CollectionList struct {
+	Collections []*vigil.Collection `json:"collections"`
+}
+
+func (s *Server) handleCollectionList(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Services.Sharing.FindCollections(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, CollectionList{Collections: list})
+}
+
+func (s *Server) handleCollectionCreate(w http.ResponseWriter, r *http.Request) {
+	var c vigil.Collection
+	if !s.decode(w, r, &c) {
+		return
+	}
+	if err := s.Services.Sharing.CreateCollection(r.Context(), &c); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusCreated, &c)
 }

@@ -231,3 +231,65 @@ func incidentCore(inc *vigil.Incident) map[string]any {
 	}
 	return ext
 }
+
+// Indicators is what sharing an incident's IOCs sends: the organisation's
+// identity, an indicator and the cyber-observable of each observable
+// marked IOC at or below MaxTLP (AMBER when unset: AMBER+STRICT and RED
+// never leave the organisation), and the marking definitions they use.
+// The incident itself is not in it.
+func (e *Export) Indicators() ([]Object, error) {
+	cp := *e
+	if cp.MaxTLP == "" || cp.MaxTLP.Rank() > vigil.TLPAmber.Rank() {
+		cp.MaxTLP = vigil.TLPAmber
+	}
+	var iocs []*vigil.Observable
+	for _, o := range e.Observables {
+		if o.IOC {
+			iocs = append(iocs, o)
+		}
+	}
+	cp.Observables, cp.Report = iocs, false
+	b, err := cp.Bundle()
+	if err != nil {
+		return nil, err
+	}
+	var out []Object // the identity first, as Bundle writes it
+	for _, o := range b.Objects {
+		switch o.Type() {
+		case "incident", "observed-data", "relationship", "sighting", "report", "marking-definition":
+			continue
+		}
+		out = append(out, o)
+	}
+	if len(out) <= 1 { // the identity alone
+		return nil, nil
+	}
+	// The identity: marked like the least restrictive object it signs.
+	min := vigil.TLPRed
+	for _, o := range out[1:] {
+		if refs, ok := o["object_marking_refs"].([]string); ok {
+			if t, ok := TLPOf(refs[0]); ok && t.Rank() < min.Rank() {
+				min = t
+			}
+		}
+	}
+	id := Object{}
+	for k, v := range out[0] {
+		id[k] = v
+	}
+	id["object_marking_refs"] = []string{TLPMarkings[min].ID()}
+	out[0] = id
+	used := map[string]bool{TLPMarkings[min].ID(): true}
+	for _, o := range out[1:] {
+		for _, r := range o["object_marking_refs"].([]string) {
+			used[r] = true
+		}
+	}
+	var marks []Object
+	for _, t := range vigil.TLPs {
+		if used[TLPMarkings[t].ID()] {
+			marks = append(marks, TLPMarkings[t])
+		}
+	}
+	return append(marks, out...), nil
+}

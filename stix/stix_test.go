@@ -198,3 +198,27 @@ func TestExportMarkings(t *testing.T) {
 		}
 	}
 }
+
+func TestIndicators(t *testing.T) {
+	objs, err := sample(1).Indicators()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]int{}
+	for _, o := range objs {
+		types[o.Type()]++
+		s := fmt.Sprint(o)
+		if strings.Contains(s, "secret-partner") || strings.Contains(s, "j.smith") || strings.Contains(s, "Invoice phishing") {
+			t.Errorf("shared what must not leave: %v", o)
+		}
+	}
+	if types["incident"] != 0 || types["identity"] != 1 || types["indicator"] == 0 || types["marking-definition"] == 0 {
+		t.Errorf("types: %v", types)
+	}
+	schema := officialSchemas(t)
+	for _, o := range objs {
+		if err := validate(t, schema(o.Type()), o); err != nil {
+			t.Errorf("%s: %v", o.ID(), err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -159,83 +160,131 @@ func (s *SharingService) FindCollection(ctx context.Context, id string) (c *vigi
 func (s *SharingService) AddObjects(ctx context.Context, collectionID string, objs []*vigil.IncomingObject, into *vigil.TAXIIStatus) (st *vigil.TAXIIStatus, err error) {
 	defer s.db.op("stix.add")(&err)
 	err = s.db.write(ctx, func(tx *Tx) error {
-		acc, err := tx.collectionAccess(collectionID)
+		st, err = tx.addToCollection(collectionID, objs, into)
+		return err
+	})
+	return st, err
+}
+
+// PublishIncident adds objects exported from an incident to a collection
+// and records it on the incident's timeline, in one transaction.
+func (s *SharingService) PublishIncident(ctx context.Context, incidentID int64, collectionID string, objs []*vigil.IncomingObject) (st *vigil.TAXIIStatus, err error) {
+	defer s.db.op("stix.publish")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
+		inc, err := tx.findIncidentByID(incidentID)
 		if err != nil {
 			return err
 		}
-		if !acc.write {
-			return vigil.Errorf(vigil.EFORBIDDEN, "You may not add objects to this collection.")
-		}
-		var last *time.Time
-		if err := tx.queryRow(`SELECT last_added FROM taxii_collections WHERE id = ?`+tx.forUpdate(), collectionID).Scan(scanNullTime(&last)); err != nil {
+		if st, err = tx.addToCollection(collectionID, objs, nil); err != nil {
 			return err
 		}
-		next := tx.now
-		if last != nil && !next.After(*last) {
-			next = last.Add(time.Microsecond)
-		}
-		fresh := into == nil || into.ID == ""
-		if fresh {
-			st = &vigil.TAXIIStatus{ID: uuid.NewString(), Status: vigil.StatusComplete, RequestTimestamp: tx.now,
-				Successes: []vigil.StatusDetail{}, Failures: []vigil.StatusDetail{}, Pendings: []vigil.StatusDetail{}}
-		} else {
-			cp := *into
-			cp.Successes, cp.Failures = slices.Clone(into.Successes), slices.Clone(into.Failures)
-			st = &cp
-		}
-		st.TotalCount += len(objs)
-		var valid []*vigil.IncomingObject
+		var title string
+		tx.queryRow(`SELECT title FROM taxii_collections WHERE id = ?`, collectionID).Scan(&title)
+		types := map[string]int{}
 		for _, o := range objs {
-			if o.Err != nil {
-				v := o.Version
-				if v.IsZero() {
-					v = tx.now
-				}
-				st.Failures = append(st.Failures, vigil.StatusDetail{ID: o.ID, Version: versionString(v), Message: o.Err.Error()})
-				continue
-			}
-			valid = append(valid, o)
+			types[o.Type]++
 		}
-		before := len(st.Successes)
-		omitted := st.SuccessCount > len(st.Successes)
-		added, next, err := tx.addObjects(collectionID, valid, next, st)
-		successes := len(st.Successes) - before
-		if omitted {
-			st.Successes = nil
-		}
-		if err != nil {
+		msg := fmt.Sprintf("Shared %d indicators (%d STIX objects in all) to the TAXII collection %q; %d were there already.",
+			types["indicator"], len(objs), title, countMessages(st.Successes))
+		if _, err := tx.addTimeline(inc.ID, vigil.KindSharing, tx.now, msg, nil); err != nil {
 			return err
 		}
-		st.SuccessCount, st.FailureCount = st.SuccessCount+successes, len(st.Failures)
-		if st.SuccessCount > MaxStatusDetails {
-			// A big import lists its failures, not a million successes:
-			// success_count says how many (TAXII's successes is optional).
-			st.Successes = nil
-		}
-		if added > 0 {
-			if _, err := tx.exec(`UPDATE taxii_collections SET last_added = ? WHERE id = ?`, next.Add(-time.Microsecond), collectionID); err != nil {
-				return err
-			}
-		}
-		var partner, user any
-		if tx.actor.PartnerID != 0 {
-			partner = tx.actor.PartnerID
-		} else if id := tx.actorID(); id != nil {
-			user = *id
-		}
-		if fresh {
-			if _, err := tx.exec(`INSERT INTO taxii_status (id, collection_id, partner_id, user_id, request_timestamp, body) VALUES (?, ?, ?, ?, ?, ?)`,
-				st.ID, collectionID, partner, user, tx.now, mustJSON(st)); err != nil {
-				return err
-			}
-		} else if _, err := tx.exec(`UPDATE taxii_status SET body = ? WHERE id = ?`, mustJSON(st), st.ID); err != nil {
-			return err
-		}
-		tx.audit("stix.add", "collection", 0, nil, map[string]any{"collection": collectionID, "status": st.ID,
-			"added": added, "successes": st.SuccessCount, "failures": st.FailureCount})
+		tx.audit("stix.publish", "incident", inc.ID, nil, map[string]any{"collection": collectionID, "status": st.ID, "objects": len(objs)})
 		return nil
 	})
 	return st, err
+}
+
+func countMessages(ds []vigil.StatusDetail) int {
+	n := 0
+	for _, d := range ds {
+		if d.Message != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// addToCollection is AddObjects inside a transaction.
+func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject, into *vigil.TAXIIStatus) (st *vigil.TAXIIStatus, err error) {
+	acc, err := tx.collectionAccess(collectionID)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.write {
+		return nil, vigil.Errorf(vigil.EFORBIDDEN, "You may not add objects to this collection.")
+	}
+	var last *time.Time
+	if err := tx.queryRow(`SELECT last_added FROM taxii_collections WHERE id = ?`+tx.forUpdate(), collectionID).Scan(scanNullTime(&last)); err != nil {
+		return nil, err
+	}
+	next := tx.now
+	if last != nil && !next.After(*last) {
+		next = last.Add(time.Microsecond)
+	}
+	fresh := into == nil || into.ID == ""
+	if fresh {
+		st = &vigil.TAXIIStatus{ID: uuid.NewString(), Status: vigil.StatusComplete, RequestTimestamp: tx.now,
+			Successes: []vigil.StatusDetail{}, Failures: []vigil.StatusDetail{}, Pendings: []vigil.StatusDetail{}}
+	} else {
+		cp := *into
+		cp.Successes, cp.Failures = slices.Clone(into.Successes), slices.Clone(into.Failures)
+		st = &cp
+	}
+	st.TotalCount += len(objs)
+	var valid []*vigil.IncomingObject
+	for _, o := range objs {
+		if o.Err != nil {
+			v := o.Version
+			if v.IsZero() {
+				v = tx.now
+			}
+			st.Failures = append(st.Failures, vigil.StatusDetail{ID: o.ID, Version: versionString(v), Message: o.Err.Error()})
+			continue
+		}
+		valid = append(valid, o)
+	}
+	before := len(st.Successes)
+	omitted := st.SuccessCount > len(st.Successes)
+	added, next, err := tx.addObjects(collectionID, valid, next, st)
+	successes := len(st.Successes) - before
+	if omitted {
+		st.Successes = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.SuccessCount, st.FailureCount = st.SuccessCount+successes, len(st.Failures)
+	if st.SuccessCount > MaxStatusDetails {
+		// A big import lists its failures, not a million successes:
+		// success_count says how many (TAXII's successes is optional).
+		st.Successes = nil
+	}
+	if added > 0 {
+		if _, err := tx.exec(`UPDATE taxii_collections SET last_added = ? WHERE id = ?`, next.Add(-time.Microsecond), collectionID); err != nil {
+			return nil, err
+		}
+	}
+	var partner, user any
+	if tx.actor.PartnerID != 0 {
+		partner = tx.actor.PartnerID
+	} else if id := tx.actorID(); id != nil {
+		user = *id
+	}
+	if fresh {
+		if _, err := tx.exec(`INSERT INTO taxii_status (id, collection_id, partner_id, user_id, request_timestamp, body) VALUES (?, ?, ?, ?, ?, ?)`,
+			st.ID, collectionID, partner, user, tx.now, mustJSON(st)); err != nil {
+			return nil, err
+		}
+	} else if _, err := tx.exec(`UPDATE taxii_status SET body = ? WHERE id = ?`, mustJSON(st), st.ID); err != nil {
+		return nil, err
+	}
+	tx.audit("stix.add", "collection", 0, nil, map[string]any{"collection": collectionID, "status": st.ID,
+		"added": added, "successes": st.SuccessCount, "failures": st.FailureCount})
+	return st, nil
 }
 
 // MaxStatusDetails is how many successes a status lists; past it, only
