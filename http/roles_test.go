@@ -34,7 +34,7 @@ type fixture struct {
 	contact  *vigil.Contact
 	channel  *vigil.Channel
 	sub      *vigil.Subscription
-	delivery int64 // a test delivery on channel
+	delivery int64  // a test delivery on channel
 	coll     string // a TAXII collection
 }
 

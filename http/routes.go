@@ -185,7 +185,7 @@ func (s *Server) routes() {
 
 	s.api("POST /api/v1/incidents/{id}/publish", s.handleIncidentPublish, op{ID: "publishIncidentIndicators", Tag: "Sharing",
 		Summary: "Share the incident's IOCs (TLP:AMBER or below) with a TAXII collection; with preview, return exactly what would leave and share nothing",
-		Body: Publication{}, Resp: PublicationResult{}})
+		Body:    Publication{}, Resp: PublicationResult{}})
 	s.api("GET /api/v1/collections", s.handleCollectionList, op{ID: "listCollections", Tag: "Sharing", Summary: "The TAXII collections you may use", Resp: CollectionList{}})
 	s.api("POST /api/v1/collections", s.handleCollectionCreate, op{ID: "createCollection", Tag: "Sharing", Summary: "Add a TAXII collection (admins)",
 		Body: vigil.Collection{}, Resp: vigil.Collection{}, Status: http.StatusCreated})
