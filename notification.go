@@ -401,6 +401,8 @@ type WorkerService interface {
 	// Delivered records a delivery's outcome and completes or reschedules
 	// its job: sent (sendErr nil) goes on the incident's timeline.
 	Delivered(ctx context.Context, worker string, job *Job, sendErr error, retryAt time.Time) error
+	// CompleteJob marks a job done.
+	CompleteJob(ctx context.Context, worker string, job *Job) error
 	// FailJob reschedules a job whose handler failed before any effect.
 	FailJob(ctx context.Context, worker string, job *Job, err error, retryAt time.Time) error
 	// Schedule queues what has come due by now: duty reminders (12 h, 1 h,

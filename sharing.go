@@ -181,3 +181,77 @@ type SharingService interface {
 	// if given (HTTP Basic), must be the partner's.
 	AuthenticatePartner(ctx context.Context, name, token string) (*Actor, error)
 }
+
+// Feed is an external TAXII 2.1 collection that Vigil polls, importing
+// what it publishes into a collection of its own.
+type Feed struct {
+	ID int64 `json:"id"`
+	// Name names the feed.
+	Name string `json:"name"`
+	// URL is the collection's URL: https://host/api-root/collections/ID/.
+	URL          string `json:"url"`
+	Username     string `json:"username,omitempty"`    // HTTP Basic
+	Password     string `json:"password,omitempty"`    // HTTP Basic password or bearer token; write-only
+	CollectionID string `json:"collection_id"`         // the local collection it fills
+	PollInterval int    `json:"poll_interval_seconds"` // default 3600
+	Enabled      bool   `json:"enabled"`
+	// The cursor: where the next poll resumes.
+	AddedAfter *time.Time `json:"added_after"`
+	Next       string     `json:"next,omitempty"`
+	// Status.
+	LastPollAt     *time.Time `json:"last_poll_at"`
+	LastSuccessAt  *time.Time `json:"last_success_at"`
+	LastError      string     `json:"last_error"`
+	Failures       int        `json:"failures"` // in a row; the poll interval backs off with them
+	NextPollAt     *time.Time `json:"next_poll_at"`
+	ObjectsFetched int64      `json:"objects_fetched"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+// Validate checks a feed and fills defaults.
+func (f *Feed) Validate() error {
+	var p Problems
+	f.Name, f.URL = strings.TrimSpace(f.Name), strings.TrimSpace(f.URL)
+	if f.Name == "" || utf8.RuneCountInString(f.Name) > 100 {
+		p.Add("name", "Name the feed (at most 100 characters).")
+	}
+	if e := checkWebhookURL(f.URL); e != "" {
+		p.Add("url", "%s", strings.ReplaceAll(e, "webhook", "feed"))
+	} else if !strings.HasSuffix(f.URL, "/") {
+		f.URL += "/"
+	}
+	if f.CollectionID == "" {
+		p.Add("collection_id", "Choose the collection to import into.")
+	}
+	if f.PollInterval == 0 {
+		f.PollInterval = 3600
+	}
+	if f.PollInterval < 60 || f.PollInterval > 7*24*3600 {
+		p.Add("poll_interval_seconds", "Between 60 seconds and a week.")
+	}
+	return p.Err()
+}
+
+// FeedPage is the outcome of fetching one page of a feed, to move its
+// cursor.
+type FeedPage struct {
+	Objects    int
+	AddedAfter *time.Time // the X-TAXII-Date-Added-Last of the page, when it had one
+	Next       string     // the envelope's next, when more
+	More       bool
+	Err        error
+}
+
+// FeedService keeps TAXII feeds (administrators).
+type FeedService interface {
+	CreateFeed(ctx context.Context, f *Feed) error
+	FindFeeds(ctx context.Context) ([]*Feed, error)
+	// FindFeed returns a feed with its password, for the poller.
+	FindFeed(ctx context.Context, id int64) (*Feed, error)
+	// FeedPolled records a page fetched (moving the cursor) or a failure
+	// (backing off); final says the poll is over, so the next is scheduled.
+	FeedPolled(ctx context.Context, id int64, page FeedPage, final bool) error
+}
+
+// JobFeedPoll polls a feed.
+const JobFeedPoll = "feed_poll"

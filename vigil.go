@@ -32,4 +32,5 @@ type Services struct {
 	Notify       NotificationService
 	Worker       WorkerService
 	Sharing      SharingService
+	Feeds        FeedService
 }

@@ -556,6 +556,23 @@ func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
 // nil and nothing is; otherwise the batches before it stay and the status
 // names where it broke. err is the store's.
 func AddBundle(ctx context.Context, svc vigil.SharingService, cid string, r io.Reader) (st *vigil.TAXIIStatus, derr, err error) {
+	return addStream(ctx, svc, cid, func(fn func(int, json.RawMessage, *stix.Info, error) error) error { return stix.Decode(r, fn) }, false)
+}
+
+// ImportEnvelope stores the objects of a TAXII envelope as a feed page
+// brings it (an empty envelope stores nothing and makes no status), and
+// returns what the envelope said of more pages.
+func ImportEnvelope(ctx context.Context, svc vigil.SharingService, cid string, r io.Reader) (st *vigil.TAXIIStatus, env stix.Envelope, derr, err error) {
+	st, derr, err = addStream(ctx, svc, cid, func(fn func(int, json.RawMessage, *stix.Info, error) error) error {
+		var e error
+		env, e = stix.DecodeEnvelope(r, fn)
+		return e
+	}, true)
+	return st, env, derr, err
+}
+
+func addStream(ctx context.Context, svc vigil.SharingService, cid string, decode func(func(int, json.RawMessage, *stix.Info, error) error) error,
+	skipEmpty bool) (st *vigil.TAXIIStatus, derr, err error) {
 	// Reading and storing overlap: one batch is stored while the next is
 	// read and checked.
 	work := make(chan []*vigil.IncomingObject)
@@ -578,7 +595,7 @@ func AddBundle(ctx context.Context, svc vigil.SharingService, cid string, r io.R
 	}()
 	var batch []*vigil.IncomingObject
 	sent := false
-	derr = stix.Decode(r, func(i int, raw json.RawMessage, info *stix.Info, err error) error {
+	derr = decode(func(i int, raw json.RawMessage, info *stix.Info, err error) error {
 		if failed.Load() {
 			return errStoreFailed
 		}
@@ -605,7 +622,7 @@ func AddBundle(ctx context.Context, svc vigil.SharingService, cid string, r io.R
 	if derr == nil || sent {
 		// A whole document, or one broken after batches were stored: what
 		// was read is stored.
-		if len(batch) > 0 || !sent {
+		if len(batch) > 0 || (!sent && !skipEmpty) {
 			work <- batch
 		}
 	}

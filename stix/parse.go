@@ -174,28 +174,49 @@ const MaxObjectSize = 8 << 20
 // the others. It returns an error only when the document itself is not
 // a bundle (malformed JSON, no objects list) or fn does.
 func Decode(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err error) error) error {
+	env, err := DecodeEnvelope(r, fn)
+	if err == nil && !env.HasObjects {
+		return errors.New(`no "objects" list`)
+	}
+	return err
+}
+
+// Envelope is what a TAXII envelope says besides its objects.
+type Envelope struct {
+	More       bool
+	Next       string
+	HasObjects bool
+}
+
+// DecodeEnvelope is Decode for a TAXII envelope, which may be empty ({}),
+// and returns its more and next.
+func DecodeEnvelope(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err error) error) (Envelope, error) {
+	var env Envelope
 	dec := json.NewDecoder(&compactReader{r: r})
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return errors.New("not a JSON object: a STIX bundle is {\"type\": \"bundle\", \"id\": …, \"objects\": […]}")
+		msg := `not a JSON object: a STIX bundle is {"type": "bundle", "id": …, "objects": […]}`
+		if err != nil {
+			return env, fmt.Errorf("%s (%w)", msg, err)
+		}
+		return env, errors.New(msg)
 	}
-	found := false
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return fmt.Errorf("malformed JSON: %w", err)
+			return env, fmt.Errorf("malformed JSON: %w", err)
 		}
 		key, _ := t.(string)
 		switch key {
 		case "objects":
-			found = true
+			env.HasObjects = true
 			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-				return errors.New(`"objects" must be a list`)
+				return env, errors.New(`"objects" must be a list`)
 			}
 			for i := 0; dec.More(); i++ {
 				var raw json.RawMessage
 				if err := dec.Decode(&raw); err != nil {
-					return fmt.Errorf("object %d: malformed JSON: %w", i, err)
+					return env, fmt.Errorf("object %d: malformed JSON: %w", i, err)
 				}
 				var info *Info
 				var cerr error
@@ -205,34 +226,39 @@ func Decode(r io.Reader, fn func(i int, raw json.RawMessage, info *Info, err err
 					info, cerr = Check(raw)
 				}
 				if err := fn(i, raw, info, cerr); err != nil {
-					return err
+					return env, err
 				}
 			}
 			if _, err := dec.Token(); err != nil {
-				return fmt.Errorf("malformed JSON: %w", err)
+				return env, fmt.Errorf("malformed JSON: %w", err)
 			}
 		case "type":
 			var v any
 			if err := dec.Decode(&v); err != nil {
-				return fmt.Errorf("malformed JSON: %w", err)
+				return env, fmt.Errorf("malformed JSON: %w", err)
 			}
 			if v != "bundle" {
-				return fmt.Errorf("type %v: not a bundle", v)
+				return env, fmt.Errorf("type %v: not a bundle", v)
+			}
+		case "more":
+			if err := dec.Decode(&env.More); err != nil {
+				return env, errors.New(`"more" must be true or false`)
+			}
+		case "next":
+			if err := dec.Decode(&env.Next); err != nil {
+				return env, errors.New(`"next" must be a string`)
 			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return fmt.Errorf("malformed JSON: %w", err)
+				return env, fmt.Errorf("malformed JSON: %w", err)
 			}
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("malformed JSON: %w", err)
+		return env, fmt.Errorf("malformed JSON: %w", err)
 	}
-	if !found {
-		return errors.New(`no "objects" list`)
-	}
-	return nil
+	return env, nil
 }
 
 // compactReader drops runs of JSON whitespace outside strings down to one

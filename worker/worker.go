@@ -16,6 +16,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,10 @@ import (
 type Worker struct {
 	Store  vigil.WorkerService
 	Sender *notify.Sender
+	// Feeds polls TAXII feeds; nil polls none.
+	Feeds interface {
+		Poll(ctx context.Context, feedID int64) error
+	}
 	Logger *slog.Logger
 	// ID names this worker in job leases; unique per process by default.
 	ID string
@@ -121,6 +126,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer wg.Wait()
 	slots := make(chan struct{}, w.Concurrency)
 	kinds := []string{vigil.JobEvent, vigil.JobDeliver}
+	if w.Feeds != nil {
+		kinds = append(kinds, vigil.JobFeedPoll)
+	}
 	nextSchedule := time.Time{}
 	poll := time.NewTimer(0)
 	defer poll.Stop()
@@ -183,6 +191,22 @@ func (w *Worker) run(base, ctx context.Context, j *vigil.Job) {
 		})
 	case vigil.JobDeliver:
 		result = w.deliver(base, ctx, j)
+	case vigil.JobFeedPoll:
+		var p struct {
+			FeedID int64 `json:"feed_id"`
+		}
+		json.Unmarshal(j.Payload, &p)
+		// The poller records its own failures on the feed and schedules
+		// the next poll (with backoff); the job is done either way.
+		if err := w.Feeds.Poll(ctx, p.FeedID); err != nil {
+			w.Logger.Warn("feed poll failed", "feed", p.FeedID, "err", err)
+			result = "failed"
+		} else {
+			result = "ok"
+		}
+		if err := w.Store.CompleteJob(base, w.ID, j); err != nil && !errors.Is(err, vigil.ErrLeaseLost) {
+			w.Logger.Error("complete feed poll", "job", j.ID, "err", err)
+		}
 	default:
 		w.Store.FailJob(base, w.ID, j, errors.New("unknown job kind"), time.Time{})
 		result = "failed"

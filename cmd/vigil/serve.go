@@ -13,6 +13,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/feed"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 	"github.com/vigil-ir/vigil/notify"
 	"github.com/vigil-ir/vigil/web"
@@ -134,6 +135,7 @@ func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
 		Poll:          m.Config.JobPoll,
 		ScheduleEvery: m.Config.ScheduleEvery,
 		Observe:       metrics.ObserveJob,
+		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing},
 	}
 	ctx, cancel := context.WithCancel(vigil.NewContextWithActor(context.Background(), vigil.SystemActor("worker")))
 	m.stopWorker, m.workerDone = cancel, make(chan struct{})

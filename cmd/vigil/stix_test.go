@@ -106,3 +106,32 @@ func TestTAXIICommands(t *testing.T) {
 		t.Errorf("list after revoke: %s", out)
 	}
 }
+
+func TestTAXIIFeedCommands(t *testing.T) {
+	data := t.TempDir()
+	cli := func(args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		full := append(append(append([]string{}, args[:3]...), "-data", data), args[3:]...)
+		err := run(t.Context(), full, nil, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	out, err := cli("taxii", "collection", "add", "-title", "From the CERT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := strings.TrimSpace(out)
+	t.Setenv("VIGIL_FEED_SECRET", "vgp_secret")
+	if out, err := cli("taxii", "feed", "add", "-name", "cert", "-url", "http://127.0.0.1:1/taxii2/api/collections/x", "-collection", coll, "-interval", "10m"); err != nil {
+		t.Fatalf("feed add: %v %s", err, out)
+	}
+	if out, err := cli("taxii", "feed", "poll", "1"); err == nil || !strings.Contains(out+err.Error(), "cannot reach the feed") {
+		t.Errorf("poll of an unreachable feed: %v %s", err, out)
+	}
+	if out, err := cli("taxii", "feed", "list"); err != nil || !strings.Contains(out, "cert") || !strings.Contains(out, "cannot reach") || strings.Contains(out, "vgp_secret") {
+		t.Errorf("feed list: %v %s", err, out)
+	}
+	if out, err := cli("taxii", "feed", "add", "-name", "bad", "-url", "ftp://x", "-collection", coll); err == nil {
+		t.Errorf("bad feed accepted: %s", out)
+	}
+}

@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/feed"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
@@ -167,9 +169,91 @@ func taxiiCommand(stdout, stderr io.Writer) *ffcli.Command {
 			})
 		},
 	}
-	return group("taxii", "vigil taxii collection|partner …", "Share through TAXII 2.1: collections and invited partners.",
+	faddFS := newFS("taxii feed add")
+	fname := faddFS.String("name", "", "a name for the feed (required)")
+	furl := faddFS.String("url", "", "the collection's URL: https://host/api-root/collections/ID/ (required)")
+	fuser := faddFS.String("user", "", "HTTP Basic username, if the feed uses Basic")
+	fsecret := faddFS.String("secret-file", "", "file holding the password or bearer token (or set VIGIL_FEED_SECRET)")
+	fcoll := faddFS.String("collection", "", "the local collection to import into (required)")
+	finterval := faddFS.Duration("interval", time.Hour, "how often to poll")
+	fadd := &ffcli.Command{
+		Name: "add", ShortUsage: "vigil taxii feed add -name N -url URL -collection ID [flags]", ShortHelp: "Subscribe to an external TAXII 2.1 collection.",
+		FlagSet: faddFS, Options: options,
+		Exec: func(ctx context.Context, _ []string) error {
+			secret := os.Getenv("VIGIL_FEED_SECRET")
+			if *fsecret != "" {
+				b, err := os.ReadFile(*fsecret)
+				if err != nil {
+					return err
+				}
+				secret = strings.TrimSpace(string(b))
+			}
+			f := &vigil.Feed{Name: *fname, URL: *furl, Username: *fuser, Password: secret, CollectionID: *fcoll, PollInterval: int(finterval.Seconds())}
+			return withStore(ctx, &cfg, func(s *Store) error {
+				if err := s.Services().Feeds.CreateFeed(cliContext(ctx), f); err != nil {
+					return describe(err)
+				}
+				fmt.Fprintf(stdout, "Feed %d (%s) added; its first poll is due now (vigil serve runs it, or vigil taxii feed poll %d).\n", f.ID, f.Name, f.ID)
+				return nil
+			})
+		},
+	}
+	flist := &ffcli.Command{
+		Name: "list", ShortUsage: "vigil taxii feed list", ShortHelp: "List feeds and how their polls went.", FlagSet: newFS("taxii feed list"), Options: options,
+		Exec: func(ctx context.Context, _ []string) error {
+			return withStore(ctx, &cfg, func(s *Store) error {
+				list, err := s.Services().Feeds.FindFeeds(cliContext(ctx))
+				if err != nil {
+					return describe(err)
+				}
+				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tNAME\tFETCHED\tLAST SUCCESS\tNEXT POLL\tFAILURES\tLAST ERROR")
+				when := func(t *time.Time) string {
+					if t == nil {
+						return "-"
+					}
+					return t.Local().Format("2006-01-02 15:04")
+				}
+				for _, f := range list {
+					fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%d\t%s\n", f.ID, f.Name, f.ObjectsFetched, when(f.LastSuccessAt), when(f.NextPollAt), f.Failures, f.LastError)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	fpoll := &ffcli.Command{
+		Name: "poll", ShortUsage: "vigil taxii feed poll ID", ShortHelp: "Poll a feed now, from its cursor.", FlagSet: newFS("taxii feed poll"), Options: options,
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) != 1 {
+				return flag.ErrHelp
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("feed id %q: %w", args[0], err)
+			}
+			return withStore(ctx, &cfg, func(s *Store) error {
+				svc := s.Services()
+				before, err := svc.Feeds.FindFeed(cliContext(ctx), id)
+				if err != nil {
+					return describe(err)
+				}
+				perr := (&feed.Poller{Feeds: svc.Feeds, Sharing: svc.Sharing}).Poll(cliContext(ctx), id)
+				after, err := svc.Feeds.FindFeed(cliContext(ctx), id)
+				if err != nil {
+					return describe(err)
+				}
+				fmt.Fprintf(stdout, "%d objects fetched.\n", after.ObjectsFetched-before.ObjectsFetched)
+				if perr != nil {
+					return fmt.Errorf("poll: %v", perr)
+				}
+				return nil
+			})
+		},
+	}
+	return group("taxii", "vigil taxii collection|partner|feed …", "Share through TAXII 2.1: collections, invited partners, feeds.",
 		group("collection", "vigil taxii collection add|list", "TAXII collections.", cadd, clist),
-		group("partner", "vigil taxii partner add|list|revoke", "Invited partners.", padd, plist, prevoke))
+		group("partner", "vigil taxii partner add|list|revoke", "Invited partners.", padd, plist, prevoke),
+		group("feed", "vigil taxii feed add|list|poll", "External TAXII collections polled into yours.", fadd, flist, fpoll))
 }
 
 // stixImportCommand is "vigil stix import".

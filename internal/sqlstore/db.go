@@ -120,6 +120,7 @@ func (db *DB) Services() vigil.Services {
 		Notify:       &NotificationService{db: db},
 		Worker:       &WorkerService{db: db},
 		Sharing:      &SharingService{db: db},
+		Feeds:        &FeedService{db: db},
 	}
 }
 

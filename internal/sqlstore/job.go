@@ -77,6 +77,12 @@ func (tx *Tx) finishJob(job *vigil.Job, worker string, state string, lastError s
 	return nil
 }
 
+// CompleteJob marks a job the worker holds done.
+func (s *WorkerService) CompleteJob(ctx context.Context, worker string, job *vigil.Job) (err error) {
+	defer s.db.op("job.complete")(&err)
+	return s.db.write(ctx, func(tx *Tx) error { return tx.finishJob(job, worker, "done", "", time.Time{}) })
+}
+
 // FailJob reschedules a job at retryAt, or marks it dead after its last
 // attempt or when retryAt is zero (the failure is permanent).
 func (s *WorkerService) FailJob(ctx context.Context, worker string, job *vigil.Job, jobErr error, retryAt time.Time) (err error) {
@@ -561,6 +567,37 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 				return err
 			}
 			if ok {
+				queued++
+			}
+		}
+		// Feeds due for a poll: one job per due time, whichever instance
+		// queues it first.
+		frows, err := tx.query(`SELECT id, next_poll_at FROM taxii_feeds WHERE enabled AND next_poll_at <= ? ORDER BY id`, now)
+		if err != nil {
+			return err
+		}
+		type feedDue struct {
+			id int64
+			at time.Time
+		}
+		var feeds []feedDue
+		for frows.Next() {
+			var f feedDue
+			if err := frows.Scan(&f.id, scanTime(&f.at)); err != nil {
+				frows.Close()
+				return err
+			}
+			feeds = append(feeds, f)
+		}
+		frows.Close()
+		for _, f := range feeds {
+			res, err := tx.exec(`INSERT INTO jobs (kind, unique_key, payload, state, max_attempts, run_at, created_at) VALUES (?, ?, ?, 'available', 3, ?, ?)
+				ON CONFLICT (unique_key) DO NOTHING`, vigil.JobFeedPoll, fmt.Sprintf("feed:%d:%d", f.id, f.at.UnixMicro()),
+				mustJSON(map[string]int64{"feed_id": f.id}), now, now)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
 				queued++
 			}
 		}
