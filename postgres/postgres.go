@@ -87,6 +87,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	// Every session in UTC, so that times never depend on the server's zone.
 	cfg.RuntimeParams["timezone"] = "UTC"
+	// Plan each statement for its arguments. pgx prepares statements per
+	// connection, and PostgreSQL may settle on a generic plan made while a
+	// table was small (seen: the STIX import's version lookup fell back to
+	// scanning the collection once it held 100,000 objects, taking
+	// seconds per batch). Vigil's queries are cheap to plan.
+	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(MaxConns)
 	db.SetMaxIdleConns(MaxConns)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-ir/vigil"
@@ -77,6 +78,10 @@ type DB struct {
 
 	rebound sync.Map // query string -> numbered query string
 	group   *groupCommitter
+
+	// stixAdded counts STIX objects added by this process, and
+	// stixAnalyzeAt is when statistics are next refreshed (PostgreSQL).
+	stixAdded, stixAnalyzeAt atomic.Int64
 
 	ingestOnce sync.Once
 	ingest     *ingestBatcher

@@ -163,7 +163,32 @@ func (s *SharingService) AddObjects(ctx context.Context, collectionID string, ob
 		st, err = tx.addToCollection(collectionID, objs, into)
 		return err
 	})
+	if err == nil {
+		s.db.afterStixAdded(ctx, len(objs))
+	}
 	return st, err
+}
+
+// afterStixAdded refreshes the planner's statistics of stix_objects on
+// PostgreSQL as it grows (after 10,000 objects added by this process, then
+// 20,000, 40,000, …): a big import into an empty table otherwise leaves
+// the planner thinking it small until autovacuum comes round, and it then
+// scans whole collections for what an index finds (seen: pages of GET
+// objects at 150 ms instead of a few).
+func (db *DB) afterStixAdded(ctx context.Context, n int) {
+	if db.d.Name != "postgres" {
+		return
+	}
+	total := db.stixAdded.Add(int64(n))
+	at := db.stixAnalyzeAt.Load()
+	next := at
+	if next == 0 {
+		next = 10000
+	}
+	if total < next || !db.stixAnalyzeAt.CompareAndSwap(at, next*2) {
+		return // not yet, or another request is refreshing them
+	}
+	db.Write.ExecContext(context.WithoutCancel(ctx), `ANALYZE stix_objects`)
 }
 
 // PublishIncident adds objects exported from an incident to a collection
