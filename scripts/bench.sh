@@ -7,6 +7,7 @@
 #   BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable scripts/bench.sh
 #                                    # also PostgreSQL, in a schema bench_N of that database
 #   BENCH_INTAKE_DURATION=10s scripts/bench.sh   # shorter intake runs (default 60s each)
+#   BENCH_TAXII_OBJECTS=1000000 scripts/bench.sh  # the TAXII import/read run (default 200,000 objects)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,7 @@ bin/vigil bench pages -data "$DIR"
 # Intake: its own fresh store and server, 32 clients, 90 % repeats of 1,000 open alerts.
 INTAKE="${BENCH_INTAKE_DURATION:-60s}"
 bin/vigil bench intake -duration "$INTAKE" -batch 1,100
+bin/vigil bench taxii -objects "${BENCH_TAXII_OBJECTS:-200000}"
 
 if [ -n "${BENCH_POSTGRES:-}" ]; then
 	schema="bench_$N"
@@ -41,4 +43,8 @@ if [ -n "${BENCH_POSTGRES:-}" ]; then
 	psql "$BENCH_POSTGRES" -qc "CREATE SCHEMA $ischema"
 	bin/vigil bench intake -duration "$INTAKE" -batch 1,100 -database "$BENCH_POSTGRES${sep}search_path=$ischema" || true
 	psql "$BENCH_POSTGRES" -qc "DROP SCHEMA $ischema CASCADE"
+	tschema="bench_taxii_$$"
+	psql "$BENCH_POSTGRES" -qc "CREATE SCHEMA $tschema"
+	bin/vigil bench taxii -objects "${BENCH_TAXII_OBJECTS:-200000}" -database "$BENCH_POSTGRES${sep}search_path=$tschema" || true
+	psql "$BENCH_POSTGRES" -qc "DROP SCHEMA $tschema CASCADE"
 fi
