@@ -75,6 +75,8 @@ func Check(raw []byte) (*Info, error) {
 		Created     *string         `json:"created"`
 		Modified    *string         `json:"modified"`
 		Markings    json.RawMessage `json:"object_marking_refs"`
+		Pattern     *string         `json:"pattern"`
+		PatternType *string         `json:"pattern_type"`
 	}
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("not a JSON object")
@@ -139,6 +141,16 @@ func Check(raw []byte) (*Info, error) {
 		}
 		if !modified.IsZero() && modified.Before(created) {
 			return nil, errors.New("modified is before created")
+		}
+	}
+	if in.Type == "indicator" {
+		switch {
+		case o.Pattern == nil || o.PatternType == nil:
+			return nil, errors.New("an indicator needs pattern and pattern_type")
+		case *o.PatternType == "stix":
+			if _, err := ParsePattern(*o.Pattern); err != nil {
+				return nil, err
+			}
 		}
 	}
 	in.Version = modified

@@ -44,6 +44,8 @@ func TestCheck(t *testing.T) {
 			"created"},
 		"type not string": {`{"type":7,"id":"x"}`, "must be a string"},
 		"nested bundle":   {`{"type":"bundle","id":"bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}`, "bundle inside"},
+		"invalid pattern": {`{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z","pattern":"[file:hashes.SHA-256 = 'x']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`,
+			"hyphen is quoted"},
 	} {
 		if _, err := Check([]byte(c.obj)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", name, err, c.want)

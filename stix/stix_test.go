@@ -222,3 +222,20 @@ func TestIndicators(t *testing.T) {
 		}
 	}
 }
+
+// TestExportedPatternsParse: every pattern Vigil writes, its parser reads.
+func TestExportedPatternsParse(t *testing.T) {
+	b, _ := sample(3).Bundle()
+	n := 0
+	for _, o := range b.Objects {
+		if o.Type() == "indicator" {
+			n++
+			if _, err := ParsePattern(o["pattern"].(string)); err != nil {
+				t.Errorf("%s: %v", o["pattern"], err)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no indicators")
+	}
+}
