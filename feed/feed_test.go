@@ -40,7 +40,9 @@ func add(t *testing.T, svc vigil.Services, coll string, from, n int) {
 	}
 }
 
-func sys() context.Context { return vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test")) }
+func sys() context.Context {
+	return vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+}
 
 func count(t *testing.T, svc vigil.Services, coll string) int {
 	t.Helper()
