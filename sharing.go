@@ -240,6 +240,9 @@ type FeedPage struct {
 	Next       string     // the envelope's next, when more
 	More       bool
 	Err        error
+	// ResetNext drops a next the feed no longer knows (an expired paging
+	// session): the next poll starts again from added_after.
+	ResetNext bool
 }
 
 // FeedService keeps TAXII feeds (administrators).
@@ -251,6 +254,10 @@ type FeedService interface {
 	// FeedPolled records a page fetched (moving the cursor) or a failure
 	// (backing off); final says the poll is over, so the next is scheduled.
 	FeedPolled(ctx context.Context, id int64, page FeedPage, final bool) error
+	// FeedStarted records that a poll began, and puts the next one an
+	// interval away, so that a poll whose worker dies is still followed by
+	// another.
+	FeedStarted(ctx context.Context, id int64) error
 }
 
 // JobFeedPoll polls a feed.

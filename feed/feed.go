@@ -24,10 +24,16 @@ type Poller struct {
 	Feeds   vigil.FeedService
 	Sharing vigil.SharingService
 	HTTP    *http.Client
-	// PageSize is the limit asked for (default 1000); MaxPages bounds one
-	// poll (default 10,000 pages), the rest waits for the next.
+	// PageSize is the limit asked for (default 1000); MaxPages (default
+	// 10,000) and Budget (default one minute, well inside a job's lease)
+	// bound one poll: the rest is fetched by the next, due at once.
 	PageSize, MaxPages int
+	Budget             time.Duration
 }
+
+// maxPageBytes bounds one page of a feed: a hostile or broken feed cannot
+// make Vigil read without end.
+const maxPageBytes = 256 << 20
 
 // Poll fetches what a feed has added since its cursor. Failures are
 // recorded on the feed, which then backs off.
@@ -46,26 +52,47 @@ func (p *Poller) Poll(ctx context.Context, id int64) error {
 	if pages <= 0 {
 		pages = 10000
 	}
+	if err := p.Feeds.FeedStarted(ctx, id); err != nil {
+		return err
+	}
+	budget := p.Budget
+	if budget <= 0 {
+		budget = time.Minute
+	}
+	deadline := time.Now().Add(budget)
 	next, after := f.Next, f.AddedAfter
-	for i := 0; i < pages; i++ {
+	var highest *time.Time // the latest date_added seen during a next sequence
+	for i := 0; ; i++ {
 		page := p.page(ctx, f, size, next, after)
-		final := page.Err != nil || !page.More || i == pages-1
+		if page.Err != nil && next != "" && (strings.Contains(page.Err.Error(), "400") || strings.Contains(page.Err.Error(), "404")) {
+			page.ResetNext = true // an expired paging session: start again from added_after
+		}
+		if page.AddedAfter != nil && (highest == nil || page.AddedAfter.After(*highest)) {
+			t := *page.AddedAfter
+			highest = &t
+		}
+		if page.Err == nil && (!page.More || page.Next == "") {
+			page.AddedAfter = highest // the sequence is over: resume after the latest object it brought
+		}
+		if page.Err == nil && page.More && page.Next == "" && (page.AddedAfter == nil || (after != nil && !page.AddedAfter.After(*after))) {
+			page.Err = errors.New("the feed says there is more but gives neither next nor a later X-TAXII-Date-Added-Last to ask from")
+		}
+		final := page.Err != nil || !page.More || i == pages-1 || time.Now().After(deadline)
 		if err := p.Feeds.FeedPolled(ctx, id, page, final); err != nil {
 			return err
 		}
 		if page.Err != nil {
 			return page.Err
 		}
-		if !page.More {
+		if final {
 			return nil
 		}
 		if page.Next != "" {
 			next = page.Next
 		} else {
-			next, after = "", page.AddedAfter
+			next, after, highest = "", page.AddedAfter, nil
 		}
 	}
-	return nil
 }
 
 func (p *Poller) page(ctx context.Context, f *vigil.Feed, size int, next string, after *time.Time) vigil.FeedPage {
@@ -110,7 +137,7 @@ func (p *Poller) page(ctx context.Context, f *vigil.Feed, size int, next string,
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/taxii+json") {
 		return vigil.FeedPage{Err: fmt.Errorf("the feed answered %q, not TAXII 2.1 JSON", ct)}
 	}
-	st, env, derr, err := vigilhttp.ImportEnvelope(ctx, p.Sharing, f.CollectionID, resp.Body)
+	st, env, derr, err := vigilhttp.ImportEnvelope(ctx, p.Sharing, f.CollectionID, io.LimitReader(resp.Body, maxPageBytes))
 	if err != nil {
 		return vigil.FeedPage{Err: fmt.Errorf("storing the feed's objects: %v", err)}
 	}

@@ -539,7 +539,7 @@ func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.taxiiFail(w, r, err)
 		return
-	case errors.As(derr, &tooBig):
+	case errors.As(derr, &tooBig) && st == nil:
 		taxiiError(w, http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength))
 		return
 	case derr != nil && st == nil:
@@ -648,8 +648,3 @@ func addStream(ctx context.Context, svc vigil.SharingService, cid string, decode
 }
 
 var errStoreFailed = errors.New("the store failed")
-
-// storeError marks a store failure met while reading an envelope.
-type storeError struct{ err error }
-
-func (e storeError) Error() string { return e.err.Error() }

@@ -79,10 +79,7 @@ func (e *Export) Bundle() (*Bundle, error) {
 	}
 	var iocs []ioc
 	for _, ob := range e.Observables {
-		t := ob.TLP
-		if t == "" {
-			t = inc.TLP
-		}
+		t := obsTLP(ob, inc)
 		if e.MaxTLP != "" && t.Rank() > e.MaxTLP.Rank() {
 			continue
 		}
@@ -117,10 +114,7 @@ func (e *Export) Bundle() (*Bundle, error) {
 	}
 	seenInd := map[string]bool{}
 	for _, c := range iocs {
-		t := c.obs.TLP
-		if t == "" {
-			t = inc.TLP
-		}
+		t := obsTLP(c.obs, inc)
 		indID := vigilID("indicator", e.Org, c.pattern)
 		if seenInd[indID] {
 			continue
@@ -176,6 +170,18 @@ func relationship(org, src, typ, dst, by, created, modified string) Object {
 		"created": created, "modified": modified, "created_by_ref": by,
 		"relationship_type": typ, "source_ref": src, "target_ref": dst,
 	}
+}
+
+// obsTLP is an observable's label in an export: its own, except that an
+// observable of a TLP:RED or AMBER+STRICT incident is never shared below
+// the incident's label (observables default to AMBER, so their own label
+// does not say someone meant to release it).
+func obsTLP(ob *vigil.Observable, inc *vigil.Incident) vigil.TLP {
+	t := ob.TLP
+	if t == "" || inc.TLP.Rank() >= vigil.TLPAmberStrict.Rank() {
+		t = maxTLP(t, inc.TLP)
+	}
+	return t
 }
 
 func maxTLP(a, b vigil.TLP) vigil.TLP {

@@ -75,8 +75,11 @@ func Check(raw []byte) (*Info, error) {
 		Created     *string         `json:"created"`
 		Modified    *string         `json:"modified"`
 		Markings    json.RawMessage `json:"object_marking_refs"`
-		Pattern     *string         `json:"pattern"`
-		PatternType *string         `json:"pattern_type"`
+		Granular    []struct {
+			Ref string `json:"marking_ref"`
+		} `json:"granular_markings"`
+		Pattern     *string `json:"pattern"`
+		PatternType *string `json:"pattern_type"`
 	}
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("not a JSON object")
@@ -171,8 +174,19 @@ func Check(raw []byte) (*Info, error) {
 			}
 		}
 	}
-	if in.Type == "marking-definition" {
-		in.TLP = vigil.TLPClear // a definition is public: it says what a label means
+	// Granular markings restrict parts of the object; Vigil shares whole
+	// objects, so the most restrictive TLP among them counts for it all.
+	for _, g := range o.Granular {
+		t, ok := TLPOf(g.Ref)
+		if !ok {
+			t, ok = tlp1Markings[g.Ref]
+		}
+		if ok && t.Rank() > in.TLP.Rank() {
+			in.TLP = t
+		}
+	}
+	if in.Type == "marking-definition" && in.TLP == "" {
+		in.TLP = vigil.TLPClear // a definition not marked itself is public: it says what a label means
 	}
 	return in, nil
 }

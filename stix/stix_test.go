@@ -239,3 +239,14 @@ func TestExportedPatternsParse(t *testing.T) {
 		t.Fatal("no indicators")
 	}
 }
+
+// TestIndicatorsOfRedIncident: observables of a TLP:RED incident keep its
+// label, so none is shared, whatever their own (default) label.
+func TestIndicatorsOfRedIncident(t *testing.T) {
+	e := sample(1)
+	e.Incident.TLP = vigil.TLPRed
+	objs, err := e.Indicators()
+	if err != nil || len(objs) != 0 {
+		t.Errorf("a RED incident shares %d objects (%v)", len(objs), err)
+	}
+}

@@ -33,6 +33,7 @@ func testSharing(t *testing.T, open Opener) {
 	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
 	resp, _ := MustCreateUser(t, s, vigil.RoleResponder)
 	viewer, _ := MustCreateUser(t, s, vigil.RoleViewer)
+	reporter, _ := MustCreateUser(t, s, vigil.RoleReporter)
 
 	sector := &vigil.Collection{Title: "Sector IOCs"}
 	private := &vigil.Collection{Title: "Internal"}
@@ -107,6 +108,7 @@ func testSharing(t *testing.T, open Opener) {
 			{"admin", admin, sector.ID, 6, "", true},
 			{"responder", resp, sector.ID, 5, "", true}, // up to AMBER+STRICT
 			{"viewer", viewer, sector.ID, 5, "", false},
+			{"reporter", reporter, sector.ID, 0, vigil.ENOTFOUND, false},
 			{"green partner", green, sector.ID, 2, "", false}, // CLEAR, GREEN
 			{"amber partner", amber, sector.ID, 4, "", true},  // CLEAR, GREEN, AMBER, unmarked
 			{"write-only partner", writer, sector.ID, 0, vigil.EFORBIDDEN, true},
@@ -303,5 +305,50 @@ func testSharingBatches(t *testing.T, open Opener) {
 	got, err := s.Sharing.FindStatus(admin, st.ID)
 	if err != nil || got.TotalCount != 4 || got.SuccessCount != 3 || got.FailureCount != 1 || len(got.Successes) != 3 {
 		t.Errorf("merged status: %v %+v", err, got)
+	}
+}
+
+// testSharingHiddenVersions: an object with a version above a partner's
+// clearance is hidden from it whole, and cyber-observables posted again
+// are stored once.
+func testSharingHiddenVersions(t *testing.T, open Opener) {
+	s := open(t)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	c := &vigil.Collection{Title: "Mixed"}
+	if err := s.Sharing.CreateCollection(admin, c); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Sharing.CreatePartner(admin, &vigil.Partner{Name: "green", MaxTLP: vigil.TLPGreen, Access: []vigil.CollectionAccess{{CollectionID: c.ID, Read: true, Write: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Sharing.AuthenticatePartner(context.Background(), "green", tok)
+	green := vigil.NewContextWithActor(context.Background(), a)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.Sharing.AddObjects(admin, c.ID, []*vigil.IncomingObject{stixObj(1, t0, vigil.TLPGreen), stixObj(1, t0.Add(time.Hour), vigil.TLPAmber)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range [][]string{nil, {"all"}, {"first"}} {
+		p, err := s.Sharing.FindObjects(green, c.ID, vigil.ObjectFilter{Versions: v})
+		if err != nil || len(p.Objects) != 0 {
+			t.Errorf("versions %v: the partner sees %d objects (%v)", v, len(p.Objects), err)
+		}
+	}
+	st, _ := s.Sharing.AddObjects(green, c.ID, []*vigil.IncomingObject{stixObj(1, t0.Add(time.Hour), vigil.TLPGreen)}, nil)
+	if st.SuccessCount != 1 || st.Successes[0].Message != "" {
+		t.Errorf("a partner learns the hidden version exists: %+v", st.Successes)
+	}
+	sco := func() *vigil.IncomingObject {
+		return &vigil.IncomingObject{Raw: []byte(`{"type":"ipv4-addr","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.3"}`),
+			ID: "ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4", Type: "ipv4-addr", SpecVersion: "2.1"}
+	}
+	for range 3 {
+		if _, err := s.Sharing.AddObjects(admin, c.ID, []*vigil.IncomingObject{sco()}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, _ := s.Sharing.FindObjects(admin, c.ID, vigil.ObjectFilter{IDs: []string{sco().ID}, Versions: []string{"all"}})
+	if len(p.Objects) != 1 {
+		t.Errorf("a cyber-observable posted three times: %d versions", len(p.Objects))
 	}
 }

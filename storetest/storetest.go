@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ClassifiedClock", func(t *testing.T) { testClassifiedClock(t, open) })
 	t.Run("Sharing", func(t *testing.T) { testSharing(t, open) })
 	t.Run("SharingBatches", func(t *testing.T) { testSharingBatches(t, open) })
+	t.Run("SharingHiddenVersions", func(t *testing.T) { testSharingHiddenVersions(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

@@ -126,6 +126,11 @@ func (s *FeedService) FeedPolled(ctx context.Context, id int64, p vigil.FeedPage
 		}
 		if p.Err != nil {
 			failures++
+			if p.ResetNext {
+				if _, err := tx.exec(`UPDATE taxii_feeds SET next_token = '' WHERE id = ?`, id); err != nil {
+					return err
+				}
+			}
 			_, err := tx.exec(`UPDATE taxii_feeds SET last_poll_at = ?, last_error = ?, failures = ?, next_poll_at = ? WHERE id = ?`,
 				tx.now, truncate(p.Err.Error(), 1000), failures, tx.now.Add(feedBackoff(failures)), id)
 			return err
@@ -147,10 +152,30 @@ func (s *FeedService) FeedPolled(ctx context.Context, id int64, p vigil.FeedPage
 			}
 		}
 		if final {
+			next := tx.now.Add(time.Duration(interval) * time.Second)
+			if p.More {
+				next = tx.now // the poll stopped at its budget: carry on at once
+			}
 			_, err := tx.exec(`UPDATE taxii_feeds SET failures = 0, last_error = '', last_success_at = ?, next_poll_at = ? WHERE id = ?`,
-				tx.now, tx.now.Add(time.Duration(interval)*time.Second), id)
+				tx.now, next, id)
 			return err
 		}
 		return nil
+	})
+}
+
+// FeedStarted puts a feed's next poll an interval away as a poll begins.
+func (s *FeedService) FeedStarted(ctx context.Context, id int64) (err error) {
+	defer s.db.op("feed.started")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		var interval int
+		if err := tx.queryRow(`SELECT poll_interval FROM taxii_feeds WHERE id = ?`, id).Scan(&interval); err != nil {
+			return err
+		}
+		_, err := tx.exec(`UPDATE taxii_feeds SET last_poll_at = ?, next_poll_at = ? WHERE id = ?`, tx.now, tx.now.Add(time.Duration(interval)*time.Second), id)
+		return err
 	})
 }

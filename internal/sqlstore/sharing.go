@@ -52,6 +52,10 @@ func (tx *Tx) collectionAccess(id string) (access, error) {
 	case a == nil:
 		return access{}, vigil.Errorf(vigil.EUNAUTHORIZED, "Log in.")
 	case a.PartnerID != 0:
+		var revoked bool
+		if err := tx.queryRow(`SELECT revoked FROM partners WHERE id = ?`, a.PartnerID).Scan(&revoked); err != nil || revoked {
+			return access{}, vigil.Errorf(vigil.EUNAUTHORIZED, "Unknown or revoked partner credentials.")
+		}
 		var acc access
 		err := tx.queryRow(`SELECT can_read, can_write FROM partner_access WHERE partner_id = ? AND collection_id = ?`, a.PartnerID, id).
 			Scan(&acc.read, &acc.write)
@@ -60,6 +64,9 @@ func (tx *Tx) collectionAccess(id string) (access, error) {
 		}
 		acc.maxRank = min(a.PartnerTLP.Rank(), vigil.TLPAmber.Rank())
 		return acc, err
+	}
+	if a.Role == vigil.RoleReporter {
+		return access{}, notFound // reporters see only their own reports, not the organisation's intelligence
 	}
 	acc := access{read: a.Can(vigil.PermIncidentRead), write: a.Can(vigil.PermIncidentEdit), maxRank: vigil.TLPAmberStrict.Rank()}
 	if a.Role == vigil.RoleAdmin {
@@ -260,9 +267,14 @@ func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject,
 		st = &cp
 	}
 	st.TotalCount += len(objs)
+	failures := 0
 	var valid []*vigil.IncomingObject
 	for _, o := range objs {
 		if o.Err != nil {
+			failures++
+			if st.FailureCount+failures > MaxStatusDetails {
+				continue
+			}
 			v := o.Version
 			if v.IsZero() {
 				v = tx.now
@@ -282,7 +294,13 @@ func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject,
 	if err != nil {
 		return nil, err
 	}
-	st.SuccessCount, st.FailureCount = st.SuccessCount+successes, len(st.Failures)
+	st.SuccessCount += successes
+	st.FailureCount += failures
+	if st.FailureCount > MaxStatusDetails {
+		// Nor a million failures: the counts say how many (the lists are
+		// optional in TAXII, and a list must match its count).
+		st.Failures = nil
+	}
 	if st.SuccessCount > MaxStatusDetails {
 		// A big import lists its failures, not a million successes:
 		// success_count says how many (TAXII's successes is optional).
@@ -390,8 +408,15 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 		}
 		version = vigil.TruncateTime(version)
 		sp := spans[o.ID]
-		if sp.versions[version.UnixMicro()] {
-			st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version), Message: "Already in the collection."})
+		if sp.versions[version.UnixMicro()] || (o.Version.IsZero() && len(sp.versions) > 0) {
+			// The same version again, or an object without created or
+			// modified (a cyber-observable, whose id comes from its
+			// content) already held: stored once.
+			msg := "Already in the collection."
+			if tx.actor != nil && tx.actor.PartnerID != 0 {
+				msg = "" // a partner learns nothing of versions it may not read
+			}
+			st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version), Message: msg})
 			continue
 		}
 		r := &pendingRow{o: o, version: version, added: next, first: true, last: true}
@@ -458,6 +483,14 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 func objectWhere(coll string, f vigil.ObjectFilter, maxRank int) (string, []any, error) {
 	where := []string{"collection_id = ?", "tlp_rank <= ?"}
 	args := []any{coll, maxRank}
+	if maxRank < vigil.TLPRed.Rank() {
+		// An object with a version the reader may not see is hidden whole:
+		// otherwise "last" and "all" would differ and show that a newer,
+		// more restricted version exists.
+		where = append(where, `NOT EXISTS (SELECT 1 FROM stix_objects h WHERE h.collection_id = stix_objects.collection_id
+			AND h.stix_id = stix_objects.stix_id AND h.tlp_rank > ?)`)
+		args = append(args, maxRank)
+	}
 	if f.After > 0 {
 		where, args = append(where, "seq > ?"), append(args, f.After)
 	}
@@ -562,6 +595,11 @@ func (s *SharingService) DeleteObject(ctx context.Context, coll, id string, f vi
 		}
 		if !acc.read || !acc.write {
 			return vigil.Errorf(vigil.EFORBIDDEN, "Deleting needs both read and write rights on the collection.")
+		}
+		// Serialised with additions, which keep the first/last flags too.
+		var last *time.Time
+		if err := tx.queryRow(`SELECT last_added FROM taxii_collections WHERE id = ?`+tx.forUpdate(), coll).Scan(scanNullTime(&last)); err != nil {
+			return err
 		}
 		f.IDs, f.After, f.AddedAfter = []string{id}, 0, nil
 		where, args, err := objectWhere(coll, f, acc.maxRank)
