@@ -11,7 +11,7 @@ CREATE TABLE taxii_collections (
 );
 
 CREATE TABLE stix_objects (
-	seq           INTEGER PRIMARY KEY,
+	seq           INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a client's cursor stays valid after deletes
 	collection_id TEXT NOT NULL REFERENCES taxii_collections (id) ON DELETE CASCADE,
 	stix_id       TEXT NOT NULL,
 	type          TEXT NOT NULL,
