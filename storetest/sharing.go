@@ -352,3 +352,29 @@ func testSharingHiddenVersions(t *testing.T, open Opener) {
 		t.Errorf("a cyber-observable posted three times: %d versions", len(p.Objects))
 	}
 }
+
+// testFeedSchedule: a feed that is due is queued for polling once, whatever
+// how often the schedule runs.
+func testFeedSchedule(t *testing.T, open Opener) {
+	s := open(t)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	c := &vigil.Collection{Title: "From the CERT"}
+	if err := s.Sharing.CreateCollection(admin, c); err != nil {
+		t.Fatal(err)
+	}
+	f := &vigil.Feed{Name: "cert", URL: "https://cert.example/taxii2/api/collections/x/", CollectionID: c.ID}
+	if err := s.Feeds.CreateFeed(admin, f); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i, want := range []int{1, 0} {
+		n, err := s.Worker.Schedule(workerCtx(), now, 0)
+		if err != nil || n != want {
+			t.Errorf("schedule run %d: %d queued (%v), want %d", i, n, err, want)
+		}
+	}
+	jobs, err := s.Worker.ClaimJobs(workerCtx(), "w", []string{vigil.JobFeedPoll}, 10, time.Minute)
+	if err != nil || len(jobs) != 1 || !strings.Contains(string(jobs[0].Payload), fmt.Sprint(f.ID)) {
+		t.Errorf("feed poll jobs: %v %d", err, len(jobs))
+	}
+}

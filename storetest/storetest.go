@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Sharing", func(t *testing.T) { testSharing(t, open) })
 	t.Run("SharingBatches", func(t *testing.T) { testSharingBatches(t, open) })
 	t.Run("SharingHiddenVersions", func(t *testing.T) { testSharingHiddenVersions(t, open) })
+	t.Run("FeedSchedule", func(t *testing.T) { testFeedSchedule(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

@@ -499,28 +499,11 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 	defer s.db.op("job.schedule")(&err)
 	err = s.db.write(ctx, func(tx *Tx) error {
 		queued = 0
-		type due struct {
-			id, incident int64
-			at           time.Time
-		}
-		var duties []due
-		rows, err := tx.query(`SELECT o.id, o.incident_id, o.due_at FROM obligations o JOIN incidents i ON i.id = o.incident_id
+		duties, err := tx.dueItems(`SELECT o.id, o.incident_id, o.due_at FROM obligations o JOIN incidents i ON i.id = o.incident_id
 			WHERE o.status = 'pending' AND o.due_at IS NOT NULL AND o.due_at <= ? AND o.due_at > ? AND NOT i.exercise
 			ORDER BY o.id`, // one order on every instance: concurrent inserts of the same keys cannot deadlock
 			now.Add(remindEarly), now.Add(-reminderWindow))
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var d due
-			if err := rows.Scan(&d.id, &d.incident, scanTime(&d.at)); err != nil {
-				rows.Close()
-				return err
-			}
-			duties = append(duties, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, d := range duties {
@@ -540,24 +523,10 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 				queued++
 			}
 		}
-		var tasks []due
-		rows, err = tx.query(`SELECT t.id, t.incident_id, t.due_at FROM tasks t JOIN incidents i ON i.id = t.incident_id
+		tasks, err := tx.dueItems(`SELECT t.id, t.incident_id, t.due_at FROM tasks t JOIN incidents i ON i.id = t.incident_id
 			WHERE t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at <= ? AND t.due_at > ? AND NOT i.exercise
-			ORDER BY t.id`,
-			now.Add(taskSoon), now.Add(-reminderWindow))
+			ORDER BY t.id`, now.Add(taskSoon), now.Add(-reminderWindow))
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var d due
-			if err := rows.Scan(&d.id, &d.incident, scanTime(&d.at)); err != nil {
-				rows.Close()
-				return err
-			}
-			tasks = append(tasks, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, d := range tasks {
@@ -572,24 +541,10 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		}
 		// Feeds due for a poll: one job per due time, whichever instance
 		// queues it first.
-		frows, err := tx.query(`SELECT id, next_poll_at FROM taxii_feeds WHERE enabled AND next_poll_at <= ? ORDER BY id`, now)
+		feeds, err := tx.dueItems(`SELECT id, 0, next_poll_at FROM taxii_feeds WHERE enabled AND next_poll_at <= ? ORDER BY id`, now)
 		if err != nil {
 			return err
 		}
-		type feedDue struct {
-			id int64
-			at time.Time
-		}
-		var feeds []feedDue
-		for frows.Next() {
-			var f feedDue
-			if err := frows.Scan(&f.id, scanTime(&f.at)); err != nil {
-				frows.Close()
-				return err
-			}
-			feeds = append(feeds, f)
-		}
-		frows.Close()
 		for _, f := range feeds {
 			res, err := tx.exec(`INSERT INTO jobs (kind, unique_key, payload, state, max_attempts, run_at, created_at) VALUES (?, ?, ?, 'available', 3, ?, ?)
 				ON CONFLICT (unique_key) DO NOTHING`, vigil.JobFeedPoll, fmt.Sprintf("feed:%d:%d", f.id, f.at.UnixMicro()),
@@ -623,6 +578,30 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		return nil
 	})
 	return queued, err
+}
+
+// dueItem is something that has come due: its id, its incident's, when.
+type dueItem struct {
+	id, incident int64
+	at           time.Time
+}
+
+// dueItems reads (id, incident id, time) rows.
+func (tx *Tx) dueItems(q string, args ...any) ([]dueItem, error) {
+	rows, err := tx.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []dueItem
+	for rows.Next() {
+		var d dueItem
+		if err := rows.Scan(&d.id, &d.incident, scanTime(&d.at)); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // PendingJobs counts jobs not yet finished, by kind: for metrics and tests.
