@@ -26,10 +26,11 @@ const (
 	KindDuty         TimelineKind = "duty"         // reporting duties: arising, withdrawn, submitted
 	KindNotification TimelineKind = "notification" // a notification sent about the incident
 	KindSharing      TimelineKind = "sharing"      // indicators shared with partners
+	KindIntel        TimelineKind = "intel"        // observables matched indicators received from partners or feeds
 )
 
 // TimelineKinds lists every kind.
-var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification, KindSharing}
+var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification, KindSharing, KindIntel}
 
 // TimelineEntry is what happened when, and who recorded it. At is when it
 // happened (a note may record an earlier event); CreatedAt is when it was

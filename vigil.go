@@ -33,4 +33,5 @@ type Services struct {
 	Worker       WorkerService
 	Sharing      SharingService
 	Feeds        FeedService
+	IOC          IOCService
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,6 +41,7 @@ var Dialect = &sqlstore.Dialect{
 	Numbered:    true,
 	ForUpdate:   " FOR UPDATE",
 	SkipLocked:  " FOR UPDATE SKIP LOCKED",
+	CommitLag:   10 * time.Second,
 	FormatError: formatError,
 	Search:      sqlstore.TSVector{},
 	// Group commit here too: the audit chain makes writes take turns at

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SharingBatches", func(t *testing.T) { testSharingBatches(t, open) })
 	t.Run("SharingHiddenVersions", func(t *testing.T) { testSharingHiddenVersions(t, open) })
 	t.Run("FeedSchedule", func(t *testing.T) { testFeedSchedule(t, open) })
+	t.Run("IOC", func(t *testing.T) { testIOC(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

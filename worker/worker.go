@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-ir/vigil"
@@ -37,7 +38,16 @@ type Worker struct {
 	Feeds interface {
 		Poll(ctx context.Context, feedID int64) error
 	}
-	Logger *slog.Logger
+	// IOC matches observables and alerts against received indicators;
+	// nil matches nothing.
+	IOC interface {
+		MatchIOCs(ctx context.Context, limit int) (vigil.MatchStats, error)
+	}
+	// MatchEvery is how often to look for new indicators, observables
+	// and alerts to match when the last round found nothing more (default
+	// 5 s).
+	MatchEvery time.Duration
+	Logger     *slog.Logger
 	// ID names this worker in job leases; unique per process by default.
 	ID string
 	// Lease is how long a claimed job is this worker's (default 2 min);
@@ -76,6 +86,9 @@ func (w *Worker) init() {
 		}
 		if w.ScheduleEvery <= 0 {
 			w.ScheduleEvery = 30 * time.Second
+		}
+		if w.MatchEvery <= 0 {
+			w.MatchEvery = 5 * time.Second
 		}
 		if w.Keep <= 0 {
 			w.Keep = 7 * 24 * time.Hour
@@ -130,6 +143,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		kinds = append(kinds, vigil.JobFeedPoll)
 	}
 	nextSchedule := time.Time{}
+	matching := make(chan struct{}, 1)
+	var nextMatch time.Time
+	var matchMore atomic.Bool
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
@@ -147,6 +163,24 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.Logger.Info("reminders queued", "n", n)
 			}
 			nextSchedule = now.Add(w.ScheduleEvery)
+		}
+		if matchMore.Swap(false) {
+			nextMatch = time.Time{}
+		}
+		if now := w.Now(); w.IOC != nil && !now.Before(nextMatch) {
+			select {
+			case matching <- struct{}{}: // one round at a time
+				nextMatch = now.Add(w.MatchEvery)
+				wg.Add(1)
+				go func() {
+					defer func() { <-matching; wg.Done() }()
+					if w.match(context.WithoutCancel(ctx)) {
+						matchMore.Store(true)
+						w.Wake()
+					}
+				}()
+			default:
+			}
 		}
 		for ctx.Err() == nil {
 			free := w.Concurrency - len(slots)
@@ -172,6 +206,29 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		poll.Reset(w.Poll)
 	}
+}
+
+// match runs one round of IOC matching; it reports whether there is more
+// to do at once.
+func (w *Worker) match(ctx context.Context) (more bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.Logger.Error("ioc matching panicked", "panic", r)
+			more = false
+		}
+	}()
+	st, err := w.IOC.MatchIOCs(ctx, 1000)
+	if err != nil {
+		w.Logger.Error("ioc matching", "err", err)
+		return false
+	}
+	if st.Hits > 0 {
+		w.Logger.Info("ioc hits", "new", st.Hits, "indicators", st.Indicators, "checked", st.Checked)
+	}
+	if w.Observe != nil {
+		w.Observe("ioc_match", "ok")
+	}
+	return st.More
 }
 
 // run runs one job. Store writes use base (never cancelled, so an outcome

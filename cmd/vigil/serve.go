@@ -136,6 +136,7 @@ func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
 		ScheduleEvery: m.Config.ScheduleEvery,
 		Observe:       metrics.ObserveJob,
 		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing},
+		IOC:           m.Store.Services().IOC,
 	}
 	ctx, cancel := context.WithCancel(vigil.NewContextWithActor(context.Background(), vigil.SystemActor("worker")))
 	m.stopWorker, m.workerDone = cancel, make(chan struct{})

@@ -34,6 +34,11 @@ type Dialect struct {
 	// SkipLocked is appended to the SELECT that claims jobs, so workers
 	// claiming at once take different rows ("" for SQLite: one writer).
 	SkipLocked string
+	// CommitLag is how long a write transaction may take, at most in
+	// practice: rows stamped earlier than that are committed, so a cursor
+	// over ids may read past them (PostgreSQL, whose concurrent
+	// transactions commit ids out of order; 0 for SQLite, one writer).
+	CommitLag time.Duration
 	// FormatError maps typed driver errors to *vigil.Error (unique
 	// violation to ECONFLICT, …) and leaves other errors alone.
 	FormatError func(error) error
@@ -126,6 +131,7 @@ func (db *DB) Services() vigil.Services {
 		Worker:       &WorkerService{db: db},
 		Sharing:      &SharingService{db: db},
 		Feeds:        &FeedService{db: db},
+		IOC:          &IOCService{db: db},
 	}
 }
 

@@ -1,0 +1,729 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/stix"
+)
+
+// IOCService implements vigil.IOCService.
+//
+// Matching runs in rounds, from the worker. Each round reads on from a
+// cursor per source (ioc_state): new indicator versions in collections
+// become ioc_entries, one row per value their patterns name; new entries
+// are looked for among the observables and alerts already seen
+// (retro-hunting); new observables and alerts are looked up among the
+// entries. A value seen in both directions in one round is one hit (a
+// hit is unique per target, indicator and value).
+type IOCService struct{ db *DB }
+
+// entry is an indicator value to match.
+type entry struct {
+	id         int64
+	coll       string
+	stixID     string
+	typ        vigil.ObservableType
+	value      string
+	name       string
+	confidence *int64
+	tlp        string
+	tlpRank    int
+	validUntil *time.Time
+	createdAt  time.Time
+	isBlock    bool // an address block
+	isDomain   bool
+	isAddress  bool
+}
+
+// seen is an observable or an alert's observable: what a hit is on.
+type seen struct {
+	target       string // o:<id> or a:<id>
+	incidentID   *int64
+	observableID *int64
+	alertID      *int64
+	typ          vigil.ObservableType
+	value        string
+	at           time.Time
+}
+
+type hit struct {
+	s     seen
+	e     *entry
+	kind  vigil.MatchKind
+	retro bool
+}
+
+// MatchIOCs runs one round: it indexes up to limit new indicator
+// versions, retro-hunts up to limit new entries, and matches up to limit
+// new observables and alerts.
+func (s *IOCService) MatchIOCs(ctx context.Context, limit int) (st vigil.MatchStats, err error) {
+	defer s.db.op("ioc.match")(&err)
+	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermSettingsAdmin); err != nil {
+		return st, err
+	}
+	if limit <= 0 {
+		limit = 1000
+	}
+	// 1. Index new indicator versions (a write: entries are replaced).
+	var cur cursors
+	err = s.db.write(ctx, func(tx *Tx) error {
+		c, ok, err := tx.lockIOCState()
+		if err != nil || !ok {
+			return err
+		}
+		cur = c
+		n, vals, more, err := tx.indexIndicators(&cur, limit)
+		if err != nil {
+			return err
+		}
+		st.Indicators, st.Values, st.More = n, vals, more
+		_, err = tx.exec(`UPDATE ioc_state SET stix_seq = ? WHERE id = 1`, cur.stixSeq)
+		return err
+	})
+	if err != nil {
+		return st, err
+	}
+	// 2. Match in a read snapshot; 3. record what was found, moving the
+	// cursors only if no other instance moved them meanwhile.
+	var hits []hit
+	next := cur
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.queryRow(`SELECT stix_seq, entry_id, observable_id, alert_id FROM ioc_state WHERE id = 1`).
+			Scan(&cur.stixSeq, &cur.entryID, &cur.observableID, &cur.alertID); err != nil {
+			return err
+		}
+		next = cur
+		h, more, err := tx.retroHunt(&next, limit)
+		if err != nil {
+			return err
+		}
+		hits = append(hits, h...)
+		st.More = st.More || more
+		h, checked, more, err := tx.matchNew(&next, limit)
+		if err != nil {
+			return err
+		}
+		hits = append(hits, h...)
+		st.Checked = checked
+		st.More = st.More || more
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	if next == cur {
+		return st, nil
+	}
+	err = s.db.write(ctx, func(tx *Tx) error {
+		now, ok, err := tx.lockIOCState()
+		if err != nil || !ok || now.entryID != cur.entryID || now.observableID != cur.observableID || now.alertID != cur.alertID {
+			return err // another instance matched these meanwhile
+		}
+		st.Hits, err = tx.recordHits(hits)
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(`UPDATE ioc_state SET entry_id = ?, observable_id = ?, alert_id = ? WHERE id = 1`,
+			next.entryID, next.observableID, next.alertID)
+		return err
+	})
+	return st, err
+}
+
+type cursors struct{ stixSeq, entryID, observableID, alertID int64 }
+
+// lockIOCState reads the cursors, locked; ok is false when another
+// instance holds them (PostgreSQL), so this one skips the round.
+func (tx *Tx) lockIOCState() (c cursors, ok bool, err error) {
+	err = tx.queryRow(`SELECT stix_seq, entry_id, observable_id, alert_id FROM ioc_state WHERE id = 1`+tx.db.d.SkipLocked).
+		Scan(&c.stixSeq, &c.entryID, &c.observableID, &c.alertID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, false, nil
+	}
+	return c, err == nil, err
+}
+
+// settled is the newest time a row may carry to be read past by a
+// cursor: rows written before it are committed in the order of their ids.
+func (tx *Tx) settled() time.Time { return tx.now.Add(-tx.db.d.CommitLag) }
+
+// indexIndicators turns new indicator versions into entries. The last
+// version of an indicator replaces the entries of the earlier ones; a
+// revoked indicator, one Vigil cannot match value by value, or one the
+// organisation made itself (shared from its own incidents) has none.
+func (tx *Tx) indexIndicators(cur *cursors, limit int) (n, vals int, more bool, err error) {
+	p, err := tx.profile()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	own := stix.IdentityID(p.Name)
+	rows, err := tx.query(`SELECT seq, collection_id, stix_id, is_last, tlp, tlp_rank, body FROM stix_objects
+		WHERE type = 'indicator' AND seq > ? AND date_added <= ? ORDER BY seq LIMIT ?`, cur.stixSeq, tx.settled(), limit+1)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	type version struct {
+		seq           int64
+		coll, id, tlp string
+		last          bool
+		rank          int
+		body          string
+	}
+	var vs []version
+	for rows.Next() {
+		var v version
+		if err := rows.Scan(&v.seq, &v.coll, &v.id, &v.last, &v.tlp, &v.rank, &v.body); err != nil {
+			rows.Close()
+			return 0, 0, false, err
+		}
+		vs = append(vs, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, false, err
+	}
+	if len(vs) > limit {
+		vs, more = vs[:limit], true
+	}
+	for _, v := range vs {
+		cur.stixSeq = v.seq
+		if !v.last {
+			continue // an older version, added after the newest: the newest holds
+		}
+		n++
+		if _, err := tx.exec(`DELETE FROM ioc_entries WHERE collection_id = ? AND stix_id = ?`, v.coll, v.id); err != nil {
+			return 0, 0, false, err
+		}
+		ind, err := stix.ReadIndicator([]byte(v.body))
+		if err != nil || ind.Revoked || (ind.CreatedBy != "" && ind.CreatedBy == own) {
+			continue
+		}
+		var conf any
+		if ind.Confidence != nil {
+			conf = int64(*ind.Confidence)
+		}
+		for _, iv := range ind.Values {
+			if _, err := tx.exec(`INSERT INTO ioc_entries (object_seq, collection_id, stix_id, type, value, name, confidence, tlp, tlp_rank, valid_until, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				v.seq, v.coll, v.id, iv.Type, iv.Value, truncate(ind.Name, 500), conf, v.tlp, v.rank, ind.ValidUntil, tx.now); err != nil {
+				return 0, 0, false, err
+			}
+			vals++
+		}
+	}
+	return n, vals, more, nil
+}
+
+const entryColumns = `id, collection_id, stix_id, type, value, name, confidence, tlp, tlp_rank, valid_until, created_at`
+
+func scanEntry(r rowScanner) (*entry, error) {
+	var e entry
+	if err := r.Scan(&e.id, &e.coll, &e.stixID, &e.typ, &e.value, &e.name, scanNullInt(&e.confidence), &e.tlp, &e.tlpRank,
+		scanNullTime(&e.validUntil), scanTime(&e.createdAt)); err != nil {
+		return nil, err
+	}
+	switch e.typ {
+	case vigil.ObsIPv4, vigil.ObsIPv6:
+		e.isAddress = true
+		e.isBlock = strings.Contains(e.value, "/")
+	case vigil.ObsDomain:
+		e.isDomain = true
+	}
+	return &e, nil
+}
+
+// live says an entry still holds at t.
+func (e *entry) live(t time.Time) bool { return e.validUntil == nil || !e.validUntil.Before(t) }
+
+type valueKey struct {
+	typ   vigil.ObservableType
+	value string
+}
+
+// retroHunt looks for new entries among what was seen before: by index
+// for the same value, and, when the entries hold address blocks or
+// domains, by one pass over the addresses, names, URLs and mailboxes seen
+// (a block or a parent domain cannot be looked up by index).
+func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
+	rows, err := tx.query(`SELECT `+entryColumns+` FROM ioc_entries WHERE id > ? ORDER BY id LIMIT ?`, cur.entryID, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	var es []*entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		es = append(es, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(es) > limit
+	if more {
+		es = es[:limit]
+	}
+	if len(es) == 0 {
+		return nil, false, nil
+	}
+	cur.entryID = es[len(es)-1].id
+	byKey := map[valueKey][]*entry{}
+	byType := map[vigil.ObservableType][]string{}
+	var blocks, domains, addresses bool
+	for _, e := range es {
+		if !e.live(tx.now) {
+			continue
+		}
+		k := valueKey{e.typ, e.value}
+		if byKey[k] == nil {
+			byType[e.typ] = append(byType[e.typ], e.value)
+		}
+		byKey[k] = append(byKey[k], e)
+		blocks = blocks || e.isBlock
+		domains = domains || e.isDomain
+		addresses = addresses || e.isAddress
+	}
+	var hits []hit
+	add := func(s seen, k vigil.MatchKey) {
+		for _, e := range byKey[valueKey{k.Type, k.Value}] {
+			hits = append(hits, hit{s: s, e: e, kind: k.Kind, retro: s.at.Before(e.createdAt)})
+		}
+	}
+	// The same value, by index.
+	for typ, values := range byType {
+		for chunk := range slices.Chunk(values, 500) {
+			err := tx.eachSeen(`ob.type = ? AND ob.value IN (`+placeholders(len(chunk))+`)`, `o.type = ? AND o.value IN (`+placeholders(len(chunk))+`)`,
+				append([]any{typ}, anySlice(chunk)...), func(s seen) {
+					add(s, vigil.MatchKey{Type: s.typ, Value: s.value, Kind: vigil.MatchExact})
+				})
+			if err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	// Blocks and parent domains, by a pass over what could fall in them.
+	var scan []vigil.ObservableType
+	if blocks {
+		scan = append(scan, vigil.ObsIPv4, vigil.ObsIPv6)
+	}
+	if domains {
+		scan = append(scan, vigil.ObsDomain, vigil.ObsHostname, vigil.ObsEmail)
+	}
+	if domains || addresses {
+		scan = append(scan, vigil.ObsURL)
+	}
+	if len(scan) > 0 {
+		in := `IN (` + placeholders(len(scan)) + `)`
+		err := tx.eachSeen(`ob.type `+in, `o.type `+in, anySlice(scan), func(s seen) {
+			for _, k := range vigil.MatchKeys(s.typ, s.value) {
+				if k.Kind != vigil.MatchExact {
+					add(s, k)
+				}
+			}
+		})
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	return hits, more, nil
+}
+
+// eachSeen calls fn for each incident observable (alias ob) matching
+// obWhere and each alert observable (alias o) matching alertWhere, both
+// with args.
+func (tx *Tx) eachSeen(obWhere, alertWhere string, args []any, fn func(seen)) error {
+	rows, err := tx.query(`SELECT ob.id, ob.incident_id, ob.type, ob.value, ob.created_at FROM observables ob WHERE `+obWhere, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var s seen
+		var id, inc int64
+		if err := rows.Scan(&id, &inc, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+			rows.Close()
+			return err
+		}
+		s.target, s.observableID, s.incidentID = "o:"+strconv.FormatInt(id, 10), &id, &inc
+		fn(s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.query(`SELECT o.alert_id, o.type, o.value, a.first_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id WHERE `+alertWhere, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s seen
+		var id int64
+		if err := rows.Scan(&id, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+			return err
+		}
+		s.target, s.alertID = "a:"+strconv.FormatInt(id, 10), &id
+		fn(s)
+	}
+	return rows.Err()
+}
+
+// matchNew looks up new observables and the observables of new alerts
+// among the entries.
+func (tx *Tx) matchNew(cur *cursors, limit int) ([]hit, int, bool, error) {
+	var ss []seen
+	more := false
+	// New incident observables.
+	rows, err := tx.query(`SELECT id, incident_id, type, value, created_at FROM observables WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`,
+		cur.observableID, tx.settled(), limit+1)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	n := 0
+	for rows.Next() {
+		var s seen
+		var id, inc int64
+		if err := rows.Scan(&id, &inc, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+			rows.Close()
+			return nil, 0, false, err
+		}
+		if n++; n > limit {
+			more = true
+			break
+		}
+		cur.observableID = id
+		s.target, s.observableID, s.incidentID = "o:"+strconv.FormatInt(id, 10), &id, &inc
+		ss = append(ss, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, false, err
+	}
+	checked := len(ss)
+	// New alerts: their observables.
+	rows, err = tx.query(`SELECT id FROM alerts WHERE id > ? AND first_seen <= ? ORDER BY id LIMIT ?`, cur.alertID, tx.settled(), limit+1)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	var alerts []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, 0, false, err
+		}
+		alerts = append(alerts, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, false, err
+	}
+	if len(alerts) > limit {
+		alerts, more = alerts[:limit], true
+	}
+	if len(alerts) > 0 {
+		cur.alertID = alerts[len(alerts)-1]
+		checked += len(alerts)
+		for chunk := range slices.Chunk(alerts, 500) {
+			rows, err := tx.query(`SELECT o.alert_id, o.type, o.value, a.first_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
+				WHERE o.alert_id IN (`+placeholders(len(chunk))+`)`, anySlice(chunk)...)
+			if err != nil {
+				return nil, 0, false, err
+			}
+			for rows.Next() {
+				var s seen
+				var id int64
+				if err := rows.Scan(&id, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+					rows.Close()
+					return nil, 0, false, err
+				}
+				s.target, s.alertID = "a:"+strconv.FormatInt(id, 10), &id
+				ss = append(ss, s)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, 0, false, err
+			}
+		}
+	}
+	// Look every key of every value up, a type at a time.
+	type want struct {
+		s seen
+		k vigil.MatchKey
+	}
+	byKey := map[valueKey][]want{}
+	byType := map[vigil.ObservableType][]string{}
+	for _, s := range ss {
+		for _, k := range vigil.MatchKeys(s.typ, s.value) {
+			vk := valueKey{k.Type, k.Value}
+			if byKey[vk] == nil {
+				byType[k.Type] = append(byType[k.Type], k.Value)
+			}
+			byKey[vk] = append(byKey[vk], want{s, k})
+		}
+	}
+	var hits []hit
+	for typ, values := range byType {
+		for chunk := range slices.Chunk(values, 500) {
+			rows, err := tx.query(`SELECT `+entryColumns+` FROM ioc_entries WHERE type = ? AND value IN (`+placeholders(len(chunk))+`)`,
+				append([]any{typ}, anySlice(chunk)...)...)
+			if err != nil {
+				return nil, 0, false, err
+			}
+			for rows.Next() {
+				e, err := scanEntry(rows)
+				if err != nil {
+					rows.Close()
+					return nil, 0, false, err
+				}
+				if !e.live(tx.now) {
+					continue
+				}
+				for _, w := range byKey[valueKey{e.typ, e.value}] {
+					hits = append(hits, hit{s: w.s, e: e, kind: w.k.Kind, retro: w.s.at.Before(e.createdAt)})
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, 0, false, err
+			}
+		}
+	}
+	return hits, checked, more, nil
+}
+
+// recordHits stores hits not stored before (and whose observable or alert
+// still exists), and writes one timeline entry per incident that has new
+// ones. It returns how many were new.
+func (tx *Tx) recordHits(hits []hit) (int, error) {
+	n := 0
+	byIncident := map[int64][]hit{}
+	var incidents []int64
+	for _, h := range hits {
+		exists := `SELECT 1 FROM alerts WHERE id = ?`
+		ref := h.s.alertID
+		if h.s.observableID != nil {
+			exists, ref = `SELECT 1 FROM observables WHERE id = ?`, h.s.observableID
+		}
+		var one int
+		if err := tx.queryRow(exists, ref).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			continue // deleted since it was matched
+		} else if err != nil {
+			return n, err
+		}
+		res, err := tx.exec(`INSERT INTO ioc_hits (target, incident_id, observable_id, alert_id, type, value, seen_at, match, indicator_type,
+			indicator_value, indicator_id, indicator_name, confidence, tlp, tlp_rank, collection_id, retro, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (target, indicator_id, indicator_value) DO NOTHING`,
+			h.s.target, h.s.incidentID, h.s.observableID, h.s.alertID, h.s.typ, h.s.value, h.s.at, h.kind, h.e.typ, h.e.value,
+			h.e.stixID, h.e.name, h.e.confidence, h.e.tlp, h.e.tlpRank, h.e.coll, h.retro, tx.now)
+		if err != nil {
+			return n, err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			continue
+		}
+		n++
+		if h.s.incidentID != nil {
+			id := *h.s.incidentID
+			if byIncident[id] == nil {
+				incidents = append(incidents, id)
+			}
+			byIncident[id] = append(byIncident[id], h)
+		}
+	}
+	for _, id := range incidents {
+		hs := byIncident[id]
+		var b strings.Builder
+		fmt.Fprintf(&b, "Threat intelligence: %d observable match(es) with indicators received from partners or feeds.", len(hs))
+		for i, h := range hs {
+			if i == 5 {
+				fmt.Fprintf(&b, " And %d more.", len(hs)-5)
+				break
+			}
+			fmt.Fprintf(&b, " %s %s matches %s", h.s.typ, h.s.value, describeEntry(h.e))
+			if h.kind != vigil.MatchExact && h.e.tlpRank <= vigil.TLPAmberStrict.Rank() {
+				fmt.Fprintf(&b, " (%s %s)", h.e.typ, h.e.value)
+			}
+			if h.retro {
+				b.WriteString(", seen here before the indicator arrived")
+			}
+			b.WriteString(".")
+		}
+		if _, err := tx.addTimeline(id, vigil.KindIntel, tx.now, b.String(), nil); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// describeEntry names an indicator on a timeline, which every reader of
+// the incident sees: a TLP:RED indicator only by its label.
+func describeEntry(e *entry) string {
+	if e.tlpRank > vigil.TLPAmberStrict.Rank() {
+		return "an indicator marked TLP:RED"
+	}
+	s := "an indicator"
+	if e.name != "" {
+		s = strconv.Quote(e.name)
+	}
+	if e.confidence != nil {
+		s += fmt.Sprintf(" (confidence %d)", *e.confidence)
+	}
+	return s
+}
+
+const hitColumns = `h.id, h.incident_id, h.observable_id, h.alert_id, h.type, h.value, h.seen_at, h.match, h.indicator_type, h.indicator_value,
+	h.indicator_id, h.indicator_name, h.confidence, h.tlp, h.collection_id, h.retro, h.created_at, c.title,
+	i.reference, i.title, i.status, a.title`
+
+const hitFrom = ` FROM ioc_hits h JOIN taxii_collections c ON c.id = h.collection_id
+	LEFT JOIN incidents i ON i.id = h.incident_id LEFT JOIN alerts a ON a.id = h.alert_id`
+
+func scanHit(r rowScanner) (*vigil.IOCHit, error) {
+	var h vigil.IOCHit
+	var conf *int64
+	var ref, title, status, alertTitle sql.NullString
+	if err := r.Scan(&h.ID, scanNullInt(&h.IncidentID), scanNullInt(&h.ObservableID), scanNullInt(&h.AlertID), &h.Type, &h.Value,
+		scanTime(&h.SeenAt), &h.Match, &h.IndicatorType, &h.IndicatorValue, &h.IndicatorID, &h.IndicatorName, scanNullInt(&conf),
+		&h.TLP, &h.CollectionID, &h.Retro, scanTime(&h.CreatedAt), &h.Source, &ref, &title, &status, &alertTitle); err != nil {
+		return nil, err
+	}
+	if conf != nil {
+		c := int(*conf)
+		h.Confidence = &c
+	}
+	if h.IncidentID != nil {
+		h.Incident = &vigil.IncidentRef{ID: *h.IncidentID, Reference: ref.String, Title: title.String, Status: vigil.Status(status.String)}
+	}
+	h.AlertTitle = alertTitle.String
+	return &h, nil
+}
+
+// hitVisible limits hits to those on incidents and alerts the actor may
+// read, of indicators at a TLP it may read in collections.
+func (tx *Tx) hitVisible() (string, []any, error) {
+	a := tx.actor
+	if a == nil || a.PartnerID != 0 || a.Role == vigil.RoleReporter {
+		return "", nil, vigil.Errorf(vigil.EFORBIDDEN, "You may not see threat intelligence hits.")
+	}
+	if err := tx.require(vigil.PermIncidentRead); err != nil {
+		return "", nil, err
+	}
+	maxRank := vigil.TLPAmberStrict.Rank()
+	if a.Role == vigil.RoleAdmin {
+		maxRank = vigil.TLPRed.Rank()
+	}
+	vis, args := tx.visible()
+	return `h.tlp_rank <= ? AND ((h.incident_id IS NOT NULL AND ` + vis + `) OR (h.alert_id IS NOT NULL AND ` + tx.alertVisible("a") + `))`,
+		append([]any{maxRank}, args...), nil
+}
+
+// FindHits lists hits, newest first.
+func (s *IOCService) FindHits(ctx context.Context, f vigil.HitFilter) (page *vigil.HitPage, err error) {
+	defer s.db.op("ioc.hits")(&err)
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	page = &vigil.HitPage{Hits: []*vigil.IOCHit{}}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		where, args, err := tx.hitVisible()
+		if err != nil {
+			return err
+		}
+		if f.IncidentID != 0 {
+			where += ` AND h.incident_id = ?`
+			args = append(args, f.IncidentID)
+		}
+		if f.AlertID != 0 {
+			where += ` AND h.alert_id = ?`
+			args = append(args, f.AlertID)
+		}
+		if f.Before > 0 {
+			where += ` AND h.id < ?`
+			args = append(args, f.Before)
+		}
+		rows, err := tx.query(`SELECT `+hitColumns+hitFrom+` WHERE `+where+` ORDER BY h.id DESC LIMIT ?`, append(args, f.Limit+1)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			h, err := scanHit(rows)
+			if err != nil {
+				return err
+			}
+			page.Hits = append(page.Hits, h)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(page.Hits) > f.Limit {
+			page.Hits = page.Hits[:f.Limit]
+			page.Next = page.Hits[f.Limit-1].ID
+		}
+		return tx.fillHitSources(page.Hits)
+	})
+	return page, err
+}
+
+// FindHit returns one hit.
+func (s *IOCService) FindHit(ctx context.Context, id int64) (h *vigil.IOCHit, err error) {
+	defer s.db.op("ioc.hit")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		where, args, err := tx.hitVisible()
+		if err != nil {
+			return err
+		}
+		h, err = scanHit(tx.queryRow(`SELECT `+hitColumns+hitFrom+` WHERE h.id = ? AND `+where, append([]any{id}, args...)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return vigil.Errorf(vigil.ENOTFOUND, "Hit #%d not found.", id)
+		} else if err != nil {
+			return err
+		}
+		return tx.fillHitSources([]*vigil.IOCHit{h})
+	})
+	return h, err
+}
+
+// fillHitSources adds the feeds that fill each hit's collection to its
+// source.
+func (tx *Tx) fillHitSources(hs []*vigil.IOCHit) error {
+	feeds := map[string]string{}
+	for _, h := range hs {
+		if _, ok := feeds[h.CollectionID]; ok {
+			continue
+		}
+		rows, err := tx.query(`SELECT name FROM taxii_feeds WHERE collection_id = ? ORDER BY name`, h.CollectionID)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		feeds[h.CollectionID] = strings.Join(names, ", ")
+	}
+	for _, h := range hs {
+		if f := feeds[h.CollectionID]; f != "" {
+			h.Source += " (feed " + f + ")"
+		}
+	}
+	return nil
+}

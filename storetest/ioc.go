@@ -1,0 +1,255 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/stix"
+)
+
+// indicator makes an incoming indicator with a pattern and extra
+// properties (JSON members, each with its leading comma).
+func indicator(n int, pattern string, modified time.Time, tlp vigil.TLP, extra string) *vigil.IncomingObject {
+	id := fmt.Sprintf("indicator--10000000-0000-4000-8000-%012d", n)
+	raw := fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created":"2026-01-01T00:00:00.000Z","modified":%q,"pattern":%q,"pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"%s}`,
+		id, modified.UTC().Format("2006-01-02T15:04:05.000Z"), pattern, extra)
+	return &vigil.IncomingObject{Raw: []byte(raw), ID: id, Type: "indicator", SpecVersion: "2.1", Version: modified, TLP: tlp}
+}
+
+// matchAll runs matching rounds until nothing more is left, and returns
+// the hits they made.
+func matchAll(t *testing.T, s *Store, limit int) int {
+	t.Helper()
+	hits := 0
+	for i := 0; ; i++ {
+		st, err := s.IOC.MatchIOCs(SystemContext(t), limit)
+		if err != nil {
+			t.Fatalf("MatchIOCs: %v", err)
+		}
+		hits += st.Hits
+		if !st.More {
+			return hits
+		}
+		if i > 1000 {
+			t.Fatal("matching never finishes")
+		}
+	}
+}
+
+type hitKey struct {
+	value string
+	match vigil.MatchKind
+	ind   string
+	retro bool
+}
+
+func hitKeys(t *testing.T, s *Store, ctx context.Context, f vigil.HitFilter) []hitKey {
+	t.Helper()
+	var out []hitKey
+	for {
+		p, err := s.IOC.FindHits(ctx, f)
+		if err != nil {
+			t.Fatalf("FindHits: %v", err)
+		}
+		for _, h := range p.Hits {
+			out = append(out, hitKey{h.Value, h.Match, h.IndicatorValue, h.Retro})
+		}
+		if p.Next == 0 {
+			break
+		}
+		f.Before = p.Next
+	}
+	slices.SortFunc(out, func(a, b hitKey) int { return strings.Compare(a.value+a.ind, b.value+b.ind) })
+	return out
+}
+
+func testIOC(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	resp, _ := MustCreateUser(t, s, vigil.RoleResponder)
+	analyst, _ := MustCreateUser(t, s, vigil.RoleResponder)
+	reporter, _ := MustCreateUser(t, s, vigil.RoleReporter)
+
+	// What was seen before any intelligence arrived: an incident's
+	// observables, and an alert's.
+	inc := MustCreateIncident(t, resp, s, &vigil.Incident{Title: "Beaconing from the file server"})
+	_, err := s.Observables.AddObservables(resp, inc.ID, []*vigil.Observable{
+		{Type: vigil.ObsIPv4, Value: "10.1.2.3"},
+		{Type: vigil.ObsDomain, Value: "cdn.a.evil.example"},
+		{Type: vigil.ObsURL, Value: "http://drop.example/x.exe"},
+		{Type: vigil.ObsSHA256, Value: strings.Repeat("ab", 32)},
+		{Type: vigil.ObsHostname, Value: "mx.phish.example"},
+		{Type: vigil.ObsEmail, Value: "ceo@spoof.example"},
+		{Type: vigil.ObsIPv4, Value: "192.0.2.77"}, // matches nothing
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	integ := &vigil.Integration{Name: "edr", Kind: vigil.IntegrationAlertmanager}
+	mustIntegration(t, s, admin, integ)
+	old := alertIn(integ, "edr-1", "Outbound connection", vigil.SeverityLow, vigil.AlertFiring, nil)
+	old.Observables = []vigil.ObservableInput{{Type: vigil.ObsIPv6, Value: "2001:db8:beef::1"}, {Type: vigil.ObsDomain, Value: "evil.example"}}
+	oldAlert := mustIngest(t, s, integ, old).AlertIDs[0]
+
+	if n := matchAll(t, s, 1000); n != 0 {
+		t.Fatalf("hits with no intelligence: %d", n)
+	}
+
+	// Intelligence arrives.
+	clk.add(time.Hour)
+	coll := &vigil.Collection{Title: "Sector feed"}
+	if err := s.Sharing.CreateCollection(admin, coll); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	own := stix.IdentityID(vigil.DefaultOrgProfile().Name)
+	objs := []*vigil.IncomingObject{
+		indicator(1, `[ipv4-addr:value ISSUBSET '10.1.0.0/16']`, t0, vigil.TLPGreen, `,"name":"Botnet range","confidence":80`),
+		indicator(2, `[domain-name:value = 'evil.example']`, t0, vigil.TLPGreen, `,"name":"Evil domain"`),
+		indicator(3, `[file:hashes.'SHA-256' = '`+strings.Repeat("AB", 32)+`']`, t0, vigil.TLPAmber, ``),
+		indicator(4, `[url:value = 'http://drop.example/x.exe'] OR [ipv6-addr:value = '2001:db8:beef::/48']`, t0, vigil.TLPClear, ``),
+		indicator(5, `[domain-name:value = 'phish.example']`, t0, vigil.TLPRed, `,"name":"Red domain"`),
+		indicator(6, `[domain-name:value = 'spoof.example']`, t0, vigil.TLPGreen, ``),
+		// None of these give entries: two observations at once, made by
+		// the organisation itself, revoked, expired, not STIX.
+		indicator(7, `[ipv4-addr:value = '10.1.2.3' AND domain-name:value = 'x.example']`, t0, vigil.TLPGreen, ``),
+		indicator(8, `[ipv4-addr:value = '10.1.2.3']`, t0, vigil.TLPGreen, `,"created_by_ref":"`+own+`"`),
+		indicator(9, `[ipv4-addr:value = '192.0.2.77']`, t0, vigil.TLPGreen, `,"revoked":true`),
+		indicator(10, `[ipv4-addr:value = '192.0.2.77']`, t0, vigil.TLPGreen, `,"valid_until":"2026-02-01T00:00:00Z"`),
+		{Raw: []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--10000000-0000-4000-8000-000000000011","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"alert tcp any any -> 192.0.2.77 any","pattern_type":"snort","valid_from":"2026-01-01T00:00:00Z"}`),
+			ID: "indicator--10000000-0000-4000-8000-000000000011", Type: "indicator", SpecVersion: "2.1", Version: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	if _, err := s.Sharing.AddObjects(admin, coll.ID, objs, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	// Small rounds, to cross batch boundaries.
+	if n := matchAll(t, s, 2); n != 8 {
+		t.Errorf("retro-hunt made %d hits, want 8", n)
+	}
+	if n := matchAll(t, s, 2); n != 0 {
+		t.Errorf("a second pass made %d hits", n)
+	}
+	hash := strings.Repeat("ab", 32)
+	want := []hitKey{
+		{"10.1.2.3", vigil.MatchCIDR, "10.1.0.0/16", true},
+		{hash, vigil.MatchExact, hash, true},
+		{"cdn.a.evil.example", vigil.MatchDomain, "evil.example", true},
+		{"ceo@spoof.example", vigil.MatchDomain, "spoof.example", true},
+		{"http://drop.example/x.exe", vigil.MatchExact, "http://drop.example/x.exe", true},
+		{"mx.phish.example", vigil.MatchDomain, "phish.example", true},
+	}
+	slices.SortFunc(want, func(a, b hitKey) int { return strings.Compare(a.value+a.ind, b.value+b.ind) })
+	if got := hitKeys(t, s, admin, vigil.HitFilter{IncidentID: inc.ID, Limit: 2}); !slices.Equal(got, want) {
+		t.Errorf("incident hits:\n got %v\nwant %v", got, want)
+	}
+	// A responder is not cleared for the RED indicator.
+	if got := hitKeys(t, s, resp, vigil.HitFilter{IncidentID: inc.ID}); len(got) != 5 {
+		t.Errorf("responder sees %d hits, want 5 (not the RED one): %v", len(got), got)
+	}
+	wantAlert := []hitKey{
+		{"2001:db8:beef::1", vigil.MatchCIDR, "2001:db8:beef::/48", true},
+		{"evil.example", vigil.MatchExact, "evil.example", true},
+	}
+	slices.SortFunc(wantAlert, func(a, b hitKey) int { return strings.Compare(a.value+a.ind, b.value+b.ind) })
+	if got := hitKeys(t, s, admin, vigil.HitFilter{AlertID: oldAlert}); !slices.Equal(got, wantAlert) {
+		t.Errorf("alert hits:\n got %v\nwant %v", got, wantAlert)
+	}
+	p, err := s.IOC.FindHits(admin, vigil.HitFilter{IncidentID: inc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range p.Hits {
+		if h.IndicatorValue == "10.1.0.0/16" {
+			if h.Confidence == nil || *h.Confidence != 80 || h.IndicatorName != "Botnet range" || h.Source != "Sector feed" ||
+				h.Incident == nil || h.Incident.Reference != inc.Reference || h.TLP != vigil.TLPGreen {
+				t.Errorf("hit: %+v", h)
+			}
+			one, err := s.IOC.FindHit(resp, h.ID)
+			if err != nil || one.IndicatorID != h.IndicatorID {
+				t.Errorf("FindHit: %+v, %v", one, err)
+			}
+		}
+	}
+	// The incident's timeline says so: each hit once (one entry per round
+	// of matching that found some).
+	tl, err := s.Timeline.FindTimeline(resp, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindIntel}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, e := range tl.Items {
+		all.WriteString(e.Message + "\n")
+	}
+	for _, w := range want {
+		if n := strings.Count(all.String(), " "+w.value+" matches "); n != 1 {
+			t.Errorf("timeline tells of %s %d times:\n%s", w.value, n, all.String())
+		}
+	}
+	if !strings.Contains(all.String(), `"Botnet range" (confidence 80) (ipv4-addr 10.1.0.0/16), seen here before the indicator arrived.`) ||
+		strings.Contains(all.String(), "Red domain") || !strings.Contains(all.String(), "mx.phish.example matches an indicator marked TLP:RED,") {
+		t.Errorf("timeline:\n%s", all.String())
+	}
+
+	// New sightings after the intelligence: matched as they come, not retro.
+	clk.add(time.Hour)
+	fresh := alertIn(integ, "edr-2", "Beacon", vigil.SeverityLow, vigil.AlertFiring, nil)
+	fresh.Observables = []vigil.ObservableInput{{Type: vigil.ObsURL, Value: "https://login.evil.example/reset"}, {Type: vigil.ObsIPv4, Value: "10.1.200.1"}}
+	freshAlert := mustIngest(t, s, integ, fresh).AlertIDs[0]
+	inc2 := MustCreateIncident(t, resp, s, &vigil.Incident{Title: "Second wave", TLP: vigil.TLPRed})
+	if _, err := s.Observables.AddObservables(resp, inc2.ID, []*vigil.Observable{{Type: vigil.ObsSHA256, Value: hash}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	if n := matchAll(t, s, 1000); n != 3 {
+		t.Errorf("new sightings made %d hits, want 3", n)
+	}
+	wantFresh := []hitKey{
+		{"10.1.200.1", vigil.MatchCIDR, "10.1.0.0/16", false},
+		{"https://login.evil.example/reset", vigil.MatchDomain, "evil.example", false},
+	}
+	if got := hitKeys(t, s, admin, vigil.HitFilter{AlertID: freshAlert}); !slices.Equal(got, wantFresh) {
+		t.Errorf("fresh alert hits:\n got %v\nwant %v", got, wantFresh)
+	}
+	// A RED incident's hits are for its members: another responder is not one.
+	if got := hitKeys(t, s, analyst, vigil.HitFilter{IncidentID: inc2.ID}); len(got) != 0 {
+		t.Errorf("a non-member sees hits of a RED incident: %v", got)
+	}
+	if got := hitKeys(t, s, resp, vigil.HitFilter{IncidentID: inc2.ID}); len(got) != 1 || got[0].retro {
+		t.Errorf("member's hits on the RED incident: %v", got)
+	}
+	if _, err := s.IOC.FindHits(reporter, vigil.HitFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("reporter lists hits: %v", err)
+	}
+	if _, err := s.IOC.MatchIOCs(resp, 10); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("a responder runs matching: %v", err)
+	}
+
+	// A new version that revokes an indicator removes it from matching:
+	// later sightings of its domain are not hits (hits already made stay).
+	revoked := indicator(2, `[domain-name:value = 'evil.example']`, t0.Add(time.Hour), vigil.TLPGreen, `,"revoked":true`)
+	if _, err := s.Sharing.AddObjects(admin, coll.ID, []*vigil.IncomingObject{revoked}, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	matchAll(t, s, 1000)
+	late := alertIn(integ, "edr-3", "Later", vigil.SeverityLow, vigil.AlertFiring, nil)
+	late.Observables = []vigil.ObservableInput{{Type: vigil.ObsDomain, Value: "www.evil.example"}}
+	lateAlert := mustIngest(t, s, integ, late).AlertIDs[0]
+	clk.add(time.Minute)
+	if n := matchAll(t, s, 1000); n != 0 {
+		t.Errorf("a revoked indicator made %d hits", n)
+	}
+	if got := hitKeys(t, s, admin, vigil.HitFilter{AlertID: lateAlert}); len(got) != 0 {
+		t.Errorf("hits on a revoked indicator: %v", got)
+	}
+	if got := hitKeys(t, s, admin, vigil.HitFilter{AlertID: oldAlert}); len(got) != 2 {
+		t.Errorf("earlier hits lost: %v", got)
+	}
+}
