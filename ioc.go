@@ -119,9 +119,10 @@ type IOCHit struct {
 	AlertID      *int64       `json:"alert_id"`
 	AlertTitle   string       `json:"alert_title,omitempty"`
 	// What was seen, and when it was first seen there.
-	Type   ObservableType `json:"type"`
-	Value  string         `json:"value"`
-	SeenAt time.Time      `json:"seen_at"`
+	Type    ObservableType `json:"type"`
+	Value   string         `json:"value"`
+	SeenAt  time.Time      `json:"seen_at"`
+	SeenTLP TLP            `json:"seen_tlp"` // the TLP of the incident or alert it was seen in
 	// The indicator it matches.
 	Match          MatchKind      `json:"match"`
 	IndicatorType  ObservableType `json:"indicator_type"`
@@ -136,6 +137,8 @@ type IOCHit struct {
 	// retro-hunting when the indicator came.
 	Retro     bool      `json:"retro"`
 	CreatedAt time.Time `json:"created_at"`
+	// SharedAt is when a sighting of it was last shared to a collection.
+	SharedAt *time.Time `json:"shared_at"`
 }
 
 // HitFilter selects hits.
@@ -172,4 +175,8 @@ type IOCService interface {
 	// FindHits lists hits on what the actor may read, newest first.
 	FindHits(ctx context.Context, f HitFilter) (*HitPage, error)
 	FindHit(ctx context.Context, id int64) (*IOCHit, error)
+	// ShareHit adds objects made of a hit (its sighting) to a collection,
+	// and records it on the hit, on the incident's timeline and in the
+	// audit log, in one transaction. It needs PermIncidentEdit.
+	ShareHit(ctx context.Context, id int64, collectionID string, objs []*IncomingObject) (*TAXIIStatus, error)
 }

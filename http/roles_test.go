@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
@@ -36,6 +37,8 @@ type fixture struct {
 	sub      *vigil.Subscription
 	delivery int64  // a test delivery on channel
 	coll     string // a TAXII collection
+	hit      int64  // an IOC hit on inc
+	redHit   int64  // an IOC hit on red
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -117,6 +120,27 @@ func newFixture(t *testing.T) *fixture {
 	c := &vigil.Collection{Title: "Sector IOCs"}
 	must(t, f.e.svc.Sharing.CreateCollection(adm, c))
 	f.coll = c.ID
+	// An indicator that inc's and red's observables match.
+	_, err = f.e.svc.Observables.AddObservables(adm, f.red.ID, []*vigil.Observable{{Type: vigil.ObsEmail, Value: "ceo@examp1e.com"}})
+	must(t, err)
+	ind := `{"type":"indicator","spec_version":"2.1","id":"indicator--6f3c1a2e-5b1d-4c8e-9a7f-2d4e6b8a0c1e","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z","pattern":"[domain-name:value = 'examp1e.com']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`
+	_, err = f.e.svc.Sharing.AddObjects(adm, c.ID, []*vigil.IncomingObject{{Raw: []byte(ind), ID: "indicator--6f3c1a2e-5b1d-4c8e-9a7f-2d4e6b8a0c1e",
+		Type: "indicator", SpecVersion: "2.1", Version: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), TLP: vigil.TLPGreen}}, nil)
+	must(t, err)
+	_, err = f.e.svc.IOC.MatchIOCs(sys, 1000)
+	must(t, err)
+	hits, err := f.e.svc.IOC.FindHits(adm, vigil.HitFilter{})
+	must(t, err)
+	for _, h := range hits.Hits {
+		if *h.IncidentID == f.inc.ID {
+			f.hit = h.ID
+		} else {
+			f.redHit = h.ID
+		}
+	}
+	if f.hit == 0 || f.redHit == 0 {
+		t.Fatalf("fixture hits: %+v", hits.Hits)
+	}
 	return f
 }
 
@@ -230,6 +254,10 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/collections", func(*fixture) any { return map[string]any{"title": "Sector"} }, "UFFFFA", false},
 		{"POST", "/api/v1/incidents/{inc}/publish", func(f *fixture) any { return map[string]any{"collection_id": f.coll, "preview": true} }, "UFFAAA", false},
 		{"POST", "/api/v1/incidents/{red}/publish", func(f *fixture) any { return map[string]any{"collection_id": f.coll, "preview": true} }, "UFFNNA", false},
+		{"GET", "/api/v1/hits", nil, "UFAAAA", false},
+		{"GET", "/api/v1/hits/{hit}", nil, "UFAAAA", false},
+		{"GET", "/api/v1/hits/{redhit}", nil, "UFNNNA", false},
+		{"POST", "/api/v1/hits/{hit}/share", func(f *fixture) any { return map[string]any{"collection_id": f.coll, "preview": true} }, "UFFAAA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}
@@ -280,6 +308,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
+			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit),
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -326,7 +355,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")

@@ -189,6 +189,18 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/collections", s.handleCollectionList, op{ID: "listCollections", Tag: "Sharing", Summary: "The TAXII collections you may use", Resp: CollectionList{}})
 	s.api("POST /api/v1/collections", s.handleCollectionCreate, op{ID: "createCollection", Tag: "Sharing", Summary: "Add a TAXII collection (admins)",
 		Body: vigil.Collection{}, Resp: vigil.Collection{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/hits", s.handleHitList, op{ID: "listHits", Tag: "Sharing",
+		Summary: "Observables and alerts that match indicators received in collections (feeds, partners), newest first",
+		Query: []param{
+			{"incident_id", "Only hits on this incident's observables.", intRange(1, 1<<53), false},
+			{"alert_id", "Only hits on this alert's observables.", intRange(1, 1<<53), false},
+			{"before", "The next of the previous page.", intRange(1, 1<<53), false},
+			{"limit", "Page size, 1 to 200 (default 50).", intRange(1, 200), false},
+		}, Resp: vigil.HitPage{}})
+	s.api("GET /api/v1/hits/{id}", s.handleHitView, op{ID: "getHit", Tag: "Sharing", Summary: "One hit", Resp: vigil.IOCHit{}})
+	s.api("POST /api/v1/hits/{id}/share", s.handleHitShare, op{ID: "shareHitSighting", Tag: "Sharing",
+		Summary: "Share a STIX sighting of the hit's indicator (not the value seen) with a TAXII collection; with preview, return it and share nothing",
+		Body:    SightingShare{}, Resp: PublicationResult{}})
 
 	// Notifications: channels, subscriptions and the delivery log.
 	deliveryQuery := []param{

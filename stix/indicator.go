@@ -165,3 +165,50 @@ func comparisonValues(c Comparison) []IndicatorValue {
 func isHash(t vigil.ObservableType) bool {
 	return t == vigil.ObsMD5 || t == vigil.ObsSHA1 || t == vigil.ObsSHA256 || t == vigil.ObsSHA512
 }
+
+// ErrStaysInside refuses to share what is marked above TLP:AMBER.
+var ErrStaysInside = errors.New("stix: TLP:AMBER+STRICT and TLP:RED stay in the organisation")
+
+// Sighting is what the organisation shares of a hit: that it saw the
+// indicator (sighting_of_ref), when, and where (its own identity) — not
+// the value it saw nor the incident or alert it saw it in. It is marked
+// with the stricter of the indicator's TLP and that of the incident or
+// alert (AMBER for either when unmarked); above AMBER it is
+// ErrStaysInside. The objects are the marking definition, the identity
+// and the sighting, whose id is fixed for the hit.
+func Sighting(org string, h *vigil.IOCHit) ([]Object, error) {
+	tlp := maxTLP(orTLP(h.TLP), orTLP(h.SeenTLP))
+	if tlp.Rank() > vigil.TLPAmber.Rank() {
+		return nil, ErrStaysInside
+	}
+	identity := IdentityID(org)
+	created := Timestamp(h.CreatedAt)
+	marks := []string{TLPMarkings[tlp].ID()}
+	where := "an alert"
+	if h.IncidentID != nil {
+		where = "an incident"
+	}
+	return []Object{
+		TLPMarkings[tlp],
+		{
+			"type": "identity", "spec_version": SpecVersion, "id": identity, "created": created, "modified": created,
+			"name": orDefault(org, "Vigil"), "identity_class": "organization", "object_marking_refs": marks,
+		},
+		{
+			"type": "sighting", "spec_version": SpecVersion,
+			"id":      vigilID("sighting", org, h.IndicatorID, h.IndicatorValue, fmt.Sprint(h.ID)),
+			"created": created, "modified": created, "created_by_ref": identity,
+			"sighting_of_ref": h.IndicatorID, "first_seen": Timestamp(h.SeenAt), "last_seen": Timestamp(h.SeenAt), "count": 1,
+			"where_sighted_refs": []string{identity},
+			"description":        fmt.Sprintf("Seen by %s in %s (%s match).", orDefault(org, "Vigil"), where, h.Match),
+			"object_marking_refs": marks,
+		},
+	}, nil
+}
+
+func orTLP(t vigil.TLP) vigil.TLP {
+	if t == "" {
+		return vigil.TLPAmber
+	}
+	return t
+}

@@ -1,10 +1,13 @@
 package stix
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -81,4 +84,47 @@ func FuzzReadIndicator(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSightingAgainstOfficialSchemas checks a shared sighting against the
+// OASIS schemas, and that it says nothing of the value seen nor of the
+// incident.
+func TestSightingAgainstOfficialSchemas(t *testing.T) {
+	schema := officialSchemas(t)
+	inc := int64(7)
+	conf := 80
+	h := &vigil.IOCHit{ID: 42, IncidentID: &inc, Type: vigil.ObsIPv4, Value: "10.1.2.3", SeenAt: time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC),
+		SeenTLP: vigil.TLPGreen, Match: vigil.MatchCIDR, IndicatorType: vigil.ObsIPv4, IndicatorValue: "10.1.0.0/16",
+		IndicatorID: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", Confidence: &conf, TLP: vigil.TLPAmber,
+		CreatedAt: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
+	objs, err := Sighting("Example Water plc", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 3 || objs[2].Type() != "sighting" || objs[0].ID() != TLPMarkings[vigil.TLPAmber].ID() {
+		t.Fatalf("objects: %v", objs)
+	}
+	for _, o := range objs {
+		if err := validate(t, schema(o.Type()), o); err != nil {
+			t.Errorf("%s does not validate: %v", o.ID(), err)
+		}
+	}
+	b, _ := json.Marshal(objs)
+	if strings.Contains(string(b), "10.1.2.3") {
+		t.Errorf("the sighting tells the value seen: %s", b)
+	}
+	s := objs[2]
+	if s["sighting_of_ref"] != h.IndicatorID || s["first_seen"] != "2026-11-30T09:15:00.000Z" || s["where_sighted_refs"].([]string)[0] != IdentityID("Example Water plc") {
+		t.Errorf("sighting: %v", s)
+	}
+	again, _ := Sighting("Example Water plc", h)
+	if again[2].ID() != s.ID() {
+		t.Errorf("a hit's sighting id changes: %s, %s", s.ID(), again[2].ID())
+	}
+	for _, tc := range []struct{ ind, seen vigil.TLP }{{vigil.TLPRed, vigil.TLPGreen}, {vigil.TLPGreen, vigil.TLPAmberStrict}} {
+		h.TLP, h.SeenTLP = tc.ind, tc.seen
+		if _, err := Sighting("x", h); !errors.Is(err, ErrStaysInside) {
+			t.Errorf("%s/%s: %v", tc.ind, tc.seen, err)
+		}
+	}
 }

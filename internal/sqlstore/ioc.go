@@ -585,7 +585,7 @@ func describeEntry(e *entry) string {
 
 const hitColumns = `h.id, h.incident_id, h.observable_id, h.alert_id, h.type, h.value, h.seen_at, h.match, h.indicator_type, h.indicator_value,
 	h.indicator_id, h.indicator_name, h.confidence, h.tlp, h.collection_id, h.retro, h.created_at, c.title,
-	i.reference, i.title, i.status, a.title`
+	i.reference, i.title, i.status, a.title, coalesce(i.tlp, a.tlp), h.shared_at`
 
 const hitFrom = ` FROM ioc_hits h JOIN taxii_collections c ON c.id = h.collection_id
 	LEFT JOIN incidents i ON i.id = h.incident_id LEFT JOIN alerts a ON a.id = h.alert_id`
@@ -593,10 +593,11 @@ const hitFrom = ` FROM ioc_hits h JOIN taxii_collections c ON c.id = h.collectio
 func scanHit(r rowScanner) (*vigil.IOCHit, error) {
 	var h vigil.IOCHit
 	var conf *int64
-	var ref, title, status, alertTitle sql.NullString
+	var ref, title, status, alertTitle, seenTLP sql.NullString
 	if err := r.Scan(&h.ID, scanNullInt(&h.IncidentID), scanNullInt(&h.ObservableID), scanNullInt(&h.AlertID), &h.Type, &h.Value,
 		scanTime(&h.SeenAt), &h.Match, &h.IndicatorType, &h.IndicatorValue, &h.IndicatorID, &h.IndicatorName, scanNullInt(&conf),
-		&h.TLP, &h.CollectionID, &h.Retro, scanTime(&h.CreatedAt), &h.Source, &ref, &title, &status, &alertTitle); err != nil {
+		&h.TLP, &h.CollectionID, &h.Retro, scanTime(&h.CreatedAt), &h.Source, &ref, &title, &status, &alertTitle,
+		&seenTLP, scanNullTime(&h.SharedAt)); err != nil {
 		return nil, err
 	}
 	if conf != nil {
@@ -606,7 +607,7 @@ func scanHit(r rowScanner) (*vigil.IOCHit, error) {
 	if h.IncidentID != nil {
 		h.Incident = &vigil.IncidentRef{ID: *h.IncidentID, Reference: ref.String, Title: title.String, Status: vigil.Status(status.String)}
 	}
-	h.AlertTitle = alertTitle.String
+	h.AlertTitle, h.SeenTLP = alertTitle.String, vigil.TLP(seenTLP.String)
 	return &h, nil
 }
 
@@ -614,7 +615,10 @@ func scanHit(r rowScanner) (*vigil.IOCHit, error) {
 // read, of indicators at a TLP it may read in collections.
 func (tx *Tx) hitVisible() (string, []any, error) {
 	a := tx.actor
-	if a == nil || a.PartnerID != 0 || a.Role == vigil.RoleReporter {
+	if a == nil {
+		return "", nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Log in.")
+	}
+	if a.PartnerID != 0 || a.Role == vigil.RoleReporter {
 		return "", nil, vigil.Errorf(vigil.EFORBIDDEN, "You may not see threat intelligence hits.")
 	}
 	if err := tx.require(vigil.PermIncidentRead); err != nil {
@@ -726,4 +730,41 @@ func (tx *Tx) fillHitSources(hs []*vigil.IOCHit) error {
 		}
 	}
 	return nil
+}
+
+// ShareHit shares objects made of a hit (its sighting) to a collection.
+func (s *IOCService) ShareHit(ctx context.Context, id int64, collectionID string, objs []*vigil.IncomingObject) (st *vigil.TAXIIStatus, err error) {
+	defer s.db.op("ioc.share")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
+		where, args, err := tx.hitVisible()
+		if err != nil {
+			return err
+		}
+		h, err := scanHit(tx.queryRow(`SELECT `+hitColumns+hitFrom+` WHERE h.id = ? AND `+where, append([]any{id}, args...)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return vigil.Errorf(vigil.ENOTFOUND, "Hit #%d not found.", id)
+		} else if err != nil {
+			return err
+		}
+		if st, err = tx.addToCollection(collectionID, objs, nil); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE ioc_hits SET shared_at = ? WHERE id = ?`, tx.now, id); err != nil {
+			return err
+		}
+		var title string
+		tx.queryRow(`SELECT title FROM taxii_collections WHERE id = ?`, collectionID).Scan(&title)
+		if h.IncidentID != nil {
+			msg := fmt.Sprintf("Shared a sighting of indicator %s (matched by %s %s) to the TAXII collection %q.", h.IndicatorID, h.Type, h.Value, title)
+			if _, err := tx.addTimeline(*h.IncidentID, vigil.KindSharing, tx.now, msg, nil); err != nil {
+				return err
+			}
+		}
+		tx.audit("ioc.share", "hit", id, nil, map[string]any{"collection": collectionID, "status": st.ID, "indicator": h.IndicatorID})
+		return nil
+	})
+	return st, err
 }

@@ -42,6 +42,7 @@ CREATE TABLE ioc_hits (
 	collection_id   text NOT NULL,
 	retro           boolean NOT NULL DEFAULT false,
 	created_at      timestamptz NOT NULL,
+	shared_at       timestamptz, -- a sighting of it was shared
 	UNIQUE (target, indicator_id, indicator_value)
 );
 CREATE INDEX ioc_hits_incident ON ioc_hits (incident_id, id) WHERE incident_id IS NOT NULL;

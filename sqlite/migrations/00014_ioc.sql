@@ -42,6 +42,7 @@ CREATE TABLE ioc_hits (
 	collection_id   TEXT NOT NULL,
 	retro           INTEGER NOT NULL DEFAULT 0 CHECK (retro IN (0, 1)),
 	created_at      TEXT NOT NULL,
+	shared_at       TEXT, -- a sighting of it was shared
 	UNIQUE (target, indicator_id, indicator_value)
 );
 CREATE INDEX ioc_hits_incident ON ioc_hits (incident_id, id) WHERE incident_id IS NOT NULL;

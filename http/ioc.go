@@ -1,0 +1,118 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/stix"
+)
+
+func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "incident_id", "alert_id", "before", "limit")
+	f := vigil.HitFilter{
+		IncidentID: int64(q.int("incident_id", 0)),
+		AlertID:    int64(q.int("alert_id", 0)),
+		Before:     int64(q.int("before", 0)),
+		Limit:      q.int("limit", 50),
+	}
+	if f.Limit < 1 || f.Limit > 200 {
+		q.p.Add("limit", "Between 1 and 200.")
+	}
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, err := s.Services.IOC.FindHits(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, page)
+}
+
+func (s *Server) handleHitView(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	h, err := s.Services.IOC.FindHit(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, h)
+}
+
+// SightingShare asks to share a hit's sighting with a collection.
+type SightingShare struct {
+	CollectionID string `json:"collection_id"`
+	// Preview returns exactly what would be shared, and shares nothing.
+	Preview bool `json:"preview"`
+}
+
+func (s *Server) handleHitShare(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var p SightingShare
+	if !s.decode(w, r, &p) {
+		return
+	}
+	ctx := r.Context()
+	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	coll, err := s.Services.Sharing.FindCollection(ctx, p.CollectionID)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		s.error(w, r, vigil.Invalid("collection_id", "No collection %q.", p.CollectionID))
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	h, err := s.Services.IOC.FindHit(ctx, id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	profile, err := s.Services.Duties.FindProfile(ctx)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	objs, err := stix.Sighting(profile.Name, h)
+	if errors.Is(err, stix.ErrStaysInside) {
+		s.error(w, r, vigil.Errorf(vigil.EFORBIDDEN, "The indicator or what it was seen in is marked above TLP:AMBER: its sighting stays in the organisation."))
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if p.Preview {
+		s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs})
+		return
+	}
+	in := make([]*vigil.IncomingObject, 0, len(objs))
+	for _, o := range objs {
+		raw, _ := json.Marshal(o)
+		info, err := stix.Check(raw)
+		if err != nil {
+			s.error(w, r, fmt.Errorf("sighting object %s: %w", o.ID(), err))
+			return
+		}
+		in = append(in, &vigil.IncomingObject{Raw: raw, ID: info.ID, Type: info.Type, SpecVersion: info.SpecVersion, Version: info.Version, TLP: info.TLP})
+	}
+	st, err := s.Services.IOC.ShareHit(ctx, id, p.CollectionID, in)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs, Status: st})
+}
