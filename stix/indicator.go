@@ -199,8 +199,8 @@ func Sighting(org string, h *vigil.IOCHit) ([]Object, error) {
 			"id":      vigilID("sighting", org, h.IndicatorID, h.IndicatorValue, fmt.Sprint(h.ID)),
 			"created": created, "modified": created, "created_by_ref": identity,
 			"sighting_of_ref": h.IndicatorID, "first_seen": Timestamp(h.SeenAt), "last_seen": Timestamp(h.SeenAt), "count": 1,
-			"where_sighted_refs": []string{identity},
-			"description":        fmt.Sprintf("Seen by %s in %s (%s match).", orDefault(org, "Vigil"), where, h.Match),
+			"where_sighted_refs":  []string{identity},
+			"description":         fmt.Sprintf("Seen by %s in %s (%s match).", orDefault(org, "Vigil"), where, h.Match),
 			"object_marking_refs": marks,
 		},
 	}, nil
