@@ -74,6 +74,26 @@ func TestAccessibility(t *testing.T) {
 	if _, err := e.svc.Notify.TestChannel(system(), mail.ID); err != nil {
 		t.Fatal(err)
 	}
+	// Intelligence that matches the incident's address and the alert's.
+	coll := &vigil.Collection{Title: "Sector feed"}
+	if err := e.svc.Sharing.CreateCollection(system(), coll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Sharing.CreatePartner(system(), &vigil.Partner{Name: "isac", Access: []vigil.CollectionAccess{{CollectionID: coll.ID, Read: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	ind := `{"type":"indicator","spec_version":"2.1","id":"indicator--0c6e3d4a-1f2b-4c5d-8e9f-a0b1c2d3e4f5","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Bad range","confidence":60,"pattern":"[ipv4-addr:value ISSUBSET '203.0.113.0/24'] OR [ipv4-addr:value = '10.0.0.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`
+	if _, err := e.svc.Sharing.AddObjects(system(), coll.ID, []*vigil.IncomingObject{{Raw: []byte(ind), ID: "indicator--0c6e3d4a-1f2b-4c5d-8e9f-a0b1c2d3e4f5",
+		Type: "indicator", SpecVersion: "2.1", Version: inc.CreatedAt, TLP: vigil.TLPGreen}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.IOC.MatchIOCs(system(), 1000); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := e.svc.IOC.FindHits(as(ada), vigil.HitFilter{AlertID: res.AlertIDs[0]})
+	if err != nil || len(hits.Hits) != 1 {
+		t.Fatalf("alert hits: %+v, %v", hits, err)
+	}
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -137,6 +157,8 @@ func TestAccessibility(t *testing.T) {
 		{"notifications", "/notifications"},
 		{"duty packs", "/admin/duty-packs"},
 		{"audit log", "/admin/audit"},
+		{"threat intelligence", "/intel"},
+		{"share a sighting", fmt.Sprintf("/intel/hits/%d/share", hits.Hits[0].ID)},
 	} {
 		check(p.name, p.path)
 	}

@@ -164,6 +164,8 @@ type alertData struct {
 	Alert  *vigil.Alert
 	Labels []labelPair
 	Raw    string
+	Hits   []*vigil.IOCHit
+	Edit   bool
 }
 
 type labelPair struct{ Key, Value string }
@@ -179,7 +181,10 @@ func (h *Handler) alertView(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
-	d := &alertData{Alert: a}
+	d := &alertData{Alert: a, Edit: vigil.ActorFromContext(r.Context()).Can(vigil.PermIncidentEdit)}
+	if hits, err := h.Services.IOC.FindHits(r.Context(), vigil.HitFilter{AlertID: id, Limit: 200}); err == nil {
+		d.Hits = hits.Hits
+	}
 	for k, v := range a.Labels {
 		d.Labels = append(d.Labels, labelPair{k, v})
 	}

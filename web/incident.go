@@ -284,6 +284,7 @@ type incidentData struct {
 	Report      bool // came from the staff report page
 	Duties      []*dutyView
 	Contacts    []*vigil.Contact
+	Hits        []*vigil.IOCHit
 }
 
 // dutyView is an obligation with its drafted report, for the incident page.
@@ -345,6 +346,9 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	if d.Observables, err = h.Services.Observables.FindObservables(ctx, id); err != nil {
 		h.errorPage(w, r, err)
 		return
+	}
+	if hits, err := h.Services.IOC.FindHits(ctx, vigil.HitFilter{IncidentID: id, Limit: 200}); err == nil {
+		d.Hits = hits.Hits // reporters are not shown threat intelligence
 	}
 	if obs, err := h.Services.Duties.FindObligations(ctx, id); err != nil {
 		h.errorPage(w, r, err)
