@@ -41,7 +41,9 @@ func (h *Handler) parseTemplates() error {
 		"isoTime":     func(t *time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"viewURL":     func(v *vigil.SavedView) string { return "/incidents?" + v.Query },
 		"category":    func(n int) string { return categoryNames[n] },
-		"hitList":     func(hits []*vigil.IOCHit, edit bool) map[string]any { return map[string]any{"Hits": hits, "Edit": edit} },
+		"hitList": func(hits []*vigil.IOCHit, edit bool) map[string]any {
+			return map[string]any{"Hits": hits, "Edit": edit}
+		},
 	}
 	partials, err := fs.Glob(templateFS, "templates/_*.html")
 	if err != nil {
