@@ -67,6 +67,31 @@ func MatchKeys(t ObservableType, v string) []MatchKey {
 	return keys
 }
 
+// BlockKey is the block of bits holding an address (or a smaller block)
+// as an indicator names it; ok is false when v is not an address or is a
+// block of bits or wider.
+func BlockKey(v string, bits int) (string, bool) {
+	var p netip.Prefix
+	if strings.Contains(v, "/") {
+		pp, err := netip.ParsePrefix(v)
+		if err != nil {
+			return "", false
+		}
+		p = pp
+	} else {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return "", false
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if bits < 1 || bits >= p.Bits() {
+		return "", false
+	}
+	b, _ := p.Addr().Prefix(bits)
+	return b.String(), true
+}
+
 // blockKeys are the blocks holding an address (or a smaller block), from
 // the widest (/1) to the narrowest that holds it.
 func blockKeys(t ObservableType, v string) []MatchKey {

@@ -26,6 +26,7 @@ bin/vigil bench pages -data "$DIR"
 INTAKE="${BENCH_INTAKE_DURATION:-60s}"
 bin/vigil bench intake -duration "$INTAKE" -batch 1,100
 bin/vigil bench taxii -objects "${BENCH_TAXII_OBJECTS:-200000}"
+bin/vigil bench ioc -alerts "${BENCH_IOC_ALERTS:-100000}" -indicators "${BENCH_IOC_INDICATORS:-100000}"
 
 if [ -n "${BENCH_POSTGRES:-}" ]; then
 	schema="bench_$N"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,15 @@ func TestSeedAndBench(t *testing.T) {
 	for _, want := range []string{"page: dashboard", "page: incident list, search", "page: incident ", "incident page transfer"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench pages output lacks %q:\n%s", want, out)
+		}
+	}
+	out = run1("bench", "ioc", "-alerts", "2000", "-indicators", "3000", "-new-alerts", "500")
+	// The run counts the hits it expects from how it made the data; the
+	// matcher must find exactly those.
+	for _, line := range []string{"retro-hunt", "new alerts"} {
+		m := regexp.MustCompile(line + `: .* (\d+) hits \(expected (\d+)\)`).FindStringSubmatch(out)
+		if m == nil || m[1] != m[2] || m[2] == "0" {
+			t.Errorf("bench ioc %s: hits differ from what the data holds (%q):\n%s", line, m, out)
 		}
 	}
 }

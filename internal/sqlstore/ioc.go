@@ -95,18 +95,24 @@ func (s *IOCService) MatchIOCs(ctx context.Context, limit int) (st vigil.MatchSt
 	// cursors only if no other instance moved them meanwhile.
 	var hits []hit
 	next := cur
+	indexing := st.More
 	err = s.db.read(ctx, func(tx *Tx) error {
 		if err := tx.queryRow(`SELECT stix_seq, entry_id, observable_id, alert_id FROM ioc_state WHERE id = 1`).
 			Scan(&cur.stixSeq, &cur.entryID, &cur.observableID, &cur.alertID); err != nil {
 			return err
 		}
 		next = cur
-		h, more, err := tx.retroHunt(&next, limit)
-		if err != nil {
-			return err
+		// Retro-hunting may pass once over the addresses and names seen,
+		// whatever the number of entries: it waits for indexing to catch
+		// up, then reads ten times as many entries a round.
+		if !indexing {
+			h, more, err := tx.retroHunt(&next, 10*limit)
+			if err != nil {
+				return err
+			}
+			hits = append(hits, h...)
+			st.More = st.More || more
 		}
-		hits = append(hits, h...)
-		st.More = st.More || more
 		h, checked, more, err := tx.matchNew(&next, limit)
 		if err != nil {
 			return err
@@ -280,6 +286,7 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 	cur.entryID = es[len(es)-1].id
 	byKey := map[valueKey][]*entry{}
 	byType := map[vigil.ObservableType][]string{}
+	bits := map[vigil.ObservableType]map[int]bool{} // the block sizes the entries name, by address type
 	var blocks, domains, addresses bool
 	for _, e := range es {
 		if !e.live(tx.now) {
@@ -290,6 +297,14 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 			byType[e.typ] = append(byType[e.typ], e.value)
 		}
 		byKey[k] = append(byKey[k], e)
+		if e.isBlock {
+			if bits[e.typ] == nil {
+				bits[e.typ] = map[int]bool{}
+			}
+			_, n, _ := strings.Cut(e.value, "/")
+			b, _ := strconv.Atoi(n)
+			bits[e.typ][b] = true
+		}
 		blocks = blocks || e.isBlock
 		domains = domains || e.isDomain
 		addresses = addresses || e.isAddress
@@ -326,6 +341,16 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 	if len(scan) > 0 {
 		in := `IN (` + placeholders(len(scan)) + `)`
 		err := tx.eachSeen(`ob.type `+in, `o.type `+in, anySlice(scan), func(s seen) {
+			if s.typ == vigil.ObsIPv4 || s.typ == vigil.ObsIPv6 {
+				// Only the block sizes the entries name (MatchKeys
+				// would make every one from /1 up).
+				for b := range bits[s.typ] {
+					if v, ok := vigil.BlockKey(s.value, b); ok {
+						add(s, vigil.MatchKey{Type: s.typ, Value: v, Kind: vigil.MatchCIDR})
+					}
+				}
+				return
+			}
 			for _, k := range vigil.MatchKeys(s.typ, s.value) {
 				if k.Kind != vigil.MatchExact {
 					add(s, k)
@@ -547,8 +572,8 @@ func (tx *Tx) recordHits(hits []hit) (int, error) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "Threat intelligence: %d observable match(es) with indicators received from partners or feeds.", len(hs))
 		for i, h := range hs {
-			if i == 5 {
-				fmt.Fprintf(&b, " And %d more.", len(hs)-5)
+			if i == 20 {
+				fmt.Fprintf(&b, " And %d more.", len(hs)-20)
 				break
 			}
 			fmt.Fprintf(&b, " %s %s matches %s", h.s.typ, h.s.value, describeEntry(h.e))
