@@ -71,43 +71,30 @@ func MatchKeys(t ObservableType, v string) []MatchKey {
 // as an indicator names it; ok is false when v is not an address or is a
 // block of bits or wider.
 func BlockKey(v string, bits int) (string, bool) {
-	var p netip.Prefix
-	if strings.Contains(v, "/") {
-		pp, err := netip.ParsePrefix(v)
-		if err != nil {
-			return "", false
-		}
-		p = pp
-	} else {
-		a, err := netip.ParseAddr(v)
-		if err != nil {
-			return "", false
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
-	}
-	if bits < 1 || bits >= p.Bits() {
+	p, ok := prefixOf(v)
+	if !ok || bits < 1 || bits >= p.Bits() {
 		return "", false
 	}
 	b, _ := p.Addr().Prefix(bits)
 	return b.String(), true
 }
 
+// prefixOf reads an address as a full-length block, or a block.
+func prefixOf(v string) (netip.Prefix, bool) {
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		return p, err == nil
+	}
+	a, err := netip.ParseAddr(v)
+	return netip.PrefixFrom(a, a.BitLen()), err == nil
+}
+
 // blockKeys are the blocks holding an address (or a smaller block), from
 // the widest (/1) to the narrowest that holds it.
 func blockKeys(t ObservableType, v string) []MatchKey {
-	var p netip.Prefix
-	if strings.Contains(v, "/") {
-		pp, err := netip.ParsePrefix(v)
-		if err != nil {
-			return nil
-		}
-		p = pp
-	} else {
-		a, err := netip.ParseAddr(v)
-		if err != nil {
-			return nil
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
+	p, ok := prefixOf(v)
+	if !ok {
+		return nil
 	}
 	var keys []MatchKey
 	for bits := 1; bits < p.Bits(); bits++ {
