@@ -58,14 +58,15 @@ const (
 	PermDutySubmit         Permission = "duty:submit"         // record a reporting duty as submitted or not required
 	PermSettingsAdmin      Permission = "settings:admin"      // the organisation profile
 	PermContactAdmin       Permission = "contact:admin"       // keep the key contacts
+	PermEvidenceAdmin      Permission = "evidence:admin"      // place and lift legal holds, delete evidence
 )
 
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
 		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead,
-		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin},
+		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin, PermEvidenceAdmin},
 	RoleManager: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
-		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin},
+		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin, PermEvidenceAdmin},
 	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn,
 		PermAlertRead, PermAlertTriage},
 	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead},

@@ -18,6 +18,7 @@ const (
 	EFORBIDDEN      = "forbidden"       // logged in, but not allowed to do this
 	ETOOMANY        = "too_many"        // throttled; try again later
 	EPRECONDITION   = "precondition"    // a required precondition (If-Match, version) is missing
+	ETOOLARGE       = "too_large"       // the request or file is larger than allowed
 )
 
 // Error is an application error. Message is always safe to show to the user;

@@ -27,10 +27,11 @@ const (
 	KindNotification TimelineKind = "notification" // a notification sent about the incident
 	KindSharing      TimelineKind = "sharing"      // indicators shared with partners
 	KindIntel        TimelineKind = "intel"        // observables matched indicators received from partners or feeds
+	KindEvidence     TimelineKind = "evidence"     // evidence added, transferred, exported, held, deleted, failing verification
 )
 
 // TimelineKinds lists every kind.
-var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification, KindSharing, KindIntel}
+var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification, KindSharing, KindIntel, KindEvidence}
 
 // TimelineEntry is what happened when, and who recorded it. At is when it
 // happened (a note may record an earlier event); CreatedAt is when it was

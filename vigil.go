@@ -34,4 +34,5 @@ type Services struct {
 	Sharing      SharingService
 	Feeds        FeedService
 	IOC          IOCService
+	Evidence     EvidenceService
 }

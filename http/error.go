@@ -17,6 +17,7 @@ var codes = map[string]int{
 	vigil.EFORBIDDEN:      http.StatusForbidden,
 	vigil.ETOOMANY:        http.StatusTooManyRequests,
 	vigil.EPRECONDITION:   http.StatusPreconditionRequired,
+	vigil.ETOOLARGE:       http.StatusRequestEntityTooLarge,
 	vigil.EINTERNAL:       http.StatusInternalServerError,
 }
 

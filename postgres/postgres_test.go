@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/blob"
 	"github.com/vigil-ir/vigil/postgres"
 	"github.com/vigil-ir/vigil/storetest"
 )
@@ -78,11 +79,18 @@ func MustOpenDB(tb testing.TB) *postgres.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) *storetest.Store {
 		db := MustOpenDB(t)
+		dir := t.TempDir()
+		blobs, err := blob.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Blobs = blobs
 		return &storetest.Store{
-			Services: db.Services(),
-			Engine:   "postgres",
-			SetNow:   func(now func() time.Time) { db.Now = now },
-			Exec:     db.Exec,
+			Services:    db.Services(),
+			Engine:      "postgres",
+			SetNow:      func(now func() time.Time) { db.Now = now },
+			Exec:        db.Exec,
+			EvidenceDir: dir,
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/blob"
 	"github.com/vigil-ir/vigil/sqlite"
 	"github.com/vigil-ir/vigil/storetest"
 )
@@ -31,11 +32,18 @@ func MustOpenDB(tb testing.TB) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) *storetest.Store {
 		db := MustOpenDB(t)
+		dir := t.TempDir()
+		blobs, err := blob.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Blobs = blobs
 		return &storetest.Store{
-			Services: db.Services(),
-			Engine:   "sqlite",
-			SetNow:   func(now func() time.Time) { db.Now = now },
-			Exec:     db.Exec,
+			Services:    db.Services(),
+			Engine:      "sqlite",
+			SetNow:      func(now func() time.Time) { db.Now = now },
+			Exec:        db.Exec,
+			EvidenceDir: dir,
 		}
 	})
 }

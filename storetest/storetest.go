@@ -25,6 +25,9 @@ type Store struct {
 	// Exec runs raw SQL with ? placeholders behind Vigil's back, for the
 	// tests that tamper with rows as an attacker with database access would.
 	Exec func(ctx context.Context, q string, args ...any) (sql.Result, error)
+	// EvidenceDir is the folder of the store's blob store (package blob's
+	// layout: sha256/ab/cdef…), for the tests that tamper with files.
+	EvidenceDir string
 }
 
 // Opener returns a fresh, migrated store; it registers its own cleanup.
@@ -60,6 +63,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SharingHiddenVersions", func(t *testing.T) { testSharingHiddenVersions(t, open) })
 	t.Run("FeedSchedule", func(t *testing.T) { testFeedSchedule(t, open) })
 	t.Run("IOC", func(t *testing.T) { testIOC(t, open) })
+	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
+	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

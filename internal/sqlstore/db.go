@@ -80,6 +80,10 @@ type DB struct {
 	// ObserveGroup, if set, is called after each group commit with the
 	// operations it ran and how many committed.
 	ObserveGroup func(ops, committed int)
+	// Blobs keeps the evidence files; nil refuses evidence.
+	Blobs vigil.BlobStore
+	// MaxEvidenceBytes bounds one evidence file (0: the default).
+	MaxEvidenceBytes int64
 
 	rebound sync.Map // query string -> numbered query string
 	group   *groupCommitter
@@ -132,6 +136,7 @@ func (db *DB) Services() vigil.Services {
 		Sharing:      &SharingService{db: db},
 		Feeds:        &FeedService{db: db},
 		IOC:          &IOCService{db: db},
+		Evidence:     &EvidenceService{db: db},
 	}
 }
 

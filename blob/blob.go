@@ -1,0 +1,166 @@
+// Package blob keeps files content-addressed on disk: each file is stored
+// once, under its SHA-256, however many times it is added. Evidence lives
+// here. Writes stream through the hashes to a temporary file that is synced
+// and renamed into place, so a file under a name is always whole and no
+// file is ever held in memory.
+package blob
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// Dir is a blob store in a folder: objects under sha256/ab/cdef…, temporary
+// files under tmp/ on the same file system so the final rename is atomic.
+type Dir struct {
+	root string
+}
+
+// Open returns the store in root, creating the folders it needs.
+func Open(root string) (*Dir, error) {
+	for _, d := range []string{root, filepath.Join(root, "sha256"), filepath.Join(root, "tmp")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+	}
+	return &Dir{root: root}, nil
+}
+
+// Root is the store's folder.
+func (d *Dir) Root() string { return d.root }
+
+func validSHA256(sum string) bool {
+	if len(sum) != 64 {
+		return false
+	}
+	for _, c := range sum {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Dir) path(sum string) (string, error) {
+	if !validSHA256(sum) {
+		return "", fmt.Errorf("blob store: %q is not a SHA-256", sum)
+	}
+	return filepath.Join(d.root, "sha256", sum[:2], sum[2:]), nil
+}
+
+// Put streams r into the store and returns its digests. A file larger than
+// max bytes is refused with vigil.ErrTooLarge, and an empty one with
+// vigil.ErrEmpty; neither leaves anything behind. Adding content that is
+// already stored keeps the stored copy.
+func (d *Dir) Put(r io.Reader, max int64) (vigil.Digests, error) {
+	tmp, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
+	if err != nil {
+		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name()) // after the rename, a no-op
+	}()
+	s256, s1, m5 := sha256.New(), sha1.New(), md5.New()
+	n, err := io.Copy(io.MultiWriter(tmp, s256, s1, m5), io.LimitReader(r, max+1))
+	if err != nil {
+		return vigil.Digests{}, err
+	}
+	if n > max {
+		return vigil.Digests{}, vigil.ErrTooLarge
+	}
+	if n == 0 {
+		return vigil.Digests{}, vigil.ErrEmpty
+	}
+	dg := vigil.Digests{Size: n, SHA256: hex.EncodeToString(s256.Sum(nil)),
+		SHA1: hex.EncodeToString(s1.Sum(nil)), MD5: hex.EncodeToString(m5.Sum(nil))}
+	if err := tmp.Sync(); err != nil {
+		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+	}
+	p, _ := d.path(dg.SHA256)
+	if st, err := os.Stat(p); err == nil && st.Size() == n {
+		return dg, nil // stored already
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o400); err != nil {
+		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+	}
+	return dg, syncDir(filepath.Dir(p))
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
+		return fmt.Errorf("blob store: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Open opens the file stored under sum. A missing file is vigil.ErrBlobMissing.
+func (d *Dir) Open(sum string) (io.ReadCloser, error) {
+	p, err := d.path(sum)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, vigil.ErrBlobMissing
+	}
+	return f, err
+}
+
+// Hash reads the file stored under sum again and returns what it now holds.
+func (d *Dir) Hash(sum string) (vigil.Digests, error) {
+	f, err := d.Open(sum)
+	if err != nil {
+		return vigil.Digests{}, err
+	}
+	defer f.Close()
+	return Digest(f)
+}
+
+// Digest reads r to the end and returns its size and hashes.
+func Digest(r io.Reader) (vigil.Digests, error) {
+	s256, s1, m5 := sha256.New(), sha1.New(), md5.New()
+	n, err := io.Copy(io.MultiWriter(s256, s1, m5), r)
+	if err != nil {
+		return vigil.Digests{}, err
+	}
+	return vigil.Digests{Size: n, SHA256: hex.EncodeToString(s256.Sum(nil)),
+		SHA1: hex.EncodeToString(s1.Sum(nil)), MD5: hex.EncodeToString(m5.Sum(nil))}, nil
+}
+
+// Remove deletes the file stored under sum; a missing file is no error.
+func (d *Dir) Remove(sum string) error {
+	p, err := d.path(sum)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob store: %w", err)
+	}
+	return nil
+}
