@@ -156,6 +156,10 @@ const (
 	CustodyDeleted      CustodyAction = "deleted"       // its content removed; the record and log stay
 )
 
+// CustodyActions lists every custody action.
+var CustodyActions = []CustodyAction{CustodyAdded, CustodyViewed, CustodyDownloaded, CustodyExported, CustodyTransferred,
+	CustodyVerified, CustodyHoldPlaced, CustodyHoldReleased, CustodyDeleted}
+
 // CustodyEntry is one event in a piece of evidence's chain of custody. The
 // entries of one piece form a hash chain, as the audit log does.
 type CustodyEntry struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/blob"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 	"github.com/vigil-ir/vigil/sqlite"
 )
@@ -35,6 +37,9 @@ type env struct {
 	ts     *httptest.Server
 	svc    vigil.Services
 	router routers.Router
+	// evidenceDir is the blob store's folder.
+	evidenceDir string
+	db          *sqlite.DB
 }
 
 var (
@@ -50,13 +55,17 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	evidenceDir := t.TempDir()
+	if db.Blobs, err = blob.Open(evidenceDir); err != nil {
+		t.Fatal(err)
+	}
 	srv := vigilhttp.NewServer(db.Services(), nil)
 	srv.Metrics = vigilhttp.NewMetrics()
 	db.Observe = srv.Metrics.ObserveStore
 	srv.Ready = db.Ping
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	e := &env{t: t, srv: srv, ts: ts, svc: db.Services()}
+	e := &env{t: t, srv: srv, ts: ts, svc: db.Services(), evidenceDir: evidenceDir, db: db}
 	docOnce.Do(func() {
 		loader := openapi3.NewLoader()
 		doc, docErr = loader.LoadFromData(srv.OpenAPI())
@@ -153,7 +162,7 @@ func (r *response) Problem(t *testing.T) vigilhttp.Problem {
 type req struct {
 	Method, Path string
 	Token        string
-	Body         any // marshalled as JSON unless it is a string or []byte (sent raw)
+	Body         any // marshalled as JSON unless it is a string or []byte (sent raw) or a form
 	Header       map[string]string
 	// Raw skips request validation: for requests that break the contract on
 	// purpose. Responses are validated always.
@@ -164,12 +173,16 @@ type req struct {
 func (e *env) do(r req) *response {
 	e.t.Helper()
 	var body []byte
+	contentType := "application/json"
 	switch b := r.Body.(type) {
 	case nil:
 	case string:
 		body = []byte(b)
 	case []byte:
 		body = b
+	case form:
+		body = b.data
+		contentType = b.contentType
 	default:
 		var err error
 		if body, err = json.Marshal(b); err != nil {
@@ -181,7 +194,7 @@ func (e *env) do(r req) *response {
 		e.t.Fatal(err)
 	}
 	if body != nil {
-		hr.Header.Set("Content-Type", "application/json")
+		hr.Header.Set("Content-Type", contentType)
 	}
 	if r.Token != "" {
 		hr.Header.Set("Authorization", "Bearer "+r.Token)
@@ -221,6 +234,28 @@ func (e *env) do(r req) *response {
 		}
 	}
 	return out
+}
+
+// form is a multipart/form-data body.
+type form struct {
+	contentType string
+	data        []byte
+}
+
+// upload returns a multipart body of fields (in order, name then value)
+// followed by a part named file holding content.
+func upload(filename, content string, fields ...string) form {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for i := 0; i+1 < len(fields); i += 2 {
+		w.WriteField(fields[i], fields[i+1])
+	}
+	if filename != "" || content != "" {
+		fw, _ := w.CreateFormFile("file", filename)
+		io.WriteString(fw, content)
+	}
+	w.Close()
+	return form{contentType: w.FormDataContentType(), data: b.Bytes()}
 }
 
 func truncate(b []byte) string {

@@ -20,10 +20,12 @@ type op struct {
 	Resp             any // success body type, nil for none
 	Status           int // success status; default 200
 	Query            []param
-	Public           bool   // no authentication needed
-	ETag             bool   // answers with an ETag and honours If-None-Match
-	Versioned        bool   // takes If-Match; a stale version is 412 with the current resource
-	Media            string // the success body's media type; default application/json
+	Public           bool           // no authentication needed
+	ETag             bool           // answers with an ETag and honours If-None-Match
+	Versioned        bool           // takes If-Match; a stale version is 412 with the current resource
+	Media            string         // the success body's media type; default application/json
+	Upload           map[string]any // a multipart/form-data request body of this schema
+	Binary           bool           // the success body is bytes of type Media, not JSON
 }
 
 // param is a query parameter.
@@ -81,6 +83,8 @@ var enums = map[reflect.Type][]string{
 	reflect.TypeFor[vigil.AlertStatus]():      {string(vigil.AlertFiring), string(vigil.AlertResolved)},
 	reflect.TypeFor[vigil.ObligationStatus](): strs(vigil.ObligationStatuses),
 	reflect.TypeFor[vigil.ContactRole]():      strs(vigil.ContactRoles),
+	reflect.TypeFor[vigil.Integrity]():        {string(vigil.IntegrityUnverified), string(vigil.IntegrityOK), string(vigil.IntegrityMismatch), string(vigil.IntegrityMissing), ""},
+	reflect.TypeFor[vigil.CustodyAction]():    strs(vigil.CustodyActions),
 }
 
 func strs[T ~string](vs []T) []string {
@@ -304,6 +308,9 @@ func (s *Server) openAPIDoc() map[string]any {
 			status = http.StatusOK
 		}
 		success := map[string]any{"description": http.StatusText(status)}
+		if o.Binary {
+			success["content"] = map[string]any{o.Media: map[string]any{}}
+		}
 		if o.Resp != nil {
 			media := o.Media
 			if media == "" {
@@ -330,6 +337,10 @@ func (s *Server) openAPIDoc() map[string]any {
 		if o.Body != nil {
 			operation["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(o.Body), request)}}}
+		}
+		if o.Upload != nil {
+			operation["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"multipart/form-data": map[string]any{"schema": o.Upload}}}
 		}
 		if o.Public {
 			operation["security"] = []any{}

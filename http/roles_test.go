@@ -39,6 +39,8 @@ type fixture struct {
 	coll     string // a TAXII collection
 	hit      int64  // an IOC hit on inc
 	redHit   int64  // an IOC hit on red
+	ev       int64  // evidence on inc
+	redEv    int64  // evidence on red
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -141,6 +143,11 @@ func newFixture(t *testing.T) *fixture {
 	if f.hit == 0 || f.redHit == 0 {
 		t.Fatalf("fixture hits: %+v", hits.Hits)
 	}
+	ev := &vigil.Evidence{IncidentID: f.inc.ID, Name: "phish.eml"}
+	must(t, f.e.svc.Evidence.AddEvidence(mgr, ev, strings.NewReader("From: ceo@examp1e.com")))
+	redEv := &vigil.Evidence{IncidentID: f.red.ID, Name: "mailbox.pst"}
+	must(t, f.e.svc.Evidence.AddEvidence(adm, redEv, strings.NewReader("!BDN")))
+	f.ev, f.redEv = ev.ID, redEv.ID
 	return f
 }
 
@@ -258,6 +265,17 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/hits/{hit}", nil, "UFAAAA", false},
 		{"GET", "/api/v1/hits/{redhit}", nil, "UFNNNA", false},
 		{"POST", "/api/v1/hits/{hit}/share", func(f *fixture) any { return map[string]any{"collection_id": f.coll, "preview": true} }, "UFFAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/evidence", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/evidence", func(*fixture) any { return upload("headers.txt", "Received: from x", "collected_by", "Kim") }, "UFFAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/evidence/package", nil, "UFFAAA", false},
+		{"GET", "/api/v1/evidence/{ev}", nil, "UNAAAA", false},
+		{"GET", "/api/v1/evidence/{redev}", nil, "UNNNNA", false},
+		{"GET", "/api/v1/evidence/{ev}/content", nil, "UNAAAA", false},
+		{"GET", "/api/v1/evidence/{redev}/content", nil, "UNNNNA", false},
+		{"POST", "/api/v1/evidence/{ev}/transfers", func(*fixture) any { return map[string]any{"to": "DC Morgan"} }, "UFFAAA", false},
+		{"POST", "/api/v1/evidence/{ev}/verify", nil, "UFFAAA", false},
+		{"PUT", "/api/v1/evidence/{ev}/hold", func(*fixture) any { return map[string]any{"hold": true, "reason": "Litigation"} }, "UFFFAA", true},
+		{"DELETE", "/api/v1/evidence/{ev}?reason=duplicate", nil, "UFFFAA", true},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}
@@ -308,7 +326,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
-			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit),
+			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv),
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -355,7 +373,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")

@@ -176,6 +176,29 @@ func (s *Server) routes() {
 		Body: vigil.Contact{}, Resp: vigil.Contact{}})
 	s.api("DELETE /api/v1/contacts/{id}", s.handleContactDelete, op{ID: "deleteContact", Tag: "Duties", Summary: "Remove a key contact", Status: http.StatusNoContent})
 
+	// Evidence.
+	s.api("GET /api/v1/incidents/{id}/evidence", s.handleEvidenceList, op{ID: "listEvidence", Tag: "Evidence",
+		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})
+	s.api("POST /api/v1/incidents/{id}/evidence", s.handleEvidenceUpload, op{ID: "addEvidence", Tag: "Evidence",
+		Summary: "Upload a file as evidence (multipart/form-data, streamed; the file part last), with who collected it, when, from where and how",
+		Upload:  uploadSchema(), Resp: vigil.Evidence{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/incidents/{id}/evidence/package", s.handleEvidencePackage, op{ID: "exportEvidencePackage", Tag: "Evidence",
+		Summary: "A zip of the incident's evidence files, manifest with hashes, custody logs and SHA256SUMS, checkable offline (logged as an export)",
+		Binary:  true, Media: "application/zip"})
+	s.api("GET /api/v1/evidence/{id}", s.handleEvidenceView, op{ID: "getEvidence", Tag: "Evidence",
+		Summary: "A piece of evidence and its chain of custody (logged as a view)", Resp: EvidenceView{}})
+	s.api("GET /api/v1/evidence/{id}/content", s.handleEvidenceContent, op{ID: "downloadEvidence", Tag: "Evidence",
+		Summary: "Download the file (logged); Repr-Digest carries its SHA-256", Binary: true, Media: "application/octet-stream"})
+	s.api("POST /api/v1/evidence/{id}/transfers", s.handleEvidenceTransfer, op{ID: "transferEvidence", Tag: "Evidence",
+		Summary: "Record handing the evidence to a named person or organisation", Body: vigil.Transfer{}, Resp: vigil.Evidence{}})
+	s.api("POST /api/v1/evidence/{id}/verify", s.handleEvidenceVerify, op{ID: "verifyEvidence", Tag: "Evidence",
+		Summary: "Hash the file again and check its custody log; the result is logged and kept", Resp: vigil.EvidenceCheck{}})
+	s.api("PUT /api/v1/evidence/{id}/hold", s.handleEvidenceHold, op{ID: "setLegalHold", Tag: "Evidence",
+		Summary: "Place or lift a legal hold, with the reason (managers, admins)", Body: LegalHold{}, Resp: vigil.Evidence{}})
+	s.api("DELETE /api/v1/evidence/{id}", s.handleEvidenceDelete, op{ID: "deleteEvidence", Tag: "Evidence",
+		Summary: "Delete the file (refused under legal hold); its record and custody log stay (managers, admins)",
+		Query:   []param{{"reason", "Why it is deleted (required).", str(), false}}, Status: http.StatusNoContent})
+
 	s.api("GET /api/v1/incidents/{id}/stix", s.handleIncidentSTIX, op{ID: "exportIncidentSTIX", Tag: "Sharing",
 		Summary: "The incident as a STIX 2.1 bundle: identity, incident, observables, indicators for IOCs, sightings, TLP 2.0 markings",
 		Query: []param{

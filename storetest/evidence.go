@@ -271,6 +271,23 @@ func testEvidenceTamper(t *testing.T, open Opener) {
 	if err := os.WriteFile(path(file.SHA256), []byte("<?php echo 'nothing to see'; ?>"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The custody log refuses changes; an attacker with database access
+	// drops the guard first.
+	if _, err := s.Exec(context.Background(), `UPDATE custody SET to_whom = 'nobody' WHERE evidence_id = ? AND seq = 2`, logRow.ID); err == nil {
+		t.Fatal("a custody entry was changed in place")
+	}
+	if _, err := s.Exec(context.Background(), `DELETE FROM custody WHERE evidence_id = ?`, cut.ID); err == nil {
+		t.Fatal("custody entries were deleted")
+	}
+	drop := []string{`DROP TRIGGER custody_no_update`, `DROP TRIGGER custody_no_delete`}
+	if s.Engine == "postgres" {
+		drop = []string{`DROP TRIGGER custody_no_change ON custody`}
+	}
+	for _, q := range drop {
+		if _, err := s.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A changed custody row, a changed evidence record, a log cut short, a file gone.
 	if _, err := s.Exec(context.Background(), `UPDATE custody SET to_whom = 'nobody' WHERE evidence_id = ? AND seq = 2`, logRow.ID); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/blob"
 	"github.com/vigil-ir/vigil/internal/sqlstore"
 	"github.com/vigil-ir/vigil/postgres"
 	"github.com/vigil-ir/vigil/sqlite"
@@ -57,10 +58,14 @@ func exitCode(err error) int {
 // Every flag can also be set as VIGIL_<FLAG> in the environment (dashes
 // become underscores), and secrets as VIGIL_<FLAG>_FILE naming a file.
 type Config struct {
-	Data      string // data folder for the SQLite store
-	Database  string // postgres://… selects PostgreSQL; empty means SQLite in Data
-	LogLevel  string
-	LogFormat string
+	Data     string // data folder for the SQLite store
+	Database string // postgres://… selects PostgreSQL; empty means SQLite in Data
+	// Evidence is the folder of the evidence files; empty means
+	// "evidence" in Data. Instances sharing a PostgreSQL share it too.
+	Evidence         string
+	MaxEvidenceBytes int64
+	LogLevel         string
+	LogFormat        string
 }
 
 // storeFlags registers the store flags on fs.
@@ -68,6 +73,8 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", "./vigil-data", "data folder for the embedded SQLite store")
 	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://…) instead of the embedded store; also VIGIL_DATABASE_URL")
 	fs.StringVar(&c.Database, "database-url", "", "same as -database")
+	fs.StringVar(&c.Evidence, "evidence", "", "folder of the evidence files (default: evidence in -data); instances sharing a PostgreSQL database must share it")
+	fs.Int64Var(&c.MaxEvidenceBytes, "evidence-max-bytes", vigil.DefaultMaxEvidenceBytes, "largest evidence file accepted, in bytes")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 }
@@ -123,8 +130,25 @@ func (s *Store) Engine() string {
 	return "postgres"
 }
 
-// openStore opens (and migrates) the configured store.
+// openStore opens (and migrates) the configured store, with its evidence folder.
 func (c *Config) openStore(ctx context.Context) (*Store, error) {
+	s, err := c.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir := c.Evidence
+	if dir == "" {
+		dir = filepath.Join(c.Data, "evidence")
+	}
+	if s.Blobs, err = blob.Open(dir); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.MaxEvidenceBytes = c.MaxEvidenceBytes
+	return s, nil
+}
+
+func (c *Config) openDB(ctx context.Context) (*Store, error) {
 	if c.Database == "" {
 		url, err := secretFromEnv("VIGIL_DATABASE_URL")
 		if err != nil {
@@ -173,6 +197,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			backupCommand(stdout, stderr),
 			restoreCommand(stdout, stderr),
 			auditCommand(stdout, stderr),
+			evidenceCommand(stdout, stderr),
 			stixCommand(stdout, stderr),
 			taxiiCommand(stdout, stderr),
 			seedCommand(stdout, stderr),

@@ -46,6 +46,19 @@ CREATE TABLE custody (
 	PRIMARY KEY (evidence_id, seq)
 );
 
+-- The custody log is append-only; someone who owns the table can still
+-- drop this, which vigil evidence verify then finds.
+-- +goose StatementBegin
+CREATE FUNCTION custody_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'custody is append-only';
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER custody_no_change BEFORE UPDATE OR DELETE ON custody
+	FOR EACH ROW EXECUTE FUNCTION custody_append_only();
+
 -- +goose Down
 DROP TABLE custody;
+DROP FUNCTION custody_append_only();
 DROP TABLE evidence;

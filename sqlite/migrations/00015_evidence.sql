@@ -46,6 +46,19 @@ CREATE TABLE custody (
 	PRIMARY KEY (evidence_id, seq)
 );
 
+-- The custody log is append-only; someone with write access to the file
+-- can still drop these, which vigil evidence verify then finds.
+-- +goose StatementBegin
+CREATE TRIGGER custody_no_update BEFORE UPDATE ON custody BEGIN
+	SELECT RAISE(ABORT, 'custody is append-only');
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER custody_no_delete BEFORE DELETE ON custody BEGIN
+	SELECT RAISE(ABORT, 'custody is append-only');
+END;
+-- +goose StatementEnd
+
 -- +goose Down
 DROP TABLE custody;
 DROP TABLE evidence;
