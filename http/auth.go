@@ -1,10 +1,14 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"io"
 	"math"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
@@ -111,9 +115,35 @@ func validCSRF(r *http.Request, sess *vigil.Session) bool {
 		got = r.PostFormValue("csrf_token")
 	}
 	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		got = r.FormValue("csrf_token")
+		got = peekCSRF(r)
 	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) == 1
+}
+
+// peekCSRF reads the token of a multipart form from its first part, which
+// must be csrf_token (forms put that hidden input first), without reading
+// the rest: an upload streams on to its handler as it arrives. What was read
+// is put back in front of the body.
+func peekCSRF(r *http.Request) string {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return ""
+	}
+	var seen bytes.Buffer
+	mr := multipart.NewReader(io.TeeReader(io.LimitReader(r.Body, 16<<10), &seen), params["boundary"])
+	token := ""
+	if p, err := mr.NextPart(); err == nil && p.FormName() == "csrf_token" {
+		if b, err := io.ReadAll(io.LimitReader(p, 512)); err == nil {
+			token = strings.TrimSpace(string(b))
+		}
+	}
+	r.Body = readCloser{io.MultiReader(&seen, r.Body), r.Body}
+	return token
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // requireActor answers 401 when nobody is logged in.

@@ -94,6 +94,14 @@ func TestAccessibility(t *testing.T) {
 	if err != nil || len(hits.Hits) != 1 {
 		t.Fatalf("alert hits: %+v, %v", hits, err)
 	}
+	ev := &vigil.Evidence{IncidentID: inc.ID, Name: "phishing-mail.eml", CollectedBy: "Ada", CollectedFrom: "ada@example.org mailbox",
+		Method: "Exported from Outlook as .eml"}
+	if err := e.svc.Evidence.AddEvidence(as(ada), ev, strings.NewReader("From: it-support@examp1e.com\r\nSubject: Password expiry\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Evidence.TransferEvidence(as(ada), ev.ID, vigil.Transfer{To: "DC Morgan, Regional Cyber Crime Unit", Detail: "Sealed bag 0042"}); err != nil {
+		t.Fatal(err)
+	}
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -159,13 +167,14 @@ func TestAccessibility(t *testing.T) {
 		{"audit log", "/admin/audit"},
 		{"threat intelligence", "/intel"},
 		{"share a sighting", fmt.Sprintf("/intel/hits/%d/share", hits.Hits[0].ID)},
+		{"evidence", fmt.Sprintf("/evidence/%d", ev.ID)},
 	} {
 		check(p.name, p.path)
 	}
 	// At a phone's width nothing makes the page scroll sideways (wide
 	// tables scroll inside their own box).
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
-	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users"} {
+	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users", fmt.Sprintf("/evidence/%d", ev.ID)} {
 		var wide bool
 		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
 			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))

@@ -41,6 +41,7 @@ func (h *Handler) parseTemplates() error {
 		"isoTime":     func(t *time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"viewURL":     func(v *vigil.SavedView) string { return "/incidents?" + v.Query },
 		"category":    func(n int) string { return categoryNames[n] },
+		"bytes":       vigil.FormatBytes,
 		"hitList": func(hits []*vigil.IOCHit, edit bool) map[string]any {
 			return map[string]any{"Hits": hits, "Edit": edit}
 		},

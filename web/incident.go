@@ -285,6 +285,7 @@ type incidentData struct {
 	Duties      []*dutyView
 	Contacts    []*vigil.Contact
 	Hits        []*vigil.IOCHit
+	Evidence    []*vigil.Evidence
 }
 
 // dutyView is an obligation with its drafted report, for the incident page.
@@ -373,6 +374,10 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 			obs = append(obs, dv.Obligation)
 		}
 		d.Contacts = vigil.ContactsFor(contacts, obs)
+	}
+	if d.Evidence, err = h.Services.Evidence.FindEvidence(ctx, id); err != nil {
+		h.errorPage(w, r, err)
+		return
 	}
 	if d.Links, err = h.Services.Links.FindLinks(ctx, id); err != nil {
 		h.errorPage(w, r, err)

@@ -157,6 +157,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/links/{lid}/delete", h.requireLogin(h.linkDelete))
 	mux.HandleFunc("POST /incidents/{id}/members", h.requireLogin(h.memberAdd))
 	mux.HandleFunc("POST /incidents/{id}/members/remove", h.requireLogin(h.memberRemove))
+	mux.HandleFunc("POST /incidents/{id}/evidence", h.requireLogin(h.evidenceUpload))
+	mux.HandleFunc("GET /incidents/{id}/evidence.zip", h.requireLogin(h.evidencePackage))
+	mux.HandleFunc("GET /evidence/{eid}", h.requireLogin(h.evidenceView))
+	mux.HandleFunc("GET /evidence/{eid}/download", h.requireLogin(h.evidenceDownload))
+	mux.HandleFunc("POST /evidence/{eid}/{action}", h.requireLogin(h.evidenceAction))
 
 	mux.HandleFunc("GET /report", h.reportForm)
 	mux.HandleFunc("POST /report", h.reportSubmit)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/blob"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 	"github.com/vigil-ir/vigil/sqlite"
 	"github.com/vigil-ir/vigil/web"
@@ -46,6 +47,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if db.Blobs, err = blob.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
 	srv := vigilhttp.NewServer(db.Services(), nil)
 	ui, err := web.New(db.Services(), slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
