@@ -15,20 +15,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/blob"
 	"github.com/vigil-ir/vigil/sqlite"
 )
 
-// A backup is a gzipped tar holding manifest.json and the database: for
+// A backup is a gzipped tar holding manifest.json, the database (for
 // SQLite a copy of the database file made with VACUUM INTO, for PostgreSQL
-// a pg_dump archive. Both are consistent snapshots taken while the server
-// keeps running.
+// a pg_dump archive: both consistent snapshots taken while the server keeps
+// running) and, from version 2, the evidence files, under
+// evidence/sha256/ab/cdef…. The files are listed after the snapshot is
+// taken: they are written before the rows that name them and never
+// changed, so every file the snapshot names is there.
 const (
 	backupFormat   = "vigil-backup"
-	backupVersion  = 1
+	backupVersion  = 2
 	manifestName   = "manifest.json"
 	pgDumpFileName = "vigil.pgdump"
 )
@@ -42,6 +48,9 @@ type Manifest struct {
 	Engine        string         `json:"engine"`
 	SchemaVersion int64          `json:"schema_version"`
 	Files         []ManifestFile `json:"files"`
+	// Skipped lists, after a restore, the evidence files (by SHA-256)
+	// left out because they did not match their checksums.
+	Skipped []string `json:"-"`
 }
 
 // ManifestFile is one file in a backup, with its size and SHA-256.
@@ -68,8 +77,8 @@ func backupCommand(stdout, stderr io.Writer) *ffcli.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "Backed up the %s store (schema %d) to %s: %s, SHA-256 %s.\n",
-					m.Engine, m.SchemaVersion, args[0], byteSize(m.Files[0].Size), m.Files[0].SHA256)
+				fmt.Fprintf(stdout, "Backed up the %s store (schema %d) to %s: %s, SHA-256 %s, and %d evidence files.\n",
+					m.Engine, m.SchemaVersion, args[0], byteSize(m.Files[0].Size), m.Files[0].SHA256, len(m.Files)-1)
 				return nil
 			})
 		},
@@ -109,10 +118,35 @@ func Backup(ctx context.Context, s *Store, path string) (*Manifest, error) {
 	}
 	m := &Manifest{Format: backupFormat, Version: backupVersion, CreatedAt: time.Now().UTC(), VigilVersion: vigil.Version,
 		Engine: s.Engine(), SchemaVersion: schema, Files: []ManifestFile{{Name: name, Size: size, SHA256: sum}}}
+	var blobs []string // their paths, in the order of m.Files[1:]
+	if dir, ok := s.Blobs.(*blob.Dir); ok {
+		err := filepath.WalkDir(filepath.Join(dir.Root(), "sha256"), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(dir.Root(), p)
+			name := filepath.ToSlash(filepath.Join("evidence", rel))
+			if !evidenceEntry.MatchString(name) {
+				return nil // not the store's
+			}
+			st, err := d.Info()
+			if err != nil {
+				return err
+			}
+			// The name is the SHA-256: a file changed since is caught
+			// by vigil evidence verify, and by restore.
+			m.Files = append(m.Files, ManifestFile{Name: name, Size: st.Size(), SHA256: strings.ReplaceAll(strings.TrimPrefix(name, "evidence/sha256/"), "/", "")})
+			blobs = append(blobs, p)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list the evidence files: %w", err)
+		}
+	}
 	// Write beside the target and rename, so a failed backup never leaves a
 	// file that looks complete.
 	part := path + ".part"
-	if err := writeBackup(part, m, snapshot); err != nil {
+	if err := writeBackup(part, m, append([]string{snapshot}, blobs...)); err != nil {
 		os.Remove(part)
 		return nil, err
 	}
@@ -122,7 +156,11 @@ func Backup(ctx context.Context, s *Store, path string) (*Manifest, error) {
 	return m, nil
 }
 
-func writeBackup(path string, m *Manifest, snapshot string) error {
+// evidenceEntry is the name of an evidence file in a backup.
+var evidenceEntry = regexp.MustCompile(`^evidence/sha256/[0-9a-f]{2}/[0-9a-f]{62}$`)
+
+// writeBackup writes the manifest and then files[i] as m.Files[i].
+func writeBackup(path string, m *Manifest, files []string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -140,16 +178,10 @@ func writeBackup(path string, m *Manifest, snapshot string) error {
 	if _, err := tw.Write(mj); err != nil {
 		return err
 	}
-	in, err := os.Open(snapshot)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := tw.WriteHeader(&tar.Header{Name: m.Files[0].Name, Mode: 0o600, Size: m.Files[0].Size, ModTime: m.CreatedAt}); err != nil {
-		return err
-	}
-	if _, err := io.Copy(tw, in); err != nil {
-		return err
+	for i, p := range files {
+		if err := writeTarFile(tw, p, m.Files[i], m.CreatedAt); err != nil {
+			return err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return err
@@ -161,6 +193,25 @@ func writeBackup(path string, m *Manifest, snapshot string) error {
 		return err
 	}
 	return f.Close()
+}
+
+func writeTarFile(tw *tar.Writer, path string, f ManifestFile, at time.Time) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := tw.WriteHeader(&tar.Header{Name: f.Name, Mode: 0o600, Size: f.Size, ModTime: at}); err != nil {
+		return err
+	}
+	// Exactly the size listed: a file that changed size is an error, not
+	// a tar that cannot be read back.
+	if n, err := io.Copy(tw, io.LimitReader(in, f.Size)); err != nil {
+		return err
+	} else if n != f.Size {
+		return fmt.Errorf("%s shrank while it was backed up", path)
+	}
+	return nil
 }
 
 func hashFile(path string) (string, int64, error) {

@@ -84,3 +84,77 @@ func TestEvidenceCommands(t *testing.T) {
 		t.Error("verify-package of a missing file succeeded")
 	}
 }
+
+// TestBackupCarriesEvidence: a backup holds the evidence files, a restore
+// puts them back so that they verify, and a file changed before the backup
+// is left out of the restore (and reported) instead of stopping it.
+func TestBackupCarriesEvidence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &Config{Data: filepath.Join(dir, "data")}
+	s, err := cfg.openStore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := cliContext(t.Context())
+	inc := &vigil.Incident{Title: "Laptop stolen from a car"}
+	if err := s.Services().Incidents.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*vigil.Evidence
+	for i, content := range []string{"crime reference 42/2026", "MDM wipe confirmation", "crime reference 42/2026"} {
+		e := &vigil.Evidence{IncidentID: inc.ID, Name: "file" + string(rune('a'+i)) + ".txt"}
+		if err := s.Services().Evidence.AddEvidence(ctx, e, strings.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	backup := filepath.Join(dir, "one.backup")
+	m, err := Backup(t.Context(), s, backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 3 || m.Version != 2 { // the database and two distinct files
+		t.Fatalf("manifest files: %+v", m.Files)
+	}
+	// Change one file behind Vigil's back and back up again.
+	p := filepath.Join(dir, "data", "evidence", "sha256", evs[1].SHA256[:2], evs[1].SHA256[2:])
+	os.Chmod(p, 0o600)
+	if err := os.WriteFile(p, []byte("MDM wipe FAILED"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tampered := filepath.Join(dir, "two.backup")
+	if _, err := Backup(t.Context(), s, tampered); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	for _, tc := range []struct {
+		file    string
+		skipped int
+		results map[vigil.Integrity]int
+	}{
+		{backup, 0, map[vigil.Integrity]int{vigil.IntegrityOK: 3}},
+		{tampered, 1, map[vigil.Integrity]int{vigil.IntegrityOK: 2, vigil.IntegrityMissing: 1}},
+	} {
+		rcfg := &Config{Data: t.TempDir()}
+		m, err := Restore(t.Context(), rcfg, tc.file, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if len(m.Skipped) != tc.skipped {
+			t.Errorf("%s: skipped %v", tc.file, m.Skipped)
+		}
+		rs, err := rcfg.openStore(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[vigil.Integrity]int{}
+		if err := rs.Services().Evidence.VerifyAllEvidence(ctx, func(c *vigil.EvidenceCheck) { got[c.Result]++ }); err != nil {
+			t.Fatal(err)
+		}
+		rs.Close()
+		if len(got) != len(tc.results) || got[vigil.IntegrityOK] != tc.results[vigil.IntegrityOK] || got[vigil.IntegrityMissing] != tc.results[vigil.IntegrityMissing] {
+			t.Errorf("%s: after restore %v, want %v", tc.file, got, tc.results)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/vigil-ir/vigil/blob"
 	"github.com/vigil-ir/vigil/sqlite"
 )
 
@@ -40,7 +41,11 @@ func restoreCommand(stdout, stderr io.Writer) *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "Restored the backup of %s (%s store, schema %d).\n", m.CreatedAt.Format(time.RFC3339), m.Engine, m.SchemaVersion)
+			fmt.Fprintf(stdout, "Restored the backup of %s (%s store, schema %d, %d evidence files).\n",
+				m.CreatedAt.Format(time.RFC3339), m.Engine, m.SchemaVersion, len(m.Files)-1-len(m.Skipped))
+			for _, sum := range m.Skipped {
+				fmt.Fprintf(stdout, "WARNING: evidence file %s did not match its checksum and was left out; vigil evidence verify names the evidence.\n", sum)
+			}
 			return nil
 		},
 	}
@@ -64,7 +69,7 @@ func Restore(ctx context.Context, cfg *Config, path string, force bool) (*Manife
 		return nil, fmt.Errorf("%s is not a Vigil backup: no manifest", path)
 	}
 	var m Manifest
-	if err := json.NewDecoder(io.LimitReader(tr, 1<<20)).Decode(&m); err != nil || m.Format != backupFormat || len(m.Files) != 1 {
+	if err := json.NewDecoder(io.LimitReader(tr, 1<<20)).Decode(&m); err != nil || m.Format != backupFormat || len(m.Files) == 0 {
 		return nil, fmt.Errorf("%s is not a Vigil backup: bad manifest", path)
 	}
 	if m.Version > backupVersion {
@@ -102,6 +107,11 @@ func Restore(ctx context.Context, cfg *Config, path string, force bool) (*Manife
 	if n != m.Files[0].Size || hex.EncodeToString(h.Sum(nil)) != m.Files[0].SHA256 {
 		return nil, fmt.Errorf("%s is damaged: the database does not match its checksum", path)
 	}
+	// The evidence files go into the evidence folder first: they are
+	// content-addressed, so adding them harms nothing if the rest fails.
+	if err := restoreEvidence(cfg, path, tr, m.Files[1:], &m.Skipped); err != nil {
+		return nil, err
+	}
 	if isPG {
 		return &m, pgRestore(ctx, cfg.Database, tmp.Name())
 	}
@@ -130,6 +140,42 @@ func Restore(ctx context.Context, cfg *Config, path string, force bool) (*Manife
 		return nil, err
 	}
 	return &m, db.Close()
+}
+
+// restoreEvidence reads the evidence files that follow the database in a
+// backup into the evidence folder, each checked against its name.
+// A file that does not match its name is left out and listed in skipped:
+// one bad evidence file must not stop the restore of everything else.
+func restoreEvidence(cfg *Config, path string, tr *tar.Reader, files []ManifestFile, skipped *[]string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	dir := cfg.Evidence
+	if dir == "" {
+		dir = filepath.Join(cfg.Data, "evidence")
+	}
+	blobs, err := blob.Open(dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		hdr, err := tr.Next()
+		if err != nil || hdr.Name != f.Name || !evidenceEntry.MatchString(f.Name) || hdr.Size != f.Size {
+			return fmt.Errorf("%s is damaged: evidence file %s is missing", path, f.Name)
+		}
+		d, err := blobs.Put(tr, f.Size)
+		if err != nil {
+			return fmt.Errorf("%s: evidence file %s: %w", path, f.Name, err)
+		}
+		if d.SHA256 != f.SHA256 || d.Size != f.Size {
+			// Changed before it was backed up (vigil evidence verify
+			// reports it as missing after the restore) or damaged since.
+			// Put stored it under its real hash, where it names nothing.
+			blobs.Remove(d.SHA256)
+			*skipped = append(*skipped, f.SHA256)
+		}
+	}
+	return nil
 }
 
 // checkSQLite runs SQLite's integrity check on a database file.
