@@ -59,24 +59,26 @@ const (
 	PermSettingsAdmin      Permission = "settings:admin"      // the organisation profile
 	PermContactAdmin       Permission = "contact:admin"       // keep the key contacts
 	PermEvidenceAdmin      Permission = "evidence:admin"      // place and lift legal holds, delete evidence
+	PermPlanRead           Permission = "plan:read"           // read response plans
+	PermPlanAdmin          Permission = "plan:admin"          // write, own and approve response plans
 )
 
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
 		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead,
-		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin, PermEvidenceAdmin},
+		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin},
 	RoleManager: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
-		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin, PermEvidenceAdmin},
+		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin},
 	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn,
-		PermAlertRead, PermAlertTriage},
-	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead},
+		PermAlertRead, PermAlertTriage, PermPlanRead},
+	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead, PermPlanRead},
 	RoleReporter: {PermIncidentRead, PermIncidentCreate, PermTokenOwn},
 }
 
 // scopeFor is the token scope each permission needs.
 func scopeFor(p Permission) Scope {
 	switch p {
-	case PermIncidentRead, PermUserRead, PermMetricsRead, PermAlertRead:
+	case PermIncidentRead, PermUserRead, PermMetricsRead, PermAlertRead, PermPlanRead:
 		return ScopeRead
 	case PermUserAdmin, PermAuditRead, PermTokenAdmin, PermIntegrationAdmin, PermSettingsAdmin:
 		return ScopeAdmin

@@ -49,10 +49,13 @@ type Task struct {
 	DueAt       *time.Time `json:"due_at"`
 	Position    int        `json:"position"` // order within the incident, from 1
 	CompletedAt *time.Time `json:"completed_at"`
-	CreatedBy   *int64     `json:"created_by"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	Version     int        `json:"version"`
+	// PlanID and StepKey name the response plan step the task came from.
+	PlanID    *int64    `json:"plan_id"`
+	StepKey   string    `json:"step_key"`
+	CreatedBy *int64    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
 }
 
 // Task limits.

@@ -35,4 +35,5 @@ type Services struct {
 	Feeds        FeedService
 	IOC          IOCService
 	Evidence     EvidenceService
+	Plans        PlanService
 }

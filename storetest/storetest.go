@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("IOC", func(t *testing.T) { testIOC(t, open) })
 	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
 	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })
+	t.Run("Plan", func(t *testing.T) { testPlan(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

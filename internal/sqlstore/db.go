@@ -137,6 +137,7 @@ func (db *DB) Services() vigil.Services {
 		Feeds:        &FeedService{db: db},
 		IOC:          &IOCService{db: db},
 		Evidence:     &EvidenceService{db: db},
+		Plans:        &PlanService{db: db},
 	}
 }
 

@@ -13,12 +13,12 @@ import (
 type TaskService struct{ db *DB }
 
 const taskColumns = `t.id, t.incident_id, t.title, t.description, t.phase, t.status, t.assignee_id, t.due_at, t.position,
-	t.completed_at, t.created_by, t.created_at, t.updated_at, t.version`
+	t.completed_at, t.plan_id, t.step_key, t.created_by, t.created_at, t.updated_at, t.version`
 
 func scanTask(r rowScanner) (*vigil.Task, error) {
 	var t vigil.Task
 	if err := r.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Description, &t.Phase, &t.Status, scanNullInt(&t.AssigneeID),
-		scanNullTime(&t.DueAt), &t.Position, scanNullTime(&t.CompletedAt), scanNullInt(&t.CreatedBy),
+		scanNullTime(&t.DueAt), &t.Position, scanNullTime(&t.CompletedAt), scanNullInt(&t.PlanID), &t.StepKey, scanNullInt(&t.CreatedBy),
 		scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt), &t.Version); err != nil {
 		return nil, err
 	}
@@ -124,19 +124,9 @@ func (s *TaskService) CreateTask(ctx context.Context, t *vigil.Task) (err error)
 			d := vigil.TruncateTime(*t.DueAt)
 			t.DueAt = &d
 		}
-		if err := tx.queryRow(`SELECT coalesce(max(position), 0) + 1 FROM tasks WHERE incident_id = ?`, t.IncidentID).Scan(&t.Position); err != nil {
+		t.PlanID, t.StepKey = nil, "" // only plans set these
+		if err := tx.insertTask(t); err != nil {
 			return err
-		}
-		if t.Status == vigil.TaskDone || t.Status == vigil.TaskCancelled {
-			t.CompletedAt = &tx.now
-		}
-		t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version = tx.actorID(), tx.now, tx.now, 1
-		t.ID, err = tx.insert(`INSERT INTO tasks (incident_id, title, description, phase, status, assignee_id, due_at, position,
-			completed_at, created_by, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.IncidentID, t.Title, t.Description, t.Phase, t.Status, t.AssigneeID, t.DueAt, t.Position, t.CompletedAt,
-			t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version)
-		if err != nil {
-			return fmt.Errorf("insert task: %w", err)
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindTask, tx.now, fmt.Sprintf("Task added: %s", t.Title), nil); err != nil {
 			return err
@@ -147,6 +137,26 @@ func (s *TaskService) CreateTask(ctx context.Context, t *vigil.Task) (err error)
 		tx.audit("task.create", "task", t.ID, nil, t)
 		return tx.emitTaskAssigned(t, nil)
 	})
+}
+
+// insertTask appends t to its incident's tasks.
+func (tx *Tx) insertTask(t *vigil.Task) error {
+	if err := tx.queryRow(`SELECT coalesce(max(position), 0) + 1 FROM tasks WHERE incident_id = ?`, t.IncidentID).Scan(&t.Position); err != nil {
+		return err
+	}
+	if t.Status == vigil.TaskDone || t.Status == vigil.TaskCancelled {
+		t.CompletedAt = &tx.now
+	}
+	t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version = tx.actorID(), tx.now, tx.now, 1
+	var err error
+	t.ID, err = tx.insert(`INSERT INTO tasks (incident_id, title, description, phase, status, assignee_id, due_at, position,
+		completed_at, plan_id, step_key, created_by, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.IncidentID, t.Title, t.Description, t.Phase, t.Status, t.AssigneeID, t.DueAt, t.Position, t.CompletedAt,
+		t.PlanID, t.StepKey, t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version)
+	if err != nil {
+		return fmt.Errorf("insert task: %w", err)
+	}
+	return nil
 }
 
 // UpdateTask changes a task under optimistic concurrency.
