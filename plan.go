@@ -33,7 +33,7 @@ type PlanStep struct {
 	Key       string       `json:"key"` // stable within the plan, so a newer version is matched step by step
 	Title     string       `json:"title"`
 	Detail    string       `json:"detail"`
-	Role      IncidentRole `json:"role"` // who owns it; empty means the lead
+	Role      IncidentRole `json:"role"` // who owns it: the incident role (the lead unless the plan says)
 	Checklist []string     `json:"checklist"`
 	Links     []PlanLink   `json:"links"`
 }
@@ -158,6 +158,18 @@ type PlanApplication struct {
 	TaskIDs   []int64       `json:"task_ids"`
 }
 
+// AppliedPlan is a plan applied to an incident, at which version.
+type AppliedPlan struct {
+	PlanID    int64     `json:"plan_id"`
+	Title     string    `json:"title"`
+	Version   int       `json:"version"` // applied
+	Current   int       `json:"current"` // the plan's version now
+	AppliedAt time.Time `json:"applied_at"`
+}
+
+// Outdated reports whether the plan has changed since it was applied.
+func (a *AppliedPlan) Outdated() bool { return a.Current > a.Version }
+
 // StepChange is a task whose plan step changed.
 type StepChange struct {
 	Task *Task     `json:"task"`
@@ -170,6 +182,7 @@ type StepChange struct {
 // applications of the same plan (tasks carry their step key). The rule is
 // in one place so the preview and the apply agree.
 func DiffPlan(d *PlanDefinition, tasks []*Task) (added []PhaseStep, changed []*StepChange, removed []*Task, unchanged int) {
+	added, changed, removed = []PhaseStep{}, []*StepChange{}, []*Task{}
 	byKey := map[string]*Task{}
 	for _, t := range tasks {
 		byKey[t.StepKey] = t
@@ -212,4 +225,6 @@ type PlanService interface {
 	// ApplyPlan adds the plan's tasks to the incident, or with preview
 	// only says what it would do.
 	ApplyPlan(ctx context.Context, incidentID, planID int64, preview bool) (*PlanApplication, error)
+	// FindAppliedPlans lists the plans applied to an incident.
+	FindAppliedPlans(ctx context.Context, incidentID int64) ([]*AppliedPlan, error)
 }

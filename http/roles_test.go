@@ -41,6 +41,7 @@ type fixture struct {
 	redHit   int64  // an IOC hit on red
 	ev       int64  // evidence on inc
 	redEv    int64  // evidence on red
+	plan     int64  // a starter response plan
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -148,6 +149,12 @@ func newFixture(t *testing.T) *fixture {
 	redEv := &vigil.Evidence{IncidentID: f.red.ID, Name: "mailbox.pst"}
 	must(t, f.e.svc.Evidence.AddEvidence(adm, redEv, strings.NewReader("!BDN")))
 	f.ev, f.redEv = ev.ID, redEv.ID
+	if _, err := f.e.svc.Plans.InstallStarterPlans(adm); err != nil {
+		t.Fatal(err)
+	}
+	plans, err := f.e.svc.Plans.FindPlans(adm)
+	must(t, err)
+	f.plan = plans[0].ID
 	return f
 }
 
@@ -276,6 +283,19 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/evidence/{ev}/verify", nil, "UFFAAA", false},
 		{"PUT", "/api/v1/evidence/{ev}/hold", func(*fixture) any { return map[string]any{"hold": true, "reason": "Litigation"} }, "UFFFAA", true},
 		{"DELETE", "/api/v1/evidence/{ev}?reason=duplicate", nil, "UFFFAA", true},
+		{"GET", "/api/v1/plans", nil, "UFAAAA", false},
+		{"POST", "/api/v1/plans", func(*fixture) any {
+			return map[string]any{"source": "---\nkey: matrix\ntitle: M\ntypes: other\n---\n## Contain\n### Do it\n"}
+		}, "UFFFAA", false},
+		{"GET", "/api/v1/plans/{plan}", nil, "UFAAAA", false},
+		{"PUT", "/api/v1/plans/{plan}", func(*fixture) any {
+			return map[string]any{"source": "---\nkey: data-breach\ntitle: M\ntypes: other\n---\n## Contain\n### Do it\n", "version": 1}
+		}, "UFFFAA", true},
+		{"PUT", "/api/v1/plans/{plan}/meta", func(*fixture) any { return map[string]any{"review_due": time.Now().AddDate(0, 6, 0)} }, "UFFFAA", false},
+		{"POST", "/api/v1/plans/{plan}/approve", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", false},
+		{"GET", "/api/v1/plans/{plan}/versions", nil, "UFAAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/plans", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/plans", func(f *fixture) any { return map[string]any{"plan_id": f.plan, "preview": true} }, "UFFAAA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}
@@ -326,7 +346,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
-			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv),
+			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan),
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -373,7 +393,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")

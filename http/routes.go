@@ -176,6 +176,24 @@ func (s *Server) routes() {
 		Body: vigil.Contact{}, Resp: vigil.Contact{}})
 	s.api("DELETE /api/v1/contacts/{id}", s.handleContactDelete, op{ID: "deleteContact", Tag: "Duties", Summary: "Remove a key contact", Status: http.StatusNoContent})
 
+	// Response plans.
+	s.api("GET /api/v1/plans", s.handlePlanList, op{ID: "listPlans", Tag: "Plans", Summary: "The response plans, by title", Resp: PlanList{}})
+	s.api("POST /api/v1/plans", s.handlePlanCreate, op{ID: "createPlan", Tag: "Plans",
+		Summary: "Add a response plan from its text (managers, admins); mistakes are named with their line", Body: vigil.PlanInput{}, Resp: vigil.Plan{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/plans/{id}", s.handlePlanView, op{ID: "getPlan", Tag: "Plans", Summary: "A response plan", Resp: vigil.Plan{}})
+	s.api("PUT /api/v1/plans/{id}", s.handlePlanUpdate, op{ID: "updatePlan", Tag: "Plans",
+		Summary: "Save a new version of a plan (send the version you changed); it needs approving again", Body: vigil.PlanInput{}, Resp: vigil.Plan{}})
+	s.api("PUT /api/v1/plans/{id}/meta", s.handlePlanMeta, op{ID: "setPlanMeta", Tag: "Plans", Summary: "Set a plan's owner and review date",
+		Body: vigil.PlanMeta{}, Resp: vigil.Plan{}})
+	s.api("POST /api/v1/plans/{id}/approve", s.handlePlanApprove, op{ID: "approvePlan", Tag: "Plans",
+		Summary: "Approve the current version; the next review falls due a year on", Body: PlanApproval{}, Resp: vigil.Plan{}})
+	s.api("GET /api/v1/plans/{id}/versions", s.handlePlanVersions, op{ID: "listPlanVersions", Tag: "Plans", Summary: "A plan's change history, newest first", Resp: PlanVersionList{}})
+	s.api("GET /api/v1/incidents/{id}/plans", s.handleIncidentPlans, op{ID: "listIncidentPlans", Tag: "Plans",
+		Summary: "The plans applied to an incident, and those written for its type and severity", Resp: IncidentPlans{}})
+	s.api("POST /api/v1/incidents/{id}/plans", s.handlePlanApply, op{ID: "applyPlan", Tag: "Plans",
+		Summary: "Apply a plan: its steps become tasks, once; a newer version adds its new steps and updates open tasks (preview: say what would change)",
+		Body:    PlanApply{}, Resp: vigil.PlanApplication{}})
+
 	// Evidence.
 	s.api("GET /api/v1/incidents/{id}/evidence", s.handleEvidenceList, op{ID: "listEvidence", Tag: "Evidence",
 		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})

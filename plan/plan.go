@@ -112,6 +112,16 @@ func Parse(src string) (*vigil.PlanDefinition, error) {
 	}
 	ps.endStep()
 	ps.d.Summary = strings.TrimSpace(strings.Join(ps.summary, "\n"))
+	// Lists are [] rather than null in JSON.
+	if ps.d.Severities == nil {
+		ps.d.Severities = []vigil.Severity{}
+	}
+	if ps.d.Contacts == nil {
+		ps.d.Contacts = []vigil.ContactRole{}
+	}
+	if ps.d.Guidance == nil {
+		ps.d.Guidance = []vigil.PlanLink{}
+	}
 	n := len(ps.d.Steps())
 	switch {
 	case n == 0:
@@ -274,7 +284,7 @@ func (ps *parser) body(line string) {
 			ps.fail("step", "the key %q is already the step on line %d; give one of them {#another-key}.", key, prev)
 		}
 		ps.keys[key] = ps.line
-		ps.step = &vigil.PlanStep{Key: key, Title: title, Checklist: []string{}, Links: []vigil.PlanLink{}}
+		ps.step = &vigil.PlanStep{Key: key, Title: title, Role: vigil.RoleLead, Checklist: []string{}, Links: []vigil.PlanLink{}}
 	case strings.HasPrefix(t, "#"):
 		ps.fail("heading", "use ## for a phase or Guidance and ### for a step.")
 	case ps.section == "?":

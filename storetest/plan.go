@@ -191,6 +191,11 @@ func testPlan(t *testing.T, open Opener) {
 		t.Errorf("timeline: %v %+v", err, page.Items)
 	}
 
+	applied, err := s.Plans.FindAppliedPlans(viewer, inc.ID)
+	if err != nil || len(applied) != 1 || applied[0].Version != 2 || applied[0].Current != 2 || applied[0].Outdated() {
+		t.Errorf("applied: %v %+v", err, applied)
+	}
+
 	// Owner and review date.
 	_, err = s.Plans.SetPlanMeta(resp, p.ID, vigil.PlanMeta{OwnerID: &respUser.ID})
 	wantCode(t, err, vigil.EFORBIDDEN)

@@ -72,6 +72,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.bootstrapAdmin(ctx); err != nil {
 		return err
 	}
+	// The starter response plans, once each (an organisation's own plan
+	// of the same key wins).
+	if n, err := store.Services().Plans.InstallStarterPlans(vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap"))); err != nil {
+		return fmt.Errorf("install the starter plans: %w", err)
+	} else if n > 0 {
+		m.Logger.Info("installed starter response plans", "plans", n)
+	}
 	metrics := vigilhttp.NewMetrics()
 	store.Observe = metrics.ObserveStore
 	srv := vigilhttp.NewServer(store.Services(), m.Logger)

@@ -433,7 +433,6 @@ func (tx *Tx) roleHolders(inc *vigil.Incident) (map[vigil.IncidentRole]int64, er
 	out := map[vigil.IncidentRole]int64{}
 	if inc.LeadID != nil {
 		out[vigil.RoleLead] = *inc.LeadID
-		out[""] = *inc.LeadID
 	}
 	rows, err := tx.query(`SELECT role, user_id FROM incident_members WHERE incident_id = ? ORDER BY added_at, user_id`, inc.ID)
 	if err != nil {
@@ -451,4 +450,33 @@ func (tx *Tx) roleHolders(inc *vigil.Incident) (map[vigil.IncidentRole]int64, er
 		}
 	}
 	return out, rows.Err()
+}
+
+// FindAppliedPlans lists the plans applied to an incident, by title.
+func (s *PlanService) FindAppliedPlans(ctx context.Context, incidentID int64) (out []*vigil.AppliedPlan, err error) {
+	defer s.db.op("plan.applied")(&err)
+	out = []*vigil.AppliedPlan{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		if _, err := tx.findIncidentByID(incidentID); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT p.id, p.title, ip.version, p.version, ip.applied_at FROM incident_plans ip JOIN plans p ON p.id = ip.plan_id
+			WHERE ip.incident_id = ? ORDER BY p.title, p.id`, incidentID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a vigil.AppliedPlan
+			if err := rows.Scan(&a.PlanID, &a.Title, &a.Version, &a.Current, scanTime(&a.AppliedAt)); err != nil {
+				return err
+			}
+			out = append(out, &a)
+		}
+		return rows.Err()
+	})
+	return out, err
 }

@@ -1,0 +1,194 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// PlanList is the response plans.
+type PlanList struct {
+	Plans []*vigil.Plan `json:"plans"`
+}
+
+// PlanVersionList is a plan's change history, newest first.
+type PlanVersionList struct {
+	Versions []*vigil.PlanVersion `json:"versions"`
+}
+
+// PlanApproval approves a version of a plan.
+type PlanApproval struct {
+	Version int `json:"version"`
+}
+
+// PlanApply applies a plan to an incident.
+type PlanApply struct {
+	PlanID  int64 `json:"plan_id"`
+	Preview bool  `json:"preview"` // only say what it would do
+}
+
+// IncidentPlans are the plans applied to an incident and those that fit it.
+type IncidentPlans struct {
+	Applied []*vigil.AppliedPlan `json:"applied"`
+	// Suggested are the plans written for the incident's type and severity.
+	Suggested []*vigil.Plan `json:"suggested"`
+}
+
+func (s *Server) handlePlanList(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Services.Plans.FindPlans(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, PlanList{Plans: list})
+}
+
+func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) {
+	var in vigil.PlanInput
+	if !s.decode(w, r, &in) {
+		return
+	}
+	p, err := s.Services.Plans.CreatePlan(r.Context(), in)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusCreated, p)
+}
+
+func (s *Server) handlePlanView(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, err := s.Services.Plans.FindPlanByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, p)
+}
+
+func (s *Server) handlePlanUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in vigil.PlanInput
+	if !s.decode(w, r, &in) {
+		return
+	}
+	p, err := s.Services.Plans.UpdatePlan(r.Context(), id, in)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, p)
+}
+
+func (s *Server) handlePlanMeta(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var m vigil.PlanMeta
+	if !s.decode(w, r, &m) {
+		return
+	}
+	p, err := s.Services.Plans.SetPlanMeta(r.Context(), id, m)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, p)
+}
+
+func (s *Server) handlePlanApprove(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var a PlanApproval
+	if !s.decode(w, r, &a) {
+		return
+	}
+	p, err := s.Services.Plans.ApprovePlan(r.Context(), id, a.Version)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, p)
+}
+
+func (s *Server) handlePlanVersions(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list, err := s.Services.Plans.FindPlanVersions(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, PlanVersionList{Versions: list})
+}
+
+// SuggestPlans picks the plans written for an incident's type and severity.
+func SuggestPlans(plans []*vigil.Plan, inc *vigil.Incident) []*vigil.Plan {
+	out := []*vigil.Plan{}
+	for _, p := range plans {
+		if p.Definition.Fits(inc.Type, inc.Severity) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	applied, err := s.Services.Plans.FindAppliedPlans(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := IncidentPlans{Applied: applied, Suggested: []*vigil.Plan{}}
+	if plans, err := s.Services.Plans.FindPlans(r.Context()); err == nil {
+		inc, err := s.Services.Incidents.FindIncidentByID(r.Context(), id)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out.Suggested = SuggestPlans(plans, inc)
+	} else if vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, out)
+}
+
+func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in PlanApply
+	if !s.decode(w, r, &in) {
+		return
+	}
+	a, err := s.Services.Plans.ApplyPlan(r.Context(), id, in.PlanID, in.Preview)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, a)
+}
