@@ -401,3 +401,55 @@ func Starter() []string {
 	}
 	return out
 }
+
+// DiffLine is one line of a comparison of two texts.
+type DiffLine struct {
+	Op   string // " " in both, "-" only in the old, "+" only in the new
+	Text string
+}
+
+// Diff compares two plan texts line by line (longest common subsequence;
+// plans are short, so its quadratic cost is small and bounded by MaxSource).
+func Diff(old, new string) []DiffLine {
+	a, b := strings.Split(strings.TrimRight(old, "\n"), "\n"), strings.Split(strings.TrimRight(new, "\n"), "\n")
+	if len(a)*len(b) > 4_000_000 {
+		a, b = a[:min(len(a), 2000)], b[:min(len(b), 2000)]
+	}
+	// lcs[i][j] is the length of the longest common subsequence of a[i:] and b[j:].
+	lcs := make([][]int32, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out []DiffLine
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			out = append(out, DiffLine{" ", a[i]})
+			i++
+			j++
+		case lcs[i+1][j] >= lcs[i][j+1]:
+			out = append(out, DiffLine{"-", a[i]})
+			i++
+		default:
+			out = append(out, DiffLine{"+", b[j]})
+			j++
+		}
+	}
+	for ; i < len(a); i++ {
+		out = append(out, DiffLine{"-", a[i]})
+	}
+	for ; j < len(b); j++ {
+		out = append(out, DiffLine{"+", b[j]})
+	}
+	return out
+}

@@ -182,3 +182,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDiff(t *testing.T) {
+	got := plan.Diff("a\nb\nc\nd\n", "a\nc\nd\ne\n")
+	var b strings.Builder
+	for _, l := range got {
+		b.WriteString(l.Op + l.Text + "|")
+	}
+	if b.String() != " a|-b| c| d|+e|" {
+		t.Errorf("Diff = %s", b.String())
+	}
+	if d := plan.Diff("same\n", "same\n"); len(d) != 1 || d[0].Op != " " {
+		t.Errorf("no change: %+v", d)
+	}
+}

@@ -102,6 +102,18 @@ func TestAccessibility(t *testing.T) {
 	if _, err := e.svc.Evidence.TransferEvidence(as(ada), ev.ID, vigil.Transfer{To: "DC Morgan, Regional Cyber Crime Unit", Detail: "Sealed bag 0042"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.svc.Plans.InstallStarterPlans(system()); err != nil {
+		t.Fatal(err)
+	}
+	plans, err := e.svc.Plans.FindPlans(as(ada))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := plans[0]
+	src := strings.Replace(pl.Source, "## Learn", "## Learn\n### Tell the board {#board}\nOwner: lead", 1)
+	if _, err := e.svc.Plans.UpdatePlan(as(ada), pl.ID, vigil.PlanInput{Source: src, Version: 1, Note: "The board wants to know"}); err != nil {
+		t.Fatal(err)
+	}
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -168,13 +180,18 @@ func TestAccessibility(t *testing.T) {
 		{"threat intelligence", "/intel"},
 		{"share a sighting", fmt.Sprintf("/intel/hits/%d/share", hits.Hits[0].ID)},
 		{"evidence", fmt.Sprintf("/evidence/%d", ev.ID)},
+		{"plans", "/plans"},
+		{"plan", fmt.Sprintf("/plans/%d?compare=1", pl.ID)},
+		{"new plan", "/plans/new"},
+		{"apply a plan", fmt.Sprintf("/incidents/%d/plans/%d", inc.ID, pl.ID)},
 	} {
 		check(p.name, p.path)
 	}
 	// At a phone's width nothing makes the page scroll sideways (wide
 	// tables scroll inside their own box).
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
-	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users", fmt.Sprintf("/evidence/%d", ev.ID)} {
+	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users", fmt.Sprintf("/evidence/%d", ev.ID),
+		"/plans", fmt.Sprintf("/plans/%d?compare=1", pl.ID)} {
 		var wide bool
 		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
 			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))

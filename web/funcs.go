@@ -42,6 +42,18 @@ func (h *Handler) parseTemplates() error {
 		"viewURL":     func(v *vigil.SavedView) string { return "/incidents?" + v.Query },
 		"category":    func(n int) string { return categoryNames[n] },
 		"bytes":       vigil.FormatBytes,
+		"now":         h.Now,
+		"date": func(v any) string {
+			switch t := v.(type) {
+			case time.Time:
+				return t.In(h.Location).Format("2 Jan 2006")
+			case *time.Time:
+				if t != nil {
+					return t.In(h.Location).Format("2 Jan 2006")
+				}
+			}
+			return ""
+		},
 		"hitList": func(hits []*vigil.IOCHit, edit bool) map[string]any {
 			return map[string]any{"Hits": hits, "Edit": edit}
 		},

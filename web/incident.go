@@ -286,6 +286,10 @@ type incidentData struct {
 	Contacts    []*vigil.Contact
 	Hits        []*vigil.IOCHit
 	Evidence    []*vigil.Evidence
+	// Response plans: applied, written for this incident, and all.
+	AppliedPlans   []*vigil.AppliedPlan
+	SuggestedPlans []*vigil.Plan
+	AllPlans       []*vigil.Plan
 }
 
 // dutyView is an obligation with its drafted report, for the incident page.
@@ -375,6 +379,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 		}
 		d.Contacts = vigil.ContactsFor(contacts, obs)
 	}
+	h.incidentPlans(r, d)
 	if d.Evidence, err = h.Services.Evidence.FindEvidence(ctx, id); err != nil {
 		h.errorPage(w, r, err)
 		return
