@@ -133,6 +133,9 @@ type PlanInput struct {
 	Note   string `json:"note"`   // what changed and why
 	// Version is the version being changed (updates only).
 	Version int `json:"version"`
+	// Adopts names review actions (by task ID) whose proposed change this
+	// version makes: they are marked done, adopted by this version.
+	Adopts []int64 `json:"adopts,omitempty"`
 }
 
 // PlanMeta are a plan's owner and review date.

@@ -36,4 +36,5 @@ type Services struct {
 	IOC          IOCService
 	Evidence     EvidenceService
 	Plans        PlanService
+	Reviews      ReviewService
 }

@@ -138,6 +138,7 @@ func (db *DB) Services() vigil.Services {
 		IOC:          &IOCService{db: db},
 		Evidence:     &EvidenceService{db: db},
 		Plans:        &PlanService{db: db},
+		Reviews:      &ReviewService{db: db},
 	}
 }
 

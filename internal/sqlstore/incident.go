@@ -329,6 +329,11 @@ func (s *IncidentService) TransitionIncident(ctx context.Context, id int64, t vi
 				return vigil.Invalid("duplicate_of", "No incident with ID %d that you can see.", t.DuplicateOf)
 			}
 		}
+		if t.To == vigil.StatusReviewed && inc.Status != vigil.StatusReviewed {
+			if err := tx.requireClosedReview(inc); err != nil {
+				return err
+			}
+		}
 		before := *inc
 		changes, err := inc.ApplyTransition(t, tx.now)
 		if err != nil {

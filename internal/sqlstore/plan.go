@@ -140,7 +140,10 @@ func (s *PlanService) UpdatePlan(ctx context.Context, id int64, in vigil.PlanInp
 		if err := tx.addPlanVersion(p, in.Note); err != nil {
 			return err
 		}
-		tx.audit("plan.update", "plan", p.ID, before, map[string]any{"version": p.Version, "source": p.Source, "note": in.Note})
+		if err := tx.adoptActions(p, in.Adopts); err != nil {
+			return err
+		}
+		tx.audit("plan.update", "plan", p.ID, before, map[string]any{"version": p.Version, "source": p.Source, "note": in.Note, "adopts": in.Adopts})
 		return nil
 	})
 	return p, err
