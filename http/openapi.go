@@ -85,6 +85,7 @@ var enums = map[reflect.Type][]string{
 	reflect.TypeFor[vigil.ContactRole]():      strs(vigil.ContactRoles),
 	reflect.TypeFor[vigil.Integrity]():        {string(vigil.IntegrityUnverified), string(vigil.IntegrityOK), string(vigil.IntegrityMismatch), string(vigil.IntegrityMissing), ""},
 	reflect.TypeFor[vigil.CustodyAction]():    strs(vigil.CustodyActions),
+	reflect.TypeFor[vigil.ReviewStatus]():     {string(vigil.ReviewOpen), string(vigil.ReviewClosed)},
 }
 
 func strs[T ~string](vs []T) []string {

@@ -42,6 +42,7 @@ type fixture struct {
 	ev       int64  // evidence on inc
 	redEv    int64  // evidence on red
 	plan     int64  // a starter response plan
+	closed   int64  // a closed incident with its review started
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -155,6 +156,15 @@ func newFixture(t *testing.T) *fixture {
 	plans, err := f.e.svc.Plans.FindPlans(adm)
 	must(t, err)
 	f.plan = plans[0].ID
+	closed := &vigil.Incident{Title: "Guessed password", Severity: vigil.SeverityLow}
+	must(t, f.e.svc.Incidents.CreateIncident(mgr, closed))
+	for _, to := range []vigil.Status{vigil.StatusConfirmed, vigil.StatusContained, vigil.StatusRecovered, vigil.StatusClosed} {
+		closed, err = f.e.svc.Incidents.TransitionIncident(mgr, closed.ID, vigil.Transition{To: to, Version: closed.Version})
+		must(t, err)
+	}
+	_, err = f.e.svc.Reviews.StartReview(mgr, closed.ID)
+	must(t, err)
+	f.closed = closed.ID
 	return f
 }
 
@@ -296,6 +306,12 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/plans/{plan}/versions", nil, "UFAAAA", false},
 		{"GET", "/api/v1/incidents/{inc}/plans", nil, "UNAAAA", false},
 		{"POST", "/api/v1/incidents/{inc}/plans", func(f *fixture) any { return map[string]any{"plan_id": f.plan, "preview": true} }, "UFFAAA", false},
+		{"GET", "/api/v1/incidents/{closed}/review", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{closed}/review", nil, "UFFAAA", true},
+		{"PATCH", "/api/v1/incidents/{closed}/review", func(*fixture) any { return map[string]any{"root_cause": "Weak password", "version": 1} }, "UFFAAA", true},
+		{"POST", "/api/v1/incidents/{closed}/review/actions", func(*fixture) any { return map[string]any{"title": "Turn on MFA"} }, "UFFAAA", false},
+		{"POST", "/api/v1/incidents/{closed}/review/close", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", true},
+		{"GET", "/api/v1/review-actions", nil, "UAAAAA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}
@@ -346,7 +362,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
-			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan),
+			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed),
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -393,7 +409,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")

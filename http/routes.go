@@ -194,6 +194,19 @@ func (s *Server) routes() {
 		Summary: "Apply a plan: its steps become tasks, once; a newer version adds its new steps and updates open tasks (preview: say what would change)",
 		Body:    PlanApply{}, Resp: vigil.PlanApplication{}})
 
+	// Post-incident reviews.
+	s.api("GET /api/v1/incidents/{id}/review", s.handleReviewView, op{ID: "getReview", Tag: "Reviews", Summary: "The incident's post-incident review, with its action items", Resp: vigil.Review{}})
+	s.api("POST /api/v1/incidents/{id}/review", s.handleReviewStart, op{ID: "startReview", Tag: "Reviews",
+		Summary: "Start the review of a recovered or closed incident; its timeline is drafted from the incident's", Resp: vigil.Review{}, Status: http.StatusCreated})
+	s.api("PATCH /api/v1/incidents/{id}/review", s.handleReviewUpdate, op{ID: "updateReview", Tag: "Reviews",
+		Summary: "Change the review: timeline, root cause, contributing factors, what went well, what to improve (send version)", Body: vigil.ReviewUpdate{}, Resp: vigil.Review{}})
+	s.api("POST /api/v1/incidents/{id}/review/actions", s.handleReviewAction, op{ID: "addReviewAction", Tag: "Reviews",
+		Summary: "Add an action item (a task in the learn phase), optionally proposing a change to a response plan", Body: vigil.ActionInput{}, Resp: vigil.Action{}, Status: http.StatusCreated})
+	s.api("POST /api/v1/incidents/{id}/review/close", s.handleReviewClose, op{ID: "closeReview", Tag: "Reviews",
+		Summary: "Close the review (managers, admins): refused without a root cause or while action items are open", Body: ReviewClose{}, Resp: vigil.Review{}})
+	s.api("GET /api/v1/review-actions", s.handleOpenActions, op{ID: "listOpenReviewActions", Tag: "Reviews",
+		Summary: "Open review action items on the incidents you may see, soonest due first", Resp: ActionList{}})
+
 	// Evidence.
 	s.api("GET /api/v1/incidents/{id}/evidence", s.handleEvidenceList, op{ID: "listEvidence", Tag: "Evidence",
 		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})

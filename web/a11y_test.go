@@ -114,6 +114,21 @@ func TestAccessibility(t *testing.T) {
 	if _, err := e.svc.Plans.UpdatePlan(as(ada), pl.ID, vigil.PlanInput{Source: src, Version: 1, Note: "The board wants to know"}); err != nil {
 		t.Fatal(err)
 	}
+	closed := &vigil.Incident{Title: "Stolen laptop", Type: vigil.TypeLostDevice, Severity: vigil.SeverityHigh}
+	if err := e.svc.Incidents.CreateIncident(as(ada), closed); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []vigil.Status{vigil.StatusConfirmed, vigil.StatusContained, vigil.StatusRecovered, vigil.StatusClosed} {
+		if closed, err = e.svc.Incidents.TransitionIncident(as(ada), closed.ID, vigil.Transition{To: to, Version: closed.Version}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.Reviews.StartReview(as(ada), closed.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Reviews.AddAction(as(ada), closed.ID, vigil.ActionInput{Title: "Encrypt every laptop", PlanID: &pl.ID, PlanChange: "Prepare: check encryption monthly"}); err != nil {
+		t.Fatal(err)
+	}
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -184,6 +199,9 @@ func TestAccessibility(t *testing.T) {
 		{"plan", fmt.Sprintf("/plans/%d?compare=1", pl.ID)},
 		{"new plan", "/plans/new"},
 		{"apply a plan", fmt.Sprintf("/incidents/%d/plans/%d", inc.ID, pl.ID)},
+		{"closed incident", fmt.Sprintf("/incidents/%d", closed.ID)},
+		{"review", fmt.Sprintf("/incidents/%d/review", closed.ID)},
+		{"plan editor", fmt.Sprintf("/plans/%d/edit", pl.ID)},
 	} {
 		check(p.name, p.path)
 	}
@@ -191,7 +209,7 @@ func TestAccessibility(t *testing.T) {
 	// tables scroll inside their own box).
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
 	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users", fmt.Sprintf("/evidence/%d", ev.ID),
-		"/plans", fmt.Sprintf("/plans/%d?compare=1", pl.ID)} {
+		"/plans", fmt.Sprintf("/plans/%d?compare=1", pl.ID), fmt.Sprintf("/incidents/%d/review", closed.ID)} {
 		var wide bool
 		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
 			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))

@@ -290,6 +290,8 @@ type incidentData struct {
 	AppliedPlans   []*vigil.AppliedPlan
 	SuggestedPlans []*vigil.Plan
 	AllPlans       []*vigil.Plan
+	Review         *vigil.Review
+	ReviewRequired bool
 }
 
 // dutyView is an obligation with its drafted report, for the incident page.
@@ -380,6 +382,8 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 		d.Contacts = vigil.ContactsFor(contacts, obs)
 	}
 	h.incidentPlans(r, d)
+	d.Review, _ = h.Services.Reviews.FindReview(ctx, id) // ENOTFOUND: none yet
+	d.ReviewRequired = vigil.ReviewRequired(d.Inc)
 	if d.Evidence, err = h.Services.Evidence.FindEvidence(ctx, id); err != nil {
 		h.errorPage(w, r, err)
 		return

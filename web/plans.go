@@ -58,6 +58,21 @@ type planEditData struct {
 	Source string
 	Note   string
 	Errors []string
+	// Proposed are review actions proposing changes not yet adopted.
+	Proposed []*vigil.Action
+	Adopts   map[int64]bool
+}
+
+// proposed returns the review actions whose change to plan id waits.
+func (h *Handler) proposed(r *http.Request, id int64) []*vigil.Action {
+	acts, _ := h.Services.Reviews.FindPlanActions(r.Context(), id)
+	var out []*vigil.Action
+	for _, a := range acts {
+		if a.AdoptedVersion == 0 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (h *Handler) planNew(w http.ResponseWriter, r *http.Request) {
@@ -100,6 +115,7 @@ func (h *Handler) planFormError(w http.ResponseWriter, r *http.Request, err erro
 }
 
 type planData struct {
+	Actions  []*vigil.Action // review actions proposing changes to it
 	Plan     *vigil.Plan
 	Versions []*vigil.PlanVersion
 	Users    []*vigil.User
@@ -136,6 +152,7 @@ func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d
 		}
 	}
 	d.Overdue = d.Plan.ReviewOverdue(h.Now())
+	d.Actions, _ = h.Services.Reviews.FindPlanActions(r.Context(), id)
 	d.Users, _ = h.users(r)
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
@@ -156,7 +173,7 @@ func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "Edit "+p.Title, "plans", &planEditData{Plan: p, Source: p.Source}))
+	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "Edit "+p.Title, "plans", &planEditData{Plan: p, Source: p.Source, Proposed: h.proposed(r, id)}))
 }
 
 func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
@@ -170,6 +187,13 @@ func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
 	in := vigil.PlanInput{Source: strings.ReplaceAll(r.PostFormValue("source"), "\r\n", "\n"), Note: r.PostFormValue("note"), Version: version}
+	adopts := map[int64]bool{}
+	for _, v := range r.PostForm["adopts"] {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			in.Adopts = append(in.Adopts, n)
+			adopts[n] = true
+		}
+	}
 	p, err := h.Services.Plans.UpdatePlan(r.Context(), id, in)
 	if err != nil {
 		cur, ferr := h.Services.Plans.FindPlanByID(r.Context(), id)
@@ -178,7 +202,7 @@ func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cur.Version = version // keep the version the user edited, so a conflict stays one
-		h.planFormError(w, r, err, &planEditData{Plan: cur, Source: in.Source, Note: in.Note})
+		h.planFormError(w, r, err, &planEditData{Plan: cur, Source: in.Source, Note: in.Note, Proposed: h.proposed(r, id), Adopts: adopts})
 		return
 	}
 	h.redirect(w, r, fmt.Sprintf("/plans/%d", p.ID), fmt.Sprintf("Saved as version %d. It needs approving before it replaces version %d as the approved plan.", p.Version, p.ApprovedVersion))
