@@ -43,7 +43,8 @@ type Contact struct {
 	Email        string        `json:"email"`
 	OutOfHours   string        `json:"out_of_hours"` // how to reach them outside office hours
 	Notes        string        `json:"notes"`
-	BuiltIn      bool          `json:"built_in"` // a public authority's published details, until the organisation adds its own
+	BuiltIn      bool          `json:"built_in"`    // a public authority's published details, until the organisation adds its own
+	VerifiedAt   *time.Time    `json:"verified_at"` // when someone last confirmed the details are right
 	CreatedAt    time.Time     `json:"created_at"`
 	UpdatedAt    time.Time     `json:"updated_at"`
 	Version      int           `json:"version"`
@@ -115,6 +116,8 @@ type ContactService interface {
 	FindContacts(ctx context.Context) ([]*Contact, error)
 	UpdateContact(ctx context.Context, c *Contact) error
 	DeleteContact(ctx context.Context, id int64) error
+	// VerifyContact records that the contact's details were checked and are right.
+	VerifyContact(ctx context.Context, id int64) (*Contact, error)
 }
 
 // ContactsFor picks from contacts those an incident needs at hand: the

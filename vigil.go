@@ -37,4 +37,5 @@ type Services struct {
 	Evidence     EvidenceService
 	Plans        PlanService
 	Reviews      ReviewService
+	Recovery     RecoveryService
 }

@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })
 	t.Run("Plan", func(t *testing.T) { testPlan(t, open) })
 	t.Run("Review", func(t *testing.T) { testReview(t, open) })
+	t.Run("Recovery", func(t *testing.T) { testRecovery(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

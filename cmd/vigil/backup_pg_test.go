@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func testPostgresURL(t *testing.T) string {
 // restores the backup and finds the store as it was.
 func TestBackupPostgres(t *testing.T) {
 	dbURL := testPostgresURL(t)
-	cfg := &Config{Database: dbURL}
+	cfg := &Config{Database: dbURL, Data: t.TempDir()}
 	s, err := cfg.openStore(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +73,11 @@ func TestBackupPostgres(t *testing.T) {
 	}
 	if m.Engine != "postgres" || m.Files[0].Name != pgDumpFileName {
 		t.Errorf("manifest = %+v", m)
+	}
+	// A restore test, into a scratch database beside this one.
+	detail, err := VerifyBackup(t.Context(), s, path)
+	if err != nil || !strings.Contains(detail, "scratch postgres store") || !strings.Contains(detail, "20 incidents") {
+		t.Errorf("restore test: %q %v", detail, err)
 	}
 	late := &vigil.Incident{Title: "After the backup"}
 	if err := svc.Incidents.CreateIncident(ctx, late); err != nil {

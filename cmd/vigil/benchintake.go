@@ -185,6 +185,10 @@ func spawnServer(ctx context.Context, exe, data, database string, env []string, 
 	storeArgs := []string{"-data", data}
 	if database != "" {
 		storeArgs = []string{"-database", database}
+		if data != "" {
+			// Instances on one database share the data folder's evidence.
+			storeArgs = append(storeArgs, "-data", data)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

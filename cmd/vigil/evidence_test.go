@@ -158,3 +158,58 @@ func TestBackupCarriesEvidence(t *testing.T) {
 		}
 	}
 }
+
+// TestBackupVerify: "vigil backup -verify" restores the backup into a
+// scratch folder, checks it, and records both runs; a backup carrying a
+// changed evidence file fails its restore test.
+func TestBackupVerify(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	cfg := &Config{Data: data}
+	s, err := cfg.openStore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := cliContext(t.Context())
+	inc := &vigil.Incident{Title: "Phishing"}
+	if err := s.Services().Incidents.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	ev := &vigil.Evidence{IncidentID: inc.ID, Name: "mail.eml"}
+	if err := s.Services().Evidence.AddEvidence(ctx, ev, strings.NewReader("From: x")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var out bytes.Buffer
+	err = run(t.Context(), []string{"backup", "-verify", "-data", data, filepath.Join(dir, "good.backup")}, nil, &out, &out)
+	if err != nil || !strings.Contains(out.String(), "Restore test passed: restored into a scratch sqlite store") ||
+		!strings.Contains(out.String(), "1 incidents, audit chain of") || !strings.Contains(out.String(), "1 evidence files verified") {
+		t.Fatalf("backup -verify: %v\n%s", err, out.String())
+	}
+	p := filepath.Join(data, "evidence", "sha256", ev.SHA256[:2], ev.SHA256[2:])
+	os.Chmod(p, 0o600)
+	os.WriteFile(p, []byte("From: y"), 0o600)
+	out.Reset()
+	err = run(t.Context(), []string{"backup", "-verify", "-data", data, filepath.Join(dir, "bad.backup")}, nil, &out, &out)
+	if exitCode(err) != 1 || !strings.Contains(out.String(), "RESTORE TEST FAILED: 1 of 1 evidence files in the backup do not verify") {
+		t.Fatalf("backup -verify of a changed file: %v\n%s", err, out.String())
+	}
+	s, err = cfg.openStore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	last, lastOK, err := s.Services().Recovery.LastRecoveryChecks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := last[vigil.RecoveryRestoreTest]; r == nil || r.OK || !strings.Contains(r.Detail, "do not verify") {
+		t.Errorf("last restore test: %+v", r)
+	}
+	if r := lastOK[vigil.RecoveryRestoreTest]; r == nil || !strings.HasSuffix(r.File, "good.backup") {
+		t.Errorf("last good restore test: %+v", r)
+	}
+	if b := last[vigil.RecoveryBackup]; b == nil || !b.OK || b.Size == 0 {
+		t.Errorf("last backup: %+v", b)
+	}
+}

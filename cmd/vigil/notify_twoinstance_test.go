@@ -83,7 +83,7 @@ func remindersExactlyOnce(t *testing.T, kill bool) {
 	// 1,000 incidents with personal data whose ICO duty falls due 12 h and
 	// a few seconds from now, so the 12 h reminders come due while both
 	// servers run.
-	cfg := &Config{Database: dbURL}
+	cfg := &Config{Database: dbURL, Data: t.TempDir()}
 	s, err := cfg.openStore(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -127,8 +127,9 @@ func remindersExactlyOnce(t *testing.T, kill bool) {
 	env := append(os.Environ(), "VIGIL_TEST_MAIN=1")
 	args := []string{"-job-poll", "100ms", "-schedule-every", "1s", "-job-lease", "5s", "-notify-timeout", "2s"}
 	var servers []*spawnedServer
+	shared := t.TempDir()
 	for range 2 {
-		srv, err := spawnServer(ctx, exe, "", dbURL, env, args...)
+		srv, err := spawnServer(ctx, exe, shared, dbURL, env, args...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/vigil-ir/vigil"
@@ -10,11 +12,11 @@ import (
 // ContactService implements vigil.ContactService.
 type ContactService struct{ db *DB }
 
-const contactColumns = `id, name, organisation, roles, phone, email, out_of_hours, notes, created_at, updated_at, version`
+const contactColumns = `id, name, organisation, roles, phone, email, out_of_hours, notes, verified_at, created_at, updated_at, version`
 
 func scanContact(r rowScanner) (*vigil.Contact, error) {
 	var c vigil.Contact
-	if err := r.Scan(&c.ID, &c.Name, &c.Organisation, scanJSON(&c.Roles), &c.Phone, &c.Email, &c.OutOfHours, &c.Notes,
+	if err := r.Scan(&c.ID, &c.Name, &c.Organisation, scanJSON(&c.Roles), &c.Phone, &c.Email, &c.OutOfHours, &c.Notes, scanNullTime(&c.VerifiedAt),
 		scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt), &c.Version); err != nil {
 		return nil, err
 	}
@@ -117,4 +119,78 @@ func (s *ContactService) DeleteContact(ctx context.Context, id int64) (err error
 		tx.audit("contact.delete", "contact", id, before, nil)
 		return nil
 	})
+}
+
+// VerifyContact records that a contact's details were confirmed.
+func (s *ContactService) VerifyContact(ctx context.Context, id int64) (c *vigil.Contact, err error) {
+	defer s.db.op("contact.verify")(&err)
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermContactAdmin); err != nil {
+			return err
+		}
+		if c, err = scanContact(tx.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`+tx.forUpdate(), id)); err != nil {
+			return vigil.Errorf(vigil.ENOTFOUND, "Contact not found.")
+		}
+		c.VerifiedAt = &tx.now
+		if _, err := tx.exec(`UPDATE contacts SET verified_at = ? WHERE id = ?`, tx.now, id); err != nil {
+			return err
+		}
+		tx.audit("contact.verify", "contact", id, nil, map[string]any{"verified_at": tx.now})
+		return nil
+	})
+	return c, err
+}
+
+// RecoveryService implements vigil.RecoveryService.
+type RecoveryService struct{ db *DB }
+
+// RecordRecoveryCheck records a backup or a restore test (the CLI, as the system).
+func (s *RecoveryService) RecordRecoveryCheck(ctx context.Context, c *vigil.RecoveryCheck) (err error) {
+	defer s.db.op("recovery.record")(&err)
+	if c.Kind != vigil.RecoveryBackup && c.Kind != vigil.RecoveryRestoreTest {
+		return vigil.Invalid("kind", "Unknown kind %q.", c.Kind)
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
+			return err
+		}
+		c.At = tx.now
+		c.ID, err = tx.insert(`INSERT INTO recovery_checks (kind, at, ok, file, size, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.Kind, tx.now, c.OK, c.File, c.Size, c.Detail)
+		if err != nil {
+			return err
+		}
+		tx.audit("recovery."+c.Kind, "recovery_check", c.ID, nil, c)
+		return nil
+	})
+}
+
+// LastRecoveryChecks returns the latest check of each kind, and the latest
+// that succeeded.
+func (s *RecoveryService) LastRecoveryChecks(ctx context.Context) (last, lastOK map[string]*vigil.RecoveryCheck, err error) {
+	defer s.db.op("recovery.last")(&err)
+	last, lastOK = map[string]*vigil.RecoveryCheck{}, map[string]*vigil.RecoveryCheck{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		if err := tx.require(vigil.PermIncidentRead); err != nil {
+			return err
+		}
+		for _, kind := range []string{vigil.RecoveryBackup, vigil.RecoveryRestoreTest} {
+			for _, q := range []struct {
+				where string
+				into  map[string]*vigil.RecoveryCheck
+			}{{"", last}, {" AND ok", lastOK}} {
+				var c vigil.RecoveryCheck
+				err := tx.queryRow(`SELECT id, kind, at, ok, file, size, detail FROM recovery_checks WHERE kind = ?`+q.where+
+					` ORDER BY at DESC, id DESC LIMIT 1`, kind).Scan(&c.ID, &c.Kind, scanTime(&c.At), &c.OK, &c.File, &c.Size, &c.Detail)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue
+				} else if err != nil {
+					return err
+				}
+				q.into[kind] = &c
+			}
+		}
+		return nil
+	})
+	return last, lastOK, err
 }

@@ -139,6 +139,7 @@ func (db *DB) Services() vigil.Services {
 		Evidence:     &EvidenceService{db: db},
 		Plans:        &PlanService{db: db},
 		Reviews:      &ReviewService{db: db},
+		Recovery:     &RecoveryService{db: db},
 	}
 }
 
