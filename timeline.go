@@ -29,10 +29,11 @@ const (
 	KindIntel        TimelineKind = "intel"        // observables matched indicators received from partners or feeds
 	KindEvidence     TimelineKind = "evidence"     // evidence added, transferred, exported, held, deleted, failing verification
 	KindReview       TimelineKind = "review"       // the post-incident review: started, actions, closed
+	KindExercise     TimelineKind = "exercise"     // an exercise: started, injects released, ended
 )
 
 // TimelineKinds lists every kind.
-var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification, KindSharing, KindIntel, KindEvidence, KindReview}
+var TimelineKinds = []TimelineKind{KindCreated, KindStatus, KindUpdate, KindNote, KindTask, KindObservable, KindLink, KindMember, KindComment, KindAlert, KindDuty, KindNotification, KindSharing, KindIntel, KindEvidence, KindReview, KindExercise}
 
 // TimelineEntry is what happened when, and who recorded it. At is when it
 // happened (a note may record an earlier event); CreatedAt is when it was

@@ -38,4 +38,5 @@ type Services struct {
 	Plans        PlanService
 	Reviews      ReviewService
 	Recovery     RecoveryService
+	Exercises    ExerciseService
 }

@@ -86,6 +86,9 @@ var enums = map[reflect.Type][]string{
 	reflect.TypeFor[vigil.Integrity]():        {string(vigil.IntegrityUnverified), string(vigil.IntegrityOK), string(vigil.IntegrityMismatch), string(vigil.IntegrityMissing), ""},
 	reflect.TypeFor[vigil.CustodyAction]():    strs(vigil.CustodyActions),
 	reflect.TypeFor[vigil.ReviewStatus]():     {string(vigil.ReviewOpen), string(vigil.ReviewClosed)},
+	reflect.TypeFor[vigil.ExerciseKind]():     strs(vigil.ExerciseKinds),
+	reflect.TypeFor[vigil.ExerciseStatus]():   strs(vigil.ExerciseStatuses),
+	reflect.TypeFor[vigil.ReadinessState]():   {string(vigil.ReadyOK), string(vigil.ReadyDue), string(vigil.ReadyMissing)},
 }
 
 func strs[T ~string](vs []T) []string {

@@ -43,6 +43,8 @@ type fixture struct {
 	redEv    int64  // evidence on red
 	plan     int64  // a starter response plan
 	closed   int64  // a closed incident with its review started
+	exercise int64  // a scheduled exercise
+	inject   int64  // its inject
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -165,6 +167,10 @@ func newFixture(t *testing.T) *fixture {
 	_, err = f.e.svc.Reviews.StartReview(mgr, closed.ID)
 	must(t, err)
 	f.closed = closed.ID
+	x, err := f.e.svc.Exercises.CreateExercise(mgr, vigil.ExerciseInput{Title: "Tabletop", PlanID: f.plan, Scenario: "Files encrypted",
+		ScheduledAt: time.Now(), Injects: []vigil.InjectInput{{After: vigil.Duration(time.Hour), Title: "The press calls"}}})
+	must(t, err)
+	f.exercise, f.inject = x.ID, x.Injects[0].ID
 	return f
 }
 
@@ -312,6 +318,16 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/incidents/{closed}/review/actions", func(*fixture) any { return map[string]any{"title": "Turn on MFA"} }, "UFFAAA", false},
 		{"POST", "/api/v1/incidents/{closed}/review/close", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", true},
 		{"GET", "/api/v1/review-actions", nil, "UAAAAA", false},
+		{"GET", "/api/v1/exercises", nil, "UFAAAA", false},
+		{"POST", "/api/v1/exercises", func(f *fixture) any {
+			return map[string]any{"title": "Tabletop", "plan_id": f.plan, "scenario": "Files encrypted", "scheduled_at": time.Now().Add(time.Hour)}
+		}, "UFFFAA", false},
+		{"GET", "/api/v1/exercises/{exercise}", nil, "UFAAAA", false},
+		{"POST", "/api/v1/exercises/{exercise}/start", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", true},
+		{"POST", "/api/v1/exercises/{exercise}/injects/{inject}/release", nil, "UFFFAA", false},
+		{"POST", "/api/v1/exercises/{exercise}/end", func(*fixture) any { return map[string]any{"findings": []string{"x"}, "version": 1} }, "UFFFAA", true},
+		{"GET", "/api/v1/preparedness", nil, "UFAAAA", false},
+		{"POST", "/api/v1/contacts/{contact}/verify", nil, "UFFFAA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}
@@ -362,7 +378,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
-			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed),
+			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed), "{exercise}", fmt.Sprint(f.exercise), "{inject}", fmt.Sprint(f.inject),
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -409,11 +425,12 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")
 		path = strings.ReplaceAll(path, "{intaketoken}", "{token}")
+		path = strings.ReplaceAll(path, "/injects/{inject}", "/injects/{inject}")
 		path = strings.ReplaceAll(path, "/duty-packs/insurer", "/duty-packs/{pack}")
 		path = strings.ReplaceAll(path, "/duty-packs/uk-ncsc", "/duty-packs/{pack}")
 		covered[method+" "+path] = true

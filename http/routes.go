@@ -174,6 +174,8 @@ func (s *Server) routes() {
 		Body: vigil.Contact{}, Resp: vigil.Contact{}, Status: http.StatusCreated})
 	s.api("PUT /api/v1/contacts/{id}", s.handleContactUpdate, op{ID: "updateContact", Tag: "Duties", Summary: "Replace a key contact's details (send its version)",
 		Body: vigil.Contact{}, Resp: vigil.Contact{}})
+	s.api("POST /api/v1/contacts/{id}/verify", s.handleContactVerify, op{ID: "verifyContact", Tag: "Duties",
+		Summary: "Record that a contact's details were checked and are right", Resp: vigil.Contact{}})
 	s.api("DELETE /api/v1/contacts/{id}", s.handleContactDelete, op{ID: "deleteContact", Tag: "Duties", Summary: "Remove a key contact", Status: http.StatusNoContent})
 
 	// Response plans.
@@ -206,6 +208,22 @@ func (s *Server) routes() {
 		Summary: "Close the review (managers, admins): refused without a root cause or while action items are open", Body: ReviewClose{}, Resp: vigil.Review{}})
 	s.api("GET /api/v1/review-actions", s.handleOpenActions, op{ID: "listOpenReviewActions", Tag: "Reviews",
 		Summary: "Open review action items on the incidents you may see, soonest due first", Resp: ActionList{}})
+
+	// Exercises and preparedness.
+	s.api("GET /api/v1/exercises", s.handleExerciseList, op{ID: "listExercises", Tag: "Exercises", Summary: "Exercises of response plans, the latest first", Resp: ExerciseList{}})
+	s.api("POST /api/v1/exercises", s.handleExerciseCreate, op{ID: "createExercise", Tag: "Exercises",
+		Summary: "Schedule an exercise of a plan: scenario, participants, injects released at set times after the start (managers, admins)",
+		Body:    vigil.ExerciseInput{}, Resp: vigil.Exercise{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/exercises/{id}", s.handleExerciseView, op{ID: "getExercise", Tag: "Exercises", Summary: "An exercise and its injects", Resp: vigil.Exercise{}})
+	s.api("POST /api/v1/exercises/{id}/start", s.handleExerciseStart, op{ID: "startExercise", Tag: "Exercises",
+		Summary: "Start it: an exercise incident opens (no duties, no outside notifications, no real metrics) with the plan's tasks", Body: ExerciseStart{}, Resp: vigil.Exercise{}})
+	s.api("POST /api/v1/exercises/{id}/injects/{inject}/release", s.handleInjectRelease, op{ID: "releaseInject", Tag: "Exercises",
+		Summary: "Release an inject now, onto the exercise incident's timeline", Resp: vigil.Exercise{}})
+	s.api("POST /api/v1/exercises/{id}/end", s.handleExerciseEnd, op{ID: "endExercise", Tag: "Exercises",
+		Summary: "End it; each finding becomes an action item of the exercise incident's review", Body: vigil.ExerciseEnd{}, Resp: vigil.Exercise{}})
+	s.api("GET /api/v1/preparedness", s.handlePreparedness, op{ID: "getPreparedness", Tag: "Exercises",
+		Summary: "Where the organisation stands against the NCSC's 10 Steps for incident management: plans, exercises, contacts, backups and restore tests, lessons",
+		Resp:    Preparedness{}})
 
 	// Evidence.
 	s.api("GET /api/v1/incidents/{id}/evidence", s.handleEvidenceList, op{ID: "listEvidence", Tag: "Evidence",

@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Plan", func(t *testing.T) { testPlan(t, open) })
 	t.Run("Review", func(t *testing.T) { testReview(t, open) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, open) })
+	t.Run("Exercise", func(t *testing.T) { testExercise(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

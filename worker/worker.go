@@ -43,6 +43,11 @@ type Worker struct {
 	IOC interface {
 		MatchIOCs(ctx context.Context, limit int) (vigil.MatchStats, error)
 	}
+	// Exercises releases the injects of running exercises as their
+	// time comes, at each schedule tick; nil releases none.
+	Exercises interface {
+		ReleaseDueInjects(ctx context.Context) (int, error)
+	}
 	// MatchEvery is how often to look for new indicators, observables
 	// and alerts to match when the last round found nothing more (default
 	// 5 s).
@@ -161,6 +166,13 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.Logger.Error("schedule reminders", "err", err)
 			} else if n > 0 {
 				w.Logger.Info("reminders queued", "n", n)
+			}
+			if w.Exercises != nil {
+				if n, err := w.Exercises.ReleaseDueInjects(context.WithoutCancel(ctx)); err != nil {
+					w.Logger.Error("release exercise injects", "err", err)
+				} else if n > 0 {
+					w.Logger.Info("exercise injects released", "n", n)
+				}
 			}
 			nextSchedule = now.Add(w.ScheduleEvery)
 		}

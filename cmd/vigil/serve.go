@@ -144,6 +144,7 @@ func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
 		Observe:       metrics.ObserveJob,
 		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing},
 		IOC:           m.Store.Services().IOC,
+		Exercises:     m.Store.Services().Exercises,
 	}
 	ctx, cancel := context.WithCancel(vigil.NewContextWithActor(context.Background(), vigil.SystemActor("worker")))
 	m.stopWorker, m.workerDone = cancel, make(chan struct{})

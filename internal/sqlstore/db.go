@@ -140,6 +140,7 @@ func (db *DB) Services() vigil.Services {
 		Plans:        &PlanService{db: db},
 		Reviews:      &ReviewService{db: db},
 		Recovery:     &RecoveryService{db: db},
+		Exercises:    &ExerciseService{db: db},
 	}
 }
 

@@ -330,104 +330,110 @@ func (s *PlanService) ApplyPlan(ctx context.Context, incidentID, planID int64, p
 		run = s.db.read
 	}
 	err = run(ctx, func(tx *Tx) error {
-		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
-		}
-		inc, err := tx.findIncidentByID(incidentID)
-		if err != nil {
-			return err
-		}
-		p, err := tx.findPlan(planID)
-		if err != nil {
-			return err
-		}
-		a = &vigil.PlanApplication{PlanID: p.ID, PlanTitle: p.Title, Version: p.Version, TaskIDs: []int64{}}
-		if err := tx.queryRow(`SELECT version FROM incident_plans WHERE incident_id = ? AND plan_id = ?`, inc.ID, p.ID).Scan(&a.Previous); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		var tasks []*vigil.Task
-		rows, err := tx.query(`SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? AND t.plan_id = ? ORDER BY t.position`, inc.ID, p.ID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			t, err := scanTask(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			tasks = append(tasks, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		a.Added, a.Changed, a.Removed, a.Unchanged = vigil.DiffPlan(p.Definition, tasks)
-		if preview {
-			return nil
-		}
-		owners, err := tx.roleHolders(inc)
-		if err != nil {
-			return err
-		}
-		for _, st := range a.Added {
-			t := &vigil.Task{IncidentID: inc.ID, Title: st.Title, Description: st.TaskDescription(), Phase: st.Phase,
-				Status: vigil.TaskOpen, PlanID: &p.ID, StepKey: st.Key}
-			if id, ok := owners[st.Role]; ok {
-				t.AssigneeID = &id
-			}
-			if err := tx.insertTask(t); err != nil {
-				return err
-			}
-			a.TaskIDs = append(a.TaskIDs, t.ID)
-			if err := tx.emitTaskAssigned(t, nil); err != nil {
-				return err
-			}
-		}
-		updated := 0
-		for _, c := range a.Changed {
-			if !c.Updated {
-				continue
-			}
-			if _, err := tx.exec(`UPDATE tasks SET title = ?, description = ?, phase = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-				c.Step.Title, c.Step.TaskDescription(), c.Step.Phase, tx.now, c.Task.ID); err != nil {
-				return err
-			}
-			updated++
-		}
-		if a.Previous == p.Version && len(a.Added) == 0 && updated == 0 {
-			a.Applied = true // nothing to do: applied before, and so it stays
-			return nil
-		}
-		if a.Previous == 0 {
-			_, err = tx.exec(`INSERT INTO incident_plans (incident_id, plan_id, version, applied_by, applied_at) VALUES (?, ?, ?, ?, ?)`,
-				inc.ID, p.ID, p.Version, tx.actorID(), tx.now)
-		} else {
-			_, err = tx.exec(`UPDATE incident_plans SET version = ?, applied_by = ?, applied_at = ? WHERE incident_id = ? AND plan_id = ?`,
-				p.Version, tx.actorID(), tx.now, inc.ID, p.ID)
-		}
-		if err != nil {
-			return err
-		}
-		msg := fmt.Sprintf("Response plan %q (version %d) applied: %d tasks added", p.Title, p.Version, len(a.Added))
-		if a.Previous != 0 {
-			msg = fmt.Sprintf("Response plan %q updated from version %d to %d: %d tasks added, %d brought up to date", p.Title, a.Previous, p.Version, len(a.Added), updated)
-		}
-		if n := len(a.Removed); n > 0 {
-			msg += fmt.Sprintf(", %d no longer in the plan (left as they are)", n)
-		}
-		if _, err := tx.addTimeline(inc.ID, vigil.KindTask, tx.now, msg+".", nil); err != nil {
-			return err
-		}
-		if err := tx.touchIncident(inc.ID); err != nil {
-			return err
-		}
-		tx.audit("plan.apply", "incident", inc.ID, map[string]any{"plan_id": p.ID, "version": a.Previous},
-			map[string]any{"plan_id": p.ID, "version": p.Version, "tasks": a.TaskIDs})
-		a.Applied = true
-		return nil
+		a, err = tx.applyPlan(incidentID, planID, preview)
+		return err
 	})
 	return a, err
+}
+
+// applyPlan is ApplyPlan inside a transaction.
+func (tx *Tx) applyPlan(incidentID, planID int64, preview bool) (a *vigil.PlanApplication, err error) {
+	if err := tx.require(vigil.PermIncidentEdit); err != nil {
+		return nil, err
+	}
+	inc, err := tx.findIncidentByID(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := tx.findPlan(planID)
+	if err != nil {
+		return nil, err
+	}
+	a = &vigil.PlanApplication{PlanID: p.ID, PlanTitle: p.Title, Version: p.Version, TaskIDs: []int64{}}
+	if err := tx.queryRow(`SELECT version FROM incident_plans WHERE incident_id = ? AND plan_id = ?`, inc.ID, p.ID).Scan(&a.Previous); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	var tasks []*vigil.Task
+	rows, err := tx.query(`SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? AND t.plan_id = ? ORDER BY t.position`, inc.ID, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tasks = append(tasks, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	a.Added, a.Changed, a.Removed, a.Unchanged = vigil.DiffPlan(p.Definition, tasks)
+	if preview {
+		return a, nil
+	}
+	owners, err := tx.roleHolders(inc)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range a.Added {
+		t := &vigil.Task{IncidentID: inc.ID, Title: st.Title, Description: st.TaskDescription(), Phase: st.Phase,
+			Status: vigil.TaskOpen, PlanID: &p.ID, StepKey: st.Key}
+		if id, ok := owners[st.Role]; ok {
+			t.AssigneeID = &id
+		}
+		if err := tx.insertTask(t); err != nil {
+			return nil, err
+		}
+		a.TaskIDs = append(a.TaskIDs, t.ID)
+		if err := tx.emitTaskAssigned(t, nil); err != nil {
+			return nil, err
+		}
+	}
+	updated := 0
+	for _, c := range a.Changed {
+		if !c.Updated {
+			continue
+		}
+		if _, err := tx.exec(`UPDATE tasks SET title = ?, description = ?, phase = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+			c.Step.Title, c.Step.TaskDescription(), c.Step.Phase, tx.now, c.Task.ID); err != nil {
+			return nil, err
+		}
+		updated++
+	}
+	if a.Previous == p.Version && len(a.Added) == 0 && updated == 0 {
+		a.Applied = true // nothing to do: applied before, and so it stays
+		return a, nil
+	}
+	if a.Previous == 0 {
+		_, err = tx.exec(`INSERT INTO incident_plans (incident_id, plan_id, version, applied_by, applied_at) VALUES (?, ?, ?, ?, ?)`,
+			inc.ID, p.ID, p.Version, tx.actorID(), tx.now)
+	} else {
+		_, err = tx.exec(`UPDATE incident_plans SET version = ?, applied_by = ?, applied_at = ? WHERE incident_id = ? AND plan_id = ?`,
+			p.Version, tx.actorID(), tx.now, inc.ID, p.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("Response plan %q (version %d) applied: %d tasks added", p.Title, p.Version, len(a.Added))
+	if a.Previous != 0 {
+		msg = fmt.Sprintf("Response plan %q updated from version %d to %d: %d tasks added, %d brought up to date", p.Title, a.Previous, p.Version, len(a.Added), updated)
+	}
+	if n := len(a.Removed); n > 0 {
+		msg += fmt.Sprintf(", %d no longer in the plan (left as they are)", n)
+	}
+	if _, err := tx.addTimeline(inc.ID, vigil.KindTask, tx.now, msg+".", nil); err != nil {
+		return nil, err
+	}
+	if err := tx.touchIncident(inc.ID); err != nil {
+		return nil, err
+	}
+	tx.audit("plan.apply", "incident", inc.ID, map[string]any{"plan_id": p.ID, "version": a.Previous},
+		map[string]any{"plan_id": p.ID, "version": p.Version, "tasks": a.TaskIDs})
+	a.Applied = true
+	return a, nil
 }
 
 // roleHolders maps each incident role to the user who holds it (the lead,
