@@ -125,6 +125,9 @@ type Duration time.Duration
 // MarshalJSON writes d as a Go duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
+// String writes the duration the way Go does: 1h30m0s.
+func (d Duration) String() string { return time.Duration(d).String() }
+
 // UnmarshalJSON reads a Go duration string or a number of seconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string

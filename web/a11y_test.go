@@ -129,6 +129,14 @@ func TestAccessibility(t *testing.T) {
 	if _, err := e.svc.Reviews.AddAction(as(ada), closed.ID, vigil.ActionInput{Title: "Encrypt every laptop", PlanID: &pl.ID, PlanChange: "Prepare: check encryption monthly"}); err != nil {
 		t.Fatal(err)
 	}
+	xr, err := e.svc.Exercises.CreateExercise(as(ada), vigil.ExerciseInput{Title: "Lost laptop tabletop", PlanID: pl.ID, Scenario: "A laptop is left on a train.",
+		ScheduledAt: inc.CreatedAt, ParticipantIDs: []int64{ada.ID}, Injects: []vigil.InjectInput{{Title: "Found"}, {After: vigil.Duration(3600e9), Title: "The press calls", Detail: "A reporter asks."}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Exercises.StartExercise(as(ada), xr.ID, xr.Version); err != nil {
+		t.Fatal(err)
+	}
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -202,6 +210,9 @@ func TestAccessibility(t *testing.T) {
 		{"closed incident", fmt.Sprintf("/incidents/%d", closed.ID)},
 		{"review", fmt.Sprintf("/incidents/%d/review", closed.ID)},
 		{"plan editor", fmt.Sprintf("/plans/%d/edit", pl.ID)},
+		{"preparedness", "/preparedness"},
+		{"exercises", "/exercises"},
+		{"exercise", fmt.Sprintf("/exercises/%d", xr.ID)},
 	} {
 		check(p.name, p.path)
 	}
@@ -209,7 +220,8 @@ func TestAccessibility(t *testing.T) {
 	// tables scroll inside their own box).
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
 	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users", fmt.Sprintf("/evidence/%d", ev.ID),
-		"/plans", fmt.Sprintf("/plans/%d?compare=1", pl.ID), fmt.Sprintf("/incidents/%d/review", closed.ID)} {
+		"/plans", fmt.Sprintf("/plans/%d?compare=1", pl.ID), fmt.Sprintf("/incidents/%d/review", closed.ID),
+		"/preparedness", "/exercises", fmt.Sprintf("/exercises/%d", xr.ID)} {
 		var wide bool
 		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
 			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))

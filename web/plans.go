@@ -21,7 +21,7 @@ func (h *Handler) plans(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "plans.html", h.newPage(r, "Response plans", "plans", &plansData{Plans: list}))
+	h.render(w, r, http.StatusOK, "plans.html", h.newPage(r, "Response plans", "prepare", &plansData{Plans: list}))
 }
 
 // planTemplate is what a new plan's form starts with.
@@ -79,7 +79,7 @@ func (h *Handler) planNew(w http.ResponseWriter, r *http.Request) {
 	if !h.requirePerm(w, r, vigil.PermPlanAdmin) {
 		return
 	}
-	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "New response plan", "plans", &planEditData{Source: planTemplate}))
+	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "New response plan", "prepare", &planEditData{Source: planTemplate}))
 }
 
 func (h *Handler) planCreate(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +111,7 @@ func (h *Handler) planFormError(w http.ResponseWriter, r *http.Request, err erro
 	if d.Plan != nil {
 		title = "Edit " + d.Plan.Title
 	}
-	h.render(w, r, http.StatusUnprocessableEntity, "plan_edit.html", h.newPage(r, title, "plans", d))
+	h.render(w, r, http.StatusUnprocessableEntity, "plan_edit.html", h.newPage(r, title, "prepare", d))
 }
 
 type planData struct {
@@ -157,7 +157,7 @@ func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "plan.html", h.newPage(r, d.Plan.Title, "plans", d))
+	h.render(w, r, status, "plan.html", h.newPage(r, d.Plan.Title, "prepare", d))
 }
 
 func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) {
@@ -173,7 +173,7 @@ func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "Edit "+p.Title, "plans", &planEditData{Plan: p, Source: p.Source, Proposed: h.proposed(r, id)}))
+	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "Edit "+p.Title, "prepare", &planEditData{Plan: p, Source: p.Source, Proposed: h.proposed(r, id)}))
 }
 
 func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
