@@ -33,6 +33,21 @@ var ContactRoles = []ContactRole{ContactDPO, ContactLegal, ContactCommunications
 	ContactCIRSupplier, ContactInsurer, ContactPoliceLiaison, ContactICO, ContactNCSC, ContactCompetentAuthority,
 	ContactActionFraud, ContactPolice}
 
+// Title is the role as people write it.
+func (r ContactRole) Title() string {
+	if t, ok := contactRoleTitles[r]; ok {
+		return t
+	}
+	s := strings.ReplaceAll(string(r), "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+var contactRoleTitles = map[ContactRole]string{ContactDPO: "Data protection officer (DPO)", ContactITOperations: "IT operations",
+	ContactCIRSupplier: "Incident response supplier (CIR)", ContactICO: "ICO", ContactNCSC: "NCSC"}
+
 // Contact is a key person or outside party to call during an incident.
 type Contact struct {
 	ID           int64         `json:"id"`

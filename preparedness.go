@@ -124,7 +124,7 @@ func AssessReadiness(in ReadinessInput, now time.Time) []ReadinessItem {
 			Detail: strings.ReplaceAll(strings.Join(uncovered, ", "), "_", " "), Link: "/plans"})
 	}
 	for _, role := range ContactRolesNeeded {
-		it := ReadinessItem{Area: "contacts", Title: strings.ToUpper(string(role[:1])) + strings.ReplaceAll(string(role[1:]), "_", " "), Link: "/admin/contacts"}
+		it := ReadinessItem{Area: "contacts", Title: role.Title(), Link: "/admin/contacts"}
 		var best *Contact
 		for _, c := range in.Contacts {
 			if c.Has(role) && (best == nil || c.VerifiedAt != nil && (best.VerifiedAt == nil || c.VerifiedAt.After(*best.VerifiedAt))) {

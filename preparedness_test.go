@@ -41,8 +41,8 @@ func TestAssessReadiness(t *testing.T) {
 		"plans/Phishing": vigil.ReadyOK, "plans/Ransomware": vigil.ReadyDue, "plans/DDoS": vigil.ReadyDue, "plans/Breach": vigil.ReadyDue,
 		"plans/Incident types without a plan": vigil.ReadyMissing,
 		"exercises/Phishing":                  vigil.ReadyOK, "exercises/Ransomware": vigil.ReadyMissing, "exercises/DDoS": vigil.ReadyDue, "exercises/Breach": vigil.ReadyMissing,
-		"contacts/Dpo": vigil.ReadyOK, "contacts/Legal": vigil.ReadyOK, "contacts/Communications": vigil.ReadyDue, "contacts/Executive": vigil.ReadyMissing,
-		"contacts/It operations": vigil.ReadyMissing, "contacts/Cir supplier": vigil.ReadyDue,
+		"contacts/Data protection officer (DPO)": vigil.ReadyOK, "contacts/Legal": vigil.ReadyOK, "contacts/Communications": vigil.ReadyDue, "contacts/Executive": vigil.ReadyMissing,
+		"contacts/IT operations": vigil.ReadyMissing, "contacts/Incident response supplier (CIR)": vigil.ReadyDue,
 		"recovery/Backup of Vigil": vigil.ReadyDue, "recovery/Tested restore of Vigil": vigil.ReadyDue,
 		"lessons/Review action items": vigil.ReadyDue,
 	}
@@ -57,7 +57,7 @@ func TestAssessReadiness(t *testing.T) {
 	for k, w := range map[string]string{
 		"plans/Incident types without a plan": "unauthorised access, unauthorised use, unauthorised modification, insider misuse, supply chain, lost device",
 		"lessons/Review action items":         "3 open, 1 past due.",
-		"contacts/Dpo":                        "Dana: confirmed 1 Nov 2026.",
+		"contacts/Data protection officer (DPO)":                        "Dana: confirmed 1 Nov 2026.",
 		"plans/Breach":                        "Version 3 awaits approval (version 2 is approved).",
 	} {
 		if details[k] != w {

@@ -39,4 +39,5 @@ type Services struct {
 	Reviews      ReviewService
 	Recovery     RecoveryService
 	Exercises    ExerciseService
+	Metrics      MetricsService
 }

@@ -328,6 +328,8 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/exercises/{exercise}/end", func(*fixture) any { return map[string]any{"findings": []string{"x"}, "version": 1} }, "UFFFAA", true},
 		{"GET", "/api/v1/preparedness", nil, "UFAAAA", false},
 		{"POST", "/api/v1/contacts/{contact}/verify", nil, "UFFFAA", false},
+		{"GET", "/api/v1/metrics/incidents", nil, "UAAAAA", false},
+		{"GET", "/api/v1/metrics/incidents.csv?from=2026-01-01", nil, "UAAAAA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}

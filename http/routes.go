@@ -225,6 +225,16 @@ func (s *Server) routes() {
 		Summary: "Where the organisation stands against the NCSC's 10 Steps for incident management: plans, exercises, contacts, backups and restore tests, lessons",
 		Resp:    Preparedness{}})
 
+	// Metrics.
+	window := []param{{"from", "Start: a date (2026-09-01) or RFC 3339 time; default 90 days ago.", str(), false},
+		{"to", "End: a date (inclusive) or RFC 3339 time; default now.", str(), false},
+		{"exercises", "Exercises instead of real incidents.", boolean(), false}}
+	s.api("GET /api/v1/metrics/incidents", s.handleMetricsReport, op{ID: "getIncidentMetrics", Tag: "Metrics",
+		Summary: "Time to detect, acknowledge, contain, recover and close (seconds: n, mean, median, p90, max), by type, severity, category, source and month; duties met on time; recurrence",
+		Query:   window, Resp: vigil.Metrics{}})
+	s.api("GET /api/v1/metrics/incidents.csv", s.handleMetricsCSV, op{ID: "exportIncidentMetrics", Tag: "Metrics",
+		Summary: "One row per incident: class, key times and each metric in hours", Query: window, Binary: true, Media: "text/csv"})
+
 	// Evidence.
 	s.api("GET /api/v1/incidents/{id}/evidence", s.handleEvidenceList, op{ID: "listEvidence", Tag: "Evidence",
 		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})

@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Review", func(t *testing.T) { testReview(t, open) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, open) })
 	t.Run("Exercise", func(t *testing.T) { testExercise(t, open) })
+	t.Run("Metrics", func(t *testing.T) { testMetrics(t, open) })
 }
 
 // SystemContext returns a context acting as the system (CLI).

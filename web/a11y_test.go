@@ -211,6 +211,7 @@ func TestAccessibility(t *testing.T) {
 		{"review", fmt.Sprintf("/incidents/%d/review", closed.ID)},
 		{"plan editor", fmt.Sprintf("/plans/%d/edit", pl.ID)},
 		{"preparedness", "/preparedness"},
+		{"metrics", "/insights"},
 		{"exercises", "/exercises"},
 		{"exercise", fmt.Sprintf("/exercises/%d", xr.ID)},
 	} {
@@ -221,7 +222,7 @@ func TestAccessibility(t *testing.T) {
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
 	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users", fmt.Sprintf("/evidence/%d", ev.ID),
 		"/plans", fmt.Sprintf("/plans/%d?compare=1", pl.ID), fmt.Sprintf("/incidents/%d/review", closed.ID),
-		"/preparedness", "/exercises", fmt.Sprintf("/exercises/%d", xr.ID)} {
+		"/preparedness", "/exercises", "/insights", fmt.Sprintf("/exercises/%d", xr.ID)} {
 		var wide bool
 		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
 			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))

@@ -43,6 +43,7 @@ func (h *Handler) parseTemplates() error {
 		"category":    func(n int) string { return categoryNames[n] },
 		"bytes":       vigil.FormatBytes,
 		"now":         h.Now,
+		"secs":        humanSeconds,
 		"date": func(v any) string {
 			switch t := v.(type) {
 			case time.Time:
@@ -288,6 +289,12 @@ func kindLabel(k string) string {
 		return "Threat intelligence"
 	case "sharing":
 		return "Sharing"
+	case "evidence":
+		return "Evidence"
+	case "review":
+		return "Review"
+	case "exercise":
+		return "Exercise"
 	}
 	return label(k) + "s"
 }

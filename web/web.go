@@ -167,6 +167,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/review/actions/{tid}/{to}", h.requireLogin(h.reviewActionDone))
 	mux.HandleFunc("POST /incidents/{id}/review/close", h.requireLogin(h.reviewClose))
 	mux.HandleFunc("GET /preparedness", h.requireLogin(h.preparedness))
+	mux.HandleFunc("GET /insights", h.requireLogin(h.insights))
 	mux.HandleFunc("GET /exercises", h.requireLogin(h.exercises))
 	mux.HandleFunc("POST /exercises", h.requireLogin(h.exerciseCreate))
 	mux.HandleFunc("GET /exercises/{xid}", h.requireLogin(h.exerciseView))

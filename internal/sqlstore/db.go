@@ -141,6 +141,7 @@ func (db *DB) Services() vigil.Services {
 		Reviews:      &ReviewService{db: db},
 		Recovery:     &RecoveryService{db: db},
 		Exercises:    &ExerciseService{db: db},
+		Metrics:      &MetricsService{db: db},
 	}
 }
 

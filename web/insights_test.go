@@ -1,0 +1,47 @@
+package web_test
+
+import (
+	"encoding/csv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+func TestInsightsPage(t *testing.T) {
+	e := newEnv(t)
+	lena := e.user("lena", vigil.RoleManager)
+	occ := time.Now().Add(-3 * time.Hour)
+	inc := &vigil.Incident{Title: "Phish", Type: vigil.TypePhishing, Severity: vigil.SeverityMedium, Status: vigil.StatusConfirmed,
+		Times: vigil.IncidentTimes{OccurredAt: &occ}}
+	if err := e.svc.Incidents.CreateIncident(as(lena), inc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Incidents.TransitionIncident(as(lena), inc.ID, vigil.Transition{To: vigil.StatusContained, Version: inc.Version}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.login("lena")
+	_, page := b.get("/insights")
+	for _, want := range []string{"1 incident opened", "Time to detect", "3.0 h", "<svg class=\"chart\" role=\"img\"", "Median time to contain, by type", "By severity", "Phishing"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("metrics page lacks %q", want)
+		}
+	}
+	resp, body := b.get("/insights?period=quarter&format=csv")
+	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("csv: %v", resp.Header)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[0][0] != "reference" || rows[1][0] != inc.Reference || rows[1][12] != "3.00" {
+		t.Errorf("csv rows: %v %q", err, rows)
+	}
+	_, page = b.get("/insights?exercises=true")
+	if !strings.Contains(page, "No incidents in this period") {
+		t.Errorf("exercises only")
+	}
+	resp, page = b.get("/insights?from=yesterday")
+	if resp.StatusCode != 200 || !strings.Contains(page, "Give a date") {
+		t.Errorf("bad date: %d", resp.StatusCode)
+	}
+}
