@@ -55,10 +55,10 @@ func TestAssessReadiness(t *testing.T) {
 		t.Errorf("%d items, want %d: %v", len(got), len(want), got)
 	}
 	for k, w := range map[string]string{
-		"plans/Incident types without a plan": "unauthorised access, unauthorised use, unauthorised modification, insider misuse, supply chain, lost device",
-		"lessons/Review action items":         "3 open, 1 past due.",
-		"contacts/Data protection officer (DPO)":                        "Dana: confirmed 1 Nov 2026.",
-		"plans/Breach":                        "Version 3 awaits approval (version 2 is approved).",
+		"plans/Incident types without a plan":    "unauthorised access, unauthorised use, unauthorised modification, insider misuse, supply chain, lost device",
+		"lessons/Review action items":            "3 open, 1 past due.",
+		"contacts/Data protection officer (DPO)": "Dana: confirmed 1 Nov 2026.",
+		"plans/Breach":                           "Version 3 awaits approval (version 2 is approved).",
 	} {
 		if details[k] != w {
 			t.Errorf("%s: %q, want %q", k, details[k], w)
