@@ -313,7 +313,11 @@ func (s *Server) openAPIDoc() map[string]any {
 		}
 		success := map[string]any{"description": http.StatusText(status)}
 		if o.Binary {
-			success["content"] = map[string]any{o.Media: map[string]any{}}
+			content := map[string]any{}
+			for _, m := range strings.Split(o.Media, ",") { // one or several media types
+				content[strings.TrimSpace(m)] = map[string]any{}
+			}
+			success["content"] = content
 		}
 		if o.Resp != nil {
 			media := o.Media

@@ -330,6 +330,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/contacts/{contact}/verify", nil, "UFFFAA", false},
 		{"GET", "/api/v1/metrics/incidents", nil, "UAAAAA", false},
 		{"GET", "/api/v1/metrics/incidents.csv?from=2026-01-01", nil, "UAAAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/report", nil, "UNAAAA", false},
+		{"GET", "/api/v1/incidents/{red}/report?format=pdf", nil, "UNNNNA", false},
+		{"GET", "/api/v1/reports/management?period=quarter&format=html", nil, "UAAAAA", false},
 		{"GET", "/api/v1/channels", nil, "UAAAAA", false},
 		{"POST", "/api/v1/channels", func(*fixture) any {
 			return map[string]any{"name": "Slack", "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/x", "enabled": true}

@@ -235,6 +235,16 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/metrics/incidents.csv", s.handleMetricsCSV, op{ID: "exportIncidentMetrics", Tag: "Metrics",
 		Summary: "One row per incident: class, key times and each metric in hours", Query: window, Binary: true, Media: "text/csv"})
 
+	// Reports.
+	reportFormat := param{"format", "md (default), html or pdf.", enumOf([]string{"md", "html", "pdf"}), false}
+	s.api("GET /api/v1/incidents/{id}/report", s.handleIncidentReport, op{ID: "getIncidentReport", Tag: "Reports",
+		Summary: "The incident report: executive summary, key facts, impact, times, timeline, actions, duties and submissions, IOCs, evidence, lessons",
+		Query:   []param{reportFormat}, Binary: true, Media: "text/markdown, text/html, application/pdf"})
+	s.api("GET /api/v1/reports/management", s.handleManagementReport, op{ID: "getManagementReport", Tag: "Reports",
+		Summary: "The management report of a month or quarter (or from/to): incidents, times, duties, recurrence, preparedness",
+		Query: append([]param{reportFormat, {"period", "month or quarter: the one containing at (default today).", enumOf([]string{"month", "quarter"}), false},
+			{"at", "A date in the month or quarter wanted.", str(), false}}, window...), Binary: true, Media: "text/markdown, text/html, application/pdf"})
+
 	// Evidence.
 	s.api("GET /api/v1/incidents/{id}/evidence", s.handleEvidenceList, op{ID: "listEvidence", Tag: "Evidence",
 		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})

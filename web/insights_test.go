@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -43,5 +44,28 @@ func TestInsightsPage(t *testing.T) {
 	resp, page = b.get("/insights?from=yesterday")
 	if resp.StatusCode != 200 || !strings.Contains(page, "Give a date") {
 		t.Errorf("bad date: %d", resp.StatusCode)
+	}
+}
+
+func TestReportPages(t *testing.T) {
+	e := newEnv(t)
+	lena := e.user("lena", vigil.RoleManager)
+	inc := &vigil.Incident{Title: "Laptop stolen", Type: vigil.TypeLostDevice, Severity: vigil.SeverityMedium}
+	if err := e.svc.Incidents.CreateIncident(as(lena), inc); err != nil {
+		t.Fatal(err)
+	}
+	b := e.login("lena")
+	for format, ct := range map[string]string{"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8", "pdf": "application/pdf"} {
+		resp, body := b.get(fmt.Sprintf("/incidents/%d/report.%s", inc.ID, format))
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ct || len(body) < 100 {
+			t.Errorf("%s: %d %v", format, resp.StatusCode, resp.Header)
+		}
+	}
+	resp, body := b.get("/insights/report?period=month")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Incident management report") || !strings.Contains(body, inc.Reference) {
+		t.Errorf("management report: %d", resp.StatusCode)
+	}
+	if resp, _ := b.get(fmt.Sprintf("/incidents/%d/report.docx", inc.ID)); resp.StatusCode != 404 {
+		t.Errorf("docx: %d", resp.StatusCode)
 	}
 }

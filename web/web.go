@@ -168,6 +168,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/review/close", h.requireLogin(h.reviewClose))
 	mux.HandleFunc("GET /preparedness", h.requireLogin(h.preparedness))
 	mux.HandleFunc("GET /insights", h.requireLogin(h.insights))
+	mux.HandleFunc("GET /insights/report", h.requireLogin(h.managementReport))
+	for _, f := range []string{"md", "html", "pdf"} {
+		mux.HandleFunc("GET /incidents/{id}/report."+f, h.requireLogin(h.incidentReport(f)))
+	}
 	mux.HandleFunc("GET /exercises", h.requireLogin(h.exercises))
 	mux.HandleFunc("POST /exercises", h.requireLogin(h.exerciseCreate))
 	mux.HandleFunc("GET /exercises/{xid}", h.requireLogin(h.exerciseView))

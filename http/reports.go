@@ -1,0 +1,218 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/reporting"
+)
+
+// reportFormats are the media types of the report formats.
+var reportFormats = map[string]string{"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+func actorName(ctx context.Context) string {
+	if a := vigil.ActorFromContext(ctx); a != nil {
+		if a.Name != "" {
+			return a.Name
+		}
+		return a.Username
+	}
+	return "unknown"
+}
+
+// IncidentReport gathers an incident's report as the actor may see it.
+func IncidentReport(ctx context.Context, svc vigil.Services, id int64, now time.Time, loc *time.Location) (*reporting.Doc, error) {
+	in := reporting.IncidentInput{By: actorName(ctx), At: now, Location: loc, Names: map[int64]string{}}
+	var err error
+	if in.Incident, err = svc.Incidents.FindIncidentByID(ctx, id); err != nil {
+		return nil, err
+	}
+	if p, err := svc.Duties.FindProfile(ctx); err == nil {
+		in.Org = p.Name
+	}
+	if in.Members, err = svc.Members.FindMembers(ctx, id); err != nil {
+		return nil, err
+	}
+	for _, m := range in.Members {
+		name := m.Name
+		if name == "" {
+			name = m.Username
+		}
+		in.Names[m.UserID] = name
+		if m.Role == vigil.RoleLead {
+			in.Lead = name
+		}
+	}
+	if users, _, err := svc.Users.FindUsers(ctx, vigil.UserFilter{Limit: vigil.MaxPageSize}); err == nil {
+		for _, u := range users {
+			if u.Name != "" {
+				in.Names[u.ID] = u.Name
+			} else {
+				in.Names[u.ID] = u.Username
+			}
+		}
+	}
+	if in.Incident.LeadID != nil && in.Lead == "" {
+		in.Lead = in.Names[*in.Incident.LeadID]
+	}
+	for cursor := ""; ; {
+		page, err := svc.Timeline.FindTimeline(ctx, id, vigil.TimelineFilter{Asc: true, Cursor: cursor, Limit: vigil.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		in.Timeline = append(in.Timeline, page.Items...)
+		if cursor = page.NextCursor; cursor == "" || len(in.Timeline) >= 5000 {
+			break
+		}
+	}
+	if in.Tasks, _, err = svc.Tasks.FindTasks(ctx, vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize}); err != nil {
+		return nil, err
+	}
+	if in.Observables, err = svc.Observables.FindObservables(ctx, id); err != nil {
+		return nil, err
+	}
+	if in.Duties, err = svc.Duties.FindObligations(ctx, id); err != nil {
+		return nil, err
+	}
+	if in.Evidence, err = svc.Evidence.FindEvidence(ctx, id); err != nil {
+		return nil, err
+	}
+	if rv, err := svc.Reviews.FindReview(ctx, id); err == nil {
+		in.Review = rv
+	} else if vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		return nil, err
+	}
+	return reporting.Incident(in), nil
+}
+
+// ManagementReport gathers the management report of a period.
+func ManagementReport(ctx context.Context, svc vigil.Services, f vigil.MetricsFilter, period string, now time.Time, loc *time.Location) (*reporting.Doc, error) {
+	m, facts, err := svc.Metrics.IncidentMetrics(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	in := reporting.ManagementInput{By: actorName(ctx), At: now, Location: loc, Period: period, Metrics: m, Facts: facts}
+	if p, err := svc.Duties.FindProfile(ctx); err == nil {
+		in.Org = p.Name
+	}
+	if p, err := AssessPreparedness(ctx, svc, now); err == nil {
+		in.Readiness = p.Items
+	}
+	return reporting.Management(in), nil
+}
+
+// ReportPeriod reads period=month|quarter (the current one, or the one
+// containing at=2026-11-15) and falls back to from/to.
+func ReportPeriod(r *http.Request, now time.Time) (vigil.MetricsFilter, string, error) {
+	q := r.URL.Query()
+	ref := now
+	if v := q.Get("at"); v != "" {
+		t, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			return vigil.MetricsFilter{}, "", vigil.Invalid("at", "Give a date such as 2026-11-15.")
+		}
+		ref = t
+	}
+	y, m, _ := ref.Date()
+	switch q.Get("period") {
+	case "month":
+		from := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+		return vigil.MetricsFilter{From: from, To: from.AddDate(0, 1, 0)}, from.Format("January 2006"), nil
+	case "quarter":
+		qs := (int(m) - 1) / 3
+		from := time.Date(y, time.Month(qs*3+1), 1, 0, 0, 0, 0, time.UTC)
+		return vigil.MetricsFilter{From: from, To: from.AddDate(0, 3, 0)}, fmt.Sprintf("Q%d %d", qs+1, y), nil
+	case "":
+	default:
+		return vigil.MetricsFilter{}, "", vigil.Invalid("period", "month or quarter.")
+	}
+	f, err := MetricsWindow(r, now)
+	if err != nil {
+		return f, "", err
+	}
+	return f, f.From.Format("2 Jan 2006") + " to " + f.To.Add(-time.Second).Format("2 Jan 2006"), nil
+}
+
+// WriteReport sends a report in the asked format (md, html or pdf).
+func WriteReport(w http.ResponseWriter, d *reporting.Doc, format, name string) error {
+	media, ok := reportFormats[format]
+	if !ok {
+		return vigil.Invalid("format", "Ask for md, html or pdf.")
+	}
+	var body []byte
+	switch format {
+	case "md":
+		body = []byte(d.Markdown())
+	case "html":
+		body = d.HTML()
+	case "pdf":
+		var b bytes.Buffer
+		if err := d.PDF(&b); err != nil {
+			return err
+		}
+		body = b.Bytes()
+	}
+	h := w.Header()
+	h.Set("Content-Type", media)
+	disp := "attachment"
+	if format == "html" {
+		disp = "inline"
+		// The report page stands alone: its own styles, nothing else.
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name + "." + format}))
+	h.Set("Cache-Control", "no-store")
+	_, err := w.Write(body)
+	return err
+}
+
+func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "md"
+	}
+	if _, ok := reportFormats[format]; !ok {
+		s.error(w, r, vigil.Invalid("format", "Ask for md, html or pdf."))
+		return
+	}
+	d, err := IncidentReport(r.Context(), s.Services, id, s.Now(), time.UTC)
+	if err == nil {
+		err = WriteReport(w, d, format, d.Title[len("Incident report: "):]+"-report")
+	}
+	if err != nil {
+		s.error(w, r, err)
+	}
+}
+
+func (s *Server) handleManagementReport(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "md"
+	}
+	if _, ok := reportFormats[format]; !ok {
+		s.error(w, r, vigil.Invalid("format", "Ask for md, html or pdf."))
+		return
+	}
+	f, period, err := ReportPeriod(r, s.Now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d, err := ManagementReport(r.Context(), s.Services, f, period, s.Now(), time.UTC)
+	if err == nil {
+		err = WriteReport(w, d, format, "vigil-management-report-"+f.From.Format("2006-01-02"))
+	}
+	if err != nil {
+		s.error(w, r, err)
+	}
+}
