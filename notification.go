@@ -2,6 +2,7 @@ package vigil
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
@@ -172,12 +173,13 @@ const (
 	EventDutyDueSoon     EventKind = "duty.due_soon" // 12 h and 1 h before a reporting duty's due time
 	EventDutyOverdue     EventKind = "duty.overdue"
 	EventReportReceived  EventKind = "report.received" // a member of staff reported a suspected incident
+	EventPlanReviewDue   EventKind = "plan.review_due" // a response plan's review falls due within 30 days, or is overdue
 	EventTest            EventKind = "test"            // an administrator's test of a channel
 )
 
 // EventKinds lists the events subscriptions may name.
 var EventKinds = []EventKind{EventIncidentCreated, EventSeverityRaised, EventAssigned, EventTaskDue, EventDutyDueSoon,
-	EventDutyOverdue, EventReportReceived}
+	EventDutyOverdue, EventReportReceived, EventPlanReviewDue}
 
 // Event is one thing that happened, queued in the transaction that made it
 // happen and fanned out to subscriptions by the worker.
@@ -186,6 +188,7 @@ type Event struct {
 	IncidentID   int64     `json:"incident_id,omitempty"`
 	TaskID       int64     `json:"task_id,omitempty"`
 	ObligationID int64     `json:"obligation_id,omitempty"`
+	PlanID       int64     `json:"plan_id,omitempty"` // plan review reminders
 	UserID       int64     `json:"user_id,omitempty"` // the person it concerns: the new assignee
 	Stage        string    `json:"stage,omitempty"`   // for duty reminders: "12h", "1h" or "overdue"
 	At           time.Time `json:"at"`
@@ -430,6 +433,7 @@ type About struct {
 	Obligation *Obligation // duty reminders
 	Task       *Task       // task events
 	Assignee   string      // the new assignee's name
+	Plan       *Plan       // plan review reminders
 }
 
 // Compose writes the message for a, for a channel cleared up to cleared,
@@ -439,6 +443,27 @@ type About struct {
 func Compose(a About, cleared TLP, loc *time.Location) Message {
 	ev, inc := a.Event, a.Incident
 	m := Message{Event: ev.Kind}
+	if p := a.Plan; p != nil {
+		due := p.ReviewDue.In(loc).Format("Mon 2 Jan 2006")
+		m.Path = fmt.Sprintf("/plans/%d", p.ID)
+		if ev.Stage == "overdue" {
+			m.Subject = "OVERDUE: review of the response plan " + p.Title
+			m.Text = "The response plan's yearly review was due " + due + ". Review it, save any changes and approve it: approval sets the next review a year on."
+		} else {
+			m.Subject = "Response plan due for review: " + p.Title
+			m.Text = "The response plan is due for its review on " + due + "."
+		}
+		owner := p.OwnerName
+		if owner == "" {
+			owner = "nobody yet"
+		}
+		approved := "never"
+		if p.ApprovedVersion > 0 {
+			approved = fmt.Sprintf("version %d", p.ApprovedVersion)
+		}
+		m.Fields = []Field{{"Plan", p.Title}, {"Owner", owner}, {"Review due", due}, {"Approved", approved}}
+		return m
+	}
 	if inc == nil {
 		m.Subject = "Vigil: test notification"
 		m.Text = "This is a test from Vigil. If you can read it, the channel works."

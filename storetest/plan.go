@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +209,64 @@ func testPlan(t *testing.T, open Opener) {
 	}
 	if got, err := s.Plans.FindPlanByID(viewer, p.ID); err != nil || got.OwnerID == nil || *got.OwnerID != respUser.ID || got.OwnerName != p.OwnerName {
 		t.Errorf("reloaded: %v %+v", err, got)
+	}
+}
+
+// testPlanReminder: a plan whose review falls due within 30 days is
+// reminded once to the subscriptions asking for it, again once overdue,
+// and no more once it is approved (its review a year on).
+func testPlanReminder(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
+	admin, adminUser := MustCreateUser(t, s, vigil.RoleAdmin)
+	if _, err := s.Plans.InstallStarterPlans(admin); err != nil {
+		t.Fatal(err)
+	}
+	hook := &vigil.Channel{Name: "Plans", Kind: vigil.ChannelWebhook, URL: "https://soc.example.org/hooks/plans", Enabled: true}
+	if err := s.Notify.CreateChannel(admin, hook); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Notify.CreateSubscription(admin, &vigil.Subscription{ChannelID: hook.ID, Events: []vigil.EventKind{vigil.EventPlanReviewDue}, Mine: true}); err != nil {
+		t.Fatal(err)
+	}
+	plans, _ := s.Plans.FindPlans(admin)
+	p := plans[0]
+	due := clk.now().Add(10 * 24 * time.Hour)
+	if _, err := s.Plans.SetPlanMeta(admin, p.ID, vigil.PlanMeta{OwnerID: &adminUser.ID, ReviewDue: &due}); err != nil {
+		t.Fatal(err)
+	}
+	schedule := func() int {
+		t.Helper()
+		n, err := s.Worker.Schedule(workerCtx(), clk.now(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expandAll(t, s, "w1")
+		return n
+	}
+	before := lastDeliveryID(t, s)
+	if n := schedule(); n != 1 {
+		t.Fatalf("queued %d, want the one plan due in 10 days", n)
+	}
+	got := deliveriesSince(t, s, before)
+	if len(got) != 1 || got[0].Event != vigil.EventPlanReviewDue || got[0].Message.Subject != "Response plan due for review: "+p.Title ||
+		got[0].Message.Path != fmt.Sprintf("/plans/%d", p.ID) {
+		t.Fatalf("deliveries: %+v", got)
+	}
+	if n := schedule(); n != 0 {
+		t.Errorf("reminded twice: %d", n)
+	}
+	clk.add(11 * 24 * time.Hour)
+	before = lastDeliveryID(t, s)
+	schedule()
+	if got := deliveriesSince(t, s, before); len(got) != 1 || !strings.HasPrefix(got[0].Message.Subject, "OVERDUE: review of the response plan") {
+		t.Fatalf("overdue: %+v", got)
+	}
+	if _, err := s.Plans.ApprovePlan(admin, p.ID, p.Version); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Hour)
+	if n := schedule(); n != 0 {
+		t.Errorf("an approved plan is reminded: %d", n)
 	}
 }

@@ -66,6 +66,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
 	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })
 	t.Run("Plan", func(t *testing.T) { testPlan(t, open) })
+	t.Run("PlanReminder", func(t *testing.T) { testPlanReminder(t, open) })
 	t.Run("Review", func(t *testing.T) { testReview(t, open) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, open) })
 	t.Run("Exercise", func(t *testing.T) { testExercise(t, open) })

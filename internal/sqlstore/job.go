@@ -123,6 +123,9 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 		return nil // nothing to do with a malformed event; done
 	}
 	about := vigil.About{Event: &ev}
+	if ev.Kind == vigil.EventPlanReviewDue {
+		return tx.expandPlanEvent(job, &ev)
+	}
 	if ev.IncidentID == 0 {
 		return nil
 	}
@@ -539,6 +542,26 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 				queued++
 			}
 		}
+		// Plans whose review falls due within 30 days, then once overdue:
+		// keyed by plan, stage and due date, so a plan approved again (a
+		// new date) is reminded afresh.
+		plans, err := tx.dueItems(`SELECT id, 0, review_due FROM plans WHERE review_due <= ? ORDER BY id`, now.Add(planReviewSoon))
+		if err != nil {
+			return err
+		}
+		for _, d := range plans {
+			stage := "soon"
+			if !d.at.After(now) {
+				stage = "overdue"
+			}
+			ok, err := tx.emit(vigil.Event{Kind: vigil.EventPlanReviewDue, PlanID: d.id, Stage: stage}, fmt.Sprintf("plan:%d:%s:%d", d.id, stage, d.at.Unix()))
+			if err != nil {
+				return err
+			}
+			if ok {
+				queued++
+			}
+		}
 		// Feeds due for a poll: one job per due time, whichever instance
 		// queues it first.
 		feeds, err := tx.dueItems(`SELECT id, 0, next_poll_at FROM taxii_feeds WHERE enabled AND next_poll_at <= ? ORDER BY id`, now)
@@ -578,6 +601,84 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		return nil
 	})
 	return queued, err
+}
+
+// planReviewSoon is how long before a plan's review date it is reminded.
+const planReviewSoon = 30 * 24 * time.Hour
+
+// expandPlanEvent sends a plan review reminder to the subscriptions that
+// ask for it ("mine": plans the subscriber owns) of people who may read
+// plans. A plan approved since (its date moved on) is reminded no more.
+func (tx *Tx) expandPlanEvent(job *vigil.Job, ev *vigil.Event) error {
+	p, err := tx.findPlan(ev.PlanID)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if p.ReviewDue.After(tx.now.Add(planReviewSoon)) || (ev.Stage == "overdue" && p.ReviewDue.After(tx.now)) {
+		return nil
+	}
+	if p.OwnerID != nil {
+		_ = tx.queryRow(`SELECT coalesce(name, username) FROM users WHERE id = ?`, *p.OwnerID).Scan(&p.OwnerName)
+	}
+	var concerns []int64
+	if p.OwnerID != nil {
+		concerns = append(concerns, *p.OwnerID)
+	}
+	users, err := tx.userDirectory()
+	if err != nil {
+		return err
+	}
+	profile, _, err := tx.dutyConfig()
+	if err != nil {
+		return err
+	}
+	loc, _ := profile.Location()
+	rows, err := tx.query(`SELECT ` + subscriptionColumns + ` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE c.enabled ORDER BY s.id`)
+	if err != nil {
+		return err
+	}
+	var subs []*vigil.Subscription
+	for rows.Next() {
+		sub, err := scanSubscription(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		subs = append(subs, sub)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if !sub.Matches(ev, nil, concerns) {
+			continue
+		}
+		u, ok := users[sub.UserID]
+		if !ok || u.disabled || !(&vigil.Actor{UserID: sub.UserID, Role: u.role}).Can(vigil.PermPlanRead) {
+			continue
+		}
+		c, err := scanChannel(tx.queryRow(`SELECT `+channelColumns+` FROM channels WHERE id = ?`, sub.ChannelID))
+		if err != nil {
+			return err
+		}
+		to := sub.To
+		if c.Kind == vigil.ChannelEmail {
+			if len(to) == 0 {
+				to = c.SMTP.To
+			}
+			if len(to) == 0 {
+				continue
+			}
+		}
+		key := deliveryKey(fmt.Sprintf("%d/sub/%d", job.ID, sub.ID))
+		if _, err := tx.queueDelivery(key, c, ev, nil, to, vigil.Compose(vigil.About{Event: ev, Plan: p}, c.TLP, loc)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dueItem is something that has come due: its id, its incident's, when.
