@@ -50,6 +50,19 @@ func testExercise(t *testing.T, open Opener) {
 		t.Fatalf("list: %v %d", err, len(list))
 	}
 
+	// A channel that hears of every new incident and assignment, to show
+	// that an exercise sends nothing outside.
+	hook := &vigil.Channel{Name: "SOC", Kind: vigil.ChannelWebhook, URL: "https://soc.example.org/hooks/all", Enabled: true}
+	if err := s.Notify.CreateChannel(SystemContext(t), hook); err != nil {
+		t.Fatal(err)
+	}
+	adm, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	if err := s.Notify.CreateSubscription(adm, &vigil.Subscription{ChannelID: hook.ID,
+		Events: []vigil.EventKind{vigil.EventIncidentCreated, vigil.EventAssigned, vigil.EventSeverityRaised, vigil.EventTaskDue}}); err != nil {
+		t.Fatal(err)
+	}
+	before := lastDeliveryID(t, s)
+
 	// Starting opens an exercise incident with the plan's tasks; the first
 	// inject is out at once.
 	clk.add(time.Hour)
@@ -76,6 +89,20 @@ func testExercise(t *testing.T, open Opener) {
 	}
 	if duties, err := s.Duties.FindObligations(mgr, inc.ID); err != nil || len(duties) != 0 {
 		t.Errorf("an exercise has duties: %v %+v", err, duties)
+	}
+	// Nor any notification: not its creation, its lead, its tasks' owners.
+	if _, err := s.Worker.Schedule(workerCtx(), clk.now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	expandAll(t, s, "w1")
+	if got := deliveriesSince(t, s, before); len(got) != 0 {
+		t.Errorf("an exercise sent %d notifications: %+v", len(got), got[0].Message)
+	}
+	// The same channel does hear of a real incident.
+	MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "A real one"})
+	expandAll(t, s, "w1")
+	if got := deliveriesSince(t, s, before); len(got) == 0 {
+		t.Error("the channel hears of nothing: the check above proves nothing")
 	}
 
 	// Injects come out when their time comes, or by hand.
