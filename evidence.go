@@ -308,6 +308,7 @@ type BlobStore interface {
 	Open(sha256 string) (io.ReadCloser, error)
 	// Hash reads a stored file again and returns its digests.
 	Hash(sha256 string) (Digests, error)
+	Exists(sha256 string) bool
 	Remove(sha256 string) error
 }
 

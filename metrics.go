@@ -16,6 +16,7 @@ type IncidentFacts struct {
 	Severity       Severity      `json:"severity"`
 	Category       int           `json:"category"`
 	Source         Source        `json:"source"`
+	TLP            TLP           `json:"tlp"`
 	Exercise       bool          `json:"exercise"`
 	CreatedAt      time.Time     `json:"created_at"`
 	Times          IncidentTimes `json:"times"`

@@ -181,25 +181,38 @@ type StepChange struct {
 	Updated bool `json:"updated"`
 }
 
-// DiffPlan compares a plan's steps with an incident's tasks from earlier
-// applications of the same plan (tasks carry their step key). The rule is
-// in one place so the preview and the apply agree.
-func DiffPlan(d *PlanDefinition, tasks []*Task) (added []PhaseStep, changed []*StepChange, removed []*Task, unchanged int) {
+// DiffPlan works out what applying version d of a plan does to an
+// incident's tasks from an earlier application (tasks carry their step
+// key), prev being the version applied then (nil if none): steps without a
+// task are added; steps whose text changed between prev and d change their
+// task (open tasks are brought up to date, finished ones left as they are);
+// tasks whose step d no longer has are removed from the plan (left as they
+// are). A task people edited is not touched unless its step changed. The
+// rule is in one place so the preview and the apply agree.
+func DiffPlan(prev, d *PlanDefinition, tasks []*Task) (added []PhaseStep, changed []*StepChange, removed []*Task, unchanged int) {
 	added, changed, removed = []PhaseStep{}, []*StepChange{}, []*Task{}
 	byKey := map[string]*Task{}
 	for _, t := range tasks {
 		byKey[t.StepKey] = t
 	}
+	before := map[string]PhaseStep{}
+	if prev != nil {
+		for _, s := range prev.Steps() {
+			before[s.Key] = s
+		}
+	}
 	seen := map[string]bool{}
 	for _, s := range d.Steps() {
 		seen[s.Key] = true
 		t, ok := byKey[s.Key]
-		switch {
-		case !ok:
+		if !ok {
 			added = append(added, s)
-		case t.Title != s.Title || t.Description != s.TaskDescription() || t.Phase != s.Phase:
+			continue
+		}
+		old, had := before[s.Key]
+		if had && (old.Title != s.Title || old.TaskDescription() != s.TaskDescription() || old.Phase != s.Phase) {
 			changed = append(changed, &StepChange{Task: t, Step: s, Updated: t.Status == TaskOpen || t.Status == TaskInProgress})
-		default:
+		} else {
 			unchanged++
 		}
 	}

@@ -156,7 +156,11 @@ func SeedReviewTimeline(inc *Incident, entries []*TimelineEntry) []ReviewEvent {
 	for _, e := range entries {
 		switch e.Kind {
 		case KindStatus, KindNote, KindDuty, KindEvidence:
-			out = append(out, ReviewEvent{At: e.At, What: e.Message})
+			what := e.Message
+			if r := []rune(what); len(r) > 2000 {
+				what = string(r[:1999]) + "…" // notes may be longer than a review's events
+			}
+			out = append(out, ReviewEvent{At: e.At, What: what})
 		}
 	}
 	add(inc.Times.ContainedAt, "Contained.")

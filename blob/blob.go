@@ -62,7 +62,21 @@ func (d *Dir) path(sum string) (string, error) {
 // max bytes is refused with vigil.ErrTooLarge, and an empty one with
 // vigil.ErrEmpty; neither leaves anything behind. Adding content that is
 // already stored keeps the stored copy.
-func (d *Dir) Put(r io.Reader, max int64) (vigil.Digests, error) {
+func (d *Dir) Put(r io.Reader, max int64) (vigil.Digests, error) { return d.put(r, max, "") }
+
+// ErrMismatch is PutExpect's answer to bytes that are not the ones expected.
+var ErrMismatch = errors.New("blob store: the content does not match its SHA-256")
+
+// PutExpect stores r only if its SHA-256 is want; otherwise it stores
+// nothing (and removes nothing) and returns ErrMismatch.
+func (d *Dir) PutExpect(r io.Reader, max int64, want string) (vigil.Digests, error) {
+	if !validSHA256(want) {
+		return vigil.Digests{}, fmt.Errorf("blob store: %q is not a SHA-256", want)
+	}
+	return d.put(r, max, want)
+}
+
+func (d *Dir) put(r io.Reader, max int64, want string) (vigil.Digests, error) {
 	tmp, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
 	if err != nil {
 		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
@@ -91,9 +105,11 @@ func (d *Dir) Put(r io.Reader, max int64) (vigil.Digests, error) {
 		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
 	}
 	p, _ := d.path(dg.SHA256)
-	if st, err := os.Stat(p); err == nil && st.Size() == n {
-		return dg, nil // stored already
+	if want != "" && dg.SHA256 != want {
+		return dg, ErrMismatch
 	}
+	// Renamed over any copy already there: these bytes were just hashed,
+	// a stored copy may since have been damaged.
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
 	}
@@ -117,6 +133,16 @@ func syncDir(dir string) error {
 		return fmt.Errorf("blob store: sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// Exists reports whether a file is stored under sum.
+func (d *Dir) Exists(sum string) bool {
+	p, err := d.path(sum)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
+	return err == nil
 }
 
 // Open opens the file stored under sum. A missing file is vigil.ErrBlobMissing.

@@ -161,6 +161,21 @@ func (l *lastPart) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// CustodyRead refuses the reads that would write a custody entry without
+// the user meaning them: a HEAD request, or a GET a page on another site
+// made the browser send (Sec-Fetch-Site: cross-site or same-site), which
+// would put a view or download in the user's name on the chain of custody.
+func CustodyRead(r *http.Request) error {
+	if r.Method == http.MethodHead {
+		return vigil.Errorf(vigil.EINVALID, "Use GET: each read of evidence is recorded in its chain of custody.")
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return nil
+	}
+	return vigil.Errorf(vigil.EFORBIDDEN, "Evidence opens only from Vigil's own pages: each read is recorded in its chain of custody.")
+}
+
 func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -199,6 +214,10 @@ func (s *Server) handleEvidenceView(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := CustodyRead(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	e, log, err := s.Services.Evidence.ViewEvidence(r.Context(), id)
 	if err != nil {
 		s.error(w, r, err)
@@ -212,6 +231,9 @@ func (s *Server) handleEvidenceView(w http.ResponseWriter, r *http.Request) {
 // application/octet-stream, whatever the uploader called it, so that no
 // uploaded page or script runs in Vigil's origin.
 func ServeEvidence(w http.ResponseWriter, r *http.Request, svc vigil.EvidenceService, id int64) error {
+	if err := CustodyRead(r); err != nil {
+		return err
+	}
 	e, rc, err := svc.OpenEvidence(r.Context(), id)
 	if err != nil {
 		return err
@@ -226,9 +248,6 @@ func ServeEvidence(w http.ResponseWriter, r *http.Request, svc vigil.EvidenceSer
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
 	if _, err := io.Copy(w, rc); err != nil {
 		panic(http.ErrAbortHandler) // a cut-off download must not look whole
 	}
@@ -250,6 +269,9 @@ func (s *Server) handleEvidenceContent(w http.ResponseWriter, r *http.Request) {
 // logging the export of each piece in its chain of custody.
 func ServeEvidencePackage(w http.ResponseWriter, r *http.Request, svc vigil.Services, incidentID int64, now time.Time) error {
 	if err := vigil.Require(vigil.ActorFromContext(r.Context()), vigil.PermIncidentEdit); err != nil {
+		return err
+	}
+	if err := CustodyRead(r); err != nil {
 		return err
 	}
 	inc, err := svc.Incidents.FindIncidentByID(r.Context(), incidentID)

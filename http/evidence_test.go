@@ -235,3 +235,39 @@ func TestEvidencePackageAbortsOnMissingFile(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceCrossSiteReads: a page on another site cannot make a
+// browser view or download evidence in its user's name, nor can a HEAD.
+func TestEvidenceCrossSiteReads(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.user(vigil.RoleResponder)
+	var inc vigil.Incident
+	e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: map[string]any{"title": "Phish"}}).want(t, 201).JSON(t, &inc)
+	var ev vigil.Evidence
+	e.do(req{Method: "POST", Path: fmt.Sprintf("/api/v1/incidents/%d/evidence", inc.ID), Token: tok, Body: upload("a.eml", "From: x")}).want(t, 201).JSON(t, &ev)
+	for _, p := range []string{fmt.Sprintf("/api/v1/evidence/%d", ev.ID), fmt.Sprintf("/api/v1/evidence/%d/content", ev.ID),
+		fmt.Sprintf("/api/v1/incidents/%d/evidence/package", inc.ID)} {
+		for _, site := range []string{"cross-site", "same-site"} {
+			e.do(req{Method: "GET", Path: p, Token: tok, Header: map[string]string{"Sec-Fetch-Site": site}}).want(t, 403)
+		}
+		e.do(req{Method: "GET", Path: p, Token: tok, Header: map[string]string{"Sec-Fetch-Site": "same-origin"}}).want(t, 200)
+	}
+	hr, _ := http.NewRequest("HEAD", fmt.Sprintf("%s/api/v1/evidence/%d/content", e.ts.URL, ev.ID), nil)
+	hr.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("HEAD: %d", resp.StatusCode)
+	}
+	_, log, _ := e.svc.Evidence.ViewEvidence(vigil.NewContextWithActor(t.Context(), vigil.SystemActor("t")), ev.ID)
+	var actions []string
+	for _, c := range log {
+		actions = append(actions, string(c.Action))
+	}
+	if got := strings.Join(actions, " "); got != "added viewed downloaded exported viewed" {
+		t.Errorf("custody: %s", got)
+	}
+}

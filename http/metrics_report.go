@@ -74,7 +74,7 @@ func WriteMetricsCSV(w http.ResponseWriter, facts []*vigil.IncidentFacts, name s
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	head := []string{"reference", "type", "severity", "category", "source", "created_at", "occurred_at", "detected_at", "acknowledged_at",
+	head := []string{"reference", "type", "severity", "category", "source", "tlp", "created_at", "occurred_at", "detected_at", "acknowledged_at",
 		"contained_at", "recovered_at", "closed_at"}
 	for _, m := range vigil.MetricNames {
 		head = append(head, m+"_hours")
@@ -88,7 +88,7 @@ func WriteMetricsCSV(w http.ResponseWriter, facts []*vigil.IncidentFacts, name s
 	}
 	for _, f := range facts {
 		created := f.CreatedAt
-		row := []string{csvSafe(f.Reference), string(f.Type), string(f.Severity), strconv.Itoa(f.Category), string(f.Source), ts(&created),
+		row := []string{csvSafe(f.Reference), string(f.Type), string(f.Severity), strconv.Itoa(f.Category), string(f.Source), string(f.TLP), ts(&created),
 			ts(f.Times.OccurredAt), ts(f.Times.DetectedAt), ts(f.AcknowledgedAt), ts(f.Times.ContainedAt), ts(f.Times.RecoveredAt), ts(f.Times.ClosedAt)}
 		d := f.Durations()
 		for _, m := range vigil.MetricNames {

@@ -34,7 +34,15 @@ func Management(in ManagementInput) *Doc {
 	if org == "" {
 		org = "the organisation"
 	}
-	d := &Doc{Title: "Incident management report", Subtitle: in.Period, Banner: "TLP:AMBER — within the organisation, on a need-to-know basis.",
+	// Marked as its most restricted incident, and never below AMBER: it
+	// describes the organisation's incidents.
+	tlp := vigil.TLPAmber
+	for _, f := range in.Facts {
+		if f.TLP.Rank() > tlp.Rank() {
+			tlp = f.TLP
+		}
+	}
+	d := &Doc{Title: "Incident management report", Subtitle: in.Period, Banner: "TLP:" + string(tlp) + " — " + tlpRule(tlp),
 		Footer: fmt.Sprintf("Written by Vigil for %s on %s, at the request of %s. Figures come from each incident's own history.", org, fmtTime(&in.At, loc), in.By)}
 	d.h("Summary")
 	sev := map[vigil.Severity]int{}

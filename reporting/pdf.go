@@ -112,6 +112,11 @@ func table(pdf *fpdf.Fpdf, t *Table, usable float64, txt func(string) string) {
 			if len(split[i]) == 0 {
 				split[i] = []string{""}
 			}
+			// A row must fit on a page: a very long cell is cut, and
+			// the full text stays in Vigil and the other formats.
+			if len(split[i]) > maxCellLines {
+				split[i] = append(split[i][:maxCellLines-1], txt("… (cut: see the HTML or Markdown report)"))
+			}
 			lines = max(lines, len(split[i]))
 		}
 		h := float64(lines)*lh + 1.5
@@ -138,12 +143,19 @@ func table(pdf *fpdf.Fpdf, t *Table, usable float64, txt func(string) string) {
 		pdf.Line(x0, y+h, x0+total, y+h)
 		pdf.SetXY(x0, y+h)
 	}
+	// Rows break pages themselves (a cell's lines must not).
+	_, bottom := pdf.GetAutoPageBreak()
+	pdf.SetAutoPageBreak(false, bottom)
+	defer pdf.SetAutoPageBreak(true, bottom)
 	row(t.Head, true)
 	for _, r := range t.Rows {
 		row(r, false)
 	}
 	pdf.Ln(2)
 }
+
+// maxCellLines is the most lines a table cell takes in a PDF.
+const maxCellLines = 40
 
 func usableWidth(ws []float64) float64 {
 	s := 0.0

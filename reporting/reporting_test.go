@@ -91,6 +91,13 @@ func TestManagementReport(t *testing.T) {
 			t.Errorf("management Markdown lacks %q\n%s", want, md)
 		}
 	}
+	if !strings.HasPrefix(d.Banner, "TLP:AMBER") {
+		t.Errorf("banner: %q", d.Banner)
+	}
+	facts[1].TLP = vigil.TLPRed
+	if red := reporting.Management(reporting.ManagementInput{Metrics: m, Facts: facts}); !strings.HasPrefix(red.Banner, "TLP:RED") {
+		t.Errorf("a report listing a TLP:RED incident is marked %q", red.Banner)
+	}
 	var b bytes.Buffer
 	if err := d.PDF(&b); err != nil {
 		t.Fatal(err)
@@ -128,4 +135,25 @@ func pdfText(t *testing.T, b []byte) string {
 		t.Fatal("the PDF has no pages")
 	}
 	return out.String()
+}
+
+// TestLongCellPDF: a very long timeline note does not spread one line per
+// page; the PDF stays a few pages long.
+func TestLongCellPDF(t *testing.T) {
+	in := sample()
+	in.Timeline = append(in.Timeline, &vigil.TimelineEntry{Kind: vigil.KindNote, At: in.At, ActorName: "Rita", Message: strings.Repeat("A long note. ", 1300)})
+	var b bytes.Buffer
+	if err := reporting.Incident(in).PDF(&b); err != nil {
+		t.Fatal(err)
+	}
+	r, err := pdf.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := r.NumPage(); n > 5 {
+		t.Errorf("%d pages", n)
+	}
+	if !strings.Contains(pdfText(t, b.Bytes()), "cut: see the HTML or Markdown report") {
+		t.Error("the cut is not marked")
+	}
 }

@@ -105,6 +105,10 @@ func testExercise(t *testing.T, open Opener) {
 		t.Error("the channel hears of nothing: the check above proves nothing")
 	}
 
+	// Participants see an inject only once it is out.
+	if px, err := s.Exercises.FindExerciseByID(resp, x.ID); err != nil || px.Injects[0].Title != "Ransom note found" || px.Injects[2].Title != "Not released yet" || px.Injects[2].Detail != "" {
+		t.Errorf("participant's view: %v %+v", err, px.Injects[2])
+	}
 	// Injects come out when their time comes, or by hand.
 	clk.add(10 * time.Minute)
 	if n, err := s.Exercises.ReleaseDueInjects(SystemContext(t)); err != nil || n != 1 {
@@ -125,7 +129,7 @@ func testExercise(t *testing.T, open Opener) {
 	}
 
 	// Ending turns the findings into review action items.
-	x, _ = s.Exercises.FindExerciseByID(resp, x.ID)
+	x, _ = s.Exercises.FindExerciseByID(mgr, x.ID)
 	_, err = s.Exercises.EndExercise(mgr, x.ID, vigil.ExerciseEnd{Findings: []string{strings.Repeat("f", 301)}, Version: x.Version})
 	wantField(t, err, "findings[0]")
 	if x, err = s.Exercises.EndExercise(mgr, x.ID, vigil.ExerciseEnd{Findings: []string{"Nobody knew the insurer's number", " ", "The backup admin password was on the encrypted share"},

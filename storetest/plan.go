@@ -132,6 +132,11 @@ func testPlan(t *testing.T, open Opener) {
 		tasks[2].AssigneeID != nil {
 		t.Errorf("assignees: %v %v %v", tasks[0].AssigneeID, tasks[1].AssigneeID, tasks[2].AssigneeID)
 	}
+	// A task people reword keeps their words when the plan is applied again.
+	edited := "Block the sender at the gateway (done for Exchange, not for Gmail)"
+	if tasks[0], err = s.Tasks.UpdateTask(resp, tasks[0].ID, vigil.TaskUpdate{Title: &edited, Version: tasks[0].Version}); err != nil {
+		t.Fatal(err)
+	}
 	// Idempotent: the same version again adds nothing and says nothing.
 	timelineLen := func() int {
 		page, err := s.Timeline.FindTimeline(resp, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindTask}})
@@ -184,7 +189,7 @@ func testPlan(t *testing.T, open Opener) {
 		t.Fatalf("apply v2: %v %+v", err, a)
 	}
 	tasks = taskList()
-	if len(tasks) != 4 || tasks[0].Title != "Block the sender" || tasks[3].StepKey != "purge" || tasks[1].StepKey != "reset" {
+	if len(tasks) != 4 || tasks[0].Title != edited || tasks[3].StepKey != "purge" || tasks[1].StepKey != "reset" {
 		t.Errorf("tasks after v2: %d, %q %q %q", len(tasks), tasks[0].Title, tasks[1].StepKey, tasks[3].StepKey)
 	}
 	page, err := s.Timeline.FindTimeline(resp, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindTask}, Limit: 1})

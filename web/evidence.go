@@ -59,6 +59,9 @@ func (h *Handler) evidenceView(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showEvidence(w http.ResponseWriter, r *http.Request, status int, d *evidenceData) {
 	id, err := h.evidenceID(r)
 	if err == nil {
+		err = vigilhttp.CustodyRead(r)
+	}
+	if err == nil {
 		d.E, d.Custody, err = h.Services.Evidence.ViewEvidence(r.Context(), id)
 	}
 	if err == nil {

@@ -34,7 +34,7 @@ func TestInsightsPage(t *testing.T) {
 		t.Fatalf("csv: %v", resp.Header)
 	}
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
-	if err != nil || len(rows) != 2 || rows[0][0] != "reference" || rows[1][0] != inc.Reference || rows[1][12] != "3.00" {
+	if err != nil || len(rows) != 2 || rows[0][0] != "reference" || rows[1][0] != inc.Reference || rows[1][13] != "3.00" {
 		t.Errorf("csv rows: %v %q", err, rows)
 	}
 	_, page = b.get("/insights?exercises=true")

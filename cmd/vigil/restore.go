@@ -107,22 +107,28 @@ func Restore(ctx context.Context, cfg *Config, path string, force bool) (*Manife
 	if n != m.Files[0].Size || hex.EncodeToString(h.Sum(nil)) != m.Files[0].SHA256 {
 		return nil, fmt.Errorf("%s is damaged: the database does not match its checksum", path)
 	}
-	// The evidence files go into the evidence folder first: they are
-	// content-addressed, so adding them harms nothing if the rest fails.
-	if err := restoreEvidence(cfg, path, tr, m.Files[1:], &m.Skipped); err != nil {
-		return nil, err
-	}
+	// The evidence files follow the database in the backup. They are
+	// content-addressed and each is checked against its name, so adding
+	// them harms nothing; still, they go in only once the database is
+	// known good and welcome.
 	if isPG {
+		if err := restoreEvidence(cfg, path, tr, m.Files[1:], &m.Skipped); err != nil {
+			return nil, err
+		}
 		return &m, pgRestore(ctx, cfg.Database, tmp.Name())
 	}
 	if err := checkSQLite(ctx, tmp.Name()); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %w", path, err)
 	}
 	dst := filepath.Join(dir, sqlite.FileName)
-	if _, err := os.Stat(dst); err == nil {
-		if !force {
-			return nil, fmt.Errorf("%s already holds a database; stop the server and use -force to replace it", dir)
-		}
+	_, statErr := os.Stat(dst)
+	if statErr == nil && !force {
+		return nil, fmt.Errorf("%s already holds a database; stop the server and use -force to replace it", dir)
+	}
+	if err := restoreEvidence(cfg, path, tr, m.Files[1:], &m.Skipped); err != nil {
+		return nil, err
+	}
+	if statErr == nil {
 		keep := dst + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
 		if err := os.Rename(dst, keep); err != nil {
 			return nil, err
@@ -163,16 +169,14 @@ func restoreEvidence(cfg *Config, path string, tr *tar.Reader, files []ManifestF
 		if err != nil || hdr.Name != f.Name || !evidenceEntry.MatchString(f.Name) || hdr.Size != f.Size {
 			return fmt.Errorf("%s is damaged: evidence file %s is missing", path, f.Name)
 		}
-		d, err := blobs.Put(tr, f.Size)
-		if err != nil {
-			return fmt.Errorf("%s: evidence file %s: %w", path, f.Name, err)
-		}
-		if d.SHA256 != f.SHA256 || d.Size != f.Size {
-			// Changed before it was backed up (vigil evidence verify
-			// reports it as missing after the restore) or damaged since.
-			// Put stored it under its real hash, where it names nothing.
-			blobs.Remove(d.SHA256)
+		// Stored only if the bytes are the ones named: a file changed
+		// before it was backed up (vigil evidence verify then reports it
+		// missing) or damaged since is left out, and nothing already in
+		// the folder is touched.
+		if _, err := blobs.PutExpect(tr, f.Size, f.SHA256); errors.Is(err, blob.ErrMismatch) {
 			*skipped = append(*skipped, f.SHA256)
+		} else if err != nil {
+			return fmt.Errorf("%s: evidence file %s: %w", path, f.Name, err)
 		}
 	}
 	return nil

@@ -48,15 +48,35 @@ func (db *DB) blobs() (vigil.BlobStore, error) {
 	return db.Blobs, nil
 }
 
-// findEvidence loads a piece of evidence on an incident the actor may see;
-// in a write transaction its row is locked, which keeps its custody log a
-// single line.
+// findEvidence loads a piece of evidence on an incident the actor may see.
+// In a write transaction it locks the incident, then the evidence row (the
+// order every evidence write takes, exports included, so two cannot
+// deadlock); the evidence lock keeps its custody log a single line.
 func (tx *Tx) findEvidence(id int64) (*vigil.Evidence, error) {
+	notFound := vigil.Errorf(vigil.ENOTFOUND, "Evidence not found.")
+	if tx.write {
+		var incidentID int64
+		if err := tx.queryRow(`SELECT incident_id FROM evidence WHERE id = ?`, id).Scan(&incidentID); errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound
+		} else if err != nil {
+			return nil, err
+		}
+		if _, err := tx.findIncidentByID(incidentID); vigil.ErrorCode(err) == vigil.ENOTFOUND {
+			return nil, notFound
+		} else if err != nil {
+			return nil, err
+		}
+		e, err := scanEvidence(tx.queryRow(`SELECT `+evidenceColumns+` FROM evidence e WHERE e.id = ?`+tx.forUpdateOf("e"), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound
+		}
+		return e, err
+	}
 	vis, args := tx.visible()
 	e, err := scanEvidence(tx.queryRow(`SELECT `+evidenceColumns+` FROM evidence e JOIN incidents i ON i.id = e.incident_id
-		WHERE e.id = ? AND `+vis+tx.forUpdate(), append([]any{id}, args...)...))
+		WHERE e.id = ? AND `+vis, append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, vigil.Errorf(vigil.ENOTFOUND, "Evidence not found.")
+		return nil, notFound
 	}
 	return e, err
 }
@@ -138,6 +158,14 @@ func (s *EvidenceService) AddEvidence(ctx context.Context, e *vigil.Evidence, co
 		}
 		e.Digests, e.AddedBy, e.AddedByName, e.AddedAt = d, tx.actorID(), tx.actorName(), tx.now
 		e.Integrity, e.Version = vigil.IntegrityUnverified, 1
+		// Count the reference first: the row lock waits for a deletion of
+		// the same bytes to finish, which may have removed the file.
+		if _, err := tx.exec(`INSERT INTO blob_refs (sha256, n) VALUES (?, 1) ON CONFLICT (sha256) DO UPDATE SET n = blob_refs.n + 1`, d.SHA256); err != nil {
+			return err
+		}
+		if !blobs.Exists(d.SHA256) {
+			return vigil.Errorf(vigil.ECONFLICT, "The same file was being deleted from another incident while you added it. Upload it again.")
+		}
 		e.ID, err = tx.insert(`INSERT INTO evidence (incident_id, name, media_type, description, size, sha256, sha1, md5,
 			collected_by, collected_at, collected_from, method, added_by, added_by_name, added_at, integrity)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -441,8 +469,7 @@ func (s *EvidenceService) DeleteEvidence(ctx context.Context, id int64, reason s
 	if reason == "" {
 		return vigil.Invalid("reason", "Say why the evidence is deleted: the record of its deletion is kept.")
 	}
-	var orphan bool
-	e, err := s.access(ctx, id, vigil.PermEvidenceAdmin, func(e *vigil.Evidence) (*vigil.CustodyEntry, error) {
+	_, err = s.access(ctx, id, vigil.PermEvidenceAdmin, func(e *vigil.Evidence) (*vigil.CustodyEntry, error) {
 		if err := held(e); err != nil {
 			return nil, err
 		}
@@ -456,23 +483,28 @@ func (s *EvidenceService) DeleteEvidence(ctx context.Context, id int64, reason s
 		if _, err := tx.exec(`UPDATE evidence SET deleted_at = ?, version = ? WHERE id = ?`, e.DeletedAt, e.Version, e.ID); err != nil {
 			return err
 		}
-		var others int
-		if err := tx.queryRow(`SELECT count(*) FROM evidence WHERE sha256 = ? AND deleted_at IS NULL AND id <> ?`, e.SHA256, e.ID).Scan(&others); err != nil {
-			return err
-		}
-		orphan = others == 0
 		if _, err := tx.addTimeline(e.IncidentID, vigil.KindEvidence, tx.now, fmt.Sprintf("Evidence %s deleted: %s", e.Name, reason), nil); err != nil {
 			return err
 		}
-		return tx.touchIncident(e.IncidentID)
-	})
-	if err != nil {
-		return err
-	}
-	if orphan {
+		if err := tx.touchIncident(e.IncidentID); err != nil {
+			return err
+		}
+		// The file goes with its last reference, inside the transaction:
+		// an upload of the same bytes waits on this row, then finds the
+		// file gone and asks for it again.
+		var left int64
+		if err := tx.queryRow(`UPDATE blob_refs SET n = n - 1 WHERE sha256 = ? RETURNING n`, e.SHA256).Scan(&left); err != nil {
+			return fmt.Errorf("count the file's references: %w", err)
+		}
+		if left > 0 {
+			return nil
+		}
+		if _, err := tx.exec(`DELETE FROM blob_refs WHERE sha256 = ?`, e.SHA256); err != nil {
+			return err
+		}
 		return blobs.Remove(e.SHA256)
-	}
-	return nil
+	})
+	return err
 }
 
 // ExportEvidence logs the export of every kept piece of an incident's

@@ -120,15 +120,26 @@ func (s *ExerciseService) FindExercises(ctx context.Context) (out []*vigil.Exerc
 	return out, err
 }
 
-// FindExerciseByID returns an exercise with its injects.
+// FindExerciseByID returns an exercise with its injects; participants
+// (anyone but the facilitators, who may write plans) see an inject only
+// once it is released, so the scenario can still surprise them.
 func (s *ExerciseService) FindExerciseByID(ctx context.Context, id int64) (x *vigil.Exercise, err error) {
 	defer s.db.op("exercise.find_by_id")(&err)
 	err = s.db.read(ctx, func(tx *Tx) error {
 		if err := tx.require(vigil.PermPlanRead); err != nil {
 			return err
 		}
-		x, err = tx.findExercise(id)
-		return err
+		if x, err = tx.findExercise(id); err != nil {
+			return err
+		}
+		if !tx.actor.Can(vigil.PermPlanAdmin) {
+			for _, j := range x.Injects {
+				if j.ReleasedAt == nil {
+					j.Title, j.Detail = "Not released yet", ""
+				}
+			}
+		}
+		return nil
 	})
 	return x, err
 }
@@ -205,6 +216,9 @@ func truncateRunes(s string, n int) string {
 func (tx *Tx) release(x *vigil.Exercise, j *vigil.Inject) error {
 	if j.ReleasedAt != nil {
 		return nil
+	}
+	if _, err := tx.findIncidentByID(*x.IncidentID); err != nil {
+		return err
 	}
 	j.ReleasedAt = &tx.now
 	if _, err := tx.exec(`UPDATE exercise_injects SET released_at = ? WHERE id = ?`, tx.now, j.ID); err != nil {
@@ -350,6 +364,9 @@ func (s *ExerciseService) EndExercise(ctx context.Context, id int64, end vigil.E
 			return vigil.Errorf(vigil.ECONFLICT, "Only a running exercise ends; it is %s.", x.Status)
 		}
 		inc := *x.IncidentID
+		if _, err := tx.findIncidentByID(inc); err != nil {
+			return err
+		}
 		var have int
 		if err := tx.queryRow(`SELECT count(*) FROM reviews WHERE incident_id = ?`, inc).Scan(&have); err != nil {
 			return err

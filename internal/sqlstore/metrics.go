@@ -38,7 +38,7 @@ func (s *MetricsService) IncidentMetrics(ctx context.Context, f vigil.MetricsFil
 				return err
 			}
 			fa := &vigil.IncidentFacts{ID: inc.ID, Reference: inc.Reference, Type: inc.Type, Severity: inc.Severity, Category: inc.Category,
-				Source: inc.Source, Exercise: inc.Exercise, CreatedAt: inc.CreatedAt, Times: inc.Times}
+				Source: inc.Source, TLP: inc.TLP, Exercise: inc.Exercise, CreatedAt: inc.CreatedAt, Times: inc.Times}
 			facts = append(facts, fa)
 			byID[inc.ID], status[inc.ID] = fa, inc.Status
 		}

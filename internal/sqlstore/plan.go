@@ -370,7 +370,17 @@ func (tx *Tx) applyPlan(incidentID, planID int64, preview bool) (a *vigil.PlanAp
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	a.Added, a.Changed, a.Removed, a.Unchanged = vigil.DiffPlan(p.Definition, tasks)
+	var prev *vigil.PlanDefinition
+	if a.Previous != 0 {
+		var src string
+		if err := tx.queryRow(`SELECT source FROM plan_versions WHERE plan_id = ? AND version = ?`, p.ID, a.Previous).Scan(&src); err != nil {
+			return nil, fmt.Errorf("plan %d version %d: %w", p.ID, a.Previous, err)
+		}
+		if prev, err = plan.Parse(src); err != nil {
+			return nil, fmt.Errorf("plan %d version %d: %w", p.ID, a.Previous, err)
+		}
+	}
+	a.Added, a.Changed, a.Removed, a.Unchanged = vigil.DiffPlan(prev, p.Definition, tasks)
 	if preview {
 		return a, nil
 	}

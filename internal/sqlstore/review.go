@@ -311,8 +311,12 @@ func (s *ReviewService) FindPlanActions(ctx context.Context, planID int64) (out 
 
 // adoptActions marks review actions as made by version p.Version of p.
 func (tx *Tx) adoptActions(p *vigil.Plan, ids []int64) error {
+	vis, vargs := tx.visible()
 	for _, id := range ids {
-		acts, err := tx.actions(`ra.task_id = ? AND ra.plan_id = ?`, id, p.ID)
+		// Only actions on incidents the actor may see: a hidden one is
+		// answered as if it did not exist.
+		acts, err := tx.actions(`ra.task_id = ? AND ra.plan_id = ? AND ra.incident_id IN (SELECT i.id FROM incidents i WHERE `+vis+`)`,
+			append([]any{id, p.ID}, vargs...)...)
 		if err != nil {
 			return err
 		}
