@@ -43,14 +43,56 @@ type env struct {
 }
 
 var (
-	docOnce sync.Once
-	doc     *openapi3.T
-	docErr  error
+	routerOnce sync.Once
+	router     routers.Router
+	routerErr  error
+	docOnce    sync.Once
+	doc        *openapi3.T
+	docErr     error
 )
+
+// templateDB is a freshly migrated database file that each test's store
+// starts as a copy of: running the migrations is most of a store's set-up
+// cost, under the race detector many times over.
+var (
+	templateOnce sync.Once
+	templateFile string
+	templateErr  error
+)
+
+func freshDB(t *testing.T) string {
+	t.Helper()
+	templateOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vigil-http-test-")
+		if err != nil {
+			templateErr = err
+			return
+		}
+		templateFile = filepath.Join(dir, sqlite.FileName)
+		db, err := sqlite.Open(context.Background(), templateFile)
+		if err != nil {
+			templateErr = err
+			return
+		}
+		templateErr = db.Close() // checkpoints the WAL into the file
+	})
+	if templateErr != nil {
+		t.Fatal(templateErr)
+	}
+	b, err := os.ReadFile(templateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), sqlite.FileName))
+	db, err := sqlite.Open(t.Context(), freshDB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,13 +118,18 @@ func newEnv(t *testing.T) *env {
 	if docErr != nil {
 		t.Fatalf("the OpenAPI document is invalid: %v", docErr)
 	}
-	// Route against this test server's address.
-	d := *doc
-	d.Servers = openapi3.Servers{{URL: ts.URL}}
-	e.router, err = gorillamux.NewRouter(&d)
-	if err != nil {
-		t.Fatal(err)
+	// One router for every test server: it matches on the path, whatever
+	// the host and port (building one per server is most of a fixture's
+	// cost under the race detector).
+	routerOnce.Do(func() {
+		d := *doc
+		d.Servers = openapi3.Servers{{URL: "/"}}
+		router, routerErr = gorillamux.NewRouter(&d)
+	})
+	if routerErr != nil {
+		t.Fatal(routerErr)
 	}
+	e.router = router
 	return e
 }
 

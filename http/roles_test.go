@@ -152,12 +152,9 @@ func newFixture(t *testing.T) *fixture {
 	redEv := &vigil.Evidence{IncidentID: f.red.ID, Name: "mailbox.pst"}
 	must(t, f.e.svc.Evidence.AddEvidence(adm, redEv, strings.NewReader("!BDN")))
 	f.ev, f.redEv = ev.ID, redEv.ID
-	if _, err := f.e.svc.Plans.InstallStarterPlans(adm); err != nil {
-		t.Fatal(err)
-	}
-	plans, err := f.e.svc.Plans.FindPlans(adm)
+	pl, err := f.e.svc.Plans.CreatePlan(adm, vigil.PlanInput{Source: "---\nkey: fixture-plan\ntitle: Fixture plan\ntypes: phishing\n---\n## Contain\n### Block the sender\nOwner: technical\n"})
 	must(t, err)
-	f.plan = plans[0].ID
+	f.plan = pl.ID
 	closed := &vigil.Incident{Title: "Guessed password", Severity: vigil.SeverityLow}
 	must(t, f.e.svc.Incidents.CreateIncident(mgr, closed))
 	for _, to := range []vigil.Status{vigil.StatusConfirmed, vigil.StatusContained, vigil.StatusRecovered, vigil.StatusClosed} {
@@ -297,35 +294,35 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/evidence/{redev}/content", nil, "UNNNNA", false},
 		{"POST", "/api/v1/evidence/{ev}/transfers", func(*fixture) any { return map[string]any{"to": "DC Morgan"} }, "UFFAAA", false},
 		{"POST", "/api/v1/evidence/{ev}/verify", nil, "UFFAAA", false},
-		{"PUT", "/api/v1/evidence/{ev}/hold", func(*fixture) any { return map[string]any{"hold": true, "reason": "Litigation"} }, "UFFFAA", true},
-		{"DELETE", "/api/v1/evidence/{ev}?reason=duplicate", nil, "UFFFAA", true},
+		{"PUT", "/api/v1/evidence/{ev}/hold", func(*fixture) any { return map[string]any{"hold": true, "reason": "Litigation"} }, "UFFFAA", false},
+		{"DELETE", "/api/v1/evidence/{ev}?reason=duplicate", nil, "UFFFAA", false},
 		{"GET", "/api/v1/plans", nil, "UFAAAA", false},
 		{"POST", "/api/v1/plans", func(*fixture) any {
 			return map[string]any{"source": "---\nkey: matrix\ntitle: M\ntypes: other\n---\n## Contain\n### Do it\n"}
 		}, "UFFFAA", false},
 		{"GET", "/api/v1/plans/{plan}", nil, "UFAAAA", false},
 		{"PUT", "/api/v1/plans/{plan}", func(*fixture) any {
-			return map[string]any{"source": "---\nkey: data-breach\ntitle: M\ntypes: other\n---\n## Contain\n### Do it\n", "version": 1}
-		}, "UFFFAA", true},
+			return map[string]any{"source": "---\nkey: fixture-plan\ntitle: M\ntypes: other\n---\n## Contain\n### Do it\n", "version": 1}
+		}, "UFFFAA", false},
 		{"PUT", "/api/v1/plans/{plan}/meta", func(*fixture) any { return map[string]any{"review_due": time.Now().AddDate(0, 6, 0)} }, "UFFFAA", false},
 		{"POST", "/api/v1/plans/{plan}/approve", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", false},
 		{"GET", "/api/v1/plans/{plan}/versions", nil, "UFAAAA", false},
 		{"GET", "/api/v1/incidents/{inc}/plans", nil, "UNAAAA", false},
 		{"POST", "/api/v1/incidents/{inc}/plans", func(f *fixture) any { return map[string]any{"plan_id": f.plan, "preview": true} }, "UFFAAA", false},
 		{"GET", "/api/v1/incidents/{closed}/review", nil, "UNAAAA", false},
-		{"POST", "/api/v1/incidents/{closed}/review", nil, "UFFAAA", true},
-		{"PATCH", "/api/v1/incidents/{closed}/review", func(*fixture) any { return map[string]any{"root_cause": "Weak password", "version": 1} }, "UFFAAA", true},
+		{"POST", "/api/v1/incidents/{closed}/review", nil, "UFFAAA", false},
+		{"PATCH", "/api/v1/incidents/{closed}/review", func(*fixture) any { return map[string]any{"root_cause": "Weak password", "version": 1} }, "UFFAAA", false},
 		{"POST", "/api/v1/incidents/{closed}/review/actions", func(*fixture) any { return map[string]any{"title": "Turn on MFA"} }, "UFFAAA", false},
-		{"POST", "/api/v1/incidents/{closed}/review/close", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", true},
+		{"POST", "/api/v1/incidents/{closed}/review/close", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", false},
 		{"GET", "/api/v1/review-actions", nil, "UAAAAA", false},
 		{"GET", "/api/v1/exercises", nil, "UFAAAA", false},
 		{"POST", "/api/v1/exercises", func(f *fixture) any {
 			return map[string]any{"title": "Tabletop", "plan_id": f.plan, "scenario": "Files encrypted", "scheduled_at": time.Now().Add(time.Hour)}
 		}, "UFFFAA", false},
 		{"GET", "/api/v1/exercises/{exercise}", nil, "UFAAAA", false},
-		{"POST", "/api/v1/exercises/{exercise}/start", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", true},
+		{"POST", "/api/v1/exercises/{exercise}/start", func(*fixture) any { return map[string]any{"version": 1} }, "UFFFAA", false},
 		{"POST", "/api/v1/exercises/{exercise}/injects/{inject}/release", nil, "UFFFAA", false},
-		{"POST", "/api/v1/exercises/{exercise}/end", func(*fixture) any { return map[string]any{"findings": []string{"x"}, "version": 1} }, "UFFFAA", true},
+		{"POST", "/api/v1/exercises/{exercise}/end", func(*fixture) any { return map[string]any{"findings": []string{"x"}, "version": 1} }, "UFFFAA", false},
 		{"GET", "/api/v1/preparedness", nil, "UFAAAA", false},
 		{"POST", "/api/v1/contacts/{contact}/verify", nil, "UFFFAA", false},
 		{"GET", "/api/v1/metrics/incidents", nil, "UAAAAA", false},
