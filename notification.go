@@ -174,12 +174,13 @@ const (
 	EventDutyOverdue     EventKind = "duty.overdue"
 	EventReportReceived  EventKind = "report.received" // a member of staff reported a suspected incident
 	EventPlanReviewDue   EventKind = "plan.review_due" // a response plan's review falls due within 30 days, or is overdue
+	EventIntelHit        EventKind = "intel.hit"       // an incident's observables match indicators received from partners or feeds
 	EventTest            EventKind = "test"            // an administrator's test of a channel
 )
 
 // EventKinds lists the events subscriptions may name.
 var EventKinds = []EventKind{EventIncidentCreated, EventSeverityRaised, EventAssigned, EventTaskDue, EventDutyDueSoon,
-	EventDutyOverdue, EventReportReceived, EventPlanReviewDue}
+	EventDutyOverdue, EventReportReceived, EventPlanReviewDue, EventIntelHit}
 
 // Event is one thing that happened, queued in the transaction that made it
 // happen and fanned out to subscriptions by the worker.
@@ -189,6 +190,7 @@ type Event struct {
 	TaskID       int64     `json:"task_id,omitempty"`
 	ObligationID int64     `json:"obligation_id,omitempty"`
 	PlanID       int64     `json:"plan_id,omitempty"` // plan review reminders
+	Count        int       `json:"count,omitempty"`   // intel hits: how many new matches
 	UserID       int64     `json:"user_id,omitempty"` // the person it concerns: the new assignee
 	Stage        string    `json:"stage,omitempty"`   // for duty reminders: "12h", "1h" or "overdue"
 	At           time.Time `json:"at"`
@@ -484,6 +486,11 @@ func Compose(a About, cleared TLP, loc *time.Location) Message {
 	case EventReportReceived:
 		m.Subject = "Suspected incident reported: " + ref
 		m.Text = "A member of staff reported a suspected incident. It waits for triage."
+	case EventIntelHit:
+		m.Subject = "Threat intelligence match: " + ref
+		m.Text = fmt.Sprintf("%d new matches between the incident's observables and indicators received from partners or feeds. "+
+			"The incident's threat intelligence section says which, and where the indicators came from.", ev.Count)
+		m.Path += "#intel"
 	case EventSeverityRaised:
 		m.Subject = "Severity raised to " + string(inc.Severity) + ": " + ref
 		m.Text = "The incident's severity was raised."

@@ -253,3 +253,61 @@ func testIOC(t *testing.T, open Opener) {
 		t.Errorf("earlier hits lost: %v", got)
 	}
 }
+
+// testIOCNotify: a round of matching that finds new hits on an incident
+// tells the subscriptions asking for intel.hit, once per incident per
+// round, naming no indicator; an exercise tells no one.
+func testIOCNotify(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	hook := &vigil.Channel{Name: "SOC", Kind: vigil.ChannelWebhook, URL: "https://soc.example.org/hooks/intel", Enabled: true, TLP: vigil.TLPAmber}
+	if err := s.Notify.CreateChannel(admin, hook); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Notify.CreateSubscription(admin, &vigil.Subscription{ChannelID: hook.ID, Events: []vigil.EventKind{vigil.EventIntelHit}}); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, admin, s, &vigil.Incident{Title: "Beaconing"})
+	drill := MustCreateIncident(t, admin, s, &vigil.Incident{Title: "Drill", Exercise: true})
+	for _, id := range []int64{inc.ID, drill.ID} {
+		if _, err := s.Observables.AddObservables(admin, id, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "10.9.8.7"}, {Type: vigil.ObsDomain, Value: "c2.bad.example"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coll := &vigil.Collection{Title: "Feed"}
+	if err := s.Sharing.CreateCollection(admin, coll); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.Sharing.AddObjects(admin, coll.ID, []*vigil.IncomingObject{
+		indicator(1, `[ipv4-addr:value = '10.9.8.7']`, t0, vigil.TLPGreen, ``),
+		indicator(2, `[domain-name:value = 'bad.example']`, t0, vigil.TLPRed, `,"name":"Secret C2 domain"`),
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute) // past PostgreSQL's commit lag (Dialect.CommitLag)
+	before := lastDeliveryID(t, s)
+	if n := matchAll(t, s, 1000); n != 4 {
+		t.Fatalf("hits: %d, want 4 (two on each incident)", n)
+	}
+	expandAll(t, s, "w1")
+	got := deliveriesSince(t, s, before)
+	if len(got) != 1 || got[0].Event != vigil.EventIntelHit || got[0].Message.Subject != "Threat intelligence match: "+inc.Reference+" Beaconing" ||
+		!strings.HasPrefix(got[0].Message.Text, "2 new matches") {
+		for _, d := range got {
+			t.Logf("delivery: %s %+v", d.Event, d.Message)
+		}
+		t.Fatalf("%d deliveries", len(got))
+	}
+	if strings.Contains(got[0].Message.Text, "Secret C2") || strings.Contains(got[0].Message.Text, "bad.example") {
+		t.Errorf("the message names an indicator: %q", got[0].Message.Text)
+	}
+	// Nothing new, nothing sent.
+	before = lastDeliveryID(t, s)
+	matchAll(t, s, 1000)
+	expandAll(t, s, "w1")
+	if got := deliveriesSince(t, s, before); len(got) != 0 {
+		t.Errorf("a round without new hits notified: %+v", got)
+	}
+}

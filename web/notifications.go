@@ -31,6 +31,7 @@ var eventLabels = map[vigil.EventKind]string{
 	vigil.EventAssigned:        "Assigned (lead or task)",
 	vigil.EventTaskDue:         "Task due",
 	vigil.EventPlanReviewDue:   "Response plan due for review",
+	vigil.EventIntelHit:        "Threat intelligence match",
 	vigil.EventDutyDueSoon:     "Reporting duty due in 12 h and in 1 h",
 	vigil.EventDutyOverdue:     "Reporting duty overdue",
 	vigil.EventReportReceived:  "Suspected incident reported by staff",

@@ -588,6 +588,11 @@ func (tx *Tx) recordHits(hits []hit) (int, error) {
 		if _, err := tx.addTimeline(id, vigil.KindIntel, tx.now, b.String(), nil); err != nil {
 			return n, err
 		}
+		// One notification per incident per round; the message names no
+		// indicator (a RED one among them stays in Vigil).
+		if _, err := tx.emit(vigil.Event{Kind: vigil.EventIntelHit, IncidentID: id, Count: len(hs)}, ""); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }
