@@ -311,3 +311,54 @@ func testIOCNotify(t *testing.T, open Opener) {
 		t.Errorf("a round without new hits notified: %+v", got)
 	}
 }
+
+// testIOCDeleteVersion: deleting an indicator's last version makes the
+// version before it the one matched; deleting every version forgets it.
+func testIOCDeleteVersion(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	coll := &vigil.Collection{Title: "Feed"}
+	if err := s.Sharing.CreateCollection(admin, coll); err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	if _, err := s.Sharing.AddObjects(admin, coll.ID, []*vigil.IncomingObject{
+		indicator(1, `[ipv4-addr:value = '10.5.5.5']`, v1, vigil.TLPGreen, ``),
+		indicator(1, `[ipv4-addr:value = '10.6.6.6']`, v2, vigil.TLPGreen, ``),
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	matchAll(t, s, 1000)
+	hitsOn := func(value string) int {
+		t.Helper()
+		inc := MustCreateIncident(t, admin, s, &vigil.Incident{Title: "Seen " + value})
+		if _, err := s.Observables.AddObservables(admin, inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: value}}); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(time.Minute)
+		matchAll(t, s, 1000)
+		page, err := s.IOC.FindHits(admin, vigil.HitFilter{IncidentID: inc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Hits)
+	}
+	if hitsOn("10.6.6.6") != 1 || hitsOn("10.5.5.5") != 0 {
+		t.Fatal("before the delete, only the last version matches")
+	}
+	id := "indicator--10000000-0000-4000-8000-000000000001"
+	if err := s.Sharing.DeleteObject(admin, coll.ID, id, vigil.ObjectFilter{Versions: []string{v2.Format("2006-01-02T15:04:05.000Z")}}); err != nil {
+		t.Fatal(err)
+	}
+	if hitsOn("10.5.5.5") != 1 || hitsOn("10.6.6.6") != 0 {
+		t.Error("after deleting the last version, the one before it should be matched")
+	}
+	if err := s.Sharing.DeleteObject(admin, coll.ID, id, vigil.ObjectFilter{Versions: []string{"all"}}); err != nil {
+		t.Fatal(err)
+	}
+	if hitsOn("10.5.5.5") != 0 {
+		t.Error("a deleted indicator still matches")
+	}
+}

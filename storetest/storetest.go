@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FeedSchedule", func(t *testing.T) { testFeedSchedule(t, open) })
 	t.Run("IOC", func(t *testing.T) { testIOC(t, open) })
 	t.Run("IOCNotify", func(t *testing.T) { testIOCNotify(t, open) })
+	t.Run("IOCDeleteVersion", func(t *testing.T) { testIOCDeleteVersion(t, open) })
 	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
 	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })
 	t.Run("Plan", func(t *testing.T) { testPlan(t, open) })

@@ -205,27 +205,60 @@ func (tx *Tx) indexIndicators(cur *cursors, limit int) (n, vals int, more bool, 
 			continue // an older version, added after the newest: the newest holds
 		}
 		n++
-		if _, err := tx.exec(`DELETE FROM ioc_entries WHERE collection_id = ? AND stix_id = ?`, v.coll, v.id); err != nil {
+		k, err := tx.indexVersion(v.seq, v.coll, v.id, v.tlp, v.rank, v.body, own)
+		if err != nil {
 			return 0, 0, false, err
 		}
-		ind, err := stix.ReadIndicator([]byte(v.body))
-		if err != nil || ind.Revoked || (ind.CreatedBy != "" && ind.CreatedBy == own) {
-			continue
-		}
-		var conf any
-		if ind.Confidence != nil {
-			conf = int64(*ind.Confidence)
-		}
-		for _, iv := range ind.Values {
-			if _, err := tx.exec(`INSERT INTO ioc_entries (object_seq, collection_id, stix_id, type, value, name, confidence, tlp, tlp_rank, valid_until, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				v.seq, v.coll, v.id, iv.Type, iv.Value, truncate(ind.Name, 500), conf, v.tlp, v.rank, ind.ValidUntil, tx.now); err != nil {
-				return 0, 0, false, err
-			}
-			vals++
-		}
+		vals += k
 	}
 	return n, vals, more, nil
+}
+
+// indexVersion makes an indicator version's entries the indicator's
+// entries in its collection, and returns how many values it gave.
+func (tx *Tx) indexVersion(seq int64, coll, id, tlp string, rank int, body, own string) (int, error) {
+	if _, err := tx.exec(`DELETE FROM ioc_entries WHERE collection_id = ? AND stix_id = ?`, coll, id); err != nil {
+		return 0, err
+	}
+	ind, err := stix.ReadIndicator([]byte(body))
+	if err != nil || ind.Revoked || (ind.CreatedBy != "" && ind.CreatedBy == own) {
+		return 0, nil
+	}
+	var conf any
+	if ind.Confidence != nil {
+		conf = int64(*ind.Confidence)
+	}
+	for _, iv := range ind.Values {
+		if _, err := tx.exec(`INSERT INTO ioc_entries (object_seq, collection_id, stix_id, type, value, name, confidence, tlp, tlp_rank, valid_until, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			seq, coll, id, iv.Type, iv.Value, truncate(ind.Name, 500), conf, tlp, rank, ind.ValidUntil, tx.now); err != nil {
+			return 0, err
+		}
+	}
+	return len(ind.Values), nil
+}
+
+// reindexIndicator makes the entries of an indicator follow its last
+// version in the collection after versions were deleted: the entries of
+// the version left last, or none when no version is left.
+func (tx *Tx) reindexIndicator(coll, id string) error {
+	var seq int64
+	var tlp, body string
+	var rank int
+	err := tx.queryRow(`SELECT seq, tlp, tlp_rank, body FROM stix_objects WHERE collection_id = ? AND stix_id = ? AND is_last AND type = 'indicator'`,
+		coll, id).Scan(&seq, &tlp, &rank, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.exec(`DELETE FROM ioc_entries WHERE collection_id = ? AND stix_id = ?`, coll, id)
+		return err
+	} else if err != nil {
+		return err
+	}
+	p, err := tx.profile()
+	if err != nil {
+		return err
+	}
+	_, err = tx.indexVersion(seq, coll, id, tlp, rank, body, stix.IdentityID(p.Name))
+	return err
 }
 
 const entryColumns = `id, collection_id, stix_id, type, value, name, confidence, tlp, tlp_rank, valid_until, created_at`

@@ -621,6 +621,12 @@ func (s *SharingService) DeleteObject(ctx context.Context, coll, id string, f vi
 				return err
 			}
 		}
+		// Matching follows the indicator's version now last, or forgets it.
+		if strings.HasPrefix(id, "indicator--") {
+			if err := tx.reindexIndicator(coll, id); err != nil {
+				return err
+			}
+		}
 		tx.audit("stix.delete", "collection", 0, nil, map[string]any{"collection": coll, "id": id, "versions": f.Versions})
 		return nil
 	})
