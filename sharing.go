@@ -180,6 +180,9 @@ type SharingService interface {
 	// AuthenticatePartner returns the actor of a partner's token; name,
 	// if given (HTTP Basic), must be the partner's.
 	AuthenticatePartner(ctx context.Context, name, token string) (*Actor, error)
+	// ServerKey returns the 32-byte key of that name that every instance
+	// shares, making it on first use. It never leaves the server.
+	ServerKey(ctx context.Context, name string) ([]byte, error)
 }
 
 // Feed is an external TAXII 2.1 collection that Vigil polls, importing

@@ -6,6 +6,7 @@ package http
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,10 @@ type Server struct {
 	apiRoutes    []apiRoute
 	openapiOnce  sync.Once
 	openapiJSON  []byte
+	// The key sealing TAXII next values (see nextAEAD).
+	nextOnce sync.Once
+	nextGCM  cipher.AEAD
+	nextErr  error
 }
 
 // DefaultMaxBodyBytes is the default bound on JSON request bodies.

@@ -3,7 +3,11 @@ package http
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -249,15 +254,15 @@ func (s *Server) taxiiCollection(w http.ResponseWriter, r *http.Request) {
 
 // taxiiFilter reads the URL filtering parameters an endpoint takes. A
 // parameter given twice, or malformed, is a 400.
-func taxiiFilter(r *http.Request, allowed ...string) (vigil.ObjectFilter, error) {
+func (s *Server) taxiiFilter(r *http.Request, allowed ...string) (vigil.ObjectFilter, error) {
 	var f vigil.ObjectFilter
 	var p vigil.Problems
 	q := r.URL.Query()
 	list := func(v string) []string {
 		var out []string
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
+		for _, e := range strings.Split(v, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				out = append(out, e)
 			}
 		}
 		return out
@@ -289,7 +294,7 @@ func taxiiFilter(r *http.Request, allowed ...string) (vigil.ObjectFilter, error)
 			}
 			f.Limit = n
 		case "next":
-			seq, err := parseNext(v)
+			seq, err := s.parseNext(r.Context(), v)
 			if err != nil {
 				p.Add(key, "Not a next value this server gave.")
 			}
@@ -314,19 +319,63 @@ func taxiiFilter(r *http.Request, allowed ...string) (vigil.ObjectFilter, error)
 	return f, p.Err()
 }
 
-// The next value is the cursor (the last object's position), opaque to
-// clients; the store applies the request's filters and the client's rights
-// again with it, so it cannot reach past them.
-func formatNext(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(seq, 10)))
+// The next value is the cursor (the last object's position in the whole
+// store), sealed with AES-GCM under a key the instances share: clients
+// cannot read it (a partner must not count what others add to other
+// collections) nor forge one. The store applies the request's filters and
+// the client's rights again with it, so even a replayed one reaches no
+// further.
+func (s *Server) nextAEAD(ctx context.Context) (cipher.AEAD, error) {
+	s.nextOnce.Do(func() {
+		key, err := s.Services.Sharing.ServerKey(ctx, "taxii-next")
+		if err != nil {
+			s.nextErr = err
+			return
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			s.nextErr = err
+			return
+		}
+		s.nextGCM, s.nextErr = cipher.NewGCM(block)
+	})
+	if s.nextErr != nil {
+		// Try again on the next request rather than fail for ever.
+		err := s.nextErr
+		s.nextOnce = sync.Once{}
+		return nil, err
+	}
+	return s.nextGCM, nil
 }
 
-func parseNext(s string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !bytes.HasPrefix(b, []byte("v1:")) {
+func (s *Server) formatNext(ctx context.Context, seq int64) (string, error) {
+	aead, err := s.nextAEAD(ctx)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+8+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	var plain [8]byte
+	binary.BigEndian.PutUint64(plain[:], uint64(seq))
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain[:], []byte("taxii-next-v2"))), nil
+}
+
+func (s *Server) parseNext(ctx context.Context, v string) (int64, error) {
+	aead, err := s.nextAEAD(ctx)
+	if err != nil {
+		return 0, err
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) < aead.NonceSize() {
 		return 0, errors.New("bad next")
 	}
-	return strconv.ParseInt(string(b[3:]), 10, 64)
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte("taxii-next-v2"))
+	if err != nil || len(plain) != 8 {
+		return 0, errors.New("bad next")
+	}
+	return int64(binary.BigEndian.Uint64(plain)), nil
 }
 
 func dateHeaders(w http.ResponseWriter, objs []*vigil.StoredObject) {
@@ -339,24 +388,31 @@ func dateHeaders(w http.ResponseWriter, objs []*vigil.StoredObject) {
 
 var objectParams = []string{"added_after", "limit", "next", "match[id]", "match[type]", "match[version]", "match[spec_version]"}
 
-func (s *Server) findPage(w http.ResponseWriter, r *http.Request, f vigil.ObjectFilter) *vigil.ObjectPage {
+func (s *Server) findPage(w http.ResponseWriter, r *http.Request, f vigil.ObjectFilter) (*vigil.ObjectPage, string) {
 	page, err := s.Services.Sharing.FindObjects(r.Context(), r.PathValue("cid"), f)
 	if err != nil {
 		s.taxiiFail(w, r, err)
-		return nil
+		return nil, ""
 	}
-	return page
+	next := ""
+	if page.More {
+		if next, err = s.formatNext(r.Context(), page.Next); err != nil {
+			s.taxiiFail(w, r, err)
+			return nil, ""
+		}
+	}
+	return page, next
 }
 
 // writeEnvelope writes objects as a TAXII envelope, copying each object's
 // stored JSON as it is.
-func writeEnvelope(w http.ResponseWriter, page *vigil.ObjectPage) {
+func writeEnvelope(w http.ResponseWriter, page *vigil.ObjectPage, next string) {
 	dateHeaders(w, page.Objects)
 	var b bytes.Buffer
 	b.WriteByte('{')
 	sep := ""
 	if page.More {
-		b.WriteString(`"more":true,"next":"` + formatNext(page.Next) + `"`)
+		b.WriteString(`"more":true,"next":"` + next + `"`)
 		sep = ","
 	}
 	if len(page.Objects) > 0 {
@@ -377,24 +433,24 @@ func writeEnvelope(w http.ResponseWriter, page *vigil.ObjectPage) {
 }
 
 func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) {
-	f, err := taxiiFilter(r, objectParams...)
+	f, err := s.taxiiFilter(r, objectParams...)
 	if err != nil {
 		s.taxiiFail(w, r, err)
 		return
 	}
-	if page := s.findPage(w, r, f); page != nil {
-		writeEnvelope(w, page)
+	if page, next := s.findPage(w, r, f); page != nil {
+		writeEnvelope(w, page, next)
 	}
 }
 
 func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) {
-	f, err := taxiiFilter(r, "added_after", "limit", "next", "match[version]", "match[spec_version]")
+	f, err := s.taxiiFilter(r, "added_after", "limit", "next", "match[version]", "match[spec_version]")
 	if err != nil {
 		s.taxiiFail(w, r, err)
 		return
 	}
 	f.IDs = []string{r.PathValue("oid")}
-	page := s.findPage(w, r, f)
+	page, next := s.findPage(w, r, f)
 	if page == nil {
 		return
 	}
@@ -402,16 +458,16 @@ func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) {
 		taxiiError(w, http.StatusNotFound, "Not found", "No such object in the collection.")
 		return
 	}
-	writeEnvelope(w, page)
+	writeEnvelope(w, page, next)
 }
 
 func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) {
-	f, err := taxiiFilter(r, objectParams...)
+	f, err := s.taxiiFilter(r, objectParams...)
 	if err != nil {
 		s.taxiiFail(w, r, err)
 		return
 	}
-	page := s.findPage(w, r, f)
+	page, next := s.findPage(w, r, f)
 	if page == nil {
 		return
 	}
@@ -423,7 +479,7 @@ func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{}
 	if page.More {
-		out["more"], out["next"] = true, formatNext(page.Next)
+		out["more"], out["next"] = true, next
 	}
 	if len(page.Objects) > 0 {
 		recs := make([]record, 0, len(page.Objects))
@@ -442,13 +498,13 @@ func stixVersion(o *vigil.StoredObject) string {
 }
 
 func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) {
-	f, err := taxiiFilter(r, "added_after", "limit", "next", "match[spec_version]")
+	f, err := s.taxiiFilter(r, "added_after", "limit", "next", "match[spec_version]")
 	if err != nil {
 		s.taxiiFail(w, r, err)
 		return
 	}
 	f.IDs, f.Versions = []string{r.PathValue("oid")}, []string{"all"}
-	page := s.findPage(w, r, f)
+	page, next := s.findPage(w, r, f)
 	if page == nil {
 		return
 	}
@@ -458,7 +514,7 @@ func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{}
 	if page.More {
-		out["more"], out["next"] = true, formatNext(page.Next)
+		out["more"], out["next"] = true, next
 	}
 	if len(page.Objects) > 0 {
 		vs := make([]string, 0, len(page.Objects))
@@ -472,7 +528,7 @@ func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) {
-	f, err := taxiiFilter(r, "match[version]", "match[spec_version]")
+	f, err := s.taxiiFilter(r, "match[version]", "match[spec_version]")
 	if err != nil {
 		s.taxiiFail(w, r, err)
 		return

@@ -1,7 +1,9 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -302,6 +304,19 @@ func TestTAXII(t *testing.T) {
 		}
 		if strings.Join(all, ",") != strings.Join(want, ",") {
 			t.Errorf("paged: %v", all)
+		}
+		// A next value is sealed: it shows no position, and one changed
+		// by a single bit, or made the old readable way, is refused.
+		first := green.get(coll + "objects/?limit=1").json(t)["next"].(string)
+		raw, _ := base64.RawURLEncoding.DecodeString(first)
+		if len(raw) < 28 || bytes.Contains(raw, []byte("v1:")) {
+			t.Errorf("next is not sealed: %q", raw)
+		}
+		raw[len(raw)-1] ^= 1
+		for _, forged := range []string{base64.RawURLEncoding.EncodeToString(raw), base64.RawURLEncoding.EncodeToString([]byte("v1:1"))} {
+			if r := green.get(coll + "objects/?limit=1&next=" + forged); r.status != 400 {
+				t.Errorf("forged next %q: %d", forged, r.status)
+			}
 		}
 		last := r.header.Get("X-TAXII-Date-Added-Last")
 		r2 := green.get(coll + "objects/?added_after=" + last)

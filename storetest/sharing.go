@@ -378,3 +378,22 @@ func testFeedSchedule(t *testing.T, open Opener) {
 		t.Errorf("feed poll jobs: %v %d", err, len(jobs))
 	}
 }
+
+// testServerKey: a server key is made once and then the same for every
+// caller (every instance), 32 bytes, one per name.
+func testServerKey(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := SystemContext(t)
+	a, err := s.Sharing.ServerKey(ctx, "taxii-next")
+	if err != nil || len(a) != 32 {
+		t.Fatalf("key: %v %d", err, len(a))
+	}
+	b, err := s.Sharing.ServerKey(ctx, "taxii-next")
+	if err != nil || string(a) != string(b) {
+		t.Errorf("the key changed: %v", err)
+	}
+	c, err := s.Sharing.ServerKey(ctx, "other")
+	if err != nil || string(a) == string(c) {
+		t.Errorf("two names, one key: %v", err)
+	}
+}

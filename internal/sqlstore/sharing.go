@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -793,4 +795,26 @@ func (s *SharingService) AuthenticatePartner(ctx context.Context, name, token st
 		return nil
 	})
 	return a, err
+}
+
+// ServerKey returns the shared key of that name, made on first use; the
+// first instance to insert it wins, the others read it.
+func (s *SharingService) ServerKey(ctx context.Context, name string) (key []byte, err error) {
+	defer s.db.op("server_key")(&err)
+	var fresh [32]byte
+	if _, err := rand.Read(fresh[:]); err != nil {
+		return nil, err
+	}
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`INSERT INTO server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, hex.EncodeToString(fresh[:])); err != nil {
+			return err
+		}
+		var h string
+		if err := tx.queryRow(`SELECT key FROM server_keys WHERE name = ?`, name).Scan(&h); err != nil {
+			return err
+		}
+		key, err = hex.DecodeString(h)
+		return err
+	})
+	return key, err
 }
