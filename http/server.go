@@ -55,10 +55,9 @@ type Server struct {
 	apiRoutes    []apiRoute
 	openapiOnce  sync.Once
 	openapiJSON  []byte
-	// The key sealing TAXII next values (see nextAEAD).
-	nextOnce sync.Once
-	nextGCM  cipher.AEAD
-	nextErr  error
+	// The cipher sealing TAXII next values (see nextAEAD).
+	nextMu  sync.Mutex
+	nextGCM cipher.AEAD
 }
 
 // DefaultMaxBodyBytes is the default bound on JSON request bodies.

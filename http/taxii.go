@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -326,23 +325,20 @@ func (s *Server) taxiiFilter(r *http.Request, allowed ...string) (vigil.ObjectFi
 // the client's rights again with it, so even a replayed one reaches no
 // further.
 func (s *Server) nextAEAD(ctx context.Context) (cipher.AEAD, error) {
-	s.nextOnce.Do(func() {
-		key, err := s.Services.Sharing.ServerKey(ctx, "taxii-next")
-		if err != nil {
-			s.nextErr = err
-			return
-		}
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			s.nextErr = err
-			return
-		}
-		s.nextGCM, s.nextErr = cipher.NewGCM(block)
-	})
-	if s.nextErr != nil {
-		// Try again on the next request rather than fail for ever.
-		err := s.nextErr
-		s.nextOnce = sync.Once{}
+	s.nextMu.Lock()
+	defer s.nextMu.Unlock()
+	if s.nextGCM != nil {
+		return s.nextGCM, nil
+	}
+	key, err := s.Services.Sharing.ServerKey(ctx, "taxii-next")
+	if err != nil {
+		return nil, err // tried again on the next request
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	if s.nextGCM, err = cipher.NewGCM(block); err != nil {
 		return nil, err
 	}
 	return s.nextGCM, nil
