@@ -191,4 +191,7 @@ type IOCService interface {
 	// and records it on the hit, on the incident's timeline and in the
 	// audit log, in one transaction. It needs PermIncidentEdit.
 	ShareHit(ctx context.Context, id int64, collectionID string, objs []*IncomingObject) (*TAXIIStatus, error)
+	// CountHitsByGroup counts, for each of the alert groups, the hits on
+	// its alerts the actor may see (for the alert queue's badges).
+	CountHitsByGroup(ctx context.Context, groupIDs []int64) (map[int64]int, error)
 }

@@ -95,7 +95,8 @@ func testIOC(t *testing.T, open Opener) {
 	mustIntegration(t, s, admin, integ)
 	old := alertIn(integ, "edr-1", "Outbound connection", vigil.SeverityLow, vigil.AlertFiring, nil)
 	old.Observables = []vigil.ObservableInput{{Type: vigil.ObsIPv6, Value: "2001:db8:beef::1"}, {Type: vigil.ObsDomain, Value: "evil.example"}}
-	oldAlert := mustIngest(t, s, integ, old).AlertIDs[0]
+	oldRes := mustIngest(t, s, integ, old)
+	oldAlert := oldRes.AlertIDs[0]
 
 	if n := matchAll(t, s, 1000); n != 0 {
 		t.Fatalf("hits with no intelligence: %d", n)
@@ -148,6 +149,13 @@ func testIOC(t *testing.T, open Opener) {
 	slices.SortFunc(want, func(a, b hitKey) int { return strings.Compare(a.value+a.ind, b.value+b.ind) })
 	if got := hitKeys(t, s, admin, vigil.HitFilter{IncidentID: inc.ID, Limit: 2}); !slices.Equal(got, want) {
 		t.Errorf("incident hits:\n got %v\nwant %v", got, want)
+	}
+	// The alert queue's badges: hits by alert group.
+	if counts, err := s.IOC.CountHitsByGroup(resp, []int64{oldRes.GroupIDs[0], 999999}); err != nil || counts[oldRes.GroupIDs[0]] != 2 || len(counts) != 1 {
+		t.Errorf("hits by group: %v %v", err, counts)
+	}
+	if _, err := s.IOC.CountHitsByGroup(reporter, []int64{oldRes.GroupIDs[0]}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("a reporter counts hits: %v", err)
 	}
 	// A responder is not cleared for the RED indicator.
 	if got := hitKeys(t, s, resp, vigil.HitFilter{IncidentID: inc.ID}); len(got) != 5 {

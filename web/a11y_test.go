@@ -217,6 +217,13 @@ func TestAccessibility(t *testing.T) {
 	} {
 		check(p.name, p.path)
 	}
+	// The queue shows which alert groups matched intelligence.
+	var badge bool
+	b.run("queue badge", chromedp.Navigate(base+"/alerts"), chromedp.WaitReady("main", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("main").innerText.includes("Intel match (1)")`, &badge))
+	if !badge {
+		t.Error("the alert queue shows no intel match badge")
+	}
 	// At a phone's width nothing makes the page scroll sideways (wide
 	// tables scroll inside their own box).
 	b.run("phone width", chromedp.EmulateViewport(390, 844))

@@ -27,6 +27,8 @@ type queueData struct {
 	Prev     string
 	Next     string
 	AllState bool
+	// Hits counts, by group, the threat intelligence matches on its alerts.
+	Hits map[int64]int
 }
 
 func (h *Handler) alertQueue(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +51,11 @@ func (h *Handler) alertQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &queueData{Page: page, Filter: f, States: vigil.GroupStates, Sorts: vigil.GroupSorts, Types: vigil.IncidentTypes, Query: q}
+	ids := make([]int64, len(page.Groups))
+	for i, g := range page.Groups {
+		ids[i] = g.ID
+	}
+	d.Hits, _ = h.Services.IOC.CountHitsByGroup(r.Context(), ids) // none for those who may not see intelligence
 	_ = f.Normalize()
 	d.Filter = f
 	if f.Offset > 0 {

@@ -744,6 +744,37 @@ func (s *IOCService) FindHits(ctx context.Context, f vigil.HitFilter) (page *vig
 	return page, err
 }
 
+// CountHitsByGroup counts the visible hits on each group's alerts.
+func (s *IOCService) CountHitsByGroup(ctx context.Context, groupIDs []int64) (out map[int64]int, err error) {
+	defer s.db.op("ioc.hits_by_group")(&err)
+	out = map[int64]int{}
+	if len(groupIDs) == 0 {
+		return out, nil
+	}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		where, args, err := tx.hitVisible()
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT a.group_id, count(*)`+hitFrom+` WHERE `+where+` AND h.alert_id IS NOT NULL AND a.group_id IN (`+
+			placeholders(len(groupIDs))+`) GROUP BY a.group_id`, append(args, anySlice(groupIDs)...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var g int64
+			var n int
+			if err := rows.Scan(&g, &n); err != nil {
+				return err
+			}
+			out[g] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // FindHit returns one hit.
 func (s *IOCService) FindHit(ctx context.Context, id int64) (h *vigil.IOCHit, err error) {
 	defer s.db.op("ioc.hit")(&err)
