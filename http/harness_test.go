@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/blob"
 	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/internal/sqlitetest"
 	"github.com/vigil-ir/vigil/sqlite"
 )
 
@@ -51,48 +51,9 @@ var (
 	docErr     error
 )
 
-// templateDB is a freshly migrated database file that each test's store
-// starts as a copy of: running the migrations is most of a store's set-up
-// cost, under the race detector many times over.
-var (
-	templateOnce sync.Once
-	templateFile string
-	templateErr  error
-)
-
-func freshDB(t *testing.T) string {
-	t.Helper()
-	templateOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-http-test-")
-		if err != nil {
-			templateErr = err
-			return
-		}
-		templateFile = filepath.Join(dir, sqlite.FileName)
-		db, err := sqlite.Open(context.Background(), templateFile)
-		if err != nil {
-			templateErr = err
-			return
-		}
-		templateErr = db.Close() // checkpoints the WAL into the file
-	})
-	if templateErr != nil {
-		t.Fatal(templateErr)
-	}
-	b, err := os.ReadFile(templateFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), sqlite.FileName)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), freshDB(t))
+	db, err := sqlite.Open(t.Context(), sqlitetest.FreshFile(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,13 @@
 package sqlite_test
 
 import (
-	"context"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/blob"
+	"github.com/vigil-ir/vigil/internal/sqlitetest"
 	"github.com/vigil-ir/vigil/sqlite"
 	"github.com/vigil-ir/vigil/storetest"
 )
@@ -20,44 +18,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// template is a freshly migrated database that each store of the suite
-// starts as a copy of (sqlite.Open then finds nothing to migrate): the
-// migrations are most of a fresh store's cost. The template itself is
-// migrated from nothing, once per run.
-var (
-	templateOnce sync.Once
-	templateFile string
-	templateErr  error
-)
-
 // MustOpenDB opens a fresh SQLite store in a temporary folder.
 func MustOpenDB(tb testing.TB) *sqlite.DB {
 	tb.Helper()
-	templateOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-sqlite-test-")
-		if err != nil {
-			templateErr = err
-			return
-		}
-		templateFile = filepath.Join(dir, sqlite.FileName)
-		db, err := sqlite.Open(context.Background(), templateFile)
-		if err == nil {
-			err = db.Close()
-		}
-		templateErr = err
-	})
-	if templateErr != nil {
-		tb.Fatal(templateErr)
-	}
-	b, err := os.ReadFile(templateFile)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	path := filepath.Join(tb.TempDir(), sqlite.FileName)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	db, err := sqlite.Open(tb.Context(), path)
+	db, err := sqlite.Open(tb.Context(), sqlitetest.FreshFile(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

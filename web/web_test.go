@@ -12,16 +12,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/blob"
 	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/internal/sqlitetest"
 	"github.com/vigil-ir/vigil/sqlite"
 	"github.com/vigil-ir/vigil/web"
 )
@@ -41,47 +40,9 @@ type env struct {
 	ui  *web.Handler
 }
 
-// templateDB is a freshly migrated database file that each test's store
-// starts as a copy of: the migrations are most of a store's set-up cost.
-var (
-	templateOnce sync.Once
-	templateFile string
-	templateErr  error
-)
-
-func freshDB(t *testing.T) string {
-	t.Helper()
-	templateOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-web-test-")
-		if err != nil {
-			templateErr = err
-			return
-		}
-		templateFile = filepath.Join(dir, sqlite.FileName)
-		db, err := sqlite.Open(context.Background(), templateFile)
-		if err != nil {
-			templateErr = err
-			return
-		}
-		templateErr = db.Close() // checkpoints the WAL into the file
-	})
-	if templateErr != nil {
-		t.Fatal(templateErr)
-	}
-	b, err := os.ReadFile(templateFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), sqlite.FileName)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), freshDB(t))
+	db, err := sqlite.Open(t.Context(), sqlitetest.FreshFile(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -370,21 +370,8 @@ func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (e
 // reevaluateOpen evaluates the duties of the open incidents again (the
 // thousand most recently updated), after the profile or a pack changed.
 func (tx *Tx) reevaluateOpen() error {
-	rows, err := tx.query(`SELECT id FROM incidents WHERE ` + inClause("status", quoteAll(vigil.OpenStatuses)) + ` ORDER BY updated_at DESC LIMIT 1000`)
+	ids, err := tx.queryIDs(`SELECT id FROM incidents WHERE ` + inClause("status", quoteAll(vigil.OpenStatuses)) + ` ORDER BY updated_at DESC LIMIT 1000`)
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, id := range ids {

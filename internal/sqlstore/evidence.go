@@ -379,20 +379,9 @@ func (s *EvidenceService) VerifyAllEvidence(ctx context.Context, fn func(*vigil.
 				return err
 			}
 			vis, args := tx.visible()
-			rows, err := tx.query(`SELECT e.id FROM evidence e JOIN incidents i ON i.id = e.incident_id
+			ids, err = tx.queryIDs(`SELECT e.id FROM evidence e JOIN incidents i ON i.id = e.incident_id
 				WHERE e.id > ? AND e.deleted_at IS NULL AND `+vis+` ORDER BY e.id LIMIT 100`, append([]any{after}, args...)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				ids = append(ids, id)
-			}
-			return rows.Err()
+			return err
 		})
 		if err != nil || len(ids) == 0 {
 			return err
@@ -524,21 +513,8 @@ func (s *EvidenceService) ExportEvidence(ctx context.Context, incidentID int64) 
 		if err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT id FROM evidence WHERE incident_id = ? AND deleted_at IS NULL ORDER BY id`, incidentID)
+		ids, err := tx.queryIDs(`SELECT id FROM evidence WHERE incident_id = ? AND deleted_at IS NULL ORDER BY id`, incidentID)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {

@@ -287,22 +287,9 @@ func (s *ExerciseService) ReleaseDueInjects(ctx context.Context) (n int, err err
 	}
 	err = s.db.write(ctx, func(tx *Tx) error {
 		n = 0
-		rows, err := tx.query(`SELECT DISTINCT e.id FROM exercises e JOIN exercise_injects j ON j.exercise_id = e.id
+		ids, err := tx.queryIDs(`SELECT DISTINCT e.id FROM exercises e JOIN exercise_injects j ON j.exercise_id = e.id
 			WHERE e.status = 'running' AND j.released_at IS NULL ORDER BY e.id`)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {
