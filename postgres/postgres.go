@@ -49,6 +49,7 @@ var Dialect = &sqlstore.Dialect{
 	// lets them. Groups stay under the 64 subtransactions a backend caches.
 	GroupCommit: true,
 	MaxGroup:    32,
+	CopyRows:    copyRows,
 	AfterBulkLoad: []string{
 		`SELECT setval(pg_get_serial_sequence('incidents', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM incidents), false)`,
 		`SELECT setval(pg_get_serial_sequence('timeline', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM timeline), false)`,
@@ -138,4 +139,15 @@ func Provider(db *sql.DB) (*goose.Provider, error) {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	return p, nil
+}
+
+// copyRows loads rows with COPY, on the connection's open transaction.
+func copyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, rows [][]any) error {
+	return conn.Raw(func(dc any) error {
+		n, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		if err == nil && int(n) != len(rows) {
+			err = fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
+		}
+		return err
+	})
 }

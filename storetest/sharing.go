@@ -338,6 +338,39 @@ func testSharingHiddenVersions(t *testing.T, open Opener) {
 	if st.SuccessCount != 1 || st.Successes[0].Message != "" {
 		t.Errorf("a partner learns the hidden version exists: %+v", st.Successes)
 	}
+	// The restricted version arriving in a later batch hides the versions
+	// stored before it; deleting it shows them again.
+	seen := func(id string) []string {
+		t.Helper()
+		var out []string
+		for _, v := range []string{"all", "last", "first"} {
+			p, err := s.Sharing.FindObjects(green, c.ID, vigil.ObjectFilter{IDs: []string{id}, Versions: []string{v}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v+":"+strings.Join(ids(p), ","))
+		}
+		return out
+	}
+	o2 := stixObj(2, t0, vigil.TLPGreen).ID
+	if _, err := s.Sharing.AddObjects(admin, c.ID, []*vigil.IncomingObject{stixObj(2, t0, vigil.TLPGreen)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(o2); got[0] != "all:"+o2+"@00:00" {
+		t.Errorf("a GREEN object alone: the partner sees %v", got)
+	}
+	if _, err := s.Sharing.AddObjects(admin, c.ID, []*vigil.IncomingObject{stixObj(2, t0.Add(2*time.Hour), vigil.TLPAmber)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(o2); !slices.Equal(got, []string{"all:", "last:", "first:"}) {
+		t.Errorf("after an AMBER version in a later batch the partner sees %v", got)
+	}
+	if err := s.Sharing.DeleteObject(admin, c.ID, o2, vigil.ObjectFilter{Versions: []string{"2026-11-01T02:00:00.000Z"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(o2); !slices.Equal(got, []string{"all:" + o2 + "@00:00", "last:" + o2 + "@00:00", "first:" + o2 + "@00:00"}) {
+		t.Errorf("after the AMBER version is deleted the partner sees %v", got)
+	}
 	sco := func() *vigil.IncomingObject {
 		return &vigil.IncomingObject{Raw: []byte(`{"type":"ipv4-addr","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.3"}`),
 			ID: "ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4", Type: "ipv4-addr", SpecVersion: "2.1"}

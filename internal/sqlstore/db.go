@@ -61,6 +61,9 @@ type Dialect struct {
 	// BeforeGroupCommit runs at the end of each group, before COMMIT, in
 	// the group's transaction (SQLite: apply the search queue to FTS5).
 	BeforeGroupCommit []string
+	// CopyRows, if set, loads rows into a table on conn, inside the
+	// transaction open on it, faster than INSERT (PostgreSQL's COPY).
+	CopyRows func(ctx context.Context, conn *sql.Conn, table string, cols []string, rows [][]any) error
 }
 
 // DB is an open store. Writes go through Write, which for SQLite holds one

@@ -183,7 +183,8 @@ func (s *SharingService) AddObjects(ctx context.Context, collectionID string, ob
 // 20,000, 40,000, …): a big import into an empty table otherwise leaves
 // the planner thinking it small until autovacuum comes round, and it then
 // scans whole collections for what an index finds (seen: pages of GET
-// objects at 150 ms instead of a few).
+// objects at 150 ms instead of a few). It runs beside the import, which
+// it would otherwise hold up for a fraction of a second each time.
 func (db *DB) afterStixAdded(ctx context.Context, n int) {
 	if db.d.Name != "postgres" {
 		return
@@ -197,7 +198,7 @@ func (db *DB) afterStixAdded(ctx context.Context, n int) {
 	if total < next || !db.stixAnalyzeAt.CompareAndSwap(at, next*2) {
 		return // not yet, or another request is refreshing them
 	}
-	db.Write.ExecContext(context.WithoutCancel(ctx), `ANALYZE stix_objects`)
+	go db.Write.ExecContext(context.WithoutCancel(ctx), `ANALYZE stix_objects`)
 }
 
 // PublishIncident adds objects exported from an incident to a collection
@@ -349,6 +350,9 @@ type span struct {
 	lo, hi   time.Time
 	versions map[int64]bool // UnixMicro
 	pending  []*pendingRow  // rows of this batch, not yet inserted
+	// maxRank is the highest TLP rank of its versions stored before the
+	// batch, and newMax with the batch's rows.
+	maxRank, newMax int
 }
 
 type pendingRow struct {
@@ -374,7 +378,7 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 	}
 	inDB := map[string]bool{}
 	for chunk := range slices.Chunk(ids, 500) {
-		rows, err := tx.query(`SELECT stix_id, version FROM stix_objects WHERE collection_id = ? AND stix_id IN (`+placeholders(len(chunk))+`)`,
+		rows, err := tx.query(`SELECT stix_id, version, max_tlp_rank FROM stix_objects WHERE collection_id = ? AND stix_id IN (`+placeholders(len(chunk))+`)`,
 			append([]any{coll}, anySlice(chunk)...)...)
 		if err != nil {
 			return 0, next, err
@@ -382,11 +386,13 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 		for rows.Next() {
 			var id string
 			var v time.Time
-			if err := rows.Scan(&id, scanTime(&v)); err != nil {
+			var rank int
+			if err := rows.Scan(&id, scanTime(&v), &rank); err != nil {
 				rows.Close()
 				return 0, next, err
 			}
 			sp := spans[id]
+			sp.maxRank, sp.newMax = rank, rank
 			if len(sp.versions) == 0 || v.Before(sp.lo) {
 				sp.lo = v
 			}
@@ -440,6 +446,7 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 			sp.hi = version
 		}
 		sp.versions[version.UnixMicro()] = true
+		sp.newMax = max(sp.newMax, tlpRank(o.TLP))
 		sp.pending = append(sp.pending, r)
 		rows = append(rows, r)
 		next = next.Add(time.Microsecond)
@@ -462,17 +469,48 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 			}
 		}
 	}
+	// A version more restricted than those stored raises their rank too.
+	raised := map[int][]string{}
+	for id, sp := range spans {
+		if inDB[id] && sp.newMax > sp.maxRank {
+			raised[sp.newMax] = append(raised[sp.newMax], id)
+		}
+	}
+	for rank, ids := range raised {
+		for chunk := range slices.Chunk(ids, 500) {
+			if _, err := tx.exec(`UPDATE stix_objects SET max_tlp_rank = ? WHERE collection_id = ? AND stix_id IN (`+placeholders(len(chunk))+`)`,
+				append([]any{rank, coll}, anySlice(chunk)...)...); err != nil {
+				return 0, next, err
+			}
+		}
+	}
+	cols := []string{"collection_id", "stix_id", "type", "spec_version", "version", "date_added", "tlp", "tlp_rank", "max_tlp_rank",
+		"is_last", "is_first", "body"}
+	values := func(r *pendingRow) []any {
+		return []any{coll, r.o.ID, r.o.Type, r.o.SpecVersion, tx.db.timeArg(r.version), tx.db.timeArg(r.added), string(r.o.TLP),
+			tlpRank(r.o.TLP), spans[r.o.ID].newMax, r.last, r.first, string(r.o.Raw)}
+	}
+	if conn, ok := tx.q.(*sql.Conn); ok && tx.db.d.CopyRows != nil && len(rows) > 1 {
+		all := make([][]any, len(rows))
+		for i, r := range rows {
+			all[i] = values(r)
+		}
+		if err := tx.db.d.CopyRows(tx.ctx, conn, "stix_objects", cols, all); err != nil {
+			return 0, next, err
+		}
+		return len(rows), next, nil
+	}
 	const perInsert = 200
 	for chunk := range slices.Chunk(rows, perInsert) {
 		var b strings.Builder
-		b.WriteString(`INSERT INTO stix_objects (collection_id, stix_id, type, spec_version, version, date_added, tlp, tlp_rank, is_last, is_first, body) VALUES `)
-		args := make([]any, 0, len(chunk)*11)
+		b.WriteString(`INSERT INTO stix_objects (` + strings.Join(cols, ", ") + `) VALUES `)
+		args := make([]any, 0, len(chunk)*len(cols))
 		for i, r := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, coll, r.o.ID, r.o.Type, r.o.SpecVersion, r.version, r.added, r.o.TLP, tlpRank(r.o.TLP), r.last, r.first, string(r.o.Raw))
+			b.WriteString("(" + placeholders(len(cols)) + ")")
+			args = append(args, values(r)...)
 		}
 		if _, err := tx.exec(b.String(), args...); err != nil {
 			return 0, next, err
@@ -483,16 +521,12 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 
 // objectWhere builds the WHERE clause of a filter.
 func objectWhere(coll string, f vigil.ObjectFilter, maxRank int) (string, []any, error) {
-	where := []string{"collection_id = ?", "tlp_rank <= ?"}
+	// An object with a version the reader may not see is hidden whole:
+	// otherwise "last" and "all" would differ and show that a newer, more
+	// restricted version exists. Every row carries its object's highest
+	// rank for this.
+	where := []string{"collection_id = ?", "max_tlp_rank <= ?"}
 	args := []any{coll, maxRank}
-	if maxRank < vigil.TLPRed.Rank() {
-		// An object with a version the reader may not see is hidden whole:
-		// otherwise "last" and "all" would differ and show that a newer,
-		// more restricted version exists.
-		where = append(where, `NOT EXISTS (SELECT 1 FROM stix_objects h WHERE h.collection_id = stix_objects.collection_id
-			AND h.stix_id = stix_objects.stix_id AND h.tlp_rank > ?)`)
-		args = append(args, maxRank)
-	}
 	if f.After > 0 {
 		where, args = append(where, "seq > ?"), append(args, f.After)
 	}
@@ -618,6 +652,7 @@ func (s *SharingService) DeleteObject(ctx context.Context, coll, id string, f vi
 		for _, q := range []string{
 			`UPDATE stix_objects SET is_last = (version = (SELECT max(version) FROM stix_objects o WHERE o.collection_id = ? AND o.stix_id = ?)) WHERE collection_id = ? AND stix_id = ?`,
 			`UPDATE stix_objects SET is_first = (version = (SELECT min(version) FROM stix_objects o WHERE o.collection_id = ? AND o.stix_id = ?)) WHERE collection_id = ? AND stix_id = ?`,
+			`UPDATE stix_objects SET max_tlp_rank = (SELECT max(tlp_rank) FROM stix_objects o WHERE o.collection_id = ? AND o.stix_id = ?) WHERE collection_id = ? AND stix_id = ?`,
 		} {
 			if _, err := tx.exec(q, coll, id, coll, id); err != nil {
 				return err
