@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -65,6 +66,89 @@ func MatchKeys(t ObservableType, v string) []MatchKey {
 		}
 	}
 	return keys
+}
+
+// ScopeKey is the key under which an observed (normalised) value falls
+// inside wider indicators: an address (of an address, the network of a
+// block, or a URL's host) as fixed-width hex, "4:c0000201"; a name (a
+// domain, a host name with a dot, a mailbox's domain, a URL's host) with
+// its labels reversed, "d:com.example.mail.". The blocks and parent
+// domains that indicators name are ranges of these keys (ScopeRange), so
+// what falls in them is found by index. "" when the value has none.
+func ScopeKey(t ObservableType, v string) string {
+	switch t {
+	case ObsIPv4, ObsIPv6:
+		if p, ok := prefixOf(v); ok {
+			return addrKey(p.Masked().Addr())
+		}
+	case ObsDomain:
+		return domainKey(v)
+	case ObsHostname:
+		if strings.Contains(v, ".") {
+			return domainKey(v)
+		}
+	case ObsEmail:
+		if _, dom, ok := strings.Cut(v, "@"); ok && strings.Contains(dom, ".") {
+			return domainKey(dom)
+		}
+	case ObsURL:
+		u, err := url.Parse(v)
+		if err != nil || u.Hostname() == "" {
+			return ""
+		}
+		if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+			return addrKey(a.Unmap())
+		}
+		return domainKey(u.Hostname())
+	}
+	return ""
+}
+
+// ScopeRange is the range of scope keys, lo to hi inclusive, that an
+// indicator value reaches beyond itself: every address of a block; an
+// address's own key (for the URLs naming it); for a domain, every name
+// under it. ok is false for other values.
+func ScopeRange(t ObservableType, v string) (lo, hi string, ok bool) {
+	switch t {
+	case ObsIPv4, ObsIPv6:
+		p, ok := prefixOf(v)
+		if !ok {
+			return "", "", false
+		}
+		p = p.Masked()
+		last := p.Addr().AsSlice()
+		for i := p.Bits(); i < len(last)*8; i++ {
+			last[i/8] |= 0x80 >> (i % 8)
+		}
+		end, _ := netip.AddrFromSlice(last)
+		return addrKey(p.Addr()), addrKey(end), true
+	case ObsDomain:
+		k := domainKey(v)
+		// "~" sorts after every character a name's labels hold.
+		return k, k + "~", true
+	}
+	return "", "", false
+}
+
+func addrKey(a netip.Addr) string {
+	b := a.AsSlice()
+	const hex = "0123456789abcdef"
+	out := make([]byte, 0, 2+2*len(b))
+	if a.Is4() {
+		out = append(out, "4:"...)
+	} else {
+		out = append(out, "6:"...)
+	}
+	for _, c := range b {
+		out = append(out, hex[c>>4], hex[c&15])
+	}
+	return string(out)
+}
+
+func domainKey(name string) string {
+	labels := strings.Split(strings.TrimSuffix(name, "."), ".")
+	slices.Reverse(labels)
+	return "d:" + strings.Join(labels, ".") + "."
 }
 
 // BlockKey is the block of bits holding an address (or a smaller block)

@@ -109,7 +109,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return &DB{DB: sqlstore.New(db, db, Dialect), URL: url}, nil
+	pg := &DB{DB: sqlstore.New(db, db, Dialect), URL: url}
+	if err := pg.FillScopeKeys(ctx); err != nil {
+		pg.Close()
+		return nil, err
+	}
+	return pg, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -39,11 +39,12 @@ func TestConformance(t *testing.T) {
 		}
 		db.Blobs = blobs
 		return &storetest.Store{
-			Services:    db.Services(),
-			Engine:      "sqlite",
-			SetNow:      func(now func() time.Time) { db.Now = now },
-			Exec:        db.Exec,
-			EvidenceDir: dir,
+			Services:      db.Services(),
+			Engine:        "sqlite",
+			SetNow:        func(now func() time.Time) { db.Now = now },
+			Exec:          db.Exec,
+			FillScopeKeys: db.FillScopeKeys,
+			EvidenceDir:   dir,
 		}
 	})
 }

@@ -370,3 +370,71 @@ func testIOCDeleteVersion(t *testing.T, open Opener) {
 		t.Error("a deleted indicator still matches")
 	}
 }
+
+// testIOCScopeBackfill: observables stored before scope keys existed
+// (their keys cleared here, and the pending mark of migration 00023 put
+// back) get them from FillScopeKeys, and retro-hunting then finds them
+// in blocks, under domains, and in URLs naming an address.
+func testIOCScopeBackfill(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	inc := MustCreateIncident(t, admin, s, &vigil.Incident{Title: "Old case"})
+	if _, err := s.Observables.AddObservables(admin, inc.ID, []*vigil.Observable{
+		{Type: vigil.ObsIPv4, Value: "10.9.8.7"},
+		{Type: vigil.ObsURL, Value: "http://203.0.113.5/gate.php"},
+		{Type: vigil.ObsHostname, Value: "web.old.example"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	integ := &vigil.Integration{Name: "ids", Kind: vigil.IntegrationAlertmanager}
+	mustIntegration(t, s, admin, integ)
+	a := alertIn(integ, "ids-1", "Old alert", vigil.SeverityLow, vigil.AlertFiring, nil)
+	a.Observables = []vigil.ObservableInput{{Type: vigil.ObsEmail, Value: "x@mail.old.example"}}
+	mustIngest(t, s, integ, a)
+	if n := matchAll(t, s, 1000); n != 0 {
+		t.Fatalf("hits with no intelligence: %d", n)
+	}
+	ctx := context.Background()
+	for _, q := range []string{`UPDATE observables SET scope_key = NULL`, `UPDATE alert_observables SET scope_key = NULL`} {
+		if _, err := s.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ('scope_keys', '"pending"', ?)`, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FillScopeKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Hour)
+	coll := &vigil.Collection{Title: "Feed"}
+	if err := s.Sharing.CreateCollection(admin, coll); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.Sharing.AddObjects(admin, coll.ID, []*vigil.IncomingObject{
+		indicator(1, `[ipv4-addr:value ISSUBSET '10.9.0.0/16']`, t0, vigil.TLPGreen, ``),
+		indicator(2, `[ipv4-addr:value = '203.0.113.5']`, t0, vigil.TLPGreen, ``),
+		indicator(3, `[domain-name:value = 'old.example']`, t0, vigil.TLPGreen, ``),
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	matchAll(t, s, 1000)
+	want := []hitKey{
+		{"10.9.8.7", vigil.MatchCIDR, "10.9.0.0/16", true},
+		{"http://203.0.113.5/gate.php", vigil.MatchHost, "203.0.113.5", true},
+		{"web.old.example", vigil.MatchDomain, "old.example", true},
+		{"x@mail.old.example", vigil.MatchDomain, "old.example", true},
+	}
+	slices.SortFunc(want, func(a, b hitKey) int { return strings.Compare(a.value+a.ind, b.value+b.ind) })
+	if got := hitKeys(t, s, admin, vigil.HitFilter{}); !slices.Equal(got, want) {
+		t.Errorf("hits after the backfill:\n got %v\nwant %v", got, want)
+	}
+	if res, err := s.Exec(ctx, `DELETE FROM settings WHERE key = 'scope_keys'`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 0 {
+		t.Error("the pending mark is still there after the backfill")
+	}
+}

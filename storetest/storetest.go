@@ -25,6 +25,9 @@ type Store struct {
 	// Exec runs raw SQL with ? placeholders behind Vigil's back, for the
 	// tests that tamper with rows as an attacker with database access would.
 	Exec func(ctx context.Context, q string, args ...any) (sql.Result, error)
+	// FillScopeKeys runs the start-up work that gives rows stored before
+	// scope keys existed theirs.
+	FillScopeKeys func(context.Context) error
 	// EvidenceDir is the folder of the store's blob store (package blob's
 	// layout: sha256/ab/cdef…), for the tests that tamper with files.
 	EvidenceDir string
@@ -65,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FeedSchedule", func(t *testing.T) { testFeedSchedule(t, open) })
 	t.Run("IOC", func(t *testing.T) { testIOC(t, open) })
 	t.Run("IOCNotify", func(t *testing.T) { testIOCNotify(t, open) })
+	t.Run("IOCScopeBackfill", func(t *testing.T) { testIOCScopeBackfill(t, open) })
 	t.Run("IOCDeleteVersion", func(t *testing.T) { testIOCDeleteVersion(t, open) })
 	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
 	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })

@@ -428,8 +428,8 @@ func (tx *Tx) addOccurrence(alertID int64, n int, groupID int64, a *vigil.AlertI
 
 func (tx *Tx) addAlertObservables(alertID int64, obs []vigil.ObservableInput) error {
 	for _, o := range obs {
-		if _, err := tx.exec(`INSERT INTO alert_observables (alert_id, type, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			alertID, o.Type, o.Value); err != nil {
+		if _, err := tx.exec(`INSERT INTO alert_observables (alert_id, type, value, scope_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			alertID, o.Type, o.Value, scopeArg(o.Type, o.Value)); err != nil {
 			return fmt.Errorf("insert alert observable: %w", err)
 		}
 	}
@@ -576,9 +576,9 @@ func (tx *Tx) addIncidentObservables(incidentID int64, obs []vigil.ObservableInp
 	}
 	for _, o := range obs {
 		var id int64
-		err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (incident_id, type, value) DO NOTHING RETURNING id`,
-			incidentID, o.Type, o.Value, false, tlp, "From an alert.", tx.actorID(), tx.now, tx.now).Scan(&id)
+		err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version, scope_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (incident_id, type, value) DO NOTHING RETURNING id`,
+			incidentID, o.Type, o.Value, false, tlp, "From an alert.", tx.actorID(), tx.now, tx.now, scopeArg(o.Type, o.Value)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		} else if err != nil {

@@ -9,8 +9,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,6 +339,45 @@ func (db *DB) args(args []any) []any {
 		}
 	}
 	return args
+}
+
+// insertRows inserts rows into table: with the dialect's CopyRows inside
+// a group commit (PostgreSQL's COPY), else with multi-row INSERTs.
+func (tx *Tx) insertRows(table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if conn, ok := tx.q.(*sql.Conn); ok && tx.db.d.CopyRows != nil && len(rows) > 1 {
+		for _, r := range rows {
+			tx.db.args(r)
+			for i, v := range r {
+				cv, err := driver.DefaultParameterConverter.ConvertValue(v)
+				if err != nil {
+					return fmt.Errorf("copy into %s: %w", table, err)
+				}
+				r[i] = cv
+			}
+		}
+		return tx.db.d.CopyRows(tx.ctx, conn, table, cols, rows)
+	}
+	const perInsert = 200
+	row := "(" + placeholders(len(cols)) + ")"
+	for chunk := range slices.Chunk(rows, perInsert) {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES `)
+		args := make([]any, 0, len(chunk)*len(cols))
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+			args = append(args, r...)
+		}
+		if _, err := tx.exec(b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (db *DB) timeArg(t time.Time) any {

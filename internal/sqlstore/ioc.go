@@ -199,43 +199,63 @@ func (tx *Tx) indexIndicators(cur *cursors, limit int) (n, vals int, more bool, 
 	if len(vs) > limit {
 		vs, more = vs[:limit], true
 	}
+	// One DELETE per collection and one load of entries for the round:
+	// on PostgreSQL a statement per indicator was most of its cost.
+	replaced := map[string][]any{}
+	var entries [][]any
 	for _, v := range vs {
 		cur.stixSeq = v.seq
 		if !v.last {
 			continue // an older version, added after the newest: the newest holds
 		}
 		n++
-		k, err := tx.indexVersion(v.seq, v.coll, v.id, v.tlp, v.rank, v.body, own)
-		if err != nil {
-			return 0, 0, false, err
-		}
-		vals += k
+		replaced[v.coll] = append(replaced[v.coll], v.id)
+		entries = append(entries, tx.entryRows(v.seq, v.coll, v.id, v.tlp, v.rank, v.body, own)...)
 	}
+	for coll, ids := range replaced {
+		for chunk := range slices.Chunk(ids, 500) {
+			if _, err := tx.exec(`DELETE FROM ioc_entries WHERE collection_id = ? AND stix_id IN (`+placeholders(len(chunk))+`)`,
+				append([]any{coll}, chunk...)...); err != nil {
+				return 0, 0, false, err
+			}
+		}
+	}
+	if err := tx.insertRows("ioc_entries", entryInsertColumns, entries); err != nil {
+		return 0, 0, false, err
+	}
+	vals = len(entries)
 	return n, vals, more, nil
 }
 
 // indexVersion makes an indicator version's entries the indicator's
-// entries in its collection, and returns how many values it gave.
-func (tx *Tx) indexVersion(seq int64, coll, id, tlp string, rank int, body, own string) (int, error) {
+// entries in its collection.
+func (tx *Tx) indexVersion(seq int64, coll, id, tlp string, rank int, body, own string) error {
 	if _, err := tx.exec(`DELETE FROM ioc_entries WHERE collection_id = ? AND stix_id = ?`, coll, id); err != nil {
-		return 0, err
+		return err
 	}
+	return tx.insertRows("ioc_entries", entryInsertColumns, tx.entryRows(seq, coll, id, tlp, rank, body, own))
+}
+
+var entryInsertColumns = []string{"object_seq", "collection_id", "stix_id", "type", "value", "name", "confidence", "tlp", "tlp_rank",
+	"valid_until", "created_at"}
+
+// entryRows are the entries of an indicator version, one per value its
+// pattern names: none when it is revoked, made by the organisation
+// itself, or not matchable value by value.
+func (tx *Tx) entryRows(seq int64, coll, id, tlp string, rank int, body, own string) [][]any {
 	ind, err := stix.ReadIndicator([]byte(body))
 	if err != nil || ind.Revoked || (ind.CreatedBy != "" && ind.CreatedBy == own) {
-		return 0, nil
+		return nil
 	}
 	var conf any
 	if ind.Confidence != nil {
 		conf = int64(*ind.Confidence)
 	}
+	var out [][]any
 	for _, iv := range ind.Values {
-		if _, err := tx.exec(`INSERT INTO ioc_entries (object_seq, collection_id, stix_id, type, value, name, confidence, tlp, tlp_rank, valid_until, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			seq, coll, id, iv.Type, iv.Value, truncate(ind.Name, 500), conf, tlp, rank, ind.ValidUntil, tx.now); err != nil {
-			return 0, err
-		}
+		out = append(out, []any{seq, coll, id, iv.Type, iv.Value, truncate(ind.Name, 500), conf, tlp, rank, ind.ValidUntil, tx.now})
 	}
-	return len(ind.Values), nil
+	return out
 }
 
 // reindexIndicator makes the entries of an indicator follow its last
@@ -257,8 +277,7 @@ func (tx *Tx) reindexIndicator(coll, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.indexVersion(seq, coll, id, tlp, rank, body, stix.IdentityID(p.Name))
-	return err
+	return tx.indexVersion(seq, coll, id, tlp, rank, body, stix.IdentityID(p.Name))
 }
 
 const entryColumns = `id, collection_id, stix_id, type, value, name, confidence, tlp, tlp_rank, valid_until, created_at`
@@ -287,10 +306,9 @@ type valueKey struct {
 	value string
 }
 
-// retroHunt looks for new entries among what was seen before: by index
-// for the same value, and, when the entries hold address blocks or
-// domains, by one pass over the addresses, names, URLs and mailboxes seen
-// (a block or a parent domain cannot be looked up by index).
+// retroHunt looks for new entries among what was seen before, by index:
+// the same value by its own, and the addresses in a block, the names
+// under a domain and the URLs naming an address by their scope keys.
 func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 	rows, err := tx.query(`SELECT `+entryColumns+` FROM ioc_entries WHERE id > ? ORDER BY id LIMIT ?`, cur.entryID, limit+1)
 	if err != nil {
@@ -320,7 +338,6 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 	byKey := map[valueKey][]*entry{}
 	byType := map[vigil.ObservableType][]string{}
 	bits := map[vigil.ObservableType]map[int]bool{} // the block sizes the entries name, by address type
-	var blocks, domains, addresses bool
 	for _, e := range es {
 		if !e.live(tx.now) {
 			continue
@@ -338,9 +355,6 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 			b, _ := strconv.Atoi(n)
 			bits[e.typ][b] = true
 		}
-		blocks = blocks || e.isBlock
-		domains = domains || e.isDomain
-		addresses = addresses || e.isAddress
 	}
 	var hits []hit
 	add := func(s seen, k vigil.MatchKey) {
@@ -360,37 +374,70 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 			}
 		}
 	}
-	// Blocks and parent domains, by a pass over what could fall in them.
-	var scan []vigil.ObservableType
-	if blocks {
-		scan = append(scan, vigil.ObsIPv4, vigil.ObsIPv6)
+	// Blocks, parent domains and the URLs naming an address, by index:
+	// each is a range of scope keys (vigil.ScopeRange). A value found in
+	// several ranges is checked once, against every entry of the round.
+	type scopeRange struct{ lo, hi string }
+	var ranges []scopeRange
+	have := map[scopeRange]bool{}
+	for _, e := range es {
+		if !e.live(tx.now) || !(e.isAddress || e.isDomain) {
+			continue
+		}
+		if lo, hi, ok := vigil.ScopeRange(e.typ, e.value); ok && !have[scopeRange{lo, hi}] {
+			have[scopeRange{lo, hi}] = true
+			ranges = append(ranges, scopeRange{lo, hi})
+		}
 	}
-	if domains {
-		scan = append(scan, vigil.ObsDomain, vigil.ObsHostname, vigil.ObsEmail)
-	}
-	if domains || addresses {
-		scan = append(scan, vigil.ObsURL)
-	}
-	if len(scan) > 0 {
-		in := `IN (` + placeholders(len(scan)) + `)`
-		err := tx.eachSeen(`ob.type `+in, `o.type `+in, anySlice(scan), func(s seen) {
-			if s.typ == vigil.ObsIPv4 || s.typ == vigil.ObsIPv6 {
-				// Only the block sizes the entries name (MatchKeys
-				// would make every one from /1 up).
-				for b := range bits[s.typ] {
-					if v, ok := vigil.BlockKey(s.value, b); ok {
-						add(s, vigil.MatchKey{Type: s.typ, Value: v, Kind: vigil.MatchCIDR})
-					}
+	checked := map[string]bool{}
+	check := func(s seen) {
+		if k := s.target + "\x00" + string(s.typ) + "\x00" + s.value; checked[k] {
+			return
+		} else {
+			checked[k] = true
+		}
+		if s.typ == vigil.ObsIPv4 || s.typ == vigil.ObsIPv6 {
+			// Only the block sizes the entries name (MatchKeys would
+			// make every one from /1 up).
+			for b := range bits[s.typ] {
+				if v, ok := vigil.BlockKey(s.value, b); ok {
+					add(s, vigil.MatchKey{Type: s.typ, Value: v, Kind: vigil.MatchCIDR})
 				}
-				return
 			}
-			for _, k := range vigil.MatchKeys(s.typ, s.value) {
-				if k.Kind != vigil.MatchExact {
-					add(s, k)
-				}
+			return
+		}
+		for _, k := range vigil.MatchKeys(s.typ, s.value) {
+			if k.Kind != vigil.MatchExact {
+				add(s, k)
 			}
-		})
-		if err != nil {
+		}
+	}
+	// Single keys (an address, for the URLs naming it) go in IN lists,
+	// ranges in ORs, many to a query: on PostgreSQL each query is a round
+	// trip.
+	var points []any
+	var spans []scopeRange
+	for _, r := range ranges {
+		if r.lo == r.hi {
+			points = append(points, r.lo)
+		} else {
+			spans = append(spans, r)
+		}
+	}
+	for chunk := range slices.Chunk(points, 500) {
+		in := ` IN (` + placeholders(len(chunk)) + `)`
+		if err := tx.eachSeen(`ob.scope_key`+in, `o.scope_key`+in, chunk, check); err != nil {
+			return nil, false, err
+		}
+	}
+	for chunk := range slices.Chunk(spans, 50) {
+		var ob, o []string
+		var args []any
+		for _, r := range chunk {
+			ob, o = append(ob, `ob.scope_key BETWEEN ? AND ?`), append(o, `o.scope_key BETWEEN ? AND ?`)
+			args = append(args, r.lo, r.hi)
+		}
+		if err := tx.eachSeen(`(`+strings.Join(ob, ` OR `)+`)`, `(`+strings.Join(o, ` OR `)+`)`, args, check); err != nil {
 			return nil, false, err
 		}
 	}
@@ -861,4 +908,75 @@ func (s *IOCService) ShareHit(ctx context.Context, id int64, collectionID string
 		return nil
 	})
 	return st, err
+}
+
+// scopeArg is an observed value's scope key as a query argument (NULL
+// when it has none).
+func scopeArg(t vigil.ObservableType, v string) any {
+	if k := vigil.ScopeKey(t, v); k != "" {
+		return k
+	}
+	return nil
+}
+
+// FillScopeKeys gives the observables and alert observables stored before
+// scope keys existed theirs, in batches, once: migration 00023 left a
+// settings row saying the work is pending, removed when it is done. It is
+// safe to run on several instances at once.
+func (db *DB) FillScopeKeys(ctx context.Context) error {
+	var pending int
+	if err := db.Read.QueryRowContext(ctx, db.rebind(`SELECT count(*) FROM settings WHERE key = 'scope_keys'`)).Scan(&pending); err != nil || pending == 0 {
+		return err
+	}
+	ctx = vigil.NewContextWithActor(ctx, vigil.SystemActor("migration"))
+	types := anySlice([]vigil.ObservableType{vigil.ObsIPv4, vigil.ObsIPv6, vigil.ObsDomain, vigil.ObsHostname, vigil.ObsEmail, vigil.ObsURL})
+	in := `type IN (` + placeholders(len(types)) + `)`
+	for _, t := range []struct{ table, key string }{{"observables", "id"}, {"alert_observables", "alert_id"}} {
+		var last sql.NullInt64
+		if err := db.Read.QueryRowContext(ctx, `SELECT max(`+t.key+`) FROM `+t.table).Scan(&last); err != nil {
+			return err
+		}
+		for lo := int64(0); lo < last.Int64; lo += 1000 {
+			err := db.write(ctx, func(tx *Tx) error {
+				rows, err := tx.query(`SELECT `+t.key+`, type, value FROM `+t.table+` WHERE `+t.key+` > ? AND `+t.key+` <= ? AND `+in+` AND scope_key IS NULL`,
+					append([]any{lo, lo + 1000}, types...)...)
+				if err != nil {
+					return err
+				}
+				type row struct {
+					id  int64
+					typ vigil.ObservableType
+					v   string
+				}
+				var rs []row
+				for rows.Next() {
+					var r row
+					if err := rows.Scan(&r.id, &r.typ, &r.v); err != nil {
+						rows.Close()
+						return err
+					}
+					rs = append(rs, r)
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				for _, r := range rs {
+					if k := scopeArg(r.typ, r.v); k != nil {
+						if _, err := tx.exec(`UPDATE `+t.table+` SET scope_key = ? WHERE `+t.key+` = ? AND type = ? AND value = ?`, k, r.id, r.typ, r.v); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("fill scope keys of %s: %w", t.table, err)
+			}
+		}
+	}
+	return db.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`DELETE FROM settings WHERE key = 'scope_keys'`)
+		return err
+	})
 }

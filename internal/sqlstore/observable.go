@@ -172,9 +172,9 @@ func (s *ObservableService) AddObservables(ctx context.Context, incidentID int64
 			}
 			o.IncidentID, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version = incidentID, tx.actorID(), tx.now, tx.now, 1
 			var id int64
-			err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id, type, value) DO NOTHING RETURNING id`,
-				o.IncidentID, o.Type, o.Value, o.IOC, o.TLP, o.Description, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version).Scan(&id)
+			err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version, scope_key)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id, type, value) DO NOTHING RETURNING id`,
+				o.IncidentID, o.Type, o.Value, o.IOC, o.TLP, o.Description, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version, scopeArg(o.Type, o.Value)).Scan(&id)
 			switch {
 			case errors.Is(err, sql.ErrNoRows): // already on the incident: return the existing one
 				existing, err := scanObservable(tx.queryRow(`SELECT `+observableColumns+` FROM observables o

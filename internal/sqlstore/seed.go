@@ -119,7 +119,7 @@ func newSeedBatch() *seedBatch { return &seedBatch{} }
 var (
 	seedIncidentCols   = []string{"id", "reference", "title", "summary", "type", "status", "severity", "category", "significant", "tlp", "personal_data", "essential_service", "crime_suspected", "affected_services", "source", "exercise", "lead_id", "created_by", "occurred_at", "detected_at", "reported_at", "aware_at", "contained_at", "recovered_at", "closed_at", "created_at", "updated_at", "version"}
 	seedTimelineCols   = []string{"id", "incident_id", "kind", "at", "actor_id", "actor_name", "message", "changes", "created_at"}
-	seedObservableCols = []string{"id", "incident_id", "type", "value", "ioc", "tlp", "description", "created_by", "created_at", "updated_at", "version"}
+	seedObservableCols = []string{"id", "incident_id", "type", "value", "ioc", "tlp", "description", "created_by", "created_at", "updated_at", "version", "scope_key"}
 	seedDocCols        = []string{"id", "incident_id", "kind", "object_id", "body"}
 )
 
@@ -207,7 +207,8 @@ func (db *DB) seedIncident(b *seedBatch, rng *rand.Rand, o SeedOptions, users []
 		seen[string(typ)+val] = true
 		oid := ids["observables"]
 		ids["observables"]++
-		b.observables = append(b.observables, []any{oid, id, string(typ), val, rng.IntN(2) == 0, string(vigil.TLPAmber), "", creator.id, created, created, 1})
+		b.observables = append(b.observables, []any{oid, id, string(typ), val, rng.IntN(2) == 0, string(vigil.TLPAmber), "", creator.id, created, created, 1,
+			scopeArg(typ, val)})
 		b.docs = append(b.docs, []any{ids["search_docs"], id, string(vigil.SearchObservable), oid, val + "\n"})
 		ids["search_docs"]++
 	}

@@ -484,37 +484,14 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 			}
 		}
 	}
-	cols := []string{"collection_id", "stix_id", "type", "spec_version", "version", "date_added", "tlp", "tlp_rank", "max_tlp_rank",
-		"is_last", "is_first", "body"}
-	values := func(r *pendingRow) []any {
-		return []any{coll, r.o.ID, r.o.Type, r.o.SpecVersion, tx.db.timeArg(r.version), tx.db.timeArg(r.added), string(r.o.TLP),
-			tlpRank(r.o.TLP), spans[r.o.ID].newMax, r.last, r.first, string(r.o.Raw)}
+	all := make([][]any, len(rows))
+	for i, r := range rows {
+		all[i] = []any{coll, r.o.ID, r.o.Type, r.o.SpecVersion, r.version, r.added, r.o.TLP, tlpRank(r.o.TLP), spans[r.o.ID].newMax,
+			r.last, r.first, string(r.o.Raw)}
 	}
-	if conn, ok := tx.q.(*sql.Conn); ok && tx.db.d.CopyRows != nil && len(rows) > 1 {
-		all := make([][]any, len(rows))
-		for i, r := range rows {
-			all[i] = values(r)
-		}
-		if err := tx.db.d.CopyRows(tx.ctx, conn, "stix_objects", cols, all); err != nil {
-			return 0, next, err
-		}
-		return len(rows), next, nil
-	}
-	const perInsert = 200
-	for chunk := range slices.Chunk(rows, perInsert) {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO stix_objects (` + strings.Join(cols, ", ") + `) VALUES `)
-		args := make([]any, 0, len(chunk)*len(cols))
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(" + placeholders(len(cols)) + ")")
-			args = append(args, values(r)...)
-		}
-		if _, err := tx.exec(b.String(), args...); err != nil {
-			return 0, next, err
-		}
+	if err := tx.insertRows("stix_objects", []string{"collection_id", "stix_id", "type", "spec_version", "version", "date_added", "tlp",
+		"tlp_rank", "max_tlp_rank", "is_last", "is_first", "body"}, all); err != nil {
+		return 0, next, err
 	}
 	return len(rows), next, nil
 }
