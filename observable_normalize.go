@@ -990,15 +990,70 @@ func ExtractObservables(text string) []ObservableInput {
 
 // findCandidates runs each finder over text.
 func findCandidates(text string) []candidate {
+	return findCandidatesWith(text, mayHold(text))
+}
+
+// finders says which finders may match a text. Each one's regexp is slow
+// next to a scan of the text for what every match of it must contain,
+// and most alert texts hold no address, URL or mailbox at all.
+type finders struct{ url, email, ipv4, ipv6, domain bool }
+
+var allFinders = finders{true, true, true, true, true}
+
+// mayHold scans text once for what each finder's matches must contain:
+// "://" for a URL, "@" for a mailbox, a digit, a dot and a digit for an
+// IPv4 address, two colons with only hex digits between them for IPv6,
+// and a label character, a dot and two letters for a domain.
+func mayHold(text string) finders {
+	var f finders
+	f.url = strings.Contains(text, "://")
+	f.email = strings.IndexByte(text, '@') >= 0
+	lastColon := -1
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '.':
+			if i > 0 && i+1 < len(text) {
+				prev, next := text[i-1], text[i+1]
+				if isASCIIDigit(prev) && isASCIIDigit(next) {
+					f.ipv4 = true
+				}
+				if (isASCIIAlnum(prev) || prev == '_') && i+2 < len(text) && isASCIILetter(next) && isASCIILetter(text[i+2]) {
+					f.domain = true
+				}
+			}
+		case ':':
+			if lastColon >= 0 {
+				f.ipv6 = true
+			}
+			lastColon = i
+		default:
+			if !isHexDigit(text[i]) {
+				lastColon = -1
+			}
+		}
+	}
+	return f
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// findCandidatesWith runs the finders f allows over text.
+func findCandidatesWith(text string, f finders) []candidate {
 	var cands []candidate
-	for _, m := range extractURLRE.FindAllStringIndex(text, -1) {
+	find := func(on bool, re *regexp.Regexp) [][]int {
+		if !on {
+			return nil
+		}
+		return re.FindAllStringIndex(text, -1)
+	}
+	for _, m := range find(f.url, extractURLRE) {
 		if m[1]-m[0] > 2*MaxObservableLen {
 			continue // too long to be valid even after trimming
 		}
 		s, e := m[0], m[0]+len(trimURLTail(text[m[0]:m[1]]))
 		cands = append(cands, candidate{s, e, ObsURL, text[s:e]})
 	}
-	for _, m := range extractEmailRE.FindAllStringIndex(text, -1) {
+	for _, m := range find(f.email, extractEmailRE) {
 		s := m[0]
 		for s < m[1] && text[s] == '.' {
 			s++
@@ -1008,7 +1063,7 @@ func findCandidates(text string) []candidate {
 			cands = append(cands, candidate{s, m[1], ObsEmail, text[s:m[1]]})
 		}
 	}
-	for _, m := range extractIPv4RE.FindAllStringIndex(text, -1) {
+	for _, m := range find(f.ipv4, extractIPv4RE) {
 		s, e := m[0], m[1]
 		if s > 0 && text[s-1] == '.' || e+1 < len(text) && text[e] == '.' && isASCIIDigit(text[e+1]) {
 			continue // part of a longer dotted number, such as a version
@@ -1020,12 +1075,12 @@ func findCandidates(text string) []candidate {
 		}
 		cands = append(cands, candidate{s, e, ObsIPv4, text[s:e]})
 	}
-	for _, m := range extractIPv6RE.FindAllStringIndex(text, -1) {
+	for _, m := range find(f.ipv6, extractIPv6RE) {
 		if c, ok := ipv6Candidate(text, m[0], m[1]); ok {
 			cands = append(cands, c)
 		}
 	}
-	for _, m := range extractDomainRE.FindAllStringIndex(text, -1) {
+	for _, m := range find(f.domain, extractDomainRE) {
 		s, e := m[0], m[1]
 		if e-s > 253 || e < len(text) && (text[e] == '@' || text[e] == '-') {
 			continue

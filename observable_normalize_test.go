@@ -646,7 +646,12 @@ func FuzzParseObservableLines(f *testing.F) {
 func FuzzExtractObservables(f *testing.F) {
 	f.Add("beacon to 10.0.0.1 and hxxp://evil[.]com/x, mail bob@example.com, hash " + testMD5)
 	f.Add("2001:db8::1 fe80::1%eth0 see (http://a.example.com/b) svchost.exe")
+	f.Add("api-7:9100 FE80::A:b x_.Co 1.2 a@b.c HTTP://X 9.9.9.9/33 ::ffff:1.2.3.4")
 	f.Fuzz(func(t *testing.T, text string) {
+		// The quick scan that skips finders never skips a match.
+		if fast, all := findCandidatesWith(text, mayHold(text)), findCandidatesWith(text, allFinders); !reflect.DeepEqual(fast, all) {
+			t.Fatalf("with the scan: %v\nwithout: %v", fast, all)
+		}
 		got := ExtractObservables(text)
 		if len(got) > maxExtracted {
 			t.Fatalf("ExtractObservables gave %d values", len(got))
