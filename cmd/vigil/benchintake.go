@@ -80,8 +80,6 @@ func alertmanagerPayload(b *bytes.Buffer, fps []string, now time.Time) {
 func RunIntakeLoad(ctx context.Context, l IntakeLoad) *IntakeResult {
 	ctx, cancel := context.WithTimeout(ctx, l.Duration)
 	defer cancel()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: l.Clients, MaxConnsPerHost: l.Clients, DisableCompression: true},
-		Timeout: 30 * time.Second}
 	var (
 		mu       sync.Mutex
 		lat      []time.Duration
@@ -96,6 +94,15 @@ func RunIntakeLoad(ctx context.Context, l IntakeLoad) *IntakeResult {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
+			conn, err := newLoadConn(l.URL)
+			if err != nil {
+				mu.Lock()
+				statuses["error"]++
+				mu.Unlock()
+				return
+			}
+			defer conn.close()
+			headers := "Authorization: Bearer " + l.Token + "\r\nContent-Type: application/json\r\n"
 			var b bytes.Buffer
 			myLat := make([]time.Duration, 0, 1<<16)
 			myStatus := map[string]int{}
@@ -111,11 +118,8 @@ func RunIntakeLoad(ctx context.Context, l IntakeLoad) *IntakeResult {
 				}
 				b.Reset()
 				alertmanagerPayload(&b, fps, time.Now())
-				req, _ := http.NewRequestWithContext(ctx, "POST", l.URL, bytes.NewReader(b.Bytes()))
-				req.Header.Set("Authorization", "Bearer "+l.Token)
-				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
-				resp, err := client.Do(req)
+				ans, err := conn.post(ctx, headers, b.Bytes())
 				if err != nil {
 					if ctx.Err() == nil {
 						myStatus["error"]++
@@ -123,16 +127,14 @@ func RunIntakeLoad(ctx context.Context, l IntakeLoad) *IntakeResult {
 					}
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				myLat = append(myLat, time.Since(t0))
-				myStatus[strconv.Itoa(resp.StatusCode)]++
-				if resp.StatusCode/100 == 2 {
+				myStatus[strconv.Itoa(ans.status)]++
+				if ans.status/100 == 2 {
 					myAccepted += len(fps)
 					if l.OnAck != nil {
 						l.OnAck(slices.Clone(fps))
 					}
-				} else if ra := resp.Header.Get("Retry-After"); ra != "" {
+				} else if ans.retryAfter {
 					time.Sleep(50 * time.Millisecond)
 				}
 			}
