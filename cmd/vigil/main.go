@@ -122,6 +122,14 @@ type Store struct {
 	Postgres *postgres.DB // set for PostgreSQL
 }
 
+// Close closes the store (for SQLite, with its checkpoints).
+func (s *Store) Close() error {
+	if s.SQLite != nil {
+		return s.SQLite.Close()
+	}
+	return s.DB.Close()
+}
+
 // Engine names the engine.
 func (s *Store) Engine() string {
 	if s.SQLite != nil {

@@ -22,6 +22,7 @@ import (
 type writeOp struct {
 	ctx  context.Context
 	fn   func(*Tx) error
+	bare func(context.Context, *sql.Conn) error // run alone, outside a transaction
 	done chan error
 }
 
@@ -85,6 +86,56 @@ func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
 	}
 }
 
+// BetweenWrites runs fn on the write connection between two groups,
+// outside any transaction, while no write runs: for work that must not
+// overlap one, such as restarting SQLite's WAL. Without group commit it
+// runs fn on a connection of the write pool.
+func (db *DB) BetweenWrites(ctx context.Context, fn func(context.Context, *sql.Conn) error) error {
+	g := db.group
+	if g == nil {
+		conn, err := db.Write.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return fn(ctx, conn)
+	}
+	op := &writeOp{ctx: ctx, bare: fn, done: make(chan error, 1)}
+	select {
+	case g.queue <- op:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-g.stop:
+		return errClosed
+	}
+	select {
+	case err := <-op.done:
+		return err
+	case <-g.done:
+		select {
+		case err := <-op.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
+}
+
+// runBare runs an operation of BetweenWrites.
+func (g *groupCommitter) runBare(op *writeOp) {
+	if err := op.ctx.Err(); err != nil {
+		op.done <- err
+		return
+	}
+	if g.conn == nil || g.err != nil {
+		if err := g.connect(); err != nil {
+			op.done <- fmt.Errorf("write connection: %w", err)
+			return
+		}
+	}
+	op.done <- op.bare(op.ctx, g.conn)
+}
+
 // close finishes the group in progress, fails what is still queued, and
 // gives the connection back.
 func (g *groupCommitter) close() {
@@ -102,25 +153,37 @@ func (g *groupCommitter) run() {
 	defer close(g.done)
 	maxGroup := max(1, g.db.d.MaxGroup)
 	group := make([]*writeOp, 0, maxGroup)
+	var next *writeOp // taken from the queue while filling a group, for the next turn
 	for {
-		var first *writeOp
-		select {
-		case first = <-g.queue:
-		case <-g.stop:
-			for {
-				select {
-				case op := <-g.queue:
-					op.done <- errClosed
-				default:
-					return
+		first := next
+		next = nil
+		if first == nil {
+			select {
+			case first = <-g.queue:
+			case <-g.stop:
+				for {
+					select {
+					case op := <-g.queue:
+						op.done <- errClosed
+					default:
+						return
+					}
 				}
 			}
+		}
+		if first.bare != nil {
+			g.runBare(first)
+			continue
 		}
 		group = append(group[:0], first)
 	fill:
 		for len(group) < maxGroup {
 			select {
 			case op := <-g.queue:
+				if op.bare != nil {
+					next = op
+					break fill
+				}
 				group = append(group, op)
 			default:
 				break fill
