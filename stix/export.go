@@ -115,7 +115,11 @@ func (e *Export) Bundle() (*Bundle, error) {
 	seenInd := map[string]bool{}
 	for _, c := range iocs {
 		t := obsTLP(c.obs, inc)
-		indID := vigilID("indicator", e.Org, c.pattern)
+		// One indicator per incident and pattern: the same value in two
+		// incidents is two indicators, each with its own created time.
+		// (One id for both made them two versions of one object with
+		// different created times, which STIX forbids.)
+		indID := vigilID("indicator", e.Org, inc.Reference, c.pattern)
 		if seenInd[indID] {
 			continue
 		}

@@ -250,3 +250,36 @@ func TestIndicatorsOfRedIncident(t *testing.T) {
 		t.Errorf("a RED incident shares %d objects (%v)", len(objs), err)
 	}
 }
+
+// TestSameIOCInTwoIncidents: an indicator's versions share their created
+// time (STIX 2.1, 3.2); the same value in two incidents, seen at different
+// times, must therefore not become one indicator id.
+func TestSameIOCInTwoIncidents(t *testing.T) {
+	a, b := sample(1), sample(1)
+	inc := *b.Incident
+	inc.ID, inc.Reference = 43, "INC-2026-000043"
+	b.Incident = &inc
+	for _, o := range b.Observables {
+		o.CreatedAt = o.CreatedAt.Add(48 * time.Hour)
+		o.UpdatedAt = o.CreatedAt
+	}
+	created := map[string]any{}
+	for _, e := range []*Export{a, b} {
+		objs, err := e.Indicators()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if o.Type() != "indicator" {
+				continue
+			}
+			if c, ok := created[o.ID()]; ok && c != o["created"] {
+				t.Errorf("%s: created %v in one incident and %v in the other", o.ID(), c, o["created"])
+			}
+			created[o.ID()] = o["created"]
+		}
+	}
+	if len(created) == 0 {
+		t.Fatal("no indicators")
+	}
+}
