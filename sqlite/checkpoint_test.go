@@ -11,6 +11,35 @@ import (
 	"github.com/vigil-ir/vigil"
 )
 
+// startWriters creates incidents from n goroutines, back to back, until
+// the function it returns is called.
+func startWriters(t *testing.T, db *DB, n int) (stop func()) {
+	admin := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if err := db.Services().Incidents.CreateIncident(admin, &vigil.Incident{Title: fmt.Sprintf("Writer %d, %d", w, i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 func walPages(t *testing.T, db *DB) (log, done int) {
 	t.Helper()
 	log, done, err := db.Checkpoint(context.Background())
@@ -49,25 +78,7 @@ func TestCheckpointer(t *testing.T) {
 	// Writes back to back: SQLite itself starts the WAL over only for a
 	// writer that begins when every page is copied, which then hardly
 	// happens; the restart between two groups does it.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := db.Services().Incidents.CreateIncident(admin, &vigil.Incident{Title: fmt.Sprintf("Writer %d, %d", w, i)}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
+	stop := startWriters(t, db, 4)
 	for {
 		if log, _ := walPages(t, db); log >= 2000 {
 			break
@@ -79,8 +90,7 @@ func TestCheckpointer(t *testing.T) {
 	}
 	create(1) // a write that begins after the restart
 	after, _ := walPages(t, db)
-	close(stop)
-	wg.Wait()
+	stop()
 	if after >= before/2 {
 		t.Errorf("the WAL was not started over: %d pages after the tick, %d before", after, before)
 	}
@@ -104,26 +114,7 @@ func TestBetweenWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	admin := vigil.NewContextWithActor(ctx, vigil.SystemActor("test"))
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := db.Services().Incidents.CreateIncident(admin, &vigil.Incident{Title: fmt.Sprintf("Writer %d, %d", w, i)}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
+	stop := startWriters(t, db, 4)
 	for range 50 {
 		err := db.BetweenWrites(ctx, func(ctx context.Context, conn *sql.Conn) error {
 			// Fails inside a transaction ("cannot start a transaction within a transaction").
@@ -137,6 +128,5 @@ func TestBetweenWrites(t *testing.T) {
 			t.Fatalf("BetweenWrites: %v", err)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 }

@@ -360,7 +360,8 @@ func (tx *Tx) insertRows(table string, cols []string, rows [][]any) error {
 		}
 		return tx.db.d.CopyRows(tx.ctx, conn, table, cols, rows)
 	}
-	const perInsert = 200
+	// Chunks well under both engines' limits on bound parameters.
+	perInsert := max(1, 8000/len(cols))
 	row := "(" + placeholders(len(cols)) + ")"
 	for chunk := range slices.Chunk(rows, perInsert) {
 		var b strings.Builder

@@ -230,24 +230,8 @@ func (db *DB) writeSeedRows(tx *Tx, b *seedBatch, counters map[int]int64) error 
 		{"observables", seedObservableCols, b.observables},
 		{"search_docs", seedDocCols, b.docs},
 	} {
-		// Chunks well under both engines' limits on bound parameters.
-		per := max(1, 8000/len(t.cols))
-		for i := 0; i < len(t.rows); i += per {
-			chunk := t.rows[i:min(i+per, len(t.rows))]
-			var q strings.Builder
-			q.WriteString("INSERT INTO " + t.table + " (" + strings.Join(t.cols, ", ") + ") VALUES ")
-			args := make([]any, 0, len(chunk)*len(t.cols))
-			row := "(" + placeholders(len(t.cols)) + ")"
-			for j, r := range chunk {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString(row)
-				args = append(args, r...)
-			}
-			if _, err := tx.exec(q.String(), args...); err != nil {
-				return fmt.Errorf("seed %s: %w", t.table, err)
-			}
+		if err := tx.insertRows(t.table, t.cols, t.rows); err != nil {
+			return fmt.Errorf("seed %s: %w", t.table, err)
 		}
 	}
 	for year, v := range counters {

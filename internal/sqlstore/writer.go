@@ -61,11 +61,15 @@ var errClosed = errors.New("store closed")
 
 // do queues fn and waits for its outcome.
 func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
-	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return g.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// submit queues op and waits for its outcome.
+func (g *groupCommitter) submit(op *writeOp) error {
 	select {
 	case g.queue <- op:
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-op.ctx.Done():
+		return op.ctx.Err()
 	case <-g.stop:
 		return errClosed
 	}
@@ -100,25 +104,7 @@ func (db *DB) BetweenWrites(ctx context.Context, fn func(context.Context, *sql.C
 		defer conn.Close()
 		return fn(ctx, conn)
 	}
-	op := &writeOp{ctx: ctx, bare: fn, done: make(chan error, 1)}
-	select {
-	case g.queue <- op:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-g.stop:
-		return errClosed
-	}
-	select {
-	case err := <-op.done:
-		return err
-	case <-g.done:
-		select {
-		case err := <-op.done:
-			return err
-		default:
-			return errClosed
-		}
-	}
+	return g.submit(&writeOp{ctx: ctx, bare: fn, done: make(chan error, 1)})
 }
 
 // runBare runs an operation of BetweenWrites.
