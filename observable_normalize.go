@@ -1003,7 +1003,9 @@ var allFinders = finders{true, true, true, true, true}
 // mayHold scans text once for what each finder's matches must contain:
 // "://" for a URL, "@" for a mailbox, a digit, a dot and a digit for an
 // IPv4 address, two colons with only hex digits between them for IPv6,
-// and a label character, a dot and two letters for a domain.
+// and a label character, a dot and two letters for a domain (where a
+// non-ASCII byte counts as a possible letter: Go's case folding matches
+// [a-z] against ſ and the Kelvin sign).
 func mayHold(text string) finders {
 	var f finders
 	f.url = strings.Contains(text, "://")
@@ -1017,7 +1019,9 @@ func mayHold(text string) finders {
 				if isASCIIDigit(prev) && isASCIIDigit(next) {
 					f.ipv4 = true
 				}
-				if (isASCIIAlnum(prev) || prev == '_') && i+2 < len(text) && isASCIILetter(next) && isASCIILetter(text[i+2]) {
+				// (?i) lets [a-z] match ſ and K (Kelvin) too: any
+				// byte of a multi-byte character may be a letter.
+				if (isASCIIAlnum(prev) || prev == '_' || prev >= 0x80) && i+2 < len(text) && mayBeLetter(next) && mayBeLetter(text[i+2]) {
 					f.domain = true
 				}
 			}
@@ -1035,7 +1039,7 @@ func mayHold(text string) finders {
 	return f
 }
 
-func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func mayBeLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80 }
 
 // findCandidatesWith runs the finders f allows over text.
 func findCandidatesWith(text string, f finders) []candidate {

@@ -647,6 +647,7 @@ func FuzzExtractObservables(f *testing.F) {
 	f.Add("beacon to 10.0.0.1 and hxxp://evil[.]com/x, mail bob@example.com, hash " + testMD5)
 	f.Add("2001:db8::1 fe80::1%eth0 see (http://a.example.com/b) svchost.exe")
 	f.Add("api-7:9100 FE80::A:b x_.Co 1.2 a@b.c HTTP://X 9.9.9.9/33 ::ffff:1.2.3.4")
+	f.Add("see aſ.com now, \u212a.\u212a\u212a and ſ.aſ") // (?i)[a-z] matches ſ and the Kelvin sign
 	f.Fuzz(func(t *testing.T, text string) {
 		// The quick scan that skips finders never skips a match.
 		if fast, all := findCandidatesWith(text, mayHold(text)), findCandidatesWith(text, allFinders); !reflect.DeepEqual(fast, all) {

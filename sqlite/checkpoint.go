@@ -38,6 +38,7 @@ type checkpointer struct {
 	db           *sql.DB
 	restartPages int
 	wait         time.Time // no restart before
+	restartedAt  int       // the WAL's pages at the last restart: until a write starts it over, no other
 	restart      func(context.Context) (busy bool, err error)
 	stop         chan struct{}
 	done         chan struct{}
@@ -51,12 +52,20 @@ func restartWAL(ctx context.Context, conn *sql.Conn) (busy bool, err error) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartWait)); err != nil {
 		return false, err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA busy_timeout = 10000`)
 	var b, log, done int
-	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&b, &log, &done); err != nil {
-		return false, err
+	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&b, &log, &done)
+	// The writer waits 10 s for a lock again (as its DSN says); the
+	// pragma is tried twice, as the connection would otherwise keep 20 ms.
+	reset := func() error {
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA busy_timeout = 10000`)
+		return err
 	}
-	return b != 0, nil
+	if rerr := reset(); rerr != nil {
+		if rerr = reset(); rerr != nil && err == nil {
+			err = fmt.Errorf("reset busy_timeout: %w", rerr)
+		}
+	}
+	return b != 0, err
 }
 
 func startCheckpointer(path string, restart func(context.Context) (bool, error)) (*checkpointer, error) {
@@ -93,7 +102,7 @@ func (c *checkpointer) run() {
 // restartPages, has the writer start it over. It says whether it did.
 func (c *checkpointer) tick(ctx context.Context) (restarted bool) {
 	log, _, err := c.checkpoint(ctx)
-	if err != nil || log < c.restartPages || time.Now().Before(c.wait) {
+	if err != nil || log < c.restartPages || log == c.restartedAt || time.Now().Before(c.wait) {
 		return false
 	}
 	// Each pass copies what was committed during the one before: a few
@@ -105,6 +114,9 @@ func (c *checkpointer) tick(ctx context.Context) (restarted bool) {
 		c.wait = time.Now().Add(restartBackoff)
 		return false
 	}
+	// The WAL keeps its pages until the next write starts it over: an
+	// idle store must not be restarted again every tick.
+	c.restartedAt, _, _ = c.checkpoint(ctx)
 	return true
 }
 

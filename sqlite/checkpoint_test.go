@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -79,20 +80,38 @@ func TestCheckpointer(t *testing.T) {
 	// writer that begins when every page is copied, which then hardly
 	// happens; the restart between two groups does it.
 	stop := startWriters(t, db, 4)
-	for {
+	for deadline := time.Now().Add(time.Minute); ; {
 		if log, _ := walPages(t, db); log >= 2000 {
 			break
 		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatal("the WAL never reached 2,000 pages")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	before, _ := walPages(t, db)
-	if !db.ckpt.tick(ctx) {
+	restarted := db.ckpt.tick(ctx)
+	stop()
+	if !restarted {
 		t.Fatal("a tick did not start the WAL over")
 	}
 	create(1) // a write that begins after the restart
 	after, _ := walPages(t, db)
-	stop()
 	if after >= before/2 {
 		t.Errorf("the WAL was not started over: %d pages after the tick, %d before", after, before)
+	}
+	// An idle store is not restarted again and again: the WAL keeps its
+	// pages until a write starts it over.
+	create(300)
+	db.ckpt.restartPages = 50
+	if !db.ckpt.tick(ctx) {
+		t.Fatal("a tick did not start a big WAL over")
+	}
+	for range 3 {
+		if db.ckpt.tick(ctx) {
+			t.Error("an idle store's WAL was restarted again")
+		}
 	}
 	// Below restartPages a tick only copies.
 	db.ckpt.restartPages = 1 << 30

@@ -54,9 +54,9 @@ func (c *loadConn) post(ctx context.Context, headers string, body []byte) (loadA
 		}
 		c.conn, c.r, c.w = conn, bufio.NewReaderSize(conn, 16<<10), bufio.NewWriterSize(conn, 16<<10)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.conn.SetDeadline(dl.Add(30 * time.Second)) // a request under way is answered, not cut
-	}
+	// A request under way when the run ends is answered, not cut; one
+	// that takes 30 s fails.
+	c.conn.SetDeadline(time.Now().Add(30 * time.Second))
 	a, keep, err := c.exchange(headers, body)
 	if err != nil || !keep {
 		c.close()
@@ -119,6 +119,10 @@ func (c *loadConn) exchange(headers string, body []byte) (a loadAnswer, keep boo
 		}
 	}
 	switch {
+	case a.status < 200 || a.status == 204 || a.status == 304:
+		// No body (RFC 9112, 6.3). A 1xx is followed by the real answer,
+		// which the intake never sends; the connection is dropped.
+		keep = keep && a.status >= 200
 	case chunked:
 		err = discardChunked(c.r)
 	case length >= 0:

@@ -107,7 +107,8 @@ func (db *DB) BetweenWrites(ctx context.Context, fn func(context.Context, *sql.C
 	return g.submit(&writeOp{ctx: ctx, bare: fn, done: make(chan error, 1)})
 }
 
-// runBare runs an operation of BetweenWrites.
+// runBare runs an operation of BetweenWrites; a panic in it fails it, not
+// the process.
 func (g *groupCommitter) runBare(op *writeOp) {
 	if err := op.ctx.Err(); err != nil {
 		op.done <- err
@@ -119,7 +120,15 @@ func (g *groupCommitter) runBare(op *writeOp) {
 			return
 		}
 	}
-	op.done <- op.bare(op.ctx, g.conn)
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("operation between writes panicked: %v", p)
+			}
+		}()
+		return op.bare(op.ctx, g.conn)
+	}()
+	op.done <- err
 }
 
 // close finishes the group in progress, fails what is still queued, and
@@ -255,6 +264,7 @@ func (g *groupCommitter) begin(finish func(error)) bool {
 			return false
 		}
 	}
+	g.stmts.sweep()
 	begin := g.db.d.BeginGroup
 	if begin == "" {
 		begin = "BEGIN"
