@@ -43,7 +43,7 @@ func startWriters(t *testing.T, db *DB, n int) (stop func()) {
 
 func walPages(t *testing.T, db *DB) (log, done int) {
 	t.Helper()
-	log, done, err := db.Checkpoint(context.Background())
+	log, done, err := db.ckpt.checkpoint(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,13 +49,6 @@ func (db *DB) Close() error {
 	return errors.Join(db.DB.Close(), err)
 }
 
-// Checkpoint copies what it can of the WAL into the database file now,
-// as the background checkpoints do; it returns the WAL's pages and how
-// many of them are in the file.
-func (db *DB) Checkpoint(ctx context.Context) (log, done int, err error) {
-	return db.ckpt.checkpoint(ctx)
-}
-
 // Dialect is the SQLite dialect of the shared store.
 var Dialect = &sqlstore.Dialect{
 	Name:        "sqlite",

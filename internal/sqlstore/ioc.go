@@ -377,25 +377,35 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 	// Blocks, parent domains and the URLs naming an address, by index:
 	// each is a range of scope keys (vigil.ScopeRange). A value found in
 	// several ranges is checked once, against every entry of the round.
+	// Single keys (an address, for the URLs naming it) go in IN lists,
+	// ranges in ORs, many to a query: on PostgreSQL each query is a round
+	// trip.
 	type scopeRange struct{ lo, hi string }
-	var ranges []scopeRange
+	var points []any
+	var spans []scopeRange
 	have := map[scopeRange]bool{}
 	for _, e := range es {
 		if !e.live(tx.now) || !(e.isAddress || e.isDomain) {
 			continue
 		}
-		if lo, hi, ok := vigil.ScopeRange(e.typ, e.value); ok && !have[scopeRange{lo, hi}] {
-			have[scopeRange{lo, hi}] = true
-			ranges = append(ranges, scopeRange{lo, hi})
+		lo, hi, ok := vigil.ScopeRange(e.typ, e.value)
+		if !ok || have[scopeRange{lo, hi}] {
+			continue
+		}
+		have[scopeRange{lo, hi}] = true
+		if lo == hi {
+			points = append(points, lo)
+		} else {
+			spans = append(spans, scopeRange{lo, hi})
 		}
 	}
 	checked := map[string]bool{}
 	check := func(s seen) {
-		if k := s.target + "\x00" + string(s.typ) + "\x00" + s.value; checked[k] {
+		k := s.target + "\x00" + string(s.typ) + "\x00" + s.value
+		if checked[k] {
 			return
-		} else {
-			checked[k] = true
 		}
+		checked[k] = true
 		if s.typ == vigil.ObsIPv4 || s.typ == vigil.ObsIPv6 {
 			// Only the block sizes the entries name (MatchKeys would
 			// make every one from /1 up).
@@ -410,18 +420,6 @@ func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
 			if k.Kind != vigil.MatchExact {
 				add(s, k)
 			}
-		}
-	}
-	// Single keys (an address, for the URLs naming it) go in IN lists,
-	// ranges in ORs, many to a query: on PostgreSQL each query is a round
-	// trip.
-	var points []any
-	var spans []scopeRange
-	for _, r := range ranges {
-		if r.lo == r.hi {
-			points = append(points, r.lo)
-		} else {
-			spans = append(spans, r)
 		}
 	}
 	for chunk := range slices.Chunk(points, 500) {
