@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -37,8 +38,21 @@ func (p *OrgProfile) Location() (*time.Location, error) {
 	if name == "" {
 		name = "Europe/London"
 	}
-	return time.LoadLocation(name)
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
+
+// locations caches the zones Location has loaded: time.LoadLocation reads
+// and parses the zone's file on every call, and duties are evaluated on
+// every incident write.
+var locations sync.Map
 
 // Validate checks the profile.
 func (p *OrgProfile) Validate() error {
