@@ -149,10 +149,20 @@ func Provider(db *sql.DB) (*goose.Provider, error) {
 // copyRows loads rows with COPY, on the connection's open transaction.
 func copyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, rows [][]any) error {
 	return conn.Raw(func(dc any) error {
-		n, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		c := dc.(*stdlib.Conn).Conn()
+		// The foreign-key checks PostgreSQL runs for each row keep their
+		// plan (see Open: force_custom_plan would plan each one again).
+		if _, err := c.Exec(ctx, `SET LOCAL plan_cache_mode = auto`); err != nil {
+			return err
+		}
+		n, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		if err == nil && int(n) != len(rows) {
 			err = fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
 		}
+		if err != nil {
+			return err
+		}
+		_, err = c.Exec(ctx, `RESET plan_cache_mode`)
 		return err
 	})
 }
