@@ -308,6 +308,74 @@ func testSharingBatches(t *testing.T, open Opener) {
 	}
 }
 
+// testSharingDateAddedGaps: the date_added times a partner reads say
+// nothing of how many objects it may not read were added between them.
+// Two collections get the same objects a partner may read, one of them
+// with others it may not read mixed in: the partner's view of both is the
+// same, up to where each starts.
+func testSharingDateAddedGaps(t *testing.T, open Opener) {
+	s := open(t)
+	newClock(s, time.Date(2026, 11, 30, 9, 0, 0, 400, time.UTC)) // stands still
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mixed, plain := &vigil.Collection{Title: "Mixed"}, &vigil.Collection{Title: "Plain"}
+	for _, c := range []*vigil.Collection{mixed, plain} {
+		if err := s.Sharing.CreateCollection(admin, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &vigil.Partner{Name: "green-reader", MaxTLP: vigil.TLPGreen, Access: []vigil.CollectionAccess{
+		{CollectionID: mixed.ID, Read: true}, {CollectionID: plain.ID, Read: true}}}
+	tok, err := s.Sharing.CreatePartner(admin, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Sharing.AuthenticatePartner(context.Background(), p.Name, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	green := vigil.NewContextWithActor(context.Background(), a)
+
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	batches := [][]*vigil.IncomingObject{
+		{stixObj(1, t0, vigil.TLPClear), stixObj(2, t0, vigil.TLPRed), stixObj(3, t0, vigil.TLPAmber), stixObj(4, t0, vigil.TLPGreen),
+			stixObj(5, t0, vigil.TLPAmberStrict), stixObj(6, t0, ""), stixObj(7, t0, vigil.TLPGreen)},
+		{stixObj(8, t0, vigil.TLPRed), stixObj(9, t0, vigil.TLPAmber), stixObj(10, t0, vigil.TLPGreen)},
+		{stixObj(11, t0, vigil.TLPClear)},
+	}
+	for _, b := range batches {
+		var visible []*vigil.IncomingObject
+		for _, o := range b {
+			if o.TLP == vigil.TLPClear || o.TLP == vigil.TLPGreen {
+				visible = append(visible, o)
+			}
+		}
+		if _, err := s.Sharing.AddObjects(admin, mixed.ID, b, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Sharing.AddObjects(admin, plain.ID, visible, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	view := func(coll string) []string {
+		page, err := s.Sharing.FindObjects(green, coll, vigil.ObjectFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for i, o := range page.Objects {
+			if i > 0 && !o.DateAdded.After(page.Objects[i-1].DateAdded) {
+				t.Errorf("date_added not increasing: %v then %v", page.Objects[i-1].DateAdded, o.DateAdded)
+			}
+			out = append(out, fmt.Sprintf("%s +%v", o.ID[len(o.ID)-2:], o.DateAdded.Sub(page.Objects[0].DateAdded)))
+		}
+		return out
+	}
+	got, want := view(mixed.ID), view(plain.ID)
+	if len(want) != 5 || !slices.Equal(got, want) {
+		t.Errorf("with objects it may not read mixed in, a partner reads\n%q\nwithout them\n%q", got, want)
+	}
+}
+
 // testSharingHiddenVersions: an object with a version above a partner's
 // clearance is hidden from it whole, and cyber-observables posted again
 // are stored once.

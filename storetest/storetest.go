@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ClassifiedClock", func(t *testing.T) { testClassifiedClock(t, open) })
 	t.Run("Sharing", func(t *testing.T) { testSharing(t, open) })
 	t.Run("SharingBatches", func(t *testing.T) { testSharingBatches(t, open) })
+	t.Run("SharingDateAddedGaps", func(t *testing.T) { testSharingDateAddedGaps(t, open) })
 	t.Run("ServerKey", func(t *testing.T) { testServerKey(t, open) })
 	t.Run("SharingHiddenVersions", func(t *testing.T) { testSharingHiddenVersions(t, open) })
 	t.Run("FeedSchedule", func(t *testing.T) { testFeedSchedule(t, open) })

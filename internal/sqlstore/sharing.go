@@ -289,7 +289,7 @@ func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject,
 	}
 	before := len(st.Successes)
 	omitted := st.SuccessCount > len(st.Successes)
-	added, next, err := tx.addObjects(collectionID, valid, next, st)
+	added, err := tx.addObjects(collectionID, valid, next, st)
 	successes := len(st.Successes) - before
 	if omitted {
 		st.Successes = nil
@@ -310,7 +310,12 @@ func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject,
 		st.Successes = nil
 	}
 	if added > 0 {
-		if _, err := tx.exec(`UPDATE taxii_collections SET last_added = ? WHERE id = ?`, next.Add(-time.Microsecond), collectionID); err != nil {
+		// A batch keeps whole milliseconds of date_added times to itself
+		// (last_added is where they end), however many of its objects a
+		// reader may see: where the next batch starts then tells a reader
+		// nothing of how many objects it could not see in this one.
+		end := next.Add(time.Duration((added+999)/1000)*time.Millisecond - time.Microsecond)
+		if _, err := tx.exec(`UPDATE taxii_collections SET last_added = ? WHERE id = ?`, end, collectionID); err != nil {
 			return nil, err
 		}
 	}
@@ -365,9 +370,9 @@ type pendingRow struct {
 // addObjects inserts a batch of objects: one query reads the versions the
 // collection already holds of them, the first/last flags are worked out
 // in memory, and the rows go in with multi-row INSERTs. A version already
-// held is a success, stored once. It returns how many were added and the
-// next date_added.
-func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Time, st *vigil.TAXIIStatus) (int, time.Time, error) {
+// held is a success, stored once. It returns how many were added, with
+// date_added times from next on.
+func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Time, st *vigil.TAXIIStatus) (int, error) {
 	spans := map[string]*span{}
 	var ids []string
 	for _, o := range objs {
@@ -381,7 +386,7 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 		rows, err := tx.query(`SELECT stix_id, version, max_tlp_rank FROM stix_objects WHERE collection_id = ? AND stix_id IN (`+placeholders(len(chunk))+`)`,
 			append([]any{coll}, anySlice(chunk)...)...)
 		if err != nil {
-			return 0, next, err
+			return 0, err
 		}
 		for rows.Next() {
 			var id string
@@ -389,7 +394,7 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 			var rank int
 			if err := rows.Scan(&id, scanTime(&v), &rank); err != nil {
 				rows.Close()
-				return 0, next, err
+				return 0, err
 			}
 			sp := spans[id]
 			sp.maxRank, sp.newMax = rank, rank
@@ -404,15 +409,16 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return 0, next, err
+			return 0, err
 		}
 	}
 	clearLast, clearFirst := map[string]bool{}, map[string]bool{}
 	var rows []*pendingRow
+	base := next
 	for _, o := range objs {
 		version := o.Version
 		if version.IsZero() {
-			version = next
+			version = base
 		}
 		version = vigil.TruncateTime(version)
 		sp := spans[o.ID]
@@ -427,7 +433,7 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 			st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version), Message: msg})
 			continue
 		}
-		r := &pendingRow{o: o, version: version, added: next, first: true, last: true}
+		r := &pendingRow{o: o, version: version, first: true, last: true}
 		if len(sp.versions) > 0 {
 			r.first, r.last = version.Before(sp.lo), version.After(sp.hi)
 			for _, p := range sp.pending {
@@ -449,7 +455,6 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 		sp.newMax = max(sp.newMax, tlpRank(o.TLP))
 		sp.pending = append(sp.pending, r)
 		rows = append(rows, r)
-		next = next.Add(time.Microsecond)
 		st.Successes = append(st.Successes, vigil.StatusDetail{ID: o.ID, Version: versionString(version)})
 	}
 	for _, c := range []struct {
@@ -465,7 +470,7 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 		for chunk := range slices.Chunk(list, 500) {
 			if _, err := tx.exec(`UPDATE stix_objects SET `+c.col+` = ? WHERE collection_id = ? AND `+c.col+` AND stix_id IN (`+placeholders(len(chunk))+`)`,
 				append([]any{false, coll}, anySlice(chunk)...)...); err != nil {
-				return 0, next, err
+				return 0, err
 			}
 		}
 	}
@@ -480,9 +485,17 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 		for chunk := range slices.Chunk(ids, 500) {
 			if _, err := tx.exec(`UPDATE stix_objects SET max_tlp_rank = ? WHERE collection_id = ? AND stix_id IN (`+placeholders(len(chunk))+`)`,
 				append([]any{rank, coll}, anySlice(chunk)...)...); err != nil {
-				return 0, next, err
+				return 0, err
 			}
 		}
+	}
+	// The batch goes in the order of who may read it, the least restricted
+	// objects first: a reader's objects of one batch then follow each
+	// other a microsecond apart, and no gap between two of them tells how
+	// many it may not read.
+	slices.SortStableFunc(rows, func(a, b *pendingRow) int { return spans[a.o.ID].newMax - spans[b.o.ID].newMax })
+	for i, r := range rows {
+		r.added = next.Add(time.Duration(i) * time.Microsecond)
 	}
 	all := make([][]any, len(rows))
 	for i, r := range rows {
@@ -491,9 +504,9 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 	}
 	if err := tx.insertRows("stix_objects", []string{"collection_id", "stix_id", "type", "spec_version", "version", "date_added", "tlp",
 		"tlp_rank", "max_tlp_rank", "is_last", "is_first", "body"}, all); err != nil {
-		return 0, next, err
+		return 0, err
 	}
-	return len(rows), next, nil
+	return len(rows), nil
 }
 
 // objectWhere builds the WHERE clause of a filter.
