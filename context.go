@@ -9,6 +9,7 @@ type contextKey int
 const (
 	actorContextKey contextKey = iota + 1
 	requestIDContextKey
+	durableLaterContextKey
 )
 
 // Actor is who is acting: a logged-in user, a user's API token, or the
@@ -58,4 +59,20 @@ func NewContextWithRequestID(ctx context.Context, id string) context.Context {
 func RequestIDFromContext(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDContextKey).(string)
 	return id
+}
+
+// NewContextDurableLater returns a copy of ctx whose writes may commit
+// without waiting for the disk: the caller makes a later write of the same
+// work commit normally before it reports success, and that commit makes
+// the earlier ones durable too (PostgreSQL flushes its log in order). A
+// crash before then can lose them, but nobody was told they were done.
+// Stores that cannot commit lazily ignore it.
+func NewContextDurableLater(ctx context.Context) context.Context {
+	return context.WithValue(ctx, durableLaterContextKey, true)
+}
+
+// DurableLater reports whether ctx came from NewContextDurableLater.
+func DurableLater(ctx context.Context) bool {
+	b, _ := ctx.Value(durableLaterContextKey).(bool)
+	return b
 }

@@ -626,22 +626,37 @@ func ImportEnvelope(ctx context.Context, svc vigil.SharingService, cid string, r
 func addStream(ctx context.Context, svc vigil.SharingService, cid string, decode func(func(int, json.RawMessage, *stix.Info, error) error) error,
 	skipEmpty bool) (st *vigil.TAXIIStatus, derr, err error) {
 	// Reading and storing overlap: one batch is stored while the next is
-	// read and checked.
+	// read and checked. A batch is stored once the next one is read, so
+	// the store knows which is last: the others may commit without
+	// waiting for the disk (vigil.DurableLater), and the last one's commit,
+	// made before the answer, makes them all durable.
 	work := make(chan []*vigil.IncomingObject)
 	stored := make(chan error, 1)
 	var failed atomic.Bool
 	go func() {
 		var err error
-		for b := range work {
+		var held []*vigil.IncomingObject
+		holding := false
+		store := func(b []*vigil.IncomingObject, c context.Context) {
 			if err != nil {
-				continue // drain after a failure
+				return // drain after a failure
 			}
 			var next *vigil.TAXIIStatus
-			if next, err = svc.AddObjects(ctx, cid, b, st); err != nil {
+			if next, err = svc.AddObjects(c, cid, b, st); err != nil {
 				failed.Store(true)
-				continue
+				return
 			}
 			st = next
+		}
+		lazy := vigil.NewContextDurableLater(ctx)
+		for b := range work {
+			if holding {
+				store(held, lazy)
+			}
+			held, holding = b, true
+		}
+		if holding {
+			store(held, ctx)
 		}
 		stored <- err
 	}()

@@ -50,6 +50,7 @@ var Dialect = &sqlstore.Dialect{
 	GroupCommit: true,
 	MaxGroup:    32,
 	CopyRows:    copyRows,
+	LazyCommit:  `SET LOCAL synchronous_commit = off`,
 	AfterBulkLoad: []string{
 		`SELECT setval(pg_get_serial_sequence('incidents', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM incidents), false)`,
 		`SELECT setval(pg_get_serial_sequence('timeline', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM timeline), false)`,

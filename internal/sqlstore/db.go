@@ -63,6 +63,11 @@ type Dialect struct {
 	// BeforeGroupCommit runs at the end of each group, before COMMIT, in
 	// the group's transaction (SQLite: apply the search queue to FTS5).
 	BeforeGroupCommit []string
+	// LazyCommit, when set, runs before COMMIT in a group whose every
+	// operation allows it (vigil.DurableLater): PostgreSQL's
+	// synchronous_commit=off, so the commit does not wait for the log's
+	// flush. SQLite needs none: its commits do not wait for the disk.
+	LazyCommit string
 	// CopyRows, if set, loads rows into a table on conn, inside the
 	// transaction open on it, faster than INSERT (PostgreSQL's COPY).
 	CopyRows func(ctx context.Context, conn *sql.Conn, table string, cols []string, rows [][]any) error

@@ -21,6 +21,7 @@ import (
 
 type writeOp struct {
 	ctx  context.Context
+	lazy bool // the caller's ctx allows a commit that does not wait for the disk
 	fn   func(*Tx) error
 	bare func(context.Context, *sql.Conn) error // run alone, outside a transaction
 	done chan error
@@ -61,7 +62,7 @@ var errClosed = errors.New("store closed")
 
 // do queues fn and waits for its outcome.
 func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
-	return g.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+	return g.submit(&writeOp{ctx: ctx, fn: fn, lazy: vigil.DurableLater(ctx), done: make(chan error, 1)})
 }
 
 // submit queues op and waits for its outcome.
@@ -351,6 +352,13 @@ func (g *groupCommitter) commit(ops []*writeOp, results []error, committed int, 
 		}
 		g.head.dirty = false
 	}
+	if db.d.LazyCommit != "" && committed > 0 && allLazy(ops) {
+		if err := g.exec(db.d.LazyCommit); err != nil {
+			g.exec("ROLLBACK")
+			finish(fmt.Errorf("lazy commit: %w", err))
+			return
+		}
+	}
 	if committed > 0 {
 		for _, q := range db.d.BeforeGroupCommit {
 			if err := g.exec(q); err != nil {
@@ -370,6 +378,16 @@ func (g *groupCommitter) commit(ops []*writeOp, results []error, committed int, 
 		db.ObserveGroup(len(ops), committed)
 	}
 	finish(nil)
+}
+
+// allLazy reports whether every operation of a group allows a lazy commit.
+func allLazy(ops []*writeOp) bool {
+	for _, op := range ops {
+		if !op.lazy {
+			return false
+		}
+	}
+	return true
 }
 
 // newTx wraps a transaction for one operation: its own actor, visibility,
