@@ -602,8 +602,8 @@ func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
 }
 
 // AddBundle streams a STIX bundle or TAXII envelope from r into a
-// collection, a batch at a time, so no more than one batch is held in
-// memory; refused objects are failures in the status. derr is what was
+// collection, a batch at a time, so no more than three batches are held
+// in memory (one being read, one waiting, one being stored); refused objects are failures in the status. derr is what was
 // wrong with the document itself: if nothing had been stored yet, st is
 // nil and nothing is; otherwise the batches before it stay and the status
 // names where it broke. err is the store's.

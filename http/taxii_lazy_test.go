@@ -15,11 +15,15 @@ type lazySpy struct {
 	vigil.SharingService // only AddObjects is called
 	lazy                 []bool
 	sizes                []int
+	failAt               int // the call (1-based) that fails; 0: none
 }
 
 func (s *lazySpy) AddObjects(ctx context.Context, _ string, objs []*vigil.IncomingObject, into *vigil.TAXIIStatus) (*vigil.TAXIIStatus, error) {
 	s.lazy = append(s.lazy, vigil.DurableLater(ctx))
 	s.sizes = append(s.sizes, len(objs))
+	if len(s.lazy) == s.failAt {
+		return nil, fmt.Errorf("disk full")
+	}
 	st := &vigil.TAXIIStatus{ID: "s"}
 	if into != nil {
 		*st = *into
@@ -33,17 +37,8 @@ func (s *lazySpy) AddObjects(ctx context.Context, _ string, objs []*vigil.Incomi
 // its commit makes the others durable.
 func TestAddBundleDurableLater(t *testing.T) {
 	for _, n := range []int{1, 1000, 2500, 3000} {
-		var b strings.Builder
-		b.WriteString(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[`)
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"type":"indicator","spec_version":"2.1","id":"indicator--%08x-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`, i)
-		}
-		b.WriteString(`]}`)
 		spy := &lazySpy{}
-		st, derr, err := vigilhttp.AddBundle(context.Background(), spy, "c", strings.NewReader(b.String()))
+		st, derr, err := vigilhttp.AddBundle(context.Background(), spy, "c", strings.NewReader(testBundle(n)))
 		if err != nil || derr != nil || st.SuccessCount != n {
 			t.Fatalf("%d objects: %v %v %+v", n, err, derr, st)
 		}
@@ -54,8 +49,28 @@ func TestAddBundleDurableLater(t *testing.T) {
 				break
 			}
 		}
-		if vigil.DurableLater(context.Background()) {
-			t.Fatal("a plain context is lazy")
-		}
 	}
+	// A lazy batch that fails ends the request with an error: nothing after
+	// it is stored, and nobody is told the lazy ones are done.
+	spy := &lazySpy{failAt: 2}
+	if _, _, err := vigilhttp.AddBundle(context.Background(), spy, "c", strings.NewReader(testBundle(3500))); err == nil {
+		t.Error("a failed batch: no error")
+	}
+	if len(spy.lazy) != 2 || !spy.lazy[0] || !spy.lazy[1] {
+		t.Errorf("after a failed batch: stored %v lazily %v; want two lazy calls, then none", spy.sizes, spy.lazy)
+	}
+}
+
+// testBundle is a bundle of n indicators.
+func testBundle(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"type":"indicator","spec_version":"2.1","id":"indicator--%08x-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`, i)
+	}
+	b.WriteString(`]}`)
+	return b.String()
 }

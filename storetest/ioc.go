@@ -438,3 +438,58 @@ func testIOCScopeBackfill(t *testing.T, open Opener) {
 		t.Error("the pending mark is still there after the backfill")
 	}
 }
+
+// testIOCUnsettledVersion: a batch's date_added times can lie ahead of the
+// clock (each batch keeps whole milliseconds to itself), so an indicator
+// can be settled while one stored before it is not yet. Matching must
+// wait for the earlier one, not move past it and never come back.
+func testIOCUnsettledVersion(t *testing.T, open Opener) {
+	s := open(t)
+	start := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	clk := newClock(s, start)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	inc := MustCreateIncident(t, admin, s, &vigil.Incident{Title: "Beacons"})
+	if _, err := s.Observables.AddObservables(admin, inc.ID, []*vigil.Observable{
+		{Type: vigil.ObsIPv4, Value: "10.1.1.1"}, {Type: vigil.ObsIPv4, Value: "10.1.1.2"}, {Type: vigil.ObsIPv4, Value: "10.1.1.3"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := &vigil.Collection{Title: "A"}, &vigil.Collection{Title: "B"}
+	for _, c := range []*vigil.Collection{a, b} {
+		if err := s.Sharing.CreateCollection(admin, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	add := func(coll string, n int) {
+		t.Helper()
+		if _, err := s.Sharing.AddObjects(admin, coll, []*vigil.IncomingObject{
+			indicator(n, fmt.Sprintf(`[ipv4-addr:value = '10.1.1.%d']`, n), t0, vigil.TLPGreen, ``)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// date_added: the first at start, the second at start + 1 ms (A's
+	// first batch keeps its millisecond), the third, stored after the
+	// second, at start + 200 µs.
+	add(a.ID, 1)
+	clk.add(100 * time.Microsecond)
+	add(a.ID, 2)
+	clk.add(100 * time.Microsecond)
+	add(b.ID, 3)
+	lag := time.Duration(0) // how long the engine waits for rows to settle
+	if s.Engine == "postgres" {
+		lag = 10 * time.Second
+	}
+	clk.set(start.Add(lag + 500*time.Microsecond)) // the first and third settled, not the second
+	matchAll(t, s, 1000)
+	clk.add(time.Hour)
+	matchAll(t, s, 1000)
+	want := []hitKey{
+		{"10.1.1.1", vigil.MatchExact, "10.1.1.1", true},
+		{"10.1.1.2", vigil.MatchExact, "10.1.1.2", true},
+		{"10.1.1.3", vigil.MatchExact, "10.1.1.3", true},
+	}
+	if got := hitKeys(t, s, admin, vigil.HitFilter{}); !slices.Equal(got, want) {
+		t.Errorf("hits:\n got %v\nwant %v", got, want)
+	}
+}

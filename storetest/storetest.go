@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("IOCNotify", func(t *testing.T) { testIOCNotify(t, open) })
 	t.Run("IOCScopeBackfill", func(t *testing.T) { testIOCScopeBackfill(t, open) })
 	t.Run("IOCDeleteVersion", func(t *testing.T) { testIOCDeleteVersion(t, open) })
+	t.Run("IOCUnsettledVersion", func(t *testing.T) { testIOCUnsettledVersion(t, open) })
 	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
 	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })
 	t.Run("Plan", func(t *testing.T) { testPlan(t, open) })

@@ -171,8 +171,13 @@ func (tx *Tx) indexIndicators(cur *cursors, limit int) (n, vals int, more bool, 
 		return 0, 0, false, err
 	}
 	own := stix.IdentityID(p.Name)
-	rows, err := tx.query(`SELECT seq, collection_id, stix_id, is_last, tlp, tlp_rank, body FROM stix_objects
-		WHERE type = 'indicator' AND seq > ? AND date_added <= ? ORDER BY seq LIMIT ?`, cur.stixSeq, tx.settled(), limit+1)
+	// Versions are read in seq order up to the first one not yet settled,
+	// never past it: a batch's date_added times may lie ahead of the clock
+	// (each batch keeps whole milliseconds to itself), so a later seq can
+	// be settled before an earlier one, and a cursor moved past an
+	// unsettled row would never come back for it.
+	rows, err := tx.query(`SELECT seq, date_added, collection_id, stix_id, is_last, tlp, tlp_rank, body FROM stix_objects
+		WHERE type = 'indicator' AND seq > ? ORDER BY seq LIMIT ?`, cur.stixSeq, limit+1)
 	if err != nil {
 		return 0, 0, false, err
 	}
@@ -183,12 +188,17 @@ func (tx *Tx) indexIndicators(cur *cursors, limit int) (n, vals int, more bool, 
 		rank          int
 		body          string
 	}
+	settled := tx.settled()
 	var vs []version
 	for rows.Next() {
 		var v version
-		if err := rows.Scan(&v.seq, &v.coll, &v.id, &v.last, &v.tlp, &v.rank, &v.body); err != nil {
+		var added time.Time
+		if err := rows.Scan(&v.seq, scanTime(&added), &v.coll, &v.id, &v.last, &v.tlp, &v.rank, &v.body); err != nil {
 			rows.Close()
 			return 0, 0, false, err
+		}
+		if added.After(settled) {
+			break // this one and those after it wait for a later round
 		}
 		vs = append(vs, v)
 	}

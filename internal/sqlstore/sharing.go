@@ -311,9 +311,12 @@ func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject,
 	}
 	if added > 0 {
 		// A batch keeps whole milliseconds of date_added times to itself
-		// (last_added is where they end), however many of its objects a
-		// reader may see: where the next batch starts then tells a reader
-		// nothing of how many objects it could not see in this one.
+		// (last_added is where they end, which may be ahead of the clock):
+		// where the next batch starts then tells a reader nothing of how
+		// many objects it could not see in this one, for batches of up to
+		// 1,000 objects (TAXII requests are stored 1,000 at a time; a
+		// bigger batch shows its size in thousands). How long a batch
+		// took to store still shows.
 		end := next.Add(time.Duration((added+999)/1000)*time.Millisecond - time.Microsecond)
 		if _, err := tx.exec(`UPDATE taxii_collections SET last_added = ? WHERE id = ?`, end, collectionID); err != nil {
 			return nil, err
