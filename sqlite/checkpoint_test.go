@@ -50,16 +50,24 @@ func walPages(t *testing.T, db *DB) (log, done int) {
 	return log, done
 }
 
+// openTemp opens a fresh store in a temporary folder, closed when the
+// test ends (closing it twice is harmless).
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestCheckpointer: checkpoints copy the WAL from beside the writer (the
 // writer's own automatic ones are off), and once the WAL holds enough
 // pages the writer starts it over, so it does not grow without bound.
 func TestCheckpointer(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	db.ckpt.stopLoop() // ticks by hand
 	db.ckpt.restartPages = 50
 	var autockpt int
@@ -128,11 +136,7 @@ func TestCheckpointer(t *testing.T) {
 // any transaction, while writes keep coming.
 func TestBetweenWrites(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	stop := startWriters(t, db, 4)
 	for range 50 {
 		err := db.BetweenWrites(ctx, func(ctx context.Context, conn *sql.Conn) error {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,12 +15,9 @@ import (
 // synchronous_commit=off) runs only in a group whose every operation came
 // with vigil.NewContextDurableLater. Here it is a statement that counts.
 func TestLazyCommitOnlyForLazyGroups(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
-	fresh, err := Open(t.Context(), path) // migrated
-	if err != nil {
-		t.Fatal(err)
-	}
+	fresh := openTemp(t) // migrated; closed so that the store below has the one writer
 	fresh.Close()
+	path := fresh.Path
 	w, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		t.Fatal(err)

@@ -417,11 +417,10 @@ func (tx *Tx) addObjects(coll string, objs []*vigil.IncomingObject, next time.Ti
 	}
 	clearLast, clearFirst := map[string]bool{}, map[string]bool{}
 	var rows []*pendingRow
-	base := next
 	for _, o := range objs {
 		version := o.Version
 		if version.IsZero() {
-			version = base
+			version = next // the batch's start: a version tells nothing of the order
 		}
 		version = vigil.TruncateTime(version)
 		sp := spans[o.ID]
