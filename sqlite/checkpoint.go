@@ -29,8 +29,8 @@ import (
 
 const (
 	checkpointEvery = 20 * time.Millisecond
-	restartPages    = 8192 // 32 MiB
-	restartWait     = 20   // ms
+	restartPages    = 16384 // 64 MiB
+	restartWait     = 20    // ms
 	restartBackoff  = time.Second
 )
 

@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vigil-ir/vigil"
@@ -65,3 +67,56 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		t.Log("no group mixed failures and successes; the savepoint path went untested this run")
 	}
 }
+
+// TestGroupsGrowWhenSaturated keeps one of two Ps busy, as a checkpoint's
+// fsync does, while 16 callers write back to back. The committer must let
+// the callers it has just answered queue their next operations before it
+// takes the next group: otherwise it and one caller pass the scheduler's
+// run-next slot back and forth in groups of one, and the other callers
+// wait for a 10 ms preemption (the saturated create p99 on two cores).
+func TestGroupsGrowWhenSaturated(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	db := MustOpenDB(t)
+	svc := db.Services()
+	var groups, ops atomic.Int64
+	db.ObserveGroup = func(n, _ int) {
+		groups.Add(1)
+		ops.Add(int64(n))
+	}
+	ctx := storetest.SystemContext(t)
+	stop := make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for i := 0; i < 1e5; i++ {
+				spin++
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for c := range 16 {
+		wg.Go(func() {
+			for i := range 50 {
+				if err := svc.Incidents.CreateIncident(ctx, &vigil.Incident{Title: fmt.Sprintf("Incident %d-%d", c, i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	busy.Wait()
+	mean := float64(ops.Load()) / float64(groups.Load())
+	t.Logf("%d operations in %d groups: %.1f per group", ops.Load(), groups.Load(), mean)
+	if mean < 4 {
+		t.Errorf("%.1f operations per group with 16 callers writing back to back; want at least 4", mean)
+	}
+}
+
+var spin int

@@ -109,8 +109,8 @@ func dsn(path string, write bool) string {
 		// busy_timeout instead of failing when they later try to write.
 		q.Set("_txlock", "immediate")
 		q.Add("_pragma", "wal_autocheckpoint(0)")
-		// A WAL started over is cut back to this size (64 MiB) too.
-		q.Add("_pragma", "journal_size_limit(67108864)")
+		// A WAL started over is cut back to this size (128 MiB) too.
+		q.Add("_pragma", "journal_size_limit(134217728)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
