@@ -120,3 +120,42 @@ func TestGroupsGrowWhenSaturated(t *testing.T) {
 }
 
 var spin int
+
+// TestReaderResetAfterWrites: a read connection frees its page cache
+// before its first read after a write, and only then (see
+// sqlstore.DB.beginRead).
+func TestReaderResetAfterWrites(t *testing.T) {
+	db := MustOpenDB(t)
+	db.Read.SetMaxOpenConns(1) // one reader, so every read below uses it
+	var resets atomic.Int64
+	db.ObserveReaderReset = func() { resets.Add(1) }
+	svc := db.Services()
+	ctx := storetest.SystemContext(t)
+	count := func() int {
+		t.Helper()
+		n, err := svc.Incidents.CountIncidents(ctx, vigil.IncidentFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	r0 := resets.Load()
+	count()
+	if got := resets.Load(); got != r0 {
+		t.Errorf("%d resets between two reads with no write between them", got-r0)
+	}
+	if err := svc.Incidents.CreateIncident(ctx, &vigil.Incident{Title: "Written between reads"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != before+1 {
+		t.Errorf("read after the write counts %d incidents, want %d", got, before+1)
+	}
+	if got := resets.Load(); got != r0+1 {
+		t.Errorf("%d resets for the first read after a write, want 1", got-r0)
+	}
+	count()
+	if got := resets.Load(); got != r0+1 {
+		t.Errorf("%d resets after a second read, want still 1", got-r0)
+	}
+}

@@ -51,7 +51,9 @@ func (db *DB) Close() error {
 
 // Dialect is the SQLite dialect of the shared store.
 var Dialect = &sqlstore.Dialect{
-	Name:        "sqlite",
+	Name: "sqlite",
+	// A reader's page cache is freed after writes (see sqlstore.DB.beginRead).
+	ReaderReset: "PRAGMA shrink_memory",
 	TimeAsText:  true,
 	FormatError: formatError,
 	Search:      sqlstore.FTS5{},

@@ -25,6 +25,9 @@ import (
 // Dialect is what differs between the SQL engines.
 type Dialect struct {
 	Name string // "sqlite" or "postgres"
+	// ReaderReset, if set, runs on a read connection before its first
+	// transaction after a write has committed (see DB.beginRead).
+	ReaderReset string
 	// Numbered rewrites ? placeholders to $1, $2, … (PostgreSQL).
 	Numbered bool
 	// TimeAsText stores times as fixed-precision RFC 3339 text (SQLite);
@@ -90,6 +93,9 @@ type DB struct {
 	// ObserveGroup, if set, is called after each group commit with the
 	// operations it ran and how many committed.
 	ObserveGroup func(ops, committed int)
+	// ObserveReaderReset, if set, is called each time a read connection
+	// runs the dialect's ReaderReset.
+	ObserveReaderReset func()
 	// Blobs keeps the evidence files; nil refuses evidence.
 	Blobs vigil.BlobStore
 	// MaxEvidenceBytes bounds one evidence file (0: the default).
@@ -101,6 +107,11 @@ type DB struct {
 	// stixAdded counts STIX objects added by this process, and
 	// stixAnalyzeAt is when statistics are next refreshed (PostgreSQL).
 	stixAdded, stixAnalyzeAt atomic.Int64
+
+	// writeGen counts commits; readerGen holds, for each read connection
+	// (by its driver connection), the count it last began a read at.
+	writeGen  atomic.Uint64
+	readerGen sync.Map
 
 	ingestOnce sync.Once
 	ingest     *ingestBatcher
@@ -196,6 +207,7 @@ type querier interface {
 type Tx struct {
 	q      querier
 	sqlTx  *sql.Tx    // nil inside a group commit
+	conn   *sql.Conn  // the read connection to give back, with ReaderReset
 	stmts  *stmtCache // prepared statements on the group committer's connection
 	head   *auditHead // the audit chain head, inside a group commit
 	db     *DB
@@ -216,6 +228,8 @@ func (db *DB) begin(ctx context.Context, write bool) (*Tx, error) {
 	var opts *sql.TxOptions
 	if write {
 		h = db.Write
+	} else if db.d.ReaderReset != "" {
+		return db.beginRead(ctx)
 	} else if db.d.Name == "postgres" {
 		// A read-only snapshot: list and count see the same data.
 		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
@@ -225,6 +239,46 @@ func (db *DB) begin(ctx context.Context, write bool) (*Tx, error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	return db.newTx(ctx, tx, write), nil
+}
+
+// beginRead begins a read transaction on a connection of its own, first
+// running the dialect's ReaderReset on it if a write has committed since
+// that connection last began one. On SQLite it frees the connection's page
+// cache: SQLite would discard those pages at this transaction's start anyway,
+// as the database changed, but a reader that had filled its cache before a
+// burst of writes and was then reset this way ran lists and searches 5–8
+// times slower than a new connection, reading most of their pages from the
+// file again at every query (~80 MB a list of 26 incidents, against 5 MB
+// once for a new connection) and stayed so; PRAGMA shrink_memory on it, or
+// a new connection, ended it (docs/benchmarks.md, "Reader caches").
+func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
+	conn, err := db.Read.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	gen, stale := db.writeGen.Load(), false
+	conn.Raw(func(dc any) error {
+		last, seen := db.readerGen.Swap(dc, gen)
+		stale = seen && last.(uint64) != gen
+		return nil
+	})
+	if stale {
+		if _, err := conn.ExecContext(ctx, db.d.ReaderReset); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("reset reader: %w", err)
+		}
+		if db.ObserveReaderReset != nil {
+			db.ObserveReaderReset()
+		}
+	}
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	tx := db.newTx(ctx, sqlTx, false)
+	tx.conn = conn
+	return tx, nil
 }
 
 // op times a store operation for Observe: defer db.op("incident.create")(&err).
@@ -241,6 +295,9 @@ func (db *DB) read(ctx context.Context, fn func(tx *Tx) error) error {
 	tx, err := db.begin(ctx, false)
 	if err != nil {
 		return db.formatError(err)
+	}
+	if tx.conn != nil {
+		defer tx.conn.Close() // after the rollback below
 	}
 	defer tx.sqlTx.Rollback()
 	if err := fn(tx); err != nil {
@@ -294,6 +351,7 @@ func (tx *Tx) commit() error {
 	if err := tx.sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	tx.db.writeGen.Add(1)
 	return nil
 }
 

@@ -130,6 +130,7 @@ func (g *groupCommitter) runBare(op *writeOp) {
 		}()
 		return op.bare(op.ctx, g.conn)
 	}()
+	g.db.writeGen.Add(1) // it may have written
 	op.done <- err
 }
 
@@ -385,6 +386,7 @@ func (g *groupCommitter) commit(ops []*writeOp, results []error, committed int, 
 		finish(fmt.Errorf("commit: %w", err))
 		return
 	}
+	db.writeGen.Add(1)
 	if db.ObserveGroup != nil {
 		db.ObserveGroup(len(ops), committed)
 	}
