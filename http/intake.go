@@ -92,6 +92,14 @@ func (g *intakeGate) enter(ctx context.Context, id int64, size int64) (leave fun
 		}
 		g.mu.Unlock()
 	}
+	leave = func() { g.bytes.Release(size); g.slots.Release(1); release() }
+	// Nearly always there is room: take it without a timer.
+	if g.slots.TryAcquire(1) {
+		if g.bytes.TryAcquire(size) {
+			return leave, nil
+		}
+		g.slots.Release(1)
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.wait)
 	defer cancel()
 	if err := g.slots.Acquire(ctx, 1); err != nil {
@@ -103,7 +111,7 @@ func (g *intakeGate) enter(ctx context.Context, id int64, size int64) (leave fun
 		release()
 		return nil, errOverloaded
 	}
-	return func() { g.bytes.Release(size); g.slots.Release(1); release() }, nil
+	return leave, nil
 }
 
 // integrationCache maps token hashes to integrations for a short while.

@@ -67,7 +67,10 @@ var Dialect = &sqlstore.Dialect{
 		// 'delete' removes the row's old text.
 		`INSERT INTO search_fts (search_fts, rowid, body)
 			SELECT CASE op WHEN 'd' THEN 'delete' END, doc_id, body FROM search_queue ORDER BY seq`,
-		`DELETE FROM search_queue`,
+		// Not a bare DELETE: SQLite empties a table by truncating it,
+		// which writes its root page even when the table is empty, a
+		// WAL frame in every group that changed no search document.
+		`DELETE FROM search_queue WHERE seq > 0`,
 	},
 	AfterBulkLoad: []string{
 		`INSERT INTO search_fts (search_fts) VALUES ('optimize')`,
