@@ -244,13 +244,14 @@ func (db *DB) begin(ctx context.Context, write bool) (*Tx, error) {
 // beginRead begins a read transaction on a connection of its own, first
 // running the dialect's ReaderReset on it if a write has committed since
 // that connection last began one. On SQLite it frees the connection's page
-// cache: SQLite would discard those pages at this transaction's start anyway,
-// as the database changed, but a reader that had filled its cache before a
-// burst of writes and was then reset this way ran lists and searches 5–8
-// times slower than a new connection, reading most of their pages from the
-// file again at every query (~80 MB a list of 26 incidents, against 5 MB
-// once for a new connection) and stayed so; PRAGMA shrink_memory on it, or
-// a new connection, ended it (docs/benchmarks.md, "Reader caches").
+// cache. SQLite discards those pages at this transaction's start anyway, as
+// the database changed; yet a reader that had filled its cache before a
+// burst of writes ran lists and searches 5–8 times slower after it than a
+// new connection, reading most of their pages from the file again at every
+// query (~80 MB for a list of 26 incidents, against 5 MB once for a new
+// connection), and stayed so; PRAGMA shrink_memory on it, or a new
+// connection, ended it (docs/benchmarks.md, "Reader caches"). Why SQLite's
+// own discard does not is not known.
 func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
 	conn, err := db.Read.Conn(ctx)
 	if err != nil {
