@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -54,7 +55,11 @@ type IntakeResult struct {
 	Max          time.Duration  `json:"max_ns"`
 	Statuses     map[string]int `json:"statuses"` // answers by status code, and "error" for transport errors
 	ServerRSSKB  int64          `json:"server_peak_rss_kb"`
-	Engine       string         `json:"engine,omitempty"`
+	// CPU time per request, user and system, of the server (when its
+	// process is known) and of the load tool itself.
+	ServerCPU time.Duration `json:"server_cpu_per_request_ns,omitempty"`
+	LoadCPU   time.Duration `json:"load_cpu_per_request_ns,omitempty"`
+	Engine    string        `json:"engine,omitempty"`
 }
 
 // alertmanagerPayload renders a version 4 webhook body as Alertmanager
@@ -171,6 +176,38 @@ func procKB(pid int, field string) int64 {
 		}
 	}
 	return 0
+}
+
+// procCPU reads the CPU time, user and system, process pid has used so
+// far; 0 if it cannot (no pid, or no /proc).
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces;
+	// utime and stime are fields 14 and 15, in clock ticks of 1/100 s
+	// (USER_HZ, which Linux fixes at 100 for user space).
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(user+sys) * 10 * time.Millisecond
+}
+
+// selfCPU is the CPU time, user and system, this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // spawnedServer is a "vigil serve" child process for a benchmark.
@@ -311,10 +348,17 @@ func benchIntakeCommand(stdout, stderr io.Writer) *ffcli.Command {
 				if err != nil || n < 1 || n > 1000 {
 					return fmt.Errorf("-batch: %q is not a number of alerts from 1 to 1000", bs)
 				}
+				serverCPU, loadCPU := procCPU(*pid), selfCPU()
 				r := RunIntakeLoad(ctx, IntakeLoad{URL: *url, Token: *token, Clients: *clients, Duration: *duration, PerRequest: n, DupRatio: *dup, Open: *open})
 				r.Engine = engine
+				if r.Requests > 0 {
+					r.LoadCPU = (selfCPU() - loadCPU) / time.Duration(r.Requests)
+				}
 				if *pid != 0 {
 					r.ServerRSSKB = procKB(*pid, "VmHWM")
+					if r.Requests > 0 {
+						r.ServerCPU = (procCPU(*pid) - serverCPU) / time.Duration(r.Requests)
+					}
 				}
 				results = append(results, r)
 				if ctx.Err() != nil {
@@ -327,7 +371,7 @@ func benchIntakeCommand(stdout, stderr io.Writer) *ffcli.Command {
 				return enc.Encode(results)
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "engine\tclients\talerts/request\tseconds\trequests\taccepted alerts/s\tp50\tp99\tmax\tserver peak RSS\tanswers\t")
+			fmt.Fprintln(tw, "engine\tclients\talerts/request\tseconds\trequests\taccepted alerts/s\tp50\tp99\tmax\tserver peak RSS\tCPU/request server+load\tanswers\t")
 			ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 			for _, r := range results {
 				var ans []string
@@ -335,8 +379,9 @@ func benchIntakeCommand(stdout, stderr io.Writer) *ffcli.Command {
 					ans = append(ans, fmt.Sprintf("%s×%d", k, v))
 				}
 				slices.Sort(ans)
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%.0f\t%s\t%s\t%s\t%d MB\t%s\t\n", r.Engine, r.Clients, r.PerRequest, r.Seconds, r.Requests,
-					r.AlertsPerSec, ms(r.P50), ms(r.P99), ms(r.Max), r.ServerRSSKB/1024, strings.Join(ans, " "))
+				us := func(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) }
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%.0f\t%s\t%s\t%s\t%d MB\t%s+%s µs\t%s\t\n", r.Engine, r.Clients, r.PerRequest, r.Seconds, r.Requests,
+					r.AlertsPerSec, ms(r.P50), ms(r.P99), ms(r.Max), r.ServerRSSKB/1024, us(r.ServerCPU), us(r.LoadCPU), strings.Join(ans, " "))
 			}
 			return tw.Flush()
 		},

@@ -177,7 +177,8 @@ func TestBenchIntakeCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
-	if len(res) != 2 || res[0].Accepted == 0 || res[1].PerRequest != 10 || res[0].ServerRSSKB == 0 || res[0].Statuses["200"] == 0 {
+	if len(res) != 2 || res[0].Accepted == 0 || res[1].PerRequest != 10 || res[0].ServerRSSKB == 0 || res[0].Statuses["200"] == 0 ||
+		res[0].ServerCPU <= 0 || res[0].LoadCPU <= 0 {
 		t.Errorf("results: %+v", res)
 	}
 }
