@@ -40,6 +40,13 @@ func testURL(tb testing.TB) string {
 // MustOpenDB opens a fresh store in a schema of its own, dropped afterwards.
 func MustOpenDB(tb testing.TB) *postgres.DB {
 	tb.Helper()
+	db, _ := mustOpenSchema(tb)
+	return db
+}
+
+// mustOpenSchema is MustOpenDB, and the URL that opens the same schema.
+func mustOpenSchema(tb testing.TB) (*postgres.DB, string) {
+	tb.Helper()
 	base := testURL(tb)
 	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), rand.IntN(1_000_000))
 	admin, err := sql.Open("pgx", base)
@@ -73,25 +80,40 @@ func MustOpenDB(tb testing.TB) *postgres.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return db
+	return db, u.String()
 }
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) *storetest.Store {
-		db := MustOpenDB(t)
+		db, url := mustOpenSchema(t)
 		dir := t.TempDir()
-		blobs, err := blob.Open(dir)
-		if err != nil {
-			t.Fatal(err)
+		s := conformanceStore(t, db, dir)
+		s.Twin = func(t *testing.T) *storetest.Store {
+			twin, err := postgres.Open(t.Context(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { twin.Close() })
+			return conformanceStore(t, twin, dir)
 		}
-		db.Blobs = blobs
-		return &storetest.Store{
-			Services:      db.Services(),
-			Engine:        "postgres",
-			SetNow:        func(now func() time.Time) { db.Now = now },
-			Exec:          db.Exec,
-			FillScopeKeys: db.FillScopeKeys,
-			EvidenceDir:   dir,
-		}
+		return s
 	})
+}
+
+// conformanceStore is db as the conformance suite sees it, its evidence
+// in dir.
+func conformanceStore(t *testing.T, db *postgres.DB, dir string) *storetest.Store {
+	blobs, err := blob.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Blobs = blobs
+	return &storetest.Store{
+		Services:      db.Services(),
+		Engine:        "postgres",
+		SetNow:        func(now func() time.Time) { db.Now = now },
+		Exec:          db.Exec,
+		FillScopeKeys: db.FillScopeKeys,
+		EvidenceDir:   dir,
+	}
 }

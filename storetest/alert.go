@@ -155,6 +155,16 @@ func testAlert(t *testing.T, open Opener) {
 		if got.Occurrences[0].N != 2 || got.Occurrences[1].ResolvedAt == nil || got.Occurrences[0].ResolvedAt != nil {
 			t.Errorf("occurrences: %+v %+v", got.Occurrences[0], got.Occurrences[1])
 		}
+		// A resolution of an alert never seen firing is a new alert,
+		// resolved from the start; told again, a repeat.
+		late := alertIn(in, "fp-late", "Seen only resolved", vigil.SeverityLow, vigil.AlertResolved, nil)
+		if r := mustIngest(t, s, in, late); r.Created != 1 || r.Resolved != 0 {
+			t.Fatalf("new resolved: %+v", r)
+		} else if r2 := mustIngest(t, s, in, late); r2.Repeated != 1 || r2.AlertIDs[0] != r.AlertIDs[0] {
+			t.Fatalf("new resolved, again: %+v", r2)
+		} else if a, _ := s.Alerts.FindAlertByID(responder, r.AlertIDs[0]); a.Status != vigil.AlertResolved || a.Count != 2 || a.ResolvedAt == nil {
+			t.Errorf("new resolved: %+v", a)
+		}
 		// The instance label became an observable.
 		if len(got.Observables) == 0 || got.Observables[0].Value != "10.1.2.3" {
 			t.Errorf("observables: %+v", got.Observables)
@@ -441,5 +451,55 @@ func testAlertIsolation(t *testing.T, open Opener) {
 	list, err := s.Alerts.FindAlerts(admin, vigil.AlertFilter{IntegrationID: in.ID, Limit: 100})
 	if err != nil || len(list) != stored {
 		t.Errorf("stored %d alerts, listed %d (%v)", stored, len(list), err)
+	}
+}
+
+// testAlertTwoInstances: two instances on one database raise the same new
+// alerts at the same moments; each request succeeds, and each alert is
+// stored once, with every notification counted.
+func testAlertTwoInstances(t *testing.T, open Opener) {
+	s := open(t)
+	if s.Twin == nil {
+		t.Skip("one instance per database on " + s.Engine)
+	}
+	twin := s.Twin(t)
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	responder, _ := MustCreateUser(t, s, vigil.RoleResponder)
+	in := &vigil.Integration{Name: "Shared", Kind: vigil.IntegrationAlertmanager}
+	mustIntegration(t, s, admin, in)
+	const alerts, per = 40, 3 // per instance and alert
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*alerts*per)
+	for _, st := range []*Store{s, twin} {
+		for w := range per {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range alerts {
+					fp := fmt.Sprintf("race-%d", (i+w*7)%alerts) // the workers meet on each fingerprint
+					a := alertIn(in, fp, "Race "+fp, vigil.SeverityLow, vigil.AlertFiring, nil)
+					_, err := st.Alerts.IngestAlerts(context.Background(), in, []*vigil.AlertInput{a})
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("IngestAlerts: %v", err)
+		}
+	}
+	list, err := s.Alerts.FindAlerts(responder, vigil.AlertFilter{IntegrationID: in.ID, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, a := range list {
+		total += a.Count
+	}
+	if len(list) != alerts || total != 2*alerts*per {
+		t.Errorf("%d alerts with %d notifications, want %d with %d", len(list), total, alerts, 2*alerts*per)
 	}
 }

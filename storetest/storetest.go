@@ -31,6 +31,9 @@ type Store struct {
 	// EvidenceDir is the folder of the store's blob store (package blob's
 	// layout: sha256/ab/cdef…), for the tests that tamper with files.
 	EvidenceDir string
+	// Twin, if set, opens a second instance on the same database, as
+	// several Vigil processes behind a load balancer share one PostgreSQL.
+	Twin func(t *testing.T) *Store
 }
 
 // Opener returns a fresh, migrated store; it registers its own cleanup.
@@ -55,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Report", func(t *testing.T) { testReport(t, open) })
 	t.Run("Alert", func(t *testing.T) { testAlert(t, open) })
 	t.Run("AlertIsolation", func(t *testing.T) { testAlertIsolation(t, open) })
+	t.Run("AlertTwoInstances", func(t *testing.T) { testAlertTwoInstances(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 	t.Run("Duty", func(t *testing.T) { testDuty(t, open) })
 	t.Run("Contact", func(t *testing.T) { testContact(t, open) })

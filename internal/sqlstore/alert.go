@@ -154,11 +154,11 @@ func (b *ingestBatcher) run() {
 		}
 		ctx := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("intake"))
 		err := b.db.write(ctx, func(tx *Tx) error { return tx.ingestBatch(live) })
-		if err != nil && len(live) > 1 {
+		if err != nil && (len(live) > 1 || vigil.ErrorCode(err) == vigil.ECONFLICT) {
 			// One request's failure must not fail the others: the batch
 			// rolled back whole, so write each request on its own.
 			for _, r := range live {
-				r.done <- b.db.write(ctx, func(tx *Tx) error { return tx.ingestBatch([]*ingestReq{r}) })
+				r.done <- b.writeAlone(ctx, r)
 			}
 			continue
 		}
@@ -166,6 +166,22 @@ func (b *ingestBatcher) run() {
 			r.done <- err
 		}
 	}
+}
+
+// writeAlone writes one request in a transaction of its own. A conflict
+// (another instance on the same PostgreSQL database raised the same new
+// alert in the same instant) is tried again, as the alert is then a
+// repeat; so a tool is not told to give up on notifications that would
+// store fine (Alertmanager does not retry a 4xx).
+func (b *ingestBatcher) writeAlone(ctx context.Context, r *ingestReq) error {
+	var err error
+	for range 3 {
+		err = b.db.write(ctx, func(tx *Tx) error { return tx.ingestBatch([]*ingestReq{r}) })
+		if vigil.ErrorCode(err) != vigil.ECONFLICT {
+			return err
+		}
+	}
+	return err
 }
 
 // alertKey names an alert across integrations.
@@ -205,9 +221,17 @@ func (tx *Tx) ingestBatch(reqs []*ingestReq) error {
 		}
 	}
 	bumped := map[alertKey]slot{}
+	// What the shortcut looked for and did not find is not firing: its
+	// first alert in the batch need not look again.
+	missed := map[alertKey]bool{}
 	for integ, fps := range byIntegration {
 		if err := tx.bumpFiring(integ, fps, fires, bumped); err != nil {
 			return err
+		}
+		for _, fp := range fps {
+			if _, ok := bumped[alertKey{integ, fp}]; !ok {
+				missed[alertKey{integ, fp}] = true
+			}
 		}
 	}
 	for ri, r := range reqs {
@@ -219,7 +243,9 @@ func (tx *Tx) ingestBatch(reqs []*ingestReq) error {
 				r.res.Repeated++
 				continue
 			}
-			id, gid, err := tx.ingestAlert(r.in, a, r.res)
+			notFiring := missed[k]
+			delete(missed, k) // once written, it may be firing
+			id, gid, err := tx.ingestAlert(r.in, a, r.res, notFiring)
 			if err != nil {
 				return err
 			}
@@ -294,11 +320,20 @@ func (tx *Tx) bumpFiring(integ int64, fps []string, fires map[alertKey]int, bump
 // slot is where an alert of a batch ended up.
 type slot struct{ id, gid int64 }
 
-// ingestAlert deduplicates one alert. The common case, a repeat of a firing
-// alert, is one UPDATE.
-func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult) (id, gid int64, err error) {
-	var occ int
+// ingestAlert deduplicates one alert. notFiring says the batch has just
+// looked for a firing alert with its fingerprint and found none.
+func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult, notFiring bool) (id, gid int64, err error) {
 	if a.Status == vigil.AlertFiring {
+		return tx.ingestFiring(in, a, res, notFiring)
+	}
+	return tx.ingestResolved(in, a, res)
+}
+
+// ingestFiring takes a firing alert: a repeat of a firing alert bumps it
+// (one UPDATE); otherwise it is a new alert (one INSERT), or one that fires
+// again after it was resolved.
+func (tx *Tx) ingestFiring(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult, notFiring bool) (id, gid int64, err error) {
+	if !notFiring {
 		err := tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ?
 			WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id`,
 			tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
@@ -308,88 +343,119 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return 0, 0, fmt.Errorf("repeat alert: %w", err)
 		}
-	} else {
-		ended := endTime(a, tx.now)
-		err := tx.queryRow(`UPDATE alerts SET status = 'resolved', count = count + 1, last_seen = ?, resolved_at = ?
-			WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id, occurrence`,
-			tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
-		if err == nil {
-			if _, err := tx.exec(`UPDATE alert_occurrences SET resolved_at = ? WHERE alert_id = ? AND n = ?`, ended, id, occ); err != nil {
-				return 0, 0, fmt.Errorf("resolve occurrence: %w", err)
-			}
-			res.Resolved++
-			return id, gid, nil
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return 0, 0, fmt.Errorf("resolve alert: %w", err)
-		}
 	}
-	// Not firing: a resolved alert, or a new one.
-	err = tx.queryRow(`SELECT id, group_id, occurrence FROM alerts WHERE integration_id = ? AND fingerprint = ?`,
-		in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
-	switch {
-	case err == nil && a.Status == vigil.AlertResolved:
-		// Told again that it is resolved.
-		if _, err := tx.exec(`UPDATE alerts SET count = count + 1, last_seen = ? WHERE id = ?`, tx.now, id); err != nil {
-			return 0, 0, err
-		}
-		res.Repeated++
-	case err == nil:
-		// Firing again after it was resolved: a new occurrence.
-		a.PrepareObservables()
-		g, err := tx.joinGroup(in, a)
-		if err != nil {
-			return 0, 0, err
-		}
-		gid, occ = g.id, occ+1
-		if _, err := tx.exec(`UPDATE alerts SET status = 'firing', occurrence = ?, count = count + 1, group_id = ?, title = ?,
-			description = ?, severity = ?, tlp = ?, source_ref = ?, url = ?, labels = ?, raw = ?, started_at = ?, last_seen = ?,
-			resolved_at = NULL WHERE id = ?`, occ, gid, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
-			mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, id); err != nil {
-			return 0, 0, fmt.Errorf("refire alert: %w", err)
-		}
-		if err := tx.addOccurrence(id, occ, gid, a); err != nil {
-			return 0, 0, err
-		}
-		if err := tx.addAlertObservables(id, a.Observables); err != nil {
-			return 0, 0, err
-		}
-		res.Refired++
-		if err := tx.afterJoin(in, g, id, a, "fired again", res); err != nil {
-			return 0, 0, err
-		}
-	case errors.Is(err, sql.ErrNoRows):
-		a.PrepareObservables()
-		g, err := tx.joinGroup(in, a)
-		if err != nil {
-			return 0, 0, err
-		}
-		gid, occ = g.id, 1
-		var resolved any
-		if a.Status == vigil.AlertResolved {
-			resolved = tx.db.timeArg(endTime(a, tx.now))
-		}
-		id, err = tx.insert(`INSERT INTO alerts (integration_id, group_id, fingerprint, status, title, description, severity, tlp,
-			source_ref, url, labels, raw, count, occurrence, started_at, first_seen, last_seen, resolved_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)`,
-			in.ID, gid, a.Fingerprint, a.Status, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
-			mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, tx.now, resolved)
-		if err != nil {
-			return 0, 0, fmt.Errorf("insert alert: %w", err)
-		}
-		if err := tx.addOccurrence(id, 1, gid, a); err != nil {
-			return 0, 0, err
-		}
-		if err := tx.addAlertObservables(id, a.Observables); err != nil {
-			return 0, 0, err
-		}
+	a.PrepareObservables()
+	g, err := tx.joinGroup(in, a)
+	if err != nil {
+		return 0, 0, err
+	}
+	id, created, err := tx.insertAlert(in, a, g.id)
+	if err != nil {
+		return 0, 0, err
+	}
+	if created {
 		res.Created++
-		if err := tx.afterJoin(in, g, id, a, "raised", res); err != nil {
-			return 0, 0, err
-		}
-	default:
+		return id, g.id, tx.afterJoin(in, g, id, a, "raised", res)
+	}
+	// Firing again after it was resolved: a new occurrence.
+	var occ int
+	var status vigil.AlertStatus
+	if err := tx.queryRow(`SELECT id, occurrence, status FROM alerts WHERE integration_id = ? AND fingerprint = ?`,
+		in.ID, a.Fingerprint).Scan(&id, &occ, &status); err != nil {
 		return 0, 0, fmt.Errorf("find alert: %w", err)
 	}
-	return id, gid, nil
+	if status == vigil.AlertFiring {
+		// Raised by another instance's transaction since this one looked
+		// (PostgreSQL); the batch is written again, request by request,
+		// and then this is a repeat.
+		return 0, 0, vigil.Errorf(vigil.ECONFLICT, "Alert %q was raised by another request at the same moment; retry.", a.Fingerprint)
+	}
+	occ++
+	if _, err := tx.exec(`UPDATE alerts SET status = 'firing', occurrence = ?, count = count + 1, group_id = ?, title = ?,
+		description = ?, severity = ?, tlp = ?, source_ref = ?, url = ?, labels = ?, raw = ?, started_at = ?, last_seen = ?,
+		resolved_at = NULL WHERE id = ?`, occ, g.id, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
+		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, id); err != nil {
+		return 0, 0, fmt.Errorf("refire alert: %w", err)
+	}
+	if err := tx.addOccurrence(id, occ, g.id, a); err != nil {
+		return 0, 0, err
+	}
+	if err := tx.addAlertObservables(id, a.Observables); err != nil {
+		return 0, 0, err
+	}
+	res.Refired++
+	return id, g.id, tx.afterJoin(in, g, id, a, "fired again", res)
+}
+
+// ingestResolved takes a resolution: of a firing alert, of one already
+// resolved (counted as a repeat), or of one never seen firing (a new alert,
+// resolved from the start).
+func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult) (id, gid int64, err error) {
+	var occ int
+	ended := endTime(a, tx.now)
+	err = tx.queryRow(`UPDATE alerts SET status = 'resolved', count = count + 1, last_seen = ?, resolved_at = ?
+		WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id, occurrence`,
+		tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
+	if err == nil {
+		if _, err := tx.exec(`UPDATE alert_occurrences SET resolved_at = ? WHERE alert_id = ? AND n = ?`, ended, id, occ); err != nil {
+			return 0, 0, fmt.Errorf("resolve occurrence: %w", err)
+		}
+		res.Resolved++
+		return id, gid, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, fmt.Errorf("resolve alert: %w", err)
+	}
+	err = tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ? WHERE integration_id = ? AND fingerprint = ? RETURNING id, group_id`,
+		tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
+	if err == nil {
+		// Told again that it is resolved.
+		res.Repeated++
+		return id, gid, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, fmt.Errorf("repeat resolved alert: %w", err)
+	}
+	a.PrepareObservables()
+	g, err := tx.joinGroup(in, a)
+	if err != nil {
+		return 0, 0, err
+	}
+	id, created, err := tx.insertAlert(in, a, g.id)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !created {
+		return 0, 0, fmt.Errorf("insert alert: %s %q appeared within the transaction", in.Name, a.Fingerprint)
+	}
+	res.Created++
+	return id, g.id, tx.afterJoin(in, g, id, a, "raised", res)
+}
+
+// insertAlert adds a as a new alert in group gid, with its first
+// occurrence and its observables; created is false, and nothing written,
+// if the integration already has an alert with a's fingerprint.
+func (tx *Tx) insertAlert(in *vigil.Integration, a *vigil.AlertInput, gid int64) (id int64, created bool, err error) {
+	var resolved any
+	if a.Status == vigil.AlertResolved {
+		resolved = tx.db.timeArg(endTime(a, tx.now))
+	}
+	err = tx.queryRow(`INSERT INTO alerts (integration_id, group_id, fingerprint, status, title, description, severity, tlp,
+		source_ref, url, labels, raw, count, occurrence, started_at, first_seen, last_seen, resolved_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)
+		ON CONFLICT (integration_id, fingerprint) DO NOTHING RETURNING id`,
+		in.ID, gid, a.Fingerprint, a.Status, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
+		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, tx.now, resolved).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, fmt.Errorf("insert alert: %w", err)
+	}
+	if err := tx.addOccurrence(id, 1, gid, a); err != nil {
+		return 0, false, err
+	}
+	if err := tx.addAlertObservables(id, a.Observables); err != nil {
+		return 0, false, err
+	}
+	return id, true, nil
 }
 
 func startTime(a *vigil.AlertInput, now time.Time) time.Time {
