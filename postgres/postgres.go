@@ -51,6 +51,14 @@ var Dialect = &sqlstore.Dialect{
 	MaxGroup:    32,
 	CopyRows:    copyRows,
 	LazyCommit:  `SET LOCAL synchronous_commit = off`,
+	// One statement: what it deletes is what it adds, so instances that
+	// fold at once never add a repeat twice.
+	FoldRepeats: []string{
+		`WITH d AS (DELETE FROM alert_repeats RETURNING alert_id, n, last_seen),
+			r AS (SELECT alert_id, SUM(n) AS n, MAX(last_seen) AS last_seen FROM d GROUP BY alert_id)
+		UPDATE alerts SET count = alerts.count + r.n, last_seen = GREATEST(alerts.last_seen, r.last_seen)
+			FROM r WHERE alerts.id = r.alert_id`,
+	},
 	AfterBulkLoad: []string{
 		`SELECT setval(pg_get_serial_sequence('incidents', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM incidents), false)`,
 		`SELECT setval(pg_get_serial_sequence('timeline', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM timeline), false)`,

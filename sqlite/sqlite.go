@@ -72,6 +72,12 @@ var Dialect = &sqlstore.Dialect{
 		// WAL frame in every group that changed no search document.
 		`DELETE FROM search_queue WHERE seq > 0`,
 	},
+	FoldRepeats: []string{
+		`UPDATE alerts SET count = alerts.count + r.n, last_seen = CASE WHEN r.last_seen > alerts.last_seen THEN r.last_seen ELSE alerts.last_seen END
+			FROM (SELECT alert_id, SUM(n) AS n, MAX(last_seen) AS last_seen FROM alert_repeats GROUP BY alert_id) AS r
+			WHERE alerts.id = r.alert_id`,
+		`DELETE FROM alert_repeats WHERE seq > 0`,
+	},
 	AfterBulkLoad: []string{
 		`INSERT INTO search_fts (search_fts) VALUES ('optimize')`,
 		`ANALYZE`,

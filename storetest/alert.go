@@ -171,6 +171,51 @@ func testAlert(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("RepeatLog", func(t *testing.T) {
+		// Repeats are logged and folded into the alert about once a
+		// second; reads add what is not folded yet, so the count and
+		// last-seen time are exact before and after.
+		fire := func() *vigil.AlertInput {
+			return alertIn(in, "fp-folded", "Folded repeats", vigil.SeverityLow, vigil.AlertFiring, nil)
+		}
+		id := mustIngest(t, s, in, fire()).AlertIDs[0]
+		for range 5 {
+			tick(time.Second)
+			mustIngest(t, s, in, fire())
+		}
+		mustIngest(t, s, in, fire(), fire()) // one log row of two
+		check := func(when string) {
+			t.Helper()
+			got, err := s.Alerts.FindAlertByID(responder, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Count != 8 || !got.LastSeen.Equal(now) {
+				t.Errorf("%s: count %d, last seen %v; want 8, %v", when, got.Count, got.LastSeen, now)
+			}
+			list, err := s.Alerts.FindAlerts(responder, vigil.AlertFilter{IntegrationID: in.ID, Limit: 1})
+			if err != nil || len(list) != 1 || list[0].ID != id || list[0].Count != 8 {
+				t.Errorf("%s: the most recently seen alert first: %v %v", when, list, err)
+			}
+		}
+		check("before the fold")
+		// With intake quiet, the log is folded within a second or so.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			res, err := s.Exec(context.Background(), `UPDATE alert_repeats SET n = n WHERE alert_id = ?`, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("%d repeats still not folded", n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		check("after the fold")
+	})
+
 	t.Run("Batch", func(t *testing.T) {
 		fire := func(fp string) *vigil.AlertInput {
 			return alertIn(in, fp, "Batch "+fp, vigil.SeverityLow, vigil.AlertFiring, nil)

@@ -54,19 +54,28 @@ type ingestBatcher struct {
 	queue chan *ingestReq
 	stop  chan struct{}
 	done  chan struct{}
+	// repeats is about how many repeats were logged since the last fold
+	// of the alert_repeats log, at folded.
+	repeats int
+	folded  time.Time
 }
 
 // maxIngestBatch bounds the alerts in one batch. A batch of fewer than
-// ingestLingerBelow requests waits up to ingestLinger for more.
+// ingestLingerBelow requests waits up to ingestLinger for more. The log of
+// repeats is folded into the alerts every foldEvery, or sooner once it
+// holds foldAt repeats.
 const (
 	maxIngestBatch    = 4000
 	ingestLingerBelow = 16
 	ingestLinger      = 500 * time.Microsecond
+	foldEvery         = time.Second
+	foldAt            = 50000
 )
 
 func (db *DB) ingester() *ingestBatcher {
 	db.ingestOnce.Do(func() {
-		db.ingest = &ingestBatcher{db: db, queue: make(chan *ingestReq, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+		db.ingest = &ingestBatcher{db: db, queue: make(chan *ingestReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
+			repeats: 1} // what an earlier process left, folded with the first batch
 		go db.ingest.run()
 	})
 	return db.ingest
@@ -103,10 +112,19 @@ func (b *ingestBatcher) submit(r *ingestReq) error {
 
 func (b *ingestBatcher) run() {
 	defer close(b.done)
+	idle := time.NewTimer(foldEvery)
+	defer idle.Stop()
 	for {
 		var first *ingestReq
+		idle.Reset(foldEvery)
 		select {
 		case first = <-b.queue:
+		case <-idle.C:
+			// Quiet: fold what the last batches logged.
+			if b.repeats > 0 {
+				b.fold()
+			}
+			continue
 		case <-b.stop:
 			for {
 				select {
@@ -165,6 +183,27 @@ func (b *ingestBatcher) run() {
 		for _, r := range live {
 			r.done <- err
 		}
+		if err == nil {
+			for _, r := range live {
+				b.repeats += r.res.Repeated
+			}
+		}
+		if b.repeats > 0 && (b.repeats >= foldAt || time.Since(b.folded) >= foldEvery) {
+			b.fold()
+		}
+	}
+}
+
+// fold adds the alert_repeats log to the alerts. If it fails, nothing is
+// lost: reads still add the log, and the next fold takes it up.
+func (b *ingestBatcher) fold() {
+	var err error
+	defer b.db.op("alert.fold")(&err)
+	ctx := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("intake"))
+	err = b.db.write(ctx, func(tx *Tx) error { return tx.foldRepeats() })
+	b.folded = time.Now()
+	if err == nil {
+		b.repeats = 0
 	}
 }
 
@@ -259,35 +298,20 @@ func (tx *Tx) ingestBatch(reqs []*ingestReq) error {
 }
 
 // bumpFiring adds their repeats to the firing alerts of one integration
-// among fps, recording each one found in bumped. Fingerprints repeated
-// once go in IN lists padded to a power of two (so that few statements
-// are prepared); the few repeated more often, one by one.
+// among fps, recording each one found in bumped. The alerts are looked up
+// with IN lists padded to a power of two (so that few statements are
+// prepared); their repeats go to the alert_repeats log (see logRepeats).
 func (tx *Tx) bumpFiring(integ int64, fps []string, fires map[alertKey]int, bumped map[alertKey]slot) error {
-	var once []string
-	for _, fp := range fps {
-		if n := fires[alertKey{integ, fp}]; n > 1 {
-			var s slot
-			err := tx.queryRow(`UPDATE alerts SET count = count + ?, last_seen = ?
-				WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id`,
-				n, tx.now, integ, fp).Scan(&s.id, &s.gid)
-			if err == nil {
-				bumped[alertKey{integ, fp}] = s
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("repeat alerts: %w", err)
-			}
-		} else {
-			once = append(once, fp)
-		}
-	}
-	for len(once) > 0 {
-		chunk := once[:min(len(once), 256)]
-		once = once[len(chunk):]
+	var found []repeat
+	for len(fps) > 0 {
+		chunk := fps[:min(len(fps), 256)]
+		fps = fps[len(chunk):]
 		size := 8
 		for size < len(chunk) {
 			size *= 2
 		}
-		args := make([]any, 0, size+2)
-		args = append(args, tx.now, integ)
+		args := make([]any, 0, size+1)
+		args = append(args, integ)
 		for i := range size {
 			fp := "" // padding: no alert has an empty fingerprint
 			if i < len(chunk) {
@@ -295,8 +319,8 @@ func (tx *Tx) bumpFiring(integ int64, fps []string, fires map[alertKey]int, bump
 			}
 			args = append(args, fp)
 		}
-		rows, err := tx.query(`UPDATE alerts SET count = count + 1, last_seen = ?
-			WHERE integration_id = ? AND status = 'firing' AND fingerprint IN (`+placeholders(size)+`) RETURNING fingerprint, id, group_id`, args...)
+		rows, err := tx.query(`SELECT fingerprint, id, group_id FROM alerts
+			WHERE integration_id = ? AND status = 'firing' AND fingerprint IN (`+placeholders(size)+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("repeat alerts: %w", err)
 		}
@@ -308,10 +332,52 @@ func (tx *Tx) bumpFiring(integ int64, fps []string, fires map[alertKey]int, bump
 				return err
 			}
 			bumped[alertKey{integ, fp}] = s
+			found = append(found, repeat{s.id, fires[alertKey{integ, fp}]})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+	}
+	return tx.logRepeats(found)
+}
+
+// repeat is n repeats of a firing alert.
+type repeat struct {
+	alertID int64
+	n       int
+}
+
+// logRepeats appends repeats to the alert_repeats log, in multi-row
+// INSERTs of power-of-two sizes (so that few statements are prepared).
+// The log is folded into the alerts about once a second (foldRepeats);
+// until then reads add it. Appending a narrow row to one end of a table
+// writes a page or two per batch, where rewriting each repeated alert's row
+// wrote a page of the alerts table for nearly every repeat: most of the
+// WAL of an alert storm, and of the checkpoints that copy it back.
+func (tx *Tx) logRepeats(reps []repeat) error {
+	for size := 256; len(reps) > 0; size /= 2 {
+		for len(reps) >= size {
+			args := make([]any, 0, 3*size)
+			for _, r := range reps[:size] {
+				args = append(args, r.alertID, r.n, tx.now)
+			}
+			q := `INSERT INTO alert_repeats (alert_id, n, last_seen) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?), `, size), ", ")
+			if _, err := tx.exec(q, args...); err != nil {
+				return fmt.Errorf("log repeats: %w", err)
+			}
+			reps = reps[size:]
+		}
+	}
+	return nil
+}
+
+// foldRepeats adds the alert_repeats log to the alerts' count and
+// last_seen, and empties it, in one transaction.
+func (tx *Tx) foldRepeats() error {
+	for _, q := range tx.db.d.FoldRepeats {
+		if _, err := tx.exec(q); err != nil {
+			return fmt.Errorf("fold repeats: %w", err)
 		}
 	}
 	return nil
@@ -789,10 +855,15 @@ func (tx *Tx) loadGroup(id int64) (*vigil.AlertGroup, error) {
 	return g, err
 }
 
-const alertColumns = `a.id, a.integration_id, n.name, n.kind, a.group_id, g.incident_id, a.fingerprint, a.status, a.title, a.description,
-	a.severity, a.tlp, a.source_ref, a.url, a.labels, a.count, a.occurrence, a.started_at, a.first_seen, a.last_seen, a.resolved_at`
-
-const alertFrom = ` FROM alerts a JOIN integrations n ON n.id = a.integration_id JOIN alert_groups g ON g.id = a.group_id`
+// An alert's count and last_seen include its repeats not folded yet (p,
+// from alertFrom).
+const (
+	alertLastSeen = `CASE WHEN p.last_seen > a.last_seen THEN p.last_seen ELSE a.last_seen END`
+	alertColumns  = `a.id, a.integration_id, n.name, n.kind, a.group_id, g.incident_id, a.fingerprint, a.status, a.title, a.description,
+	a.severity, a.tlp, a.source_ref, a.url, a.labels, a.count + COALESCE(p.n, 0), a.occurrence, a.started_at, a.first_seen, ` + alertLastSeen + `, a.resolved_at`
+	alertFrom = ` FROM alerts a JOIN integrations n ON n.id = a.integration_id JOIN alert_groups g ON g.id = a.group_id
+	LEFT JOIN (SELECT alert_id, CAST(SUM(n) AS BIGINT) AS n, MAX(last_seen) AS last_seen FROM alert_repeats GROUP BY alert_id) p ON p.alert_id = a.id`
+)
 
 func scanAlert(r rowScanner, extra ...any) (*vigil.Alert, error) {
 	var a vigil.Alert
@@ -966,7 +1037,7 @@ func (s *AlertService) FindAlerts(ctx context.Context, f vigil.AlertFilter) (out
 		if len(f.Status) > 0 {
 			where = append(where, inClause("a.status", quoteAll(f.Status)))
 		}
-		rows, err := tx.query(`SELECT `+alertColumns+alertFrom+` WHERE `+joinAnd(where)+` ORDER BY a.last_seen DESC, a.id DESC LIMIT ? OFFSET ?`,
+		rows, err := tx.query(`SELECT `+alertColumns+alertFrom+` WHERE `+joinAnd(where)+` ORDER BY `+alertLastSeen+` DESC, a.id DESC LIMIT ? OFFSET ?`,
 			append(args, f.Limit, f.Offset)...)
 		if err != nil {
 			return err

@@ -66,6 +66,9 @@ type Dialect struct {
 	// BeforeGroupCommit runs at the end of each group, before COMMIT, in
 	// the group's transaction (SQLite: apply the search queue to FTS5).
 	BeforeGroupCommit []string
+	// FoldRepeats add the alert_repeats log to the alerts and empty it,
+	// in one transaction (see foldRepeats).
+	FoldRepeats []string
 	// LazyCommit, when set, runs before COMMIT in a group whose every
 	// operation allows it (vigil.DurableLater): PostgreSQL's
 	// synchronous_commit=off, so the commit does not wait for the log's
