@@ -11,19 +11,16 @@ import (
 
 // --- Prometheus Alertmanager (webhook_config, payload version 4) ---
 
-// amPayload is Alertmanager's webhook body. Grafana's contact point sends
-// the same shape with a few more fields (grafanaPayload).
+// amPayload is Alertmanager's webhook body, the fields Vigil reads of it.
+// Grafana's contact point sends the same shape with a few more fields
+// (grafanaPayload). The group's fields (groupKey, receiver, groupLabels,
+// commonLabels, commonAnnotations, externalURL, truncatedAlerts) repeat
+// what each alert carries or say where it was sent; the decoder skips them
+// rather than build maps nobody reads, on every request of a storm.
 type amPayload struct {
-	Version           string            `json:"version"`
-	GroupKey          string            `json:"groupKey"`
-	TruncatedAlerts   int               `json:"truncatedAlerts"`
-	Status            string            `json:"status"`
-	Receiver          string            `json:"receiver"`
-	GroupLabels       map[string]string `json:"groupLabels"`
-	CommonLabels      map[string]string `json:"commonLabels"`
-	CommonAnnotations map[string]string `json:"commonAnnotations"`
-	ExternalURL       string            `json:"externalURL"`
-	Alerts            []amAlert         `json:"alerts"`
+	Version string    `json:"version"`
+	Status  string    `json:"status"`
+	Alerts  []amAlert `json:"alerts"`
 }
 
 type amAlert struct {

@@ -373,3 +373,50 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// depthByByte is jsonDepth the plain way, a byte at a time: the reference
+// FuzzJSONDepth holds the fast one to.
+func depthByByte(body []byte) int {
+	depth, most, inString, escaped := 0, 0, false, false
+	for _, c := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if most = max(most, depth); most > MaxDepth {
+				return most
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return most
+}
+
+// FuzzJSONDepth: the vectorised depth scan agrees with the byte-at-a-time
+// one on any input, escapes and unterminated strings included.
+func FuzzJSONDepth(f *testing.F) {
+	names, _ := filepath.Glob(filepath.Join("testdata", "fixtures", "*.json"))
+	for _, n := range names {
+		b, _ := os.ReadFile(n)
+		f.Add(b)
+	}
+	for _, s := range []string{`"\\"[`, `"\\\"[" ]`, `{"a":"}\\\\"}`, `[[["x\\`, `"`, `\\"[`, strings.Repeat("[", 70), `{"a":"[[[["}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if got, want := jsonDepth(body), depthByByte(body); got != want {
+			t.Fatalf("jsonDepth(%q) = %d, want %d", body, got, want)
+		}
+	})
+}
