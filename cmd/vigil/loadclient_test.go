@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,6 +9,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/intake"
 )
 
 // TestLoadConn: the load tool's client reads answers with a length, a
@@ -56,5 +61,30 @@ func TestLoadConn(t *testing.T) {
 	}
 	if got := n.Load(); got != 14 {
 		t.Errorf("the server saw %d requests, want 14", got)
+	}
+}
+
+// TestAlertmanagerPayload: the load tool's payload is a version 4 webhook
+// body that the Alertmanager parser reads back, alert by alert.
+func TestAlertmanagerPayload(t *testing.T) {
+	if got := openFingerprint(42); got != "open000042" {
+		t.Errorf("openFingerprint(42) = %q", got)
+	}
+	now := time.Date(2026, 12, 1, 14, 0, 0, 123456789, time.UTC)
+	var b bytes.Buffer
+	alertmanagerPayload(&b, []string{openFingerprint(7), "new3-99"}, now)
+	alerts, err := intake.Parse(&vigil.Integration{ID: 1, Name: "load", Kind: vigil.IntegrationAlertmanager}, b.Bytes())
+	if err != nil {
+		t.Fatalf("%v: %s", err, b.String())
+	}
+	if len(alerts) != 2 {
+		t.Fatalf("%d alerts", len(alerts))
+	}
+	for i, fp := range []string{"open000007", "new3-99"} {
+		a := alerts[i]
+		if a.Fingerprint != fp || a.Labels["instance"] != "api-"+fp+":9100" || !a.At.Equal(now) || a.Status != vigil.AlertFiring ||
+			a.Title != "High request latency on api-"+fp {
+			t.Errorf("alert %d: %+v", i, a)
+		}
 	}
 }
