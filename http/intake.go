@@ -218,7 +218,7 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request, kind vigil.Integ
 		return nil, in, err
 	}
 	defer leave()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxIntakeBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, MaxIntakeBytes), r.ContentLength)
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		return nil, in, errTooLarge
@@ -240,6 +240,25 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request, kind vigil.Integ
 }
 
 var errTooLarge = errors.New("too large")
+
+// readBody reads a request body of the given length (-1 if unknown) into
+// one buffer of its size, where io.ReadAll would start small and grow.
+func readBody(body io.Reader, length int64) ([]byte, error) {
+	if length <= 0 || length > MaxIntakeBytes {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, length+1) // one more, to see the end without another buffer
+	n, err := io.ReadFull(body, b)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return b[:n], nil // as long as it said, or shorter: the reader checks
+	case err != nil:
+		return nil, err
+	}
+	// Longer than it said: net/http refuses that before it gets here.
+	rest, err := io.ReadAll(body)
+	return append(b, rest...), err
+}
 
 // intakeError answers a refused intake request and counts it.
 func (s *Server) intakeError(w http.ResponseWriter, r *http.Request, in *vigil.Integration, err error) {

@@ -68,9 +68,12 @@ func (m *Metrics) observeRequest(route, method string, status int, d time.Durati
 // observeIngest counts an accepted intake request and its alerts.
 func (m *Metrics) observeIngest(integration string, res *vigil.IngestResult) {
 	m.intakeRequests.WithLabelValues(integration, "ok").Inc()
-	for outcome, n := range map[string]int{"created": res.Created, "repeated": res.Repeated, "refired": res.Refired, "resolved": res.Resolved} {
-		if n > 0 {
-			m.intakeAlerts.WithLabelValues(integration, outcome).Add(float64(n))
+	for _, o := range [...]struct {
+		outcome string
+		n       int
+	}{{"created", res.Created}, {"repeated", res.Repeated}, {"refired", res.Refired}, {"resolved", res.Resolved}} {
+		if o.n > 0 {
+			m.intakeAlerts.WithLabelValues(integration, o.outcome).Add(float64(o.n))
 		}
 	}
 }

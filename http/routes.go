@@ -372,6 +372,9 @@ func (s *Server) apiFallback(h http.Handler) http.Handler {
 			return
 		}
 		if _, pattern := s.mux.Handler(r); pattern != "" {
+			if sw, ok := w.(*statusWriter); ok {
+				sw.route = pattern // for the access log and metrics
+			}
 			h.ServeHTTP(w, r)
 			return
 		}
