@@ -535,11 +535,17 @@ var hashLabels = map[string]ObservableType{
 	"sha512": ObsSHA512, "sha-512": ObsSHA512,
 }
 
+// hashTypeForLen types a hex digest by its length (hashLens, inverted).
 func hashTypeForLen(n int) (ObservableType, bool) {
-	for t, l := range hashLens {
-		if l == n {
-			return t, true
-		}
+	switch n {
+	case 32:
+		return ObsMD5, true
+	case 40:
+		return ObsSHA1, true
+	case 64:
+		return ObsSHA256, true
+	case 128:
+		return ObsSHA512, true
 	}
 	return "", false
 }

@@ -302,10 +302,17 @@ func observablesFromLabels(labels map[string]string, keys []string) []vigil.Obse
 }
 
 func lookupFieldType(k string) (vigil.ObservableType, bool) {
-	for suffix, t := range parentTypes {
-		if k == suffix || strings.HasSuffix(k, "."+suffix) {
+	// k, or what follows any dot in it, may be one of parentTypes (none
+	// of which ends another).
+	for rest := k; ; {
+		if t, ok := parentTypes[rest]; ok {
 			return t, true
 		}
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			break
+		}
+		rest = rest[i+1:]
 	}
 	last := k
 	if i := strings.LastIndexAny(k, "./"); i >= 0 {

@@ -420,3 +420,30 @@ func FuzzJSONDepth(f *testing.F) {
 		}
 	})
 }
+
+// TestLookupFieldType: a field is typed by its whole name or by a dotted
+// suffix in parentTypes, as the scan of every entry did, but not by a
+// suffix that only ends a word ("xhost.name").
+func TestLookupFieldType(t *testing.T) {
+	scan := func(k string) (vigil.ObservableType, bool) {
+		for suffix, ty := range parentTypes {
+			if k == suffix || strings.HasSuffix(k, "."+suffix) {
+				return ty, true
+			}
+		}
+		return "", false
+	}
+	keys := []string{"xhost.name", "name", "host", "event.", ".host.name", "a..user.name", "srcip", "data.srcip"}
+	for name := range parentTypes {
+		keys = append(keys, name, "event."+name, "a.b."+name, "x"+name, name+".0")
+	}
+	for _, k := range keys {
+		want, inParent := scan(k)
+		if got, ok := lookupFieldType(k); inParent && (!ok || got != want) {
+			t.Errorf("lookupFieldType(%q) = %q, %v; want %q", k, got, ok, want)
+		}
+	}
+	if got, _ := lookupFieldType("xhost.name"); got == vigil.ObsHostname && fieldTypes["name"] != vigil.ObsHostname {
+		t.Error(`"xhost.name" typed as "host.name"`)
+	}
+}
