@@ -400,22 +400,14 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 // again after it was resolved.
 func (tx *Tx) ingestFiring(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult, notFiring bool) (id, gid int64, err error) {
 	if !notFiring {
-		err := tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ?
-			WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id`,
-			tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
-		if err == nil {
+		if id, gid, ok, err := tx.repeatAlert(in, a, ` AND status = 'firing'`); err != nil {
+			return 0, 0, err
+		} else if ok {
 			res.Repeated++
 			return id, gid, nil
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return 0, 0, fmt.Errorf("repeat alert: %w", err)
 		}
 	}
-	a.PrepareObservables()
-	g, err := tx.joinGroup(in, a)
-	if err != nil {
-		return 0, 0, err
-	}
-	id, created, err := tx.insertAlert(in, a, g.id)
+	g, id, created, err := tx.newAlert(in, a)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -471,21 +463,14 @@ func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vi
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, fmt.Errorf("resolve alert: %w", err)
 	}
-	err = tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ? WHERE integration_id = ? AND fingerprint = ? RETURNING id, group_id`,
-		tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
-	if err == nil {
+	if id, gid, ok, err := tx.repeatAlert(in, a, ""); err != nil {
+		return 0, 0, err
+	} else if ok {
 		// Told again that it is resolved.
 		res.Repeated++
 		return id, gid, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, fmt.Errorf("repeat resolved alert: %w", err)
 	}
-	a.PrepareObservables()
-	g, err := tx.joinGroup(in, a)
-	if err != nil {
-		return 0, 0, err
-	}
-	id, created, err := tx.insertAlert(in, a, g.id)
+	g, id, created, err := tx.newAlert(in, a)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -494,6 +479,32 @@ func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vi
 	}
 	res.Created++
 	return id, g.id, tx.afterJoin(in, g, id, a, "raised", res)
+}
+
+// repeatAlert counts a repeat of a's alert, if the integration has one
+// (and it meets cond, "" or " AND …").
+func (tx *Tx) repeatAlert(in *vigil.Integration, a *vigil.AlertInput, cond string) (id, gid int64, ok bool, err error) {
+	err = tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ?
+		WHERE integration_id = ? AND fingerprint = ?`+cond+` RETURNING id, group_id`, tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
+	switch {
+	case err == nil:
+		return id, gid, true, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, 0, false, nil
+	}
+	return 0, 0, false, fmt.Errorf("repeat alert: %w", err)
+}
+
+// newAlert scans a for observables, puts it in its group, and adds it as
+// a new alert unless the integration already has one with its fingerprint
+// (created false: only the group was joined).
+func (tx *Tx) newAlert(in *vigil.Integration, a *vigil.AlertInput) (g *groupRow, id int64, created bool, err error) {
+	a.PrepareObservables()
+	if g, err = tx.joinGroup(in, a); err != nil {
+		return nil, 0, false, err
+	}
+	id, created, err = tx.insertAlert(in, a, g.id)
+	return g, id, created, err
 }
 
 // insertAlert adds a as a new alert in group gid, with its first
