@@ -535,19 +535,18 @@ var hashLabels = map[string]ObservableType{
 	"sha512": ObsSHA512, "sha-512": ObsSHA512,
 }
 
-// hashTypeForLen types a hex digest by its length (hashLens, inverted).
-func hashTypeForLen(n int) (ObservableType, bool) {
-	switch n {
-	case 32:
-		return ObsMD5, true
-	case 40:
-		return ObsSHA1, true
-	case 64:
-		return ObsSHA256, true
-	case 128:
-		return ObsSHA512, true
+// hashByLen is hashLens inverted: a hex digest's type by its length.
+var hashByLen = func() map[int]ObservableType {
+	m := make(map[int]ObservableType, len(hashLens))
+	for t, n := range hashLens {
+		m[n] = t
 	}
-	return "", false
+	return m
+}()
+
+func hashTypeForLen(n int) (ObservableType, bool) {
+	t, ok := hashByLen[n]
+	return t, ok
 }
 
 // normalizeHash checks a hex digest for type t (or types it by length for

@@ -501,8 +501,8 @@ func testAlertIsolation(t *testing.T, open Opener) {
 }
 
 // testAlertTwoInstances: two instances on one database raise the same new
-// alerts at the same moments; each request succeeds, and each alert is
-// stored once, with every notification counted.
+// alerts at the same moments, firing or already resolved; each request
+// succeeds, and each alert is stored once, with every notification counted.
 func testAlertTwoInstances(t *testing.T, open Opener) {
 	s := open(t)
 	if s.Twin == nil {
@@ -514,38 +514,40 @@ func testAlertTwoInstances(t *testing.T, open Opener) {
 	in := &vigil.Integration{Name: "Shared", Kind: vigil.IntegrationAlertmanager}
 	mustIntegration(t, s, admin, in)
 	const alerts, per = 40, 3 // per instance and alert
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*alerts*per)
-	for _, st := range []*Store{s, twin} {
-		for w := range per {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range alerts {
-					fp := fmt.Sprintf("race-%d", (i+w*7)%alerts) // the workers meet on each fingerprint
-					a := alertIn(in, fp, "Race "+fp, vigil.SeverityLow, vigil.AlertFiring, nil)
-					_, err := st.Alerts.IngestAlerts(context.Background(), in, []*vigil.AlertInput{a})
-					errs <- err
-				}
-			}()
+	for _, status := range []vigil.AlertStatus{vigil.AlertFiring, vigil.AlertResolved} {
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*alerts*per)
+		for _, st := range []*Store{s, twin} {
+			for w := range per {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range alerts {
+						fp := fmt.Sprintf("%s-%d", status, (i+w*7)%alerts) // the workers meet on each fingerprint
+						a := alertIn(in, fp, "Race "+fp, vigil.SeverityLow, status, nil)
+						_, err := st.Alerts.IngestAlerts(context.Background(), in, []*vigil.AlertInput{a})
+						errs <- err
+					}
+				}()
+			}
 		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("%s: IngestAlerts: %v", status, err)
+			}
+		}
+		list, err := s.Alerts.FindAlerts(responder, vigil.AlertFilter{IntegrationID: in.ID, Status: []vigil.AlertStatus{status}, Limit: 500})
 		if err != nil {
-			t.Fatalf("IngestAlerts: %v", err)
+			t.Fatal(err)
 		}
-	}
-	list, err := s.Alerts.FindAlerts(responder, vigil.AlertFilter{IntegrationID: in.ID, Limit: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, a := range list {
-		total += a.Count
-	}
-	if len(list) != alerts || total != 2*alerts*per {
-		t.Errorf("%d alerts with %d notifications, want %d with %d", len(list), total, alerts, 2*alerts*per)
+		var total int64
+		for _, a := range list {
+			total += a.Count
+		}
+		if len(list) != alerts || total != 2*alerts*per {
+			t.Errorf("%s: %d alerts with %d notifications, want %d with %d", status, len(list), total, alerts, 2*alerts*per)
+		}
 	}
 }

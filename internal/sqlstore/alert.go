@@ -177,16 +177,18 @@ func (b *ingestBatcher) run() {
 			// One request's failure must not fail the others: the batch
 			// rolled back whole, so write each request on its own.
 			for _, r := range live {
-				r.done <- b.writeAlone(ctx, r)
+				err := b.writeAlone(ctx, r)
+				if err == nil {
+					b.repeats += r.res.Repeated // before the caller has it
+				}
+				r.done <- err
 			}
-			continue
-		}
-		for _, r := range live {
-			r.done <- err
-		}
-		if err == nil {
+		} else {
 			for _, r := range live {
-				b.repeats += r.res.Repeated
+				if err == nil {
+					b.repeats += r.res.Repeated // before the caller has it
+				}
+				r.done <- err
 			}
 		}
 		if b.repeats > 0 && (b.repeats >= foldAt || time.Since(b.folded) >= foldEvery) {
@@ -464,7 +466,7 @@ func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vi
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, fmt.Errorf("resolve alert: %w", err)
 	}
-	if id, gid, ok, err := tx.repeatAlert(in, a, ""); err != nil {
+	if id, gid, ok, err := tx.repeatAlert(in, a, ` AND status <> 'firing'`); err != nil {
 		return 0, 0, err
 	} else if ok {
 		// Told again that it is resolved.
@@ -476,7 +478,9 @@ func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vi
 		return 0, 0, err
 	}
 	if !created {
-		return 0, 0, fmt.Errorf("insert alert: %s %q appeared within the transaction", in.Name, a.Fingerprint)
+		// Raised by another instance's transaction since this one looked
+		// (PostgreSQL); written again, this resolves it.
+		return 0, 0, vigil.Errorf(vigil.ECONFLICT, "Alert %q was raised by another request at the same moment; retry.", a.Fingerprint)
 	}
 	res.Created++
 	return id, g.id, tx.afterJoin(in, g, id, a, "raised", res)
@@ -1133,6 +1137,9 @@ func (tx *Tx) fillAlertObservables(a *vigil.Alert) error {
 			return err
 		}
 		if o.SeenInAlerts > 0 {
+			// Last seen as of the last fold of repeats (about a second
+			// old in a storm): summing the unfolded repeats here, for
+			// each observable, would cost more than this hint is worth.
 			rows, err := tx.query(`SELECT a.id, a.title, a.status, a.last_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
 				WHERE o.type = ? AND o.value = ? AND o.alert_id <> ? AND `+tx.alertVisible("a")+` ORDER BY a.last_seen DESC, a.id DESC LIMIT 5`,
 				o.Type, o.Value, a.ID)

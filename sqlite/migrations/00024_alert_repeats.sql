@@ -13,4 +13,8 @@ CREATE TABLE alert_repeats (
 );
 
 -- +goose Down
+-- Repeats not folded yet are added to their alerts first.
+UPDATE alerts SET count = alerts.count + r.n, last_seen = CASE WHEN r.last_seen > alerts.last_seen THEN r.last_seen ELSE alerts.last_seen END
+	FROM (SELECT alert_id, SUM(n) AS n, MAX(last_seen) AS last_seen FROM alert_repeats GROUP BY alert_id) AS r
+	WHERE alerts.id = r.alert_id;
 DROP TABLE alert_repeats;
