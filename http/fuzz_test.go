@@ -1,6 +1,7 @@
 package http
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -59,4 +60,18 @@ func FuzzDecodeIncident(f *testing.F) {
 			check(err)
 		}
 	})
+}
+
+// TestReadBody: a body of the length it announces is read whole, one cut
+// short is an error, and one of unknown length is read to its end.
+func TestReadBody(t *testing.T) {
+	if b, err := readBody(strings.NewReader(`{"a":1}`), 7); err != nil || string(b) != `{"a":1}` {
+		t.Errorf("exact: %q, %v", b, err)
+	}
+	if _, err := readBody(strings.NewReader(`{"a":`), 7); err == nil {
+		t.Error("a body shorter than its length was read as whole")
+	}
+	if b, err := readBody(strings.NewReader(`{"a":1}`), -1); err != nil || string(b) != `{"a":1}` {
+		t.Errorf("unknown length: %q, %v", b, err)
+	}
 }

@@ -243,21 +243,17 @@ var errTooLarge = errors.New("too large")
 
 // readBody reads a request body of the given length (-1 if unknown) into
 // one buffer of its size, where io.ReadAll would start small and grow.
+// net/http's body reader ends at the length it was given, so the body is
+// never longer; a shorter one (the client went away) is an error.
 func readBody(body io.Reader, length int64) ([]byte, error) {
 	if length <= 0 || length > MaxIntakeBytes {
 		return io.ReadAll(body)
 	}
-	b := make([]byte, length+1) // one more, to see the end without another buffer
-	n, err := io.ReadFull(body, b)
-	switch {
-	case err == io.ErrUnexpectedEOF || err == io.EOF:
-		return b[:n], nil // as long as it said, or shorter: the reader checks
-	case err != nil:
+	b := make([]byte, length)
+	if _, err := io.ReadFull(body, b); err != nil {
 		return nil, err
 	}
-	// Longer than it said: net/http refuses that before it gets here.
-	rest, err := io.ReadAll(body)
-	return append(b, rest...), err
+	return b, nil
 }
 
 // intakeError answers a refused intake request and counts it.
