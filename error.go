@@ -117,3 +117,33 @@ func (p Problems) Err() error {
 	}
 	return &Error{Code: EINVALID, Message: msg, Fields: p}
 }
+
+// HTTPStatus returns the HTTP status that answers an error with code, the
+// same for the JSON API and the pages; an unknown code is a 500. EINVALID
+// is 400, as the API has always answered it (the OpenAPI document lists
+// it), for a form's field errors too.
+func HTTPStatus(code string) int {
+	switch code {
+	case "":
+		return 200
+	case EINVALID:
+		return 400 // Bad Request
+	case EUNAUTHORIZED:
+		return 401 // Unauthorized
+	case EFORBIDDEN:
+		return 403 // Forbidden
+	case ENOTFOUND:
+		return 404 // Not Found
+	case ECONFLICT:
+		return 409 // Conflict
+	case ETOOLARGE:
+		return 413 // Content Too Large
+	case EPRECONDITION:
+		return 428 // Precondition Required
+	case ETOOMANY:
+		return 429 // Too Many Requests
+	case ENOTIMPLEMENTED:
+		return 501 // Not Implemented
+	}
+	return 500
+}

@@ -7,28 +7,6 @@ import (
 	"github.com/vigil-ir/vigil"
 )
 
-// codes maps error codes to HTTP statuses.
-var codes = map[string]int{
-	vigil.ECONFLICT:       http.StatusConflict,
-	vigil.EINVALID:        http.StatusBadRequest,
-	vigil.ENOTFOUND:       http.StatusNotFound,
-	vigil.ENOTIMPLEMENTED: http.StatusNotImplemented,
-	vigil.EUNAUTHORIZED:   http.StatusUnauthorized,
-	vigil.EFORBIDDEN:      http.StatusForbidden,
-	vigil.ETOOMANY:        http.StatusTooManyRequests,
-	vigil.EPRECONDITION:   http.StatusPreconditionRequired,
-	vigil.ETOOLARGE:       http.StatusRequestEntityTooLarge,
-	vigil.EINTERNAL:       http.StatusInternalServerError,
-}
-
-// ErrorStatus returns the HTTP status for an error code.
-func ErrorStatus(code string) int {
-	if s, ok := codes[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
 // Problem is an RFC 9457 problem details object. Type is "about:blank"
 // throughout: the HTTP status says what kind of problem it is, and the
 // extension member "code" gives Vigil's finer code to programs.
@@ -50,7 +28,7 @@ type Problem struct {
 // user errors are the user's business, internal ones are ours.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := vigil.ErrorCode(err)
-	status := ErrorStatus(code)
+	status := vigil.HTTPStatus(code)
 	if code == vigil.EINTERNAL {
 		s.Logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path,
 			"request_id", vigil.RequestIDFromContext(r.Context()))
@@ -88,18 +66,17 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 }
 
 func codeForStatus(status int) string {
-	for code, st := range codes {
-		if st == status {
+	for _, code := range []string{vigil.EINVALID, vigil.EUNAUTHORIZED, vigil.EFORBIDDEN, vigil.ENOTFOUND, vigil.ECONFLICT,
+		vigil.ETOOLARGE, vigil.EPRECONDITION, vigil.ETOOMANY, vigil.ENOTIMPLEMENTED} {
+		if vigil.HTTPStatus(code) == status {
 			return code
 		}
 	}
 	switch status {
-	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType, http.StatusNotAcceptable, http.StatusRequestEntityTooLarge:
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType, http.StatusNotAcceptable:
 		return vigil.EINVALID
 	case http.StatusPreconditionFailed:
 		return vigil.ECONFLICT
-	case http.StatusServiceUnavailable:
-		return vigil.EINTERNAL
 	}
 	return vigil.EINTERNAL
 }
