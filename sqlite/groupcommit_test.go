@@ -159,3 +159,65 @@ func TestReaderResetAfterWrites(t *testing.T) {
 		t.Errorf("%d resets after a second read, want still 1", got-r0)
 	}
 }
+
+// TestGroupRerunAnswersOnce writes, all at once, incidents bound to fail
+// (a lead who does not exist) beside writes that return what they wrote:
+// one observable added, two tasks reordered. A failure runs its group again
+// with savepoints, so the other writes run twice; each must still answer
+// with one run's result (before writeV, AddObservables returned 2
+// observables for 1 and ReorderTasks 4 tasks for 2).
+func TestGroupRerunAnswersOnce(t *testing.T) {
+	db := MustOpenDB(t)
+	svc := db.Services()
+	var mixed atomic.Int64
+	db.ObserveGroup = func(ops, committed int) {
+		if ops > 1 && committed < ops {
+			mixed.Add(1)
+		}
+	}
+	ctx := storetest.SystemContext(t)
+	inc := &vigil.Incident{Title: "Target"}
+	if err := svc.Incidents.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, title := range []string{"First", "Second"} {
+		task := &vigil.Task{IncidentID: inc.ID, Title: title}
+		if err := svc.Tasks.CreateTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, task.ID)
+	}
+	// Groups form by chance: go on until some mixed a failure with others.
+	for round := 0; round < 50 && mixed.Load() < 5; round++ {
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				switch i % 4 {
+				case 0, 2:
+					ghost := int64(999999)
+					svc.Incidents.CreateIncident(ctx, &vigil.Incident{Title: "Doomed", LeadID: &ghost})
+				case 1:
+					obs, err := svc.Observables.AddObservables(ctx, inc.ID, []*vigil.Observable{
+						{Type: vigil.ObsIPv4, Value: fmt.Sprintf("192.0.2.%d", round*10+i/4+1)}})
+					if err != nil || len(obs) != 1 {
+						t.Errorf("AddObservables returned %d observables for 1 (%v)", len(obs), err)
+					}
+				case 3:
+					order := ids
+					if i%8 == 3 {
+						order = []int64{ids[1], ids[0]}
+					}
+					tasks, err := svc.Tasks.ReorderTasks(ctx, inc.ID, order)
+					if err != nil || len(tasks) != 2 {
+						t.Errorf("ReorderTasks returned %d tasks for 2 (%v)", len(tasks), err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if mixed.Load() == 0 {
+		t.Fatal("no group mixed a failure with other writes: nothing was run again")
+	}
+}

@@ -1184,19 +1184,19 @@ func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (in
 		return 0, err
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(a.GroupIDs)))
-	err = s.db.write(ctx, func(tx *Tx) error {
-		incidentID = 0
+	incidentID, err = writeV(ctx, s.db, func(tx *Tx) (int64, error) {
+		var incidentID int64
 		if err := tx.require(vigil.PermAlertTriage); err != nil {
-			return err
+			return incidentID, err
 		}
 		groups := make([]*vigil.AlertGroup, 0, len(ids))
 		for _, id := range ids {
 			g, err := tx.loadGroup(id)
 			if err != nil {
-				return err
+				return incidentID, err
 			}
 			if err := tx.requireFedIncident(g); err != nil {
-				return err
+				return incidentID, err
 			}
 			groups = append(groups, g)
 		}
@@ -1205,33 +1205,33 @@ func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (in
 			state := map[string]vigil.GroupState{"acknowledge": vigil.GroupAcknowledged, "reopen": vigil.GroupNew, "dismiss": vigil.GroupDismissed}[a.Action]
 			for _, g := range groups {
 				if g.State == vigil.GroupMerged || (g.State == vigil.GroupPromoted && a.Action != "reopen") {
-					return vigil.Invalid("group_ids", "Alert group #%d is %s; it cannot be %s.", g.ID, g.State, pastTense(a.Action))
+					return incidentID, vigil.Invalid("group_ids", "Alert group #%d is %s; it cannot be %s.", g.ID, g.State, pastTense(a.Action))
 				}
 				reason := ""
 				if a.Action == "dismiss" {
 					reason = a.Reason
 				}
 				if _, err := tx.exec(`UPDATE alert_groups SET state = ?, reason = ?, updated_at = ? WHERE id = ?`, state, reason, tx.now, g.ID); err != nil {
-					return err
+					return incidentID, err
 				}
 				if g.State == vigil.GroupPromoted && g.IncidentID != nil {
 					// Reopened: it no longer feeds the incident.
 					if _, err := tx.exec(`UPDATE alert_groups SET incident_id = NULL WHERE id = ?`, g.ID); err != nil {
-						return err
+						return incidentID, err
 					}
 					if _, err := tx.addTimeline(*g.IncidentID, vigil.KindAlert, tx.now, fmt.Sprintf("Alert group #%d detached by %s.", g.ID, tx.actorName()), nil); err != nil {
-						return err
+						return incidentID, err
 					}
 				}
 				tx.audit("alert_group."+a.Action, "alert_group", g.ID, map[string]any{"state": g.State}, map[string]any{"state": state, "reason": reason})
 			}
 		case "promote":
 			if err := tx.require(vigil.PermIncidentCreate); err != nil {
-				return err
+				return incidentID, err
 			}
 			for _, g := range groups {
 				if g.State == vigil.GroupPromoted || g.State == vigil.GroupMerged {
-					return vigil.Invalid("group_ids", "Alert group #%d is %s already.", g.ID, g.State)
+					return incidentID, vigil.Invalid("group_ids", "Alert group #%d is %s already.", g.ID, g.State)
 				}
 			}
 			// Several groups promote to one incident: the first makes it,
@@ -1239,51 +1239,51 @@ func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (in
 			id, err := tx.promoteGroup(groups[0].ID, groupIncident{Title: a.Title, Severity: a.Severity, Type: a.Type},
 				"Promoted by "+tx.actorName()+".")
 			if err != nil {
-				return err
+				return incidentID, err
 			}
 			incidentID = id
 			for _, g := range groups[1:] {
 				if err := tx.attachGroup(g, id); err != nil {
-					return err
+					return incidentID, err
 				}
 			}
 		case "attach":
 			if err := tx.require(vigil.PermIncidentEdit); err != nil {
-				return err
+				return incidentID, err
 			}
 			inc, err := tx.findIncidentByID(a.IncidentID)
 			if err != nil {
-				return vigil.Invalid("incident_id", "Incident not found.")
+				return incidentID, vigil.Invalid("incident_id", "Incident not found.")
 			}
 			for _, g := range groups {
 				if g.State == vigil.GroupMerged || (g.IncidentID != nil && *g.IncidentID == inc.ID) {
-					return vigil.Invalid("group_ids", "Alert group #%d is %s already.", g.ID, g.State)
+					return incidentID, vigil.Invalid("group_ids", "Alert group #%d is %s already.", g.ID, g.State)
 				}
 				if err := tx.attachGroup(g, inc.ID); err != nil {
-					return err
+					return incidentID, err
 				}
 			}
 			incidentID = inc.ID
 		case "merge":
 			into, err := tx.loadGroup(a.IntoID)
 			if err != nil {
-				return vigil.Invalid("into", "Alert group #%d not found.", a.IntoID)
+				return incidentID, vigil.Invalid("into", "Alert group #%d not found.", a.IntoID)
 			}
 			if err := tx.requireFedIncident(into); err != nil {
-				return err
+				return incidentID, err
 			}
 			if into.State == vigil.GroupMerged || into.State == vigil.GroupDismissed {
-				return vigil.Invalid("into", "Alert group #%d is %s; merge into an open group.", into.ID, into.State)
+				return incidentID, vigil.Invalid("into", "Alert group #%d is %s; merge into an open group.", into.ID, into.State)
 			}
 			for _, g := range groups {
 				if g.ID == into.ID {
 					continue
 				}
 				if g.State == vigil.GroupMerged {
-					return vigil.Invalid("group_ids", "Alert group #%d is merged already.", g.ID)
+					return incidentID, vigil.Invalid("group_ids", "Alert group #%d is merged already.", g.ID)
 				}
 				if err := tx.mergeGroup(g, into); err != nil {
-					return err
+					return incidentID, err
 				}
 			}
 			incidentID = 0
@@ -1291,7 +1291,7 @@ func (s *AlertService) ActOnGroups(ctx context.Context, a vigil.GroupAction) (in
 				incidentID = *into.IncidentID
 			}
 		}
-		return nil
+		return incidentID, nil
 	})
 	return incidentID, err
 }

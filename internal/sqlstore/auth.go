@@ -201,41 +201,42 @@ const MaxTokensPerUser = 50
 // CreateToken creates an API token and returns its secret.
 func (s *AuthService) CreateToken(ctx context.Context, userID int64, t *vigil.Token) (secret string, err error) {
 	defer s.db.op("auth.create_token")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	secret, err = writeV(ctx, s.db, func(tx *Tx) (string, error) {
+		var secret string
 		if err := tx.require(vigil.PermTokenOwn); err != nil {
-			return err
+			return secret, err
 		}
 		if userID == 0 {
 			userID = tx.actor.UserID
 		}
 		if userID != tx.actor.UserID {
 			if err := tx.require(vigil.PermTokenAdmin); err != nil {
-				return err
+				return secret, err
 			}
 		}
 		u, err := tx.findUser("u.id = ?", userID)
 		if err != nil {
-			return err
+			return secret, err
 		}
 		if u.Disabled {
-			return vigil.Errorf(vigil.EINVALID, "That user is disabled.")
+			return secret, vigil.Errorf(vigil.EINVALID, "That user is disabled.")
 		}
 		if err := t.Validate(tx.now); err != nil {
-			return err
+			return secret, err
 		}
 		if slices.Contains(t.Scopes, vigil.ScopeAdmin) && u.Role != vigil.RoleAdmin {
-			return vigil.Invalid("scopes", "Only administrators' tokens can have the admin scope.")
+			return secret, vigil.Invalid("scopes", "Only administrators' tokens can have the admin scope.")
 		}
 		var live int
 		if err := tx.queryRow(`SELECT count(*) FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL`, userID).Scan(&live); err != nil {
-			return err
+			return secret, err
 		}
 		if live >= MaxTokensPerUser {
-			return vigil.Errorf(vigil.EINVALID, "A user can have at most %d live tokens; revoke some first.", MaxTokensPerUser)
+			return secret, vigil.Errorf(vigil.EINVALID, "A user can have at most %d live tokens; revoke some first.", MaxTokensPerUser)
 		}
 		raw, err := vigil.NewSecret()
 		if err != nil {
-			return err
+			return secret, err
 		}
 		secret = vigil.TokenPrefix + raw
 		slices.Sort(t.Scopes)
@@ -252,10 +253,10 @@ func (s *AuthService) CreateToken(ctx context.Context, userID int64, t *vigil.To
 		t.ID, err = tx.insert(`INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, expires_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.Name, t.Prefix, vigil.HashSecret(secret), strings.Join(scopes, ","), t.ExpiresAt, t.CreatedAt)
 		if err != nil {
-			return fmt.Errorf("insert token: %w", err)
+			return secret, fmt.Errorf("insert token: %w", err)
 		}
 		tx.audit("token.create", "token", t.ID, nil, t)
-		return nil
+		return secret, nil
 	})
 	return secret, err
 }

@@ -93,36 +93,37 @@ func (s *CommentService) CreateComment(ctx context.Context, c *vigil.Comment) (e
 // UpdateComment lets the author change a comment's body.
 func (s *CommentService) UpdateComment(ctx context.Context, id int64, body string, version int) (out *vigil.Comment, err error) {
 	defer s.db.op("comment.update")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Comment, error) {
+		var out *vigil.Comment
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return out, err
 		}
 		vis, args := tx.visible()
 		c, err := scanComment(tx.queryRow(`SELECT `+commentColumns+` FROM comments c JOIN incidents i ON i.id = c.incident_id
 			WHERE c.id = ? AND `+vis, append([]any{id}, args...)...))
 		if errors.Is(err, sql.ErrNoRows) {
-			return vigil.Errorf(vigil.ENOTFOUND, "Comment not found.")
+			return out, vigil.Errorf(vigil.ENOTFOUND, "Comment not found.")
 		} else if err != nil {
-			return err
+			return out, err
 		}
 		if c.AuthorID == nil || tx.actor.UserID != *c.AuthorID {
-			return vigil.Errorf(vigil.EFORBIDDEN, "Only the author can edit a comment.")
+			return out, vigil.Errorf(vigil.EFORBIDDEN, "Only the author can edit a comment.")
 		}
 		if version != c.Version {
-			return vigil.Errorf(vigil.ECONFLICT, "This comment changed since you loaded it. Reload and try again.")
+			return out, vigil.Errorf(vigil.ECONFLICT, "This comment changed since you loaded it. Reload and try again.")
 		}
 		body, err := vigil.ValidateCommentBody(body)
 		if err != nil {
-			return err
+			return out, err
 		}
 		before := *c
 		if _, err := tx.exec(`UPDATE comments SET body = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`, body, tx.now, id, version); err != nil {
-			return err
+			return out, err
 		}
 		c.Body, c.UpdatedAt, c.Version = body, tx.now, c.Version+1
 		tx.audit("comment.update", "comment", c.ID, &before, c)
 		out = c
-		return nil
+		return out, nil
 	})
 	return out, err
 }

@@ -124,19 +124,20 @@ func (s *ContactService) DeleteContact(ctx context.Context, id int64) (err error
 // VerifyContact records that a contact's details were confirmed.
 func (s *ContactService) VerifyContact(ctx context.Context, id int64) (c *vigil.Contact, err error) {
 	defer s.db.op("contact.verify")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	c, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Contact, error) {
+		var c *vigil.Contact
 		if err := tx.require(vigil.PermContactAdmin); err != nil {
-			return err
+			return c, err
 		}
 		if c, err = scanContact(tx.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`+tx.forUpdate(), id)); err != nil {
-			return vigil.Errorf(vigil.ENOTFOUND, "Contact not found.")
+			return c, vigil.Errorf(vigil.ENOTFOUND, "Contact not found.")
 		}
 		c.VerifiedAt = &tx.now
 		if _, err := tx.exec(`UPDATE contacts SET verified_at = ? WHERE id = ?`, tx.now, id); err != nil {
-			return err
+			return c, err
 		}
 		tx.audit("contact.verify", "contact", id, nil, map[string]any{"verified_at": tx.now})
-		return nil
+		return c, nil
 	})
 	return c, err
 }

@@ -99,6 +99,11 @@ type DB struct {
 	// ObserveReaderReset, if set, is called each time a read connection
 	// runs the dialect's ReaderReset.
 	ObserveReaderReset func()
+	// RerunWrites, for tests, runs every write function, rolls it back
+	// and runs it again, as a group commit does when another write of the
+	// group fails: a write that depends on running once shows up in any
+	// test that uses it.
+	RerunWrites bool
 	// Blobs keeps the evidence files; nil refuses evidence.
 	Blobs vigil.BlobStore
 	// MaxEvidenceBytes bounds one evidence file (0: the default).
@@ -312,9 +317,25 @@ func (db *DB) read(ctx context.Context, fn func(tx *Tx) error) error {
 
 // write runs fn in a write transaction and commits it with its audit
 // events; with group commit, in a savepoint of a shared transaction.
+//
+// fn may run more than once: when another write of its group fails, the
+// group is rolled back and run again (see runGroup), and RerunWrites runs
+// every write twice. So fn must not depend on running once; a write that
+// returns something uses writeV, which keeps only the committed run's value.
 func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.group != nil {
 		return db.group.do(ctx, fn)
+	}
+	if db.RerunWrites {
+		// A first run, rolled back, as if its group had failed.
+		tx, err := db.begin(ctx, true)
+		if err != nil {
+			return db.formatError(err)
+		}
+		fn(tx)
+		if err := tx.sqlTx.Rollback(); err != nil {
+			return db.formatError(err)
+		}
 	}
 	tx, err := db.begin(ctx, true)
 	if err != nil {
@@ -328,6 +349,24 @@ func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.formatError(err)
 	}
 	return nil
+}
+
+// writeV is write for a function that returns a value: the value of the
+// run that committed (River's WithTxV). Building the result inside fn and
+// returning it, rather than appending to a variable outside it, is what
+// keeps a write that runs twice from answering with both runs' results.
+func writeV[T any](ctx context.Context, db *DB, fn func(tx *Tx) (T, error)) (T, error) {
+	var v T
+	err := db.write(ctx, func(tx *Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
 }
 
 func (db *DB) formatError(err error) error {

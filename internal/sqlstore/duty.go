@@ -504,37 +504,38 @@ func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) {
+		var out *vigil.Obligation
 		if err := tx.require(vigil.PermDutySubmit); err != nil {
-			return err
+			return out, err
 		}
 		o, inc, err := tx.findObligation(id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if sub.Version != 0 && sub.Version != o.Version {
-			return staleVersion(o.Version)
+			return out, staleVersion(o.Version)
 		}
 		if o.Status != vigil.ObligationPending {
-			return vigil.Invalid("status", "This duty is %s; only a pending duty can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
+			return out, vigil.Invalid("status", "This duty is %s; only a pending duty can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
 		}
 		at := tx.now
 		if sub.At != nil {
 			at = vigil.TruncateTime(*sub.At)
 			if at.After(tx.now) {
-				return vigil.Invalid("at", "The submission time cannot be in the future.")
+				return out, vigil.Invalid("at", "The submission time cannot be in the future.")
 			}
 			if at.Before(o.ClockStart) {
-				return vigil.Invalid("at", "The submission time is before the duty's clock started.")
+				return out, vigil.Invalid("at", "The submission time is before the duty's clock started.")
 			}
 		}
 		if o.DueAt != nil && at.After(*o.DueAt) && sub.LateReason == "" {
-			return vigil.Invalid("late_reason", "This is after the due time: say why it is late (the ICO asks for the reasons for a delay, UK GDPR Art. 33(1)).")
+			return out, vigil.Invalid("late_reason", "This is after the due time: say why it is late (the ICO asks for the reasons for a delay, UK GDPR Art. 33(1)).")
 		}
 		if _, err := tx.exec(`UPDATE obligations SET status = 'submitted', submitted_at = ?, submitted_by = ?, submitted_name = ?, reference = ?,
 			submitted_text = ?, late_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
 			at, tx.actorID(), tx.actorName(), sub.Reference, sub.Text, sub.LateReason, tx.now, id); err != nil {
-			return err
+			return out, err
 		}
 		msg := fmt.Sprintf("Reporting duty submitted: %s — %s, to %s", o.Title, o.StageName, o.Authority)
 		if sub.Reference != "" {
@@ -544,16 +545,16 @@ func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.
 			msg += ". Late because: " + sub.LateReason
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, at, msg+".", nil); err != nil {
-			return err
+			return out, err
 		}
 		tx.audit("obligation.submit", "obligation", id, map[string]any{"status": o.Status},
 			map[string]any{"status": vigil.ObligationSubmitted, "at": at, "reference": sub.Reference, "late_reason": sub.LateReason})
 		// A later stage may count from this submission.
 		if err := tx.reconcileDuties(inc, false); err != nil {
-			return err
+			return out, err
 		}
 		out, _, err = tx.findObligation(id)
-		return err
+		return out, err
 	})
 	if out != nil {
 		out.SetLate(s.db.Now())
@@ -571,35 +572,36 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 	case utf8.RuneCountInString(justification) > vigil.MaxReasonText:
 		return nil, vigil.Invalid("justification", "At most %d characters.", vigil.MaxReasonText)
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) {
+		var out *vigil.Obligation
 		if err := tx.require(vigil.PermDutySubmit); err != nil {
-			return err
+			return out, err
 		}
 		o, inc, err := tx.findObligation(id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if version != 0 && version != o.Version {
-			return staleVersion(o.Version)
+			return out, staleVersion(o.Version)
 		}
 		if o.Status != vigil.ObligationPending {
-			return vigil.Invalid("status", "Only a pending duty can be recorded as not required.")
+			return out, vigil.Invalid("status", "Only a pending duty can be recorded as not required.")
 		}
 		if o.NotRequiredHint == "" {
-			return vigil.Invalid("justification", "This duty cannot be set aside; it applies whenever its conditions hold.")
+			return out, vigil.Invalid("justification", "This duty cannot be set aside; it applies whenever its conditions hold.")
 		}
 		if _, err := tx.exec(`UPDATE obligations SET status = 'not_required', justification = ?, submitted_by = ?, submitted_name = ?,
 			updated_at = ?, version = version + 1 WHERE id = ?`, justification, tx.actorID(), tx.actorName(), tx.now, id); err != nil {
-			return err
+			return out, err
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s",
 			o.Title, o.StageName, justification), nil); err != nil {
-			return err
+			return out, err
 		}
 		tx.audit("obligation.waive", "obligation", id, map[string]any{"status": o.Status},
 			map[string]any{"status": vigil.ObligationNotRequired, "justification": justification})
 		out, _, err = tx.findObligation(id)
-		return err
+		return out, err
 	})
 	if out != nil {
 		out.SetLate(s.db.Now())
@@ -662,29 +664,30 @@ func (s *DutyService) SavePack(ctx context.Context, body []byte) (info *vigil.Pa
 		return nil, err
 	}
 	defer s.db.forgetDutyConfig()
-	err = s.db.write(ctx, func(tx *Tx) error {
+	info, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.PackInfo, error) {
+		var info *vigil.PackInfo
 		tx.dutyUncached = true
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
-			return err
+			return info, err
 		}
 		norm := mustJSON(p)
 		res, err := tx.exec(`UPDATE duty_packs SET body = ?, updated_at = ?, version = version + 1 WHERE id = ?`, norm, tx.now, p.ID)
 		if err != nil {
-			return err
+			return info, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			if _, err := tx.exec(`INSERT INTO duty_packs (id, body, updated_at, version) VALUES (?, ?, ?, 1)`, p.ID, norm, tx.now); err != nil {
-				return err
+				return info, err
 			}
 		}
 		tx.audit("duty_pack.save", "duty_pack", 0, nil, map[string]any{"id": p.ID, "version": p.Version, "pack": p})
 		if err := tx.reevaluateOpen(); err != nil {
-			return err
+			return info, err
 		}
 		at := tx.now
 		info = &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties), Custom: true,
 			UpdatedAt: &at, Body: []byte(norm)}
-		return nil
+		return info, nil
 	})
 	if err != nil {
 		return nil, err

@@ -324,10 +324,11 @@ func (s *EvidenceService) VerifyEvidence(ctx context.Context, id int64) (check *
 	if herr != nil && !errors.Is(herr, vigil.ErrBlobMissing) {
 		return nil, herr
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	check, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.EvidenceCheck, error) {
+		var check *vigil.EvidenceCheck
 		check = &vigil.EvidenceCheck{Result: vigil.IntegrityOK}
 		if check.Evidence, err = tx.findEvidence(id); err != nil {
-			return err
+			return check, err
 		}
 		e := check.Evidence
 		switch {
@@ -339,7 +340,7 @@ func (s *EvidenceService) VerifyEvidence(ctx context.Context, id int64) (check *
 		}
 		log, err := tx.custodyLog(e.ID)
 		if err != nil {
-			return err
+			return check, err
 		}
 		if err := vigil.VerifyCustody(e, log); err != nil {
 			if check.Result == vigil.IntegrityOK {
@@ -348,19 +349,19 @@ func (s *EvidenceService) VerifyEvidence(ctx context.Context, id int64) (check *
 			check.Problem = strings.TrimSpace(check.Problem + " The custody log: " + err.Error() + ".")
 		}
 		if err := tx.custody(e, &vigil.CustodyEntry{Action: vigil.CustodyVerified, Result: check.Result, Detail: check.Problem}); err != nil {
-			return err
+			return check, err
 		}
 		e.Integrity, e.VerifiedAt = check.Result, &tx.now
 		if _, err := tx.exec(`UPDATE evidence SET integrity = ?, verified_at = ? WHERE id = ?`, e.Integrity, e.VerifiedAt, e.ID); err != nil {
-			return err
+			return check, err
 		}
 		if check.Result != vigil.IntegrityOK {
 			msg := fmt.Sprintf("Evidence %s failed verification (%s): %s", e.Name, check.Result, check.Problem)
 			if _, err := tx.addTimeline(e.IncidentID, vigil.KindEvidence, tx.now, msg, nil); err != nil {
-				return err
+				return check, err
 			}
 		}
-		return nil
+		return check, nil
 	})
 	if err != nil {
 		return nil, err
@@ -504,30 +505,30 @@ func (s *EvidenceService) ExportEvidence(ctx context.Context, incidentID int64) 
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
-		out = nil
+	out, err = writeV(ctx, s.db, func(tx *Tx) ([]*vigil.EvidenceExport, error) {
+		var out []*vigil.EvidenceExport
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return out, err
 		}
 		inc, err := tx.findIncidentByID(incidentID)
 		if err != nil {
-			return err
+			return out, err
 		}
 		ids, err := tx.queryIDs(`SELECT id FROM evidence WHERE incident_id = ? AND deleted_at IS NULL ORDER BY id`, incidentID)
 		if err != nil {
-			return err
+			return out, err
 		}
 		for _, id := range ids {
 			e, err := tx.findEvidence(id)
 			if err != nil {
-				return err
+				return out, err
 			}
 			if err := tx.custody(e, &vigil.CustodyEntry{Action: vigil.CustodyExported, Detail: inc.Reference}); err != nil {
-				return err
+				return out, err
 			}
 			log, err := tx.custodyLog(id)
 			if err != nil {
-				return err
+				return out, err
 			}
 			sum := e.SHA256
 			out = append(out, &vigil.EvidenceExport{Evidence: e, Custody: log, Open: func() (io.ReadCloser, error) { return blobs.Open(sum) }})
@@ -535,10 +536,10 @@ func (s *EvidenceService) ExportEvidence(ctx context.Context, incidentID int64) 
 		if len(ids) > 0 {
 			msg := fmt.Sprintf("Evidence exported as a package: %d files.", len(ids))
 			if _, err := tx.addTimeline(inc.ID, vigil.KindEvidence, tx.now, msg, nil); err != nil {
-				return err
+				return out, err
 			}
 		}
-		return nil
+		return out, nil
 	})
 	return out, err
 }

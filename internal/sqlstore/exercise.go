@@ -61,35 +61,36 @@ func (s *ExerciseService) CreateExercise(ctx context.Context, in vigil.ExerciseI
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	x, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Exercise, error) {
+		var x *vigil.Exercise
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
-			return err
+			return x, err
 		}
 		if _, err := tx.findPlan(in.PlanID); err != nil {
-			return vigil.Invalid("plan_id", "No such response plan.")
+			return x, vigil.Invalid("plan_id", "No such response plan.")
 		}
 		for _, id := range in.ParticipantIDs {
 			if err := tx.requireActiveUser("participant_ids", id); err != nil {
-				return err
+				return x, err
 			}
 		}
 		id, err := tx.insert(`INSERT INTO exercises (title, kind, plan_id, scenario, scheduled_at, status, participants, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.Title, in.Kind, in.PlanID, in.Scenario, vigil.TruncateTime(in.ScheduledAt), vigil.ExerciseScheduled,
 			mustJSON(append([]int64{}, in.ParticipantIDs...)), tx.actorID(), tx.now)
 		if err != nil {
-			return fmt.Errorf("insert exercise: %w", err)
+			return x, fmt.Errorf("insert exercise: %w", err)
 		}
 		for _, j := range in.Injects {
 			if _, err := tx.exec(`INSERT INTO exercise_injects (exercise_id, after_ns, title, detail) VALUES (?, ?, ?, ?)`,
 				id, int64(j.After), j.Title, j.Detail); err != nil {
-				return err
+				return x, err
 			}
 		}
 		if x, err = tx.findExercise(id); err != nil {
-			return err
+			return x, err
 		}
 		tx.audit("exercise.create", "exercise", id, nil, x)
-		return nil
+		return x, nil
 	})
 	return x, err
 }
@@ -147,22 +148,23 @@ func (s *ExerciseService) FindExerciseByID(ctx context.Context, id int64) (x *vi
 // StartExercise opens the exercise incident and applies the plan to it.
 func (s *ExerciseService) StartExercise(ctx context.Context, id int64, version int) (x *vigil.Exercise, err error) {
 	defer s.db.op("exercise.start")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	x, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Exercise, error) {
+		var x *vigil.Exercise
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
-			return err
+			return x, err
 		}
 		if x, err = tx.findExercise(id); err != nil {
-			return err
+			return x, err
 		}
 		if version != x.Version {
-			return staleVersion(x.Version)
+			return x, staleVersion(x.Version)
 		}
 		if x.Status != vigil.ExerciseScheduled {
-			return vigil.Errorf(vigil.ECONFLICT, "The exercise is %s already.", x.Status)
+			return x, vigil.Errorf(vigil.ECONFLICT, "The exercise is %s already.", x.Status)
 		}
 		p, err := tx.findPlan(x.PlanID)
 		if err != nil {
-			return err
+			return x, err
 		}
 		typ := vigil.TypeOther
 		if len(p.Definition.Types) > 0 {
@@ -178,29 +180,29 @@ func (s *ExerciseService) StartExercise(ctx context.Context, id int64, version i
 			inc.Summary = string([]rune(inc.Summary)[:vigil.MaxSummaryLen])
 		}
 		if err := tx.createIncident(inc); err != nil {
-			return err
+			return x, err
 		}
 		for _, uid := range x.ParticipantIDs {
 			if _, err := tx.exec(`INSERT INTO incident_members (incident_id, user_id, role, added_by, added_at) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (incident_id, user_id, role) DO NOTHING`, inc.ID, uid, vigil.RoleObserver, tx.actorID(), tx.now); err != nil {
-				return err
+				return x, err
 			}
 		}
 		if _, err := tx.applyPlan(inc.ID, p.ID, false); err != nil {
-			return err
+			return x, err
 		}
 		msg := fmt.Sprintf("Exercise started (%s, testing %q version %d). Scenario: %s", x.Kind, p.Title, p.Version, x.Scenario)
 		if _, err := tx.addTimeline(inc.ID, vigil.KindExercise, tx.now, truncateRunes(msg, vigil.MaxNoteLen), nil); err != nil {
-			return err
+			return x, err
 		}
 		x.Status, x.StartedAt, x.IncidentID = vigil.ExerciseRunning, &tx.now, &inc.ID
 		x.Version++
 		if _, err := tx.exec(`UPDATE exercises SET status = ?, started_at = ?, incident_id = ?, version = ? WHERE id = ?`,
 			x.Status, tx.now, inc.ID, x.Version, x.ID); err != nil {
-			return err
+			return x, err
 		}
 		tx.audit("exercise.start", "exercise", x.ID, nil, map[string]any{"incident_id": inc.ID})
-		return tx.releaseDue(x)
+		return x, tx.releaseDue(x)
 	})
 	return x, err
 }
@@ -252,25 +254,26 @@ func (tx *Tx) releaseDue(x *vigil.Exercise) error {
 // ReleaseInject releases one inject now.
 func (s *ExerciseService) ReleaseInject(ctx context.Context, exerciseID, injectID int64) (x *vigil.Exercise, err error) {
 	defer s.db.op("exercise.release")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	x, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Exercise, error) {
+		var x *vigil.Exercise
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
-			return err
+			return x, err
 		}
 		if x, err = tx.findExercise(exerciseID); err != nil {
-			return err
+			return x, err
 		}
 		if x.Status != vigil.ExerciseRunning {
-			return vigil.Errorf(vigil.ECONFLICT, "Injects are released while the exercise runs; it is %s.", x.Status)
+			return x, vigil.Errorf(vigil.ECONFLICT, "Injects are released while the exercise runs; it is %s.", x.Status)
 		}
 		for _, j := range x.Injects {
 			if j.ID == injectID {
 				if j.ReleasedAt != nil {
-					return vigil.Errorf(vigil.ECONFLICT, "That inject was released already.")
+					return x, vigil.Errorf(vigil.ECONFLICT, "That inject was released already.")
 				}
-				return tx.release(x, j)
+				return x, tx.release(x, j)
 			}
 		}
-		return vigil.Errorf(vigil.ENOTFOUND, "Inject not found.")
+		return x, vigil.Errorf(vigil.ENOTFOUND, "Inject not found.")
 	})
 	return x, err
 }
@@ -285,17 +288,17 @@ func (s *ExerciseService) ReleaseDueInjects(ctx context.Context) (n int, err err
 	}); err != nil || due == 0 {
 		return 0, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
-		n = 0
+	n, err = writeV(ctx, s.db, func(tx *Tx) (int, error) {
+		var n int
 		ids, err := tx.queryIDs(`SELECT DISTINCT e.id FROM exercises e JOIN exercise_injects j ON j.exercise_id = e.id
 			WHERE e.status = 'running' AND j.released_at IS NULL ORDER BY e.id`)
 		if err != nil {
-			return err
+			return n, err
 		}
 		for _, id := range ids {
 			x, err := tx.findExercise(id)
 			if err != nil {
-				return err
+				return n, err
 			}
 			before := 0
 			for _, j := range x.Injects {
@@ -304,7 +307,7 @@ func (s *ExerciseService) ReleaseDueInjects(ctx context.Context) (n int, err err
 				}
 			}
 			if err := tx.releaseDue(x); err != nil {
-				return err
+				return n, err
 			}
 			for _, j := range x.Injects {
 				if j.ReleasedAt == nil {
@@ -313,7 +316,7 @@ func (s *ExerciseService) ReleaseDueInjects(ctx context.Context) (n int, err err
 			}
 			n += before
 		}
-		return nil
+		return n, nil
 	})
 	return n, err
 }
@@ -337,57 +340,58 @@ func (s *ExerciseService) EndExercise(ctx context.Context, id int64, end vigil.E
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	x, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Exercise, error) {
+		var x *vigil.Exercise
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
-			return err
+			return x, err
 		}
 		if x, err = tx.findExercise(id); err != nil {
-			return err
+			return x, err
 		}
 		if end.Version != x.Version {
-			return staleVersion(x.Version)
+			return x, staleVersion(x.Version)
 		}
 		if x.Status != vigil.ExerciseRunning {
-			return vigil.Errorf(vigil.ECONFLICT, "Only a running exercise ends; it is %s.", x.Status)
+			return x, vigil.Errorf(vigil.ECONFLICT, "Only a running exercise ends; it is %s.", x.Status)
 		}
 		inc := *x.IncidentID
 		if _, err := tx.findIncidentByID(inc); err != nil {
-			return err
+			return x, err
 		}
 		var have int
 		if err := tx.queryRow(`SELECT count(*) FROM reviews WHERE incident_id = ?`, inc).Scan(&have); err != nil {
-			return err
+			return x, err
 		}
 		if have == 0 {
 			if _, err := tx.exec(`INSERT INTO reviews (incident_id, status, timeline, created_by, created_at, updated_at, version)
 				VALUES (?, 'open', '[]', ?, ?, ?, 1)`, inc, tx.actorID(), tx.now, tx.now); err != nil {
-				return err
+				return x, err
 			}
 		}
 		for _, f := range findings {
 			t := &vigil.Task{IncidentID: inc, Title: f, Phase: vigil.PhaseLearn, Status: vigil.TaskOpen,
 				Description: fmt.Sprintf("Finding of the exercise %q.", x.Title)}
 			if err := tx.insertTask(t); err != nil {
-				return err
+				return x, err
 			}
 			if _, err := tx.exec(`INSERT INTO review_actions (task_id, incident_id, plan_id, plan_change) VALUES (?, ?, ?, '')`, t.ID, inc, nil); err != nil {
-				return err
+				return x, err
 			}
 		}
 		msg := fmt.Sprintf("Exercise ended with %d findings, now review action items.", len(findings))
 		if _, err := tx.addTimeline(inc, vigil.KindExercise, tx.now, msg, nil); err != nil {
-			return err
+			return x, err
 		}
 		if err := tx.touchIncident(inc); err != nil {
-			return err
+			return x, err
 		}
 		x.Status, x.EndedAt = vigil.ExerciseEnded, &tx.now
 		x.Version++
 		if _, err := tx.exec(`UPDATE exercises SET status = ?, ended_at = ?, version = ? WHERE id = ?`, x.Status, tx.now, x.Version, x.ID); err != nil {
-			return err
+			return x, err
 		}
 		tx.audit("exercise.end", "exercise", x.ID, nil, map[string]any{"findings": findings})
-		return nil
+		return x, nil
 	})
 	return x, err
 }

@@ -116,7 +116,18 @@ func (s *IncidentService) FindIncidentByReference(ctx context.Context, ref strin
 // search document and audit event in one transaction.
 func (s *IncidentService) CreateIncident(ctx context.Context, inc *vigil.Incident) (err error) {
 	defer s.db.op("incident.create")(&err)
-	return s.db.write(ctx, func(tx *Tx) error { return tx.createIncident(inc) })
+	out, err := writeV(ctx, s.db, func(tx *Tx) (*vigil.Incident, error) {
+		// A copy for each run: createIncident fills in unset times from
+		// the run's clock, which a run again must do afresh.
+		n := new(*inc)
+		n.AffectedServices = slices.Clone(inc.AffectedServices)
+		return n, tx.createIncident(n)
+	})
+	if err != nil {
+		return err
+	}
+	*inc = *out
+	return nil
 }
 
 // createIncident is CreateIncident inside a transaction.
@@ -212,46 +223,47 @@ func (tx *Tx) requireActiveUser(field string, id int64) error {
 // UpdateIncident applies a partial update under optimistic concurrency.
 func (s *IncidentService) UpdateIncident(ctx context.Context, id int64, upd vigil.IncidentUpdate) (out *vigil.Incident, err error) {
 	defer s.db.op("incident.update")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Incident, error) {
+		var out *vigil.Incident
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return out, err
 		}
 		inc, err := tx.findIncidentByID(id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if upd.Version != inc.Version {
-			return staleVersion(inc.Version)
+			return out, staleVersion(inc.Version)
 		}
 		if upd.LeadID.Set && !tx.canManageMembers(inc) {
-			return vigil.Errorf(vigil.EFORBIDDEN, "Only a manager or the incident lead can change the lead.")
+			return out, vigil.Errorf(vigil.EFORBIDDEN, "Only a manager or the incident lead can change the lead.")
 		}
 		before := *inc
 		changes, err := inc.Apply(upd)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if len(changes) == 0 {
 			out = inc
-			return nil
+			return out, nil
 		}
 		if upd.LeadID.Valid {
 			if err := tx.requireActiveUser("lead_id", upd.LeadID.V); err != nil {
-				return err
+				return out, err
 			}
 		}
 		if err := tx.saveIncident(inc); err != nil {
-			return err
+			return out, err
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindUpdate, tx.now, describeChanges(changes), changes); err != nil {
-			return err
+			return out, err
 		}
 		if err := tx.indexIncident(inc); err != nil {
-			return err
+			return out, err
 		}
 		tx.audit("incident.update", "incident", inc.ID, &before, inc)
 		out = inc
-		return nil
+		return out, nil
 	})
 	return out, err
 }
@@ -306,41 +318,42 @@ func (tx *Tx) touchIncident(id int64) error {
 // TransitionIncident moves an incident through its lifecycle.
 func (s *IncidentService) TransitionIncident(ctx context.Context, id int64, t vigil.Transition) (out *vigil.Incident, err error) {
 	defer s.db.op("incident.transition")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Incident, error) {
+		var out *vigil.Incident
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return out, err
 		}
 		if t.To == vigil.StatusReviewed {
 			if err := tx.require(vigil.PermIncidentReview); err != nil {
-				return err
+				return out, err
 			}
 		}
 		inc, err := tx.findIncidentByID(id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if t.Version != inc.Version {
-			return staleVersion(inc.Version)
+			return out, staleVersion(inc.Version)
 		}
 		var original *vigil.Incident
 		if t.To == vigil.StatusDuplicate && t.DuplicateOf != 0 && t.DuplicateOf != inc.ID {
 			original, err = tx.findIncidentByID(t.DuplicateOf)
 			if err != nil {
-				return vigil.Invalid("duplicate_of", "No incident with ID %d that you can see.", t.DuplicateOf)
+				return out, vigil.Invalid("duplicate_of", "No incident with ID %d that you can see.", t.DuplicateOf)
 			}
 		}
 		if t.To == vigil.StatusReviewed && inc.Status != vigil.StatusReviewed {
 			if err := tx.requireClosedReview(inc); err != nil {
-				return err
+				return out, err
 			}
 		}
 		before := *inc
 		changes, err := inc.ApplyTransition(t, tx.now)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if err := tx.saveIncident(inc); err != nil {
-			return err
+			return out, err
 		}
 		msg := fmt.Sprintf("Status changed from %s to %s.", vigil.StatusLabel(before.Status), vigil.StatusLabel(inc.Status))
 		if original != nil {
@@ -350,16 +363,16 @@ func (s *IncidentService) TransitionIncident(ctx context.Context, id int64, t vi
 			msg += " Reason: " + t.Reason
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindStatus, tx.now, msg, changes); err != nil {
-			return err
+			return out, err
 		}
 		if original != nil {
 			if err := tx.linkDuplicate(inc, original); err != nil {
-				return err
+				return out, err
 			}
 		}
 		tx.audit("incident.transition", "incident", inc.ID, &before, inc)
 		out = inc
-		return nil
+		return out, nil
 	})
 	return out, err
 }

@@ -135,32 +135,33 @@ func (s *IntegrationService) FindIntegrationByID(ctx context.Context, id int64) 
 // UpdateIntegration changes an integration at the version the caller saw.
 func (s *IntegrationService) UpdateIntegration(ctx context.Context, id int64, u vigil.IntegrationUpdate) (out *vigil.Integration, err error) {
 	defer s.db.op("integration.update")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Integration, error) {
+		var out *vigil.Integration
 		if err := tx.require(vigil.PermIntegrationAdmin); err != nil {
-			return err
+			return out, err
 		}
 		in, err := tx.findIntegration(id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if u.Version != 0 && u.Version != in.Version {
-			return staleVersion(in.Version)
+			return out, staleVersion(in.Version)
 		}
 		before := *in
 		if err := in.Apply(u); err != nil {
-			return err
+			return out, err
 		}
 		in.UpdatedAt, in.Version = tx.now, in.Version+1
 		if _, err := tx.exec(`UPDATE integrations SET name = ?, config = ?, disabled = ?, updated_at = ?, version = ? WHERE id = ?`,
 			in.Name, configOf(in), in.Disabled, in.UpdatedAt, in.Version, id); err != nil {
 			if e := tx.db.formatError(err); vigil.ErrorCode(e) == vigil.ECONFLICT {
-				return vigil.Invalid("name", "An integration named %q exists already.", in.Name)
+				return out, vigil.Invalid("name", "An integration named %q exists already.", in.Name)
 			}
-			return err
+			return out, err
 		}
 		tx.audit("integration.update", "integration", id, &before, in)
 		out = in
-		return nil
+		return out, nil
 	})
 	return out, err
 }

@@ -74,19 +74,20 @@ func (s *IOCService) MatchIOCs(ctx context.Context, limit int) (st vigil.MatchSt
 	}
 	// 1. Index new indicator versions (a write: entries are replaced).
 	var cur cursors
-	err = s.db.write(ctx, func(tx *Tx) error {
+	st, err = writeV(ctx, s.db, func(tx *Tx) (vigil.MatchStats, error) {
+		var st vigil.MatchStats
 		c, ok, err := tx.lockIOCState()
 		if err != nil || !ok {
-			return err
+			return st, err
 		}
 		cur = c
 		n, vals, more, err := tx.indexIndicators(&cur, limit)
 		if err != nil {
-			return err
+			return st, err
 		}
 		st.Indicators, st.Values, st.More = n, vals, more
 		_, err = tx.exec(`UPDATE ioc_state SET stix_seq = ? WHERE id = 1`, cur.stixSeq)
-		return err
+		return st, err
 	})
 	if err != nil {
 		return st, err
@@ -884,36 +885,37 @@ func (tx *Tx) fillHitSources(hs []*vigil.IOCHit) error {
 // ShareHit shares objects made of a hit (its sighting) to a collection.
 func (s *IOCService) ShareHit(ctx context.Context, id int64, collectionID string, objs []*vigil.IncomingObject) (st *vigil.TAXIIStatus, err error) {
 	defer s.db.op("ioc.share")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	st, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.TAXIIStatus, error) {
+		var st *vigil.TAXIIStatus
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return st, err
 		}
 		where, args, err := tx.hitVisible()
 		if err != nil {
-			return err
+			return st, err
 		}
 		h, err := scanHit(tx.queryRow(`SELECT `+hitColumns+hitFrom+` WHERE h.id = ? AND `+where, append([]any{id}, args...)...))
 		if errors.Is(err, sql.ErrNoRows) {
-			return vigil.Errorf(vigil.ENOTFOUND, "Hit #%d not found.", id)
+			return st, vigil.Errorf(vigil.ENOTFOUND, "Hit #%d not found.", id)
 		} else if err != nil {
-			return err
+			return st, err
 		}
 		if st, err = tx.addToCollection(collectionID, objs, nil); err != nil {
-			return err
+			return st, err
 		}
 		if _, err := tx.exec(`UPDATE ioc_hits SET shared_at = ? WHERE id = ?`, tx.now, id); err != nil {
-			return err
+			return st, err
 		}
 		var title string
 		tx.queryRow(`SELECT title FROM taxii_collections WHERE id = ?`, collectionID).Scan(&title)
 		if h.IncidentID != nil {
 			msg := fmt.Sprintf("Shared a sighting of indicator %s (matched by %s %s) to the TAXII collection %q.", h.IndicatorID, h.Type, h.Value, title)
 			if _, err := tx.addTimeline(*h.IncidentID, vigil.KindSharing, tx.now, msg, nil); err != nil {
-				return err
+				return st, err
 			}
 		}
 		tx.audit("ioc.share", "hit", id, nil, map[string]any{"collection": collectionID, "status": st.ID, "indicator": h.IndicatorID})
-		return nil
+		return st, nil
 	})
 	return st, err
 }

@@ -20,8 +20,8 @@ import (
 // the same moment take different jobs; on SQLite there is one writer.
 func (s *WorkerService) ClaimJobs(ctx context.Context, worker string, kinds []string, n int, lease time.Duration) (jobs []*vigil.Job, err error) {
 	defer s.db.op("job.claim")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
-		jobs = jobs[:0]
+	jobs, err = writeV(ctx, s.db, func(tx *Tx) ([]*vigil.Job, error) {
+		var jobs []*vigil.Job
 		args := []any{worker, tx.now.Add(lease)}
 		args = append(args, anySlice(kinds)...)
 		args = append(args, tx.now, tx.now, n)
@@ -31,7 +31,7 @@ func (s *WorkerService) ClaimJobs(ctx context.Context, worker string, kinds []st
 				ORDER BY run_at, id LIMIT ?`+tx.db.d.SkipLocked+`)
 			RETURNING id, kind, unique_key, payload, attempts, max_attempts, run_at`, args...)
 		if err != nil {
-			return err
+			return jobs, err
 		}
 		defer rows.Close()
 		for rows.Next() {
@@ -39,12 +39,12 @@ func (s *WorkerService) ClaimJobs(ctx context.Context, worker string, kinds []st
 			var key sql.NullString
 			var payload string
 			if err := rows.Scan(&j.ID, &j.Kind, &key, &payload, &j.Attempts, &j.MaxAttempts, scanTime(&j.RunAt)); err != nil {
-				return err
+				return jobs, err
 			}
 			j.Key, j.Payload = key.String, []byte(payload)
 			jobs = append(jobs, &j)
 		}
-		return rows.Err()
+		return jobs, rows.Err()
 	})
 	// RETURNING comes in no set order: oldest first, as claimed.
 	slices.SortFunc(jobs, func(a, b *vigil.Job) int {
@@ -500,14 +500,14 @@ const (
 // sends the 1 h one, not both. Finished jobs older than keep are pruned.
 func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.Duration) (queued int, err error) {
 	defer s.db.op("job.schedule")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
-		queued = 0
+	queued, err = writeV(ctx, s.db, func(tx *Tx) (int, error) {
+		var queued int
 		duties, err := tx.dueItems(`SELECT o.id, o.incident_id, o.due_at FROM obligations o JOIN incidents i ON i.id = o.incident_id
 			WHERE o.status = 'pending' AND o.due_at IS NOT NULL AND o.due_at <= ? AND o.due_at > ? AND NOT i.exercise
 			ORDER BY o.id`, // one order on every instance: concurrent inserts of the same keys cannot deadlock
 			now.Add(remindEarly), now.Add(-reminderWindow))
 		if err != nil {
-			return err
+			return queued, err
 		}
 		for _, d := range duties {
 			stage, kind := "12h", vigil.EventDutyDueSoon
@@ -520,7 +520,7 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 			key := fmt.Sprintf("duty:%d:%s:%d", d.id, stage, d.at.Unix())
 			ok, err := tx.emit(vigil.Event{Kind: kind, IncidentID: d.incident, ObligationID: d.id, Stage: stage}, key)
 			if err != nil {
-				return err
+				return queued, err
 			}
 			if ok {
 				queued++
@@ -530,13 +530,13 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 			WHERE t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at <= ? AND t.due_at > ? AND NOT i.exercise
 			ORDER BY t.id`, now.Add(taskSoon), now.Add(-reminderWindow))
 		if err != nil {
-			return err
+			return queued, err
 		}
 		for _, d := range tasks {
 			ok, err := tx.emit(vigil.Event{Kind: vigil.EventTaskDue, IncidentID: d.incident, TaskID: d.id},
 				fmt.Sprintf("task:%d:%d", d.id, d.at.Unix()))
 			if err != nil {
-				return err
+				return queued, err
 			}
 			if ok {
 				queued++
@@ -547,7 +547,7 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		// new date) is reminded afresh.
 		plans, err := tx.dueItems(`SELECT id, 0, review_due FROM plans WHERE review_due <= ? ORDER BY id`, now.Add(planReviewSoon))
 		if err != nil {
-			return err
+			return queued, err
 		}
 		for _, d := range plans {
 			stage := "soon"
@@ -556,7 +556,7 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 			}
 			ok, err := tx.emit(vigil.Event{Kind: vigil.EventPlanReviewDue, PlanID: d.id, Stage: stage}, fmt.Sprintf("plan:%d:%s:%d", d.id, stage, d.at.Unix()))
 			if err != nil {
-				return err
+				return queued, err
 			}
 			if ok {
 				queued++
@@ -566,14 +566,14 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		// queues it first.
 		feeds, err := tx.dueItems(`SELECT id, 0, next_poll_at FROM taxii_feeds WHERE enabled AND next_poll_at <= ? ORDER BY id`, now)
 		if err != nil {
-			return err
+			return queued, err
 		}
 		for _, f := range feeds {
 			res, err := tx.exec(`INSERT INTO jobs (kind, unique_key, payload, state, max_attempts, run_at, created_at) VALUES (?, ?, ?, 'available', 3, ?, ?)
 				ON CONFLICT (unique_key) DO NOTHING`, vigil.JobFeedPoll, fmt.Sprintf("feed:%d:%d", f.id, f.at.UnixMicro()),
 				mustJSON(map[string]int64{"feed_id": f.id}), now, now)
 			if err != nil {
-				return err
+				return queued, err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
 				queued++
@@ -584,21 +584,21 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		if _, err := tx.exec(`UPDATE deliveries SET status = 'failed', last_error = 'The worker sending it stopped on every attempt.', next_at = NULL
 			WHERE key IN (SELECT substr(unique_key, 9) FROM jobs WHERE kind = 'deliver' AND state = 'running' AND locked_until < ? AND attempts >= max_attempts)`,
 			now); err != nil {
-			return err
+			return queued, err
 		}
 		if _, err := tx.exec(`UPDATE jobs SET state = 'dead', last_error = 'The worker running it stopped on every attempt.', finished_at = ?
 			WHERE state = 'running' AND locked_until < ? AND attempts >= max_attempts`, now, now); err != nil {
-			return err
+			return queued, err
 		}
 		if keep > 0 {
 			// A keyed job is kept until its obligation or task has left the
 			// 30-day scan window above: pruned sooner, it would be queued again.
 			if _, err := tx.exec(`DELETE FROM jobs WHERE state = 'done' AND finished_at < ? AND (unique_key IS NULL OR finished_at < ?)`,
 				now.Add(-keep), now.Add(-reminderWindow-24*time.Hour)); err != nil {
-				return err
+				return queued, err
 			}
 		}
-		return nil
+		return queued, nil
 	})
 	return queued, err
 }

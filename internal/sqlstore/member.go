@@ -55,47 +55,48 @@ func (s *MemberService) FindMembers(ctx context.Context, incidentID int64) (out 
 // AddMember gives a user a role on an incident.
 func (s *MemberService) AddMember(ctx context.Context, incidentID, userID int64, role vigil.IncidentRole) (m *vigil.Member, err error) {
 	defer s.db.op("member.add")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	m, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Member, error) {
+		var m *vigil.Member
 		if tx.actor == nil {
-			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+			return m, vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
 		}
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return m, err
 		}
 		if !slices.Contains(vigil.IncidentRoles, role) {
-			return vigil.Invalid("role", "Unknown incident role %q.", role)
+			return m, vigil.Invalid("role", "Unknown incident role %q.", role)
 		}
 		inc, err := tx.findIncidentByID(incidentID)
 		if err != nil {
-			return err
+			return m, err
 		}
 		if !tx.canManageMembers(inc) {
-			return vigil.Errorf(vigil.EFORBIDDEN, "Only a manager or the incident lead can assign roles.")
+			return m, vigil.Errorf(vigil.EFORBIDDEN, "Only a manager or the incident lead can assign roles.")
 		}
 		u, err := tx.findUser("u.id = ?", userID)
 		if err != nil || u.Disabled {
-			return vigil.Invalid("user_id", "No active user with ID %d.", userID)
+			return m, vigil.Invalid("user_id", "No active user with ID %d.", userID)
 		}
 		m = &vigil.Member{IncidentID: incidentID, UserID: userID, Username: u.Username, Name: u.Name, Role: role, AddedBy: tx.actorID(), AddedAt: tx.now}
 		before := *inc
 		if role == vigil.RoleLead {
 			if inc.LeadID != nil && *inc.LeadID == userID {
-				return vigil.Errorf(vigil.ECONFLICT, "%s is already the lead.", u.Username)
+				return m, vigil.Errorf(vigil.ECONFLICT, "%s is already the lead.", u.Username)
 			}
 			inc.LeadID = &userID
 			if err := tx.saveIncident(inc); err != nil {
-				return err
+				return m, err
 			}
 		} else {
 			if _, err := tx.exec(`INSERT INTO incident_members (incident_id, user_id, role, added_by, added_at) VALUES (?, ?, ?, ?, ?)`,
 				incidentID, userID, role, m.AddedBy, m.AddedAt); err != nil {
 				if vigil.ErrorCode(tx.db.formatError(err)) == vigil.ECONFLICT {
-					return vigil.Errorf(vigil.ECONFLICT, "%s already has the %s role.", u.Username, role)
+					return m, vigil.Errorf(vigil.ECONFLICT, "%s already has the %s role.", u.Username, role)
 				}
-				return fmt.Errorf("insert member: %w", err)
+				return m, fmt.Errorf("insert member: %w", err)
 			}
 			if err := tx.touchIncident(incidentID); err != nil {
-				return err
+				return m, err
 			}
 		}
 		who := u.Username
@@ -103,10 +104,10 @@ func (s *MemberService) AddMember(ctx context.Context, incidentID, userID int64,
 			who = u.Name
 		}
 		if _, err := tx.addTimeline(incidentID, vigil.KindMember, tx.now, fmt.Sprintf("%s is now %s.", who, roleLabel(role)), nil); err != nil {
-			return err
+			return m, err
 		}
 		tx.audit("member.add", "incident", incidentID, &before, m)
-		return nil
+		return m, nil
 	})
 	return m, err
 }

@@ -238,51 +238,59 @@ func (s *NotificationService) UpdateChannel(ctx context.Context, c *vigil.Channe
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	n, err := writeV(ctx, s.db, func(tx *Tx) (*vigil.Channel, error) {
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
-			return err
+			return nil, err
 		}
 		old, err := tx.findChannel(c.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if c.Version != old.Version {
-			return staleVersion(old.Version)
+			return nil, staleVersion(old.Version)
 		}
 		if c.Kind != old.Kind {
-			return vigil.Invalid("kind", "A channel's kind cannot change; make a new channel.")
+			return nil, vigil.Invalid("kind", "A channel's kind cannot change; make a new channel.")
 		}
-		if c.SMTP != nil && c.SMTP.Password == "" && old.SMTP != nil && old.SMTP.Password != "" {
+		n := new(*c) // c stays as given, for a run again
+		if c.SMTP != nil {
+			n.SMTP = new(*c.SMTP)
+		}
+		if n.SMTP != nil && n.SMTP.Password == "" && old.SMTP != nil && old.SMTP.Password != "" {
 			// The stored password goes only to the server it was given for.
-			o, n := old.SMTP, c.SMTP
+			o, n := old.SMTP, n.SMTP
 			if o.Host != n.Host || o.Port != n.Port || o.Security != n.Security || o.Username != n.Username {
-				return vigil.Invalid("smtp.password", "Enter the password again: the server or the username changed.")
+				return nil, vigil.Invalid("smtp.password", "Enter the password again: the server or the username changed.")
 			}
-			c.SMTP.Password = o.Password
+			n.Password = o.Password
 		}
-		c.Secret = old.Secret
-		if rotate && c.Kind == vigil.ChannelWebhook {
-			c.Secret = newWebhookSecret()
+		n.Secret = old.Secret
+		if rotate && n.Kind == vigil.ChannelWebhook {
+			n.Secret = newWebhookSecret()
 		}
-		c.CreatedAt, c.UpdatedAt, c.Version = old.CreatedAt, tx.now, old.Version+1
+		n.CreatedAt, n.UpdatedAt, n.Version = old.CreatedAt, tx.now, old.Version+1
 		if _, err := tx.exec(`UPDATE channels SET name = ?, url = ?, smtp = ?, secret = ?, tlp = ?, escalation = ?, enabled = ?,
-			updated_at = ?, version = version + 1 WHERE id = ?`, c.Name, c.URL, smtpJSON(c), c.Secret, c.TLP, c.Escalation, c.Enabled,
-			tx.now, c.ID); err != nil {
-			return err
+			updated_at = ?, version = version + 1 WHERE id = ?`, n.Name, n.URL, smtpJSON(n), n.Secret, n.TLP, n.Escalation, n.Enabled,
+			tx.now, n.ID); err != nil {
+			return nil, err
 		}
-		tx.audit("channel.update", "channel", c.ID, public(old), public(c))
-		return nil
+		tx.audit("channel.update", "channel", n.ID, public(old), public(n))
+		return n, nil
 	})
 	if isConflict(err) && !strings.Contains(err.Error(), "version") {
 		return vigil.Invalid("name", "A channel named %q exists already.", c.Name)
 	}
+	if err != nil {
+		return err
+	}
+	*c = *n
 	if c.SMTP != nil {
 		c.SMTP.Password = ""
 	}
 	if !rotate {
 		c.Secret = ""
 	}
-	return err
+	return nil
 }
 
 // DeleteChannel removes a channel with its subscriptions and log.
@@ -307,13 +315,14 @@ func (s *NotificationService) DeleteChannel(ctx context.Context, id int64) (err 
 // TestChannel queues a test notification on one channel.
 func (s *NotificationService) TestChannel(ctx context.Context, id int64) (d *vigil.Delivery, err error) {
 	defer s.db.op("channel.test")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	d, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Delivery, error) {
+		var d *vigil.Delivery
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
-			return err
+			return d, err
 		}
 		c, err := tx.findChannel(id)
 		if err != nil {
-			return err
+			return d, err
 		}
 		ev := vigil.Event{Kind: vigil.EventTest, ChannelID: id, At: tx.now}
 		var to []string
@@ -327,16 +336,16 @@ func (s *NotificationService) TestChannel(ctx context.Context, id int64) (d *vig
 				}
 			}
 			if len(to) == 0 {
-				return vigil.Invalid("smtp.to", "The channel names no recipients and you have no e-mail address: add one to test it.")
+				return d, vigil.Invalid("smtp.to", "The channel names no recipients and you have no e-mail address: add one to test it.")
 			}
 		}
 		key := deliveryKey(fmt.Sprintf("test/%d/%d", id, tx.now.UnixNano()))
 		d, err = tx.queueDelivery(key, c, &ev, nil, to, vigil.Compose(vigil.About{Event: &ev}, c.TLP, time.UTC))
 		if err != nil {
-			return err
+			return d, err
 		}
 		tx.audit("channel.test", "channel", id, nil, d)
-		return nil
+		return d, nil
 	})
 	return d, err
 }
@@ -532,27 +541,28 @@ func (tx *Tx) findDelivery(id int64) (*vigil.Delivery, error) {
 // RetryDelivery queues a failed delivery again, with a fresh set of attempts.
 func (s *NotificationService) RetryDelivery(ctx context.Context, id int64) (d *vigil.Delivery, err error) {
 	defer s.db.op("delivery.retry")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	d, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Delivery, error) {
+		var d *vigil.Delivery
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
-			return err
+			return d, err
 		}
 		d, err = tx.findDelivery(id)
 		if err != nil {
-			return err
+			return d, err
 		}
 		if d.Status != vigil.DeliveryFailed {
-			return vigil.Errorf(vigil.ECONFLICT, "Only a failed delivery can be retried; this one is %s.", d.Status)
+			return d, vigil.Errorf(vigil.ECONFLICT, "Only a failed delivery can be retried; this one is %s.", d.Status)
 		}
 		if _, err := tx.exec(`UPDATE jobs SET state = 'available', attempts = 0, run_at = ?, locked_by = NULL, locked_until = NULL,
 			finished_at = NULL WHERE unique_key = ?`, tx.now, "deliver:"+d.Key); err != nil {
-			return err
+			return d, err
 		}
 		if _, err := tx.exec(`UPDATE deliveries SET status = 'pending', next_at = ? WHERE id = ?`, tx.now, id); err != nil {
-			return err
+			return d, err
 		}
 		d.Status, d.NextAt = vigil.DeliveryPending, &tx.now
 		tx.audit("delivery.retry", "delivery", id, nil, d)
-		return nil
+		return d, nil
 	})
 	return d, err
 }

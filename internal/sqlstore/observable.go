@@ -138,7 +138,7 @@ func (s *ObservableService) FindObservableByID(ctx context.Context, id int64) (o
 }
 
 // AddObservables adds many observables at once: all valid, or none added.
-func (s *ObservableService) AddObservables(ctx context.Context, incidentID int64, obs []*vigil.Observable) (out []*vigil.Observable, err error) {
+func (s *ObservableService) AddObservables(ctx context.Context, incidentID int64, obs []*vigil.Observable) (_ []*vigil.Observable, err error) {
 	defer s.db.op("observable.add")(&err)
 	if len(obs) == 0 {
 		return nil, vigil.Invalid("observables", "Give at least one observable.")
@@ -155,21 +155,23 @@ func (s *ObservableService) AddObservables(ctx context.Context, incidentID int64
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	return writeV(ctx, s.db, func(tx *Tx) ([]*vigil.Observable, error) {
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
-			return err
+			return nil, err
 		}
+		out := make([]*vigil.Observable, 0, len(obs))
 		var added []string
 		seen := map[string]*vigil.Observable{}
-		for _, o := range obs {
-			k := string(o.Type) + "\x00" + o.Value
+		for _, in := range obs {
+			k := string(in.Type) + "\x00" + in.Value
 			if prev, ok := seen[k]; ok { // the same value twice in one request
 				out = append(out, prev)
 				continue
 			}
+			o := new(*in) // the caller's stays as given, for a run again
 			o.IncidentID, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version = incidentID, tx.actorID(), tx.now, tx.now, 1
 			var id int64
 			err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version, scope_key)
@@ -180,17 +182,17 @@ func (s *ObservableService) AddObservables(ctx context.Context, incidentID int64
 				existing, err := scanObservable(tx.queryRow(`SELECT `+observableColumns+` FROM observables o
 					WHERE o.incident_id = ? AND o.type = ? AND o.value = ?`, incidentID, o.Type, o.Value))
 				if err != nil {
-					return err
+					return nil, err
 				}
 				o = existing
 			case err != nil:
-				return fmt.Errorf("insert observable: %w", err)
+				return nil, fmt.Errorf("insert observable: %w", err)
 			default:
 				o.ID = id
 				o.SeenIn = []vigil.IncidentRef{}
 				added = append(added, string(o.Type)+" "+o.Value)
 				if err := tx.indexObservable(o); err != nil {
-					return err
+					return nil, err
 				}
 				tx.audit("observable.create", "observable", o.ID, nil, o)
 			}
@@ -206,15 +208,14 @@ func (s *ObservableService) AddObservables(ctx context.Context, incidentID int64
 				}
 			}
 			if _, err := tx.addTimeline(incidentID, vigil.KindObservable, tx.now, msg, nil); err != nil {
-				return err
+				return nil, err
 			}
 			if err := tx.touchIncident(incidentID); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		return tx.fillSeen(out)
+		return out, tx.fillSeen(out)
 	})
-	return out, err
 }
 
 func (tx *Tx) indexObservable(o *vigil.Observable) error {
@@ -224,16 +225,17 @@ func (tx *Tx) indexObservable(o *vigil.Observable) error {
 // UpdateObservable changes an observable's flags and description.
 func (s *ObservableService) UpdateObservable(ctx context.Context, id int64, upd vigil.ObservableUpdate) (out *vigil.Observable, err error) {
 	defer s.db.op("observable.update")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Observable, error) {
+		var out *vigil.Observable
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return out, err
 		}
 		o, err := tx.findObservable(id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if upd.Version != o.Version {
-			return vigil.Errorf(vigil.ECONFLICT, "This observable changed since you loaded it. Reload and try again.")
+			return out, vigil.Errorf(vigil.ECONFLICT, "This observable changed since you loaded it. Reload and try again.")
 		}
 		before := *o
 		if upd.IOC != nil {
@@ -246,16 +248,16 @@ func (s *ObservableService) UpdateObservable(ctx context.Context, id int64, upd 
 			o.Description = *upd.Description
 		}
 		if err := o.Prepare(""); err != nil {
-			return err
+			return out, err
 		}
 		if _, err := tx.exec(`UPDATE observables SET ioc = ?, tlp = ?, description = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ?`, o.IOC, o.TLP, o.Description, tx.now, o.ID, o.Version); err != nil {
-			return err
+			return out, err
 		}
 		o.Version++
 		o.UpdatedAt = tx.now
 		if err := tx.indexObservable(o); err != nil {
-			return err
+			return out, err
 		}
 		if before.IOC != o.IOC {
 			msg := fmt.Sprintf("%s %s flagged as an IOC.", o.Type, o.Value)
@@ -263,15 +265,15 @@ func (s *ObservableService) UpdateObservable(ctx context.Context, id int64, upd 
 				msg = fmt.Sprintf("%s %s is no longer an IOC.", o.Type, o.Value)
 			}
 			if _, err := tx.addTimeline(o.IncidentID, vigil.KindObservable, tx.now, msg, nil); err != nil {
-				return err
+				return out, err
 			}
 		}
 		if err := tx.touchIncident(o.IncidentID); err != nil {
-			return err
+			return out, err
 		}
 		tx.audit("observable.update", "observable", o.ID, &before, o)
 		out = o
-		return tx.fillSeen([]*vigil.Observable{o})
+		return out, tx.fillSeen([]*vigil.Observable{o})
 	})
 	return out, err
 }

@@ -99,9 +99,10 @@ func (s *PlanService) CreatePlan(ctx context.Context, in vigil.PlanInput) (p *vi
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var p *vigil.Plan
 		p, err = tx.createPlan(in.Source, def, in.Note, false)
-		return err
+		return p, err
 	})
 	return p, err
 }
@@ -117,34 +118,35 @@ func (s *PlanService) UpdatePlan(ctx context.Context, id int64, in vigil.PlanInp
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var p *vigil.Plan
 		if p, err = tx.findPlan(id); err != nil {
-			return err
+			return p, err
 		}
 		if in.Version != p.Version {
-			return staleVersion(p.Version)
+			return p, staleVersion(p.Version)
 		}
 		if def.Key != p.Key {
-			return vigil.Invalid("source", "Line 2, key: a plan keeps its key (%q); tasks on incidents name their steps by it.", p.Key)
+			return p, vigil.Invalid("source", "Line 2, key: a plan keeps its key (%q); tasks on incidents name their steps by it.", p.Key)
 		}
 		if in.Source == p.Source {
-			return vigil.Invalid("source", "Nothing changed.")
+			return p, vigil.Invalid("source", "Nothing changed.")
 		}
 		before := map[string]any{"version": p.Version, "source": p.Source}
 		p.Version++
 		p.Title, p.Source, p.Definition, p.UpdatedAt = def.Title, in.Source, def, tx.now
 		if _, err := tx.exec(`UPDATE plans SET title = ?, version = ?, source = ?, definition = ?, updated_at = ? WHERE id = ?`,
 			p.Title, p.Version, p.Source, mustJSON(def), tx.now, p.ID); err != nil {
-			return err
+			return p, err
 		}
 		if err := tx.addPlanVersion(p, in.Note); err != nil {
-			return err
+			return p, err
 		}
 		if err := tx.adoptActions(p, in.Adopts); err != nil {
-			return err
+			return p, err
 		}
 		tx.audit("plan.update", "plan", p.ID, before, map[string]any{"version": p.Version, "source": p.Source, "note": in.Note, "adopts": in.Adopts})
-		return nil
+		return p, nil
 	})
 	return p, err
 }
@@ -152,38 +154,39 @@ func (s *PlanService) UpdatePlan(ctx context.Context, id int64, in vigil.PlanInp
 // SetPlanMeta sets a plan's owner and review date.
 func (s *PlanService) SetPlanMeta(ctx context.Context, id int64, m vigil.PlanMeta) (p *vigil.Plan, err error) {
 	defer s.db.op("plan.meta")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var p *vigil.Plan
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
-			return err
+			return p, err
 		}
 		if p, err = tx.findPlan(id); err != nil {
-			return err
+			return p, err
 		}
 		before := *p
 		if m.OwnerID != nil {
 			if err := tx.requireActiveUser("owner_id", *m.OwnerID); err != nil {
-				return err
+				return p, err
 			}
 			p.OwnerID = m.OwnerID
 		}
 		if m.ReviewDue != nil {
 			d := vigil.TruncateTime(*m.ReviewDue)
 			if d.Before(tx.now.AddDate(0, 0, -1)) || d.After(tx.now.AddDate(3, 0, 0)) {
-				return vigil.Invalid("review_due", "Choose a review date from today to three years ahead.")
+				return p, vigil.Invalid("review_due", "Choose a review date from today to three years ahead.")
 			}
 			p.ReviewDue = d
 		}
 		p.UpdatedAt = tx.now
 		if _, err := tx.exec(`UPDATE plans SET owner_id = ?, review_due = ?, reminded_at = NULL, updated_at = ? WHERE id = ?`,
 			p.OwnerID, p.ReviewDue, tx.now, p.ID); err != nil {
-			return err
+			return p, err
 		}
 		if p.OwnerID != nil {
 			_ = tx.queryRow(`SELECT coalesce(name, username) FROM users WHERE id = ?`, *p.OwnerID).Scan(&p.OwnerName)
 		}
 		tx.audit("plan.meta", "plan", p.ID, map[string]any{"owner_id": before.OwnerID, "review_due": before.ReviewDue},
 			map[string]any{"owner_id": p.OwnerID, "review_due": p.ReviewDue})
-		return nil
+		return p, nil
 	})
 	return p, err
 }
@@ -192,27 +195,28 @@ func (s *PlanService) SetPlanMeta(ctx context.Context, id int64, m vigil.PlanMet
 // next review a year on.
 func (s *PlanService) ApprovePlan(ctx context.Context, id int64, version int) (p *vigil.Plan, err error) {
 	defer s.db.op("plan.approve")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var p *vigil.Plan
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
-			return err
+			return p, err
 		}
 		if p, err = tx.findPlan(id); err != nil {
-			return err
+			return p, err
 		}
 		if version != p.Version {
-			return vigil.Errorf(vigil.ECONFLICT, "Version %d is not the current version (%d); read the current one before approving it.", version, p.Version)
+			return p, vigil.Errorf(vigil.ECONFLICT, "Version %d is not the current version (%d); read the current one before approving it.", version, p.Version)
 		}
 		if p.ApprovedVersion == p.Version {
-			return vigil.Errorf(vigil.ECONFLICT, "Version %d is approved already.", version)
+			return p, vigil.Errorf(vigil.ECONFLICT, "Version %d is approved already.", version)
 		}
 		p.ApprovedVersion, p.ApprovedBy, p.ApprovedByName, p.ApprovedAt = version, tx.actorID(), tx.actorName(), &tx.now
 		p.ReviewDue, p.UpdatedAt = tx.now.Add(vigil.PlanReviewInterval), tx.now
 		if _, err := tx.exec(`UPDATE plans SET approved_version = ?, approved_by = ?, approved_by_name = ?, approved_at = ?, review_due = ?,
 			reminded_at = NULL, updated_at = ? WHERE id = ?`, version, p.ApprovedBy, p.ApprovedByName, tx.now, p.ReviewDue, tx.now, p.ID); err != nil {
-			return err
+			return p, err
 		}
 		tx.audit("plan.approve", "plan", p.ID, nil, map[string]any{"version": version, "review_due": p.ReviewDue})
-		return nil
+		return p, nil
 	})
 	return p, err
 }
@@ -297,25 +301,25 @@ func (s *PlanService) InstallStarterPlans(ctx context.Context) (n int, err error
 		}
 		defs = append(defs, d)
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
-		n = 0
+	n, err = writeV(ctx, s.db, func(tx *Tx) (int, error) {
+		var n int
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
-			return err
+			return n, err
 		}
 		for i, d := range defs {
 			var have int
 			if err := tx.queryRow(`SELECT count(*) FROM plans WHERE key = ?`, d.Key).Scan(&have); err != nil {
-				return err
+				return n, err
 			}
 			if have > 0 {
 				continue
 			}
 			if _, err := tx.createPlan(srcs[i], d, "Vigil's starter plan, to adapt to your organisation and approve.", true); err != nil {
-				return err
+				return n, err
 			}
 			n++
 		}
-		return nil
+		return n, nil
 	})
 	return n, err
 }

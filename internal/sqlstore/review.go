@@ -73,42 +73,43 @@ func (tx *Tx) actions(where string, args ...any) ([]*vigil.Action, error) {
 // incident's own.
 func (s *ReviewService) StartReview(ctx context.Context, incidentID int64) (rv *vigil.Review, err error) {
 	defer s.db.op("review.start")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	rv, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Review, error) {
+		var rv *vigil.Review
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return rv, err
 		}
 		inc, err := tx.findIncidentByID(incidentID)
 		if err != nil {
-			return err
+			return rv, err
 		}
 		switch inc.Status {
 		case vigil.StatusRecovered, vigil.StatusClosed, vigil.StatusReviewed:
 		default:
-			return vigil.Errorf(vigil.ECONFLICT, "A review starts once the incident is recovered or closed; it is %s.", vigil.StatusLabel(inc.Status))
+			return rv, vigil.Errorf(vigil.ECONFLICT, "A review starts once the incident is recovered or closed; it is %s.", vigil.StatusLabel(inc.Status))
 		}
 		var n int
 		if err := tx.queryRow(`SELECT count(*) FROM reviews WHERE incident_id = ?`, incidentID).Scan(&n); err != nil {
-			return err
+			return rv, err
 		}
 		if n > 0 {
-			return vigil.Errorf(vigil.ECONFLICT, "This incident's review has been started already.")
+			return rv, vigil.Errorf(vigil.ECONFLICT, "This incident's review has been started already.")
 		}
 		var entries []*vigil.TimelineEntry
 		rows, err := tx.query(`SELECT `+timelineColumns+` FROM timeline WHERE incident_id = ? ORDER BY at, id LIMIT 2000`, incidentID)
 		if err != nil {
-			return err
+			return rv, err
 		}
 		for rows.Next() {
 			e, err := scanTimeline(rows)
 			if err != nil {
 				rows.Close()
-				return err
+				return rv, err
 			}
 			entries = append(entries, e)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return rv, err
 		}
 		rv = &vigil.Review{IncidentID: incidentID, Status: vigil.ReviewOpen, Timeline: vigil.SeedReviewTimeline(inc, entries),
 			Actions: []*vigil.Action{}, CreatedBy: tx.actorID(), CreatedAt: tx.now, UpdatedAt: tx.now, Version: 1}
@@ -117,13 +118,13 @@ func (s *ReviewService) StartReview(ctx context.Context, incidentID int64) (rv *
 		}
 		if _, err := tx.exec(`INSERT INTO reviews (incident_id, status, timeline, created_by, created_at, updated_at, version)
 			VALUES (?, ?, ?, ?, ?, ?, 1)`, incidentID, rv.Status, mustJSON(rv.Timeline), rv.CreatedBy, tx.now, tx.now); err != nil {
-			return err
+			return rv, err
 		}
 		if _, err := tx.addTimeline(incidentID, vigil.KindReview, tx.now, "Post-incident review started.", nil); err != nil {
-			return err
+			return rv, err
 		}
 		tx.audit("review.start", "incident", incidentID, nil, rv)
-		return tx.touchIncident(incidentID)
+		return rv, tx.touchIncident(incidentID)
 	})
 	return rv, err
 }
@@ -144,18 +145,19 @@ func (s *ReviewService) FindReview(ctx context.Context, incidentID int64) (rv *v
 // UpdateReview changes an open review at the version the caller saw.
 func (s *ReviewService) UpdateReview(ctx context.Context, incidentID int64, u vigil.ReviewUpdate) (rv *vigil.Review, err error) {
 	defer s.db.op("review.update")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	rv, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Review, error) {
+		var rv *vigil.Review
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return rv, err
 		}
 		if rv, err = tx.findReview(incidentID); err != nil {
-			return err
+			return rv, err
 		}
 		if u.Version != rv.Version {
-			return staleVersion(rv.Version)
+			return rv, staleVersion(rv.Version)
 		}
 		if rv.Status == vigil.ReviewClosed {
-			return vigil.Errorf(vigil.ECONFLICT, "The review is closed.")
+			return rv, vigil.Errorf(vigil.ECONFLICT, "The review is closed.")
 		}
 		before := *rv
 		if u.Timeline != nil {
@@ -163,17 +165,17 @@ func (s *ReviewService) UpdateReview(ctx context.Context, incidentID int64, u vi
 			u.Timeline = &tl
 		}
 		if err := rv.Apply(u); err != nil {
-			return err
+			return rv, err
 		}
 		rv.Version++
 		rv.UpdatedAt = tx.now
 		if _, err := tx.exec(`UPDATE reviews SET timeline = ?, root_cause = ?, contributing = ?, went_well = ?, to_improve = ?, updated_at = ?,
 			version = ? WHERE incident_id = ?`, mustJSON(rv.Timeline), rv.RootCause, rv.Contributing, rv.WentWell, rv.ToImprove, tx.now,
 			rv.Version, incidentID); err != nil {
-			return err
+			return rv, err
 		}
 		tx.audit("review.update", "incident", incidentID, &before, rv)
-		return tx.touchIncident(incidentID)
+		return rv, tx.touchIncident(incidentID)
 	})
 	return rv, err
 }
@@ -182,16 +184,17 @@ func (s *ReviewService) UpdateReview(ctx context.Context, incidentID int64, u vi
 // change it proposes.
 func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigil.ActionInput) (a *vigil.Action, err error) {
 	defer s.db.op("review.action")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	a, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Action, error) {
+		var a *vigil.Action
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return a, err
 		}
 		rv, err := tx.findReview(incidentID)
 		if err != nil {
-			return err
+			return a, err
 		}
 		if rv.Status == vigil.ReviewClosed {
-			return vigil.Errorf(vigil.ECONFLICT, "The review is closed.")
+			return a, vigil.Errorf(vigil.ECONFLICT, "The review is closed.")
 		}
 		t := &vigil.Task{IncidentID: incidentID, Title: in.Title, Description: in.Description, Phase: vigil.PhaseLearn,
 			Status: vigil.TaskOpen, AssigneeID: in.AssigneeID, DueAt: in.DueAt}
@@ -205,7 +208,7 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 			if err := tx.queryRow(`SELECT title FROM plans WHERE id = ?`, *in.PlanID).Scan(&a.PlanTitle); errors.Is(err, sql.ErrNoRows) {
 				p.Add("plan_id", "No such response plan.")
 			} else if err != nil {
-				return err
+				return a, err
 			}
 			if change == "" {
 				p.Add("plan_change", "Say what to change in the plan.")
@@ -217,11 +220,11 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 			p.Add("plan_change", "At most %d characters.", vigil.MaxTaskDescLen)
 		}
 		if err := p.Err(); err != nil {
-			return err
+			return a, err
 		}
 		if t.AssigneeID != nil {
 			if err := tx.requireActiveUser("assignee_id", *t.AssigneeID); err != nil {
-				return err
+				return a, err
 			}
 		}
 		if t.DueAt != nil {
@@ -229,20 +232,20 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 			t.DueAt = &d
 		}
 		if err := tx.insertTask(t); err != nil {
-			return err
+			return a, err
 		}
 		if _, err := tx.exec(`INSERT INTO review_actions (task_id, incident_id, plan_id, plan_change) VALUES (?, ?, ?, ?)`,
 			t.ID, incidentID, a.PlanID, change); err != nil {
-			return err
+			return a, err
 		}
 		if _, err := tx.addTimeline(incidentID, vigil.KindReview, tx.now, fmt.Sprintf("Review action added: %s", t.Title), nil); err != nil {
-			return err
+			return a, err
 		}
 		if err := tx.touchIncident(incidentID); err != nil {
-			return err
+			return a, err
 		}
 		tx.audit("review.action", "task", t.ID, nil, a)
-		return tx.emitTaskAssigned(t, nil)
+		return a, tx.emitTaskAssigned(t, nil)
 	})
 	return a, err
 }
@@ -250,33 +253,34 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 // CloseReview closes a review whose actions are all finished.
 func (s *ReviewService) CloseReview(ctx context.Context, incidentID int64, version int) (rv *vigil.Review, err error) {
 	defer s.db.op("review.close")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	rv, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Review, error) {
+		var rv *vigil.Review
 		if err := tx.require(vigil.PermIncidentReview); err != nil {
-			return err
+			return rv, err
 		}
 		if rv, err = tx.findReview(incidentID); err != nil {
-			return err
+			return rv, err
 		}
 		if version != rv.Version {
-			return staleVersion(rv.Version)
+			return rv, staleVersion(rv.Version)
 		}
 		if rv.Status == vigil.ReviewClosed {
-			return vigil.Errorf(vigil.ECONFLICT, "The review is closed already.")
+			return rv, vigil.Errorf(vigil.ECONFLICT, "The review is closed already.")
 		}
 		if err := rv.CanClose(); err != nil {
-			return err
+			return rv, err
 		}
 		rv.Status, rv.ClosedAt, rv.ClosedBy, rv.UpdatedAt = vigil.ReviewClosed, &tx.now, tx.actorName(), tx.now
 		rv.Version++
 		if _, err := tx.exec(`UPDATE reviews SET status = ?, closed_at = ?, closed_by = ?, updated_at = ?, version = ? WHERE incident_id = ?`,
 			rv.Status, tx.now, rv.ClosedBy, tx.now, rv.Version, incidentID); err != nil {
-			return err
+			return rv, err
 		}
 		if _, err := tx.addTimeline(incidentID, vigil.KindReview, tx.now, "Post-incident review closed.", nil); err != nil {
-			return err
+			return rv, err
 		}
 		tx.audit("review.close", "incident", incidentID, nil, rv)
-		return tx.touchIncident(incidentID)
+		return rv, tx.touchIncident(incidentID)
 	})
 	return rv, err
 }

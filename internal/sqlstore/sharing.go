@@ -168,9 +168,10 @@ func (s *SharingService) FindCollection(ctx context.Context, id string) (c *vigi
 // A version already in the collection is a success, stored once.
 func (s *SharingService) AddObjects(ctx context.Context, collectionID string, objs []*vigil.IncomingObject, into *vigil.TAXIIStatus) (st *vigil.TAXIIStatus, err error) {
 	defer s.db.op("stix.add")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	st, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.TAXIIStatus, error) {
+		var st *vigil.TAXIIStatus
 		st, err = tx.addToCollection(collectionID, objs, into)
-		return err
+		return st, err
 	})
 	if err == nil {
 		s.db.afterStixAdded(ctx, len(objs))
@@ -205,16 +206,17 @@ func (db *DB) afterStixAdded(ctx context.Context, n int) {
 // and records it on the incident's timeline, in one transaction.
 func (s *SharingService) PublishIncident(ctx context.Context, incidentID int64, collectionID string, objs []*vigil.IncomingObject) (st *vigil.TAXIIStatus, err error) {
 	defer s.db.op("stix.publish")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	st, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.TAXIIStatus, error) {
+		var st *vigil.TAXIIStatus
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return st, err
 		}
 		inc, err := tx.findIncidentByID(incidentID)
 		if err != nil {
-			return err
+			return st, err
 		}
 		if st, err = tx.addToCollection(collectionID, objs, nil); err != nil {
-			return err
+			return st, err
 		}
 		var title string
 		tx.queryRow(`SELECT title FROM taxii_collections WHERE id = ?`, collectionID).Scan(&title)
@@ -225,10 +227,10 @@ func (s *SharingService) PublishIncident(ctx context.Context, incidentID int64, 
 		msg := fmt.Sprintf("Shared %d indicators (%d STIX objects in all) to the TAXII collection %q; %d were there already.",
 			types["indicator"], len(objs), title, countMessages(st.Successes))
 		if _, err := tx.addTimeline(inc.ID, vigil.KindSharing, tx.now, msg, nil); err != nil {
-			return err
+			return st, err
 		}
 		tx.audit("stix.publish", "incident", inc.ID, nil, map[string]any{"collection": collectionID, "status": st.ID, "objects": len(objs)})
-		return nil
+		return st, nil
 	})
 	return st, err
 }
@@ -832,16 +834,17 @@ func (s *SharingService) ServerKey(ctx context.Context, name string) (key []byte
 	if _, err := rand.Read(fresh[:]); err != nil {
 		return nil, err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	key, err = writeV(ctx, s.db, func(tx *Tx) ([]byte, error) {
+		var key []byte
 		if _, err := tx.exec(`INSERT INTO server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, hex.EncodeToString(fresh[:])); err != nil {
-			return err
+			return key, err
 		}
 		var h string
 		if err := tx.queryRow(`SELECT key FROM server_keys WHERE name = ?`, name).Scan(&h); err != nil {
-			return err
+			return key, err
 		}
 		key, err = hex.DecodeString(h)
-		return err
+		return key, err
 	})
 	return key, err
 }

@@ -162,39 +162,40 @@ func (tx *Tx) insertTask(t *vigil.Task) error {
 // UpdateTask changes a task under optimistic concurrency.
 func (s *TaskService) UpdateTask(ctx context.Context, id int64, upd vigil.TaskUpdate) (out *vigil.Task, err error) {
 	defer s.db.op("task.update")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Task, error) {
+		var out *vigil.Task
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return out, err
 		}
 		t, err := tx.findTask(id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if upd.Version != t.Version {
-			return vigil.Errorf(vigil.ECONFLICT, "Someone else changed this task since you loaded it (now version %d). Reload and try again.", t.Version)
+			return out, vigil.Errorf(vigil.ECONFLICT, "Someone else changed this task since you loaded it (now version %d). Reload and try again.", t.Version)
 		}
 		before := *t
 		changes, err := t.Apply(upd, tx.now)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if len(changes) == 0 {
 			out = t
-			return nil
+			return out, nil
 		}
 		if upd.AssigneeID.Valid {
 			if err := tx.requireActiveUser("assignee_id", upd.AssigneeID.V); err != nil {
-				return err
+				return out, err
 			}
 		}
 		res, err := tx.exec(`UPDATE tasks SET title = ?, description = ?, phase = ?, status = ?, assignee_id = ?, due_at = ?,
 			completed_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
 			t.Title, t.Description, t.Phase, t.Status, t.AssigneeID, t.DueAt, t.CompletedAt, tx.now, t.ID, t.Version)
 		if err != nil {
-			return fmt.Errorf("update task: %w", err)
+			return out, fmt.Errorf("update task: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return vigil.Errorf(vigil.ECONFLICT, "Someone else changed this task since you loaded it. Reload and try again.")
+			return out, vigil.Errorf(vigil.ECONFLICT, "Someone else changed this task since you loaded it. Reload and try again.")
 		}
 		t.Version++
 		t.UpdatedAt = tx.now
@@ -203,38 +204,38 @@ func (s *TaskService) UpdateTask(ctx context.Context, id int64, upd vigil.TaskUp
 			msg = fmt.Sprintf("Task %q is now %s.", t.Title, t.Status)
 		}
 		if _, err := tx.addTimeline(t.IncidentID, vigil.KindTask, tx.now, msg, changes); err != nil {
-			return err
+			return out, err
 		}
 		if err := tx.touchIncident(t.IncidentID); err != nil {
-			return err
+			return out, err
 		}
 		tx.audit("task.update", "task", t.ID, &before, t)
 		out = t
-		return tx.emitTaskAssigned(t, before.AssigneeID)
+		return out, tx.emitTaskAssigned(t, before.AssigneeID)
 	})
 	return out, err
 }
 
 // ReorderTasks sets the order of an incident's tasks.
-func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []int64) (tasks []*vigil.Task, err error) {
+func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []int64) (_ []*vigil.Task, err error) {
 	defer s.db.op("task.reorder")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	return writeV(ctx, s.db, func(tx *Tx) ([]*vigil.Task, error) {
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
-			return err
+			return nil, err
 		}
 		rows, err := tx.query(`SELECT id FROM tasks WHERE incident_id = ?`, incidentID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		have := map[int64]bool{}
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return err
+				return nil, err
 			}
 			have[id] = true
 		}
@@ -242,35 +243,35 @@ func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []
 		seen := map[int64]bool{}
 		for _, id := range ids {
 			if !have[id] || seen[id] {
-				return vigil.Invalid("ids", "List each of the incident's tasks exactly once.")
+				return nil, vigil.Invalid("ids", "List each of the incident's tasks exactly once.")
 			}
 			seen[id] = true
 		}
 		if len(seen) != len(have) {
-			return vigil.Invalid("ids", "List each of the incident's tasks exactly once.")
+			return nil, vigil.Invalid("ids", "List each of the incident's tasks exactly once.")
 		}
 		for i, id := range ids {
 			if _, err := tx.exec(`UPDATE tasks SET position = ?, updated_at = ?, version = version + 1 WHERE id = ? AND position <> ?`, i+1, tx.now, id, i+1); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := tx.touchIncident(incidentID); err != nil {
-			return err
+			return nil, err
 		}
 		tx.audit("task.reorder", "incident", incidentID, nil, ids)
 		rows, err = tx.query(`SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? ORDER BY t.position, t.id`, incidentID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer rows.Close()
+		var tasks []*vigil.Task
 		for rows.Next() {
 			t, err := scanTask(rows)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			tasks = append(tasks, t)
 		}
-		return rows.Err()
+		return tasks, rows.Err()
 	})
-	return tasks, err
 }

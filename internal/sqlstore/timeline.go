@@ -121,15 +121,16 @@ func (s *TimelineService) FindTimeline(ctx context.Context, incidentID int64, f 
 // incident's version.
 func (s *TimelineService) AddNote(ctx context.Context, incidentID int64, n vigil.Note) (e *vigil.TimelineEntry, err error) {
 	defer s.db.op("timeline.add_note")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	e, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.TimelineEntry, error) {
+		var e *vigil.TimelineEntry
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
-			return err
+			return e, err
 		}
 		if err := n.Validate(tx.now); err != nil {
-			return err
+			return e, err
 		}
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
-			return err
+			return e, err
 		}
 		at := tx.now
 		if n.At != nil {
@@ -137,16 +138,16 @@ func (s *TimelineService) AddNote(ctx context.Context, incidentID int64, n vigil
 		}
 		e, err = tx.addTimeline(incidentID, vigil.KindNote, at, n.Message, nil)
 		if err != nil {
-			return err
+			return e, err
 		}
 		if err := tx.indexDoc(incidentID, vigil.SearchNote, e.ID, e.Message); err != nil {
-			return err
+			return e, err
 		}
 		if err := tx.touchIncident(incidentID); err != nil {
-			return err
+			return e, err
 		}
 		tx.audit("timeline.note", "incident", incidentID, nil, e)
-		return nil
+		return e, nil
 	})
 	return e, err
 }

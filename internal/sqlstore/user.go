@@ -158,16 +158,17 @@ func (s *UserService) CreateUser(ctx context.Context, u *vigil.User, password st
 // disabled or demoted, so nobody is locked out of administration.
 func (s *UserService) UpdateUser(ctx context.Context, id int64, upd vigil.UserUpdate) (out *vigil.User, err error) {
 	defer s.db.op("user.update")(&err)
-	err = s.db.write(ctx, func(tx *Tx) error {
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.User, error) {
+		var out *vigil.User
 		if err := tx.require(vigil.PermUserAdmin); err != nil {
-			return err
+			return out, err
 		}
 		u, err := tx.findUser("u.id = ?", id)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if upd.Version != u.Version {
-			return vigil.Errorf(vigil.ECONFLICT, "Someone else changed this user since you loaded it. Reload and try again.")
+			return out, vigil.Errorf(vigil.ECONFLICT, "Someone else changed this user since you loaded it. Reload and try again.")
 		}
 		before := *u
 		if upd.Name != nil {
@@ -184,36 +185,36 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd vigil.UserUp
 		}
 		u.Normalize()
 		if err := u.Validate(); err != nil {
-			return err
+			return out, err
 		}
 		if before.Role == vigil.RoleAdmin && !before.Disabled && (u.Role != vigil.RoleAdmin || u.Disabled) {
 			var admins int
 			if err := tx.queryRow(`SELECT count(*) FROM users WHERE role = 'admin' AND disabled = FALSE`).Scan(&admins); err != nil {
-				return err
+				return out, err
 			}
 			if admins <= 1 {
-				return vigil.Errorf(vigil.EINVALID, "Vigil needs at least one active administrator; make another user an admin first.")
+				return out, vigil.Errorf(vigil.EINVALID, "Vigil needs at least one active administrator; make another user an admin first.")
 			}
 		}
 		res, err := tx.exec(`UPDATE users SET name = ?, email = ?, role = ?, disabled = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ?`, u.Name, u.Email, u.Role, u.Disabled, tx.now, u.ID, u.Version)
 		if err != nil {
-			return fmt.Errorf("update user: %w", err)
+			return out, fmt.Errorf("update user: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return vigil.Errorf(vigil.ECONFLICT, "Someone else changed this user since you loaded it. Reload and try again.")
+			return out, vigil.Errorf(vigil.ECONFLICT, "Someone else changed this user since you loaded it. Reload and try again.")
 		}
 		u.Version++
 		u.UpdatedAt = tx.now
 		if u.Disabled || u.Role != before.Role {
 			// A disabled or re-roled user starts again from the login page.
 			if _, err := tx.exec(`DELETE FROM sessions WHERE user_id = ?`, u.ID); err != nil {
-				return err
+				return out, err
 			}
 		}
 		tx.audit("user.update", "user", u.ID, &before, u)
 		out = u
-		return nil
+		return out, nil
 	})
 	return out, err
 }

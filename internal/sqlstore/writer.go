@@ -301,6 +301,20 @@ func (g *groupCommitter) runOp(op *writeOp) (err error) {
 			err = fmt.Errorf("write operation panicked: %v", p)
 		}
 	}()
+	if g.db.RerunWrites {
+		if err := g.runRolledBack(op); err != nil {
+			return err
+		}
+	}
+	tx := g.newTx(op)
+	if err := op.fn(tx); err != nil {
+		return err
+	}
+	return tx.flushAudit()
+}
+
+// newTx makes the Tx for one run of op on the committer's connection.
+func (g *groupCommitter) newTx(op *writeOp) *Tx {
 	// Once running, an operation is not interrupted by its caller going
 	// away: a statement cancelled half-way would roll back the whole
 	// group's transaction under everyone else's writes.
@@ -309,10 +323,28 @@ func (g *groupCommitter) runOp(op *writeOp) (err error) {
 	if g.db.d.CacheStatements {
 		tx.stmts = g.stmts
 	}
-	if err := op.fn(tx); err != nil {
-		return err
+	return tx
+}
+
+// runRolledBack runs op in a savepoint and rolls it back, whatever its
+// outcome (for RerunWrites): the run that a failed group throws away.
+func (g *groupCommitter) runRolledBack(op *writeOp) error {
+	if err := g.exec("SAVEPOINT rerun"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
 	}
-	return tx.flushAudit()
+	head := g.head
+	tx := g.newTx(op)
+	if err := op.fn(tx); err == nil {
+		tx.flushAudit()
+	}
+	g.head = head
+	if err := g.exec("ROLLBACK TO SAVEPOINT rerun"); err != nil {
+		return fmt.Errorf("rollback to savepoint: %w", err)
+	}
+	if err := g.exec("RELEASE SAVEPOINT rerun"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
 }
 
 // runGroupSavepoints runs ops in one transaction, each in a savepoint.
