@@ -39,51 +39,65 @@ type Store struct {
 // Opener returns a fresh, migrated store; it registers its own cleanup.
 type Opener func(t *testing.T) *Store
 
-// Run runs the whole suite.
+// suite is every conformance test, by name.
+var suite = []struct {
+	name string
+	test func(*testing.T, Opener)
+}{
+	{"Incident", testIncident},
+	{"Transition", testTransition},
+	{"List", testList},
+	{"Visibility", testVisibility},
+	{"Timeline", testTimeline},
+	{"Task", testTask},
+	{"Comment", testComment},
+	{"Observable", testObservable},
+	{"Link", testLink},
+	{"Member", testMember},
+	{"Search", testSearch},
+	{"User", testUser},
+	{"Auth", testAuth},
+	{"Audit", testAudit},
+	{"Report", testReport},
+	{"Alert", testAlert},
+	{"AlertIsolation", testAlertIsolation},
+	{"AlertTwoInstances", testAlertTwoInstances},
+	{"View", testView},
+	{"Duty", testDuty},
+	{"Contact", testContact},
+	{"DutyPacks", testDutyPacks},
+	{"Notify", testNotify},
+	{"ClassifiedClock", testClassifiedClock},
+	{"Sharing", testSharing},
+	{"SharingBatches", testSharingBatches},
+	{"SharingDateAddedGaps", testSharingDateAddedGaps},
+	{"ServerKey", testServerKey},
+	{"SharingHiddenVersions", testSharingHiddenVersions},
+	{"FeedSchedule", testFeedSchedule},
+	{"IOC", testIOC},
+	{"IOCNotify", testIOCNotify},
+	{"IOCScopeBackfill", testIOCScopeBackfill},
+	{"IOCDeleteVersion", testIOCDeleteVersion},
+	{"IOCUnsettledVersion", testIOCUnsettledVersion},
+	{"Evidence", testEvidence},
+	{"EvidenceTamper", testEvidenceTamper},
+	{"Plan", testPlan},
+	{"PlanReminder", testPlanReminder},
+	{"Review", testReview},
+	{"Recovery", testRecovery},
+	{"Exercise", testExercise},
+	{"Metrics", testMetrics},
+}
+
+// Run runs the whole suite. Each test opens its own store, so they run
+// in parallel.
 func Run(t *testing.T, open Opener) {
-	t.Run("Incident", func(t *testing.T) { testIncident(t, open) })
-	t.Run("Transition", func(t *testing.T) { testTransition(t, open) })
-	t.Run("List", func(t *testing.T) { testList(t, open) })
-	t.Run("Visibility", func(t *testing.T) { testVisibility(t, open) })
-	t.Run("Timeline", func(t *testing.T) { testTimeline(t, open) })
-	t.Run("Task", func(t *testing.T) { testTask(t, open) })
-	t.Run("Comment", func(t *testing.T) { testComment(t, open) })
-	t.Run("Observable", func(t *testing.T) { testObservable(t, open) })
-	t.Run("Link", func(t *testing.T) { testLink(t, open) })
-	t.Run("Member", func(t *testing.T) { testMember(t, open) })
-	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
-	t.Run("User", func(t *testing.T) { testUser(t, open) })
-	t.Run("Auth", func(t *testing.T) { testAuth(t, open) })
-	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
-	t.Run("Report", func(t *testing.T) { testReport(t, open) })
-	t.Run("Alert", func(t *testing.T) { testAlert(t, open) })
-	t.Run("AlertIsolation", func(t *testing.T) { testAlertIsolation(t, open) })
-	t.Run("AlertTwoInstances", func(t *testing.T) { testAlertTwoInstances(t, open) })
-	t.Run("View", func(t *testing.T) { testView(t, open) })
-	t.Run("Duty", func(t *testing.T) { testDuty(t, open) })
-	t.Run("Contact", func(t *testing.T) { testContact(t, open) })
-	t.Run("DutyPacks", func(t *testing.T) { testDutyPacks(t, open) })
-	t.Run("Notify", func(t *testing.T) { testNotify(t, open) })
-	t.Run("ClassifiedClock", func(t *testing.T) { testClassifiedClock(t, open) })
-	t.Run("Sharing", func(t *testing.T) { testSharing(t, open) })
-	t.Run("SharingBatches", func(t *testing.T) { testSharingBatches(t, open) })
-	t.Run("SharingDateAddedGaps", func(t *testing.T) { testSharingDateAddedGaps(t, open) })
-	t.Run("ServerKey", func(t *testing.T) { testServerKey(t, open) })
-	t.Run("SharingHiddenVersions", func(t *testing.T) { testSharingHiddenVersions(t, open) })
-	t.Run("FeedSchedule", func(t *testing.T) { testFeedSchedule(t, open) })
-	t.Run("IOC", func(t *testing.T) { testIOC(t, open) })
-	t.Run("IOCNotify", func(t *testing.T) { testIOCNotify(t, open) })
-	t.Run("IOCScopeBackfill", func(t *testing.T) { testIOCScopeBackfill(t, open) })
-	t.Run("IOCDeleteVersion", func(t *testing.T) { testIOCDeleteVersion(t, open) })
-	t.Run("IOCUnsettledVersion", func(t *testing.T) { testIOCUnsettledVersion(t, open) })
-	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
-	t.Run("EvidenceTamper", func(t *testing.T) { testEvidenceTamper(t, open) })
-	t.Run("Plan", func(t *testing.T) { testPlan(t, open) })
-	t.Run("PlanReminder", func(t *testing.T) { testPlanReminder(t, open) })
-	t.Run("Review", func(t *testing.T) { testReview(t, open) })
-	t.Run("Recovery", func(t *testing.T) { testRecovery(t, open) })
-	t.Run("Exercise", func(t *testing.T) { testExercise(t, open) })
-	t.Run("Metrics", func(t *testing.T) { testMetrics(t, open) })
+	for _, c := range suite {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.test(t, open)
+		})
+	}
 }
 
 // SystemContext returns a context acting as the system (CLI).
