@@ -423,9 +423,12 @@ const (
 func Highlight(body string, terms []term) string {
 	type span struct{ start, end int }
 	var spans []span
-	lower := strings.ToLower(body)
+	// Matches are found in a lower-case copy, whose byte offsets differ
+	// from body's wherever a letter's lower case is longer or shorter
+	// (Ⱥ is 2 bytes, ⱥ 3): orig maps them back.
+	lower, orig := lowerWithOffsets(body)
 	for _, t := range terms {
-		needle := strings.ToLower(t.text)
+		needle, _ := lowerWithOffsets(t.text)
 		if t.phrase || !isPlainWord(t.text) {
 			for i := 0; i < len(lower); {
 				j := strings.Index(lower[i:], needle)
@@ -447,6 +450,9 @@ func Highlight(body string, terms []term) string {
 	}
 	if len(spans) == 0 {
 		return html.EscapeString(trimRunes(body, snippetBefore+snippetAfter))
+	}
+	for i, sp := range spans {
+		spans[i] = span{orig[sp.start], orig[sp.end]}
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
 	// Window around the first match, on rune boundaries.
@@ -478,6 +484,23 @@ func Highlight(body string, terms []term) string {
 		b.WriteString("…")
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// lowerWithOffsets returns s in lower case, rune by rune, and for each
+// byte offset of the result (and its end) the offset in s of the rune it
+// came from.
+func lowerWithOffsets(s string) (string, []int) {
+	var b strings.Builder
+	b.Grow(len(s))
+	orig := make([]int, 0, len(s)+1)
+	for i, r := range s {
+		n := b.Len()
+		b.WriteRune(unicode.ToLower(r))
+		for range b.Len() - n {
+			orig = append(orig, i)
+		}
+	}
+	return b.String(), append(orig, len(s))
 }
 
 // forEachWord calls fn with the byte range of each run of letters and digits.

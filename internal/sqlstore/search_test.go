@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"html"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -63,4 +66,36 @@ func TestHighlight(t *testing.T) {
 	if got := Highlight("no match <here>", parseQuery("zzz ")); got != "no match &lt;here&gt;" {
 		t.Errorf("Highlight without a match = %q", got)
 	}
+}
+
+// TestHighlightCaseChangesLength: Ⱥ (2 bytes) lowers to ⱥ (3 bytes), so
+// offsets in the lower-case text are not offsets in the body. A staff
+// report holding 60 of them made every search for its words answer 500.
+func TestHighlightCaseChangesLength(t *testing.T) {
+	body := strings.Repeat("Ⱥ", 60) + " ransomware note found on the FILE server"
+	got := Highlight(body, parseQuery("ransomware file "))
+	if !strings.Contains(got, "<mark>ransomware</mark>") || !strings.Contains(got, "<mark>FILE</mark>") {
+		t.Errorf("Highlight = %q", got)
+	}
+	// İ (2 bytes) lowers to i̇ (3 bytes) as a string, to i (1 byte) as a rune.
+	if got := Highlight("İstanbul office: ransomware", parseQuery("ransomware ")); got != "İstanbul office: <mark>ransomware</mark>" {
+		t.Errorf("Highlight = %q", got)
+	}
+}
+
+// FuzzHighlight: any body and query give a snippet without a panic, and
+// the snippet's text, marks and escapes removed, is a piece of the body.
+func FuzzHighlight(f *testing.F) {
+	f.Add(strings.Repeat("Ⱥ", 60)+" ransomware", "ransomware")
+	f.Add("The attacker <b>phished</b> at 10.0.0.1.", `phishing "10.0.0.1" att*`)
+	f.Add("ǅ ǈ ẞ ΐ K Å", "ǆ k å")
+	f.Fuzz(func(t *testing.T, body, query string) {
+		got := Highlight(body, parseQuery(query+" "))
+		text := strings.NewReplacer("<mark>", "", "</mark>", "").Replace(got)
+		text = html.UnescapeString(text)
+		fold := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+		if utf8.ValidString(body) && !strings.Contains(fold(body), fold(strings.Trim(text, "…"))) {
+			t.Errorf("Highlight(%q, %q) = %q, not a piece of the body", body, query, got)
+		}
+	})
 }
