@@ -196,19 +196,8 @@ func (s *EvidenceService) FindEvidence(ctx context.Context, incidentID int64) (o
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT `+evidenceColumns+` FROM evidence e WHERE e.incident_id = ? ORDER BY e.id`, incidentID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEvidence(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+		out, err = queryAll(tx, scanEvidence, `SELECT `+evidenceColumns+` FROM evidence e WHERE e.incident_id = ? ORDER BY e.id`, incidentID)
+		return err
 	})
 	return out, err
 }
@@ -379,7 +368,7 @@ func (s *EvidenceService) VerifyAllEvidence(ctx context.Context, fn func(*vigil.
 				return err
 			}
 			vis, args := tx.visible()
-			ids, err = tx.queryIDs(`SELECT e.id FROM evidence e JOIN incidents i ON i.id = e.incident_id
+			ids, err = queryAll(tx, scanInt64, `SELECT e.id FROM evidence e JOIN incidents i ON i.id = e.incident_id
 				WHERE e.id > ? AND e.deleted_at IS NULL AND `+vis+` ORDER BY e.id LIMIT 100`, append([]any{after}, args...)...)
 			return err
 		})
@@ -513,7 +502,7 @@ func (s *EvidenceService) ExportEvidence(ctx context.Context, incidentID int64) 
 		if err != nil {
 			return err
 		}
-		ids, err := tx.queryIDs(`SELECT id FROM evidence WHERE incident_id = ? AND deleted_at IS NULL ORDER BY id`, incidentID)
+		ids, err := queryAll(tx, scanInt64, `SELECT id FROM evidence WHERE incident_id = ? AND deleted_at IS NULL ORDER BY id`, incidentID)
 		if err != nil {
 			return err
 		}

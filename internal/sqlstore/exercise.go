@@ -287,7 +287,7 @@ func (s *ExerciseService) ReleaseDueInjects(ctx context.Context) (n int, err err
 	}
 	err = s.db.write(ctx, func(tx *Tx) error {
 		n = 0
-		ids, err := tx.queryIDs(`SELECT DISTINCT e.id FROM exercises e JOIN exercise_injects j ON j.exercise_id = e.id
+		ids, err := queryAll(tx, scanInt64, `SELECT DISTINCT e.id FROM exercises e JOIN exercise_injects j ON j.exercise_id = e.id
 			WHERE e.status = 'running' AND j.released_at IS NULL ORDER BY e.id`)
 		if err != nil {
 			return err
