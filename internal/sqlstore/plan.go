@@ -225,19 +225,8 @@ func (s *PlanService) FindPlans(ctx context.Context) (out []*vigil.Plan, err err
 		if err := tx.require(vigil.PermPlanRead); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + planColumns + planFrom + ` ORDER BY p.title, p.id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPlan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
+		out, err = queryAll(tx, scanPlan, `SELECT `+planColumns+planFrom+` ORDER BY p.title, p.id`)
+		return err
 	})
 	return out, err
 }

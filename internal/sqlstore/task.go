@@ -83,20 +83,9 @@ func (s *TaskService) FindTasks(ctx context.Context, f vigil.TaskFilter) (tasks 
 		if f.IncidentID == nil {
 			order = "t.due_at IS NULL, t.due_at, t.id"
 		}
-		rows, err := tx.query(`SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
+		tasks, err = queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
 			` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTask(rows)
-			if err != nil {
-				return err
-			}
-			tasks = append(tasks, t)
-		}
-		return rows.Err()
+		return err
 	})
 	return tasks, n, err
 }
