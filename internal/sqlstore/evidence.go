@@ -99,20 +99,7 @@ func (tx *Tx) custody(e *vigil.Evidence, c *vigil.CustodyEntry) error {
 }
 
 func (tx *Tx) custodyLog(id int64) ([]*vigil.CustodyEntry, error) {
-	rows, err := tx.query(`SELECT `+custodyColumns+` FROM custody WHERE evidence_id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*vigil.CustodyEntry{}
-	for rows.Next() {
-		c, err := scanCustody(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(tx, scanCustody, `SELECT `+custodyColumns+` FROM custody WHERE evidence_id = ? ORDER BY seq`, id)
 }
 
 // AddEvidence streams content into the blob store, then records e and its
