@@ -186,24 +186,16 @@ func (s *NotificationService) FindChannels(ctx context.Context) (out []*vigil.Ch
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + channelColumns + ` FROM channels ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanChannel(rows)
-			if err != nil {
-				return err
-			}
+		out, err = queryAll(tx, scanChannel, `SELECT `+channelColumns+` FROM channels ORDER BY name`)
+		for i, c := range out {
 			c = public(c)
 			if !tx.actor.Can(vigil.PermSettingsAdmin) {
 				// Others see which channels exist, to subscribe, not where they lead.
 				c.URL, c.SMTP = "", nil
 			}
-			out = append(out, c)
+			out[i] = c
 		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
