@@ -214,20 +214,14 @@ func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT id FROM tasks WHERE incident_id = ?`, incidentID)
+		current, err := queryAll(tx, scanInt64, `SELECT id FROM tasks WHERE incident_id = ?`, incidentID)
 		if err != nil {
 			return err
 		}
 		have := map[int64]bool{}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
+		for _, id := range current {
 			have[id] = true
 		}
-		rows.Close()
 		seen := map[int64]bool{}
 		for _, id := range ids {
 			if !have[id] || seen[id] {
@@ -247,19 +241,8 @@ func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []
 			return err
 		}
 		tx.audit("task.reorder", "incident", incidentID, nil, ids)
-		rows, err = tx.query(`SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? ORDER BY t.position, t.id`, incidentID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTask(rows)
-			if err != nil {
-				return err
-			}
-			tasks = append(tasks, t)
-		}
-		return rows.Err()
+		tasks, err = queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? ORDER BY t.position, t.id`, incidentID)
+		return err
 	})
 	return tasks, err
 }
