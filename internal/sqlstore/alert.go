@@ -804,20 +804,13 @@ func (tx *Tx) feedIncident(g *vigil.AlertGroup, alerts []*vigil.Alert, incidentI
 		for i, a := range alerts {
 			ids[i] = a.ID
 		}
-		rows, err := tx.query(`SELECT DISTINCT type, value FROM alert_observables WHERE alert_id IN (`+placeholders(len(ids))+`) ORDER BY type, value`, ids...)
+		var err error
+		obs, err = queryAll(tx, func(r rowScanner) (o vigil.ObservableInput, err error) {
+			err = r.Scan(&o.Type, &o.Value)
+			return o, err
+		}, `SELECT DISTINCT type, value FROM alert_observables WHERE alert_id IN (`+placeholders(len(ids))+`) ORDER BY type, value LIMIT ?`,
+			append(ids, vigil.MaxObservablesPerRequest)...)
 		if err != nil {
-			return err
-		}
-		for rows.Next() && len(obs) < vigil.MaxObservablesPerRequest {
-			var o vigil.ObservableInput
-			if err := rows.Scan(&o.Type, &o.Value); err != nil {
-				rows.Close()
-				return err
-			}
-			obs = append(obs, o)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 	}
@@ -898,20 +891,7 @@ func scanAlert(r rowScanner, extra ...any) (*vigil.Alert, error) {
 }
 
 func (tx *Tx) groupAlerts(groupID int64, limit int) ([]*vigil.Alert, error) {
-	rows, err := tx.query(`SELECT `+alertColumns+alertFrom+` WHERE a.group_id = ? ORDER BY a.id LIMIT ?`, groupID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*vigil.Alert{}
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(tx, noExtra(scanAlert), `SELECT `+alertColumns+alertFrom+` WHERE a.group_id = ? ORDER BY a.id LIMIT ?`, groupID, limit)
 }
 
 // FindAlertGroups returns a page of the triage queue.
@@ -947,20 +927,9 @@ func (s *AlertService) FindAlertGroups(ctx context.Context, f vigil.AlertGroupFi
 		if err := tx.queryRow(`SELECT COUNT(*) FROM alert_groups g WHERE `+joinAnd(where), args...).Scan(&page.Total); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT `+groupColumns+` FROM alert_groups g WHERE `+joinAnd(where)+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		page.Groups, err = queryAll(tx, scanGroup, `SELECT `+groupColumns+` FROM alert_groups g WHERE `+joinAnd(where)+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
 			append(args, f.Limit, f.Offset)...)
 		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			g, err := scanGroup(rows)
-			if err != nil {
-				return err
-			}
-			page.Groups = append(page.Groups, g)
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		return tx.fillGroupIncidents(page.Groups)
@@ -981,26 +950,19 @@ func (tx *Tx) fillGroupIncidents(groups []*vigil.AlertGroup) error {
 		return nil
 	}
 	vis, vargs := tx.visible()
-	rows, err := tx.query(`SELECT i.id, i.reference, i.title, i.status FROM incidents i WHERE i.id IN (`+placeholders(len(ids))+`) AND `+vis,
-		append(ids, vargs...)...)
+	refs, err := queryMap(tx, func(r rowScanner) (int64, *vigil.IncidentRef, error) {
+		ref, err := scanIncidentRef(r)
+		return ref.ID, &ref, err
+	}, `SELECT `+incidentRefColumns+` FROM incidents i WHERE i.id IN (`+placeholders(len(ids))+`) AND `+vis, append(ids, vargs...)...)
 	if err != nil {
 		return err
-	}
-	defer rows.Close()
-	refs := map[int64]*vigil.IncidentRef{}
-	for rows.Next() {
-		var r vigil.IncidentRef
-		if err := rows.Scan(&r.ID, &r.Reference, &r.Title, &r.Status); err != nil {
-			return err
-		}
-		refs[r.ID] = &r
 	}
 	for _, g := range groups {
 		if g.IncidentID != nil {
 			g.Incident = refs[*g.IncidentID]
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // FindAlertGroupByID returns a group with its alerts.
@@ -1053,20 +1015,9 @@ func (s *AlertService) FindAlerts(ctx context.Context, f vigil.AlertFilter) (out
 		if len(f.Status) > 0 {
 			where = append(where, inClause("a.status", quoteAll(f.Status)))
 		}
-		rows, err := tx.query(`SELECT `+alertColumns+alertFrom+` WHERE `+joinAnd(where)+` ORDER BY `+alertLastSeen+` DESC, a.id DESC LIMIT ? OFFSET ?`,
+		out, err = queryAll(tx, noExtra(scanAlert), `SELECT `+alertColumns+alertFrom+` WHERE `+joinAnd(where)+` ORDER BY `+alertLastSeen+` DESC, a.id DESC LIMIT ? OFFSET ?`,
 			append(args, f.Limit, f.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAlert(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -1089,20 +1040,12 @@ func (s *AlertService) FindAlertByID(ctx context.Context, id int64) (a *vigil.Al
 		if raw.Valid {
 			a.Raw = []byte(raw.String)
 		}
-		rows, err := tx.query(`SELECT n, started_at, first_seen, resolved_at FROM alert_occurrences WHERE alert_id = ? ORDER BY n DESC`, id)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		a.Occurrences, err = queryAll(tx, func(r rowScanner) (*vigil.AlertOccurrence, error) {
 			var o vigil.AlertOccurrence
-			if err := rows.Scan(&o.N, scanTime(&o.StartedAt), scanTime(&o.FirstSeen), scanNullTime(&o.ResolvedAt)); err != nil {
-				rows.Close()
-				return err
-			}
-			a.Occurrences = append(a.Occurrences, &o)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			err := r.Scan(&o.N, scanTime(&o.StartedAt), scanTime(&o.FirstSeen), scanNullTime(&o.ResolvedAt))
+			return &o, err
+		}, `SELECT n, started_at, first_seen, resolved_at FROM alert_occurrences WHERE alert_id = ? ORDER BY n DESC`, id)
+		if err != nil {
 			return err
 		}
 		return tx.fillAlertObservables(a)
@@ -1113,21 +1056,12 @@ func (s *AlertService) FindAlertByID(ctx context.Context, id int64) (a *vigil.Al
 // fillAlertObservables lists an alert's observables with the other alerts
 // and the incidents that hold the same values.
 func (tx *Tx) fillAlertObservables(a *vigil.Alert) error {
-	rows, err := tx.query(`SELECT type, value FROM alert_observables WHERE alert_id = ? ORDER BY type, value`, a.ID)
+	var err error
+	a.Observables, err = queryAll(tx, func(r rowScanner) (*vigil.AlertObservable, error) {
+		o := &vigil.AlertObservable{SeenAlerts: []vigil.AlertRef{}}
+		return o, r.Scan(&o.Type, &o.Value)
+	}, `SELECT type, value FROM alert_observables WHERE alert_id = ? ORDER BY type, value`, a.ID)
 	if err != nil {
-		return err
-	}
-	a.Observables = []*vigil.AlertObservable{}
-	for rows.Next() {
-		o := &vigil.AlertObservable{SeenAlerts: []vigil.AlertRef{}, SeenIn: []vigil.IncidentRef{}}
-		if err := rows.Scan(&o.Type, &o.Value); err != nil {
-			rows.Close()
-			return err
-		}
-		a.Observables = append(a.Observables, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	vis, vargs := tx.visible()
@@ -1140,36 +1074,21 @@ func (tx *Tx) fillAlertObservables(a *vigil.Alert) error {
 			// Last seen as of the last fold of repeats (about a second
 			// old in a storm): summing the unfolded repeats here, for
 			// each observable, would cost more than this hint is worth.
-			rows, err := tx.query(`SELECT a.id, a.title, a.status, a.last_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
+			o.SeenAlerts, err = queryAll(tx, func(r rowScanner) (ref vigil.AlertRef, err error) {
+				err = r.Scan(&ref.ID, &ref.Title, &ref.Status, scanTime(&ref.LastSeen))
+				return ref, err
+			}, `SELECT a.id, a.title, a.status, a.last_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
 				WHERE o.type = ? AND o.value = ? AND o.alert_id <> ? AND `+tx.alertVisible("a")+` ORDER BY a.last_seen DESC, a.id DESC LIMIT 5`,
 				o.Type, o.Value, a.ID)
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var r vigil.AlertRef
-				if err := rows.Scan(&r.ID, &r.Title, &r.Status, scanTime(&r.LastSeen)); err != nil {
-					rows.Close()
-					return err
-				}
-				o.SeenAlerts = append(o.SeenAlerts, r)
-			}
-			rows.Close()
 		}
-		rows, err := tx.query(`SELECT i.id, i.reference, i.title, i.status FROM observables ob JOIN incidents i ON i.id = ob.incident_id
+		o.SeenIn, err = queryAll(tx, scanIncidentRef, `SELECT `+incidentRefColumns+` FROM observables ob JOIN incidents i ON i.id = ob.incident_id
 			WHERE ob.type = ? AND ob.value = ? AND `+vis+` ORDER BY i.created_at DESC LIMIT 5`, append([]any{o.Type, o.Value}, vargs...)...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var r vigil.IncidentRef
-			if err := rows.Scan(&r.ID, &r.Reference, &r.Title, &r.Status); err != nil {
-				rows.Close()
-				return err
-			}
-			o.SeenIn = append(o.SeenIn, r)
-		}
-		rows.Close()
 	}
 	return nil
 }

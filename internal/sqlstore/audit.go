@@ -136,19 +136,9 @@ func (s *AuditService) FindAuditEvents(ctx context.Context, f vigil.AuditFilter)
 		} else if f.BeforeSeq > 0 {
 			where, args = append(where, "seq < ?"), append(args, f.BeforeSeq)
 		}
-		rows, err := tx.query(`SELECT `+auditColumns+` FROM audit_events WHERE `+joinAnd(where)+` ORDER BY seq `+order+` LIMIT ?`, append(args, f.Limit)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				return err
-			}
-			events = append(events, e)
-		}
-		return rows.Err()
+		var err error
+		events, err = queryAll(tx, scanAudit, `SELECT `+auditColumns+` FROM audit_events WHERE `+joinAnd(where)+` ORDER BY seq `+order+` LIMIT ?`, append(args, f.Limit)...)
+		return err
 	})
 	return events, err
 }

@@ -277,19 +277,8 @@ func (s *AuthService) FindTokens(ctx context.Context, userID int64) (tokens []*v
 				return err
 			}
 		}
-		rows, err := tx.query(`SELECT `+tokenColumns+` FROM api_tokens t WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				return err
-			}
-			tokens = append(tokens, t)
-		}
-		return rows.Err()
+		tokens, err = queryAll(tx, noExtra(scanToken), `SELECT `+tokenColumns+` FROM api_tokens t WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
+		return err
 	})
 	return tokens, err
 }

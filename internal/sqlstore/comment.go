@@ -38,19 +38,8 @@ func (s *CommentService) FindComments(ctx context.Context, incidentID int64, tas
 		if taskID != nil {
 			where, args = where+" AND c.task_id = ?", append(args, *taskID)
 		}
-		rows, err := tx.query(`SELECT `+commentColumns+` FROM comments c WHERE `+where+` ORDER BY c.created_at, c.id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanComment(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
+		out, err = queryAll(tx, scanComment, `SELECT `+commentColumns+` FROM comments c WHERE `+where+` ORDER BY c.created_at, c.id`, args...)
+		return err
 	})
 	return out, err
 }

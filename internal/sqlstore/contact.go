@@ -56,19 +56,8 @@ func (s *ContactService) FindContacts(ctx context.Context) (out []*vigil.Contact
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + contactColumns + ` FROM contacts ORDER BY organisation, name, id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanContact(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
+		out, err = queryAll(tx, scanContact, `SELECT `+contactColumns+` FROM contacts ORDER BY organisation, name, id`)
+		return err
 	})
 	return out, err
 }

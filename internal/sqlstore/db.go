@@ -566,24 +566,6 @@ func (tx *Tx) actorName() string {
 	return tx.actor.Username
 }
 
-// queryIDs runs a query of one integer column and returns its values.
-func (tx *Tx) queryIDs(q string, args ...any) ([]int64, error) {
-	rows, err := tx.query(q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
 // placeholders returns "?, ?, ?" for n values.
 func placeholders(n int) string {
 	if n <= 0 {

@@ -370,7 +370,7 @@ func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (e
 // reevaluateOpen evaluates the duties of the open incidents again (the
 // thousand most recently updated), after the profile or a pack changed.
 func (tx *Tx) reevaluateOpen() error {
-	ids, err := tx.queryIDs(`SELECT id FROM incidents WHERE ` + inClause("status", quoteAll(vigil.OpenStatuses)) + ` ORDER BY updated_at DESC LIMIT 1000`)
+	ids, err := queryAll(tx, scanInt64, `SELECT id FROM incidents WHERE `+inClause("status", quoteAll(vigil.OpenStatuses))+` ORDER BY updated_at DESC LIMIT 1000`)
 	if err != nil {
 		return err
 	}
@@ -397,23 +397,17 @@ func (s *DutyService) FindObligations(ctx context.Context, incidentID int64) (ou
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT `+obligationColumns+` FROM obligations o WHERE o.incident_id = ?
+		out, err = queryAll(tx, noExtra(scanObligation), `SELECT `+obligationColumns+` FROM obligations o WHERE o.incident_id = ?
 			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 ELSE 3 END,
 			CASE WHEN o.asap THEN 0 WHEN o.due_at IS NOT NULL THEN 1 ELSE 2 END, o.due_at, o.id`, incidentID)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		now := s.db.Now()
-		for rows.Next() {
-			o, err := scanObligation(rows)
-			if err != nil {
-				return err
-			}
+		for _, o := range out {
 			o.SetLate(now)
-			out = append(out, o)
 		}
-		return rows.Err()
+		return nil
 	})
 	return out, err
 }
@@ -447,26 +441,21 @@ func (s *DutyService) FindDueObligations(ctx context.Context, before time.Time, 
 			return err
 		}
 		vis, vargs := tx.visible()
-		rows, err := tx.query(`SELECT `+obligationColumns+`, i.reference, i.title, i.status FROM obligations o JOIN incidents i ON i.id = o.incident_id
-			WHERE o.status = 'pending' AND (o.due_at < ? OR o.asap) AND `+vis+`
-			ORDER BY CASE WHEN o.due_at IS NULL THEN 1 ELSE 0 END, o.due_at, o.id LIMIT ?`, append(append([]any{before}, vargs...), limit)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
 		now := s.db.Now()
-		for rows.Next() {
+		out, err = queryAll(tx, func(r rowScanner) (*vigil.Obligation, error) {
 			ref := &vigil.IncidentRef{}
-			o, err := scanObligation(rows, &ref.Reference, &ref.Title, &ref.Status)
+			o, err := scanObligation(r, &ref.Reference, &ref.Title, &ref.Status)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			ref.ID = o.IncidentID
 			o.Incident = ref
 			o.SetLate(now)
-			out = append(out, o)
-		}
-		return rows.Err()
+			return o, nil
+		}, `SELECT `+obligationColumns+`, i.reference, i.title, i.status FROM obligations o JOIN incidents i ON i.id = o.incident_id
+			WHERE o.status = 'pending' AND (o.due_at < ? OR o.asap) AND `+vis+`
+			ORDER BY CASE WHEN o.due_at IS NULL THEN 1 ELSE 0 END, o.due_at, o.id LIMIT ?`, append(append([]any{before}, vargs...), limit)...)
+		return err
 	})
 	return out, err
 }
@@ -624,21 +613,13 @@ func (s *DutyService) FindPacks(ctx context.Context) (out []*vigil.PackInfo, err
 		if err != nil {
 			return err
 		}
-		updated := map[string]time.Time{}
-		rows, err := tx.query(`SELECT id, updated_at FROM duty_packs`)
+		updated, err := queryMap(tx, func(r rowScanner) (id string, at time.Time, err error) {
+			err = r.Scan(&id, scanTime(&at))
+			return id, at, err
+		}, `SELECT id, updated_at FROM duty_packs`)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			var at time.Time
-			if err := rows.Scan(&id, scanTime(&at)); err != nil {
-				rows.Close()
-				return err
-			}
-			updated[id] = at
-		}
-		rows.Close()
 		for _, p := range ps {
 			info := &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties)}
 			_, info.Shipped = bodies[p.ID]
@@ -648,7 +629,7 @@ func (s *DutyService) FindPacks(ctx context.Context) (out []*vigil.PackInfo, err
 			info.Body = []byte(mustJSON(p))
 			out = append(out, info)
 		}
-		return rows.Err()
+		return nil
 	})
 	return out, err
 }

@@ -99,20 +99,7 @@ func (tx *Tx) custody(e *vigil.Evidence, c *vigil.CustodyEntry) error {
 }
 
 func (tx *Tx) custodyLog(id int64) ([]*vigil.CustodyEntry, error) {
-	rows, err := tx.query(`SELECT `+custodyColumns+` FROM custody WHERE evidence_id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*vigil.CustodyEntry{}
-	for rows.Next() {
-		c, err := scanCustody(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(tx, scanCustody, `SELECT `+custodyColumns+` FROM custody WHERE evidence_id = ? ORDER BY seq`, id)
 }
 
 // AddEvidence streams content into the blob store, then records e and its
@@ -196,19 +183,8 @@ func (s *EvidenceService) FindEvidence(ctx context.Context, incidentID int64) (o
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT `+evidenceColumns+` FROM evidence e WHERE e.incident_id = ? ORDER BY e.id`, incidentID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEvidence(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+		out, err = queryAll(tx, scanEvidence, `SELECT `+evidenceColumns+` FROM evidence e WHERE e.incident_id = ? ORDER BY e.id`, incidentID)
+		return err
 	})
 	return out, err
 }
@@ -380,7 +356,7 @@ func (s *EvidenceService) VerifyAllEvidence(ctx context.Context, fn func(*vigil.
 				return err
 			}
 			vis, args := tx.visible()
-			ids, err = tx.queryIDs(`SELECT e.id FROM evidence e JOIN incidents i ON i.id = e.incident_id
+			ids, err = queryAll(tx, scanInt64, `SELECT e.id FROM evidence e JOIN incidents i ON i.id = e.incident_id
 				WHERE e.id > ? AND e.deleted_at IS NULL AND `+vis+` ORDER BY e.id LIMIT 100`, append([]any{after}, args...)...)
 			return err
 		})
@@ -514,7 +490,7 @@ func (s *EvidenceService) ExportEvidence(ctx context.Context, incidentID int64) 
 		if err != nil {
 			return out, err
 		}
-		ids, err := tx.queryIDs(`SELECT id FROM evidence WHERE incident_id = ? AND deleted_at IS NULL ORDER BY id`, incidentID)
+		ids, err := queryAll(tx, scanInt64, `SELECT id FROM evidence WHERE incident_id = ? AND deleted_at IS NULL ORDER BY id`, incidentID)
 		if err != nil {
 			return out, err
 		}

@@ -37,22 +37,21 @@ func (tx *Tx) findExercise(id int64) (*vigil.Exercise, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(`SELECT id, after_ns, title, detail, released_at FROM exercise_injects WHERE exercise_id = ? ORDER BY after_ns, id`, id)
+	x.Injects, err = queryAll(tx, scanInject, `SELECT id, after_ns, title, detail, released_at FROM exercise_injects WHERE exercise_id = ? ORDER BY after_ns, id`, id)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	x.Injects = []*vigil.Inject{}
-	for rows.Next() {
-		var j vigil.Inject
-		var after int64
-		if err := rows.Scan(&j.ID, &after, &j.Title, &j.Detail, scanNullTime(&j.ReleasedAt)); err != nil {
-			return nil, err
-		}
-		j.After = vigil.Duration(after)
-		x.Injects = append(x.Injects, &j)
+	return x, nil
+}
+
+func scanInject(r rowScanner) (*vigil.Inject, error) {
+	var j vigil.Inject
+	var after int64
+	if err := r.Scan(&j.ID, &after, &j.Title, &j.Detail, scanNullTime(&j.ReleasedAt)); err != nil {
+		return nil, err
 	}
-	return x, rows.Err()
+	j.After = vigil.Duration(after)
+	return &j, nil
 }
 
 // CreateExercise schedules an exercise of a plan.
@@ -103,20 +102,11 @@ func (s *ExerciseService) FindExercises(ctx context.Context) (out []*vigil.Exerc
 		if err := tx.require(vigil.PermPlanRead); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + exerciseColumns + ` FROM exercises e JOIN plans p ON p.id = e.plan_id ORDER BY e.scheduled_at DESC, e.id DESC LIMIT 500`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			x, err := scanExercise(rows)
-			if err != nil {
-				return err
-			}
+		out, err = queryAll(tx, scanExercise, `SELECT `+exerciseColumns+` FROM exercises e JOIN plans p ON p.id = e.plan_id ORDER BY e.scheduled_at DESC, e.id DESC LIMIT 500`)
+		for _, x := range out {
 			x.Injects = []*vigil.Inject{}
-			out = append(out, x)
 		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -290,7 +280,7 @@ func (s *ExerciseService) ReleaseDueInjects(ctx context.Context) (n int, err err
 	}
 	n, err = writeV(ctx, s.db, func(tx *Tx) (int, error) {
 		var n int
-		ids, err := tx.queryIDs(`SELECT DISTINCT e.id FROM exercises e JOIN exercise_injects j ON j.exercise_id = e.id
+		ids, err := queryAll(tx, scanInt64, `SELECT DISTINCT e.id FROM exercises e JOIN exercise_injects j ON j.exercise_id = e.id
 			WHERE e.status = 'running' AND j.released_at IS NULL ORDER BY e.id`)
 		if err != nil {
 			return n, err
@@ -404,20 +394,11 @@ func (s *ExerciseService) LastExercised(ctx context.Context) (out map[int64]time
 		if err := tx.require(vigil.PermPlanRead); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT plan_id, max(ended_at) FROM exercises WHERE status = 'ended' GROUP BY plan_id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var at time.Time
-			if err := rows.Scan(&id, scanTime(&at)); err != nil {
-				return err
-			}
-			out[id] = at
-		}
-		return rows.Err()
+		out, err = queryMap(tx, func(r rowScanner) (id int64, at time.Time, err error) {
+			err = r.Scan(&id, scanTime(&at))
+			return id, at, err
+		}, `SELECT plan_id, max(ended_at) FROM exercises WHERE status = 'ended' GROUP BY plan_id`)
+		return err
 	})
 	return out, err
 }

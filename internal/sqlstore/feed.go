@@ -65,20 +65,11 @@ func (s *FeedService) FindFeeds(ctx context.Context) (out []*vigil.Feed, err err
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + feedColumns + ` FROM taxii_feeds ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			f, err := scanFeed(rows)
-			if err != nil {
-				return err
-			}
+		out, err = queryAll(tx, scanFeed, `SELECT `+feedColumns+` FROM taxii_feeds ORDER BY name`)
+		for _, f := range out {
 			f.Password = ""
-			out = append(out, f)
 		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }

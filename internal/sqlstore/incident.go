@@ -43,6 +43,14 @@ func scanIncident(r rowScanner, extra ...any) (*vigil.Incident, error) {
 	return &inc, nil
 }
 
+// incidentRefColumns are the columns scanIncidentRef reads (alias i).
+const incidentRefColumns = `i.id, i.reference, i.title, i.status`
+
+func scanIncidentRef(r rowScanner) (ref vigil.IncidentRef, err error) {
+	err = r.Scan(&ref.ID, &ref.Reference, &ref.Title, &ref.Status)
+	return ref, err
+}
+
 // visible returns the WHERE clause that limits incidents (alias i) to those
 // tx's actor may see: the SQL form of vigil.Visibility.CanSee.
 func (tx *Tx) visible() (string, []any) {
@@ -575,22 +583,11 @@ func (tx *Tx) listIncidents(f *vigil.IncidentFilter) (*vigil.IncidentPage, error
 		args = append(args, v, c.ID)
 	}
 	q := fmt.Sprintf(`SELECT %s FROM incidents i WHERE %s ORDER BY %s %s, i.id %s LIMIT ?`, incidentColumns, where, col, dir, dir)
-	rows, err := tx.query(q, append(args, f.Limit+1)...)
+	items, err := queryAll(tx, noExtra(scanIncident), q, append(args, f.Limit+1)...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	defer rows.Close()
-	page := &vigil.IncidentPage{Items: make([]*vigil.Incident, 0, f.Limit)}
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		page.Items = append(page.Items, inc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	page := &vigil.IncidentPage{Items: items}
 	if len(page.Items) > f.Limit {
 		page.Items = page.Items[:f.Limit]
 		last := page.Items[f.Limit-1]

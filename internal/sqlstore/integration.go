@@ -94,19 +94,8 @@ func (s *IntegrationService) FindIntegrations(ctx context.Context) (out []*vigil
 		if err := tx.require(vigil.PermIntegrationAdmin); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + integrationColumns + ` FROM integrations ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			in, err := scanIntegration(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, in)
-		}
-		return rows.Err()
+		out, err = queryAll(tx, scanIntegration, `SELECT `+integrationColumns+` FROM integrations ORDER BY name`)
+		return err
 	})
 	return out, err
 }

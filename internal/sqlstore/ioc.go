@@ -321,21 +321,8 @@ type valueKey struct {
 // the same value by its own, and the addresses in a block, the names
 // under a domain and the URLs naming an address by their scope keys.
 func (tx *Tx) retroHunt(cur *cursors, limit int) ([]hit, bool, error) {
-	rows, err := tx.query(`SELECT `+entryColumns+` FROM ioc_entries WHERE id > ? ORDER BY id LIMIT ?`, cur.entryID, limit+1)
+	es, err := queryAll(tx, scanEntry, `SELECT `+entryColumns+` FROM ioc_entries WHERE id > ? ORDER BY id LIMIT ?`, cur.entryID, limit+1)
 	if err != nil {
-		return nil, false, err
-	}
-	var es []*entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			rows.Close()
-			return nil, false, err
-		}
-		es = append(es, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
 	more := len(es) > limit
@@ -462,13 +449,11 @@ func (tx *Tx) eachSeen(obWhere, alertWhere string, args []any, fn func(seen)) er
 		return err
 	}
 	for rows.Next() {
-		var s seen
-		var id, inc int64
-		if err := rows.Scan(&id, &inc, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+		s, err := scanObservableSeen(rows)
+		if err != nil {
 			rows.Close()
 			return err
 		}
-		s.target, s.observableID, s.incidentID = "o:"+strconv.FormatInt(id, 10), &id, &inc
 		fn(s)
 	}
 	rows.Close()
@@ -481,65 +466,57 @@ func (tx *Tx) eachSeen(obWhere, alertWhere string, args []any, fn func(seen)) er
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var s seen
-		var id int64
-		if err := rows.Scan(&id, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+		s, err := scanAlertSeen(rows)
+		if err != nil {
 			return err
 		}
-		s.target, s.alertID = "a:"+strconv.FormatInt(id, 10), &id
 		fn(s)
 	}
 	return rows.Err()
 }
 
+// scanObservableSeen scans an incident observable: id, incident_id, type,
+// value, created_at.
+func scanObservableSeen(r rowScanner) (s seen, err error) {
+	var id, inc int64
+	if err := r.Scan(&id, &inc, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+		return s, err
+	}
+	s.target, s.observableID, s.incidentID = "o:"+strconv.FormatInt(id, 10), &id, &inc
+	return s, nil
+}
+
+// scanAlertSeen scans an alert observable: alert_id, type, value, the
+// alert's first_seen.
+func scanAlertSeen(r rowScanner) (s seen, err error) {
+	var id int64
+	if err := r.Scan(&id, &s.typ, &s.value, scanTime(&s.at)); err != nil {
+		return s, err
+	}
+	s.target, s.alertID = "a:"+strconv.FormatInt(id, 10), &id
+	return s, nil
+}
+
 // matchNew looks up new observables and the observables of new alerts
 // among the entries.
 func (tx *Tx) matchNew(cur *cursors, limit int) ([]hit, int, bool, error) {
-	var ss []seen
 	more := false
 	// New incident observables.
-	rows, err := tx.query(`SELECT id, incident_id, type, value, created_at FROM observables WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`,
+	ss, err := queryAll(tx, scanObservableSeen, `SELECT id, incident_id, type, value, created_at FROM observables WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`,
 		cur.observableID, tx.settled(), limit+1)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	n := 0
-	for rows.Next() {
-		var s seen
-		var id, inc int64
-		if err := rows.Scan(&id, &inc, &s.typ, &s.value, scanTime(&s.at)); err != nil {
-			rows.Close()
-			return nil, 0, false, err
-		}
-		if n++; n > limit {
-			more = true
-			break
-		}
-		cur.observableID = id
-		s.target, s.observableID, s.incidentID = "o:"+strconv.FormatInt(id, 10), &id, &inc
-		ss = append(ss, s)
+	if len(ss) > limit {
+		ss, more = ss[:limit], true
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, false, err
+	if len(ss) > 0 {
+		cur.observableID = *ss[len(ss)-1].observableID
 	}
 	checked := len(ss)
 	// New alerts: their observables.
-	rows, err = tx.query(`SELECT id FROM alerts WHERE id > ? AND first_seen <= ? ORDER BY id LIMIT ?`, cur.alertID, tx.settled(), limit+1)
+	alerts, err := queryAll(tx, scanInt64, `SELECT id FROM alerts WHERE id > ? AND first_seen <= ? ORDER BY id LIMIT ?`, cur.alertID, tx.settled(), limit+1)
 	if err != nil {
-		return nil, 0, false, err
-	}
-	var alerts []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, 0, false, err
-		}
-		alerts = append(alerts, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, 0, false, err
 	}
 	if len(alerts) > limit {
@@ -549,25 +526,12 @@ func (tx *Tx) matchNew(cur *cursors, limit int) ([]hit, int, bool, error) {
 		cur.alertID = alerts[len(alerts)-1]
 		checked += len(alerts)
 		for chunk := range slices.Chunk(alerts, 500) {
-			rows, err := tx.query(`SELECT o.alert_id, o.type, o.value, a.first_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
+			found, err := queryAll(tx, scanAlertSeen, `SELECT o.alert_id, o.type, o.value, a.first_seen FROM alert_observables o JOIN alerts a ON a.id = o.alert_id
 				WHERE o.alert_id IN (`+placeholders(len(chunk))+`)`, anySlice(chunk)...)
 			if err != nil {
 				return nil, 0, false, err
 			}
-			for rows.Next() {
-				var s seen
-				var id int64
-				if err := rows.Scan(&id, &s.typ, &s.value, scanTime(&s.at)); err != nil {
-					rows.Close()
-					return nil, 0, false, err
-				}
-				s.target, s.alertID = "a:"+strconv.FormatInt(id, 10), &id
-				ss = append(ss, s)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, 0, false, err
-			}
+			ss = append(ss, found...)
 		}
 	}
 	// Look every key of every value up, a type at a time.
@@ -589,27 +553,18 @@ func (tx *Tx) matchNew(cur *cursors, limit int) ([]hit, int, bool, error) {
 	var hits []hit
 	for typ, values := range byType {
 		for chunk := range slices.Chunk(values, 500) {
-			rows, err := tx.query(`SELECT `+entryColumns+` FROM ioc_entries WHERE type = ? AND value IN (`+placeholders(len(chunk))+`)`,
+			es, err := queryAll(tx, scanEntry, `SELECT `+entryColumns+` FROM ioc_entries WHERE type = ? AND value IN (`+placeholders(len(chunk))+`)`,
 				append([]any{typ}, anySlice(chunk)...)...)
 			if err != nil {
 				return nil, 0, false, err
 			}
-			for rows.Next() {
-				e, err := scanEntry(rows)
-				if err != nil {
-					rows.Close()
-					return nil, 0, false, err
-				}
+			for _, e := range es {
 				if !e.live(tx.now) {
 					continue
 				}
 				for _, w := range byKey[valueKey{e.typ, e.value}] {
 					hits = append(hits, hit{s: w.s, e: e, kind: w.k.Kind, retro: w.s.at.Before(e.createdAt)})
 				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, 0, false, err
 			}
 		}
 	}
@@ -776,19 +731,8 @@ func (s *IOCService) FindHits(ctx context.Context, f vigil.HitFilter) (page *vig
 			where += ` AND h.id < ?`
 			args = append(args, f.Before)
 		}
-		rows, err := tx.query(`SELECT `+hitColumns+hitFrom+` WHERE `+where+` ORDER BY h.id DESC LIMIT ?`, append(args, f.Limit+1)...)
+		page.Hits, err = queryAll(tx, scanHit, `SELECT `+hitColumns+hitFrom+` WHERE `+where+` ORDER BY h.id DESC LIMIT ?`, append(args, f.Limit+1)...)
 		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			h, err := scanHit(rows)
-			if err != nil {
-				return err
-			}
-			page.Hits = append(page.Hits, h)
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if len(page.Hits) > f.Limit {
@@ -812,21 +756,12 @@ func (s *IOCService) CountHitsByGroup(ctx context.Context, groupIDs []int64) (ou
 		if err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT a.group_id, count(*)`+hitFrom+` WHERE `+where+` AND h.alert_id IS NOT NULL AND a.group_id IN (`+
+		out, err = queryMap(tx, func(r rowScanner) (g int64, n int, err error) {
+			err = r.Scan(&g, &n)
+			return g, n, err
+		}, `SELECT a.group_id, count(*)`+hitFrom+` WHERE `+where+` AND h.alert_id IS NOT NULL AND a.group_id IN (`+
 			placeholders(len(groupIDs))+`) GROUP BY a.group_id`, append(args, anySlice(groupIDs)...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var g int64
-			var n int
-			if err := rows.Scan(&g, &n); err != nil {
-				return err
-			}
-			out[g] = n
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -858,20 +793,10 @@ func (tx *Tx) fillHitSources(hs []*vigil.IOCHit) error {
 		if _, ok := feeds[h.CollectionID]; ok {
 			continue
 		}
-		rows, err := tx.query(`SELECT name FROM taxii_feeds WHERE collection_id = ? ORDER BY name`, h.CollectionID)
+		names, err := queryAll(tx, scanString, `SELECT name FROM taxii_feeds WHERE collection_id = ? ORDER BY name`, h.CollectionID)
 		if err != nil {
 			return err
 		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return err
-			}
-			names = append(names, n)
-		}
-		rows.Close()
 		feeds[h.CollectionID] = strings.Join(names, ", ")
 	}
 	for _, h := range hs {
@@ -948,27 +873,17 @@ func (db *DB) FillScopeKeys(ctx context.Context) error {
 		}
 		for lo := int64(0); lo < last.Int64; lo += 1000 {
 			err := db.write(ctx, func(tx *Tx) error {
-				rows, err := tx.query(`SELECT `+t.key+`, type, value FROM `+t.table+` WHERE `+t.key+` > ? AND `+t.key+` <= ? AND `+in+` AND scope_key IS NULL`,
-					append([]any{lo, lo + 1000}, types...)...)
-				if err != nil {
-					return err
-				}
 				type row struct {
 					id  int64
 					typ vigil.ObservableType
 					v   string
 				}
-				var rs []row
-				for rows.Next() {
-					var r row
-					if err := rows.Scan(&r.id, &r.typ, &r.v); err != nil {
-						rows.Close()
-						return err
-					}
-					rs = append(rs, r)
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
+				rs, err := queryAll(tx, func(sc rowScanner) (r row, err error) {
+					err = sc.Scan(&r.id, &r.typ, &r.v)
+					return r, err
+				}, `SELECT `+t.key+`, type, value FROM `+t.table+` WHERE `+t.key+` > ? AND `+t.key+` <= ? AND `+in+` AND scope_key IS NULL`,
+					append([]any{lo, lo + 1000}, types...)...)
+				if err != nil {
 					return err
 				}
 				for _, r := range rs {

@@ -21,30 +21,14 @@ import (
 func (s *WorkerService) ClaimJobs(ctx context.Context, worker string, kinds []string, n int, lease time.Duration) (jobs []*vigil.Job, err error) {
 	defer s.db.op("job.claim")(&err)
 	jobs, err = writeV(ctx, s.db, func(tx *Tx) ([]*vigil.Job, error) {
-		var jobs []*vigil.Job
 		args := []any{worker, tx.now.Add(lease)}
 		args = append(args, anySlice(kinds)...)
 		args = append(args, tx.now, tx.now, n)
-		rows, err := tx.query(`UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1
+		return queryAll(tx, scanJob, `UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE kind IN (`+placeholders(len(kinds))+`)
 				AND ((state = 'available' AND run_at <= ?) OR (state = 'running' AND locked_until < ? AND attempts < max_attempts))
 				ORDER BY run_at, id LIMIT ?`+tx.db.d.SkipLocked+`)
 			RETURNING id, kind, unique_key, payload, attempts, max_attempts, run_at`, args...)
-		if err != nil {
-			return jobs, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var j vigil.Job
-			var key sql.NullString
-			var payload string
-			if err := rows.Scan(&j.ID, &j.Kind, &key, &payload, &j.Attempts, &j.MaxAttempts, scanTime(&j.RunAt)); err != nil {
-				return jobs, err
-			}
-			j.Key, j.Payload = key.String, []byte(payload)
-			jobs = append(jobs, &j)
-		}
-		return jobs, rows.Err()
 	})
 	// RETURNING comes in no set order: oldest first, as claimed.
 	slices.SortFunc(jobs, func(a, b *vigil.Job) int {
@@ -54,6 +38,17 @@ func (s *WorkerService) ClaimJobs(ctx context.Context, worker string, kinds []st
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return jobs, err
+}
+
+func scanJob(r rowScanner) (*vigil.Job, error) {
+	var j vigil.Job
+	var key sql.NullString
+	var payload string
+	if err := r.Scan(&j.ID, &j.Kind, &key, &payload, &j.Attempts, &j.MaxAttempts, scanTime(&j.RunAt)); err != nil {
+		return nil, err
+	}
+	j.Key, j.Payload = key.String, []byte(payload)
+	return &j, nil
 }
 
 // finishJob completes a job the worker still holds, or ErrLeaseLost.
@@ -186,43 +181,19 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 	}
 	loc, _ := profile.Location()
 
-	channels := map[int64]*vigil.Channel{}
-	rows, err := tx.query(`SELECT ` + channelColumns + ` FROM channels WHERE enabled ORDER BY id`)
+	order, err := queryAll(tx, scanChannel, `SELECT `+channelColumns+` FROM channels WHERE enabled ORDER BY id`)
 	if err != nil {
 		return err
 	}
-	var order []*vigil.Channel
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		channels[c.ID] = c
-		order = append(order, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(channels) == 0 {
+	if len(order) == 0 {
 		return nil
 	}
-	var subs []*vigil.Subscription
-	rows, err = tx.query(`SELECT ` + subscriptionColumns + ` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE c.enabled ORDER BY s.id`)
+	channels := map[int64]*vigil.Channel{}
+	for _, c := range order {
+		channels[c.ID] = c
+	}
+	subs, err := queryAll(tx, scanSubscription, `SELECT `+subscriptionColumns+` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE c.enabled ORDER BY s.id`)
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		sub, err := scanSubscription(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		subs = append(subs, sub)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	incID := &inc.ID
@@ -355,25 +326,14 @@ type dirUser struct {
 
 // userDirectory loads every user's name, address and role.
 func (tx *Tx) userDirectory() (map[int64]dirUser, error) {
-	rows, err := tx.query(`SELECT id, username, name, email, role, disabled FROM users`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]dirUser{}
-	for rows.Next() {
-		var id int64
+	return queryMap(tx, func(r rowScanner) (id int64, u dirUser, err error) {
 		var username string
-		var u dirUser
-		if err := rows.Scan(&id, &username, &u.name, &u.email, &u.role, &u.disabled); err != nil {
-			return nil, err
-		}
+		err = r.Scan(&id, &username, &u.name, &u.email, &u.role, &u.disabled)
 		if u.name == "" {
 			u.name = username
 		}
-		out[id] = u
-	}
-	return out, rows.Err()
+		return id, u, err
+	}, `SELECT id, username, name, email, role, disabled FROM users`)
 }
 
 func sortedKeys[V any](m map[int64]V) []int64 {
@@ -635,21 +595,8 @@ func (tx *Tx) expandPlanEvent(job *vigil.Job, ev *vigil.Event) error {
 		return err
 	}
 	loc, _ := profile.Location()
-	rows, err := tx.query(`SELECT ` + subscriptionColumns + ` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE c.enabled ORDER BY s.id`)
+	subs, err := queryAll(tx, scanSubscription, `SELECT `+subscriptionColumns+` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE c.enabled ORDER BY s.id`)
 	if err != nil {
-		return err
-	}
-	var subs []*vigil.Subscription
-	for rows.Next() {
-		sub, err := scanSubscription(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		subs = append(subs, sub)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, sub := range subs {
@@ -689,40 +636,22 @@ type dueItem struct {
 
 // dueItems reads (id, incident id, time) rows.
 func (tx *Tx) dueItems(q string, args ...any) ([]dueItem, error) {
-	rows, err := tx.query(q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []dueItem
-	for rows.Next() {
-		var d dueItem
-		if err := rows.Scan(&d.id, &d.incident, scanTime(&d.at)); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return queryAll(tx, func(r rowScanner) (d dueItem, err error) {
+		err = r.Scan(&d.id, &d.incident, scanTime(&d.at))
+		return d, err
+	}, q, args...)
 }
 
 // PendingJobs counts jobs not yet finished, by kind: for metrics and tests.
 func (db *DB) PendingJobs(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}
 	err := db.read(ctx, func(tx *Tx) error {
-		rows, err := tx.query(`SELECT kind, count(*) FROM jobs WHERE state IN ('available', 'running') GROUP BY kind`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n int
-			if err := rows.Scan(&k, &n); err != nil {
-				return err
-			}
-			out[k] = n
-		}
-		return rows.Err()
+		var err error
+		out, err = queryMap(tx, func(r rowScanner) (kind string, n int, err error) {
+			err = r.Scan(&kind, &n)
+			return kind, n, err
+		}, `SELECT kind, count(*) FROM jobs WHERE state IN ('available', 'running') GROUP BY kind`)
+		return err
 	})
 	return out, err
 }

@@ -28,24 +28,19 @@ func (s *LinkService) FindLinks(ctx context.Context, incidentID int64) (links []
 		}
 		vis, vargs := tx.visible()
 		// The other end is i: the target of outbound links, the source of inbound ones.
-		rows, err := tx.query(`SELECT l.id, l.kind, l.note, l.created_by, l.created_at, l.incident_id <> ?, i.id, i.reference, i.title, i.status
+		links, err = queryAll(tx, func(r rowScanner) (*vigil.Link, error) {
+			l := &vigil.Link{IncidentID: incidentID}
+			if err := r.Scan(&l.ID, &l.Kind, &l.Note, scanNullInt(&l.CreatedBy), scanTime(&l.CreatedAt), &l.Inbound,
+				&l.Target.ID, &l.Target.Reference, &l.Target.Title, &l.Target.Status); err != nil {
+				return nil, err
+			}
+			l.TargetID = l.Target.ID
+			return l, nil
+		}, `SELECT l.id, l.kind, l.note, l.created_by, l.created_at, l.incident_id <> ?, i.id, i.reference, i.title, i.status
 			FROM incident_links l JOIN incidents i ON i.id = CASE WHEN l.incident_id = ? THEN l.target_id ELSE l.incident_id END
 			WHERE (l.incident_id = ? OR l.target_id = ?) AND `+vis+` ORDER BY l.created_at, l.id`,
 			append([]any{incidentID, incidentID, incidentID, incidentID}, vargs...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			l := &vigil.Link{IncidentID: incidentID}
-			if err := rows.Scan(&l.ID, &l.Kind, &l.Note, scanNullInt(&l.CreatedBy), scanTime(&l.CreatedAt), &l.Inbound,
-				&l.Target.ID, &l.Target.Reference, &l.Target.Title, &l.Target.Status); err != nil {
-				return err
-			}
-			l.TargetID = l.Target.ID
-			links = append(links, l)
-		}
-		return rows.Err()
+		return err
 	})
 	return links, err
 }

@@ -34,20 +34,13 @@ func (s *MemberService) FindMembers(ctx context.Context, incidentID int64) (out 
 			m.AddedAt = inc.UpdatedAt
 			out = append(out, m)
 		}
-		rows, err := tx.query(`SELECT m.user_id, u.username, u.name, m.role, m.added_by, m.added_at FROM incident_members m
-			JOIN users u ON u.id = m.user_id WHERE m.incident_id = ? ORDER BY m.added_at, m.user_id`, incidentID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		ms, err := queryAll(tx, func(r rowScanner) (*vigil.Member, error) {
 			m := &vigil.Member{IncidentID: incidentID}
-			if err := rows.Scan(&m.UserID, &m.Username, &m.Name, &m.Role, scanNullInt(&m.AddedBy), scanTime(&m.AddedAt)); err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return rows.Err()
+			return m, r.Scan(&m.UserID, &m.Username, &m.Name, &m.Role, scanNullInt(&m.AddedBy), scanTime(&m.AddedAt))
+		}, `SELECT m.user_id, u.username, u.name, m.role, m.added_by, m.added_at FROM incident_members m
+			JOIN users u ON u.id = m.user_id WHERE m.incident_id = ? ORDER BY m.added_at, m.user_id`, incidentID)
+		out = append(out, ms...)
+		return err
 	})
 	return out, err
 }

@@ -87,20 +87,11 @@ func (s *MetricsService) IncidentMetrics(ctx context.Context, f vigil.MetricsFil
 				fa.AcknowledgedAt = &t
 			}
 		}
-		rows, err = tx.query(`SELECT incident_id, due_at, status, submitted_at, register FROM obligations WHERE incident_id IN (`+in+`) ORDER BY id`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		duties, err = queryAll(tx, func(r rowScanner) (*vigil.DutyFacts, error) {
 			var d vigil.DutyFacts
-			if err := rows.Scan(&d.IncidentID, scanNullTime(&d.DueAt), &d.Status, scanNullTime(&d.SubmittedAt), &d.Register); err != nil {
-				rows.Close()
-				return err
-			}
-			duties = append(duties, &d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return &d, r.Scan(&d.IncidentID, scanNullTime(&d.DueAt), &d.Status, scanNullTime(&d.SubmittedAt), &d.Register)
+		}, `SELECT incident_id, due_at, status, submitted_at, register FROM obligations WHERE incident_id IN (`+in+`) ORDER BY id`, args...)
+		if err != nil {
 			return err
 		}
 		if err := tx.queryRow(`SELECT count(DISTINCT incident_id) FROM incident_links WHERE kind = ? AND incident_id IN (`+in+`)`,

@@ -186,24 +186,16 @@ func (s *NotificationService) FindChannels(ctx context.Context) (out []*vigil.Ch
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + channelColumns + ` FROM channels ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanChannel(rows)
-			if err != nil {
-				return err
-			}
+		out, err = queryAll(tx, scanChannel, `SELECT `+channelColumns+` FROM channels ORDER BY name`)
+		for i, c := range out {
 			c = public(c)
 			if !tx.actor.Can(vigil.PermSettingsAdmin) {
 				// Others see which channels exist, to subscribe, not where they lead.
 				c.URL, c.SMTP = "", nil
 			}
-			out = append(out, c)
+			out[i] = c
 		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -427,20 +419,9 @@ func (s *NotificationService) FindSubscriptions(ctx context.Context) (out []*vig
 		if !tx.actor.Can(vigil.PermSettingsAdmin) {
 			where, args = "s.user_id = ?", []any{tx.actor.UserID}
 		}
-		rows, err := tx.query(`SELECT `+subscriptionColumns+` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE `+
+		out, err = queryAll(tx, scanSubscription, `SELECT `+subscriptionColumns+` FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE `+
 			where+` ORDER BY s.id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			sub, err := scanSubscription(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, sub)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -512,20 +493,9 @@ func (s *NotificationService) FindDeliveries(ctx context.Context, f vigil.Delive
 		if f.BeforeID != 0 {
 			where, args = append(where, "d.id < ?"), append(args, f.BeforeID)
 		}
-		rows, err := tx.query(`SELECT `+deliveryColumns+` FROM deliveries d JOIN channels c ON c.id = d.channel_id WHERE `+
+		out, err = queryAll(tx, scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries d JOIN channels c ON c.id = d.channel_id WHERE `+
 			strings.Join(where, " AND ")+` ORDER BY d.id DESC LIMIT ?`, append(args, f.Limit)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }

@@ -90,20 +90,8 @@ func (s *ObservableService) FindObservables(ctx context.Context, incidentID int6
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT `+observableColumns+` FROM observables o WHERE o.incident_id = ? ORDER BY o.type, o.value`, incidentID)
+		obs, err = queryAll(tx, scanObservable, `SELECT `+observableColumns+` FROM observables o WHERE o.incident_id = ? ORDER BY o.type, o.value`, incidentID)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			o, err := scanObservable(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			obs = append(obs, o)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		return tx.fillSeen(obs)
@@ -322,21 +310,10 @@ func (s *ObservableService) FindSightings(ctx context.Context, typ vigil.Observa
 			return err
 		}
 		vis, args := tx.visible()
-		rows, err := tx.query(`SELECT i.id, i.reference, i.title, i.status FROM observables o JOIN incidents i ON i.id = o.incident_id
+		refs, err = queryAll(tx, scanIncidentRef, `SELECT `+incidentRefColumns+` FROM observables o JOIN incidents i ON i.id = o.incident_id
 			WHERE o.type = ? AND o.value = ? AND `+vis+` ORDER BY i.created_at DESC, i.id DESC LIMIT ?`,
 			append(append([]any{typ, value}, args...), limit)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r vigil.IncidentRef
-			if err := rows.Scan(&r.ID, &r.Reference, &r.Title, &r.Status); err != nil {
-				return err
-			}
-			refs = append(refs, r)
-		}
-		return rows.Err()
+		return err
 	})
 	return refs, err
 }

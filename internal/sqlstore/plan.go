@@ -229,19 +229,8 @@ func (s *PlanService) FindPlans(ctx context.Context) (out []*vigil.Plan, err err
 		if err := tx.require(vigil.PermPlanRead); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT ` + planColumns + planFrom + ` ORDER BY p.title, p.id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPlan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
+		out, err = queryAll(tx, scanPlan, `SELECT `+planColumns+planFrom+` ORDER BY p.title, p.id`)
+		return err
 	})
 	return out, err
 }
@@ -270,20 +259,12 @@ func (s *PlanService) FindPlanVersions(ctx context.Context, id int64) (out []*vi
 		if _, err := tx.findPlan(id); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT plan_id, version, source, note, created_by, created_by_name, created_at FROM plan_versions
-			WHERE plan_id = ? ORDER BY version DESC`, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		out, err = queryAll(tx, func(r rowScanner) (*vigil.PlanVersion, error) {
 			var v vigil.PlanVersion
-			if err := rows.Scan(&v.PlanID, &v.Version, &v.Source, &v.Note, scanNullInt(&v.CreatedBy), &v.CreatedByName, scanTime(&v.CreatedAt)); err != nil {
-				return err
-			}
-			out = append(out, &v)
-		}
-		return rows.Err()
+			return &v, r.Scan(&v.PlanID, &v.Version, &v.Source, &v.Note, scanNullInt(&v.CreatedBy), &v.CreatedByName, scanTime(&v.CreatedAt))
+		}, `SELECT plan_id, version, source, note, created_by, created_by_name, created_at FROM plan_versions
+			WHERE plan_id = ? ORDER BY version DESC`, id)
+		return err
 	})
 	return out, err
 }
@@ -357,21 +338,8 @@ func (tx *Tx) applyPlan(incidentID, planID int64, preview bool) (a *vigil.PlanAp
 	if err := tx.queryRow(`SELECT version FROM incident_plans WHERE incident_id = ? AND plan_id = ?`, inc.ID, p.ID).Scan(&a.Previous); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	var tasks []*vigil.Task
-	rows, err := tx.query(`SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? AND t.plan_id = ? ORDER BY t.position`, inc.ID, p.ID)
+	tasks, err := queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? AND t.plan_id = ? ORDER BY t.position`, inc.ID, p.ID)
 	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tasks = append(tasks, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var prev *vigil.PlanDefinition
@@ -486,20 +454,12 @@ func (s *PlanService) FindAppliedPlans(ctx context.Context, incidentID int64) (o
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT p.id, p.title, ip.version, p.version, ip.applied_at FROM incident_plans ip JOIN plans p ON p.id = ip.plan_id
-			WHERE ip.incident_id = ? ORDER BY p.title, p.id`, incidentID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		out, err = queryAll(tx, func(r rowScanner) (*vigil.AppliedPlan, error) {
 			var a vigil.AppliedPlan
-			if err := rows.Scan(&a.PlanID, &a.Title, &a.Version, &a.Current, scanTime(&a.AppliedAt)); err != nil {
-				return err
-			}
-			out = append(out, &a)
-		}
-		return rows.Err()
+			return &a, r.Scan(&a.PlanID, &a.Title, &a.Version, &a.Current, scanTime(&a.AppliedAt))
+		}, `SELECT p.id, p.title, ip.version, p.version, ip.applied_at FROM incident_plans ip JOIN plans p ON p.id = ip.plan_id
+			WHERE ip.incident_id = ? ORDER BY p.title, p.id`, incidentID)
+		return err
 	})
 	return out, err
 }

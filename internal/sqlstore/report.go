@@ -79,20 +79,12 @@ func (s *ReportService) FindReport(ctx context.Context, receipt string) (st *vig
 			return err
 		}
 		st = &vigil.ReportStatus{Reference: inc.Reference, Status: vigil.PublicStatus(inc.Status),
-			SubmittedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt, Additions: []vigil.ReportAddition{}}
-		rows, err := tx.query(`SELECT body, created_at FROM report_additions WHERE report_id = ? ORDER BY id`, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a vigil.ReportAddition
-			if err := rows.Scan(&a.Text, scanTime(&a.At)); err != nil {
-				return err
-			}
-			st.Additions = append(st.Additions, a)
-		}
-		return rows.Err()
+			SubmittedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt}
+		st.Additions, err = queryAll(tx, func(r rowScanner) (a vigil.ReportAddition, err error) {
+			err = r.Scan(&a.Text, scanTime(&a.At))
+			return a, err
+		}, `SELECT body, created_at FROM report_additions WHERE report_id = ? ORDER BY id`, id)
+		return err
 	})
 	return st, err
 }

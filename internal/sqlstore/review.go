@@ -47,26 +47,16 @@ func (tx *Tx) findReview(incidentID int64) (*vigil.Review, error) {
 
 // actions loads review actions with their tasks and plans.
 func (tx *Tx) actions(where string, args ...any) ([]*vigil.Action, error) {
-	rows, err := tx.query(`SELECT `+taskColumns+`, ra.plan_id, coalesce(p.title, ''), ra.plan_change, ra.adopted_version
-		FROM review_actions ra JOIN tasks t ON t.id = ra.task_id LEFT JOIN plans p ON p.id = ra.plan_id
-		WHERE `+where+` ORDER BY t.due_at IS NULL, t.due_at, t.id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*vigil.Action{}
-	for rows.Next() {
+	return queryAll(tx, func(r rowScanner) (*vigil.Action, error) {
 		var t vigil.Task
 		a := &vigil.Action{Task: &t}
-		if err := rows.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Description, &t.Phase, &t.Status, scanNullInt(&t.AssigneeID),
+		return a, r.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Description, &t.Phase, &t.Status, scanNullInt(&t.AssigneeID),
 			scanNullTime(&t.DueAt), &t.Position, scanNullTime(&t.CompletedAt), scanNullInt(&t.PlanID), &t.StepKey, scanNullInt(&t.CreatedBy),
 			scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt), &t.Version,
-			scanNullInt(&a.PlanID), &a.PlanTitle, &a.PlanChange, &a.AdoptedVersion); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+			scanNullInt(&a.PlanID), &a.PlanTitle, &a.PlanChange, &a.AdoptedVersion)
+	}, `SELECT `+taskColumns+`, ra.plan_id, coalesce(p.title, ''), ra.plan_change, ra.adopted_version
+		FROM review_actions ra JOIN tasks t ON t.id = ra.task_id LEFT JOIN plans p ON p.id = ra.plan_id
+		WHERE `+where+` ORDER BY t.due_at IS NULL, t.due_at, t.id`, args...)
 }
 
 // StartReview opens an incident's review, its timeline drafted from the
@@ -94,21 +84,8 @@ func (s *ReviewService) StartReview(ctx context.Context, incidentID int64) (rv *
 		if n > 0 {
 			return rv, vigil.Errorf(vigil.ECONFLICT, "This incident's review has been started already.")
 		}
-		var entries []*vigil.TimelineEntry
-		rows, err := tx.query(`SELECT `+timelineColumns+` FROM timeline WHERE incident_id = ? ORDER BY at, id LIMIT 2000`, incidentID)
+		entries, err := queryAll(tx, scanTimeline, `SELECT `+timelineColumns+` FROM timeline WHERE incident_id = ? ORDER BY at, id LIMIT 2000`, incidentID)
 		if err != nil {
-			return rv, err
-		}
-		for rows.Next() {
-			e, err := scanTimeline(rows)
-			if err != nil {
-				rows.Close()
-				return rv, err
-			}
-			entries = append(entries, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return rv, err
 		}
 		rv = &vigil.Review{IncidentID: incidentID, Status: vigil.ReviewOpen, Timeline: vigil.SeedReviewTimeline(inc, entries),

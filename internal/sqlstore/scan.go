@@ -107,3 +107,76 @@ func mustJSON(v any) string {
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
+
+// queryAll runs q and returns one value per row, made by scan (as pgx's
+// CollectRows does): an empty slice, not nil, when no row matches, so that
+// lists encode as [] in JSON. The rows are closed before it returns, so
+// the caller may run its next statement on the same connection (SQLite's
+// one writer).
+func queryAll[T any](tx *Tx, scan func(rowScanner) (T, error), q string, args ...any) ([]T, error) {
+	out := []T{}
+	err := eachRow(tx, func(r rowScanner) error {
+		v, err := scan(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// queryMap runs q and returns a map with one entry per row, made by scan;
+// a later row replaces an earlier one with the same key.
+func queryMap[K comparable, V any](tx *Tx, scan func(rowScanner) (K, V, error), q string, args ...any) (map[K]V, error) {
+	out := map[K]V{}
+	err := eachRow(tx, func(r rowScanner) error {
+		k, v, err := scan(r)
+		if err != nil {
+			return err
+		}
+		out[k] = v
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachRow runs q and calls fn on each row, then closes the rows and
+// returns the first error.
+func eachRow(tx *Tx, fn func(rowScanner) error, q string, args ...any) error {
+	rows, err := tx.query(q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// noExtra adapts a scan function that takes extra destinations (for
+// columns some queries add) to queryAll, without them.
+func noExtra[T any](scan func(rowScanner, ...any) (T, error)) func(rowScanner) (T, error) {
+	return func(r rowScanner) (T, error) { return scan(r) }
+}
+
+// scanInt64 scans a row of one integer column.
+func scanInt64(r rowScanner) (v int64, err error) {
+	err = r.Scan(&v)
+	return v, err
+}
+
+// scanString scans a row of one text column.
+func scanString(r rowScanner) (v string, err error) {
+	err = r.Scan(&v)
+	return v, err
+}

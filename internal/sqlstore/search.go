@@ -301,24 +301,17 @@ func keys[K comparable, V any](m map[K]V) []K {
 
 // docBodies loads the text of search documents by ID.
 func (tx *Tx) docBodies(ids []int64) (map[int64]string, error) {
-	out := make(map[int64]string, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[int64]string{}, nil
 	}
-	rows, err := tx.query(`SELECT id, body FROM search_docs WHERE id IN (`+placeholders(len(ids))+`)`, anySlice(ids)...)
+	out, err := queryMap(tx, func(r rowScanner) (id int64, body string, err error) {
+		err = r.Scan(&id, &body)
+		return id, body, err
+	}, `SELECT id, body FROM search_docs WHERE id IN (`+placeholders(len(ids))+`)`, anySlice(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("load search documents: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var body string
-		if err := rows.Scan(&id, &body); err != nil {
-			return nil, err
-		}
-		out[id] = body
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SearchService implements vigil.SearchService.

@@ -110,20 +110,10 @@ func (s *SharingService) FindCollections(ctx context.Context) (out []*vigil.Coll
 	defer s.db.op("collection.list")(&err)
 	out = []*vigil.Collection{}
 	err = s.db.read(ctx, func(tx *Tx) error {
-		rows, err := tx.query(`SELECT id FROM taxii_collections ORDER BY created_at, id`)
+		ids, err := queryAll(tx, scanString, `SELECT id FROM taxii_collections ORDER BY created_at, id`)
 		if err != nil {
 			return err
 		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
 		for _, id := range ids {
 			c, err := tx.findCollection(id)
 			if vigil.ErrorCode(err) == vigil.ENOTFOUND {
@@ -588,27 +578,25 @@ func (s *SharingService) FindObjects(ctx context.Context, coll string, f vigil.O
 		if err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT seq, stix_id, type, spec_version, version, date_added, tlp, body FROM stix_objects WHERE `+where+
+		objs, err := queryAll(tx, func(r rowScanner) (*vigil.StoredObject, error) {
+			o := &vigil.StoredObject{}
+			var body string
+			if err := r.Scan(&o.Seq, &o.ID, &o.Type, &o.SpecVersion, scanTime(&o.Version), scanTime(&o.DateAdded), &o.TLP, &body); err != nil {
+				return nil, err
+			}
+			o.Body = []byte(body)
+			return o, nil
+		}, `SELECT seq, stix_id, type, spec_version, version, date_added, tlp, body FROM stix_objects WHERE `+where+
 			` ORDER BY seq LIMIT ?`, append(args, f.Limit+1)...)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		page = &vigil.ObjectPage{Objects: make([]*vigil.StoredObject, 0, min(f.Limit, 1024))}
-		for rows.Next() {
-			o := &vigil.StoredObject{}
-			var body string
-			if err := rows.Scan(&o.Seq, &o.ID, &o.Type, &o.SpecVersion, scanTime(&o.Version), scanTime(&o.DateAdded), &o.TLP, &body); err != nil {
-				return err
-			}
-			o.Body = []byte(body)
-			page.Objects = append(page.Objects, o)
-		}
+		page = &vigil.ObjectPage{Objects: objs}
 		if len(page.Objects) > f.Limit {
 			page.Objects, page.More = page.Objects[:f.Limit], true
 			page.Next = page.Objects[f.Limit-1].Seq
 		}
-		return rows.Err()
+		return nil
 	})
 	return page, err
 }
@@ -746,22 +734,18 @@ func (s *SharingService) FindPartners(ctx context.Context) (out []*vigil.Partner
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT id, name, contact, identity_ref, max_tlp, token_hint, revoked, created_at FROM partners ORDER BY name`)
+		out, err = queryAll(tx, func(r rowScanner) (*vigil.Partner, error) {
+			p := &vigil.Partner{Access: []vigil.CollectionAccess{}}
+			return p, r.Scan(&p.ID, &p.Name, &p.Contact, &p.IdentityRef, &p.MaxTLP, &p.TokenHint, &p.Revoked, scanTime(&p.CreatedAt))
+		}, `SELECT id, name, contact, identity_ref, max_tlp, token_hint, revoked, created_at FROM partners ORDER BY name`)
 		if err != nil {
 			return err
 		}
 		byID := map[int64]*vigil.Partner{}
-		for rows.Next() {
-			p := &vigil.Partner{Access: []vigil.CollectionAccess{}}
-			if err := rows.Scan(&p.ID, &p.Name, &p.Contact, &p.IdentityRef, &p.MaxTLP, &p.TokenHint, &p.Revoked, scanTime(&p.CreatedAt)); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, p)
+		for _, p := range out {
 			byID[p.ID] = p
 		}
-		rows.Close()
-		rows, err = tx.query(`SELECT partner_id, collection_id, can_read, can_write FROM partner_access ORDER BY collection_id`)
+		rows, err := tx.query(`SELECT partner_id, collection_id, can_read, can_write FROM partner_access ORDER BY collection_id`)
 		if err != nil {
 			return err
 		}

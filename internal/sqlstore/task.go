@@ -83,20 +83,9 @@ func (s *TaskService) FindTasks(ctx context.Context, f vigil.TaskFilter) (tasks 
 		if f.IncidentID == nil {
 			order = "t.due_at IS NULL, t.due_at, t.id"
 		}
-		rows, err := tx.query(`SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
+		tasks, err = queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
 			` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTask(rows)
-			if err != nil {
-				return err
-			}
-			tasks = append(tasks, t)
-		}
-		return rows.Err()
+		return err
 	})
 	return tasks, n, err
 }
@@ -226,20 +215,14 @@ func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return nil, err
 		}
-		rows, err := tx.query(`SELECT id FROM tasks WHERE incident_id = ?`, incidentID)
+		current, err := queryAll(tx, scanInt64, `SELECT id FROM tasks WHERE incident_id = ?`, incidentID)
 		if err != nil {
 			return nil, err
 		}
 		have := map[int64]bool{}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
+		for _, id := range current {
 			have[id] = true
 		}
-		rows.Close()
 		seen := map[int64]bool{}
 		for _, id := range ids {
 			if !have[id] || seen[id] {
@@ -259,19 +242,6 @@ func (s *TaskService) ReorderTasks(ctx context.Context, incidentID int64, ids []
 			return nil, err
 		}
 		tx.audit("task.reorder", "incident", incidentID, nil, ids)
-		rows, err = tx.query(`SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? ORDER BY t.position, t.id`, incidentID)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var tasks []*vigil.Task
-		for rows.Next() {
-			t, err := scanTask(rows)
-			if err != nil {
-				return nil, err
-			}
-			tasks = append(tasks, t)
-		}
-		return tasks, rows.Err()
+		return queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? ORDER BY t.position, t.id`, incidentID)
 	})
 }

@@ -89,23 +89,12 @@ func (s *TimelineService) FindTimeline(ctx context.Context, incidentID int64, f 
 			where += fmt.Sprintf(" AND (at, id) %s (?, ?)", cmp)
 			args = append(args, at, c.ID)
 		}
-		rows, err := tx.query(fmt.Sprintf(`SELECT %s FROM timeline WHERE %s ORDER BY at %s, id %s LIMIT ?`, timelineColumns, where, dir, dir),
+		items, err := queryAll(tx, scanTimeline, fmt.Sprintf(`SELECT %s FROM timeline WHERE %s ORDER BY at %s, id %s LIMIT ?`, timelineColumns, where, dir, dir),
 			append(args, f.Limit+1)...)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		page = &vigil.TimelinePage{Items: make([]*vigil.TimelineEntry, 0, f.Limit)}
-		for rows.Next() {
-			e, err := scanTimeline(rows)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, e)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		page = &vigil.TimelinePage{Items: items}
 		if len(page.Items) > f.Limit {
 			page.Items = page.Items[:f.Limit]
 			last := page.Items[f.Limit-1]

@@ -99,19 +99,8 @@ func (s *UserService) FindUsers(ctx context.Context, f vigil.UserFilter) (users 
 		if err := tx.queryRow(`SELECT count(*) FROM users u WHERE `+w, args...).Scan(&n); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT `+userColumns+` FROM users u WHERE `+w+` ORDER BY u.username LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return err
-			}
-			users = append(users, u)
-		}
-		return rows.Err()
+		users, err = queryAll(tx, scanUser, `SELECT `+userColumns+` FROM users u WHERE `+w+` ORDER BY u.username LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		return err
 	})
 	return users, n, err
 }

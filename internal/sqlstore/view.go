@@ -56,19 +56,11 @@ func (s *ViewService) FindViews(ctx context.Context) (out []*vigil.SavedView, er
 		if err := tx.requireUser(); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT id, user_id, name, query, created_at FROM saved_views WHERE user_id = ? ORDER BY name`, tx.actor.UserID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		out, err = queryAll(tx, func(r rowScanner) (*vigil.SavedView, error) {
 			var v vigil.SavedView
-			if err := rows.Scan(&v.ID, &v.UserID, &v.Name, &v.Query, scanTime(&v.CreatedAt)); err != nil {
-				return err
-			}
-			out = append(out, &v)
-		}
-		return rows.Err()
+			return &v, r.Scan(&v.ID, &v.UserID, &v.Name, &v.Query, scanTime(&v.CreatedAt))
+		}, `SELECT id, user_id, name, query, created_at FROM saved_views WHERE user_id = ? ORDER BY name`, tx.actor.UserID)
+		return err
 	})
 	return out, err
 }
