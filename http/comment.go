@@ -70,7 +70,7 @@ func (s *Server) handleCommentCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCommentUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

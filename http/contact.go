@@ -37,7 +37,7 @@ func (s *Server) handleContactCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleContactUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -55,7 +55,7 @@ func (s *Server) handleContactUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleContactDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

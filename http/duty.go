@@ -26,7 +26,7 @@ type Waiver struct {
 }
 
 func (s *Server) handleObligationList(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -64,7 +64,7 @@ func (s *Server) handleObligationsDue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleObligationDraft(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -101,7 +101,7 @@ func DraftObligation(r *http.Request, svc vigil.Services, id int64) (string, err
 }
 
 func (s *Server) handleObligationSubmit(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -119,7 +119,7 @@ func (s *Server) handleObligationSubmit(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleObligationWaive(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

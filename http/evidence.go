@@ -177,7 +177,7 @@ func CustodyRead(r *http.Request) error {
 }
 
 func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -191,7 +191,7 @@ func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEvidenceUpload(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -209,7 +209,7 @@ func (s *Server) handleEvidenceUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEvidenceView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -255,7 +255,7 @@ func ServeEvidence(w http.ResponseWriter, r *http.Request, svc vigil.EvidenceSer
 }
 
 func (s *Server) handleEvidenceContent(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -303,7 +303,7 @@ func ServeEvidencePackage(w http.ResponseWriter, r *http.Request, svc vigil.Serv
 }
 
 func (s *Server) handleEvidencePackage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -314,7 +314,7 @@ func (s *Server) handleEvidencePackage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEvidenceTransfer(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -332,7 +332,7 @@ func (s *Server) handleEvidenceTransfer(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleEvidenceVerify(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -346,7 +346,7 @@ func (s *Server) handleEvidenceVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEvidenceHold(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -364,7 +364,7 @@ func (s *Server) handleEvidenceHold(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEvidenceDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

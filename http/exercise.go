@@ -39,7 +39,7 @@ func (s *Server) handleExerciseCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleExerciseView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -53,7 +53,7 @@ func (s *Server) handleExerciseView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleExerciseStart(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -71,12 +71,12 @@ func (s *Server) handleExerciseStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleInjectRelease(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	inject, err := pathID(r, "inject")
+	inject, err := vigil.ParseID(r.PathValue("inject"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -90,7 +90,7 @@ func (s *Server) handleInjectRelease(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleExerciseEnd(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) handleExerciseEnd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleContactVerify(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -56,7 +56,7 @@ func (s *Server) incidentID(r *http.Request) (int64, error) {
 		}
 		return inc.ID, nil
 	}
-	return pathID(r, "id")
+	return vigil.ParseID(r.PathValue("id"))
 }
 
 // incidentFilter parses the list filters from the query string.

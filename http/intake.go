@@ -367,7 +367,7 @@ func (s *Server) handleIntegrationCreate(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleIntegrationView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -381,7 +381,7 @@ func (s *Server) handleIntegrationView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -400,7 +400,7 @@ func (s *Server) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleIntegrationRotate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -421,7 +421,7 @@ func (s *Server) handleIntegrationRotate(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleIntegrationDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -463,7 +463,7 @@ func (s *Server) handleAlertGroupList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAlertGroupView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -529,7 +529,7 @@ func (s *Server) handleAlertList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAlertView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -35,7 +35,7 @@ func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHitView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -56,7 +56,7 @@ type SightingShare struct {
 }
 
 func (s *Server) handleHitShare(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

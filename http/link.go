@@ -74,7 +74,7 @@ func (s *Server) handleLinkCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLinkDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) handleMemberDelete(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	userID, err := pathID(r, "user")
+	userID, err := vigil.ParseID(r.PathValue("user"))
 	if err != nil {
 		s.error(w, r, err)
 		return

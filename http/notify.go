@@ -54,7 +54,7 @@ func (s *Server) handleChannelCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleChannelView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -68,7 +68,7 @@ func (s *Server) handleChannelView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleChannelUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -86,7 +86,7 @@ func (s *Server) handleChannelUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleChannelDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -99,7 +99,7 @@ func (s *Server) handleChannelDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleChannelTest(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) handleSubscriptionCreate(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleSubscriptionDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -181,7 +181,7 @@ func (s *Server) handleDeliveryList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -88,7 +88,7 @@ func (s *Server) handleObservableCreate(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleObservableView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -103,7 +103,7 @@ func (s *Server) handleObservableView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleObservableUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -129,7 +129,7 @@ func (s *Server) handleObservableUpdate(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleObservableDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -57,7 +57,7 @@ func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePlanView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -71,7 +71,7 @@ func (s *Server) handlePlanView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePlanUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -89,7 +89,7 @@ func (s *Server) handlePlanUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePlanMeta(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -107,7 +107,7 @@ func (s *Server) handlePlanMeta(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePlanApprove(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -125,7 +125,7 @@ func (s *Server) handlePlanApprove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePlanVersions(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -150,7 +150,7 @@ func SuggestPlans(plans []*vigil.Plan, inc *vigil.Incident) []*vigil.Plan {
 }
 
 func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -176,7 +176,7 @@ func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

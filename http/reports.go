@@ -172,7 +172,7 @@ func WriteReport(w http.ResponseWriter, d *reporting.Doc, format, name string) e
 }
 
 func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

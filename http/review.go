@@ -17,7 +17,7 @@ type ActionList struct {
 }
 
 func (s *Server) handleReviewView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -31,7 +31,7 @@ func (s *Server) handleReviewView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReviewStart(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -45,7 +45,7 @@ func (s *Server) handleReviewStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReviewUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -63,7 +63,7 @@ func (s *Server) handleReviewUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReviewAction(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -81,7 +81,7 @@ func (s *Server) handleReviewAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReviewClose(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -67,7 +67,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUserView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -82,7 +82,7 @@ func (s *Server) handleUserView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -112,7 +112,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	id := a.UserID
 	if r.PathValue("id") != "" {
 		var err error
-		if id, err = pathID(r, "id"); err != nil {
+		if id, err = vigil.ParseID(r.PathValue("id")); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -185,7 +185,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

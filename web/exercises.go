@@ -117,7 +117,7 @@ func (h *Handler) exerciseView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status int, d *exerciseData) {
-	id, err := pathInt(r, "xid")
+	id, err := vigil.ParseID(r.PathValue("xid"))
 	if err == nil {
 		d.X, err = h.Services.Exercises.FindExerciseByID(r.Context(), id)
 	}
@@ -136,7 +136,7 @@ func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status in
 }
 
 func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "xid")
+	id, err := vigil.ParseID(r.PathValue("xid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -222,7 +222,7 @@ func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) contactVerify(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "cid")
+	id, err := vigil.ParseID(r.PathValue("cid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}

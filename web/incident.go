@@ -416,7 +416,7 @@ func (h *Handler) incidentID(r *http.Request) (int64, error) {
 		}
 		return inc.ID, nil
 	}
-	return pathInt(r, "id")
+	return vigil.ParseID(r.PathValue("id"))
 }
 
 // formError re-shows the incident page after a failed form: EINVALID
@@ -594,7 +594,7 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
-		tid, err = pathInt(r, "tid")
+		tid, err = vigil.ParseID(r.PathValue("tid"))
 	}
 	if err == nil {
 		err = parseForm(w, r)
@@ -634,7 +634,7 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
-		tid, err = pathInt(r, "tid")
+		tid, err = vigil.ParseID(r.PathValue("tid"))
 	}
 	if err == nil {
 		err = parseForm(w, r)
@@ -713,7 +713,7 @@ func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var oid int64
 	if err == nil {
-		oid, err = pathInt(r, "oid")
+		oid, err = vigil.ParseID(r.PathValue("oid"))
 	}
 	var o *vigil.Observable
 	if err == nil {
@@ -759,7 +759,7 @@ func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var lid int64
 	if err == nil {
-		lid, err = pathInt(r, "lid")
+		lid, err = vigil.ParseID(r.PathValue("lid"))
 	}
 	if err == nil {
 		err = h.Services.Links.DeleteLink(r.Context(), lid)

@@ -141,7 +141,7 @@ func (h *Handler) partnerCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) partnerRevoke(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "pid")
+	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -198,7 +198,7 @@ type shareData struct {
 // hitShare shows what sharing a hit's sighting sends (GET), and sends it
 // (POST).
 func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "hid")
+	id, err := vigil.ParseID(r.PathValue("hid"))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
