@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -75,16 +76,9 @@ func (h *Handler) users(r *http.Request) ([]*vigil.User, map[int64]string) {
 		return nil, names
 	}
 	for _, u := range users {
-		names[u.ID] = cmpOr(u.Name, u.Username)
+		names[u.ID] = cmp.Or(u.Name, u.Username)
 	}
 	return users, names
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +219,7 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	form := readIncidentForm(r)
 	errs := map[string]string{}
-	cat, err := strconv.Atoi(strings.TrimSpace(cmpOr(form.Category, "0")))
+	cat, err := strconv.Atoi(strings.TrimSpace(cmp.Or(form.Category, "0")))
 	if err != nil {
 		errs["category"] = "Choose a category."
 	}
@@ -470,7 +464,7 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 		CrimeSuspected: &form.Crime}
 	typ, sev, tlp := vigil.IncidentType(form.Type), vigil.Severity(form.Severity), vigil.TLP(form.TLP)
 	upd.Type, upd.Severity, upd.TLP = &typ, &sev, &tlp
-	cat, cerr := strconv.Atoi(cmpOr(strings.TrimSpace(form.Category), "0"))
+	cat, cerr := strconv.Atoi(cmp.Or(strings.TrimSpace(form.Category), "0"))
 	if cerr != nil {
 		d.Errors["category"] = "Choose a category."
 	}
