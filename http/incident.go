@@ -97,16 +97,14 @@ func incidentFilter(r *http.Request, extra ...string) (vigil.IncidentFilter, *qu
 	return f, q, f.Normalize()
 }
 
-func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) error {
 	f, q, err := incidentFilter(r, "count")
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.Incidents.FindIncidents(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := &IncidentList{Items: page.Items, NextCursor: page.NextCursor}
 	if len(page.Snippets) > 0 {
@@ -118,12 +116,12 @@ func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) {
 	if c := q.bool("count"); c != nil && *c {
 		n, err := s.Services.Incidents.CountIncidents(r.Context(), f)
 		if err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 		out.Total = &n
 	}
 	s.json(w, http.StatusOK, out)
+	return nil
 }
 
 // IncidentCount is the answer of GET /api/v1/incidents/count.
@@ -131,53 +129,51 @@ type IncidentCount struct {
 	Count int `json:"count"`
 }
 
-func (s *Server) handleIncidentCount(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentCount(w http.ResponseWriter, r *http.Request) error {
 	f, _, err := incidentFilter(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	n, err := s.Services.Incidents.CountIncidents(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &IncidentCount{Count: n})
+	return nil
 }
 
-func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) error {
 	var req IncidentCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	inc := req.incident()
 	if err := s.Services.Incidents.CreateIncident(r.Context(), inc); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
 	w.Header().Set("ETag", etag(inc.Version))
 	s.json(w, http.StatusCreated, inc)
+	return nil
 }
 
-func (s *Server) handleIncidentView(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentView(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.incidentID(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	inc, err := s.Services.Incidents.FindIncidentByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	tag := etag(inc.Version)
 	w.Header().Set("ETag", tag)
 	if match := r.Header.Get("If-None-Match"); match != "" && strings.Trim(strings.TrimPrefix(match, "W/"), " ") == tag {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	s.json(w, http.StatusOK, inc)
+	return nil
 }
 
 // versioned reads the version a write is based on: If-Match wins over the
@@ -199,66 +195,59 @@ func versioned(r *http.Request, bodyVersion int) (int, error) {
 
 // staleWrite answers a write that lost the race: 412 with the current
 // incident, so the client can show the difference and keep its input.
-func (s *Server) staleWrite(w http.ResponseWriter, r *http.Request, id int64, err error) {
+func (s *Server) staleWrite(w http.ResponseWriter, r *http.Request, id int64, err error) error {
 	cur, ferr := s.Services.Incidents.FindIncidentByID(r.Context(), id)
 	if ferr != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(cur.Version))
-	s.problem(w, r, &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur})
+	return &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur}
 }
 
-func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.incidentID(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var upd vigil.IncidentUpdate
-	if !s.decode(w, r, &upd) {
-		return
+	if err := s.decode(w, r, &upd); err != nil {
+		return err
 	}
 	if upd.Version, err = versioned(r, upd.Version); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	inc, err := s.Services.Incidents.UpdateIncident(r.Context(), id, upd)
 	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		s.staleWrite(w, r, id, err)
-		return
+		return s.staleWrite(w, r, id, err)
 	} else if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(inc.Version))
 	s.json(w, http.StatusOK, inc)
+	return nil
 }
 
-func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.incidentID(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var t vigil.Transition
-	if !s.decode(w, r, &t) {
-		return
+	if err := s.decode(w, r, &t); err != nil {
+		return err
 	}
 	if t.Version, err = versioned(r, t.Version); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	inc, err := s.Services.Incidents.TransitionIncident(r.Context(), id, t)
 	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		s.staleWrite(w, r, id, err)
-		return
+		return s.staleWrite(w, r, id, err)
 	} else if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(inc.Version))
 	s.json(w, http.StatusOK, inc)
+	return nil
 }
 
 // Lifecycle describes the statuses and the moves between them, for clients
@@ -276,9 +265,9 @@ type LifecycleStatus struct {
 	Advice string         `json:"advice,omitempty"`
 }
 
-func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) {
-	if s.requireActor(w, r) == nil {
-		return
+func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireActor(r); err != nil {
+		return err
 	}
 	var lc Lifecycle
 	for _, st := range vigil.Statuses {
@@ -286,6 +275,7 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) {
 			Next: st.NextStatuses(), Advice: vigil.TriageAdvice(st)})
 	}
 	s.json(w, http.StatusOK, &lc)
+	return nil
 }
 
 // IncidentFilterFromRequest reads the incident list filters from a

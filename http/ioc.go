@@ -11,7 +11,7 @@ import (
 	"github.com/vigil-ir/vigil/stix"
 )
 
-func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "incident_id", "alert_id", "before", "limit")
 	f := vigil.HitFilter{
 		IncidentID: int64(q.int("incident_id", 0)),
@@ -23,29 +23,27 @@ func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) {
 		q.p.Add("limit", "Between 1 and 200.")
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.IOC.FindHits(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, page)
+	return nil
 }
 
-func (s *Server) handleHitView(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHitView(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	h, err := s.Services.IOC.FindHit(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, h)
+	return nil
 }
 
 // SightingShare asks to share a hit's sighting with a collection.
@@ -55,44 +53,39 @@ type SightingShare struct {
 	Preview bool `json:"preview"`
 }
 
-func (s *Server) handleHitShare(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHitShare(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var p SightingShare
-	if !s.decode(w, r, &p) {
-		return
+	if err := s.decode(w, r, &p); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	coll, err := s.Services.Sharing.FindCollection(ctx, p.CollectionID)
 	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-		s.error(w, r, vigil.Invalid("collection_id", "No collection %q.", p.CollectionID))
-		return
+		return vigil.Invalid("collection_id", "No collection %q.", p.CollectionID)
 	} else if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	objs, in, err := PrepareSighting(ctx, s.Services, id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if p.Preview {
 		s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs})
-		return
+		return nil
 	}
 	st, err := s.Services.IOC.ShareHit(ctx, id, p.CollectionID, in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs, Status: st})
+	return nil
 }
 
 // PrepareSighting builds the STIX objects that share a hit's sighting, as

@@ -43,11 +43,11 @@ func AssessPreparedness(ctx context.Context, svc vigil.Services, now time.Time) 
 	return &Preparedness{Items: vigil.AssessReadiness(in, now), OpenActions: in.OpenActions}, nil
 }
 
-func (s *Server) handlePreparedness(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePreparedness(w http.ResponseWriter, r *http.Request) error {
 	p, err := AssessPreparedness(r.Context(), s.Services, s.Now())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, p)
+	return nil
 }

@@ -138,7 +138,9 @@ func ReportPeriod(r *http.Request, now time.Time) (vigil.MetricsFilter, string, 
 	return f, f.From.Format("2 Jan 2006") + " to " + f.To.Add(-time.Second).Format("2 Jan 2006"), nil
 }
 
-// WriteReport sends a report in the asked format (md, html or pdf).
+// WriteReport sends a report in the asked format (md, html or pdf). It
+// returns an error only before it has written anything, so the caller may
+// answer it; a write that fails after that ends the connection.
 func WriteReport(w http.ResponseWriter, d *reporting.Doc, format, name string) error {
 	media, ok := reportFormats[format]
 	if !ok {
@@ -167,52 +169,46 @@ func WriteReport(w http.ResponseWriter, d *reporting.Doc, format, name string) e
 	}
 	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name + "." + format}))
 	h.Set("Cache-Control", "no-store")
-	_, err := w.Write(body)
-	return err
+	if _, err := w.Write(body); err != nil {
+		panic(http.ErrAbortHandler) // a cut-off report must not look whole
+	}
+	return nil
 }
 
-func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "md"
 	}
 	if _, ok := reportFormats[format]; !ok {
-		s.error(w, r, vigil.Invalid("format", "Ask for md, html or pdf."))
-		return
+		return vigil.Invalid("format", "Ask for md, html or pdf.")
 	}
 	d, err := IncidentReport(r.Context(), s.Services, id, s.Now(), time.UTC)
-	if err == nil {
-		err = WriteReport(w, d, format, d.Title[len("Incident report: "):]+"-report")
-	}
 	if err != nil {
-		s.error(w, r, err)
+		return err
 	}
+	return WriteReport(w, d, format, d.Title[len("Incident report: "):]+"-report")
 }
 
-func (s *Server) handleManagementReport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleManagementReport(w http.ResponseWriter, r *http.Request) error {
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "md"
 	}
 	if _, ok := reportFormats[format]; !ok {
-		s.error(w, r, vigil.Invalid("format", "Ask for md, html or pdf."))
-		return
+		return vigil.Invalid("format", "Ask for md, html or pdf.")
 	}
 	f, period, err := ReportPeriod(r, s.Now())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	d, err := ManagementReport(r.Context(), s.Services, f, period, s.Now(), time.UTC)
-	if err == nil {
-		err = WriteReport(w, d, format, "vigil-management-report-"+f.From.Format("2006-01-02"))
-	}
 	if err != nil {
-		s.error(w, r, err)
+		return err
 	}
+	return WriteReport(w, d, format, "vigil-management-report-"+f.From.Format("2006-01-02"))
 }
