@@ -24,11 +24,7 @@ type CommentList struct {
 	Items []*vigil.Comment `json:"items"`
 }
 
-func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request, id int64) error {
 	q := newQuery(r, "task")
 	var task *int64
 	if v := q.str("task"); v != "" {
@@ -49,11 +45,7 @@ func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) handleCommentCreate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleCommentCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req CommentCreate
 	if err := s.decode(w, r, &req); err != nil {
 		return err

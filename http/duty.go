@@ -25,11 +25,7 @@ type Waiver struct {
 	Version       int    `json:"version"`
 }
 
-func (s *Server) handleObligationList(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleObligationList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Duties.FindObligations(r.Context(), id)
 	if err != nil {
 		return err

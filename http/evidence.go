@@ -176,11 +176,7 @@ func CustodyRead(r *http.Request) error {
 	return vigil.Errorf(vigil.EFORBIDDEN, "Evidence opens only from Vigil's own pages: each read is recorded in its chain of custody.")
 }
 
-func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Evidence.FindEvidence(r.Context(), id)
 	if err != nil {
 		return err
@@ -189,13 +185,9 @@ func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (s *Server) handleEvidenceUpload(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleEvidenceUpload(w http.ResponseWriter, r *http.Request, id int64) error {
 	e := &vigil.Evidence{IncidentID: id}
-	err = ReadEvidenceUpload(r, time.UTC, e, func(e *vigil.Evidence, file io.Reader) error {
+	err := ReadEvidenceUpload(r, time.UTC, e, func(e *vigil.Evidence, file io.Reader) error {
 		return s.Services.Evidence.AddEvidence(r.Context(), e, file)
 	})
 	if err != nil {
@@ -295,11 +287,7 @@ func ServeEvidencePackage(w http.ResponseWriter, r *http.Request, svc vigil.Serv
 	return nil
 }
 
-func (s *Server) handleEvidencePackage(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleEvidencePackage(w http.ResponseWriter, r *http.Request, id int64) error {
 	return ServeEvidencePackage(w, r, s.Services, id, s.Now())
 }
 

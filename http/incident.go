@@ -46,17 +46,28 @@ type IncidentList struct {
 	Total      *int              `json:"total,omitempty"` // with count=true
 }
 
-// incidentID resolves the {id} path value: a numeric ID or a reference.
-func (s *Server) incidentID(r *http.Request) (int64, error) {
-	v := r.PathValue("id")
-	if vigil.IsReference(v) {
+// incidentHandler is an API handler of an incident or something of it:
+// the routes under /api/v1/incidents/{id}. It gets the incident's ID.
+type incidentHandler func(w http.ResponseWriter, r *http.Request, id int64) error
+
+// incident resolves the {id} path value for h, the same way on every
+// incident route: a numeric ID, or a reference such as INC-2026-000123.
+func (s *Server) incident(h incidentHandler) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v := r.PathValue("id")
+		if !vigil.IsReference(v) {
+			id, err := vigil.ParseID(v)
+			if err != nil {
+				return err
+			}
+			return h(w, r, id)
+		}
 		inc, err := s.Services.Incidents.FindIncidentByReference(r.Context(), v)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		return inc.ID, nil
+		return h(w, r, inc.ID)
 	}
-	return vigil.ParseID(r.PathValue("id"))
 }
 
 // incidentFilter parses the list filters from the query string.
@@ -157,11 +168,7 @@ func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-func (s *Server) handleIncidentView(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentView(w http.ResponseWriter, r *http.Request, id int64) error {
 	inc, err := s.Services.Incidents.FindIncidentByID(r.Context(), id)
 	if err != nil {
 		return err
@@ -204,15 +211,12 @@ func (s *Server) staleWrite(w http.ResponseWriter, r *http.Request, id int64, er
 	return &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur}
 }
 
-func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var upd vigil.IncidentUpdate
 	if err := s.decode(w, r, &upd); err != nil {
 		return err
 	}
+	var err error
 	if upd.Version, err = versioned(r, upd.Version); err != nil {
 		return err
 	}
@@ -227,15 +231,12 @@ func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request, id int64) error {
 	var t vigil.Transition
 	if err := s.decode(w, r, &t); err != nil {
 		return err
 	}
+	var err error
 	if t.Version, err = versioned(r, t.Version); err != nil {
 		return err
 	}

@@ -20,11 +20,7 @@ type LinkList struct {
 	Items []*vigil.Link `json:"items"`
 }
 
-func (s *Server) handleLinkList(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleLinkList(w http.ResponseWriter, r *http.Request, id int64) error {
 	links, err := s.Services.Links.FindLinks(r.Context(), id)
 	if err != nil {
 		return err
@@ -33,11 +29,7 @@ func (s *Server) handleLinkList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) handleLinkCreate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleLinkCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req LinkCreate
 	if err := s.decode(w, r, &req); err != nil {
 		return err
@@ -48,6 +40,7 @@ func (s *Server) handleLinkCreate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var target int64
+	var err error
 	if vigil.IsReference(req.Target) {
 		inc, err := s.Services.Incidents.FindIncidentByReference(r.Context(), req.Target)
 		if err != nil {
@@ -91,11 +84,7 @@ type MemberList struct {
 	Items []*vigil.Member `json:"items"`
 }
 
-func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Members.FindMembers(r.Context(), id)
 	if err != nil {
 		return err
@@ -104,11 +93,7 @@ func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) handleMemberCreate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleMemberCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req MemberCreate
 	if err := s.decode(w, r, &req); err != nil {
 		return err
@@ -121,11 +106,7 @@ func (s *Server) handleMemberCreate(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (s *Server) handleMemberDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleMemberDelete(w http.ResponseWriter, r *http.Request, id int64) error {
 	userID, err := vigil.ParseID(r.PathValue("user"))
 	if err != nil {
 		return err

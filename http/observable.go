@@ -38,11 +38,7 @@ type SightingList struct {
 	Items []vigil.IncidentRef  `json:"items"`
 }
 
-func (s *Server) handleObservableList(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleObservableList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Observables.FindObservables(r.Context(), id)
 	if err != nil {
 		return err
@@ -51,11 +47,7 @@ func (s *Server) handleObservableList(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-func (s *Server) handleObservableCreate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleObservableCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req ObservablesCreate
 	if err := s.decode(w, r, &req); err != nil {
 		return err

@@ -144,11 +144,7 @@ func SuggestPlans(plans []*vigil.Plan, inc *vigil.Incident) []*vigil.Plan {
 	return out
 }
 
-func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request, id int64) error {
 	applied, err := s.Services.Plans.FindAppliedPlans(r.Context(), id)
 	if err != nil {
 		return err
@@ -167,11 +163,7 @@ func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request, id int64) error {
 	var in PlanApply
 	if err := s.decode(w, r, &in); err != nil {
 		return err

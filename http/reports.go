@@ -175,11 +175,7 @@ func WriteReport(w http.ResponseWriter, d *reporting.Doc, format, name string) e
 	return nil
 }
 
-func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request, id int64) error {
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "md"

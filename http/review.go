@@ -16,11 +16,7 @@ type ActionList struct {
 	Actions []*vigil.Action `json:"actions"`
 }
 
-func (s *Server) handleReviewView(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleReviewView(w http.ResponseWriter, r *http.Request, id int64) error {
 	rv, err := s.Services.Reviews.FindReview(r.Context(), id)
 	if err != nil {
 		return err
@@ -29,11 +25,7 @@ func (s *Server) handleReviewView(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) handleReviewStart(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleReviewStart(w http.ResponseWriter, r *http.Request, id int64) error {
 	rv, err := s.Services.Reviews.StartReview(r.Context(), id)
 	if err != nil {
 		return err
@@ -42,11 +34,7 @@ func (s *Server) handleReviewStart(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) handleReviewUpdate(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleReviewUpdate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var u vigil.ReviewUpdate
 	if err := s.decode(w, r, &u); err != nil {
 		return err
@@ -59,11 +47,7 @@ func (s *Server) handleReviewUpdate(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (s *Server) handleReviewAction(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleReviewAction(w http.ResponseWriter, r *http.Request, id int64) error {
 	var in vigil.ActionInput
 	if err := s.decode(w, r, &in); err != nil {
 		return err
@@ -76,11 +60,7 @@ func (s *Server) handleReviewAction(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (s *Server) handleReviewClose(w http.ResponseWriter, r *http.Request) error {
-	id, err := vigil.ParseID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) handleReviewClose(w http.ResponseWriter, r *http.Request, id int64) error {
 	var c ReviewClose
 	if err := s.decode(w, r, &c); err != nil {
 		return err

@@ -29,11 +29,7 @@ func ExportSTIX(ctx context.Context, svc vigil.Services, id int64, report bool, 
 	return e.Bundle()
 }
 
-func (s *Server) handleIncidentSTIX(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentSTIX(w http.ResponseWriter, r *http.Request, id int64) error {
 	q := newQuery(r, "report", "max_tlp")
 	report := q.bool("report")
 	var maxTLP vigil.TLP
@@ -74,11 +70,7 @@ type PublicationResult struct {
 	Status     *vigil.TAXIIStatus `json:"status"` // null for a preview
 }
 
-func (s *Server) handleIncidentPublish(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentPublish(w http.ResponseWriter, r *http.Request, id int64) error {
 	var p Publication
 	if err := s.decode(w, r, &p); err != nil {
 		return err

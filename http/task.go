@@ -30,11 +30,7 @@ type TaskOrder struct {
 	IDs []int64 `json:"ids"`
 }
 
-func (s *Server) handleIncidentTaskList(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleIncidentTaskList(w http.ResponseWriter, r *http.Request, id int64) error {
 	if _, err := s.Services.Incidents.FindIncidentByID(r.Context(), id); err != nil {
 		return err
 	}
@@ -72,11 +68,7 @@ func (s *Server) handleTaskList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) handleTaskCreate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleTaskCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req TaskCreate
 	if err := s.decode(w, r, &req); err != nil {
 		return err
@@ -134,11 +126,7 @@ func (s *Server) handleTaskUpdate(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) handleTaskReorder(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleTaskReorder(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req TaskOrder
 	if err := s.decode(w, r, &req); err != nil {
 		return err

@@ -8,11 +8,7 @@ import (
 	"github.com/vigil-ir/vigil"
 )
 
-func (s *Server) handleTimelineList(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleTimelineList(w http.ResponseWriter, r *http.Request, id int64) error {
 	q := newQuery(r, "kind", "order", "cursor", "limit")
 	f := vigil.TimelineFilter{Kinds: enumList[vigil.TimelineKind](q, "kind"), Cursor: q.str("cursor"), Limit: q.int("limit", 0)}
 	switch q.str("order") {
@@ -38,11 +34,7 @@ func (s *Server) handleTimelineList(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.incidentID(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var n vigil.Note
 	if err := s.decode(w, r, &n); err != nil {
 		return err
