@@ -133,17 +133,6 @@ func (s *Server) handlePlanVersions(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// SuggestPlans picks the plans written for an incident's type and severity.
-func SuggestPlans(plans []*vigil.Plan, inc *vigil.Incident) []*vigil.Plan {
-	out := []*vigil.Plan{}
-	for _, p := range plans {
-		if p.Definition.Fits(inc.Type, inc.Severity) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request, id int64) error {
 	applied, err := s.Services.Plans.FindAppliedPlans(r.Context(), id)
 	if err != nil {
@@ -155,7 +144,7 @@ func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request, id 
 		if err != nil {
 			return err
 		}
-		out.Suggested = SuggestPlans(plans, inc)
+		out.Suggested = vigil.SuggestPlans(plans, inc)
 	} else if vigil.ErrorCode(err) != vigil.EFORBIDDEN {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
-	vigilhttp "github.com/vigil-ir/vigil/http"
 	"github.com/vigil-ir/vigil/plan"
 )
 
@@ -315,7 +314,7 @@ func (h *Handler) incidentPlans(r *http.Request, d *incidentData) {
 		for _, a := range d.AppliedPlans {
 			applied[a.PlanID] = true
 		}
-		for _, p := range vigilhttp.SuggestPlans(list, d.Inc) {
+		for _, p := range vigil.SuggestPlans(list, d.Inc) {
 			if !applied[p.ID] {
 				d.SuggestedPlans = append(d.SuggestedPlans, p)
 			}
