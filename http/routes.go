@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 	"github.com/vigil-ir/vigil/stix"
 )
 
@@ -223,7 +224,7 @@ func (s *Server) routes() {
 		Summary: "End it; each finding becomes an action item of the exercise incident's review", Body: vigil.ExerciseEnd{}, Resp: vigil.Exercise{}})
 	s.api("GET /api/v1/preparedness", s.handlePreparedness, op{ID: "getPreparedness", Tag: "Exercises",
 		Summary: "Where the organisation stands against the NCSC's 10 Steps for incident management: plans, exercises, contacts, backups and restore tests, lessons",
-		Resp:    Preparedness{}})
+		Resp:    casework.Preparedness{}})
 
 	// Metrics.
 	window := []param{{"from", "Start: a date (2026-09-01) or RFC 3339 time; default 90 days ago.", str(), false},

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
-	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/casework"
 )
 
 type exercisesData struct {
@@ -179,7 +179,7 @@ func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) {
 }
 
 type preparednessData struct {
-	*vigilhttp.Preparedness
+	*casework.Preparedness
 	Areas   []readinessArea
 	OK, All int
 	Names   map[int64]string
@@ -199,7 +199,7 @@ var areaTitles = []readinessArea{
 }
 
 func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) {
-	p, err := vigilhttp.AssessPreparedness(r.Context(), h.Services, h.Now())
+	p, err := casework.AssessPreparedness(r.Context(), h.Services, h.Now())
 	if err != nil {
 		h.errorPage(w, r, err)
 		return

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
-	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/casework"
 )
 
 // intelData is the threat intelligence page: hits, collections and, for
@@ -224,7 +224,7 @@ func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		coll := r.PostForm.Get("collection_id")
-		_, in, err := vigilhttp.PrepareSighting(ctx, h.Services, id)
+		_, in, err := casework.PrepareSighting(ctx, h.Services, id)
 		if err == nil {
 			_, err = h.Services.IOC.ShareHit(ctx, id, coll, in)
 		}
@@ -249,7 +249,7 @@ func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
 	if d.Collection == "" && len(d.Collections) > 0 {
 		d.Collection = d.Collections[0].ID
 	}
-	objs, _, err := vigilhttp.PrepareSighting(ctx, h.Services, id)
+	objs, _, err := casework.PrepareSighting(ctx, h.Services, id)
 	if vigil.ErrorCode(err) == vigil.EFORBIDDEN {
 		d.Error = vigil.ErrorMessage(err)
 	} else if err != nil {
