@@ -200,15 +200,24 @@ func versioned(r *http.Request, bodyVersion int) (int, error) {
 	return 0, vigil.Errorf(vigil.EPRECONDITION, "Say which version you are changing: send If-Match with the ETag you read, or \"version\" in the body.")
 }
 
-// staleWrite answers a write that lost the race: 412 with the current
-// incident, so the client can show the difference and keep its input.
-func (s *Server) staleWrite(w http.ResponseWriter, r *http.Request, id int64, err error) error {
-	cur, ferr := s.Services.Incidents.FindIncidentByID(r.Context(), id)
-	if ferr != nil {
+// incidentWritten answers a write to incident id: the incident as it now
+// is, with its ETag; or, when the write lost the race, 412 with the
+// current incident, so the client can show the difference and keep its
+// input.
+func (s *Server) incidentWritten(w http.ResponseWriter, r *http.Request, id int64, inc *vigil.Incident, err error) error {
+	if vigil.ErrorCode(err) == vigil.ECONFLICT {
+		cur, ferr := s.Services.Incidents.FindIncidentByID(r.Context(), id)
+		if ferr != nil {
+			return err
+		}
+		w.Header().Set("ETag", etag(cur.Version))
+		return &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur}
+	} else if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", etag(cur.Version))
-	return &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur}
+	w.Header().Set("ETag", etag(inc.Version))
+	s.json(w, http.StatusOK, inc)
+	return nil
 }
 
 func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request, id int64) error {
@@ -221,14 +230,7 @@ func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request, id
 		return err
 	}
 	inc, err := s.Services.Incidents.UpdateIncident(r.Context(), id, upd)
-	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		return s.staleWrite(w, r, id, err)
-	} else if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(inc.Version))
-	s.json(w, http.StatusOK, inc)
-	return nil
+	return s.incidentWritten(w, r, id, inc, err)
 }
 
 func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request, id int64) error {
@@ -241,14 +243,7 @@ func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	inc, err := s.Services.Incidents.TransitionIncident(r.Context(), id, t)
-	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		return s.staleWrite(w, r, id, err)
-	} else if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(inc.Version))
-	s.json(w, http.StatusOK, inc)
-	return nil
+	return s.incidentWritten(w, r, id, inc, err)
 }
 
 // Lifecycle describes the statuses and the moves between them, for clients

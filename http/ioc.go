@@ -59,13 +59,8 @@ func (s *Server) handleHitShare(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
-		return err
-	}
-	coll, err := s.Services.Sharing.FindCollection(ctx, p.CollectionID)
-	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-		return vigil.Invalid("collection_id", "No collection %q.", p.CollectionID)
-	} else if err != nil {
+	coll, err := s.shareTarget(ctx, p.CollectionID)
+	if err != nil {
 		return err
 	}
 	objs, in, err := casework.PrepareSighting(ctx, s.Services, id)

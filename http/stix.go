@@ -70,19 +70,28 @@ type PublicationResult struct {
 	Status     *vigil.TAXIIStatus `json:"status"` // null for a preview
 }
 
+// shareTarget finds the collection a user shares with, once it has checked
+// that the user may share at all (so a refusal does not tell whether the
+// collection exists). A missing collection is the request's mistake.
+func (s *Server) shareTarget(ctx context.Context, collectionID string) (*vigil.Collection, error) {
+	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
+		return nil, err
+	}
+	coll, err := s.Services.Sharing.FindCollection(ctx, collectionID)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return nil, vigil.Invalid("collection_id", "No collection %q.", collectionID)
+	}
+	return coll, err
+}
+
 func (s *Server) handleIncidentPublish(w http.ResponseWriter, r *http.Request, id int64) error {
 	var p Publication
 	if err := s.decode(w, r, &p); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
-		return err
-	}
-	coll, err := s.Services.Sharing.FindCollection(ctx, p.CollectionID)
-	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-		return vigil.Invalid("collection_id", "No collection %q.", p.CollectionID)
-	} else if err != nil {
+	coll, err := s.shareTarget(ctx, p.CollectionID)
+	if err != nil {
 		return err
 	}
 	objs, err := s.indicatorsOf(ctx, id)
