@@ -66,6 +66,17 @@ func (d *PlanDefinition) Fits(t IncidentType, s Severity) bool {
 	return inEnum(t, d.Types) && (len(d.Severities) == 0 || inEnum(s, d.Severities))
 }
 
+// SuggestPlans picks the plans written for an incident's type and severity.
+func SuggestPlans(plans []*Plan, inc *Incident) []*Plan {
+	out := []*Plan{}
+	for _, p := range plans {
+		if p.Definition.Fits(inc.Type, inc.Severity) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // TaskDescription is the description of the task a step becomes: its
 // detail, checklist and links as plain text.
 func (s *PlanStep) TaskDescription() string {

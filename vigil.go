@@ -5,6 +5,8 @@
 // transports (http, cmd/vigil) consume. It does no I/O.
 package vigil
 
+import "strconv"
+
 // Version is the Vigil release, set at build time with
 // -ldflags "-X github.com/vigil-ir/vigil.Version=…".
 var Version = "0.1.0-dev"
@@ -40,4 +42,16 @@ type Services struct {
 	Recovery     RecoveryService
 	Exercises    ExerciseService
 	Metrics      MetricsService
+}
+
+// ParseID reads a record's numeric ID as it comes in a URL. Anything but a
+// positive decimal number is ENOTFOUND: no record has that ID, and the
+// answer should not differ from the one for a well-formed ID that names
+// nothing. The API and the pages both read their path IDs with it.
+func ParseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, Errorf(ENOTFOUND, "Not found.")
+	}
+	return id, nil
 }

@@ -249,3 +249,16 @@ func TestHTTPStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestParseID(t *testing.T) {
+	for s, want := range map[string]int64{"1": 1, "42": 42, "9223372036854775807": 1<<63 - 1} {
+		if got, err := vigil.ParseID(s); got != want || err != nil {
+			t.Errorf("ParseID(%q) = %d, %v, want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "0", "-1", "1.5", "x", "INC-2026-000001", "9223372036854775808", " 1"} {
+		if _, err := vigil.ParseID(s); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("ParseID(%q) code = %q, want %q", s, vigil.ErrorCode(err), vigil.ENOTFOUND)
+		}
+	}
+}

@@ -55,6 +55,11 @@ func TestIncidentFlow(t *testing.T) {
 
 	// Read by ID and by reference; a matching If-None-Match is 304.
 	e.do(req{Method: "GET", Path: "/api/v1/incidents/" + inc.Reference, Token: tok}).want(t, http.StatusOK)
+	// Every incident route takes the reference, as the OpenAPI document says.
+	for _, sub := range []string{"/timeline", "/evidence", "/obligations", "/plans", "/report"} {
+		e.do(req{Method: "GET", Path: "/api/v1/incidents/" + inc.Reference + sub, Token: tok}).want(t, http.StatusOK)
+	}
+	e.do(req{Method: "GET", Path: "/api/v1/incidents/INC-1999-000001/evidence", Token: tok}).want(t, http.StatusNotFound)
 	e.do(req{Method: "GET", Path: path, Token: tok, Header: map[string]string{"If-None-Match": `"1"`}}).want(t, http.StatusNotModified)
 
 	// Update with If-Match, then a stale update gets 412 with the current incident.

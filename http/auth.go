@@ -146,13 +146,13 @@ type readCloser struct {
 	io.Closer
 }
 
-// requireActor answers 401 when nobody is logged in.
-func (s *Server) requireActor(w http.ResponseWriter, r *http.Request) *vigil.Actor {
+// requireActor returns the actor, or EUNAUTHORIZED when nobody is logged in.
+func requireActor(r *http.Request) (*vigil.Actor, error) {
 	a := vigil.ActorFromContext(r.Context())
 	if a == nil {
-		s.error(w, r, vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in."))
+		return nil, vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
 	}
-	return a
+	return a, nil
 }
 
 // LoginRequest is the body of POST /api/v1/auth/login.
@@ -169,29 +169,27 @@ type LoginResponse struct {
 	ExpiresAt time.Time   `json:"expires_at"`
 }
 
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.loginLimiter.Allow(clientIP(r), s.Now()); !ok {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-		s.error(w, r, vigil.Errorf(vigil.ETOOMANY, "Too many login attempts from your address. Wait a minute and try again."))
-		return
+		return vigil.Errorf(vigil.ETOOMANY, "Too many login attempts from your address. Wait a minute and try again.")
 	}
 	var req LoginRequest
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	sess, secret, err := s.Services.Auth.Login(r.Context(), req.Username, req.Password)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.setSessionCookie(w, r, secret, sess.ExpiresAt)
 	ctx := vigil.NewContextWithActor(r.Context(), &vigil.Actor{UserID: sess.UserID, Role: vigil.RoleViewer})
 	u, err := s.Services.Users.FindUserByID(ctx, sess.UserID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &LoginResponse{User: u, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt})
+	return nil
 }
 
 // setSessionCookie sets (or with an empty secret, clears) the session cookie.
@@ -211,15 +209,15 @@ func SessionCookieFor(secret string, expires time.Time, secure bool) *http.Cooki
 	return c
 }
 
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && SessionFromContext(r.Context()) != nil {
 		if err := s.Services.Auth.Logout(r.Context(), c.Value); err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 	}
 	s.setSessionCookie(w, r, "", time.Time{})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // MeResponse describes the caller.
@@ -230,19 +228,19 @@ type MeResponse struct {
 	CSRFToken   string             `json:"csrf_token,omitempty"`
 }
 
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	a := s.requireActor(w, r)
-	if a == nil {
-		return
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
+	a, err := requireActor(r)
+	if err != nil {
+		return err
 	}
 	u, err := s.Services.Users.FindUserByID(r.Context(), a.UserID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	resp := &MeResponse{User: u, Scopes: a.Scopes, Permissions: vigil.PermissionsOf(a)}
 	if sess := SessionFromContext(r.Context()); sess != nil {
 		resp.CSRFToken = sess.CSRFToken
 	}
 	s.json(w, http.StatusOK, resp)
+	return nil
 }

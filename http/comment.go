@@ -24,12 +24,7 @@ type CommentList struct {
 	Items []*vigil.Comment `json:"items"`
 }
 
-func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request, id int64) error {
 	q := newQuery(r, "task")
 	var task *int64
 	if v := q.str("task"); v != "" {
@@ -40,56 +35,47 @@ func (s *Server) handleCommentList(w http.ResponseWriter, r *http.Request) {
 		task = &n
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.Services.Comments.FindComments(r.Context(), id, task)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &CommentList{Items: list})
+	return nil
 }
 
-func (s *Server) handleCommentCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleCommentCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req CommentCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	c := &vigil.Comment{IncidentID: id, TaskID: req.TaskID, Body: req.Body}
 	if err := s.Services.Comments.CreateComment(r.Context(), c); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, c)
+	return nil
 }
 
-func (s *Server) handleCommentUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleCommentUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var req CommentUpdate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	if req.Version, err = versioned(r, req.Version); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	c, err := s.Services.Comments.UpdateComment(r.Context(), id, req.Body, req.Version)
 	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		s.problem(w, r, &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err)})
-		return
+		return &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err)}
 	} else if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, c)
+	return nil
 }

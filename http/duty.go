@@ -25,56 +25,48 @@ type Waiver struct {
 	Version       int    `json:"version"`
 }
 
-func (s *Server) handleObligationList(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleObligationList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Duties.FindObligations(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, ObligationList{Obligations: list})
+	return nil
 }
 
-func (s *Server) handleObligationsDue(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleObligationsDue(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "within", "limit")
 	within := 72 * time.Hour
 	if v := q.str("within"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > 90*24*time.Hour {
-			s.error(w, r, vigil.Invalid("within", "A duration such as 24h or 168h, at most 2160h."))
-			return
+			return vigil.Invalid("within", "A duration such as 24h or 168h, at most 2160h.")
 		}
 		within = d
 	}
 	limit := q.int("limit", 50)
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.Services.Duties.FindDueObligations(r.Context(), s.Now().Add(within), limit)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, ObligationList{Obligations: list})
+	return nil
 }
 
-func (s *Server) handleObligationDraft(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleObligationDraft(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	draft, err := DraftObligation(r, s.Services, id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, ObligationDraft{Draft: draft})
+	return nil
 }
 
 // DraftObligation drafts the report for obligation id, for the API and
@@ -100,61 +92,59 @@ func DraftObligation(r *http.Request, svc vigil.Services, id int64) (string, err
 	return duty.Draft(o, inc, profile, obs), nil
 }
 
-func (s *Server) handleObligationSubmit(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleObligationSubmit(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var sub vigil.Submission
-	if !s.decode(w, r, &sub) {
-		return
+	if err := s.decode(w, r, &sub); err != nil {
+		return err
 	}
 	o, err := s.Services.Duties.SubmitObligation(r.Context(), id, sub)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, o)
+	return nil
 }
 
-func (s *Server) handleObligationWaive(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleObligationWaive(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var wv Waiver
-	if !s.decode(w, r, &wv) {
-		return
+	if err := s.decode(w, r, &wv); err != nil {
+		return err
 	}
 	o, err := s.Services.Duties.WaiveObligation(r.Context(), id, wv.Justification, wv.Version)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, o)
+	return nil
 }
 
-func (s *Server) handleProfileView(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleProfileView(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.Services.Duties.FindProfile(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, p)
+	return nil
 }
 
-func (s *Server) handleProfileUpdate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleProfileUpdate(w http.ResponseWriter, r *http.Request) error {
 	var p vigil.OrgProfile
-	if !s.decode(w, r, &p) {
-		return
+	if err := s.decode(w, r, &p); err != nil {
+		return err
 	}
 	if err := s.Services.Duties.UpdateProfile(r.Context(), &p); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &p)
+	return nil
 }
 
 // PackList is the duty packs in force.
@@ -162,41 +152,40 @@ type PackList struct {
 	Packs []*vigil.PackInfo `json:"packs"`
 }
 
-func (s *Server) handlePackList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePackList(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Duties.FindPacks(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, PackList{Packs: list})
+	return nil
 }
 
 // handlePackSave stores an admin's pack: PUT /api/v1/duty-packs/{pack}
 // with the pack as the body.
-func (s *Server) handlePackSave(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePackSave(w http.ResponseWriter, r *http.Request) error {
 	var body json.RawMessage
-	if !s.decode(w, r, &body) {
-		return
+	if err := s.decode(w, r, &body); err != nil {
+		return err
 	}
 	var head struct {
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(body, &head); err != nil || head.ID != r.PathValue("pack") {
-		s.error(w, r, vigil.Invalid("id", "The pack's id must be the one in the URL (%q).", r.PathValue("pack")))
-		return
+		return vigil.Invalid("id", "The pack's id must be the one in the URL (%q).", r.PathValue("pack"))
 	}
 	info, err := s.Services.Duties.SavePack(r.Context(), body)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, info)
+	return nil
 }
 
-func (s *Server) handlePackDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePackDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Services.Duties.DeletePack(r.Context(), r.PathValue("pack")); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -2,6 +2,8 @@ package http
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/vigil-ir/vigil"
@@ -24,9 +26,19 @@ type Problem struct {
 	Current any `json:"current,omitempty"`
 }
 
+// Error makes a Problem an error, so that a handler can return the answers
+// a code alone does not describe (415, 412 with the current resource, 503)
+// and have them written like any other.
+func (p *Problem) Error() string { return fmt.Sprintf("%d %s", p.Status, p.Detail) }
+
 // error writes err as problem+json, logging it only if it is internal:
-// user errors are the user's business, internal ones are ours.
+// user errors are the user's business, internal ones are ours. A *Problem
+// is written as it stands.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := errors.AsType[*Problem](err); ok {
+		s.problem(w, r, p)
+		return
+	}
 	code := vigil.ErrorCode(err)
 	status := vigil.HTTPStatus(code)
 	if code == vigil.EINTERNAL {

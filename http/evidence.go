@@ -176,54 +176,42 @@ func CustodyRead(r *http.Request) error {
 	return vigil.Errorf(vigil.EFORBIDDEN, "Evidence opens only from Vigil's own pages: each read is recorded in its chain of custody.")
 }
 
-func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleEvidenceList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Evidence.FindEvidence(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, EvidenceList{Evidence: list})
+	return nil
 }
 
-func (s *Server) handleEvidenceUpload(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleEvidenceUpload(w http.ResponseWriter, r *http.Request, id int64) error {
 	e := &vigil.Evidence{IncidentID: id}
-	err = ReadEvidenceUpload(r, time.UTC, e, func(e *vigil.Evidence, file io.Reader) error {
+	err := ReadEvidenceUpload(r, time.UTC, e, func(e *vigil.Evidence, file io.Reader) error {
 		return s.Services.Evidence.AddEvidence(r.Context(), e, file)
 	})
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/evidence/%d", e.ID))
 	s.json(w, http.StatusCreated, e)
+	return nil
 }
 
-func (s *Server) handleEvidenceView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleEvidenceView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := CustodyRead(r); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	e, log, err := s.Services.Evidence.ViewEvidence(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, EvidenceView{Evidence: e, Custody: log})
+	return nil
 }
 
 // ServeEvidence sends a piece of evidence as a download, logging it in its
@@ -254,15 +242,12 @@ func ServeEvidence(w http.ResponseWriter, r *http.Request, svc vigil.EvidenceSer
 	return nil
 }
 
-func (s *Server) handleEvidenceContent(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleEvidenceContent(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	if err := ServeEvidence(w, r, s.Services.Evidence, id); err != nil {
-		s.error(w, r, err)
-	}
+	return ServeEvidence(w, r, s.Services.Evidence, id)
 }
 
 // ServeEvidencePackage sends an incident's evidence package (zip),
@@ -302,76 +287,65 @@ func ServeEvidencePackage(w http.ResponseWriter, r *http.Request, svc vigil.Serv
 	return nil
 }
 
-func (s *Server) handleEvidencePackage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if err := ServeEvidencePackage(w, r, s.Services, id, s.Now()); err != nil {
-		s.error(w, r, err)
-	}
+func (s *Server) handleEvidencePackage(w http.ResponseWriter, r *http.Request, id int64) error {
+	return ServeEvidencePackage(w, r, s.Services, id, s.Now())
 }
 
-func (s *Server) handleEvidenceTransfer(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleEvidenceTransfer(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var t vigil.Transfer
-	if !s.decode(w, r, &t) {
-		return
+	if err := s.decode(w, r, &t); err != nil {
+		return err
 	}
 	e, err := s.Services.Evidence.TransferEvidence(r.Context(), id, t)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, e)
+	return nil
 }
 
-func (s *Server) handleEvidenceVerify(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleEvidenceVerify(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	c, err := s.Services.Evidence.VerifyEvidence(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) handleEvidenceHold(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleEvidenceHold(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var h LegalHold
-	if !s.decode(w, r, &h) {
-		return
+	if err := s.decode(w, r, &h); err != nil {
+		return err
 	}
 	e, err := s.Services.Evidence.SetLegalHold(r.Context(), id, h.Hold, h.Reason)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, e)
+	return nil
 }
 
-func (s *Server) handleEvidenceDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleEvidenceDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Evidence.DeleteEvidence(r.Context(), id, r.URL.Query().Get("reason")); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -16,107 +16,101 @@ type ExerciseStart struct {
 	Version int `json:"version"`
 }
 
-func (s *Server) handleExerciseList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleExerciseList(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Exercises.FindExercises(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, ExerciseList{Exercises: list})
+	return nil
 }
 
-func (s *Server) handleExerciseCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleExerciseCreate(w http.ResponseWriter, r *http.Request) error {
 	var in vigil.ExerciseInput
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	x, err := s.Services.Exercises.CreateExercise(r.Context(), in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, x)
+	return nil
 }
 
-func (s *Server) handleExerciseView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleExerciseView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	x, err := s.Services.Exercises.FindExerciseByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, x)
+	return nil
 }
 
-func (s *Server) handleExerciseStart(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleExerciseStart(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in ExerciseStart
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	x, err := s.Services.Exercises.StartExercise(r.Context(), id, in.Version)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, x)
+	return nil
 }
 
-func (s *Server) handleInjectRelease(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleInjectRelease(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	inject, err := pathID(r, "inject")
+	inject, err := vigil.ParseID(r.PathValue("inject"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	x, err := s.Services.Exercises.ReleaseInject(r.Context(), id, inject)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, x)
+	return nil
 }
 
-func (s *Server) handleExerciseEnd(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleExerciseEnd(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in vigil.ExerciseEnd
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	x, err := s.Services.Exercises.EndExercise(r.Context(), id, in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, x)
+	return nil
 }
 
-func (s *Server) handleContactVerify(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleContactVerify(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	c, err := s.Services.Contacts.VerifyContact(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, c)
+	return nil
 }

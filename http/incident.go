@@ -46,17 +46,28 @@ type IncidentList struct {
 	Total      *int              `json:"total,omitempty"` // with count=true
 }
 
-// incidentID resolves the {id} path value: a numeric ID or a reference.
-func (s *Server) incidentID(r *http.Request) (int64, error) {
-	v := r.PathValue("id")
-	if vigil.IsReference(v) {
+// incidentHandler is an API handler of an incident or something of it:
+// the routes under /api/v1/incidents/{id}. It gets the incident's ID.
+type incidentHandler func(w http.ResponseWriter, r *http.Request, id int64) error
+
+// incident resolves the {id} path value for h, the same way on every
+// incident route: a numeric ID, or a reference such as INC-2026-000123.
+func (s *Server) incident(h incidentHandler) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v := r.PathValue("id")
+		if !vigil.IsReference(v) {
+			id, err := vigil.ParseID(v)
+			if err != nil {
+				return err
+			}
+			return h(w, r, id)
+		}
 		inc, err := s.Services.Incidents.FindIncidentByReference(r.Context(), v)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		return inc.ID, nil
+		return h(w, r, inc.ID)
 	}
-	return pathID(r, "id")
 }
 
 // incidentFilter parses the list filters from the query string.
@@ -97,16 +108,14 @@ func incidentFilter(r *http.Request, extra ...string) (vigil.IncidentFilter, *qu
 	return f, q, f.Normalize()
 }
 
-func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) error {
 	f, q, err := incidentFilter(r, "count")
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.Incidents.FindIncidents(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := &IncidentList{Items: page.Items, NextCursor: page.NextCursor}
 	if len(page.Snippets) > 0 {
@@ -118,12 +127,12 @@ func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) {
 	if c := q.bool("count"); c != nil && *c {
 		n, err := s.Services.Incidents.CountIncidents(r.Context(), f)
 		if err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 		out.Total = &n
 	}
 	s.json(w, http.StatusOK, out)
+	return nil
 }
 
 // IncidentCount is the answer of GET /api/v1/incidents/count.
@@ -131,53 +140,47 @@ type IncidentCount struct {
 	Count int `json:"count"`
 }
 
-func (s *Server) handleIncidentCount(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentCount(w http.ResponseWriter, r *http.Request) error {
 	f, _, err := incidentFilter(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	n, err := s.Services.Incidents.CountIncidents(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &IncidentCount{Count: n})
+	return nil
 }
 
-func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) error {
 	var req IncidentCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	inc := req.incident()
 	if err := s.Services.Incidents.CreateIncident(r.Context(), inc); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
 	w.Header().Set("ETag", etag(inc.Version))
 	s.json(w, http.StatusCreated, inc)
+	return nil
 }
 
-func (s *Server) handleIncidentView(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleIncidentView(w http.ResponseWriter, r *http.Request, id int64) error {
 	inc, err := s.Services.Incidents.FindIncidentByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	tag := etag(inc.Version)
 	w.Header().Set("ETag", tag)
 	if match := r.Header.Get("If-None-Match"); match != "" && strings.Trim(strings.TrimPrefix(match, "W/"), " ") == tag {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	s.json(w, http.StatusOK, inc)
+	return nil
 }
 
 // versioned reads the version a write is based on: If-Match wins over the
@@ -197,68 +200,50 @@ func versioned(r *http.Request, bodyVersion int) (int, error) {
 	return 0, vigil.Errorf(vigil.EPRECONDITION, "Say which version you are changing: send If-Match with the ETag you read, or \"version\" in the body.")
 }
 
-// staleWrite answers a write that lost the race: 412 with the current
-// incident, so the client can show the difference and keep its input.
-func (s *Server) staleWrite(w http.ResponseWriter, r *http.Request, id int64, err error) {
-	cur, ferr := s.Services.Incidents.FindIncidentByID(r.Context(), id)
-	if ferr != nil {
-		s.error(w, r, err)
-		return
+// incidentWritten answers a write to incident id: the incident as it now
+// is, with its ETag; or, when the write lost the race, 412 with the
+// current incident, so the client can show the difference and keep its
+// input.
+func (s *Server) incidentWritten(w http.ResponseWriter, r *http.Request, id int64, inc *vigil.Incident, err error) error {
+	if vigil.ErrorCode(err) == vigil.ECONFLICT {
+		cur, ferr := s.Services.Incidents.FindIncidentByID(r.Context(), id)
+		if ferr != nil {
+			return err
+		}
+		w.Header().Set("ETag", etag(cur.Version))
+		return &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur}
+	} else if err != nil {
+		return err
 	}
-	w.Header().Set("ETag", etag(cur.Version))
-	s.problem(w, r, &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err), Current: cur})
+	w.Header().Set("ETag", etag(inc.Version))
+	s.json(w, http.StatusOK, inc)
+	return nil
 }
 
-func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleIncidentUpdate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var upd vigil.IncidentUpdate
-	if !s.decode(w, r, &upd) {
-		return
+	if err := s.decode(w, r, &upd); err != nil {
+		return err
 	}
+	var err error
 	if upd.Version, err = versioned(r, upd.Version); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	inc, err := s.Services.Incidents.UpdateIncident(r.Context(), id, upd)
-	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		s.staleWrite(w, r, id, err)
-		return
-	} else if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(inc.Version))
-	s.json(w, http.StatusOK, inc)
+	return s.incidentWritten(w, r, id, inc, err)
 }
 
-func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleIncidentTransition(w http.ResponseWriter, r *http.Request, id int64) error {
 	var t vigil.Transition
-	if !s.decode(w, r, &t) {
-		return
+	if err := s.decode(w, r, &t); err != nil {
+		return err
 	}
+	var err error
 	if t.Version, err = versioned(r, t.Version); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	inc, err := s.Services.Incidents.TransitionIncident(r.Context(), id, t)
-	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		s.staleWrite(w, r, id, err)
-		return
-	} else if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(inc.Version))
-	s.json(w, http.StatusOK, inc)
+	return s.incidentWritten(w, r, id, inc, err)
 }
 
 // Lifecycle describes the statuses and the moves between them, for clients
@@ -276,9 +261,9 @@ type LifecycleStatus struct {
 	Advice string         `json:"advice,omitempty"`
 }
 
-func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) {
-	if s.requireActor(w, r) == nil {
-		return
+func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireActor(r); err != nil {
+		return err
 	}
 	var lc Lifecycle
 	for _, st := range vigil.Statuses {
@@ -286,6 +271,7 @@ func (s *Server) handleLifecycle(w http.ResponseWriter, r *http.Request) {
 			Next: st.NextStatuses(), Advice: vigil.TriageAdvice(st)})
 	}
 	s.json(w, http.StatusOK, &lc)
+	return nil
 }
 
 // IncidentFilterFromRequest reads the incident list filters from a

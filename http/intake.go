@@ -177,21 +177,21 @@ func (s *Server) integrationFor(r *http.Request) (*vigil.Integration, error) {
 // handleIntake takes a tool's alerts: POST /api/v1/intake/{kind}, with the
 // token in the header or as a last path segment. A 2xx answer is sent only
 // after the alerts are committed.
-func (s *Server) handleIntake(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIntake(w http.ResponseWriter, r *http.Request) error {
 	kind := vigil.IntegrationKind(r.PathValue("kind"))
 	if kind == "" {
 		kind = vigil.IntegrationTheHive
 	}
 	res, in, err := s.intake(w, r, kind)
 	if err != nil {
-		s.intakeError(w, r, in, err)
-		return
+		return s.intakeError(w, in, err)
 	}
 	if kind == vigil.IntegrationTheHive && r.PathValue("kind") == "" {
 		s.json(w, http.StatusCreated, theHiveResponse(in, res, s.Now()))
-		return
+		return nil
 	}
 	s.json(w, http.StatusOK, res)
+	return nil
 }
 
 func (s *Server) intake(w http.ResponseWriter, r *http.Request, kind vigil.IntegrationKind) (*vigil.IngestResult, *vigil.Integration, error) {
@@ -256,18 +256,18 @@ func readBody(body io.Reader, length int64) ([]byte, error) {
 	return b, nil
 }
 
-// intakeError answers a refused intake request and counts it.
-func (s *Server) intakeError(w http.ResponseWriter, r *http.Request, in *vigil.Integration, err error) {
+// intakeError counts a refused intake request and returns what to answer.
+func (s *Server) intakeError(w http.ResponseWriter, in *vigil.Integration, err error) error {
 	name := "unknown"
 	if in != nil {
 		name = in.Name
 	}
-	var result string
+	result := vigil.ErrorCode(err)
 	switch {
 	case errors.Is(err, errTooLarge):
 		result = "too_large"
-		s.problem(w, r, &Problem{Status: http.StatusRequestEntityTooLarge, Code: vigil.EINVALID,
-			Detail: fmt.Sprintf("The request body must be at most %d bytes; send fewer alerts per request.", MaxIntakeBytes)})
+		err = &Problem{Status: http.StatusRequestEntityTooLarge, Code: vigil.EINVALID,
+			Detail: fmt.Sprintf("The request body must be at most %d bytes; send fewer alerts per request.", MaxIntakeBytes)}
 	case errors.Is(err, errOverloaded), errors.Is(err, errIntegrationBusy):
 		result = "overloaded"
 		w.Header().Set("Retry-After", "1")
@@ -275,17 +275,14 @@ func (s *Server) intakeError(w http.ResponseWriter, r *http.Request, in *vigil.I
 		if errors.Is(err, errIntegrationBusy) {
 			status, detail = http.StatusTooManyRequests, "This integration has too many requests in flight; retry in a second."
 		}
-		s.problem(w, r, &Problem{Status: status, Code: vigil.ETOOMANY, Detail: detail})
-	default:
-		result = vigil.ErrorCode(err)
-		if errors.Is(err, context.Canceled) {
-			result = "canceled"
-		}
-		s.error(w, r, err)
+		err = &Problem{Status: status, Code: vigil.ETOOMANY, Detail: detail}
+	case errors.Is(err, context.Canceled):
+		result = "canceled"
 	}
 	if s.Metrics != nil {
 		s.Metrics.intakeRequests.WithLabelValues(name, result).Inc()
 	}
+	return err
 }
 
 // theHiveResponse answers TheHive's alert API the way TheHive does: 201
@@ -342,101 +339,96 @@ type IntegrationList struct {
 	Integrations []*vigil.Integration `json:"integrations"`
 }
 
-func (s *Server) handleIntegrationList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIntegrationList(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Integrations.FindIntegrations(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, IntegrationList{Integrations: list})
+	return nil
 }
 
-func (s *Server) handleIntegrationCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIntegrationCreate(w http.ResponseWriter, r *http.Request) error {
 	var in vigil.Integration
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	in.ID, in.Version, in.TokenHint = 0, 0, ""
 	token, err := s.Services.Integrations.CreateIntegration(r.Context(), &in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	url, withToken := IntakeURLs(baseURL(r), in.Kind, token)
 	s.json(w, http.StatusCreated, IntegrationCreated{Integration: &in, Token: token, URL: url, URLWithKey: withToken})
+	return nil
 }
 
-func (s *Server) handleIntegrationView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleIntegrationView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	in, err := s.Services.Integrations.FindIntegrationByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, in)
+	return nil
 }
 
-func (s *Server) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var u vigil.IntegrationUpdate
-	if !s.decode(w, r, &u) {
-		return
+	if err := s.decode(w, r, &u); err != nil {
+		return err
 	}
 	in, err := s.Services.Integrations.UpdateIntegration(r.Context(), id, u)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.integrations.clear()
 	s.json(w, http.StatusOK, in)
+	return nil
 }
 
-func (s *Server) handleIntegrationRotate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleIntegrationRotate(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	token, err := s.Services.Integrations.RotateIntegrationToken(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.integrations.clear()
 	in, err := s.Services.Integrations.FindIntegrationByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	url, withToken := IntakeURLs(baseURL(r), in.Kind, token)
 	s.json(w, http.StatusOK, IntegrationCreated{Integration: in, Token: token, URL: url, URLWithKey: withToken})
+	return nil
 }
 
-func (s *Server) handleIntegrationDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleIntegrationDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Integrations.DeleteIntegration(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.integrations.clear()
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // --- the triage queue ---
 
-func (s *Server) handleAlertGroupList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAlertGroupList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "state", "severity", "integration", "sort", "limit", "offset")
 	f := vigil.AlertGroupFilter{
 		States: enumList[vigil.GroupState](q, "state"), Severities: enumList[vigil.Severity](q, "severity"),
@@ -445,35 +437,32 @@ func (s *Server) handleAlertGroupList(w http.ResponseWriter, r *http.Request) {
 	if v := q.str("integration"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			s.error(w, r, vigil.Invalid("integration", "Must be an integration ID."))
-			return
+			return vigil.Invalid("integration", "Must be an integration ID.")
 		}
 		f.IntegrationID = n
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.Alerts.FindAlertGroups(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, page)
+	return nil
 }
 
-func (s *Server) handleAlertGroupView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleAlertGroupView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	g, err := s.Services.Alerts.FindAlertGroupByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, g)
+	return nil
 }
 
 // GroupActionResult says what a triage action did.
@@ -481,21 +470,21 @@ type GroupActionResult struct {
 	IncidentID *int64 `json:"incident_id"`
 }
 
-func (s *Server) handleAlertGroupAction(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAlertGroupAction(w http.ResponseWriter, r *http.Request) error {
 	var a vigil.GroupAction
-	if !s.decode(w, r, &a) {
-		return
+	if err := s.decode(w, r, &a); err != nil {
+		return err
 	}
 	id, err := s.Services.Alerts.ActOnGroups(r.Context(), a)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var res GroupActionResult
 	if id != 0 {
 		res.IncidentID = &id
 	}
 	s.json(w, http.StatusOK, res)
+	return nil
 }
 
 // AlertList is a page of alerts.
@@ -503,41 +492,38 @@ type AlertList struct {
 	Alerts []*vigil.Alert `json:"alerts"`
 }
 
-func (s *Server) handleAlertList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAlertList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "group", "integration", "status", "limit", "offset")
 	f := vigil.AlertFilter{Status: enumList[vigil.AlertStatus](q, "status"), Limit: q.int("limit", 50), Offset: q.int("offset", 0)}
 	for name, p := range map[string]*int64{"group": &f.GroupID, "integration": &f.IntegrationID} {
 		if v := q.str(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				s.error(w, r, vigil.Invalid(name, "Must be an ID."))
-				return
+				return vigil.Invalid(name, "Must be an ID.")
 			}
 			*p = n
 		}
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.Services.Alerts.FindAlerts(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, AlertList{Alerts: list})
+	return nil
 }
 
-func (s *Server) handleAlertView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleAlertView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	a, err := s.Services.Alerts.FindAlertByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, a)
+	return nil
 }

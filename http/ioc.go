@@ -1,17 +1,13 @@
 package http
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/vigil-ir/vigil"
-	"github.com/vigil-ir/vigil/stix"
+	"github.com/vigil-ir/vigil/casework"
 )
 
-func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "incident_id", "alert_id", "before", "limit")
 	f := vigil.HitFilter{
 		IncidentID: int64(q.int("incident_id", 0)),
@@ -23,29 +19,27 @@ func (s *Server) handleHitList(w http.ResponseWriter, r *http.Request) {
 		q.p.Add("limit", "Between 1 and 200.")
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.IOC.FindHits(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, page)
+	return nil
 }
 
-func (s *Server) handleHitView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleHitView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	h, err := s.Services.IOC.FindHit(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, h)
+	return nil
 }
 
 // SightingShare asks to share a hit's sighting with a collection.
@@ -55,71 +49,32 @@ type SightingShare struct {
 	Preview bool `json:"preview"`
 }
 
-func (s *Server) handleHitShare(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleHitShare(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var p SightingShare
-	if !s.decode(w, r, &p) {
-		return
+	if err := s.decode(w, r, &p); err != nil {
+		return err
 	}
 	ctx := r.Context()
-	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	coll, err := s.Services.Sharing.FindCollection(ctx, p.CollectionID)
-	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-		s.error(w, r, vigil.Invalid("collection_id", "No collection %q.", p.CollectionID))
-		return
-	} else if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	objs, in, err := PrepareSighting(ctx, s.Services, id)
+	coll, err := s.shareTarget(ctx, p.CollectionID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	objs, in, err := casework.PrepareSighting(ctx, s.Services, id)
+	if err != nil {
+		return err
 	}
 	if p.Preview {
 		s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs})
-		return
+		return nil
 	}
 	st, err := s.Services.IOC.ShareHit(ctx, id, p.CollectionID, in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs, Status: st})
-}
-
-// PrepareSighting builds the STIX objects that share a hit's sighting, as
-// the actor in ctx sees the hit: for showing (objs) and for adding to a
-// collection (in). A hit marked above TLP:AMBER is EFORBIDDEN.
-func PrepareSighting(ctx context.Context, svc vigil.Services, id int64) (objs []stix.Object, in []*vigil.IncomingObject, err error) {
-	h, err := svc.IOC.FindHit(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	profile, err := svc.Duties.FindProfile(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	objs, err = stix.Sighting(profile.Name, h)
-	if errors.Is(err, stix.ErrStaysInside) {
-		return nil, nil, vigil.Errorf(vigil.EFORBIDDEN, "The indicator or what it was seen in is marked above TLP:AMBER: its sighting stays in the organisation.")
-	} else if err != nil {
-		return nil, nil, err
-	}
-	for _, o := range objs {
-		raw, _ := json.Marshal(o)
-		info, err := stix.Check(raw)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sighting object %s: %w", o.ID(), err)
-		}
-		in = append(in, &vigil.IncomingObject{Raw: raw, ID: info.ID, Type: info.Type, SpecVersion: info.SpecVersion, Version: info.Version, TLP: info.TLP})
-	}
-	return objs, in, nil
+	return nil
 }

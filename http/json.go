@@ -19,28 +19,21 @@ import (
 
 // decode reads one JSON object from the request body into v. Unknown fields,
 // trailing data, wrong types and bad syntax are EINVALID naming the field;
-// a body over the limit is 413; a wrong Content-Type is 415.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+// a body over the limit is 413; a wrong Content-Type is 415. (w is for
+// http.MaxBytesReader, which closes the connection after an overlong body.)
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		s.problem(w, r, &Problem{Status: http.StatusUnsupportedMediaType, Detail: "Send the body as application/json."})
-		return false
+		return &Problem{Status: http.StatusUnsupportedMediaType, Detail: "Send the body as application/json."}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		s.problem(w, r, &Problem{Status: http.StatusRequestEntityTooLarge,
-			Detail: fmt.Sprintf("The request body must be at most %d bytes.", maxErr.Limit)})
-		return false
+		return &Problem{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("The request body must be at most %d bytes.", maxErr.Limit)}
 	} else if err != nil {
-		s.error(w, r, vigil.Invalid("body", "The request body could not be read."))
-		return false
+		return vigil.Invalid("body", "The request body could not be read.")
 	}
-	if err := decodeJSON(data, v); err != nil {
-		s.error(w, r, err)
-		return false
-	}
-	return true
+	return decodeJSON(data, v)
 }
 
 // decodeJSON decodes exactly one JSON value from data into v, strictly,

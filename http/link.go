@@ -20,70 +20,57 @@ type LinkList struct {
 	Items []*vigil.Link `json:"items"`
 }
 
-func (s *Server) handleLinkList(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleLinkList(w http.ResponseWriter, r *http.Request, id int64) error {
 	links, err := s.Services.Links.FindLinks(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &LinkList{Items: links})
+	return nil
 }
 
-func (s *Server) handleLinkCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleLinkCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req LinkCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	// Refuse before looking the target up, so the answer to a caller who
 	// may not link says that, not whether the target exists.
 	if err := vigil.Require(vigil.ActorFromContext(r.Context()), vigil.PermIncidentEdit); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var target int64
+	var err error
 	if vigil.IsReference(req.Target) {
 		inc, err := s.Services.Incidents.FindIncidentByReference(r.Context(), req.Target)
 		if err != nil {
-			s.error(w, r, vigil.Invalid("target", "No incident %s that you can see.", req.Target))
-			return
+			return vigil.Invalid("target", "No incident %s that you can see.", req.Target)
 		}
 		target = inc.ID
 	} else if target, err = strconv.ParseInt(req.Target, 10, 64); err != nil || target <= 0 {
-		s.error(w, r, vigil.Invalid("target", "Give the other incident's ID or reference (INC-2026-000123)."))
-		return
+		return vigil.Invalid("target", "Give the other incident's ID or reference (INC-2026-000123).")
 	}
 	l := &vigil.Link{IncidentID: id, TargetID: target, Kind: req.Kind, Note: req.Note}
 	if err := s.Services.Links.CreateLink(r.Context(), l); err != nil {
 		if fe := vigil.ErrorFields(err); len(fe) == 1 && fe[0].Field == "target_id" {
 			err = vigil.Invalid("target", "%s", fe[0].Message)
 		}
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, l)
+	return nil
 }
 
-func (s *Server) handleLinkDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleLinkDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Links.DeleteLink(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // MemberCreate is the body of POST /api/v1/incidents/{id}/members.
@@ -97,52 +84,36 @@ type MemberList struct {
 	Items []*vigil.Member `json:"items"`
 }
 
-func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Members.FindMembers(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &MemberList{Items: list})
+	return nil
 }
 
-func (s *Server) handleMemberCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleMemberCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req MemberCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	m, err := s.Services.Members.AddMember(r.Context(), id, req.UserID, req.Role)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, m)
+	return nil
 }
 
-func (s *Server) handleMemberDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
+func (s *Server) handleMemberDelete(w http.ResponseWriter, r *http.Request, id int64) error {
+	userID, err := vigil.ParseID(r.PathValue("user"))
 	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	userID, err := pathID(r, "user")
-	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Members.RemoveMember(r.Context(), id, userID, vigil.IncidentRole(r.PathValue("role"))); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

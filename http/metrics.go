@@ -89,16 +89,15 @@ func (m *Metrics) ObserveStore(op string, d time.Duration, err error) {
 
 // handleMetrics serves the Prometheus text format to admins (a scraper
 // uses an admin's read-scoped API token): metrics reveal activity.
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 	if err := vigil.Require(vigil.ActorFromContext(r.Context()), vigil.PermMetricsRead); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if s.Metrics == nil {
-		s.error(w, r, vigil.Errorf(vigil.ENOTFOUND, "Metrics are off."))
-		return
+		return vigil.Errorf(vigil.ENOTFOUND, "Metrics are off.")
 	}
 	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
 }
 
 // handleHealthz answers 200 while the process serves: for liveness probes.

@@ -53,18 +53,17 @@ func MetricsWindow(r *http.Request, now time.Time) (vigil.MetricsFilter, error) 
 	return f, p.Err()
 }
 
-func (s *Server) handleMetricsReport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMetricsReport(w http.ResponseWriter, r *http.Request) error {
 	f, err := MetricsWindow(r, s.Now())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	m, _, err := s.Services.Metrics.IncidentMetrics(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, m)
+	return nil
 }
 
 // WriteMetricsCSV writes one row per incident: its class, key times and
@@ -111,16 +110,15 @@ func csvSafe(s string) string {
 	return s
 }
 
-func (s *Server) handleMetricsCSV(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMetricsCSV(w http.ResponseWriter, r *http.Request) error {
 	f, err := MetricsWindow(r, s.Now())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	_, facts, err := s.Services.Metrics.IncidentMetrics(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	WriteMetricsCSV(w, facts, fmt.Sprintf("vigil-metrics-%s-%s.csv", f.From.Format("20060102"), f.To.Format("20060102")))
+	return nil
 }

@@ -31,123 +31,118 @@ type ChannelUpdate struct {
 	RotateSecret bool `json:"rotate_secret"`
 }
 
-func (s *Server) handleChannelList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleChannelList(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Notify.FindChannels(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, ChannelList{Channels: list})
+	return nil
 }
 
-func (s *Server) handleChannelCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleChannelCreate(w http.ResponseWriter, r *http.Request) error {
 	var c vigil.Channel
-	if !s.decode(w, r, &c) {
-		return
+	if err := s.decode(w, r, &c); err != nil {
+		return err
 	}
 	c.ID = 0
 	if err := s.Services.Notify.CreateChannel(r.Context(), &c); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, &c)
+	return nil
 }
 
-func (s *Server) handleChannelView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleChannelView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	c, err := s.Services.Notify.FindChannelByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) handleChannelUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleChannelUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var u ChannelUpdate
-	if !s.decode(w, r, &u) {
-		return
+	if err := s.decode(w, r, &u); err != nil {
+		return err
 	}
 	u.Channel.ID = id
 	if err := s.Services.Notify.UpdateChannel(r.Context(), &u.Channel, u.RotateSecret); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &u.Channel)
+	return nil
 }
 
-func (s *Server) handleChannelDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleChannelDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Notify.DeleteChannel(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleChannelTest(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleChannelTest(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	d, err := s.Services.Notify.TestChannel(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusAccepted, d)
+	return nil
 }
 
-func (s *Server) handleSubscriptionList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSubscriptionList(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Notify.FindSubscriptions(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, SubscriptionList{Subscriptions: list, Events: vigil.EventKinds})
+	return nil
 }
 
-func (s *Server) handleSubscriptionCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSubscriptionCreate(w http.ResponseWriter, r *http.Request) error {
 	var sub vigil.Subscription
-	if !s.decode(w, r, &sub) {
-		return
+	if err := s.decode(w, r, &sub); err != nil {
+		return err
 	}
 	sub.ID = 0
 	if err := s.Services.Notify.CreateSubscription(r.Context(), &sub); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, &sub)
+	return nil
 }
 
-func (s *Server) handleSubscriptionDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleSubscriptionDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Notify.DeleteSubscription(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleDeliveryList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDeliveryList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "channel_id", "incident_id", "status", "before_id", "limit")
 	f := vigil.DeliveryFilter{
 		ChannelID:  int64(q.int("channel_id", 0)),
@@ -165,31 +160,29 @@ func (s *Server) handleDeliveryList(w http.ResponseWriter, r *http.Request) {
 		q.p.Add("status", "One of pending, retrying, sent or failed.")
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.Services.Notify.FindDeliveries(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := DeliveryList{Deliveries: list}
 	if len(list) == f.Limit {
 		out.NextBefore = list[len(list)-1].ID
 	}
 	s.json(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	d, err := s.Services.Notify.RetryDelivery(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusAccepted, d)
+	return nil
 }

@@ -38,29 +38,19 @@ type SightingList struct {
 	Items []vigil.IncidentRef  `json:"items"`
 }
 
-func (s *Server) handleObservableList(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleObservableList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Observables.FindObservables(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &ObservableList{Items: list})
+	return nil
 }
 
-func (s *Server) handleObservableCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleObservableCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var req ObservablesCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	var obs []*vigil.Observable
 	for _, o := range req.Observables {
@@ -72,8 +62,7 @@ func (s *Server) handleObservableCreate(w http.ResponseWriter, r *http.Request) 
 			for i := range errs {
 				errs[i].Field = "text." + errs[i].Field
 			}
-			s.error(w, r, vigil.Problems(errs).Err())
-			return
+			return vigil.Problems(errs).Err()
 		}
 		for _, in := range inputs {
 			obs = append(obs, &vigil.Observable{Type: in.Type, Value: in.Value, IOC: req.IOC, TLP: req.TLP})
@@ -81,81 +70,75 @@ func (s *Server) handleObservableCreate(w http.ResponseWriter, r *http.Request) 
 	}
 	list, err := s.Services.Observables.AddObservables(r.Context(), id, obs)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, &ObservableList{Items: list})
+	return nil
 }
 
-func (s *Server) handleObservableView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleObservableView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	o, err := s.Services.Observables.FindObservableByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(o.Version))
 	s.json(w, http.StatusOK, o)
+	return nil
 }
 
-func (s *Server) handleObservableUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleObservableUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var upd vigil.ObservableUpdate
-	if !s.decode(w, r, &upd) {
-		return
+	if err := s.decode(w, r, &upd); err != nil {
+		return err
 	}
 	if upd.Version, err = versioned(r, upd.Version); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	o, err := s.Services.Observables.UpdateObservable(r.Context(), id, upd)
 	if vigil.ErrorCode(err) == vigil.ECONFLICT {
-		s.problem(w, r, &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err)})
-		return
+		return &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT, Detail: vigil.ErrorMessage(err)}
 	} else if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(o.Version))
 	s.json(w, http.StatusOK, o)
+	return nil
 }
 
-func (s *Server) handleObservableDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleObservableDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Observables.DeleteObservable(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleSightings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSightings(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "type", "value", "limit")
 	typ, value, limit := vigil.ObservableType(q.str("type")), q.v.Get("value"), q.int("limit", 0)
 	if value == "" {
 		q.p.Add("value", "Give the value to look for.")
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	refs, err := s.Services.Observables.FindSightings(r.Context(), typ, value, limit)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	ntyp, nval, _ := vigil.NormalizeObservable(typ, value)
 	s.json(w, http.StatusOK, &SightingList{Type: ntyp, Value: nval, Items: refs})
+	return nil
 }

@@ -54,9 +54,23 @@ func intRange(lo, hi int) map[string]any {
 	return map[string]any{"type": "integer", "minimum": lo, "maximum": hi}
 }
 
+// apiHandler is an API handler. It either writes its answer and returns
+// nil, or writes nothing and returns the error, for the route to write.
+type apiHandler func(w http.ResponseWriter, r *http.Request) error
+
+// writeErrors adapts an apiHandler to net/http: the error it returns is
+// written by s.error, the one place that writes an API handler's error.
+func (s *Server) writeErrors(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.error(w, r, err)
+		}
+	}
+}
+
 // api registers an API route and its operation.
-func (s *Server) api(pattern string, h http.HandlerFunc, o op) {
-	s.mux.HandleFunc(pattern, h)
+func (s *Server) api(pattern string, h apiHandler, o op) {
+	s.mux.HandleFunc(pattern, s.writeErrors(h))
 	method, path, _ := strings.Cut(pattern, " ")
 	s.apiRoutes = append(s.apiRoutes, apiRoute{method: method, path: path, op: o})
 }
@@ -402,8 +416,9 @@ func (s *Server) OpenAPI() []byte {
 	return s.openapiJSON
 }
 
-func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Write(s.OpenAPI())
+	return nil
 }

@@ -122,15 +122,6 @@ func enumList[T ~string](q *query, name string) []T {
 	return out
 }
 
-// pathID parses a numeric path parameter.
-func pathID(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, vigil.Errorf(vigil.ENOTFOUND, "Not found.")
-	}
-	return id, nil
-}
-
 // ifMatchVersion reads the version from an If-Match header ("3" or W/"3").
 // ok is false when there is none.
 func ifMatchVersion(r *http.Request) (int, bool, error) {

@@ -34,161 +34,133 @@ type IncidentPlans struct {
 	Suggested []*vigil.Plan `json:"suggested"`
 }
 
-func (s *Server) handlePlanList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePlanList(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Plans.FindPlans(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, PlanList{Plans: list})
+	return nil
 }
 
-func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) error {
 	var in vigil.PlanInput
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	p, err := s.Services.Plans.CreatePlan(r.Context(), in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, p)
+	return nil
 }
 
-func (s *Server) handlePlanView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handlePlanView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	p, err := s.Services.Plans.FindPlanByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, p)
+	return nil
 }
 
-func (s *Server) handlePlanUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handlePlanUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in vigil.PlanInput
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	p, err := s.Services.Plans.UpdatePlan(r.Context(), id, in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, p)
+	return nil
 }
 
-func (s *Server) handlePlanMeta(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handlePlanMeta(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var m vigil.PlanMeta
-	if !s.decode(w, r, &m) {
-		return
+	if err := s.decode(w, r, &m); err != nil {
+		return err
 	}
 	p, err := s.Services.Plans.SetPlanMeta(r.Context(), id, m)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, p)
+	return nil
 }
 
-func (s *Server) handlePlanApprove(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handlePlanApprove(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var a PlanApproval
-	if !s.decode(w, r, &a) {
-		return
+	if err := s.decode(w, r, &a); err != nil {
+		return err
 	}
 	p, err := s.Services.Plans.ApprovePlan(r.Context(), id, a.Version)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, p)
+	return nil
 }
 
-func (s *Server) handlePlanVersions(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handlePlanVersions(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.Services.Plans.FindPlanVersions(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, PlanVersionList{Versions: list})
+	return nil
 }
 
-// SuggestPlans picks the plans written for an incident's type and severity.
-func SuggestPlans(plans []*vigil.Plan, inc *vigil.Incident) []*vigil.Plan {
-	out := []*vigil.Plan{}
-	for _, p := range plans {
-		if p.Definition.Fits(inc.Type, inc.Severity) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleIncidentPlans(w http.ResponseWriter, r *http.Request, id int64) error {
 	applied, err := s.Services.Plans.FindAppliedPlans(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := IncidentPlans{Applied: applied, Suggested: []*vigil.Plan{}}
 	if plans, err := s.Services.Plans.FindPlans(r.Context()); err == nil {
 		inc, err := s.Services.Incidents.FindIncidentByID(r.Context(), id)
 		if err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
-		out.Suggested = SuggestPlans(plans, inc)
+		out.Suggested = vigil.SuggestPlans(plans, inc)
 	} else if vigil.ErrorCode(err) != vigil.EFORBIDDEN {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request, id int64) error {
 	var in PlanApply
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	a, err := s.Services.Plans.ApplyPlan(r.Context(), id, in.PlanID, in.Preview)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, a)
+	return nil
 }

@@ -2,109 +2,18 @@ package http
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"mime"
 	"net/http"
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 	"github.com/vigil-ir/vigil/reporting"
 )
 
 // reportFormats are the media types of the report formats.
 var reportFormats = map[string]string{"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
-
-func actorName(ctx context.Context) string {
-	if a := vigil.ActorFromContext(ctx); a != nil {
-		if a.Name != "" {
-			return a.Name
-		}
-		return a.Username
-	}
-	return "unknown"
-}
-
-// IncidentReport gathers an incident's report as the actor may see it.
-func IncidentReport(ctx context.Context, svc vigil.Services, id int64, now time.Time, loc *time.Location) (*reporting.Doc, error) {
-	in := reporting.IncidentInput{By: actorName(ctx), At: now, Location: loc, Names: map[int64]string{}}
-	var err error
-	if in.Incident, err = svc.Incidents.FindIncidentByID(ctx, id); err != nil {
-		return nil, err
-	}
-	if p, err := svc.Duties.FindProfile(ctx); err == nil {
-		in.Org = p.Name
-	}
-	if in.Members, err = svc.Members.FindMembers(ctx, id); err != nil {
-		return nil, err
-	}
-	for _, m := range in.Members {
-		name := m.Name
-		if name == "" {
-			name = m.Username
-		}
-		in.Names[m.UserID] = name
-		if m.Role == vigil.RoleLead {
-			in.Lead = name
-		}
-	}
-	if users, _, err := svc.Users.FindUsers(ctx, vigil.UserFilter{Limit: vigil.MaxPageSize}); err == nil {
-		for _, u := range users {
-			if u.Name != "" {
-				in.Names[u.ID] = u.Name
-			} else {
-				in.Names[u.ID] = u.Username
-			}
-		}
-	}
-	if in.Incident.LeadID != nil && in.Lead == "" {
-		in.Lead = in.Names[*in.Incident.LeadID]
-	}
-	for cursor := ""; ; {
-		page, err := svc.Timeline.FindTimeline(ctx, id, vigil.TimelineFilter{Asc: true, Cursor: cursor, Limit: vigil.MaxPageSize})
-		if err != nil {
-			return nil, err
-		}
-		in.Timeline = append(in.Timeline, page.Items...)
-		if cursor = page.NextCursor; cursor == "" || len(in.Timeline) >= 5000 {
-			break
-		}
-	}
-	if in.Tasks, _, err = svc.Tasks.FindTasks(ctx, vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize}); err != nil {
-		return nil, err
-	}
-	if in.Observables, err = svc.Observables.FindObservables(ctx, id); err != nil {
-		return nil, err
-	}
-	if in.Duties, err = svc.Duties.FindObligations(ctx, id); err != nil {
-		return nil, err
-	}
-	if in.Evidence, err = svc.Evidence.FindEvidence(ctx, id); err != nil {
-		return nil, err
-	}
-	if rv, err := svc.Reviews.FindReview(ctx, id); err == nil {
-		in.Review = rv
-	} else if vigil.ErrorCode(err) != vigil.ENOTFOUND {
-		return nil, err
-	}
-	return reporting.Incident(in), nil
-}
-
-// ManagementReport gathers the management report of a period.
-func ManagementReport(ctx context.Context, svc vigil.Services, f vigil.MetricsFilter, period string, now time.Time, loc *time.Location) (*reporting.Doc, error) {
-	m, facts, err := svc.Metrics.IncidentMetrics(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	in := reporting.ManagementInput{By: actorName(ctx), At: now, Location: loc, Period: period, Metrics: m, Facts: facts}
-	if p, err := svc.Duties.FindProfile(ctx); err == nil {
-		in.Org = p.Name
-	}
-	if p, err := AssessPreparedness(ctx, svc, now); err == nil {
-		in.Readiness = p.Items
-	}
-	return reporting.Management(in), nil
-}
 
 // ReportPeriod reads period=month|quarter (the current one, or the one
 // containing at=2026-11-15) and falls back to from/to.
@@ -138,7 +47,9 @@ func ReportPeriod(r *http.Request, now time.Time) (vigil.MetricsFilter, string, 
 	return f, f.From.Format("2 Jan 2006") + " to " + f.To.Add(-time.Second).Format("2 Jan 2006"), nil
 }
 
-// WriteReport sends a report in the asked format (md, html or pdf).
+// WriteReport sends a report in the asked format (md, html or pdf). It
+// returns an error only before it has written anything, so the caller may
+// answer it; a write that fails after that ends the connection.
 func WriteReport(w http.ResponseWriter, d *reporting.Doc, format, name string) error {
 	media, ok := reportFormats[format]
 	if !ok {
@@ -167,52 +78,42 @@ func WriteReport(w http.ResponseWriter, d *reporting.Doc, format, name string) e
 	}
 	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name + "." + format}))
 	h.Set("Cache-Control", "no-store")
-	_, err := w.Write(body)
-	return err
+	if _, err := w.Write(body); err != nil {
+		panic(http.ErrAbortHandler) // a cut-off report must not look whole
+	}
+	return nil
 }
 
-func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleIncidentReport(w http.ResponseWriter, r *http.Request, id int64) error {
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "md"
 	}
 	if _, ok := reportFormats[format]; !ok {
-		s.error(w, r, vigil.Invalid("format", "Ask for md, html or pdf."))
-		return
+		return vigil.Invalid("format", "Ask for md, html or pdf.")
 	}
-	d, err := IncidentReport(r.Context(), s.Services, id, s.Now(), time.UTC)
-	if err == nil {
-		err = WriteReport(w, d, format, d.Title[len("Incident report: "):]+"-report")
-	}
+	d, err := casework.IncidentReport(r.Context(), s.Services, id, s.Now(), time.UTC)
 	if err != nil {
-		s.error(w, r, err)
+		return err
 	}
+	return WriteReport(w, d, format, d.Title[len("Incident report: "):]+"-report")
 }
 
-func (s *Server) handleManagementReport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleManagementReport(w http.ResponseWriter, r *http.Request) error {
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "md"
 	}
 	if _, ok := reportFormats[format]; !ok {
-		s.error(w, r, vigil.Invalid("format", "Ask for md, html or pdf."))
-		return
+		return vigil.Invalid("format", "Ask for md, html or pdf.")
 	}
 	f, period, err := ReportPeriod(r, s.Now())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	d, err := ManagementReport(r.Context(), s.Services, f, period, s.Now(), time.UTC)
-	if err == nil {
-		err = WriteReport(w, d, format, "vigil-management-report-"+f.From.Format("2006-01-02"))
-	}
+	d, err := casework.ManagementReport(r.Context(), s.Services, f, period, s.Now(), time.UTC)
 	if err != nil {
-		s.error(w, r, err)
+		return err
 	}
+	return WriteReport(w, d, format, "vigil-management-report-"+f.From.Format("2006-01-02"))
 }

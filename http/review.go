@@ -16,93 +16,68 @@ type ActionList struct {
 	Actions []*vigil.Action `json:"actions"`
 }
 
-func (s *Server) handleReviewView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleReviewView(w http.ResponseWriter, r *http.Request, id int64) error {
 	rv, err := s.Services.Reviews.FindReview(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, rv)
+	return nil
 }
 
-func (s *Server) handleReviewStart(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleReviewStart(w http.ResponseWriter, r *http.Request, id int64) error {
 	rv, err := s.Services.Reviews.StartReview(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, rv)
+	return nil
 }
 
-func (s *Server) handleReviewUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleReviewUpdate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var u vigil.ReviewUpdate
-	if !s.decode(w, r, &u) {
-		return
+	if err := s.decode(w, r, &u); err != nil {
+		return err
 	}
 	rv, err := s.Services.Reviews.UpdateReview(r.Context(), id, u)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, rv)
+	return nil
 }
 
-func (s *Server) handleReviewAction(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleReviewAction(w http.ResponseWriter, r *http.Request, id int64) error {
 	var in vigil.ActionInput
-	if !s.decode(w, r, &in) {
-		return
+	if err := s.decode(w, r, &in); err != nil {
+		return err
 	}
 	a, err := s.Services.Reviews.AddAction(r.Context(), id, in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, a)
+	return nil
 }
 
-func (s *Server) handleReviewClose(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleReviewClose(w http.ResponseWriter, r *http.Request, id int64) error {
 	var c ReviewClose
-	if !s.decode(w, r, &c) {
-		return
+	if err := s.decode(w, r, &c); err != nil {
+		return err
 	}
 	rv, err := s.Services.Reviews.CloseReview(r.Context(), id, c.Version)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, rv)
+	return nil
 }
 
-func (s *Server) handleOpenActions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleOpenActions(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Reviews.FindOpenActions(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, ActionList{Actions: list})
+	return nil
 }

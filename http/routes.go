@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 	"github.com/vigil-ir/vigil/stix"
 )
 
@@ -15,7 +16,7 @@ import (
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
-	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
+	s.mux.HandleFunc("GET /metrics", s.writeErrors(s.handleMetrics))
 	s.taxiiRoutes()
 
 	var (
@@ -64,24 +65,24 @@ func (s *Server) routes() {
 		Query: incidentQuery, Resp: IncidentCount{}})
 	s.api("POST /api/v1/incidents", s.handleIncidentCreate, op{ID: "createIncident", Tag: "Incidents", Summary: "Create an incident",
 		Body: IncidentCreate{}, Resp: vigil.Incident{}, Status: http.StatusCreated})
-	s.api("GET /api/v1/incidents/{id}", s.handleIncidentView, op{ID: "getIncident", Tag: "Incidents", Summary: "Get an incident", Resp: vigil.Incident{}, ETag: true})
-	s.api("PATCH /api/v1/incidents/{id}", s.handleIncidentUpdate, op{ID: "updateIncident", Tag: "Incidents",
+	s.api("GET /api/v1/incidents/{id}", s.incident(s.handleIncidentView), op{ID: "getIncident", Tag: "Incidents", Summary: "Get an incident", Resp: vigil.Incident{}, ETag: true})
+	s.api("PATCH /api/v1/incidents/{id}", s.incident(s.handleIncidentUpdate), op{ID: "updateIncident", Tag: "Incidents",
 		Summary: "Change an incident (send If-Match or version; null clears a field)", Body: vigil.IncidentUpdate{}, Resp: vigil.Incident{}, Versioned: true})
-	s.api("POST /api/v1/incidents/{id}/transitions", s.handleIncidentTransition, op{ID: "transitionIncident", Tag: "Incidents",
+	s.api("POST /api/v1/incidents/{id}/transitions", s.incident(s.handleIncidentTransition), op{ID: "transitionIncident", Tag: "Incidents",
 		Summary: "Move an incident to another status, including the triage outcomes", Body: vigil.Transition{}, Resp: vigil.Incident{}, Versioned: true})
 	s.api("GET /api/v1/lifecycle", s.handleLifecycle, op{ID: "getLifecycle", Tag: "Incidents", Summary: "The statuses, the allowed moves and the advice for each", Resp: Lifecycle{}})
 
 	// Timeline, tasks, comments.
-	s.api("GET /api/v1/incidents/{id}/timeline", s.handleTimelineList, op{ID: "listTimeline", Tag: "Timeline", Summary: "Read an incident's timeline",
+	s.api("GET /api/v1/incidents/{id}/timeline", s.incident(s.handleTimelineList), op{ID: "listTimeline", Tag: "Timeline", Summary: "Read an incident's timeline",
 		Query: []param{{"kind", "Entry kinds.", enumOf(vigil.TimelineKinds), true}, {"order", "desc (newest first, default) or asc.", enumOf([]string{"asc", "desc"}), false},
 			{"cursor", "The next_cursor of the previous page.", str(), false}, {"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}},
 		Resp: vigil.TimelinePage{}})
-	s.api("POST /api/v1/incidents/{id}/timeline", s.handleNoteCreate, op{ID: "addNote", Tag: "Timeline", Summary: "Add a note to the timeline",
+	s.api("POST /api/v1/incidents/{id}/timeline", s.incident(s.handleNoteCreate), op{ID: "addNote", Tag: "Timeline", Summary: "Add a note to the timeline",
 		Body: vigil.Note{}, Resp: vigil.TimelineEntry{}, Status: http.StatusCreated})
-	s.api("GET /api/v1/incidents/{id}/tasks", s.handleIncidentTaskList, op{ID: "listIncidentTasks", Tag: "Tasks", Summary: "List an incident's tasks in order", Resp: TaskList{}})
-	s.api("POST /api/v1/incidents/{id}/tasks", s.handleTaskCreate, op{ID: "createTask", Tag: "Tasks", Summary: "Add a task",
+	s.api("GET /api/v1/incidents/{id}/tasks", s.incident(s.handleIncidentTaskList), op{ID: "listIncidentTasks", Tag: "Tasks", Summary: "List an incident's tasks in order", Resp: TaskList{}})
+	s.api("POST /api/v1/incidents/{id}/tasks", s.incident(s.handleTaskCreate), op{ID: "createTask", Tag: "Tasks", Summary: "Add a task",
 		Body: TaskCreate{}, Resp: vigil.Task{}, Status: http.StatusCreated})
-	s.api("PUT /api/v1/incidents/{id}/tasks/order", s.handleTaskReorder, op{ID: "reorderTasks", Tag: "Tasks", Summary: "Set the order of an incident's tasks",
+	s.api("PUT /api/v1/incidents/{id}/tasks/order", s.incident(s.handleTaskReorder), op{ID: "reorderTasks", Tag: "Tasks", Summary: "Set the order of an incident's tasks",
 		Body: TaskOrder{}, Resp: TaskList{}})
 	s.api("GET /api/v1/tasks", s.handleTaskList, op{ID: "listTasks", Tag: "Tasks", Summary: "List tasks across incidents (mine, overdue)",
 		Query: []param{{"assignee", "Assignee user ID or \"me\".", str(), false}, {"status", "Task statuses.", enumOf(vigil.TaskStatuses), true},
@@ -89,17 +90,17 @@ func (s *Server) routes() {
 			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: TaskList{}})
 	s.api("GET /api/v1/tasks/{id}", s.handleTaskView, op{ID: "getTask", Tag: "Tasks", Summary: "Get a task", Resp: vigil.Task{}, ETag: true})
 	s.api("PATCH /api/v1/tasks/{id}", s.handleTaskUpdate, op{ID: "updateTask", Tag: "Tasks", Summary: "Change a task", Body: vigil.TaskUpdate{}, Resp: vigil.Task{}, Versioned: true})
-	s.api("GET /api/v1/incidents/{id}/comments", s.handleCommentList, op{ID: "listComments", Tag: "Comments", Summary: "List comments, optionally on one task",
+	s.api("GET /api/v1/incidents/{id}/comments", s.incident(s.handleCommentList), op{ID: "listComments", Tag: "Comments", Summary: "List comments, optionally on one task",
 		Query: []param{{"task", "Only comments on this task.", integer(), false}}, Resp: CommentList{}})
-	s.api("POST /api/v1/incidents/{id}/comments", s.handleCommentCreate, op{ID: "createComment", Tag: "Comments", Summary: "Comment on an incident or a task",
+	s.api("POST /api/v1/incidents/{id}/comments", s.incident(s.handleCommentCreate), op{ID: "createComment", Tag: "Comments", Summary: "Comment on an incident or a task",
 		Body: CommentCreate{}, Resp: vigil.Comment{}, Status: http.StatusCreated})
 	s.api("PATCH /api/v1/comments/{id}", s.handleCommentUpdate, op{ID: "updateComment", Tag: "Comments", Summary: "Edit your comment",
 		Body: CommentUpdate{}, Resp: vigil.Comment{}, Versioned: true})
 
 	// Observables.
-	s.api("GET /api/v1/incidents/{id}/observables", s.handleObservableList, op{ID: "listObservables", Tag: "Observables",
+	s.api("GET /api/v1/incidents/{id}/observables", s.incident(s.handleObservableList), op{ID: "listObservables", Tag: "Observables",
 		Summary: "List an incident's observables, with where else each was seen", Resp: ObservableList{}})
-	s.api("POST /api/v1/incidents/{id}/observables", s.handleObservableCreate, op{ID: "addObservables", Tag: "Observables",
+	s.api("POST /api/v1/incidents/{id}/observables", s.incident(s.handleObservableCreate), op{ID: "addObservables", Tag: "Observables",
 		Summary: "Add observables: a list, or pasted lines, or both (all or none)", Body: ObservablesCreate{}, Resp: ObservableList{}, Status: http.StatusCreated})
 	s.api("GET /api/v1/observables/sightings", s.handleSightings, op{ID: "findSightings", Tag: "Observables", Summary: "Incidents that hold a value",
 		Query: []param{{"type", "Observable type; empty to detect.", enumOf(append(vigil.ObservableTypes[:len(vigil.ObservableTypes):len(vigil.ObservableTypes)], vigil.ObsHash)), false},
@@ -111,14 +112,14 @@ func (s *Server) routes() {
 	s.api("DELETE /api/v1/observables/{id}", s.handleObservableDelete, op{ID: "deleteObservable", Tag: "Observables", Summary: "Remove an observable", Status: http.StatusNoContent})
 
 	// Links and members.
-	s.api("GET /api/v1/incidents/{id}/links", s.handleLinkList, op{ID: "listLinks", Tag: "Links", Summary: "Links to and from an incident", Resp: LinkList{}})
-	s.api("POST /api/v1/incidents/{id}/links", s.handleLinkCreate, op{ID: "createLink", Tag: "Links", Summary: "Link to another incident",
+	s.api("GET /api/v1/incidents/{id}/links", s.incident(s.handleLinkList), op{ID: "listLinks", Tag: "Links", Summary: "Links to and from an incident", Resp: LinkList{}})
+	s.api("POST /api/v1/incidents/{id}/links", s.incident(s.handleLinkCreate), op{ID: "createLink", Tag: "Links", Summary: "Link to another incident",
 		Body: LinkCreate{}, Resp: vigil.Link{}, Status: http.StatusCreated})
 	s.api("DELETE /api/v1/links/{id}", s.handleLinkDelete, op{ID: "deleteLink", Tag: "Links", Summary: "Remove a link", Status: http.StatusNoContent})
-	s.api("GET /api/v1/incidents/{id}/members", s.handleMemberList, op{ID: "listMembers", Tag: "Members", Summary: "The lead and the incident roles", Resp: MemberList{}})
-	s.api("POST /api/v1/incidents/{id}/members", s.handleMemberCreate, op{ID: "addMember", Tag: "Members", Summary: "Give a user a role (role lead sets the lead)",
+	s.api("GET /api/v1/incidents/{id}/members", s.incident(s.handleMemberList), op{ID: "listMembers", Tag: "Members", Summary: "The lead and the incident roles", Resp: MemberList{}})
+	s.api("POST /api/v1/incidents/{id}/members", s.incident(s.handleMemberCreate), op{ID: "addMember", Tag: "Members", Summary: "Give a user a role (role lead sets the lead)",
 		Body: MemberCreate{}, Resp: vigil.Member{}, Status: http.StatusCreated})
-	s.api("DELETE /api/v1/incidents/{id}/members/{user}/{role}", s.handleMemberDelete, op{ID: "removeMember", Tag: "Members", Summary: "Take a role away", Status: http.StatusNoContent})
+	s.api("DELETE /api/v1/incidents/{id}/members/{user}/{role}", s.incident(s.handleMemberDelete), op{ID: "removeMember", Tag: "Members", Summary: "Take a role away", Status: http.StatusNoContent})
 
 	// Search.
 	s.api("GET /api/v1/search", s.handleSearch, op{ID: "search", Tag: "Search", Summary: "Full-text search over incidents, notes and observables",
@@ -148,7 +149,7 @@ func (s *Server) routes() {
 			{"before", "Events before this sequence number (the next_before of the previous page).", integer(), false},
 			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: AuditList{}})
 	// Reporting duties and the organisation profile.
-	s.api("GET /api/v1/incidents/{id}/obligations", s.handleObligationList, op{ID: "listObligations", Tag: "Duties",
+	s.api("GET /api/v1/incidents/{id}/obligations", s.incident(s.handleObligationList), op{ID: "listObligations", Tag: "Duties",
 		Summary: "An incident's reporting duties, most urgent first", Resp: ObligationList{}})
 	s.api("GET /api/v1/obligations/due", s.handleObligationsDue, op{ID: "listDueObligations", Tag: "Duties",
 		Summary: "Pending duties due within a time (default 72h) or as soon as possible, on incidents you may see",
@@ -190,21 +191,21 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/plans/{id}/approve", s.handlePlanApprove, op{ID: "approvePlan", Tag: "Plans",
 		Summary: "Approve the current version; the next review falls due a year on", Body: PlanApproval{}, Resp: vigil.Plan{}})
 	s.api("GET /api/v1/plans/{id}/versions", s.handlePlanVersions, op{ID: "listPlanVersions", Tag: "Plans", Summary: "A plan's change history, newest first", Resp: PlanVersionList{}})
-	s.api("GET /api/v1/incidents/{id}/plans", s.handleIncidentPlans, op{ID: "listIncidentPlans", Tag: "Plans",
+	s.api("GET /api/v1/incidents/{id}/plans", s.incident(s.handleIncidentPlans), op{ID: "listIncidentPlans", Tag: "Plans",
 		Summary: "The plans applied to an incident, and those written for its type and severity", Resp: IncidentPlans{}})
-	s.api("POST /api/v1/incidents/{id}/plans", s.handlePlanApply, op{ID: "applyPlan", Tag: "Plans",
+	s.api("POST /api/v1/incidents/{id}/plans", s.incident(s.handlePlanApply), op{ID: "applyPlan", Tag: "Plans",
 		Summary: "Apply a plan: its steps become tasks, once; a newer version adds its new steps and updates open tasks (preview: say what would change)",
 		Body:    PlanApply{}, Resp: vigil.PlanApplication{}})
 
 	// Post-incident reviews.
-	s.api("GET /api/v1/incidents/{id}/review", s.handleReviewView, op{ID: "getReview", Tag: "Reviews", Summary: "The incident's post-incident review, with its action items", Resp: vigil.Review{}})
-	s.api("POST /api/v1/incidents/{id}/review", s.handleReviewStart, op{ID: "startReview", Tag: "Reviews",
+	s.api("GET /api/v1/incidents/{id}/review", s.incident(s.handleReviewView), op{ID: "getReview", Tag: "Reviews", Summary: "The incident's post-incident review, with its action items", Resp: vigil.Review{}})
+	s.api("POST /api/v1/incidents/{id}/review", s.incident(s.handleReviewStart), op{ID: "startReview", Tag: "Reviews",
 		Summary: "Start the review of a recovered or closed incident; its timeline is drafted from the incident's", Resp: vigil.Review{}, Status: http.StatusCreated})
-	s.api("PATCH /api/v1/incidents/{id}/review", s.handleReviewUpdate, op{ID: "updateReview", Tag: "Reviews",
+	s.api("PATCH /api/v1/incidents/{id}/review", s.incident(s.handleReviewUpdate), op{ID: "updateReview", Tag: "Reviews",
 		Summary: "Change the review: timeline, root cause, contributing factors, what went well, what to improve (send version)", Body: vigil.ReviewUpdate{}, Resp: vigil.Review{}})
-	s.api("POST /api/v1/incidents/{id}/review/actions", s.handleReviewAction, op{ID: "addReviewAction", Tag: "Reviews",
+	s.api("POST /api/v1/incidents/{id}/review/actions", s.incident(s.handleReviewAction), op{ID: "addReviewAction", Tag: "Reviews",
 		Summary: "Add an action item (a task in the learn phase), optionally proposing a change to a response plan", Body: vigil.ActionInput{}, Resp: vigil.Action{}, Status: http.StatusCreated})
-	s.api("POST /api/v1/incidents/{id}/review/close", s.handleReviewClose, op{ID: "closeReview", Tag: "Reviews",
+	s.api("POST /api/v1/incidents/{id}/review/close", s.incident(s.handleReviewClose), op{ID: "closeReview", Tag: "Reviews",
 		Summary: "Close the review (managers, admins): refused without a root cause or while action items are open", Body: ReviewClose{}, Resp: vigil.Review{}})
 	s.api("GET /api/v1/review-actions", s.handleOpenActions, op{ID: "listOpenReviewActions", Tag: "Reviews",
 		Summary: "Open review action items on the incidents you may see, soonest due first", Resp: ActionList{}})
@@ -223,7 +224,7 @@ func (s *Server) routes() {
 		Summary: "End it; each finding becomes an action item of the exercise incident's review", Body: vigil.ExerciseEnd{}, Resp: vigil.Exercise{}})
 	s.api("GET /api/v1/preparedness", s.handlePreparedness, op{ID: "getPreparedness", Tag: "Exercises",
 		Summary: "Where the organisation stands against the NCSC's 10 Steps for incident management: plans, exercises, contacts, backups and restore tests, lessons",
-		Resp:    Preparedness{}})
+		Resp:    casework.Preparedness{}})
 
 	// Metrics.
 	window := []param{{"from", "Start: a date (2026-09-01) or RFC 3339 time; default 90 days ago.", str(), false},
@@ -237,7 +238,7 @@ func (s *Server) routes() {
 
 	// Reports.
 	reportFormat := param{"format", "md (default), html or pdf.", enumOf([]string{"md", "html", "pdf"}), false}
-	s.api("GET /api/v1/incidents/{id}/report", s.handleIncidentReport, op{ID: "getIncidentReport", Tag: "Reports",
+	s.api("GET /api/v1/incidents/{id}/report", s.incident(s.handleIncidentReport), op{ID: "getIncidentReport", Tag: "Reports",
 		Summary: "The incident report: executive summary, key facts, impact, times, timeline, actions, duties and submissions, IOCs, evidence, lessons",
 		Query:   []param{reportFormat}, Binary: true, Media: "text/markdown, text/html, application/pdf"})
 	s.api("GET /api/v1/reports/management", s.handleManagementReport, op{ID: "getManagementReport", Tag: "Reports",
@@ -246,12 +247,12 @@ func (s *Server) routes() {
 			{"at", "A date in the month or quarter wanted.", str(), false}}, window...), Binary: true, Media: "text/markdown, text/html, application/pdf"})
 
 	// Evidence.
-	s.api("GET /api/v1/incidents/{id}/evidence", s.handleEvidenceList, op{ID: "listEvidence", Tag: "Evidence",
+	s.api("GET /api/v1/incidents/{id}/evidence", s.incident(s.handleEvidenceList), op{ID: "listEvidence", Tag: "Evidence",
 		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})
-	s.api("POST /api/v1/incidents/{id}/evidence", s.handleEvidenceUpload, op{ID: "addEvidence", Tag: "Evidence",
+	s.api("POST /api/v1/incidents/{id}/evidence", s.incident(s.handleEvidenceUpload), op{ID: "addEvidence", Tag: "Evidence",
 		Summary: "Upload a file as evidence (multipart/form-data, streamed; the file part last), with who collected it, when, from where and how",
 		Upload:  uploadSchema(), Resp: vigil.Evidence{}, Status: http.StatusCreated})
-	s.api("GET /api/v1/incidents/{id}/evidence/package", s.handleEvidencePackage, op{ID: "exportEvidencePackage", Tag: "Evidence",
+	s.api("GET /api/v1/incidents/{id}/evidence/package", s.incident(s.handleEvidencePackage), op{ID: "exportEvidencePackage", Tag: "Evidence",
 		Summary: "A zip of the incident's evidence files, manifest with hashes, custody logs and SHA256SUMS, checkable offline (logged as an export)",
 		Binary:  true, Media: "application/zip"})
 	s.api("GET /api/v1/evidence/{id}", s.handleEvidenceView, op{ID: "getEvidence", Tag: "Evidence",
@@ -268,14 +269,14 @@ func (s *Server) routes() {
 		Summary: "Delete the file (refused under legal hold); its record and custody log stay (managers, admins)",
 		Query:   []param{{"reason", "Why it is deleted (required).", str(), false}}, Status: http.StatusNoContent})
 
-	s.api("GET /api/v1/incidents/{id}/stix", s.handleIncidentSTIX, op{ID: "exportIncidentSTIX", Tag: "Sharing",
+	s.api("GET /api/v1/incidents/{id}/stix", s.incident(s.handleIncidentSTIX), op{ID: "exportIncidentSTIX", Tag: "Sharing",
 		Summary: "The incident as a STIX 2.1 bundle: identity, incident, observables, indicators for IOCs, sightings, TLP 2.0 markings",
 		Query: []param{
 			{"report", "Add a report object listing the bundle's objects.", boolean(), false},
 			{"max_tlp", "Leave out observables marked above this TLP (the incident itself is always in).", enumOf(vigil.TLPs), false},
 		}, Resp: stix.Bundle{}, Media: stix.MediaType})
 
-	s.api("POST /api/v1/incidents/{id}/publish", s.handleIncidentPublish, op{ID: "publishIncidentIndicators", Tag: "Sharing",
+	s.api("POST /api/v1/incidents/{id}/publish", s.incident(s.handleIncidentPublish), op{ID: "publishIncidentIndicators", Tag: "Sharing",
 		Summary: "Share the incident's IOCs (TLP:AMBER or below) with a TAXII collection; with preview, return exactly what would leave and share nothing",
 		Body:    Publication{}, Resp: PublicationResult{}})
 	s.api("GET /api/v1/collections", s.handleCollectionList, op{ID: "listCollections", Tag: "Sharing", Summary: "The TAXII collections you may use", Resp: CollectionList{}})

@@ -12,7 +12,7 @@ type SearchResults struct {
 	NextOffset int                `json:"next_offset,omitempty"`
 }
 
-func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "q", "kind", "offset", "limit")
 	sq := vigil.SearchQuery{Query: q.str("q"), Kinds: enumList[vigil.SearchKind](q, "kind"), Offset: q.int("offset", 0), Limit: q.int("limit", 0)}
 	if sq.Query == "" {
@@ -22,20 +22,19 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		q.p.Add("limit", "Limit must be between 1 and %d.", vigil.MaxPageSize)
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if sq.Limit == 0 {
 		sq.Limit = vigil.DefaultPageSize
 	}
 	hits, err := s.Services.Search.Search(r.Context(), sq)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := &SearchResults{Items: hits}
 	if len(hits) == sq.Limit {
 		out.NextOffset = sq.Offset + sq.Limit
 	}
 	s.json(w, http.StatusOK, out)
+	return nil
 }

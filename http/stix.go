@@ -29,12 +29,7 @@ func ExportSTIX(ctx context.Context, svc vigil.Services, id int64, report bool, 
 	return e.Bundle()
 }
 
-func (s *Server) handleIncidentSTIX(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleIncidentSTIX(w http.ResponseWriter, r *http.Request, id int64) error {
 	q := newQuery(r, "report", "max_tlp")
 	report := q.bool("report")
 	var maxTLP vigil.TLP
@@ -46,19 +41,18 @@ func (s *Server) handleIncidentSTIX(w http.ResponseWriter, r *http.Request) {
 		maxTLP = t
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	b, err := ExportSTIX(r.Context(), s.Services, id, report != nil && *report, maxTLP)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", stix.MediaType)
 	w.Header().Set("Cache-Control", "no-store")
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(b)
+	return nil
 }
 
 // Publication asks to share an incident's indicators with a collection.
@@ -76,61 +70,59 @@ type PublicationResult struct {
 	Status     *vigil.TAXIIStatus `json:"status"` // null for a preview
 }
 
-func (s *Server) handleIncidentPublish(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
+// shareTarget finds the collection a user shares with, once it has checked
+// that the user may share at all (so a refusal does not tell whether the
+// collection exists). A missing collection is the request's mistake.
+func (s *Server) shareTarget(ctx context.Context, collectionID string) (*vigil.Collection, error) {
+	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
+		return nil, err
 	}
+	coll, err := s.Services.Sharing.FindCollection(ctx, collectionID)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return nil, vigil.Invalid("collection_id", "No collection %q.", collectionID)
+	}
+	return coll, err
+}
+
+func (s *Server) handleIncidentPublish(w http.ResponseWriter, r *http.Request, id int64) error {
 	var p Publication
-	if !s.decode(w, r, &p) {
-		return
+	if err := s.decode(w, r, &p); err != nil {
+		return err
 	}
 	ctx := r.Context()
-	if err := vigil.Require(vigil.ActorFromContext(ctx), vigil.PermIncidentEdit); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	coll, err := s.Services.Sharing.FindCollection(ctx, p.CollectionID)
-	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
-		s.error(w, r, vigil.Invalid("collection_id", "No collection %q.", p.CollectionID))
-		return
-	} else if err != nil {
-		s.error(w, r, err)
-		return
+	coll, err := s.shareTarget(ctx, p.CollectionID)
+	if err != nil {
+		return err
 	}
 	objs, err := s.indicatorsOf(ctx, id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if objs == nil {
 		objs = []stix.Object{}
 	}
 	if p.Preview {
 		s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs})
-		return
+		return nil
 	}
 	if len(objs) == 0 {
-		s.error(w, r, vigil.Invalid("incident", "The incident has no observables marked IOC at TLP:AMBER or below to share."))
-		return
+		return vigil.Invalid("incident", "The incident has no observables marked IOC at TLP:AMBER or below to share.")
 	}
 	in := make([]*vigil.IncomingObject, 0, len(objs))
 	for _, o := range objs {
 		raw, _ := json.Marshal(o)
 		info, err := stix.Check(raw)
 		if err != nil {
-			s.error(w, r, fmt.Errorf("exported object %s: %w", o.ID(), err))
-			return
+			return fmt.Errorf("exported object %s: %w", o.ID(), err)
 		}
 		in = append(in, &vigil.IncomingObject{Raw: raw, ID: info.ID, Type: info.Type, SpecVersion: info.SpecVersion, Version: info.Version, TLP: info.TLP})
 	}
 	st, err := s.Services.Sharing.PublishIncident(ctx, id, p.CollectionID, in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, PublicationResult{Collection: coll, Objects: objs, Status: st})
+	return nil
 }
 
 func (s *Server) indicatorsOf(ctx context.Context, id int64) ([]stix.Object, error) {
@@ -154,23 +146,23 @@ type CollectionList struct {
 	Collections []*vigil.Collection `json:"collections"`
 }
 
-func (s *Server) handleCollectionList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCollectionList(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Sharing.FindCollections(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, CollectionList{Collections: list})
+	return nil
 }
 
-func (s *Server) handleCollectionCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCollectionCreate(w http.ResponseWriter, r *http.Request) error {
 	var c vigil.Collection
-	if !s.decode(w, r, &c) {
-		return
+	if err := s.decode(w, r, &c); err != nil {
+		return err
 	}
 	if err := s.Services.Sharing.CreateCollection(r.Context(), &c); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, &c)
+	return nil
 }

@@ -36,6 +36,9 @@ const TAXIIMaxContentLength = 100 << 20
 
 const taxiiRoot = "/taxii2/api/"
 
+// errTAXIITooLarge refuses a request over the API root's max_content_length.
+var errTAXIITooLarge = &taxiiProblem{http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength)}
+
 // taxiiBatch is how many objects of a POST are stored per transaction.
 const taxiiBatch = 1000
 
@@ -43,15 +46,15 @@ func (s *Server) taxiiRoutes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /taxii2/{$}", s.taxiiDiscovery)
 	m.HandleFunc("GET /taxii2/api/{$}", s.taxiiAPIRoot)
-	m.HandleFunc("GET /taxii2/api/status/{sid}/{$}", s.taxiiStatus)
-	m.HandleFunc("GET /taxii2/api/collections/{$}", s.taxiiCollections)
-	m.HandleFunc("GET /taxii2/api/collections/{cid}/{$}", s.taxiiCollection)
-	m.HandleFunc("GET /taxii2/api/collections/{cid}/manifest/{$}", s.taxiiManifest)
-	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{$}", s.taxiiGetObjects)
-	m.HandleFunc("POST /taxii2/api/collections/{cid}/objects/{$}", s.taxiiAddObjects)
-	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.taxiiGetObject)
-	m.HandleFunc("DELETE /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.taxiiDeleteObject)
-	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/versions/{$}", s.taxiiVersions)
+	m.HandleFunc("GET /taxii2/api/status/{sid}/{$}", s.writeTAXIIErrors(s.taxiiStatus))
+	m.HandleFunc("GET /taxii2/api/collections/{$}", s.writeTAXIIErrors(s.taxiiCollections))
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/{$}", s.writeTAXIIErrors(s.taxiiCollection))
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/manifest/{$}", s.writeTAXIIErrors(s.taxiiManifest))
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{$}", s.writeTAXIIErrors(s.taxiiGetObjects))
+	m.HandleFunc("POST /taxii2/api/collections/{cid}/objects/{$}", s.writeTAXIIErrors(s.taxiiAddObjects))
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.writeTAXIIErrors(s.taxiiGetObject))
+	m.HandleFunc("DELETE /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.writeTAXIIErrors(s.taxiiDeleteObject))
+	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/versions/{$}", s.writeTAXIIErrors(s.taxiiVersions))
 	s.mux.Handle("/taxii2/", s.taxiiGate(m))
 }
 
@@ -163,17 +166,42 @@ func taxiiJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// taxiiFail maps a store error to a TAXII error.
+// taxiiProblem is a TAXII error that no error code describes (413 with
+// its own title, 415, 422), for a handler to return like any other.
+type taxiiProblem struct {
+	status             int
+	title, description string
+}
+
+func (p *taxiiProblem) Error() string { return fmt.Sprintf("%d %s", p.status, p.description) }
+
+// writeTAXIIErrors adapts a TAXII handler to net/http: the error it
+// returns is written by taxiiFail, as TAXII's error message.
+func (s *Server) writeTAXIIErrors(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.taxiiFail(w, r, err)
+		}
+	}
+}
+
+// taxiiFail writes err as a TAXII error message, with the status that
+// vigil.HTTPStatus gives its code and that status's text as the title.
+// Internal errors are logged, and their detail kept from the client.
 func (s *Server) taxiiFail(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := errors.AsType[*taxiiProblem](err); ok {
+		taxiiError(w, p.status, p.title, p.description)
+		return
+	}
+	code := vigil.ErrorCode(err)
+	status := vigil.HTTPStatus(code)
+	if status == http.StatusInternalServerError {
+		s.Logger.ErrorContext(r.Context(), "taxii", "path", r.URL.Path, "err", err)
+		taxiiError(w, status, "Internal error", "")
+		return
+	}
 	msg := vigil.ErrorMessage(err)
-	switch vigil.ErrorCode(err) {
-	case vigil.ENOTFOUND:
-		taxiiError(w, http.StatusNotFound, "Not found", msg)
-	case vigil.EFORBIDDEN:
-		taxiiError(w, http.StatusForbidden, "Forbidden", msg)
-	case vigil.EUNAUTHORIZED:
-		taxiiError(w, http.StatusUnauthorized, "Unauthorized", msg)
-	case vigil.EINVALID:
+	if code == vigil.EINVALID {
 		var parts []string
 		for _, f := range vigil.ErrorFields(err) {
 			parts = append(parts, f.Field+": "+f.Message)
@@ -181,13 +209,9 @@ func (s *Server) taxiiFail(w http.ResponseWriter, r *http.Request, err error) {
 		if len(parts) > 0 {
 			msg = strings.Join(parts, " ")
 		}
-		taxiiError(w, http.StatusBadRequest, "Bad request", msg)
-	case vigil.ECONFLICT:
-		taxiiError(w, http.StatusConflict, "Conflict", msg)
-	default:
-		s.Logger.ErrorContext(r.Context(), "taxii", "path", r.URL.Path, "err", err)
-		taxiiError(w, http.StatusInternalServerError, "Internal error", "")
 	}
+	title := http.StatusText(status) // "Not Found" is "Not found" in TAXII's examples
+	taxiiError(w, status, title[:1]+strings.ToLower(title[1:]), msg)
 }
 
 // taxiiTime formats a TAXII timestamp: UTC, exactly six fractional digits.
@@ -225,11 +249,10 @@ func wireCollection(c *vigil.Collection) taxiiCollection {
 		MediaTypes: []string{stix.MediaType}}
 }
 
-func (s *Server) taxiiCollections(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiCollections(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.Services.Sharing.FindCollections(r.Context())
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
 	out := map[string]any{} // no collections: an empty object, not an empty list
 	if len(list) > 0 {
@@ -240,15 +263,16 @@ func (s *Server) taxiiCollections(w http.ResponseWriter, r *http.Request) {
 		out["collections"] = cs
 	}
 	taxiiJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) taxiiCollection(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiCollection(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.Services.Sharing.FindCollection(r.Context(), r.PathValue("cid"))
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
 	taxiiJSON(w, http.StatusOK, wireCollection(c))
+	return nil
 }
 
 // taxiiFilter reads the URL filtering parameters an endpoint takes. A
@@ -384,20 +408,17 @@ func dateHeaders(w http.ResponseWriter, objs []*vigil.StoredObject) {
 
 var objectParams = []string{"added_after", "limit", "next", "match[id]", "match[type]", "match[version]", "match[spec_version]"}
 
-func (s *Server) findPage(w http.ResponseWriter, r *http.Request, f vigil.ObjectFilter) (*vigil.ObjectPage, string) {
-	page, err := s.Services.Sharing.FindObjects(r.Context(), r.PathValue("cid"), f)
+func (s *Server) findPage(r *http.Request, f vigil.ObjectFilter) (page *vigil.ObjectPage, next string, err error) {
+	page, err = s.Services.Sharing.FindObjects(r.Context(), r.PathValue("cid"), f)
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return nil, ""
+		return nil, "", err
 	}
-	next := ""
 	if page.More {
 		if next, err = s.formatNext(r.Context(), page.Next); err != nil {
-			s.taxiiFail(w, r, err)
-			return nil, ""
+			return nil, "", err
 		}
 	}
-	return page, next
+	return page, next, nil
 }
 
 // writeEnvelope writes objects as a TAXII envelope, copying each object's
@@ -428,44 +449,44 @@ func writeEnvelope(w http.ResponseWriter, page *vigil.ObjectPage, next string) {
 	w.Write(b.Bytes())
 }
 
-func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.taxiiFilter(r, objectParams...)
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
-	if page, next := s.findPage(w, r, f); page != nil {
-		writeEnvelope(w, page, next)
-	}
-}
-
-func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) {
-	f, err := s.taxiiFilter(r, "added_after", "limit", "next", "match[version]", "match[spec_version]")
+	page, next, err := s.findPage(r, f)
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
-	}
-	f.IDs = []string{r.PathValue("oid")}
-	page, next := s.findPage(w, r, f)
-	if page == nil {
-		return
-	}
-	if len(page.Objects) == 0 && f.After == 0 && f.AddedAfter == nil {
-		taxiiError(w, http.StatusNotFound, "Not found", "No such object in the collection.")
-		return
+		return err
 	}
 	writeEnvelope(w, page, next)
+	return nil
 }
 
-func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.taxiiFilter(r, "added_after", "limit", "next", "match[version]", "match[spec_version]")
+	if err != nil {
+		return err
+	}
+	f.IDs = []string{r.PathValue("oid")}
+	page, next, err := s.findPage(r, f)
+	if err != nil {
+		return err
+	}
+	if len(page.Objects) == 0 && f.After == 0 && f.AddedAfter == nil {
+		return vigil.Errorf(vigil.ENOTFOUND, "No such object in the collection.")
+	}
+	writeEnvelope(w, page, next)
+	return nil
+}
+
+func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.taxiiFilter(r, objectParams...)
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
-	page, next := s.findPage(w, r, f)
-	if page == nil {
-		return
+	page, next, err := s.findPage(r, f)
+	if err != nil {
+		return err
 	}
 	type record struct {
 		ID        string `json:"id"`
@@ -486,6 +507,7 @@ func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) {
 	}
 	dateHeaders(w, page.Objects)
 	taxiiJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // stixVersion formats an object's version as a STIX timestamp.
@@ -493,20 +515,18 @@ func stixVersion(o *vigil.StoredObject) string {
 	return o.Version.UTC().Format("2006-01-02T15:04:05.000000Z")
 }
 
-func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.taxiiFilter(r, "added_after", "limit", "next", "match[spec_version]")
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
 	f.IDs, f.Versions = []string{r.PathValue("oid")}, []string{"all"}
-	page, next := s.findPage(w, r, f)
-	if page == nil {
-		return
+	page, next, err := s.findPage(r, f)
+	if err != nil {
+		return err
 	}
 	if len(page.Objects) == 0 && f.After == 0 && f.AddedAfter == nil {
-		taxiiError(w, http.StatusNotFound, "Not found", "No such object in the collection.")
-		return
+		return vigil.Errorf(vigil.ENOTFOUND, "No such object in the collection.")
 	}
 	out := map[string]any{}
 	if page.More {
@@ -521,20 +541,20 @@ func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) {
 	}
 	dateHeaders(w, page.Objects)
 	taxiiJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.taxiiFilter(r, "match[version]", "match[spec_version]")
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Sharing.DeleteObject(r.Context(), r.PathValue("cid"), r.PathValue("oid"), f); err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", TAXIIMediaType)
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // taxiiStatusJSON is a status resource without empty lists (TAXII forbids
@@ -550,55 +570,49 @@ func taxiiStatusJSON(st *vigil.TAXIIStatus) map[string]any {
 	return out
 }
 
-func (s *Server) taxiiStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiStatus(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.Services.Sharing.FindStatus(r.Context(), r.PathValue("sid"))
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
 	taxiiJSON(w, http.StatusOK, taxiiStatusJSON(st))
+	return nil
 }
 
 // taxiiAddObjects takes an envelope of objects. It is read as a stream and
 // stored a batch at a time, so a large envelope (up to max_content_length)
 // never sits whole in memory; a bad object is a failure in the status and
 // does not stop the others.
-func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) taxiiAddObjects(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	cid := r.PathValue("cid")
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
-		taxiiError(w, http.StatusUnsupportedMediaType, "Unsupported media type", "Send an envelope as "+TAXIIMediaType+".")
-		return
+		return &taxiiProblem{http.StatusUnsupportedMediaType, "Unsupported media type", "Send an envelope as " + TAXIIMediaType + "."}
 	}
 	c, err := s.Services.Sharing.FindCollection(ctx, cid)
 	if err != nil {
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	}
 	if !c.CanWrite {
-		taxiiError(w, http.StatusForbidden, "Forbidden", "You may not add objects to this collection.")
-		return
+		return vigil.Errorf(vigil.EFORBIDDEN, "You may not add objects to this collection.")
 	}
 	if r.ContentLength > TAXIIMaxContentLength {
-		taxiiError(w, http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength))
-		return
+		return errTAXIITooLarge
 	}
 	body := http.MaxBytesReader(w, r.Body, TAXIIMaxContentLength)
 	st, derr, err := AddBundle(ctx, s.Services.Sharing, cid, body)
 	var tooBig *http.MaxBytesError
 	switch {
 	case err != nil:
-		s.taxiiFail(w, r, err)
-		return
+		return err
 	case errors.As(derr, &tooBig) && st == nil:
-		taxiiError(w, http.StatusRequestEntityTooLarge, "Too large", fmt.Sprintf("The API root takes at most %d bytes.", TAXIIMaxContentLength))
-		return
+		return errTAXIITooLarge
 	case derr != nil && st == nil:
-		taxiiError(w, http.StatusUnprocessableEntity, "Unprocessable content", derr.Error())
-		return
+		return &taxiiProblem{http.StatusUnprocessableEntity, "Unprocessable content", derr.Error()}
 	}
 	taxiiJSON(w, http.StatusAccepted, taxiiStatusJSON(st))
+	return nil
 }
 
 // AddBundle streams a STIX bundle or TAXII envelope from r into a

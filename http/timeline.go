@@ -8,12 +8,7 @@ import (
 	"github.com/vigil-ir/vigil"
 )
 
-func (s *Server) handleTimelineList(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleTimelineList(w http.ResponseWriter, r *http.Request, id int64) error {
 	q := newQuery(r, "kind", "order", "cursor", "limit")
 	f := vigil.TimelineFilter{Kinds: enumList[vigil.TimelineKind](q, "kind"), Cursor: q.str("cursor"), Limit: q.int("limit", 0)}
 	switch q.str("order") {
@@ -29,32 +24,26 @@ func (s *Server) handleTimelineList(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.Timeline.FindTimeline(r.Context(), id, f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, page)
+	return nil
 }
 
-func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := s.incidentID(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request, id int64) error {
 	var n vigil.Note
-	if !s.decode(w, r, &n) {
-		return
+	if err := s.decode(w, r, &n); err != nil {
+		return err
 	}
 	e, err := s.Services.Timeline.AddNote(r.Context(), id, n)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/timeline")
 	s.json(w, http.StatusCreated, e)
+	return nil
 }

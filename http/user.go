@@ -30,7 +30,7 @@ type PasswordChange struct {
 	NewPassword     string `json:"new_password"`
 }
 
-func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "role", "disabled", "q", "offset", "limit")
 	f := vigil.UserFilter{Disabled: q.bool("disabled"), Query: q.str("q"), Offset: q.int("offset", 0), Limit: q.int("limit", 0)}
 	if role := q.str("role"); role != "" {
@@ -41,95 +41,89 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
 		f.Role = &rr
 	}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	users, n, err := s.Services.Users.FindUsers(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &UserList{Items: users, Total: n})
+	return nil
 }
 
-func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 	var req UserCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	u := &vigil.User{Username: req.Username, Name: req.Name, Email: req.Email, Role: req.Role}
 	if err := s.Services.Users.CreateUser(r.Context(), u, req.Password); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/users/"+strconv.FormatInt(u.ID, 10))
 	s.json(w, http.StatusCreated, u)
+	return nil
 }
 
-func (s *Server) handleUserView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleUserView(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	u, err := s.Services.Users.FindUserByID(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(u.Version))
 	s.json(w, http.StatusOK, u)
+	return nil
 }
 
-func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var upd vigil.UserUpdate
-	if !s.decode(w, r, &upd) {
-		return
+	if err := s.decode(w, r, &upd); err != nil {
+		return err
 	}
 	if upd.Version, err = versioned(r, upd.Version); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	u, err := s.Services.Users.UpdateUser(r.Context(), id, upd)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(u.Version))
 	s.json(w, http.StatusOK, u)
+	return nil
 }
 
-func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
-	a := s.requireActor(w, r)
-	if a == nil {
-		return
+func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) error {
+	a, err := requireActor(r)
+	if err != nil {
+		return err
 	}
 	id := a.UserID
 	if r.PathValue("id") != "" {
-		var err error
-		if id, err = pathID(r, "id"); err != nil {
-			s.error(w, r, err)
-			return
+		if id, err = vigil.ParseID(r.PathValue("id")); err != nil {
+			return err
 		}
 	}
 	var req PasswordChange
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	if err := s.Services.Users.SetPassword(r.Context(), id, req.CurrentPassword, req.NewPassword); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if id == a.UserID && SessionFromContext(r.Context()) != nil {
 		// Changing a password ends every session, this one too.
 		s.setSessionCookie(w, r, "", time.Time{})
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // TokenCreate is the body of POST /api/v1/tokens.
@@ -151,12 +145,11 @@ type TokenList struct {
 	Items []*vigil.Token `json:"items"`
 }
 
-func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "user")
 	uid := q.user("user")
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var id int64
 	if uid != nil {
@@ -164,37 +157,36 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.Services.Auth.FindTokens(r.Context(), id)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, &TokenList{Items: list})
+	return nil
 }
 
-func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error {
 	var req TokenCreate
-	if !s.decode(w, r, &req) {
-		return
+	if err := s.decode(w, r, &req); err != nil {
+		return err
 	}
 	t := &vigil.Token{Name: req.Name, Scopes: req.Scopes, ExpiresAt: req.ExpiresAt}
 	secret, err := s.Services.Auth.CreateToken(r.Context(), req.UserID, t)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusCreated, &TokenCreated{Token: t, Secret: secret})
+	return nil
 }
 
-func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.Services.Auth.RevokeToken(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // AuditList is a page of audit events, newest first.
@@ -203,18 +195,16 @@ type AuditList struct {
 	NextBefore int64               `json:"next_before,omitempty"` // pass as before= for the next page
 }
 
-func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "action", "object_type", "object_id", "actor", "before", "limit")
 	f := vigil.AuditFilter{Action: q.str("action"), ObjectType: q.str("object_type"), ObjectID: q.str("object_id"),
 		ActorID: q.user("actor"), BeforeSeq: int64(q.int("before", 0)), Limit: q.int("limit", 0)}
 	if err := q.err(); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	events, err := s.Services.Audit.FindAuditEvents(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := &AuditList{Items: events}
 	if out.Items == nil {
@@ -228,13 +218,14 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 		out.NextBefore = events[len(events)-1].Seq
 	}
 	s.json(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.Services.Audit.VerifyAudit(r.Context())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	s.json(w, http.StatusOK, v)
+	return nil
 }

@@ -71,7 +71,7 @@ func (h *Handler) adminUserCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "uid")
+	id, err := vigil.ParseID(r.PathValue("uid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -111,7 +111,7 @@ func (h *Handler) adminUserTokens(w http.ResponseWriter, r *http.Request) {
 	if !h.requirePerm(w, r, vigil.PermTokenAdmin) {
 		return
 	}
-	id, err := pathInt(r, "uid")
+	id, err := vigil.ParseID(r.PathValue("uid"))
 	d := &userTokensData{}
 	if err == nil {
 		d.User, err = h.Services.Users.FindUserByID(r.Context(), id)

@@ -153,7 +153,7 @@ type groupData struct {
 }
 
 func (h *Handler) alertGroupView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "gid")
+	id, err := vigil.ParseID(r.PathValue("gid"))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
@@ -178,7 +178,7 @@ type alertData struct {
 type labelPair struct{ Key, Value string }
 
 func (h *Handler) alertView(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "aid")
+	id, err := vigil.ParseID(r.PathValue("aid"))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
@@ -276,7 +276,7 @@ func (h *Handler) adminIntegrationCreate(w http.ResponseWriter, r *http.Request)
 }
 
 func (h *Handler) adminIntegrationUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "iid")
+	id, err := vigil.ParseID(r.PathValue("iid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}

@@ -177,7 +177,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "tid")
+	id, err := vigil.ParseID(r.PathValue("tid"))
 	if err == nil {
 		err = h.Services.Auth.RevokeToken(r.Context(), id)
 	}

@@ -58,7 +58,7 @@ func (h *Handler) adminContactCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) adminContactDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "cid")
+	id, err := vigil.ParseID(r.PathValue("cid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}

@@ -13,8 +13,8 @@ import (
 // IDs, the form, and the version the user saw.
 func (h *Handler) dutyForm(w http.ResponseWriter, r *http.Request) (incID, oid int64, version int, ok bool) {
 	var err error
-	if incID, err = pathInt(r, "id"); err == nil {
-		if oid, err = pathInt(r, "oid"); err == nil {
+	if incID, err = vigil.ParseID(r.PathValue("id")); err == nil {
+		if oid, err = vigil.ParseID(r.PathValue("oid")); err == nil {
 			err = parseForm(w, r)
 		}
 	}

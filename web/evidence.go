@@ -19,7 +19,9 @@ type evidenceData struct {
 	Transfer vigil.Transfer
 }
 
-func (h *Handler) evidenceID(r *http.Request) (int64, error) { return pathInt(r, "eid") }
+func (h *Handler) evidenceID(r *http.Request) (int64, error) {
+	return vigil.ParseID(r.PathValue("eid"))
+}
 
 // evidenceUpload takes the incident page's upload form as it streams in.
 func (h *Handler) evidenceUpload(w http.ResponseWriter, r *http.Request) {

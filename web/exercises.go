@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
-	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/casework"
 )
 
 type exercisesData struct {
@@ -117,7 +117,7 @@ func (h *Handler) exerciseView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status int, d *exerciseData) {
-	id, err := pathInt(r, "xid")
+	id, err := vigil.ParseID(r.PathValue("xid"))
 	if err == nil {
 		d.X, err = h.Services.Exercises.FindExerciseByID(r.Context(), id)
 	}
@@ -136,7 +136,7 @@ func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status in
 }
 
 func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "xid")
+	id, err := vigil.ParseID(r.PathValue("xid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -179,7 +179,7 @@ func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) {
 }
 
 type preparednessData struct {
-	*vigilhttp.Preparedness
+	*casework.Preparedness
 	Areas   []readinessArea
 	OK, All int
 	Names   map[int64]string
@@ -199,7 +199,7 @@ var areaTitles = []readinessArea{
 }
 
 func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) {
-	p, err := vigilhttp.AssessPreparedness(r.Context(), h.Services, h.Now())
+	p, err := casework.AssessPreparedness(r.Context(), h.Services, h.Now())
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
@@ -222,7 +222,7 @@ func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) contactVerify(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "cid")
+	id, err := vigil.ParseID(r.PathValue("cid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}

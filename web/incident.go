@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -75,16 +76,9 @@ func (h *Handler) users(r *http.Request) ([]*vigil.User, map[int64]string) {
 		return nil, names
 	}
 	for _, u := range users {
-		names[u.ID] = cmpOr(u.Name, u.Username)
+		names[u.ID] = cmp.Or(u.Name, u.Username)
 	}
 	return users, names
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +219,7 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	form := readIncidentForm(r)
 	errs := map[string]string{}
-	cat, err := strconv.Atoi(strings.TrimSpace(cmpOr(form.Category, "0")))
+	cat, err := strconv.Atoi(strings.TrimSpace(cmp.Or(form.Category, "0")))
 	if err != nil {
 		errs["category"] = "Choose a category."
 	}
@@ -416,7 +410,7 @@ func (h *Handler) incidentID(r *http.Request) (int64, error) {
 		}
 		return inc.ID, nil
 	}
-	return pathInt(r, "id")
+	return vigil.ParseID(r.PathValue("id"))
 }
 
 // formError re-shows the incident page after a failed form: EINVALID
@@ -470,7 +464,7 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 		CrimeSuspected: &form.Crime}
 	typ, sev, tlp := vigil.IncidentType(form.Type), vigil.Severity(form.Severity), vigil.TLP(form.TLP)
 	upd.Type, upd.Severity, upd.TLP = &typ, &sev, &tlp
-	cat, cerr := strconv.Atoi(cmpOr(strings.TrimSpace(form.Category), "0"))
+	cat, cerr := strconv.Atoi(cmp.Or(strings.TrimSpace(form.Category), "0"))
 	if cerr != nil {
 		d.Errors["category"] = "Choose a category."
 	}
@@ -594,7 +588,7 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
-		tid, err = pathInt(r, "tid")
+		tid, err = vigil.ParseID(r.PathValue("tid"))
 	}
 	if err == nil {
 		err = parseForm(w, r)
@@ -634,7 +628,7 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
-		tid, err = pathInt(r, "tid")
+		tid, err = vigil.ParseID(r.PathValue("tid"))
 	}
 	if err == nil {
 		err = parseForm(w, r)
@@ -713,7 +707,7 @@ func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var oid int64
 	if err == nil {
-		oid, err = pathInt(r, "oid")
+		oid, err = vigil.ParseID(r.PathValue("oid"))
 	}
 	var o *vigil.Observable
 	if err == nil {
@@ -759,7 +753,7 @@ func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var lid int64
 	if err == nil {
-		lid, err = pathInt(r, "lid")
+		lid, err = vigil.ParseID(r.PathValue("lid"))
 	}
 	if err == nil {
 		err = h.Services.Links.DeleteLink(r.Context(), lid)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
-	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/casework"
 )
 
 // intelData is the threat intelligence page: hits, collections and, for
@@ -141,7 +141,7 @@ func (h *Handler) partnerCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) partnerRevoke(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "pid")
+	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -198,7 +198,7 @@ type shareData struct {
 // hitShare shows what sharing a hit's sighting sends (GET), and sends it
 // (POST).
 func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "hid")
+	id, err := vigil.ParseID(r.PathValue("hid"))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
@@ -224,7 +224,7 @@ func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		coll := r.PostForm.Get("collection_id")
-		_, in, err := vigilhttp.PrepareSighting(ctx, h.Services, id)
+		_, in, err := casework.PrepareSighting(ctx, h.Services, id)
 		if err == nil {
 			_, err = h.Services.IOC.ShareHit(ctx, id, coll, in)
 		}
@@ -249,7 +249,7 @@ func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
 	if d.Collection == "" && len(d.Collections) > 0 {
 		d.Collection = d.Collections[0].ID
 	}
-	objs, _, err := vigilhttp.PrepareSighting(ctx, h.Services, id)
+	objs, _, err := casework.PrepareSighting(ctx, h.Services, id)
 	if vigil.ErrorCode(err) == vigil.EFORBIDDEN {
 		d.Error = vigil.ErrorMessage(err)
 	} else if err != nil {

@@ -113,7 +113,7 @@ func (h *Handler) channelCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) channelAction(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "cid")
+	id, err := vigil.ParseID(r.PathValue("cid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -163,7 +163,7 @@ func (h *Handler) subscriptionCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) subscriptionDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "sid")
+	id, err := vigil.ParseID(r.PathValue("sid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -178,7 +178,7 @@ func (h *Handler) subscriptionDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deliveryRetry(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "did")
+	id, err := vigil.ParseID(r.PathValue("did"))
 	if err == nil {
 		err = parseForm(w, r)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
-	vigilhttp "github.com/vigil-ir/vigil/http"
 	"github.com/vigil-ir/vigil/plan"
 )
 
@@ -131,7 +130,7 @@ func (h *Handler) planView(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d *planData) {
-	id, err := pathInt(r, "pid")
+	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		d.Plan, err = h.Services.Plans.FindPlanByID(r.Context(), id)
 	}
@@ -164,7 +163,7 @@ func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) {
 	if !h.requirePerm(w, r, vigil.PermPlanAdmin) {
 		return
 	}
-	id, err := pathInt(r, "pid")
+	id, err := vigil.ParseID(r.PathValue("pid"))
 	var p *vigil.Plan
 	if err == nil {
 		p, err = h.Services.Plans.FindPlanByID(r.Context(), id)
@@ -177,7 +176,7 @@ func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "pid")
+	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		err = parseLargeForm(w, r)
 	}
@@ -209,7 +208,7 @@ func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) planAction(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "pid")
+	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -275,7 +274,7 @@ func (h *Handler) planApply(w http.ResponseWriter, r *http.Request) {
 	id, err := h.incidentID(r)
 	var pid int64
 	if err == nil {
-		if pid, err = pathInt(r, "pid"); err != nil {
+		if pid, err = vigil.ParseID(r.PathValue("pid")); err != nil {
 			// The incident page's "any plan" form names it in the query.
 			pid, err = strconv.ParseInt(r.URL.Query().Get("plan"), 10, 64)
 			if err != nil {
@@ -315,7 +314,7 @@ func (h *Handler) incidentPlans(r *http.Request, d *incidentData) {
 		for _, a := range d.AppliedPlans {
 			applied[a.PlanID] = true
 		}
-		for _, p := range vigilhttp.SuggestPlans(list, d.Inc) {
+		for _, p := range vigil.SuggestPlans(list, d.Inc) {
 			if !applied[p.ID] {
 				d.SuggestedPlans = append(d.SuggestedPlans, p)
 			}

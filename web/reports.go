@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vigil-ir/vigil/casework"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
@@ -15,7 +16,7 @@ func (h *Handler) incidentReport(format string) http.HandlerFunc {
 func (h *Handler) sendIncidentReport(w http.ResponseWriter, r *http.Request, format string) {
 	id, err := h.incidentID(r)
 	if err == nil {
-		doc, derr := vigilhttp.IncidentReport(r.Context(), h.Services, id, h.Now(), h.Location)
+		doc, derr := casework.IncidentReport(r.Context(), h.Services, id, h.Now(), h.Location)
 		if err = derr; err == nil {
 			err = vigilhttp.WriteReport(w, doc, format, strings.TrimPrefix(doc.Title, "Incident report: ")+"-report")
 		}
@@ -29,7 +30,7 @@ func (h *Handler) sendIncidentReport(w http.ResponseWriter, r *http.Request, for
 func (h *Handler) managementReport(w http.ResponseWriter, r *http.Request) {
 	f, period, err := vigilhttp.ReportPeriod(r, h.Now())
 	if err == nil {
-		doc, derr := vigilhttp.ManagementReport(r.Context(), h.Services, f, period, h.Now(), h.Location)
+		doc, derr := casework.ManagementReport(r.Context(), h.Services, f, period, h.Now(), h.Location)
 		if err = derr; err == nil {
 			format := r.URL.Query().Get("format")
 			if format == "" {

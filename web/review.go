@@ -159,7 +159,7 @@ func (h *Handler) reviewActionDone(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tid, err := pathInt(r, "tid")
+	tid, err := vigil.ParseID(r.PathValue("tid"))
 	var t *vigil.Task
 	if err == nil {
 		t, err = h.Services.Tasks.FindTaskByID(r.Context(), tid)

@@ -27,7 +27,7 @@ func (h *Handler) viewCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) viewDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt(r, "vid")
+	id, err := vigil.ParseID(r.PathValue("vid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}

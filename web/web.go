@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -357,15 +356,6 @@ func statusOf(err error) int {
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.errorPage(w, r, vigil.Errorf(vigil.ENOTFOUND, "There is no page at %s.", r.URL.Path))
-}
-
-// pathInt reads a numeric path value; a bad one is "not found".
-func pathInt(r *http.Request, name string) (int64, error) {
-	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || n <= 0 {
-		return 0, vigil.Errorf(vigil.ENOTFOUND, "Not found.")
-	}
-	return n, nil
 }
 
 // maxFormBytes bounds a form post; the report page and notes are the
