@@ -111,7 +111,11 @@ func (e *Evidence) Validate() error {
 	for _, f := range []*string{&e.Description, &e.CollectedBy, &e.CollectedFrom, &e.Method, &e.MediaType} {
 		*f = strings.TrimSpace(*f)
 	}
-	if orig := e.Name; orig != "" {
+	if orig := e.Name; strings.ContainsFunc(orig, bidiControl) {
+		// Dropped silently, such a character would leave a name that reads
+		// differently from what the uploader saw; refused, it shows.
+		p.Add("name", "The file name holds a character that reverses how it reads (such as U+202E): %+q. Rename the file.", orig)
+	} else if orig != "" {
 		e.Name = CleanFileName(orig)
 		if e.Name == "" {
 			p.Add("name", "%q is not a usable file name.", orig)

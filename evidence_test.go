@@ -98,3 +98,40 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceNameBidi: a right-to-left override makes "rtl\u202egnp.exe"
+// show as "rtlexe.png"; such a name is refused, naming the field, rather
+// than stored or quietly changed.
+func TestEvidenceNameBidi(t *testing.T) {
+	for _, name := range []string{"rtl\u202egnp.exe", "invoice\u2067fdp.exe", "a\u200fb.txt"} {
+		e := &vigil.Evidence{IncidentID: 1, Name: name}
+		err := e.Validate()
+		if vigil.ErrorCode(err) != vigil.EINVALID || len(vigil.ErrorFields(err)) == 0 || vigil.ErrorFields(err)[0].Field != "name" {
+			t.Errorf("Validate(%q) = %v, want EINVALID on name", name, err)
+		}
+	}
+	e := &vigil.Evidence{IncidentID: 1, Name: "emoji 👩\u200d💻.png"} // a joiner, not a direction
+	if err := e.Validate(); err != nil {
+		t.Errorf("Validate(%q) = %v", e.Name, err)
+	}
+}
+
+func TestPlainText(t *testing.T) {
+	for _, tt := range []struct {
+		s         string
+		multiline bool
+		want      bool
+	}{
+		{"Ransomware on the file server", false, true},
+		{"a\x00b", false, false},
+		{"a\x00b", true, false},
+		{"line one\nline two\ttabbed\r\n", true, true},
+		{"line one\nline two", false, false},
+		{"escape \x1b[31m", true, false},
+		{"C1 \u0085 next line", true, false},
+	} {
+		if got := vigil.PlainText(tt.s, tt.multiline); got != tt.want {
+			t.Errorf("PlainText(%q, %v) = %v, want %v", tt.s, tt.multiline, got, tt.want)
+		}
+	}
+}

@@ -216,6 +216,11 @@ func (inc *Incident) Validate() error {
 	}
 	if !utf8.ValidString(inc.Title) || !utf8.ValidString(inc.Summary) {
 		p.Add("title", "Text must be valid UTF-8.")
+	} else if !PlainText(inc.Title, false) {
+		p.Add("title", "Title must be one line of plain text, without control characters.")
+	}
+	if !PlainText(inc.Summary, true) {
+		p.Add("summary", "Summary must be plain text, without control characters other than line breaks and tabs.")
 	}
 	if utf8.RuneCountInString(inc.Summary) > MaxSummaryLen {
 		p.Add("summary", "Summary must be at most %d characters.", MaxSummaryLen)

@@ -1198,6 +1198,28 @@ func hasControlChar(s string) bool {
 	return false
 }
 
+// PlainText reports whether s holds no control characters (NUL among
+// them, which PostgreSQL refuses in text), allowing line breaks and tabs
+// when multiline.
+func PlainText(s string, multiline bool) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return false
+		}
+	}
+	return true
+}
+
+// bidiControl reports whether r changes the direction in which the text
+// around it is shown (U+202E makes "rtl\u202egnp.exe" show as "rtlexe.png").
+func bidiControl(r rune) bool {
+	switch {
+	case r == 0x061C, r == 0x200E, r == 0x200F, r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
 // hasSuffixFoldASCII is bytes.HasSuffix ignoring ASCII case only (Unicode
 // folding would let the Kelvin sign match "k"); suffix is lower-case.
 func hasSuffixFoldASCII(b []byte, suffix string) bool {

@@ -75,7 +75,7 @@ func (t *Task) Validate() error {
 	switch n := utf8.RuneCountInString(t.Title); {
 	case n == 0:
 		p.Add("title", "Title is required.")
-	case n > MaxTaskTitleLen || !utf8.ValidString(t.Title):
+	case n > MaxTaskTitleLen || !utf8.ValidString(t.Title) || !PlainText(t.Title, false):
 		p.Add("title", "Title must be valid text of at most %d characters.", MaxTaskTitleLen)
 	}
 	if utf8.RuneCountInString(t.Description) > MaxTaskDescLen || !utf8.ValidString(t.Description) {

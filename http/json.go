@@ -55,46 +55,71 @@ func decodeJSON(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return vigil.Invalid("body", "The body must hold exactly one JSON object.")
 	}
+	// A raw NUL cannot stand in a JSON string; only its escape can.
+	if bytes.Contains(data, []byte(`\u0000`)) {
+		if path := nulPath(data); path != "" {
+			return vigil.Invalid(path, "Text must not contain NUL characters.")
+		}
+	}
 	return nil
 }
 
 // badTimePath returns the path of the first member named *_at (Vigil's
 // convention for times) whose value is neither null nor an RFC 3339 time.
 func badTimePath(data []byte) string {
+	return firstPath(data, func(key string, v any) bool {
+		if !strings.HasSuffix(key, "_at") || v == nil {
+			return false
+		}
+		str, ok := v.(string)
+		_, err := time.Parse(time.RFC3339Nano, str)
+		return !ok || err != nil
+	})
+}
+
+// nulPath returns the path of the first string that holds a NUL character
+// (which PostgreSQL refuses in text, and no field of Vigil's needs).
+func nulPath(data []byte) string {
+	return firstPath(data, func(_ string, v any) bool {
+		s, ok := v.(string)
+		return ok && strings.ContainsRune(s, 0)
+	})
+}
+
+// firstPath returns the path ("times.aware_at", "observables[2].value") of
+// the first value in data, members in key order, for which bad is true;
+// key is the member's name ("" for an array's element).
+func firstPath(data []byte, bad func(key string, v any) bool) string {
 	var v any
 	if json.Unmarshal(data, &v) != nil {
 		return ""
 	}
-	var walk func(prefix string, v any) string
-	walk = func(prefix string, v any) string {
+	var walk func(prefix, key string, v any) string
+	walk = func(prefix, key string, v any) string {
+		if bad(key, v) {
+			return prefix
+		}
 		switch x := v.(type) {
 		case map[string]any:
 			for _, k := range slices.Sorted(maps.Keys(x)) {
-				val := x[k]
 				path := k
 				if prefix != "" {
 					path = prefix + "." + k
 				}
-				if strings.HasSuffix(k, "_at") && val != nil {
-					str, ok := val.(string)
-					if _, err := time.Parse(time.RFC3339Nano, str); !ok || err != nil {
-						return path
-					}
-				}
-				if p := walk(path, val); p != "" {
+				if p := walk(path, k, x[k]); p != "" {
 					return p
 				}
 			}
 		case []any:
 			for i, val := range x {
-				if p := walk(fmt.Sprintf("%s[%d]", prefix, i), val); p != "" {
+				if p := walk(fmt.Sprintf("%s[%d]", prefix, i), "", val); p != "" {
 					return p
 				}
 			}
 		}
 		return ""
 	}
-	return walk("", v)
+	return walk("", "", v)
 }
 
 // jsonError turns a decoding error into a field error.
