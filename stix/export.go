@@ -207,6 +207,11 @@ func orDefault(s, d string) string {
 // status from the status, criticality from the severity (the extension's
 // Appendix B mapping of a qualitative scale), detection method from the
 // source, incident types where the event-type vocabulary has one.
+// determination takes only the extension's own values (blocked,
+// failed-attempt, false-positive, low-value, successful-attempt,
+// suspected): an incident Vigil calls confirmed happened, so it is a
+// successful-attempt; one still in triage, or routed out to the police,
+// Report Fraud or another incident without being worked here, is suspected.
 func incidentCore(inc *vigil.Incident) map[string]any {
 	ext := map[string]any{"extension_type": "property-extension"}
 	switch inc.Status {
@@ -217,9 +222,9 @@ func incidentCore(inc *vigil.Incident) map[string]any {
 	case vigil.StatusDuplicate, vigil.StatusPolice, vigil.StatusActionFraud:
 		ext["determination"], ext["investigation_status"] = "suspected", "closed"
 	case vigil.StatusClosed, vigil.StatusReviewed:
-		ext["determination"], ext["investigation_status"] = "confirmed", "closed"
+		ext["determination"], ext["investigation_status"] = "successful-attempt", "closed"
 	default:
-		ext["determination"], ext["investigation_status"] = "confirmed", "open"
+		ext["determination"], ext["investigation_status"] = "successful-attempt", "open"
 	}
 	if c, ok := map[vigil.Severity]int{vigil.SeverityLow: 15, vigil.SeverityMedium: 40, vigil.SeverityHigh: 70, vigil.SeverityCritical: 95}[inc.Severity]; ok {
 		ext["criticality"] = c
