@@ -26,14 +26,24 @@ type Dir struct {
 	root string
 }
 
-// Open returns the store in root, creating the folders it needs.
+// Open returns the store in root. Its folders are made when the first
+// file is put, not here: a command that never stores evidence (a user
+// created against PostgreSQL, say) leaves no folder behind.
 func Open(root string) (*Dir, error) {
-	for _, d := range []string{root, filepath.Join(root, "sha256"), filepath.Join(root, "tmp")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("blob store: %w", err)
-		}
+	if root == "" {
+		return nil, errors.New("blob store: no folder")
 	}
 	return &Dir{root: root}, nil
+}
+
+// makeDirs makes the store's folders, owner-only.
+func (d *Dir) makeDirs() error {
+	for _, dir := range []string{d.root, filepath.Join(d.root, "sha256"), filepath.Join(d.root, "tmp")} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("blob store: %w", err)
+		}
+	}
+	return nil
 }
 
 // Root is the store's folder.
@@ -78,6 +88,11 @@ func (d *Dir) PutExpect(r io.Reader, max int64, want string) (vigil.Digests, err
 
 func (d *Dir) put(r io.Reader, max int64, want string) (vigil.Digests, error) {
 	tmp, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = d.makeDirs(); err == nil {
+			tmp, err = os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
+		}
+	}
 	if err != nil {
 		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
 	}

@@ -123,3 +123,30 @@ func (pattern) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestFoldersMadeOnFirstPut: opening a store makes no folder (a CLI
+// command against PostgreSQL left ./vigil-data/evidence behind); the first
+// file makes them, owner-only, and reads before it find nothing.
+func TestFoldersMadeOnFirstPut(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "data", "evidence")
+	d, err := blob.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(root)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Open made a folder: %v", err)
+	}
+	sum := "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	if d.Exists(sum) {
+		t.Error("Exists in an empty store")
+	}
+	if _, err := d.Put(strings.NewReader("abc"), 10); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Exists(sum) {
+		t.Error("the file put is not there")
+	}
+	if st, err := os.Stat(root); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("store folder: %v %v", st.Mode(), err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -208,6 +209,9 @@ func Backup(ctx context.Context, s *Store, path string) (*Manifest, error) {
 	var blobs []string // their paths, in the order of m.Files[1:]
 	if dir, ok := s.Blobs.(*blob.Dir); ok {
 		err := filepath.WalkDir(filepath.Join(dir.Root(), "sha256"), func(p string, d os.DirEntry, err error) error {
+			if d == nil && errors.Is(err, fs.ErrNotExist) {
+				return nil // no evidence stored yet: the folder is made with the first file
+			}
 			if err != nil || d.IsDir() {
 				return err
 			}
