@@ -30,7 +30,7 @@ type countLink struct {
 	URL   string
 }
 
-func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	a := vigil.ActorFromContext(ctx)
 	d := &dashData{}
@@ -56,8 +56,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	d.TriageN = d.ByStatus[0].N
 	page, err := h.Services.Incidents.FindIncidents(ctx, vigil.IncidentFilter{Status: []vigil.Status{vigil.StatusTriage}, Limit: 8})
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.Triage = page.Items
 	if a.UserID != 0 {
@@ -65,13 +64,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.MyTasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{AssigneeID: &me,
 			Status: []vigil.TaskStatus{vigil.TaskOpen, vigil.TaskInProgress}, Limit: 10})
 		if err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
 	if d.Overdue, d.OverdueN, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{Overdue: true, Limit: 10}); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.render(w, r, http.StatusOK, "dashboard.html", h.newPage(r, "Dashboard", "dashboard", d))
+	return h.render(w, r, http.StatusOK, "dashboard.html", h.newPage(r, "Dashboard", "dashboard", d))
 }

@@ -87,7 +87,7 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	// Forms send every field; empty ones mean "any".
 	for k, vs := range q {
@@ -121,8 +121,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		d.Error = errorSentence(err)
 		d.Page = &vigil.IncidentPage{}
-		h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
-		return
+		return h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
 	}
 	if f.Limit == vigil.DefaultPageSize && q.Get("limit") == "" {
 		f.Limit = 25
@@ -131,23 +130,20 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			d.Error = errorSentence(err)
 			d.Page = &vigil.IncidentPage{}
-			h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
-			return
+			return h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	// A search lists the best matches among the newest; counting every
 	// match of a common word would cost more than the page and say little.
 	d.Total = -1
 	if f.Query == "" {
 		if d.Total, err = h.Services.Incidents.CountIncidents(r.Context(), f); err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
 	p.LiveMark = h.listMark(r)
-	h.render(w, r, http.StatusOK, "incidents.html", p)
+	return h.render(w, r, http.StatusOK, "incidents.html", p)
 }
 
 // errorSentence joins an error's field messages into one line.
@@ -213,15 +209,14 @@ type newData struct {
 	Cats   map[int]string
 }
 
-func (h *Handler) incidentNew(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) incidentNew(w http.ResponseWriter, r *http.Request) error {
 	form := &incidentForm{Type: string(vigil.TypeOther), Severity: string(vigil.SeverityMedium), TLP: string(vigil.TLPAmber), Category: "0"}
-	h.render(w, r, http.StatusOK, "incident_new.html", h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: map[string]string{}, Cats: categoryNames}))
+	return h.render(w, r, http.StatusOK, "incident_new.html", h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: map[string]string{}, Cats: categoryNames}))
 }
 
-func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	form := readIncidentForm(r)
 	errs := map[string]string{}
@@ -249,15 +244,14 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Incidents.CreateIncident(r.Context(), inc)
 		if err == nil {
 			h.redirect(w, r, fmt.Sprintf("/incidents/%d", inc.ID), "Incident "+inc.Reference+" created.")
-			return
+			return nil
 		}
 		if vigil.ErrorCode(err) != vigil.EINVALID {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		errs = fieldErrors(err)
 	}
-	h.render(w, r, http.StatusUnprocessableEntity, "incident_new.html",
+	return h.render(w, r, http.StatusUnprocessableEntity, "incident_new.html",
 		h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: errs, Cats: categoryNames}))
 }
 
@@ -300,17 +294,16 @@ type dutyView struct {
 	Draft string
 }
 
-func (h *Handler) incidentView(w http.ResponseWriter, r *http.Request) {
-	h.showIncident(w, r, http.StatusOK, nil)
+func (h *Handler) incidentView(w http.ResponseWriter, r *http.Request) error {
+	return h.showIncident(w, r, http.StatusOK, nil)
 }
 
 // showIncident renders the incident page; d carries a failed form's input
 // and errors (nil for a plain view).
-func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status int, d *incidentData) {
+func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status int, d *incidentData) error {
 	id, err := h.incidentID(r)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d == nil {
 		d = &incidentData{}
@@ -321,8 +314,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	}
 	ctx := r.Context()
 	if d.Inc, err = h.Services.Incidents.FindIncidentByID(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Form == nil {
 		d.Form = h.formOf(d.Inc)
@@ -336,35 +328,29 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	tf.Cursor = r.URL.Query().Get("cursor")
 	if d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf); err != nil {
 		if vigil.ErrorCode(err) != vigil.EINVALID {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		tf.Cursor = ""
 		d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf)
 		if err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
 	if d.Tasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize}); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Observables, err = h.Services.Observables.FindObservables(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if hits, err := h.Services.IOC.FindHits(ctx, vigil.HitFilter{IncidentID: id, Limit: 200}); err == nil {
 		d.Hits = hits.Hits // reporters are not shown threat intelligence
 	}
 	if obs, err := h.Services.Duties.FindObligations(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	} else if len(obs) > 0 {
 		profile, err := h.Services.Duties.FindProfile(ctx)
 		if err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		for _, o := range obs {
 			dv := &dutyView{Obligation: o}
@@ -385,16 +371,13 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	d.Review, _ = h.Services.Reviews.FindReview(ctx, id) // ENOTFOUND: none yet
 	d.ReviewRequired = vigil.ReviewRequired(d.Inc)
 	if d.Evidence, err = h.Services.Evidence.FindEvidence(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Links, err = h.Services.Links.FindLinks(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Members, err = h.Services.Members.FindMembers(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Inc.DuplicateOf != nil {
 		d.Duplicate, _ = h.Services.Incidents.FindIncidentByID(ctx, *d.Inc.DuplicateOf)
@@ -403,7 +386,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
 	p.LiveURL = fmt.Sprintf("/incidents/%d/live", d.Inc.ID)
 	p.LiveMark = strconv.Itoa(d.Inc.Version)
-	h.render(w, r, status, "incident.html", p)
+	return h.render(w, r, status, "incident.html", p)
 }
 
 // incidentID reads the {id} path value: a number or a reference.
@@ -421,7 +404,7 @@ func (h *Handler) incidentID(r *http.Request) (int64, error) {
 
 // formError re-shows the incident page after a failed form: EINVALID
 // keeps the input with field messages; anything else is an error page.
-func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d *incidentData) {
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d *incidentData) error {
 	switch vigil.ErrorCode(err) {
 	case vigil.EINVALID:
 		if d.Errors == nil {
@@ -430,38 +413,33 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d
 		if len(d.Errors) == 0 {
 			d.Errors["form"] = vigil.ErrorMessage(err)
 		}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 	case vigil.ECONFLICT:
 		d.Errors = map[string]string{}
 		d.Conflict = vigil.ErrorMessage(err)
-		h.showIncident(w, r, http.StatusConflict, d)
-	default:
-		h.errorPage(w, r, err)
+		return h.showIncident(w, r, http.StatusConflict, d)
 	}
+	return err
 }
 
 // incidentForm reads the {id} of a form post on an incident and parses the
-// form; on failure it has already shown the error page.
-func (h *Handler) incidentForm(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// form.
+func (h *Handler) incidentForm(w http.ResponseWriter, r *http.Request) (int64, error) {
 	id, err := h.incidentID(r)
 	if err == nil {
 		err = parseForm(w, r)
 	}
-	if err != nil {
-		h.errorPage(w, r, err)
-		return 0, false
-	}
-	return id, true
+	return id, err
 }
 
 func (h *Handler) back(w http.ResponseWriter, r *http.Request, id int64, anchor, flash string) {
 	h.redirect(w, r, fmt.Sprintf("/incidents/%d#%s", id, anchor), flash)
 }
 
-func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	form := readIncidentForm(r)
 	d := &incidentData{Form: form, Open: "edit", Errors: map[string]string{}}
@@ -502,21 +480,20 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(d.Errors) > 0 {
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 	}
 	if _, err := h.Services.Incidents.UpdateIncident(r.Context(), id, upd); err != nil {
 		d.Errors = nil
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "top", "Saved.")
+	return nil
 }
 
-func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
 	t := vigil.Transition{To: vigil.Status(r.PostFormValue("to")), Reason: text(r, "reason"), Version: v}
@@ -526,38 +503,36 @@ func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) {
 		orig, err := h.Services.Incidents.FindIncidentByReference(r.Context(), ref)
 		if err != nil || ref == "" {
 			d.Errors = map[string]string{"duplicate_of": "Give the reference of the original incident, such as INC-2026-000123."}
-			h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-			return
+			return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 		}
 		t.DuplicateOf = orig.ID
 	}
 	inc, err := h.Services.Incidents.TransitionIncident(r.Context(), id, t)
 	if err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "top", "The incident is now "+vigil.StatusLabel(inc.Status)+".")
+	return nil
 }
 
-func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	d := &incidentData{Open: "note", NoteText: text(r, "message")}
 	n := vigil.Note{Message: d.NoteText}
 	at, err := h.formTime(r.PostFormValue("at"))
 	if err != nil {
 		d.Errors = map[string]string{"at": "Give a date and time, or leave it empty for now."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 	}
 	n.At = at
 	if _, err := h.Services.Timeline.AddNote(r.Context(), id, n); err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "timeline", "Note added.")
+	return nil
 }
 
 func formInt(r *http.Request, name string) *int64 {
@@ -568,10 +543,10 @@ func formInt(r *http.Request, name string) *int64 {
 	return &n
 }
 
-func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	d := &incidentData{Open: "task"}
 	t := &vigil.Task{IncidentID: id, Title: r.PostFormValue("title"), Description: text(r, "description"),
@@ -579,18 +554,17 @@ func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) {
 	due, err := h.formTime(r.PostFormValue("due_at"))
 	if err != nil {
 		d.Errors = map[string]string{"due_at": "Give a date and time, or leave it empty."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 	}
 	t.DueAt = due
 	if err := h.Services.Tasks.CreateTask(r.Context(), t); err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "tasks", "Task added.")
+	return nil
 }
 
-func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
@@ -600,8 +574,7 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
 	upd := vigil.TaskUpdate{Version: v}
@@ -624,13 +597,13 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
 		_, err = h.Services.Tasks.UpdateTask(r.Context(), tid, upd)
 	}
 	if err != nil {
-		h.formError(w, r, err, &incidentData{Open: "tasks"})
-		return
+		return h.formError(w, r, err, &incidentData{Open: "tasks"})
 	}
 	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
+	return nil
 }
 
-func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
@@ -640,13 +613,11 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	tasks, _, err := h.Services.Tasks.FindTasks(r.Context(), vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize})
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	ids := make([]int64, len(tasks))
 	at := -1
@@ -662,20 +633,20 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
 	}
 	if at < 0 || to < 0 || to >= len(ids) {
 		h.back(w, r, id, "tasks", "")
-		return
+		return nil
 	}
 	ids[at], ids[to] = ids[to], ids[at]
 	if _, err := h.Services.Tasks.ReorderTasks(r.Context(), id, ids); err != nil {
-		h.formError(w, r, err, &incidentData{Open: "tasks"})
-		return
+		return h.formError(w, r, err, &incidentData{Open: "tasks"})
 	}
 	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
+	return nil
 }
 
-func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	pasted := text(r, "text")
 	d := &incidentData{Open: "observables", ObsText: pasted}
@@ -687,13 +658,11 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
 			msgs = append(msgs, "Line "+line+": "+e.Message)
 		}
 		d.Errors = map[string]string{"text": strings.Join(msgs, " ")}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 	}
 	if len(inputs) == 0 {
 		d.Errors = map[string]string{"text": "Paste at least one value, one per line."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 	}
 	ioc := r.PostFormValue("ioc") != ""
 	tlp := vigil.TLP(r.PostFormValue("tlp"))
@@ -703,13 +672,13 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	added, err := h.Services.Observables.AddObservables(r.Context(), id, obs)
 	if err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "observables", fmt.Sprintf("%d observables added.", len(added)))
+	return nil
 }
 
-func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var oid int64
 	if err == nil {
@@ -726,36 +695,35 @@ func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Observables.DeleteObservable(r.Context(), oid)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.back(w, r, id, "observables", "Observable removed.")
+	return nil
 }
 
-func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	d := &incidentData{Open: "links"}
 	target, err := h.Services.Incidents.FindIncidentByReference(r.Context(), r.PostFormValue("target"))
 	if err != nil {
 		d.Errors = map[string]string{"target_id": "No incident with that reference that you can see."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
 	}
 	l := &vigil.Link{IncidentID: id, Kind: vigil.LinkKind(r.PostFormValue("kind")), TargetID: target.ID, Note: r.PostFormValue("note")}
 	if err := h.Services.Links.CreateLink(r.Context(), l); err != nil {
 		if vigil.ErrorCode(err) == vigil.ECONFLICT {
 			err = vigil.Invalid("target_id", "%s", vigil.ErrorMessage(err))
 		}
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "links", "Linked to "+target.Reference+".")
+	return nil
 }
 
-func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var lid int64
 	if err == nil {
@@ -765,33 +733,32 @@ func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Links.DeleteLink(r.Context(), lid)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.back(w, r, id, "links", "Link removed.")
+	return nil
 }
 
-func (h *Handler) memberAdd(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) memberAdd(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	uid := formInt(r, "user_id")
 	if uid == nil {
-		h.formError(w, r, vigil.Invalid("user_id", "Choose a person."), &incidentData{Open: "members"})
-		return
+		return h.formError(w, r, vigil.Invalid("user_id", "Choose a person."), &incidentData{Open: "members"})
 	}
 	if _, err := h.Services.Members.AddMember(r.Context(), id, *uid, vigil.IncidentRole(r.PostFormValue("role"))); err != nil {
 		if vigil.ErrorCode(err) == vigil.ECONFLICT {
 			err = vigil.Invalid("user_id", "%s", vigil.ErrorMessage(err))
 		}
-		h.formError(w, r, err, &incidentData{Open: "members"})
-		return
+		return h.formError(w, r, err, &incidentData{Open: "members"})
 	}
 	h.back(w, r, id, "members", "Role given.")
+	return nil
 }
 
-func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	if err == nil {
 		err = parseForm(w, r)
@@ -804,8 +771,8 @@ func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Members.RemoveMember(r.Context(), id, *uid, vigil.IncidentRole(r.PostFormValue("role")))
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.back(w, r, id, "members", "Role removed.")
+	return nil
 }
