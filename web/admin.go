@@ -54,7 +54,7 @@ func (h *Handler) adminUserCreate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		switch vigil.ErrorCode(err) {
 		case vigil.EINVALID:
-			return h.renderUsers(w, r, http.StatusUnprocessableEntity, &usersData{Form: u, Errors: fieldErrors(err)})
+			return h.renderUsers(w, r, statusInvalid, &usersData{Form: u, Errors: fieldErrors(err)})
 		case vigil.ECONFLICT:
 			return h.renderUsers(w, r, http.StatusConflict, &usersData{Form: u, Errors: map[string]string{"username": "That username is taken."}})
 		}
@@ -85,7 +85,7 @@ func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) error 
 	u, err := h.Services.Users.UpdateUser(r.Context(), id, upd)
 	if err != nil {
 		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
-			return h.renderUsers(w, r, statusOf(err), &usersData{Form: &vigil.User{Role: vigil.RoleResponder},
+			return h.renderUsers(w, r, vigil.HTTPStatus(c), &usersData{Form: &vigil.User{Role: vigil.RoleResponder},
 				Errors: map[string]string{"update": vigil.ErrorMessage(err)}})
 		}
 		return err

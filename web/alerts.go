@@ -243,14 +243,14 @@ func (h *Handler) adminIntegrationCreate(w http.ResponseWriter, r *http.Request)
 	}
 	if m := strings.TrimSpace(f.Get("mapping")); m != "" {
 		if err := json.Unmarshal([]byte(m), &in.Mapping); err != nil {
-			return h.renderIntegrations(w, r, http.StatusUnprocessableEntity, &integrationsData{Form: in,
+			return h.renderIntegrations(w, r, statusInvalid, &integrationsData{Form: in,
 				Errors: map[string]string{"mapping": "The mapping must be a JSON object: " + err.Error()}})
 		}
 	}
 	token, err := h.Services.Integrations.CreateIntegration(r.Context(), in)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			return h.renderIntegrations(w, r, http.StatusUnprocessableEntity, &integrationsData{Form: in, Errors: fieldErrors(err)})
+			return h.renderIntegrations(w, r, statusInvalid, &integrationsData{Form: in, Errors: fieldErrors(err)})
 		}
 		return err
 	}

@@ -54,7 +54,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	sess, secret, err := h.Services.Auth.Login(r.Context(), d.Username, r.PostFormValue("password"))
 	if err != nil {
 		if c := vigil.ErrorCode(err); c == vigil.EUNAUTHORIZED || c == vigil.ETOOMANY {
-			return fail(statusOf(err), vigil.ErrorMessage(err))
+			return fail(vigil.HTTPStatus(c), vigil.ErrorMessage(err))
 		}
 		return err
 	}
@@ -117,7 +117,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	a := vigil.ActorFromContext(r.Context())
 	next := r.PostFormValue("new_password")
 	if next != r.PostFormValue("confirm_password") {
-		return h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
+		return h.renderAccount(w, r, statusInvalid, &accountData{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
 	}
 	err := h.Services.Users.SetPassword(r.Context(), a.UserID, r.PostFormValue("current_password"), next)
 	if err != nil {
@@ -126,7 +126,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 			if len(errs) == 0 {
 				errs["current_password"] = vigil.ErrorMessage(err)
 			}
-			return h.renderAccount(w, r, statusOf(err), &accountData{Errors: errs})
+			return h.renderAccount(w, r, vigil.HTTPStatus(c), &accountData{Errors: errs})
 		}
 		return err
 	}
@@ -147,7 +147,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	if days := r.PostFormValue("expires_days"); days != "" && days != "0" {
 		var n int
 		if _, err := fmt.Sscan(days, &n); err != nil || n < 1 || n > 3650 {
-			return h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{TokenName: t.Name,
+			return h.renderAccount(w, r, statusInvalid, &accountData{TokenName: t.Name,
 				Errors: map[string]string{"expires_at": "Choose how many days the token lasts, 1 to 3650, or never."}})
 		}
 		exp := h.Now().AddDate(0, 0, n)
@@ -156,7 +156,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	secret, err := h.Services.Auth.CreateToken(r.Context(), 0, t)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			return h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{TokenName: t.Name, Errors: fieldErrors(err)})
+			return h.renderAccount(w, r, statusInvalid, &accountData{TokenName: t.Name, Errors: fieldErrors(err)})
 		}
 		return err
 	}

@@ -46,7 +46,7 @@ func (h *Handler) adminContactCreate(w http.ResponseWriter, r *http.Request) err
 	}
 	if err := h.Services.Contacts.CreateContact(r.Context(), c); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			return h.renderContacts(w, r, http.StatusUnprocessableEntity, &contactsData{Form: c, Errors: fieldErrors(err)})
+			return h.renderContacts(w, r, statusInvalid, &contactsData{Form: c, Errors: fieldErrors(err)})
 		}
 		return err
 	}

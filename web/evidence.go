@@ -125,7 +125,7 @@ func (h *Handler) evidenceAction(w http.ResponseWriter, r *http.Request) error {
 		h.redirect(w, r, back, flash)
 	case vigil.EINVALID:
 		d.Errors = fieldErrors(err)
-		return h.showEvidence(w, r, http.StatusUnprocessableEntity, d)
+		return h.showEvidence(w, r, statusInvalid, d)
 	case vigil.ECONFLICT:
 		d.Errors = map[string]string{"form": vigil.ErrorMessage(err)}
 		return h.showEvidence(w, r, http.StatusConflict, d)

@@ -97,7 +97,7 @@ func (h *Handler) exerciseCreate(w http.ResponseWriter, r *http.Request) error {
 				d.Errors["injects"] = v
 			}
 		}
-		return h.showExercises(w, r, http.StatusUnprocessableEntity, d)
+		return h.showExercises(w, r, statusInvalid, d)
 	default:
 		return err
 	}
@@ -169,7 +169,7 @@ func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) error {
 		for _, f := range vigil.ErrorFields(err) {
 			errs["form"] = f.Message
 		}
-		return h.showExercise(w, r, http.StatusUnprocessableEntity, &exerciseData{Errors: errs})
+		return h.showExercise(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), &exerciseData{Errors: errs})
 	default:
 		return err
 	}

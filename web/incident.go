@@ -121,7 +121,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		d.Error = errorSentence(err)
 		d.Page = &vigil.IncidentPage{}
-		return h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
+		return h.render(w, r, statusInvalid, "incidents.html", p)
 	}
 	if f.Limit == vigil.DefaultPageSize && q.Get("limit") == "" {
 		f.Limit = 25
@@ -130,7 +130,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			d.Error = errorSentence(err)
 			d.Page = &vigil.IncidentPage{}
-			return h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
+			return h.render(w, r, statusInvalid, "incidents.html", p)
 		}
 		return err
 	}
@@ -251,7 +251,7 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		errs = fieldErrors(err)
 	}
-	return h.render(w, r, http.StatusUnprocessableEntity, "incident_new.html",
+	return h.render(w, r, statusInvalid, "incident_new.html",
 		h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: errs, Cats: categoryNames}))
 }
 
@@ -413,7 +413,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d
 		if len(d.Errors) == 0 {
 			d.Errors["form"] = vigil.ErrorMessage(err)
 		}
-		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, statusInvalid, d)
 	case vigil.ECONFLICT:
 		d.Errors = map[string]string{}
 		d.Conflict = vigil.ErrorMessage(err)
@@ -480,7 +480,7 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if len(d.Errors) > 0 {
-		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	if _, err := h.Services.Incidents.UpdateIncident(r.Context(), id, upd); err != nil {
 		d.Errors = nil
@@ -503,7 +503,7 @@ func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) err
 		orig, err := h.Services.Incidents.FindIncidentByReference(r.Context(), ref)
 		if err != nil || ref == "" {
 			d.Errors = map[string]string{"duplicate_of": "Give the reference of the original incident, such as INC-2026-000123."}
-			return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+			return h.showIncident(w, r, statusInvalid, d)
 		}
 		t.DuplicateOf = orig.ID
 	}
@@ -525,7 +525,7 @@ func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) error {
 	at, err := h.formTime(r.PostFormValue("at"))
 	if err != nil {
 		d.Errors = map[string]string{"at": "Give a date and time, or leave it empty for now."}
-		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	n.At = at
 	if _, err := h.Services.Timeline.AddNote(r.Context(), id, n); err != nil {
@@ -554,7 +554,7 @@ func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) error {
 	due, err := h.formTime(r.PostFormValue("due_at"))
 	if err != nil {
 		d.Errors = map[string]string{"due_at": "Give a date and time, or leave it empty."}
-		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	t.DueAt = due
 	if err := h.Services.Tasks.CreateTask(r.Context(), t); err != nil {
@@ -658,11 +658,11 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) error
 			msgs = append(msgs, "Line "+line+": "+e.Message)
 		}
 		d.Errors = map[string]string{"text": strings.Join(msgs, " ")}
-		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	if len(inputs) == 0 {
 		d.Errors = map[string]string{"text": "Paste at least one value, one per line."}
-		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	ioc := r.PostFormValue("ioc") != ""
 	tlp := vigil.TLP(r.PostFormValue("tlp"))
@@ -710,7 +710,7 @@ func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) error {
 	target, err := h.Services.Incidents.FindIncidentByReference(r.Context(), r.PostFormValue("target"))
 	if err != nil {
 		d.Errors = map[string]string{"target_id": "No incident with that reference that you can see."}
-		return h.showIncident(w, r, http.StatusUnprocessableEntity, d)
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	l := &vigil.Link{IncidentID: id, Kind: vigil.LinkKind(r.PostFormValue("kind")), TargetID: target.ID, Note: r.PostFormValue("note")}
 	if err := h.Services.Links.CreateLink(r.Context(), l); err != nil {

@@ -90,7 +90,7 @@ func (h *Handler) collectionCreate(w http.ResponseWriter, r *http.Request) error
 	c := &vigil.Collection{Title: r.PostForm.Get("title"), Description: r.PostForm.Get("description")}
 	if err := h.Services.Sharing.CreateCollection(r.Context(), c); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			return h.renderIntel(w, r, http.StatusUnprocessableEntity, &intelData{Collection: c, Errors: prefixed("collection.", err)})
+			return h.renderIntel(w, r, statusInvalid, &intelData{Collection: c, Errors: prefixed("collection.", err)})
 		}
 		return err
 	}
@@ -124,7 +124,7 @@ func (h *Handler) partnerCreate(w http.ResponseWriter, r *http.Request) error {
 	token, err := h.Services.Sharing.CreatePartner(r.Context(), p)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			return h.renderIntel(w, r, http.StatusUnprocessableEntity, &intelData{Partner: p, Errors: prefixed("partner.", err)})
+			return h.renderIntel(w, r, statusInvalid, &intelData{Partner: p, Errors: prefixed("partner.", err)})
 		}
 		return err
 	}
@@ -158,7 +158,7 @@ func (h *Handler) feedCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Services.Feeds.CreateFeed(r.Context(), fd); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			fd.Password = ""
-			return h.renderIntel(w, r, http.StatusUnprocessableEntity, &intelData{Feed: fd, FeedMinutes: interval, Errors: prefixed("feed.", err)})
+			return h.renderIntel(w, r, statusInvalid, &intelData{Feed: fd, FeedMinutes: interval, Errors: prefixed("feed.", err)})
 		}
 		return err
 	}

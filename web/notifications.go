@@ -96,7 +96,7 @@ func (h *Handler) channelCreate(w http.ResponseWriter, r *http.Request) error {
 			if c.SMTP != nil {
 				c.SMTP.Password = ""
 			}
-			return h.renderNotifications(w, r, http.StatusUnprocessableEntity, &notificationsData{Channel: c, Errors: fieldErrors(err)})
+			return h.renderNotifications(w, r, statusInvalid, &notificationsData{Channel: c, Errors: fieldErrors(err)})
 		}
 		return err
 	}
@@ -147,7 +147,7 @@ func (h *Handler) subscriptionCreate(w http.ResponseWriter, r *http.Request) err
 	}
 	if err := h.Services.Notify.CreateSubscription(r.Context(), sub); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			return h.renderNotifications(w, r, http.StatusUnprocessableEntity, &notificationsData{Sub: sub, Errors: fieldErrors(err)})
+			return h.renderNotifications(w, r, statusInvalid, &notificationsData{Sub: sub, Errors: fieldErrors(err)})
 		}
 		return err
 	}

@@ -56,7 +56,7 @@ func (h *Handler) adminPackSave(w http.ResponseWriter, r *http.Request) error {
 	info, err := h.Services.Duties.SavePack(r.Context(), []byte(body))
 	if err != nil {
 		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
-			return h.renderPacks(w, r, http.StatusUnprocessableEntity, &packsData{Edit: edit, Body: body, Errors: vigil.ErrorFields(err),
+			return h.renderPacks(w, r, vigil.HTTPStatus(c), &packsData{Edit: edit, Body: body, Errors: vigil.ErrorFields(err),
 				Err: vigil.ErrorMessage(err)})
 		}
 		return err

@@ -108,7 +108,7 @@ func (h *Handler) planFormError(w http.ResponseWriter, r *http.Request, err erro
 	if d.Plan != nil {
 		title = "Edit " + d.Plan.Title
 	}
-	return h.render(w, r, http.StatusUnprocessableEntity, "plan_edit.html", h.newPage(r, title, "prepare", d))
+	return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "plan_edit.html", h.newPage(r, title, "prepare", d))
 }
 
 type planData struct {
@@ -241,7 +241,7 @@ func (h *Handler) planAction(w http.ResponseWriter, r *http.Request) error {
 		if len(errs) == 0 {
 			errs = map[string]string{"form": vigil.ErrorMessage(err)}
 		}
-		return h.showPlan(w, r, http.StatusUnprocessableEntity, &planData{Errors: errs})
+		return h.showPlan(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), &planData{Errors: errs})
 	default:
 		return err
 	}

@@ -45,7 +45,7 @@ func (h *Handler) limited(w http.ResponseWriter, r *http.Request, wait time.Dura
 
 func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		return h.render(w, r, statusOf(err), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
+		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
 	}
 	f := r.PostForm
 	rep := &vigil.StaffReport{What: text(r, "what"), System: f.Get("system"), PersonalData: f.Get("personal_data"),
@@ -63,14 +63,14 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	when, err := h.formTime(d.When)
 	if err != nil {
 		d.Errors["when"] = "Give a date and time, or leave it empty."
-		return h.render(w, r, http.StatusUnprocessableEntity, "report.html", h.publicPage(r, "Report a problem", d))
+		return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
 	}
 	rep.When = when
 	receipt, ref, err := h.Services.Reports.SubmitReport(r.Context(), rep)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			d.Errors = fieldErrors(err)
-			return h.render(w, r, http.StatusUnprocessableEntity, "report.html", h.publicPage(r, "Report a problem", d))
+			return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
 		}
 		return err
 	}
@@ -87,7 +87,7 @@ func (h *Handler) reportStatus(w http.ResponseWriter, r *http.Request) error {
 		return h.render(w, r, http.StatusOK, "report_status.html", h.publicPage(r, "Check a report", d))
 	}
 	if err := parseForm(w, r); err != nil {
-		return h.render(w, r, statusOf(err), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
+		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 	}
 	if ok, wait := h.statusLimiter.Allow(clientIP(r), h.Now()); !ok {
 		return h.limited(w, r, wait)
@@ -111,7 +111,7 @@ func (h *Handler) showReportStatus(w http.ResponseWriter, r *http.Request, statu
 
 func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		return h.render(w, r, statusOf(err), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
+		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 	}
 	if ok, wait := h.statusLimiter.Allow(clientIP(r), h.Now()); !ok {
 		return h.limited(w, r, wait)
@@ -121,7 +121,7 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 		switch vigil.ErrorCode(err) {
 		case vigil.EINVALID:
 			d.Errors = fieldErrors(err)
-			return h.showReportStatus(w, r, http.StatusUnprocessableEntity, d)
+			return h.showReportStatus(w, r, statusInvalid, d)
 		case vigil.ENOTFOUND:
 			d.Errors["receipt"] = vigil.ErrorMessage(err)
 			return h.render(w, r, http.StatusNotFound, "report_status.html", h.publicPage(r, "Check a report", d))

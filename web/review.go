@@ -125,7 +125,7 @@ func (h *Handler) reviewResult(w http.ResponseWriter, r *http.Request, id int64,
 		if len(d.Errors) == 0 {
 			d.Errors["form"] = vigil.ErrorMessage(err)
 		}
-		return h.showReview(w, r, http.StatusUnprocessableEntity, d)
+		return h.showReview(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), d)
 	default:
 		return err
 	}

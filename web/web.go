@@ -339,11 +339,15 @@ func (h *Handler) requireLogin(fn pageHandler) http.HandlerFunc {
 	})
 }
 
-// errorPage shows an error as a page, with the status its code implies.
+// errorPage shows an error as a page, with the status vigil.HTTPStatus
+// gives its code, the same as the API's. Only internal errors are logged,
+// once, here: the rest (a 404, a refused form, 413, 501) are answers, not
+// faults, and their messages are safe to show.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	code := vigil.ErrorCode(err)
+	status := vigil.HTTPStatus(code)
 	msg := vigil.ErrorMessage(err)
-	if status >= 500 {
+	if code == vigil.EINTERNAL {
 		h.Logger.ErrorContext(r.Context(), "page error", "path", r.URL.Path, "err", err,
 			"request_id", vigil.RequestIDFromContext(r.Context()))
 		msg = "Something went wrong on our side. Try again; if it keeps happening, tell your administrator (request " +
@@ -355,23 +359,9 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func statusOf(err error) int {
-	switch vigil.ErrorCode(err) {
-	case vigil.EINVALID:
-		return http.StatusUnprocessableEntity
-	case vigil.ENOTFOUND:
-		return http.StatusNotFound
-	case vigil.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case vigil.EFORBIDDEN:
-		return http.StatusForbidden
-	case vigil.ECONFLICT:
-		return http.StatusConflict
-	case vigil.ETOOMANY:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
-}
+// statusInvalid answers a form shown again with its field errors: the
+// status of EINVALID, 400, as the API answers the same input.
+var statusInvalid = vigil.HTTPStatus(vigil.EINVALID)
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) error {
 	return vigil.Errorf(vigil.ENOTFOUND, "There is no page at %s.", r.URL.Path)
