@@ -35,7 +35,7 @@ func (h *Handler) evidenceUpload(w http.ResponseWriter, r *http.Request) error {
 		err = vigil.Invalid("file", "%s", vigil.ErrorMessage(err))
 	}
 	if err != nil {
-		return h.formError(w, r, err, &incidentData{Open: "evidence"})
+		return h.formError(w, r, err, &incidentData{Section: "evidence", Open: "evidence"})
 	}
 	h.redirect(w, r, fmt.Sprintf("/evidence/%d", e.ID), fmt.Sprintf("Evidence added: %s, %s, SHA-256 %s.", e.Name, vigil.FormatBytes(e.Size), e.SHA256))
 	return nil

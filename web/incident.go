@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
-	"github.com/vigil-ir/vigil/duty"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
@@ -255,140 +254,6 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 		h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: errs, Cats: categoryNames}))
 }
 
-type incidentData struct {
-	enums
-	Inc         *vigil.Incident
-	Members     []*vigil.Member
-	Timeline    *vigil.TimelinePage
-	Kind        string
-	Tasks       []*vigil.Task
-	Observables []*vigil.Observable
-	Links       []*vigil.Link
-	Users       []*vigil.User
-	UserNames   map[int64]string
-	Next        []vigil.Status
-	Form        *incidentForm
-	Errors      map[string]string
-	Conflict    string // a stale edit: the message; Form keeps the user's input
-	Open        string // the section whose form had the error, to open it
-	ObsText     string
-	NoteText    string
-	Cats        map[int]string
-	Duplicate   *vigil.Incident
-	Report      bool // came from the staff report page
-	Duties      []*dutyView
-	Contacts    []*vigil.Contact
-	Hits        []*vigil.IOCHit
-	Evidence    []*vigil.Evidence
-	// Response plans: applied, written for this incident, and all.
-	AppliedPlans   []*vigil.AppliedPlan
-	SuggestedPlans []*vigil.Plan
-	AllPlans       []*vigil.Plan
-	Review         *vigil.Review
-	ReviewRequired bool
-}
-
-// dutyView is an obligation with its drafted report, for the incident page.
-type dutyView struct {
-	*vigil.Obligation
-	Draft string
-}
-
-func (h *Handler) incidentView(w http.ResponseWriter, r *http.Request) error {
-	return h.showIncident(w, r, http.StatusOK, nil)
-}
-
-// showIncident renders the incident page; d carries a failed form's input
-// and errors (nil for a plain view).
-func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status int, d *incidentData) error {
-	id, err := h.incidentID(r)
-	if err != nil {
-		return err
-	}
-	if d == nil {
-		d = &incidentData{}
-	}
-	d.enums, d.Cats = choices, categoryNames
-	if d.Errors == nil {
-		d.Errors = map[string]string{}
-	}
-	ctx := r.Context()
-	if d.Inc, err = h.Services.Incidents.FindIncidentByID(ctx, id); err != nil {
-		return err
-	}
-	if d.Form == nil {
-		d.Form = h.formOf(d.Inc)
-	}
-	d.Next = d.Inc.Status.NextStatuses()
-	d.Report = d.Inc.Source == vigil.SourceStaffReport
-	tf := vigil.TimelineFilter{Limit: 100}
-	if k := r.URL.Query().Get("kind"); k != "" && slices.Contains(vigil.TimelineKinds, vigil.TimelineKind(k)) {
-		tf.Kinds, d.Kind = []vigil.TimelineKind{vigil.TimelineKind(k)}, k
-	}
-	tf.Cursor = r.URL.Query().Get("cursor")
-	if d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf); err != nil {
-		if vigil.ErrorCode(err) != vigil.EINVALID {
-			return err
-		}
-		tf.Cursor = ""
-		d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf)
-		if err != nil {
-			return err
-		}
-	}
-	if d.Tasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize}); err != nil {
-		return err
-	}
-	if d.Observables, err = h.Services.Observables.FindObservables(ctx, id); err != nil {
-		return err
-	}
-	if hits, err := h.Services.IOC.FindHits(ctx, vigil.HitFilter{IncidentID: id, Limit: 200}); err == nil {
-		d.Hits = hits.Hits // reporters are not shown threat intelligence
-	}
-	if obs, err := h.Services.Duties.FindObligations(ctx, id); err != nil {
-		return err
-	} else if len(obs) > 0 {
-		profile, err := h.Services.Duties.FindProfile(ctx)
-		if err != nil {
-			return err
-		}
-		for _, o := range obs {
-			dv := &dutyView{Obligation: o}
-			if o.Status == vigil.ObligationPending && !o.Register {
-				dv.Draft = duty.Draft(o, d.Inc, profile, d.Observables)
-			}
-			d.Duties = append(d.Duties, dv)
-		}
-	}
-	if contacts, err := h.Services.Contacts.FindContacts(ctx); err == nil {
-		var obs []*vigil.Obligation
-		for _, dv := range d.Duties {
-			obs = append(obs, dv.Obligation)
-		}
-		d.Contacts = vigil.ContactsFor(contacts, obs)
-	}
-	h.incidentPlans(r, d)
-	d.Review, _ = h.Services.Reviews.FindReview(ctx, id) // ENOTFOUND: none yet
-	d.ReviewRequired = vigil.ReviewRequired(d.Inc)
-	if d.Evidence, err = h.Services.Evidence.FindEvidence(ctx, id); err != nil {
-		return err
-	}
-	if d.Links, err = h.Services.Links.FindLinks(ctx, id); err != nil {
-		return err
-	}
-	if d.Members, err = h.Services.Members.FindMembers(ctx, id); err != nil {
-		return err
-	}
-	if d.Inc.DuplicateOf != nil {
-		d.Duplicate, _ = h.Services.Incidents.FindIncidentByID(ctx, *d.Inc.DuplicateOf)
-	}
-	d.Users, d.UserNames = h.users(r)
-	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
-	p.LiveURL = fmt.Sprintf("/incidents/%d/live", d.Inc.ID)
-	p.LiveMark = strconv.Itoa(d.Inc.Version)
-	return h.render(w, r, status, "incident.html", p)
-}
-
 // incidentID reads the {id} path value: a number or a reference.
 func (h *Handler) incidentID(r *http.Request) (int64, error) {
 	v := r.PathValue("id")
@@ -400,26 +265,6 @@ func (h *Handler) incidentID(r *http.Request) (int64, error) {
 		return inc.ID, nil
 	}
 	return pathInt(r, "id")
-}
-
-// formError re-shows the incident page after a failed form: EINVALID
-// keeps the input with field messages; anything else is an error page.
-func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d *incidentData) error {
-	switch vigil.ErrorCode(err) {
-	case vigil.EINVALID:
-		if d.Errors == nil {
-			d.Errors = fieldErrors(err)
-		}
-		if len(d.Errors) == 0 {
-			d.Errors["form"] = vigil.ErrorMessage(err)
-		}
-		return h.showIncident(w, r, statusInvalid, d)
-	case vigil.ECONFLICT:
-		d.Errors = map[string]string{}
-		d.Conflict = vigil.ErrorMessage(err)
-		return h.showIncident(w, r, http.StatusConflict, d)
-	}
-	return err
 }
 
 // incidentForm reads the {id} of a form post on an incident and parses the
@@ -442,7 +287,7 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	form := readIncidentForm(r)
-	d := &incidentData{Form: form, Open: "edit", Errors: map[string]string{}}
+	d := &incidentData{Section: "summary", Open: "edit", Form: form, Errors: map[string]string{}}
 	upd := vigil.IncidentUpdate{Title: &form.Title, Summary: &form.Summary, Version: form.Version,
 		Significant: &form.Significant, PersonalData: &form.PersonalData, EssentialService: &form.EssentialService,
 		CrimeSuspected: &form.Crime}
@@ -497,7 +342,7 @@ func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) err
 	}
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
 	t := vigil.Transition{To: vigil.Status(r.PostFormValue("to")), Reason: text(r, "reason"), Version: v}
-	d := &incidentData{Open: "status-" + string(t.To)}
+	d := &incidentData{Section: "head", Open: "status-" + string(t.To)}
 	if t.To == vigil.StatusDuplicate {
 		ref := strings.TrimSpace(r.PostFormValue("duplicate_of"))
 		orig, err := h.Services.Incidents.FindIncidentByReference(r.Context(), ref)
@@ -520,7 +365,7 @@ func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &incidentData{Open: "note", NoteText: text(r, "message")}
+	d := &incidentData{Section: "timeline", Open: "note", NoteText: text(r, "message")}
 	n := vigil.Note{Message: d.NoteText}
 	at, err := h.formTime(r.PostFormValue("at"))
 	if err != nil {
@@ -548,7 +393,7 @@ func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &incidentData{Open: "task"}
+	d := &incidentData{Section: "tasks", Open: "task"}
 	t := &vigil.Task{IncidentID: id, Title: r.PostFormValue("title"), Description: text(r, "description"),
 		Phase: vigil.Phase(r.PostFormValue("phase")), AssigneeID: formInt(r, "assignee_id")}
 	due, err := h.formTime(r.PostFormValue("due_at"))
@@ -597,7 +442,7 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) error {
 		_, err = h.Services.Tasks.UpdateTask(r.Context(), tid, upd)
 	}
 	if err != nil {
-		return h.formError(w, r, err, &incidentData{Open: "tasks"})
+		return h.formError(w, r, err, &incidentData{Section: "tasks", Open: "tasks"})
 	}
 	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
 	return nil
@@ -637,7 +482,7 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) error {
 	}
 	ids[at], ids[to] = ids[to], ids[at]
 	if _, err := h.Services.Tasks.ReorderTasks(r.Context(), id, ids); err != nil {
-		return h.formError(w, r, err, &incidentData{Open: "tasks"})
+		return h.formError(w, r, err, &incidentData{Section: "tasks", Open: "tasks"})
 	}
 	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
 	return nil
@@ -649,7 +494,7 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	pasted := text(r, "text")
-	d := &incidentData{Open: "observables", ObsText: pasted}
+	d := &incidentData{Section: "observables", Open: "observables", ObsText: pasted}
 	inputs, errs := vigil.ParseObservableLines(pasted)
 	if len(errs) > 0 {
 		var msgs []string
@@ -706,7 +551,7 @@ func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &incidentData{Open: "links"}
+	d := &incidentData{Section: "links", Open: "links"}
 	target, err := h.Services.Incidents.FindIncidentByReference(r.Context(), r.PostFormValue("target"))
 	if err != nil {
 		d.Errors = map[string]string{"target_id": "No incident with that reference that you can see."}
@@ -746,13 +591,13 @@ func (h *Handler) memberAdd(w http.ResponseWriter, r *http.Request) error {
 	}
 	uid := formInt(r, "user_id")
 	if uid == nil {
-		return h.formError(w, r, vigil.Invalid("user_id", "Choose a person."), &incidentData{Open: "members"})
+		return h.formError(w, r, vigil.Invalid("user_id", "Choose a person."), &incidentData{Section: "members", Open: "members"})
 	}
 	if _, err := h.Services.Members.AddMember(r.Context(), id, *uid, vigil.IncidentRole(r.PostFormValue("role"))); err != nil {
 		if vigil.ErrorCode(err) == vigil.ECONFLICT {
 			err = vigil.Invalid("user_id", "%s", vigil.ErrorMessage(err))
 		}
-		return h.formError(w, r, err, &incidentData{Open: "members"})
+		return h.formError(w, r, err, &incidentData{Section: "members", Open: "members"})
 	}
 	h.back(w, r, id, "members", "Role given.")
 	return nil

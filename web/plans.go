@@ -297,9 +297,12 @@ func (h *Handler) planApply(w http.ResponseWriter, r *http.Request) error {
 	return h.render(w, r, http.StatusOK, "plan_apply.html", h.newPage(r, "Apply "+a.PlanTitle, "incidents", &planApplyData{Inc: inc, A: a}))
 }
 
-// incidentPlans fills the incident page's plan section.
-func (h *Handler) incidentPlans(r *http.Request, d *incidentData) {
-	d.AppliedPlans, _ = h.Services.Plans.FindAppliedPlans(r.Context(), d.Inc.ID)
+// loadPlans loads the incident page's plans section. Reporters may
+// not read plans (EFORBIDDEN): they see only those applied.
+func (h *Handler) loadPlans(r *http.Request, d *incidentData) (err error) {
+	if d.AppliedPlans, err = h.Services.Plans.FindAppliedPlans(r.Context(), d.Inc.ID); err != nil {
+		return err
+	}
 	if list, err := h.Services.Plans.FindPlans(r.Context()); err == nil {
 		applied := map[int64]bool{}
 		for _, a := range d.AppliedPlans {
@@ -311,5 +314,8 @@ func (h *Handler) incidentPlans(r *http.Request, d *incidentData) {
 			}
 		}
 		d.AllPlans = list
+	} else if vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		return err
 	}
+	return nil
 }

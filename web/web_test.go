@@ -42,6 +42,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, func(*vigil.Services) {}, tlog{t})
+}
+
+// newEnvWith is newEnv with the services the pages use changed by pages
+// (to break one, say; the API and env.svc keep the store's), and the
+// pages' log written to logw.
+func newEnvWith(t *testing.T, pages func(*vigil.Services), logw io.Writer) *env {
+	t.Helper()
 	db, err := sqlite.Open(t.Context(), sqlitetest.FreshFile(t))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +59,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	srv := vigilhttp.NewServer(db.Services(), nil)
-	ui, err := web.New(db.Services(), slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	svc := db.Services()
+	pages(&svc)
+	ui, err := web.New(svc, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
