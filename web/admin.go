@@ -17,23 +17,20 @@ type usersData struct {
 	Query  string
 }
 
-// requirePerm shows a 403 page unless the actor holds p. The services
-// check again; this keeps admins' pages from half-rendering for others.
-func (h *Handler) requirePerm(w http.ResponseWriter, r *http.Request, p vigil.Permission) bool {
-	if err := vigil.Require(vigil.ActorFromContext(r.Context()), p); err != nil {
-		h.errorPage(w, r, err)
-		return false
-	}
-	return true
+// requirePerm is EFORBIDDEN (a 403 page) unless the actor holds p. The
+// services check again; this keeps admins' pages from half-rendering for
+// others.
+func requirePerm(r *http.Request, p vigil.Permission) error {
+	return vigil.Require(vigil.ActorFromContext(r.Context()), p)
 }
 
-func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) {
-	h.renderUsers(w, r, http.StatusOK, &usersData{Form: &vigil.User{Role: vigil.RoleResponder}})
+func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) error {
+	return h.renderUsers(w, r, http.StatusOK, &usersData{Form: &vigil.User{Role: vigil.RoleResponder}})
 }
 
-func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, d *usersData) {
-	if !h.requirePerm(w, r, vigil.PermUserAdmin) {
-		return
+func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, d *usersData) error {
+	if err := requirePerm(r, vigil.PermUserAdmin); err != nil {
+		return err
 	}
 	d.Roles = vigil.Roles
 	if d.Errors == nil {
@@ -42,16 +39,14 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 	d.Query = strings.TrimSpace(r.URL.Query().Get("q"))
 	var err error
 	if d.Users, d.Total, err = h.Services.Users.FindUsers(r.Context(), vigil.UserFilter{Query: d.Query, Limit: 500}); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.render(w, r, status, "admin_users.html", h.newPage(r, "Users", "admin", d))
+	return h.render(w, r, status, "admin_users.html", h.newPage(r, "Users", "admin", d))
 }
 
-func (h *Handler) adminUserCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminUserCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	u := &vigil.User{Username: r.PostFormValue("username"), Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
 		Role: vigil.Role(r.PostFormValue("role"))}
@@ -59,25 +54,23 @@ func (h *Handler) adminUserCreate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch vigil.ErrorCode(err) {
 		case vigil.EINVALID:
-			h.renderUsers(w, r, http.StatusUnprocessableEntity, &usersData{Form: u, Errors: fieldErrors(err)})
+			return h.renderUsers(w, r, statusInvalid, &usersData{Form: u, Errors: fieldErrors(err)})
 		case vigil.ECONFLICT:
-			h.renderUsers(w, r, http.StatusConflict, &usersData{Form: u, Errors: map[string]string{"username": "That username is taken."}})
-		default:
-			h.errorPage(w, r, err)
+			return h.renderUsers(w, r, http.StatusConflict, &usersData{Form: u, Errors: map[string]string{"username": "That username is taken."}})
 		}
-		return
+		return err
 	}
 	h.redirect(w, r, "/admin/users", "User "+u.Username+" created. Give them the password by a separate channel.")
+	return nil
 }
 
-func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("uid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
 	upd := vigil.UserUpdate{Version: v}
@@ -92,14 +85,13 @@ func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
 	u, err := h.Services.Users.UpdateUser(r.Context(), id, upd)
 	if err != nil {
 		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
-			h.renderUsers(w, r, statusOf(err), &usersData{Form: &vigil.User{Role: vigil.RoleResponder},
+			return h.renderUsers(w, r, vigil.HTTPStatus(c), &usersData{Form: &vigil.User{Role: vigil.RoleResponder},
 				Errors: map[string]string{"update": vigil.ErrorMessage(err)}})
-			return
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/admin/users", "User "+u.Username+" updated.")
+	return nil
 }
 
 type userTokensData struct {
@@ -107,9 +99,9 @@ type userTokensData struct {
 	Tokens []*vigil.Token
 }
 
-func (h *Handler) adminUserTokens(w http.ResponseWriter, r *http.Request) {
-	if !h.requirePerm(w, r, vigil.PermTokenAdmin) {
-		return
+func (h *Handler) adminUserTokens(w http.ResponseWriter, r *http.Request) error {
+	if err := requirePerm(r, vigil.PermTokenAdmin); err != nil {
+		return err
 	}
 	id, err := vigil.ParseID(r.PathValue("uid"))
 	d := &userTokensData{}
@@ -120,10 +112,9 @@ func (h *Handler) adminUserTokens(w http.ResponseWriter, r *http.Request) {
 		d.Tokens, err = h.Services.Auth.FindTokens(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.render(w, r, http.StatusOK, "admin_tokens.html", h.newPage(r, "Tokens of "+d.User.Username, "admin", d))
+	return h.render(w, r, http.StatusOK, "admin_tokens.html", h.newPage(r, "Tokens of "+d.User.Username, "admin", d))
 }
 
 type auditData struct {
@@ -135,9 +126,9 @@ type auditData struct {
 	Verified bool
 }
 
-func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request) {
-	if !h.requirePerm(w, r, vigil.PermAuditRead) {
-		return
+func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request) error {
+	if err := requirePerm(r, vigil.PermAuditRead); err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	d := &auditData{Action: strings.TrimSpace(q.Get("action")), Object: strings.TrimSpace(q.Get("object_type"))}
@@ -147,17 +138,15 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if d.Events, err = h.Services.Audit.FindAuditEvents(r.Context(), f); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if len(d.Events) == f.Limit {
 		d.Next = d.Events[len(d.Events)-1].Seq
 	}
 	if q.Get("verify") != "" {
 		if d.Verify, err = h.Services.Audit.VerifyAudit(r.Context()); err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
-	h.render(w, r, http.StatusOK, "admin_audit.html", h.newPage(r, "Audit log", "admin", d))
+	return h.render(w, r, http.StatusOK, "admin_audit.html", h.newPage(r, "Audit log", "admin", d))
 }

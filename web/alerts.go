@@ -31,9 +31,9 @@ type queueData struct {
 	Hits map[int64]int
 }
 
-func (h *Handler) alertQueue(w http.ResponseWriter, r *http.Request) {
-	if !h.requirePerm(w, r, vigil.PermAlertRead) {
-		return
+func (h *Handler) alertQueue(w http.ResponseWriter, r *http.Request) error {
+	if err := requirePerm(r, vigil.PermAlertRead); err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	f := vigil.AlertGroupFilter{Sort: q.Get("sort"), Limit: 50}
@@ -47,8 +47,7 @@ func (h *Handler) alertQueue(w http.ResponseWriter, r *http.Request) {
 	f.Offset = max(0, f.Offset)
 	page, err := h.Services.Alerts.FindAlertGroups(r.Context(), f)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d := &queueData{Page: page, Filter: f, States: vigil.GroupStates, Sorts: vigil.GroupSorts, Types: vigil.IncidentTypes, Query: q}
 	ids := make([]int64, len(page.Groups))
@@ -64,7 +63,7 @@ func (h *Handler) alertQueue(w http.ResponseWriter, r *http.Request) {
 	if f.Offset+len(page.Groups) < page.Total {
 		d.Next = withOffset(q, f.Offset+f.Limit)
 	}
-	h.render(w, r, http.StatusOK, "alerts.html", h.newPage(r, "Alerts", "alerts", d))
+	return h.render(w, r, http.StatusOK, "alerts.html", h.newPage(r, "Alerts", "alerts", d))
 }
 
 func withOffset(q url.Values, off int) string {
@@ -78,10 +77,9 @@ func withOffset(q url.Values, off int) string {
 
 // alertAction applies one decision to the groups ticked on the queue or
 // the group page.
-func (h *Handler) alertAction(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) alertAction(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	a := vigil.GroupAction{Action: f.Get("action"), Reason: f.Get("reason"), Title: strings.TrimSpace(f.Get("title")),
@@ -101,7 +99,7 @@ func (h *Handler) alertAction(w http.ResponseWriter, r *http.Request) {
 		inc, err := h.findIncidentRef(r, ref)
 		if err != nil {
 			h.redirect(w, r, back, "No incident "+ref+" that you can see; give its reference, such as INC-2026-000123.")
-			return
+			return nil
 		}
 		a.IncidentID = inc.ID
 	case "merge":
@@ -111,7 +109,7 @@ func (h *Handler) alertAction(w http.ResponseWriter, r *http.Request) {
 			a.GroupIDs = a.GroupIDs[1:]
 			if len(a.GroupIDs) == 0 {
 				h.redirect(w, r, back, "Tick two or more groups to merge them.")
-				return
+				return nil
 			}
 		}
 	}
@@ -123,10 +121,9 @@ func (h *Handler) alertAction(w http.ResponseWriter, r *http.Request) {
 				msgs = append(msgs, fe.Message)
 			}
 			h.redirect(w, r, back, strings.Join(msgs, " "))
-			return
+			return nil
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	n := len(a.GroupIDs)
 	switch a.Action {
@@ -137,6 +134,7 @@ func (h *Handler) alertAction(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.redirect(w, r, back, fmt.Sprintf("%d alert group(s) %s.", n, map[string]string{"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "reopened"}[a.Action]))
 	}
+	return nil
 }
 
 // findIncidentRef finds an incident by reference or number.
@@ -152,18 +150,16 @@ type groupData struct {
 	Types []vigil.IncidentType
 }
 
-func (h *Handler) alertGroupView(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) alertGroupView(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("gid"))
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	g, err := h.Services.Alerts.FindAlertGroupByID(r.Context(), id)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.render(w, r, http.StatusOK, "alert_group.html", h.newPage(r, fmt.Sprintf("Alert group #%d", g.ID), "alerts",
+	return h.render(w, r, http.StatusOK, "alert_group.html", h.newPage(r, fmt.Sprintf("Alert group #%d", g.ID), "alerts",
 		&groupData{Group: g, Types: vigil.IncidentTypes}))
 }
 
@@ -177,16 +173,14 @@ type alertData struct {
 
 type labelPair struct{ Key, Value string }
 
-func (h *Handler) alertView(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) alertView(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("aid"))
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	a, err := h.Services.Alerts.FindAlertByID(r.Context(), id)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d := &alertData{Alert: a, Edit: vigil.ActorFromContext(r.Context()).Can(vigil.PermIncidentEdit)}
 	if hits, err := h.Services.IOC.FindHits(r.Context(), vigil.HitFilter{AlertID: id, Limit: 200}); err == nil {
@@ -204,7 +198,7 @@ func (h *Handler) alertView(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.render(w, r, http.StatusOK, "alert.html", h.newPage(r, "Alert: "+a.Title, "alerts", d))
+	return h.render(w, r, http.StatusOK, "alert.html", h.newPage(r, "Alert: "+a.Title, "alerts", d))
 }
 
 // --- integrations (admins) ---
@@ -218,30 +212,28 @@ type integrationsData struct {
 	Created      *vigilhttp.IntegrationCreated
 }
 
-func (h *Handler) adminIntegrations(w http.ResponseWriter, r *http.Request) {
-	h.renderIntegrations(w, r, http.StatusOK, &integrationsData{Form: &vigil.Integration{Kind: vigil.IntegrationAlertmanager}})
+func (h *Handler) adminIntegrations(w http.ResponseWriter, r *http.Request) error {
+	return h.renderIntegrations(w, r, http.StatusOK, &integrationsData{Form: &vigil.Integration{Kind: vigil.IntegrationAlertmanager}})
 }
 
-func (h *Handler) renderIntegrations(w http.ResponseWriter, r *http.Request, status int, d *integrationsData) {
-	if !h.requirePerm(w, r, vigil.PermIntegrationAdmin) {
-		return
+func (h *Handler) renderIntegrations(w http.ResponseWriter, r *http.Request, status int, d *integrationsData) error {
+	if err := requirePerm(r, vigil.PermIntegrationAdmin); err != nil {
+		return err
 	}
 	var err error
 	if d.Integrations, err = h.Services.Integrations.FindIntegrations(r.Context()); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.Kinds, d.Severities = vigil.IntegrationKinds, vigil.Severities
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "admin_integrations.html", h.newPage(r, "Integrations", "admin", d))
+	return h.render(w, r, status, "admin_integrations.html", h.newPage(r, "Integrations", "admin", d))
 }
 
-func (h *Handler) adminIntegrationCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminIntegrationCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	in := &vigil.Integration{Name: f.Get("name"), Kind: vigil.IntegrationKind(f.Get("kind")),
@@ -251,19 +243,16 @@ func (h *Handler) adminIntegrationCreate(w http.ResponseWriter, r *http.Request)
 	}
 	if m := strings.TrimSpace(f.Get("mapping")); m != "" {
 		if err := json.Unmarshal([]byte(m), &in.Mapping); err != nil {
-			h.renderIntegrations(w, r, http.StatusUnprocessableEntity, &integrationsData{Form: in,
+			return h.renderIntegrations(w, r, statusInvalid, &integrationsData{Form: in,
 				Errors: map[string]string{"mapping": "The mapping must be a JSON object: " + err.Error()}})
-			return
 		}
 	}
 	token, err := h.Services.Integrations.CreateIntegration(r.Context(), in)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			h.renderIntegrations(w, r, http.StatusUnprocessableEntity, &integrationsData{Form: in, Errors: fieldErrors(err)})
-			return
+			return h.renderIntegrations(w, r, statusInvalid, &integrationsData{Form: in, Errors: fieldErrors(err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	base := "http://" + r.Host
 	if r.TLS != nil || h.SecureCookies {
@@ -271,27 +260,26 @@ func (h *Handler) adminIntegrationCreate(w http.ResponseWriter, r *http.Request)
 	}
 	u, withToken := vigilhttp.IntakeURLs(base, in.Kind, token)
 	// The token is shown on this answer only; it is not kept anywhere.
-	h.renderIntegrations(w, r, http.StatusCreated, &integrationsData{Form: &vigil.Integration{Kind: in.Kind},
+	return h.renderIntegrations(w, r, http.StatusCreated, &integrationsData{Form: &vigil.Integration{Kind: in.Kind},
 		Created: &vigilhttp.IntegrationCreated{Integration: in, Token: token, URL: u, URLWithKey: withToken}})
 }
 
-func (h *Handler) adminIntegrationUpdate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminIntegrationUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("iid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	disabled := r.PostFormValue("disabled") == "true"
 	if _, err := h.Services.Integrations.UpdateIntegration(r.Context(), id, vigil.IntegrationUpdate{Disabled: &disabled}); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	msg := "Integration enabled."
 	if disabled {
 		msg = "Integration disabled: its posts are refused."
 	}
 	h.redirect(w, r, "/admin/integrations", msg)
+	return nil
 }

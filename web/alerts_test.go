@@ -24,7 +24,7 @@ func TestAlertTriage(t *testing.T) {
 	admin := e.login("ada")
 
 	resp, body := admin.post("/admin/integrations", url.Values{"name": {""}, "kind": {"alertmanager"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "Give the integration a name") {
 		t.Errorf("no field error:\n%s", excerpt(body))
 	}

@@ -25,57 +25,53 @@ func safeNext(next string) string {
 	return next
 }
 
-func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.URL.Query().Get("next"))
 	if vigil.ActorFromContext(r.Context()) != nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
+		return nil
 	}
 	p := h.newPage(r, "Log in", "", &loginData{Next: next})
 	p.Public = true
-	h.render(w, r, http.StatusOK, "login.html", p)
+	return h.render(w, r, http.StatusOK, "login.html", p)
 }
 
-func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d := &loginData{Username: strings.TrimSpace(r.PostFormValue("username")), Next: safeNext(r.PostFormValue("next"))}
-	fail := func(status int, msg string) {
+	fail := func(status int, msg string) error {
 		d.Error = msg
 		p := h.newPage(r, "Log in", "", d)
 		p.Public = true
-		h.render(w, r, status, "login.html", p)
+		return h.render(w, r, status, "login.html", p)
 	}
 	if ok, wait := h.loginLimiter.Allow(clientIP(r), h.Now()); !ok {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-		fail(http.StatusTooManyRequests, "Too many attempts from your address. Wait a minute and try again.")
-		return
+		return fail(http.StatusTooManyRequests, "Too many attempts from your address. Wait a minute and try again.")
 	}
 	sess, secret, err := h.Services.Auth.Login(r.Context(), d.Username, r.PostFormValue("password"))
 	if err != nil {
-		switch vigil.ErrorCode(err) {
-		case vigil.EUNAUTHORIZED, vigil.ETOOMANY:
-			fail(statusOf(err), vigil.ErrorMessage(err))
-		default:
-			h.errorPage(w, r, err)
+		if c := vigil.ErrorCode(err); c == vigil.EUNAUTHORIZED || c == vigil.ETOOMANY {
+			return fail(vigil.HTTPStatus(c), vigil.ErrorMessage(err))
 		}
-		return
+		return err
 	}
 	http.SetCookie(w, vigilhttp.SessionCookieFor(secret, sess.ExpiresAt, h.SecureCookies || r.TLS != nil))
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+	return nil
 }
 
-func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(vigilhttp.SessionCookie); err == nil && c.Value != "" && vigilhttp.SessionFromContext(r.Context()) != nil {
 		if err := h.Services.Auth.Logout(r.Context(), c.Value); err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
 	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
 	h.redirect(w, r, "/login", "You are logged out.")
+	return nil
 }
 
 type accountData struct {
@@ -88,16 +84,15 @@ type accountData struct {
 	CanAdminTok bool
 }
 
-func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
-	h.renderAccount(w, r, http.StatusOK, &accountData{})
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) error {
+	return h.renderAccount(w, r, http.StatusOK, &accountData{})
 }
 
-func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, d *accountData) {
+func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, d *accountData) error {
 	a := vigil.ActorFromContext(r.Context())
 	u, err := h.Services.Users.FindUserByID(r.Context(), a.UserID)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.User = u
 	d.Scopes = []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}
@@ -109,23 +104,20 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	}
 	if a.Can(vigil.PermTokenOwn) {
 		if d.Tokens, err = h.Services.Auth.FindTokens(r.Context(), 0); err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
-	h.render(w, r, status, "account.html", h.newPage(r, "Your account", "account", d))
+	return h.render(w, r, status, "account.html", h.newPage(r, "Your account", "account", d))
 }
 
-func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	a := vigil.ActorFromContext(r.Context())
 	next := r.PostFormValue("new_password")
 	if next != r.PostFormValue("confirm_password") {
-		h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
-		return
+		return h.renderAccount(w, r, statusInvalid, &accountData{Errors: map[string]string{"confirm_password": "The two new passwords differ."}})
 	}
 	err := h.Services.Users.SetPassword(r.Context(), a.UserID, r.PostFormValue("current_password"), next)
 	if err != nil {
@@ -134,21 +126,19 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 			if len(errs) == 0 {
 				errs["current_password"] = vigil.ErrorMessage(err)
 			}
-			h.renderAccount(w, r, statusOf(err), &accountData{Errors: errs})
-			return
+			return h.renderAccount(w, r, vigil.HTTPStatus(c), &accountData{Errors: errs})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	// Changing the password ends every session, this one included.
 	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
 	h.redirect(w, r, "/login", "Password changed. Log in with the new one.")
+	return nil
 }
 
-func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	t := &vigil.Token{Name: r.PostFormValue("name")}
 	for _, s := range r.PostForm["scopes"] {
@@ -157,9 +147,8 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) {
 	if days := r.PostFormValue("expires_days"); days != "" && days != "0" {
 		var n int
 		if _, err := fmt.Sscan(days, &n); err != nil || n < 1 || n > 3650 {
-			h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{TokenName: t.Name,
+			return h.renderAccount(w, r, statusInvalid, &accountData{TokenName: t.Name,
 				Errors: map[string]string{"expires_at": "Choose how many days the token lasts, 1 to 3650, or never."}})
-			return
 		}
 		exp := h.Now().AddDate(0, 0, n)
 		t.ExpiresAt = &exp
@@ -167,27 +156,25 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) {
 	secret, err := h.Services.Auth.CreateToken(r.Context(), 0, t)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			h.renderAccount(w, r, http.StatusUnprocessableEntity, &accountData{TokenName: t.Name, Errors: fieldErrors(err)})
-			return
+			return h.renderAccount(w, r, statusInvalid, &accountData{TokenName: t.Name, Errors: fieldErrors(err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.renderAccount(w, r, http.StatusOK, &accountData{NewToken: secret})
+	return h.renderAccount(w, r, http.StatusOK, &accountData{NewToken: secret})
 }
 
-func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("tid"))
 	if err == nil {
 		err = h.Services.Auth.RevokeToken(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	back := "/account"
 	if b := r.FormValue("back"); b != "" {
 		back = safeNext(b)
 	}
 	h.redirect(w, r, back, "Token revoked.")
+	return nil
 }

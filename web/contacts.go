@@ -15,30 +15,28 @@ type contactsData struct {
 	Errors   map[string]string
 }
 
-func (h *Handler) adminContacts(w http.ResponseWriter, r *http.Request) {
-	h.renderContacts(w, r, http.StatusOK, &contactsData{Form: &vigil.Contact{}})
+func (h *Handler) adminContacts(w http.ResponseWriter, r *http.Request) error {
+	return h.renderContacts(w, r, http.StatusOK, &contactsData{Form: &vigil.Contact{}})
 }
 
-func (h *Handler) renderContacts(w http.ResponseWriter, r *http.Request, status int, d *contactsData) {
-	if !h.requirePerm(w, r, vigil.PermContactAdmin) {
-		return
+func (h *Handler) renderContacts(w http.ResponseWriter, r *http.Request, status int, d *contactsData) error {
+	if err := requirePerm(r, vigil.PermContactAdmin); err != nil {
+		return err
 	}
 	var err error
 	if d.Contacts, err = h.Services.Contacts.FindContacts(r.Context()); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.Public, d.Roles = vigil.PublicContacts, vigil.ContactRoles
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "admin_contacts.html", h.newPage(r, "Key contacts", "admin", d))
+	return h.render(w, r, status, "admin_contacts.html", h.newPage(r, "Key contacts", "admin", d))
 }
 
-func (h *Handler) adminContactCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminContactCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	c := &vigil.Contact{Name: f.Get("name"), Organisation: f.Get("organisation"), Phone: f.Get("phone"), Email: f.Get("email"),
@@ -48,16 +46,15 @@ func (h *Handler) adminContactCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.Services.Contacts.CreateContact(r.Context(), c); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			h.renderContacts(w, r, http.StatusUnprocessableEntity, &contactsData{Form: c, Errors: fieldErrors(err)})
-			return
+			return h.renderContacts(w, r, statusInvalid, &contactsData{Form: c, Errors: fieldErrors(err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/admin/contacts", "Contact added. It shows on the incidents that need it.")
+	return nil
 }
 
-func (h *Handler) adminContactDelete(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminContactDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("cid"))
 	if err == nil {
 		err = parseForm(w, r)
@@ -66,8 +63,8 @@ func (h *Handler) adminContactDelete(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Contacts.DeleteContact(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/admin/contacts", "Contact removed.")
+	return nil
 }

@@ -11,52 +11,50 @@ import (
 
 // dutyForm reads an incident duty form post: the incident and obligation
 // IDs, the form, and the version the user saw.
-func (h *Handler) dutyForm(w http.ResponseWriter, r *http.Request) (incID, oid int64, version int, ok bool) {
-	var err error
+func dutyForm(w http.ResponseWriter, r *http.Request) (incID, oid int64, version int, err error) {
 	if incID, err = vigil.ParseID(r.PathValue("id")); err == nil {
 		if oid, err = vigil.ParseID(r.PathValue("oid")); err == nil {
 			err = parseForm(w, r)
 		}
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return 0, 0, 0, false
+		return 0, 0, 0, err
 	}
 	version, _ = strconv.Atoi(r.PostFormValue("version"))
-	return incID, oid, version, true
+	return incID, oid, version, nil
 }
 
 // dutyDone answers a duty form: back to the incident's duties, with what
 // happened or what was wrong.
-func (h *Handler) dutyDone(w http.ResponseWriter, r *http.Request, incID int64, o *vigil.Obligation, err error, done string) {
+func (h *Handler) dutyDone(w http.ResponseWriter, r *http.Request, incID int64, o *vigil.Obligation, err error, done string) error {
 	back := fmt.Sprintf("/incidents/%d#duties", incID)
 	if err != nil {
 		switch vigil.ErrorCode(err) {
 		case vigil.EINVALID, vigil.ECONFLICT:
 			h.redirect(w, r, back, errorSentence(err))
-		default:
-			h.errorPage(w, r, err)
+			return nil
 		}
-		return
+		return err
 	}
 	h.redirect(w, r, back, done+": "+o.Title+" — "+o.StageName+".")
+	return nil
 }
 
-func (h *Handler) dutySubmit(w http.ResponseWriter, r *http.Request) {
-	incID, oid, version, ok := h.dutyForm(w, r)
-	if !ok {
-		return
+func (h *Handler) dutySubmit(w http.ResponseWriter, r *http.Request) error {
+	incID, oid, version, err := dutyForm(w, r)
+	if err != nil {
+		return err
 	}
 	o, err := h.Services.Duties.SubmitObligation(r.Context(), oid, vigil.Submission{Reference: r.PostFormValue("reference"),
 		Text: text(r, "text"), LateReason: strings.TrimSpace(r.PostFormValue("late_reason")), Version: version})
-	h.dutyDone(w, r, incID, o, err, "Recorded as done")
+	return h.dutyDone(w, r, incID, o, err, "Recorded as done")
 }
 
-func (h *Handler) dutyWaive(w http.ResponseWriter, r *http.Request) {
-	incID, oid, version, ok := h.dutyForm(w, r)
-	if !ok {
-		return
+func (h *Handler) dutyWaive(w http.ResponseWriter, r *http.Request) error {
+	incID, oid, version, err := dutyForm(w, r)
+	if err != nil {
+		return err
 	}
 	o, err := h.Services.Duties.WaiveObligation(r.Context(), oid, r.PostFormValue("justification"), version)
-	h.dutyDone(w, r, incID, o, err, "Recorded as not required")
+	return h.dutyDone(w, r, incID, o, err, "Recorded as not required")
 }

@@ -24,11 +24,10 @@ func (h *Handler) evidenceID(r *http.Request) (int64, error) {
 }
 
 // evidenceUpload takes the incident page's upload form as it streams in.
-func (h *Handler) evidenceUpload(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) evidenceUpload(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	e := &vigil.Evidence{IncidentID: id}
 	err = vigilhttp.ReadEvidenceUpload(r, h.Location, e, func(e *vigil.Evidence, file io.Reader) error {
@@ -38,27 +37,25 @@ func (h *Handler) evidenceUpload(w http.ResponseWriter, r *http.Request) {
 		err = vigil.Invalid("file", "%s", vigil.ErrorMessage(err))
 	}
 	if err != nil {
-		h.formError(w, r, err, &incidentData{Open: "evidence"})
-		return
+		return h.formError(w, r, err, &incidentData{Section: "evidence", Open: "evidence"})
 	}
 	h.redirect(w, r, fmt.Sprintf("/evidence/%d", e.ID), fmt.Sprintf("Evidence added: %s, %s, SHA-256 %s.", e.Name, vigil.FormatBytes(e.Size), e.SHA256))
+	return nil
 }
 
-func (h *Handler) evidencePackage(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) evidencePackage(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	if err == nil {
 		err = vigilhttp.ServeEvidencePackage(w, r, h.Services, id, h.Now())
 	}
-	if err != nil {
-		h.errorPage(w, r, err)
-	}
+	return err
 }
 
-func (h *Handler) evidenceView(w http.ResponseWriter, r *http.Request) {
-	h.showEvidence(w, r, http.StatusOK, &evidenceData{})
+func (h *Handler) evidenceView(w http.ResponseWriter, r *http.Request) error {
+	return h.showEvidence(w, r, http.StatusOK, &evidenceData{})
 }
 
-func (h *Handler) showEvidence(w http.ResponseWriter, r *http.Request, status int, d *evidenceData) {
+func (h *Handler) showEvidence(w http.ResponseWriter, r *http.Request, status int, d *evidenceData) error {
 	id, err := h.evidenceID(r)
 	if err == nil {
 		err = vigilhttp.CustodyRead(r)
@@ -70,34 +67,30 @@ func (h *Handler) showEvidence(w http.ResponseWriter, r *http.Request, status in
 		d.Inc, err = h.Services.Incidents.FindIncidentByID(r.Context(), d.E.IncidentID)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "evidence.html", h.newPage(r, d.E.Name+" · "+d.Inc.Reference, "incidents", d))
+	return h.render(w, r, status, "evidence.html", h.newPage(r, d.E.Name+" · "+d.Inc.Reference, "incidents", d))
 }
 
-func (h *Handler) evidenceDownload(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) evidenceDownload(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.evidenceID(r)
 	if err == nil {
 		err = vigilhttp.ServeEvidence(w, r, h.Services.Evidence, id)
 	}
-	if err != nil {
-		h.errorPage(w, r, err)
-	}
+	return err
 }
 
 // evidenceAction runs one of the evidence page's forms.
-func (h *Handler) evidenceAction(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) evidenceAction(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.evidenceID(r)
 	if err == nil {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	back := fmt.Sprintf("/evidence/%d", id)
@@ -134,11 +127,12 @@ func (h *Handler) evidenceAction(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back, flash)
 	case vigil.EINVALID:
 		d.Errors = fieldErrors(err)
-		h.showEvidence(w, r, http.StatusUnprocessableEntity, d)
+		return h.showEvidence(w, r, statusInvalid, d)
 	case vigil.ECONFLICT:
 		d.Errors = map[string]string{"form": vigil.ErrorMessage(err)}
-		h.showEvidence(w, r, http.StatusConflict, d)
+		return h.showEvidence(w, r, http.StatusConflict, d)
 	default:
-		h.errorPage(w, r, err)
+		return err
 	}
+	return nil
 }

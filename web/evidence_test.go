@@ -63,11 +63,11 @@ func TestEvidencePages(t *testing.T) {
 
 	// A bad field shows the incident page with the message, nothing stored.
 	resp, page = rita.multipartPost(up, []string{"csrf_token", rita.csrf, "collected_at", "last tuesday"}, "note.txt", "x")
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Give a time such as") || !strings.Contains(page, `id="evidence-add" open`) {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Give a time such as") || !strings.Contains(page, `id="evidence-add" open`) {
 		t.Errorf("bad time: %d", resp.StatusCode)
 	}
 	resp, page = rita.multipartPost(up, []string{"csrf_token", rita.csrf}, "empty.txt", "")
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "The file is empty") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "The file is empty") {
 		t.Errorf("empty file: %d", resp.StatusCode)
 	}
 
@@ -90,7 +90,7 @@ func TestEvidencePages(t *testing.T) {
 
 	// Transfer (with a missing recipient first), verify, download.
 	resp, page = rita.post(evURL+"/transfer", map[string][]string{"to": {" "}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Name the person or organisation") || !strings.Contains(page, `id="ev-transfer" open`) {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Name the person or organisation") || !strings.Contains(page, `id="ev-transfer" open`) {
 		t.Errorf("transfer without a recipient: %d", resp.StatusCode)
 	}
 	if resp, _ := rita.post(evURL+"/transfer", map[string][]string{"to": {"DC Morgan, RCCU"}, "detail": {"Sealed bag 7"}}); resp.StatusCode != http.StatusSeeOther {

@@ -19,15 +19,14 @@ type exercisesData struct {
 	Errors    map[string]string
 }
 
-func (h *Handler) exercises(w http.ResponseWriter, r *http.Request) {
-	h.showExercises(w, r, http.StatusOK, &exercisesData{})
+func (h *Handler) exercises(w http.ResponseWriter, r *http.Request) error {
+	return h.showExercises(w, r, http.StatusOK, &exercisesData{})
 }
 
-func (h *Handler) showExercises(w http.ResponseWriter, r *http.Request, status int, d *exercisesData) {
+func (h *Handler) showExercises(w http.ResponseWriter, r *http.Request, status int, d *exercisesData) error {
 	var err error
 	if d.Exercises, err = h.Services.Exercises.FindExercises(r.Context()); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.Plans, _ = h.Services.Plans.FindPlans(r.Context())
 	d.Users, _ = h.users(r)
@@ -37,7 +36,7 @@ func (h *Handler) showExercises(w http.ResponseWriter, r *http.Request, status i
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "exercises.html", h.newPage(r, "Exercises", "prepare", d))
+	return h.render(w, r, status, "exercises.html", h.newPage(r, "Exercises", "prepare", d))
 }
 
 // parseInjects reads injects written one per line: "+15m Title: detail".
@@ -59,10 +58,9 @@ func parseInjects(s string) ([]vigil.InjectInput, error) {
 	return out, nil
 }
 
-func (h *Handler) exerciseCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) exerciseCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	d := &exercisesData{Form: map[string]string{}}
@@ -99,10 +97,11 @@ func (h *Handler) exerciseCreate(w http.ResponseWriter, r *http.Request) {
 				d.Errors["injects"] = v
 			}
 		}
-		h.showExercises(w, r, http.StatusUnprocessableEntity, d)
+		return h.showExercises(w, r, statusInvalid, d)
 	default:
-		h.errorPage(w, r, err)
+		return err
 	}
+	return nil
 }
 
 type exerciseData struct {
@@ -112,18 +111,17 @@ type exerciseData struct {
 	Errors map[string]string
 }
 
-func (h *Handler) exerciseView(w http.ResponseWriter, r *http.Request) {
-	h.showExercise(w, r, http.StatusOK, &exerciseData{})
+func (h *Handler) exerciseView(w http.ResponseWriter, r *http.Request) error {
+	return h.showExercise(w, r, http.StatusOK, &exerciseData{})
 }
 
-func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status int, d *exerciseData) {
+func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status int, d *exerciseData) error {
 	id, err := vigil.ParseID(r.PathValue("xid"))
 	if err == nil {
 		d.X, err = h.Services.Exercises.FindExerciseByID(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.X.IncidentID != nil {
 		d.Inc, _ = h.Services.Incidents.FindIncidentByID(r.Context(), *d.X.IncidentID)
@@ -132,17 +130,16 @@ func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status in
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "exercise.html", h.newPage(r, d.X.Title, "prepare", d))
+	return h.render(w, r, status, "exercise.html", h.newPage(r, d.X.Title, "prepare", d))
 }
 
-func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("xid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
 	var flash string
@@ -172,10 +169,11 @@ func (h *Handler) exerciseAction(w http.ResponseWriter, r *http.Request) {
 		for _, f := range vigil.ErrorFields(err) {
 			errs["form"] = f.Message
 		}
-		h.showExercise(w, r, http.StatusUnprocessableEntity, &exerciseData{Errors: errs})
+		return h.showExercise(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), &exerciseData{Errors: errs})
 	default:
-		h.errorPage(w, r, err)
+		return err
 	}
+	return nil
 }
 
 type preparednessData struct {
@@ -198,11 +196,10 @@ var areaTitles = []readinessArea{
 	{Key: "lessons", Title: "Lessons learned", Advice: "Review action items done by their due dates."},
 }
 
-func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) error {
 	p, err := casework.AssessPreparedness(r.Context(), h.Services, h.Now())
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d := &preparednessData{Preparedness: p}
 	for _, a := range areaTitles {
@@ -218,10 +215,10 @@ func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) {
 		d.Areas = append(d.Areas, a)
 	}
 	_, d.Names = h.users(r)
-	h.render(w, r, http.StatusOK, "preparedness.html", h.newPage(r, "Preparedness", "prepare", d))
+	return h.render(w, r, http.StatusOK, "preparedness.html", h.newPage(r, "Preparedness", "prepare", d))
 }
 
-func (h *Handler) contactVerify(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) contactVerify(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("cid"))
 	if err == nil {
 		err = parseForm(w, r)
@@ -230,8 +227,8 @@ func (h *Handler) contactVerify(w http.ResponseWriter, r *http.Request) {
 		_, err = h.Services.Contacts.VerifyContact(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/admin/contacts", "Contact confirmed.")
+	return nil
 }

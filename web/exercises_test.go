@@ -29,7 +29,7 @@ func TestExerciseAndPreparednessPages(t *testing.T) {
 		"scenario": {"Traffic floods the web shop."}, "injects": {"+10m Shop down: the status page is down too\nsoon The CEO calls"},
 		"participant_ids": {fmt.Sprint(lena.ID)}}
 	resp, page := b.post("/exercises", form)
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Line 2: start each inject with the time") || !strings.Contains(page, "Quarterly tabletop") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Line 2: start each inject with the time") || !strings.Contains(page, "Quarterly tabletop") {
 		t.Fatalf("bad inject: %d", resp.StatusCode)
 	}
 	form.Set("injects", "+0m Shop down: the status page is down too\n+30m The CEO calls")

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
-	"github.com/vigil-ir/vigil/duty"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
@@ -81,7 +80,7 @@ func (h *Handler) users(r *http.Request) ([]*vigil.User, map[int64]string) {
 	return users, names
 }
 
-func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	// Forms send every field; empty ones mean "any".
 	for k, vs := range q {
@@ -115,8 +114,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		d.Error = errorSentence(err)
 		d.Page = &vigil.IncidentPage{}
-		h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
-		return
+		return h.render(w, r, statusInvalid, "incidents.html", p)
 	}
 	if f.Limit == vigil.DefaultPageSize && q.Get("limit") == "" {
 		f.Limit = 25
@@ -125,23 +123,20 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			d.Error = errorSentence(err)
 			d.Page = &vigil.IncidentPage{}
-			h.render(w, r, http.StatusUnprocessableEntity, "incidents.html", p)
-			return
+			return h.render(w, r, statusInvalid, "incidents.html", p)
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	// A search lists the best matches among the newest; counting every
 	// match of a common word would cost more than the page and say little.
 	d.Total = -1
 	if f.Query == "" {
 		if d.Total, err = h.Services.Incidents.CountIncidents(r.Context(), f); err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
 	p.LiveMark = h.listMark(r)
-	h.render(w, r, http.StatusOK, "incidents.html", p)
+	return h.render(w, r, http.StatusOK, "incidents.html", p)
 }
 
 // errorSentence joins an error's field messages into one line.
@@ -207,15 +202,14 @@ type newData struct {
 	Cats   map[int]string
 }
 
-func (h *Handler) incidentNew(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) incidentNew(w http.ResponseWriter, r *http.Request) error {
 	form := &incidentForm{Type: string(vigil.TypeOther), Severity: string(vigil.SeverityMedium), TLP: string(vigil.TLPAmber), Category: "0"}
-	h.render(w, r, http.StatusOK, "incident_new.html", h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: map[string]string{}, Cats: categoryNames}))
+	return h.render(w, r, http.StatusOK, "incident_new.html", h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: map[string]string{}, Cats: categoryNames}))
 }
 
-func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	form := readIncidentForm(r)
 	errs := map[string]string{}
@@ -243,161 +237,15 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Incidents.CreateIncident(r.Context(), inc)
 		if err == nil {
 			h.redirect(w, r, fmt.Sprintf("/incidents/%d", inc.ID), "Incident "+inc.Reference+" created.")
-			return
+			return nil
 		}
 		if vigil.ErrorCode(err) != vigil.EINVALID {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		errs = fieldErrors(err)
 	}
-	h.render(w, r, http.StatusUnprocessableEntity, "incident_new.html",
+	return h.render(w, r, statusInvalid, "incident_new.html",
 		h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: errs, Cats: categoryNames}))
-}
-
-type incidentData struct {
-	enums
-	Inc         *vigil.Incident
-	Members     []*vigil.Member
-	Timeline    *vigil.TimelinePage
-	Kind        string
-	Tasks       []*vigil.Task
-	Observables []*vigil.Observable
-	Links       []*vigil.Link
-	Users       []*vigil.User
-	UserNames   map[int64]string
-	Next        []vigil.Status
-	Form        *incidentForm
-	Errors      map[string]string
-	Conflict    string // a stale edit: the message; Form keeps the user's input
-	Open        string // the section whose form had the error, to open it
-	ObsText     string
-	NoteText    string
-	Cats        map[int]string
-	Duplicate   *vigil.Incident
-	Report      bool // came from the staff report page
-	Duties      []*dutyView
-	Contacts    []*vigil.Contact
-	Hits        []*vigil.IOCHit
-	Evidence    []*vigil.Evidence
-	// Response plans: applied, written for this incident, and all.
-	AppliedPlans   []*vigil.AppliedPlan
-	SuggestedPlans []*vigil.Plan
-	AllPlans       []*vigil.Plan
-	Review         *vigil.Review
-	ReviewRequired bool
-}
-
-// dutyView is an obligation with its drafted report, for the incident page.
-type dutyView struct {
-	*vigil.Obligation
-	Draft string
-}
-
-func (h *Handler) incidentView(w http.ResponseWriter, r *http.Request) {
-	h.showIncident(w, r, http.StatusOK, nil)
-}
-
-// showIncident renders the incident page; d carries a failed form's input
-// and errors (nil for a plain view).
-func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status int, d *incidentData) {
-	id, err := h.incidentID(r)
-	if err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	if d == nil {
-		d = &incidentData{}
-	}
-	d.enums, d.Cats = choices, categoryNames
-	if d.Errors == nil {
-		d.Errors = map[string]string{}
-	}
-	ctx := r.Context()
-	if d.Inc, err = h.Services.Incidents.FindIncidentByID(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	if d.Form == nil {
-		d.Form = h.formOf(d.Inc)
-	}
-	d.Next = d.Inc.Status.NextStatuses()
-	d.Report = d.Inc.Source == vigil.SourceStaffReport
-	tf := vigil.TimelineFilter{Limit: 100}
-	if k := r.URL.Query().Get("kind"); k != "" && slices.Contains(vigil.TimelineKinds, vigil.TimelineKind(k)) {
-		tf.Kinds, d.Kind = []vigil.TimelineKind{vigil.TimelineKind(k)}, k
-	}
-	tf.Cursor = r.URL.Query().Get("cursor")
-	if d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf); err != nil {
-		if vigil.ErrorCode(err) != vigil.EINVALID {
-			h.errorPage(w, r, err)
-			return
-		}
-		tf.Cursor = ""
-		d.Timeline, err = h.Services.Timeline.FindTimeline(ctx, id, tf)
-		if err != nil {
-			h.errorPage(w, r, err)
-			return
-		}
-	}
-	if d.Tasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize}); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	if d.Observables, err = h.Services.Observables.FindObservables(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	if hits, err := h.Services.IOC.FindHits(ctx, vigil.HitFilter{IncidentID: id, Limit: 200}); err == nil {
-		d.Hits = hits.Hits // reporters are not shown threat intelligence
-	}
-	if obs, err := h.Services.Duties.FindObligations(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
-	} else if len(obs) > 0 {
-		profile, err := h.Services.Duties.FindProfile(ctx)
-		if err != nil {
-			h.errorPage(w, r, err)
-			return
-		}
-		for _, o := range obs {
-			dv := &dutyView{Obligation: o}
-			if o.Status == vigil.ObligationPending && !o.Register {
-				dv.Draft = duty.Draft(o, d.Inc, profile, d.Observables)
-			}
-			d.Duties = append(d.Duties, dv)
-		}
-	}
-	if contacts, err := h.Services.Contacts.FindContacts(ctx); err == nil {
-		var obs []*vigil.Obligation
-		for _, dv := range d.Duties {
-			obs = append(obs, dv.Obligation)
-		}
-		d.Contacts = vigil.ContactsFor(contacts, obs)
-	}
-	h.incidentPlans(r, d)
-	d.Review, _ = h.Services.Reviews.FindReview(ctx, id) // ENOTFOUND: none yet
-	d.ReviewRequired = vigil.ReviewRequired(d.Inc)
-	if d.Evidence, err = h.Services.Evidence.FindEvidence(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	if d.Links, err = h.Services.Links.FindLinks(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	if d.Members, err = h.Services.Members.FindMembers(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	if d.Inc.DuplicateOf != nil {
-		d.Duplicate, _ = h.Services.Incidents.FindIncidentByID(ctx, *d.Inc.DuplicateOf)
-	}
-	d.Users, d.UserNames = h.users(r)
-	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
-	p.LiveURL = fmt.Sprintf("/incidents/%d/live", d.Inc.ID)
-	p.LiveMark = strconv.Itoa(d.Inc.Version)
-	h.render(w, r, status, "incident.html", p)
 }
 
 // incidentID reads the {id} path value: a number or a reference.
@@ -413,52 +261,27 @@ func (h *Handler) incidentID(r *http.Request) (int64, error) {
 	return vigil.ParseID(r.PathValue("id"))
 }
 
-// formError re-shows the incident page after a failed form: EINVALID
-// keeps the input with field messages; anything else is an error page.
-func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error, d *incidentData) {
-	switch vigil.ErrorCode(err) {
-	case vigil.EINVALID:
-		if d.Errors == nil {
-			d.Errors = fieldErrors(err)
-		}
-		if len(d.Errors) == 0 {
-			d.Errors["form"] = vigil.ErrorMessage(err)
-		}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-	case vigil.ECONFLICT:
-		d.Errors = map[string]string{}
-		d.Conflict = vigil.ErrorMessage(err)
-		h.showIncident(w, r, http.StatusConflict, d)
-	default:
-		h.errorPage(w, r, err)
-	}
-}
-
 // incidentForm reads the {id} of a form post on an incident and parses the
-// form; on failure it has already shown the error page.
-func (h *Handler) incidentForm(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// form.
+func (h *Handler) incidentForm(w http.ResponseWriter, r *http.Request) (int64, error) {
 	id, err := h.incidentID(r)
 	if err == nil {
 		err = parseForm(w, r)
 	}
-	if err != nil {
-		h.errorPage(w, r, err)
-		return 0, false
-	}
-	return id, true
+	return id, err
 }
 
 func (h *Handler) back(w http.ResponseWriter, r *http.Request, id int64, anchor, flash string) {
 	h.redirect(w, r, fmt.Sprintf("/incidents/%d#%s", id, anchor), flash)
 }
 
-func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	form := readIncidentForm(r)
-	d := &incidentData{Form: form, Open: "edit", Errors: map[string]string{}}
+	d := &incidentData{Section: "summary", Open: "edit", Form: form, Errors: map[string]string{}}
 	upd := vigil.IncidentUpdate{Title: &form.Title, Summary: &form.Summary, Version: form.Version,
 		Significant: &form.Significant, PersonalData: &form.PersonalData, EssentialService: &form.EssentialService,
 		CrimeSuspected: &form.Crime}
@@ -496,62 +319,59 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(d.Errors) > 0 {
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	if _, err := h.Services.Incidents.UpdateIncident(r.Context(), id, upd); err != nil {
 		d.Errors = nil
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "top", "Saved.")
+	return nil
 }
 
-func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
 	t := vigil.Transition{To: vigil.Status(r.PostFormValue("to")), Reason: text(r, "reason"), Version: v}
-	d := &incidentData{Open: "status-" + string(t.To)}
+	d := &incidentData{Section: "head", Open: "status-" + string(t.To)}
 	if t.To == vigil.StatusDuplicate {
 		ref := strings.TrimSpace(r.PostFormValue("duplicate_of"))
 		orig, err := h.Services.Incidents.FindIncidentByReference(r.Context(), ref)
 		if err != nil || ref == "" {
 			d.Errors = map[string]string{"duplicate_of": "Give the reference of the original incident, such as INC-2026-000123."}
-			h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-			return
+			return h.showIncident(w, r, statusInvalid, d)
 		}
 		t.DuplicateOf = orig.ID
 	}
 	inc, err := h.Services.Incidents.TransitionIncident(r.Context(), id, t)
 	if err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "top", "The incident is now "+vigil.StatusLabel(inc.Status)+".")
+	return nil
 }
 
-func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
-	d := &incidentData{Open: "note", NoteText: text(r, "message")}
+	d := &incidentData{Section: "timeline", Open: "note", NoteText: text(r, "message")}
 	n := vigil.Note{Message: d.NoteText}
 	at, err := h.formTime(r.PostFormValue("at"))
 	if err != nil {
 		d.Errors = map[string]string{"at": "Give a date and time, or leave it empty for now."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	n.At = at
 	if _, err := h.Services.Timeline.AddNote(r.Context(), id, n); err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "timeline", "Note added.")
+	return nil
 }
 
 func formInt(r *http.Request, name string) *int64 {
@@ -562,29 +382,28 @@ func formInt(r *http.Request, name string) *int64 {
 	return &n
 }
 
-func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
-	d := &incidentData{Open: "task"}
+	d := &incidentData{Section: "tasks", Open: "task"}
 	t := &vigil.Task{IncidentID: id, Title: r.PostFormValue("title"), Description: text(r, "description"),
 		Phase: vigil.Phase(r.PostFormValue("phase")), AssigneeID: formInt(r, "assignee_id")}
 	due, err := h.formTime(r.PostFormValue("due_at"))
 	if err != nil {
 		d.Errors = map[string]string{"due_at": "Give a date and time, or leave it empty."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	t.DueAt = due
 	if err := h.Services.Tasks.CreateTask(r.Context(), t); err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "tasks", "Task added.")
+	return nil
 }
 
-func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
@@ -594,8 +413,7 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
 	upd := vigil.TaskUpdate{Version: v}
@@ -618,13 +436,13 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) {
 		_, err = h.Services.Tasks.UpdateTask(r.Context(), tid, upd)
 	}
 	if err != nil {
-		h.formError(w, r, err, &incidentData{Open: "tasks"})
-		return
+		return h.formError(w, r, err, &incidentData{Section: "tasks", Open: "tasks"})
 	}
 	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
+	return nil
 }
 
-func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var tid int64
 	if err == nil {
@@ -634,13 +452,11 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	tasks, _, err := h.Services.Tasks.FindTasks(r.Context(), vigil.TaskFilter{IncidentID: &id, Limit: vigil.MaxPageSize})
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	ids := make([]int64, len(tasks))
 	at := -1
@@ -656,23 +472,23 @@ func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) {
 	}
 	if at < 0 || to < 0 || to >= len(ids) {
 		h.back(w, r, id, "tasks", "")
-		return
+		return nil
 	}
 	ids[at], ids[to] = ids[to], ids[at]
 	if _, err := h.Services.Tasks.ReorderTasks(r.Context(), id, ids); err != nil {
-		h.formError(w, r, err, &incidentData{Open: "tasks"})
-		return
+		return h.formError(w, r, err, &incidentData{Section: "tasks", Open: "tasks"})
 	}
 	h.back(w, r, id, fmt.Sprintf("task-%d", tid), "")
+	return nil
 }
 
-func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	pasted := text(r, "text")
-	d := &incidentData{Open: "observables", ObsText: pasted}
+	d := &incidentData{Section: "observables", Open: "observables", ObsText: pasted}
 	inputs, errs := vigil.ParseObservableLines(pasted)
 	if len(errs) > 0 {
 		var msgs []string
@@ -681,13 +497,11 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
 			msgs = append(msgs, "Line "+line+": "+e.Message)
 		}
 		d.Errors = map[string]string{"text": strings.Join(msgs, " ")}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	if len(inputs) == 0 {
 		d.Errors = map[string]string{"text": "Paste at least one value, one per line."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	ioc := r.PostFormValue("ioc") != ""
 	tlp := vigil.TLP(r.PostFormValue("tlp"))
@@ -697,13 +511,13 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	added, err := h.Services.Observables.AddObservables(r.Context(), id, obs)
 	if err != nil {
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "observables", fmt.Sprintf("%d observables added.", len(added)))
+	return nil
 }
 
-func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var oid int64
 	if err == nil {
@@ -720,36 +534,35 @@ func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Observables.DeleteObservable(r.Context(), oid)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.back(w, r, id, "observables", "Observable removed.")
+	return nil
 }
 
-func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
-	d := &incidentData{Open: "links"}
+	d := &incidentData{Section: "links", Open: "links"}
 	target, err := h.Services.Incidents.FindIncidentByReference(r.Context(), r.PostFormValue("target"))
 	if err != nil {
 		d.Errors = map[string]string{"target_id": "No incident with that reference that you can see."}
-		h.showIncident(w, r, http.StatusUnprocessableEntity, d)
-		return
+		return h.showIncident(w, r, statusInvalid, d)
 	}
 	l := &vigil.Link{IncidentID: id, Kind: vigil.LinkKind(r.PostFormValue("kind")), TargetID: target.ID, Note: r.PostFormValue("note")}
 	if err := h.Services.Links.CreateLink(r.Context(), l); err != nil {
 		if vigil.ErrorCode(err) == vigil.ECONFLICT {
 			err = vigil.Invalid("target_id", "%s", vigil.ErrorMessage(err))
 		}
-		h.formError(w, r, err, d)
-		return
+		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "links", "Linked to "+target.Reference+".")
+	return nil
 }
 
-func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var lid int64
 	if err == nil {
@@ -759,33 +572,32 @@ func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Links.DeleteLink(r.Context(), lid)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.back(w, r, id, "links", "Link removed.")
+	return nil
 }
 
-func (h *Handler) memberAdd(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) memberAdd(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	uid := formInt(r, "user_id")
 	if uid == nil {
-		h.formError(w, r, vigil.Invalid("user_id", "Choose a person."), &incidentData{Open: "members"})
-		return
+		return h.formError(w, r, vigil.Invalid("user_id", "Choose a person."), &incidentData{Section: "members", Open: "members"})
 	}
 	if _, err := h.Services.Members.AddMember(r.Context(), id, *uid, vigil.IncidentRole(r.PostFormValue("role"))); err != nil {
 		if vigil.ErrorCode(err) == vigil.ECONFLICT {
 			err = vigil.Invalid("user_id", "%s", vigil.ErrorMessage(err))
 		}
-		h.formError(w, r, err, &incidentData{Open: "members"})
-		return
+		return h.formError(w, r, err, &incidentData{Section: "members", Open: "members"})
 	}
 	h.back(w, r, id, "members", "Role given.")
+	return nil
 }
 
-func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	if err == nil {
 		err = parseForm(w, r)
@@ -798,76 +610,8 @@ func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Members.RemoveMember(r.Context(), id, *uid, vigil.IncidentRole(r.PostFormValue("role")))
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.back(w, r, id, "members", "Role removed.")
-}
-
-// dashboard shows the numbers a responder starts the day with; each is a
-// link to the list filtered to those incidents.
-type dashData struct {
-	BySeverity []countLink
-	ByStatus   []countLink
-	Triage     []*vigil.Incident
-	TriageN    int
-	MyTasks    []*vigil.Task
-	Overdue    []*vigil.Task
-	OverdueN   int
-	Open       int
-	Views      []*vigil.SavedView
-	Duties     []*vigil.Obligation
-}
-
-type countLink struct {
-	Label string
-	Class string
-	N     int
-	URL   string
-}
-
-func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	a := vigil.ActorFromContext(ctx)
-	d := &dashData{}
-	d.Views, _ = h.Services.Views.FindViews(ctx)
-	d.Duties, _ = h.Services.Duties.FindDueObligations(ctx, h.Now().Add(72*time.Hour), 10)
-	open := true
-	count := func(f vigil.IncidentFilter) int {
-		n, err := h.Services.Incidents.CountIncidents(ctx, f)
-		if err != nil {
-			h.Logger.WarnContext(ctx, "dashboard count", "err", err)
-		}
-		return n
-	}
-	d.Open = count(vigil.IncidentFilter{Open: &open})
-	for _, s := range slices.Backward(vigil.Severities) {
-		d.BySeverity = append(d.BySeverity, countLink{Label: label(s), Class: "sev-" + string(s),
-			N: count(vigil.IncidentFilter{Open: &open, Severity: []vigil.Severity{s}}), URL: "/incidents?open=true&severity=" + string(s)})
-	}
-	for _, s := range vigil.OpenStatuses {
-		d.ByStatus = append(d.ByStatus, countLink{Label: label(vigil.StatusLabel(s)), Class: "st-" + string(s),
-			N: count(vigil.IncidentFilter{Status: []vigil.Status{s}}), URL: "/incidents?status=" + string(s)})
-	}
-	d.TriageN = d.ByStatus[0].N
-	page, err := h.Services.Incidents.FindIncidents(ctx, vigil.IncidentFilter{Status: []vigil.Status{vigil.StatusTriage}, Limit: 8})
-	if err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	d.Triage = page.Items
-	if a.UserID != 0 {
-		me := a.UserID
-		d.MyTasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{AssigneeID: &me,
-			Status: []vigil.TaskStatus{vigil.TaskOpen, vigil.TaskInProgress}, Limit: 10})
-		if err != nil {
-			h.errorPage(w, r, err)
-			return
-		}
-	}
-	if d.Overdue, d.OverdueN, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{Overdue: true, Limit: 10}); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, "dashboard.html", h.newPage(r, "Dashboard", "dashboard", d))
+	return nil
 }

@@ -39,7 +39,7 @@ var metricLabels = map[string][2]string{
 }
 
 // insights is the metrics dashboard.
-func (h *Handler) insights(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) insights(w http.ResponseWriter, r *http.Request) error {
 	now := h.Now()
 	q := r.URL.Query()
 	switch q.Get("period") {
@@ -63,15 +63,13 @@ func (h *Handler) insights(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("format") == "csv" {
 		_, facts, err := h.Services.Metrics.IncidentMetrics(r.Context(), f)
 		if err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		vigilhttp.WriteMetricsCSV(w, facts, fmt.Sprintf("vigil-metrics-%s-%s.csv", f.From.Format("20060102"), f.To.Format("20060102")))
-		return
+		return nil
 	}
 	if d.M, _, err = h.Services.Metrics.IncidentMetrics(r.Context(), f); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.From, d.To = f.From.Format("2006-01-02"), f.To.Add(-time.Nanosecond).Format("2006-01-02")
 	cq := r.URL.Query()
@@ -109,5 +107,5 @@ func (h *Handler) insights(w http.ResponseWriter, r *http.Request) {
 	if len(byMonth) > 0 {
 		d.Charts = append(d.Charts, chart{"Incidents by month", barChart("Incidents by month", byMonth)})
 	}
-	h.render(w, r, http.StatusOK, "insights.html", h.newPage(r, "Metrics", "insights", d))
+	return h.render(w, r, http.StatusOK, "insights.html", h.newPage(r, "Metrics", "insights", d))
 }

@@ -31,24 +31,22 @@ type intelData struct {
 	FeedMinutes int // the add-feed form's poll interval
 }
 
-func (h *Handler) intel(w http.ResponseWriter, r *http.Request) {
-	h.renderIntel(w, r, http.StatusOK, &intelData{})
+func (h *Handler) intel(w http.ResponseWriter, r *http.Request) error {
+	return h.renderIntel(w, r, http.StatusOK, &intelData{})
 }
 
-func (h *Handler) renderIntel(w http.ResponseWriter, r *http.Request, status int, d *intelData) {
-	if !h.requirePerm(w, r, vigil.PermAlertRead) {
-		return
+func (h *Handler) renderIntel(w http.ResponseWriter, r *http.Request, status int, d *intelData) error {
+	if err := requirePerm(r, vigil.PermAlertRead); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	var err error
 	if d.Hits, err = h.Services.IOC.FindHits(ctx, vigil.HitFilter{Before: before, Limit: 50}); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Collections, err = h.Services.Sharing.FindCollections(ctx); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.CollTitles = map[string]string{}
 	for _, c := range d.Collections {
@@ -60,8 +58,7 @@ func (h *Handler) renderIntel(w http.ResponseWriter, r *http.Request, status int
 			d.Feeds, err = h.Services.Feeds.FindFeeds(ctx)
 		}
 		if err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 	}
 	scheme := "http"
@@ -83,30 +80,27 @@ func (h *Handler) renderIntel(w http.ResponseWriter, r *http.Request, status int
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "intel.html", h.newPage(r, "Threat intelligence", "intel", d))
+	return h.render(w, r, status, "intel.html", h.newPage(r, "Threat intelligence", "intel", d))
 }
 
-func (h *Handler) collectionCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) collectionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	c := &vigil.Collection{Title: r.PostForm.Get("title"), Description: r.PostForm.Get("description")}
 	if err := h.Services.Sharing.CreateCollection(r.Context(), c); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			h.renderIntel(w, r, http.StatusUnprocessableEntity, &intelData{Collection: c, Errors: prefixed("collection.", err)})
-			return
+			return h.renderIntel(w, r, statusInvalid, &intelData{Collection: c, Errors: prefixed("collection.", err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/intel#collections", "Collection "+c.Title+" added.")
+	return nil
 }
 
-func (h *Handler) partnerCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) partnerCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	p := &vigil.Partner{Name: f.Get("name"), Contact: f.Get("contact"), IdentityRef: strings.TrimSpace(f.Get("identity_ref")), MaxTLP: vigil.TLP(f.Get("max_tlp"))}
@@ -130,17 +124,15 @@ func (h *Handler) partnerCreate(w http.ResponseWriter, r *http.Request) {
 	token, err := h.Services.Sharing.CreatePartner(r.Context(), p)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			h.renderIntel(w, r, http.StatusUnprocessableEntity, &intelData{Partner: p, Errors: prefixed("partner.", err)})
-			return
+			return h.renderIntel(w, r, statusInvalid, &intelData{Partner: p, Errors: prefixed("partner.", err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	// The token is shown on this answer only.
-	h.renderIntel(w, r, http.StatusCreated, &intelData{Token: token, TokenFor: p.Name})
+	return h.renderIntel(w, r, http.StatusCreated, &intelData{Token: token, TokenFor: p.Name})
 }
 
-func (h *Handler) partnerRevoke(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) partnerRevoke(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		err = parseForm(w, r)
@@ -149,16 +141,15 @@ func (h *Handler) partnerRevoke(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Sharing.RevokePartner(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/intel#partners", "Partner revoked: its credentials no longer work.")
+	return nil
 }
 
-func (h *Handler) feedCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) feedCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	interval, _ := strconv.Atoi(f.Get("poll_interval"))
@@ -167,13 +158,12 @@ func (h *Handler) feedCreate(w http.ResponseWriter, r *http.Request) {
 	if err := h.Services.Feeds.CreateFeed(r.Context(), fd); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			fd.Password = ""
-			h.renderIntel(w, r, http.StatusUnprocessableEntity, &intelData{Feed: fd, FeedMinutes: interval, Errors: prefixed("feed.", err)})
-			return
+			return h.renderIntel(w, r, statusInvalid, &intelData{Feed: fd, FeedMinutes: interval, Errors: prefixed("feed.", err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/intel#feeds", "Feed "+fd.Name+" added: the first poll runs within a minute.")
+	return nil
 }
 
 // prefixed is fieldErrors with each field named under a form's prefix,
@@ -197,20 +187,18 @@ type shareData struct {
 
 // hitShare shows what sharing a hit's sighting sends (GET), and sends it
 // (POST).
-func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("hid"))
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	if !h.requirePerm(w, r, vigil.PermIncidentEdit) {
-		return
+	if err := requirePerm(r, vigil.PermIncidentEdit); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	d := &shareData{}
 	if d.Hit, err = h.Services.IOC.FindHit(ctx, id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	back := "/intel"
 	if d.Hit.IncidentID != nil {
@@ -220,8 +208,7 @@ func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodPost {
 		if err := parseForm(w, r); err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		coll := r.PostForm.Get("collection_id")
 		_, in, err := casework.PrepareSighting(ctx, h.Services, id)
@@ -229,16 +216,14 @@ func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
 			_, err = h.Services.IOC.ShareHit(ctx, id, coll, in)
 		}
 		if err != nil {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		h.redirect(w, r, back, "Sighting shared.")
-		return
+		return nil
 	}
 	all, err := h.Services.Sharing.FindCollections(ctx)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	for _, c := range all {
 		if c.CanWrite {
@@ -253,11 +238,10 @@ func (h *Handler) hitShare(w http.ResponseWriter, r *http.Request) {
 	if vigil.ErrorCode(err) == vigil.EFORBIDDEN {
 		d.Error = vigil.ErrorMessage(err)
 	} else if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	} else {
 		b, _ := json.MarshalIndent(objs, "", "  ")
 		d.Preview = string(b)
 	}
-	h.render(w, r, http.StatusOK, "hit_share.html", h.newPage(r, "Share a sighting", "intel", d))
+	return h.render(w, r, http.StatusOK, "hit_share.html", h.newPage(r, "Share a sighting", "intel", d))
 }

@@ -27,7 +27,7 @@ func TestIntelPage(t *testing.T) {
 		t.Errorf("empty page:\n%s", excerpt(body))
 	}
 	resp, body := a.post("/intel/collections", url.Values{"title": {""}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "Give the collection a title") {
 		t.Errorf("collection errors:\n%s", excerpt(body))
 	}
@@ -39,7 +39,7 @@ func TestIntelPage(t *testing.T) {
 	}
 	coll := colls[0]
 	resp, body = a.post("/intel/partners", url.Values{"name": {"bad name!"}, "max_tlp": {"GREEN"}, "read": {coll.ID}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "HTTP Basic username") || !strings.Contains(body, `value="bad name!"`) {
 		t.Errorf("partner errors:\n%s", excerpt(body))
 	}
@@ -53,7 +53,7 @@ func TestIntelPage(t *testing.T) {
 		t.Errorf("partners table:\n%s", excerpt(body))
 	}
 	resp, body = a.post("/intel/feeds", url.Values{"name": {"MISP"}, "url": {"ftp://x"}, "collection_id": {coll.ID}, "poll_interval": {"30"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, `value="30"`) || !strings.Contains(body, `id="f-url"`) {
 		t.Errorf("feed errors:\n%s", excerpt(body))
 	}

@@ -17,11 +17,10 @@ import (
 // changed. Polling the store, not an in-process bus, means that several
 // Vigil instances behind a load balancer see each other's changes.
 
-func (h *Handler) incidentLive(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) incidentLive(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.stream(w, r, func() (string, string, error) {
 		inc, err := h.Services.Incidents.FindIncidentByID(r.Context(), id)
@@ -35,10 +34,12 @@ func (h *Handler) incidentLive(w http.ResponseWriter, r *http.Request) {
 		}
 		return strconv.Itoa(inc.Version), by, nil
 	})
+	return nil
 }
 
-func (h *Handler) listLive(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listLive(w http.ResponseWriter, r *http.Request) error {
 	h.stream(w, r, func() (string, string, error) { return h.listMark(r), "", nil })
+	return nil
 }
 
 // listMark is the newest update among the incidents the actor may see.

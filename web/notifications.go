@@ -38,13 +38,13 @@ var eventLabels = map[vigil.EventKind]string{
 	vigil.EventTest:            "Test",
 }
 
-func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
-	h.renderNotifications(w, r, http.StatusOK, &notificationsData{})
+func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) error {
+	return h.renderNotifications(w, r, http.StatusOK, &notificationsData{})
 }
 
-func (h *Handler) renderNotifications(w http.ResponseWriter, r *http.Request, status int, d *notificationsData) {
-	if !h.requirePerm(w, r, vigil.PermIncidentRead) {
-		return
+func (h *Handler) renderNotifications(w http.ResponseWriter, r *http.Request, status int, d *notificationsData) error {
+	if err := requirePerm(r, vigil.PermIncidentRead); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	var err error
@@ -55,8 +55,7 @@ func (h *Handler) renderNotifications(w http.ResponseWriter, r *http.Request, st
 		d.Deliveries, err = h.Services.Notify.FindDeliveries(ctx, vigil.DeliveryFilter{Limit: 50})
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	for _, c := range d.Channels {
 		if c.Kind == vigil.ChannelEmail && c.Enabled {
@@ -77,13 +76,12 @@ func (h *Handler) renderNotifications(w http.ResponseWriter, r *http.Request, st
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "notifications.html", h.newPage(r, "Notifications", "notifications", d))
+	return h.render(w, r, status, "notifications.html", h.newPage(r, "Notifications", "notifications", d))
 }
 
-func (h *Handler) channelCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) channelCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	c := &vigil.Channel{Name: f.Get("name"), Kind: vigil.ChannelKind(f.Get("kind")), URL: strings.TrimSpace(f.Get("url")),
@@ -98,28 +96,25 @@ func (h *Handler) channelCreate(w http.ResponseWriter, r *http.Request) {
 			if c.SMTP != nil {
 				c.SMTP.Password = ""
 			}
-			h.renderNotifications(w, r, http.StatusUnprocessableEntity, &notificationsData{Channel: c, Errors: fieldErrors(err)})
-			return
+			return h.renderNotifications(w, r, statusInvalid, &notificationsData{Channel: c, Errors: fieldErrors(err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if c.Kind == vigil.ChannelWebhook {
 		// The signing secret is shown on this answer only.
-		h.renderNotifications(w, r, http.StatusCreated, &notificationsData{Created: c})
-		return
+		return h.renderNotifications(w, r, http.StatusCreated, &notificationsData{Created: c})
 	}
 	h.redirect(w, r, "/notifications", "Channel "+c.Name+" added. Send it a test to check it works.")
+	return nil
 }
 
-func (h *Handler) channelAction(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) channelAction(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("cid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	flash := ""
 	switch r.PathValue("action") {
@@ -133,16 +128,15 @@ func (h *Handler) channelAction(w http.ResponseWriter, r *http.Request) {
 		err = vigil.Errorf(vigil.ENOTFOUND, "Not found.")
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/notifications", flash)
+	return nil
 }
 
-func (h *Handler) subscriptionCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) subscriptionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	cid, _ := strconv.ParseInt(f.Get("channel_id"), 10, 64)
@@ -153,16 +147,15 @@ func (h *Handler) subscriptionCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.Services.Notify.CreateSubscription(r.Context(), sub); err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
-			h.renderNotifications(w, r, http.StatusUnprocessableEntity, &notificationsData{Sub: sub, Errors: fieldErrors(err)})
-			return
+			return h.renderNotifications(w, r, statusInvalid, &notificationsData{Sub: sub, Errors: fieldErrors(err)})
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/notifications", "Subscribed.")
+	return nil
 }
 
-func (h *Handler) subscriptionDelete(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) subscriptionDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("sid"))
 	if err == nil {
 		err = parseForm(w, r)
@@ -171,13 +164,13 @@ func (h *Handler) subscriptionDelete(w http.ResponseWriter, r *http.Request) {
 		err = h.Services.Notify.DeleteSubscription(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/notifications", "Unsubscribed.")
+	return nil
 }
 
-func (h *Handler) deliveryRetry(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) deliveryRetry(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("did"))
 	if err == nil {
 		err = parseForm(w, r)
@@ -186,8 +179,8 @@ func (h *Handler) deliveryRetry(w http.ResponseWriter, r *http.Request) {
 		_, err = h.Services.Notify.RetryDelivery(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/notifications", "Delivery queued again.")
+	return nil
 }

@@ -17,18 +17,17 @@ type packsData struct {
 	Err    string
 }
 
-func (h *Handler) adminPacks(w http.ResponseWriter, r *http.Request) {
-	h.renderPacks(w, r, http.StatusOK, &packsData{})
+func (h *Handler) adminPacks(w http.ResponseWriter, r *http.Request) error {
+	return h.renderPacks(w, r, http.StatusOK, &packsData{})
 }
 
-func (h *Handler) renderPacks(w http.ResponseWriter, r *http.Request, status int, d *packsData) {
-	if !h.requirePerm(w, r, vigil.PermSettingsAdmin) {
-		return
+func (h *Handler) renderPacks(w http.ResponseWriter, r *http.Request, status int, d *packsData) error {
+	if err := requirePerm(r, vigil.PermSettingsAdmin); err != nil {
+		return err
 	}
 	var err error
 	if d.Packs, err = h.Services.Duties.FindPacks(r.Context()); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.Pretty = map[string]string{}
 	for _, p := range d.Packs {
@@ -42,13 +41,12 @@ func (h *Handler) renderPacks(w http.ResponseWriter, r *http.Request, status int
 	if d.Edit != "" && d.Edit != "new" {
 		d.Pretty[d.Edit] = d.Body
 	}
-	h.render(w, r, status, "admin_packs.html", h.newPage(r, "Duty packs", "admin", d))
+	return h.render(w, r, status, "admin_packs.html", h.newPage(r, "Duty packs", "admin", d))
 }
 
-func (h *Handler) adminPackSave(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminPackSave(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	body := text(r, "body")
 	edit := r.PostFormValue("edit")
@@ -58,24 +56,23 @@ func (h *Handler) adminPackSave(w http.ResponseWriter, r *http.Request) {
 	info, err := h.Services.Duties.SavePack(r.Context(), []byte(body))
 	if err != nil {
 		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
-			h.renderPacks(w, r, http.StatusUnprocessableEntity, &packsData{Edit: edit, Body: body, Errors: vigil.ErrorFields(err),
+			return h.renderPacks(w, r, vigil.HTTPStatus(c), &packsData{Edit: edit, Body: body, Errors: vigil.ErrorFields(err),
 				Err: vigil.ErrorMessage(err)})
-			return
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/admin/duty-packs", "Pack "+info.Name+" saved; open incidents were evaluated again.")
+	return nil
 }
 
-func (h *Handler) adminPackDelete(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) adminPackDelete(w http.ResponseWriter, r *http.Request) error {
 	err := parseForm(w, r)
 	if err == nil {
 		err = h.Services.Duties.DeletePack(r.Context(), r.PathValue("pack"))
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, "/admin/duty-packs", "Pack removed; a shipped pack of that id is in force again.")
+	return nil
 }

@@ -14,13 +14,12 @@ type plansData struct {
 	Plans []*vigil.Plan
 }
 
-func (h *Handler) plans(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) plans(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.Services.Plans.FindPlans(r.Context())
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.render(w, r, http.StatusOK, "plans.html", h.newPage(r, "Response plans", "prepare", &plansData{Plans: list}))
+	return h.render(w, r, http.StatusOK, "plans.html", h.newPage(r, "Response plans", "prepare", &plansData{Plans: list}))
 }
 
 // planTemplate is what a new plan's form starts with.
@@ -74,31 +73,29 @@ func (h *Handler) proposed(r *http.Request, id int64) []*vigil.Action {
 	return out
 }
 
-func (h *Handler) planNew(w http.ResponseWriter, r *http.Request) {
-	if !h.requirePerm(w, r, vigil.PermPlanAdmin) {
-		return
+func (h *Handler) planNew(w http.ResponseWriter, r *http.Request) error {
+	if err := requirePerm(r, vigil.PermPlanAdmin); err != nil {
+		return err
 	}
-	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "New response plan", "prepare", &planEditData{Source: planTemplate}))
+	return h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "New response plan", "prepare", &planEditData{Source: planTemplate}))
 }
 
-func (h *Handler) planCreate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) planCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseLargeForm(w, r); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	in := vigil.PlanInput{Source: strings.ReplaceAll(r.PostFormValue("source"), "\r\n", "\n"), Note: r.PostFormValue("note")}
 	p, err := h.Services.Plans.CreatePlan(r.Context(), in)
 	if err != nil {
-		h.planFormError(w, r, err, &planEditData{Source: in.Source, Note: in.Note})
-		return
+		return h.planFormError(w, r, err, &planEditData{Source: in.Source, Note: in.Note})
 	}
 	h.redirect(w, r, fmt.Sprintf("/plans/%d", p.ID), "Plan saved as version 1. Approve it when it is ready.")
+	return nil
 }
 
-func (h *Handler) planFormError(w http.ResponseWriter, r *http.Request, err error, d *planEditData) {
+func (h *Handler) planFormError(w http.ResponseWriter, r *http.Request, err error, d *planEditData) error {
 	if vigil.ErrorCode(err) != vigil.EINVALID && vigil.ErrorCode(err) != vigil.ECONFLICT {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	for _, f := range vigil.ErrorFields(err) {
 		d.Errors = append(d.Errors, f.Message)
@@ -110,7 +107,7 @@ func (h *Handler) planFormError(w http.ResponseWriter, r *http.Request, err erro
 	if d.Plan != nil {
 		title = "Edit " + d.Plan.Title
 	}
-	h.render(w, r, http.StatusUnprocessableEntity, "plan_edit.html", h.newPage(r, title, "prepare", d))
+	return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "plan_edit.html", h.newPage(r, title, "prepare", d))
 }
 
 type planData struct {
@@ -125,11 +122,11 @@ type planData struct {
 	Errors  map[string]string
 }
 
-func (h *Handler) planView(w http.ResponseWriter, r *http.Request) {
-	h.showPlan(w, r, http.StatusOK, &planData{})
+func (h *Handler) planView(w http.ResponseWriter, r *http.Request) error {
+	return h.showPlan(w, r, http.StatusOK, &planData{})
 }
 
-func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d *planData) {
+func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d *planData) error {
 	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		d.Plan, err = h.Services.Plans.FindPlanByID(r.Context(), id)
@@ -138,8 +135,7 @@ func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d
 		d.Versions, err = h.Services.Plans.FindPlanVersions(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if v, err := strconv.Atoi(r.URL.Query().Get("compare")); err == nil {
 		// Versions are newest first: the one after v is just before it.
@@ -156,12 +152,12 @@ func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	h.render(w, r, status, "plan.html", h.newPage(r, d.Plan.Title, "prepare", d))
+	return h.render(w, r, status, "plan.html", h.newPage(r, d.Plan.Title, "prepare", d))
 }
 
-func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) {
-	if !h.requirePerm(w, r, vigil.PermPlanAdmin) {
-		return
+func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) error {
+	if err := requirePerm(r, vigil.PermPlanAdmin); err != nil {
+		return err
 	}
 	id, err := vigil.ParseID(r.PathValue("pid"))
 	var p *vigil.Plan
@@ -169,20 +165,18 @@ func (h *Handler) planEdit(w http.ResponseWriter, r *http.Request) {
 		p, err = h.Services.Plans.FindPlanByID(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "Edit "+p.Title, "prepare", &planEditData{Plan: p, Source: p.Source, Proposed: h.proposed(r, id)}))
+	return h.render(w, r, http.StatusOK, "plan_edit.html", h.newPage(r, "Edit "+p.Title, "prepare", &planEditData{Plan: p, Source: p.Source, Proposed: h.proposed(r, id)}))
 }
 
-func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		err = parseLargeForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
 	in := vigil.PlanInput{Source: strings.ReplaceAll(r.PostFormValue("source"), "\r\n", "\n"), Note: r.PostFormValue("note"), Version: version}
@@ -197,24 +191,22 @@ func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		cur, ferr := h.Services.Plans.FindPlanByID(r.Context(), id)
 		if ferr != nil {
-			h.errorPage(w, r, ferr)
-			return
+			return ferr
 		}
 		cur.Version = version // keep the version the user edited, so a conflict stays one
-		h.planFormError(w, r, err, &planEditData{Plan: cur, Source: in.Source, Note: in.Note, Proposed: h.proposed(r, id), Adopts: adopts})
-		return
+		return h.planFormError(w, r, err, &planEditData{Plan: cur, Source: in.Source, Note: in.Note, Proposed: h.proposed(r, id), Adopts: adopts})
 	}
 	h.redirect(w, r, fmt.Sprintf("/plans/%d", p.ID), fmt.Sprintf("Saved as version %d. It needs approving before it replaces version %d as the approved plan.", p.Version, p.ApprovedVersion))
+	return nil
 }
 
-func (h *Handler) planAction(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) planAction(w http.ResponseWriter, r *http.Request) error {
 	id, err := vigil.ParseID(r.PathValue("pid"))
 	if err == nil {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	var flash string
 	switch r.PathValue("action") {
@@ -248,10 +240,11 @@ func (h *Handler) planAction(w http.ResponseWriter, r *http.Request) {
 		if len(errs) == 0 {
 			errs = map[string]string{"form": vigil.ErrorMessage(err)}
 		}
-		h.showPlan(w, r, http.StatusUnprocessableEntity, &planData{Errors: errs})
+		return h.showPlan(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), &planData{Errors: errs})
 	default:
-		h.errorPage(w, r, err)
+		return err
 	}
+	return nil
 }
 
 // parseLargeForm reads a form that may hold a whole plan.
@@ -270,7 +263,7 @@ type planApplyData struct {
 
 // planApply shows what applying a plan to an incident would do (GET) and
 // does it (POST).
-func (h *Handler) planApply(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) planApply(w http.ResponseWriter, r *http.Request) error {
 	id, err := h.incidentID(r)
 	var pid int64
 	if err == nil {
@@ -286,29 +279,29 @@ func (h *Handler) planApply(w http.ResponseWriter, r *http.Request) {
 		err = parseForm(w, r)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	a, err := h.Services.Plans.ApplyPlan(r.Context(), id, pid, r.Method != http.MethodPost)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if r.Method == http.MethodPost {
 		h.back(w, r, id, "tasks", fmt.Sprintf("Plan %q applied: %d tasks added.", a.PlanTitle, len(a.TaskIDs)))
-		return
+		return nil
 	}
 	inc, err := h.Services.Incidents.FindIncidentByID(r.Context(), id)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
-	h.render(w, r, http.StatusOK, "plan_apply.html", h.newPage(r, "Apply "+a.PlanTitle, "incidents", &planApplyData{Inc: inc, A: a}))
+	return h.render(w, r, http.StatusOK, "plan_apply.html", h.newPage(r, "Apply "+a.PlanTitle, "incidents", &planApplyData{Inc: inc, A: a}))
 }
 
-// incidentPlans fills the incident page's plan section.
-func (h *Handler) incidentPlans(r *http.Request, d *incidentData) {
-	d.AppliedPlans, _ = h.Services.Plans.FindAppliedPlans(r.Context(), d.Inc.ID)
+// loadPlans loads the incident page's plans section. Reporters may
+// not read plans (EFORBIDDEN): they see only those applied.
+func (h *Handler) loadPlans(r *http.Request, d *incidentData) (err error) {
+	if d.AppliedPlans, err = h.Services.Plans.FindAppliedPlans(r.Context(), d.Inc.ID); err != nil {
+		return err
+	}
 	if list, err := h.Services.Plans.FindPlans(r.Context()); err == nil {
 		applied := map[int64]bool{}
 		for _, a := range d.AppliedPlans {
@@ -320,5 +313,8 @@ func (h *Handler) incidentPlans(r *http.Request, d *incidentData) {
 			}
 		}
 		d.AllPlans = list
+	} else if vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		return err
 	}
+	return nil
 }

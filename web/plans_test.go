@@ -28,7 +28,7 @@ func TestPlanPages(t *testing.T) {
 	// A plan with a mistake comes back with the line, and what was typed.
 	bad := "---\nkey: web-plan\ntitle: Web plan\ntypes: malware\n---\n## Contain\n### Isolate\nOwner: wizard\n"
 	resp, page := boss.post("/plans", url.Values{"source": {bad}, "note": {"first"}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Line 8, owner: &#34;wizard&#34; is not an incident role") || !strings.Contains(page, "Owner: wizard") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Line 8, owner: &#34;wizard&#34; is not an incident role") || !strings.Contains(page, "Owner: wizard") {
 		t.Fatalf("bad plan: %d\n%s", resp.StatusCode, page)
 	}
 	resp, _ = boss.post("/plans", url.Values{"source": {strings.Replace(bad, "wizard", "technical", 1)}, "note": {"first"}})
@@ -56,7 +56,7 @@ func TestPlanPages(t *testing.T) {
 		t.Fatalf("update: %d", resp.StatusCode)
 	}
 	resp, page = boss.post(planURL, url.Values{"source": {v2 + "\n"}, "version": {"1"}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "changed this since you loaded it") {
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "changed this since you loaded it") {
 		t.Errorf("stale edit: %d", resp.StatusCode)
 	}
 	_, page = boss.get(planURL + "?compare=1")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -30,25 +31,21 @@ func (h *Handler) publicPage(r *http.Request, title string, d any) *page {
 	return p
 }
 
-func (h *Handler) reportForm(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) reportForm(w http.ResponseWriter, r *http.Request) error {
 	d := &reportData{Form: &vigil.StaffReport{PersonalData: "unsure"}, Errors: map[string]string{}}
-	h.render(w, r, http.StatusOK, "report.html", h.publicPage(r, "Report a problem", d))
+	return h.render(w, r, http.StatusOK, "report.html", h.publicPage(r, "Report a problem", d))
 }
 
-func (h *Handler) limited(w http.ResponseWriter, r *http.Request, ok bool, wait float64) bool {
-	if ok {
-		return false
-	}
-	w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait))))
-	h.render(w, r, http.StatusTooManyRequests, "error.html", h.publicPage(r, "Please wait",
+// limited answers a client over its rate limit: try again after wait.
+func (h *Handler) limited(w http.ResponseWriter, r *http.Request, wait time.Duration) error {
+	w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+	return h.render(w, r, http.StatusTooManyRequests, "error.html", h.publicPage(r, "Please wait",
 		"We have had a lot of reports from your address. Please wait a few minutes and try again, or phone the IT service desk."))
-	return true
 }
 
-func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.render(w, r, statusOf(err), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
-		return
+		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
 	}
 	f := r.PostForm
 	rep := &vigil.StaffReport{What: text(r, "what"), System: f.Get("system"), PersonalData: f.Get("personal_data"),
@@ -58,100 +55,86 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) {
 		// The honeypot: only a bot fills a field nobody can see. Thank it
 		// and file nothing.
 		h.Logger.InfoContext(r.Context(), "report honeypot filled", "ip", clientIP(r))
-		h.render(w, r, http.StatusOK, "report_done.html", h.publicPage(r, "Thank you", d))
-		return
+		return h.render(w, r, http.StatusOK, "report_done.html", h.publicPage(r, "Thank you", d))
 	}
-	ok, wait := h.reportLimiter.Allow(clientIP(r), h.Now())
-	if h.limited(w, r, ok, wait.Seconds()) {
-		return
+	if ok, wait := h.reportLimiter.Allow(clientIP(r), h.Now()); !ok {
+		return h.limited(w, r, wait)
 	}
 	when, err := h.formTime(d.When)
 	if err != nil {
 		d.Errors["when"] = "Give a date and time, or leave it empty."
-		h.render(w, r, http.StatusUnprocessableEntity, "report.html", h.publicPage(r, "Report a problem", d))
-		return
+		return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
 	}
 	rep.When = when
 	receipt, ref, err := h.Services.Reports.SubmitReport(r.Context(), rep)
 	if err != nil {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			d.Errors = fieldErrors(err)
-			h.render(w, r, http.StatusUnprocessableEntity, "report.html", h.publicPage(r, "Report a problem", d))
-			return
+			return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
 		}
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.Receipt, d.Ref = receipt, ref
-	h.render(w, r, http.StatusOK, "report_done.html", h.publicPage(r, "Thank you", d))
+	return h.render(w, r, http.StatusOK, "report_done.html", h.publicPage(r, "Thank you", d))
 }
 
 // reportStatus shows the form for a receipt code, and on POST the status.
 // The code travels in POST bodies only, never in URLs that end up in logs
 // and browser history.
-func (h *Handler) reportStatus(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) reportStatus(w http.ResponseWriter, r *http.Request) error {
 	d := &reportData{Errors: map[string]string{}}
 	if r.Method == http.MethodGet {
-		h.render(w, r, http.StatusOK, "report_status.html", h.publicPage(r, "Check a report", d))
-		return
+		return h.render(w, r, http.StatusOK, "report_status.html", h.publicPage(r, "Check a report", d))
 	}
 	if err := parseForm(w, r); err != nil {
-		h.render(w, r, statusOf(err), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
-		return
+		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 	}
-	ok, wait := h.statusLimiter.Allow(clientIP(r), h.Now())
-	if h.limited(w, r, ok, wait.Seconds()) {
-		return
+	if ok, wait := h.statusLimiter.Allow(clientIP(r), h.Now()); !ok {
+		return h.limited(w, r, wait)
 	}
 	d.Code = r.PostFormValue("receipt")
-	h.showReportStatus(w, r, http.StatusOK, d)
+	return h.showReportStatus(w, r, http.StatusOK, d)
 }
 
-func (h *Handler) showReportStatus(w http.ResponseWriter, r *http.Request, status int, d *reportData) {
+func (h *Handler) showReportStatus(w http.ResponseWriter, r *http.Request, status int, d *reportData) error {
 	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)
 	if err != nil {
 		if vigil.ErrorCode(err) != vigil.ENOTFOUND {
-			h.errorPage(w, r, err)
-			return
+			return err
 		}
 		d.Errors["receipt"] = vigil.ErrorMessage(err)
 		status = http.StatusNotFound
 	}
 	d.Status = st
-	h.render(w, r, status, "report_status.html", h.publicPage(r, "Check a report", d))
+	return h.render(w, r, status, "report_status.html", h.publicPage(r, "Check a report", d))
 }
 
-func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		h.render(w, r, statusOf(err), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
-		return
+		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 	}
-	ok, wait := h.statusLimiter.Allow(clientIP(r), h.Now())
-	if h.limited(w, r, ok, wait.Seconds()) {
-		return
+	if ok, wait := h.statusLimiter.Allow(clientIP(r), h.Now()); !ok {
+		return h.limited(w, r, wait)
 	}
 	d := &reportData{Errors: map[string]string{}, Code: r.PostFormValue("receipt"), AddText: text(r, "text")}
 	if err := h.Services.Reports.AddToReport(r.Context(), d.Code, d.AddText); err != nil {
 		switch vigil.ErrorCode(err) {
 		case vigil.EINVALID:
 			d.Errors = fieldErrors(err)
-			h.showReportStatus(w, r, http.StatusUnprocessableEntity, d)
+			return h.showReportStatus(w, r, statusInvalid, d)
 		case vigil.ENOTFOUND:
 			d.Errors["receipt"] = vigil.ErrorMessage(err)
-			h.render(w, r, http.StatusNotFound, "report_status.html", h.publicPage(r, "Check a report", d))
-		default:
-			h.errorPage(w, r, err)
+			return h.render(w, r, http.StatusNotFound, "report_status.html", h.publicPage(r, "Check a report", d))
 		}
-		return
+		return err
 	}
 	d.AddText = ""
 	p := h.publicPage(r, "Check a report", d)
 	p.Flash = "Thank you. We have added that to your report."
 	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	d.Status = st
-	h.render(w, r, http.StatusOK, "report_status.html", p)
+	return h.render(w, r, http.StatusOK, "report_status.html", p)
 }

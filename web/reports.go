@@ -9,11 +9,11 @@ import (
 )
 
 // incidentReport sends an incident's report: /incidents/{id}/report.{md,html,pdf}.
-func (h *Handler) incidentReport(format string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { h.sendIncidentReport(w, r, format) }
+func (h *Handler) incidentReport(format string) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request) error { return h.sendIncidentReport(w, r, format) }
 }
 
-func (h *Handler) sendIncidentReport(w http.ResponseWriter, r *http.Request, format string) {
+func (h *Handler) sendIncidentReport(w http.ResponseWriter, r *http.Request, format string) error {
 	id, err := h.incidentID(r)
 	if err == nil {
 		doc, derr := casework.IncidentReport(r.Context(), h.Services, id, h.Now(), h.Location)
@@ -21,13 +21,11 @@ func (h *Handler) sendIncidentReport(w http.ResponseWriter, r *http.Request, for
 			err = vigilhttp.WriteReport(w, doc, format, strings.TrimPrefix(doc.Title, "Incident report: ")+"-report")
 		}
 	}
-	if err != nil {
-		h.errorPage(w, r, err)
-	}
+	return err
 }
 
 // managementReport sends the management report of a period.
-func (h *Handler) managementReport(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) managementReport(w http.ResponseWriter, r *http.Request) error {
 	f, period, err := vigilhttp.ReportPeriod(r, h.Now())
 	if err == nil {
 		doc, derr := casework.ManagementReport(r.Context(), h.Services, f, period, h.Now(), h.Location)
@@ -39,7 +37,5 @@ func (h *Handler) managementReport(w http.ResponseWriter, r *http.Request) {
 			err = vigilhttp.WriteReport(w, doc, format, "vigil-management-report-"+f.From.Format("2006-01-02"))
 		}
 	}
-	if err != nil {
-		h.errorPage(w, r, err)
-	}
+	return err
 }

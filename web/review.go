@@ -51,11 +51,11 @@ func (h *Handler) parseTimelineText(s string) ([]vigil.ReviewEvent, error) {
 	return out, nil
 }
 
-func (h *Handler) reviewView(w http.ResponseWriter, r *http.Request) {
-	h.showReview(w, r, http.StatusOK, &reviewData{})
+func (h *Handler) reviewView(w http.ResponseWriter, r *http.Request) error {
+	return h.showReview(w, r, http.StatusOK, &reviewData{})
 }
 
-func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int, d *reviewData) {
+func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int, d *reviewData) error {
 	id, err := h.incidentID(r)
 	if err == nil {
 		d.Inc, err = h.Services.Incidents.FindIncidentByID(r.Context(), id)
@@ -64,8 +64,7 @@ func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int,
 		d.Review, err = h.Services.Reviews.FindReview(r.Context(), id)
 	}
 	if err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	if d.Form == nil {
 		d.Form = map[string]string{"timeline": h.timelineText(d.Review.Timeline), "root_cause": d.Review.RootCause,
@@ -77,25 +76,25 @@ func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int,
 	d.Required = vigil.ReviewRequired(d.Inc)
 	d.Users, d.Names = h.users(r)
 	d.Plans, _ = h.Services.Plans.FindPlans(r.Context())
-	h.render(w, r, status, "review.html", h.newPage(r, "Review of "+d.Inc.Reference, "incidents", d))
+	return h.render(w, r, status, "review.html", h.newPage(r, "Review of "+d.Inc.Reference, "incidents", d))
 }
 
-func (h *Handler) reviewStart(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) reviewStart(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	if _, err := h.Services.Reviews.StartReview(r.Context(), id); err != nil {
-		h.errorPage(w, r, err)
-		return
+		return err
 	}
 	h.redirect(w, r, fmt.Sprintf("/incidents/%d/review", id), "Review started: its timeline is drafted from the incident's. Correct it and add what is missing.")
+	return nil
 }
 
-func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	f := r.PostForm
 	d := &reviewData{Form: map[string]string{}}
@@ -109,10 +108,10 @@ func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
 		_, err = h.Services.Reviews.UpdateReview(r.Context(), id, vigil.ReviewUpdate{Timeline: &tl, RootCause: &rc, Contributing: &con,
 			WentWell: &well, ToImprove: &imp, Version: version})
 	}
-	h.reviewResult(w, r, id, err, d, "Review saved.")
+	return h.reviewResult(w, r, id, err, d, "Review saved.")
 }
 
-func (h *Handler) reviewResult(w http.ResponseWriter, r *http.Request, id int64, err error, d *reviewData, flash string) {
+func (h *Handler) reviewResult(w http.ResponseWriter, r *http.Request, id int64, err error, d *reviewData, flash string) error {
 	switch vigil.ErrorCode(err) {
 	case "":
 		h.redirect(w, r, fmt.Sprintf("/incidents/%d/review", id), flash)
@@ -126,21 +125,21 @@ func (h *Handler) reviewResult(w http.ResponseWriter, r *http.Request, id int64,
 		if len(d.Errors) == 0 {
 			d.Errors["form"] = vigil.ErrorMessage(err)
 		}
-		h.showReview(w, r, http.StatusUnprocessableEntity, d)
+		return h.showReview(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), d)
 	default:
-		h.errorPage(w, r, err)
+		return err
 	}
+	return nil
 }
 
-func (h *Handler) reviewAction(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) reviewAction(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	f := r.PostForm
 	in := vigil.ActionInput{Title: f.Get("title"), Description: f.Get("description"), AssigneeID: formInt(r, "assignee_id"),
 		PlanID: formInt(r, "plan_id"), PlanChange: f.Get("plan_change")}
-	var err error
 	if v := f.Get("due_at"); v != "" {
 		in.DueAt, err = h.formTime(v + "T17:00")
 		if err != nil {
@@ -150,14 +149,14 @@ func (h *Handler) reviewAction(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		_, err = h.Services.Reviews.AddAction(r.Context(), id, in)
 	}
-	h.reviewResult(w, r, id, err, &reviewData{Open: "action"}, "Action item added.")
+	return h.reviewResult(w, r, id, err, &reviewData{Open: "action"}, "Action item added.")
 }
 
 // reviewActionDone marks an action item done or cancelled.
-func (h *Handler) reviewActionDone(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) reviewActionDone(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	tid, err := vigil.ParseID(r.PathValue("tid"))
 	var t *vigil.Task
@@ -174,15 +173,15 @@ func (h *Handler) reviewActionDone(w http.ResponseWriter, r *http.Request) {
 		}
 		_, err = h.Services.Tasks.UpdateTask(r.Context(), tid, vigil.TaskUpdate{Status: &st, Version: t.Version})
 	}
-	h.reviewResult(w, r, id, err, &reviewData{}, "Action item updated.")
+	return h.reviewResult(w, r, id, err, &reviewData{}, "Action item updated.")
 }
 
-func (h *Handler) reviewClose(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.incidentForm(w, r)
-	if !ok {
-		return
+func (h *Handler) reviewClose(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
-	_, err := h.Services.Reviews.CloseReview(r.Context(), id, version)
-	h.reviewResult(w, r, id, err, &reviewData{}, "Review closed. The incident can now be marked reviewed.")
+	_, err = h.Services.Reviews.CloseReview(r.Context(), id, version)
+	return h.reviewResult(w, r, id, err, &reviewData{}, "Review closed. The incident can now be marked reviewed.")
 }

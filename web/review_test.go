@@ -41,7 +41,7 @@ func TestReviewPages(t *testing.T) {
 	}
 	rv, _ := e.svc.Reviews.FindReview(as(lena), inc.ID)
 	resp, page := b.post(incURL+"/review", url.Values{"version": {fmt.Sprint(rv.Version)}, "timeline": {"2026-11-02 03:00 | VPN login\nyesterday | ???"}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Line 2: write each event as") || !strings.Contains(page, "yesterday | ???") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Line 2: write each event as") || !strings.Contains(page, "yesterday | ???") {
 		t.Fatalf("bad timeline: %d", resp.StatusCode)
 	}
 	resp, _ = b.post(incURL+"/review", url.Values{"version": {fmt.Sprint(rv.Version)}, "timeline": {"2026-11-02 03:00 | VPN login from an unknown address"},
@@ -51,7 +51,7 @@ func TestReviewPages(t *testing.T) {
 	}
 	plans, _ := e.svc.Plans.FindPlans(as(lena))
 	resp, page = b.post(incURL+"/review/actions", url.Values{"title": {"Patch edge devices within 48 hours"}, "plan_id": {fmt.Sprint(plans[0].ID)}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Say what to change in the plan") || !strings.Contains(page, `id="action-add" open`) {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Say what to change in the plan") || !strings.Contains(page, `id="action-add" open`) {
 		t.Errorf("action without its change: %d", resp.StatusCode)
 	}
 	resp, _ = b.post(incURL+"/review/actions", url.Values{"title": {"Patch edge devices within 48 hours"}, "plan_id": {fmt.Sprint(plans[0].ID)},
@@ -61,7 +61,7 @@ func TestReviewPages(t *testing.T) {
 	}
 	rv, _ = e.svc.Reviews.FindReview(as(lena), inc.ID)
 	resp, page = b.post(incURL+"/review/close", url.Values{"version": {fmt.Sprint(rv.Version)}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "1 action items are still open") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "1 action items are still open") {
 		t.Fatalf("close with an open action: %d", resp.StatusCode)
 	}
 	// The plan's editor offers the proposed change.

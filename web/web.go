@@ -130,9 +130,9 @@ func hashFS(fsys fs.FS) (string, error) {
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", h.static)
 	mux.HandleFunc("GET /{$}", h.requireLogin(h.dashboard))
-	mux.HandleFunc("GET /login", h.loginForm)
-	mux.HandleFunc("POST /login", h.login)
-	mux.HandleFunc("POST /logout", h.logout)
+	mux.HandleFunc("GET /login", h.serve(h.loginForm))
+	mux.HandleFunc("POST /login", h.serve(h.login))
+	mux.HandleFunc("POST /logout", h.serve(h.logout))
 	mux.HandleFunc("GET /account", h.requireLogin(h.account))
 	mux.HandleFunc("POST /account/password", h.requireLogin(h.changePassword))
 	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))
@@ -188,11 +188,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /evidence/{eid}/download", h.requireLogin(h.evidenceDownload))
 	mux.HandleFunc("POST /evidence/{eid}/{action}", h.requireLogin(h.evidenceAction))
 
-	mux.HandleFunc("GET /report", h.reportForm)
-	mux.HandleFunc("POST /report", h.reportSubmit)
-	mux.HandleFunc("GET /report/status", h.reportStatus)
-	mux.HandleFunc("POST /report/status", h.reportStatus)
-	mux.HandleFunc("POST /report/status/add", h.reportAdd)
+	mux.HandleFunc("GET /report", h.serve(h.reportForm))
+	mux.HandleFunc("POST /report", h.serve(h.reportSubmit))
+	mux.HandleFunc("GET /report/status", h.serve(h.reportStatus))
+	mux.HandleFunc("POST /report/status", h.serve(h.reportStatus))
+	mux.HandleFunc("POST /report/status/add", h.serve(h.reportAdd))
 
 	mux.HandleFunc("GET /admin/users", h.requireLogin(h.adminUsers))
 	mux.HandleFunc("POST /admin/users", h.requireLogin(h.adminUserCreate))
@@ -233,7 +233,22 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /alerts/{aid}", h.requireLogin(h.alertView))
 
 	// Everything else that is not the API: a page, not the mux's plain text.
-	mux.HandleFunc("/", h.notFound)
+	mux.HandleFunc("/", h.serve(h.notFound))
+}
+
+// pageHandler is a page's handler. It writes the page, or returns an error
+// for errorPage to show instead; a handler that has written returns nil.
+type pageHandler func(w http.ResponseWriter, r *http.Request) error
+
+// serve adapts a page's handler to net/http. It is the one place where a
+// handler's error becomes the error page: every route goes through it,
+// those behind a login by requireLogin.
+func (h *Handler) serve(fn pageHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			h.errorPage(w, r, err)
+		}
+	}
 }
 
 // page is what every template gets.
@@ -270,17 +285,16 @@ func (h *Handler) newPage(r *http.Request, title, nav string, data any) *page {
 
 const flashCookie = "vigil_flash"
 
-// render writes a page with status.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+// render writes a page with status. A template that fails writes nothing
+// and is an error for the handler to return.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) error {
 	t, ok := h.pages[name]
 	if !ok {
 		panic("web: no template " + name)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		h.Logger.ErrorContext(r.Context(), "render", "template", name, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
+		return fmt.Errorf("render %s: %w", name, err)
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
@@ -291,6 +305,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+	return nil
 }
 
 // redirect answers a form post with 303 See Other to target, with a flash
@@ -303,59 +318,52 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, target, flash
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// requireLogin sends people who are not logged in to the login page, and
-// back here afterwards.
-func (h *Handler) requireLogin(fn http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// requireLogin serves fn to people who are logged in, and sends others to
+// the login page, and back here afterwards.
+func (h *Handler) requireLogin(fn pageHandler) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
 		if vigil.ActorFromContext(r.Context()) == nil {
 			next := r.URL.RequestURI()
 			if r.Method != http.MethodGet {
 				next = "/"
 			}
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
-			return
+			return nil
 		}
 		if a := vigil.ActorFromContext(r.Context()); a.MustChangePassword && r.URL.Path != "/account" && r.URL.Path != "/account/password" {
 			h.redirect(w, r, "/account", "You logged in with a one-time password. Choose your own before you go on.")
-			return
+			return nil
 		}
-		fn(w, r)
-	}
+		return fn(w, r)
+	})
 }
 
-// errorPage shows an error as a page, with the status its code implies.
+// errorPage shows an error as a page, with the status vigil.HTTPStatus
+// gives its code, the same as the API's. Only internal errors are logged,
+// once, here: the rest (a 404, a refused form, 413, 501) are answers, not
+// faults, and their messages are safe to show.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	code := vigil.ErrorCode(err)
+	status := vigil.HTTPStatus(code)
 	msg := vigil.ErrorMessage(err)
-	if status >= 500 {
+	if code == vigil.EINTERNAL {
 		h.Logger.ErrorContext(r.Context(), "page error", "path", r.URL.Path, "err", err,
 			"request_id", vigil.RequestIDFromContext(r.Context()))
 		msg = "Something went wrong on our side. Try again; if it keeps happening, tell your administrator (request " +
 			vigil.RequestIDFromContext(r.Context()) + ")."
 	}
-	h.render(w, r, status, "error.html", h.newPage(r, http.StatusText(status), "", msg))
-}
-
-func statusOf(err error) int {
-	switch vigil.ErrorCode(err) {
-	case vigil.EINVALID:
-		return http.StatusUnprocessableEntity
-	case vigil.ENOTFOUND:
-		return http.StatusNotFound
-	case vigil.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case vigil.EFORBIDDEN:
-		return http.StatusForbidden
-	case vigil.ECONFLICT:
-		return http.StatusConflict
-	case vigil.ETOOMANY:
-		return http.StatusTooManyRequests
+	if err := h.render(w, r, status, "error.html", h.newPage(r, http.StatusText(status), "", msg)); err != nil {
+		h.Logger.ErrorContext(r.Context(), "error page", "err", err, "request_id", vigil.RequestIDFromContext(r.Context()))
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
 	}
-	return http.StatusInternalServerError
 }
 
-func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, vigil.Errorf(vigil.ENOTFOUND, "There is no page at %s.", r.URL.Path))
+// statusInvalid answers a form shown again with its field errors: the
+// status of EINVALID, 400, as the API answers the same input.
+var statusInvalid = vigil.HTTPStatus(vigil.EINVALID)
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) error {
+	return vigil.Errorf(vigil.ENOTFOUND, "There is no page at %s.", r.URL.Path)
 }
 
 // maxFormBytes bounds a form post; the report page and notes are the

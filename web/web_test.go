@@ -42,6 +42,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, func(*vigil.Services) {}, tlog{t})
+}
+
+// newEnvWith is newEnv with the services the pages use changed by pages
+// (to break one, say; the API and env.svc keep the store's), and the
+// pages' log written to logw.
+func newEnvWith(t *testing.T, pages func(*vigil.Services), logw io.Writer) *env {
+	t.Helper()
 	db, err := sqlite.Open(t.Context(), sqlitetest.FreshFile(t))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +59,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	srv := vigilhttp.NewServer(db.Services(), nil)
-	ui, err := web.New(db.Services(), slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	svc := db.Services()
+	pages(&svc)
+	ui, err := web.New(svc, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +327,7 @@ func TestIncidentWork(t *testing.T) {
 	// Bad input keeps what was typed and names the field.
 	resp, body := b.post("/incidents", url.Values{"title": {""}, "summary": {"Kept summary text"}, "type": {"phishing"},
 		"severity": {"high"}, "tlp": {"AMBER"}, "category": {"0"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "Kept summary text") || !strings.Contains(body, `class="field-error"`) {
 		t.Errorf("the form should keep input and show the field error:\n%s", excerpt(body))
 	}
@@ -339,7 +349,7 @@ func TestIncidentWork(t *testing.T) {
 		t.Errorf("the triage outcomes should carry their advice")
 	}
 	resp, body = b.post(path+"/transition", url.Values{"to": {"referred_police"}, "version": {fmt.Sprint(inc.Version)}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "Say why") {
 		t.Errorf("missing reason message:\n%s", excerpt(body))
 	}
@@ -354,7 +364,7 @@ func TestIncidentWork(t *testing.T) {
 	resp, body = b.post(path+"/notes", url.Values{"message": {"Gateway blocked 212 copies."}, "at": {"2026-11-20T09:15"}})
 	wantStatus(t, resp, body, http.StatusSeeOther)
 	resp, body = b.post(path+"/observables", url.Values{"text": {"evil-payroll.example\n198.51.100.7\nnot a valid ip: 999.1.1.1"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "Line 3") || !strings.Contains(body, "evil-payroll.example") {
 		t.Errorf("a bad pasted line should be named and the text kept:\n%s", excerpt(body))
 	}
@@ -498,7 +508,7 @@ func TestStaffReport(t *testing.T) {
 	}
 	// Nothing typed: the field is named, nothing filed.
 	resp, body = anon.post("/report", url.Values{"what": {" "}, "personal_data": {"unsure"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	// The honeypot: thanked, nothing filed.
 	resp, body = anon.post("/report", url.Values{"what": {"Buy cheap watches"}, "website": {"http://spam.example"}})
 	wantStatus(t, resp, body, http.StatusOK)
@@ -550,7 +560,7 @@ func TestStaffReport(t *testing.T) {
 	wantStatus(t, last, body, http.StatusTooManyRequests)
 	// Oversized bodies are refused with a message, not a crash.
 	resp, body = e.browser().post("/report", url.Values{"what": {strings.Repeat("x", 300<<10)}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 }
 
 func TestAdminPages(t *testing.T) {
@@ -558,7 +568,7 @@ func TestAdminPages(t *testing.T) {
 	e.user("ada", vigil.RoleAdmin)
 	b := e.login("ada")
 	resp, body := b.post("/admin/users", url.Values{"username": {"newbie"}, "name": {"New Bie"}, "role": {"viewer"}, "password": {"short"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "newbie") || !strings.Contains(body, "at least 12") {
 		t.Errorf("user form errors:\n%s", excerpt(body))
 	}
@@ -800,7 +810,7 @@ func TestContactsOnPages(t *testing.T) {
 	e.user("vic", vigil.RoleViewer)
 	b := e.login("lena")
 	resp, body := b.post("/admin/contacts", url.Values{"name": {"Dana Patel"}, "email": {"not-an-address"}, "roles": {"dpo"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "not an e-mail address") || !strings.Contains(body, "Dana Patel") {
 		t.Errorf("form errors:\n%s", excerpt(body))
 	}
@@ -836,7 +846,7 @@ func TestNotificationsPage(t *testing.T) {
 		t.Errorf("empty page:\n%s", excerpt(body))
 	}
 	resp, body := a.post("/notifications/channels", url.Values{"name": {"SOC mail"}, "kind": {"email"}, "smtp_host": {"smtp.example.org"}, "smtp_from": {"nope"}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "sender&#39;s e-mail address") || !strings.Contains(body, `value="smtp.example.org"`) {
 		t.Errorf("form errors:\n%s", excerpt(body))
 	}
@@ -872,7 +882,7 @@ func TestNotificationsPage(t *testing.T) {
 		t.Errorf("responder's page:\n%s", excerpt(body))
 	}
 	resp, body = r.post("/notifications/subscriptions", url.Values{"channel_id": {fmt.Sprint(mailID)}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	if !strings.Contains(body, "at least one event") {
 		t.Errorf("subscription errors:\n%s", excerpt(body))
 	}
@@ -903,7 +913,7 @@ func TestDutyPacksPage(t *testing.T) {
 	}
 	bad := `{"id":"insurer","name":"","version":1,"duties":[{"id":"notify","clock":"lunch"}]}`
 	resp, body := a.post("/admin/duty-packs", url.Values{"edit": {"new"}, "body": {bad}})
-	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantStatus(t, resp, body, http.StatusBadRequest)
 	for _, want := range []string{"<code>name</code>", "<code>duties[0].clock</code>", html.EscapeString(`"clock":"lunch"`)} {
 		if !strings.Contains(body, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, excerpt(body))

@@ -1,0 +1,53 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// TestErrorPage: a handler's error becomes a page with the status
+// vigil.HTTPStatus gives its code, the API's; only an internal error is
+// logged, and only its message is withheld.
+func TestErrorPage(t *testing.T) {
+	var log bytes.Buffer
+	h, err := New(vigil.Services{}, slog.New(slog.NewTextHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		err    error
+		status int
+		shows  string
+		logged bool
+	}{
+		{vigil.Errorf(vigil.EINVALID, "Give a title."), http.StatusBadRequest, "Give a title.", false},
+		{vigil.Errorf(vigil.ENOTFOUND, "No such incident."), http.StatusNotFound, "No such incident.", false},
+		{vigil.Errorf(vigil.ECONFLICT, "Changed meanwhile."), http.StatusConflict, "Changed meanwhile.", false},
+		{vigil.Errorf(vigil.ETOOLARGE, "The file is over 2 GB."), http.StatusRequestEntityTooLarge, "The file is over 2 GB.", false},
+		{vigil.Errorf(vigil.EPRECONDITION, "Say which version you saw."), http.StatusPreconditionRequired, "Say which version you saw.", false},
+		{vigil.Errorf(vigil.ENOTIMPLEMENTED, "Not on this database."), http.StatusNotImplemented, "Not on this database.", false},
+		{errors.New("disk on fire"), http.StatusInternalServerError, "Something went wrong on our side", true},
+	} {
+		t.Run(vigil.ErrorCode(tt.err), func(t *testing.T) {
+			log.Reset()
+			w := httptest.NewRecorder()
+			h.serve(func(http.ResponseWriter, *http.Request) error { return tt.err })(w, httptest.NewRequest(http.MethodGet, "/somewhere", nil))
+			if w.Code != tt.status {
+				t.Errorf("status = %d, want %d", w.Code, tt.status)
+			}
+			if body := w.Body.String(); !strings.Contains(body, tt.shows) || strings.Contains(body, "disk on fire") {
+				t.Errorf("page does not show %q, or shows the internal error:\n%s", tt.shows, body)
+			}
+			if logged := strings.Contains(log.String(), "page error"); logged != tt.logged {
+				t.Errorf("logged = %v, want %v: %s", logged, tt.logged, log.String())
+			}
+		})
+	}
+}
