@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 )
 
 // IncidentCreate is the body of POST /api/v1/incidents: the writable fields
@@ -54,19 +55,11 @@ type incidentHandler func(w http.ResponseWriter, r *http.Request, id int64) erro
 // incident route: a numeric ID, or a reference such as INC-2026-000123.
 func (s *Server) incident(h incidentHandler) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		v := r.PathValue("id")
-		if !vigil.IsReference(v) {
-			id, err := vigil.ParseID(v)
-			if err != nil {
-				return err
-			}
-			return h(w, r, id)
-		}
-		inc, err := s.Services.Incidents.FindIncidentByReference(r.Context(), v)
+		id, err := casework.IncidentID(r.Context(), s.Services.Incidents, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
-		return h(w, r, inc.ID)
+		return h(w, r, id)
 	}
 }
 

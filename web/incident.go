@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
@@ -250,15 +251,16 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 
 // incidentID reads the {id} path value: a number or a reference.
 func (h *Handler) incidentID(r *http.Request) (int64, error) {
-	v := r.PathValue("id")
-	if vigil.IsReference(v) {
-		inc, err := h.Services.Incidents.FindIncidentByReference(r.Context(), v)
-		if err != nil {
-			return 0, err
-		}
-		return inc.ID, nil
+	return casework.IncidentID(r.Context(), h.Services.Incidents, r.PathValue("id"))
+}
+
+// incidentPart reads the {id} of an incident's route and the numeric path
+// value name of one of its parts (a task, an observable, a link).
+func (h *Handler) incidentPart(r *http.Request, name string) (id, part int64, err error) {
+	if id, err = h.incidentID(r); err == nil {
+		part, err = vigil.ParseID(r.PathValue(name))
 	}
-	return vigil.ParseID(r.PathValue("id"))
+	return id, part, err
 }
 
 // incidentForm reads the {id} of a form post on an incident and parses the
@@ -404,11 +406,7 @@ func (h *Handler) taskCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) error {
-	id, err := h.incidentID(r)
-	var tid int64
-	if err == nil {
-		tid, err = vigil.ParseID(r.PathValue("tid"))
-	}
+	id, tid, err := h.incidentPart(r, "tid")
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -443,11 +441,7 @@ func (h *Handler) taskUpdate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) taskMove(w http.ResponseWriter, r *http.Request) error {
-	id, err := h.incidentID(r)
-	var tid int64
-	if err == nil {
-		tid, err = vigil.ParseID(r.PathValue("tid"))
-	}
+	id, tid, err := h.incidentPart(r, "tid")
 	if err == nil {
 		err = parseForm(w, r)
 	}
@@ -518,11 +512,7 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) error
 }
 
 func (h *Handler) observableDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := h.incidentID(r)
-	var oid int64
-	if err == nil {
-		oid, err = vigil.ParseID(r.PathValue("oid"))
-	}
+	id, oid, err := h.incidentPart(r, "oid")
 	var o *vigil.Observable
 	if err == nil {
 		o, err = h.Services.Observables.FindObservableByID(r.Context(), oid)
@@ -563,11 +553,7 @@ func (h *Handler) linkCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) linkDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := h.incidentID(r)
-	var lid int64
-	if err == nil {
-		lid, err = vigil.ParseID(r.PathValue("lid"))
-	}
+	id, lid, err := h.incidentPart(r, "lid")
 	if err == nil {
 		err = h.Services.Links.DeleteLink(r.Context(), lid)
 	}
