@@ -301,8 +301,8 @@ func (s *EvidenceService) VerifyEvidence(ctx context.Context, id int64) (check *
 		return nil, herr
 	}
 	check, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.EvidenceCheck, error) {
-		var check *vigil.EvidenceCheck
-		check = &vigil.EvidenceCheck{Result: vigil.IntegrityOK}
+		check := &vigil.EvidenceCheck{Result: vigil.IntegrityOK}
+		var err error
 		if check.Evidence, err = tx.findEvidence(id); err != nil {
 			return check, err
 		}
