@@ -53,6 +53,7 @@ var suite = []struct {
 	{"Comment", testComment},
 	{"Observable", testObservable},
 	{"Link", testLink},
+	{"UnseenReferences", testUnseenReferences},
 	{"Member", testMember},
 	{"Search", testSearch},
 	{"User", testUser},

@@ -101,8 +101,10 @@ func (s *IncidentService) FindIncidentByID(ctx context.Context, id int64) (inc *
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		inc, err = tx.findIncidentByID(id)
-		return err
+		if inc, err = tx.findIncidentByID(id); err != nil {
+			return err
+		}
+		return tx.hideUnseenDuplicates(inc)
 	})
 	return inc, err
 }
@@ -114,8 +116,10 @@ func (s *IncidentService) FindIncidentByReference(ctx context.Context, ref strin
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		inc, err = tx.findIncident("i.reference = ?", strings.ToUpper(strings.TrimSpace(ref)))
-		return err
+		if inc, err = tx.findIncident("i.reference = ?", strings.ToUpper(strings.TrimSpace(ref))); err != nil {
+			return err
+		}
+		return tx.hideUnseenDuplicates(inc)
 	})
 	return inc, err
 }
@@ -252,8 +256,7 @@ func (s *IncidentService) UpdateIncident(ctx context.Context, id int64, upd vigi
 			return out, err
 		}
 		if len(changes) == 0 {
-			out = inc
-			return out, nil
+			return tx.shown(inc)
 		}
 		if upd.LeadID.Valid {
 			if err := tx.requireActiveUser("lead_id", upd.LeadID.V); err != nil {
@@ -270,8 +273,7 @@ func (s *IncidentService) UpdateIncident(ctx context.Context, id int64, upd vigi
 			return out, err
 		}
 		tx.audit("incident.update", "incident", inc.ID, &before, inc)
-		out = inc
-		return out, nil
+		return tx.shown(inc)
 	})
 	return out, err
 }
@@ -379,8 +381,7 @@ func (s *IncidentService) TransitionIncident(ctx context.Context, id int64, t vi
 			}
 		}
 		tx.audit("incident.transition", "incident", inc.ID, &before, inc)
-		out = inc
-		return out, nil
+		return tx.shown(inc)
 	})
 	return out, err
 }
@@ -525,6 +526,13 @@ func boolLiteral(b bool) string {
 
 func joinAnd(where []string) string { return strings.Join(where, " AND ") }
 
+// shown is a copy of inc as the actor may see it (see hideUnseenDuplicates),
+// leaving inc, which the audit event holds, as stored.
+func (tx *Tx) shown(inc *vigil.Incident) (*vigil.Incident, error) {
+	out := new(*inc)
+	return out, tx.hideUnseenDuplicates(out)
+}
+
 // FindIncidents returns one page of incidents. Without a query, pages are
 // keyset-paginated on (sort column, id), so a page costs the same however
 // deep it is and stays stable while incidents are added.
@@ -539,10 +547,13 @@ func (s *IncidentService) FindIncidents(ctx context.Context, f vigil.IncidentFil
 		}
 		if f.Query != "" {
 			page, err = tx.searchIncidents(&f)
+		} else {
+			page, err = tx.listIncidents(&f)
+		}
+		if err != nil {
 			return err
 		}
-		page, err = tx.listIncidents(&f)
-		return err
+		return tx.hideUnseenDuplicates(page.Items...)
 	})
 	return page, err
 }

@@ -94,6 +94,9 @@ func (s *TimelineService) FindTimeline(ctx context.Context, incidentID int64, f 
 		if err != nil {
 			return err
 		}
+		if err := tx.hideUnseenInTimeline(items); err != nil {
+			return err
+		}
 		page = &vigil.TimelinePage{Items: items}
 		if len(page.Items) > f.Limit {
 			page.Items = page.Items[:f.Limit]
