@@ -107,7 +107,38 @@ func normalizeTyped(t ObservableType, v string) (ObservableType, string, error) 
 	return t, out, nil
 }
 
-// --- refanging ---
+// --- defanging and refanging ---
+
+// Defang writes a normalised value so that no reader, mail client or PDF
+// viewer turns it into a live link or address: hxxps://evil[.]example/x,
+// evil[.]example, 192.0.2[.]1 as 192[.]0[.]2[.]1, bob[@]evil[.]example.
+// NormalizeObservable takes each back to the value (refang). Other types
+// (hashes, accounts, IPv6, which no viewer links) are returned as given.
+func Defang(t ObservableType, v string) string {
+	dots := func(s string) string { return strings.ReplaceAll(s, ".", "[.]") }
+	switch t {
+	case ObsDomain, ObsHostname, ObsIPv4:
+		return dots(v)
+	case ObsEmail:
+		local, domain, ok := strings.Cut(v, "@")
+		if !ok {
+			return dots(v)
+		}
+		return local + "[@]" + dots(domain)
+	case ObsURL:
+		scheme, rest, ok := strings.Cut(v, "://")
+		if !ok {
+			return dots(v)
+		}
+		host, path, _ := strings.Cut(rest, "/")
+		out := strings.Replace(scheme, "http", "hxxp", 1) + "://" + dots(host)
+		if len(rest) > len(host) {
+			out += "/" + path
+		}
+		return out
+	}
+	return v
+}
 
 // refangTokens are the defanging tokens analysts and feeds use to stop a
 // value from being clickable, with what they stand for.

@@ -662,3 +662,33 @@ func FuzzExtractObservables(f *testing.F) {
 		}
 	})
 }
+
+// TestDefang: a defanged value is no link, and normalising it gives the
+// value back.
+func TestDefang(t *testing.T) {
+	for _, tt := range []struct {
+		typ      ObservableType
+		in, want string
+	}{
+		{ObsURL, "https://evil.example/login.php?next=a.b", "hxxps://evil[.]example/login.php?next=a.b"},
+		{ObsURL, "http://evil.example/", "hxxp://evil[.]example/"},
+		{ObsURL, "ftp://files.evil.example/x", "ftp://files[.]evil[.]example/x"},
+		{ObsDomain, "evil.example", "evil[.]example"},
+		{ObsHostname, "mail.corp.example", "mail[.]corp[.]example"},
+		{ObsIPv4, "192.0.2.1", "192[.]0[.]2[.]1"},
+		{ObsEmail, "bob@evil.example", "bob[@]evil[.]example"},
+		{ObsSHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{ObsIPv6, "2001:db8::1", "2001:db8::1"},
+	} {
+		got := Defang(tt.typ, tt.in)
+		if got != tt.want {
+			t.Errorf("Defang(%s, %q) = %q, want %q", tt.typ, tt.in, got, tt.want)
+		}
+		if tt.typ == ObsURL && strings.HasPrefix(tt.in, "ftp") {
+			continue // refang knows hxxp only; ftp hosts are still defanged
+		}
+		if _, back, err := NormalizeObservable(tt.typ, got); err != nil || back != tt.in {
+			t.Errorf("NormalizeObservable(%s, %q) = %q, %v; want %q", tt.typ, got, back, err, tt.in)
+		}
+	}
+}

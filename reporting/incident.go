@@ -147,7 +147,8 @@ func Incident(in IncidentInput) *Doc {
 	var iocs [][]string
 	for _, o := range in.Observables {
 		if o.IOC {
-			iocs = append(iocs, []string{string(o.Type), o.Value, "TLP:" + string(o.TLP)})
+			// Defanged, so no viewer of any format makes it a live link.
+			iocs = append(iocs, []string{string(o.Type), vigil.Defang(o.Type, o.Value), "TLP:" + string(o.TLP)})
 		}
 	}
 	if len(iocs) > 0 {

@@ -45,13 +45,20 @@ func (d *Doc) Markdown() string {
 // mdInline escapes what Markdown would read as markup in one line of text.
 func mdInline(s string) string {
 	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	// "1. item" or "2) item" opens a list only at the start of a line, and
+	// only with a space (or nothing) after the marker: "2.0 hours" does not.
+	digits := len(s) - len(strings.TrimLeft(s, "0123456789"))
 	var b strings.Builder
 	for i, r := range s {
 		switch r {
-		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '#':
+		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '#', '~':
 			b.WriteByte('\\')
-		case '-', '+', '!':
+		case '-', '+', '!', '=':
 			if i == 0 {
+				b.WriteByte('\\')
+			}
+		case '.', ')':
+			if i == digits && digits > 0 && (i+1 == len(s) || s[i+1] == ' ') {
 				b.WriteByte('\\')
 			}
 		}

@@ -76,24 +76,8 @@ func (d *Doc) PDF(w io.Writer) error {
 
 // table draws a table whose columns share the width by how much they hold.
 func table(pdf *fpdf.Fpdf, t *Table, usable float64, txt func(string) string) {
+	widths := columnWidths(pdf, t, usable, txt)
 	n := len(t.Head)
-	weight := make([]float64, n)
-	for i, h := range t.Head {
-		weight[i] = float64(min(len(h), 40)) + 8
-	}
-	for _, r := range t.Rows {
-		for i := 0; i < n && i < len(r); i++ {
-			weight[i] = max(weight[i], float64(min(len(r[i]), 60))+4)
-		}
-	}
-	sum := 0.0
-	for _, w := range weight {
-		sum += w
-	}
-	widths := make([]float64, n)
-	for i := range weight {
-		widths[i] = usable * weight[i] / sum
-	}
 	const lh = 4.6
 	row := func(cells []string, bold bool) {
 		style := ""
@@ -152,6 +136,61 @@ func table(pdf *fpdf.Fpdf, t *Table, usable float64, txt func(string) string) {
 		row(r, false)
 	}
 	pdf.Ln(2)
+}
+
+// columnWidths shares usable among the columns by how much they hold, but
+// first gives each column room for its longest word (up to a limit), so
+// that words break between letters only where one is too long for any
+// sensible column ("Submitted" broken as "Submitte/d" in the duties table).
+func columnWidths(pdf *fpdf.Fpdf, t *Table, usable float64, txt func(string) string) []float64 {
+	n := len(t.Head)
+	weight := make([]float64, n)
+	floor := make([]float64, n) // the longest word, in mm, with the cell's padding
+	measure := func(i int, s string, style string) {
+		pdf.SetFont("Helvetica", style, 8.5)
+		for _, w := range strings.Fields(txt(s)) {
+			floor[i] = max(floor[i], pdf.GetStringWidth(w)+2.5)
+		}
+	}
+	for i, h := range t.Head {
+		weight[i] = float64(min(len(h), 40)) + 8
+		measure(i, h, "B")
+	}
+	for _, r := range t.Rows {
+		for i := 0; i < n && i < len(r); i++ {
+			weight[i] = max(weight[i], float64(min(len(r[i]), 60))+4)
+			measure(i, r[i], "")
+		}
+	}
+	widths := make([]float64, n)
+	sumWeight := 0.0
+	for i := range weight {
+		floor[i] = min(floor[i], usable/2) // a hash or a URL breaks anyway
+		sumWeight += weight[i]
+	}
+	// By weight first; columns below their floor are raised to it, and
+	// what that takes comes from the others in proportion to what they
+	// have above theirs, so none of them falls below its own.
+	deficit, surplus := 0.0, 0.0
+	for i := range widths {
+		widths[i] = usable * weight[i] / sumWeight
+		if widths[i] < floor[i] {
+			deficit += floor[i] - widths[i]
+		} else {
+			surplus += widths[i] - floor[i]
+		}
+	}
+	if deficit == 0 || deficit > surplus {
+		return widths
+	}
+	for i := range widths {
+		if widths[i] < floor[i] {
+			widths[i] = floor[i]
+		} else {
+			widths[i] -= deficit * (widths[i] - floor[i]) / surplus
+		}
+	}
+	return widths
 }
 
 // maxCellLines is the most lines a table cell takes in a PDF.

@@ -39,10 +39,13 @@ func TestIncidentReport(t *testing.T) {
 		"is a high-severity Phishing incident", "It was detected 3.0 hours after it began, contained 2.0 hours after detection, recovered 6.0 hours after detection.",
 		"Personal data was involved.", "Reporting duties: 1 submitted, 0 outstanding.", "Root cause: No call-back check on changed bank details.",
 		"| Notify the ICO | Information Commissioner's Office |", "ICO-123", "£12,400.  \nThe bank recalled it.", "## Lessons",
-		"| Recall the payment | Contain | Done | Rita |", "ceo@examp1e.com", "Time to acknowledge"} {
+		"| Recall the payment | Contain | Done | Rita |", `ceo\[@\]examp1e\[.\]com`, "Time to acknowledge"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)
 		}
+	}
+	if strings.Contains(md, "ceo@examp1e.com") || strings.Contains(string(d.HTML()), "ceo@examp1e.com") {
+		t.Error("an IOC is written live, not defanged")
 	}
 	if strings.Contains(md, "edit noise") {
 		t.Error("edits belong in Vigil, not in the report's timeline")
