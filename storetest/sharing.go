@@ -306,6 +306,24 @@ func testSharingBatches(t *testing.T, open Opener) {
 	if err != nil || got.TotalCount != 4 || got.SuccessCount != 3 || got.FailureCount != 1 || len(got.Successes) != 3 {
 		t.Errorf("merged status: %v %+v", err, got)
 	}
+
+	// Past 1,000 refused objects, in two batches, the status still says why
+	// the first 1,000 were refused, and counts them all.
+	var bad []*vigil.IncomingObject
+	for i := range 1500 {
+		bad = append(bad, &vigil.IncomingObject{ID: fmt.Sprintf("x--%d", i), Err: fmt.Errorf("refused %d", i)})
+	}
+	st, err = s.Sharing.AddObjects(admin, c.ID, bad[:700], nil)
+	if err == nil {
+		st, err = s.Sharing.AddObjects(admin, c.ID, bad[700:], st)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Sharing.FindStatus(admin, st.ID)
+	if err != nil || got.FailureCount != 1500 || len(got.Failures) != 1000 || got.Failures[999].Message != "refused 999" {
+		t.Errorf("status of 1,500 refused objects: %v, count %d, %d listed", err, got.FailureCount, len(got.Failures))
+	}
 }
 
 // testSharingDateAddedGaps: the date_added times a partner reads say

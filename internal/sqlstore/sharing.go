@@ -290,11 +290,6 @@ func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject,
 	}
 	st.SuccessCount += successes
 	st.FailureCount += failures
-	if st.FailureCount > MaxStatusDetails {
-		// Nor a million failures: the counts say how many (the lists are
-		// optional in TAXII, and a list must match its count).
-		st.Failures = nil
-	}
 	if st.SuccessCount > MaxStatusDetails {
 		// A big import lists its failures, not a million successes:
 		// success_count says how many (TAXII's successes is optional).
@@ -332,8 +327,10 @@ func (tx *Tx) addToCollection(collectionID string, objs []*vigil.IncomingObject,
 	return st, nil
 }
 
-// MaxStatusDetails is how many successes a status lists; past it, only
-// their count is kept.
+// MaxStatusDetails is how many successes and failures a status lists:
+// past it, a big import lists no successes (success_count says how many)
+// and the first MaxStatusDetails failures, with their reasons, beside a
+// failure_count of all of them.
 const MaxStatusDetails = 1000
 
 // versionString formats a version as TAXII does (microseconds, UTC).
