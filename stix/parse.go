@@ -165,30 +165,37 @@ func Check(raw []byte) (*Info, error) {
 			return nil, errors.New("object_marking_refs must be a list of marking-definition ids")
 		}
 		for _, m := range in.Markings {
-			t, ok := TLPOf(m)
-			if !ok {
-				t, ok = tlp1Markings[m]
-			}
-			if ok && t.Rank() > in.TLP.Rank() {
-				in.TLP = t
-			}
+			in.TLP = stricterMarking(in.TLP, m)
 		}
 	}
 	// Granular markings restrict parts of the object; Vigil shares whole
 	// objects, so the most restrictive TLP among them counts for it all.
 	for _, g := range o.Granular {
-		t, ok := TLPOf(g.Ref)
-		if !ok {
-			t, ok = tlp1Markings[g.Ref]
-		}
-		if ok && t.Rank() > in.TLP.Rank() {
-			in.TLP = t
-		}
+		in.TLP = stricterMarking(in.TLP, g.Ref)
 	}
 	if in.Type == "marking-definition" && in.TLP == "" {
 		in.TLP = vigil.TLPClear // a definition not marked itself is public: it says what a label means
 	}
 	return in, nil
+}
+
+// stricterMarking returns the stricter of tlp and what the marking
+// definition ref says. A marking Vigil does not know (a statement, a
+// PAP or a sharing agreement of the producer's) may restrict sharing in
+// ways it cannot read, so it counts as the most restrictive, TLP:RED:
+// shared with nobody, matched only as an indicator "marked TLP:RED".
+func stricterMarking(tlp vigil.TLP, ref string) vigil.TLP {
+	t, ok := TLPOf(ref)
+	if !ok {
+		t, ok = tlp1Markings[ref]
+	}
+	if !ok {
+		t = vigil.TLPRed
+	}
+	if t.Rank() > tlp.Rank() {
+		return t
+	}
+	return tlp
 }
 
 // MaxObjectSize bounds one object in a bundle.

@@ -26,6 +26,18 @@ func TestCheck(t *testing.T) {
 	if err != nil || !sco.Version.IsZero() || sco.SpecVersion != "2.1" || sco.TLP != "" {
 		t.Errorf("SCO without spec_version: %+v %v", sco, err)
 	}
+	// A marking Vigil cannot read (a statement, a PAP, a sharing agreement)
+	// makes the object TLP:RED: it may restrict what Vigil cannot tell.
+	for name, refs := range map[string]string{
+		"object":   `"object_marking_refs":["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb","marking-definition--1f1e7bdc-7a8b-4b1b-b1a1-6a7d1bd0c6b1"]`,
+		"granular": `"granular_markings":[{"marking_ref":"marking-definition--1f1e7bdc-7a8b-4b1b-b1a1-6a7d1bd0c6b1","selectors":["description"]}]`,
+	} {
+		obj := `{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z",
+			"modified":"2026-01-02T00:00:00.000Z","pattern":"[ipv4-addr:value = '1.2.3.4']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z",` + refs + `}`
+		if in, err := Check([]byte(obj)); err != nil || in.TLP != vigil.TLPRed {
+			t.Errorf("%s marking unknown to Vigil: TLP %q, %v; want RED", name, in.TLP, err)
+		}
+	}
 	custom, err := Check([]byte(`{"type":"x-acme-widget","spec_version":"2.1","id":"x-acme-widget--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z"}`))
 	if err != nil || custom.Type != "x-acme-widget" {
 		t.Errorf("unknown type refused: %v", err)

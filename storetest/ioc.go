@@ -116,7 +116,7 @@ func testIOC(t *testing.T, open Opener) {
 		indicator(3, `[file:hashes.'SHA-256' = '`+strings.Repeat("AB", 32)+`']`, t0, vigil.TLPAmber, ``),
 		indicator(4, `[url:value = 'http://drop.example/x.exe'] OR [ipv6-addr:value = '2001:db8:beef::/48']`, t0, vigil.TLPClear, ``),
 		indicator(5, `[domain-name:value = 'phish.example']`, t0, vigil.TLPRed, `,"name":"Red domain"`),
-		indicator(6, `[domain-name:value = 'spoof.example']`, t0, vigil.TLPGreen, ``),
+		indicator(6, `[domain-name:value = 'spoof.example']`, t0, "", ``), // unmarked: shared and matched as AMBER
 		// None of these give entries: two observations at once, made by
 		// the organisation itself, revoked, expired, not STIX.
 		indicator(7, `[ipv4-addr:value = '10.1.2.3' AND domain-name:value = 'x.example']`, t0, vigil.TLPGreen, ``),
@@ -174,6 +174,9 @@ func testIOC(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	for _, h := range p.Hits {
+		if h.IndicatorValue == "spoof.example" && h.TLP != vigil.TLPAmber {
+			t.Errorf("hit on an unmarked indicator has TLP %q, want AMBER, the TLP it is shared at", h.TLP)
+		}
 		if h.IndicatorValue == "10.1.0.0/16" {
 			if h.Confidence == nil || *h.Confidence != 80 || h.IndicatorName != "Botnet range" || h.Source != "Sector feed" ||
 				h.Incident == nil || h.Incident.Reference != inc.Reference || h.TLP != vigil.TLPGreen {

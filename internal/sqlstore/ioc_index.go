@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/stix"
 )
 
@@ -108,6 +109,11 @@ func (tx *Tx) entryRows(seq int64, coll, id, tlp string, rank int, body, own str
 	var conf any
 	if ind.Confidence != nil {
 		conf = int64(*ind.Confidence)
+	}
+	if tlp == "" && rank >= 0 && rank < len(vigil.TLPs) {
+		// Unmarked: the TLP it is shared and matched at (unmarkedRank),
+		// so that a hit on it says so rather than "".
+		tlp = string(vigil.TLPs[rank])
 	}
 	var out [][]any
 	for _, iv := range ind.Values {
