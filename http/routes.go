@@ -273,7 +273,7 @@ func (s *Server) routes() {
 		Summary: "The incident as a STIX 2.1 bundle: identity, incident, observables, indicators for IOCs, sightings, TLP 2.0 markings",
 		Query: []param{
 			{"report", "Add a report object listing the bundle's objects.", boolean(), false},
-			{"max_tlp", "Leave out observables marked above this TLP (the incident itself is always in).", enumOf(vigil.TLPs), false},
+			{"max_tlp", "Leave out every object marked above this TLP (an incident above it goes, with what names it).", enumOf(vigil.TLPs), false},
 		}, Resp: stix.Bundle{}, Media: stix.MediaType})
 
 	s.api("POST /api/v1/incidents/{id}/publish", s.incident(s.handleIncidentPublish), op{ID: "publishIncidentIndicators", Tag: "Sharing",

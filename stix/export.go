@@ -15,8 +15,9 @@ type Export struct {
 	Observables []*vigil.Observable
 	// Report adds a report object that lists everything in the bundle.
 	Report bool
-	// MaxTLP leaves out observables above it (the incident itself is
-	// always included, at its own TLP). Empty keeps all.
+	// MaxTLP bounds every object of the bundle: whatever is marked above
+	// it is left out (an incident above it, then, with what names it or is
+	// marked like it: see withinTLP). Empty keeps all.
 	MaxTLP vigil.TLP
 	// Now is the bundle's time (its report's published time).
 	Now time.Time
@@ -37,13 +38,121 @@ func (e *Export) Bundle() (*Bundle, error) {
 	if inc == nil || inc.Reference == "" {
 		return nil, fmt.Errorf("stix: no incident")
 	}
+	b, err := e.bundle()
+	if err != nil || e.MaxTLP == "" {
+		return b, err
+	}
+	b.Objects = withinTLP(b.Objects, e.MaxTLP)
+	return b, nil
+}
+
+// withinTLP keeps the objects marked at or below max, and of those only
+// the ones whose references all stay in: an incident above max goes, and
+// with it what is marked like it or names it (the observed data, the
+// relationships and sightings, the report). The identity stays, marked
+// like the least restrictive object it signs, and the marking definitions
+// are those still in use.
+func withinTLP(objs []Object, max vigil.TLP) []Object {
+	tlpOf := func(o Object) (vigil.TLP, bool) {
+		refs, _ := o["object_marking_refs"].([]string)
+		t := vigil.TLP("")
+		for _, r := range refs {
+			rt, ok := TLPOf(r)
+			if !ok {
+				return "", false
+			}
+			t = maxTLP(t, rt)
+		}
+		return t, t != ""
+	}
+	gone := map[string]bool{}
+	for _, o := range objs {
+		if o.Type() == "marking-definition" || o.Type() == "identity" {
+			continue
+		}
+		if t, ok := tlpOf(o); !ok || t.Rank() > max.Rank() {
+			gone[o.ID()] = true
+		}
+	}
+	// What names a removed object goes too, until nothing more does.
+	for changed := true; changed; {
+		changed = false
+		for _, o := range objs {
+			if gone[o.ID()] || o.Type() == "marking-definition" {
+				continue
+			}
+			for k, v := range o {
+				var refs []string
+				switch x := v.(type) {
+				case string:
+					if strings.HasSuffix(k, "_ref") {
+						refs = []string{x}
+					}
+				case []string:
+					if strings.HasSuffix(k, "_refs") && k != "object_marking_refs" {
+						refs = x
+					}
+				}
+				for _, r := range refs {
+					if gone[r] {
+						gone[o.ID()], changed = true, true
+					}
+				}
+			}
+		}
+	}
+	var kept []Object
+	least := max
+	for _, o := range objs {
+		if gone[o.ID()] || o.Type() == "marking-definition" {
+			continue
+		}
+		if t, ok := tlpOf(o); ok && o.Type() != "identity" && t.Rank() < least.Rank() {
+			least = t
+		}
+		kept = append(kept, o)
+	}
+	used := map[string]bool{}
+	for i, o := range kept {
+		if o.Type() == "identity" {
+			id := Object{}
+			for k, v := range o {
+				id[k] = v
+			}
+			id["object_marking_refs"] = []string{TLPMarkings[least].ID()}
+			kept[i] = id
+		}
+		for _, r := range kept[i]["object_marking_refs"].([]string) {
+			used[r] = true
+		}
+	}
+	var marks []Object
+	for _, t := range vigil.TLPs {
+		if used[TLPMarkings[t].ID()] {
+			marks = append(marks, TLPMarkings[t])
+		}
+	}
+	return append(marks, kept...)
+}
+
+// effectiveTLP is the label an object is marked with: AMBER when unset.
+func effectiveTLP(t vigil.TLP) vigil.TLP {
+	if t == "" {
+		return vigil.TLPAmber
+	}
+	return t
+}
+
+// bundle is Bundle without the max_tlp checks: Indicators, which keeps
+// only the indicators and their observables, uses it for an incident of
+// any label.
+func (e *Export) bundle() (*Bundle, error) {
+	inc := e.Incident
 	identity := IdentityID(e.Org)
 	created, modified := Timestamp(inc.CreatedAt), Timestamp(inc.UpdatedAt)
 	used := map[vigil.TLP]bool{}
 	mark := func(o Object, t vigil.TLP) Object {
-		if t == "" {
-			t = vigil.TLPAmber
-		}
+		t = effectiveTLP(t)
 		used[t] = true
 		o["object_marking_refs"] = []string{TLPMarkings[t].ID()}
 		return o
@@ -264,7 +373,7 @@ func (e *Export) Indicators() ([]Object, error) {
 		}
 	}
 	cp.Observables, cp.Report = iocs, false
-	b, err := cp.Bundle()
+	b, err := cp.bundle()
 	if err != nil {
 		return nil, err
 	}

@@ -283,3 +283,53 @@ func TestSameIOCInTwoIncidents(t *testing.T) {
 		t.Fatal("no indicators")
 	}
 }
+
+// TestExportMaxTLPEveryObject: max_tlp bounds every object of the bundle,
+// not only observables and indicators. An AMBER incident exported at
+// GREEN leaves out the incident and what is marked like it or names it,
+// and keeps a bundle whose every reference resolves inside it.
+func TestExportMaxTLPEveryObject(t *testing.T) {
+	for _, max := range []vigil.TLP{vigil.TLPClear, vigil.TLPGreen, vigil.TLPAmber} {
+		e := sample(1)
+		e.Report, e.MaxTLP = true, max
+		b, err := e.Bundle()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		types := map[string]int{}
+		for _, o := range b.Objects {
+			ids[o.ID()] = true
+			types[o.Type()]++
+		}
+		for _, o := range b.Objects {
+			marks, _ := o["object_marking_refs"].([]string)
+			if o.Type() != "marking-definition" && len(marks) == 0 {
+				t.Errorf("max_tlp %s: %s is not marked", max, o.ID())
+			}
+			for _, r := range marks {
+				if tlp, ok := TLPOf(r); !ok || tlp.Rank() > max.Rank() {
+					t.Errorf("max_tlp %s: %s is marked %s", max, o.ID(), tlp)
+				}
+			}
+			for k, v := range o {
+				refs, _ := v.([]string)
+				if s, ok := v.(string); ok && strings.HasSuffix(k, "_ref") {
+					refs = []string{s}
+				}
+				for _, r := range refs {
+					if (strings.HasSuffix(k, "_ref") || strings.HasSuffix(k, "_refs")) && !ids[r] {
+						t.Errorf("max_tlp %s: %s.%s names %s, not in the bundle", max, o.ID(), k, r)
+					}
+				}
+			}
+		}
+		wantIncident := max == vigil.TLPAmber // the incident is AMBER
+		if (types["incident"] == 1) != wantIncident || (types["report"] == 1) != wantIncident {
+			t.Errorf("max_tlp %s: %v", max, types)
+		}
+		if max != vigil.TLPClear && types["indicator"] == 0 {
+			t.Errorf("max_tlp %s keeps no indicator: %v", max, types)
+		}
+	}
+}
