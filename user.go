@@ -107,9 +107,6 @@ type UserService interface {
 	// SetPassword replaces a user's password and ends their sessions. An
 	// admin may set anyone's; others only their own, with the current one.
 	SetPassword(ctx context.Context, id int64, current, next string) error
-	// CountUsers counts all users, without authorisation: the server uses
-	// it at start to decide whether to create the first admin.
-	CountUsers(ctx context.Context) (int, error)
 }
 
 // Token is an API token for scripts and integrations. The secret is shown

@@ -107,6 +107,66 @@ func TestServeFirstAdmin(t *testing.T) {
 	}
 }
 
+// loginStatus tries a password at the API's login and returns the status.
+func loginStatus(t *testing.T, base, username, password string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": username, "password": password})
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestServeAfterSeed: "vigil seed" before the first start filled the store
+// with analysts, and the first start, finding users, made no administrator
+// and printed nothing. It must make one.
+func TestServeAfterSeed(t *testing.T) {
+	data := t.TempDir()
+	var seedOut bytes.Buffer
+	if err := run(t.Context(), []string{"seed", "-data", data, "-incidents", "20", "-timeline", "4", "-users", "3"}, strings.NewReader(""), &seedOut, &seedOut); err != nil {
+		t.Fatalf("seed: %v\n%s", err, seedOut.String())
+	}
+	m, out := MustRunMain(t, data)
+	pw := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.String())
+	if pw == nil {
+		t.Fatalf("no password printed after seed: %q", out.String())
+	}
+	if st := loginStatus(t, m.HTTPServer.URL(), "admin", pw[1]); st != http.StatusOK {
+		t.Errorf("login with the printed password: %d", st)
+	}
+}
+
+// TestServeOneTimePasswordAgain: a first start that stopped after printing
+// the one-time password (its port taken, the output lost) must not leave an
+// administrator nobody can log in as: until it is used, each start prints a
+// new one, and the old one no longer works.
+func TestServeOneTimePasswordAgain(t *testing.T) {
+	data := t.TempDir()
+	m, out := MustRunMain(t, data)
+	first := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.String())
+	m.Close()
+	m, out = MustRunMain(t, data)
+	second := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.String())
+	if first == nil || second == nil || first[1] == second[1] {
+		t.Fatalf("first start printed %q, second %q", first, second)
+	}
+	base := m.HTTPServer.URL()
+	if st := loginStatus(t, base, "admin", first[1]); st != http.StatusUnauthorized {
+		t.Errorf("the first one-time password still works: %d", st)
+	}
+	if st := loginStatus(t, base, "admin", second[1]); st != http.StatusOK {
+		t.Errorf("login with the new one-time password: %d", st)
+	}
+	// Used once (a login), it is the admin's to change: no third one.
+	m.Close()
+	_, out = MustRunMain(t, data)
+	if out.Len() != 0 {
+		t.Errorf("a start after the admin logged in printed %q", out.String())
+	}
+}
+
 func TestServeAdminPasswordFromEnv(t *testing.T) {
 	t.Setenv("VIGIL_ADMIN_PASSWORD", "chosen by the operator")
 	_, out := MustRunMain(t, t.TempDir())

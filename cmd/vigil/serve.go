@@ -155,15 +155,20 @@ func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
 	return nil
 }
 
-// bootstrapAdmin creates the "admin" account on an empty store, with the
-// password from VIGIL_ADMIN_PASSWORD or a random one printed once.
+// bootstrapAdmin makes sure the store has an administrator. With none
+// active (a new store, or one that "vigil seed" filled with analysts
+// before the first start), it creates "admin" with the password from
+// VIGIL_ADMIN_PASSWORD, or a one-time password it prints. While that
+// one-time password is unused, each start prints a new one: a first start
+// that stopped after printing it (its port taken, say) leaves no admin that
+// nobody can log in as.
 func (m *Main) bootstrapAdmin(ctx context.Context) error {
-	n, err := m.Store.Services().Users.CountUsers(ctx)
+	sys := vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap"))
+	users := m.Store.Services().Users
+	role, active := vigil.RoleAdmin, false
+	admins, _, err := users.FindUsers(sys, vigil.UserFilter{Role: &role, Disabled: &active, Limit: 2})
 	if err != nil {
-		return fmt.Errorf("count users: %w", err)
-	}
-	if n > 0 {
-		return nil
+		return fmt.Errorf("find the administrators: %w", err)
 	}
 	pw, err := secretFromEnv("VIGIL_ADMIN_PASSWORD")
 	if err != nil {
@@ -176,11 +181,29 @@ func (m *Main) bootstrapAdmin(ctx context.Context) error {
 		}
 		pw = pw[:24]
 	}
+	if len(admins) > 0 {
+		a := admins[0]
+		if !generated || len(admins) > 1 || !a.MustChangePassword || a.LastLoginAt != nil {
+			return nil
+		}
+		// The one-time password was never used: it may never have been
+		// seen. Replace it, and print the new one.
+		if err := users.SetPassword(sys, a.ID, "", pw); err != nil {
+			return fmt.Errorf("renew the first admin's one-time password: %w", err)
+		}
+		if m.Stdout != nil {
+			fmt.Fprintf(m.Stdout, "\nThe first administrator has not logged in yet; here is a new one-time password.\n  username: %s\n  password: %s\nThis password is shown once. Log in and change it.\n\n", a.Username, pw)
+		}
+		return nil
+	}
 	// A printed password is a one-time password: the admin must choose
 	// their own at the first login. One from VIGIL_ADMIN_PASSWORD is the
 	// operator's choice and stays.
 	u := &vigil.User{Username: "admin", Name: "Administrator", Role: vigil.RoleAdmin, MustChangePassword: generated}
-	if err := m.Store.Services().Users.CreateUser(vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap")), u, pw); err != nil {
+	if err := users.CreateUser(sys, u, pw); err != nil {
+		if vigil.ErrorCode(err) == vigil.ECONFLICT {
+			return fmt.Errorf("no active administrator, and the username admin is taken: make one with \"vigil user create -role admin\"")
+		}
 		return fmt.Errorf("create the first admin: %w", err)
 	}
 	if generated && m.Stdout != nil {

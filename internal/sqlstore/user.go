@@ -250,10 +250,3 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, current, next s
 		return nil
 	})
 }
-
-// CountUsers counts every user. It needs no actor: the server calls it at
-// start to decide whether to create the first administrator.
-func (s *UserService) CountUsers(ctx context.Context) (n int, err error) {
-	err = s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	return n, err
-}
