@@ -309,6 +309,26 @@ func summarize(name string, clients int, lat []time.Duration, total time.Duratio
 
 // startCPUProfile writes a CPU profile to path until the returned stop is
 // called; with path empty it does nothing.
+// withBenchStore runs fn on the configured store, for a benchmark: in a
+// temporary folder, removed after, unless -data or -database names one,
+// and under a CPU profile written to cpuProfile if it is set.
+func withBenchStore(ctx context.Context, cfg *Config, name, cpuProfile string, fn func(*Store) error) error {
+	if cfg.Database == "" && cfg.Data == "./vigil-data" {
+		dir, err := os.MkdirTemp("", "vigil-bench-"+name+"-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Data = dir
+	}
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	return withStore(ctx, cfg, fn)
+}
+
 func startCPUProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -45,20 +44,7 @@ func benchIOCCommand(stdout, stderr io.Writer) *ffcli.Command {
 		ShortHelp: "Time IOC matching: retro-hunting new indicators through past alerts, and matching new alerts.",
 		FlagSet:   fs, Options: options,
 		Exec: func(ctx context.Context, _ []string) error {
-			if cfg.Database == "" && cfg.Data == "./vigil-data" {
-				dir, err := os.MkdirTemp("", "vigil-bench-ioc-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				cfg.Data = dir
-			}
-			stopProfile, err := startCPUProfile(*cpuProfile)
-			if err != nil {
-				return err
-			}
-			defer stopProfile()
-			return withStore(ctx, &cfg, func(s *Store) error {
+			return withBenchStore(ctx, &cfg, "ioc", *cpuProfile, func(s *Store) error {
 				r, err := benchIOC(ctx, s, *alerts, *indicators, *fresh, stderr)
 				if err != nil {
 					return err

@@ -51,20 +51,7 @@ func benchTAXIICommand(stdout, stderr io.Writer) *ffcli.Command {
 		ShortHelp: "Import a generated STIX bundle streamed, then read the collection back through TAXII GET objects.",
 		FlagSet:   fs, Options: options,
 		Exec: func(ctx context.Context, _ []string) error {
-			if cfg.Database == "" && cfg.Data == "./vigil-data" {
-				dir, err := os.MkdirTemp("", "vigil-bench-taxii-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				cfg.Data = dir
-			}
-			stopProfile, err := startCPUProfile(*cpuProfile)
-			if err != nil {
-				return err
-			}
-			defer stopProfile()
-			return withStore(ctx, &cfg, func(s *Store) error {
+			return withBenchStore(ctx, &cfg, "taxii", *cpuProfile, func(s *Store) error {
 				r, err := benchTAXII(ctx, s, *n, *limit, stderr)
 				if err != nil {
 					return err
