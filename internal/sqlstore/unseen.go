@@ -21,32 +21,18 @@ const Unseen = "an incident you cannot see"
 // referenceInText finds incident references in free text.
 var referenceInText = regexp.MustCompile(`\bINC-\d{4}-\d{6,}\b`)
 
-// visibleReferences returns which of refs name incidents the actor may see.
-func (tx *Tx) visibleReferences(refs []string) (map[string]bool, error) {
-	seen := map[string]bool{}
-	if len(refs) == 0 {
+// visibleBy returns which of vals, values of the incidents' column col
+// (the reference or the id), name incidents the actor may see.
+func visibleBy[T comparable](tx *Tx, col string, scan func(rowScanner) (T, error), vals []T) (map[T]bool, error) {
+	seen := map[T]bool{}
+	if len(vals) == 0 {
 		return seen, nil
 	}
 	vis, vargs := tx.visible()
-	got, err := queryAll(tx, scanString, `SELECT i.reference FROM incidents i WHERE i.reference IN (`+placeholders(len(refs))+`) AND `+vis,
-		append(anySlice(refs), vargs...)...)
-	for _, r := range got {
-		seen[r] = true
-	}
-	return seen, err
-}
-
-// visibleIDs returns which of ids are incidents the actor may see.
-func (tx *Tx) visibleIDs(ids []int64) (map[int64]bool, error) {
-	seen := map[int64]bool{}
-	if len(ids) == 0 {
-		return seen, nil
-	}
-	vis, vargs := tx.visible()
-	got, err := queryAll(tx, scanInt64, `SELECT i.id FROM incidents i WHERE i.id IN (`+placeholders(len(ids))+`) AND `+vis,
-		append(anySlice(ids), vargs...)...)
-	for _, id := range got {
-		seen[id] = true
+	got, err := queryAll(tx, scan, `SELECT i.`+col+` FROM incidents i WHERE i.`+col+` IN (`+placeholders(len(vals))+`) AND `+vis,
+		append(anySlice(vals), vargs...)...)
+	for _, v := range got {
+		seen[v] = true
 	}
 	return seen, err
 }
@@ -64,7 +50,7 @@ func (tx *Tx) hideUnseenDuplicates(incs ...*vigil.Incident) error {
 			ids = append(ids, *inc.DuplicateOf)
 		}
 	}
-	seen, err := tx.visibleIDs(ids)
+	seen, err := visibleBy(tx, "id", scanInt64, ids)
 	if err != nil {
 		return err
 	}
@@ -101,11 +87,11 @@ func (tx *Tx) hideUnseenInTimeline(entries []*vigil.TimelineEntry) error {
 			}
 		}
 	}
-	seenRefs, err := tx.visibleReferences(refs)
+	seenRefs, err := visibleBy(tx, "reference", scanString, refs)
 	if err != nil {
 		return err
 	}
-	seenIDs, err := tx.visibleIDs(ids)
+	seenIDs, err := visibleBy(tx, "id", scanInt64, ids)
 	if err != nil {
 		return err
 	}
