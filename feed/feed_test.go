@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,15 +16,23 @@ import (
 	"github.com/vigil-ir/vigil/sqlite"
 )
 
-func open(t *testing.T) vigil.Services {
+// loopback admits the test servers, which listen on 127.0.0.1: without
+// it the store refuses feeds there.
+var loopback = vigil.OutboundAllow{Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+
+// openAllowing opens a store that lets feeds name allow's destinations.
+func openAllowing(t *testing.T, allow vigil.OutboundAllow) vigil.Services {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), sqlite.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.OutboundAllow = allow
 	t.Cleanup(func() { db.Close() })
 	return db.Services()
 }
+
+func open(t *testing.T) vigil.Services { return openAllowing(t, loopback) }
 
 func add(t *testing.T, svc vigil.Services, coll string, from, n int) {
 	t.Helper()

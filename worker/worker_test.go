@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ import (
 	"github.com/vigil-ir/vigil/sqlite"
 	"github.com/vigil-ir/vigil/worker"
 )
+
+// loopback admits the test servers, which listen on 127.0.0.1: without
+// it the store refuses channels there.
+var loopback = vigil.OutboundAllow{Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 
 // inbox is a real SMTP server (emersion/go-smtp) that keeps what it gets.
 type inbox struct {
@@ -80,6 +85,7 @@ func TestDutyRemindersEndToEnd(t *testing.T) {
 	clock := func() time.Time { return *now.Load() }
 	setNow(time.Date(2026, 10, 23, 12, 0, 0, 0, time.UTC)) // the clocks go back in London on the 25th
 	db.Now = clock
+	db.OutboundAllow = loopback
 	svc := db.Services()
 	sys := vigil.NewContextWithActor(ctx, vigil.SystemActor("test"))
 	mk := func(name string, role vigil.Role, email string) (context.Context, int64) {

@@ -122,6 +122,11 @@ func TestTAXIIFeedCommands(t *testing.T) {
 	}
 	coll := strings.TrimSpace(out)
 	t.Setenv("VIGIL_FEED_SECRET", "vgp_secret")
+	// A feed on this machine is refused unless -outbound-allow names it.
+	if out, err := cli("taxii", "feed", "add", "-name", "cert", "-url", "http://127.0.0.1:1/taxii2/api/collections/x", "-collection", coll, "-interval", "10m"); err == nil || !strings.Contains(out+err.Error(), "outbound-allow") {
+		t.Errorf("feed on loopback added without an allow-list: %v %s", err, out)
+	}
+	t.Setenv("VIGIL_OUTBOUND_ALLOW", "127.0.0.1")
 	if out, err := cli("taxii", "feed", "add", "-name", "cert", "-url", "http://127.0.0.1:1/taxii2/api/collections/x", "-collection", coll, "-interval", "10m"); err != nil {
 		t.Fatalf("feed add: %v %s", err, out)
 	}
