@@ -116,7 +116,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // startWorker runs the background jobs until Close.
 func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
-	sender := &notify.Sender{BaseURL: m.Config.BaseURL, Timeout: m.Config.NotifyTimeout}
+	sender := &notify.Sender{BaseURL: m.Config.BaseURL, Timeout: m.Config.NotifyTimeout, Allow: m.Config.OutboundAllow}
 	if sender.BaseURL == "" {
 		sender.BaseURL = url
 	}
