@@ -142,7 +142,7 @@ func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
 		Poll:          m.Config.JobPoll,
 		ScheduleEvery: m.Config.ScheduleEvery,
 		Observe:       metrics.ObserveJob,
-		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing},
+		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing, Allow: m.Config.OutboundAllow},
 		IOC:           m.Store.Services().IOC,
 		Exercises:     m.Store.Services().Exercises,
 	}

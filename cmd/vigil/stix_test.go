@@ -133,6 +133,14 @@ func TestTAXIIFeedCommands(t *testing.T) {
 	if out, err := cli("taxii", "feed", "poll", "1"); err == nil || !strings.Contains(out+err.Error(), "cannot reach the feed") {
 		t.Errorf("poll of an unreachable feed: %v %s", err, out)
 	}
+	t.Setenv("VIGIL_OUTBOUND_ALLOW", "10.0.0.0/8")
+	if out, err := cli("taxii", "feed", "poll", "1"); err == nil || !strings.Contains(out+err.Error(), "loopback") {
+		t.Errorf("poll of a feed on loopback, no longer allowed: %v %s", err, out)
+	}
+	t.Setenv("VIGIL_OUTBOUND_ALLOW", "127.0.0.1")
+	if out, err := cli("taxii", "feed", "poll", "1"); err == nil || !strings.Contains(out+err.Error(), "cannot reach the feed") {
+		t.Errorf("poll of an unreachable feed: %v %s", err, out)
+	}
 	if out, err := cli("taxii", "feed", "list"); err != nil || !strings.Contains(out, "cert") || !strings.Contains(out, "cannot reach") || strings.Contains(out, "vgp_secret") {
 		t.Errorf("feed list: %v %s", err, out)
 	}
