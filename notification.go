@@ -152,7 +152,7 @@ func checkWebhookURL(s string) string {
 	case err != nil || u.Host == "":
 		return "The URL is not valid; give the full https:// address."
 	case u.Scheme != "https" && u.Scheme != "http":
-		return "The URL must start with https:// (or http:// for a receiver inside your network)."
+		return "The URL must start with https:// (or http://)."
 	case u.User != nil:
 		return "Put no credentials in the URL."
 	case len(s) > 2000:

@@ -13,23 +13,40 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/outbound"
 )
 
 // Poller polls feeds.
 type Poller struct {
 	Feeds   vigil.FeedService
 	Sharing vigil.SharingService
-	HTTP    *http.Client
+	// Allow lists the internal destinations that feeds may reach; every
+	// other internal address is refused, also at the end of a redirect
+	// (package outbound).
+	Allow vigil.OutboundAllow
 	// PageSize is the limit asked for (default 1000); MaxPages (default
 	// 10,000) and Budget (default one minute, well inside a job's lease)
 	// bound one poll: the rest is fetched by the next, due at once.
 	PageSize, MaxPages int
 	Budget             time.Duration
+
+	once   sync.Once
+	client *http.Client // made from Allow on first use
 }
+
+// maxRedirects bounds the redirects one request of a feed follows.
+const maxRedirects = 5
+
+// statusError is a feed's answer other than 200: only its status is kept
+// (outbound.StatusText), never its body.
+type statusError struct{ code int }
+
+func (e *statusError) Error() string { return "the feed answered " + outbound.StatusText(e.code) }
 
 // maxPageBytes bounds one page of a feed: a hostile or broken feed cannot
 // make Vigil read without end.
@@ -64,7 +81,7 @@ func (p *Poller) Poll(ctx context.Context, id int64) error {
 	var highest *time.Time // the latest date_added seen during a next sequence
 	for i := 0; ; i++ {
 		page := p.page(ctx, f, size, next, after)
-		if page.Err != nil && next != "" && (strings.Contains(page.Err.Error(), "400") || strings.Contains(page.Err.Error(), "404")) {
+		if se := (*statusError)(nil); errors.As(page.Err, &se) && next != "" && (se.code == http.StatusBadRequest || se.code == http.StatusNotFound) {
 			page.ResetNext = true // an expired paging session: start again from added_after
 		}
 		if page.AddedAfter != nil && (highest == nil || page.AddedAfter.After(*highest)) {
@@ -117,12 +134,15 @@ func (p *Poller) page(ctx context.Context, f *vigil.Feed, size int, next string,
 	case f.Password != "":
 		req.Header.Set("Authorization", "Bearer "+f.Password)
 	}
-	client := p.HTTP
-	if client == nil {
-		client = http.DefaultClient
+	if err := f.CheckDestination(p.Allow); err != nil { // a feed saved before its host was refused
+		return vigil.FeedPage{Err: errors.New(vigil.ErrorMessage(err))}
 	}
-	resp, err := client.Do(req)
+	p.once.Do(func() { p.client = outbound.NewClient(p.Allow, maxRedirects) })
+	resp, err := p.client.Do(req)
 	if err != nil {
+		if be := outbound.Blocked(err); be != nil {
+			return vigil.FeedPage{Err: be}
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // not the URL: it may hold a token
@@ -131,11 +151,12 @@ func (p *Poller) page(ctx context.Context, f *vigil.Feed, size int, next string,
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return vigil.FeedPage{Err: fmt.Errorf("the feed answered %s: %s", resp.Status, strings.TrimSpace(string(b)))}
+		return vigil.FeedPage{Err: &statusError{resp.StatusCode}}
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/taxii+json") {
-		return vigil.FeedPage{Err: fmt.Errorf("the feed answered %q, not TAXII 2.1 JSON", ct)}
+		// The media type alone, and short: the header is the server's text.
+		mt, _, _ := strings.Cut(ct, ";")
+		return vigil.FeedPage{Err: fmt.Errorf("the feed answered %q, not TAXII 2.1 JSON", cut(strings.TrimSpace(mt), 60))}
 	}
 	st, env, derr, err := vigilhttp.ImportEnvelope(ctx, p.Sharing, f.CollectionID, io.LimitReader(resp.Body, maxPageBytes))
 	if err != nil {
@@ -157,4 +178,11 @@ func (p *Poller) page(ctx context.Context, f *vigil.Feed, size int, next string,
 		page.Err = fmt.Errorf("the feed's envelope broke after %d objects: %v", page.Objects, derr)
 	}
 	return page
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }

@@ -3,9 +3,14 @@ package feed_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,15 +20,23 @@ import (
 	"github.com/vigil-ir/vigil/sqlite"
 )
 
-func open(t *testing.T) vigil.Services {
+// loopback admits the test servers, which listen on 127.0.0.1: without
+// it feeds there are refused, as TestFeedRefusesInternal shows.
+var loopback = vigil.OutboundAllow{Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+
+// openAllowing opens a store that lets feeds name allow's destinations.
+func openAllowing(t *testing.T, allow vigil.OutboundAllow) vigil.Services {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), sqlite.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.OutboundAllow = allow
 	t.Cleanup(func() { db.Close() })
 	return db.Services()
 }
+
+func open(t *testing.T) vigil.Services { return openAllowing(t, loopback) }
 
 func add(t *testing.T, svc vigil.Services, coll string, from, n int) {
 	t.Helper()
@@ -92,7 +105,7 @@ func TestFeedFromAnotherVigil(t *testing.T) {
 	if f.Password != "" || !strings.HasSuffix(f.URL, "/") {
 		t.Errorf("created feed: %+v", f)
 	}
-	poller := &feed.Poller{Feeds: b.Feeds, Sharing: b.Sharing}
+	poller := &feed.Poller{Feeds: b.Feeds, Sharing: b.Sharing, Allow: loopback}
 	if err := poller.Poll(sys(), f.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +128,7 @@ func TestFeedFromAnotherVigil(t *testing.T) {
 	}
 	// A poll cut short (one page) leaves its next; a new poller resumes.
 	add(t, a, shared.ID, 3000, 1500)
-	short := &feed.Poller{Feeds: b.Feeds, Sharing: b.Sharing, MaxPages: 1}
+	short := &feed.Poller{Feeds: b.Feeds, Sharing: b.Sharing, MaxPages: 1, Allow: loopback}
 	if err := short.Poll(sys(), f.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +136,7 @@ func TestFeedFromAnotherVigil(t *testing.T) {
 	if n := count(t, b, local.ID); n != 3510 || got.Next == "" {
 		t.Errorf("after a one-page poll: %d objects, next %q", n, got.Next)
 	}
-	restarted := &feed.Poller{Feeds: b.Feeds, Sharing: b.Sharing}
+	restarted := &feed.Poller{Feeds: b.Feeds, Sharing: b.Sharing, Allow: loopback}
 	if err := restarted.Poll(sys(), f.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +158,109 @@ func TestFeedFromAnotherVigil(t *testing.T) {
 	}
 	if list, _ := b.Feeds.FindFeeds(sys()); len(list) != 1 || list[0].Password != "" {
 		t.Errorf("FindFeeds shows the password: %+v", list)
+	}
+}
+
+// serveOn starts an HTTP server on addr ("127.0.0.2:0") and counts its
+// requests. All of 127.0.0.0/8 is this machine on Linux: servers on
+// 127.0.0.1 and 127.0.0.2 stand for an internal service and an allowed
+// feed.
+func serveOn(t *testing.T, addr string, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	var hits atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h(w, r)
+	}))
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func mustCreateFeed(t *testing.T, svc vigil.Services, url string) *vigil.Feed {
+	t.Helper()
+	local := &vigil.Collection{Title: "From a feed"}
+	if err := svc.Sharing.CreateCollection(sys(), local); err != nil {
+		t.Fatal(err)
+	}
+	f := &vigil.Feed{Name: t.Name(), URL: url, CollectionID: local.ID, PollInterval: 600}
+	if err := svc.Feeds.CreateFeed(sys(), f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestFeedRefusesInternal: a feed on an internal address is refused when
+// polled unless the poller's allow-list names it, also when an allowed
+// feed redirects there (127.0.0.2, allowed, to 127.0.0.1, not); the
+// internal service sees no request, and the feed's error names the
+// refusal.
+func TestFeedRefusesInternal(t *testing.T) {
+	internal, hits := serveOn(t, "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", vigilhttp.TAXIIMediaType)
+		io.WriteString(w, `{"objects":[]}`)
+	})
+	allowed, _ := serveOn(t, "127.0.0.2:0", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, internal.URL+r.URL.RequestURI(), http.StatusFound)
+	})
+	svc := open(t)
+
+	t.Run("Direct", func(t *testing.T) {
+		f := mustCreateFeed(t, svc, internal.URL+"/taxii2/api/collections/x/") // saved while 127.0.0.1 was allowed
+		err := (&feed.Poller{Feeds: svc.Feeds, Sharing: svc.Sharing}).Poll(sys(), f.ID)
+		if err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Fatalf("Poll = %v, want a refusal naming loopback", err)
+		}
+		got, _ := svc.Feeds.FindFeed(sys(), f.ID)
+		if !strings.Contains(got.LastError, "loopback") || got.Failures != 1 {
+			t.Errorf("feed after the refusal: error %q, failures %d", got.LastError, got.Failures)
+		}
+	})
+	t.Run("Redirect", func(t *testing.T) {
+		f := mustCreateFeed(t, svc, allowed.URL+"/taxii2/api/collections/x/")
+		p := &feed.Poller{Feeds: svc.Feeds, Sharing: svc.Sharing, Allow: vigil.OutboundAllow{Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}}
+		err := p.Poll(sys(), f.ID)
+		if err == nil || !strings.Contains(err.Error(), "redirect") || !strings.Contains(err.Error(), "loopback") {
+			t.Fatalf("Poll = %v, want a refused redirect", err)
+		}
+	})
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the internal service got %d requests", n)
+	}
+	t.Run("ErrSaved", func(t *testing.T) {
+		strict := openAllowing(t, vigil.OutboundAllow{})
+		local := &vigil.Collection{Title: "From a feed"}
+		if err := strict.Sharing.CreateCollection(sys(), local); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"http://127.0.0.1:8080/taxii2/", "http://localhost/taxii2/", "http://[::1]/taxii2/", "http://0.0.0.0/taxii2/", "https://10.1.2.3/taxii2/"} {
+			err := strict.Feeds.CreateFeed(sys(), &vigil.Feed{Name: "feed", URL: u, CollectionID: local.ID})
+			if got, want := vigil.ErrorCode(err), vigil.EINVALID; got != want || len(vigil.ErrorFields(err)) != 1 || vigil.ErrorFields(err)[0].Field != "url" {
+				t.Errorf("CreateFeed(%s): %v, want EINVALID on url", u, err)
+			}
+		}
+	})
+}
+
+// TestFeedErrorKeepsNoBody: a feed's refusal is recorded as its status
+// alone, never its body or its own reason phrase.
+func TestFeedErrorKeepsNoBody(t *testing.T) {
+	srv, _ := serveOn(t, "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "internal-secret: db password hunter2", http.StatusForbidden)
+	})
+	svc := open(t)
+	f := mustCreateFeed(t, svc, srv.URL+"/taxii2/api/collections/x/")
+	if err := (&feed.Poller{Feeds: svc.Feeds, Sharing: svc.Sharing, Allow: loopback}).Poll(sys(), f.ID); err == nil {
+		t.Fatal("a refused poll succeeded")
+	}
+	got, _ := svc.Feeds.FindFeed(sys(), f.ID)
+	if want := "the feed answered HTTP 403 Forbidden"; got.LastError != want {
+		t.Errorf("LastError = %q, want %q", got.LastError, want)
 	}
 }

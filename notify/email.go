@@ -18,12 +18,14 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/outbound"
 )
 
 // sendEmail sends one message over SMTP: STARTTLS (required, never
 // skipped when the server does not offer it), implicit TLS, or plain for
 // a relay on localhost; AUTH PLAIN when a username is set. The whole
-// session is bounded by the context's deadline.
+// session is bounded by the context's deadline. The server's address is
+// checked as a webhook's is: an internal relay must be allowed.
 func (s *Sender) sendEmail(ctx context.Context, c *vigil.Channel, d *vigil.Delivery) error {
 	cfg := c.SMTP
 	if cfg == nil {
@@ -37,9 +39,12 @@ func (s *Sender) sendEmail(ctx context.Context, c *vigil.Channel, d *vigil.Deliv
 		return permanent("%v", err)
 	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
-	dialer := &net.Dialer{}
+	dialer := &outbound.Dialer{Allow: s.Allow}
 	conn, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
+		if be := outbound.Blocked(err); be != nil {
+			return &Error{Permanent: true, Err: be}
+		}
 		return &Error{Err: fmt.Errorf("cannot reach the SMTP server %s: %v", addr, err)}
 	}
 	raw := conn
@@ -98,10 +103,19 @@ func (s *Sender) sendEmail(ctx context.Context, c *vigil.Channel, d *vigil.Deliv
 
 // smtpError classifies an SMTP failure: 5xx replies are permanent (bad
 // credentials, refused recipient), 4xx and broken connections are retried.
+// What the log keeps of the server's words is a well-formed reply's code
+// and the start of its text; an answer that is not SMTP at all (another
+// service on that port) is not repeated.
 func smtpError(step string, err error) error {
 	var te *textproto.Error
-	if errors.As(err, &te) && te.Code >= 500 {
-		return &Error{Permanent: true, Err: fmt.Errorf("SMTP %s refused: %d %s", step, te.Code, te.Msg)}
+	var pe textproto.ProtocolError
+	switch {
+	case errors.As(err, &te) && te.Code >= 500:
+		return &Error{Permanent: true, Err: fmt.Errorf("SMTP %s refused: %d %s", step, te.Code, cut(te.Msg, 200))}
+	case errors.As(err, &te):
+		return &Error{Err: fmt.Errorf("SMTP %s: %d %s", step, te.Code, cut(te.Msg, 200))}
+	case errors.As(err, &pe):
+		return &Error{Permanent: true, Err: fmt.Errorf("SMTP %s: the server's answer is not SMTP", step)}
 	}
 	if strings.Contains(err.Error(), "unencrypted connection") { // net/smtp's PlainAuth refusing to send a password in the clear
 		return &Error{Permanent: true, Err: fmt.Errorf("SMTP %s: %v", step, err)}

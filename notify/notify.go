@@ -22,9 +22,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/outbound"
 )
 
 // Sender sends deliveries. The zero value works; set BaseURL so messages
@@ -34,12 +36,16 @@ type Sender struct {
 	BaseURL string
 	// Timeout bounds one attempt, connection to last byte (10 s by default).
 	Timeout time.Duration
-	// HTTP is the client for webhooks; it must not follow redirects.
-	HTTP *http.Client
+	// Allow lists the internal destinations that notifications may
+	// reach; every other internal address is refused (package outbound).
+	Allow vigil.OutboundAllow
 	// RootCAs verifies SMTP servers' certificates (nil: the system's).
 	RootCAs *x509.CertPool
 	// Now is the clock for webhook timestamps.
 	Now func() time.Time
+
+	once   sync.Once
+	client *http.Client // made from Allow on first use; follows no redirects
 }
 
 // Error is a failed attempt. Permanent failures (a receiver refusing the
@@ -100,6 +106,11 @@ func (s *Sender) Send(ctx context.Context, ob *vigil.Outbound) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	d, c := ob.Delivery, ob.Channel
+	// Checked again at each attempt: a channel saved before its host was
+	// refused (or the allow-list shrank) must not be sent to.
+	if err := c.CheckDestination(s.Allow); err != nil {
+		return permanent("%s", vigil.ErrorMessage(err))
+	}
 	switch c.Kind {
 	case vigil.ChannelEmail:
 		return s.sendEmail(ctx, c, d)
@@ -118,8 +129,6 @@ func (s *Sender) Send(ctx context.Context, ob *vigil.Outbound) error {
 	return permanent("unknown channel kind %q", c.Kind)
 }
 
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
 func (s *Sender) post(ctx context.Context, target, contentType string, body []byte, h http.Header) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
@@ -130,12 +139,12 @@ func (s *Sender) post(ctx context.Context, target, contentType string, body []by
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "Vigil")
-	client := s.HTTP
-	if client == nil {
-		client = noRedirects
-	}
-	resp, err := client.Do(req)
+	s.once.Do(func() { s.client = outbound.NewClient(s.Allow, 0) })
+	resp, err := s.client.Do(req)
 	if err != nil {
+		if be := outbound.Blocked(err); be != nil {
+			return &Error{Permanent: true, Err: be}
+		}
 		if ctx.Err() != nil {
 			return &Error{Err: fmt.Errorf("no answer within %s", s.timeout())}
 		}
@@ -148,12 +157,15 @@ func (s *Sender) post(ctx context.Context, target, contentType string, body []by
 		return &Error{Err: fmt.Errorf("cannot reach the receiver: %v", err)}
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	// Read (to reuse the connection) but never kept: the delivery log
+	// shows the status alone. A body could be an internal service's
+	// page, and even the reason phrase is the receiver's text, so the
+	// reason shown is the standard one for the code.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	e := &Error{Err: fmt.Errorf("the receiver answered %s: %s", resp.Status, strings.TrimSpace(strings.ToValidUTF8(string(snippet), "")))}
+	e := &Error{Err: fmt.Errorf("the receiver answered %s", outbound.StatusText(resp.StatusCode))}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {

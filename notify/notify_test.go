@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -19,8 +20,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +34,10 @@ import (
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/notify"
 )
+
+// loopback admits the test servers, which listen on 127.0.0.1: without
+// it the sender refuses them, as TestRefusesInternal shows.
+var loopback = vigil.OutboundAllow{Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 
 // hostile is incident text written by an attacker: markup for every
 // medium, a header injection and a mention that pings a whole channel.
@@ -44,11 +52,12 @@ func message() vigil.Message {
 // --- SMTP, against a real SMTP server (emersion/go-smtp) ---
 
 type mailServer struct {
-	mu    sync.Mutex
-	msgs  []received
-	auths []string
-	addr  string
-	pool  *x509.CertPool
+	mu       sync.Mutex
+	msgs     []received
+	auths    []string
+	sessions int
+	addr     string
+	pool     *x509.CertPool
 }
 
 type received struct {
@@ -59,7 +68,12 @@ type received struct {
 
 type smtpBackend struct{ s *mailServer }
 
-func (b smtpBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: b.s}, nil }
+func (b smtpBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	b.s.mu.Lock()
+	b.s.sessions++
+	b.s.mu.Unlock()
+	return &smtpSession{s: b.s}, nil
+}
 
 type smtpSession struct {
 	s   *mailServer
@@ -151,7 +165,7 @@ func emailChannel(ms *mailServer, password string) *vigil.Channel {
 
 func TestEmail(t *testing.T) {
 	ms := startSMTP(t, true)
-	s := &notify.Sender{BaseURL: "https://vigil.example.org", RootCAs: ms.pool, Timeout: 5 * time.Second}
+	s := &notify.Sender{BaseURL: "https://vigil.example.org", RootCAs: ms.pool, Timeout: 5 * time.Second, Allow: loopback}
 	d := &vigil.Delivery{Key: "vgd_0123456789abcdef0123456789abcdef", Recipients: []string{"soc@example.org", "dpo@example.org"}, Message: message()}
 	if err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: emailChannel(ms, "right password")}); err != nil {
 		t.Fatal(err)
@@ -209,7 +223,7 @@ func TestEmailFailures(t *testing.T) {
 	d := &vigil.Delivery{Key: "vgd_x", Recipients: []string{"soc@example.org"}, Message: message()}
 	t.Run("WrongPassword", func(t *testing.T) {
 		ms := startSMTP(t, true)
-		s := &notify.Sender{RootCAs: ms.pool, Timeout: 5 * time.Second}
+		s := &notify.Sender{RootCAs: ms.pool, Timeout: 5 * time.Second, Allow: loopback}
 		err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: emailChannel(ms, "wrong")})
 		if err == nil || !notify.IsPermanent(err) || !strings.Contains(err.Error(), "AUTH") {
 			t.Errorf("wrong password: %v (permanent %v)", err, notify.IsPermanent(err))
@@ -220,7 +234,7 @@ func TestEmailFailures(t *testing.T) {
 	})
 	t.Run("NoSTARTTLS", func(t *testing.T) {
 		ms := startSMTP(t, false)
-		s := &notify.Sender{Timeout: 5 * time.Second}
+		s := &notify.Sender{Timeout: 5 * time.Second, Allow: loopback}
 		err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: emailChannel(ms, "right password")})
 		if err == nil || !notify.IsPermanent(err) || !strings.Contains(err.Error(), "STARTTLS") {
 			t.Errorf("no STARTTLS: %v", err)
@@ -231,7 +245,7 @@ func TestEmailFailures(t *testing.T) {
 	})
 	t.Run("UntrustedCertificate", func(t *testing.T) {
 		ms := startSMTP(t, true)
-		s := &notify.Sender{Timeout: 5 * time.Second} // system roots only
+		s := &notify.Sender{Timeout: 5 * time.Second, Allow: loopback} // system roots only
 		err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: emailChannel(ms, "right password")})
 		if err == nil || len(ms.auths) != 0 {
 			t.Errorf("untrusted certificate: %v, auths %q", err, ms.auths)
@@ -241,7 +255,7 @@ func TestEmailFailures(t *testing.T) {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		addr := l.Addr().String()
 		l.Close()
-		s := &notify.Sender{Timeout: 2 * time.Second}
+		s := &notify.Sender{Timeout: 2 * time.Second, Allow: loopback}
 		err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: emailChannel(&mailServer{addr: addr}, "x")})
 		if err == nil || notify.IsPermanent(err) {
 			t.Errorf("unreachable SMTP: %v, want a retryable error", err)
@@ -259,7 +273,7 @@ func TestEmailFailures(t *testing.T) {
 				defer c.Close()
 			}
 		}()
-		s := &notify.Sender{Timeout: 500 * time.Millisecond}
+		s := &notify.Sender{Timeout: 500 * time.Millisecond, Allow: loopback}
 		start := time.Now()
 		err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: emailChannel(&mailServer{addr: l.Addr().String()}, "x")})
 		if err == nil || notify.IsPermanent(err) || time.Since(start) > 5*time.Second {
@@ -291,7 +305,7 @@ func TestWebhookSignature(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	s := &notify.Sender{BaseURL: "https://vigil.example.org/"}
+	s := &notify.Sender{BaseURL: "https://vigil.example.org/", Allow: loopback}
 	d := &vigil.Delivery{Key: "vgd_abc", Message: message()}
 	c := &vigil.Channel{Kind: vigil.ChannelWebhook, URL: srv.URL, Secret: secret, Enabled: true}
 	if err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: c}); err != nil {
@@ -320,7 +334,7 @@ func TestWebhookFailures(t *testing.T) {
 	send := func(h http.HandlerFunc, timeout time.Duration) error {
 		srv := httptest.NewServer(h)
 		defer srv.Close()
-		s := &notify.Sender{Timeout: timeout}
+		s := &notify.Sender{Timeout: timeout, Allow: loopback}
 		c := &vigil.Channel{Kind: vigil.ChannelSlack, URL: srv.URL, Enabled: true}
 		return s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: c})
 	}
@@ -336,7 +350,7 @@ func TestWebhookFailures(t *testing.T) {
 		t.Errorf("500: %v", err)
 	}
 	err = send(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "invalid_payload", 400) }, time.Second)
-	if !notify.IsPermanent(err) || !strings.Contains(err.Error(), "invalid_payload") {
+	if !notify.IsPermanent(err) || err.Error() != "the receiver answered HTTP 400 Bad Request" {
 		t.Errorf("400: %v", err)
 	}
 	err = send(func(w http.ResponseWriter, r *http.Request) {
@@ -365,7 +379,7 @@ func TestChatEscaping(t *testing.T) {
 		bodies = append(bodies, b)
 	}))
 	defer srv.Close()
-	s := &notify.Sender{BaseURL: "https://vigil.example.org"}
+	s := &notify.Sender{BaseURL: "https://vigil.example.org", Allow: loopback}
 	d := &vigil.Delivery{Key: "k", Message: message()}
 	for _, kind := range []vigil.ChannelKind{vigil.ChannelSlack, vigil.ChannelTeams} {
 		if err := s.Send(context.Background(), &vigil.Outbound{Delivery: d, Channel: &vigil.Channel{Kind: kind, URL: srv.URL, Enabled: true}}); err != nil {
@@ -428,10 +442,94 @@ func TestErrorHidesWebhookURL(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	s := &notify.Sender{Timeout: 2 * time.Second}
+	s := &notify.Sender{Timeout: 2 * time.Second, Allow: loopback}
 	c := &vigil.Channel{Kind: vigil.ChannelSlack, URL: "http://" + addr + "/services/T0/B0/SECRETTOKEN", Enabled: true}
 	err := s.Send(context.Background(), &vigil.Outbound{Delivery: &vigil.Delivery{Key: "k", Message: message()}, Channel: c})
 	if err == nil || notify.IsPermanent(err) || strings.Contains(err.Error(), "SECRETTOKEN") {
 		t.Errorf("error %q", err)
+	}
+}
+
+// TestRefusesInternal: with no allow-list, a webhook, Slack or Teams
+// channel or an SMTP server on this machine, in any spelling, is refused
+// for good (not retried), and nothing reaches the server; a chat channel
+// off its provider's host is refused before any connection.
+func TestRefusesInternal(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	s := &notify.Sender{Timeout: 2 * time.Second}
+	d := &vigil.Delivery{Key: "vgd_k", Message: message()}
+	for _, host := range []string{"127.0.0.1", "localhost", "[::1]", "0.0.0.0", "[::]", "127.1"} {
+		for _, kind := range []vigil.ChannelKind{vigil.ChannelWebhook, vigil.ChannelSlack, vigil.ChannelTeams} {
+			c := &vigil.Channel{Kind: kind, URL: "http://" + host + ":" + port + "/hook", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Enabled: true}
+			err := s.Send(t.Context(), &vigil.Outbound{Delivery: d, Channel: c})
+			if err == nil || !notify.IsPermanent(err) {
+				t.Errorf("%s to %s: %v, want a permanent refusal", kind, host, err)
+			}
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the server on 127.0.0.1 got %d requests", n)
+	}
+	for _, c := range []*vigil.Channel{
+		{Kind: vigil.ChannelSlack, URL: "https://chat.example.org/services/x", Enabled: true},
+		{Kind: vigil.ChannelTeams, URL: "https://hooks.slack.com/services/x", Enabled: true},
+	} {
+		err := s.Send(t.Context(), &vigil.Outbound{Delivery: d, Channel: c})
+		if err == nil || !notify.IsPermanent(err) || !strings.Contains(err.Error(), "webhook") {
+			t.Errorf("%s channel to %s: %v, want a permanent refusal", c.Kind, c.URL, err)
+		}
+	}
+	ms := startSMTP(t, false)
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		c := emailChannel(ms, "x")
+		c.SMTP.Host, c.SMTP.Security, c.SMTP.Username = host, "none", ""
+		err := s.Send(t.Context(), &vigil.Outbound{Delivery: &vigil.Delivery{Key: "vgd_k", Recipients: []string{"soc@example.org"}, Message: message()}, Channel: c})
+		if err == nil || !notify.IsPermanent(err) || !strings.Contains(err.Error(), "outbound-allow") {
+			t.Errorf("SMTP on %s: %v, want a permanent refusal", host, err)
+		}
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if ms.sessions != 0 {
+		t.Errorf("the SMTP server on 127.0.0.1 had %d sessions", ms.sessions)
+	}
+}
+
+// TestErrorKeepsNoBody: a receiver's answer other than 2xx is logged as
+// its status and the standard reason alone; its body and its own reason
+// phrase (which an internal service could fill with its data) are not.
+func TestErrorKeepsNoBody(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				http.ReadRequest(bufio.NewReader(c))
+				body := "root:x:0:0:root:/root:/bin/bash internal-secret"
+				io.WriteString(c, "HTTP/1.1 500 reason-secret\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: "+
+					strconv.Itoa(len(body))+"\r\n\r\n"+body)
+			}()
+		}
+	}()
+	s := &notify.Sender{Timeout: 2 * time.Second, Allow: loopback}
+	c := &vigil.Channel{Kind: vigil.ChannelWebhook, URL: "http://" + l.Addr().String() + "/", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Enabled: true}
+	err = s.Send(t.Context(), &vigil.Outbound{Delivery: &vigil.Delivery{Key: "vgd_k", Message: message()}, Channel: c})
+	if err == nil || notify.IsPermanent(err) {
+		t.Fatalf("500: %v, want a retryable error", err)
+	}
+	if got, want := err.Error(), "the receiver answered HTTP 500 Internal Server Error"; got != want {
+		t.Errorf("error = %q, want %q", got, want)
 	}
 }

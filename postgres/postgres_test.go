@@ -112,11 +112,12 @@ func conformanceStore(t *testing.T, db *postgres.DB, dir string) *storetest.Stor
 	// that depends on running once fails the suite (see DB.write).
 	db.RerunWrites = true
 	return &storetest.Store{
-		Services:      db.Services(),
-		Engine:        "postgres",
-		SetNow:        func(now func() time.Time) { db.Now = now },
-		Exec:          db.Exec,
-		FillScopeKeys: db.FillScopeKeys,
-		EvidenceDir:   dir,
+		Services:         db.Services(),
+		Engine:           "postgres",
+		SetNow:           func(now func() time.Time) { db.Now = now },
+		SetOutboundAllow: func(a vigil.OutboundAllow) { db.OutboundAllow = a },
+		Exec:             db.Exec,
+		FillScopeKeys:    db.FillScopeKeys,
+		EvidenceDir:      dir,
 	}
 }

@@ -42,12 +42,13 @@ func TestConformance(t *testing.T) {
 		// write that depends on running once fails the suite (see DB.write).
 		db.RerunWrites = true
 		return &storetest.Store{
-			Services:      db.Services(),
-			Engine:        "sqlite",
-			SetNow:        func(now func() time.Time) { db.Now = now },
-			Exec:          db.Exec,
-			FillScopeKeys: db.FillScopeKeys,
-			EvidenceDir:   dir,
+			Services:         db.Services(),
+			Engine:           "sqlite",
+			SetNow:           func(now func() time.Time) { db.Now = now },
+			SetOutboundAllow: func(a vigil.OutboundAllow) { db.OutboundAllow = a },
+			Exec:             db.Exec,
+			FillScopeKeys:    db.FillScopeKeys,
+			EvidenceDir:      dir,
 		}
 	})
 }

@@ -22,6 +22,9 @@ type Store struct {
 	Engine string
 	// SetNow replaces the store's clock.
 	SetNow func(func() time.Time)
+	// SetOutboundAllow replaces the allow-list that channels' and feeds'
+	// destinations are checked against (none by default).
+	SetOutboundAllow func(vigil.OutboundAllow)
 	// Exec runs raw SQL with ? placeholders behind Vigil's back, for the
 	// tests that tamper with rows as an attacker with database access would.
 	Exec func(ctx context.Context, q string, args ...any) (sql.Result, error)
@@ -75,6 +78,7 @@ var suite = []struct {
 	{"ServerKey", testServerKey},
 	{"SharingHiddenVersions", testSharingHiddenVersions},
 	{"FeedSchedule", testFeedSchedule},
+	{"OutboundDestinations", testOutboundDestinations},
 	{"IOC", testIOC},
 	{"IOCNotify", testIOCNotify},
 	{"IOCScopeBackfill", testIOCScopeBackfill},

@@ -853,6 +853,12 @@ func TestNotificationsPage(t *testing.T) {
 	resp, body = a.post("/notifications/channels", url.Values{"name": {"SOC mail"}, "kind": {"email"}, "smtp_host": {"smtp.example.org"},
 		"smtp_from": {"vigil@example.org"}, "smtp_to": {"soc@example.org, dpo@example.org"}, "smtp_password": {"pw"}, "escalation": {"on"}})
 	wantStatus(t, resp, body, http.StatusSeeOther)
+	// An internal receiver is refused at save time (no allow-list here).
+	resp, body = a.post("/notifications/channels", url.Values{"name": {"SIEM"}, "kind": {"webhook"}, "url": {"http://127.0.0.1:9200/"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, "loopback address") || !strings.Contains(body, `value="http://127.0.0.1:9200/"`) {
+		t.Errorf("internal webhook form errors:\n%s", excerpt(body))
+	}
 	resp, body = a.post("/notifications/channels", url.Values{"name": {"SIEM"}, "kind": {"webhook"}, "url": {"https://siem.example.org/in"}})
 	wantStatus(t, resp, body, http.StatusCreated)
 	if !strings.Contains(body, `id="created-secret">whsec_`) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +23,11 @@ import (
 	"github.com/vigil-ir/vigil/sqlite"
 	"github.com/vigil-ir/vigil/worker"
 )
+
+// loopback admits the test servers, which listen on 127.0.0.1: without
+// it the store refuses channels there and the sender refuses to send, as
+// TestDeliveryLog shows.
+var loopback = vigil.OutboundAllow{Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 
 // inbox is a real SMTP server (emersion/go-smtp) that keeps what it gets.
 type inbox struct {
@@ -80,6 +86,7 @@ func TestDutyRemindersEndToEnd(t *testing.T) {
 	clock := func() time.Time { return *now.Load() }
 	setNow(time.Date(2026, 10, 23, 12, 0, 0, 0, time.UTC)) // the clocks go back in London on the 25th
 	db.Now = clock
+	db.OutboundAllow = loopback
 	svc := db.Services()
 	sys := vigil.NewContextWithActor(ctx, vigil.SystemActor("test"))
 	mk := func(name string, role vigil.Role, email string) (context.Context, int64) {
@@ -142,7 +149,7 @@ func TestDutyRemindersEndToEnd(t *testing.T) {
 		t.Fatalf("ICO due %v", due)
 	}
 
-	w := &worker.Worker{Store: svc.Worker, Sender: &notify.Sender{BaseURL: "https://vigil.example.org", Timeout: 5 * time.Second},
+	w := &worker.Worker{Store: svc.Worker, Sender: &notify.Sender{BaseURL: "https://vigil.example.org", Timeout: 5 * time.Second, Allow: loopback},
 		Logger: slog.New(slog.DiscardHandler), Poll: 10 * time.Millisecond, ScheduleEvery: 10 * time.Millisecond, Now: clock}
 	wctx, stop := context.WithCancel(vigil.NewContextWithActor(ctx, vigil.SystemActor("worker")))
 	done := make(chan struct{})
@@ -198,4 +205,72 @@ func TestDutyRemindersEndToEnd(t *testing.T) {
 	}
 	setNow(due.Add(48 * time.Hour))
 	waitFor("after submission", 3, 3)
+}
+
+// TestDeliveryLog: what the delivery log keeps of a failed attempt. A
+// receiver's refusal is its status alone, never its body; a channel on an
+// internal address (saved while the allow-list named it, sent without)
+// fails at once and the service there hears nothing.
+func TestDeliveryLog(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.OutboundAllow = loopback
+	svc := db.Services()
+	admin := vigil.NewContextWithActor(ctx, vigil.SystemActor("test"))
+	var hits atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, `{"error":"internal-secret","dsn":"postgres://app:hunter2@db/app"}`, http.StatusBadRequest)
+	}))
+	defer hook.Close()
+	run := func(t *testing.T, sender *notify.Sender, ch *vigil.Channel) *vigil.Delivery {
+		t.Helper()
+		if err := svc.Notify.CreateChannel(admin, ch); err != nil {
+			t.Fatal(err)
+		}
+		d, err := svc.Notify.TestChannel(admin, ch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &worker.Worker{Store: svc.Worker, Sender: sender, Logger: slog.New(slog.DiscardHandler), Poll: 10 * time.Millisecond}
+		wctx, stop := context.WithCancel(vigil.NewContextWithActor(ctx, vigil.SystemActor("worker")))
+		done := make(chan struct{})
+		go func() { w.Run(wctx); close(done) }()
+		defer func() { stop(); <-done }()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			list, err := svc.Notify.FindDeliveries(admin, vigil.DeliveryFilter{ChannelID: ch.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, got := range list {
+				if got.ID == d.ID && got.Status == vigil.DeliveryFailed {
+					return got
+				}
+			}
+		}
+		t.Fatal("the delivery did not fail within 10 s")
+		return nil
+	}
+	t.Run("StatusOnly", func(t *testing.T) {
+		d := run(t, &notify.Sender{Timeout: 5 * time.Second, Allow: loopback},
+			&vigil.Channel{Name: "SIEM", Kind: vigil.ChannelWebhook, URL: hook.URL, Enabled: true})
+		if want := "the receiver answered HTTP 400 Bad Request"; d.LastError != want {
+			t.Errorf("LastError = %q, want %q", d.LastError, want)
+		}
+	})
+	before := hits.Load()
+	t.Run("Internal", func(t *testing.T) {
+		d := run(t, &notify.Sender{Timeout: 5 * time.Second},
+			&vigil.Channel{Name: "Internal", Kind: vigil.ChannelWebhook, URL: hook.URL, Enabled: true})
+		if d.Attempts != 1 || !strings.Contains(d.LastError, "loopback") || strings.Contains(d.LastError, "secret") {
+			t.Errorf("delivery: %d attempts, LastError %q; want 1 and a refusal naming loopback", d.Attempts, d.LastError)
+		}
+		if n := hits.Load() - before; n != 0 {
+			t.Errorf("the internal receiver got %d requests", n)
+		}
+	})
 }

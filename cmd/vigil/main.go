@@ -81,8 +81,11 @@ type Config struct {
 	// "evidence" in Data. Instances sharing a PostgreSQL share it too.
 	Evidence         string
 	MaxEvidenceBytes int64
-	LogLevel         string
-	LogFormat        string
+	// OutboundAllow lists the internal networks and hosts that channels
+	// and feeds may reach; all others internal are refused.
+	OutboundAllow vigil.OutboundAllow
+	LogLevel      string
+	LogFormat     string
 }
 
 // storeFlags registers the store flags on fs.
@@ -92,6 +95,7 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Database, "database-url", "", "same as -database")
 	fs.StringVar(&c.Evidence, "evidence", "", "folder of the evidence files (default: evidence in -data); instances sharing a PostgreSQL database must share it")
 	fs.Int64Var(&c.MaxEvidenceBytes, "evidence-max-bytes", vigil.DefaultMaxEvidenceBytes, "largest evidence file accepted, in bytes")
+	fs.TextVar(&c.OutboundAllow, "outbound-allow", vigil.OutboundAllow{}, "internal networks, addresses and host names that channels and feeds may reach, comma-separated (such as 10.0.0.0/8,siem.internal); others on loopback, private or link-local addresses are refused")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 }
@@ -170,6 +174,7 @@ func (c *Config) openStore(ctx context.Context) (*Store, error) {
 		return nil, err
 	}
 	s.MaxEvidenceBytes = c.MaxEvidenceBytes
+	s.OutboundAllow = c.OutboundAllow
 	return s, nil
 }
 

@@ -79,11 +79,16 @@ func remindersExactlyOnce(t *testing.T, kill bool) {
 	hook := httptest.NewServer(rc)
 	defer hook.Close()
 
+	// The receiver is on 127.0.0.1, which Vigil reaches only if allowed.
+	allow, err := vigil.ParseOutboundAllow("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Seed: an admin, a webhook channel subscribed to duty reminders, and
 	// 1,000 incidents with personal data whose ICO duty falls due 12 h and
 	// a few seconds from now, so the 12 h reminders come due while both
 	// servers run.
-	cfg := &Config{Database: dbURL, Data: t.TempDir()}
+	cfg := &Config{Database: dbURL, Data: t.TempDir(), OutboundAllow: allow}
 	s, err := cfg.openStore(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +130,7 @@ func remindersExactlyOnce(t *testing.T, kill bool) {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "VIGIL_TEST_MAIN=1")
-	args := []string{"-job-poll", "100ms", "-schedule-every", "1s", "-job-lease", "5s", "-notify-timeout", "2s"}
+	args := []string{"-job-poll", "100ms", "-schedule-every", "1s", "-job-lease", "5s", "-notify-timeout", "2s", "-outbound-allow", "127.0.0.1"}
 	var servers []*spawnedServer
 	shared := t.TempDir()
 	for range 2 {

@@ -116,7 +116,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // startWorker runs the background jobs until Close.
 func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
-	sender := &notify.Sender{BaseURL: m.Config.BaseURL, Timeout: m.Config.NotifyTimeout}
+	sender := &notify.Sender{BaseURL: m.Config.BaseURL, Timeout: m.Config.NotifyTimeout, Allow: m.Config.OutboundAllow}
 	if sender.BaseURL == "" {
 		sender.BaseURL = url
 	}
@@ -142,7 +142,7 @@ func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
 		Poll:          m.Config.JobPoll,
 		ScheduleEvery: m.Config.ScheduleEvery,
 		Observe:       metrics.ObserveJob,
-		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing},
+		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing, Allow: m.Config.OutboundAllow},
 		IOC:           m.Store.Services().IOC,
 		Exercises:     m.Store.Services().Exercises,
 	}

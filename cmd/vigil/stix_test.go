@@ -122,9 +122,22 @@ func TestTAXIIFeedCommands(t *testing.T) {
 	}
 	coll := strings.TrimSpace(out)
 	t.Setenv("VIGIL_FEED_SECRET", "vgp_secret")
+	// A feed on this machine is refused unless -outbound-allow names it.
+	if out, err := cli("taxii", "feed", "add", "-name", "cert", "-url", "http://127.0.0.1:1/taxii2/api/collections/x", "-collection", coll, "-interval", "10m"); err == nil || !strings.Contains(out+err.Error(), "outbound-allow") {
+		t.Errorf("feed on loopback added without an allow-list: %v %s", err, out)
+	}
+	t.Setenv("VIGIL_OUTBOUND_ALLOW", "127.0.0.1")
 	if out, err := cli("taxii", "feed", "add", "-name", "cert", "-url", "http://127.0.0.1:1/taxii2/api/collections/x", "-collection", coll, "-interval", "10m"); err != nil {
 		t.Fatalf("feed add: %v %s", err, out)
 	}
+	if out, err := cli("taxii", "feed", "poll", "1"); err == nil || !strings.Contains(out+err.Error(), "cannot reach the feed") {
+		t.Errorf("poll of an unreachable feed: %v %s", err, out)
+	}
+	t.Setenv("VIGIL_OUTBOUND_ALLOW", "10.0.0.0/8")
+	if out, err := cli("taxii", "feed", "poll", "1"); err == nil || !strings.Contains(out+err.Error(), "loopback") {
+		t.Errorf("poll of a feed on loopback, no longer allowed: %v %s", err, out)
+	}
+	t.Setenv("VIGIL_OUTBOUND_ALLOW", "127.0.0.1")
 	if out, err := cli("taxii", "feed", "poll", "1"); err == nil || !strings.Contains(out+err.Error(), "cannot reach the feed") {
 		t.Errorf("poll of an unreachable feed: %v %s", err, out)
 	}

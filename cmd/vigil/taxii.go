@@ -237,7 +237,7 @@ func taxiiCommand(stdout, stderr io.Writer) *ffcli.Command {
 				if err != nil {
 					return describe(err)
 				}
-				perr := (&feed.Poller{Feeds: svc.Feeds, Sharing: svc.Sharing}).Poll(cliContext(ctx), id)
+				perr := (&feed.Poller{Feeds: svc.Feeds, Sharing: svc.Sharing, Allow: cfg.OutboundAllow}).Poll(cliContext(ctx), id)
 				after, err := svc.Feeds.FindFeed(cliContext(ctx), id)
 				if err != nil {
 					return describe(err)

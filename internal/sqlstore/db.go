@@ -104,6 +104,10 @@ type DB struct {
 	Blobs vigil.BlobStore
 	// MaxEvidenceBytes bounds one evidence file (0: the default).
 	MaxEvidenceBytes int64
+	// OutboundAllow lists the internal destinations that channels and
+	// feeds may name (vigil.Channel.CheckDestination); the zero value
+	// refuses them all.
+	OutboundAllow vigil.OutboundAllow
 
 	rebound sync.Map // query string -> numbered query string
 	group   *groupCommitter

@@ -30,6 +30,9 @@ func (s *FeedService) CreateFeed(ctx context.Context, f *vigil.Feed) (err error)
 	if err := f.Validate(); err != nil {
 		return err
 	}
+	if err := f.CheckDestination(s.db.OutboundAllow); err != nil {
+		return err
+	}
 	f.Enabled = true
 	err = s.db.write(ctx, func(tx *Tx) error {
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {

@@ -148,6 +148,9 @@ func (s *NotificationService) CreateChannel(ctx context.Context, c *vigil.Channe
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	if err := c.CheckDestination(s.db.OutboundAllow); err != nil {
+		return err
+	}
 	c.Secret = ""
 	if c.Kind == vigil.ChannelWebhook {
 		c.Secret = newWebhookSecret()
@@ -228,6 +231,9 @@ func (s *NotificationService) FindChannelByID(ctx context.Context, id int64) (c 
 func (s *NotificationService) UpdateChannel(ctx context.Context, c *vigil.Channel, rotate bool) (err error) {
 	defer s.db.op("channel.update")(&err)
 	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := c.CheckDestination(s.db.OutboundAllow); err != nil {
 		return err
 	}
 	n, err := writeV(ctx, s.db, func(tx *Tx) (*vigil.Channel, error) {
