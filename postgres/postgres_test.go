@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/blob"
+	"github.com/vigil-ir/vigil/internal/sqlstore"
 	"github.com/vigil-ir/vigil/postgres"
 	"github.com/vigil-ir/vigil/storetest"
 )
@@ -83,6 +84,15 @@ func mustOpenSchema(tb testing.TB) (*postgres.DB, string) {
 	return db, u.String()
 }
 
+// testSecretBox seals the conformance stores' secrets.
+var testSecretBox = func() *sqlstore.SecretBox {
+	b, err := sqlstore.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) *storetest.Store {
 		db, url := mustOpenSchema(t)
@@ -111,6 +121,9 @@ func conformanceStore(t *testing.T, db *postgres.DB, dir string) *storetest.Stor
 	// Every write runs twice, the first run rolled back, so that a write
 	// that depends on running once fails the suite (see DB.write).
 	db.RerunWrites = true
+	// Secrets sealed, as a server seals them (a twin instance, with the
+	// same key, opens what the first sealed).
+	db.Secrets = testSecretBox
 	return &storetest.Store{
 		Services:         db.Services(),
 		Engine:           "postgres",
@@ -118,6 +131,8 @@ func conformanceStore(t *testing.T, db *postgres.DB, dir string) *storetest.Stor
 		SetOutboundAllow: func(a vigil.OutboundAllow) { db.OutboundAllow = a },
 		Exec:             db.Exec,
 		FillScopeKeys:    db.FillScopeKeys,
+		QueryRow:         db.QueryRow,
+		SealSecrets:      db.SealSecrets,
 		EvidenceDir:      dir,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/blob"
 	"github.com/vigil-ir/vigil/internal/sqlitetest"
+	"github.com/vigil-ir/vigil/internal/sqlstore"
 	"github.com/vigil-ir/vigil/sqlite"
 	"github.com/vigil-ir/vigil/storetest"
 )
@@ -29,6 +30,15 @@ func MustOpenDB(tb testing.TB) *sqlite.DB {
 	return db
 }
 
+// testSecretBox seals the conformance stores' secrets.
+var testSecretBox = func() *sqlstore.SecretBox {
+	b, err := sqlstore.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) *storetest.Store {
 		db := MustOpenDB(t)
@@ -41,6 +51,9 @@ func TestConformance(t *testing.T) {
 		// Every write runs twice, the first run rolled back, so that a
 		// write that depends on running once fails the suite (see DB.write).
 		db.RerunWrites = true
+		// Secrets sealed, as a server seals them (a twin instance, with the
+		// same key, opens what the first sealed).
+		db.Secrets = testSecretBox
 		return &storetest.Store{
 			Services:         db.Services(),
 			Engine:           "sqlite",
@@ -48,6 +61,8 @@ func TestConformance(t *testing.T) {
 			SetOutboundAllow: func(a vigil.OutboundAllow) { db.OutboundAllow = a },
 			Exec:             db.Exec,
 			FillScopeKeys:    db.FillScopeKeys,
+			QueryRow:         db.QueryRow,
+			SealSecrets:      db.SealSecrets,
 			EvidenceDir:      dir,
 		}
 	})

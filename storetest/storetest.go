@@ -31,6 +31,12 @@ type Store struct {
 	// FillScopeKeys runs the start-up work that gives rows stored before
 	// scope keys existed theirs.
 	FillScopeKeys func(context.Context) error
+	// QueryRow reads one row straight from the database (? placeholders),
+	// as an attacker with a copy of it would.
+	QueryRow func(ctx context.Context, q string, args ...any) *sql.Row
+	// SealSecrets runs the start-up work that seals secrets stored before
+	// sealing began.
+	SealSecrets func(context.Context) (int, error)
 	// EvidenceDir is the folder of the store's blob store (package blob's
 	// layout: sha256/ab/cdef…), for the tests that tamper with files.
 	EvidenceDir string
@@ -76,6 +82,7 @@ var suite = []struct {
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},
 	{"ServerKey", testServerKey},
+	{"SecretsAtRest", testSecretsAtRest},
 	{"SharingHiddenVersions", testSharingHiddenVersions},
 	{"FeedSchedule", testFeedSchedule},
 	{"OutboundDestinations", testOutboundDestinations},

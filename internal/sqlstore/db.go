@@ -100,6 +100,9 @@ type DB struct {
 	// group fails: a write that depends on running once shows up in any
 	// test that uses it.
 	RerunWrites bool
+	// Secrets seals the secrets stored in the database (see db_secrets.go);
+	// nil stores them as given.
+	Secrets *SecretBox
 	// Blobs keeps the evidence files; nil refuses evidence.
 	Blobs vigil.BlobStore
 	// MaxEvidenceBytes bounds one evidence file (0: the default).
@@ -430,6 +433,13 @@ func (db *DB) Exec(ctx context.Context, q string, args ...any) (res sql.Result, 
 		return err
 	})
 	return res, err
+}
+
+// QueryRow reads one row with ? placeholders straight from the database,
+// outside the services: for tests that look at what is stored as an
+// attacker with a copy of the database would.
+func (db *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.Read.QueryRowContext(ctx, db.rebind(q), db.args(args)...)
 }
 
 // SchemaVersion returns the newest applied migration.

@@ -43,7 +43,7 @@ func (s *FeedService) CreateFeed(ctx context.Context, f *vigil.Feed) (err error)
 		}
 		f.CreatedAt, f.NextPollAt = tx.now, &tx.now
 		id, err := tx.insert(`INSERT INTO taxii_feeds (name, url, username, password, collection_id, poll_interval, enabled, next_poll_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Name, f.URL, f.Username, f.Password, f.CollectionID, f.PollInterval, true, tx.now, tx.now)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Name, f.URL, f.Username, tx.db.Secrets.seal(colFeedPassword, f.Password), f.CollectionID, f.PollInterval, true, tx.now, tx.now)
 		if err != nil {
 			if vigil.ErrorCode(tx.db.formatError(err)) == vigil.ECONFLICT {
 				return vigil.Invalid("name", "A feed named %q exists already.", f.Name)
@@ -87,7 +87,10 @@ func (s *FeedService) FindFeed(ctx context.Context, id int64) (f *vigil.Feed, er
 		f, err = scanFeed(tx.queryRow(`SELECT `+feedColumns+` FROM taxii_feeds WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return vigil.Errorf(vigil.ENOTFOUND, "No feed %d.", id)
+		} else if err != nil {
+			return err
 		}
+		f.Password, err = tx.db.Secrets.open(colFeedPassword, f.Password)
 		return err
 	})
 	return f, err

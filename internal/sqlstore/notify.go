@@ -126,13 +126,6 @@ func public(c *vigil.Channel) *vigil.Channel {
 	return &out
 }
 
-func smtpJSON(c *vigil.Channel) any {
-	if c.SMTP == nil {
-		return nil
-	}
-	return mustJSON(c.SMTP)
-}
-
 // newWebhookSecret makes a Standard Webhooks secret: whsec_ and 32 random
 // bytes in base64.
 func newWebhookSecret() string {
@@ -161,7 +154,7 @@ func (s *NotificationService) CreateChannel(ctx context.Context, c *vigil.Channe
 		}
 		c.CreatedAt, c.UpdatedAt, c.Version = tx.now, tx.now, 1
 		id, err := tx.insert(`INSERT INTO channels (name, kind, url, smtp, secret, tlp, escalation, enabled, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`, c.Name, c.Kind, c.URL, smtpJSON(c), c.Secret, c.TLP, c.Escalation, c.Enabled,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`, c.Name, c.Kind, c.URL, tx.channelSMTP(c), tx.db.Secrets.seal(colChannelSecret, c.Secret), c.TLP, c.Escalation, c.Enabled,
 			tx.now, tx.now)
 		if err != nil {
 			return err
@@ -207,8 +200,10 @@ func (tx *Tx) findChannel(id int64) (*vigil.Channel, error) {
 	c, err := scanChannel(tx.queryRow(`SELECT `+channelColumns+` FROM channels WHERE id = ?`+tx.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "Channel not found.")
+	} else if err != nil {
+		return nil, err
 	}
-	return c, err
+	return c, tx.openChannel(c)
 }
 
 // FindChannelByID returns one channel, without its secrets.
@@ -268,7 +263,7 @@ func (s *NotificationService) UpdateChannel(ctx context.Context, c *vigil.Channe
 		}
 		n.CreatedAt, n.UpdatedAt, n.Version = old.CreatedAt, tx.now, old.Version+1
 		if _, err := tx.exec(`UPDATE channels SET name = ?, url = ?, smtp = ?, secret = ?, tlp = ?, escalation = ?, enabled = ?,
-			updated_at = ?, version = version + 1 WHERE id = ?`, n.Name, n.URL, smtpJSON(n), n.Secret, n.TLP, n.Escalation, n.Enabled,
+			updated_at = ?, version = version + 1 WHERE id = ?`, n.Name, n.URL, tx.channelSMTP(n), tx.db.Secrets.seal(colChannelSecret, n.Secret), n.TLP, n.Escalation, n.Enabled,
 			tx.now, n.ID); err != nil {
 			return nil, err
 		}

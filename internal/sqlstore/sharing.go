@@ -682,11 +682,16 @@ func (s *SharingService) ServerKey(ctx context.Context, name string) (key []byte
 	}
 	key, err = writeV(ctx, s.db, func(tx *Tx) ([]byte, error) {
 		var key []byte
-		if _, err := tx.exec(`INSERT INTO server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, hex.EncodeToString(fresh[:])); err != nil {
+		if _, err := tx.exec(`INSERT INTO server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name,
+			tx.db.Secrets.seal(colServerKey, hex.EncodeToString(fresh[:]))); err != nil {
 			return key, err
 		}
 		var h string
 		if err := tx.queryRow(`SELECT key FROM server_keys WHERE name = ?`, name).Scan(&h); err != nil {
+			return key, err
+		}
+		h, err := tx.db.Secrets.open(colServerKey, h)
+		if err != nil {
 			return key, err
 		}
 		key, err = hex.DecodeString(h)
