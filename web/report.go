@@ -52,8 +52,12 @@ type receipt struct {
 	Ref  string `json:"ref"`
 }
 
-// errWhen marks a report whose time could not be read (d.Errors says so).
-var errWhen = vigil.Invalid("when", "Give a date and time, or leave it empty.")
+// errWhen refuses a report whose time could not be read; errLimited one
+// from an address over the rate limit (the page says when to try again).
+var (
+	errWhen    = vigil.Invalid("when", "Give a date and time, or leave it empty.")
+	errLimited = vigil.Errorf(vigil.ETOOMANY, "Too many reports from this address.")
+)
 
 func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
@@ -79,7 +83,7 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 		func() ([]byte, bool, error) {
 			var ok bool
 			if ok, wait = h.reportLimiter.Allow(clientIP(r), h.Now()); !ok {
-				return nil, false, nil
+				return nil, false, errLimited
 			}
 			when, err := h.formTime(d.When)
 			if err != nil {
@@ -94,7 +98,7 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 			return answer, err == nil, err
 		})
 	switch {
-	case err == nil && answer == nil:
+	case err == errLimited:
 		return h.limited(w, r, wait)
 	case vigil.ErrorCode(err) == vigil.EINVALID:
 		d.Errors = fieldErrors(err)
