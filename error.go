@@ -19,6 +19,7 @@ const (
 	ETOOMANY        = "too_many"        // throttled; try again later
 	EPRECONDITION   = "precondition"    // a required precondition (If-Match, version) is missing
 	ETOOLARGE       = "too_large"       // the request or file is larger than allowed
+	EIDEMPOTENCY    = "key_reused"      // an Idempotency-Key sent again with a different request
 )
 
 // Error is an application error. Message is always safe to show to the user;
@@ -138,6 +139,8 @@ func HTTPStatus(code string) int {
 		return 409 // Conflict
 	case ETOOLARGE:
 		return 413 // Content Too Large
+	case EIDEMPOTENCY:
+		return 422 // Unprocessable Content, as draft-ietf-httpapi-idempotency-key-header asks
 	case EPRECONDITION:
 		return 428 // Precondition Required
 	case ETOOMANY:

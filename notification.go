@@ -412,7 +412,8 @@ type WorkerService interface {
 	FailJob(ctx context.Context, worker string, job *Job, err error, retryAt time.Time) error
 	// Schedule queues what has come due by now: duty reminders (12 h, 1 h,
 	// overdue) and task due events, each once (keyed), and prunes finished
-	// jobs older than keep. It returns how many events it queued.
+	// jobs older than keep and expired idempotency keys. It returns how
+	// many events it queued.
 	Schedule(ctx context.Context, now time.Time, keep time.Duration) (int, error)
 }
 

@@ -42,6 +42,7 @@ type Services struct {
 	Recovery     RecoveryService
 	Exercises    ExerciseService
 	Metrics      MetricsService
+	Idempotency  IdempotencyService
 }
 
 // ParseID reads a record's numeric ID as it comes in a URL. Anything but a

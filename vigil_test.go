@@ -242,7 +242,7 @@ func TestHTTPStatus(t *testing.T) {
 	for code, want := range map[string]int{
 		"": 200, vigil.EINVALID: 400, vigil.EUNAUTHORIZED: 401, vigil.EFORBIDDEN: 403, vigil.ENOTFOUND: 404,
 		vigil.ECONFLICT: 409, vigil.ETOOLARGE: 413, vigil.EPRECONDITION: 428, vigil.ETOOMANY: 429,
-		vigil.ENOTIMPLEMENTED: 501, vigil.EINTERNAL: 500, "no such code": 500,
+		vigil.ENOTIMPLEMENTED: 501, vigil.EIDEMPOTENCY: 422, vigil.EINTERNAL: 500, "no such code": 500,
 	} {
 		if got := vigil.HTTPStatus(code); got != want {
 			t.Errorf("HTTPStatus(%q) = %d, want %d", code, got, want)

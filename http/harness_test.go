@@ -51,7 +51,9 @@ var (
 	docErr     error
 )
 
-func newEnv(t *testing.T) *env {
+// newEnv starts a server on a fresh store; wrap, if given, may replace
+// services with wrappers before the server takes them.
+func newEnv(t *testing.T, wrap ...func(*vigil.Services)) *env {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), sqlitetest.FreshFile(t))
 	if err != nil {
@@ -62,7 +64,11 @@ func newEnv(t *testing.T) *env {
 	if db.Blobs, err = blob.Open(evidenceDir); err != nil {
 		t.Fatal(err)
 	}
-	srv := vigilhttp.NewServer(db.Services(), nil)
+	svc := db.Services()
+	for _, f := range wrap {
+		f(&svc)
+	}
+	srv := vigilhttp.NewServer(svc, nil)
 	srv.Metrics = vigilhttp.NewMetrics()
 	db.Observe = srv.Metrics.ObserveStore
 	srv.Ready = db.Ping

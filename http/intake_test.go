@@ -204,3 +204,35 @@ func TestIntakeChunkedOverLimit(t *testing.T) {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
+
+// TestIntakeRetryIsIdempotent backs docs/intake.md's promise: intake needs
+// no Idempotency-Key, because a delivery retried by the tool (its first
+// answer lost) is the same alerts by fingerprint: one more notification of
+// each, never a second alert, group or incident. TheHive's API answers a
+// retry with the alert the first created.
+func TestIntakeRetryIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.user(vigil.RoleAdmin)
+	am := createIntegration(t, e, admin, map[string]any{"name": "am", "kind": "alertmanager"})
+	var first, retry vigil.IngestResult
+	e.do(req{Method: "POST", Path: "/api/v1/intake/alertmanager", Token: am.Token, Body: intakeFixture(t, "alertmanager-firing.json")}).
+		want(t, http.StatusOK).JSON(t, &first)
+	e.do(req{Method: "POST", Path: "/api/v1/intake/alertmanager", Token: am.Token, Body: intakeFixture(t, "alertmanager-firing.json"),
+		Header: map[string]string{vigilhttp.IdempotencyKeyHeader: "ignored-here"}}).want(t, http.StatusOK).JSON(t, &retry)
+	if retry.Created != 0 || retry.Repeated != first.Created || fmt.Sprint(retry.AlertIDs) != fmt.Sprint(first.AlertIDs) ||
+		fmt.Sprint(retry.GroupIDs) != fmt.Sprint(first.GroupIDs) {
+		t.Errorf("retried delivery: %+v, first %+v; want the same alerts and groups, repeated", retry, first)
+	}
+
+	hive := createIntegration(t, e, admin, map[string]any{"name": "misp", "kind": "thehive"})
+	var ids []any
+	for range 2 {
+		var out map[string]any
+		e.do(req{Method: "POST", Path: "/api/v1/alert", Token: hive.Token, Body: intakeFixture(t, "thehive-alert.json")}).
+			want(t, http.StatusCreated).JSON(t, &out)
+		ids = append(ids, out["_id"])
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("TheHive alert created twice: ids %v", ids)
+	}
+}

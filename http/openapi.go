@@ -26,6 +26,9 @@ type op struct {
 	Media            string         // the success body's media type; default application/json
 	Upload           map[string]any // a multipart/form-data request body of this schema
 	Binary           bool           // the success body is bytes of type Media, not JSON
+	// Idempotent routes create something and take an Idempotency-Key: a
+	// retry with the same key and request gets the first answer again.
+	Idempotent bool
 }
 
 // param is a query parameter.
@@ -70,7 +73,11 @@ func (s *Server) writeErrors(h apiHandler) http.HandlerFunc {
 
 // api registers an API route and its operation.
 func (s *Server) api(pattern string, h apiHandler, o op) {
-	s.mux.HandleFunc(pattern, s.writeErrors(h))
+	hf := s.writeErrors(h)
+	if o.Idempotent {
+		hf = s.idempotent(hf, s.error)
+	}
+	s.mux.HandleFunc(pattern, hf)
 	method, path, _ := strings.Cut(pattern, " ")
 	s.apiRoutes = append(s.apiRoutes, apiRoute{method: method, path: path, op: o})
 }
@@ -351,6 +358,20 @@ func (s *Server) openAPIDoc() map[string]any {
 				"description": "The ETag of the version being changed. Required unless the body has version."})
 			responses["412"] = problemResp("The resource changed since that version; current holds it as it is now.")
 			responses["428"] = problemResp("Neither If-Match nor version was given.")
+		}
+		if o.Idempotent {
+			params = append(params, map[string]any{"name": IdempotencyKeyHeader, "in": "header", "schema": map[string]any{"type": "string", "minLength": 1},
+				"description": "A key of your choosing, 1 to 255 printable ASCII characters, bare or as a structured-field string (\"…\"). " +
+					"A retry with the same key and the same body, within 24 hours, gets the first answer again (marked Idempotent-Replayed: true) and does nothing more."})
+			headers, _ := success["headers"].(map[string]any)
+			if headers == nil {
+				headers = map[string]any{}
+				success["headers"] = headers
+			}
+			headers[ReplayedHeader] = map[string]any{"description": "true on an answer given again to a retry with the same Idempotency-Key.",
+				"schema": map[string]any{"type": "string", "enum": []any{"true"}}}
+			responses["409"] = problemResp("A request with this Idempotency-Key is still in progress; retry after Retry-After seconds.")
+			responses["422"] = problemResp("This Idempotency-Key was used with a different request (code key_reused).")
 		}
 		operation := map[string]any{"operationId": o.ID, "summary": o.Summary, "tags": []any{o.Tag}, "responses": responses}
 		if len(params) > 0 {

@@ -13,6 +13,14 @@ import (
 // operation, so the document at /api/v1/openapi.json is built from the
 // same table that serves requests and cannot list a route that does not
 // exist or miss one that does.
+//
+// The routes that create something are Idempotent (they take an
+// Idempotency-Key), except those whose request or answer holds a secret
+// (logins, passwords, users with their first password, API tokens,
+// integrations and channels, whose tokens and signing secrets are shown
+// once): an answer kept for retries is stored in the database for a day,
+// and those must not be. The intake is idempotent by the alerts'
+// fingerprints instead (docs/intake.md).
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -64,7 +72,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/incidents/count", s.handleIncidentCount, op{ID: "countIncidents", Tag: "Incidents", Summary: "Count incidents",
 		Query: incidentQuery, Resp: IncidentCount{}})
 	s.api("POST /api/v1/incidents", s.handleIncidentCreate, op{ID: "createIncident", Tag: "Incidents", Summary: "Create an incident",
-		Body: IncidentCreate{}, Resp: vigil.Incident{}, Status: http.StatusCreated})
+		Body: IncidentCreate{}, Resp: vigil.Incident{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("GET /api/v1/incidents/{id}", s.incident(s.handleIncidentView), op{ID: "getIncident", Tag: "Incidents", Summary: "Get an incident", Resp: vigil.Incident{}, ETag: true})
 	s.api("PATCH /api/v1/incidents/{id}", s.incident(s.handleIncidentUpdate), op{ID: "updateIncident", Tag: "Incidents",
 		Summary: "Change an incident (send If-Match or version; null clears a field)", Body: vigil.IncidentUpdate{}, Resp: vigil.Incident{}, Versioned: true})
@@ -78,10 +86,10 @@ func (s *Server) routes() {
 			{"cursor", "The next_cursor of the previous page.", str(), false}, {"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}},
 		Resp: vigil.TimelinePage{}})
 	s.api("POST /api/v1/incidents/{id}/timeline", s.incident(s.handleNoteCreate), op{ID: "addNote", Tag: "Timeline", Summary: "Add a note to the timeline",
-		Body: vigil.Note{}, Resp: vigil.TimelineEntry{}, Status: http.StatusCreated})
+		Body: vigil.Note{}, Resp: vigil.TimelineEntry{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("GET /api/v1/incidents/{id}/tasks", s.incident(s.handleIncidentTaskList), op{ID: "listIncidentTasks", Tag: "Tasks", Summary: "List an incident's tasks in order", Resp: TaskList{}})
 	s.api("POST /api/v1/incidents/{id}/tasks", s.incident(s.handleTaskCreate), op{ID: "createTask", Tag: "Tasks", Summary: "Add a task",
-		Body: TaskCreate{}, Resp: vigil.Task{}, Status: http.StatusCreated})
+		Body: TaskCreate{}, Resp: vigil.Task{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("PUT /api/v1/incidents/{id}/tasks/order", s.incident(s.handleTaskReorder), op{ID: "reorderTasks", Tag: "Tasks", Summary: "Set the order of an incident's tasks",
 		Body: TaskOrder{}, Resp: TaskList{}})
 	s.api("GET /api/v1/tasks", s.handleTaskList, op{ID: "listTasks", Tag: "Tasks", Summary: "List tasks across incidents (mine, overdue)",
@@ -93,7 +101,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/incidents/{id}/comments", s.incident(s.handleCommentList), op{ID: "listComments", Tag: "Comments", Summary: "List comments, optionally on one task",
 		Query: []param{{"task", "Only comments on this task.", integer(), false}}, Resp: CommentList{}})
 	s.api("POST /api/v1/incidents/{id}/comments", s.incident(s.handleCommentCreate), op{ID: "createComment", Tag: "Comments", Summary: "Comment on an incident or a task",
-		Body: CommentCreate{}, Resp: vigil.Comment{}, Status: http.StatusCreated})
+		Body: CommentCreate{}, Resp: vigil.Comment{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("PATCH /api/v1/comments/{id}", s.handleCommentUpdate, op{ID: "updateComment", Tag: "Comments", Summary: "Edit your comment",
 		Body: CommentUpdate{}, Resp: vigil.Comment{}, Versioned: true})
 
@@ -101,7 +109,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/incidents/{id}/observables", s.incident(s.handleObservableList), op{ID: "listObservables", Tag: "Observables",
 		Summary: "List an incident's observables, with where else each was seen", Resp: ObservableList{}})
 	s.api("POST /api/v1/incidents/{id}/observables", s.incident(s.handleObservableCreate), op{ID: "addObservables", Tag: "Observables",
-		Summary: "Add observables: a list, or pasted lines, or both (all or none)", Body: ObservablesCreate{}, Resp: ObservableList{}, Status: http.StatusCreated})
+		Summary: "Add observables: a list, or pasted lines, or both (all or none)", Body: ObservablesCreate{}, Resp: ObservableList{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("GET /api/v1/observables/sightings", s.handleSightings, op{ID: "findSightings", Tag: "Observables", Summary: "Incidents that hold a value",
 		Query: []param{{"type", "Observable type; empty to detect.", enumOf(append(vigil.ObservableTypes[:len(vigil.ObservableTypes):len(vigil.ObservableTypes)], vigil.ObsHash)), false},
 			{"value", "The value, normalised before the lookup.", str(), false}, {"limit", "At most this many.", intRange(1, vigil.MaxPageSize), false}},
@@ -114,11 +122,11 @@ func (s *Server) routes() {
 	// Links and members.
 	s.api("GET /api/v1/incidents/{id}/links", s.incident(s.handleLinkList), op{ID: "listLinks", Tag: "Links", Summary: "Links to and from an incident", Resp: LinkList{}})
 	s.api("POST /api/v1/incidents/{id}/links", s.incident(s.handleLinkCreate), op{ID: "createLink", Tag: "Links", Summary: "Link to another incident",
-		Body: LinkCreate{}, Resp: vigil.Link{}, Status: http.StatusCreated})
+		Body: LinkCreate{}, Resp: vigil.Link{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("DELETE /api/v1/links/{id}", s.handleLinkDelete, op{ID: "deleteLink", Tag: "Links", Summary: "Remove a link", Status: http.StatusNoContent})
 	s.api("GET /api/v1/incidents/{id}/members", s.incident(s.handleMemberList), op{ID: "listMembers", Tag: "Members", Summary: "The lead and the incident roles", Resp: MemberList{}})
 	s.api("POST /api/v1/incidents/{id}/members", s.incident(s.handleMemberCreate), op{ID: "addMember", Tag: "Members", Summary: "Give a user a role (role lead sets the lead)",
-		Body: MemberCreate{}, Resp: vigil.Member{}, Status: http.StatusCreated})
+		Body: MemberCreate{}, Resp: vigil.Member{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("DELETE /api/v1/incidents/{id}/members/{user}/{role}", s.incident(s.handleMemberDelete), op{ID: "removeMember", Tag: "Members", Summary: "Take a role away", Status: http.StatusNoContent})
 
 	// Search.
@@ -158,9 +166,9 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/obligations/{id}/draft", s.handleObligationDraft, op{ID: "draftObligation", Tag: "Duties",
 		Summary: "The report the duty asks for, drafted from the incident as Markdown", Resp: ObligationDraft{}})
 	s.api("POST /api/v1/obligations/{id}/submit", s.handleObligationSubmit, op{ID: "submitObligation", Tag: "Duties",
-		Summary: "Record that the duty was done: when, the reference and what was sent (late: why)", Body: vigil.Submission{}, Resp: vigil.Obligation{}})
+		Summary: "Record that the duty was done: when, the reference and what was sent (late: why)", Body: vigil.Submission{}, Resp: vigil.Obligation{}, Idempotent: true})
 	s.api("POST /api/v1/obligations/{id}/not-required", s.handleObligationWaive, op{ID: "waiveObligation", Tag: "Duties",
-		Summary: "Record that the duty does not apply, with the justification", Body: Waiver{}, Resp: vigil.Obligation{}})
+		Summary: "Record that the duty does not apply, with the justification", Body: Waiver{}, Resp: vigil.Obligation{}, Idempotent: true})
 	s.api("GET /api/v1/settings/profile", s.handleProfileView, op{ID: "getProfile", Tag: "Duties", Summary: "The organisation profile the duty packs read", Resp: vigil.OrgProfile{}})
 	s.api("PUT /api/v1/settings/profile", s.handleProfileUpdate, op{ID: "updateProfile", Tag: "Duties",
 		Summary: "Set the organisation profile (admins); open incidents' duties are evaluated again", Body: vigil.OrgProfile{}, Resp: vigil.OrgProfile{}})
@@ -172,7 +180,7 @@ func (s *Server) routes() {
 		Summary: "Remove an admin's pack; a shipped pack of the same id comes back", Status: http.StatusNoContent})
 	s.api("GET /api/v1/contacts", s.handleContactList, op{ID: "listContacts", Tag: "Duties", Summary: "The key contacts, and the authorities' public routes", Resp: ContactList{}})
 	s.api("POST /api/v1/contacts", s.handleContactCreate, op{ID: "createContact", Tag: "Duties", Summary: "Add a key contact (managers, admins)",
-		Body: vigil.Contact{}, Resp: vigil.Contact{}, Status: http.StatusCreated})
+		Body: vigil.Contact{}, Resp: vigil.Contact{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("PUT /api/v1/contacts/{id}", s.handleContactUpdate, op{ID: "updateContact", Tag: "Duties", Summary: "Replace a key contact's details (send its version)",
 		Body: vigil.Contact{}, Resp: vigil.Contact{}})
 	s.api("POST /api/v1/contacts/{id}/verify", s.handleContactVerify, op{ID: "verifyContact", Tag: "Duties",
@@ -182,7 +190,7 @@ func (s *Server) routes() {
 	// Response plans.
 	s.api("GET /api/v1/plans", s.handlePlanList, op{ID: "listPlans", Tag: "Plans", Summary: "The response plans, by title", Resp: PlanList{}})
 	s.api("POST /api/v1/plans", s.handlePlanCreate, op{ID: "createPlan", Tag: "Plans",
-		Summary: "Add a response plan from its text (managers, admins); mistakes are named with their line", Body: vigil.PlanInput{}, Resp: vigil.Plan{}, Status: http.StatusCreated})
+		Summary: "Add a response plan from its text (managers, admins); mistakes are named with their line", Body: vigil.PlanInput{}, Resp: vigil.Plan{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("GET /api/v1/plans/{id}", s.handlePlanView, op{ID: "getPlan", Tag: "Plans", Summary: "A response plan", Resp: vigil.Plan{}})
 	s.api("PUT /api/v1/plans/{id}", s.handlePlanUpdate, op{ID: "updatePlan", Tag: "Plans",
 		Summary: "Save a new version of a plan (send the version you changed); it needs approving again", Body: vigil.PlanInput{}, Resp: vigil.Plan{}})
@@ -200,11 +208,11 @@ func (s *Server) routes() {
 	// Post-incident reviews.
 	s.api("GET /api/v1/incidents/{id}/review", s.incident(s.handleReviewView), op{ID: "getReview", Tag: "Reviews", Summary: "The incident's post-incident review, with its action items", Resp: vigil.Review{}})
 	s.api("POST /api/v1/incidents/{id}/review", s.incident(s.handleReviewStart), op{ID: "startReview", Tag: "Reviews",
-		Summary: "Start the review of a recovered or closed incident; its timeline is drafted from the incident's", Resp: vigil.Review{}, Status: http.StatusCreated})
+		Summary: "Start the review of a recovered or closed incident; its timeline is drafted from the incident's", Resp: vigil.Review{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("PATCH /api/v1/incidents/{id}/review", s.incident(s.handleReviewUpdate), op{ID: "updateReview", Tag: "Reviews",
 		Summary: "Change the review: timeline, root cause, contributing factors, what went well, what to improve (send version)", Body: vigil.ReviewUpdate{}, Resp: vigil.Review{}})
 	s.api("POST /api/v1/incidents/{id}/review/actions", s.incident(s.handleReviewAction), op{ID: "addReviewAction", Tag: "Reviews",
-		Summary: "Add an action item (a task in the learn phase), optionally proposing a change to a response plan", Body: vigil.ActionInput{}, Resp: vigil.Action{}, Status: http.StatusCreated})
+		Summary: "Add an action item (a task in the learn phase), optionally proposing a change to a response plan", Body: vigil.ActionInput{}, Resp: vigil.Action{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("POST /api/v1/incidents/{id}/review/close", s.incident(s.handleReviewClose), op{ID: "closeReview", Tag: "Reviews",
 		Summary: "Close the review (managers, admins): refused without a root cause or while action items are open", Body: ReviewClose{}, Resp: vigil.Review{}})
 	s.api("GET /api/v1/review-actions", s.handleOpenActions, op{ID: "listOpenReviewActions", Tag: "Reviews",
@@ -214,7 +222,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/exercises", s.handleExerciseList, op{ID: "listExercises", Tag: "Exercises", Summary: "Exercises of response plans, the latest first", Resp: ExerciseList{}})
 	s.api("POST /api/v1/exercises", s.handleExerciseCreate, op{ID: "createExercise", Tag: "Exercises",
 		Summary: "Schedule an exercise of a plan: scenario, participants, injects released at set times after the start (managers, admins)",
-		Body:    vigil.ExerciseInput{}, Resp: vigil.Exercise{}, Status: http.StatusCreated})
+		Body:    vigil.ExerciseInput{}, Resp: vigil.Exercise{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("GET /api/v1/exercises/{id}", s.handleExerciseView, op{ID: "getExercise", Tag: "Exercises", Summary: "An exercise and its injects", Resp: vigil.Exercise{}})
 	s.api("POST /api/v1/exercises/{id}/start", s.handleExerciseStart, op{ID: "startExercise", Tag: "Exercises",
 		Summary: "Start it: an exercise incident opens (no duties, no outside notifications, no real metrics) with the plan's tasks", Body: ExerciseStart{}, Resp: vigil.Exercise{}})
@@ -251,7 +259,7 @@ func (s *Server) routes() {
 		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})
 	s.api("POST /api/v1/incidents/{id}/evidence", s.incident(s.handleEvidenceUpload), op{ID: "addEvidence", Tag: "Evidence",
 		Summary: "Upload a file as evidence (multipart/form-data, streamed; the file part last), with who collected it, when, from where and how",
-		Upload:  uploadSchema(), Resp: vigil.Evidence{}, Status: http.StatusCreated})
+		Upload:  uploadSchema(), Resp: vigil.Evidence{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("GET /api/v1/incidents/{id}/evidence/package", s.incident(s.handleEvidencePackage), op{ID: "exportEvidencePackage", Tag: "Evidence",
 		Summary: "A zip of the incident's evidence files, manifest with hashes, custody logs and SHA256SUMS, checkable offline (logged as an export)",
 		Binary:  true, Media: "application/zip"})
@@ -260,7 +268,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/evidence/{id}/content", s.handleEvidenceContent, op{ID: "downloadEvidence", Tag: "Evidence",
 		Summary: "Download the file (logged); Repr-Digest carries its SHA-256", Binary: true, Media: "application/octet-stream"})
 	s.api("POST /api/v1/evidence/{id}/transfers", s.handleEvidenceTransfer, op{ID: "transferEvidence", Tag: "Evidence",
-		Summary: "Record handing the evidence to a named person or organisation", Body: vigil.Transfer{}, Resp: vigil.Evidence{}})
+		Summary: "Record handing the evidence to a named person or organisation", Body: vigil.Transfer{}, Resp: vigil.Evidence{}, Idempotent: true})
 	s.api("POST /api/v1/evidence/{id}/verify", s.handleEvidenceVerify, op{ID: "verifyEvidence", Tag: "Evidence",
 		Summary: "Hash the file again and check its custody log; the result is logged and kept", Resp: vigil.EvidenceCheck{}})
 	s.api("PUT /api/v1/evidence/{id}/hold", s.handleEvidenceHold, op{ID: "setLegalHold", Tag: "Evidence",
@@ -278,10 +286,10 @@ func (s *Server) routes() {
 
 	s.api("POST /api/v1/incidents/{id}/publish", s.incident(s.handleIncidentPublish), op{ID: "publishIncidentIndicators", Tag: "Sharing",
 		Summary: "Share the incident's IOCs (TLP:AMBER or below) with a TAXII collection; with preview, return exactly what would leave and share nothing",
-		Body:    Publication{}, Resp: PublicationResult{}})
+		Body:    Publication{}, Resp: PublicationResult{}, Idempotent: true})
 	s.api("GET /api/v1/collections", s.handleCollectionList, op{ID: "listCollections", Tag: "Sharing", Summary: "The TAXII collections you may use", Resp: CollectionList{}})
 	s.api("POST /api/v1/collections", s.handleCollectionCreate, op{ID: "createCollection", Tag: "Sharing", Summary: "Add a TAXII collection (admins)",
-		Body: vigil.Collection{}, Resp: vigil.Collection{}, Status: http.StatusCreated})
+		Body: vigil.Collection{}, Resp: vigil.Collection{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("GET /api/v1/hits", s.handleHitList, op{ID: "listHits", Tag: "Sharing",
 		Summary: "Observables and alerts that match indicators received in collections (feeds, partners), newest first",
 		Query: []param{
@@ -293,7 +301,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/hits/{id}", s.handleHitView, op{ID: "getHit", Tag: "Sharing", Summary: "One hit", Resp: vigil.IOCHit{}})
 	s.api("POST /api/v1/hits/{id}/share", s.handleHitShare, op{ID: "shareHitSighting", Tag: "Sharing",
 		Summary: "Share a STIX sighting of the hit's indicator (not the value seen) with a TAXII collection; with preview, return it and share nothing",
-		Body:    SightingShare{}, Resp: PublicationResult{}})
+		Body:    SightingShare{}, Resp: PublicationResult{}, Idempotent: true})
 
 	// Notifications: channels, subscriptions and the delivery log.
 	deliveryQuery := []param{
@@ -311,10 +319,10 @@ func (s *Server) routes() {
 		Summary: "Replace a channel's settings (send its version; an empty SMTP password keeps the stored one)", Body: ChannelUpdate{}, Resp: vigil.Channel{}})
 	s.api("DELETE /api/v1/channels/{id}", s.handleChannelDelete, op{ID: "deleteChannel", Tag: "Notifications", Summary: "Remove a channel, its subscriptions and its log", Status: http.StatusNoContent})
 	s.api("POST /api/v1/channels/{id}/test", s.handleChannelTest, op{ID: "testChannel", Tag: "Notifications",
-		Summary: "Queue a test notification on the channel; follow it in the delivery log", Resp: vigil.Delivery{}, Status: http.StatusAccepted})
+		Summary: "Queue a test notification on the channel; follow it in the delivery log", Resp: vigil.Delivery{}, Status: http.StatusAccepted, Idempotent: true})
 	s.api("GET /api/v1/subscriptions", s.handleSubscriptionList, op{ID: "listSubscriptions", Tag: "Notifications", Summary: "Your subscriptions (an admin's: all)", Resp: SubscriptionList{}})
 	s.api("POST /api/v1/subscriptions", s.handleSubscriptionCreate, op{ID: "createSubscription", Tag: "Notifications",
-		Summary: "Subscribe to events; non-admins subscribe themselves by e-mail", Body: vigil.Subscription{}, Resp: vigil.Subscription{}, Status: http.StatusCreated})
+		Summary: "Subscribe to events; non-admins subscribe themselves by e-mail", Body: vigil.Subscription{}, Resp: vigil.Subscription{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("DELETE /api/v1/subscriptions/{id}", s.handleSubscriptionDelete, op{ID: "deleteSubscription", Tag: "Notifications", Summary: "Unsubscribe", Status: http.StatusNoContent})
 	s.api("GET /api/v1/deliveries", s.handleDeliveryList, op{ID: "listDeliveries", Tag: "Notifications",
 		Summary: "The delivery log, newest first: each notification, its attempts and last error", Query: deliveryQuery, Resp: DeliveryList{}})
@@ -352,7 +360,7 @@ func (s *Server) routes() {
 		Resp: vigil.AlertGroupPage{}})
 	s.api("GET /api/v1/alert-groups/{id}", s.handleAlertGroupView, op{ID: "getAlertGroup", Tag: "Alerts", Summary: "An alert group with its alerts", Resp: vigil.AlertGroup{}})
 	s.api("POST /api/v1/alert-groups/actions", s.handleAlertGroupAction, op{ID: "actOnAlertGroups", Tag: "Alerts",
-		Summary: "Acknowledge, dismiss, promote, attach, merge or reopen alert groups (all or none)", Body: vigil.GroupAction{}, Resp: GroupActionResult{}})
+		Summary: "Acknowledge, dismiss, promote, attach, merge or reopen alert groups (all or none)", Body: vigil.GroupAction{}, Resp: GroupActionResult{}, Idempotent: true})
 	s.api("GET /api/v1/alerts", s.handleAlertList, op{ID: "listAlerts", Tag: "Alerts", Summary: "List alerts, newest first",
 		Query: []param{{"group", "Alert group ID.", integer(), false}, {"integration", "Integration ID.", integer(), false},
 			{"status", "firing or resolved.", enumOf([]vigil.AlertStatus{vigil.AlertFiring, vigil.AlertResolved}), true},

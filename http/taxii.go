@@ -51,7 +51,8 @@ func (s *Server) taxiiRoutes() {
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/{$}", s.writeTAXIIErrors(s.taxiiCollection))
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/manifest/{$}", s.writeTAXIIErrors(s.taxiiManifest))
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{$}", s.writeTAXIIErrors(s.taxiiGetObjects))
-	m.HandleFunc("POST /taxii2/api/collections/{cid}/objects/{$}", s.writeTAXIIErrors(s.taxiiAddObjects))
+	// Adding objects takes an Idempotency-Key, as the API's creates do.
+	m.HandleFunc("POST /taxii2/api/collections/{cid}/objects/{$}", s.idempotent(s.writeTAXIIErrors(s.taxiiAddObjects), s.taxiiFail))
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.writeTAXIIErrors(s.taxiiGetObject))
 	m.HandleFunc("DELETE /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.writeTAXIIErrors(s.taxiiDeleteObject))
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/versions/{$}", s.writeTAXIIErrors(s.taxiiVersions))

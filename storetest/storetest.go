@@ -99,6 +99,8 @@ var suite = []struct {
 	{"Recovery", testRecovery},
 	{"Exercise", testExercise},
 	{"Metrics", testMetrics},
+	{"Idempotency", testIdempotency},
+	{"IdempotencyTwoInstances", testIdempotencyTwoInstances},
 }
 
 // Run runs the whole suite. Each test opens its own store, so they run

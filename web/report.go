@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -23,6 +24,8 @@ type reportData struct {
 	Status  *vigil.ReportStatus
 	Code    string
 	AddText string
+	// Token is the form's submit_token (see once).
+	Token string
 }
 
 func (h *Handler) publicPage(r *http.Request, title string, d any) *page {
@@ -32,7 +35,7 @@ func (h *Handler) publicPage(r *http.Request, title string, d any) *page {
 }
 
 func (h *Handler) reportForm(w http.ResponseWriter, r *http.Request) error {
-	d := &reportData{Form: &vigil.StaffReport{PersonalData: "unsure"}, Errors: map[string]string{}}
+	d := &reportData{Form: &vigil.StaffReport{PersonalData: "unsure"}, Errors: map[string]string{}, Token: newSubmitToken()}
 	return h.render(w, r, http.StatusOK, "report.html", h.publicPage(r, "Report a problem", d))
 }
 
@@ -43,6 +46,19 @@ func (h *Handler) limited(w http.ResponseWriter, r *http.Request, wait time.Dura
 		"We have had a lot of reports from your address. Please wait a few minutes and try again, or phone the IT service desk."))
 }
 
+// receipt is the answer to a staff report kept for a repeat of its form.
+type receipt struct {
+	Code string `json:"code"`
+	Ref  string `json:"ref"`
+}
+
+// errWhen refuses a report whose time could not be read; errLimited one
+// from an address over the rate limit (the page says when to try again).
+var (
+	errWhen    = vigil.Invalid("when", "Give a date and time, or leave it empty.")
+	errLimited = vigil.Errorf(vigil.ETOOMANY, "Too many reports from this address.")
+)
+
 func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
@@ -50,31 +66,53 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	rep := &vigil.StaffReport{What: text(r, "what"), System: f.Get("system"), PersonalData: f.Get("personal_data"),
 		Name: f.Get("name"), Email: f.Get("email"), Phone: f.Get("phone")}
-	d := &reportData{Form: rep, When: f.Get("when"), Errors: map[string]string{}}
+	d := &reportData{Form: rep, When: f.Get("when"), Errors: map[string]string{}, Token: f.Get(submitTokenField)}
+	if !validSubmitToken(d.Token) {
+		d.Token = newSubmitToken()
+	}
 	if f.Get("website") != "" {
 		// The honeypot: only a bot fills a field nobody can see. Thank it
 		// and file nothing.
 		h.Logger.InfoContext(r.Context(), "report honeypot filled", "ip", clientIP(r))
 		return h.render(w, r, http.StatusOK, "report_done.html", h.publicPage(r, "Thank you", d))
 	}
-	if ok, wait := h.reportLimiter.Allow(clientIP(r), h.Now()); !ok {
+	// The form sent twice files one report, and the second answer shows
+	// the same receipt; a repeat is not counted against the rate limit.
+	var wait time.Duration
+	answer, err := h.once(r, "POST /report", []string{rep.What, d.When, rep.System, rep.PersonalData, rep.Name, rep.Email, rep.Phone},
+		func() ([]byte, bool, error) {
+			var ok bool
+			if ok, wait = h.reportLimiter.Allow(clientIP(r), h.Now()); !ok {
+				return nil, false, errLimited
+			}
+			when, err := h.formTime(d.When)
+			if err != nil {
+				return nil, false, errWhen
+			}
+			rep.When = when
+			code, ref, err := h.Services.Reports.SubmitReport(r.Context(), rep)
+			if err != nil {
+				return nil, false, err
+			}
+			answer, err := json.Marshal(receipt{Code: code, Ref: ref})
+			return answer, err == nil, err
+		})
+	switch {
+	case err == errLimited:
 		return h.limited(w, r, wait)
-	}
-	when, err := h.formTime(d.When)
-	if err != nil {
-		d.Errors["when"] = "Give a date and time, or leave it empty."
+	case vigil.ErrorCode(err) == vigil.EINVALID:
+		d.Errors = fieldErrors(err)
 		return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
-	}
-	rep.When = when
-	receipt, ref, err := h.Services.Reports.SubmitReport(r.Context(), rep)
-	if err != nil {
-		if vigil.ErrorCode(err) == vigil.EINVALID {
-			d.Errors = fieldErrors(err)
-			return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
-		}
+	case vigil.ErrorCode(err) == vigil.ECONFLICT || vigil.ErrorCode(err) == vigil.EIDEMPOTENCY:
+		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
+	case err != nil:
 		return err
 	}
-	d.Receipt, d.Ref = receipt, ref
+	var rc receipt
+	if err := json.Unmarshal(answer, &rc); err != nil {
+		return fmt.Errorf("read the report's receipt: %w", err)
+	}
+	d.Receipt, d.Ref = rc.Code, rc.Ref
 	return h.render(w, r, http.StatusOK, "report_done.html", h.publicPage(r, "Thank you", d))
 }
 
@@ -97,6 +135,7 @@ func (h *Handler) reportStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) showReportStatus(w http.ResponseWriter, r *http.Request, status int, d *reportData) error {
+	d.Token = newSubmitToken() // for the form that adds to the report
 	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)
 	if err != nil {
 		if vigil.ErrorCode(err) != vigil.ENOTFOUND {
@@ -117,7 +156,11 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 		return h.limited(w, r, wait)
 	}
 	d := &reportData{Errors: map[string]string{}, Code: r.PostFormValue("receipt"), AddText: text(r, "text")}
-	if err := h.Services.Reports.AddToReport(r.Context(), d.Code, d.AddText); err != nil {
+	// The form sent twice adds the text once.
+	_, err := h.once(r, "POST /report/status/add", []string{d.Code, d.AddText}, func() ([]byte, bool, error) {
+		return nil, true, h.Services.Reports.AddToReport(r.Context(), d.Code, d.AddText)
+	})
+	if err != nil {
 		switch vigil.ErrorCode(err) {
 		case vigil.EINVALID:
 			d.Errors = fieldErrors(err)
@@ -125,10 +168,13 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 		case vigil.ENOTFOUND:
 			d.Errors["receipt"] = vigil.ErrorMessage(err)
 			return h.render(w, r, http.StatusNotFound, "report_status.html", h.publicPage(r, "Check a report", d))
+		case vigil.ECONFLICT, vigil.EIDEMPOTENCY:
+			return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 		}
 		return err
 	}
 	d.AddText = ""
+	d.Token = newSubmitToken()
 	p := h.publicPage(r, "Check a report", d)
 	p.Flash = "Thank you. We have added that to your report."
 	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)

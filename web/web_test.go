@@ -38,6 +38,7 @@ type env struct {
 	ts  *httptest.Server
 	svc vigil.Services
 	ui  *web.Handler
+	db  *sqlite.DB
 }
 
 func newEnv(t *testing.T) *env {
@@ -70,7 +71,7 @@ func newEnvWith(t *testing.T, pages func(*vigil.Services), logw io.Writer) *env 
 	srv.Mount(ui.Register)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { ui.Close(); ts.Close() })
-	return &env{t: t, ts: ts, svc: db.Services(), ui: ui}
+	return &env{t: t, ts: ts, svc: db.Services(), ui: ui, db: db}
 }
 
 // tlog writes log lines to the test's log.
@@ -561,6 +562,80 @@ func TestStaffReport(t *testing.T) {
 	// Oversized bodies are refused with a message, not a crash.
 	resp, body = e.browser().post("/report", url.Values{"what": {strings.Repeat("x", 300<<10)}})
 	wantStatus(t, resp, body, http.StatusBadRequest)
+}
+
+// TestStaffReportSentTwice checks the report forms' submit tokens: a form
+// sent twice files once and answers the same, and no receipt code is kept
+// readable for it.
+func TestStaffReportSentTwice(t *testing.T) {
+	e := newEnv(t)
+	anon := e.browser()
+	token := regexp.MustCompile(`name="submit_token" value="([A-Z2-7]{26})"`)
+	_, body := anon.get("/report")
+	m := token.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no submit token in the form:\n%s", excerpt(body))
+	}
+	form := url.Values{"what": {"A pop-up asked for my password."}, "personal_data": {"no"}, "submit_token": {m[1]}}
+	receiptRE := regexp.MustCompile(`id="receipt">([A-Z0-9-]+)<`)
+	var receipts []string
+	for range 3 { // a double click, then a reload
+		resp, body := anon.post("/report", form)
+		wantStatus(t, resp, body, http.StatusOK)
+		m := receiptRE.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no receipt code:\n%s", excerpt(body))
+		}
+		receipts = append(receipts, m[1])
+	}
+	if receipts[0] != receipts[1] || receipts[1] != receipts[2] {
+		t.Errorf("receipts %v, want the first each time", receipts)
+	}
+	if n, _ := e.svc.Incidents.CountIncidents(system(), vigil.IncidentFilter{}); n != 1 {
+		t.Errorf("%d incidents after one form sent three times, want 1", n)
+	}
+	// Back, edit, send: the form was sent already.
+	edited := url.Values{"what": {"A pop-up asked for my password, twice."}, "personal_data": {"no"}, "submit_token": form["submit_token"]}
+	resp, body := anon.post("/report", edited)
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "sent already") {
+		t.Errorf("edited form sent again:\n%s", excerpt(body))
+	}
+	if n, _ := e.svc.Incidents.CountIncidents(system(), vigil.IncidentFilter{}); n != 1 {
+		t.Errorf("%d incidents after the edited form, want 1", n)
+	}
+	// The kept answer holds no readable receipt code. (An UPDATE that
+	// changes nothing counts rows.)
+	count := func(q string, args ...any) int64 {
+		t.Helper()
+		r, err := e.db.Exec(t.Context(), q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := r.RowsAffected()
+		return n
+	}
+	if n := count(`UPDATE idempotency_keys SET state = state WHERE state = 'done'`); n != 1 {
+		t.Errorf("%d answers kept, want 1", n)
+	}
+	if n := count(`UPDATE idempotency_keys SET state = state WHERE instr(body, ?) > 0`, []byte(receipts[0])); n != 0 {
+		t.Errorf("the receipt code is kept readable")
+	}
+
+	// Adding to the report, twice, adds once.
+	_, body = anon.post("/report/status", url.Values{"receipt": {receipts[0]}})
+	m = token.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no submit token in the add form:\n%s", excerpt(body))
+	}
+	add := url.Values{"receipt": {receipts[0]}, "text": {"It was on the payroll site."}, "submit_token": {m[1]}}
+	for range 2 {
+		resp, body = anon.post("/report/status/add", add)
+		wantStatus(t, resp, body, http.StatusOK)
+	}
+	if n := strings.Count(body, "It was on the payroll site."); n != 1 {
+		t.Errorf("the addition is listed %d times, want once:\n%s", n, excerpt(body))
+	}
 }
 
 func TestAdminPages(t *testing.T) {

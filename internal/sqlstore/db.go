@@ -174,6 +174,7 @@ func (db *DB) Services() vigil.Services {
 		Recovery:     &RecoveryService{db: db},
 		Exercises:    &ExerciseService{db: db},
 		Metrics:      &MetricsService{db: db},
+		Idempotency:  &IdempotencyService{db: db},
 	}
 }
 

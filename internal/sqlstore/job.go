@@ -462,7 +462,8 @@ const (
 // run Schedule at once and each reminder is queued exactly once; a due
 // time that moves (awareness corrected) gets its own reminders. Only the
 // most urgent stage is queued: a server that was down for the 12 h mark
-// sends the 1 h one, not both. Finished jobs older than keep are pruned.
+// sends the 1 h one, not both. Finished jobs older than keep are pruned,
+// and so are expired idempotency keys (see IdempotencyService).
 func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.Duration) (queued int, err error) {
 	defer s.db.op("job.schedule")(&err)
 	queued, err = writeV(ctx, s.db, func(tx *Tx) (int, error) {
@@ -562,6 +563,9 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 				now.Add(-keep), now.Add(-reminderWindow-24*time.Hour)); err != nil {
 				return queued, err
 			}
+		}
+		if err := tx.pruneIdempotencyKeys(now); err != nil {
+			return queued, err
 		}
 		return queued, nil
 	})

@@ -1,0 +1,124 @@
+package vigil
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Idempotency keys make a retried create safe: a client sends a key of its
+// choosing with a request (the Idempotency-Key header of
+// draft-ietf-httpapi-idempotency-key-header), and a retry with the same key
+// and the same request gets the first answer again instead of creating a
+// second incident, note or piece of evidence. The transports decide which
+// requests take a key and what a request's fingerprint is; the rules of
+// reserving, answering and expiring are here and in the store.
+
+// Idempotency key limits and lifetimes.
+const (
+	// MaxIdempotencyKey is the longest key accepted, in bytes.
+	MaxIdempotencyKey = 255
+	// IdempotencyTTL is how long an answer is kept for retries, counted
+	// from when it was recorded.
+	IdempotencyTTL = 24 * time.Hour
+	// IdempotencyLease is how long a reservation holds without being
+	// renewed: a request still running renews it (ExtendKey) every third
+	// of it, so only a request whose process died lets it run out, and its
+	// key is free again that long after.
+	IdempotencyLease = 30 * time.Second
+)
+
+// IdempotencyKey is a client's key and where it was sent. The store adds
+// the actor from the context (IdempotencyScope), so one actor's key never
+// reaches another's answer.
+type IdempotencyKey struct {
+	Target string // the method and path, such as "POST /api/v1/incidents"
+	Key    string // the client's key
+}
+
+// IdempotentAnswer is the first answer to a request sent with a key, kept
+// so that a retry of the same request gets it again.
+type IdempotentAnswer struct {
+	// Fingerprint identifies the request: a retry must have the same.
+	Fingerprint string
+	// RequestSize is the request body's length in bytes: a retry that
+	// sends much more is not the same request, without reading it all.
+	RequestSize int64
+	Status      int
+	// Header holds the response headers a retry needs (Content-Type,
+	// Location, ETag, …), one value each.
+	Header map[string]string
+	Body   []byte
+}
+
+// ErrIdempotencyKeyReused refuses a request whose key was used for a
+// different request (another body).
+var ErrIdempotencyKeyReused = Errorf(EIDEMPOTENCY, "This Idempotency-Key was used with a different request: send a new key with a new or changed request.")
+
+// Replays reports whether a retry whose fingerprint is fp gets the answer
+// again; it returns ErrIdempotencyKeyReused when fp differs from the first
+// request's.
+func (a *IdempotentAnswer) Replays(fp string) error {
+	if fp != a.Fingerprint {
+		return ErrIdempotencyKeyReused
+	}
+	return nil
+}
+
+// IdempotencyScope is whose keys a key is among: an API token's (a script
+// and its owner's browser never share keys), a session user's, a
+// partner's, the system's, or "anonymous". Anonymous keys are one
+// namespace, so only keys nobody can guess may be used without an actor
+// (the public report form's, which the server makes); the API honours keys
+// only from an actor.
+func IdempotencyScope(a *Actor) string {
+	switch {
+	case a == nil:
+		return "anonymous"
+	case a.TokenID != 0:
+		return "token:" + strconv.FormatInt(a.TokenID, 10)
+	case a.PartnerID != 0:
+		return "partner:" + strconv.FormatInt(a.PartnerID, 10)
+	case a.System:
+		return "system:" + a.Username
+	}
+	return "user:" + strconv.FormatInt(a.UserID, 10)
+}
+
+// ValidIdempotencyKey reports whether key can be used: 1 to
+// MaxIdempotencyKey printable ASCII characters (space included, as in a
+// structured-field string).
+func ValidIdempotencyKey(key string) error {
+	if key == "" || len(key) > MaxIdempotencyKey {
+		return Invalid("Idempotency-Key", "The Idempotency-Key must be 1 to %d characters.", MaxIdempotencyKey)
+	}
+	if strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		return Invalid("Idempotency-Key", "The Idempotency-Key must be printable ASCII.")
+	}
+	return nil
+}
+
+// IdempotencyService keeps the answers to requests sent with idempotency
+// keys. Keys belong to the actor in ctx (IdempotencyScope) and to the
+// target; a reservation is identified by the token ReserveKey returns, so
+// that only the request holding it records or releases it.
+type IdempotencyService interface {
+	// ReserveKey reserves k for a request about to run, for
+	// IdempotencyLease, and returns the reservation's token. If k holds an
+	// answer, it returns that answer and no token instead: the caller
+	// replays it if the request is the same (IdempotentAnswer.Replays).
+	// ECONFLICT if a request with k is still running. An answer older than
+	// IdempotencyTTL, or a reservation whose lease ran out, is replaced.
+	ReserveKey(ctx context.Context, k IdempotencyKey) (token string, a *IdempotentAnswer, err error)
+	// ExtendKey renews a reservation's lease. ECONFLICT if it was lost:
+	// its lease ran out and another request took the key.
+	ExtendKey(ctx context.Context, k IdempotencyKey, token string) error
+	// CompleteKey records the answer to the reserved request, kept for
+	// IdempotencyTTL. ECONFLICT if the reservation was lost.
+	CompleteKey(ctx context.Context, k IdempotencyKey, token string, a *IdempotentAnswer) error
+	// ReleaseKey gives a reservation up, so that a retry runs the request
+	// again (it failed without effect, or its answer is not to be kept).
+	// Releasing a reservation that is gone is not an error.
+	ReleaseKey(ctx context.Context, k IdempotencyKey, token string) error
+}

@@ -1,0 +1,55 @@
+package vigil_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vigil-ir/vigil"
+)
+
+func TestIdempotencyScope(t *testing.T) {
+	for _, c := range []struct {
+		actor *vigil.Actor
+		want  string
+	}{
+		{nil, "anonymous"},
+		{&vigil.Actor{UserID: 7, Username: "ann"}, "user:7"},
+		{&vigil.Actor{UserID: 7, Username: "ann", TokenID: 3}, "token:3"}, // not the user's: a script's keys are its own
+		{&vigil.Actor{PartnerID: 2, Username: "sector-cert"}, "partner:2"},
+		{vigil.SystemActor("cli"), "system:cli"},
+	} {
+		if got := vigil.IdempotencyScope(c.actor); got != c.want {
+			t.Errorf("IdempotencyScope(%+v) = %q, want %q", c.actor, got, c.want)
+		}
+	}
+}
+
+func TestValidIdempotencyKey(t *testing.T) {
+	for _, k := range []string{"a", "8e03978e-40d5-43e8-bc93-6894a57f9324", "with space", strings.Repeat("k", vigil.MaxIdempotencyKey), `"!~`} {
+		if err := vigil.ValidIdempotencyKey(k); err != nil {
+			t.Errorf("ValidIdempotencyKey(%q) = %v, want nil", k, err)
+		}
+	}
+	for _, k := range []string{"", strings.Repeat("k", vigil.MaxIdempotencyKey+1), "tab\there", "new\nline", "café", "\x7f"} {
+		err := vigil.ValidIdempotencyKey(k)
+		if got := vigil.ErrorCode(err); got != vigil.EINVALID {
+			t.Errorf("ValidIdempotencyKey(%q) code = %q, want %q", k, got, vigil.EINVALID)
+		} else if f := vigil.ErrorFields(err); len(f) != 1 || f[0].Field != "Idempotency-Key" {
+			t.Errorf("ValidIdempotencyKey(%q) fields = %v, want the header named", k, f)
+		}
+	}
+}
+
+func TestIdempotentAnswerReplays(t *testing.T) {
+	a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:ab", Status: 201}
+	if err := a.Replays("application/json sha256:ab"); err != nil {
+		t.Errorf("Replays(same) = %v, want nil", err)
+	}
+	err := a.Replays("application/json sha256:cd")
+	if got, want := vigil.ErrorCode(err), vigil.EIDEMPOTENCY; got != want {
+		t.Errorf("Replays(other) code = %q, want %q", got, want)
+	}
+	if got := vigil.HTTPStatus(vigil.ErrorCode(err)); got != 422 {
+		t.Errorf("HTTPStatus = %d, want 422", got)
+	}
+}

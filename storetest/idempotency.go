@@ -1,0 +1,285 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/vigil-ir/vigil"
+)
+
+// mustReserve reserves k and fails the test unless it got a reservation.
+func mustReserve(tb testing.TB, ctx context.Context, s *Store, k vigil.IdempotencyKey) string {
+	tb.Helper()
+	token, a, err := s.Idempotency.ReserveKey(ctx, k)
+	if err != nil || token == "" || a != nil {
+		tb.Fatalf("ReserveKey(%+v) = %q, %+v, %v, want a reservation", k, token, a, err)
+	}
+	return token
+}
+
+// wantAnswer reserves k and fails the test unless it got want back.
+func wantAnswer(tb testing.TB, ctx context.Context, s *Store, k vigil.IdempotencyKey, want *vigil.IdempotentAnswer) {
+	tb.Helper()
+	token, a, err := s.Idempotency.ReserveKey(ctx, k)
+	if err != nil || token != "" {
+		tb.Fatalf("ReserveKey(%+v) = %q, %+v, %v, want the answer", k, token, a, err)
+	}
+	if diff := cmp.Diff(want, a, cmpopts.EquateEmpty()); diff != "" {
+		tb.Errorf("answer (-want +got):\n%s", diff)
+	}
+}
+
+func testIdempotency(t *testing.T, open Opener) {
+	created := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:0a1b", RequestSize: 42, Status: 201,
+		Header: map[string]string{"Content-Type": "application/json", "Location": "/api/v1/incidents/1"},
+		Body:   []byte(`{"id":1,"title":"Phishing"}` + "\n")}
+	k := vigil.IdempotencyKey{Target: "POST /api/v1/incidents", Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"}
+
+	t.Run("OK", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		// While the request runs, the key is taken.
+		_, _, err := s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.ECONFLICT)
+		if err := s.Idempotency.ExtendKey(ctx, k, token); err != nil {
+			t.Fatalf("ExtendKey: %v", err)
+		}
+		if err := s.Idempotency.CompleteKey(ctx, k, token, created); err != nil {
+			t.Fatalf("CompleteKey: %v", err)
+		}
+		// Every retry gets the answer, exactly.
+		wantAnswer(t, ctx, s, k, created)
+		wantAnswer(t, ctx, s, k, created)
+		// A finished reservation cannot be completed again, nor released.
+		wantCode(t, s.Idempotency.CompleteKey(ctx, k, token, created), vigil.ECONFLICT)
+		if err := s.Idempotency.ReleaseKey(ctx, k, token); err != nil {
+			t.Fatalf("ReleaseKey after the answer: %v", err)
+		}
+		wantAnswer(t, ctx, s, k, created)
+
+		// An answer without headers or body comes back as one.
+		k := vigil.IdempotencyKey{Target: "POST /api/v1/evidence/1/transfers", Key: "empty"}
+		token = mustReserve(t, ctx, s, k)
+		if err := s.Idempotency.CompleteKey(ctx, k, token, &vigil.IdempotentAnswer{Fingerprint: "x", Status: 204}); err != nil {
+			t.Fatal(err)
+		}
+		wantAnswer(t, ctx, s, k, &vigil.IdempotentAnswer{Fingerprint: "x", Status: 204})
+
+		for _, key := range []string{"", "new\nline", string(make([]byte, vigil.MaxIdempotencyKey+1))} {
+			_, _, err := s.Idempotency.ReserveKey(ctx, vigil.IdempotencyKey{Target: k.Target, Key: key})
+			wantField(t, err, "Idempotency-Key")
+		}
+	})
+
+	t.Run("Scopes", func(t *testing.T) {
+		s := open(t)
+		ctx, u := MustCreateUser(t, s, vigil.RoleResponder)
+		other, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		if err := s.Idempotency.CompleteKey(ctx, k, token, created); err != nil {
+			t.Fatal(err)
+		}
+		// Another user's key, the same user's API token, the anonymous
+		// namespace and another route are each a key of their own: none
+		// sees the answer.
+		viaToken := vigil.NewContextWithActor(context.Background(), &vigil.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, TokenID: 99,
+			Scopes: []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}})
+		anonymous := context.Background()
+		for name, c := range map[string]struct {
+			ctx context.Context
+			k   vigil.IdempotencyKey
+		}{
+			"OtherUser": {other, k},
+			"Token":     {viaToken, k},
+			"Anonymous": {anonymous, k},
+			"Target":    {ctx, vigil.IdempotencyKey{Target: "POST /api/v1/incidents/1/tasks", Key: k.Key}},
+			"Key":       {ctx, vigil.IdempotencyKey{Target: k.Target, Key: k.Key + "-2"}},
+		} {
+			mustReserve(t, c.ctx, s, c.k)
+			_, _, err := s.Idempotency.ReserveKey(c.ctx, c.k)
+			if vigil.ErrorCode(err) != vigil.ECONFLICT {
+				t.Errorf("%s: second ReserveKey = %v, want ECONFLICT", name, err)
+			}
+		}
+		wantAnswer(t, ctx, s, k, created)
+	})
+
+	t.Run("Release", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		// Only the reservation's own token releases it.
+		if err := s.Idempotency.ReleaseKey(ctx, k, "someone else's"); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.ECONFLICT)
+		if err := s.Idempotency.ReleaseKey(ctx, k, token); err != nil {
+			t.Fatal(err)
+		}
+		// Released (the request failed with a 5xx): a retry runs it again.
+		again := mustReserve(t, ctx, s, k)
+		if again == token {
+			t.Errorf("the new reservation has the old token")
+		}
+		wantCode(t, s.Idempotency.CompleteKey(ctx, k, token, created), vigil.ECONFLICT)
+		wantCode(t, s.Idempotency.ExtendKey(ctx, k, token), vigil.ECONFLICT)
+	})
+
+	t.Run("LeaseRunsOut", func(t *testing.T) {
+		s := open(t)
+		clk := newClock(s, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		// Renewed, the reservation holds past its first lease.
+		clk.add(vigil.IdempotencyLease - time.Second)
+		if err := s.Idempotency.ExtendKey(ctx, k, token); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(vigil.IdempotencyLease - time.Second)
+		_, _, err := s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.ECONFLICT)
+		// Its process died: once the lease has run out, a retry takes the
+		// key, and the dead request can no longer record or renew.
+		clk.add(2 * time.Second)
+		retry := mustReserve(t, ctx, s, k)
+		wantCode(t, s.Idempotency.ExtendKey(ctx, k, token), vigil.ECONFLICT)
+		wantCode(t, s.Idempotency.CompleteKey(ctx, k, token, created), vigil.ECONFLICT)
+		if err := s.Idempotency.CompleteKey(ctx, k, retry, created); err != nil {
+			t.Fatal(err)
+		}
+		wantAnswer(t, ctx, s, k, created)
+	})
+
+	t.Run("AnswerExpires", func(t *testing.T) {
+		s := open(t)
+		clk := newClock(s, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		clk.add(10 * time.Second) // the request ran for a while
+		if err := s.Idempotency.CompleteKey(ctx, k, token, created); err != nil {
+			t.Fatal(err)
+		}
+		// Kept for a day from the answer, not from the reservation.
+		clk.add(vigil.IdempotencyTTL - time.Second)
+		wantAnswer(t, ctx, s, k, created)
+		clk.add(2 * time.Second)
+		mustReserve(t, ctx, s, k) // a new request
+	})
+
+	t.Run("Prune", func(t *testing.T) {
+		s := open(t)
+		clk := newClock(s, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		done := mustReserve(t, ctx, s, k)
+		if err := s.Idempotency.CompleteKey(ctx, k, done, created); err != nil {
+			t.Fatal(err)
+		}
+		mustReserve(t, ctx, s, vigil.IdempotencyKey{Target: k.Target, Key: "dead"}) // never completed
+		count := func() int64 {
+			t.Helper()
+			// An UPDATE that changes nothing counts the rows on both engines.
+			r, err := s.Exec(t.Context(), `UPDATE idempotency_keys SET state = state`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := r.RowsAffected()
+			return n
+		}
+		if _, err := s.Worker.Schedule(workerCtx(), clk.now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 2 {
+			t.Fatalf("%d keys after a schedule that pruned nothing, want 2", n)
+		}
+		clk.add(vigil.IdempotencyLease + time.Second)
+		if _, err := s.Worker.Schedule(workerCtx(), clk.now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 1 {
+			t.Errorf("%d keys after the lease ran out, want 1 (the dead reservation pruned)", n)
+		}
+		clk.add(vigil.IdempotencyTTL)
+		if _, err := s.Worker.Schedule(workerCtx(), clk.now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 0 {
+			t.Errorf("%d keys a day later, want 0", n)
+		}
+	})
+
+	t.Run("Race", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		tokens, conflicts := raceReserve(t, []*Store{s}, ctx, k, 16)
+		if tokens != 1 || conflicts != 15 {
+			t.Errorf("16 racing reservations: %d won and %d conflicted, want 1 and 15", tokens, conflicts)
+		}
+	})
+
+}
+
+// raceReserve reserves k n times at once, spread over stores, and counts
+// the reservations and the conflicts.
+func raceReserve(t *testing.T, stores []*Store, ctx context.Context, k vigil.IdempotencyKey, n int) (tokens, conflicts int) {
+	t.Helper()
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			token, a, err := stores[i%len(stores)].Idempotency.ReserveKey(ctx, k)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && token != "" && a == nil:
+				tokens++
+			case vigil.ErrorCode(err) == vigil.ECONFLICT:
+				conflicts++
+			default:
+				t.Errorf("ReserveKey = %q, %+v, %v", token, a, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return tokens, conflicts
+}
+
+// testIdempotencyTwoInstances checks keys across two instances on one
+// database: a retry sent to the other instance (a load balancer's choice)
+// gets the first answer, and requests racing on both take the key once.
+func testIdempotencyTwoInstances(t *testing.T, open Opener) {
+	s := open(t)
+	if s.Twin == nil {
+		t.Skip("one instance per database on " + s.Engine)
+	}
+	twin := s.Twin(t)
+	ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+	k := vigil.IdempotencyKey{Target: "POST /api/v1/incidents", Key: "retry-elsewhere"}
+	token := mustReserve(t, ctx, s, k)
+	_, _, err := twin.Idempotency.ReserveKey(ctx, k)
+	wantCode(t, err, vigil.ECONFLICT) // still running on the first instance
+	a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:77", RequestSize: 9, Status: 201,
+		Header: map[string]string{"Location": "/api/v1/incidents/7"}, Body: []byte(`{"id":7}`)}
+	if err := s.Idempotency.CompleteKey(ctx, k, token, a); err != nil {
+		t.Fatal(err)
+	}
+	wantAnswer(t, ctx, twin, k, a)
+
+	for i := range 5 {
+		k := vigil.IdempotencyKey{Target: k.Target, Key: "race-" + string(rune('a'+i))}
+		tokens, conflicts := raceReserve(t, []*Store{s, twin}, ctx, k, 8)
+		if tokens != 1 || conflicts != 7 {
+			t.Errorf("8 reservations racing on two instances: %d won and %d conflicted, want 1 and 7", tokens, conflicts)
+		}
+	}
+}
