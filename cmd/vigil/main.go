@@ -83,6 +83,9 @@ type Config struct {
 	MaxEvidenceBytes int64
 	LogLevel         string
 	LogFormat        string
+	// Anchor says where the key that signs checkpoints of the audit and
+	// custody logs is, and where the checkpoints go (see anchor.go).
+	Anchor AnchorConfig
 }
 
 // storeFlags registers the store flags on fs.
@@ -223,6 +226,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			restoreCommand(stdout, stderr),
 			auditCommand(stdout, stderr),
 			evidenceCommand(stdout, stderr),
+			anchorCommand(stdout, stderr),
 			stixCommand(stdout, stderr),
 			taxiiCommand(stdout, stderr),
 			seedCommand(stdout, stderr),
