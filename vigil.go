@@ -25,6 +25,7 @@ type Services struct {
 	Users        UserService
 	Auth         AuthService
 	Audit        AuditService
+	Anchors      AnchorService
 	Reports      ReportService
 	Integrations IntegrationService
 	Alerts       AlertService

@@ -135,6 +135,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("create data folder: %w", err)
 		}
 	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -179,6 +182,33 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// ownerOnly creates the database file owner-only (0600) if it is missing,
+// and takes group and other access away from the database and its -wal
+// and -shm files if an older Vigil left them open (0644). SQLite creates
+// the -wal and -shm files with the database file's mode, so a database
+// made 0600 keeps its WAL private too, whatever the umask.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make %s owner-only: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
 // migrate runs the embedded migrations.
 func migrate(ctx context.Context, db *sql.DB) error {
 	p, err := Provider(db)
@@ -208,9 +238,15 @@ func Provider(db *sql.DB) (*goose.Provider, error) {
 // INTO: it reads one snapshot while writers carry on, and the copy is a
 // compacted, self-contained database file.
 func (db *DB) Backup(ctx context.Context, dst string) error {
-	if _, err := os.Stat(dst); err == nil {
+	// VACUUM INTO writes into an empty file as into a new one; made here,
+	// the copy is owner-only like the database (SQLite would make it 0644).
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("backup: %s already exists", dst)
+	} else if err != nil {
+		return fmt.Errorf("backup: %w", err)
 	}
+	f.Close()
 	// A connection of its own: the read pool is query_only, and the write
 	// connection must stay free for the writers that carry on meanwhile.
 	c, err := sql.Open("sqlite", "file:"+db.Path+"?_pragma=busy_timeout(10000)")
@@ -219,6 +255,7 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 	}
 	defer c.Close()
 	if _, err := c.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		os.Remove(dst)
 		return fmt.Errorf("vacuum into: %w", err)
 	}
 	return nil

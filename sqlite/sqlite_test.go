@@ -1,7 +1,10 @@
 package sqlite_test
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -66,4 +69,64 @@ func TestConformance(t *testing.T) {
 			EvidenceDir:      dir,
 		}
 	})
+}
+
+// TestOwnerOnlyFiles: the database, its WAL and shared-memory files and
+// its folder are the owner's alone, whatever the umask; so is a backup's
+// copy; and a database an older Vigil left open to others is closed.
+func TestOwnerOnlyFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, sqlite.FileName)
+	db, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := storetest.SystemContext(t)
+	for i := range 20 {
+		if err := db.Services().Incidents.CreateIncident(ctx, &vigil.Incident{Title: fmt.Sprintf("Private %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Services().Incidents.FindIncidents(ctx, vigil.IncidentFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	if err := db.Backup(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	wantMode := func(p string, want fs.FileMode) {
+		t.Helper()
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(p), got, want)
+		}
+	}
+	wantMode(dir, 0o700)
+	for _, p := range []string{path, path + "-wal", path + "-shm", backup} {
+		wantMode(p, 0o600)
+	}
+	db.Close()
+
+	// Opened to others (as Vigil once made them): closed at the next open.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(p); err == nil {
+			if err := os.Chmod(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	db, err = sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Services().Incidents.CreateIncident(ctx, &vigil.Incident{Title: "After"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		wantMode(p, 0o600)
+	}
 }

@@ -68,6 +68,7 @@ var suite = []struct {
 	{"User", testUser},
 	{"Auth", testAuth},
 	{"Audit", testAudit},
+	{"Anchor", testAnchor},
 	{"Report", testReport},
 	{"Alert", testAlert},
 	{"AlertIsolation", testAlertIsolation},

@@ -7,14 +7,21 @@ import (
 	"io"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/anchor"
 )
 
 func auditCommand(stdout, stderr io.Writer) *ffcli.Command {
 	var cfg Config
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	cfg.storeFlags(fs)
+	anchors := &anchorVerify{cfg: &cfg}
+	anchors.verifyFlags(fs)
 	verify := &ffcli.Command{
-		Name: "verify", ShortUsage: "vigil audit verify", ShortHelp: "Recompute the audit log's hash chain; exit status 1 names the first broken event.",
+		Name: "verify", ShortUsage: "vigil audit verify [flags]",
+		ShortHelp: "Recompute the audit log's hash chain and check it against the signed checkpoints; exit status 1 names the first broken event.",
+		LongHelp: "The checkpoints (see docs/operations.md) show events deleted from the end of the log with its head rewritten to match, " +
+			"which the chain alone cannot show. They are read from -anchors (by default " + anchor.LogFileName + " beside the anchor key).",
 		FlagSet: fs, Options: options,
 		Exec: func(ctx context.Context, _ []string) error {
 			return withStore(ctx, &cfg, func(s *Store) error {
@@ -24,9 +31,16 @@ func auditCommand(stdout, stderr io.Writer) *ffcli.Command {
 				}
 				if !v.OK {
 					fmt.Fprintf(stdout, "BROKEN at event %d: %s\nChecked %d events before the break.\n", v.BadSeq, v.Problem, v.Checked)
+				} else {
+					fmt.Fprintf(stdout, "OK: %d events, hash chain intact (head %d).\n", v.Checked, v.HeadSeq)
+				}
+				anchored, err := anchors.check(cliContext(ctx), stdout, s.Services().Anchors, vigil.ChainAudit)
+				if err != nil {
+					return err
+				}
+				if !v.OK || !anchored {
 					return exitError{code: 1}
 				}
-				fmt.Fprintf(stdout, "OK: %d events, hash chain intact (head %d).\n", v.Checked, v.HeadSeq)
 				return nil
 			})
 		},

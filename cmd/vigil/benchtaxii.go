@@ -86,7 +86,7 @@ func benchTAXII(ctx context.Context, s *Store, n, limit int, progress io.Writer)
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "bundle.json")
-	f, err := os.Create(path)
+	f, err := createPrivate(path)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/anchor"
 	"github.com/vigil-ir/vigil/evidence"
 )
 
@@ -16,11 +17,15 @@ func evidenceCommand(stdout, stderr io.Writer) *ffcli.Command {
 	var cfg Config
 	fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
 	cfg.storeFlags(fs)
+	anchors := &anchorVerify{cfg: &cfg}
+	anchors.verifyFlags(fs)
 	verify := &ffcli.Command{
 		Name: "verify", ShortUsage: "vigil evidence verify [flags]",
 		ShortHelp: "Hash every evidence file again and check every chain of custody; exit status 1 if anything is wrong.",
 		LongHelp: "Each result is recorded in the evidence's custody log and shown on its page. " +
-			"Run it on a schedule (cron, a systemd timer) to find a changed or lost file before anyone needs it.",
+			"Run it on a schedule (cron, a systemd timer) to find a changed or lost file before anyone needs it. " +
+			"The custody logs are also checked against the signed checkpoints (see docs/operations.md), read from -anchors " +
+			"(by default " + anchor.LogFileName + " beside the anchor key).",
 		FlagSet: fs, Options: options,
 		Exec: func(ctx context.Context, _ []string) error {
 			return withStore(ctx, &cfg, func(s *Store) error {
@@ -37,9 +42,16 @@ func evidenceCommand(stdout, stderr io.Writer) *ffcli.Command {
 				}
 				if bad > 0 {
 					fmt.Fprintf(stdout, "FAILED: %d of %d evidence files did not verify.\n", bad, n)
+				} else {
+					fmt.Fprintf(stdout, "OK: %d evidence files match their hashes; their custody logs are intact.\n", n)
+				}
+				anchored, err := anchors.check(cliContext(ctx), stdout, s.Services().Anchors, vigil.ChainCustody)
+				if err != nil {
+					return err
+				}
+				if bad > 0 || !anchored {
 					return exitError{code: 1}
 				}
-				fmt.Fprintf(stdout, "OK: %d evidence files match their hashes; their custody logs are intact.\n", n)
 				return nil
 			})
 		},

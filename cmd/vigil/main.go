@@ -29,6 +29,7 @@ import (
 
 func main() {
 	tuneGC(os.Getenv)
+	restrictUmask()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -86,6 +87,9 @@ type Config struct {
 	OutboundAllow vigil.OutboundAllow
 	LogLevel      string
 	LogFormat     string
+	// Anchor says where the key that signs checkpoints of the audit and
+	// custody logs is, and where the checkpoints go (see anchor.go).
+	Anchor AnchorConfig
 }
 
 // storeFlags registers the store flags on fs.
@@ -228,6 +232,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			restoreCommand(stdout, stderr),
 			auditCommand(stdout, stderr),
 			evidenceCommand(stdout, stderr),
+			anchorCommand(stdout, stderr),
 			stixCommand(stdout, stderr),
 			taxiiCommand(stdout, stderr),
 			seedCommand(stdout, stderr),
@@ -250,6 +255,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	root.FlagSet.SetOutput(stderr)
 	return root.ParseAndRun(ctx, args)
+}
+
+// createPrivate creates or truncates a file for writing, owner-only.
+func createPrivate(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 }
 
 // withStore opens the store, runs fn, and closes the store.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/anchor"
 	"github.com/vigil-ir/vigil/feed"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 	"github.com/vigil-ir/vigil/notify"
@@ -42,6 +43,12 @@ type ServeConfig struct {
 	// SMTPCA is a PEM file of extra CAs that SMTP servers' certificates
 	// may chain to (a private relay's).
 	SMTPCA string
+	// AnchorEvery is how often the chains' heads are signed (0: every
+	// minute; negative: never). AnchorSyslog ("local", udp://…, tcp://…)
+	// and AnchorWebhook (a URL) are where checkpoints go besides the
+	// anchors file.
+	AnchorEvery                 time.Duration
+	AnchorSyslog, AnchorWebhook string
 }
 
 // Main is a running Vigil server: the store and the HTTP server, wired by
@@ -52,10 +59,12 @@ type Main struct {
 	HTTPServer *vigilhttp.Server
 	Worker     *worker.Worker
 	Logger     *slog.Logger
-	Stdout     io.Writer // where the first admin password is printed
+	Stdout     io.Writer // where the first admin password, and a new anchor key's path, are printed
 
-	stopWorker context.CancelFunc
-	workerDone chan struct{}
+	stopWorker  context.CancelFunc
+	workerDone  chan struct{}
+	stopAnchors context.CancelFunc
+	anchorsDone chan struct{}
 }
 
 // Run opens the store, creates the first administrator if there are no
@@ -70,6 +79,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Store = store
 	if err := m.bootstrapAdmin(ctx); err != nil {
+		return err
+	}
+	if err := m.startAnchors(); err != nil {
 		return err
 	}
 	// The starter response plans, once each (an organisation's own plan
@@ -239,6 +251,11 @@ func (m *Main) Close() error {
 			m.Logger.Warn("background jobs did not stop within 30 s")
 		}
 	}
+	if m.stopAnchors != nil {
+		// The last checkpoint, after the last write.
+		m.stopAnchors()
+		<-m.anchorsDone
+	}
 	if m.Store != nil {
 		err = errors.Join(err, m.Store.Close())
 	}
@@ -260,6 +277,10 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.DurationVar(&cfg.ScheduleEvery, "schedule-every", 30*time.Second, "how often to queue reminders of reporting duties and tasks coming due")
 	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", 10*time.Second, "time limit of one notification attempt (SMTP session or webhook request)")
 	fs.StringVar(&cfg.SMTPCA, "smtp-ca", "", "PEM file of extra CA certificates for SMTP servers (a private relay's)")
+	cfg.anchorFlags(fs)
+	fs.DurationVar(&cfg.AnchorEvery, "anchor-every", anchor.DefaultEvery, "how often to sign checkpoints of the audit and custody logs' heads (and at shutdown); 0 for never")
+	fs.StringVar(&cfg.AnchorSyslog, "anchor-syslog", "", "also send checkpoints to syslog: local (skipped if there is none), udp://HOST:PORT or tcp://HOST:PORT")
+	fs.StringVar(&cfg.AnchorWebhook, "anchor-webhook", "", "also POST checkpoints (text/plain, one per line) to this URL")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling a benchmark)")
 	return &ffcli.Command{
 		Name: "serve", ShortUsage: "vigil serve [flags]", ShortHelp: "Run the Vigil server.",
@@ -274,6 +295,9 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 				return err
 			}
 			defer stopProfile()
+			if cfg.AnchorEvery == 0 {
+				cfg.AnchorEvery = -1 // -anchor-every 0: never; in Config, 0 is the default
+			}
 			m := &Main{Config: cfg, Logger: logger, Stdout: stdout}
 			if err := m.Run(ctx); err != nil {
 				m.Close()

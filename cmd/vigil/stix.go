@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -56,7 +55,7 @@ func stixCommand(stdout, stderr io.Writer) *ffcli.Command {
 				}
 				w := stdout
 				if *out != "" {
-					f, err := os.Create(*out)
+					f, err := createPrivate(*out)
 					if err != nil {
 						return err
 					}

@@ -157,6 +157,7 @@ func (db *DB) Services() vigil.Services {
 		Users:        &UserService{db: db},
 		Auth:         &AuthService{db: db},
 		Audit:        &AuditService{db: db},
+		Anchors:      &AnchorService{db: db},
 		Reports:      &ReportService{db: db},
 		Integrations: &IntegrationService{db: db},
 		Alerts:       &AlertService{db: db},
