@@ -265,6 +265,24 @@ func (a *anchorVerify) check(ctx context.Context, w io.Writer, anchors vigil.Anc
 	return ok, nil
 }
 
+// announceKey tells of a key file just made at path ("" for none).
+func (m *Main) announceKey(path string) {
+	if path == "" {
+		return
+	}
+	key, err := anchor.LoadKey(path)
+	if err != nil {
+		return
+	}
+	id := anchor.KeyID(key.Public().(ed25519.PublicKey))
+	m.Logger.Info("created the anchor key", "path", path, "key", id)
+	if m.Stdout != nil {
+		fmt.Fprintf(m.Stdout, "\nCreated the anchor key %s (key %s).\nIt signs checkpoints of the audit and custody logs, and seals the secrets in the database\n"+
+			"(SMTP and feed credentials, webhook signing secrets). Back it up apart from the data folder and the database:\n"+
+			"without it those secrets cannot be read. Whoever checks the checkpoints needs its public key\n(vigil anchor pubkey). See docs/operations.md.\n\n", path, id)
+	}
+}
+
 // startAnchors starts the checkpointer, unless AnchorEvery is negative
 // (-anchor-every 0).
 func (m *Main) startAnchors() error {
@@ -279,11 +297,7 @@ func (m *Main) startAnchors() error {
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	if created != "" {
-		m.Logger.Info("created the anchor key", "path", created, "key", anchor.KeyID(pub))
-		if m.Stdout != nil {
-			fmt.Fprintf(m.Stdout, "\nCreated the anchor key %s (key %s).\nIt signs checkpoints of the audit and custody logs. Back it up apart from the data folder and the database;\n"+
-				"whoever checks the checkpoints needs its public key (vigil anchor pubkey). See docs/operations.md.\n\n", created, anchor.KeyID(pub))
-		}
+		m.announceKey(created)
 	} else if cfg.Anchor.KeyFile != "" || os.Getenv(anchorKeyEnv) == "" {
 		if p := cfg.anchorKeyPath(); keyFileOpen(p) {
 			m.Logger.Warn("the anchor key file can be read by others than its owner: chmod 600 it", "path", p)

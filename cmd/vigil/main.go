@@ -5,10 +5,13 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -179,7 +182,34 @@ func (c *Config) openStore(ctx context.Context) (*Store, error) {
 	}
 	s.MaxEvidenceBytes = c.MaxEvidenceBytes
 	s.OutboundAllow = c.OutboundAllow
+	// The secrets in the database open with the instance key, if there is
+	// one yet (serve makes it; see Main.Run).
+	if s.Secrets, _, err = c.secretBox(false); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// secretBox returns the box that seals the secrets in the database, with
+// a key derived from the anchor key (one key file to keep and back up; the
+// derivation keeps the two uses apart). With create, a missing key file at
+// the default place is made (its path returned as created); without, no
+// key is no box.
+func (c *Config) secretBox(create bool) (box *sqlstore.SecretBox, created string, err error) {
+	key, created, err := c.anchorKey(create)
+	if !create && errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	k, err := hkdf.Key(sha256.New, key.Seed(), nil, "vigil secrets at rest v1", 32)
+	if err != nil {
+		return nil, "", err
+	}
+	box, err = sqlstore.NewSecretBox(k)
+	return box, created, err
 }
 
 func (c *Config) openDB(ctx context.Context) (*Store, error) {

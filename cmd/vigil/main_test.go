@@ -446,3 +446,41 @@ func TestOwnerOnlyFiles(t *testing.T) {
 	delete(want, db+"-shm")
 	check()
 }
+
+// TestServeSealsSecrets: the server seals the secrets in the database with
+// the key it keeps beside the data folder, opens them again after a
+// restart, and seals those a store held before sealing began.
+func TestServeSealsSecrets(t *testing.T) {
+	t.Setenv("VIGIL_ADMIN_PASSWORD", "chosen by the operator")
+	data := filepath.Join(t.TempDir(), "data")
+	m, _ := MustRunMain(t, data)
+	ctx := cliContext(t.Context())
+	svc := m.Store.Services()
+	coll := &vigil.Collection{Title: "In"}
+	if err := svc.Sharing.CreateCollection(ctx, coll); err != nil {
+		t.Fatal(err)
+	}
+	f := &vigil.Feed{Name: "cert", URL: "https://cert.example/taxii2/api/collections/x/", Password: "feed-password-456", CollectionID: coll.ID}
+	if err := svc.Feeds.CreateFeed(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := m.Store.QueryRow(ctx, `SELECT password FROM taxii_feeds WHERE id = ?`, f.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, "feed-password-456") || !strings.HasPrefix(stored, "vgs1:") {
+		t.Errorf("stored password %q", stored)
+	}
+	// One stored before sealing began.
+	if _, err := m.Store.Exec(ctx, `UPDATE taxii_feeds SET password = ? WHERE id = ?`, "legacy-password", f.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	m, _ = MustRunMain(t, data)
+	if err := m.Store.QueryRow(ctx, `SELECT password FROM taxii_feeds WHERE id = ?`, f.ID).Scan(&stored); err != nil || !strings.HasPrefix(stored, "vgs1:") {
+		t.Errorf("after a restart the password stored as given is %q (%v)", stored, err)
+	}
+	if got, err := m.Store.Services().Feeds.FindFeed(ctx, f.ID); err != nil || got.Password != "legacy-password" {
+		t.Errorf("feed password after a restart: %v", err)
+	}
+}

@@ -78,6 +78,18 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	m.Store = store
+	if store.Secrets == nil {
+		var created string
+		if store.Secrets, created, err = m.Config.secretBox(true); err != nil {
+			return fmt.Errorf("the key that seals secrets: %w", err)
+		}
+		m.announceKey(created)
+	}
+	if n, err := store.SealSecrets(ctx); err != nil {
+		return fmt.Errorf("seal the secrets stored before: %w", err)
+	} else if n > 0 {
+		m.Logger.Info("sealed secrets stored before sealing began", "secrets", n)
+	}
 	if err := m.bootstrapAdmin(ctx); err != nil {
 		return err
 	}
