@@ -93,9 +93,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.bootstrapAdmin(ctx); err != nil {
 		return err
 	}
-	if err := m.startAnchors(); err != nil {
-		return err
-	}
 	// The starter response plans, once each (an organisation's own plan
 	// of the same key wins).
 	if n, err := store.Services().Plans.InstallStarterPlans(vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap"))); err != nil {
@@ -105,6 +102,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	metrics := vigilhttp.NewMetrics()
 	store.Observe = metrics.ObserveStore
+	// After Observe is set: the checkpointer uses the store from now on.
+	if err := m.startAnchors(); err != nil {
+		return err
+	}
 	srv := vigilhttp.NewServer(store.Services(), m.Logger)
 	srv.Addr = m.Config.Addr
 	srv.Ready = store.Ping
