@@ -84,6 +84,14 @@ type Stage struct {
 type Sooner struct {
 	Clock string `json:"clock"` // any of Clocks; classified_at is the usual one
 	Due   string `json:"due"`   // hours or days
+	// Restarts says what happens when this clock starts only once the
+	// stage's own deadline has passed: the stage is then due on this clock
+	// alone, rather than at a deadline already behind it. DORA: an
+	// incident classified as major more than 24 hours after awareness is
+	// reported within 4 hours of the classification (Delegated Regulation
+	// (EU) 2025/301, Art. 5(2)). Without it the stage stays due at the
+	// earlier deadline, and is late from the moment the clock starts.
+	Restarts bool `json:"restarts,omitempty"`
 }
 
 // Condition is a small boolean language over the incident's facts and the
@@ -405,7 +413,10 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 					if s.Sooner != nil {
 						if start2, ok := clockStart(inc, s.Sooner.Clock); ok {
 							sd, _ := ParseDue(s.Sooner.Due)
-							if t2, ok := sd.After(start2, loc); ok && t2.Before(t) {
+							// A clock that starts at or after the stage's own
+							// deadline restarts it, if the pack says so.
+							restart := s.Sooner.Restarts && !start2.Before(t)
+							if t2, ok := sd.After(start2, loc); ok && (t2.Before(t) || restart) {
 								t = t2
 								o.ClockStart = start2
 							}

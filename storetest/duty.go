@@ -333,3 +333,56 @@ func testClassifiedClock(t *testing.T, open Opener) {
 		t.Errorf("stored classified_at %v", got.Times.ClassifiedAt)
 	}
 }
+
+// testLateClassification: an incident classified as major more than 24
+// hours after awareness owes DORA's initial notification 4 hours after the
+// classification (Delegated Regulation (EU) 2025/301 Art. 5(2)), so it is
+// not born overdue; the store evaluates it again when significance is
+// flagged and when the classification time is corrected.
+func testLateClassification(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Name: "Anybank", Jurisdictions: []string{"UK"}, Timezone: "Europe/London", DORA: true}); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Card payments failing", Status: vigil.StatusConfirmed})
+	aware := clk.now()
+	// 30 hours later, over the March change, it is classified as major.
+	clk.add(30 * time.Hour)
+	yes := true
+	inc, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Significant: &yes, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := s.Duties.FindObligations(mgr, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initial := obligation(t, obs, "major-ict-incident")
+	if want := aware.Add(34 * time.Hour); initial.Stage != "initial" || initial.DueAt == nil || !initial.DueAt.Equal(want) || initial.Late {
+		t.Fatalf("initial notification: stage %s due %v late %v, want due %v (classification + 4 h)", initial.Stage, initial.DueAt, initial.Late, want)
+	}
+	if !initial.ClockStart.Equal(clk.now()) {
+		t.Errorf("clock start %v, want the classification %v", initial.ClockStart, clk.now())
+	}
+	// Correcting the classification to within the 24 hours brings back
+	// the backstop: 24 hours after awareness, now past.
+	inc, err = s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{ClassifiedAt: vigil.NullableOf(aware.Add(22 * time.Hour))}, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := obligation(t, obs, "major-ict-incident"); !o.DueAt.Equal(aware.Add(24*time.Hour)) || !o.Late {
+		t.Errorf("classified within 24 h: due %v late %v, want %v and late", o.DueAt, o.Late, aware.Add(24*time.Hour))
+	}
+	// And back to 26 hours: 4 hours after it.
+	if _, err = s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{ClassifiedAt: vigil.NullableOf(aware.Add(26 * time.Hour))}, Version: inc.Version}); err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := obligation(t, obs, "major-ict-incident"); !o.DueAt.Equal(aware.Add(30 * time.Hour)) {
+		t.Errorf("classified 26 h after awareness: due %v, want %v", o.DueAt, aware.Add(30*time.Hour))
+	}
+}

@@ -69,6 +69,7 @@ var suite = []struct {
 	{"DutyPacks", testDutyPacks},
 	{"Notify", testNotify},
 	{"ClassifiedClock", testClassifiedClock},
+	{"DutyLateClassification", testLateClassification},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

@@ -1,0 +1,130 @@
+package duty
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// The zones the stage tests compute in: the default, and UTC for an
+// organisation that keeps its books in it.
+var (
+	london = mustZone("Europe/London")
+	utc    = time.UTC
+)
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// wall reads a wall time in loc, "2006-01-02 15:04".
+func wall(loc *time.Location, s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// dueCheck compares a due time with the one worked out by hand, both as
+// the instant in UTC and as the wall time the organisation reads.
+func dueCheck(t *testing.T, what string, got *time.Time, loc *time.Location, wantWall, wantUTC string) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s: no due time, want %s (%s UTC)", what, wantWall, wantUTC)
+		return
+	}
+	if g := got.In(loc).Format("2006-01-02 15:04 MST"); g != wantWall {
+		t.Errorf("%s: due %s, want %s", what, g, wantWall)
+	}
+	if g := got.UTC().Format("2006-01-02 15:04"); g != wantUTC {
+		t.Errorf("%s: due %s UTC, want %s UTC", what, g, wantUTC)
+	}
+	if got.Location() != time.UTC {
+		t.Errorf("%s: due time not in UTC", what)
+	}
+}
+
+// TestDORALateClassification: the initial notification of a major
+// incident is due 4 hours after classification and at the latest 24 hours
+// after awareness (Delegated Regulation (EU) 2025/301 Art. 5(1)(a)); an
+// incident classified as major only once those 24 hours have passed is
+// due 4 hours after its classification (Art. 5(2)), not at a deadline
+// already behind it. The intermediate report follows 72 hours after the
+// initial notification's due time until that is submitted.
+func TestDORALateClassification(t *testing.T) {
+	packs := shippedPacks(t)
+	cases := []struct {
+		name        string
+		loc         *time.Location
+		aware       string // wall time in loc
+		classified  string // wall time in loc; "" for not yet
+		initial     [2]string
+		intermediat [2]string
+	}{
+		// The contract: aware T, classified T+30h, initial due T+34h.
+		{"classified 30 h after awareness", utc, "2026-06-10 14:30", "2026-06-11 20:30",
+			[2]string{"2026-06-12 00:30 UTC", "2026-06-12 00:30"}, [2]string{"2026-06-15 00:30 UTC", "2026-06-15 00:30"}},
+		{"classified 30 h after awareness, London", london, "2026-06-10 14:30", "2026-06-11 20:30",
+			[2]string{"2026-06-12 00:30 BST", "2026-06-11 23:30"}, [2]string{"2026-06-15 00:30 BST", "2026-06-14 23:30"}},
+		{"not yet classified", london, "2026-06-10 14:30", "",
+			[2]string{"2026-06-11 14:30 BST", "2026-06-11 13:30"}, [2]string{"2026-06-14 14:30 BST", "2026-06-14 13:30"}},
+		{"classified 2 h after awareness", utc, "2026-06-10 14:30", "2026-06-10 16:30",
+			[2]string{"2026-06-10 20:30 UTC", "2026-06-10 20:30"}, [2]string{"2026-06-13 20:30 UTC", "2026-06-13 20:30"}},
+		// Within the 24 hours the backstop holds, however close to it.
+		{"classified 23 h 59 after awareness", utc, "2026-06-10 14:30", "2026-06-11 14:29",
+			[2]string{"2026-06-11 14:30 UTC", "2026-06-11 14:30"}, [2]string{"2026-06-14 14:30 UTC", "2026-06-14 14:30"}},
+		// At the deadline itself the 24 hours are over: 4 hours from then.
+		{"classified exactly 24 h after awareness", utc, "2026-06-10 14:30", "2026-06-11 14:30",
+			[2]string{"2026-06-11 18:30 UTC", "2026-06-11 18:30"}, [2]string{"2026-06-14 18:30 UTC", "2026-06-14 18:30"}},
+		// Clocks go forward at 01:00 UTC on 29 March 2026: aware 12:00 GMT
+		// on the 28th, classified 18:00 BST (17:00 UTC) on the 29th, 29
+		// hours later; due 4 hours after that, 22:00 BST.
+		{"late, over the March 2026 change", london, "2026-03-28 12:00", "2026-03-29 18:00",
+			[2]string{"2026-03-29 22:00 BST", "2026-03-29 21:00"}, [2]string{"2026-04-01 22:00 BST", "2026-04-01 21:00"}},
+		// Clocks go back at 01:00 UTC on 25 October 2026: aware 20:00 BST
+		// (19:00 UTC) on the 24th, classified 21:00 GMT on the 25th, 26
+		// hours later.
+		{"late, over the October 2026 change", london, "2026-10-24 20:00", "2026-10-25 21:00",
+			[2]string{"2026-10-26 01:00 GMT", "2026-10-26 01:00"}, [2]string{"2026-10-29 01:00 GMT", "2026-10-29 01:00"}},
+		// Clocks go forward at 01:00 UTC on 28 March 2027: aware 23:30 GMT
+		// on the 27th, classified an hour later (00:30 GMT): due 4 hours
+		// on, 04:30 UTC, which reads 05:30 BST.
+		{"early, over the March 2027 change", london, "2027-03-27 23:30", "2027-03-28 00:30",
+			[2]string{"2027-03-28 05:30 BST", "2027-03-28 04:30"}, [2]string{"2027-03-31 05:30 BST", "2027-03-31 04:30"}},
+		// 31 October 2027: aware 09:00 BST (08:00 UTC) on the 30th,
+		// classified 10:00 GMT on the 31st, 26 hours later.
+		{"late, over the October 2027 change", london, "2027-10-30 09:00", "2027-10-31 10:00",
+			[2]string{"2027-10-31 14:00 GMT", "2027-10-31 14:00"}, [2]string{"2027-11-03 14:00 GMT", "2027-11-03 14:00"}},
+		// Classified 23 hours after awareness across the October 2027
+		// change: the backstop, 24 exact hours, reads 08:00 GMT.
+		{"early, over the October 2027 change", london, "2027-10-30 09:00", "2027-10-31 07:00",
+			[2]string{"2027-10-31 08:00 GMT", "2027-10-31 08:00"}, [2]string{"2027-11-03 08:00 GMT", "2027-11-03 08:00"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			aware := wall(c.loc, c.aware)
+			inc := incident(func(i *vigil.Incident) {
+				i.Significant, i.Times.AwareAt, i.CreatedAt = true, ptr(aware), aware
+				if c.classified != "" {
+					i.Times.ClassifiedAt = ptr(wall(c.loc, c.classified))
+				}
+			})
+			obs, err := Evaluate(packs, &Profile{DORA: true, Timezone: c.loc.String()}, inc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			initial := find(obs, "eu-dora/major-ict-incident/initial")
+			if initial == nil {
+				t.Fatal("no initial notification")
+			}
+			dueCheck(t, "initial", initial.Due, c.loc, c.initial[0], c.initial[1])
+			dueCheck(t, "intermediate", find(obs, "eu-dora/major-ict-incident/intermediate").Due, c.loc, c.intermediat[0], c.intermediat[1])
+		})
+	}
+}
