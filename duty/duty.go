@@ -141,10 +141,15 @@ var Facts = []string{"personal_data", "essential_service", "crime_suspected", "s
 // ProfileFacts lists the profile facts conditions may name.
 var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2", "profile.dora", "profile.scotland", "profile.uk"}
 
-// Clocks lists the incident times a clock may start from. classified_at
-// (when the incident was classified significant, or major) has no
-// fallback: a clock on it starts only once that has happened.
-var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at", "classified_at"}
+// Clocks lists the incident times a clock may start from. The first five
+// fall back along the list when unset (awareness, else detection, …).
+// classified_at (when the incident was classified significant, or major)
+// has no fallback: a clock on it starts only once that has happened.
+// significant_at is when the organisation became aware that the incident
+// is significant (NIS2 Art. 23(4)(a) and (b)): the classification time,
+// and until that is recorded the awareness clock. Neither is ever before
+// awareness: an incident cannot be classified before anyone knew of it.
+var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at", "classified_at", "significant_at"}
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -452,9 +457,16 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 
 // clockStart reads the named time of inc, falling back along Clocks.
 func clockStart(inc *vigil.Incident, name string) (time.Time, bool) {
-	if name == "classified_at" {
+	if name == "classified_at" || name == "significant_at" {
+		aware, ok := clockStart(inc, "aware_at")
 		if t := inc.Times.ClassifiedAt; t != nil {
-			return t.UTC(), true
+			if c := t.UTC(); !ok || c.After(aware) {
+				return c, true
+			}
+			return aware, true
+		}
+		if name == "significant_at" {
+			return aware, ok
 		}
 		return time.Time{}, false
 	}

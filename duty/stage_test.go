@@ -128,3 +128,88 @@ func TestDORALateClassification(t *testing.T) {
 		})
 	}
 }
+
+// TestNIS2SignificantClock: NIS2's early warning (24 h) and incident
+// notification (72 h) count from when the entity became aware that the
+// incident is significant (Directive (EU) 2022/2555 Art. 23(4)(a), (b)):
+// the classification time, never before awareness, and awareness until a
+// classification is recorded. The final report is due one calendar month
+// after the notification (Art. 23(4)(d)), the same wall time, clamped to
+// the month's last day.
+func TestNIS2SignificantClock(t *testing.T) {
+	packs := shippedPacks(t)
+	cases := []struct {
+		name                string
+		loc                 *time.Location
+		aware, classified   string
+		early, notif, final [2]string
+	}{
+		// Flagged significant five days in: not born overdue.
+		{"classified five days after awareness", london, "2026-06-10 14:30", "2026-06-15 09:00",
+			[2]string{"2026-06-16 09:00 BST", "2026-06-16 08:00"}, [2]string{"2026-06-18 09:00 BST", "2026-06-18 08:00"},
+			[2]string{"2026-07-18 09:00 BST", "2026-07-18 08:00"}},
+		{"classified five days after awareness, UTC", utc, "2026-06-10 14:30", "2026-06-15 09:00",
+			[2]string{"2026-06-16 09:00 UTC", "2026-06-16 09:00"}, [2]string{"2026-06-18 09:00 UTC", "2026-06-18 09:00"},
+			[2]string{"2026-07-18 09:00 UTC", "2026-07-18 09:00"}},
+		{"no classification recorded: awareness", london, "2026-06-10 14:30", "",
+			[2]string{"2026-06-11 14:30 BST", "2026-06-11 13:30"}, [2]string{"2026-06-13 14:30 BST", "2026-06-13 13:30"},
+			[2]string{"2026-07-13 14:30 BST", "2026-07-13 13:30"}},
+		{"classified before awareness: awareness", utc, "2026-06-10 14:30", "2026-06-09 08:00",
+			[2]string{"2026-06-11 14:30 UTC", "2026-06-11 14:30"}, [2]string{"2026-06-13 14:30 UTC", "2026-06-13 14:30"},
+			[2]string{"2026-07-13 14:30 UTC", "2026-07-13 14:30"}},
+		// 29 March 2026: 24 and 72 exact hours from 10:00 GMT read 11:00
+		// BST; the month keeps the wall time.
+		{"over the March 2026 change", london, "2026-03-27 16:00", "2026-03-28 10:00",
+			[2]string{"2026-03-29 11:00 BST", "2026-03-29 10:00"}, [2]string{"2026-03-31 11:00 BST", "2026-03-31 10:00"},
+			[2]string{"2026-04-30 11:00 BST", "2026-04-30 10:00"}},
+		{"31 March to 30 April, UTC", utc, "2026-03-27 16:00", "2026-03-28 10:00",
+			[2]string{"2026-03-29 10:00 UTC", "2026-03-29 10:00"}, [2]string{"2026-03-31 10:00 UTC", "2026-03-31 10:00"},
+			[2]string{"2026-04-30 10:00 UTC", "2026-04-30 10:00"}},
+		// 25 October 2026: from 10:00 BST (09:00 UTC) the hours read 09:00 GMT.
+		{"over the October 2026 change", london, "2026-10-24 08:00", "2026-10-24 10:00",
+			[2]string{"2026-10-25 09:00 GMT", "2026-10-25 09:00"}, [2]string{"2026-10-27 09:00 GMT", "2026-10-27 09:00"},
+			[2]string{"2026-11-27 09:00 GMT", "2026-11-27 09:00"}},
+		// Notification due 31 January: the final report on 28 February,
+		// 29 February in a leap year.
+		{"31 January to 28 February", london, "2027-01-28 08:00", "2027-01-28 18:00",
+			[2]string{"2027-01-29 18:00 GMT", "2027-01-29 18:00"}, [2]string{"2027-01-31 18:00 GMT", "2027-01-31 18:00"},
+			[2]string{"2027-02-28 18:00 GMT", "2027-02-28 18:00"}},
+		{"31 January to 29 February, leap year", utc, "2028-01-28 08:00", "2028-01-28 18:00",
+			[2]string{"2028-01-29 18:00 UTC", "2028-01-29 18:00"}, [2]string{"2028-01-31 18:00 UTC", "2028-01-31 18:00"},
+			[2]string{"2028-02-29 18:00 UTC", "2028-02-29 18:00"}},
+		// 28 March 2027.
+		{"over the March 2027 change", london, "2027-03-27 08:00", "2027-03-27 09:00",
+			[2]string{"2027-03-28 10:00 BST", "2027-03-28 09:00"}, [2]string{"2027-03-30 10:00 BST", "2027-03-30 09:00"},
+			[2]string{"2027-04-30 10:00 BST", "2027-04-30 09:00"}},
+		// 31 October 2027: the early warning before the change, the
+		// notification after it; the month from 1 November lands on 1 December.
+		{"over the October 2027 change", london, "2027-10-29 11:00", "2027-10-29 12:00",
+			[2]string{"2027-10-30 12:00 BST", "2027-10-30 11:00"}, [2]string{"2027-11-01 11:00 GMT", "2027-11-01 11:00"},
+			[2]string{"2027-12-01 11:00 GMT", "2027-12-01 11:00"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			aware := wall(c.loc, c.aware)
+			inc := incident(func(i *vigil.Incident) {
+				i.Significant, i.Times.AwareAt, i.CreatedAt = true, ptr(aware), aware
+				if c.classified != "" {
+					i.Times.ClassifiedAt = ptr(wall(c.loc, c.classified))
+				}
+			})
+			obs, err := Evaluate(packs, &Profile{NIS2: "essential", Timezone: c.loc.String()}, inc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []struct {
+				key  string
+				want [2]string
+			}{{"early-warning", c.early}, {"notification", c.notif}, {"final-report", c.final}} {
+				o := find(obs, "eu-nis2/significant-incident/"+s.key)
+				if o == nil {
+					t.Fatalf("no %s", s.key)
+				}
+				dueCheck(t, s.key, o.Due, c.loc, s.want[0], s.want[1])
+			}
+		})
+	}
+}

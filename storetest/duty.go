@@ -386,3 +386,40 @@ func testLateClassification(t *testing.T, open Opener) {
 		t.Errorf("classified 26 h after awareness: due %v, want %v", o.DueAt, aware.Add(30*time.Hour))
 	}
 }
+
+// testNIS2Significant: NIS2's clocks start when the entity became aware
+// that the incident is significant (Art. 23(4)(a), (b)): an incident
+// flagged significant five days in is not born overdue.
+func testNIS2Significant(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 10, 20, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Name: "Anywater", Jurisdictions: []string{"IE"}, Timezone: "Europe/Dublin", NIS2: "essential"}); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Telemetry gaps at the pumping stations", Status: vigil.StatusConfirmed})
+	clk.add(5 * 24 * time.Hour)
+	classified := clk.now()
+	cat := 3
+	inc, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Category: &cat, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := s.Duties.FindObligations(mgr, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"early-warning": classified.Add(24 * time.Hour), "notification": classified.Add(72 * time.Hour)}
+	for _, o := range obs {
+		if w, ok := want[o.Stage]; ok {
+			if o.DueAt == nil || !o.DueAt.Equal(w) || o.Late || !o.ClockStart.Equal(classified) {
+				t.Errorf("%s: due %v from %v, late %v; want %v from the classification", o.Stage, o.DueAt, o.ClockStart, o.Late, w)
+			}
+			delete(want, o.Stage)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("missing stages %v among %d duties", want, len(obs))
+	}
+}

@@ -70,6 +70,7 @@ var suite = []struct {
 	{"Notify", testNotify},
 	{"ClassifiedClock", testClassifiedClock},
 	{"DutyLateClassification", testLateClassification},
+	{"DutyNIS2Significant", testNIS2Significant},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},
