@@ -126,11 +126,17 @@ type Obligation struct {
 	Reference       string           `json:"reference"`
 	SubmittedText   string           `json:"submitted_text"`
 	LateReason      string           `json:"late_reason"`
-	Justification   string           `json:"justification"`
-	WithdrawnReason string           `json:"withdrawn_reason"`
-	CreatedAt       time.Time        `json:"created_at"`
-	UpdatedAt       time.Time        `json:"updated_at"`
-	Version         int              `json:"version"`
+	// DelayUnexplained says the duty was submitted after its due time
+	// with no reasons for the delay recorded, which happens when the clock
+	// is corrected to an earlier start after the submission: the
+	// authority asks for the reasons (UK GDPR Art. 33(1)), and
+	// ExplainDelay records them.
+	DelayUnexplained bool      `json:"delay_unexplained"`
+	Justification    string    `json:"justification"`
+	WithdrawnReason  string    `json:"withdrawn_reason"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	Version          int       `json:"version"`
 	// Incident names the incident, in cross-incident lists.
 	Incident *IncidentRef `json:"incident,omitempty"`
 }
@@ -147,6 +153,7 @@ func (o *Obligation) SetLate(now time.Time) {
 	default:
 		o.Late = false
 	}
+	o.DelayUnexplained = o.Late && o.Status == ObligationSubmitted && o.LateReason == ""
 }
 
 // Submission records that a duty was done.
@@ -180,6 +187,12 @@ type DutyService interface {
 	SubmitObligation(ctx context.Context, id int64, s Submission) (*Obligation, error)
 	// WaiveObligation records that a duty does not apply after all.
 	WaiveObligation(ctx context.Context, id int64, justification string, version int) (*Obligation, error)
+	// ExplainDelay records the reasons for the delay of a duty submitted
+	// after its due time without them: awareness was corrected to an
+	// earlier time after the submission, and the submission now lies past
+	// the corrected deadline. EINVALID if the duty was not submitted late
+	// or its reasons are already recorded; ECONFLICT on a stale version.
+	ExplainDelay(ctx context.Context, id int64, reason string, version int) (*Obligation, error)
 	// FindPacks lists the duty packs in force: the shipped ones, and the
 	// ones admins edited or added.
 	FindPacks(ctx context.Context) ([]*PackInfo, error)

@@ -423,3 +423,84 @@ func testNIS2Significant(t *testing.T, open Opener) {
 		t.Errorf("missing stages %v among %d duties", want, len(obs))
 	}
 }
+
+// testDutyCorrectedAfterSubmission: awareness corrected to an earlier time
+// after the ICO was notified puts the submission past the corrected
+// deadline: the duty shows as submitted late and asks for the reasons for
+// the delay (UK GDPR Art. 33(1)), which are then recorded once.
+func testDutyCorrectedAfterSubmission(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 10, 23, 9, 0, 0, 0, time.UTC))
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	viewer, _ := MustCreateUser(t, s, vigil.RoleViewer)
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "HR share readable by all staff", Status: vigil.StatusConfirmed, PersonalData: true})
+	aware := clk.now()
+	obs, _ := s.Duties.FindObligations(mgr, inc.ID)
+	ico := obligation(t, obs, "ico-notification")
+	clk.add(60 * time.Hour)
+	got, err := s.Duties.SubmitObligation(mgr, ico.ID, vigil.Submission{Reference: "IC-1", Text: "We report…"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Late || got.DelayUnexplained {
+		t.Fatalf("submitted 60 h after awareness: late %v, delay unexplained %v", got.Late, got.DelayUnexplained)
+	}
+	// Submitted on time, it takes no reasons for a delay.
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "x", 0); !hasField(err, "late_reason") {
+		t.Errorf("reasons for an on-time submission: %v", err)
+	}
+	// Logs show the breach was known a day earlier: the deadline moves
+	// 24 hours back, before the submission.
+	clk.add(time.Hour)
+	cur := MustFindIncident(t, mgr, s, inc.ID)
+	earlier := aware.Add(-24 * time.Hour)
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{AwareAt: vigil.NullableOf(earlier)}, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.Duties.FindObligationByID(viewer, ico.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != vigil.ObligationSubmitted || o.DueAt == nil || !o.DueAt.Equal(earlier.Add(72*time.Hour)) || !o.Late || !o.DelayUnexplained {
+		t.Fatalf("after the correction: status %s due %v late %v unexplained %v; want submitted, due %v, late, reasons asked",
+			o.Status, o.DueAt, o.Late, o.DelayUnexplained, earlier.Add(72*time.Hour))
+	}
+	if o.SubmittedAt == nil || !o.SubmittedAt.Equal(aware.Add(60*time.Hour)) || o.Reference != "IC-1" || o.SubmittedText != "We report…" {
+		t.Errorf("the submission changed: %+v", o)
+	}
+	tl, _ := s.Timeline.FindTimeline(mgr, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindDuty}})
+	var asked bool
+	for _, e := range tl.Items {
+		asked = asked || strings.Contains(e.Message, "was late. Record the reasons for the delay")
+	}
+	if !asked {
+		t.Error("the timeline does not ask for the reasons for the delay")
+	}
+	if _, err := s.Duties.ExplainDelay(viewer, ico.ID, "Logs read later.", 0); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("viewer explains: %v", err)
+	}
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "  ", 0); !hasField(err, "late_reason") {
+		t.Errorf("empty reasons: %v", err)
+	}
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "Logs read later.", o.Version-1); vigil.ErrorCode(err) != vigil.ECONFLICT {
+		t.Errorf("stale version: %v", err)
+	}
+	o, err = s.Duties.ExplainDelay(mgr, ico.ID, "The proxy logs that dated the first access were only read on the third day.", o.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Late || o.DelayUnexplained || !strings.HasPrefix(o.LateReason, "The proxy logs") {
+		t.Errorf("after explaining: late %v unexplained %v reason %q", o.Late, o.DelayUnexplained, o.LateReason)
+	}
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "Again.", 0); !hasField(err, "late_reason") {
+		t.Errorf("explained twice: %v", err)
+	}
+	// Correcting awareness back puts the submission on time again.
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{AwareAt: vigil.NullableOf(aware)}, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ = s.Duties.FindObligationByID(mgr, ico.ID); o.Late || !o.DueAt.Equal(aware.Add(72*time.Hour)) {
+		t.Errorf("corrected back: due %v late %v", o.DueAt, o.Late)
+	}
+}

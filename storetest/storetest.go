@@ -71,6 +71,7 @@ var suite = []struct {
 	{"ClassifiedClock", testClassifiedClock},
 	{"DutyLateClassification", testLateClassification},
 	{"DutyNIS2Significant", testNIS2Significant},
+	{"DutyCorrectedAfterSubmission", testDutyCorrectedAfterSubmission},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

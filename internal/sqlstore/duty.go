@@ -164,9 +164,12 @@ func detailOf(o *duty.Obligation) obligationDetail {
 // reconcileDuties brings an incident's obligations in line with its facts:
 // new duties are added (pending), pending ones follow corrected clocks,
 // ones that no longer apply are withdrawn with the reason, withdrawn ones
-// that apply again are pending again. Submitted and waived ones are kept
-// as they are. Each change is on the timeline. fresh says the incident was
-// just created, so it has none yet.
+// that apply again are pending again. What was submitted or waived is kept
+// as it is; a submitted duty's due time still follows a corrected clock,
+// so that a submission the correction puts past the deadline shows as
+// late and asks for the reasons for the delay (UK GDPR Art. 33(1)). Each
+// change is on the timeline. fresh says the incident was just created, so
+// it has none yet.
 func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 	profile, ps, err := tx.dutyConfig()
 	if err != nil {
@@ -180,12 +183,14 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 		due        *time.Time
 		asap       bool
 		register   bool
+		lateReason string
 		detail     obligationDetail
 	}
 	existing := map[string]*row{}
 	submitted := duty.Submitted{}
 	if !fresh {
-		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, asap, register, detail FROM obligations WHERE incident_id = ?`, inc.ID)
+		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, asap, register, late_reason, detail
+			FROM obligations WHERE incident_id = ?`, inc.ID)
 		if err != nil {
 			return err
 		}
@@ -193,7 +198,7 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 			var r row
 			var p, d, s string
 			if err := rows.Scan(&r.id, &p, &d, &s, &r.status, scanNullTime(&r.submitted), scanTime(&r.clockStart), scanNullTime(&r.due),
-				&r.asap, &r.register, scanJSON(&r.detail)); err != nil {
+				&r.asap, &r.register, &r.lateReason, scanJSON(&r.detail)); err != nil {
 				rows.Close()
 				return err
 			}
@@ -240,6 +245,30 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 					o.Title, o.StageName, dueWords(o, loc)), nil); err != nil {
 					return err
 				}
+			}
+		case r.status == vigil.ObligationSubmitted && r.submitted != nil && (!r.clockStart.Equal(o.ClockStart) || !equalTime(r.due, o.Due)):
+			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+				o.ClockStart, o.Due, tx.now, r.id); err != nil {
+				return err
+			}
+			if equalTime(r.due, o.Due) {
+				break
+			}
+			wasLate, late := r.due != nil && r.submitted.After(*r.due), o.Due != nil && r.submitted.After(*o.Due)
+			msg := fmt.Sprintf("Reporting duty %s — %s: now %s (the clock start changed);", o.Title, o.StageName, dueWords(o, loc))
+			sent := r.submitted.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+			switch {
+			case late && !wasLate && r.lateReason == "":
+				msg += fmt.Sprintf(" the submission of %s was late. Record the reasons for the delay: the authority asks for them.", sent)
+			case late && !wasLate:
+				msg += fmt.Sprintf(" the submission of %s was late; the reasons recorded with it stand.", sent)
+			case wasLate && !late:
+				msg += fmt.Sprintf(" the submission of %s was on time.", sent)
+			default:
+				msg += fmt.Sprintf(" submitted %s.", sent)
+			}
+			if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, msg, nil); err != nil {
+				return err
 			}
 		case r.status == vigil.ObligationWithdrawn:
 			if _, err := tx.exec(`UPDATE obligations SET status = 'pending', withdrawn_reason = '', clock_start = ?, due_at = ?, asap = ?,
@@ -589,6 +618,53 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 		}
 		tx.audit("obligation.waive", "obligation", id, map[string]any{"status": o.Status},
 			map[string]any{"status": vigil.ObligationNotRequired, "justification": justification})
+		out, _, err = tx.findObligation(id)
+		return out, err
+	})
+	if out != nil {
+		out.SetLate(s.db.Now())
+	}
+	return out, err
+}
+
+// ExplainDelay records the reasons for the delay of a duty submitted after
+// its due time without them.
+func (s *DutyService) ExplainDelay(ctx context.Context, id int64, reason string, version int) (out *vigil.Obligation, err error) {
+	defer s.db.op("obligation.explain_delay")(&err)
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return nil, vigil.Invalid("late_reason", "Give the reasons for the delay.")
+	case utf8.RuneCountInString(reason) > vigil.MaxReasonText:
+		return nil, vigil.Invalid("late_reason", "At most %d characters.", vigil.MaxReasonText)
+	}
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) {
+		var out *vigil.Obligation
+		if err := tx.require(vigil.PermDutySubmit); err != nil {
+			return out, err
+		}
+		o, inc, err := tx.findObligation(id)
+		if err != nil {
+			return out, err
+		}
+		if version != 0 && version != o.Version {
+			return out, staleVersion(o.Version)
+		}
+		o.SetLate(tx.now)
+		if !o.DelayUnexplained {
+			if o.Status == vigil.ObligationSubmitted && o.Late {
+				return out, vigil.Invalid("late_reason", "The reasons for the delay are already recorded.")
+			}
+			return out, vigil.Invalid("late_reason", "Only a duty submitted after its due time takes reasons for a delay.")
+		}
+		if _, err := tx.exec(`UPDATE obligations SET late_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`, reason, tx.now, id); err != nil {
+			return out, err
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: late because: %s.",
+			o.Title, o.StageName, reason), nil); err != nil {
+			return out, err
+		}
+		tx.audit("obligation.explain_delay", "obligation", id, map[string]any{"late_reason": o.LateReason}, map[string]any{"late_reason": reason})
 		out, _, err = tx.findObligation(id)
 		return out, err
 	})
