@@ -30,7 +30,7 @@ type Incident struct {
 	TLP              TLP      `json:"tlp"`
 	PersonalData     bool     `json:"personal_data"`     // personal data involved (UK GDPR Art. 33 may apply)
 	EssentialService bool     `json:"essential_service"` // an essential service is affected (NIS may apply)
-	CrimeSuspected   bool     `json:"crime_suspected"`   // report to Action Fraud or the police may be due
+	CrimeSuspected   bool     `json:"crime_suspected"`   // report to Report Fraud or the police may be due
 	AffectedServices []string `json:"affected_services"`
 	Source           Source   `json:"source"`
 	Exercise         bool     `json:"exercise"` // an exercise, not a real incident: no duties, no metrics
@@ -185,6 +185,7 @@ func (inc *Incident) Normalize() {
 	if inc.Status == "" {
 		inc.Status = StatusTriage
 	}
+	inc.Status = inc.Status.Canonical()
 	inc.AffectedServices = normalizeList(inc.AffectedServices)
 	if inc.Category >= MinCategory && inc.Category <= 3 {
 		inc.Significant = true
@@ -603,7 +604,9 @@ func (f *IncidentFilter) Normalize() error {
 	if len(f.Query) > MaxQueryLen {
 		p.Add("q", "The search query must be at most %d bytes.", MaxQueryLen)
 	}
-	for _, s := range f.Status {
+	for i, s := range f.Status {
+		s = s.Canonical()
+		f.Status[i] = s
 		if !inEnum(s, Statuses) {
 			p.Add("status", "Unknown status %q.", s)
 		}

@@ -1,6 +1,6 @@
 // Package duty turns an incident's facts into the reporting duties they
 // trigger — the ICO within 72 hours of awareness, the NIS competent
-// authority, NIS2's early warning, DORA's reports, the NCSC, Action Fraud —
+// authority, NIS2's early warning, DORA's reports, the NCSC, Report Fraud —
 // from rule packs that are data, not code: Vigil ships packs for the UK
 // and EU regimes (packs/*.json, each citing its legal basis), and an
 // administrator can edit them or add their own. The package is pure: it
@@ -55,7 +55,7 @@ type Duty struct {
 	// Content lists what the report must contain, for the draft.
 	Content []string `json:"content,omitempty"`
 	// Contact names the contact role to show with the duty (dpo, ico,
-	// ncsc, competent_authority, action_fraud, police).
+	// ncsc, competent_authority, report_fraud, police).
 	Contact string `json:"contact,omitempty"`
 }
 
@@ -401,7 +401,8 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 			due := map[string]time.Time{}
 			for _, s := range d.Stages {
 				o := &Obligation{Pack: p.ID, Duty: d.ID, Stage: s.ID, Title: d.Title, StageName: s.Name, Authority: d.Authority,
-					Basis: d.Basis, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content, Contact: d.Contact}
+					Basis: d.Basis, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content,
+					Contact: string(vigil.ContactRole(d.Contact).Canonical())}
 				from := start
 				if s.After != "" {
 					key := p.ID + "/" + d.ID + "/" + s.After
@@ -517,7 +518,13 @@ func (c *Condition) eval(facts map[string]any) (bool, string) {
 	var ok bool
 	switch {
 	case c.Eq != nil:
-		ok = equal(v, c.Eq)
+		want := c.Eq
+		if s, isString := want.(string); isString && c.Fact == "status" {
+			// A pack written before Report Fraud replaced Action Fraud
+			// names the old status.
+			want = string(vigil.Status(strings.ToLower(s)).Canonical())
+		}
+		ok = equal(v, want)
 	case c.Gte != nil:
 		n, comparable := compare(c.Fact, v, c.Gte)
 		ok = comparable && n >= 0

@@ -82,11 +82,13 @@ func TestRegimes(t *testing.T) {
 			[]string{"uk-ncsc/report/report"}},
 		{"NCSC flagged significant, outside the UK", &Profile{Jurisdictions: []string{"FR"}}, func(i *vigil.Incident) { i.Significant = true }, nil},
 		{"crime in England", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
-			[]string{"uk-crime/action-fraud/report"}},
+			[]string{"uk-crime/report-fraud/report"}},
 		{"crime in Scotland", &Profile{Jurisdictions: []string{"UK-SCT"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
 			[]string{"uk-crime/police-scotland/report"}},
-		{"referred to Action Fraud", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusActionFraud },
-			[]string{"uk-crime/action-fraud/report"}},
+		{"referred to Report Fraud", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusReportFraud },
+			[]string{"uk-crime/report-fraud/report"}},
+		{"referred to Report Fraud, in Scotland", &Profile{Jurisdictions: []string{"UK-SCT"}}, func(i *vigil.Incident) { i.Status = vigil.StatusReportFraud },
+			[]string{"uk-crime/police-scotland/report"}},
 		{"personal attack", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusPolice },
 			[]string{"uk-crime/police/report"}},
 		{"not an incident: nothing", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Status = vigil.StatusNotIncident }, nil},
@@ -334,5 +336,21 @@ func TestDORAClassificationClock(t *testing.T) {
 		if !slices.ContainsFunc(vigil.ErrorFields(err), func(fe vigil.FieldError) bool { return fe.Field == f }) {
 			t.Errorf("bad sooner: no problem at %s: %v", f, vigil.ErrorFields(err))
 		}
+	}
+}
+
+// TestOldFraudNames: a pack written before Report Fraud replaced Action
+// Fraud (4 December 2025) still matches a referred incident, and its
+// contact role reads as the new one.
+func TestOldFraudNames(t *testing.T) {
+	pack, err := Parse([]byte(`{"id": "ours", "name": "Ours", "basis": "b", "duties": [
+		{"id": "af", "title": "t", "authority": "a", "basis": "b", "clock": "aware_at", "contact": "action_fraud",
+		 "when": {"fact": "status", "eq": "referred_action_fraud"}, "stages": [{"id": "s", "name": "s", "due": "asap"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _ := Evaluate([]*Pack{pack}, &Profile{}, incident(func(i *vigil.Incident) { i.Status = vigil.StatusReportFraud }), nil)
+	if len(obs) != 1 || obs[0].Contact != string(vigil.ContactReportFraud) {
+		t.Fatalf("old pack on a referred incident: %+v", obs)
 	}
 }

@@ -34,6 +34,9 @@ type Store struct {
 	// Twin, if set, opens a second instance on the same database, as
 	// several Vigil processes behind a load balancer share one PostgreSQL.
 	Twin func(t *testing.T) *Store
+	// Migrate, if set, moves the schema to the version (down or up)
+	// behind the store's back, for the tests of a migration's data.
+	Migrate func(ctx context.Context, version int64) error
 }
 
 // Opener returns a fresh, migrated store; it registers its own cleanup.
@@ -72,6 +75,7 @@ var suite = []struct {
 	{"DutyLateClassification", testLateClassification},
 	{"DutyNIS2Significant", testNIS2Significant},
 	{"DutyCorrectedAfterSubmission", testDutyCorrectedAfterSubmission},
+	{"DutyReportFraudMigration", testReportFraudMigration},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

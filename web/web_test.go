@@ -312,7 +312,7 @@ func TestPagesByRole(t *testing.T) {
 	}
 	// A responder sees them.
 	_, body = e.login("rita").get(incPath)
-	for _, control := range []string{"Add a note", "Add a task", "Edit details", "Confirm as an incident", "Refer to the police", "Refer to Action Fraud"} {
+	for _, control := range []string{"Add a note", "Add a task", "Edit details", "Confirm as an incident", "Refer to the police", "Refer to Report Fraud"} {
 		if !strings.Contains(body, control) {
 			t.Errorf("responder does not see %q", control)
 		}
@@ -345,7 +345,7 @@ func TestIncidentWork(t *testing.T) {
 
 	// Triage: police referral needs a reason; the advice is on the page.
 	_, body = b.get(path)
-	if !strings.Contains(body, "101") || !strings.Contains(body, "Action Fraud") || !strings.Contains(body, "Police Scotland") {
+	if !strings.Contains(body, "101") || !strings.Contains(body, "reportfraud.police.uk") || !strings.Contains(body, "Police Scotland") {
 		t.Errorf("the triage outcomes should carry their advice")
 	}
 	resp, body = b.post(path+"/transition", url.Values{"to": {"referred_police"}, "version": {fmt.Sprint(inc.Version)}})
@@ -542,13 +542,13 @@ func TestStaffReport(t *testing.T) {
 	resp, body = anon.post("/report/status", url.Values{"receipt": {"AAAA-BBBB-CCCC-DDDD"}})
 	wantStatus(t, resp, body, http.StatusNotFound)
 
-	// Triage refers it to Action Fraud; the reporter sees it in plain words.
-	if _, err := e.svc.Incidents.TransitionIncident(as(u), inc.ID, vigil.Transition{To: vigil.StatusActionFraud,
+	// Triage refers it to Report Fraud; the reporter sees it in plain words.
+	if _, err := e.svc.Incidents.TransitionIncident(as(u), inc.ID, vigil.Transition{To: vigil.StatusReportFraud,
 		Reason: "Parcel smishing: fraud.", Version: inc.Version + 1}); err != nil {
 		t.Fatal(err)
 	}
 	_, body = anon.post("/report/status", url.Values{"receipt": {receipt}})
-	if !strings.Contains(body, "Action Fraud") {
+	if !strings.Contains(body, "Report Fraud") {
 		t.Errorf("status after referral:\n%s", excerpt(body))
 	}
 
