@@ -321,10 +321,7 @@ func ParseDue(s string) (Due, error) {
 }
 
 // After returns when something due d after start is due. Hours are exact
-// (UTC arithmetic). Months are calendar months in loc: the same wall time
-// on the same day of the month, or the month's last day when it has none
-// (31 January + 1 month = 28 or 29 February), which keeps a deadline
-// right across daylight-saving changes and month ends.
+// (UTC arithmetic). Months are calendar months in loc: see AddMonths.
 func (d Due) After(start time.Time, loc *time.Location) (time.Time, bool) {
 	switch {
 	case d.ASAP || d.None:
@@ -335,13 +332,55 @@ func (d Due) After(start time.Time, loc *time.Location) (time.Time, bool) {
 	return start.Add(d.Duration).UTC(), true
 }
 
-// AddMonths adds calendar months to t in loc, clamping to the month's end.
+// AddMonths adds calendar months to t in loc: "within one month" of 10
+// June 14:30 is 10 July 14:30 in the organisation's time zone, the same
+// wall time on the same day of the month, or on the month's last day
+// when it has no such day (31 January + 1 month = 28 February, or 29 in
+// a leap year). On a day the clocks change, that wall time is reached at
+// the first instant the clocks show it or a later time: in the hour the
+// clocks repeat in autumn, its first occurrence; in the hour they skip in
+// spring, the moment they go forward.
+//
+// This is stricter than Regulation (EEC, Euratom) No 1182/71, Art. 3(2)(c),
+// which the EU acts' month periods follow: there a period in months ends
+// at the expiry of the last hour of that day (and, by Art. 3(4), on the
+// next working day when that day is a Saturday, Sunday or public holiday).
+// Vigil keeps the earlier deadline on purpose: the acts also ask for the
+// report "without undue delay", and a deadline met early is met.
 func AddMonths(t time.Time, months int, loc *time.Location) time.Time {
 	l := t.In(loc)
 	y, m, day := l.Date()
-	first := time.Date(y, m+time.Month(months), 1, l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), loc)
+	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 	last := first.AddDate(0, 1, -1).Day()
-	return time.Date(first.Year(), first.Month(), min(day, last), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), loc).UTC()
+	return firstAtWall(time.Date(first.Year(), first.Month(), min(day, last), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC), loc)
+}
+
+// firstAtWall returns the first instant at which the clocks in loc show
+// the wall time w (given as if in UTC) or a later time. time.Date leaves
+// the choice to the implementation around a change, which picks the
+// second occurrence of a repeated hour.
+func firstAtWall(w time.Time, loc *time.Location) time.Time {
+	var best, earliest time.Time
+	// The offsets in force a day and a half either side cover any change
+	// that day; zones do not change twice within three days.
+	for _, probe := range []time.Time{w.Add(-36 * time.Hour), w.Add(36 * time.Hour)} {
+		_, off := probe.In(loc).Zone()
+		c := w.Add(-time.Duration(off) * time.Second)
+		if cw := c.In(loc); cw.Year() == w.Year() && cw.YearDay() == w.YearDay() && cw.Hour() == w.Hour() && cw.Minute() == w.Minute() &&
+			cw.Second() == w.Second() && (best.IsZero() || c.Before(best)) {
+			best = c
+		}
+		if earliest.IsZero() || c.Before(earliest) {
+			earliest = c
+		}
+	}
+	if !best.IsZero() {
+		return best.UTC()
+	}
+	// The clocks skip w: it is reached when they go forward, the end of
+	// the zone period the earlier reading falls in.
+	_, end := earliest.In(loc).ZoneBounds()
+	return end.UTC()
 }
 
 // Obligation is a duty that applies to an incident, at one stage.

@@ -213,3 +213,48 @@ func TestNIS2SignificantClock(t *testing.T) {
 		})
 	}
 }
+
+// TestAddMonths: "within one month" is the same wall time on the same day
+// of the month in the organisation's zone, clamped to the month's last
+// day; on a day the clocks change, the first instant the clocks show that
+// time or a later one. Worked out by hand, in Europe/London and UTC.
+func TestAddMonths(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		loc     *time.Location
+		start   string // wall time in loc
+		months  int
+		wall    string // wall time in loc, with the zone's abbreviation
+		wantUTC string
+	}{
+		{"31 January to 28 February", london, "2026-01-31 12:00", 1, "2026-02-28 12:00 GMT", "2026-02-28 12:00"},
+		{"31 January to 28 February, 2027", london, "2027-01-31 09:15", 1, "2027-02-28 09:15 GMT", "2027-02-28 09:15"},
+		{"31 January to 29 February, leap year", london, "2028-01-31 12:00", 1, "2028-02-29 12:00 GMT", "2028-02-29 12:00"},
+		{"30 January to 29 February, leap year", london, "2028-01-30 12:00", 1, "2028-02-29 12:00 GMT", "2028-02-29 12:00"},
+		{"29 January to 28 February", london, "2027-01-29 12:00", 1, "2027-02-28 12:00 GMT", "2027-02-28 12:00"},
+		{"29 February to 29 March, over the change", london, "2028-02-29 18:00", 1, "2028-03-29 18:00 BST", "2028-03-29 17:00"},
+		{"28 February to 28 March, the day before the change", london, "2026-02-28 10:00", 1, "2026-03-28 10:00 GMT", "2026-03-28 10:00"},
+		{"31 March to 30 April", london, "2026-03-31 23:30", 1, "2026-04-30 23:30 BST", "2026-04-30 22:30"},
+		{"31 May to 30 June", london, "2026-05-31 08:00", 1, "2026-06-30 08:00 BST", "2026-06-30 07:00"},
+		{"31 August to 30 September", london, "2026-08-31 17:45", 1, "2026-09-30 17:45 BST", "2026-09-30 16:45"},
+		{"30 September to 30 October, over the change", london, "2026-09-30 23:30", 1, "2026-10-30 23:30 GMT", "2026-10-30 23:30"},
+		{"31 October to 30 November", london, "2026-10-31 12:00", 1, "2026-11-30 12:00 GMT", "2026-11-30 12:00"},
+		{"31 December to 31 January", london, "2026-12-31 08:00", 1, "2027-01-31 08:00 GMT", "2027-01-31 08:00"},
+		// 01:30 does not exist on 29 March 2026 or 28 March 2027: due when
+		// the clocks go forward at 01:00 GMT.
+		{"a skipped wall time, 2026", london, "2026-01-29 01:30", 2, "2026-03-29 02:00 BST", "2026-03-29 01:00"},
+		{"a skipped wall time, 2027", london, "2027-02-28 01:30", 1, "2027-03-28 02:00 BST", "2027-03-28 01:00"},
+		// 01:30 happens twice on 25 October 2026 and 31 October 2027: the
+		// first, in BST.
+		{"a repeated wall time, 2026", london, "2026-09-25 01:30", 1, "2026-10-25 01:30 BST", "2026-10-25 00:30"},
+		{"a repeated wall time, 2027", london, "2027-08-31 01:30", 2, "2027-10-31 01:30 BST", "2027-10-31 00:30"},
+		{"the hour after the repeat", london, "2027-08-31 02:30", 2, "2027-10-31 02:30 GMT", "2027-10-31 02:30"},
+		{"31 January to 28 February, UTC", utc, "2026-01-31 12:00", 1, "2026-02-28 12:00 UTC", "2026-02-28 12:00"},
+		{"31 January to 29 February, leap year, UTC", utc, "2028-01-31 23:59", 1, "2028-02-29 23:59 UTC", "2028-02-29 23:59"},
+		{"01:30 on London's change day, UTC", utc, "2026-01-29 01:30", 2, "2026-03-29 01:30 UTC", "2026-03-29 01:30"},
+		{"31 March to 30 April, UTC", utc, "2027-03-31 00:00", 1, "2027-04-30 00:00 UTC", "2027-04-30 00:00"},
+	} {
+		got := AddMonths(wall(c.loc, c.start).UTC(), c.months, c.loc)
+		dueCheck(t, c.name, &got, c.loc, c.wall, c.wantUTC)
+	}
+}
