@@ -109,7 +109,8 @@ type Obligation struct {
 	Title           string           `json:"title"`
 	StageName       string           `json:"stage_name"`
 	Authority       string           `json:"authority"`
-	Basis           string           `json:"basis"`
+	Basis           string           `json:"basis"`  // the article or regulation this stage follows
+	Source          string           `json:"source"` // the address of the legal text or guidance Basis cites
 	Why             string           `json:"why"`
 	NotRequiredHint string           `json:"not_required_hint"` // "" when it cannot be waived
 	Content         []string         `json:"content"`           // what the report must contain

@@ -32,6 +32,9 @@ func Draft(o *vigil.Obligation, inc *vigil.Incident, profile *vigil.OrgProfile, 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s — %s\n\n", o.Title, o.StageName)
 	fmt.Fprintf(&b, "To: %s  \nBasis: %s  \n", o.Authority, o.Basis)
+	if o.Source != "" {
+		fmt.Fprintf(&b, "Source: <%s>  \n", o.Source)
+	}
 	if profile.Name != "" {
 		fmt.Fprintf(&b, "From: %s  \n", profile.Name)
 	}

@@ -13,12 +13,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -78,6 +80,13 @@ type Stage struct {
 	// and at the latest 24 hours after awareness). It counts only once
 	// its clock has started.
 	Sooner *Sooner `json:"sooner,omitempty"`
+	// Basis cites the article, regulation or guidance that sets this
+	// stage and its time limit ("NIS2 Art. 23(4)(a)"), and Source links to
+	// that text, or to the regulator's guidance on it. Every stage Vigil
+	// ships has both (TestEveryStageCited); an admin's pack may leave them
+	// out, and its stages then show the duty's basis (Pack.Uncited lists them).
+	Basis  string `json:"basis,omitempty"`
+	Source string `json:"source,omitempty"`
 }
 
 // Sooner is an earlier deadline that may apply to a stage.
@@ -231,6 +240,12 @@ func (p *Pack) Validate() error {
 					pr.Add(sf+".sooner.due", "An earlier deadline is a number of hours or days.")
 				}
 			}
+			if s.Source != "" && !isSourceURL(s.Source) {
+				pr.Add(sf+".source", "The source is the https:// address of the legal text or the guidance.")
+			}
+			if utf8.RuneCountInString(s.Basis) > 300 {
+				pr.Add(sf+".basis", "Keep the citation short (at most 300 characters).")
+			}
 			if s.After != "" && !stages[s.After] {
 				pr.Add(sf+".after", "Stage %q is not an earlier stage of this duty.", s.After)
 			}
@@ -238,6 +253,27 @@ func (p *Pack) Validate() error {
 		}
 	}
 	return pr.Err()
+}
+
+// isSourceURL reports whether s is an absolute https address, the only
+// kind a citation links to.
+func isSourceURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && len(s) <= 500
+}
+
+// Uncited lists the stages of p that do not cite their own source (a
+// basis and a link), by path ("duties[1].stages[0]").
+func (p *Pack) Uncited() []string {
+	var out []string
+	for i, d := range p.Duties {
+		for j, s := range d.Stages {
+			if strings.TrimSpace(s.Basis) == "" || s.Source == "" {
+				out = append(out, fmt.Sprintf("duties[%d].stages[%d]", i, j))
+			}
+		}
+	}
+	return out
 }
 
 func validateCondition(pr *vigil.Problems, f string, c *Condition, depth int) {
@@ -391,7 +427,8 @@ type Obligation struct {
 	Title      string     `json:"title"`
 	StageName  string     `json:"stage_name"`
 	Authority  string     `json:"authority"`
-	Basis      string     `json:"basis"`
+	Basis      string     `json:"basis"`  // the stage's citation, or else the duty's
+	Source     string     `json:"source"` // the address of the text Basis cites, if the pack gives one
 	Why        string     `json:"why"`
 	ClockStart time.Time  `json:"clock_start"`
 	Due        *time.Time `json:"due"` // nil: as soon as possible, or kept rather than sent
@@ -439,8 +476,12 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 			}
 			due := map[string]time.Time{}
 			for _, s := range d.Stages {
+				basis := s.Basis
+				if strings.TrimSpace(basis) == "" {
+					basis = d.Basis
+				}
 				o := &Obligation{Pack: p.ID, Duty: d.ID, Stage: s.ID, Title: d.Title, StageName: s.Name, Authority: d.Authority,
-					Basis: d.Basis, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content,
+					Basis: basis, Source: s.Source, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content,
 					Contact: string(vigil.ContactRole(d.Contact).Canonical())}
 				from := start
 				if s.After != "" {

@@ -1,6 +1,7 @@
 package duty
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -283,12 +284,13 @@ func TestDraft(t *testing.T) {
 	})
 	obs, _ := Evaluate(shippedPacks(t), &Profile{UKGDPR: true, DPO: "Dana Patel, dpo@example.org"}, inc, nil)
 	o := find(obs, "uk-gdpr/ico-notification/notification")
-	vo := &vigil.Obligation{Title: o.Title, StageName: o.StageName, Authority: o.Authority, Basis: o.Basis, Content: o.Content, Contact: o.Contact, DueAt: o.Due}
+	vo := &vigil.Obligation{Title: o.Title, StageName: o.StageName, Authority: o.Authority, Basis: o.Basis, Source: o.Source, Content: o.Content,
+		Contact: o.Contact, DueAt: o.Due}
 	d := Draft(vo, inc, &Profile{Name: "Anytown Council", UKGDPR: true, DPO: "Dana Patel, dpo@example.org"},
 		[]*vigil.Observable{{Type: vigil.ObsEmail, Value: "payroll@wrong.example", IOC: true, TLP: vigil.TLPAmber},
 			{Type: vigil.ObsIPv4, Value: "203.0.113.1", IOC: true, TLP: vigil.TLPRed}})
 	for _, want := range []string{"INC-2026-000042", "Payroll file sent to the wrong firm", "312 staff", "Personal data involved: yes",
-		"Art. 33(3)(a)", "Dana Patel", "Anytown Council", "payroll@wrong.example", "Wednesday 10 June 2026, 15:30 BST"} {
+		"Art. 33(3)(a)", "Basis: UK GDPR Art. 33(1)", "Source: <https://www.legislation.gov.uk/eur/2016/679/article/33>", "Dana Patel", "Anytown Council", "payroll@wrong.example", "Wednesday 10 June 2026, 15:30 BST"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("draft lacks %q:\n%s", want, d)
 		}
@@ -352,5 +354,47 @@ func TestOldFraudNames(t *testing.T) {
 	obs, _ := Evaluate([]*Pack{pack}, &Profile{}, incident(func(i *vigil.Incident) { i.Status = vigil.StatusReportFraud }), nil)
 	if len(obs) != 1 || obs[0].Contact != string(vigil.ContactReportFraud) {
 		t.Fatalf("old pack on a referred incident: %+v", obs)
+	}
+}
+
+// TestEveryStageCited: every stage of every shipped pack cites the
+// article or regulation it follows and links to the legal text or the
+// regulator's guidance, on the official sites; the obligations carry both.
+func TestEveryStageCited(t *testing.T) {
+	official := []string{"eur-lex.europa.eu", "www.legislation.gov.uk", "ico.org.uk", "www.ncsc.gov.uk", "report.ncsc.gov.uk",
+		"www.gov.uk", "www.reportfraud.police.uk", "www.scotland.police.uk", "www.police.uk"}
+	for _, p := range shippedPacks(t) {
+		if u := p.Uncited(); len(u) > 0 {
+			t.Errorf("pack %s: stages without a citation: %v", p.ID, u)
+		}
+		for _, d := range p.Duties {
+			for _, s := range d.Stages {
+				u, err := url.Parse(s.Source)
+				if err != nil || !slices.Contains(official, u.Host) {
+					t.Errorf("%s/%s/%s: source %q is not on an official site", p.ID, d.ID, s.ID, s.Source)
+				}
+			}
+		}
+	}
+	// An admin's pack may leave them out: its stages show the duty's basis.
+	pack, err := Parse([]byte(`{"id": "ins", "name": "Insurer", "basis": "Policy", "duties": [{"id": "d", "title": "t", "authority": "a",
+		"basis": "Clause 7.2", "clock": "aware_at", "when": {"fact": "crime_suspected", "eq": true},
+		"stages": [{"id": "s", "name": "s", "due": "48h"}, {"id": "t", "name": "t", "due": "72h", "basis": "Clause 7.3", "source": "https://example.org/policy"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pack.Uncited(); len(got) != 1 || got[0] != "duties[0].stages[0]" {
+		t.Errorf("Uncited = %v", got)
+	}
+	obs, _ := Evaluate([]*Pack{pack}, &Profile{}, incident(func(i *vigil.Incident) { i.CrimeSuspected = true }), nil)
+	if s, u := find(obs, "ins/d/s"), find(obs, "ins/d/t"); s.Basis != "Clause 7.2" || s.Source != "" || u.Basis != "Clause 7.3" || u.Source != "https://example.org/policy" {
+		t.Errorf("citations: %+v %+v", s, u)
+	}
+	for _, bad := range []string{"javascript:alert(1)", "http://example.org/x", "//example.org", "https://user@example.org/"} {
+		_, err := Parse([]byte(`{"id": "x", "name": "x", "basis": "b", "duties": [{"id": "d", "title": "t", "authority": "a", "basis": "b",
+			"clock": "aware_at", "when": {"fact": "crime_suspected", "eq": true}, "stages": [{"id": "s", "name": "s", "due": "48h", "source": "` + bad + `"}]}]}`))
+		if !slices.ContainsFunc(vigil.ErrorFields(err), func(fe vigil.FieldError) bool { return fe.Field == "duties[0].stages[0].source" }) {
+			t.Errorf("source %q accepted: %v", bad, err)
+		}
 	}
 }

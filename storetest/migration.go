@@ -66,7 +66,7 @@ func testReportFraudMigration(t *testing.T, open Opener) {
 	}
 	pending := obligation(t, mustObligations(t, s, mgr, referred.ID), "report-fraud")
 	if pending.Status != vigil.ObligationPending || strings.Contains(pending.Title+pending.Authority+pending.Basis, "Action Fraud") ||
-		!strings.Contains(pending.Basis, "reportfraud.police.uk") || pending.Contact != string(vigil.ContactReportFraud) {
+		!strings.Contains(pending.Basis+pending.Source, "reportfraud.police.uk") || pending.Contact != string(vigil.ContactReportFraud) {
 		t.Errorf("pending duty after the migration: %+v", pending)
 	}
 	sent := obligation(t, mustObligations(t, s, mgr, reported.ID), "report-fraud")

@@ -772,7 +772,10 @@ func TestDutiesOnPages(t *testing.T) {
 	resp, body := b.get(fmt.Sprintf("/incidents/%d", inc.ID))
 	wantStatus(t, resp, body, http.StatusOK)
 	for _, want := range []string{"Reporting duties", "Notify the ICO of the personal data breach", "data-due=", "in 2 d 23 h", "Record it",
-		inc.Reference, "Art. 33(3)(a)", "Record the breach in the breach register"} {
+		inc.Reference, "Art. 33(3)(a)", "Record the breach in the breach register",
+		// Each stage cites its source, beside the duty and in the draft.
+		`<a href="https://www.legislation.gov.uk/eur/2016/679/article/33" rel="noopener noreferrer" class="cite">UK GDPR Art. 33(1)`,
+		"Source: &lt;https://www.legislation.gov.uk/eur/2016/679/article/33&gt;"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("incident page lacks %q", want)
 		}
@@ -783,8 +786,27 @@ func TestDutiesOnPages(t *testing.T) {
 		"text": {"We report a breach."}, "version": {fmt.Sprint(ico.Version)}})
 	wantStatus(t, resp, body, http.StatusSeeOther)
 	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
-	if !strings.Contains(body, "Submitted") || !strings.Contains(body, "ICO/2026/123") {
+	if !strings.Contains(body, "Submitted") || !strings.Contains(body, "ICO/2026/123") || strings.Contains(body, "Reasons for the delay") {
 		t.Errorf("after submitting:\n%s", excerpt(body))
+	}
+	// Awareness corrected to 80 hours ago: the submission was late, and
+	// the page asks for the reasons for the delay.
+	cur, _ := e.svc.Incidents.FindIncidentByID(as(lena), inc.ID)
+	if _, err := e.svc.Incidents.UpdateIncident(as(lena), inc.ID, vigil.IncidentUpdate{Version: cur.Version,
+		Times: vigil.IncidentTimesUpdate{AwareAt: vigil.NullableOf(time.Now().Add(-80 * time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, "Reasons for the delay") || !strings.Contains(body, fmt.Sprintf("/duties/%d/late-reason", ico.ID)) {
+		t.Errorf("no reasons asked for after the correction:\n%s", excerpt(body))
+	}
+	late, _ := e.svc.Duties.FindObligationByID(as(lena), ico.ID)
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/duties/%d/late-reason", inc.ID, ico.ID), url.Values{"late_reason": {"The logs were read on day four."},
+		"version": {fmt.Sprint(late.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, "The logs were read on day four.") || strings.Contains(body, "/late-reason") {
+		t.Errorf("after giving the reasons:\n%s", excerpt(body))
 	}
 	_, body = b.get("/")
 	if !strings.Contains(body, "Reporting duties due soon") || !strings.Contains(body, other.Reference) {
@@ -906,7 +928,8 @@ func TestDutyPacksPage(t *testing.T) {
 	e.user("mia", vigil.RoleManager)
 	a := e.login("ada")
 	_, body := a.get("/admin/duty-packs")
-	for _, want := range []string{"UK GDPR", "as shipped", `id="body-uk-ncsc"`} {
+	for _, want := range []string{"UK GDPR", "as shipped", `id="body-uk-ncsc"`,
+		`<a href="https://eur-lex.europa.eu/eli/dir/2022/2555/oj" rel="noopener noreferrer">NIS2 Art. 23(4)(a)`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("packs page lacks %q", want)
 		}
@@ -925,7 +948,7 @@ func TestDutyPacksPage(t *testing.T) {
 	resp, body = a.post("/admin/duty-packs", url.Values{"edit": {"uk-ncsc"}, "body": {good}})
 	wantStatus(t, resp, body, http.StatusSeeOther)
 	_, body = a.get("/admin/duty-packs")
-	if !strings.Contains(body, "NCSC (ours)") || !strings.Contains(body, "changed here") {
+	if !strings.Contains(body, "NCSC (ours)") || !strings.Contains(body, "changed here") || !strings.Contains(body, "no citation of its own") {
 		t.Errorf("saved pack not shown:\n%s", excerpt(body))
 	}
 	resp, body = a.post("/admin/duty-packs/uk-ncsc/delete", url.Values{})

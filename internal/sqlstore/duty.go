@@ -151,6 +151,7 @@ type obligationDetail struct {
 	StageName       string   `json:"stage_name"`
 	Authority       string   `json:"authority"`
 	Basis           string   `json:"basis"`
+	Source          string   `json:"source,omitempty"`
 	Why             string   `json:"why"`
 	NotRequiredHint string   `json:"not_required_hint,omitempty"`
 	Content         []string `json:"content,omitempty"`
@@ -158,7 +159,7 @@ type obligationDetail struct {
 }
 
 func detailOf(o *duty.Obligation) obligationDetail {
-	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Why, o.MayWaive, o.Content, o.Contact}
+	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why, o.MayWaive, o.Content, o.Contact}
 }
 
 // reconcileDuties brings an incident's obligations in line with its facts:
@@ -340,7 +341,7 @@ func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
-	o.Title, o.StageName, o.Authority, o.Basis, o.Why = d.Title, d.StageName, d.Authority, d.Basis, d.Why
+	o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why = d.Title, d.StageName, d.Authority, d.Basis, d.Source, d.Why
 	o.NotRequiredHint, o.Content, o.Contact = d.NotRequiredHint, d.Content, d.Contact
 	if o.Content == nil {
 		o.Content = []string{}
