@@ -26,12 +26,13 @@ const (
 	ContactCompetentAuthority ContactRole = "competent_authority"
 	ContactReportFraud        ContactRole = "report_fraud" // Report Fraud; "action_fraud" before 4 December 2025
 	ContactPolice             ContactRole = "police"
+	ContactController         ContactRole = "controller" // a controller whose personal data the organisation processes (UK GDPR Art. 33(2))
 )
 
 // ContactRoles lists every role.
 var ContactRoles = []ContactRole{ContactDPO, ContactLegal, ContactCommunications, ContactExecutive, ContactITOperations,
 	ContactCIRSupplier, ContactInsurer, ContactPoliceLiaison, ContactICO, ContactNCSC, ContactCompetentAuthority,
-	ContactReportFraud, ContactPolice}
+	ContactReportFraud, ContactPolice, ContactController}
 
 // Canonical returns r under its current name: action_fraud, the role
 // before Report Fraud replaced Action Fraud (4 December 2025), is
@@ -57,7 +58,8 @@ func (r ContactRole) Title() string {
 }
 
 var contactRoleTitles = map[ContactRole]string{ContactDPO: "Data protection officer (DPO)", ContactITOperations: "IT operations",
-	ContactCIRSupplier: "Incident response supplier (CIR)", ContactICO: "ICO", ContactNCSC: "NCSC", ContactReportFraud: "Report Fraud"}
+	ContactCIRSupplier: "Incident response supplier (CIR)", ContactICO: "ICO", ContactNCSC: "NCSC", ContactReportFraud: "Report Fraud",
+	ContactController: "Controller (whose data we process)"}
 
 // Contact is a key person or outside party to call during an incident.
 type Contact struct {

@@ -16,10 +16,18 @@ type OrgProfile struct {
 	Jurisdictions []string `json:"jurisdictions"` // "UK", "UK-SCT" (Scotland), EU member state codes
 	Timezone      string   `json:"timezone"`      // IANA zone; default Europe/London
 	UKGDPR        bool     `json:"uk_gdpr_controller"`
-	NISOES        bool     `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
-	NISRDSP       bool     `json:"nis_rdsp"` // … relevant digital service provider
-	NIS2          string   `json:"nis2"`     // "", "essential" or "important"
-	DORA          bool     `json:"dora"`     // EU DORA financial entity
+	// UKGDPRProcessor says the organisation processes personal data on
+	// behalf of controllers (some or all of it): a breach of that data is
+	// reported to the controller without undue delay (UK GDPR Art. 33(2)).
+	UKGDPRProcessor bool   `json:"uk_gdpr_processor"`
+	NISOES          bool   `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
+	NISRDSP         bool   `json:"nis_rdsp"` // … relevant digital service provider
+	NIS2            string `json:"nis2"`     // "", "essential" or "important"
+	// NIS2TrustService says the organisation is a trust service provider:
+	// a significant incident affecting its trust services is notified
+	// within 24 hours, not 72 (NIS2 Art. 23(4), second subparagraph).
+	NIS2TrustService bool `json:"nis2_trust_service"`
+	DORA             bool `json:"dora"` // EU DORA financial entity
 	// CompetentAuthority names the NIS competent authority.
 	CompetentAuthority string `json:"competent_authority"`
 	DPO                string `json:"dpo"` // the data protection officer's name and contact

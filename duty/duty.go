@@ -101,6 +101,10 @@ type Sooner struct {
 	// (EU) 2025/301, Art. 5(2)). Without it the stage stays due at the
 	// earlier deadline, and is late from the moment the clock starts.
 	Restarts bool `json:"restarts,omitempty"`
+	// When, if set, limits the earlier deadline to incidents and
+	// organisations it holds for (NIS2: a trust service provider notifies
+	// within 24 hours rather than 72).
+	When *Condition `json:"when,omitempty"`
 }
 
 // Condition is a small boolean language over the incident's facts and the
@@ -129,9 +133,10 @@ func profileFacts(p *Profile) map[string]any {
 		j[strings.ToUpper(s)] = true
 	}
 	return map[string]any{
-		"profile.uk_gdpr_controller": p.UKGDPR, "profile.nis_oes": p.NISOES, "profile.nis_rdsp": p.NISRDSP,
-		"profile.nis2": p.NIS2, "profile.dora": p.DORA, "profile.scotland": j["UK-SCT"] == true,
-		"profile.uk": j["UK"] == true || j["UK-SCT"] == true,
+		"profile.uk_gdpr_controller": p.UKGDPR, "profile.uk_gdpr_processor": p.UKGDPRProcessor, "profile.nis_oes": p.NISOES,
+		"profile.nis_rdsp": p.NISRDSP, "profile.nis2": p.NIS2, "profile.nis2_trust_service": p.NIS2TrustService, "profile.dora": p.DORA,
+		"profile.scotland": j["UK-SCT"] == true,
+		"profile.uk":       j["UK"] == true || j["UK-SCT"] == true,
 	}
 }
 
@@ -148,7 +153,8 @@ func incidentFacts(inc *vigil.Incident) map[string]any {
 var Facts = []string{"personal_data", "essential_service", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
 
 // ProfileFacts lists the profile facts conditions may name.
-var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2", "profile.dora", "profile.scotland", "profile.uk"}
+var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_processor", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2",
+	"profile.nis2_trust_service", "profile.dora", "profile.scotland", "profile.uk"}
 
 // Clocks lists the incident times a clock may start from. The first five
 // fall back along the list when unset (awareness, else detection, …).
@@ -238,6 +244,9 @@ func (p *Pack) Validate() error {
 					pr.Add(sf+".sooner.due", "%s", vigil.ErrorMessage(err))
 				} else if d.Duration == 0 {
 					pr.Add(sf+".sooner.due", "An earlier deadline is a number of hours or days.")
+				}
+				if s.Sooner.When != nil {
+					validateCondition(&pr, sf+".sooner.when", s.Sooner.When, 0)
 				}
 			}
 			if s.Source != "" && !isSourceURL(s.Source) {
@@ -496,7 +505,7 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 				pd, _ := ParseDue(s.Due)
 				o.ASAP, o.Register = pd.ASAP, pd.None
 				if t, ok := pd.After(from, loc); ok {
-					if s.Sooner != nil {
+					if s.Sooner != nil && s.Sooner.applies(facts) {
 						if start2, ok := clockStart(inc, s.Sooner.Clock); ok {
 							sd, _ := ParseDue(s.Sooner.Due)
 							// A clock that starts at or after the stage's own
@@ -534,6 +543,15 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 		return a.Due != nil && b.Due != nil && a.Due.Before(*b.Due)
 	})
 	return out, nil
+}
+
+// applies says whether the earlier deadline holds for these facts.
+func (s *Sooner) applies(facts map[string]any) bool {
+	if s.When == nil {
+		return true
+	}
+	ok, _ := s.When.eval(facts)
+	return ok
 }
 
 // clockStart reads the named time of inc, falling back along Clocks.

@@ -73,12 +73,18 @@ func TestRegimes(t *testing.T) {
 			[]string{"uk-nis/rdsp-notification/notification"}},
 		{"NIS OES, service not hit", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, nil, nil},
 		{"NIS2 significant", &Profile{NIS2: "important"}, func(i *vigil.Incident) { i.Significant = true },
-			[]string{"eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
+			[]string{"eu-nis2/recipients/notice", "eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
 		{"NIS2 category 3", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 3 },
-			[]string{"eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
+			[]string{"eu-nis2/recipients/notice", "eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
 		{"NIS2 category unset is not significant", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 0 }, nil},
 		{"DORA major", &Profile{DORA: true}, func(i *vigil.Incident) { i.Significant = true },
-			[]string{"eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate", "eu-dora/major-ict-incident/final"}},
+			[]string{"eu-dora/clients/notice", "eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate", "eu-dora/major-ict-incident/final"}},
+		{"DORA, not major", &Profile{DORA: true}, nil, nil},
+		{"processor, personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPRProcessor: true}, func(i *vigil.Incident) { i.PersonalData = true },
+			[]string{"uk-gdpr/controller-notification/notification"}},
+		{"controller and processor, personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPR: true, UKGDPRProcessor: true}, func(i *vigil.Incident) { i.PersonalData = true },
+			[]string{"uk-gdpr/controller-notification/notification", "uk-gdpr/ico-notification/notification", "uk-gdpr/breach-register/entry"}},
+		{"processor, no personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPRProcessor: true}, nil, nil},
 		{"NCSC category 2", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Category = 2 },
 			[]string{"uk-ncsc/report/report"}},
 		{"NCSC flagged significant, outside the UK", &Profile{Jurisdictions: []string{"FR"}}, func(i *vigil.Incident) { i.Significant = true }, nil},
@@ -203,7 +209,7 @@ func TestStageAfterSubmission(t *testing.T) {
 		t.Errorf("final after submission: %v from %v, want %v", final.Due, final.ClockStart, want)
 	}
 	// Early warning first, then the notification, then the final report.
-	if got := strings.Join(keys(obs), ","); !strings.HasPrefix(got, "eu-nis2/significant-incident/early-warning,") {
+	if got := strings.Join(keys(obs), ","); !strings.Contains(got, "eu-nis2/significant-incident/early-warning,eu-nis2/significant-incident/notification,eu-nis2/significant-incident/final-report") {
 		t.Errorf("order: %s", got)
 	}
 }

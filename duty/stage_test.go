@@ -258,3 +258,39 @@ func TestAddMonths(t *testing.T) {
 		dueCheck(t, c.name, &got, c.loc, c.wall, c.wantUTC)
 	}
 }
+
+// TestNIS2TrustService: a trust service provider notifies a significant
+// incident within 24 hours of becoming aware of it, not 72 (NIS2 Art.
+// 23(4), second subparagraph); the final report follows a month after.
+func TestNIS2TrustService(t *testing.T) {
+	packs := shippedPacks(t)
+	for _, c := range []struct {
+		name         string
+		loc          *time.Location
+		tsp          bool
+		classified   string
+		notif, final [2]string
+	}{
+		{"trust service provider, over the March 2026 change", london, true, "2026-03-28 10:00",
+			[2]string{"2026-03-29 11:00 BST", "2026-03-29 10:00"}, [2]string{"2026-04-29 11:00 BST", "2026-04-29 10:00"}},
+		{"other entity, over the March 2026 change", london, false, "2026-03-28 10:00",
+			[2]string{"2026-03-31 11:00 BST", "2026-03-31 10:00"}, [2]string{"2026-04-30 11:00 BST", "2026-04-30 10:00"}},
+		{"trust service provider, over the October 2027 change", london, true, "2027-10-30 12:00",
+			[2]string{"2027-10-31 11:00 GMT", "2027-10-31 11:00"}, [2]string{"2027-11-30 11:00 GMT", "2027-11-30 11:00"}},
+		{"trust service provider, UTC, month end", utc, true, "2027-01-30 12:00",
+			[2]string{"2027-01-31 12:00 UTC", "2027-01-31 12:00"}, [2]string{"2027-02-28 12:00 UTC", "2027-02-28 12:00"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			classified := wall(c.loc, c.classified)
+			inc := incident(func(i *vigil.Incident) {
+				i.Significant, i.Times.AwareAt, i.Times.ClassifiedAt = true, ptr(classified.Add(-time.Hour)), ptr(classified)
+			})
+			obs, err := Evaluate(packs, &Profile{NIS2: "essential", NIS2TrustService: c.tsp, Timezone: c.loc.String()}, inc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dueCheck(t, "notification", find(obs, "eu-nis2/significant-incident/notification").Due, c.loc, c.notif[0], c.notif[1])
+			dueCheck(t, "final report", find(obs, "eu-nis2/significant-incident/final-report").Due, c.loc, c.final[0], c.final[1])
+		})
+	}
+}
