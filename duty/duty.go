@@ -143,14 +143,15 @@ func profileFacts(p *Profile) map[string]any {
 // incidentFacts are an incident's values for conditions.
 func incidentFacts(inc *vigil.Incident) map[string]any {
 	return map[string]any{
-		"personal_data": inc.PersonalData, "essential_service": inc.EssentialService, "crime_suspected": inc.CrimeSuspected,
-		"significant": inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
+		"personal_data": inc.PersonalData, "essential_service": inc.EssentialService, "digital_service_impact": inc.DigitalServiceImpact,
+		"crime_suspected": inc.CrimeSuspected,
+		"significant":     inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
 		"status": string(inc.Status), "exercise": inc.Exercise, "tlp": string(inc.TLP),
 	}
 }
 
 // Facts lists the incident facts conditions may name.
-var Facts = []string{"personal_data", "essential_service", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
+var Facts = []string{"personal_data", "essential_service", "digital_service_impact", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
 
 // ProfileFacts lists the profile facts conditions may name.
 var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_processor", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2",

@@ -69,8 +69,11 @@ func TestRegimes(t *testing.T) {
 		{"personal data, not a controller", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.PersonalData = true }, nil},
 		{"NIS OES, essential service hit", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, func(i *vigil.Incident) { i.EssentialService = true },
 			[]string{"uk-nis/oes-notification/notification"}},
-		{"NIS RDSP", &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.EssentialService = true },
+		{"NIS RDSP, digital service hit", &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.DigitalServiceImpact = true },
 			[]string{"uk-nis/rdsp-notification/notification"}},
+		// reg. 12 asks about the digital service, not an essential one.
+		{"NIS RDSP, only an essential service flagged", &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.EssentialService = true }, nil},
+		{"NIS OES, only a digital service flagged", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, func(i *vigil.Incident) { i.DigitalServiceImpact = true }, nil},
 		{"NIS OES, service not hit", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, nil, nil},
 		{"NIS2 significant", &Profile{NIS2: "important"}, func(i *vigil.Incident) { i.Significant = true },
 			[]string{"eu-nis2/recipients/notice", "eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},

@@ -75,7 +75,7 @@ var suite = []struct {
 	{"DutyLateClassification", testLateClassification},
 	{"DutyNIS2Significant", testNIS2Significant},
 	{"DutyCorrectedAfterSubmission", testDutyCorrectedAfterSubmission},
-	{"DutyReportFraudMigration", testReportFraudMigration},
+	{"DutyMigration", testDutiesMigration},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},
