@@ -19,10 +19,19 @@ type OrgProfile struct {
 	// UKGDPRProcessor says the organisation processes personal data on
 	// behalf of controllers (some or all of it): a breach of that data is
 	// reported to the controller without undue delay (UK GDPR Art. 33(2)).
-	UKGDPRProcessor bool   `json:"uk_gdpr_processor"`
-	NISOES          bool   `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
-	NISRDSP         bool   `json:"nis_rdsp"` // … relevant digital service provider
-	NIS2            string `json:"nis2"`     // "", "essential" or "important"
+	UKGDPRProcessor bool `json:"uk_gdpr_processor"`
+	NISOES          bool `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
+	NISRDSP         bool `json:"nis_rdsp"` // … relevant digital service provider
+	// NISRMSP says the organisation is a relevant managed service
+	// provider, a kind of regulated entity the Cyber Security and
+	// Resilience Bill would add to the NIS Regulations.
+	NISRMSP bool `json:"nis_rmsp"`
+	// UKCSRBill switches on the uk-csr-bill pack: the incident reporting
+	// the Cyber Security and Resilience Bill would bring in, for an
+	// organisation that chooses to follow it before it is law. Off by
+	// default.
+	UKCSRBill bool   `json:"uk_csr_bill"`
+	NIS2      string `json:"nis2"` // "", "essential" or "important"
 	// NIS2TrustService says the organisation is a trust service provider:
 	// a significant incident affecting its trust services is notified
 	// within 24 hours, not 72 (NIS2 Art. 23(4), second subparagraph).
@@ -217,6 +226,7 @@ type PackInfo struct {
 	ID        string          `json:"id"`
 	Name      string          `json:"name"`
 	Version   int             `json:"version"`
+	Status    string          `json:"status"` // "" for law in force, "bill" for a bill not yet law
 	Basis     string          `json:"basis"`
 	Duties    int             `json:"duties"`
 	Shipped   bool            `json:"shipped"`    // Vigil ships a pack with this id

@@ -30,6 +30,10 @@ type Pack struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Version int    `json:"version"`
+	// Status is "" for law in force (or a contract), and "bill" for a
+	// bill before Parliament that is not law yet: its duties are the
+	// organisation's choice, which a profile setting makes.
+	Status string `json:"status,omitempty"`
 	// Basis cites the law or contract the pack follows.
 	Basis string `json:"basis"`
 	// Note says, in the project's own words, what the pack covers and
@@ -134,7 +138,7 @@ func profileFacts(p *Profile) map[string]any {
 	}
 	return map[string]any{
 		"profile.uk_gdpr_controller": p.UKGDPR, "profile.uk_gdpr_processor": p.UKGDPRProcessor, "profile.nis_oes": p.NISOES,
-		"profile.nis_rdsp": p.NISRDSP, "profile.nis2": p.NIS2, "profile.nis2_trust_service": p.NIS2TrustService, "profile.dora": p.DORA,
+		"profile.nis_rdsp": p.NISRDSP, "profile.nis_rmsp": p.NISRMSP, "profile.uk_csr_bill": p.UKCSRBill, "profile.nis2": p.NIS2, "profile.nis2_trust_service": p.NIS2TrustService, "profile.dora": p.DORA,
 		"profile.scotland": j["UK-SCT"] == true,
 		"profile.uk":       j["UK"] == true || j["UK-SCT"] == true,
 	}
@@ -154,7 +158,8 @@ func incidentFacts(inc *vigil.Incident) map[string]any {
 var Facts = []string{"personal_data", "essential_service", "digital_service_impact", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
 
 // ProfileFacts lists the profile facts conditions may name.
-var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_processor", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2",
+var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_processor", "profile.nis_oes", "profile.nis_rdsp",
+	"profile.nis_rmsp", "profile.uk_csr_bill", "profile.nis2",
 	"profile.nis2_trust_service", "profile.dora", "profile.scotland", "profile.uk"}
 
 // Clocks lists the incident times a clock may start from. The first five
@@ -196,6 +201,9 @@ func (p *Pack) Validate() error {
 	}
 	if strings.TrimSpace(p.Basis) == "" {
 		pr.Add("basis", "Cite the law, regulation or contract the pack follows.")
+	}
+	if p.Status != "" && p.Status != "bill" {
+		pr.Add("status", "The status is empty (law in force) or \"bill\" (not yet law).")
 	}
 	if len(p.Duties) == 0 {
 		pr.Add("duties", "The pack has no duties.")

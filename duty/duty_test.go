@@ -16,7 +16,7 @@ func shippedPacks(t *testing.T) []*Pack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(packs) != 6 {
+	if len(packs) != 7 {
 		t.Fatalf("%d shipped packs", len(packs))
 	}
 	return packs

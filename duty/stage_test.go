@@ -1,6 +1,7 @@
 package duty
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -293,4 +294,68 @@ func TestNIS2TrustService(t *testing.T) {
 			dueCheck(t, "final report", find(obs, "eu-nis2/significant-incident/final-report").Due, c.loc, c.final[0], c.final[1])
 		})
 	}
+}
+
+// TestCSRBill: the Cyber Security and Resilience Bill pack is marked as a
+// bill and is off unless the profile says to follow it; then a regulated
+// organisation owes its regulator an initial notification within 24 hours
+// and a full report within 72, the NCSC the same at the same time, and a
+// digital or managed service provider its customers a notice.
+func TestCSRBill(t *testing.T) {
+	packs := shippedPacks(t)
+	var bill *Pack
+	for _, p := range packs {
+		if p.ID == "uk-csr-bill" {
+			bill = p
+		}
+	}
+	if bill == nil || bill.Status != "bill" || !strings.Contains(bill.Name, "not yet law") {
+		t.Fatalf("the bill's pack is not marked as a bill: %+v", bill)
+	}
+	for _, d := range bill.Duties {
+		for _, s := range d.Stages {
+			if !strings.Contains(s.Basis, "not yet law") {
+				t.Errorf("%s/%s cites the bill without saying it is not law: %q", d.ID, s.ID, s.Basis)
+			}
+		}
+	}
+	aware := wall(london, "2026-10-24 10:00") // BST; the clocks go back the next night
+	inc := incident(func(i *vigil.Incident) {
+		i.EssentialService, i.DigitalServiceImpact, i.Times.AwareAt = true, true, ptr(aware)
+	})
+	billKeys := func(obs []*Obligation) []string {
+		var out []string
+		for _, k := range keys(obs) {
+			if strings.HasPrefix(k, "uk-csr-bill/") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	// Off by default, and for an organisation the bill would not regulate.
+	for _, p := range []*Profile{vigil.DefaultOrgProfile(), {Jurisdictions: []string{"UK"}, NISOES: true, NISRDSP: true},
+		{Jurisdictions: []string{"UK"}, UKCSRBill: true}} {
+		obs, _ := Evaluate(packs, p, inc, nil)
+		if got := billKeys(obs); len(got) != 0 {
+			t.Errorf("profile %+v: bill duties %v", p, got)
+		}
+	}
+	obs, err := Evaluate(packs, &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true, UKCSRBill: true}, inc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "uk-csr-bill/customers/notice,uk-csr-bill/regulator/initial,uk-csr-bill/ncsc/initial,uk-csr-bill/regulator/full,uk-csr-bill/ncsc/full"
+	if got := strings.Join(billKeys(obs), ","); got != want {
+		t.Errorf("bill duties\n got %s\nwant %s", got, want)
+	}
+	for _, who := range []string{"regulator", "ncsc"} {
+		dueCheck(t, who+" initial", find(obs, "uk-csr-bill/"+who+"/initial").Due, london, "2026-10-25 09:00 GMT", "2026-10-25 09:00")
+		dueCheck(t, who+" full", find(obs, "uk-csr-bill/"+who+"/full").Due, london, "2026-10-27 09:00 GMT", "2026-10-27 09:00")
+	}
+	// An operator of essential services has no customers' notice under it.
+	obs, _ = Evaluate(packs, &Profile{Jurisdictions: []string{"UK"}, NISOES: true, UKCSRBill: true, Timezone: "UTC"}, inc, nil)
+	if find(obs, "uk-csr-bill/customers/notice") != nil || find(obs, "uk-csr-bill/regulator/initial") == nil {
+		t.Errorf("OES under the bill: %v", billKeys(obs))
+	}
+	dueCheck(t, "OES initial, UTC", find(obs, "uk-csr-bill/regulator/initial").Due, utc, "2026-10-25 09:00 UTC", "2026-10-25 09:00")
 }

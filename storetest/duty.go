@@ -233,7 +233,7 @@ func testDutyPacks(t *testing.T, open Opener) {
 	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
 	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
 	packs, err := s.Duties.FindPacks(mgr)
-	if err != nil || len(packs) != 6 {
+	if err != nil || len(packs) != 7 {
 		t.Fatalf("packs: %v %d", err, len(packs))
 	}
 	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Ransomware on the file server", Status: vigil.StatusConfirmed, CrimeSuspected: true})
@@ -260,7 +260,7 @@ func testDutyPacks(t *testing.T, open Opener) {
 		t.Errorf("broken pack: %v %v", err, vigil.ErrorFields(err))
 	}
 	packs, _ = s.Duties.FindPacks(mgr)
-	if len(packs) != 7 || !strings.Contains(string(packs[6].Body), `"48h"`) {
+	if len(packs) != 8 || !strings.Contains(string(packs[7].Body), `"48h"`) {
 		t.Errorf("packs after the refused save: %d", len(packs))
 	}
 	// Replacing a shipped pack, then deleting the replacement, brings it back.

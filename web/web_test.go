@@ -929,7 +929,7 @@ func TestDutyPacksPage(t *testing.T) {
 	a := e.login("ada")
 	_, body := a.get("/admin/duty-packs")
 	for _, want := range []string{"UK GDPR", "as shipped", `id="body-uk-ncsc"`,
-		`<a href="https://eur-lex.europa.eu/eli/dir/2022/2555/oj" rel="noopener noreferrer">NIS2 Art. 23(4)(a)`} {
+		`<a href="https://eur-lex.europa.eu/eli/dir/2022/2555/oj" rel="noopener noreferrer">NIS2 Art. 23(4)(a)`, "a bill, not yet law"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("packs page lacks %q", want)
 		}

@@ -698,7 +698,7 @@ func (s *DutyService) FindPacks(ctx context.Context) (out []*vigil.PackInfo, err
 			return err
 		}
 		for _, p := range ps {
-			info := &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties)}
+			info := &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Status: p.Status, Basis: p.Basis, Duties: len(p.Duties)}
 			_, info.Shipped = bodies[p.ID]
 			if at, ok := updated[p.ID]; ok {
 				info.Custom, info.UpdatedAt = true, &at
@@ -743,7 +743,7 @@ func (s *DutyService) SavePack(ctx context.Context, body []byte) (info *vigil.Pa
 			return info, err
 		}
 		at := tx.now
-		info = &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties), Custom: true,
+		info = &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Status: p.Status, Basis: p.Basis, Duties: len(p.Duties), Custom: true,
 			UpdatedAt: &at, Body: []byte(norm)}
 		return info, nil
 	})
