@@ -110,10 +110,15 @@ const (
 	ObligationSubmitted   ObligationStatus = "submitted"    // done: when, by whom, the reference and text are kept
 	ObligationNotRequired ObligationStatus = "not_required" // decided not to apply, with a justification
 	ObligationWithdrawn   ObligationStatus = "withdrawn"    // the facts changed and it no longer applies
+	// ObligationOnRequest is a stage that is owed only when someone asks
+	// for it (NIS2's intermediate report, at the CSIRT's request): listed,
+	// with no due time, until RequestObligation opens it as pending with
+	// the deadline given.
+	ObligationOnRequest ObligationStatus = "on_request"
 )
 
 // ObligationStatuses lists every status.
-var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn}
+var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn, ObligationOnRequest}
 
 // Obligation is a reporting duty on an incident, at one stage: made by the
 // duty packs from the incident's facts, kept up to date as they change.
@@ -136,6 +141,7 @@ type Obligation struct {
 	DueAt           *time.Time       `json:"due_at"` // nil: as soon as possible, or a register entry
 	ASAP            bool             `json:"asap"`
 	Register        bool             `json:"register"`
+	OnRequest       bool             `json:"on_request"` // opened by hand with the deadline given; see ObligationOnRequest
 	Status          ObligationStatus `json:"status"`
 	Late            bool             `json:"late"` // past due and pending, or submitted after its due time
 	SubmittedAt     *time.Time       `json:"submitted_at"`
@@ -211,6 +217,11 @@ type DutyService interface {
 	// the corrected deadline. EINVALID if the duty was not submitted late
 	// or its reasons are already recorded; ECONFLICT on a stale version.
 	ExplainDelay(ctx context.Context, id int64, reason string, version int) (*Obligation, error)
+	// RequestObligation opens a stage that is owed on request (status
+	// on_request) as pending, due at the time the request gave; on a stage
+	// already opened and still pending, a new request replaces the due
+	// time. EINVALID for any other duty; ECONFLICT on a stale version.
+	RequestObligation(ctx context.Context, id int64, due time.Time, version int) (*Obligation, error)
 	// FindPacks lists the duty packs in force: the shipped ones, and the
 	// ones admins edited or added.
 	FindPacks(ctx context.Context) ([]*PackInfo, error)

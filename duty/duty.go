@@ -79,6 +79,25 @@ type Stage struct {
 	// After names an earlier stage of the same duty whose submission (or,
 	// until it is submitted, its due time) starts this stage's clock.
 	After string `json:"after,omitempty"`
+	// AlsoAfter names more earlier stages: the clock starts at the latest
+	// submission among After and these (DORA: the final report is due a
+	// month after the latest updated intermediate report).
+	AlsoAfter []string `json:"also_after,omitempty"`
+	// Clock, if set, is the stage's own clock in place of the duty's; the
+	// stage applies only once it has started (DORA's update when regular
+	// activities are recovered runs from recovered_at).
+	Clock string `json:"clock,omitempty"`
+	// IfLater names an earlier stage: this stage applies only when its
+	// clock starts after that stage was submitted, or until then was due
+	// (NIS2: a final report a month after handling, for an incident still
+	// ongoing at the final report's time).
+	IfLater string `json:"if_later,omitempty"`
+	// OnRequest says the stage is opened by hand, when an authority asks
+	// for it (NIS2's intermediate report) or the organisation decides it
+	// is owed (DORA's updated intermediate report on a significant
+	// change), with the deadline it was given; until then it is listed as
+	// available, with no due time. Due is ignored.
+	OnRequest bool `json:"on_request,omitempty"`
 	// Sooner is a second deadline on another clock; the stage is due at
 	// whichever comes first (DORA: 4 hours after classification as major,
 	// and at the latest 24 hours after awareness). It counts only once
@@ -170,7 +189,12 @@ var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_proce
 // is significant (NIS2 Art. 23(4)(a) and (b)): the classification time,
 // and until that is recorded the awareness clock. Neither is ever before
 // awareness: an incident cannot be classified before anyone knew of it.
-var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at", "classified_at", "significant_at"}
+//
+// recovered_at (regular activities recovered) and handled_at (recovered,
+// else closed: the end of the handling of the incident) have no fallback
+// either.
+var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at", "classified_at", "significant_at",
+	"recovered_at", "handled_at"}
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -266,6 +290,23 @@ func (p *Pack) Validate() error {
 			}
 			if s.After != "" && !stages[s.After] {
 				pr.Add(sf+".after", "Stage %q is not an earlier stage of this duty.", s.After)
+			}
+			for k, a := range s.AlsoAfter {
+				if !stages[a] {
+					pr.Add(fmt.Sprintf("%s.also_after[%d]", sf, k), "Stage %q is not an earlier stage of this duty.", a)
+				}
+			}
+			if len(s.AlsoAfter) > 0 && s.After == "" {
+				pr.Add(sf+".also_after", "also_after adds to after: name the first stage in after.")
+			}
+			if s.IfLater != "" && !stages[s.IfLater] {
+				pr.Add(sf+".if_later", "Stage %q is not an earlier stage of this duty.", s.IfLater)
+			}
+			if s.Clock != "" && !slices.Contains(Clocks, s.Clock) {
+				pr.Add(sf+".clock", "The clock must start at one of %s.", strings.Join(Clocks, ", "))
+			}
+			if s.OnRequest && (s.After != "" || s.Sooner != nil || s.IfLater != "" || s.Clock != "") {
+				pr.Add(sf+".on_request", "A stage opened on request takes its deadline from the request: no after, sooner, if_later or clock.")
 			}
 			stages[s.ID] = true
 		}
@@ -452,9 +493,12 @@ type Obligation struct {
 	Due        *time.Time `json:"due"` // nil: as soon as possible, or kept rather than sent
 	ASAP       bool       `json:"asap"`
 	Register   bool       `json:"register"` // kept, not sent
-	MayWaive   string     `json:"not_required_hint,omitempty"`
-	Content    []string   `json:"content,omitempty"`
-	Contact    string     `json:"contact,omitempty"`
+	// OnRequest: opened by hand with the deadline given (an authority's
+	// request); Due is nil until then.
+	OnRequest bool     `json:"on_request"`
+	MayWaive  string   `json:"not_required_hint,omitempty"`
+	Content   []string `json:"content,omitempty"`
+	Contact   string   `json:"contact,omitempty"`
 }
 
 // Key names an obligation for matching on re-evaluation.
@@ -501,11 +545,39 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 				o := &Obligation{Pack: p.ID, Duty: d.ID, Stage: s.ID, Title: d.Title, StageName: s.Name, Authority: d.Authority,
 					Basis: basis, Source: s.Source, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content,
 					Contact: string(vigil.ContactRole(d.Contact).Canonical())}
+				if s.OnRequest {
+					o.OnRequest = true
+					out = append(out, o)
+					continue
+				}
 				from := start
+				if s.Clock != "" {
+					t, ok := clockStart(inc, s.Clock)
+					if !ok {
+						continue
+					}
+					from, o.ClockStart = t, t
+				}
+				if s.IfLater != "" {
+					ref, ok := submitted[p.ID+"/"+d.ID+"/"+s.IfLater]
+					if !ok {
+						ref, ok = due[s.IfLater]
+					}
+					if !ok || !from.After(ref) {
+						continue
+					}
+				}
 				if s.After != "" {
-					key := p.ID + "/" + d.ID + "/" + s.After
-					if t, ok := submitted[key]; ok {
-						from = t
+					// The latest submission among the stages named; until
+					// one is submitted, the first one's due time.
+					var latest time.Time
+					for _, a := range append([]string{s.After}, s.AlsoAfter...) {
+						if t, ok := submitted[p.ID+"/"+d.ID+"/"+a]; ok && t.After(latest) {
+							latest = t
+						}
+					}
+					if !latest.IsZero() {
+						from = latest
 					} else if t, ok := due[s.After]; ok {
 						from = t
 					}
@@ -537,6 +609,8 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 	// rather than sent.
 	rank := func(o *Obligation) int {
 		switch {
+		case o.OnRequest:
+			return 3
 		case o.ASAP:
 			return 0
 		case o.Due != nil:
@@ -565,6 +639,20 @@ func (s *Sooner) applies(facts map[string]any) bool {
 
 // clockStart reads the named time of inc, falling back along Clocks.
 func clockStart(inc *vigil.Incident, name string) (time.Time, bool) {
+	switch name {
+	case "recovered_at":
+		if t := inc.Times.RecoveredAt; t != nil {
+			return t.UTC(), true
+		}
+		return time.Time{}, false
+	case "handled_at":
+		for _, t := range []*time.Time{inc.Times.RecoveredAt, inc.Times.ClosedAt} {
+			if t != nil {
+				return t.UTC(), true
+			}
+		}
+		return time.Time{}, false
+	}
 	if name == "classified_at" || name == "significant_at" {
 		aware, ok := clockStart(inc, "aware_at")
 		if t := inc.Times.ClassifiedAt; t != nil {

@@ -359,3 +359,130 @@ func TestCSRBill(t *testing.T) {
 	}
 	dueCheck(t, "OES initial, UTC", find(obs, "uk-csr-bill/regulator/initial").Due, utc, "2026-10-25 09:00 UTC", "2026-10-25 09:00")
 }
+
+// TestNIS2ProgressReport: an incident still ongoing when its final report
+// is due gets a progress report then, and a final report within one month
+// of the end of its handling (NIS2 Art. 23(4)(e)); the intermediate report
+// is there to be opened on request (Art. 23(4)(c)), with no due time of
+// its own. Classified 10:00 BST on 20 September 2026: notification due
+// 23 September, final (or progress) report 23 October, 10:00 BST.
+func TestNIS2ProgressReport(t *testing.T) {
+	packs := shippedPacks(t)
+	const key = "eu-nis2/significant-incident/"
+	for _, c := range []struct {
+		name      string
+		loc       *time.Location
+		recovered string // wall time in loc, or ""
+		closed    string
+		submitted map[string]string // stage -> wall time in loc
+		after     [2]string         // the final report after handling; "" for none
+	}{
+		{"still ongoing", london, "", "", nil, [2]string{}},
+		{"handled before the final report is due", london, "2026-10-10 12:00", "", nil, [2]string{}},
+		{"handled after the final report was due", london, "2026-11-05 14:00", "", nil,
+			[2]string{"2026-12-05 14:00 GMT", "2026-12-05 14:00"}},
+		// A progress report sent early: ongoing at its submission, so the
+		// final report counts from the handling, over the October change.
+		{"handled after an early progress report", london, "2026-10-22 12:00", "", map[string]string{"final-report": "2026-10-20 10:00"},
+			[2]string{"2026-11-22 12:00 GMT", "2026-11-22 12:00"}},
+		{"handled after an early progress report, UTC", utc, "2026-10-22 12:00", "", map[string]string{"final-report": "2026-10-20 10:00"},
+			[2]string{"2026-11-22 12:00 UTC", "2026-11-22 12:00"}},
+		// Closed without a recovery time: the handling ended at closing;
+		// 31 January gives 28 February.
+		{"closed at the end of January", london, "", "2027-01-31 16:00", nil, [2]string{"2027-02-28 16:00 GMT", "2027-02-28 16:00"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			classified := wall(c.loc, "2026-09-20 10:00")
+			inc := incident(func(i *vigil.Incident) {
+				i.Significant, i.Times.AwareAt, i.Times.ClassifiedAt = true, ptr(classified), ptr(classified)
+				if c.recovered != "" {
+					i.Times.RecoveredAt = ptr(wall(c.loc, c.recovered))
+				}
+				if c.closed != "" {
+					i.Times.ClosedAt = ptr(wall(c.loc, c.closed))
+				}
+			})
+			sub := Submitted{}
+			for st, w := range c.submitted {
+				sub[key+st] = wall(c.loc, w).UTC()
+			}
+			obs, err := Evaluate(packs, &Profile{NIS2: "important", Timezone: c.loc.String()}, inc, sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.submitted == nil {
+				want := map[*time.Location][2]string{london: {"2026-10-23 10:00 BST", "2026-10-23 09:00"}, utc: {"2026-10-23 10:00 UTC", "2026-10-23 10:00"}}[c.loc]
+				dueCheck(t, "final or progress report", find(obs, key+"final-report").Due, c.loc, want[0], want[1])
+			}
+			if in := find(obs, key+"intermediate"); in == nil || !in.OnRequest || in.Due != nil {
+				t.Errorf("intermediate report on request: %+v", in)
+			}
+			o := find(obs, key+"final-after-handling")
+			if c.after[0] == "" {
+				if o != nil {
+					t.Errorf("final report after handling, due %v, for an incident not ongoing at the final report", o.Due)
+				}
+				return
+			}
+			if o == nil {
+				t.Fatal("no final report after handling")
+			}
+			dueCheck(t, "final report after handling", o.Due, c.loc, c.after[0], c.after[1])
+		})
+	}
+}
+
+// TestDORAUpdatedReports: an updated intermediate report is owed when
+// regular activities are recovered, and may be opened on a significant
+// change; the final report is due one month after the latest intermediate
+// report submitted (Delegated Regulation (EU) 2025/301 Art. 5(1)(b), (c)).
+// Aware 09:00 GMT on 27 March 2026, classified at 10:00, the initial
+// notification sent at 13:00: the intermediate report is due 72 hours
+// later, 14:00 BST on 30 March, over the change.
+func TestDORAUpdatedReports(t *testing.T) {
+	packs := shippedPacks(t)
+	const key = "eu-dora/major-ict-incident/"
+	for _, c := range []struct {
+		name      string
+		recovered string
+		submitted map[string]string // stage -> wall time in London
+		final     [2]string
+	}{
+		{"nothing after the initial notification", "", nil, [2]string{"2026-04-30 14:00 BST", "2026-04-30 13:00"}},
+		{"intermediate report sent", "", map[string]string{"intermediate": "2026-03-29 10:00"}, [2]string{"2026-04-29 10:00 BST", "2026-04-29 09:00"}},
+		{"an update on a significant change", "", map[string]string{"intermediate": "2026-03-29 10:00", "updated-intermediate": "2026-04-10 17:00"},
+			[2]string{"2026-05-10 17:00 BST", "2026-05-10 16:00"}},
+		{"the update on recovery, the latest", "2026-04-12 08:00", map[string]string{"intermediate": "2026-03-29 10:00",
+			"updated-intermediate": "2026-04-10 17:00", "recovered-update": "2026-04-20 09:00"}, [2]string{"2026-05-20 09:00 BST", "2026-05-20 08:00"}},
+		// An update sent before another one: the latest counts.
+		{"the update on a significant change, the latest", "2026-04-12 08:00", map[string]string{"intermediate": "2026-03-29 10:00",
+			"recovered-update": "2026-04-12 09:00", "updated-intermediate": "2026-04-30 23:30"}, [2]string{"2026-05-30 23:30 BST", "2026-05-30 22:30"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			aware := wall(london, "2026-03-27 09:00")
+			inc := incident(func(i *vigil.Incident) {
+				i.Significant, i.Times.AwareAt, i.Times.ClassifiedAt = true, ptr(aware), ptr(aware.Add(time.Hour))
+				if c.recovered != "" {
+					i.Times.RecoveredAt = ptr(wall(london, c.recovered))
+				}
+			})
+			sub := Submitted{key + "initial": wall(london, "2026-03-27 13:00").UTC()}
+			for st, w := range c.submitted {
+				sub[key+st] = wall(london, w).UTC()
+			}
+			obs, err := Evaluate(packs, &Profile{DORA: true}, inc, sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dueCheck(t, "intermediate", find(obs, key+"intermediate").Due, london, "2026-03-30 14:00 BST", "2026-03-30 13:00")
+			dueCheck(t, "final", find(obs, key+"final").Due, london, c.final[0], c.final[1])
+			if up := find(obs, key+"updated-intermediate"); up == nil || !up.OnRequest {
+				t.Errorf("updated intermediate report on a significant change: %+v", up)
+			}
+			rec := find(obs, key+"recovered-update")
+			if (rec != nil) != (c.recovered != "") || rec != nil && (!rec.ASAP || !rec.ClockStart.Equal(wall(london, c.recovered))) {
+				t.Errorf("update on recovery: %+v", rec)
+			}
+		})
+	}
+}

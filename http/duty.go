@@ -25,6 +25,13 @@ type Waiver struct {
 	Version       int    `json:"version"`
 }
 
+// StageRequest opens a duty owed on request, with the deadline the
+// request set.
+type StageRequest struct {
+	DueAt   time.Time `json:"due_at"`
+	Version int       `json:"version"`
+}
+
 // DelayReasons gives the reasons a submitted duty was late.
 type DelayReasons struct {
 	LateReason string `json:"late_reason"`
@@ -142,6 +149,23 @@ func (s *Server) handleObligationExplainDelay(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	o, err := s.Services.Duties.ExplainDelay(r.Context(), id, dr.LateReason, dr.Version)
+	if err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) handleObligationRequest(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var sr StageRequest
+	if err := s.decode(w, r, &sr); err != nil {
+		return err
+	}
+	o, err := s.Services.Duties.RequestObligation(r.Context(), id, sr.DueAt, sr.Version)
 	if err != nil {
 		return err
 	}

@@ -504,3 +504,140 @@ func testDutyCorrectedAfterSubmission(t *testing.T, open Opener) {
 		t.Errorf("corrected back: due %v late %v", o.DueAt, o.Late)
 	}
 }
+
+// stage finds an incident's duty at one stage.
+func stage(t *testing.T, obs []*vigil.Obligation, duty, stage string) *vigil.Obligation {
+	t.Helper()
+	for _, o := range obs {
+		if o.Duty == duty && o.Stage == stage {
+			return o
+		}
+	}
+	return nil
+}
+
+// testDutyOnRequest: NIS2's intermediate report is owed when the CSIRT
+// asks for it (Art. 23(4)(c)): listed with no due time until someone
+// records the request and its deadline, then a pending duty like any
+// other, which keeps that deadline through re-evaluation, is withdrawn
+// and comes back with the facts; one never opened just goes. The stages
+// that follow the end of handling appear when the incident recovers:
+// NIS2's final report after handling (Art. 23(4)(e)) for an incident
+// still ongoing at its final report, DORA's update on recovery.
+func testDutyOnRequest(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 9, 20, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	viewer, _ := MustCreateUser(t, s, vigil.RoleViewer)
+	if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Name: "Anygrid", Jurisdictions: []string{"NL"}, Timezone: "Europe/Amsterdam",
+		NIS2: "essential", DORA: true}); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "SCADA historian encrypted", Status: vigil.StatusConfirmed, Significant: true})
+	obs, _ := s.Duties.FindObligations(viewer, inc.ID)
+	inter := stage(t, obs, "significant-incident", "intermediate")
+	if inter == nil || inter.Status != vigil.ObligationOnRequest || inter.DueAt != nil || !inter.OnRequest || inter.Late {
+		t.Fatalf("intermediate report before any request: %+v", inter)
+	}
+	if o := stage(t, obs, "major-ict-incident", "updated-intermediate"); o == nil || o.Status != vigil.ObligationOnRequest {
+		t.Errorf("DORA's updated intermediate report: %+v", o)
+	}
+	if o := stage(t, obs, "major-ict-incident", "recovered-update"); o != nil {
+		t.Errorf("DORA's update on recovery before recovery: %+v", o)
+	}
+	if _, err := s.Duties.SubmitObligation(mgr, inter.ID, vigil.Submission{Text: "x"}); !hasField(err, "status") {
+		t.Errorf("submitting a stage nobody asked for: %v", err)
+	}
+	// Five days in, the CSIRT asks for a status update within 48 hours.
+	clk.add(5 * 24 * time.Hour)
+	due := clk.now().Add(48 * time.Hour)
+	if _, err := s.Duties.RequestObligation(viewer, inter.ID, due, 0); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("viewer records a request: %v", err)
+	}
+	if _, err := s.Duties.RequestObligation(mgr, inter.ID, time.Time{}, 0); !hasField(err, "due_at") {
+		t.Errorf("request without a deadline: %v", err)
+	}
+	ew := stage(t, obs, "significant-incident", "early-warning")
+	if _, err := s.Duties.RequestObligation(mgr, ew.ID, due, 0); !hasField(err, "due_at") {
+		t.Errorf("requesting a stage the pack times: %v", err)
+	}
+	if _, err := s.Duties.RequestObligation(mgr, inter.ID, due, inter.Version+1); vigil.ErrorCode(err) != vigil.ECONFLICT {
+		t.Errorf("stale request: %v", err)
+	}
+	got, err := s.Duties.RequestObligation(mgr, inter.ID, due, inter.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != vigil.ObligationPending || got.DueAt == nil || !got.DueAt.Equal(due) || !got.ClockStart.Equal(clk.now()) {
+		t.Fatalf("after the request: %+v", got)
+	}
+	dueSoon, _ := s.Duties.FindDueObligations(mgr, clk.now().Add(72*time.Hour), 50)
+	var listed bool
+	for _, o := range dueSoon {
+		listed = listed || o.ID == inter.ID
+	}
+	if !listed {
+		t.Error("the requested report is not among the duties due soon")
+	}
+	// Re-evaluation keeps the requested deadline.
+	cur := MustFindIncident(t, mgr, s, inc.ID)
+	high := vigil.SeverityHigh
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Severity: &high, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := s.Duties.FindObligationByID(mgr, inter.ID); o.Status != vigil.ObligationPending || !o.DueAt.Equal(due) {
+		t.Errorf("after re-evaluation: %s due %v", o.Status, o.DueAt)
+	}
+	// Not significant after all: the opened stage is withdrawn, the one
+	// nobody opened goes; significant again, both come back.
+	updated := stage(t, obs, "major-ict-incident", "updated-intermediate")
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	no, yes := false, true
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Significant: &no, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := s.Duties.FindObligationByID(mgr, inter.ID); o.Status != vigil.ObligationWithdrawn {
+		t.Errorf("requested stage after the facts changed: %s", o.Status)
+	}
+	if _, err := s.Duties.FindObligationByID(mgr, updated.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Errorf("a stage never opened, after the facts changed: %v", err)
+	}
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Significant: &yes, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := stage(t, obs, "significant-incident", "intermediate"); o.Status != vigil.ObligationPending || !o.DueAt.Equal(due) {
+		t.Errorf("requested stage when the facts came back: %s due %v", o.Status, o.DueAt)
+	}
+	if o := stage(t, obs, "major-ict-incident", "updated-intermediate"); o == nil || o.Status != vigil.ObligationOnRequest {
+		t.Errorf("stage never opened, when the facts came back: %+v", o)
+	}
+	// Sent; a request cannot reopen what was sent.
+	clk.add(24 * time.Hour)
+	if _, err := s.Duties.SubmitObligation(mgr, inter.ID, vigil.Submission{Reference: "CSIRT-7", Text: "Status update"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Duties.RequestObligation(mgr, inter.ID, clk.now().Add(time.Hour), 0); !hasField(err, "status") {
+		t.Errorf("request on a submitted stage: %v", err)
+	}
+	// Recovered two months in, after the final report was due: NIS2's
+	// final report after handling, a month on, and DORA's update on
+	// recovery, as soon as possible.
+	notif := stage(t, obs, "significant-incident", "final-report")
+	clk.set(notif.DueAt.Add(10 * 24 * time.Hour))
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	if _, err := s.Incidents.TransitionIncident(mgr, inc.ID, vigil.Transition{To: vigil.StatusRecovered, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	ams, _ := time.LoadLocation("Europe/Amsterdam")
+	after := stage(t, obs, "significant-incident", "final-after-handling")
+	if want := clk.now().In(ams).AddDate(0, 1, 0); after == nil || after.DueAt == nil || !after.DueAt.Equal(want) {
+		t.Errorf("final report after handling: %+v, want due %v", after, want)
+	}
+	if o := stage(t, obs, "major-ict-incident", "recovered-update"); o == nil || !o.ASAP || !o.ClockStart.Equal(clk.now()) {
+		t.Errorf("DORA's update on recovery: %+v", o)
+	}
+}

@@ -76,6 +76,7 @@ var suite = []struct {
 	{"DutyNIS2Significant", testNIS2Significant},
 	{"DutyCorrectedAfterSubmission", testDutyCorrectedAfterSubmission},
 	{"DutyMigration", testDutiesMigration},
+	{"DutyOnRequest", testDutyOnRequest},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

@@ -59,6 +59,20 @@ func (h *Handler) dutyWaive(w http.ResponseWriter, r *http.Request) error {
 	return h.dutyDone(w, r, incID, o, err, "Recorded as not required")
 }
 
+func (h *Handler) dutyRequest(w http.ResponseWriter, r *http.Request) error {
+	incID, oid, version, err := dutyForm(w, r)
+	if err != nil {
+		return err
+	}
+	due, err := h.formTime(r.PostFormValue("due_at"))
+	if err != nil || due == nil {
+		h.redirect(w, r, fmt.Sprintf("/incidents/%d#duties", incID), "Give the deadline the request set, as a date and time.")
+		return nil
+	}
+	o, err := h.Services.Duties.RequestObligation(r.Context(), oid, *due, version)
+	return h.dutyDone(w, r, incID, o, err, "Requested")
+}
+
 func (h *Handler) dutyExplainDelay(w http.ResponseWriter, r *http.Request) error {
 	incID, oid, version, err := dutyForm(w, r)
 	if err != nil {

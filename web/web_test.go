@@ -960,3 +960,39 @@ func TestDutyPacksPage(t *testing.T) {
 		t.Errorf("a manager opens the packs page: %d", resp.StatusCode)
 	}
 }
+
+// TestDutyOnRequestPage: NIS2's intermediate report is listed as owed on
+// request; a manager records the CSIRT's request and its deadline, and it
+// becomes a duty with a countdown.
+func TestDutyOnRequestPage(t *testing.T) {
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	lena := e.user("lena", vigil.RoleManager)
+	if err := e.svc.Duties.UpdateProfile(as(ada), &vigil.OrgProfile{Jurisdictions: []string{"IE"}, Timezone: "UTC", NIS2: "important"}); err != nil {
+		t.Fatal(err)
+	}
+	inc := e.incident(as(lena), &vigil.Incident{Title: "Grid telemetry lost", Status: vigil.StatusConfirmed, Significant: true})
+	var inter *vigil.Obligation
+	obs, _ := e.svc.Duties.FindObligations(as(lena), inc.ID)
+	for _, o := range obs {
+		if o.Stage == "intermediate" {
+			inter = o
+		}
+	}
+	b := e.login("lena")
+	_, body := b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	action := fmt.Sprintf("/incidents/%d/duties/%d/request", inc.ID, inter.ID)
+	if !strings.Contains(body, "On request") || !strings.Contains(body, action) {
+		t.Fatalf("no request form:\n%s", excerpt(body))
+	}
+	resp, body := b.post(action, url.Values{"due_at": {"2030-01-02T12:00"}, "version": {fmt.Sprint(inter.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	got, _ := e.svc.Duties.FindObligationByID(as(lena), inter.ID)
+	if got.Status != vigil.ObligationPending || got.DueAt == nil || !got.DueAt.Equal(time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("after the request: %s due %v", got.Status, got.DueAt)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if strings.Contains(body, action) || !strings.Contains(body, fmt.Sprintf(`id="duty-%d"`, inter.ID)) {
+		t.Errorf("after the request:\n%s", excerpt(body))
+	}
+}
