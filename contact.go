@@ -24,14 +24,26 @@ const (
 	ContactICO                ContactRole = "ico"
 	ContactNCSC               ContactRole = "ncsc"
 	ContactCompetentAuthority ContactRole = "competent_authority"
-	ContactActionFraud        ContactRole = "action_fraud"
+	ContactReportFraud        ContactRole = "report_fraud" // Report Fraud; "action_fraud" before 4 December 2025
 	ContactPolice             ContactRole = "police"
+	ContactController         ContactRole = "controller" // a controller whose personal data the organisation processes (UK GDPR Art. 33(2))
 )
 
 // ContactRoles lists every role.
 var ContactRoles = []ContactRole{ContactDPO, ContactLegal, ContactCommunications, ContactExecutive, ContactITOperations,
 	ContactCIRSupplier, ContactInsurer, ContactPoliceLiaison, ContactICO, ContactNCSC, ContactCompetentAuthority,
-	ContactActionFraud, ContactPolice}
+	ContactReportFraud, ContactPolice, ContactController}
+
+// Canonical returns r under its current name: action_fraud, the role
+// before Report Fraud replaced Action Fraud (4 December 2025), is
+// report_fraud. Migration 00026 rewrote the stored roles; this takes the
+// old name from API clients and duty packs written before.
+func (r ContactRole) Canonical() ContactRole {
+	if r == "action_fraud" {
+		return ContactReportFraud
+	}
+	return r
+}
 
 // Title is the role as people write it.
 func (r ContactRole) Title() string {
@@ -46,7 +58,8 @@ func (r ContactRole) Title() string {
 }
 
 var contactRoleTitles = map[ContactRole]string{ContactDPO: "Data protection officer (DPO)", ContactITOperations: "IT operations",
-	ContactCIRSupplier: "Incident response supplier (CIR)", ContactICO: "ICO", ContactNCSC: "NCSC"}
+	ContactCIRSupplier: "Incident response supplier (CIR)", ContactICO: "ICO", ContactNCSC: "NCSC", ContactReportFraud: "Report Fraud",
+	ContactController: "Controller (whose data we process)"}
 
 // Contact is a key person or outside party to call during an incident.
 type Contact struct {
@@ -96,6 +109,7 @@ func (c *Contact) Validate() error {
 	seen := map[ContactRole]bool{}
 	var roles []ContactRole
 	for _, r := range c.Roles {
+		r = r.Canonical()
 		if !inEnum(r, ContactRoles) {
 			p.Add("roles", "Unknown role %q.", r)
 		} else if !seen[r] {
@@ -117,9 +131,9 @@ var PublicContacts = []*Contact{
 		Notes: "Report a personal data breach at ico.org.uk (the breach reporting form).", BuiltIn: true},
 	{Organisation: "National Cyber Security Centre (NCSC)", Roles: []ContactRole{ContactNCSC},
 		Notes: "Report significant incidents at report.ncsc.gov.uk.", BuiltIn: true},
-	{Organisation: "Action Fraud", Roles: []ContactRole{ContactActionFraud}, Phone: "0300 123 2040",
-		OutOfHours: "24/7 for businesses, charities and organisations suffering a live cyber attack.",
-		Notes:      "England, Wales and Northern Ireland; actionfraud.police.uk. In Scotland call Police Scotland on 101.", BuiltIn: true},
+	{Organisation: "Report Fraud", Roles: []ContactRole{ContactReportFraud}, Phone: "0300 123 2040",
+		Notes:   "England, Wales and Northern Ireland; reportfraud.police.uk (it replaced Action Fraud on 4 December 2025). In Scotland call Police Scotland on 101.",
+		BuiltIn: true},
 	{Organisation: "Police (non-emergency)", Roles: []ContactRole{ContactPolice}, Phone: "101",
 		OutOfHours: "999 if someone is in immediate danger.", BuiltIn: true},
 }
@@ -142,7 +156,7 @@ func ContactsFor(contacts []*Contact, duties []*Obligation) []*Contact {
 	want := []ContactRole{ContactDPO, ContactLegal, ContactCommunications, ContactExecutive, ContactITOperations, ContactCIRSupplier, ContactInsurer}
 	for _, o := range duties {
 		if o.Status == ObligationPending && o.Contact != "" {
-			want = append(want, ContactRole(o.Contact))
+			want = append(want, ContactRole(o.Contact).Canonical())
 		}
 	}
 	var out []*Contact

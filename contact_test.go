@@ -13,7 +13,7 @@ func TestContactsFor(t *testing.T) {
 	duties := []*vigil.Obligation{
 		{Status: vigil.ObligationPending, Contact: "ico"},
 		{Status: vigil.ObligationPending, Contact: "ncsc"},
-		{Status: vigil.ObligationSubmitted, Contact: "action_fraud"},
+		{Status: vigil.ObligationSubmitted, Contact: "report_fraud"},
 	}
 	got := vigil.ContactsFor([]*vigil.Contact{ncsc, cir, dpo}, duties)
 	names := map[string]bool{}
@@ -21,13 +21,13 @@ func TestContactsFor(t *testing.T) {
 		names[c.Name+c.Organisation] = true
 	}
 	// The response team, our own NCSC contact rather than the public route,
-	// the ICO's public route, and nothing for the submitted Action Fraud duty.
+	// the ICO's public route, and nothing for the submitted Report Fraud duty.
 	for _, want := range []string{"Dana", "CIR Ltd", "Our NCSC contact", "Information Commissioner's Office (ICO)"} {
 		if !names[want] {
 			t.Errorf("missing %s in %v", want, names)
 		}
 	}
-	if names["National Cyber Security Centre (NCSC)"] || names["Action Fraud"] || len(got) != 4 {
+	if names["National Cyber Security Centre (NCSC)"] || names["Report Fraud"] || len(got) != 4 {
 		t.Errorf("unexpected contacts: %v", names)
 	}
 	if got[0] != dpo {

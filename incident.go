@@ -26,14 +26,20 @@ type Incident struct {
 	// Significant marks an NCSC "significant cyber security incident": one
 	// that may affect national security or the economy, or cause major
 	// impact to the organisation's continued operation.
-	Significant      bool     `json:"significant"`
-	TLP              TLP      `json:"tlp"`
-	PersonalData     bool     `json:"personal_data"`     // personal data involved (UK GDPR Art. 33 may apply)
-	EssentialService bool     `json:"essential_service"` // an essential service is affected (NIS may apply)
-	CrimeSuspected   bool     `json:"crime_suspected"`   // report to Action Fraud or the police may be due
-	AffectedServices []string `json:"affected_services"`
-	Source           Source   `json:"source"`
-	Exercise         bool     `json:"exercise"` // an exercise, not a real incident: no duties, no metrics
+	Significant      bool `json:"significant"`
+	TLP              TLP  `json:"tlp"`
+	PersonalData     bool `json:"personal_data"`     // personal data involved (UK GDPR Art. 33 may apply)
+	EssentialService bool `json:"essential_service"` // an essential service is affected (NIS may apply)
+	// DigitalServiceImpact says the incident has a substantial impact on the
+	// provision of a digital service the organisation provides (an online
+	// marketplace, search engine or cloud service): the UK NIS trigger for
+	// a relevant digital service provider (reg. 12(3)), apart from an
+	// essential service's.
+	DigitalServiceImpact bool     `json:"digital_service_impact"`
+	CrimeSuspected       bool     `json:"crime_suspected"` // report to Report Fraud or the police may be due
+	AffectedServices     []string `json:"affected_services"`
+	Source               Source   `json:"source"`
+	Exercise             bool     `json:"exercise"` // an exercise, not a real incident: no duties, no metrics
 
 	LeadID      *int64 `json:"lead_id"`      // the incident lead, the "assignee" of list filters
 	CreatedBy   *int64 `json:"created_by"`   // nil for anonymous staff reports and alerts
@@ -185,6 +191,7 @@ func (inc *Incident) Normalize() {
 	if inc.Status == "" {
 		inc.Status = StatusTriage
 	}
+	inc.Status = inc.Status.Canonical()
 	inc.AffectedServices = normalizeList(inc.AffectedServices)
 	if inc.Category >= MinCategory && inc.Category <= 3 {
 		inc.Significant = true
@@ -290,19 +297,20 @@ func (t *IncidentTimes) validate(p *Problems) {
 // IncidentUpdate is a partial update. Nil fields are left alone; Nullable
 // fields can also be cleared with an explicit null.
 type IncidentUpdate struct {
-	Title            *string             `json:"title,omitempty"`
-	Summary          *string             `json:"summary,omitempty"`
-	Type             *IncidentType       `json:"type,omitempty"`
-	Severity         *Severity           `json:"severity,omitempty"`
-	Category         *int                `json:"category,omitempty"`
-	Significant      *bool               `json:"significant,omitempty"`
-	TLP              *TLP                `json:"tlp,omitempty"`
-	PersonalData     *bool               `json:"personal_data,omitempty"`
-	EssentialService *bool               `json:"essential_service,omitempty"`
-	CrimeSuspected   *bool               `json:"crime_suspected,omitempty"`
-	AffectedServices *[]string           `json:"affected_services,omitempty"`
-	LeadID           Nullable[int64]     `json:"lead_id,omitzero"`
-	Times            IncidentTimesUpdate `json:"times,omitzero"`
+	Title                *string             `json:"title,omitempty"`
+	Summary              *string             `json:"summary,omitempty"`
+	Type                 *IncidentType       `json:"type,omitempty"`
+	Severity             *Severity           `json:"severity,omitempty"`
+	Category             *int                `json:"category,omitempty"`
+	Significant          *bool               `json:"significant,omitempty"`
+	TLP                  *TLP                `json:"tlp,omitempty"`
+	PersonalData         *bool               `json:"personal_data,omitempty"`
+	EssentialService     *bool               `json:"essential_service,omitempty"`
+	DigitalServiceImpact *bool               `json:"digital_service_impact,omitempty"`
+	CrimeSuspected       *bool               `json:"crime_suspected,omitempty"`
+	AffectedServices     *[]string           `json:"affected_services,omitempty"`
+	LeadID               Nullable[int64]     `json:"lead_id,omitzero"`
+	Times                IncidentTimesUpdate `json:"times,omitzero"`
 
 	// Version is the version the change was based on; a different current
 	// version makes the update fail with ECONFLICT.
@@ -382,7 +390,7 @@ func (n Nullable[T]) IsZero() bool { return !n.Set }
 // Empty reports whether the update changes nothing.
 func (u *IncidentUpdate) Empty() bool {
 	return u.Title == nil && u.Summary == nil && u.Type == nil && u.Severity == nil && u.Category == nil &&
-		u.Significant == nil && u.TLP == nil && u.PersonalData == nil && u.EssentialService == nil &&
+		u.Significant == nil && u.TLP == nil && u.PersonalData == nil && u.EssentialService == nil && u.DigitalServiceImpact == nil &&
 		u.CrimeSuspected == nil && u.AffectedServices == nil && !u.LeadID.Set && u.Times.empty()
 }
 
@@ -446,6 +454,10 @@ func (inc *Incident) Apply(upd IncidentUpdate) ([]Change, error) {
 	if upd.EssentialService != nil && *upd.EssentialService != inc.EssentialService {
 		set("essential_service", inc.EssentialService, *upd.EssentialService)
 		inc.EssentialService = *upd.EssentialService
+	}
+	if upd.DigitalServiceImpact != nil && *upd.DigitalServiceImpact != inc.DigitalServiceImpact {
+		set("digital_service_impact", inc.DigitalServiceImpact, *upd.DigitalServiceImpact)
+		inc.DigitalServiceImpact = *upd.DigitalServiceImpact
 	}
 	if upd.CrimeSuspected != nil && *upd.CrimeSuspected != inc.CrimeSuspected {
 		set("crime_suspected", inc.CrimeSuspected, *upd.CrimeSuspected)
@@ -603,7 +615,9 @@ func (f *IncidentFilter) Normalize() error {
 	if len(f.Query) > MaxQueryLen {
 		p.Add("q", "The search query must be at most %d bytes.", MaxQueryLen)
 	}
-	for _, s := range f.Status {
+	for i, s := range f.Status {
+		s = s.Canonical()
+		f.Status[i] = s
 		if !inEnum(s, Statuses) {
 			p.Add("status", "Unknown status %q.", s)
 		}

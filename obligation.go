@@ -16,10 +16,27 @@ type OrgProfile struct {
 	Jurisdictions []string `json:"jurisdictions"` // "UK", "UK-SCT" (Scotland), EU member state codes
 	Timezone      string   `json:"timezone"`      // IANA zone; default Europe/London
 	UKGDPR        bool     `json:"uk_gdpr_controller"`
-	NISOES        bool     `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
-	NISRDSP       bool     `json:"nis_rdsp"` // … relevant digital service provider
-	NIS2          string   `json:"nis2"`     // "", "essential" or "important"
-	DORA          bool     `json:"dora"`     // EU DORA financial entity
+	// UKGDPRProcessor says the organisation processes personal data on
+	// behalf of controllers (some or all of it): a breach of that data is
+	// reported to the controller without undue delay (UK GDPR Art. 33(2)).
+	UKGDPRProcessor bool `json:"uk_gdpr_processor"`
+	NISOES          bool `json:"nis_oes"`  // UK NIS Regulations 2018: operator of essential services
+	NISRDSP         bool `json:"nis_rdsp"` // … relevant digital service provider
+	// NISRMSP says the organisation is a relevant managed service
+	// provider, a kind of regulated entity the Cyber Security and
+	// Resilience Bill would add to the NIS Regulations.
+	NISRMSP bool `json:"nis_rmsp"`
+	// UKCSRBill switches on the uk-csr-bill pack: the incident reporting
+	// the Cyber Security and Resilience Bill would bring in, for an
+	// organisation that chooses to follow it before it is law. Off by
+	// default.
+	UKCSRBill bool   `json:"uk_csr_bill"`
+	NIS2      string `json:"nis2"` // "", "essential" or "important"
+	// NIS2TrustService says the organisation is a trust service provider:
+	// a significant incident affecting its trust services is notified
+	// within 24 hours, not 72 (NIS2 Art. 23(4), second subparagraph).
+	NIS2TrustService bool `json:"nis2_trust_service"`
+	DORA             bool `json:"dora"` // EU DORA financial entity
 	// CompetentAuthority names the NIS competent authority.
 	CompetentAuthority string `json:"competent_authority"`
 	DPO                string `json:"dpo"` // the data protection officer's name and contact
@@ -93,10 +110,15 @@ const (
 	ObligationSubmitted   ObligationStatus = "submitted"    // done: when, by whom, the reference and text are kept
 	ObligationNotRequired ObligationStatus = "not_required" // decided not to apply, with a justification
 	ObligationWithdrawn   ObligationStatus = "withdrawn"    // the facts changed and it no longer applies
+	// ObligationOnRequest is a stage that is owed only when someone asks
+	// for it (NIS2's intermediate report, at the CSIRT's request): listed,
+	// with no due time, until RequestObligation opens it as pending with
+	// the deadline given.
+	ObligationOnRequest ObligationStatus = "on_request"
 )
 
 // ObligationStatuses lists every status.
-var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn}
+var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn, ObligationOnRequest}
 
 // Obligation is a reporting duty on an incident, at one stage: made by the
 // duty packs from the incident's facts, kept up to date as they change.
@@ -109,7 +131,8 @@ type Obligation struct {
 	Title           string           `json:"title"`
 	StageName       string           `json:"stage_name"`
 	Authority       string           `json:"authority"`
-	Basis           string           `json:"basis"`
+	Basis           string           `json:"basis"`  // the article or regulation this stage follows
+	Source          string           `json:"source"` // the address of the legal text or guidance Basis cites
 	Why             string           `json:"why"`
 	NotRequiredHint string           `json:"not_required_hint"` // "" when it cannot be waived
 	Content         []string         `json:"content"`           // what the report must contain
@@ -118,6 +141,7 @@ type Obligation struct {
 	DueAt           *time.Time       `json:"due_at"` // nil: as soon as possible, or a register entry
 	ASAP            bool             `json:"asap"`
 	Register        bool             `json:"register"`
+	OnRequest       bool             `json:"on_request"` // opened by hand with the deadline given; see ObligationOnRequest
 	Status          ObligationStatus `json:"status"`
 	Late            bool             `json:"late"` // past due and pending, or submitted after its due time
 	SubmittedAt     *time.Time       `json:"submitted_at"`
@@ -126,11 +150,17 @@ type Obligation struct {
 	Reference       string           `json:"reference"`
 	SubmittedText   string           `json:"submitted_text"`
 	LateReason      string           `json:"late_reason"`
-	Justification   string           `json:"justification"`
-	WithdrawnReason string           `json:"withdrawn_reason"`
-	CreatedAt       time.Time        `json:"created_at"`
-	UpdatedAt       time.Time        `json:"updated_at"`
-	Version         int              `json:"version"`
+	// DelayUnexplained says the duty was submitted after its due time
+	// with no reasons for the delay recorded, which happens when the clock
+	// is corrected to an earlier start after the submission: the
+	// authority asks for the reasons (UK GDPR Art. 33(1)), and
+	// ExplainDelay records them.
+	DelayUnexplained bool      `json:"delay_unexplained"`
+	Justification    string    `json:"justification"`
+	WithdrawnReason  string    `json:"withdrawn_reason"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	Version          int       `json:"version"`
 	// Incident names the incident, in cross-incident lists.
 	Incident *IncidentRef `json:"incident,omitempty"`
 }
@@ -147,6 +177,7 @@ func (o *Obligation) SetLate(now time.Time) {
 	default:
 		o.Late = false
 	}
+	o.DelayUnexplained = o.Late && o.Status == ObligationSubmitted && o.LateReason == ""
 }
 
 // Submission records that a duty was done.
@@ -180,6 +211,17 @@ type DutyService interface {
 	SubmitObligation(ctx context.Context, id int64, s Submission) (*Obligation, error)
 	// WaiveObligation records that a duty does not apply after all.
 	WaiveObligation(ctx context.Context, id int64, justification string, version int) (*Obligation, error)
+	// ExplainDelay records the reasons for the delay of a duty submitted
+	// after its due time without them: awareness was corrected to an
+	// earlier time after the submission, and the submission now lies past
+	// the corrected deadline. EINVALID if the duty was not submitted late
+	// or its reasons are already recorded; ECONFLICT on a stale version.
+	ExplainDelay(ctx context.Context, id int64, reason string, version int) (*Obligation, error)
+	// RequestObligation opens a stage that is owed on request (status
+	// on_request) as pending, due at the time the request gave; on a stage
+	// already opened and still pending, a new request replaces the due
+	// time. EINVALID for any other duty; ECONFLICT on a stale version.
+	RequestObligation(ctx context.Context, id int64, due time.Time, version int) (*Obligation, error)
 	// FindPacks lists the duty packs in force: the shipped ones, and the
 	// ones admins edited or added.
 	FindPacks(ctx context.Context) ([]*PackInfo, error)
@@ -195,6 +237,7 @@ type PackInfo struct {
 	ID        string          `json:"id"`
 	Name      string          `json:"name"`
 	Version   int             `json:"version"`
+	Status    string          `json:"status"` // "" for law in force, "bill" for a bill not yet law
 	Basis     string          `json:"basis"`
 	Duties    int             `json:"duties"`
 	Shipped   bool            `json:"shipped"`    // Vigil ships a pack with this id

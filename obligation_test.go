@@ -2,6 +2,7 @@ package vigil_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -32,5 +33,33 @@ func TestOrgProfileLocation(t *testing.T) {
 	}
 	if err := (&vigil.OrgProfile{Timezone: "Mars/Olympus"}).Validate(); err == nil {
 		t.Fatal("Validate accepted an unknown zone")
+	}
+}
+
+// TestObligationSetLate: a submission after the due time is late, and
+// asks for the reasons for the delay until they are recorded.
+func TestObligationSetLate(t *testing.T) {
+	due := time.Date(2026, 6, 13, 14, 30, 0, 0, time.UTC)
+	now := due.Add(48 * time.Hour)
+	at := func(d time.Duration) *time.Time { t := due.Add(d); return &t }
+	for _, c := range []struct {
+		name              string
+		o                 vigil.Obligation
+		late, unexplained bool
+	}{
+		{"pending, before", vigil.Obligation{Status: vigil.ObligationPending, DueAt: at(49 * time.Hour)}, false, false},
+		{"pending, after", vigil.Obligation{Status: vigil.ObligationPending, DueAt: at(0)}, true, false},
+		{"submitted on time", vigil.Obligation{Status: vigil.ObligationSubmitted, DueAt: at(0), SubmittedAt: at(-time.Minute)}, false, false},
+		{"submitted at the due time", vigil.Obligation{Status: vigil.ObligationSubmitted, DueAt: at(0), SubmittedAt: at(0)}, false, false},
+		{"submitted late, no reasons", vigil.Obligation{Status: vigil.ObligationSubmitted, DueAt: at(0), SubmittedAt: at(time.Minute)}, true, true},
+		{"submitted late, reasons given", vigil.Obligation{Status: vigil.ObligationSubmitted, DueAt: at(0), SubmittedAt: at(time.Minute), LateReason: "Logs."}, true, false},
+		{"not required", vigil.Obligation{Status: vigil.ObligationNotRequired, DueAt: at(0)}, false, false},
+		{"as soon as possible", vigil.Obligation{Status: vigil.ObligationSubmitted, ASAP: true, SubmittedAt: at(0)}, false, false},
+	} {
+		o := c.o
+		o.SetLate(now)
+		if o.Late != c.late || o.DelayUnexplained != c.unexplained {
+			t.Errorf("%s: late %v, unexplained %v; want %v, %v", c.name, o.Late, o.DelayUnexplained, c.late, c.unexplained)
+		}
 	}
 }

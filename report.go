@@ -153,8 +153,8 @@ func PublicStatus(s Status) string {
 		return "Looked at: it was not a security incident. Thank you for telling us; please keep reporting."
 	case StatusPolice:
 		return "Looked at: it is a matter for the police, and the security team has referred it."
-	case StatusActionFraud:
-		return "Looked at: it is fraud, and has been referred to Action Fraud."
+	case StatusReportFraud:
+		return "Looked at: it is fraud or cyber crime, and has been referred to Report Fraud, the police's national reporting service."
 	case StatusDuplicate:
 		return "Someone else reported the same thing; it is being dealt with together with their report."
 	}

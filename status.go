@@ -11,7 +11,7 @@ import (
 // and NIST SP 800-61):
 //
 //	triage -> confirmed -> contained -> recovered -> closed -> reviewed
-//	   \-> not an incident | referred to police | referred to Action Fraud | duplicate
+//	   \-> not an incident | referred to police | referred to Report Fraud | duplicate
 type Status string
 
 // The statuses. Triage outcomes other than "confirmed" route the report out
@@ -25,14 +25,29 @@ const (
 	StatusReviewed    Status = "reviewed"
 	StatusNotIncident Status = "not_incident"
 	StatusPolice      Status = "referred_police"
-	StatusActionFraud Status = "referred_action_fraud"
+	StatusReportFraud Status = "referred_report_fraud"
 	StatusDuplicate   Status = "duplicate"
 )
+
+// statusActionFraud is how StatusReportFraud was stored and sent until
+// Report Fraud replaced Action Fraud, on 4 December 2025. Migration 00026
+// rewrote the stored values; Canonical still takes it from API clients,
+// saved views and duty packs written before.
+const statusActionFraud Status = "referred_action_fraud"
+
+// Canonical returns s under its current name: referred_action_fraud is
+// referred_report_fraud.
+func (s Status) Canonical() Status {
+	if s == statusActionFraud {
+		return StatusReportFraud
+	}
+	return s
+}
 
 // Statuses lists every status in lifecycle order.
 var Statuses = []Status{
 	StatusTriage, StatusConfirmed, StatusContained, StatusRecovered, StatusClosed, StatusReviewed,
-	StatusNotIncident, StatusPolice, StatusActionFraud, StatusDuplicate,
+	StatusNotIncident, StatusPolice, StatusReportFraud, StatusDuplicate,
 }
 
 // OpenStatuses are the statuses in which an incident still needs work.
@@ -43,14 +58,14 @@ func (s Status) Open() bool { return inEnum(s, OpenStatuses) }
 
 // RoutedOut reports whether triage decided this is not an incident for us to handle.
 func (s Status) RoutedOut() bool {
-	return s == StatusNotIncident || s == StatusPolice || s == StatusActionFraud || s == StatusDuplicate
+	return s == StatusNotIncident || s == StatusPolice || s == StatusReportFraud || s == StatusDuplicate
 }
 
 // transitions is the lifecycle: the statuses each status may move to.
 // Reopening is allowed from every terminal status, because triage can be
 // wrong and incidents recur.
 var transitions = map[Status][]Status{
-	StatusTriage:      {StatusConfirmed, StatusNotIncident, StatusPolice, StatusActionFraud, StatusDuplicate},
+	StatusTriage:      {StatusConfirmed, StatusNotIncident, StatusPolice, StatusReportFraud, StatusDuplicate},
 	StatusConfirmed:   {StatusContained, StatusRecovered, StatusNotIncident, StatusDuplicate},
 	StatusContained:   {StatusRecovered, StatusConfirmed},
 	StatusRecovered:   {StatusClosed, StatusConfirmed},
@@ -58,7 +73,7 @@ var transitions = map[Status][]Status{
 	StatusReviewed:    {StatusConfirmed},
 	StatusNotIncident: {StatusTriage},
 	StatusPolice:      {StatusTriage},
-	StatusActionFraud: {StatusTriage},
+	StatusReportFraud: {StatusTriage},
 	StatusDuplicate:   {StatusTriage},
 }
 
@@ -83,6 +98,7 @@ const MaxReasonLen = 4000
 func (t *Transition) Validate() error {
 	var p Problems
 	t.Reason = strings.TrimSpace(t.Reason)
+	t.To = t.To.Canonical()
 	if !inEnum(t.To, Statuses) {
 		p.Add("to", "Unknown status %q.", t.To)
 	}
@@ -95,7 +111,7 @@ func (t *Transition) Validate() error {
 	if t.To != StatusDuplicate && t.DuplicateOf != 0 {
 		p.Add("duplicate_of", "Only a duplicate names an original incident.")
 	}
-	if (t.To == StatusNotIncident || t.To == StatusPolice || t.To == StatusActionFraud) && t.Reason == "" {
+	if (t.To == StatusNotIncident || t.To == StatusPolice || t.To == StatusReportFraud) && t.Reason == "" {
 		p.Add("reason", "Say why this is routed out of incident handling.")
 	}
 	return p.Err()
@@ -141,7 +157,7 @@ func (inc *Incident) ApplyTransition(t Transition, now time.Time) ([]Change, err
 	case StatusRecovered:
 		setTime("contained_at", &inc.Times.ContainedAt)
 		setTime("recovered_at", &inc.Times.RecoveredAt)
-	case StatusClosed, StatusNotIncident, StatusPolice, StatusActionFraud, StatusDuplicate:
+	case StatusClosed, StatusNotIncident, StatusPolice, StatusReportFraud, StatusDuplicate:
 		setTime("closed_at", &inc.Times.ClosedAt)
 	case StatusTriage:
 		if inc.Times.ClosedAt != nil {
@@ -183,8 +199,8 @@ func StatusLabel(s Status) string {
 		return "not an incident"
 	case StatusPolice:
 		return "referred to the police"
-	case StatusActionFraud:
-		return "referred to Action Fraud"
+	case StatusReportFraud:
+		return "referred to Report Fraud"
 	case StatusDuplicate:
 		return "a duplicate"
 	}
@@ -199,8 +215,8 @@ func TriageAdvice(s Status) string {
 		return "Unexpected or unusual network issues that are not a security policy breach go to the system administrator or service provider to find the root cause. Tell the reporter, and thank them for reporting."
 	case StatusPolice:
 		return "Personal attacks such as cyber bullying and threats by e-mail, text or instant message are crimes, not cyber security incidents: report them to the police on 101 (the non-emergency number; 999 if anyone is in immediate danger). In Scotland, contact Police Scotland on 101."
-	case StatusActionFraud:
-		return "Online fraud, scams and extortion are reported to Action Fraud, the UK's national fraud and cyber crime reporting centre (actionfraud.police.uk, 0300 123 2040). In Scotland, contact Police Scotland on 101."
+	case StatusReportFraud:
+		return "Online fraud, scams, extortion and cyber crime are reported to Report Fraud, the national reporting service for England, Wales and Northern Ireland run by the City of London Police (reportfraud.police.uk, 0300 123 2040); it replaced Action Fraud on 4 December 2025. In Scotland, contact Police Scotland on 101."
 	case StatusDuplicate:
 		return "Work continues on the original incident; this one is kept and linked to it."
 	}

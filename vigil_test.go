@@ -1,6 +1,9 @@
 package vigil_test
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +21,7 @@ func TestTransitions(t *testing.T) {
 		{vigil.StatusTriage, vigil.StatusConfirmed, true},
 		{vigil.StatusTriage, vigil.StatusNotIncident, true},
 		{vigil.StatusTriage, vigil.StatusPolice, true},
-		{vigil.StatusTriage, vigil.StatusActionFraud, true},
+		{vigil.StatusTriage, vigil.StatusReportFraud, true},
 		{vigil.StatusTriage, vigil.StatusContained, false},
 		{vigil.StatusTriage, vigil.StatusClosed, false},
 		{vigil.StatusConfirmed, vigil.StatusContained, true},
@@ -80,13 +83,39 @@ func TestTransitionTimes(t *testing.T) {
 }
 
 func TestTriageAdvice(t *testing.T) {
-	for _, s := range []vigil.Status{vigil.StatusPolice, vigil.StatusActionFraud} {
+	for _, s := range []vigil.Status{vigil.StatusPolice, vigil.StatusReportFraud} {
 		if a := vigil.TriageAdvice(s); !strings.Contains(a, "101") || !strings.Contains(a, "Police Scotland") {
 			t.Errorf("advice for %s lacks 101 or Police Scotland: %q", s, a)
 		}
 	}
-	if !strings.Contains(vigil.TriageAdvice(vigil.StatusActionFraud), "Action Fraud") {
-		t.Error("the Action Fraud advice does not name Action Fraud")
+	if a := vigil.TriageAdvice(vigil.StatusReportFraud); !strings.Contains(a, "Report Fraud") || !strings.Contains(a, "reportfraud.police.uk") ||
+		!strings.Contains(a, "0300 123 2040") {
+		t.Errorf("the fraud advice does not name Report Fraud and its routes: %q", a)
+	}
+	if got, want := vigil.StatusLabel(vigil.StatusReportFraud), "referred to Report Fraud"; got != want {
+		t.Errorf("StatusLabel = %q, want %q", got, want)
+	}
+}
+
+// TestActionFraudStatus: Report Fraud replaced Action Fraud on 4 December
+// 2025; a client that still sends the old status value is understood.
+func TestActionFraudStatus(t *testing.T) {
+	tr := vigil.Transition{To: "referred_action_fraud", Reason: "Invoice fraud"}
+	if err := tr.Validate(); err != nil || tr.To != vigil.StatusReportFraud {
+		t.Errorf("old status in a transition: %v, to %q", err, tr.To)
+	}
+	f := vigil.IncidentFilter{Status: []vigil.Status{"referred_action_fraud", vigil.StatusTriage}}
+	if err := f.Normalize(); err != nil || f.Status[0] != vigil.StatusReportFraud || f.Status[1] != vigil.StatusTriage {
+		t.Errorf("old status in a filter: %v, %v", err, f.Status)
+	}
+	inc := &vigil.Incident{Title: "x", Status: "referred_action_fraud"}
+	inc.Normalize()
+	if inc.Status != vigil.StatusReportFraud {
+		t.Errorf("old status on a new incident: %q", inc.Status)
+	}
+	c := &vigil.Contact{Organisation: "Our fraud desk", Roles: []vigil.ContactRole{"action_fraud"}, Phone: "1"}
+	if err := c.Validate(); err != nil || c.Roles[0] != vigil.ContactReportFraud {
+		t.Errorf("old contact role: %v, %v", err, c.Roles)
 	}
 }
 
@@ -259,6 +288,42 @@ func TestParseID(t *testing.T) {
 	for _, s := range []string{"", "0", "-1", "1.5", "x", "INC-2026-000001", "9223372036854775808", " 1"} {
 		if _, err := vigil.ParseID(s); vigil.ErrorCode(err) != vigil.ENOTFOUND {
 			t.Errorf("ParseID(%q) code = %q, want %q", s, vigil.ErrorCode(err), vigil.ENOTFOUND)
+		}
+	}
+}
+
+// TestNoActionFraudAsCurrent: no pack, page, plan or document names
+// Action Fraud as the service to report to; it may appear as the former
+// name, on a line that says Report Fraud replaced it.
+func TestNoActionFraudAsCurrent(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"README.md", "docs/*.md", "duty/packs/*.json", "web/templates/*.html", "plan/starter/*.md"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil || len(m) == 0 {
+			t.Fatalf("no files match %s: %v", pattern, err)
+		}
+		files = append(files, m...)
+	}
+	former := regexp.MustCompile(`(?i)replaced action ?fraud|formerly action ?fraud`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if l := strings.ToLower(line); (strings.Contains(l, "action fraud") || strings.Contains(l, "actionfraud")) && !former.MatchString(line) {
+				t.Errorf("%s:%d names Action Fraud as current: %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	for _, s := range []string{vigil.StatusLabel(vigil.StatusReportFraud), vigil.TriageAdvice(vigil.StatusReportFraud), vigil.PublicStatus(vigil.StatusReportFraud)} {
+		if !strings.Contains(s, "Report Fraud") || strings.Contains(s, "Action Fraud") && !former.MatchString(s) {
+			t.Errorf("names Action Fraud as current, or not Report Fraud: %q", s)
+		}
+	}
+	for _, c := range vigil.PublicContacts {
+		if c.Has(vigil.ContactReportFraud) && (c.Organisation != "Report Fraud" || !strings.Contains(c.Notes, "reportfraud.police.uk") || c.Phone != "0300 123 2040") {
+			t.Errorf("public contact: %+v", c)
 		}
 	}
 }

@@ -32,6 +32,9 @@ func Draft(o *vigil.Obligation, inc *vigil.Incident, profile *vigil.OrgProfile, 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s — %s\n\n", o.Title, o.StageName)
 	fmt.Fprintf(&b, "To: %s  \nBasis: %s  \n", o.Authority, o.Basis)
+	if o.Source != "" {
+		fmt.Fprintf(&b, "Source: <%s>  \n", o.Source)
+	}
 	if profile.Name != "" {
 		fmt.Fprintf(&b, "From: %s  \n", profile.Name)
 	}
@@ -50,8 +53,8 @@ func Draft(o *vigil.Obligation, inc *vigil.Incident, profile *vigil.OrgProfile, 
 	if inc.Times.ContainedAt != nil {
 		fmt.Fprintf(&b, "- Contained: %s\n", when(inc.Times.ContainedAt))
 	}
-	fmt.Fprintf(&b, "- Personal data involved: %s; essential service affected: %s; crime suspected: %s\n", yesNo(inc.PersonalData),
-		yesNo(inc.EssentialService), yesNo(inc.CrimeSuspected))
+	fmt.Fprintf(&b, "- Personal data involved: %s; essential service affected: %s; digital service substantially affected: %s; crime suspected: %s\n",
+		yesNo(inc.PersonalData), yesNo(inc.EssentialService), yesNo(inc.DigitalServiceImpact), yesNo(inc.CrimeSuspected))
 	if len(inc.AffectedServices) > 0 {
 		fmt.Fprintf(&b, "- Services affected: %s\n", strings.Join(inc.AffectedServices, ", "))
 	}

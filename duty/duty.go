@@ -1,6 +1,6 @@
 // Package duty turns an incident's facts into the reporting duties they
 // trigger — the ICO within 72 hours of awareness, the NIS competent
-// authority, NIS2's early warning, DORA's reports, the NCSC, Action Fraud —
+// authority, NIS2's early warning, DORA's reports, the NCSC, Report Fraud —
 // from rule packs that are data, not code: Vigil ships packs for the UK
 // and EU regimes (packs/*.json, each citing its legal basis), and an
 // administrator can edit them or add their own. The package is pure: it
@@ -13,12 +13,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -28,6 +30,10 @@ type Pack struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Version int    `json:"version"`
+	// Status is "" for law in force (or a contract), and "bill" for a
+	// bill before Parliament that is not law yet: its duties are the
+	// organisation's choice, which a profile setting makes.
+	Status string `json:"status,omitempty"`
 	// Basis cites the law or contract the pack follows.
 	Basis string `json:"basis"`
 	// Note says, in the project's own words, what the pack covers and
@@ -55,7 +61,7 @@ type Duty struct {
 	// Content lists what the report must contain, for the draft.
 	Content []string `json:"content,omitempty"`
 	// Contact names the contact role to show with the duty (dpo, ico,
-	// ncsc, competent_authority, action_fraud, police).
+	// ncsc, competent_authority, report_fraud, police).
 	Contact string `json:"contact,omitempty"`
 }
 
@@ -73,17 +79,55 @@ type Stage struct {
 	// After names an earlier stage of the same duty whose submission (or,
 	// until it is submitted, its due time) starts this stage's clock.
 	After string `json:"after,omitempty"`
+	// AlsoAfter names more earlier stages: the clock starts at the latest
+	// submission among After and these (DORA: the final report is due a
+	// month after the latest updated intermediate report).
+	AlsoAfter []string `json:"also_after,omitempty"`
+	// Clock, if set, is the stage's own clock in place of the duty's; the
+	// stage applies only once it has started (DORA's update when regular
+	// activities are recovered runs from recovered_at).
+	Clock string `json:"clock,omitempty"`
+	// IfLater names an earlier stage: this stage applies only when its
+	// clock starts after that stage was submitted, or until then was due
+	// (NIS2: a final report a month after handling, for an incident still
+	// ongoing at the final report's time).
+	IfLater string `json:"if_later,omitempty"`
+	// OnRequest says the stage is opened by hand, when an authority asks
+	// for it (NIS2's intermediate report) or the organisation decides it
+	// is owed (DORA's updated intermediate report on a significant
+	// change), with the deadline it was given; until then it is listed as
+	// available, with no due time. Due is ignored.
+	OnRequest bool `json:"on_request,omitempty"`
 	// Sooner is a second deadline on another clock; the stage is due at
 	// whichever comes first (DORA: 4 hours after classification as major,
 	// and at the latest 24 hours after awareness). It counts only once
 	// its clock has started.
 	Sooner *Sooner `json:"sooner,omitempty"`
+	// Basis cites the article, regulation or guidance that sets this
+	// stage and its time limit ("NIS2 Art. 23(4)(a)"), and Source links to
+	// that text, or to the regulator's guidance on it. Every stage Vigil
+	// ships has both (TestEveryStageCited); an admin's pack may leave them
+	// out, and its stages then show the duty's basis (Pack.Uncited lists them).
+	Basis  string `json:"basis,omitempty"`
+	Source string `json:"source,omitempty"`
 }
 
 // Sooner is an earlier deadline that may apply to a stage.
 type Sooner struct {
 	Clock string `json:"clock"` // any of Clocks; classified_at is the usual one
 	Due   string `json:"due"`   // hours or days
+	// Restarts says what happens when this clock starts only once the
+	// stage's own deadline has passed: the stage is then due on this clock
+	// alone, rather than at a deadline already behind it. DORA: an
+	// incident classified as major more than 24 hours after awareness is
+	// reported within 4 hours of the classification (Delegated Regulation
+	// (EU) 2025/301, Art. 5(2)). Without it the stage stays due at the
+	// earlier deadline, and is late from the moment the clock starts.
+	Restarts bool `json:"restarts,omitempty"`
+	// When, if set, limits the earlier deadline to incidents and
+	// organisations it holds for (NIS2: a trust service provider notifies
+	// within 24 hours rather than 72).
+	When *Condition `json:"when,omitempty"`
 }
 
 // Condition is a small boolean language over the incident's facts and the
@@ -112,31 +156,45 @@ func profileFacts(p *Profile) map[string]any {
 		j[strings.ToUpper(s)] = true
 	}
 	return map[string]any{
-		"profile.uk_gdpr_controller": p.UKGDPR, "profile.nis_oes": p.NISOES, "profile.nis_rdsp": p.NISRDSP,
-		"profile.nis2": p.NIS2, "profile.dora": p.DORA, "profile.scotland": j["UK-SCT"] == true,
-		"profile.uk": j["UK"] == true || j["UK-SCT"] == true,
+		"profile.uk_gdpr_controller": p.UKGDPR, "profile.uk_gdpr_processor": p.UKGDPRProcessor, "profile.nis_oes": p.NISOES,
+		"profile.nis_rdsp": p.NISRDSP, "profile.nis_rmsp": p.NISRMSP, "profile.uk_csr_bill": p.UKCSRBill, "profile.nis2": p.NIS2, "profile.nis2_trust_service": p.NIS2TrustService, "profile.dora": p.DORA,
+		"profile.scotland": j["UK-SCT"] == true,
+		"profile.uk":       j["UK"] == true || j["UK-SCT"] == true,
 	}
 }
 
 // incidentFacts are an incident's values for conditions.
 func incidentFacts(inc *vigil.Incident) map[string]any {
 	return map[string]any{
-		"personal_data": inc.PersonalData, "essential_service": inc.EssentialService, "crime_suspected": inc.CrimeSuspected,
-		"significant": inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
+		"personal_data": inc.PersonalData, "essential_service": inc.EssentialService, "digital_service_impact": inc.DigitalServiceImpact,
+		"crime_suspected": inc.CrimeSuspected,
+		"significant":     inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
 		"status": string(inc.Status), "exercise": inc.Exercise, "tlp": string(inc.TLP),
 	}
 }
 
 // Facts lists the incident facts conditions may name.
-var Facts = []string{"personal_data", "essential_service", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
+var Facts = []string{"personal_data", "essential_service", "digital_service_impact", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
 
 // ProfileFacts lists the profile facts conditions may name.
-var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.nis_oes", "profile.nis_rdsp", "profile.nis2", "profile.dora", "profile.scotland", "profile.uk"}
+var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_processor", "profile.nis_oes", "profile.nis_rdsp",
+	"profile.nis_rmsp", "profile.uk_csr_bill", "profile.nis2",
+	"profile.nis2_trust_service", "profile.dora", "profile.scotland", "profile.uk"}
 
-// Clocks lists the incident times a clock may start from. classified_at
-// (when the incident was classified significant, or major) has no
-// fallback: a clock on it starts only once that has happened.
-var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at", "classified_at"}
+// Clocks lists the incident times a clock may start from. The first five
+// fall back along the list when unset (awareness, else detection, …).
+// classified_at (when the incident was classified significant, or major)
+// has no fallback: a clock on it starts only once that has happened.
+// significant_at is when the organisation became aware that the incident
+// is significant (NIS2 Art. 23(4)(a) and (b)): the classification time,
+// and until that is recorded the awareness clock. Neither is ever before
+// awareness: an incident cannot be classified before anyone knew of it.
+//
+// recovered_at (regular activities recovered) and handled_at (recovered,
+// else closed: the end of the handling of the incident) have no fallback
+// either.
+var Clocks = []string{"aware_at", "detected_at", "occurred_at", "reported_at", "created_at", "classified_at", "significant_at",
+	"recovered_at", "handled_at"}
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -167,6 +225,9 @@ func (p *Pack) Validate() error {
 	}
 	if strings.TrimSpace(p.Basis) == "" {
 		pr.Add("basis", "Cite the law, regulation or contract the pack follows.")
+	}
+	if p.Status != "" && p.Status != "bill" {
+		pr.Add("status", "The status is empty (law in force) or \"bill\" (not yet law).")
 	}
 	if len(p.Duties) == 0 {
 		pr.Add("duties", "The pack has no duties.")
@@ -217,14 +278,61 @@ func (p *Pack) Validate() error {
 				} else if d.Duration == 0 {
 					pr.Add(sf+".sooner.due", "An earlier deadline is a number of hours or days.")
 				}
+				if s.Sooner.When != nil {
+					validateCondition(&pr, sf+".sooner.when", s.Sooner.When, 0)
+				}
+			}
+			if s.Source != "" && !isSourceURL(s.Source) {
+				pr.Add(sf+".source", "The source is the https:// address of the legal text or the guidance.")
+			}
+			if utf8.RuneCountInString(s.Basis) > 300 {
+				pr.Add(sf+".basis", "Keep the citation short (at most 300 characters).")
 			}
 			if s.After != "" && !stages[s.After] {
 				pr.Add(sf+".after", "Stage %q is not an earlier stage of this duty.", s.After)
+			}
+			for k, a := range s.AlsoAfter {
+				if !stages[a] {
+					pr.Add(fmt.Sprintf("%s.also_after[%d]", sf, k), "Stage %q is not an earlier stage of this duty.", a)
+				}
+			}
+			if len(s.AlsoAfter) > 0 && s.After == "" {
+				pr.Add(sf+".also_after", "also_after adds to after: name the first stage in after.")
+			}
+			if s.IfLater != "" && !stages[s.IfLater] {
+				pr.Add(sf+".if_later", "Stage %q is not an earlier stage of this duty.", s.IfLater)
+			}
+			if s.Clock != "" && !slices.Contains(Clocks, s.Clock) {
+				pr.Add(sf+".clock", "The clock must start at one of %s.", strings.Join(Clocks, ", "))
+			}
+			if s.OnRequest && (s.After != "" || s.Sooner != nil || s.IfLater != "" || s.Clock != "") {
+				pr.Add(sf+".on_request", "A stage opened on request takes its deadline from the request: no after, sooner, if_later or clock.")
 			}
 			stages[s.ID] = true
 		}
 	}
 	return pr.Err()
+}
+
+// isSourceURL reports whether s is an absolute https address, the only
+// kind a citation links to.
+func isSourceURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && len(s) <= 500
+}
+
+// Uncited lists the stages of p that do not cite their own source (a
+// basis and a link), by path ("duties[1].stages[0]").
+func (p *Pack) Uncited() []string {
+	var out []string
+	for i, d := range p.Duties {
+		for j, s := range d.Stages {
+			if strings.TrimSpace(s.Basis) == "" || s.Source == "" {
+				out = append(out, fmt.Sprintf("duties[%d].stages[%d]", i, j))
+			}
+		}
+	}
+	return out
 }
 
 func validateCondition(pr *vigil.Problems, f string, c *Condition, depth int) {
@@ -308,10 +416,7 @@ func ParseDue(s string) (Due, error) {
 }
 
 // After returns when something due d after start is due. Hours are exact
-// (UTC arithmetic). Months are calendar months in loc: the same wall time
-// on the same day of the month, or the month's last day when it has none
-// (31 January + 1 month = 28 or 29 February), which keeps a deadline
-// right across daylight-saving changes and month ends.
+// (UTC arithmetic). Months are calendar months in loc: see AddMonths.
 func (d Due) After(start time.Time, loc *time.Location) (time.Time, bool) {
 	switch {
 	case d.ASAP || d.None:
@@ -322,13 +427,55 @@ func (d Due) After(start time.Time, loc *time.Location) (time.Time, bool) {
 	return start.Add(d.Duration).UTC(), true
 }
 
-// AddMonths adds calendar months to t in loc, clamping to the month's end.
+// AddMonths adds calendar months to t in loc: "within one month" of 10
+// June 14:30 is 10 July 14:30 in the organisation's time zone, the same
+// wall time on the same day of the month, or on the month's last day
+// when it has no such day (31 January + 1 month = 28 February, or 29 in
+// a leap year). On a day the clocks change, that wall time is reached at
+// the first instant the clocks show it or a later time: in the hour the
+// clocks repeat in autumn, its first occurrence; in the hour they skip in
+// spring, the moment they go forward.
+//
+// This is stricter than Regulation (EEC, Euratom) No 1182/71, Art. 3(2)(c),
+// which the EU acts' month periods follow: there a period in months ends
+// at the expiry of the last hour of that day (and, by Art. 3(4), on the
+// next working day when that day is a Saturday, Sunday or public holiday).
+// Vigil keeps the earlier deadline on purpose: the acts also ask for the
+// report "without undue delay", and a deadline met early is met.
 func AddMonths(t time.Time, months int, loc *time.Location) time.Time {
 	l := t.In(loc)
 	y, m, day := l.Date()
-	first := time.Date(y, m+time.Month(months), 1, l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), loc)
+	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 	last := first.AddDate(0, 1, -1).Day()
-	return time.Date(first.Year(), first.Month(), min(day, last), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), loc).UTC()
+	return firstAtWall(time.Date(first.Year(), first.Month(), min(day, last), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC), loc)
+}
+
+// firstAtWall returns the first instant at which the clocks in loc show
+// the wall time w (given as if in UTC) or a later time. time.Date leaves
+// the choice to the implementation around a change, which picks the
+// second occurrence of a repeated hour.
+func firstAtWall(w time.Time, loc *time.Location) time.Time {
+	var best, earliest time.Time
+	// The offsets in force a day and a half either side cover any change
+	// that day; zones do not change twice within three days.
+	for _, probe := range []time.Time{w.Add(-36 * time.Hour), w.Add(36 * time.Hour)} {
+		_, off := probe.In(loc).Zone()
+		c := w.Add(-time.Duration(off) * time.Second)
+		if cw := c.In(loc); cw.Year() == w.Year() && cw.YearDay() == w.YearDay() && cw.Hour() == w.Hour() && cw.Minute() == w.Minute() &&
+			cw.Second() == w.Second() && (best.IsZero() || c.Before(best)) {
+			best = c
+		}
+		if earliest.IsZero() || c.Before(earliest) {
+			earliest = c
+		}
+	}
+	if !best.IsZero() {
+		return best.UTC()
+	}
+	// The clocks skip w: it is reached when they go forward, the end of
+	// the zone period the earlier reading falls in.
+	_, end := earliest.In(loc).ZoneBounds()
+	return end.UTC()
 }
 
 // Obligation is a duty that applies to an incident, at one stage.
@@ -339,15 +486,19 @@ type Obligation struct {
 	Title      string     `json:"title"`
 	StageName  string     `json:"stage_name"`
 	Authority  string     `json:"authority"`
-	Basis      string     `json:"basis"`
+	Basis      string     `json:"basis"`  // the stage's citation, or else the duty's
+	Source     string     `json:"source"` // the address of the text Basis cites, if the pack gives one
 	Why        string     `json:"why"`
 	ClockStart time.Time  `json:"clock_start"`
 	Due        *time.Time `json:"due"` // nil: as soon as possible, or kept rather than sent
 	ASAP       bool       `json:"asap"`
 	Register   bool       `json:"register"` // kept, not sent
-	MayWaive   string     `json:"not_required_hint,omitempty"`
-	Content    []string   `json:"content,omitempty"`
-	Contact    string     `json:"contact,omitempty"`
+	// OnRequest: opened by hand with the deadline given (an authority's
+	// request); Due is nil until then.
+	OnRequest bool     `json:"on_request"`
+	MayWaive  string   `json:"not_required_hint,omitempty"`
+	Content   []string `json:"content,omitempty"`
+	Contact   string   `json:"contact,omitempty"`
 }
 
 // Key names an obligation for matching on re-evaluation.
@@ -387,13 +538,46 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 			}
 			due := map[string]time.Time{}
 			for _, s := range d.Stages {
+				basis := s.Basis
+				if strings.TrimSpace(basis) == "" {
+					basis = d.Basis
+				}
 				o := &Obligation{Pack: p.ID, Duty: d.ID, Stage: s.ID, Title: d.Title, StageName: s.Name, Authority: d.Authority,
-					Basis: d.Basis, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content, Contact: d.Contact}
+					Basis: basis, Source: s.Source, Why: why, ClockStart: start, MayWaive: d.NotRequiredHint, Content: d.Content,
+					Contact: string(vigil.ContactRole(d.Contact).Canonical())}
+				if s.OnRequest {
+					o.OnRequest = true
+					out = append(out, o)
+					continue
+				}
 				from := start
+				if s.Clock != "" {
+					t, ok := clockStart(inc, s.Clock)
+					if !ok {
+						continue
+					}
+					from, o.ClockStart = t, t
+				}
+				if s.IfLater != "" {
+					ref, ok := submitted[p.ID+"/"+d.ID+"/"+s.IfLater]
+					if !ok {
+						ref, ok = due[s.IfLater]
+					}
+					if !ok || !from.After(ref) {
+						continue
+					}
+				}
 				if s.After != "" {
-					key := p.ID + "/" + d.ID + "/" + s.After
-					if t, ok := submitted[key]; ok {
-						from = t
+					// The latest submission among the stages named; until
+					// one is submitted, the first one's due time.
+					var latest time.Time
+					for _, a := range append([]string{s.After}, s.AlsoAfter...) {
+						if t, ok := submitted[p.ID+"/"+d.ID+"/"+a]; ok && t.After(latest) {
+							latest = t
+						}
+					}
+					if !latest.IsZero() {
+						from = latest
 					} else if t, ok := due[s.After]; ok {
 						from = t
 					}
@@ -402,10 +586,13 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 				pd, _ := ParseDue(s.Due)
 				o.ASAP, o.Register = pd.ASAP, pd.None
 				if t, ok := pd.After(from, loc); ok {
-					if s.Sooner != nil {
+					if s.Sooner != nil && s.Sooner.applies(facts) {
 						if start2, ok := clockStart(inc, s.Sooner.Clock); ok {
 							sd, _ := ParseDue(s.Sooner.Due)
-							if t2, ok := sd.After(start2, loc); ok && t2.Before(t) {
+							// A clock that starts at or after the stage's own
+							// deadline restarts it, if the pack says so.
+							restart := s.Sooner.Restarts && !start2.Before(t)
+							if t2, ok := sd.After(start2, loc); ok && (t2.Before(t) || restart) {
 								t = t2
 								o.ClockStart = start2
 							}
@@ -422,6 +609,8 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 	// rather than sent.
 	rank := func(o *Obligation) int {
 		switch {
+		case o.OnRequest:
+			return 3
 		case o.ASAP:
 			return 0
 		case o.Due != nil:
@@ -439,11 +628,41 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 	return out, nil
 }
 
+// applies says whether the earlier deadline holds for these facts.
+func (s *Sooner) applies(facts map[string]any) bool {
+	if s.When == nil {
+		return true
+	}
+	ok, _ := s.When.eval(facts)
+	return ok
+}
+
 // clockStart reads the named time of inc, falling back along Clocks.
 func clockStart(inc *vigil.Incident, name string) (time.Time, bool) {
-	if name == "classified_at" {
-		if t := inc.Times.ClassifiedAt; t != nil {
+	switch name {
+	case "recovered_at":
+		if t := inc.Times.RecoveredAt; t != nil {
 			return t.UTC(), true
+		}
+		return time.Time{}, false
+	case "handled_at":
+		for _, t := range []*time.Time{inc.Times.RecoveredAt, inc.Times.ClosedAt} {
+			if t != nil {
+				return t.UTC(), true
+			}
+		}
+		return time.Time{}, false
+	}
+	if name == "classified_at" || name == "significant_at" {
+		aware, ok := clockStart(inc, "aware_at")
+		if t := inc.Times.ClassifiedAt; t != nil {
+			if c := t.UTC(); !ok || c.After(aware) {
+				return c, true
+			}
+			return aware, true
+		}
+		if name == "significant_at" {
+			return aware, ok
 		}
 		return time.Time{}, false
 	}
@@ -494,7 +713,13 @@ func (c *Condition) eval(facts map[string]any) (bool, string) {
 	var ok bool
 	switch {
 	case c.Eq != nil:
-		ok = equal(v, c.Eq)
+		want := c.Eq
+		if s, isString := want.(string); isString && c.Fact == "status" {
+			// A pack written before Report Fraud replaced Action Fraud
+			// names the old status.
+			want = string(vigil.Status(strings.ToLower(s)).Canonical())
+		}
+		ok = equal(v, want)
 	case c.Gte != nil:
 		n, comparable := compare(c.Fact, v, c.Gte)
 		ok = comparable && n >= 0

@@ -1,6 +1,7 @@
 package duty
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ func shippedPacks(t *testing.T) []*Pack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(packs) != 6 {
+	if len(packs) != 7 {
 		t.Fatalf("%d shipped packs", len(packs))
 	}
 	return packs
@@ -68,25 +69,36 @@ func TestRegimes(t *testing.T) {
 		{"personal data, not a controller", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.PersonalData = true }, nil},
 		{"NIS OES, essential service hit", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, func(i *vigil.Incident) { i.EssentialService = true },
 			[]string{"uk-nis/oes-notification/notification"}},
-		{"NIS RDSP", &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.EssentialService = true },
+		{"NIS RDSP, digital service hit", &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.DigitalServiceImpact = true },
 			[]string{"uk-nis/rdsp-notification/notification"}},
+		// reg. 12 asks about the digital service, not an essential one.
+		{"NIS RDSP, only an essential service flagged", &Profile{Jurisdictions: []string{"UK"}, NISRDSP: true}, func(i *vigil.Incident) { i.EssentialService = true }, nil},
+		{"NIS OES, only a digital service flagged", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, func(i *vigil.Incident) { i.DigitalServiceImpact = true }, nil},
 		{"NIS OES, service not hit", &Profile{Jurisdictions: []string{"UK"}, NISOES: true}, nil, nil},
 		{"NIS2 significant", &Profile{NIS2: "important"}, func(i *vigil.Incident) { i.Significant = true },
-			[]string{"eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
+			[]string{"eu-nis2/recipients/notice", "eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report", "eu-nis2/significant-incident/intermediate"}},
 		{"NIS2 category 3", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 3 },
-			[]string{"eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report"}},
+			[]string{"eu-nis2/recipients/notice", "eu-nis2/significant-incident/early-warning", "eu-nis2/significant-incident/notification", "eu-nis2/significant-incident/final-report", "eu-nis2/significant-incident/intermediate"}},
 		{"NIS2 category unset is not significant", &Profile{NIS2: "essential"}, func(i *vigil.Incident) { i.Category = 0 }, nil},
 		{"DORA major", &Profile{DORA: true}, func(i *vigil.Incident) { i.Significant = true },
-			[]string{"eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate", "eu-dora/major-ict-incident/final"}},
+			[]string{"eu-dora/clients/notice", "eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate", "eu-dora/major-ict-incident/final", "eu-dora/major-ict-incident/updated-intermediate"}},
+		{"DORA, not major", &Profile{DORA: true}, nil, nil},
+		{"processor, personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPRProcessor: true}, func(i *vigil.Incident) { i.PersonalData = true },
+			[]string{"uk-gdpr/controller-notification/notification"}},
+		{"controller and processor, personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPR: true, UKGDPRProcessor: true}, func(i *vigil.Incident) { i.PersonalData = true },
+			[]string{"uk-gdpr/controller-notification/notification", "uk-gdpr/ico-notification/notification", "uk-gdpr/breach-register/entry"}},
+		{"processor, no personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPRProcessor: true}, nil, nil},
 		{"NCSC category 2", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Category = 2 },
 			[]string{"uk-ncsc/report/report"}},
 		{"NCSC flagged significant, outside the UK", &Profile{Jurisdictions: []string{"FR"}}, func(i *vigil.Incident) { i.Significant = true }, nil},
 		{"crime in England", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
-			[]string{"uk-crime/action-fraud/report"}},
+			[]string{"uk-crime/report-fraud/report"}},
 		{"crime in Scotland", &Profile{Jurisdictions: []string{"UK-SCT"}}, func(i *vigil.Incident) { i.CrimeSuspected = true },
 			[]string{"uk-crime/police-scotland/report"}},
-		{"referred to Action Fraud", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusActionFraud },
-			[]string{"uk-crime/action-fraud/report"}},
+		{"referred to Report Fraud", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusReportFraud },
+			[]string{"uk-crime/report-fraud/report"}},
+		{"referred to Report Fraud, in Scotland", &Profile{Jurisdictions: []string{"UK-SCT"}}, func(i *vigil.Incident) { i.Status = vigil.StatusReportFraud },
+			[]string{"uk-crime/police-scotland/report"}},
 		{"personal attack", &Profile{Jurisdictions: []string{"UK"}}, func(i *vigil.Incident) { i.Status = vigil.StatusPolice },
 			[]string{"uk-crime/police/report"}},
 		{"not an incident: nothing", ukController, func(i *vigil.Incident) { i.PersonalData = true; i.Status = vigil.StatusNotIncident }, nil},
@@ -200,7 +212,7 @@ func TestStageAfterSubmission(t *testing.T) {
 		t.Errorf("final after submission: %v from %v, want %v", final.Due, final.ClockStart, want)
 	}
 	// Early warning first, then the notification, then the final report.
-	if got := strings.Join(keys(obs), ","); !strings.HasPrefix(got, "eu-nis2/significant-incident/early-warning,") {
+	if got := strings.Join(keys(obs), ","); !strings.Contains(got, "eu-nis2/significant-incident/early-warning,eu-nis2/significant-incident/notification,eu-nis2/significant-incident/final-report") {
 		t.Errorf("order: %s", got)
 	}
 }
@@ -281,12 +293,13 @@ func TestDraft(t *testing.T) {
 	})
 	obs, _ := Evaluate(shippedPacks(t), &Profile{UKGDPR: true, DPO: "Dana Patel, dpo@example.org"}, inc, nil)
 	o := find(obs, "uk-gdpr/ico-notification/notification")
-	vo := &vigil.Obligation{Title: o.Title, StageName: o.StageName, Authority: o.Authority, Basis: o.Basis, Content: o.Content, Contact: o.Contact, DueAt: o.Due}
+	vo := &vigil.Obligation{Title: o.Title, StageName: o.StageName, Authority: o.Authority, Basis: o.Basis, Source: o.Source, Content: o.Content,
+		Contact: o.Contact, DueAt: o.Due}
 	d := Draft(vo, inc, &Profile{Name: "Anytown Council", UKGDPR: true, DPO: "Dana Patel, dpo@example.org"},
 		[]*vigil.Observable{{Type: vigil.ObsEmail, Value: "payroll@wrong.example", IOC: true, TLP: vigil.TLPAmber},
 			{Type: vigil.ObsIPv4, Value: "203.0.113.1", IOC: true, TLP: vigil.TLPRed}})
 	for _, want := range []string{"INC-2026-000042", "Payroll file sent to the wrong firm", "312 staff", "Personal data involved: yes",
-		"Art. 33(3)(a)", "Dana Patel", "Anytown Council", "payroll@wrong.example", "Wednesday 10 June 2026, 15:30 BST"} {
+		"Art. 33(3)(a)", "Basis: UK GDPR Art. 33(1)", "Source: <https://www.legislation.gov.uk/eur/2016/679/article/33>", "Dana Patel", "Anytown Council", "payroll@wrong.example", "Wednesday 10 June 2026, 15:30 BST"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("draft lacks %q:\n%s", want, d)
 		}
@@ -333,6 +346,64 @@ func TestDORAClassificationClock(t *testing.T) {
 	for _, f := range []string{"duties[0].stages[0].sooner.clock", "duties[0].stages[0].sooner.due"} {
 		if !slices.ContainsFunc(vigil.ErrorFields(err), func(fe vigil.FieldError) bool { return fe.Field == f }) {
 			t.Errorf("bad sooner: no problem at %s: %v", f, vigil.ErrorFields(err))
+		}
+	}
+}
+
+// TestOldFraudNames: a pack written before Report Fraud replaced Action
+// Fraud (4 December 2025) still matches a referred incident, and its
+// contact role reads as the new one.
+func TestOldFraudNames(t *testing.T) {
+	pack, err := Parse([]byte(`{"id": "ours", "name": "Ours", "basis": "b", "duties": [
+		{"id": "af", "title": "t", "authority": "a", "basis": "b", "clock": "aware_at", "contact": "action_fraud",
+		 "when": {"fact": "status", "eq": "referred_action_fraud"}, "stages": [{"id": "s", "name": "s", "due": "asap"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _ := Evaluate([]*Pack{pack}, &Profile{}, incident(func(i *vigil.Incident) { i.Status = vigil.StatusReportFraud }), nil)
+	if len(obs) != 1 || obs[0].Contact != string(vigil.ContactReportFraud) {
+		t.Fatalf("old pack on a referred incident: %+v", obs)
+	}
+}
+
+// TestEveryStageCited: every stage of every shipped pack cites the
+// article or regulation it follows and links to the legal text or the
+// regulator's guidance, on the official sites; the obligations carry both.
+func TestEveryStageCited(t *testing.T) {
+	official := []string{"eur-lex.europa.eu", "www.legislation.gov.uk", "ico.org.uk", "www.ncsc.gov.uk", "report.ncsc.gov.uk",
+		"www.gov.uk", "www.reportfraud.police.uk", "www.scotland.police.uk", "www.police.uk"}
+	for _, p := range shippedPacks(t) {
+		if u := p.Uncited(); len(u) > 0 {
+			t.Errorf("pack %s: stages without a citation: %v", p.ID, u)
+		}
+		for _, d := range p.Duties {
+			for _, s := range d.Stages {
+				u, err := url.Parse(s.Source)
+				if err != nil || !slices.Contains(official, u.Host) {
+					t.Errorf("%s/%s/%s: source %q is not on an official site", p.ID, d.ID, s.ID, s.Source)
+				}
+			}
+		}
+	}
+	// An admin's pack may leave them out: its stages show the duty's basis.
+	pack, err := Parse([]byte(`{"id": "ins", "name": "Insurer", "basis": "Policy", "duties": [{"id": "d", "title": "t", "authority": "a",
+		"basis": "Clause 7.2", "clock": "aware_at", "when": {"fact": "crime_suspected", "eq": true},
+		"stages": [{"id": "s", "name": "s", "due": "48h"}, {"id": "t", "name": "t", "due": "72h", "basis": "Clause 7.3", "source": "https://example.org/policy"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pack.Uncited(); len(got) != 1 || got[0] != "duties[0].stages[0]" {
+		t.Errorf("Uncited = %v", got)
+	}
+	obs, _ := Evaluate([]*Pack{pack}, &Profile{}, incident(func(i *vigil.Incident) { i.CrimeSuspected = true }), nil)
+	if s, u := find(obs, "ins/d/s"), find(obs, "ins/d/t"); s.Basis != "Clause 7.2" || s.Source != "" || u.Basis != "Clause 7.3" || u.Source != "https://example.org/policy" {
+		t.Errorf("citations: %+v %+v", s, u)
+	}
+	for _, bad := range []string{"javascript:alert(1)", "http://example.org/x", "//example.org", "https://user@example.org/"} {
+		_, err := Parse([]byte(`{"id": "x", "name": "x", "basis": "b", "duties": [{"id": "d", "title": "t", "authority": "a", "basis": "b",
+			"clock": "aware_at", "when": {"fact": "crime_suspected", "eq": true}, "stages": [{"id": "s", "name": "s", "due": "48h", "source": "` + bad + `"}]}]}`))
+		if !slices.ContainsFunc(vigil.ErrorFields(err), func(fe vigil.FieldError) bool { return fe.Field == "duties[0].stages[0].source" }) {
+			t.Errorf("source %q accepted: %v", bad, err)
 		}
 	}
 }

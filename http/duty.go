@@ -25,6 +25,19 @@ type Waiver struct {
 	Version       int    `json:"version"`
 }
 
+// StageRequest opens a duty owed on request, with the deadline the
+// request set.
+type StageRequest struct {
+	DueAt   time.Time `json:"due_at"`
+	Version int       `json:"version"`
+}
+
+// DelayReasons gives the reasons a submitted duty was late.
+type DelayReasons struct {
+	LateReason string `json:"late_reason"`
+	Version    int    `json:"version"`
+}
+
 func (s *Server) handleObligationList(w http.ResponseWriter, r *http.Request, id int64) error {
 	list, err := s.Services.Duties.FindObligations(r.Context(), id)
 	if err != nil {
@@ -119,6 +132,40 @@ func (s *Server) handleObligationWaive(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	o, err := s.Services.Duties.WaiveObligation(r.Context(), id, wv.Justification, wv.Version)
+	if err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) handleObligationExplainDelay(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var dr DelayReasons
+	if err := s.decode(w, r, &dr); err != nil {
+		return err
+	}
+	o, err := s.Services.Duties.ExplainDelay(r.Context(), id, dr.LateReason, dr.Version)
+	if err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) handleObligationRequest(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var sr StageRequest
+	if err := s.decode(w, r, &sr); err != nil {
+		return err
+	}
+	o, err := s.Services.Duties.RequestObligation(r.Context(), id, sr.DueAt, sr.Version)
 	if err != nil {
 		return err
 	}

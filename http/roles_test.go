@@ -258,6 +258,10 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/obligations/{duty}/draft", nil, "UNAAAA", false},
 		{"POST", "/api/v1/obligations/{duty}/submit", func(*fixture) any { return map[string]any{"reference": "ICO-1", "text": "Sent."} }, "UFFFAA", true},
 		{"POST", "/api/v1/obligations/{duty}/not-required", func(*fixture) any { return map[string]any{"justification": "Unlikely to result in a risk."} }, "UFFFAA", true},
+		// The duty was not submitted late: 400 for those allowed to try.
+		{"POST", "/api/v1/obligations/{duty}/late-reason", func(*fixture) any { return map[string]any{"late_reason": "The DPO was away."} }, "UFFFAA", true},
+		// The duty is not owed on request: 400 for those allowed to try.
+		{"POST", "/api/v1/obligations/{duty}/request", func(*fixture) any { return map[string]any{"due_at": "2030-01-01T12:00:00Z"} }, "UFFFAA", true},
 		{"GET", "/api/v1/settings/profile", nil, "UAAAAA", false},
 		{"PUT", "/api/v1/settings/profile", func(*fixture) any { return map[string]any{"name": "Anytown", "uk_gdpr_controller": true} }, "UFFFFA", true},
 		{"GET", "/api/v1/duty-packs", nil, "UAAAAA", false},

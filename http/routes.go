@@ -169,6 +169,10 @@ func (s *Server) routes() {
 		Summary: "Record that the duty was done: when, the reference and what was sent (late: why)", Body: vigil.Submission{}, Resp: vigil.Obligation{}, Idempotent: true})
 	s.api("POST /api/v1/obligations/{id}/not-required", s.handleObligationWaive, op{ID: "waiveObligation", Tag: "Duties",
 		Summary: "Record that the duty does not apply, with the justification", Body: Waiver{}, Resp: vigil.Obligation{}, Idempotent: true})
+	s.api("POST /api/v1/obligations/{id}/late-reason", s.handleObligationExplainDelay, op{ID: "explainObligationDelay", Tag: "Duties",
+		Summary: "Give the reasons a submitted duty was late (a corrected clock put its submission past the due time)", Body: DelayReasons{}, Resp: vigil.Obligation{}})
+	s.api("POST /api/v1/obligations/{id}/request", s.handleObligationRequest, op{ID: "requestObligation", Tag: "Duties",
+		Summary: "Open a stage owed on request (status on_request), due when the request says", Body: StageRequest{}, Resp: vigil.Obligation{}})
 	s.api("GET /api/v1/settings/profile", s.handleProfileView, op{ID: "getProfile", Tag: "Duties", Summary: "The organisation profile the duty packs read", Resp: vigil.OrgProfile{}})
 	s.api("PUT /api/v1/settings/profile", s.handleProfileUpdate, op{ID: "updateProfile", Tag: "Duties",
 		Summary: "Set the organisation profile (admins); open incidents' duties are evaluated again", Body: vigil.OrgProfile{}, Resp: vigil.OrgProfile{}})

@@ -98,6 +98,27 @@ func TestConformance(t *testing.T) {
 		db, url := mustOpenSchema(t)
 		dir := t.TempDir()
 		s := conformanceStore(t, db, dir)
+		s.Migrate = func(ctx context.Context, version int64) error {
+			raw, err := sql.Open("pgx", url)
+			if err != nil {
+				return err
+			}
+			defer raw.Close()
+			p, err := postgres.Provider(raw)
+			if err != nil {
+				return err
+			}
+			cur, err := p.GetDBVersion(ctx)
+			if err != nil {
+				return err
+			}
+			if version < cur {
+				_, err = p.DownTo(ctx, version)
+			} else {
+				_, err = p.UpTo(ctx, version)
+			}
+			return err
+		}
 		s.Twin = func(t *testing.T) *storetest.Store {
 			twin, err := postgres.Open(t.Context(), url)
 			if err != nil {

@@ -81,6 +81,7 @@ func Incident(in IncidentInput) *Doc {
 		services = strings.Join(inc.AffectedServices, ", ")
 	}
 	d.facts([][2]string{{"Personal data involved", yesNo(inc.PersonalData)}, {"Essential service affected", yesNo(inc.EssentialService)},
+		{"Digital service substantially affected", yesNo(inc.DigitalServiceImpact)},
 		{"Crime suspected", yesNo(inc.CrimeSuspected)}, {"Affected services", services}})
 
 	d.h("Key times")

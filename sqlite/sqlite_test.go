@@ -1,6 +1,8 @@
 package sqlite_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"os"
@@ -8,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/blob"
 	"github.com/vigil-ir/vigil/internal/sqlitetest"
@@ -67,6 +70,18 @@ func TestConformance(t *testing.T) {
 			QueryRow:         db.QueryRow,
 			SealSecrets:      db.SealSecrets,
 			EvidenceDir:      dir,
+			Migrate: func(ctx context.Context, version int64) error {
+				raw, err := sql.Open("sqlite", "file:"+db.Path+"?_pragma=busy_timeout(10000)")
+				if err != nil {
+					return err
+				}
+				defer raw.Close()
+				p, err := sqlite.Provider(raw)
+				if err != nil {
+					return err
+				}
+				return migrateTo(ctx, p, version)
+			},
 		}
 	})
 }
@@ -129,4 +144,18 @@ func TestOwnerOnlyFiles(t *testing.T) {
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		wantMode(p, 0o600)
 	}
+}
+
+// migrateTo moves p's database to version, down or up.
+func migrateTo(ctx context.Context, p *goose.Provider, version int64) error {
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if version < cur {
+		_, err = p.DownTo(ctx, version)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	return err
 }

@@ -328,7 +328,7 @@ func incidentCore(inc *vigil.Incident) map[string]any {
 		ext["determination"], ext["investigation_status"] = "suspected", "new"
 	case vigil.StatusNotIncident:
 		ext["determination"], ext["investigation_status"] = "false-positive", "closed"
-	case vigil.StatusDuplicate, vigil.StatusPolice, vigil.StatusActionFraud:
+	case vigil.StatusDuplicate, vigil.StatusPolice, vigil.StatusReportFraud:
 		ext["determination"], ext["investigation_status"] = "suspected", "closed"
 	case vigil.StatusClosed, vigil.StatusReviewed:
 		ext["determination"], ext["investigation_status"] = "successful-attempt", "closed"

@@ -233,7 +233,7 @@ func testDutyPacks(t *testing.T, open Opener) {
 	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
 	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
 	packs, err := s.Duties.FindPacks(mgr)
-	if err != nil || len(packs) != 6 {
+	if err != nil || len(packs) != 7 {
 		t.Fatalf("packs: %v %d", err, len(packs))
 	}
 	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Ransomware on the file server", Status: vigil.StatusConfirmed, CrimeSuspected: true})
@@ -260,7 +260,7 @@ func testDutyPacks(t *testing.T, open Opener) {
 		t.Errorf("broken pack: %v %v", err, vigil.ErrorFields(err))
 	}
 	packs, _ = s.Duties.FindPacks(mgr)
-	if len(packs) != 7 || !strings.Contains(string(packs[6].Body), `"48h"`) {
+	if len(packs) != 8 || !strings.Contains(string(packs[7].Body), `"48h"`) {
 		t.Errorf("packs after the refused save: %d", len(packs))
 	}
 	// Replacing a shipped pack, then deleting the replacement, brings it back.
@@ -331,5 +331,313 @@ func testClassifiedClock(t *testing.T, open Opener) {
 	}
 	if got := MustFindIncident(t, mgr, s, inc.ID); got.Times.ClassifiedAt == nil || !got.Times.ClassifiedAt.Equal(later) {
 		t.Errorf("stored classified_at %v", got.Times.ClassifiedAt)
+	}
+}
+
+// testLateClassification: an incident classified as major more than 24
+// hours after awareness owes DORA's initial notification 4 hours after the
+// classification (Delegated Regulation (EU) 2025/301 Art. 5(2)), so it is
+// not born overdue; the store evaluates it again when significance is
+// flagged and when the classification time is corrected.
+func testLateClassification(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Name: "Anybank", Jurisdictions: []string{"UK"}, Timezone: "Europe/London", DORA: true}); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Card payments failing", Status: vigil.StatusConfirmed})
+	aware := clk.now()
+	// 30 hours later, over the March change, it is classified as major.
+	clk.add(30 * time.Hour)
+	yes := true
+	inc, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Significant: &yes, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := s.Duties.FindObligations(mgr, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initial := obligation(t, obs, "major-ict-incident")
+	if want := aware.Add(34 * time.Hour); initial.Stage != "initial" || initial.DueAt == nil || !initial.DueAt.Equal(want) || initial.Late {
+		t.Fatalf("initial notification: stage %s due %v late %v, want due %v (classification + 4 h)", initial.Stage, initial.DueAt, initial.Late, want)
+	}
+	if !initial.ClockStart.Equal(clk.now()) {
+		t.Errorf("clock start %v, want the classification %v", initial.ClockStart, clk.now())
+	}
+	// Correcting the classification to within the 24 hours brings back
+	// the backstop: 24 hours after awareness, now past.
+	inc, err = s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{ClassifiedAt: vigil.NullableOf(aware.Add(22 * time.Hour))}, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := obligation(t, obs, "major-ict-incident"); !o.DueAt.Equal(aware.Add(24*time.Hour)) || !o.Late {
+		t.Errorf("classified within 24 h: due %v late %v, want %v and late", o.DueAt, o.Late, aware.Add(24*time.Hour))
+	}
+	// And back to 26 hours: 4 hours after it.
+	if _, err = s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{ClassifiedAt: vigil.NullableOf(aware.Add(26 * time.Hour))}, Version: inc.Version}); err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := obligation(t, obs, "major-ict-incident"); !o.DueAt.Equal(aware.Add(30 * time.Hour)) {
+		t.Errorf("classified 26 h after awareness: due %v, want %v", o.DueAt, aware.Add(30*time.Hour))
+	}
+}
+
+// testNIS2Significant: NIS2's clocks start when the entity became aware
+// that the incident is significant (Art. 23(4)(a), (b)): an incident
+// flagged significant five days in is not born overdue.
+func testNIS2Significant(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 10, 20, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Name: "Anywater", Jurisdictions: []string{"IE"}, Timezone: "Europe/Dublin", NIS2: "essential"}); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Telemetry gaps at the pumping stations", Status: vigil.StatusConfirmed})
+	clk.add(5 * 24 * time.Hour)
+	classified := clk.now()
+	cat := 3
+	inc, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Category: &cat, Version: inc.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := s.Duties.FindObligations(mgr, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"early-warning": classified.Add(24 * time.Hour), "notification": classified.Add(72 * time.Hour)}
+	for _, o := range obs {
+		if w, ok := want[o.Stage]; ok {
+			if o.DueAt == nil || !o.DueAt.Equal(w) || o.Late || !o.ClockStart.Equal(classified) {
+				t.Errorf("%s: due %v from %v, late %v; want %v from the classification", o.Stage, o.DueAt, o.ClockStart, o.Late, w)
+			}
+			delete(want, o.Stage)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("missing stages %v among %d duties", want, len(obs))
+	}
+}
+
+// testDutyCorrectedAfterSubmission: awareness corrected to an earlier time
+// after the ICO was notified puts the submission past the corrected
+// deadline: the duty shows as submitted late and asks for the reasons for
+// the delay (UK GDPR Art. 33(1)), which are then recorded once.
+func testDutyCorrectedAfterSubmission(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 10, 23, 9, 0, 0, 0, time.UTC))
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	viewer, _ := MustCreateUser(t, s, vigil.RoleViewer)
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "HR share readable by all staff", Status: vigil.StatusConfirmed, PersonalData: true})
+	aware := clk.now()
+	obs, _ := s.Duties.FindObligations(mgr, inc.ID)
+	ico := obligation(t, obs, "ico-notification")
+	clk.add(60 * time.Hour)
+	got, err := s.Duties.SubmitObligation(mgr, ico.ID, vigil.Submission{Reference: "IC-1", Text: "We report…"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Late || got.DelayUnexplained {
+		t.Fatalf("submitted 60 h after awareness: late %v, delay unexplained %v", got.Late, got.DelayUnexplained)
+	}
+	// Submitted on time, it takes no reasons for a delay.
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "x", 0); !hasField(err, "late_reason") {
+		t.Errorf("reasons for an on-time submission: %v", err)
+	}
+	// Logs show the breach was known a day earlier: the deadline moves
+	// 24 hours back, before the submission.
+	clk.add(time.Hour)
+	cur := MustFindIncident(t, mgr, s, inc.ID)
+	earlier := aware.Add(-24 * time.Hour)
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{AwareAt: vigil.NullableOf(earlier)}, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.Duties.FindObligationByID(viewer, ico.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != vigil.ObligationSubmitted || o.DueAt == nil || !o.DueAt.Equal(earlier.Add(72*time.Hour)) || !o.Late || !o.DelayUnexplained {
+		t.Fatalf("after the correction: status %s due %v late %v unexplained %v; want submitted, due %v, late, reasons asked",
+			o.Status, o.DueAt, o.Late, o.DelayUnexplained, earlier.Add(72*time.Hour))
+	}
+	if o.SubmittedAt == nil || !o.SubmittedAt.Equal(aware.Add(60*time.Hour)) || o.Reference != "IC-1" || o.SubmittedText != "We report…" {
+		t.Errorf("the submission changed: %+v", o)
+	}
+	tl, _ := s.Timeline.FindTimeline(mgr, inc.ID, vigil.TimelineFilter{Kinds: []vigil.TimelineKind{vigil.KindDuty}})
+	var asked bool
+	for _, e := range tl.Items {
+		asked = asked || strings.Contains(e.Message, "was late. Record the reasons for the delay")
+	}
+	if !asked {
+		t.Error("the timeline does not ask for the reasons for the delay")
+	}
+	if _, err := s.Duties.ExplainDelay(viewer, ico.ID, "Logs read later.", 0); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("viewer explains: %v", err)
+	}
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "  ", 0); !hasField(err, "late_reason") {
+		t.Errorf("empty reasons: %v", err)
+	}
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "Logs read later.", o.Version-1); vigil.ErrorCode(err) != vigil.ECONFLICT {
+		t.Errorf("stale version: %v", err)
+	}
+	o, err = s.Duties.ExplainDelay(mgr, ico.ID, "The proxy logs that dated the first access were only read on the third day.", o.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Late || o.DelayUnexplained || !strings.HasPrefix(o.LateReason, "The proxy logs") {
+		t.Errorf("after explaining: late %v unexplained %v reason %q", o.Late, o.DelayUnexplained, o.LateReason)
+	}
+	if _, err := s.Duties.ExplainDelay(mgr, ico.ID, "Again.", 0); !hasField(err, "late_reason") {
+		t.Errorf("explained twice: %v", err)
+	}
+	// Correcting awareness back puts the submission on time again.
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Times: vigil.IncidentTimesUpdate{AwareAt: vigil.NullableOf(aware)}, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ = s.Duties.FindObligationByID(mgr, ico.ID); o.Late || !o.DueAt.Equal(aware.Add(72*time.Hour)) {
+		t.Errorf("corrected back: due %v late %v", o.DueAt, o.Late)
+	}
+}
+
+// stage finds an incident's duty at one stage.
+func stage(t *testing.T, obs []*vigil.Obligation, duty, stage string) *vigil.Obligation {
+	t.Helper()
+	for _, o := range obs {
+		if o.Duty == duty && o.Stage == stage {
+			return o
+		}
+	}
+	return nil
+}
+
+// testDutyOnRequest: NIS2's intermediate report is owed when the CSIRT
+// asks for it (Art. 23(4)(c)): listed with no due time until someone
+// records the request and its deadline, then a pending duty like any
+// other, which keeps that deadline through re-evaluation, is withdrawn
+// and comes back with the facts; one never opened just goes. The stages
+// that follow the end of handling appear when the incident recovers:
+// NIS2's final report after handling (Art. 23(4)(e)) for an incident
+// still ongoing at its final report, DORA's update on recovery.
+func testDutyOnRequest(t *testing.T, open Opener) {
+	s := open(t)
+	clk := newClock(s, time.Date(2026, 9, 20, 9, 0, 0, 0, time.UTC))
+	admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+	mgr, _ := MustCreateUser(t, s, vigil.RoleManager)
+	viewer, _ := MustCreateUser(t, s, vigil.RoleViewer)
+	if err := s.Duties.UpdateProfile(admin, &vigil.OrgProfile{Name: "Anygrid", Jurisdictions: []string{"NL"}, Timezone: "Europe/Amsterdam",
+		NIS2: "essential", DORA: true}); err != nil {
+		t.Fatal(err)
+	}
+	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "SCADA historian encrypted", Status: vigil.StatusConfirmed, Significant: true})
+	obs, _ := s.Duties.FindObligations(viewer, inc.ID)
+	inter := stage(t, obs, "significant-incident", "intermediate")
+	if inter == nil || inter.Status != vigil.ObligationOnRequest || inter.DueAt != nil || !inter.OnRequest || inter.Late {
+		t.Fatalf("intermediate report before any request: %+v", inter)
+	}
+	if o := stage(t, obs, "major-ict-incident", "updated-intermediate"); o == nil || o.Status != vigil.ObligationOnRequest {
+		t.Errorf("DORA's updated intermediate report: %+v", o)
+	}
+	if o := stage(t, obs, "major-ict-incident", "recovered-update"); o != nil {
+		t.Errorf("DORA's update on recovery before recovery: %+v", o)
+	}
+	if _, err := s.Duties.SubmitObligation(mgr, inter.ID, vigil.Submission{Text: "x"}); !hasField(err, "status") {
+		t.Errorf("submitting a stage nobody asked for: %v", err)
+	}
+	// Five days in, the CSIRT asks for a status update within 48 hours.
+	clk.add(5 * 24 * time.Hour)
+	due := clk.now().Add(48 * time.Hour)
+	if _, err := s.Duties.RequestObligation(viewer, inter.ID, due, 0); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+		t.Errorf("viewer records a request: %v", err)
+	}
+	if _, err := s.Duties.RequestObligation(mgr, inter.ID, time.Time{}, 0); !hasField(err, "due_at") {
+		t.Errorf("request without a deadline: %v", err)
+	}
+	ew := stage(t, obs, "significant-incident", "early-warning")
+	if _, err := s.Duties.RequestObligation(mgr, ew.ID, due, 0); !hasField(err, "due_at") {
+		t.Errorf("requesting a stage the pack times: %v", err)
+	}
+	if _, err := s.Duties.RequestObligation(mgr, inter.ID, due, inter.Version+1); vigil.ErrorCode(err) != vigil.ECONFLICT {
+		t.Errorf("stale request: %v", err)
+	}
+	got, err := s.Duties.RequestObligation(mgr, inter.ID, due, inter.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != vigil.ObligationPending || got.DueAt == nil || !got.DueAt.Equal(due) || !got.ClockStart.Equal(clk.now()) {
+		t.Fatalf("after the request: %+v", got)
+	}
+	dueSoon, _ := s.Duties.FindDueObligations(mgr, clk.now().Add(72*time.Hour), 50)
+	var listed bool
+	for _, o := range dueSoon {
+		listed = listed || o.ID == inter.ID
+	}
+	if !listed {
+		t.Error("the requested report is not among the duties due soon")
+	}
+	// Re-evaluation keeps the requested deadline.
+	cur := MustFindIncident(t, mgr, s, inc.ID)
+	high := vigil.SeverityHigh
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Severity: &high, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := s.Duties.FindObligationByID(mgr, inter.ID); o.Status != vigil.ObligationPending || !o.DueAt.Equal(due) {
+		t.Errorf("after re-evaluation: %s due %v", o.Status, o.DueAt)
+	}
+	// Not significant after all: the opened stage is withdrawn, the one
+	// nobody opened goes; significant again, both come back.
+	updated := stage(t, obs, "major-ict-incident", "updated-intermediate")
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	no, yes := false, true
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Significant: &no, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := s.Duties.FindObligationByID(mgr, inter.ID); o.Status != vigil.ObligationWithdrawn {
+		t.Errorf("requested stage after the facts changed: %s", o.Status)
+	}
+	if _, err := s.Duties.FindObligationByID(mgr, updated.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Errorf("a stage never opened, after the facts changed: %v", err)
+	}
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	if _, err := s.Incidents.UpdateIncident(mgr, inc.ID, vigil.IncidentUpdate{Significant: &yes, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	if o := stage(t, obs, "significant-incident", "intermediate"); o.Status != vigil.ObligationPending || !o.DueAt.Equal(due) {
+		t.Errorf("requested stage when the facts came back: %s due %v", o.Status, o.DueAt)
+	}
+	if o := stage(t, obs, "major-ict-incident", "updated-intermediate"); o == nil || o.Status != vigil.ObligationOnRequest {
+		t.Errorf("stage never opened, when the facts came back: %+v", o)
+	}
+	// Sent; a request cannot reopen what was sent.
+	clk.add(24 * time.Hour)
+	if _, err := s.Duties.SubmitObligation(mgr, inter.ID, vigil.Submission{Reference: "CSIRT-7", Text: "Status update"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Duties.RequestObligation(mgr, inter.ID, clk.now().Add(time.Hour), 0); !hasField(err, "status") {
+		t.Errorf("request on a submitted stage: %v", err)
+	}
+	// Recovered two months in, after the final report was due: NIS2's
+	// final report after handling, a month on, and DORA's update on
+	// recovery, as soon as possible.
+	notif := stage(t, obs, "significant-incident", "final-report")
+	clk.set(notif.DueAt.Add(10 * 24 * time.Hour))
+	cur = MustFindIncident(t, mgr, s, inc.ID)
+	if _, err := s.Incidents.TransitionIncident(mgr, inc.ID, vigil.Transition{To: vigil.StatusRecovered, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	obs, _ = s.Duties.FindObligations(mgr, inc.ID)
+	ams, _ := time.LoadLocation("Europe/Amsterdam")
+	after := stage(t, obs, "significant-incident", "final-after-handling")
+	if want := clk.now().In(ams).AddDate(0, 1, 0); after == nil || after.DueAt == nil || !after.DueAt.Equal(want) {
+		t.Errorf("final report after handling: %+v, want due %v", after, want)
+	}
+	if o := stage(t, obs, "major-ict-incident", "recovered-update"); o == nil || !o.ASAP || !o.ClockStart.Equal(clk.now()) {
+		t.Errorf("DORA's update on recovery: %+v", o)
 	}
 }

@@ -336,7 +336,7 @@ func testTransition(t *testing.T, open Opener) {
 		s := open(t)
 		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
 		inc := MustCreateIncident(t, ctx, s, &vigil.Incident{})
-		inc, err := s.Incidents.TransitionIncident(ctx, inc.ID, vigil.Transition{To: vigil.StatusActionFraud, Reason: "Invoice fraud against a customer", Version: inc.Version})
+		inc, err := s.Incidents.TransitionIncident(ctx, inc.ID, vigil.Transition{To: vigil.StatusReportFraud, Reason: "Invoice fraud against a customer", Version: inc.Version})
 		if err != nil {
 			t.Fatal(err)
 		}

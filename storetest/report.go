@@ -67,12 +67,12 @@ func testReport(t *testing.T, open Opener) {
 
 		// Triage routes it out; the reporter sees plain words.
 		inc, _ = s.Incidents.FindIncidentByID(ctx, inc.ID)
-		if _, err := s.Incidents.TransitionIncident(ctx, inc.ID, vigil.Transition{To: vigil.StatusActionFraud,
-			Reason: "Pension scam: report to Action Fraud.", Version: inc.Version}); err != nil {
+		if _, err := s.Incidents.TransitionIncident(ctx, inc.ID, vigil.Transition{To: vigil.StatusReportFraud,
+			Reason: "Pension scam: report to Report Fraud.", Version: inc.Version}); err != nil {
 			t.Fatalf("transition: %v", err)
 		}
 		st, err = s.Reports.FindReport(anon, receipt)
-		if err != nil || st.Status != vigil.PublicStatus(vigil.StatusActionFraud) {
+		if err != nil || st.Status != vigil.PublicStatus(vigil.StatusReportFraud) {
 			t.Errorf("status after referral: %+v, %v", st, err)
 		}
 	})

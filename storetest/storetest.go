@@ -43,6 +43,9 @@ type Store struct {
 	// Twin, if set, opens a second instance on the same database, as
 	// several Vigil processes behind a load balancer share one PostgreSQL.
 	Twin func(t *testing.T) *Store
+	// Migrate, if set, moves the schema to the version (down or up)
+	// behind the store's back, for the tests of a migration's data.
+	Migrate func(ctx context.Context, version int64) error
 }
 
 // Opener returns a fresh, migrated store; it registers its own cleanup.
@@ -79,6 +82,11 @@ var suite = []struct {
 	{"DutyPacks", testDutyPacks},
 	{"Notify", testNotify},
 	{"ClassifiedClock", testClassifiedClock},
+	{"DutyLateClassification", testLateClassification},
+	{"DutyNIS2Significant", testNIS2Significant},
+	{"DutyCorrectedAfterSubmission", testDutyCorrectedAfterSubmission},
+	{"DutyMigration", testDutiesMigration},
+	{"DutyOnRequest", testDutyOnRequest},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

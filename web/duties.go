@@ -58,3 +58,26 @@ func (h *Handler) dutyWaive(w http.ResponseWriter, r *http.Request) error {
 	o, err := h.Services.Duties.WaiveObligation(r.Context(), oid, r.PostFormValue("justification"), version)
 	return h.dutyDone(w, r, incID, o, err, "Recorded as not required")
 }
+
+func (h *Handler) dutyRequest(w http.ResponseWriter, r *http.Request) error {
+	incID, oid, version, err := dutyForm(w, r)
+	if err != nil {
+		return err
+	}
+	due, err := h.formTime(r.PostFormValue("due_at"))
+	if err != nil || due == nil {
+		h.redirect(w, r, fmt.Sprintf("/incidents/%d#duties", incID), "Give the deadline the request set, as a date and time.")
+		return nil
+	}
+	o, err := h.Services.Duties.RequestObligation(r.Context(), oid, *due, version)
+	return h.dutyDone(w, r, incID, o, err, "Requested")
+}
+
+func (h *Handler) dutyExplainDelay(w http.ResponseWriter, r *http.Request) error {
+	incID, oid, version, err := dutyForm(w, r)
+	if err != nil {
+		return err
+	}
+	o, err := h.Services.Duties.ExplainDelay(r.Context(), oid, r.PostFormValue("late_reason"), version)
+	return h.dutyDone(w, r, incID, o, err, "Reasons for the delay recorded")
+}

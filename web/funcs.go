@@ -254,8 +254,8 @@ func actionLabel(s vigil.Status) string {
 		return "Not an incident"
 	case vigil.StatusPolice:
 		return "Refer to the police"
-	case vigil.StatusActionFraud:
-		return "Refer to Action Fraud"
+	case vigil.StatusReportFraud:
+		return "Refer to Report Fraud"
 	case vigil.StatusDuplicate:
 		return "Duplicate of…"
 	}

@@ -4,17 +4,50 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/duty"
 )
 
 type packsData struct {
 	Packs  []*vigil.PackInfo
 	Pretty map[string]string // pack id -> indented JSON
-	Edit   string            // the pack id whose form failed, or "new"
-	Body   string            // that form's text, kept
+	// Stages lists each pack's stages with what they cite, by pack id.
+	Stages map[string][]packStage
+	Edit   string // the pack id whose form failed, or "new"
+	Body   string // that form's text, kept
 	Errors []vigil.FieldError
 	Err    string
+}
+
+// packStage is one stage of a pack as the Duty packs page lists it: what
+// is due when, and the text it follows.
+type packStage struct {
+	Duty, Stage, Due, Basis, Source string
+	Uncited                         bool // the stage cites nothing of its own; the duty's basis stands in
+}
+
+// packStages lists a pack's stages from its JSON.
+func packStages(body []byte) []packStage {
+	p, err := duty.Parse(body)
+	if err != nil {
+		return nil
+	}
+	var out []packStage
+	for _, d := range p.Duties {
+		for _, s := range d.Stages {
+			ps := packStage{Duty: d.Title, Stage: s.Name, Due: s.Due, Basis: s.Basis, Source: s.Source}
+			if strings.TrimSpace(s.Basis) == "" || s.Source == "" {
+				ps.Uncited = true
+				if ps.Basis == "" {
+					ps.Basis = d.Basis
+				}
+			}
+			out = append(out, ps)
+		}
+	}
+	return out
 }
 
 func (h *Handler) adminPacks(w http.ResponseWriter, r *http.Request) error {
@@ -29,8 +62,9 @@ func (h *Handler) renderPacks(w http.ResponseWriter, r *http.Request, status int
 	if d.Packs, err = h.Services.Duties.FindPacks(r.Context()); err != nil {
 		return err
 	}
-	d.Pretty = map[string]string{}
+	d.Pretty, d.Stages = map[string]string{}, map[string][]packStage{}
 	for _, p := range d.Packs {
+		d.Stages[p.ID] = packStages(p.Body)
 		var b bytes.Buffer
 		if json.Indent(&b, p.Body, "", "  ") == nil {
 			d.Pretty[p.ID] = b.String()

@@ -224,6 +224,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 	mux.HandleFunc("POST /incidents/{id}/duties/{oid}/submit", h.requireLogin(h.dutySubmit))
 	mux.HandleFunc("POST /incidents/{id}/duties/{oid}/not-required", h.requireLogin(h.dutyWaive))
+	mux.HandleFunc("POST /incidents/{id}/duties/{oid}/late-reason", h.requireLogin(h.dutyExplainDelay))
+	mux.HandleFunc("POST /incidents/{id}/duties/{oid}/request", h.requireLogin(h.dutyRequest))
 	mux.HandleFunc("POST /views", h.requireLogin(h.viewCreate))
 	mux.HandleFunc("POST /views/{vid}/delete", h.requireLogin(h.viewDelete))
 

@@ -313,7 +313,7 @@ func TestPagesByRole(t *testing.T) {
 	}
 	// A responder sees them.
 	_, body = e.login("rita").get(incPath)
-	for _, control := range []string{"Add a note", "Add a task", "Edit details", "Confirm as an incident", "Refer to the police", "Refer to Action Fraud"} {
+	for _, control := range []string{"Add a note", "Add a task", "Edit details", "Confirm as an incident", "Refer to the police", "Refer to Report Fraud"} {
 		if !strings.Contains(body, control) {
 			t.Errorf("responder does not see %q", control)
 		}
@@ -346,7 +346,7 @@ func TestIncidentWork(t *testing.T) {
 
 	// Triage: police referral needs a reason; the advice is on the page.
 	_, body = b.get(path)
-	if !strings.Contains(body, "101") || !strings.Contains(body, "Action Fraud") || !strings.Contains(body, "Police Scotland") {
+	if !strings.Contains(body, "101") || !strings.Contains(body, "reportfraud.police.uk") || !strings.Contains(body, "Police Scotland") {
 		t.Errorf("the triage outcomes should carry their advice")
 	}
 	resp, body = b.post(path+"/transition", url.Values{"to": {"referred_police"}, "version": {fmt.Sprint(inc.Version)}})
@@ -543,13 +543,13 @@ func TestStaffReport(t *testing.T) {
 	resp, body = anon.post("/report/status", url.Values{"receipt": {"AAAA-BBBB-CCCC-DDDD"}})
 	wantStatus(t, resp, body, http.StatusNotFound)
 
-	// Triage refers it to Action Fraud; the reporter sees it in plain words.
-	if _, err := e.svc.Incidents.TransitionIncident(as(u), inc.ID, vigil.Transition{To: vigil.StatusActionFraud,
+	// Triage refers it to Report Fraud; the reporter sees it in plain words.
+	if _, err := e.svc.Incidents.TransitionIncident(as(u), inc.ID, vigil.Transition{To: vigil.StatusReportFraud,
 		Reason: "Parcel smishing: fraud.", Version: inc.Version + 1}); err != nil {
 		t.Fatal(err)
 	}
 	_, body = anon.post("/report/status", url.Values{"receipt": {receipt}})
-	if !strings.Contains(body, "Action Fraud") {
+	if !strings.Contains(body, "Report Fraud") {
 		t.Errorf("status after referral:\n%s", excerpt(body))
 	}
 
@@ -847,7 +847,10 @@ func TestDutiesOnPages(t *testing.T) {
 	resp, body := b.get(fmt.Sprintf("/incidents/%d", inc.ID))
 	wantStatus(t, resp, body, http.StatusOK)
 	for _, want := range []string{"Reporting duties", "Notify the ICO of the personal data breach", "data-due=", "in 2 d 23 h", "Record it",
-		inc.Reference, "Art. 33(3)(a)", "Record the breach in the breach register"} {
+		inc.Reference, "Art. 33(3)(a)", "Record the breach in the breach register",
+		// Each stage cites its source, beside the duty and in the draft.
+		`<a href="https://www.legislation.gov.uk/eur/2016/679/article/33" rel="noopener noreferrer" class="cite">UK GDPR Art. 33(1)`,
+		"Source: &lt;https://www.legislation.gov.uk/eur/2016/679/article/33&gt;"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("incident page lacks %q", want)
 		}
@@ -858,8 +861,27 @@ func TestDutiesOnPages(t *testing.T) {
 		"text": {"We report a breach."}, "version": {fmt.Sprint(ico.Version)}})
 	wantStatus(t, resp, body, http.StatusSeeOther)
 	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
-	if !strings.Contains(body, "Submitted") || !strings.Contains(body, "ICO/2026/123") {
+	if !strings.Contains(body, "Submitted") || !strings.Contains(body, "ICO/2026/123") || strings.Contains(body, "Reasons for the delay") {
 		t.Errorf("after submitting:\n%s", excerpt(body))
+	}
+	// Awareness corrected to 80 hours ago: the submission was late, and
+	// the page asks for the reasons for the delay.
+	cur, _ := e.svc.Incidents.FindIncidentByID(as(lena), inc.ID)
+	if _, err := e.svc.Incidents.UpdateIncident(as(lena), inc.ID, vigil.IncidentUpdate{Version: cur.Version,
+		Times: vigil.IncidentTimesUpdate{AwareAt: vigil.NullableOf(time.Now().Add(-80 * time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, "Reasons for the delay") || !strings.Contains(body, fmt.Sprintf("/duties/%d/late-reason", ico.ID)) {
+		t.Errorf("no reasons asked for after the correction:\n%s", excerpt(body))
+	}
+	late, _ := e.svc.Duties.FindObligationByID(as(lena), ico.ID)
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/duties/%d/late-reason", inc.ID, ico.ID), url.Values{"late_reason": {"The logs were read on day four."},
+		"version": {fmt.Sprint(late.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, "The logs were read on day four.") || strings.Contains(body, "/late-reason") {
+		t.Errorf("after giving the reasons:\n%s", excerpt(body))
 	}
 	_, body = b.get("/")
 	if !strings.Contains(body, "Reporting duties due soon") || !strings.Contains(body, other.Reference) {
@@ -987,7 +1009,8 @@ func TestDutyPacksPage(t *testing.T) {
 	e.user("mia", vigil.RoleManager)
 	a := e.login("ada")
 	_, body := a.get("/admin/duty-packs")
-	for _, want := range []string{"UK GDPR", "as shipped", `id="body-uk-ncsc"`} {
+	for _, want := range []string{"UK GDPR", "as shipped", `id="body-uk-ncsc"`,
+		`<a href="https://eur-lex.europa.eu/eli/dir/2022/2555/oj" rel="noopener noreferrer">NIS2 Art. 23(4)(a)`, "a bill, not yet law"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("packs page lacks %q", want)
 		}
@@ -1006,7 +1029,7 @@ func TestDutyPacksPage(t *testing.T) {
 	resp, body = a.post("/admin/duty-packs", url.Values{"edit": {"uk-ncsc"}, "body": {good}})
 	wantStatus(t, resp, body, http.StatusSeeOther)
 	_, body = a.get("/admin/duty-packs")
-	if !strings.Contains(body, "NCSC (ours)") || !strings.Contains(body, "changed here") {
+	if !strings.Contains(body, "NCSC (ours)") || !strings.Contains(body, "changed here") || !strings.Contains(body, "no citation of its own") {
 		t.Errorf("saved pack not shown:\n%s", excerpt(body))
 	}
 	resp, body = a.post("/admin/duty-packs/uk-ncsc/delete", url.Values{})
@@ -1016,5 +1039,41 @@ func TestDutyPacksPage(t *testing.T) {
 	}
 	if resp, _ := e.login("mia").get("/admin/duty-packs"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a manager opens the packs page: %d", resp.StatusCode)
+	}
+}
+
+// TestDutyOnRequestPage: NIS2's intermediate report is listed as owed on
+// request; a manager records the CSIRT's request and its deadline, and it
+// becomes a duty with a countdown.
+func TestDutyOnRequestPage(t *testing.T) {
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	lena := e.user("lena", vigil.RoleManager)
+	if err := e.svc.Duties.UpdateProfile(as(ada), &vigil.OrgProfile{Jurisdictions: []string{"IE"}, Timezone: "UTC", NIS2: "important"}); err != nil {
+		t.Fatal(err)
+	}
+	inc := e.incident(as(lena), &vigil.Incident{Title: "Grid telemetry lost", Status: vigil.StatusConfirmed, Significant: true})
+	var inter *vigil.Obligation
+	obs, _ := e.svc.Duties.FindObligations(as(lena), inc.ID)
+	for _, o := range obs {
+		if o.Stage == "intermediate" {
+			inter = o
+		}
+	}
+	b := e.login("lena")
+	_, body := b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	action := fmt.Sprintf("/incidents/%d/duties/%d/request", inc.ID, inter.ID)
+	if !strings.Contains(body, "On request") || !strings.Contains(body, action) {
+		t.Fatalf("no request form:\n%s", excerpt(body))
+	}
+	resp, body := b.post(action, url.Values{"due_at": {"2030-01-02T12:00"}, "version": {fmt.Sprint(inter.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	got, _ := e.svc.Duties.FindObligationByID(as(lena), inter.ID)
+	if got.Status != vigil.ObligationPending || got.DueAt == nil || !got.DueAt.Equal(time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("after the request: %s due %v", got.Status, got.DueAt)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if strings.Contains(body, action) || !strings.Contains(body, fmt.Sprintf(`id="duty-%d"`, inter.ID)) {
+		t.Errorf("after the request:\n%s", excerpt(body))
 	}
 }

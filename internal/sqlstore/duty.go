@@ -151,49 +151,58 @@ type obligationDetail struct {
 	StageName       string   `json:"stage_name"`
 	Authority       string   `json:"authority"`
 	Basis           string   `json:"basis"`
+	Source          string   `json:"source,omitempty"`
 	Why             string   `json:"why"`
 	NotRequiredHint string   `json:"not_required_hint,omitempty"`
 	Content         []string `json:"content,omitempty"`
 	Contact         string   `json:"contact,omitempty"`
+	OnRequest       bool     `json:"on_request,omitempty"`
 }
 
 func detailOf(o *duty.Obligation) obligationDetail {
-	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Why, o.MayWaive, o.Content, o.Contact}
+	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why, o.MayWaive, o.Content, o.Contact, o.OnRequest}
+}
+
+// obligationRow is what reconcileDuties reads of an obligation.
+type obligationRow struct {
+	id         int64
+	status     vigil.ObligationStatus
+	submitted  *time.Time
+	clockStart time.Time
+	due        *time.Time
+	asap       bool
+	register   bool
+	lateReason string
+	detail     obligationDetail
 }
 
 // reconcileDuties brings an incident's obligations in line with its facts:
 // new duties are added (pending), pending ones follow corrected clocks,
 // ones that no longer apply are withdrawn with the reason, withdrawn ones
-// that apply again are pending again. Submitted and waived ones are kept
-// as they are. Each change is on the timeline. fresh says the incident was
-// just created, so it has none yet.
+// that apply again are pending again. What was submitted or waived is kept
+// as it is; a submitted duty's due time still follows a corrected clock,
+// so that a submission the correction puts past the deadline shows as
+// late and asks for the reasons for the delay (UK GDPR Art. 33(1)). Each
+// change is on the timeline. fresh says the incident was just created, so
+// it has none yet.
 func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 	profile, ps, err := tx.dutyConfig()
 	if err != nil {
 		return err
 	}
-	type row struct {
-		id         int64
-		status     vigil.ObligationStatus
-		submitted  *time.Time
-		clockStart time.Time
-		due        *time.Time
-		asap       bool
-		register   bool
-		detail     obligationDetail
-	}
-	existing := map[string]*row{}
+	existing := map[string]*obligationRow{}
 	submitted := duty.Submitted{}
 	if !fresh {
-		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, asap, register, detail FROM obligations WHERE incident_id = ?`, inc.ID)
+		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, asap, register, late_reason, detail
+			FROM obligations WHERE incident_id = ?`, inc.ID)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var r row
+			var r obligationRow
 			var p, d, s string
 			if err := rows.Scan(&r.id, &p, &d, &s, &r.status, scanNullTime(&r.submitted), scanTime(&r.clockStart), scanNullTime(&r.due),
-				&r.asap, &r.register, scanJSON(&r.detail)); err != nil {
+				&r.asap, &r.register, &r.lateReason, scanJSON(&r.detail)); err != nil {
 				rows.Close()
 				return err
 			}
@@ -218,6 +227,15 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 		key := o.Key()
 		applies[key] = true
 		r := existing[key]
+		if o.OnRequest {
+			// A stage owed on request keeps the deadline it was opened
+			// with; until then it is listed with none, without a word on
+			// the timeline.
+			if err := tx.reconcileOnRequest(inc, o, r, loc); err != nil {
+				return err
+			}
+			continue
+		}
 		switch {
 		case r == nil:
 			if _, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, detail, clock_start, due_at, asap, register, status, created_at, updated_at, version)
@@ -241,6 +259,30 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 					return err
 				}
 			}
+		case r.status == vigil.ObligationSubmitted && r.submitted != nil && (!r.clockStart.Equal(o.ClockStart) || !equalTime(r.due, o.Due)):
+			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+				o.ClockStart, o.Due, tx.now, r.id); err != nil {
+				return err
+			}
+			if equalTime(r.due, o.Due) {
+				break
+			}
+			wasLate, late := r.due != nil && r.submitted.After(*r.due), o.Due != nil && r.submitted.After(*o.Due)
+			msg := fmt.Sprintf("Reporting duty %s — %s: now %s (the clock start changed);", o.Title, o.StageName, dueWords(o, loc))
+			sent := r.submitted.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+			switch {
+			case late && !wasLate && r.lateReason == "":
+				msg += fmt.Sprintf(" the submission of %s was late. Record the reasons for the delay: the authority asks for them.", sent)
+			case late && !wasLate:
+				msg += fmt.Sprintf(" the submission of %s was late; the reasons recorded with it stand.", sent)
+			case wasLate && !late:
+				msg += fmt.Sprintf(" the submission of %s was on time.", sent)
+			default:
+				msg += fmt.Sprintf(" submitted %s.", sent)
+			}
+			if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, msg, nil); err != nil {
+				return err
+			}
 		case r.status == vigil.ObligationWithdrawn:
 			if _, err := tx.exec(`UPDATE obligations SET status = 'pending', withdrawn_reason = '', clock_start = ?, due_at = ?, asap = ?,
 				register = ?, detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`, o.ClockStart, o.Due, o.ASAP, o.Register,
@@ -263,6 +305,13 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 		reason = "It is an exercise."
 	}
 	for key, r := range existing {
+		if !applies[key] && r.status == vigil.ObligationOnRequest {
+			// Never opened: nothing to keep.
+			if _, err := tx.exec(`DELETE FROM obligations WHERE id = ?`, r.id); err != nil {
+				return err
+			}
+			continue
+		}
 		if applies[key] || r.status != vigil.ObligationPending {
 			continue
 		}
@@ -272,6 +321,42 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty withdrawn: %s — %s. %s",
 			r.detail.Title, r.detail.StageName, reason), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconcileOnRequest brings the row of a stage owed on request in line:
+// listed (on_request) while it applies and nobody has opened it; opened
+// ones keep their deadline, and come back as pending if they were
+// withdrawn and apply again.
+func (tx *Tx) reconcileOnRequest(inc *vigil.Incident, o *duty.Obligation, r *obligationRow, loc *time.Location) error {
+	detail := mustJSON(detailOf(o))
+	switch {
+	case r == nil:
+		_, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, detail, clock_start, due_at, asap, register, status, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 'on_request', ?, ?, 1)`, inc.ID, o.Pack, o.Duty, o.Stage, detail, o.ClockStart, false, false, tx.now, tx.now)
+		if err != nil {
+			return fmt.Errorf("insert obligation: %w", err)
+		}
+	case r.status == vigil.ObligationWithdrawn:
+		status := vigil.ObligationOnRequest
+		if r.due != nil {
+			status = vigil.ObligationPending
+		}
+		if _, err := tx.exec(`UPDATE obligations SET status = ?, withdrawn_reason = '', detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+			status, detail, tx.now, r.id); err != nil {
+			return err
+		}
+		if status == vigil.ObligationPending {
+			if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty applies again: %s — %s, due %s (as requested; %s).",
+				o.Title, o.StageName, r.due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), o.Why), nil); err != nil {
+				return err
+			}
+		}
+	case (r.status == vigil.ObligationOnRequest || r.status == vigil.ObligationPending) && mustJSON(r.detail) != detail:
+		if _, err := tx.exec(`UPDATE obligations SET detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`, detail, tx.now, r.id); err != nil {
 			return err
 		}
 	}
@@ -288,6 +373,8 @@ func equalTime(a, b *time.Time) bool {
 // dueWords says when an obligation is due, in the organisation's zone.
 func dueWords(o *duty.Obligation, loc *time.Location) string {
 	switch {
+	case o.OnRequest:
+		return "on request"
 	case o.ASAP:
 		return "as soon as possible"
 	case o.Register:
@@ -311,8 +398,8 @@ func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
-	o.Title, o.StageName, o.Authority, o.Basis, o.Why = d.Title, d.StageName, d.Authority, d.Basis, d.Why
-	o.NotRequiredHint, o.Content, o.Contact = d.NotRequiredHint, d.Content, d.Contact
+	o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why = d.Title, d.StageName, d.Authority, d.Basis, d.Source, d.Why
+	o.NotRequiredHint, o.Content, o.Contact, o.OnRequest = d.NotRequiredHint, d.Content, d.Contact, d.OnRequest
 	if o.Content == nil {
 		o.Content = []string{}
 	}
@@ -398,7 +485,7 @@ func (s *DutyService) FindObligations(ctx context.Context, incidentID int64) (ou
 			return err
 		}
 		out, err = queryAll(tx, noExtra(scanObligation), `SELECT `+obligationColumns+` FROM obligations o WHERE o.incident_id = ?
-			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 ELSE 3 END,
+			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 WHEN 'on_request' THEN 3 ELSE 4 END,
 			CASE WHEN o.asap THEN 0 WHEN o.due_at IS NOT NULL THEN 1 ELSE 2 END, o.due_at, o.id`, incidentID)
 		if err != nil {
 			return err
@@ -598,6 +685,108 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 	return out, err
 }
 
+// ExplainDelay records the reasons for the delay of a duty submitted after
+// its due time without them.
+func (s *DutyService) ExplainDelay(ctx context.Context, id int64, reason string, version int) (out *vigil.Obligation, err error) {
+	defer s.db.op("obligation.explain_delay")(&err)
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return nil, vigil.Invalid("late_reason", "Give the reasons for the delay.")
+	case utf8.RuneCountInString(reason) > vigil.MaxReasonText:
+		return nil, vigil.Invalid("late_reason", "At most %d characters.", vigil.MaxReasonText)
+	}
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) {
+		var out *vigil.Obligation
+		if err := tx.require(vigil.PermDutySubmit); err != nil {
+			return out, err
+		}
+		o, inc, err := tx.findObligation(id)
+		if err != nil {
+			return out, err
+		}
+		if version != 0 && version != o.Version {
+			return out, staleVersion(o.Version)
+		}
+		o.SetLate(tx.now)
+		if !o.DelayUnexplained {
+			if o.Status == vigil.ObligationSubmitted && o.Late {
+				return out, vigil.Invalid("late_reason", "The reasons for the delay are already recorded.")
+			}
+			return out, vigil.Invalid("late_reason", "Only a duty submitted after its due time takes reasons for a delay.")
+		}
+		if _, err := tx.exec(`UPDATE obligations SET late_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`, reason, tx.now, id); err != nil {
+			return out, err
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: late because: %s.",
+			o.Title, o.StageName, reason), nil); err != nil {
+			return out, err
+		}
+		tx.audit("obligation.explain_delay", "obligation", id, map[string]any{"late_reason": o.LateReason}, map[string]any{"late_reason": reason})
+		out, _, err = tx.findObligation(id)
+		return out, err
+	})
+	if out != nil {
+		out.SetLate(s.db.Now())
+	}
+	return out, err
+}
+
+// RequestObligation opens a stage owed on request, due when the request says.
+func (s *DutyService) RequestObligation(ctx context.Context, id int64, due time.Time, version int) (out *vigil.Obligation, err error) {
+	defer s.db.op("obligation.request")(&err)
+	if due.IsZero() {
+		return nil, vigil.Invalid("due_at", "Give the deadline the request set.")
+	}
+	due = vigil.TruncateTime(due)
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) {
+		var out *vigil.Obligation
+		if err := tx.require(vigil.PermDutySubmit); err != nil {
+			return out, err
+		}
+		o, inc, err := tx.findObligation(id)
+		if err != nil {
+			return out, err
+		}
+		if version != 0 && version != o.Version {
+			return out, staleVersion(o.Version)
+		}
+		switch {
+		case !o.OnRequest:
+			return out, vigil.Invalid("due_at", "This duty is not opened on request: its deadline comes from its pack.")
+		case o.Status != vigil.ObligationOnRequest && o.Status != vigil.ObligationPending:
+			return out, vigil.Invalid("status", "This duty is %s; only one not yet sent can be requested.", strings.ReplaceAll(string(o.Status), "_", " "))
+		case due.Before(o.ClockStart):
+			return out, vigil.Invalid("due_at", "The deadline is before the duty's clock started.")
+		}
+		if _, err := tx.exec(`UPDATE obligations SET status = 'pending', clock_start = ?, due_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+			tx.now, due, tx.now, id); err != nil {
+			return out, err
+		}
+		profile, _, err := tx.dutyConfig()
+		if err != nil {
+			return out, err
+		}
+		loc, _ := profile.Location()
+		verb := "requested"
+		if o.Status == vigil.ObligationPending {
+			verb = "requested again"
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s: %s — %s, due %s (%s).",
+			verb, o.Title, o.StageName, due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), o.Basis), nil); err != nil {
+			return out, err
+		}
+		tx.audit("obligation.request", "obligation", id, map[string]any{"status": o.Status, "due_at": o.DueAt},
+			map[string]any{"status": vigil.ObligationPending, "due_at": due})
+		out, _, err = tx.findObligation(id)
+		return out, err
+	})
+	if out != nil {
+		out.SetLate(s.db.Now())
+	}
+	return out, err
+}
+
 // FindPacks lists the packs in force.
 func (s *DutyService) FindPacks(ctx context.Context) (out []*vigil.PackInfo, err error) {
 	defer s.db.op("pack.find")(&err)
@@ -621,7 +810,7 @@ func (s *DutyService) FindPacks(ctx context.Context) (out []*vigil.PackInfo, err
 			return err
 		}
 		for _, p := range ps {
-			info := &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties)}
+			info := &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Status: p.Status, Basis: p.Basis, Duties: len(p.Duties)}
 			_, info.Shipped = bodies[p.ID]
 			if at, ok := updated[p.ID]; ok {
 				info.Custom, info.UpdatedAt = true, &at
@@ -666,7 +855,7 @@ func (s *DutyService) SavePack(ctx context.Context, body []byte) (info *vigil.Pa
 			return info, err
 		}
 		at := tx.now
-		info = &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Basis: p.Basis, Duties: len(p.Duties), Custom: true,
+		info = &vigil.PackInfo{ID: p.ID, Name: p.Name, Version: p.Version, Status: p.Status, Basis: p.Basis, Duties: len(p.Duties), Custom: true,
 			UpdatedAt: &at, Body: []byte(norm)}
 		return info, nil
 	})

@@ -141,7 +141,7 @@ func (db *DB) seedIncident(b *seedBatch, rng *rand.Rand, o SeedOptions, users []
 	case age < 7*24*time.Hour:
 		status = []vigil.Status{vigil.StatusTriage, vigil.StatusConfirmed, vigil.StatusContained, vigil.StatusRecovered}[rng.IntN(4)]
 	case rng.IntN(10) == 0:
-		status = []vigil.Status{vigil.StatusNotIncident, vigil.StatusDuplicate, vigil.StatusActionFraud, vigil.StatusReviewed}[rng.IntN(4)]
+		status = []vigil.Status{vigil.StatusNotIncident, vigil.StatusDuplicate, vigil.StatusReportFraud, vigil.StatusReviewed}[rng.IntN(4)]
 	}
 	cat := 0
 	if rng.IntN(3) == 0 {
