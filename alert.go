@@ -408,6 +408,10 @@ func (a *AlertInput) Prepare(in *Integration) {
 // because it is the costly part (a scan of all the text) and a repeat of a
 // firing alert, the common case in a storm, does not need it: stores call
 // it only for new alerts and re-fires. Calling it again does nothing.
+//
+// The text is the title, the description and the values of the fields,
+// less identifier fields (IdentifierField): an alert's own IDs are not
+// what it is about.
 func (a *AlertInput) PrepareObservables() {
 	if !a.observablesDone {
 		if a.Later != nil {
@@ -441,11 +445,23 @@ func (a *AlertInput) prepareObservables() []ObservableInput {
 	for _, o := range a.Observables {
 		add(o)
 	}
-	text := a.Title + "\n" + a.Description
-	for _, k := range sortedKeys(a.Labels) {
-		text += "\n" + a.Labels[k]
+	keys := sortedKeys(a.Labels)
+	n := len(a.Title) + 1 + len(a.Description)
+	for _, k := range keys {
+		n += 1 + len(a.Labels[k])
 	}
-	for _, o := range ExtractObservables(text) {
+	var text strings.Builder
+	text.Grow(n)
+	text.WriteString(a.Title)
+	text.WriteByte('\n')
+	text.WriteString(a.Description)
+	for _, k := range keys {
+		if !IdentifierField(k) {
+			text.WriteByte('\n')
+			text.WriteString(a.Labels[k])
+		}
+	}
+	for _, o := range ExtractObservables(text.String()) {
 		add(o)
 	}
 	return out

@@ -51,7 +51,7 @@ func TestIntakeFormats(t *testing.T) {
 		{"wazuh", []string{"wazuh-sshd.json", "wazuh-syscheck.json", "wazuh-virustotal.json"}, nil},
 		{"elastic", []string{"kibana-webhook.json", "kibana-webhook-recovered.json"}, map[string]any{
 			"title": "context.title", "fingerprint": "alert.uuid", "status": "alert.actionGroup", "time": "date"}},
-		{"thehive", []string{"thehive-alert.json", "thehive-alert-legacy.json", "thehive-alert-simple.json"}, nil},
+		{"thehive", []string{"thehive-alert.json", "thehive-alert-legacy.json", "thehive-alert-simple.json", "thehive-alert-observables.json"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {

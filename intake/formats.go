@@ -361,12 +361,18 @@ func TheHiveTLP(n int) vigil.TLP {
 	return vigil.TLPRed
 }
 
-// TheHiveDataType maps TheHive's observable dataType to a Vigil type; ""
-// detects the type from the value.
+// TheHiveDataType maps TheHive's observable dataType to a Vigil type. An
+// "ip" is IPv4 or IPv6 by its value; a dataType Vigil has no type for
+// ("other", a custom one) takes the type its value looks like, but a value
+// only a "hash" observable is read as a digest: TheHive's analyst said what
+// it is, and hex digits called "other" are as often an ID.
 func TheHiveDataType(dt, value string) vigil.ObservableType {
 	switch strings.ToLower(dt) {
 	case "ip":
-		return ""
+		if t, ok := vigil.DetectObservableType(value); ok && (t == vigil.ObsIPv4 || t == vigil.ObsIPv6) {
+			return t
+		}
+		return vigil.ObsOtherText
 	case "domain":
 		return vigil.ObsDomain
 	case "fqdn", "hostname":
@@ -388,7 +394,7 @@ func TheHiveDataType(dt, value string) vigil.ObservableType {
 	case "mac":
 		return vigil.ObsMAC
 	}
-	if t, ok := vigil.DetectObservableType(value); ok {
+	if t, ok := vigil.DetectObservableType(value); ok && !isHashType(t) {
 		return t
 	}
 	return vigil.ObsOtherText

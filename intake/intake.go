@@ -240,7 +240,8 @@ func unixTime(f float64) time.Time {
 
 // fieldTypes types observables by the names of the fields that hold them,
 // matched on the last part of a dotted name, lower-cased. "" detects the
-// type of the value (an IP field may hold IPv4 or IPv6).
+// type of the value (an IP field may hold IPv4 or IPv6). Digests are typed
+// by vigil.HashField, the one rule of which fields may hold them.
 var fieldTypes = map[string]vigil.ObservableType{
 	"ip": "", "srcip": "", "dstip": "", "src_ip": "", "dst_ip": "", "source_ip": "", "destination_ip": "",
 	"client_ip": "", "clientip": "", "remote_addr": "", "remote_ip": "", "ipaddress": "", "ip_address": "",
@@ -249,9 +250,6 @@ var fieldTypes = map[string]vigil.ObservableType{
 	"user": vigil.ObsUser, "username": vigil.ObsUser, "user_name": vigil.ObsUser, "srcuser": vigil.ObsUser,
 	"dstuser": vigil.ObsUser, "src_user": vigil.ObsUser, "dest_user": vigil.ObsUser, "account": vigil.ObsUser,
 	"url": vigil.ObsURL, "uri": vigil.ObsURL, "domain": vigil.ObsDomain, "fqdn": vigil.ObsDomain,
-	"md5": vigil.ObsMD5, "sha1": vigil.ObsSHA1, "sha256": vigil.ObsSHA256, "sha512": vigil.ObsSHA512,
-	"md5_after": vigil.ObsMD5, "sha1_after": vigil.ObsSHA1, "sha256_after": vigil.ObsSHA256,
-	"hash": vigil.ObsHash, "file_hash": vigil.ObsHash,
 	"email": vigil.ObsEmail, "mail": vigil.ObsEmail, "sender": vigil.ObsEmail, "recipient": vigil.ObsEmail,
 	"mac": vigil.ObsMAC, "mac_address": vigil.ObsMAC,
 }
@@ -262,8 +260,7 @@ var parentTypes = map[string]vigil.ObservableType{
 	"host.name": vigil.ObsHostname, "agent.name": vigil.ObsHostname, "host.hostname": vigil.ObsHostname,
 	"user.name": vigil.ObsUser, "source.ip": "", "destination.ip": "", "client.ip": "", "server.ip": "",
 	"host.ip": "", "agent.ip": "", "source.address": "", "destination.address": "", "url.full": vigil.ObsURL,
-	"url.original": vigil.ObsURL, "file.hash.md5": vigil.ObsMD5, "file.hash.sha1": vigil.ObsSHA1,
-	"file.hash.sha256": vigil.ObsSHA256, "dns.question.name": vigil.ObsDomain, "file.name": vigil.ObsFileName,
+	"url.original": vigil.ObsURL, "dns.question.name": vigil.ObsDomain, "file.name": vigil.ObsFileName,
 	"user.email": vigil.ObsEmail,
 }
 
@@ -276,10 +273,11 @@ func observablesFromLabels(labels map[string]string, keys []string) []vigil.Obse
 		if v == "" {
 			continue
 		}
-		lk := strings.ToLower(k)
-		t, ok := lookupFieldType(lk)
+		t, ok := lookupFieldType(strings.ToLower(k))
 		if !ok {
-			continue
+			if t, ok = vigil.HashField(k); !ok {
+				continue
+			}
 		}
 		if t == vigil.ObsHostname {
 			v = stripPort(v)
@@ -290,7 +288,8 @@ func observablesFromLabels(labels map[string]string, keys []string) []vigil.Obse
 		}
 		for _, part := range splitValues(v) {
 			if t == "" {
-				if dt, ok := vigil.DetectObservableType(part); ok {
+				// An address field: whatever else it holds, not a digest.
+				if dt, ok := vigil.DetectObservableType(part); ok && !isHashType(dt) {
 					out = append(out, vigil.ObservableInput{Type: dt, Value: part})
 				}
 				continue
@@ -332,6 +331,15 @@ func lookupFieldType(k string) (vigil.ObservableType, bool) {
 	}
 	t, ok := fieldTypes[last]
 	return t, ok
+}
+
+// isHashType reports whether t is a digest's type.
+func isHashType(t vigil.ObservableType) bool {
+	switch t {
+	case vigil.ObsMD5, vigil.ObsSHA1, vigil.ObsSHA256, vigil.ObsSHA512, vigil.ObsHash:
+		return true
+	}
+	return false
 }
 
 // splitValues splits a field that lists several values with commas.

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -445,5 +446,77 @@ func TestLookupFieldType(t *testing.T) {
 	}
 	if got, _ := lookupFieldType("xhost.name"); got == vigil.ObsHostname && fieldTypes["name"] != vigil.ObsHostname {
 		t.Error(`"xhost.name" typed as "host.name"`)
+	}
+}
+
+const (
+	testMD5    = "d41d8cd98f00b204e9800998ecf8427e"
+	testSHA1   = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+	testSHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+)
+
+// hashes returns the digests among a's observables.
+func hashes(a *vigil.AlertInput) []vigil.ObservableInput {
+	var out []vigil.ObservableInput
+	for _, o := range a.Observables {
+		if isHashType(o.Type) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// TestHashesOnlyWhereNamed: digests come from fields that may hold them
+// (by name, or by the format's definition) and from text where a label
+// names them; identifiers that look like digests (TheHive's sourceRef,
+// Kibana's alert uuid, a fingerprint) yield none.
+func TestHashesOnlyWhereNamed(t *testing.T) {
+	thehive := integration(vigil.IntegrationTheHive)
+	body := func(desc string, obs ...string) []byte {
+		return fmt.Appendf(nil, `{"type":"edr","source":"x","sourceRef":%q,"title":"Malware","description":%q,"observables":[%s]}`,
+			testMD5, desc, strings.Join(obs, ","))
+	}
+	elastic := &vigil.Integration{ID: 1, Name: "siem", Kind: vigil.IntegrationElastic, Mapping: vigil.FieldMapping{
+		Title: "kibana.alert.rule.name", Fingerprint: "kibana.alert.uuid", Time: "@timestamp",
+		Observables: map[string]vigil.ObservableType{"kibana.alert.uuid": "", "process.hash.sha256": ""}}}
+	elastic.Normalize()
+	for _, tt := range []struct {
+		name string
+		in   *vigil.Integration
+		body []byte
+		want []vigil.ObservableInput
+	}{
+		// thehive4py's example: sourceRef is uuid.uuid4().hex.
+		{"thehive4py sourceRef", thehive, fixture(t, "thehive-alert-observables.json"), nil},
+		{"kibana.alert.uuid", elastic, fixture(t, "elastic-alert.json"), nil},
+		{"wazuh syscheck", integration(vigil.IntegrationWazuh), fixture(t, "wazuh-syscheck.json"), []vigil.ObservableInput{
+			{Type: vigil.ObsMD5, Value: testMD5}, {Type: vigil.ObsSHA1, Value: testSHA1}, {Type: vigil.ObsSHA256, Value: testSHA256}}},
+		{"labelled in the description", thehive, body("Dropper seen. SHA256: " + testSHA256), []vigil.ObservableInput{{Type: vigil.ObsSHA256, Value: testSHA256}}},
+		{"bare in the description", thehive, body("Dropper seen: " + testSHA256 + " in /tmp."), nil},
+		{"hash observable", thehive, body("", `{"dataType":"hash","data":"`+testSHA1+`"}`), []vigil.ObservableInput{{Type: vigil.ObsSHA1, Value: testSHA1}}},
+		{"other observable", thehive, body("", `{"dataType":"other","data":"`+testSHA1+`"}`), nil},
+		{"alertmanager labels", integration(vigil.IntegrationAlertmanager), fmt.Appendf(nil,
+			`{"version":"4","alerts":[{"labels":{"alertname":"Malware","request_id":%q,"fingerprint":%q,"file_sha1":%q},"annotations":{"description":"md5=%s"},"fingerprint":"0123456789abcdef"}]}`,
+			testSHA1, testSHA256, testSHA1, testMD5),
+			[]vigil.ObservableInput{{Type: vigil.ObsSHA1, Value: testSHA1}, {Type: vigil.ObsMD5, Value: testMD5}}},
+		{"mapped hash field", elastic, fmt.Appendf(nil, `{"kibana.alert.rule.name":"x","kibana.alert.uuid":%q,"process":{"hash":{"sha256":%q}},"event":{"id":%q}}`,
+			testSHA256, testSHA256, testMD5), []vigil.ObservableInput{{Type: vigil.ObsSHA256, Value: testSHA256}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			alerts, err := Parse(tt.in, tt.body)
+			if err != nil {
+				t.Fatalf("Parse: %v %v", err, vigil.ErrorFields(err))
+			}
+			a := alerts[0]
+			a.PrepareObservables()
+			if got := hashes(a); !slices.Equal(got, tt.want) {
+				t.Errorf("hashes = %v, want %v (all: %v)", got, tt.want, a.Observables)
+			}
+		})
+	}
+	// What the thehive4py example names is still found.
+	a := parse(t, vigil.IntegrationTheHive, "thehive-alert-observables.json")[0]
+	if !hasObservable(a, vigil.ObsIPv4, "1.2.3.4") || !hasObservable(a, vigil.ObsDomain, "example.com") {
+		t.Errorf("observables: %v", a.Observables)
 	}
 }

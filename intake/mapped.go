@@ -95,8 +95,16 @@ func mappedAlert(item any, m *vigil.FieldMapping) (*vigil.AlertInput, error) {
 		if !ok {
 			continue
 		}
+		t := m.Observables[p]
+		_, hashField := vigil.HashField(p)
 		for _, s := range scalarStrings(v) {
-			a.Observables = append(a.Observables, vigil.ObservableInput{Type: m.Observables[p], Value: s})
+			// "Detect" finds a digest only in a field that may hold one.
+			if t == "" && !hashField {
+				if dt, ok := vigil.DetectObservableType(s); !ok || isHashType(dt) {
+					continue
+				}
+			}
+			a.Observables = append(a.Observables, vigil.ObservableInput{Type: t, Value: s})
 		}
 	}
 	a.Observables = append(a.Observables, observablesFromLabels(labels, sortedKeys(labels))...)
