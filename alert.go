@@ -409,9 +409,14 @@ func (a *AlertInput) Prepare(in *Integration) {
 // firing alert, the common case in a storm, does not need it: stores call
 // it only for new alerts and re-fires. Calling it again does nothing.
 //
-// The text is the title, the description and the values of the fields,
-// less identifier fields (IdentifierField): an alert's own IDs are not
-// what it is about.
+// A value is kept once, under the first type it was found as: the
+// parser's, from the fields that say what they hold, before the text's.
+// So a host named in a host field and again in the text (Prometheus's
+// instance label "api-7.example.com:9100" is both) is a hostname, not a
+// hostname and a domain-name; a domain seen only in the text is a
+// domain-name. The text is the title, the description and the values of
+// the fields, less identifier fields (IdentifierField): an alert's own IDs
+// are not what it is about.
 func (a *AlertInput) PrepareObservables() {
 	if !a.observablesDone {
 		if a.Later != nil {
@@ -433,14 +438,11 @@ func (a *AlertInput) prepareObservables() []ObservableInput {
 			return
 		}
 		t, v, err := NormalizeObservable(o.Type, clipText(o.Value, MaxAlertLabelLen))
-		if err != nil {
+		if err != nil || seen[v] {
 			return
 		}
-		key := string(t) + "\x00" + v
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, ObservableInput{Type: t, Value: v})
-		}
+		seen[v] = true
+		out = append(out, ObservableInput{Type: t, Value: v})
 	}
 	for _, o := range a.Observables {
 		add(o)

@@ -520,3 +520,29 @@ func TestHashesOnlyWhereNamed(t *testing.T) {
 		t.Errorf("observables: %v", a.Observables)
 	}
 }
+
+// TestOneTypePerValue: a value found under two types is kept once, under
+// the type the field it came from gives it.
+func TestOneTypePerValue(t *testing.T) {
+	body := `{"version":"4","alerts":[{"labels":{"alertname":"NodeDown","instance":"api-7.example.com:9100"},
+		"annotations":{"description":"api-7.example.com stopped answering; see docs.example.org"},"fingerprint":"0123456789abcdef"}]}`
+	alerts, err := Parse(integration(vigil.IntegrationAlertmanager), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alerts[0]
+	a.PrepareObservables()
+	want := []vigil.ObservableInput{{Type: vigil.ObsHostname, Value: "api-7.example.com"}, {Type: vigil.ObsDomain, Value: "docs.example.org"}}
+	if !slices.Equal(a.Observables, want) {
+		t.Errorf("observables = %v, want %v", a.Observables, want)
+	}
+	// Wazuh: the agent is a host; the same name in the log is that host.
+	w := parse(t, vigil.IntegrationWazuh, "wazuh-sshd.json")[0]
+	seen := map[string]vigil.ObservableType{}
+	for _, o := range w.Observables {
+		if t0, ok := seen[o.Value]; ok {
+			t.Errorf("%q is both %s and %s", o.Value, t0, o.Type)
+		}
+		seen[o.Value] = o.Type
+	}
+}
