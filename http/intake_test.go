@@ -140,6 +140,15 @@ func TestIntakeBadInput(t *testing.T) {
 			}
 		})
 	}
+	// A wrong type deep in a payload names its field (it said "the payload
+	// is a JSON string").
+	wz := createIntegration(t, e, admin, map[string]any{"name": "wz", "kind": "wazuh"})
+	p := e.do(req{Method: "POST", Path: "/api/v1/intake/wazuh", Token: wz.Token, Raw: true,
+		Body: []byte(`{"rule":{"level":"ten","description":"sshd: brute force"},"agent":{"name":"web-1"}}`)}).want(t, 400).Problem(t)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "rule.level" || !strings.Contains(p.Errors[0].Message, "must be a number") {
+		t.Errorf("rule.level as a word: %+v", p)
+	}
+
 	// A disabled integration's token is refused; others keep working.
 	dis := true
 	e.do(req{Method: "PATCH", Path: fmt.Sprintf("/api/v1/integrations/%d", gr.Integration.ID), Token: admin, Body: vigil.IntegrationUpdate{Disabled: &dis}}).want(t, http.StatusOK)

@@ -193,9 +193,9 @@ type wazuhAlert struct {
 	Timestamp string `json:"timestamp"`
 	ID        string `json:"id"`
 	Rule      *struct {
-		Level       json.Number `json:"level"`
-		Description string      `json:"description"`
-		ID          string      `json:"id"`
+		Level       any    `json:"level"` // a number; checked by wazuhLevel
+		Description string `json:"description"`
+		ID          string `json:"id"`
 	} `json:"rule"`
 	FullLog string `json:"full_log"`
 }
@@ -207,6 +207,9 @@ func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
 	}
 	if w.Rule == nil || (w.Rule.Description == "" && w.Rule.ID == "") {
 		return nil, vigil.Invalid("rule", "This is not a Wazuh alert: it has no rule with a description.")
+	}
+	if err := wazuhLevel(&w.Rule.Level); err != nil {
+		return nil, err
 	}
 	tree, err := decodeAny(body)
 	if err != nil {
@@ -224,8 +227,8 @@ func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
 		Labels:      labels,
 		Raw:         json.RawMessage(body),
 	}
-	if lvl, err := strconv.Atoi(w.Rule.Level.String()); err == nil {
-		in.Severity = WazuhSeverity(lvl)
+	if lvl, ok := w.Rule.Level.(float64); ok {
+		in.Severity = WazuhSeverity(int(lvl))
 	}
 	// The agent first: it is the host the alert is about.
 	var obs []vigil.ObservableInput
@@ -241,6 +244,41 @@ func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
 	}
 	in.Observables = append(obs, observablesFromLabels(labels, rest)...)
 	return []*vigil.AlertInput{in}, nil
+}
+
+// wazuhLevel checks rule.level, decoded as any (go-json names no field
+// for a type error inside a json.Number): a number, or a string holding
+// one, which it leaves as a float64; absent, nil.
+func wazuhLevel(v *any) error {
+	switch x := (*v).(type) {
+	case nil, float64:
+		return nil
+	case string:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			*v = f
+			return nil
+		}
+	}
+	return vigil.Invalid("rule.level", "In a Wazuh alert, rule.level must be a number (the rule's level, 0 to 15), not %s.", jsonKind(*v))
+}
+
+// jsonKind names the JSON type of a value decoded as any, with the value
+// when it is short and plain.
+func jsonKind(v any) string {
+	switch x := v.(type) {
+	case string:
+		if len(x) <= 40 && vigil.PlainText(x, false) {
+			return fmt.Sprintf("the JSON string %q", x)
+		}
+		return "a JSON string"
+	case bool:
+		return "true or false"
+	case []any:
+		return "a JSON array"
+	case map[string]any:
+		return "a JSON object"
+	}
+	return "a JSON number"
 }
 
 // WazuhSeverity maps a Wazuh rule level (0–15) to a severity: 12 and above
@@ -268,7 +306,7 @@ type theHiveAlert struct {
 	Severity     *int              `json:"severity"`
 	TLP          *int              `json:"tlp"`
 	PAP          *int              `json:"pap"`
-	Date         json.Number       `json:"date"`
+	Date         any               `json:"date"` // milliseconds since 1970; see theHiveDate
 	Tags         []string          `json:"tags"`
 	ExternalLink string            `json:"externalLink"`
 	Observables  []theHiveArtifact `json:"observables"`
@@ -298,6 +336,11 @@ func parseTheHive(body []byte) ([]*vigil.AlertInput, error) {
 	if h.TLP != nil && (*h.TLP < 0 || *h.TLP > 4) {
 		p.Add("tlp", "TheHive TLP runs from 0 (white) to 3 (red).")
 	}
+	switch h.Date.(type) {
+	case nil, float64, string:
+	default:
+		p.Add("date", "In a TheHive alert, date must be a number (milliseconds since 1970), not %s.", jsonKind(h.Date))
+	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -319,10 +362,13 @@ func parseTheHive(body []byte) ([]*vigil.AlertInput, error) {
 	if h.TLP != nil {
 		in.TLP = TheHiveTLP(*h.TLP)
 	}
-	if h.Date != "" {
-		if f, err := h.Date.Float64(); err == nil && f > 0 {
-			in.At = unixTime(f)
+	switch d := h.Date.(type) {
+	case float64:
+		if d > 0 {
+			in.At = unixTime(d)
 		}
+	case string:
+		in.At = parseTime(d)
 	}
 	for i, t := range h.Tags {
 		in.Labels["tags."+strconv.Itoa(i)] = t

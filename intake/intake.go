@@ -8,6 +8,7 @@ package intake
 import (
 	"bytes"
 	json "github.com/goccy/go-json"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,22 +173,55 @@ func stringEnd(body []byte, i int) int {
 }
 
 // decode unmarshals body into v, turning type errors into field-level
-// problems ("alerts[0].startsAt: want a string").
+// problems: `alerts[0].startsAt must be a string, not a JSON number`.
+// A wrong type deep in a payload names its field, so the message says what
+// to fix; only a payload that is not an object at all is "not a …".
+// (go-json names no field for a type error inside a value that decodes
+// itself, such as json.Number: the format structs hold none.)
 func decode(body []byte, v any, what string) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		if se, ok := err.(*json.SyntaxError); ok {
-			return vigil.Errorf(vigil.EINVALID, "The request body is not valid JSON: %s (at byte %d).", se.Error(), se.Offset)
-		}
-		if te, ok := err.(*json.UnmarshalTypeError); ok {
-			field := te.Field
-			if field == "" {
-				return vigil.Errorf(vigil.EINVALID, "This is not %s: the payload is a JSON %s, not an object.", what, te.Value)
-			}
-			return vigil.Invalid(field, "This is not %s: %s is a JSON %s where %s expects %s.", what, field, te.Value, what, typeName(te.Type.String()))
-		}
-		return vigil.Errorf(vigil.EINVALID, "This is not %s: %v.", what, err)
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if se, ok := err.(*json.SyntaxError); ok {
+		return vigil.Errorf(vigil.EINVALID, "The request body is not valid JSON: %s (at byte %d).", se.Error(), se.Offset)
+	}
+	if te, ok := err.(*json.UnmarshalTypeError); ok {
+		switch {
+		case te.Field == "" && te.Type == reflect.TypeOf(v).Elem():
+			return vigil.Errorf(vigil.EINVALID, "This is not %s: the payload is a JSON %s, not an object.", what, te.Value)
+		case te.Field == "":
+			return vigil.Errorf(vigil.EINVALID, "This is not %s: a field is a JSON %s where %s is expected.", what, te.Value, typeName(te.Type.String()))
+		}
+		field := problemField(te.Field)
+		return vigil.Invalid(field, "In %s, %s must be %s, not a JSON %s.", what, field, typeName(te.Type.String()), te.Value)
+	}
+	return vigil.Errorf(vigil.EINVALID, "This is not %s: %v.", what, err)
+}
+
+// problemField writes go-json's path of a field ("alerts.0.startsAt") the
+// way Vigil's problems name fields: "alerts[0].startsAt".
+func problemField(path string) string {
+	if !strings.ContainsAny(path, "0123456789") {
+		return path
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(path, ".") {
+		switch {
+		case i > 0 && isDigits(part):
+			b.WriteString("[" + part + "]")
+		case i > 0:
+			b.WriteString("." + part)
+		default:
+			b.WriteString(part)
+		}
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
 }
 
 func typeName(t string) string {

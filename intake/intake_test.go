@@ -546,3 +546,51 @@ func TestOneTypePerValue(t *testing.T) {
 		seen[o.Value] = o.Type
 	}
 }
+
+// TestWrongTypeNamesTheField: a typed field of any format holding the
+// wrong JSON type is a problem naming that field, however deep it is, not
+// "the payload is a JSON string".
+func TestWrongTypeNamesTheField(t *testing.T) {
+	for _, tt := range []struct {
+		kind  vigil.IntegrationKind
+		body  string
+		field string
+		says  string
+	}{
+		{vigil.IntegrationWazuh, `{"rule":{"level":"ten","description":"x"}}`, "rule.level", "must be a number"},
+		{vigil.IntegrationWazuh, `{"rule":{"level":{"n":10},"description":"x"}}`, "rule.level", "must be a number"},
+		{vigil.IntegrationWazuh, `{"rule":{"level":[10],"description":"x"}}`, "rule.level", "must be a number"},
+		{vigil.IntegrationWazuh, `{"rule":{"level":5,"description":7}}`, "rule.description", "must be a string"},
+		{vigil.IntegrationWazuh, `{"timestamp":5,"rule":{"level":5,"description":"x"}}`, "timestamp", "must be a string"},
+		{vigil.IntegrationWazuh, `{"rule":"sshd"}`, "rule", "must be an object"},
+		{vigil.IntegrationAlertmanager, `{"version":"4","alerts":[{"labels":{"a":"b"},"startsAt":5}]}`, "alerts[0].startsAt", "must be a string"},
+		{vigil.IntegrationAlertmanager, `{"version":"4","alerts":[{"labels":{"a":"b"}},{"labels":{"severity":2}}]}`, "alerts[1].labels.severity", "must be a string"},
+		{vigil.IntegrationAlertmanager, `{"version":4,"alerts":[]}`, "version", "must be a string"},
+		{vigil.IntegrationGrafana, `{"alerts":[{"labels":{"a":"b"},"values":{"A":"high"}}]}`, "alerts[0].values.A", "must be a number"},
+		{vigil.IntegrationGrafana, `{"orgId":"main","alerts":[]}`, "orgId", "must be a number"},
+		{vigil.IntegrationSplunk, `{"sid":"x","result":[1]}`, "result", "must be an object"},
+		{vigil.IntegrationSplunk, `{"sid":5}`, "sid", "must be a string"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","severity":"high"}`, "severity", "must be a number"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","date":{"ms":1}}`, "date", "must be a number"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","tags":"x"}`, "tags", "must be an array"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","observables":[{"dataType":"ip","data":"1.2.3.4"},{"dataType":5}]}`, "observables[1].dataType", "must be a string"},
+	} {
+		_, err := Parse(integration(tt.kind), []byte(tt.body))
+		fields := vigil.ErrorFields(err)
+		if vigil.ErrorCode(err) != vigil.EINVALID || len(fields) != 1 || fields[0].Field != tt.field || !strings.Contains(fields[0].Message, tt.says) {
+			t.Errorf("%s %s: %v, want field %s saying %q", tt.kind, tt.body, err, tt.field, tt.says)
+		}
+	}
+	// A payload that is not an object at all is still said to be so.
+	_, err := Parse(integration(vigil.IntegrationWazuh), []byte(`"alert"`))
+	if !strings.Contains(vigil.ErrorMessage(err), "not an object") || len(vigil.ErrorFields(err)) != 0 {
+		t.Errorf("a string payload: %v", err)
+	}
+	// Levels as numbers or numeric strings still read.
+	for _, lvl := range []string{`12`, `"12"`} {
+		alerts, err := Parse(integration(vigil.IntegrationWazuh), []byte(`{"rule":{"level":`+lvl+`,"description":"x"}}`))
+		if err != nil || alerts[0].Severity != vigil.SeverityCritical {
+			t.Errorf("level %s: %v %v", lvl, err, alerts)
+		}
+	}
+}
