@@ -349,6 +349,10 @@ type AlertInput struct {
 	Labels      map[string]string // the alert's fields, flattened
 	Observables []ObservableInput // found by the parser (typed fields) and in the text
 	Raw         json.RawMessage   // the alert's own JSON, kept with it
+	// Warnings say what the parser could not read and what it did instead
+	// (a start time it could not read: the time received). The alert is
+	// taken in; the warnings are kept with it (Alert.Warnings).
+	Warnings []FieldError
 	// Later, if set, is work the parser leaves until the alert turns out
 	// to be new or firing again (PrepareObservables runs it): finding
 	// observables in its fields, keeping its raw JSON. A repeat skips it.
@@ -610,6 +614,11 @@ type Alert struct {
 	LastSeen        time.Time         `json:"last_seen"`
 	ResolvedAt      *time.Time        `json:"resolved_at"`
 	Raw             json.RawMessage   `json:"raw,omitempty"`
+	// Warnings are what intake could not read in the notifications of the
+	// current occurrence (the one that raised or re-fired it, and the one
+	// that resolved it), and what it did instead; Field names the field in
+	// the tool's alert ("startsAt").
+	Warnings []FieldError `json:"warnings,omitempty"`
 
 	Observables []*AlertObservable `json:"observables,omitempty"`
 	Occurrences []*AlertOccurrence `json:"occurrences,omitempty"`

@@ -213,3 +213,28 @@ func TestIntakeChunkedOverLimit(t *testing.T) {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
+
+// TestIntakeUnreadableTime: an alert whose start time cannot be read is
+// taken in with the time it was received, and says why in its warnings,
+// in the API.
+func TestIntakeUnreadableTime(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.user(vigil.RoleAdmin)
+	responder, _ := e.user(vigil.RoleResponder)
+	am := createIntegration(t, e, admin, map[string]any{"name": "am", "kind": "alertmanager"})
+	var res vigil.IngestResult
+	e.do(req{Method: "POST", Path: "/api/v1/intake/alertmanager", Token: am.Token, Raw: true, Body: []byte(`{"version":"4","status":"firing",
+		"alerts":[{"status":"firing","labels":{"alertname":"DiskFull"},"startsAt":"yesterday","fingerprint":"0123456789abcdef"}]}`)}).
+		want(t, http.StatusOK).JSON(t, &res)
+	if res.Created != 1 {
+		t.Fatalf("ingest: %+v", res)
+	}
+	var a vigil.Alert
+	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/alerts/%d", res.AlertIDs[0]), Token: responder}).want(t, http.StatusOK).JSON(t, &a)
+	if len(a.Warnings) != 1 || a.Warnings[0].Field != "startsAt" || !strings.Contains(a.Warnings[0].Message, `"yesterday"`) {
+		t.Errorf("warnings: %+v", a.Warnings)
+	}
+	if a.StartedAt.IsZero() || !a.StartedAt.Equal(a.FirstSeen) {
+		t.Errorf("started %v, first seen %v: want the time received", a.StartedAt, a.FirstSeen)
+	}
+}

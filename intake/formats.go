@@ -68,7 +68,6 @@ func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 			Description: firstOf(a.Annotations["description"], a.Annotations["message"], a.Annotations["summary"]),
 			SourceRef:   a.Fingerprint,
 			URL:         firstOf(a.GeneratorURL, a.PanelURL, a.DashboardURL),
-			At:          parseTime(a.StartsAt),
 			// The labels name hosts and addresses; the raw JSON is the
 			// alert as the tool sent it, re-encoded from the fields of the
 			// documented format (so not decoded twice on the hot path).
@@ -77,9 +76,10 @@ func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 				in.Raw, _ = json.Marshal(a)
 			},
 		}
+		in.At = readTime(in, "startsAt", a.StartsAt)
 		if a.Status == "resolved" {
 			in.Status = vigil.AlertResolved
-			in.EndedAt = parseTime(a.EndsAt)
+			in.EndedAt = readTime(in, "endsAt", a.EndsAt)
 		}
 		if s, ok := vigil.ParseAlertSeverity(firstOf(a.Labels["severity"], a.Labels["priority"], a.Labels["level"])); ok {
 			in.Severity = s
@@ -165,9 +165,7 @@ func parseSplunk(body []byte) ([]*vigil.AlertInput, error) {
 	if s, ok := vigil.ParseAlertSeverity(firstOf(result["severity"], result["urgency"], result["priority"])); ok {
 		in.Severity = s
 	}
-	if t := parseTime(result["_time"]); !t.IsZero() {
-		in.At = t
-	}
+	in.At = readTime(in, "result._time", result["_time"])
 	in.Observables = observablesFromLabels(result, sortedKeys(result))
 	return []*vigil.AlertInput{in}, nil
 }
@@ -223,10 +221,10 @@ func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
 		Title:       firstOf(w.Rule.Description, "Wazuh rule "+w.Rule.ID),
 		Description: w.FullLog,
 		SourceRef:   w.ID,
-		At:          parseTime(w.Timestamp),
 		Labels:      labels,
 		Raw:         json.RawMessage(body),
 	}
+	in.At = readTime(in, "timestamp", w.Timestamp)
 	if lvl, ok := w.Rule.Level.(float64); ok {
 		in.Severity = WazuhSeverity(int(lvl))
 	}
@@ -368,7 +366,7 @@ func parseTheHive(body []byte) ([]*vigil.AlertInput, error) {
 			in.At = unixTime(d)
 		}
 	case string:
-		in.At = parseTime(d)
+		in.At = readTime(in, "date", d)
 	}
 	for i, t := range h.Tags {
 		in.Labels["tags."+strconv.Itoa(i)] = t

@@ -7,6 +7,7 @@ package intake
 
 import (
 	"bytes"
+	"fmt"
 	json "github.com/goccy/go-json"
 	"reflect"
 	"sort"
@@ -242,24 +243,44 @@ func typeName(t string) string {
 
 // parseTime reads the times tools send: RFC 3339 with or without
 // fractions, Unix seconds or milliseconds. Zero and Go's zero time (which
-// Alertmanager sends as endsAt "0001-01-01T00:00:00Z") read as zero.
-func parseTime(s string) time.Time {
+// Alertmanager sends as endsAt "0001-01-01T00:00:00Z") read as zero, as
+// does an empty s; ok is false when s is none of these.
+func parseTime(s string) (t time.Time, ok bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}
+		return time.Time{}, true
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			if t.Year() <= 1 {
-				return time.Time{}
+				return time.Time{}, true
 			}
-			return t.UTC()
+			return t.UTC(), true
 		}
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 {
-		return unixTime(f)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f < 1e15 {
+		if f == 0 {
+			return time.Time{}, true
+		}
+		return unixTime(f), true
 	}
-	return time.Time{}
+	return time.Time{}, false
+}
+
+// readTime reads the time in field of a's payload. One it cannot read is a
+// warning on the alert, which takes the time it is received instead (the
+// store's now, as for a time not given): an alert is not refused, nor its
+// time silently replaced, for a "yesterday" in startsAt.
+func readTime(a *vigil.AlertInput, field, s string) time.Time {
+	t, ok := parseTime(s)
+	if !ok {
+		if len(s) > 64 {
+			s = strings.ToValidUTF8(s[:64], "") + "…"
+		}
+		a.Warnings = append(a.Warnings, vigil.FieldError{Field: field,
+			Message: fmt.Sprintf("%s %q is not a time Vigil reads (RFC 3339, or seconds or milliseconds since 1970); the time the alert was received is used instead.", field, s)})
+	}
+	return t
 }
 
 // unixTime reads seconds or, for values past the year 5000 in seconds,

@@ -46,6 +46,9 @@ func parse(t *testing.T, kind vigil.IntegrationKind, name string) []*vigil.Alert
 		if a.Fingerprint == "" || a.Title == "" || a.Severity == "" || a.TLP == "" {
 			t.Errorf("%s alert %d not prepared: %+v", name, i, a)
 		}
+		if len(a.Warnings) > 0 {
+			t.Errorf("%s alert %d: warnings %v", name, i, a.Warnings)
+		}
 	}
 	return alerts
 }
@@ -591,6 +594,48 @@ func TestWrongTypeNamesTheField(t *testing.T) {
 		alerts, err := Parse(integration(vigil.IntegrationWazuh), []byte(`{"rule":{"level":`+lvl+`,"description":"x"}}`))
 		if err != nil || alerts[0].Severity != vigil.SeverityCritical {
 			t.Errorf("level %s: %v %v", lvl, err, alerts)
+		}
+	}
+}
+
+// TestUnreadableTimeIsAWarning: a time the parser cannot read does not
+// refuse the alert, nor is it replaced silently: the alert takes the time
+// it is received (a zero At) and says so in its warnings.
+func TestUnreadableTimeIsAWarning(t *testing.T) {
+	elastic := integration(vigil.IntegrationElastic)
+	for _, tt := range []struct {
+		kind   vigil.IntegrationKind
+		in     *vigil.Integration
+		body   string
+		fields []string
+	}{
+		{vigil.IntegrationAlertmanager, nil, `{"version":"4","alerts":[{"labels":{"alertname":"A"},"startsAt":"yesterday","fingerprint":"f1"}]}`, []string{"startsAt"}},
+		{vigil.IntegrationAlertmanager, nil, `{"version":"4","alerts":[{"status":"resolved","labels":{"alertname":"A"},"startsAt":"2026-03-01T09:00:00Z","endsAt":"soon","fingerprint":"f1"}]}`, []string{"endsAt"}},
+		{vigil.IntegrationGrafana, nil, `{"alerts":[{"labels":{"alertname":"A"},"startsAt":"-5"}]}`, []string{"startsAt"}},
+		{vigil.IntegrationWazuh, nil, `{"timestamp":"17/11/2022 19:17","rule":{"level":5,"description":"x"}}`, []string{"timestamp"}},
+		{vigil.IntegrationSplunk, nil, `{"sid":"s1","search_name":"x","result":{"_time":"now"}}`, []string{"result._time"}},
+		{vigil.IntegrationTheHive, nil, `{"type":"a","source":"b","sourceRef":"c","title":"t","date":"yesterday"}`, []string{"date"}},
+		{vigil.IntegrationElastic, elastic, `{"context":{"title":"t"},"date":"Tuesday"}`, []string{"date"}},
+	} {
+		in := tt.in
+		if in == nil {
+			in = integration(tt.kind)
+		}
+		alerts, err := Parse(in, []byte(tt.body))
+		if err != nil {
+			t.Errorf("%s %s: refused: %v", tt.kind, tt.body, err)
+			continue
+		}
+		a := alerts[0]
+		var fields []string
+		for _, w := range a.Warnings {
+			fields = append(fields, w.Field)
+			if !strings.Contains(w.Message, "received") {
+				t.Errorf("%s: warning %q does not say what was done instead", tt.kind, w.Message)
+			}
+		}
+		if !slices.Equal(fields, tt.fields) || !a.At.IsZero() && tt.fields[0] != "endsAt" || !a.EndedAt.IsZero() {
+			t.Errorf("%s %s: warnings %v, at %v, ended %v; want warnings on %v and zero times", tt.kind, tt.body, a.Warnings, a.At, a.EndedAt, tt.fields)
 		}
 	}
 }

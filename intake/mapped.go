@@ -68,9 +68,9 @@ func mappedAlert(item any, m *vigil.FieldMapping) (*vigil.AlertInput, error) {
 		Title:       get(m.Title),
 		Description: get(m.Description),
 		URL:         get(m.URL),
-		At:          parseTime(get(m.Time)),
 		Labels:      labels,
 	}
+	a.At = readTime(a, m.Time, get(m.Time))
 	if m.Title != "" && a.Title == "" {
 		return nil, vigil.Invalid(m.Title, "The alert has no %q, where this integration's mapping takes the title from.", m.Title)
 	}

@@ -172,6 +172,53 @@ func testAlert(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("Warnings", func(t *testing.T) {
+		// What intake could not read is kept with the alert: the warnings
+		// of the notification that raised it, then of the one that
+		// resolved it; firing again starts the occurrence's afresh.
+		mk := func(status vigil.AlertStatus, w ...vigil.FieldError) *vigil.AlertInput {
+			a := alertIn(in, "fp-warn", "Unreadable times", vigil.SeverityLow, status, nil)
+			a.Warnings = w
+			return a
+		}
+		start := vigil.FieldError{Field: "startsAt", Message: `startsAt "yesterday" is not a time Vigil reads.`}
+		end := vigil.FieldError{Field: "endsAt", Message: `endsAt "soon" is not a time Vigil reads.`}
+		id := mustIngest(t, s, in, mk(vigil.AlertFiring, start)).AlertIDs[0]
+		check := func(when string, want ...vigil.FieldError) {
+			t.Helper()
+			got, err := s.Alerts.FindAlertByID(responder, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Warnings, want) {
+				t.Errorf("%s: warnings %v, want %v", when, got.Warnings, want)
+			}
+			list, err := s.Alerts.FindAlerts(responder, vigil.AlertFilter{IntegrationID: in.ID, Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range list {
+				if a.ID == id && !slices.Equal(a.Warnings, want) {
+					t.Errorf("%s: listed with warnings %v, want %v", when, a.Warnings, want)
+				}
+			}
+		}
+		check("raised", start)
+		tick(time.Second)
+		mustIngest(t, s, in, mk(vigil.AlertFiring)) // a repeat changes nothing
+		check("repeated", start)
+		mustIngest(t, s, in, mk(vigil.AlertResolved, end))
+		check("resolved", start, end)
+		tick(time.Minute)
+		mustIngest(t, s, in, mk(vigil.AlertFiring))
+		check("fired again")
+		// An alert without warnings has none.
+		clean := mustIngest(t, s, in, alertIn(in, "fp-clean", "Readable", vigil.SeverityLow, vigil.AlertFiring, nil)).AlertIDs[0]
+		if got, _ := s.Alerts.FindAlertByID(responder, clean); got == nil || got.Warnings != nil {
+			t.Errorf("clean alert: %+v", got)
+		}
+	})
+
 	t.Run("RepeatLog", func(t *testing.T) {
 		// Repeats are logged and folded into the alert about once a
 		// second; reads add what is not folded yet, so the count and

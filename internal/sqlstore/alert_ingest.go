@@ -241,8 +241,8 @@ func (tx *Tx) ingestFiring(in *vigil.Integration, a *vigil.AlertInput, res *vigi
 	occ++
 	if _, err := tx.exec(`UPDATE alerts SET status = 'firing', occurrence = ?, count = count + 1, group_id = ?, title = ?,
 		description = ?, severity = ?, tlp = ?, source_ref = ?, url = ?, labels = ?, raw = ?, started_at = ?, last_seen = ?,
-		resolved_at = NULL WHERE id = ?`, occ, g.id, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
-		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, id); err != nil {
+		resolved_at = NULL, warnings = ? WHERE id = ?`, occ, g.id, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
+		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, warningsArg(a.Warnings), id); err != nil {
 		return 0, 0, fmt.Errorf("refire alert: %w", err)
 	}
 	if err := tx.addOccurrence(id, occ, g.id, a); err != nil {
@@ -260,13 +260,20 @@ func (tx *Tx) ingestFiring(in *vigil.Integration, a *vigil.AlertInput, res *vigi
 // resolved from the start).
 func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult) (id, gid int64, err error) {
 	var occ int
+	var warnings []vigil.FieldError
 	ended := endTime(a, tx.now)
 	err = tx.queryRow(`UPDATE alerts SET status = 'resolved', count = count + 1, last_seen = ?, resolved_at = ?
-		WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id, occurrence`,
-		tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
+		WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id, occurrence, warnings`,
+		tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ, scanJSON(&warnings))
 	if err == nil {
 		if _, err := tx.exec(`UPDATE alert_occurrences SET resolved_at = ? WHERE alert_id = ? AND n = ?`, ended, id, occ); err != nil {
 			return 0, 0, fmt.Errorf("resolve occurrence: %w", err)
+		}
+		if len(a.Warnings) > 0 {
+			// The occurrence's warnings: its start's, and now its end's.
+			if _, err := tx.exec(`UPDATE alerts SET warnings = ? WHERE id = ?`, warningsArg(append(warnings, a.Warnings...)), id); err != nil {
+				return 0, 0, fmt.Errorf("resolve alert: %w", err)
+			}
 		}
 		res.Resolved++
 		return id, gid, nil
@@ -328,11 +335,11 @@ func (tx *Tx) insertAlert(in *vigil.Integration, a *vigil.AlertInput, gid int64)
 		resolved = tx.db.timeArg(endTime(a, tx.now))
 	}
 	err = tx.queryRow(`INSERT INTO alerts (integration_id, group_id, fingerprint, status, title, description, severity, tlp,
-		source_ref, url, labels, raw, count, occurrence, started_at, first_seen, last_seen, resolved_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)
+		source_ref, url, labels, raw, count, occurrence, started_at, first_seen, last_seen, resolved_at, warnings)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?)
 		ON CONFLICT (integration_id, fingerprint) DO NOTHING RETURNING id`,
 		in.ID, gid, a.Fingerprint, a.Status, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
-		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, tx.now, resolved).Scan(&id)
+		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, tx.now, resolved, warningsArg(a.Warnings)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	} else if err != nil {
@@ -359,6 +366,15 @@ func endTime(a *vigil.AlertInput, now time.Time) time.Time {
 		return now
 	}
 	return vigil.TruncateTime(a.EndedAt)
+}
+
+// warningsArg is an alert's warnings as stored: NULL when there are none,
+// as for nearly every alert.
+func warningsArg(w []vigil.FieldError) any {
+	if len(w) == 0 {
+		return nil
+	}
+	return mustJSON(w)
 }
 
 func rawArg(a *vigil.AlertInput) any {
