@@ -590,7 +590,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Alert is one alert from an integration, deduplicated by its fingerprint:
 // repeats while it fires bump Count and LastSeen; a resolved notification
-// resolves it; firing again starts a new occurrence.
+// resolves it (and moves LastSeen, not Count); firing again starts a new
+// occurrence.
 type Alert struct {
 	ID              int64             `json:"id"`
 	IntegrationID   int64             `json:"integration_id"`
@@ -607,7 +608,7 @@ type Alert struct {
 	SourceRef       string            `json:"source_ref"`
 	URL             string            `json:"url"`
 	Labels          map[string]string `json:"labels"`
-	Count           int64             `json:"count"`      // notifications received in all occurrences
+	Count           int64             `json:"count"`      // firing notifications received, in all occurrences; resolutions add none
 	Occurrence      int               `json:"occurrence"` // 1 for the first firing, then one more per re-fire
 	StartedAt       time.Time         `json:"started_at"` // the tool's start time of the current occurrence
 	FirstSeen       time.Time         `json:"first_seen"`
@@ -691,7 +692,7 @@ type AlertGroup struct {
 type IngestResult struct {
 	Received  int     `json:"received"`
 	Created   int     `json:"created"`   // new alerts
-	Repeated  int     `json:"repeated"`  // repeats of firing alerts
+	Repeated  int     `json:"repeated"`  // repeats of firing alerts, and resolutions of resolved ones
 	Refired   int     `json:"refired"`   // resolved alerts firing again
 	Resolved  int     `json:"resolved"`  // resolved notifications applied
 	Promoted  []int64 `json:"promoted"`  // incidents created by promotion rules

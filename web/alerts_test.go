@@ -87,6 +87,9 @@ func TestAlertTriage(t *testing.T) {
 	if !strings.Contains(body, "10.0.0.7") || !strings.Contains(body, "Raw JSON") {
 		t.Errorf("alert page:\n%s", excerpt(body))
 	}
+	if !strings.Contains(body, "1 firing notification since") {
+		t.Errorf("alert page lacks the count:\n%s", excerpt(body))
+	}
 	if !strings.Contains(body, `id="h-warn"`) || !strings.Contains(body, "<code>startsAt</code>") || !strings.Contains(body, "&#34;yesterday&#34;") {
 		t.Errorf("alert page lacks the warning:\n%s", excerpt(body))
 	}
