@@ -733,6 +733,7 @@ func FuzzExtractObservables(f *testing.F) {
 	f.Add("2001:db8::1 fe80::1%eth0 see (http://a.example.com/b) svchost.exe")
 	f.Add("api-7:9100 FE80::A:b x_.Co 1.2 a@b.c HTTP://X 9.9.9.9/33 ::ffff:1.2.3.4")
 	f.Add("see aſ.com now, \u212a.\u212a\u212a and ſ.aſ") // (?i)[a-z] matches ſ and the Kelvin sign
+	f.Add("SHA256: " + testSHA256 + "\nHashes: " + testMD5 + ", " + testSHA1 + " id=" + testMD5 + " Hash (SHA-256):" + testSHA256)
 	f.Fuzz(func(t *testing.T, text string) {
 		// The quick scan that skips finders never skips a match.
 		if fast, all := findCandidatesWith(text, mayHold(text)), findCandidatesWith(text, allFinders); !reflect.DeepEqual(fast, all) {
