@@ -304,7 +304,7 @@ type theHiveAlert struct {
 	Severity     *int              `json:"severity"`
 	TLP          *int              `json:"tlp"`
 	PAP          *int              `json:"pap"`
-	Date         any               `json:"date"` // milliseconds since 1970; see theHiveDate
+	Date         any               `json:"date"` // milliseconds since 1970; any: checked by the parser
 	Tags         []string          `json:"tags"`
 	ExternalLink string            `json:"externalLink"`
 	Observables  []theHiveArtifact `json:"observables"`
@@ -362,9 +362,7 @@ func parseTheHive(body []byte) ([]*vigil.AlertInput, error) {
 	}
 	switch d := h.Date.(type) {
 	case float64:
-		if d > 0 {
-			in.At = unixTime(d)
-		}
+		in.At = readTime(in, "date", strconv.FormatFloat(d, 'f', -1, 64))
 	case string:
 		in.At = readTime(in, "date", d)
 	}
