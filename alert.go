@@ -349,6 +349,10 @@ type AlertInput struct {
 	Labels      map[string]string // the alert's fields, flattened
 	Observables []ObservableInput // found by the parser (typed fields) and in the text
 	Raw         json.RawMessage   // the alert's own JSON, kept with it
+	// Warnings say what the parser could not read and what it did instead
+	// (a start time it could not read: the time received). The alert is
+	// taken in; the warnings are kept with it (Alert.Warnings).
+	Warnings []FieldError
 	// Later, if set, is work the parser leaves until the alert turns out
 	// to be new or firing again (PrepareObservables runs it): finding
 	// observables in its fields, keeping its raw JSON. A repeat skips it.
@@ -408,6 +412,15 @@ func (a *AlertInput) Prepare(in *Integration) {
 // because it is the costly part (a scan of all the text) and a repeat of a
 // firing alert, the common case in a storm, does not need it: stores call
 // it only for new alerts and re-fires. Calling it again does nothing.
+//
+// A value is kept once, under the first type it was found as: the
+// parser's, from the fields that say what they hold, before the text's.
+// So a host named in a host field and again in the text (Prometheus's
+// instance label "api-7.example.com:9100" is both) is a hostname, not a
+// hostname and a domain-name; a domain seen only in the text is a
+// domain-name. The text is the title, the description and the values of
+// the fields, less identifier fields (IdentifierField): an alert's own IDs
+// are not what it is about.
 func (a *AlertInput) PrepareObservables() {
 	if !a.observablesDone {
 		if a.Later != nil {
@@ -429,23 +442,32 @@ func (a *AlertInput) prepareObservables() []ObservableInput {
 			return
 		}
 		t, v, err := NormalizeObservable(o.Type, clipText(o.Value, MaxAlertLabelLen))
-		if err != nil {
+		if err != nil || seen[v] {
 			return
 		}
-		key := string(t) + "\x00" + v
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, ObservableInput{Type: t, Value: v})
-		}
+		seen[v] = true
+		out = append(out, ObservableInput{Type: t, Value: v})
 	}
 	for _, o := range a.Observables {
 		add(o)
 	}
-	text := a.Title + "\n" + a.Description
-	for _, k := range sortedKeys(a.Labels) {
-		text += "\n" + a.Labels[k]
+	keys := sortedKeys(a.Labels)
+	n := len(a.Title) + 1 + len(a.Description)
+	for _, k := range keys {
+		n += 1 + len(a.Labels[k])
 	}
-	for _, o := range ExtractObservables(text) {
+	var text strings.Builder
+	text.Grow(n)
+	text.WriteString(a.Title)
+	text.WriteByte('\n')
+	text.WriteString(a.Description)
+	for _, k := range keys {
+		if !IdentifierField(k) {
+			text.WriteByte('\n')
+			text.WriteString(a.Labels[k])
+		}
+	}
+	for _, o := range ExtractObservables(text.String()) {
 		add(o)
 	}
 	return out
@@ -568,7 +590,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Alert is one alert from an integration, deduplicated by its fingerprint:
 // repeats while it fires bump Count and LastSeen; a resolved notification
-// resolves it; firing again starts a new occurrence.
+// resolves it (and moves LastSeen, not Count); firing again starts a new
+// occurrence.
 type Alert struct {
 	ID              int64             `json:"id"`
 	IntegrationID   int64             `json:"integration_id"`
@@ -585,13 +608,18 @@ type Alert struct {
 	SourceRef       string            `json:"source_ref"`
 	URL             string            `json:"url"`
 	Labels          map[string]string `json:"labels"`
-	Count           int64             `json:"count"`      // notifications received in all occurrences
+	Count           int64             `json:"count"`      // firing notifications received, in all occurrences; resolutions add none
 	Occurrence      int               `json:"occurrence"` // 1 for the first firing, then one more per re-fire
 	StartedAt       time.Time         `json:"started_at"` // the tool's start time of the current occurrence
 	FirstSeen       time.Time         `json:"first_seen"`
 	LastSeen        time.Time         `json:"last_seen"`
 	ResolvedAt      *time.Time        `json:"resolved_at"`
 	Raw             json.RawMessage   `json:"raw,omitempty"`
+	// Warnings are what intake could not read in the notifications of the
+	// current occurrence (the one that raised or re-fired it, and the one
+	// that resolved it), and what it did instead; Field names the field in
+	// the tool's alert ("startsAt").
+	Warnings []FieldError `json:"warnings,omitempty"`
 
 	Observables []*AlertObservable `json:"observables,omitempty"`
 	Occurrences []*AlertOccurrence `json:"occurrences,omitempty"`
@@ -664,7 +692,7 @@ type AlertGroup struct {
 type IngestResult struct {
 	Received  int     `json:"received"`
 	Created   int     `json:"created"`   // new alerts
-	Repeated  int     `json:"repeated"`  // repeats of firing alerts
+	Repeated  int     `json:"repeated"`  // repeats of firing alerts, and resolutions of resolved ones
 	Refired   int     `json:"refired"`   // resolved alerts firing again
 	Resolved  int     `json:"resolved"`  // resolved notifications applied
 	Promoted  []int64 `json:"promoted"`  // incidents created by promotion rules

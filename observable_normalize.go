@@ -608,6 +608,78 @@ func normalizeHash(t ObservableType, v string) (ObservableType, string, error) {
 	return t, strings.ToLower(v), nil
 }
 
+// --- what a field's name says it holds ---
+
+// fieldWord returns the last word of a dotted field name, lower-cased: the
+// last part that is not an array index ("kibana.alert.uuid" → "uuid",
+// "ids.0" → "ids"), then its last word, words being split at "_", "-" and
+// a lower-case letter or digit followed by an upper-case letter
+// ("sourceRef" → "ref", "alert_ID" → "id"). part is that last part, lower-cased.
+func fieldWord(name string) (part, word string) {
+	for name != "" {
+		i := strings.LastIndexByte(name, '.')
+		part = name[i+1:]
+		if i < 0 || !isDigitString(part) {
+			break
+		}
+		name = name[:i]
+	}
+	w := 0
+	for i := 1; i < len(part); i++ {
+		switch c := part[i]; {
+		case c == '_' || c == '-':
+			w = i + 1
+		case 'A' <= c && c <= 'Z' && ('a' <= part[i-1] && part[i-1] <= 'z' || isASCIIDigit(part[i-1])):
+			w = i
+		}
+	}
+	return strings.ToLower(part), strings.ToLower(part[min(w, len(part)):])
+}
+
+// IdentifierField reports whether a field's name says it names something
+// rather than describes it: its last word is id, uuid, guid, uid, ref,
+// reference or fingerprint ("alert.id", "kibana.alert.uuid", "sourceRef",
+// "rule_uuid"). Such a field's value is a label of the alert, however much
+// it looks like a digest (TheHive's sourceRef is often 32 hex digits,
+// Kibana's alert uuid 64): it yields no observables, and no hashes above all.
+func IdentifierField(name string) bool {
+	part, word := fieldWord(name)
+	switch word {
+	case "id", "ids", "uuid", "uuids", "guid", "uid", "ref", "refs", "reference", "sourceref", "fingerprint", "fingerprints":
+		return true
+	}
+	return strings.HasSuffix(part, "uuid") || strings.HasSuffix(part, "guid") || strings.HasSuffix(part, "fingerprint")
+}
+
+// HashField reports whether a field's name says it may hold a digest, and
+// of which type (ObsHash: typed by its length): its last part names an
+// algorithm (md5, sha1, sha256, sha512, as in Wazuh's syscheck.sha256_after
+// or Elastic's file.hash.sha256) or contains hash, checksum or digest. An
+// identifier field (IdentifierField) never does. Hashes come only from
+// such fields, from a format's own typed values (TheHive's hash
+// observables), and from text where a label stands before them (see
+// ExtractObservables); a run of hex digits elsewhere is an identifier as
+// often as a digest.
+func HashField(name string) (ObservableType, bool) {
+	if IdentifierField(name) {
+		return "", false
+	}
+	part, _ := fieldWord(name)
+	switch {
+	case strings.Contains(part, "sha512"):
+		return ObsSHA512, true
+	case strings.Contains(part, "sha256"):
+		return ObsSHA256, true
+	case strings.Contains(part, "sha1"):
+		return ObsSHA1, true
+	case strings.Contains(part, "md5"):
+		return ObsMD5, true
+	case strings.Contains(part, "hash"), strings.Contains(part, "checksum"), strings.Contains(part, "digest"):
+		return ObsHash, true
+	}
+	return "", false
+}
+
 // --- MAC addresses ---
 
 // normalizeMAC accepts aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff (a group may
@@ -962,7 +1034,8 @@ type candidate struct {
 
 // ExtractObservables finds observables in free text such as an alert or a
 // log excerpt: IPv4 and IPv6 addresses, http(s) URLs (also defanged),
-// e-mail addresses, MD5/SHA-1/SHA-256/SHA-512 hashes, and domain names with
+// e-mail addresses, MD5/SHA-1/SHA-256/SHA-512 hashes that a label names
+// ("SHA256: …", "md5=…"; see appendHashCandidates), and domain names with
 // a common or two-letter top-level domain. Names and addresses inside a
 // found URL or e-mail address are not repeated. Results are normalised,
 // without repeats, in order of first appearance, and at most 1000. The work
@@ -984,7 +1057,7 @@ func ExtractObservables(text string) []ObservableInput {
 	coverEnd := 0                 // end of the furthest-reaching URL or e-mail found so far
 	line, lineAt := 1, 0
 	for _, c := range cands {
-		if c.end <= coverEnd && c.typ != ObsHash { // but hashes in URLs (sandbox links) are worth having
+		if c.end <= coverEnd && c.typ != ObsHash { // but hashes in URLs ("?sha256=…" of a sandbox) are worth having
 			continue
 		}
 		// Logs repeat themselves: normalise each raw string once.
@@ -1166,8 +1239,14 @@ func ipv6Candidate(text string, s, e int) (candidate, bool) {
 }
 
 // appendHashCandidates adds every run of exactly 32, 40, 64 or 128 hex
-// digits with no hex digit either side.
+// digits with no hex digit either side that a label names a digest (see
+// hashLabelled), or that follows such a run with only separators between
+// ("Hashes: <md5>, <sha1>"). A bare run of hex digits in free text is an
+// identifier as often as a digest (a request ID, a UUID without dashes, a
+// tool's fingerprint of its alert), and a false hash would take part in
+// IOC matching and "seen before".
 func appendHashCandidates(cands []candidate, text string) []candidate {
+	chained := -1 // end of the last hash taken, if it may name the next
 	for i := 0; i < len(text); {
 		if !isHexDigit(text[i]) {
 			i++
@@ -1177,12 +1256,79 @@ func appendHashCandidates(cands []candidate, text string) []candidate {
 		for j < len(text) && isHexDigit(text[j]) {
 			j++
 		}
-		if _, ok := hashTypeForLen(j - i); ok {
+		if _, ok := hashTypeForLen(j - i); ok && (hashLabelled(text, i) || chained >= 0 && onlyHashSeparators(text[chained:i])) {
 			cands = append(cands, candidate{i, j, ObsHash, text[i:j]})
+			chained = j
+		} else {
+			chained = -1
 		}
 		i = j
 	}
 	return cands
+}
+
+// maxHashGap is how many separator bytes may stand between a digest's label
+// and the digest: `sha256": "` is four.
+const maxHashGap = 4
+
+// hashLabelWords are the words that name a digest written after them, on
+// the same line, in free text; a word may also end in one after ".", "_"
+// or "-" ("file.sha256", "file_hash").
+var hashLabelWords = stringSet("md5", "md5sum", "sha1", "sha-1", "sha1sum", "sha256", "sha-256", "sha256sum",
+	"sha512", "sha-512", "sha512sum", "hash", "hashes")
+
+// hashLabelled reports whether the digest starting at text[i] has a label
+// just before it: a word of hashLabelWords, then at most maxHashGap
+// separators (spaces, ":", "=", quotes, brackets), as in "SHA256: …",
+// "md5=…", `"hash": "…"` or "Hash (SHA-256): …".
+func hashLabelled(text string, i int) bool {
+	gap := 0
+	for i > 0 && isHashSeparator(text[i-1]) {
+		if gap++; gap > maxHashGap {
+			return false
+		}
+		i--
+	}
+	end := i
+	for i > 0 && end-i < 32 && (isASCIIAlnum(text[i-1]) || text[i-1] == '-' || text[i-1] == '_' || text[i-1] == '.') {
+		i--
+	}
+	word := strings.ToLower(text[i:end])
+	for {
+		if hashLabelWords[word] {
+			return true
+		}
+		k := strings.IndexAny(word, "._-")
+		if k < 0 {
+			return false
+		}
+		word = word[k+1:]
+	}
+}
+
+func isHashSeparator(c byte) bool {
+	switch c {
+	case ' ', '\t', ':', '=', '"', '\'', '(', ')', '[', ']':
+		return true
+	}
+	return false
+}
+
+// onlyHashSeparators reports whether what stands between two digests lets
+// the first one's label name the second: a few spaces, commas, semicolons
+// or slashes, on one line.
+func onlyHashSeparators(s string) bool {
+	if len(s) == 0 || len(s) > maxHashGap {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', ',', ';', '/', '"', '\'':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // trimURLTail drops punctuation that ends a sentence rather than a URL, and

@@ -516,6 +516,91 @@ Block 192.168.0.0/16 and http://[2001:db8::2]/x and http://1.2.3.4/24/x.`
 	}
 }
 
+// TestExtractObservablesHashLabels: free text yields a digest only where a
+// label names it, just before it on its line; a bare run of hex digits is
+// as often an identifier (a request ID, a UUID without dashes).
+func TestExtractObservablesHashLabels(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want []ObservableType
+	}{
+		{"SHA256: " + testSHA256, []ObservableType{ObsSHA256}},
+		{"sha256:" + testSHA256, []ObservableType{ObsSHA256}},
+		{"md5=" + testMD5, []ObservableType{ObsMD5}},
+		{`{"sha1": "` + testSHA1 + `"}`, []ObservableType{ObsSHA1}},
+		{"Hash (SHA-256): " + testSHA256, []ObservableType{ObsSHA256}},
+		{"file_hash " + testMD5 + " dropped", []ObservableType{ObsMD5}},
+		{"md5sum: " + testMD5, []ObservableType{ObsMD5}},
+		{"Hashes: " + testMD5 + ", " + testSHA1, []ObservableType{ObsMD5, ObsSHA1}},
+		{"see https://sandbox.example.com/report?sha256=" + testSHA256, []ObservableType{ObsURL, ObsSHA256}},
+		// Bare, or with something else before it.
+		{testSHA256, nil},
+		{"Dropped " + testSHA256 + " in /tmp", nil},
+		{"request " + testMD5 + " failed", nil},
+		{"id=" + testSHA1, nil},
+		{"sourceRef: " + testMD5, nil},
+		{"sha256 of the file is " + testSHA256, nil},
+		{"SHA256:\n" + testSHA256, nil},
+		{"hash: " + testMD5 + " and then " + testSHA1, []ObservableType{ObsMD5}},
+		{"see https://www.virustotal.com/gui/file/" + testSHA256, []ObservableType{ObsURL}},
+	} {
+		var got []ObservableType
+		for _, o := range ExtractObservables(tt.text) {
+			got = append(got, o.Type)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ExtractObservables(%q) types = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestFieldNames: which fields may hold digests, and which name things.
+func TestFieldNames(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		hash ObservableType // "" for none
+		id   bool
+	}{
+		{"syscheck.sha256_after", ObsSHA256, false},
+		{"syscheck.md5_before", ObsMD5, false},
+		{"file.hash.sha1", ObsSHA1, false},
+		{"process.hash.sha512", ObsSHA512, false},
+		{"threat.indicator.file.hash.md5", ObsMD5, false},
+		{"data.virustotal.sha1", ObsSHA1, false},
+		{"FileHash", ObsHash, false},
+		{"pe.imphash", ObsHash, false},
+		{"checksum", ObsHash, false},
+		{"result.digest", ObsHash, false},
+		{"hashes.0", ObsHash, false},
+		{"tls.server.x509.fingerprint_sha256", ObsSHA256, false},
+		{"sourceRef", "", true},
+		{"sourceref", "", true},
+		{"kibana.alert.uuid", "", true},
+		{"kibana.alert.rule.uuid", "", true},
+		{"kibana.alert.ancestors.0.id", "", true},
+		{"alert.id", "", true},
+		{"alertID", "", true},
+		{"ruleUID", "", true},
+		{"fingerprint", "", true},
+		{"hash_id", "", true},
+		{"sha256Ref", "", true},
+		{"ruleuuid", "", true},
+		{"description", "", false},
+		{"message", "", false},
+		{"url.href", "", false},
+		{"paid", "", false},
+		{"srcip", "", false},
+	} {
+		if got := IdentifierField(tt.name); got != tt.id {
+			t.Errorf("IdentifierField(%q) = %v, want %v", tt.name, got, tt.id)
+		}
+		got, ok := HashField(tt.name)
+		if got != tt.hash || ok != (tt.hash != "") {
+			t.Errorf("HashField(%q) = %q, %v; want %q", tt.name, got, ok, tt.hash)
+		}
+	}
+}
+
 func TestExtractObservablesLimit(t *testing.T) {
 	var b strings.Builder
 	for i := 0; i < 2*maxExtracted; i++ {
@@ -648,6 +733,7 @@ func FuzzExtractObservables(f *testing.F) {
 	f.Add("2001:db8::1 fe80::1%eth0 see (http://a.example.com/b) svchost.exe")
 	f.Add("api-7:9100 FE80::A:b x_.Co 1.2 a@b.c HTTP://X 9.9.9.9/33 ::ffff:1.2.3.4")
 	f.Add("see aſ.com now, \u212a.\u212a\u212a and ſ.aſ") // (?i)[a-z] matches ſ and the Kelvin sign
+	f.Add("SHA256: " + testSHA256 + "\nHashes: " + testMD5 + ", " + testSHA1 + " id=" + testMD5 + " Hash (SHA-256):" + testSHA256)
 	f.Fuzz(func(t *testing.T, text string) {
 		// The quick scan that skips finders never skips a match.
 		if fast, all := findCandidatesWith(text, mayHold(text)), findCandidatesWith(text, allFinders); !reflect.DeepEqual(fast, all) {

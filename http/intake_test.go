@@ -51,7 +51,7 @@ func TestIntakeFormats(t *testing.T) {
 		{"wazuh", []string{"wazuh-sshd.json", "wazuh-syscheck.json", "wazuh-virustotal.json"}, nil},
 		{"elastic", []string{"kibana-webhook.json", "kibana-webhook-recovered.json"}, map[string]any{
 			"title": "context.title", "fingerprint": "alert.uuid", "status": "alert.actionGroup", "time": "date"}},
-		{"thehive", []string{"thehive-alert.json", "thehive-alert-legacy.json", "thehive-alert-simple.json"}, nil},
+		{"thehive", []string{"thehive-alert.json", "thehive-alert-legacy.json", "thehive-alert-simple.json", "thehive-alert-observables.json"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {
@@ -140,6 +140,15 @@ func TestIntakeBadInput(t *testing.T) {
 			}
 		})
 	}
+	// A wrong type deep in a payload names its field (it said "the payload
+	// is a JSON string").
+	wz := createIntegration(t, e, admin, map[string]any{"name": "wz", "kind": "wazuh"})
+	p := e.do(req{Method: "POST", Path: "/api/v1/intake/wazuh", Token: wz.Token, Raw: true,
+		Body: []byte(`{"rule":{"level":"ten","description":"sshd: brute force"},"agent":{"name":"web-1"}}`)}).want(t, 400).Problem(t)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "rule.level" || !strings.Contains(p.Errors[0].Message, "must be a number") {
+		t.Errorf("rule.level as a word: %+v", p)
+	}
+
 	// A disabled integration's token is refused; others keep working.
 	dis := true
 	e.do(req{Method: "PATCH", Path: fmt.Sprintf("/api/v1/integrations/%d", gr.Integration.ID), Token: admin, Body: vigil.IntegrationUpdate{Disabled: &dis}}).want(t, http.StatusOK)
@@ -234,5 +243,30 @@ func TestIntakeRetryIsIdempotent(t *testing.T) {
 	}
 	if ids[0] != ids[1] {
 		t.Errorf("TheHive alert created twice: ids %v", ids)
+	}
+}
+
+// TestIntakeUnreadableTime: an alert whose start time cannot be read is
+// taken in with the time it was received, and says why in its warnings,
+// in the API.
+func TestIntakeUnreadableTime(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.user(vigil.RoleAdmin)
+	responder, _ := e.user(vigil.RoleResponder)
+	am := createIntegration(t, e, admin, map[string]any{"name": "am", "kind": "alertmanager"})
+	var res vigil.IngestResult
+	e.do(req{Method: "POST", Path: "/api/v1/intake/alertmanager", Token: am.Token, Raw: true, Body: []byte(`{"version":"4","status":"firing",
+		"alerts":[{"status":"firing","labels":{"alertname":"DiskFull"},"startsAt":"yesterday","fingerprint":"0123456789abcdef"}]}`)}).
+		want(t, http.StatusOK).JSON(t, &res)
+	if res.Created != 1 {
+		t.Fatalf("ingest: %+v", res)
+	}
+	var a vigil.Alert
+	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/alerts/%d", res.AlertIDs[0]), Token: responder}).want(t, http.StatusOK).JSON(t, &a)
+	if len(a.Warnings) != 1 || a.Warnings[0].Field != "startsAt" || !strings.Contains(a.Warnings[0].Message, `"yesterday"`) {
+		t.Errorf("warnings: %+v", a.Warnings)
+	}
+	if a.StartedAt.IsZero() || !a.StartedAt.Equal(a.FirstSeen) {
+		t.Errorf("started %v, first seen %v: want the time received", a.StartedAt, a.FirstSeen)
 	}
 }

@@ -68,7 +68,6 @@ func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 			Description: firstOf(a.Annotations["description"], a.Annotations["message"], a.Annotations["summary"]),
 			SourceRef:   a.Fingerprint,
 			URL:         firstOf(a.GeneratorURL, a.PanelURL, a.DashboardURL),
-			At:          parseTime(a.StartsAt),
 			// The labels name hosts and addresses; the raw JSON is the
 			// alert as the tool sent it, re-encoded from the fields of the
 			// documented format (so not decoded twice on the hot path).
@@ -77,9 +76,10 @@ func amAlerts(p *amPayload, tool string) ([]*vigil.AlertInput, error) {
 				in.Raw, _ = json.Marshal(a)
 			},
 		}
+		in.At = readTime(in, "startsAt", a.StartsAt)
 		if a.Status == "resolved" {
 			in.Status = vigil.AlertResolved
-			in.EndedAt = parseTime(a.EndsAt)
+			in.EndedAt = readTime(in, "endsAt", a.EndsAt)
 		}
 		if s, ok := vigil.ParseAlertSeverity(firstOf(a.Labels["severity"], a.Labels["priority"], a.Labels["level"])); ok {
 			in.Severity = s
@@ -165,9 +165,7 @@ func parseSplunk(body []byte) ([]*vigil.AlertInput, error) {
 	if s, ok := vigil.ParseAlertSeverity(firstOf(result["severity"], result["urgency"], result["priority"])); ok {
 		in.Severity = s
 	}
-	if t := parseTime(result["_time"]); !t.IsZero() {
-		in.At = t
-	}
+	in.At = readTime(in, "result._time", result["_time"])
 	in.Observables = observablesFromLabels(result, sortedKeys(result))
 	return []*vigil.AlertInput{in}, nil
 }
@@ -193,9 +191,9 @@ type wazuhAlert struct {
 	Timestamp string `json:"timestamp"`
 	ID        string `json:"id"`
 	Rule      *struct {
-		Level       json.Number `json:"level"`
-		Description string      `json:"description"`
-		ID          string      `json:"id"`
+		Level       any    `json:"level"` // a number; checked by wazuhLevel
+		Description string `json:"description"`
+		ID          string `json:"id"`
 	} `json:"rule"`
 	FullLog string `json:"full_log"`
 }
@@ -207,6 +205,9 @@ func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
 	}
 	if w.Rule == nil || (w.Rule.Description == "" && w.Rule.ID == "") {
 		return nil, vigil.Invalid("rule", "This is not a Wazuh alert: it has no rule with a description.")
+	}
+	if err := wazuhLevel(&w.Rule.Level); err != nil {
+		return nil, err
 	}
 	tree, err := decodeAny(body)
 	if err != nil {
@@ -220,12 +221,12 @@ func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
 		Title:       firstOf(w.Rule.Description, "Wazuh rule "+w.Rule.ID),
 		Description: w.FullLog,
 		SourceRef:   w.ID,
-		At:          parseTime(w.Timestamp),
 		Labels:      labels,
 		Raw:         json.RawMessage(body),
 	}
-	if lvl, err := strconv.Atoi(w.Rule.Level.String()); err == nil {
-		in.Severity = WazuhSeverity(lvl)
+	in.At = readTime(in, "timestamp", w.Timestamp)
+	if lvl, ok := w.Rule.Level.(float64); ok {
+		in.Severity = WazuhSeverity(int(lvl))
 	}
 	// The agent first: it is the host the alert is about.
 	var obs []vigil.ObservableInput
@@ -241,6 +242,41 @@ func parseWazuh(body []byte) ([]*vigil.AlertInput, error) {
 	}
 	in.Observables = append(obs, observablesFromLabels(labels, rest)...)
 	return []*vigil.AlertInput{in}, nil
+}
+
+// wazuhLevel checks rule.level, decoded as any (go-json names no field
+// for a type error inside a json.Number): a number, or a string holding
+// one, which it leaves as a float64; absent, nil.
+func wazuhLevel(v *any) error {
+	switch x := (*v).(type) {
+	case nil, float64:
+		return nil
+	case string:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			*v = f
+			return nil
+		}
+	}
+	return vigil.Invalid("rule.level", "In a Wazuh alert, rule.level must be a number (the rule's level, 0 to 15), not %s.", jsonKind(*v))
+}
+
+// jsonKind names the JSON type of a value decoded as any, with the value
+// when it is short and plain.
+func jsonKind(v any) string {
+	switch x := v.(type) {
+	case string:
+		if len(x) <= 40 && vigil.PlainText(x, false) {
+			return fmt.Sprintf("the JSON string %q", x)
+		}
+		return "a JSON string"
+	case bool:
+		return "true or false"
+	case []any:
+		return "a JSON array"
+	case map[string]any:
+		return "a JSON object"
+	}
+	return "a JSON number"
 }
 
 // WazuhSeverity maps a Wazuh rule level (0–15) to a severity: 12 and above
@@ -268,7 +304,7 @@ type theHiveAlert struct {
 	Severity     *int              `json:"severity"`
 	TLP          *int              `json:"tlp"`
 	PAP          *int              `json:"pap"`
-	Date         json.Number       `json:"date"`
+	Date         any               `json:"date"` // milliseconds since 1970; any: checked by the parser
 	Tags         []string          `json:"tags"`
 	ExternalLink string            `json:"externalLink"`
 	Observables  []theHiveArtifact `json:"observables"`
@@ -298,6 +334,11 @@ func parseTheHive(body []byte) ([]*vigil.AlertInput, error) {
 	if h.TLP != nil && (*h.TLP < 0 || *h.TLP > 4) {
 		p.Add("tlp", "TheHive TLP runs from 0 (white) to 3 (red).")
 	}
+	switch h.Date.(type) {
+	case nil, float64, string:
+	default:
+		p.Add("date", "In a TheHive alert, date must be a number (milliseconds since 1970), not %s.", jsonKind(h.Date))
+	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -319,10 +360,11 @@ func parseTheHive(body []byte) ([]*vigil.AlertInput, error) {
 	if h.TLP != nil {
 		in.TLP = TheHiveTLP(*h.TLP)
 	}
-	if h.Date != "" {
-		if f, err := h.Date.Float64(); err == nil && f > 0 {
-			in.At = unixTime(f)
-		}
+	switch d := h.Date.(type) {
+	case float64:
+		in.At = readTime(in, "date", strconv.FormatFloat(d, 'f', -1, 64))
+	case string:
+		in.At = readTime(in, "date", d)
 	}
 	for i, t := range h.Tags {
 		in.Labels["tags."+strconv.Itoa(i)] = t
@@ -361,12 +403,18 @@ func TheHiveTLP(n int) vigil.TLP {
 	return vigil.TLPRed
 }
 
-// TheHiveDataType maps TheHive's observable dataType to a Vigil type; ""
-// detects the type from the value.
+// TheHiveDataType maps TheHive's observable dataType to a Vigil type. An
+// "ip" is IPv4 or IPv6 by its value; a dataType Vigil has no type for
+// ("other", a custom one) takes the type its value looks like, but a value
+// only a "hash" observable is read as a digest: TheHive's analyst said what
+// it is, and hex digits called "other" are as often an ID.
 func TheHiveDataType(dt, value string) vigil.ObservableType {
 	switch strings.ToLower(dt) {
 	case "ip":
-		return ""
+		if t, ok := vigil.DetectObservableType(value); ok && (t == vigil.ObsIPv4 || t == vigil.ObsIPv6) {
+			return t
+		}
+		return vigil.ObsOtherText
 	case "domain":
 		return vigil.ObsDomain
 	case "fqdn", "hostname":
@@ -388,7 +436,7 @@ func TheHiveDataType(dt, value string) vigil.ObservableType {
 	case "mac":
 		return vigil.ObsMAC
 	}
-	if t, ok := vigil.DetectObservableType(value); ok {
+	if t, ok := vigil.DetectObservableType(value); ok && !isHashType(t) {
 		return t
 	}
 	return vigil.ObsOtherText

@@ -7,7 +7,9 @@ package intake
 
 import (
 	"bytes"
+	"fmt"
 	json "github.com/goccy/go-json"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,22 +174,55 @@ func stringEnd(body []byte, i int) int {
 }
 
 // decode unmarshals body into v, turning type errors into field-level
-// problems ("alerts[0].startsAt: want a string").
+// problems: `alerts[0].startsAt must be a string, not a JSON number`.
+// A wrong type deep in a payload names its field, so the message says what
+// to fix; only a payload that is not an object at all is "not a …".
+// (go-json names no field for a type error inside a value that decodes
+// itself, such as json.Number: the format structs hold none.)
 func decode(body []byte, v any, what string) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		if se, ok := err.(*json.SyntaxError); ok {
-			return vigil.Errorf(vigil.EINVALID, "The request body is not valid JSON: %s (at byte %d).", se.Error(), se.Offset)
-		}
-		if te, ok := err.(*json.UnmarshalTypeError); ok {
-			field := te.Field
-			if field == "" {
-				return vigil.Errorf(vigil.EINVALID, "This is not %s: the payload is a JSON %s, not an object.", what, te.Value)
-			}
-			return vigil.Invalid(field, "This is not %s: %s is a JSON %s where %s expects %s.", what, field, te.Value, what, typeName(te.Type.String()))
-		}
-		return vigil.Errorf(vigil.EINVALID, "This is not %s: %v.", what, err)
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if se, ok := err.(*json.SyntaxError); ok {
+		return vigil.Errorf(vigil.EINVALID, "The request body is not valid JSON: %s (at byte %d).", se.Error(), se.Offset)
+	}
+	if te, ok := err.(*json.UnmarshalTypeError); ok {
+		switch {
+		case te.Field == "" && te.Type == reflect.TypeOf(v).Elem():
+			return vigil.Errorf(vigil.EINVALID, "This is not %s: the payload is a JSON %s, not an object.", what, te.Value)
+		case te.Field == "":
+			return vigil.Errorf(vigil.EINVALID, "This is not %s: a field is a JSON %s where %s is expected.", what, te.Value, typeName(te.Type.String()))
+		}
+		field := problemField(te.Field)
+		return vigil.Invalid(field, "In %s, %s must be %s, not a JSON %s.", what, field, typeName(te.Type.String()), te.Value)
+	}
+	return vigil.Errorf(vigil.EINVALID, "This is not %s: %v.", what, err)
+}
+
+// problemField writes go-json's path of a field ("alerts.0.startsAt") the
+// way Vigil's problems name fields: "alerts[0].startsAt".
+func problemField(path string) string {
+	if !strings.ContainsAny(path, "0123456789") {
+		return path
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(path, ".") {
+		switch {
+		case i > 0 && isDigits(part):
+			b.WriteString("[" + part + "]")
+		case i > 0:
+			b.WriteString("." + part)
+		default:
+			b.WriteString(part)
+		}
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
 }
 
 func typeName(t string) string {
@@ -208,24 +243,44 @@ func typeName(t string) string {
 
 // parseTime reads the times tools send: RFC 3339 with or without
 // fractions, Unix seconds or milliseconds. Zero and Go's zero time (which
-// Alertmanager sends as endsAt "0001-01-01T00:00:00Z") read as zero.
-func parseTime(s string) time.Time {
+// Alertmanager sends as endsAt "0001-01-01T00:00:00Z") read as zero, as
+// does an empty s; ok is false when s is none of these.
+func parseTime(s string) (t time.Time, ok bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}
+		return time.Time{}, true
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			if t.Year() <= 1 {
-				return time.Time{}
+				return time.Time{}, true
 			}
-			return t.UTC()
+			return t.UTC(), true
 		}
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 {
-		return unixTime(f)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f < 1e15 {
+		if f == 0 {
+			return time.Time{}, true
+		}
+		return unixTime(f), true
 	}
-	return time.Time{}
+	return time.Time{}, false
+}
+
+// readTime reads the time in field of a's payload. One it cannot read is a
+// warning on the alert, which takes the time it is received instead (the
+// store's now, as for a time not given): an alert is not refused, nor its
+// time silently replaced, for a "yesterday" in startsAt.
+func readTime(a *vigil.AlertInput, field, s string) time.Time {
+	t, ok := parseTime(s)
+	if !ok {
+		if len(s) > 64 {
+			s = strings.ToValidUTF8(s[:64], "") + "…"
+		}
+		a.Warnings = append(a.Warnings, vigil.FieldError{Field: field,
+			Message: fmt.Sprintf("%s %q is not a time Vigil reads (RFC 3339, or seconds or milliseconds since 1970); the time the alert was received is used instead.", field, s)})
+	}
+	return t
 }
 
 // unixTime reads seconds or, for values past the year 5000 in seconds,
@@ -240,7 +295,8 @@ func unixTime(f float64) time.Time {
 
 // fieldTypes types observables by the names of the fields that hold them,
 // matched on the last part of a dotted name, lower-cased. "" detects the
-// type of the value (an IP field may hold IPv4 or IPv6).
+// type of the value (an IP field may hold IPv4 or IPv6). Digests are typed
+// by vigil.HashField, the one rule of which fields may hold them.
 var fieldTypes = map[string]vigil.ObservableType{
 	"ip": "", "srcip": "", "dstip": "", "src_ip": "", "dst_ip": "", "source_ip": "", "destination_ip": "",
 	"client_ip": "", "clientip": "", "remote_addr": "", "remote_ip": "", "ipaddress": "", "ip_address": "",
@@ -249,9 +305,6 @@ var fieldTypes = map[string]vigil.ObservableType{
 	"user": vigil.ObsUser, "username": vigil.ObsUser, "user_name": vigil.ObsUser, "srcuser": vigil.ObsUser,
 	"dstuser": vigil.ObsUser, "src_user": vigil.ObsUser, "dest_user": vigil.ObsUser, "account": vigil.ObsUser,
 	"url": vigil.ObsURL, "uri": vigil.ObsURL, "domain": vigil.ObsDomain, "fqdn": vigil.ObsDomain,
-	"md5": vigil.ObsMD5, "sha1": vigil.ObsSHA1, "sha256": vigil.ObsSHA256, "sha512": vigil.ObsSHA512,
-	"md5_after": vigil.ObsMD5, "sha1_after": vigil.ObsSHA1, "sha256_after": vigil.ObsSHA256,
-	"hash": vigil.ObsHash, "file_hash": vigil.ObsHash,
 	"email": vigil.ObsEmail, "mail": vigil.ObsEmail, "sender": vigil.ObsEmail, "recipient": vigil.ObsEmail,
 	"mac": vigil.ObsMAC, "mac_address": vigil.ObsMAC,
 }
@@ -262,8 +315,7 @@ var parentTypes = map[string]vigil.ObservableType{
 	"host.name": vigil.ObsHostname, "agent.name": vigil.ObsHostname, "host.hostname": vigil.ObsHostname,
 	"user.name": vigil.ObsUser, "source.ip": "", "destination.ip": "", "client.ip": "", "server.ip": "",
 	"host.ip": "", "agent.ip": "", "source.address": "", "destination.address": "", "url.full": vigil.ObsURL,
-	"url.original": vigil.ObsURL, "file.hash.md5": vigil.ObsMD5, "file.hash.sha1": vigil.ObsSHA1,
-	"file.hash.sha256": vigil.ObsSHA256, "dns.question.name": vigil.ObsDomain, "file.name": vigil.ObsFileName,
+	"url.original": vigil.ObsURL, "dns.question.name": vigil.ObsDomain, "file.name": vigil.ObsFileName,
 	"user.email": vigil.ObsEmail,
 }
 
@@ -276,10 +328,11 @@ func observablesFromLabels(labels map[string]string, keys []string) []vigil.Obse
 		if v == "" {
 			continue
 		}
-		lk := strings.ToLower(k)
-		t, ok := lookupFieldType(lk)
+		t, ok := lookupFieldType(strings.ToLower(k))
 		if !ok {
-			continue
+			if t, ok = vigil.HashField(k); !ok {
+				continue
+			}
 		}
 		if t == vigil.ObsHostname {
 			v = stripPort(v)
@@ -290,7 +343,8 @@ func observablesFromLabels(labels map[string]string, keys []string) []vigil.Obse
 		}
 		for _, part := range splitValues(v) {
 			if t == "" {
-				if dt, ok := vigil.DetectObservableType(part); ok {
+				// An address field: whatever else it holds, not a digest.
+				if dt, ok := vigil.DetectObservableType(part); ok && !isHashType(dt) {
 					out = append(out, vigil.ObservableInput{Type: dt, Value: part})
 				}
 				continue
@@ -332,6 +386,15 @@ func lookupFieldType(k string) (vigil.ObservableType, bool) {
 	}
 	t, ok := fieldTypes[last]
 	return t, ok
+}
+
+// isHashType reports whether t is a digest's type.
+func isHashType(t vigil.ObservableType) bool {
+	switch t {
+	case vigil.ObsMD5, vigil.ObsSHA1, vigil.ObsSHA256, vigil.ObsSHA512, vigil.ObsHash:
+		return true
+	}
+	return false
 }
 
 // splitValues splits a field that lists several values with commas.

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,6 +45,9 @@ func parse(t *testing.T, kind vigil.IntegrationKind, name string) []*vigil.Alert
 		a.PrepareObservables()
 		if a.Fingerprint == "" || a.Title == "" || a.Severity == "" || a.TLP == "" {
 			t.Errorf("%s alert %d not prepared: %+v", name, i, a)
+		}
+		if len(a.Warnings) > 0 {
+			t.Errorf("%s alert %d: warnings %v", name, i, a.Warnings)
 		}
 	}
 	return alerts
@@ -445,5 +449,193 @@ func TestLookupFieldType(t *testing.T) {
 	}
 	if got, _ := lookupFieldType("xhost.name"); got == vigil.ObsHostname && fieldTypes["name"] != vigil.ObsHostname {
 		t.Error(`"xhost.name" typed as "host.name"`)
+	}
+}
+
+const (
+	testMD5    = "d41d8cd98f00b204e9800998ecf8427e"
+	testSHA1   = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+	testSHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+)
+
+// hashes returns the digests among a's observables.
+func hashes(a *vigil.AlertInput) []vigil.ObservableInput {
+	var out []vigil.ObservableInput
+	for _, o := range a.Observables {
+		if isHashType(o.Type) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// TestHashesOnlyWhereNamed: digests come from fields that may hold them
+// (by name, or by the format's definition) and from text where a label
+// names them; identifiers that look like digests (TheHive's sourceRef,
+// Kibana's alert uuid, a fingerprint) yield none.
+func TestHashesOnlyWhereNamed(t *testing.T) {
+	thehive := integration(vigil.IntegrationTheHive)
+	body := func(desc string, obs ...string) []byte {
+		return fmt.Appendf(nil, `{"type":"edr","source":"x","sourceRef":%q,"title":"Malware","description":%q,"observables":[%s]}`,
+			testMD5, desc, strings.Join(obs, ","))
+	}
+	elastic := &vigil.Integration{ID: 1, Name: "siem", Kind: vigil.IntegrationElastic, Mapping: vigil.FieldMapping{
+		Title: "kibana.alert.rule.name", Fingerprint: "kibana.alert.uuid", Time: "@timestamp",
+		Observables: map[string]vigil.ObservableType{"kibana.alert.uuid": "", "process.hash.sha256": ""}}}
+	elastic.Normalize()
+	for _, tt := range []struct {
+		name string
+		in   *vigil.Integration
+		body []byte
+		want []vigil.ObservableInput
+	}{
+		// thehive4py's example: sourceRef is uuid.uuid4().hex.
+		{"thehive4py sourceRef", thehive, fixture(t, "thehive-alert-observables.json"), nil},
+		{"kibana.alert.uuid", elastic, fixture(t, "elastic-alert.json"), nil},
+		{"wazuh syscheck", integration(vigil.IntegrationWazuh), fixture(t, "wazuh-syscheck.json"), []vigil.ObservableInput{
+			{Type: vigil.ObsMD5, Value: testMD5}, {Type: vigil.ObsSHA1, Value: testSHA1}, {Type: vigil.ObsSHA256, Value: testSHA256}}},
+		{"labelled in the description", thehive, body("Dropper seen. SHA256: " + testSHA256), []vigil.ObservableInput{{Type: vigil.ObsSHA256, Value: testSHA256}}},
+		{"bare in the description", thehive, body("Dropper seen: " + testSHA256 + " in /tmp."), nil},
+		{"hash observable", thehive, body("", `{"dataType":"hash","data":"`+testSHA1+`"}`), []vigil.ObservableInput{{Type: vigil.ObsSHA1, Value: testSHA1}}},
+		{"other observable", thehive, body("", `{"dataType":"other","data":"`+testSHA1+`"}`), nil},
+		{"alertmanager labels", integration(vigil.IntegrationAlertmanager), fmt.Appendf(nil,
+			`{"version":"4","alerts":[{"labels":{"alertname":"Malware","request_id":%q,"fingerprint":%q,"file_sha1":%q},"annotations":{"description":"md5=%s"},"fingerprint":"0123456789abcdef"}]}`,
+			testSHA1, testSHA256, testSHA1, testMD5),
+			[]vigil.ObservableInput{{Type: vigil.ObsSHA1, Value: testSHA1}, {Type: vigil.ObsMD5, Value: testMD5}}},
+		{"mapped hash field", elastic, fmt.Appendf(nil, `{"kibana.alert.rule.name":"x","kibana.alert.uuid":%q,"process":{"hash":{"sha256":%q}},"event":{"id":%q}}`,
+			testSHA256, testSHA256, testMD5), []vigil.ObservableInput{{Type: vigil.ObsSHA256, Value: testSHA256}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			alerts, err := Parse(tt.in, tt.body)
+			if err != nil {
+				t.Fatalf("Parse: %v %v", err, vigil.ErrorFields(err))
+			}
+			a := alerts[0]
+			a.PrepareObservables()
+			if got := hashes(a); !slices.Equal(got, tt.want) {
+				t.Errorf("hashes = %v, want %v (all: %v)", got, tt.want, a.Observables)
+			}
+		})
+	}
+	// What the thehive4py example names is still found.
+	a := parse(t, vigil.IntegrationTheHive, "thehive-alert-observables.json")[0]
+	if !hasObservable(a, vigil.ObsIPv4, "1.2.3.4") || !hasObservable(a, vigil.ObsDomain, "example.com") {
+		t.Errorf("observables: %v", a.Observables)
+	}
+}
+
+// TestOneTypePerValue: a value found under two types is kept once, under
+// the type the field it came from gives it.
+func TestOneTypePerValue(t *testing.T) {
+	body := `{"version":"4","alerts":[{"labels":{"alertname":"NodeDown","instance":"api-7.example.com:9100"},
+		"annotations":{"description":"api-7.example.com stopped answering; see docs.example.org"},"fingerprint":"0123456789abcdef"}]}`
+	alerts, err := Parse(integration(vigil.IntegrationAlertmanager), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alerts[0]
+	a.PrepareObservables()
+	want := []vigil.ObservableInput{{Type: vigil.ObsHostname, Value: "api-7.example.com"}, {Type: vigil.ObsDomain, Value: "docs.example.org"}}
+	if !slices.Equal(a.Observables, want) {
+		t.Errorf("observables = %v, want %v", a.Observables, want)
+	}
+	// Wazuh: the agent is a host; the same name in the log is that host.
+	w := parse(t, vigil.IntegrationWazuh, "wazuh-sshd.json")[0]
+	seen := map[string]vigil.ObservableType{}
+	for _, o := range w.Observables {
+		if t0, ok := seen[o.Value]; ok {
+			t.Errorf("%q is both %s and %s", o.Value, t0, o.Type)
+		}
+		seen[o.Value] = o.Type
+	}
+}
+
+// TestWrongTypeNamesTheField: a typed field of any format holding the
+// wrong JSON type is a problem naming that field, however deep it is, not
+// "the payload is a JSON string".
+func TestWrongTypeNamesTheField(t *testing.T) {
+	for _, tt := range []struct {
+		kind  vigil.IntegrationKind
+		body  string
+		field string
+		says  string
+	}{
+		{vigil.IntegrationWazuh, `{"rule":{"level":"ten","description":"x"}}`, "rule.level", "must be a number"},
+		{vigil.IntegrationWazuh, `{"rule":{"level":{"n":10},"description":"x"}}`, "rule.level", "must be a number"},
+		{vigil.IntegrationWazuh, `{"rule":{"level":[10],"description":"x"}}`, "rule.level", "must be a number"},
+		{vigil.IntegrationWazuh, `{"rule":{"level":5,"description":7}}`, "rule.description", "must be a string"},
+		{vigil.IntegrationWazuh, `{"timestamp":5,"rule":{"level":5,"description":"x"}}`, "timestamp", "must be a string"},
+		{vigil.IntegrationWazuh, `{"rule":"sshd"}`, "rule", "must be an object"},
+		{vigil.IntegrationAlertmanager, `{"version":"4","alerts":[{"labels":{"a":"b"},"startsAt":5}]}`, "alerts[0].startsAt", "must be a string"},
+		{vigil.IntegrationAlertmanager, `{"version":"4","alerts":[{"labels":{"a":"b"}},{"labels":{"severity":2}}]}`, "alerts[1].labels.severity", "must be a string"},
+		{vigil.IntegrationAlertmanager, `{"version":4,"alerts":[]}`, "version", "must be a string"},
+		{vigil.IntegrationGrafana, `{"alerts":[{"labels":{"a":"b"},"values":{"A":"high"}}]}`, "alerts[0].values.A", "must be a number"},
+		{vigil.IntegrationGrafana, `{"orgId":"main","alerts":[]}`, "orgId", "must be a number"},
+		{vigil.IntegrationSplunk, `{"sid":"x","result":[1]}`, "result", "must be an object"},
+		{vigil.IntegrationSplunk, `{"sid":5}`, "sid", "must be a string"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","severity":"high"}`, "severity", "must be a number"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","date":{"ms":1}}`, "date", "must be a number"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","tags":"x"}`, "tags", "must be an array"},
+		{vigil.IntegrationTheHive, `{"type":"a","source":"b","sourceRef":"c","title":"t","observables":[{"dataType":"ip","data":"1.2.3.4"},{"dataType":5}]}`, "observables[1].dataType", "must be a string"},
+	} {
+		_, err := Parse(integration(tt.kind), []byte(tt.body))
+		fields := vigil.ErrorFields(err)
+		if vigil.ErrorCode(err) != vigil.EINVALID || len(fields) != 1 || fields[0].Field != tt.field || !strings.Contains(fields[0].Message, tt.says) {
+			t.Errorf("%s %s: %v, want field %s saying %q", tt.kind, tt.body, err, tt.field, tt.says)
+		}
+	}
+	// A payload that is not an object at all is still said to be so.
+	_, err := Parse(integration(vigil.IntegrationWazuh), []byte(`"alert"`))
+	if !strings.Contains(vigil.ErrorMessage(err), "not an object") || len(vigil.ErrorFields(err)) != 0 {
+		t.Errorf("a string payload: %v", err)
+	}
+	// Levels as numbers or numeric strings still read.
+	for _, lvl := range []string{`12`, `"12"`} {
+		alerts, err := Parse(integration(vigil.IntegrationWazuh), []byte(`{"rule":{"level":`+lvl+`,"description":"x"}}`))
+		if err != nil || alerts[0].Severity != vigil.SeverityCritical {
+			t.Errorf("level %s: %v %v", lvl, err, alerts)
+		}
+	}
+}
+
+// TestUnreadableTimeIsAWarning: a time the parser cannot read does not
+// refuse the alert, nor is it replaced silently: the alert takes the time
+// it is received (a zero At) and says so in its warnings.
+func TestUnreadableTimeIsAWarning(t *testing.T) {
+	elastic := integration(vigil.IntegrationElastic)
+	for _, tt := range []struct {
+		kind   vigil.IntegrationKind
+		in     *vigil.Integration
+		body   string
+		fields []string
+	}{
+		{vigil.IntegrationAlertmanager, nil, `{"version":"4","alerts":[{"labels":{"alertname":"A"},"startsAt":"yesterday","fingerprint":"f1"}]}`, []string{"startsAt"}},
+		{vigil.IntegrationAlertmanager, nil, `{"version":"4","alerts":[{"status":"resolved","labels":{"alertname":"A"},"startsAt":"2026-03-01T09:00:00Z","endsAt":"soon","fingerprint":"f1"}]}`, []string{"endsAt"}},
+		{vigil.IntegrationGrafana, nil, `{"alerts":[{"labels":{"alertname":"A"},"startsAt":"-5"}]}`, []string{"startsAt"}},
+		{vigil.IntegrationWazuh, nil, `{"timestamp":"17/11/2022 19:17","rule":{"level":5,"description":"x"}}`, []string{"timestamp"}},
+		{vigil.IntegrationSplunk, nil, `{"sid":"s1","search_name":"x","result":{"_time":"now"}}`, []string{"result._time"}},
+		{vigil.IntegrationTheHive, nil, `{"type":"a","source":"b","sourceRef":"c","title":"t","date":"yesterday"}`, []string{"date"}},
+		{vigil.IntegrationElastic, elastic, `{"context":{"title":"t"},"date":"Tuesday"}`, []string{"date"}},
+	} {
+		in := tt.in
+		if in == nil {
+			in = integration(tt.kind)
+		}
+		alerts, err := Parse(in, []byte(tt.body))
+		if err != nil {
+			t.Errorf("%s %s: refused: %v", tt.kind, tt.body, err)
+			continue
+		}
+		a := alerts[0]
+		var fields []string
+		for _, w := range a.Warnings {
+			fields = append(fields, w.Field)
+			if !strings.Contains(w.Message, "received") {
+				t.Errorf("%s: warning %q does not say what was done instead", tt.kind, w.Message)
+			}
+		}
+		if !slices.Equal(fields, tt.fields) || !a.At.IsZero() && tt.fields[0] != "endsAt" || !a.EndedAt.IsZero() {
+			t.Errorf("%s %s: warnings %v, at %v, ended %v; want warnings on %v and zero times", tt.kind, tt.body, a.Warnings, a.At, a.EndedAt, tt.fields)
+		}
 	}
 }

@@ -68,9 +68,9 @@ func mappedAlert(item any, m *vigil.FieldMapping) (*vigil.AlertInput, error) {
 		Title:       get(m.Title),
 		Description: get(m.Description),
 		URL:         get(m.URL),
-		At:          parseTime(get(m.Time)),
 		Labels:      labels,
 	}
+	a.At = readTime(a, m.Time, get(m.Time))
 	if m.Title != "" && a.Title == "" {
 		return nil, vigil.Invalid(m.Title, "The alert has no %q, where this integration's mapping takes the title from.", m.Title)
 	}
@@ -95,8 +95,16 @@ func mappedAlert(item any, m *vigil.FieldMapping) (*vigil.AlertInput, error) {
 		if !ok {
 			continue
 		}
+		t := m.Observables[p]
+		_, hashField := vigil.HashField(p)
 		for _, s := range scalarStrings(v) {
-			a.Observables = append(a.Observables, vigil.ObservableInput{Type: m.Observables[p], Value: s})
+			// "Detect" finds a digest only in a field that may hold one.
+			if t == "" && !hashField {
+				if dt, ok := vigil.DetectObservableType(s); !ok || isHashType(dt) {
+					continue
+				}
+			}
+			a.Observables = append(a.Observables, vigil.ObservableInput{Type: t, Value: s})
 		}
 	}
 	a.Observables = append(a.Observables, observablesFromLabels(labels, sortedKeys(labels))...)

@@ -131,7 +131,8 @@ func testAlert(t *testing.T, open Opener) {
 		if got.Count != 3 || got.Status != vigil.AlertFiring || !got.LastSeen.Equal(c.now()) || got.Occurrence != 1 {
 			t.Errorf("after repeats: count %d status %s last %v occurrence %d", got.Count, got.Status, got.LastSeen, got.Occurrence)
 		}
-		// Resolved, then told again it is resolved.
+		// Resolved, then told again it is resolved: neither adds to the
+		// count, which counts firing notifications (it said 5 here).
 		tick(time.Minute)
 		if r := mustIngest(t, s, in, a(vigil.AlertResolved)); r.Resolved != 1 {
 			t.Fatalf("resolve: %+v", r)
@@ -140,8 +141,8 @@ func testAlert(t *testing.T, open Opener) {
 			t.Fatalf("resolved again: %+v", r)
 		}
 		got, _ = s.Alerts.FindAlertByID(responder, id)
-		if got.Status != vigil.AlertResolved || got.ResolvedAt == nil || got.Count != 5 {
-			t.Errorf("resolved: %+v", got)
+		if got.Status != vigil.AlertResolved || got.ResolvedAt == nil || got.Count != 3 || !got.LastSeen.Equal(c.now()) {
+			t.Errorf("resolved: count %d, want 3; %+v", got.Count, got)
 		}
 		// Firing again is a new occurrence of the same alert.
 		tick(time.Hour)
@@ -157,18 +158,66 @@ func testAlert(t *testing.T, open Opener) {
 			t.Errorf("occurrences: %+v %+v", got.Occurrences[0], got.Occurrences[1])
 		}
 		// A resolution of an alert never seen firing is a new alert,
-		// resolved from the start; told again, a repeat.
+		// resolved from the start, with no firing notification counted;
+		// told again, a repeat, still not counted.
 		late := alertIn(in, "fp-late", "Seen only resolved", vigil.SeverityLow, vigil.AlertResolved, nil)
 		if r := mustIngest(t, s, in, late); r.Created != 1 || r.Resolved != 0 {
 			t.Fatalf("new resolved: %+v", r)
 		} else if r2 := mustIngest(t, s, in, late); r2.Repeated != 1 || r2.AlertIDs[0] != r.AlertIDs[0] {
 			t.Fatalf("new resolved, again: %+v", r2)
-		} else if a, _ := s.Alerts.FindAlertByID(responder, r.AlertIDs[0]); a.Status != vigil.AlertResolved || a.Count != 2 || a.ResolvedAt == nil {
+		} else if a, _ := s.Alerts.FindAlertByID(responder, r.AlertIDs[0]); a.Status != vigil.AlertResolved || a.Count != 0 || a.ResolvedAt == nil {
 			t.Errorf("new resolved: %+v", a)
 		}
 		// The instance label became an observable.
 		if len(got.Observables) == 0 || got.Observables[0].Value != "10.1.2.3" {
 			t.Errorf("observables: %+v", got.Observables)
+		}
+	})
+
+	t.Run("Warnings", func(t *testing.T) {
+		// What intake could not read is kept with the alert: the warnings
+		// of the notification that raised it, then of the one that
+		// resolved it; firing again starts the occurrence's afresh.
+		mk := func(status vigil.AlertStatus, w ...vigil.FieldError) *vigil.AlertInput {
+			a := alertIn(in, "fp-warn", "Unreadable times", vigil.SeverityLow, status, nil)
+			a.Warnings = w
+			return a
+		}
+		start := vigil.FieldError{Field: "startsAt", Message: `startsAt "yesterday" is not a time Vigil reads.`}
+		end := vigil.FieldError{Field: "endsAt", Message: `endsAt "soon" is not a time Vigil reads.`}
+		id := mustIngest(t, s, in, mk(vigil.AlertFiring, start)).AlertIDs[0]
+		check := func(when string, want ...vigil.FieldError) {
+			t.Helper()
+			got, err := s.Alerts.FindAlertByID(responder, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Warnings, want) {
+				t.Errorf("%s: warnings %v, want %v", when, got.Warnings, want)
+			}
+			list, err := s.Alerts.FindAlerts(responder, vigil.AlertFilter{IntegrationID: in.ID, Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range list {
+				if a.ID == id && !slices.Equal(a.Warnings, want) {
+					t.Errorf("%s: listed with warnings %v, want %v", when, a.Warnings, want)
+				}
+			}
+		}
+		check("raised", start)
+		tick(time.Second)
+		mustIngest(t, s, in, mk(vigil.AlertFiring)) // a repeat changes nothing
+		check("repeated", start)
+		mustIngest(t, s, in, mk(vigil.AlertResolved, end))
+		check("resolved", start, end)
+		tick(time.Minute)
+		mustIngest(t, s, in, mk(vigil.AlertFiring))
+		check("fired again")
+		// An alert without warnings has none.
+		clean := mustIngest(t, s, in, alertIn(in, "fp-clean", "Readable", vigil.SeverityLow, vigil.AlertFiring, nil)).AlertIDs[0]
+		if got, _ := s.Alerts.FindAlertByID(responder, clean); got == nil || got.Warnings != nil {
+			t.Errorf("clean alert: %+v", got)
 		}
 	})
 
@@ -233,7 +282,7 @@ func testAlert(t *testing.T, open Opener) {
 		}
 		a, _ := s.Alerts.FindAlertByID(responder, ids[0])
 		x, _ := s.Alerts.FindAlertByID(responder, ids[4])
-		if a.Count != 3 || x.Status != vigil.AlertResolved || x.Count != 2 {
+		if a.Count != 3 || x.Status != vigil.AlertResolved || x.Count != 1 { // b-x fired once
 			t.Errorf("counts: open %d, b-x %s %d", a.Count, x.Status, x.Count)
 		}
 		// Concurrent requests are merged into shared writes; every one of
@@ -502,7 +551,8 @@ func testAlertIsolation(t *testing.T, open Opener) {
 
 // testAlertTwoInstances: two instances on one database raise the same new
 // alerts at the same moments, firing or already resolved; each request
-// succeeds, and each alert is stored once, with every notification counted.
+// succeeds, and each alert is stored once, with every firing notification
+// counted (and no resolution).
 func testAlertTwoInstances(t *testing.T, open Opener) {
 	s := open(t)
 	if s.Twin == nil {
@@ -546,8 +596,12 @@ func testAlertTwoInstances(t *testing.T, open Opener) {
 		for _, a := range list {
 			total += a.Count
 		}
-		if len(list) != alerts || total != 2*alerts*per {
-			t.Errorf("%s: %d alerts with %d notifications, want %d with %d", status, len(list), total, alerts, 2*alerts*per)
+		want := int64(2 * alerts * per) // every firing notification; resolutions are not counted
+		if status == vigil.AlertResolved {
+			want = 0
+		}
+		if len(list) != alerts || total != want {
+			t.Errorf("%s: %d alerts with %d notifications, want %d with %d", status, len(list), total, alerts, want)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func TestAlertTriage(t *testing.T) {
 	}
 
 	alerts, err := intake.Parse(in, []byte(`{"version":"4","status":"firing","alerts":[
-		{"status":"firing","labels":{"alertname":"DiskFull","instance":"10.0.0.7:9100","severity":"warning"},"annotations":{"summary":"Disk full on db-7"},"fingerprint":"aaa"},
+		{"status":"firing","labels":{"alertname":"DiskFull","instance":"10.0.0.7:9100","severity":"warning"},"annotations":{"summary":"Disk full on db-7"},"startsAt":"yesterday","fingerprint":"aaa"},
 		{"status":"firing","labels":{"alertname":"Backups","severity":"critical"},"annotations":{"summary":"Backups failing"},"fingerprint":"bbb"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -80,11 +80,18 @@ func TestAlertTriage(t *testing.T) {
 		t.Errorf("dismissed view:\n%s", excerpt(body))
 	}
 
-	// The alert page shows the observable and the raw JSON.
+	// The alert page shows the observable, the raw JSON, and the start
+	// time intake could not read.
 	resp, body = rita.get(fmt.Sprintf("/alerts/%d", res.AlertIDs[0]))
 	wantStatus(t, resp, body, http.StatusOK)
 	if !strings.Contains(body, "10.0.0.7") || !strings.Contains(body, "Raw JSON") {
 		t.Errorf("alert page:\n%s", excerpt(body))
+	}
+	if !strings.Contains(body, "1 firing notification since") {
+		t.Errorf("alert page lacks the count:\n%s", excerpt(body))
+	}
+	if !strings.Contains(body, `id="h-warn"`) || !strings.Contains(body, "<code>startsAt</code>") || !strings.Contains(body, "&#34;yesterday&#34;") {
+		t.Errorf("alert page lacks the warning:\n%s", excerpt(body))
 	}
 
 	// Promote the other group from its page.

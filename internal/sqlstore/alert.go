@@ -63,7 +63,8 @@ func (tx *Tx) loadGroup(id int64) (*vigil.AlertGroup, error) {
 const (
 	alertLastSeen = `CASE WHEN p.last_seen > a.last_seen THEN p.last_seen ELSE a.last_seen END`
 	alertColumns  = `a.id, a.integration_id, n.name, n.kind, a.group_id, g.incident_id, a.fingerprint, a.status, a.title, a.description,
-	a.severity, a.tlp, a.source_ref, a.url, a.labels, a.count + COALESCE(p.n, 0), a.occurrence, a.started_at, a.first_seen, ` + alertLastSeen + `, a.resolved_at`
+	a.severity, a.tlp, a.source_ref, a.url, a.labels, a.count + COALESCE(p.n, 0), a.occurrence, a.started_at, a.first_seen, ` + alertLastSeen + `, a.resolved_at,
+	a.warnings`
 	alertFrom = ` FROM alerts a JOIN integrations n ON n.id = a.integration_id JOIN alert_groups g ON g.id = a.group_id
 	LEFT JOIN (SELECT alert_id, CAST(SUM(n) AS BIGINT) AS n, MAX(last_seen) AS last_seen FROM alert_repeats GROUP BY alert_id) p ON p.alert_id = a.id`
 )
@@ -73,7 +74,7 @@ func scanAlert(r rowScanner, extra ...any) (*vigil.Alert, error) {
 	var sev int
 	dest := []any{&a.ID, &a.IntegrationID, &a.IntegrationName, &a.Kind, &a.GroupID, scanNullInt(&a.IncidentID), &a.Fingerprint,
 		&a.Status, &a.Title, &a.Description, &sev, &a.TLP, &a.SourceRef, &a.URL, scanJSON(&a.Labels), &a.Count, &a.Occurrence,
-		scanTime(&a.StartedAt), scanTime(&a.FirstSeen), scanTime(&a.LastSeen), scanNullTime(&a.ResolvedAt)}
+		scanTime(&a.StartedAt), scanTime(&a.FirstSeen), scanTime(&a.LastSeen), scanNullTime(&a.ResolvedAt), scanJSON(&a.Warnings)}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}

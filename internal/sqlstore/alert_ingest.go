@@ -210,7 +210,7 @@ func (tx *Tx) ingestAlert(in *vigil.Integration, a *vigil.AlertInput, res *vigil
 // again after it was resolved.
 func (tx *Tx) ingestFiring(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult, notFiring bool) (id, gid int64, err error) {
 	if !notFiring {
-		if id, gid, ok, err := tx.repeatAlert(in, a, ` AND status = 'firing'`); err != nil {
+		if id, gid, ok, err := tx.repeatAlert(in, a); err != nil {
 			return 0, 0, err
 		} else if ok {
 			res.Repeated++
@@ -241,8 +241,8 @@ func (tx *Tx) ingestFiring(in *vigil.Integration, a *vigil.AlertInput, res *vigi
 	occ++
 	if _, err := tx.exec(`UPDATE alerts SET status = 'firing', occurrence = ?, count = count + 1, group_id = ?, title = ?,
 		description = ?, severity = ?, tlp = ?, source_ref = ?, url = ?, labels = ?, raw = ?, started_at = ?, last_seen = ?,
-		resolved_at = NULL WHERE id = ?`, occ, g.id, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
-		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, id); err != nil {
+		resolved_at = NULL, warnings = ? WHERE id = ?`, occ, g.id, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
+		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, warningsArg(a.Warnings), id); err != nil {
 		return 0, 0, fmt.Errorf("refire alert: %w", err)
 	}
 	if err := tx.addOccurrence(id, occ, g.id, a); err != nil {
@@ -256,29 +256,39 @@ func (tx *Tx) ingestFiring(in *vigil.Integration, a *vigil.AlertInput, res *vigi
 }
 
 // ingestResolved takes a resolution: of a firing alert, of one already
-// resolved (counted as a repeat), or of one never seen firing (a new alert,
-// resolved from the start).
+// resolved (a repeat in the result), or of one never seen firing (a new
+// alert, resolved from the start). None adds to the alert's count, which
+// counts firing notifications: how long and how loudly it fired.
 func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vigil.IngestResult) (id, gid int64, err error) {
 	var occ int
+	var warnings []vigil.FieldError
 	ended := endTime(a, tx.now)
-	err = tx.queryRow(`UPDATE alerts SET status = 'resolved', count = count + 1, last_seen = ?, resolved_at = ?
-		WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id, occurrence`,
-		tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ)
+	err = tx.queryRow(`UPDATE alerts SET status = 'resolved', last_seen = ?, resolved_at = ?
+		WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id, occurrence, warnings`,
+		tx.now, ended, in.ID, a.Fingerprint).Scan(&id, &gid, &occ, scanJSON(&warnings))
 	if err == nil {
 		if _, err := tx.exec(`UPDATE alert_occurrences SET resolved_at = ? WHERE alert_id = ? AND n = ?`, ended, id, occ); err != nil {
 			return 0, 0, fmt.Errorf("resolve occurrence: %w", err)
+		}
+		if len(a.Warnings) > 0 {
+			// The occurrence's warnings: its start's, and now its end's.
+			if _, err := tx.exec(`UPDATE alerts SET warnings = ? WHERE id = ?`, warningsArg(append(warnings, a.Warnings...)), id); err != nil {
+				return 0, 0, fmt.Errorf("resolve alert: %w", err)
+			}
 		}
 		res.Resolved++
 		return id, gid, nil
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, fmt.Errorf("resolve alert: %w", err)
 	}
-	if id, gid, ok, err := tx.repeatAlert(in, a, ` AND status <> 'firing'`); err != nil {
-		return 0, 0, err
-	} else if ok {
-		// Told again that it is resolved.
+	// Told again that it is resolved: heard of, not counted.
+	err = tx.queryRow(`UPDATE alerts SET last_seen = ? WHERE integration_id = ? AND fingerprint = ? AND status <> 'firing'
+		RETURNING id, group_id`, tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
+	if err == nil {
 		res.Repeated++
 		return id, gid, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, fmt.Errorf("repeat resolution: %w", err)
 	}
 	g, id, created, err := tx.newAlert(in, a)
 	if err != nil {
@@ -294,10 +304,10 @@ func (tx *Tx) ingestResolved(in *vigil.Integration, a *vigil.AlertInput, res *vi
 }
 
 // repeatAlert counts a repeat of a's alert, if the integration has one
-// (and it meets cond, "" or " AND …").
-func (tx *Tx) repeatAlert(in *vigil.Integration, a *vigil.AlertInput, cond string) (id, gid int64, ok bool, err error) {
+// firing.
+func (tx *Tx) repeatAlert(in *vigil.Integration, a *vigil.AlertInput) (id, gid int64, ok bool, err error) {
 	err = tx.queryRow(`UPDATE alerts SET count = count + 1, last_seen = ?
-		WHERE integration_id = ? AND fingerprint = ?`+cond+` RETURNING id, group_id`, tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
+		WHERE integration_id = ? AND fingerprint = ? AND status = 'firing' RETURNING id, group_id`, tx.now, in.ID, a.Fingerprint).Scan(&id, &gid)
 	switch {
 	case err == nil:
 		return id, gid, true, nil
@@ -323,16 +333,19 @@ func (tx *Tx) newAlert(in *vigil.Integration, a *vigil.AlertInput) (g *groupRow,
 // occurrence and its observables; created is false, and nothing written,
 // if the integration already has an alert with a's fingerprint.
 func (tx *Tx) insertAlert(in *vigil.Integration, a *vigil.AlertInput, gid int64) (id int64, created bool, err error) {
+	// count is the firing notifications: none yet for an alert first
+	// heard of resolved.
 	var resolved any
+	count := 1
 	if a.Status == vigil.AlertResolved {
-		resolved = tx.db.timeArg(endTime(a, tx.now))
+		resolved, count = tx.db.timeArg(endTime(a, tx.now)), 0
 	}
 	err = tx.queryRow(`INSERT INTO alerts (integration_id, group_id, fingerprint, status, title, description, severity, tlp,
-		source_ref, url, labels, raw, count, occurrence, started_at, first_seen, last_seen, resolved_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)
+		source_ref, url, labels, raw, count, occurrence, started_at, first_seen, last_seen, resolved_at, warnings)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
 		ON CONFLICT (integration_id, fingerprint) DO NOTHING RETURNING id`,
 		in.ID, gid, a.Fingerprint, a.Status, a.Title, a.Description, a.Severity.Rank(), a.TLP, a.SourceRef, a.URL,
-		mustJSON(a.Labels), rawArg(a), startTime(a, tx.now), tx.now, tx.now, resolved).Scan(&id)
+		mustJSON(a.Labels), rawArg(a), count, startTime(a, tx.now), tx.now, tx.now, resolved, warningsArg(a.Warnings)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	} else if err != nil {
@@ -359,6 +372,15 @@ func endTime(a *vigil.AlertInput, now time.Time) time.Time {
 		return now
 	}
 	return vigil.TruncateTime(a.EndedAt)
+}
+
+// warningsArg is an alert's warnings as stored: NULL when there are none,
+// as for nearly every alert.
+func warningsArg(w []vigil.FieldError) any {
+	if len(w) == 0 {
+		return nil
+	}
+	return mustJSON(w)
 }
 
 func rawArg(a *vigil.AlertInput) any {

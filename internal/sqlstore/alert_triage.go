@@ -254,7 +254,7 @@ func (tx *Tx) feedIncident(g *vigil.AlertGroup, alerts []*vigil.Alert, incidentI
 			fmt.Fprintf(&b, "\n… and %d more.", len(alerts)-i)
 			break
 		}
-		fmt.Fprintf(&b, "\n- Alert #%d (%s, %s, seen %d times): %s", a.ID, a.Severity, a.Status, a.Count, a.Title)
+		fmt.Fprintf(&b, "\n- Alert #%d (%s, %s, %d firing notifications): %s", a.ID, a.Severity, a.Status, a.Count, a.Title)
 	}
 	var obs []vigil.ObservableInput
 	if len(alerts) > 0 {
