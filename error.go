@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes. Each selects an HTTP status at the edge and tells callers what
@@ -19,7 +20,15 @@ const (
 	ETOOMANY        = "too_many"        // throttled; try again later
 	EPRECONDITION   = "precondition"    // a required precondition (If-Match, version) is missing
 	ETOOLARGE       = "too_large"       // the request or file is larger than allowed
+	EUNAVAILABLE    = "unavailable"     // the store did not answer (down, restarting, too slow); retry later
+	ESTORAGEFULL    = "storage_full"    // the disk the store or the evidence folder writes to is full
 )
+
+// DefaultRetryAfter is how long a client is told to wait before it tries
+// an EUNAVAILABLE request again, unless the error says otherwise: long
+// enough for a database restart or a failover to be over, short enough
+// that nobody gives up.
+const DefaultRetryAfter = 5 * time.Second
 
 // Error is an application error. Message is always safe to show to the user;
 // anything that is not an *Error is treated as EINTERNAL and shown as
@@ -28,6 +37,11 @@ type Error struct {
 	Code    string       // one of the E* constants
 	Message string       // safe to show
 	Fields  []FieldError // the input fields at fault, if any
+	// RetryAfter, for EUNAVAILABLE, is when to try again (0: the
+	// default, DefaultRetryAfter).
+	RetryAfter time.Duration
+	// Err is the cause, for the log; it is never shown.
+	Err error
 }
 
 // FieldError names one input field at fault and says what is wrong with it.
@@ -39,6 +53,9 @@ type FieldError struct {
 
 // Error implements the error interface.
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("vigil error: code=%s message=%s: %v", e.Code, e.Message, e.Err)
+	}
 	if len(e.Fields) == 0 {
 		return fmt.Sprintf("vigil error: code=%s message=%s", e.Code, e.Message)
 	}
@@ -51,6 +68,10 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("vigil error: code=%s message=%s fields=[%s]", e.Code, e.Message, b.String())
 }
+
+// Unwrap returns the cause, so that errors.Is and errors.As see through
+// an *Error to the driver or system error it classifies.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and a formatted, user-safe message.
 func Errorf(code string, format string, args ...any) *Error {
@@ -85,6 +106,24 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// Wrap returns an *Error with code and a user-safe message whose cause,
+// for the log, is err.
+func Wrap(err error, code, msg string) *Error { return &Error{Code: code, Message: msg, Err: err} }
+
+// RetryAfter returns how long a client should wait before trying err's
+// request again: for EUNAVAILABLE, the error's RetryAfter or
+// DefaultRetryAfter; 0 for anything else.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != EUNAVAILABLE {
+		return 0
+	}
+	if e.RetryAfter > 0 {
+		return e.RetryAfter
+	}
+	return DefaultRetryAfter
 }
 
 // ErrorFields returns the field errors of the first *Error in err's chain.
@@ -144,6 +183,10 @@ func HTTPStatus(code string) int {
 		return 429 // Too Many Requests
 	case ENOTIMPLEMENTED:
 		return 501 // Not Implemented
+	case EUNAVAILABLE:
+		return 503 // Service Unavailable, with Retry-After
+	case ESTORAGEFULL:
+		return 507 // Insufficient Storage
 	}
 	return 500
 }
