@@ -1,6 +1,7 @@
 package vigil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -111,6 +112,19 @@ func ErrorMessage(err error) string {
 // Wrap returns an *Error with code and a user-safe message whose cause,
 // for the log, is err.
 func Wrap(err error, code, msg string) *Error { return &Error{Code: code, Message: msg, Err: err} }
+
+// TimedOut returns err as EUNAVAILABLE when it is not an *Error and a
+// deadline caused it: a request's deadline for its store work that ran
+// out outside the store (waiting for an intake slot, say), which is the
+// same fault as one that ran out inside it. Other errors come back as
+// they are.
+func TimedOut(err error) error {
+	var e *Error
+	if err == nil || errors.As(err, &e) || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return Wrap(err, EUNAVAILABLE, "The server did not finish in time. Try again shortly.")
+}
 
 // RetryAfter returns how long a client should wait before trying err's
 // request again: for EUNAVAILABLE, the error's RetryAfter or

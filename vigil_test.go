@@ -1,6 +1,7 @@
 package vigil_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -277,6 +278,19 @@ func TestRetryAfter(t *testing.T) {
 	}
 	if got, want := vigil.ErrorMessage(err), "Try again."; got != want {
 		t.Errorf("ErrorMessage = %q, want %q", got, want)
+	}
+}
+
+func TestTimedOut(t *testing.T) {
+	if got := vigil.ErrorCode(vigil.TimedOut(fmt.Errorf("acquire: %w", context.DeadlineExceeded))); got != vigil.EUNAVAILABLE {
+		t.Errorf("a deadline: code %q, want %q", got, vigil.EUNAVAILABLE)
+	}
+	nf := vigil.Errorf(vigil.ENOTFOUND, "Gone.")
+	if got := vigil.TimedOut(nf); got != error(nf) {
+		t.Errorf("an *Error came back as %v", got)
+	}
+	if got := vigil.ErrorCode(vigil.TimedOut(context.Canceled)); got != vigil.EINTERNAL {
+		t.Errorf("a cancellation: code %q, want %q", got, vigil.EINTERNAL)
 	}
 }
 

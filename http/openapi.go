@@ -26,6 +26,7 @@ type op struct {
 	Media            string         // the success body's media type; default application/json
 	Upload           map[string]any // a multipart/form-data request body of this schema
 	Binary           bool           // the success body is bytes of type Media, not JSON
+	Long             bool           // exports or imports: ExportTimeout, not StoreTimeout (see Long)
 }
 
 // param is a query parameter.
@@ -70,7 +71,11 @@ func (s *Server) writeErrors(h apiHandler) http.HandlerFunc {
 
 // api registers an API route and its operation.
 func (s *Server) api(pattern string, h apiHandler, o op) {
-	s.mux.HandleFunc(pattern, s.writeErrors(h))
+	if o.Long {
+		s.mux.Handle(pattern, Long(s.writeErrors(h)))
+	} else {
+		s.mux.HandleFunc(pattern, s.writeErrors(h))
+	}
 	method, path, _ := strings.Cut(pattern, " ")
 	s.apiRoutes = append(s.apiRoutes, apiRoute{method: method, path: path, op: o})
 }
