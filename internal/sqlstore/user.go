@@ -255,5 +255,5 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, current, next s
 // start to decide whether to create the first administrator.
 func (s *UserService) CountUsers(ctx context.Context) (n int, err error) {
 	err = s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	return n, err
+	return n, s.db.formatError(err)
 }
