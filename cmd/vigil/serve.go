@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -42,6 +43,10 @@ type ServeConfig struct {
 	// SMTPCA is a PEM file of extra CAs that SMTP servers' certificates
 	// may chain to (a private relay's).
 	SMTPCA string
+	// StoreTimeout is the deadline of a request's store work, and
+	// ExportTimeout that of exports and imports and of a background job's
+	// write (0: vigilhttp's defaults).
+	StoreTimeout, ExportTimeout time.Duration
 }
 
 // Main is a running Vigil server: the store and the HTTP server, wired by
@@ -81,10 +86,25 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	metrics := vigilhttp.NewMetrics()
 	store.Observe = metrics.ObserveStore
+	store.OnStorage = func(volume string, full bool, err error) {
+		metrics.ObserveStorage(volume, full)
+		if full {
+			// Once per episode: the alert an operator must act on.
+			m.Logger.Error("disk full: writes fail until space is freed; reads go on, /readyz answers 503",
+				"volume", volume, "err", err)
+			return
+		}
+		m.Logger.Info("disk has room again: writes resume", "volume", volume)
+	}
 	srv := vigilhttp.NewServer(store.Services(), m.Logger)
 	srv.Addr = m.Config.Addr
-	srv.Ready = store.Ping
+	srv.Ready = store.Ready
 	srv.Metrics = metrics
+	srv.StoreTimeout, srv.ExportTimeout = m.Config.StoreTimeout, m.Config.ExportTimeout
+	// A write with no caller's deadline (a background job's) is given up
+	// as an export would be: long enough for any job, short enough that a
+	// connection that stopped answering is replaced.
+	store.WriteTimeout = cmp.Or(m.Config.ExportTimeout, vigilhttp.DefaultExportTimeout)
 	srv.SecureCookies = m.Config.SecureCookies
 	ui, err := web.New(store.Services(), m.Logger)
 	if err != nil {
@@ -237,6 +257,8 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.DurationVar(&cfg.ScheduleEvery, "schedule-every", 30*time.Second, "how often to queue reminders of reporting duties and tasks coming due")
 	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", 10*time.Second, "time limit of one notification attempt (SMTP session or webhook request)")
 	fs.StringVar(&cfg.SMTPCA, "smtp-ca", "", "PEM file of extra CA certificates for SMTP servers (a private relay's)")
+	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", vigilhttp.DefaultStoreTimeout, "deadline of a request's database work; past it the request answers 503 with Retry-After")
+	fs.DurationVar(&cfg.ExportTimeout, "export-timeout", vigilhttp.DefaultExportTimeout, "deadline of exports and imports (evidence, packages, reports, STIX, TAXII add) and of a background job's write")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling a benchmark)")
 	return &ffcli.Command{
 		Name: "serve", ShortUsage: "vigil serve [flags]", ShortHelp: "Run the Vigil server.",
