@@ -127,7 +127,10 @@ func formatError(err error) error {
 		if strings.HasPrefix(pgErr.Code, "08") {
 			return sqlstore.Unavailable(err)
 		}
-	case errors.As(err, &connectErr), pgconn.Timeout(err):
+	case errors.As(err, &connectErr):
+		return sqlstore.Unavailable(err)
+	case pgconn.Timeout(err) && !errors.Is(err, context.DeadlineExceeded):
+		// A deadline is the request's: the store says so itself.
 		return sqlstore.Unavailable(err)
 	}
 	return err

@@ -177,3 +177,25 @@ func TestDatabaseFull(t *testing.T) {
 		t.Errorf("OnStorage calls = %q, want %q", got, want)
 	}
 }
+
+// TestPoolExhausted: a read that finds no connection free within its
+// deadline is EUNAVAILABLE (503 with Retry-After), not an internal error.
+func TestPoolExhausted(t *testing.T) {
+	db := MustOpenDB(t)
+	db.Read.SetMaxOpenConns(1)
+	held, err := db.Read.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	ctx, cancel := context.WithTimeout(storetest.SystemContext(t), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = db.Services().Incidents.FindIncidentByID(ctx, 1)
+	if got, want := vigil.ErrorCode(err), vigil.EUNAVAILABLE; got != want {
+		t.Fatalf("ErrorCode = %q, want %q (err: %v)", got, want, err)
+	}
+	if vigil.RetryAfter(err) <= 0 || time.Since(start) > time.Second {
+		t.Errorf("retry hint %v, answered after %v", vigil.RetryAfter(err), time.Since(start))
+	}
+}
