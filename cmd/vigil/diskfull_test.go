@@ -99,16 +99,22 @@ func TestDiskFull(t *testing.T) {
 	filler := filepath.Join(data, "filler")
 	fillDisk(t, filler)
 
-	// Writes: 507 with a clear message. The first few may still fit in
-	// pages SQLite had already allocated.
-	var resp *http.Response
-	var body []byte
-	for i := range 50 {
-		resp, body = create(fmt.Sprintf("While full %d", i))
-		if resp.StatusCode != http.StatusCreated {
-			break
+	// untilFull repeats a write until it answers 507, filling again what
+	// a failed write gave back in between: the first few may still fit in
+	// pages SQLite or the file system had at hand.
+	untilFull := func(write func() (*http.Response, []byte)) (resp *http.Response, body []byte) {
+		t.Helper()
+		for range 50 {
+			if resp, body = write(); resp.StatusCode == http.StatusInsufficientStorage {
+				break
+			}
+			fillDisk(t, filler)
 		}
+		return resp, body
 	}
+	// Writes: 507 with a clear message.
+	i := 0
+	resp, body := untilFull(func() (*http.Response, []byte) { i++; return create(fmt.Sprintf("While full %d", i)) })
 	if resp.StatusCode != http.StatusInsufficientStorage {
 		t.Fatalf("create on a full disk: %d %s, want 507", resp.StatusCode, body)
 	}
@@ -121,18 +127,20 @@ func TestDiskFull(t *testing.T) {
 	}
 	// A page's form post: the error page, 507.
 	form := url.Values{"title": {"From the page"}, "severity": {"medium"}}
-	if resp, b := call("POST", "/incidents", "application/x-www-form-urlencoded", strings.NewReader(form.Encode())); resp.StatusCode != http.StatusInsufficientStorage ||
-		!strings.Contains(string(b), "disk is full") {
+	if resp, b := untilFull(func() (*http.Response, []byte) {
+		return call("POST", "/incidents", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	}); resp.StatusCode != http.StatusInsufficientStorage || !strings.Contains(string(b), "disk is full") {
 		t.Errorf("page post on a full disk: %d, want 507 saying the disk is full:\n%.400s", resp.StatusCode, b)
 	}
 	// An evidence upload: 507, for the evidence folder.
-	var up bytes.Buffer
-	mw := multipart.NewWriter(&up)
-	fw, _ := mw.CreateFormFile("file", "memory.img")
-	fw.Write(bytes.Repeat([]byte("0123456789abcdef"), 64<<10))
-	mw.Close()
-	if resp, b := call("POST", fmt.Sprintf("/api/v1/incidents/%d/evidence", first), mw.FormDataContentType(), &up); resp.StatusCode != http.StatusInsufficientStorage ||
-		!strings.Contains(string(b), "evidence folder") {
+	if resp, b := untilFull(func() (*http.Response, []byte) {
+		var up bytes.Buffer
+		mw := multipart.NewWriter(&up)
+		fw, _ := mw.CreateFormFile("file", "memory.img")
+		fw.Write(bytes.Repeat([]byte("0123456789abcdef"), 4<<10)) // 64 KiB: read whole before the answer
+		mw.Close()
+		return call("POST", fmt.Sprintf("/api/v1/incidents/%d/evidence", first), mw.FormDataContentType(), &up)
+	}); resp.StatusCode != http.StatusInsufficientStorage || !strings.Contains(string(b), "evidence folder") {
 		t.Errorf("evidence upload on a full disk: %d %s, want 507 naming the evidence folder", resp.StatusCode, b)
 	}
 	// Reads go on, in the API and the pages.
@@ -194,10 +202,10 @@ func TestDiskFull(t *testing.T) {
 	t.Logf("%d incidents acknowledged, all stored", len(stored))
 }
 
-// fillDisk writes path until its file system is full.
+// fillDisk appends to path until its file system is full.
 func fillDisk(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
