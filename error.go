@@ -1,9 +1,11 @@
 package vigil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes. Each selects an HTTP status at the edge and tells callers what
@@ -20,7 +22,15 @@ const (
 	EPRECONDITION   = "precondition"    // a required precondition (If-Match, version) is missing
 	ETOOLARGE       = "too_large"       // the request or file is larger than allowed
 	EIDEMPOTENCY    = "key_reused"      // an Idempotency-Key sent again with a different request
+	EUNAVAILABLE    = "unavailable"     // the store did not answer (down, restarting, too slow); retry later
+	ESTORAGEFULL    = "storage_full"    // the disk the store or the evidence folder writes to is full
 )
+
+// DefaultRetryAfter is how long a client is told to wait before it tries
+// an EUNAVAILABLE request again, unless the error says otherwise: long
+// enough for a database restart or a failover to be over, short enough
+// that nobody gives up.
+const DefaultRetryAfter = 5 * time.Second
 
 // Error is an application error. Message is always safe to show to the user;
 // anything that is not an *Error is treated as EINTERNAL and shown as
@@ -29,6 +39,11 @@ type Error struct {
 	Code    string       // one of the E* constants
 	Message string       // safe to show
 	Fields  []FieldError // the input fields at fault, if any
+	// RetryAfter, for EUNAVAILABLE, is when to try again (0: the
+	// default, DefaultRetryAfter).
+	RetryAfter time.Duration
+	// Err is the cause, for the log; it is never shown.
+	Err error
 }
 
 // FieldError names one input field at fault and says what is wrong with it.
@@ -40,6 +55,9 @@ type FieldError struct {
 
 // Error implements the error interface.
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("vigil error: code=%s message=%s: %v", e.Code, e.Message, e.Err)
+	}
 	if len(e.Fields) == 0 {
 		return fmt.Sprintf("vigil error: code=%s message=%s", e.Code, e.Message)
 	}
@@ -52,6 +70,10 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("vigil error: code=%s message=%s fields=[%s]", e.Code, e.Message, b.String())
 }
+
+// Unwrap returns the cause, so that errors.Is and errors.As see through
+// an *Error to the driver or system error it classifies.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and a formatted, user-safe message.
 func Errorf(code string, format string, args ...any) *Error {
@@ -86,6 +108,37 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// Wrap returns an *Error with code and a user-safe message whose cause,
+// for the log, is err.
+func Wrap(err error, code, msg string) *Error { return &Error{Code: code, Message: msg, Err: err} }
+
+// TimedOut returns err as EUNAVAILABLE when it is not an *Error and a
+// deadline caused it: a request's deadline for its store work that ran
+// out outside the store (waiting for an intake slot, say), which is the
+// same fault as one that ran out inside it. Other errors come back as
+// they are.
+func TimedOut(err error) error {
+	var e *Error
+	if err == nil || errors.As(err, &e) || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return Wrap(err, EUNAVAILABLE, "The server did not finish in time. Try again shortly.")
+}
+
+// RetryAfter returns how long a client should wait before trying err's
+// request again: for EUNAVAILABLE, the error's RetryAfter or
+// DefaultRetryAfter; 0 for anything else.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != EUNAVAILABLE {
+		return 0
+	}
+	if e.RetryAfter > 0 {
+		return e.RetryAfter
+	}
+	return DefaultRetryAfter
 }
 
 // ErrorFields returns the field errors of the first *Error in err's chain.
@@ -147,6 +200,10 @@ func HTTPStatus(code string) int {
 		return 429 // Too Many Requests
 	case ENOTIMPLEMENTED:
 		return 501 // Not Implemented
+	case EUNAVAILABLE:
+		return 503 // Service Unavailable, with Retry-After
+	case ESTORAGEFULL:
+		return 507 // Insufficient Storage
 	}
 	return 500
 }

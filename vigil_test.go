@@ -1,6 +1,9 @@
 package vigil_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -271,11 +274,52 @@ func TestHTTPStatus(t *testing.T) {
 	for code, want := range map[string]int{
 		"": 200, vigil.EINVALID: 400, vigil.EUNAUTHORIZED: 401, vigil.EFORBIDDEN: 403, vigil.ENOTFOUND: 404,
 		vigil.ECONFLICT: 409, vigil.ETOOLARGE: 413, vigil.EPRECONDITION: 428, vigil.ETOOMANY: 429,
-		vigil.ENOTIMPLEMENTED: 501, vigil.EIDEMPOTENCY: 422, vigil.EINTERNAL: 500, "no such code": 500,
+		vigil.ENOTIMPLEMENTED: 501, vigil.EIDEMPOTENCY: 422, vigil.EUNAVAILABLE: 503, vigil.ESTORAGEFULL: 507, vigil.EINTERNAL: 500, "no such code": 500,
 	} {
 		if got := vigil.HTTPStatus(code); got != want {
 			t.Errorf("HTTPStatus(%q) = %d, want %d", code, got, want)
 		}
+	}
+}
+
+// TestRetryAfter: only EUNAVAILABLE carries a retry hint, its own or the
+// default; an *Error's cause stays reachable for the log and errors.Is.
+func TestRetryAfter(t *testing.T) {
+	cause := errors.New("connection refused")
+	for _, tt := range []struct {
+		err  error
+		want time.Duration
+	}{
+		{vigil.Wrap(cause, vigil.EUNAVAILABLE, "Try again."), vigil.DefaultRetryAfter},
+		{&vigil.Error{Code: vigil.EUNAVAILABLE, Message: "Try again.", RetryAfter: time.Second}, time.Second},
+		{fmt.Errorf("create incident: %w", vigil.Wrap(cause, vigil.EUNAVAILABLE, "Try again.")), vigil.DefaultRetryAfter},
+		{vigil.Wrap(cause, vigil.ESTORAGEFULL, "The disk is full."), 0},
+		{vigil.Errorf(vigil.ETOOMANY, "Slow down."), 0},
+		{cause, 0},
+	} {
+		if got := vigil.RetryAfter(tt.err); got != tt.want {
+			t.Errorf("RetryAfter(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	err := vigil.Wrap(cause, vigil.EUNAVAILABLE, "Try again.")
+	if !errors.Is(err, cause) {
+		t.Error("errors.Is does not reach the cause")
+	}
+	if got, want := vigil.ErrorMessage(err), "Try again."; got != want {
+		t.Errorf("ErrorMessage = %q, want %q", got, want)
+	}
+}
+
+func TestTimedOut(t *testing.T) {
+	if got := vigil.ErrorCode(vigil.TimedOut(fmt.Errorf("acquire: %w", context.DeadlineExceeded))); got != vigil.EUNAVAILABLE {
+		t.Errorf("a deadline: code %q, want %q", got, vigil.EUNAVAILABLE)
+	}
+	nf := vigil.Errorf(vigil.ENOTFOUND, "Gone.")
+	if got := vigil.TimedOut(nf); got != error(nf) {
+		t.Errorf("an *Error came back as %v", got)
+	}
+	if got := vigil.ErrorCode(vigil.TimedOut(context.Canceled)); got != vigil.EINTERNAL {
+		t.Errorf("a cancellation: code %q, want %q", got, vigil.EINTERNAL)
 	}
 }
 

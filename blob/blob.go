@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -86,6 +87,20 @@ func (d *Dir) PutExpect(r io.Reader, max int64, want string) (vigil.Digests, err
 	return d.put(r, max, want)
 }
 
+// msgFull is the message of Put's answer when the folder's disk is full.
+const msgFull = "The evidence folder's disk is full, so the file was not stored. Reading evidence still works; an administrator must free space."
+
+// full turns an error that says the disk is full into vigil.ESTORAGEFULL.
+// EFBIG (a file larger than the process or the file system allows, as
+// under RLIMIT_FSIZE) counts too: either way this file cannot be stored
+// until an administrator acts.
+func full(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+		return vigil.Wrap(err, vigil.ESTORAGEFULL, msgFull)
+	}
+	return err
+}
+
 func (d *Dir) put(r io.Reader, max int64, want string) (vigil.Digests, error) {
 	tmp, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
 	if errors.Is(err, fs.ErrNotExist) {
@@ -94,7 +109,7 @@ func (d *Dir) put(r io.Reader, max int64, want string) (vigil.Digests, error) {
 		}
 	}
 	if err != nil {
-		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+		return vigil.Digests{}, full(fmt.Errorf("blob store: %w", err))
 	}
 	defer func() {
 		tmp.Close()
@@ -103,7 +118,7 @@ func (d *Dir) put(r io.Reader, max int64, want string) (vigil.Digests, error) {
 	s256, s1, m5 := sha256.New(), sha1.New(), md5.New()
 	n, err := io.Copy(io.MultiWriter(tmp, s256, s1, m5), io.LimitReader(r, max+1))
 	if err != nil {
-		return vigil.Digests{}, err
+		return vigil.Digests{}, full(err)
 	}
 	if n > max {
 		return vigil.Digests{}, vigil.ErrTooLarge
@@ -114,10 +129,10 @@ func (d *Dir) put(r io.Reader, max int64, want string) (vigil.Digests, error) {
 	dg := vigil.Digests{Size: n, SHA256: hex.EncodeToString(s256.Sum(nil)),
 		SHA1: hex.EncodeToString(s1.Sum(nil)), MD5: hex.EncodeToString(m5.Sum(nil))}
 	if err := tmp.Sync(); err != nil {
-		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+		return vigil.Digests{}, full(fmt.Errorf("blob store: %w", err))
 	}
 	if err := tmp.Close(); err != nil {
-		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+		return vigil.Digests{}, full(fmt.Errorf("blob store: %w", err))
 	}
 	p, _ := d.path(dg.SHA256)
 	if want != "" && dg.SHA256 != want {
@@ -126,13 +141,13 @@ func (d *Dir) put(r io.Reader, max int64, want string) (vigil.Digests, error) {
 	// Renamed over any copy already there: these bytes were just hashed,
 	// a stored copy may since have been damaged.
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+		return vigil.Digests{}, full(fmt.Errorf("blob store: %w", err))
 	}
 	if err := os.Chmod(tmp.Name(), 0o400); err != nil {
 		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {
-		return vigil.Digests{}, fmt.Errorf("blob store: %w", err)
+		return vigil.Digests{}, full(fmt.Errorf("blob store: %w", err))
 	}
 	return dg, syncDir(filepath.Dir(p))
 }

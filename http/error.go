@@ -32,18 +32,28 @@ type Problem struct {
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s", p.Status, p.Detail) }
 
 // error writes err as problem+json, logging it only if it is internal:
-// user errors are the user's business, internal ones are ours. A *Problem
-// is written as it stands.
+// user errors are the user's business, internal ones are ours; the store's
+// faults (503, 507) are logged as warnings, and a 503 carries Retry-After.
+// A *Problem is written as it stands.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if p, ok := errors.AsType[*Problem](err); ok {
 		s.problem(w, r, p)
 		return
 	}
+	err = vigil.TimedOut(err)
 	code := vigil.ErrorCode(err)
 	status := vigil.HTTPStatus(code)
-	if code == vigil.EINTERNAL {
+	switch code {
+	case vigil.EINTERNAL:
 		s.Logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path,
 			"request_id", vigil.RequestIDFromContext(r.Context()))
+	case vigil.EUNAVAILABLE, vigil.ESTORAGEFULL:
+		// The store's fault, not ours or the user's: a warning with the
+		// cause, once per request (the disk-full episode is logged at
+		// error level once, by its watcher).
+		s.Logger.WarnContext(r.Context(), "store fault", "code", code, "err", err, "method", r.Method, "path", r.URL.Path,
+			"request_id", vigil.RequestIDFromContext(r.Context()))
+		SetRetryAfter(w, err)
 	}
 	p := &Problem{
 		Status: status, Detail: vigil.ErrorMessage(err), Code: code, Errors: vigil.ErrorFields(err),
@@ -79,7 +89,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 
 func codeForStatus(status int) string {
 	for _, code := range []string{vigil.EINVALID, vigil.EUNAUTHORIZED, vigil.EFORBIDDEN, vigil.ENOTFOUND, vigil.ECONFLICT,
-		vigil.ETOOLARGE, vigil.EPRECONDITION, vigil.ETOOMANY, vigil.ENOTIMPLEMENTED} {
+		vigil.ETOOLARGE, vigil.EPRECONDITION, vigil.ETOOMANY, vigil.ENOTIMPLEMENTED, vigil.EUNAVAILABLE, vigil.ESTORAGEFULL} {
 		if vigil.HTTPStatus(code) == status {
 			return code
 		}

@@ -1,7 +1,9 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -23,12 +25,19 @@ func TestErrorWritesProblem(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", &Problem{Status: http.StatusPreconditionFailed, Code: vigil.ECONFLICT}), 412, vigil.ECONFLICT},
 		{vigil.Errorf(vigil.ENOTFOUND, "Not found."), 404, vigil.ENOTFOUND},
 		{fmt.Errorf("boom"), 500, vigil.EINTERNAL},
+		{vigil.Wrap(errors.New("connection refused"), vigil.EUNAVAILABLE, "Try again."), 503, vigil.EUNAVAILABLE},
+		{fmt.Errorf("wait for a slot: %w", context.DeadlineExceeded), 503, vigil.EUNAVAILABLE},
+		{vigil.Wrap(errors.New("no space left on device"), vigil.ESTORAGEFULL, "Disk full."), 507, vigil.ESTORAGEFULL},
 	} {
 		w := httptest.NewRecorder()
 		s.writeErrors(func(http.ResponseWriter, *http.Request) error { return tt.err })(w, httptest.NewRequest("GET", "/api/v1/x", nil))
 		var p Problem
 		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != tt.status || p.Status != tt.status || p.Code != tt.code {
 			t.Errorf("%v: status %d, body %s; want %d with code %q", tt.err, w.Code, w.Body, tt.status, tt.code)
+		}
+		// 503 says when to come back (vigil.DefaultRetryAfter); nothing else does.
+		if got, want := w.Header().Get("Retry-After"), map[bool]string{true: "5"}[tt.status == 503]; got != want {
+			t.Errorf("%v: Retry-After = %q, want %q", tt.err, got, want)
 		}
 	}
 }

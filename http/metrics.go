@@ -23,6 +23,8 @@ type Metrics struct {
 	intakeRequests *prometheus.CounterVec
 	intakeAlerts   *prometheus.CounterVec
 	jobs           *prometheus.CounterVec
+	storageFull    *prometheus.GaugeVec
+	storageEpisode *prometheus.CounterVec
 }
 
 // NewMetrics registers Vigil's metrics and the Go runtime's.
@@ -50,11 +52,31 @@ func NewMetrics() *Metrics {
 	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vigil_jobs_total", Help: "Background jobs run, by kind (event, deliver) and result (ok, retry, failed, lease_lost).",
 	}, []string{"kind", "result"})
-	m.Registry.MustRegister(m.requests, m.latency, m.store, m.intakeRequests, m.intakeAlerts, m.jobs,
+	m.storageFull = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "vigil_storage_full", Help: "1 while writes to a volume (database, evidence) fail because its disk is full; alert on it.",
+	}, []string{"volume"})
+	m.storageEpisode = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_storage_full_episodes_total", Help: "Times a volume's disk was found full.",
+	}, []string{"volume"})
+	for _, v := range []string{"database", "evidence"} {
+		m.storageFull.WithLabelValues(v) // present at 0 before any episode
+	}
+	m.Registry.MustRegister(m.requests, m.latency, m.store, m.intakeRequests, m.intakeAlerts, m.jobs, m.storageFull, m.storageEpisode,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_build_info", Help: "Always 1; the version label says which build.",
 			ConstLabels: prometheus.Labels{"version": vigil.Version}}, func() float64 { return 1 }))
 	return m
+}
+
+// ObserveStorage records that a volume's disk filled up (full) or takes
+// writes again; pass it, with a log line, as sqlstore.DB.OnStorage.
+func (m *Metrics) ObserveStorage(volume string, full bool) {
+	if full {
+		m.storageFull.WithLabelValues(volume).Set(1)
+		m.storageEpisode.WithLabelValues(volume).Inc()
+		return
+	}
+	m.storageFull.WithLabelValues(volume).Set(0)
 }
 
 // ObserveJob counts a background job's result.
@@ -106,16 +128,22 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// handleReadyz answers 200 only when the store answers within a second:
-// for load balancers, which should send traffic elsewhere until then.
+// handleReadyz answers 200 only when the store answers within a second
+// and no disk it writes to is full: for load balancers, which should send
+// traffic elsewhere until then.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	if s.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
 			s.Logger.Warn("not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
+			if vigil.ErrorCode(err) == vigil.ESTORAGEFULL {
+				w.Write([]byte("disk full: " + vigil.ErrorMessage(err) + "\n"))
+				return
+			}
 			w.Write([]byte("store unavailable\n"))
 			return
 		}

@@ -17,11 +17,14 @@ import (
 )
 
 // middleware wraps h with, from the outside in: request ID, security
-// headers, access log and metrics, panic recovery, and authentication.
+// headers, access log and metrics, the deadline for store work (which
+// authentication's session lookup is part of), panic recovery, and
+// authentication.
 func (s *Server) middleware(h http.Handler) http.Handler {
 	h = s.apiFallback(h)
 	h = s.authenticate(h)
 	h = s.recoverPanics(h)
+	h = s.storeDeadline(h)
 	h = s.logRequests(h)
 	h = crossOrigin(h)
 	h = securityHeaders(h)
@@ -158,8 +161,15 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 	})
 }
 
+// levelFor is the access log's level for a status. 503 and 507 say the
+// store is unavailable or its disk full: faults of the environment, which
+// the store's own alerts (the disk-full episode, /readyz) report; at
+// error level every request during an outage would drown the log.
 func levelFor(status int) slog.Level {
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable, status == http.StatusInsufficientStorage:
+		return slog.LevelWarn
+	case status >= 500:
 		return slog.LevelError
 	}
 	return slog.LevelInfo

@@ -29,6 +29,7 @@ type op struct {
 	// Idempotent routes create something and take an Idempotency-Key: a
 	// retry with the same key and request gets the first answer again.
 	Idempotent bool
+	Long       bool // exports or imports: ExportTimeout, not StoreTimeout (see Long)
 }
 
 // param is a query parameter.
@@ -77,7 +78,11 @@ func (s *Server) api(pattern string, h apiHandler, o op) {
 	if o.Idempotent {
 		hf = s.idempotent(hf, s.error)
 	}
-	s.mux.HandleFunc(pattern, hf)
+	if o.Long {
+		s.mux.Handle(pattern, Long(hf))
+	} else {
+		s.mux.HandleFunc(pattern, hf)
+	}
 	method, path, _ := strings.Cut(pattern, " ")
 	s.apiRoutes = append(s.apiRoutes, apiRoute{method: method, path: path, op: o})
 }

@@ -242,18 +242,18 @@ func (s *Server) routes() {
 	window := []param{{"from", "Start: a date (2026-09-01) or RFC 3339 time; default 90 days ago.", str(), false},
 		{"to", "End: a date (inclusive) or RFC 3339 time; default now.", str(), false},
 		{"exercises", "Exercises instead of real incidents.", boolean(), false}}
-	s.api("GET /api/v1/metrics/incidents", s.handleMetricsReport, op{ID: "getIncidentMetrics", Tag: "Metrics",
+	s.api("GET /api/v1/metrics/incidents", s.handleMetricsReport, op{ID: "getIncidentMetrics", Long: true, Tag: "Metrics",
 		Summary: "Time to detect, acknowledge, contain, recover and close (seconds: n, mean, median, p90, max), by type, severity, category, source and month; duties met on time; recurrence",
 		Query:   window, Resp: vigil.Metrics{}})
-	s.api("GET /api/v1/metrics/incidents.csv", s.handleMetricsCSV, op{ID: "exportIncidentMetrics", Tag: "Metrics",
+	s.api("GET /api/v1/metrics/incidents.csv", s.handleMetricsCSV, op{ID: "exportIncidentMetrics", Long: true, Tag: "Metrics",
 		Summary: "One row per incident: class, key times and each metric in hours", Query: window, Binary: true, Media: "text/csv"})
 
 	// Reports.
 	reportFormat := param{"format", "md (default), html or pdf.", enumOf([]string{"md", "html", "pdf"}), false}
-	s.api("GET /api/v1/incidents/{id}/report", s.incident(s.handleIncidentReport), op{ID: "getIncidentReport", Tag: "Reports",
+	s.api("GET /api/v1/incidents/{id}/report", s.incident(s.handleIncidentReport), op{ID: "getIncidentReport", Long: true, Tag: "Reports",
 		Summary: "The incident report: executive summary, key facts, impact, times, timeline, actions, duties and submissions, IOCs, evidence, lessons",
 		Query:   []param{reportFormat}, Binary: true, Media: "text/markdown, text/html, application/pdf"})
-	s.api("GET /api/v1/reports/management", s.handleManagementReport, op{ID: "getManagementReport", Tag: "Reports",
+	s.api("GET /api/v1/reports/management", s.handleManagementReport, op{ID: "getManagementReport", Long: true, Tag: "Reports",
 		Summary: "The management report of a month or quarter (or from/to): incidents, times, duties, recurrence, preparedness",
 		Query: append([]param{reportFormat, {"period", "month or quarter: the one containing at (default today).", enumOf([]string{"month", "quarter"}), false},
 			{"at", "A date in the month or quarter wanted.", str(), false}}, window...), Binary: true, Media: "text/markdown, text/html, application/pdf"})
@@ -261,19 +261,19 @@ func (s *Server) routes() {
 	// Evidence.
 	s.api("GET /api/v1/incidents/{id}/evidence", s.incident(s.handleEvidenceList), op{ID: "listEvidence", Tag: "Evidence",
 		Summary: "An incident's evidence, oldest first (listing is not logged as a view)", Resp: EvidenceList{}})
-	s.api("POST /api/v1/incidents/{id}/evidence", s.incident(s.handleEvidenceUpload), op{ID: "addEvidence", Tag: "Evidence",
+	s.api("POST /api/v1/incidents/{id}/evidence", s.incident(s.handleEvidenceUpload), op{ID: "addEvidence", Long: true, Tag: "Evidence",
 		Summary: "Upload a file as evidence (multipart/form-data, streamed; the file part last), with who collected it, when, from where and how",
 		Upload:  uploadSchema(), Resp: vigil.Evidence{}, Status: http.StatusCreated, Idempotent: true})
-	s.api("GET /api/v1/incidents/{id}/evidence/package", s.incident(s.handleEvidencePackage), op{ID: "exportEvidencePackage", Tag: "Evidence",
+	s.api("GET /api/v1/incidents/{id}/evidence/package", s.incident(s.handleEvidencePackage), op{ID: "exportEvidencePackage", Long: true, Tag: "Evidence",
 		Summary: "A zip of the incident's evidence files, manifest with hashes, custody logs and SHA256SUMS, checkable offline (logged as an export)",
 		Binary:  true, Media: "application/zip"})
 	s.api("GET /api/v1/evidence/{id}", s.handleEvidenceView, op{ID: "getEvidence", Tag: "Evidence",
 		Summary: "A piece of evidence and its chain of custody (logged as a view)", Resp: EvidenceView{}})
-	s.api("GET /api/v1/evidence/{id}/content", s.handleEvidenceContent, op{ID: "downloadEvidence", Tag: "Evidence",
+	s.api("GET /api/v1/evidence/{id}/content", s.handleEvidenceContent, op{ID: "downloadEvidence", Long: true, Tag: "Evidence",
 		Summary: "Download the file (logged); Repr-Digest carries its SHA-256", Binary: true, Media: "application/octet-stream"})
 	s.api("POST /api/v1/evidence/{id}/transfers", s.handleEvidenceTransfer, op{ID: "transferEvidence", Tag: "Evidence",
 		Summary: "Record handing the evidence to a named person or organisation", Body: vigil.Transfer{}, Resp: vigil.Evidence{}, Idempotent: true})
-	s.api("POST /api/v1/evidence/{id}/verify", s.handleEvidenceVerify, op{ID: "verifyEvidence", Tag: "Evidence",
+	s.api("POST /api/v1/evidence/{id}/verify", s.handleEvidenceVerify, op{ID: "verifyEvidence", Long: true, Tag: "Evidence",
 		Summary: "Hash the file again and check its custody log; the result is logged and kept", Resp: vigil.EvidenceCheck{}})
 	s.api("PUT /api/v1/evidence/{id}/hold", s.handleEvidenceHold, op{ID: "setLegalHold", Tag: "Evidence",
 		Summary: "Place or lift a legal hold, with the reason (managers, admins)", Body: LegalHold{}, Resp: vigil.Evidence{}})
@@ -281,7 +281,7 @@ func (s *Server) routes() {
 		Summary: "Delete the file (refused under legal hold); its record and custody log stay (managers, admins)",
 		Query:   []param{{"reason", "Why it is deleted (required).", str(), false}}, Status: http.StatusNoContent})
 
-	s.api("GET /api/v1/incidents/{id}/stix", s.incident(s.handleIncidentSTIX), op{ID: "exportIncidentSTIX", Tag: "Sharing",
+	s.api("GET /api/v1/incidents/{id}/stix", s.incident(s.handleIncidentSTIX), op{ID: "exportIncidentSTIX", Long: true, Tag: "Sharing",
 		Summary: "The incident as a STIX 2.1 bundle: identity, incident, observables, indicators for IOCs, sightings, TLP 2.0 markings",
 		Query: []param{
 			{"report", "Add a report object listing the bundle's objects.", boolean(), false},
@@ -372,7 +372,7 @@ func (s *Server) routes() {
 		Resp: AlertList{}})
 	s.api("GET /api/v1/alerts/{id}", s.handleAlertView, op{ID: "getAlert", Tag: "Alerts",
 		Summary: "An alert with its observables (and where else each was seen), occurrences and raw JSON", Resp: vigil.Alert{}})
-	s.api("GET /api/v1/audit/verify", s.handleAuditVerify, op{ID: "verifyAudit", Tag: "Audit", Summary: "Recompute the audit hash chain (admins)", Resp: vigil.AuditVerification{}})
+	s.api("GET /api/v1/audit/verify", s.handleAuditVerify, op{ID: "verifyAudit", Long: true, Tag: "Audit", Summary: "Recompute the audit hash chain (admins)", Resp: vigil.AuditVerification{}})
 }
 
 // apiFallback answers API requests that match no route with a problem
@@ -382,6 +382,10 @@ func (s *Server) apiFallback(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
 			h.ServeHTTP(w, r)
+			return
+		}
+		if sw, ok := w.(*statusWriter); ok && sw.route != "" {
+			h.ServeHTTP(w, r) // storeDeadline found the route
 			return
 		}
 		if _, pattern := s.mux.Handler(r); pattern != "" {

@@ -46,6 +46,10 @@ type Server struct {
 	// IntakeLimits bound the alert intake's requests in flight; zero
 	// values take the defaults. Set before the first request.
 	IntakeLimits IntakeLimits
+	// StoreTimeout is the deadline of a request's store work, and
+	// ExportTimeout that of the routes that export or import (see
+	// deadline.go); 0 takes DefaultStoreTimeout and DefaultExportTimeout.
+	StoreTimeout, ExportTimeout time.Duration
 
 	loginLimiter *ratelimit.Limiter
 	intakeGate   *intakeGate

@@ -52,11 +52,13 @@ func (s *Server) taxiiRoutes() {
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/manifest/{$}", s.writeTAXIIErrors(s.taxiiManifest))
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{$}", s.writeTAXIIErrors(s.taxiiGetObjects))
 	// Adding objects takes an Idempotency-Key, as the API's creates do.
-	m.HandleFunc("POST /taxii2/api/collections/{cid}/objects/{$}", s.idempotent(s.writeTAXIIErrors(s.taxiiAddObjects), s.taxiiFail))
+	m.Handle("POST /taxii2/api/collections/{cid}/objects/{$}", Long(s.idempotent(s.writeTAXIIErrors(s.taxiiAddObjects), s.taxiiFail)))
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.writeTAXIIErrors(s.taxiiGetObject))
 	m.HandleFunc("DELETE /taxii2/api/collections/{cid}/objects/{oid}/{$}", s.writeTAXIIErrors(s.taxiiDeleteObject))
 	m.HandleFunc("GET /taxii2/api/collections/{cid}/objects/{oid}/versions/{$}", s.writeTAXIIErrors(s.taxiiVersions))
-	s.mux.Handle("/taxii2/", s.taxiiGate(m))
+	// POST objects is an import, and marked Long; the other routes have
+	// the deadline of every API call (see storeDeadline).
+	s.mux.Handle("/taxii2/", nestedMux{Handler: s.taxiiGate(m), mux: m})
 }
 
 // taxiiGate does what every TAXII endpoint needs first: the trailing
@@ -194,8 +196,14 @@ func (s *Server) taxiiFail(w http.ResponseWriter, r *http.Request, err error) {
 		taxiiError(w, p.status, p.title, p.description)
 		return
 	}
+	err = vigil.TimedOut(err)
 	code := vigil.ErrorCode(err)
 	status := vigil.HTTPStatus(code)
+	if code == vigil.EUNAVAILABLE || code == vigil.ESTORAGEFULL {
+		s.Logger.WarnContext(r.Context(), "store fault", "code", code, "err", err, "path", r.URL.Path,
+			"request_id", vigil.RequestIDFromContext(r.Context()))
+		SetRetryAfter(w, err)
+	}
 	if status == http.StatusInternalServerError {
 		s.Logger.ErrorContext(r.Context(), "taxii", "path", r.URL.Path, "err", err)
 		taxiiError(w, status, "Internal error", "")

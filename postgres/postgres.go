@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,10 +49,20 @@ var Dialect = &sqlstore.Dialect{
 	// Group commit here too: the audit chain makes writes take turns at
 	// its head, and one WAL flush per group instead of per write is what
 	// lets them. Groups stay under the 64 subtransactions a backend caches.
-	GroupCommit: true,
-	MaxGroup:    32,
-	CopyRows:    copyRows,
-	LazyCommit:  `SET LOCAL synchronous_commit = off`,
+	GroupCommit:   true,
+	MaxGroup:      32,
+	GroupDeadline: true,
+	CopyRows:      copyRows,
+	LazyCommit:    `SET LOCAL synchronous_commit = off`,
+	// The group committer's session: a transaction of ours left idle,
+	// its client frozen or cut off, ends after writerIdleTimeout, which
+	// frees the audit chain's head for the other instances' writes; and
+	// where the server can (14 and later), a statement whose client went
+	// away is stopped within seconds instead of running on.
+	WriterSession: []string{
+		`SET idle_in_transaction_session_timeout = '` + writerIdleTimeout + `'`,
+		`SELECT set_config('client_connection_check_interval', '5s', false) WHERE current_setting('server_version_num')::int >= 140000`,
+	},
 	// One statement: what it deletes is what it adds, so instances that
 	// fold at once never add a repeat twice.
 	FoldRepeats: []string{
@@ -68,22 +80,58 @@ var Dialect = &sqlstore.Dialect{
 	},
 }
 
+// writerIdleTimeout is how long the group committer's transaction may sit
+// idle before the server ends it. Between two statements of a group there
+// is only Go code, milliseconds at most; a transaction idle for this long
+// has a client that stopped answering.
+const writerIdleTimeout = "30s"
+
 // SQLSTATE codes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
 const (
 	uniqueViolation     = "23505"
 	foreignKeyViolation = "23503"
+	diskFull            = "53100"
+	// The server cannot serve now: out of connections or resources,
+	// shutting down, starting up, or it cancelled the statement
+	// (statement_timeout, a cancel request) or ended an idle transaction.
+	insufficientResources    = "53000"
+	outOfMemory              = "53200"
+	tooManyConnections       = "53300"
+	queryCanceled            = "57014"
+	adminShutdown            = "57P01"
+	crashShutdown            = "57P02"
+	cannotConnectNow         = "57P03"
+	idleInTransactionTimeout = "25P03"
 )
 
-// formatError maps typed PostgreSQL errors to Vigil's codes.
+// formatError maps typed PostgreSQL errors to Vigil's codes: constraint
+// violations; a full disk; and the faults of a server that is down,
+// restarting, out of connections or cut off (connection exceptions are
+// SQLSTATE class 08).
 func formatError(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	var connectErr *pgconn.ConnectError
+	switch {
+	case errors.As(err, &pgErr):
 		switch pgErr.Code {
 		case uniqueViolation:
 			return vigil.Errorf(vigil.ECONFLICT, "That already exists.")
 		case foreignKeyViolation:
 			return vigil.Errorf(vigil.EINVALID, "That refers to something that does not exist.")
+		case diskFull:
+			return sqlstore.StorageFull(err)
+		case insufficientResources, outOfMemory, tooManyConnections, queryCanceled, adminShutdown, crashShutdown,
+			cannotConnectNow, idleInTransactionTimeout:
+			return sqlstore.Unavailable(err)
 		}
+		if strings.HasPrefix(pgErr.Code, "08") {
+			return sqlstore.Unavailable(err)
+		}
+	case errors.As(err, &connectErr):
+		return sqlstore.Unavailable(err)
+	case pgconn.Timeout(err) && !errors.Is(err, context.DeadlineExceeded):
+		// A deadline is the request's: the store says so itself.
+		return sqlstore.Unavailable(err)
 	}
 	return err
 }
@@ -107,6 +155,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
+	dialTimeouts(cfg)
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(MaxConns)
 	db.SetMaxIdleConns(MaxConns)
@@ -124,6 +173,27 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	return pg, nil
+}
+
+// ConnectTimeout bounds connecting to the server, unless the URL sets
+// connect_timeout: a server that accepts connections but never answers
+// (frozen, or behind a black hole) must not hold a request.
+const ConnectTimeout = 10 * time.Second
+
+// dialTimeouts sets how a connection to a server that stopped answering is
+// noticed. TCP keepalives probe an idle connection after 15 s and give it
+// up after three unanswered probes 5 s apart; on Linux, TCP_USER_TIMEOUT
+// gives up a connection whose sent data stays unacknowledged for 30 s
+// (instead of the kernel's ~15 minutes of retransmissions).
+func dialTimeouts(cfg *pgx.ConnConfig) {
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = ConnectTimeout
+	}
+	d := &net.Dialer{
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3},
+		Control:         userTimeout(30 * time.Second),
+	}
+	cfg.DialFunc = d.DialContext
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -84,7 +84,9 @@ var Dialect = &sqlstore.Dialect{
 	},
 }
 
-// formatError maps typed SQLite errors to Vigil's codes.
+// formatError maps typed SQLite errors to Vigil's codes: constraint
+// violations, and the faults (a full disk; a statement interrupted by its
+// deadline; a lock another process held past busy_timeout).
 func formatError(err error) error {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
@@ -93,6 +95,13 @@ func formatError(err error) error {
 			return vigil.Errorf(vigil.ECONFLICT, "That already exists.")
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return vigil.Errorf(vigil.EINVALID, "That refers to something that does not exist.")
+		}
+		// The primary code (the low byte) of an extended one.
+		switch e.Code() & 0xff {
+		case sqlite3.SQLITE_FULL:
+			return sqlstore.StorageFull(err)
+		case sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return sqlstore.Unavailable(err)
 		}
 	}
 	return err
@@ -164,6 +173,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db := &DB{DB: sqlstore.New(w, r, Dialect), Path: path}
+	db.DataDir = filepath.Dir(path) // probed during a disk-full episode
 	restart := func(ctx context.Context) (busy bool, err error) {
 		err = db.DB.BetweenWrites(ctx, func(ctx context.Context, conn *sql.Conn) error {
 			busy, err = restartWAL(ctx, conn)

@@ -136,7 +136,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	p.LiveMark = h.listMark(r)
+	p.LiveMark = h.listMark(r.Context())
 	return h.render(w, r, http.StatusOK, "incidents.html", p)
 }
 

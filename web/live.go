@@ -1,12 +1,14 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
 // Live updates are Server-Sent Events. Each stream checks a cheap mark of
@@ -22,13 +24,13 @@ func (h *Handler) incidentLive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.stream(w, r, func() (string, string, error) {
-		inc, err := h.Services.Incidents.FindIncidentByID(r.Context(), id)
+	h.stream(w, r, func(ctx context.Context) (string, string, error) {
+		inc, err := h.Services.Incidents.FindIncidentByID(ctx, id)
 		if err != nil {
 			return "", "", err
 		}
 		by := ""
-		page, err := h.Services.Timeline.FindTimeline(r.Context(), id, vigil.TimelineFilter{Limit: 1})
+		page, err := h.Services.Timeline.FindTimeline(ctx, id, vigil.TimelineFilter{Limit: 1})
 		if err == nil && len(page.Items) > 0 {
 			by = page.Items[0].ActorName
 		}
@@ -38,13 +40,13 @@ func (h *Handler) incidentLive(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listLive(w http.ResponseWriter, r *http.Request) error {
-	h.stream(w, r, func() (string, string, error) { return h.listMark(r), "", nil })
+	h.stream(w, r, func(ctx context.Context) (string, string, error) { return h.listMark(ctx), "", nil })
 	return nil
 }
 
 // listMark is the newest update among the incidents the actor may see.
-func (h *Handler) listMark(r *http.Request) string {
-	page, err := h.Services.Incidents.FindIncidents(r.Context(), vigil.IncidentFilter{Sort: vigil.SortUpdatedDesc, Limit: 1})
+func (h *Handler) listMark(ctx context.Context) string {
+	page, err := h.Services.Incidents.FindIncidents(ctx, vigil.IncidentFilter{Sort: vigil.SortUpdatedDesc, Limit: 1})
 	if err != nil || len(page.Items) == 0 {
 		return "0"
 	}
@@ -53,8 +55,11 @@ func (h *Handler) listMark(r *http.Request) string {
 
 // stream sends an event whenever mark changes from the client's last mark
 // (the "mark" query parameter the page was rendered with), until the
-// client goes away or the server shuts down.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, mark func() (string, string, error)) {
+// client goes away or the server shuts down. The stream has no deadline
+// (its route is marked vigilhttp.Stream); each check has the deadline of a
+// request's store work, and one that finds the store unavailable is
+// skipped: the next may find it back.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, mark func(context.Context) (string, string, error)) {
 	rc := http.NewResponseController(w)
 	// Live streams outlast the server's write timeout.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
@@ -72,8 +77,12 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, mark func() (st
 	defer tick.Stop()
 	idle := 0
 	for {
-		m, by, err := mark()
-		if err != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), vigilhttp.StoreTimeout(r))
+		m, by, err := mark(ctx)
+		cancel()
+		if c := vigil.ErrorCode(err); c == vigil.EUNAVAILABLE || c == vigil.ESTORAGEFULL {
+			m = last // no news; the keep-alive below goes on
+		} else if err != nil {
 			// Gone, or no longer visible: tell the page, and stop.
 			fmt.Fprintf(w, "event: gone\ndata: %s\n\n", vigil.ErrorMessage(err))
 			rc.Flush()

@@ -139,11 +139,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/tokens/{tid}/revoke", h.requireLogin(h.revokeToken))
 
 	mux.HandleFunc("GET /incidents", h.requireLogin(h.incidentList))
-	mux.HandleFunc("GET /incidents/live", h.requireLogin(h.listLive))
+	mux.Handle("GET /incidents/live", vigilhttp.Stream(h.requireLogin(h.listLive)))
 	mux.HandleFunc("GET /incidents/new", h.requireLogin(h.incidentNew))
 	mux.HandleFunc("POST /incidents", h.requireLogin(h.incidentCreate))
 	mux.HandleFunc("GET /incidents/{id}", h.requireLogin(h.incidentView))
-	mux.HandleFunc("GET /incidents/{id}/live", h.requireLogin(h.incidentLive))
+	mux.Handle("GET /incidents/{id}/live", vigilhttp.Stream(h.requireLogin(h.incidentLive)))
 	mux.HandleFunc("POST /incidents/{id}", h.requireLogin(h.incidentUpdate))
 	mux.HandleFunc("POST /incidents/{id}/transition", h.requireLogin(h.incidentTransition))
 	mux.HandleFunc("POST /incidents/{id}/notes", h.requireLogin(h.noteCreate))
@@ -156,7 +156,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/links/{lid}/delete", h.requireLogin(h.linkDelete))
 	mux.HandleFunc("POST /incidents/{id}/members", h.requireLogin(h.memberAdd))
 	mux.HandleFunc("POST /incidents/{id}/members/remove", h.requireLogin(h.memberRemove))
-	mux.HandleFunc("POST /incidents/{id}/evidence", h.requireLogin(h.evidenceUpload))
+	mux.Handle("POST /incidents/{id}/evidence", vigilhttp.Long(h.requireLogin(h.evidenceUpload)))
 	mux.HandleFunc("GET /incidents/{id}/plans/{pid}", h.requireLogin(h.planApply))
 	mux.HandleFunc("POST /incidents/{id}/plans/{pid}", h.requireLogin(h.planApply))
 	mux.HandleFunc("GET /incidents/{id}/review", h.requireLogin(h.reviewView))
@@ -167,9 +167,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/review/close", h.requireLogin(h.reviewClose))
 	mux.HandleFunc("GET /preparedness", h.requireLogin(h.preparedness))
 	mux.HandleFunc("GET /insights", h.requireLogin(h.insights))
-	mux.HandleFunc("GET /insights/report", h.requireLogin(h.managementReport))
+	mux.Handle("GET /insights/report", vigilhttp.Long(h.requireLogin(h.managementReport)))
 	for _, f := range []string{"md", "html", "pdf"} {
-		mux.HandleFunc("GET /incidents/{id}/report."+f, h.requireLogin(h.incidentReport(f)))
+		mux.Handle("GET /incidents/{id}/report."+f, vigilhttp.Long(h.requireLogin(h.incidentReport(f))))
 	}
 	mux.HandleFunc("GET /exercises", h.requireLogin(h.exercises))
 	mux.HandleFunc("POST /exercises", h.requireLogin(h.exerciseCreate))
@@ -183,10 +183,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /plans/{pid}/edit", h.requireLogin(h.planEdit))
 	mux.HandleFunc("POST /plans/{pid}", h.requireLogin(h.planUpdate))
 	mux.HandleFunc("POST /plans/{pid}/{action}", h.requireLogin(h.planAction))
-	mux.HandleFunc("GET /incidents/{id}/evidence.zip", h.requireLogin(h.evidencePackage))
+	mux.Handle("GET /incidents/{id}/evidence.zip", vigilhttp.Long(h.requireLogin(h.evidencePackage)))
 	mux.HandleFunc("GET /evidence/{eid}", h.requireLogin(h.evidenceView))
-	mux.HandleFunc("GET /evidence/{eid}/download", h.requireLogin(h.evidenceDownload))
-	mux.HandleFunc("POST /evidence/{eid}/{action}", h.requireLogin(h.evidenceAction))
+	mux.Handle("GET /evidence/{eid}/download", vigilhttp.Long(h.requireLogin(h.evidenceDownload)))
+	mux.Handle("POST /evidence/{eid}/{action}", vigilhttp.Long(h.requireLogin(h.evidenceAction)))
 
 	mux.HandleFunc("GET /report", h.serve(h.reportForm))
 	mux.HandleFunc("POST /report", h.serve(h.reportSubmit))
@@ -341,13 +341,22 @@ func (h *Handler) requireLogin(fn pageHandler) http.HandlerFunc {
 }
 
 // errorPage shows an error as a page, with the status vigil.HTTPStatus
-// gives its code, the same as the API's. Only internal errors are logged,
-// once, here: the rest (a 404, a refused form, 413, 501) are answers, not
-// faults, and their messages are safe to show.
+// gives its code, the same as the API's. Only internal errors are logged
+// as errors, once, here: the rest (a 404, a refused form, 413, 501) are
+// answers, not faults, and their messages are safe to show; the store's
+// faults (503 with Retry-After, 507) are logged as warnings.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	err = vigil.TimedOut(err)
 	code := vigil.ErrorCode(err)
 	status := vigil.HTTPStatus(code)
 	msg := vigil.ErrorMessage(err)
+	if code == vigil.EUNAVAILABLE || code == vigil.ESTORAGEFULL {
+		// The store's fault: a warning, as the API's error writer logs it,
+		// and Retry-After for a 503.
+		h.Logger.WarnContext(r.Context(), "store fault", "code", code, "path", r.URL.Path, "err", err,
+			"request_id", vigil.RequestIDFromContext(r.Context()))
+		vigilhttp.SetRetryAfter(w, err)
+	}
 	if code == vigil.EINTERNAL {
 		h.Logger.ErrorContext(r.Context(), "page error", "path", r.URL.Path, "err", err,
 			"request_id", vigil.RequestIDFromContext(r.Context()))

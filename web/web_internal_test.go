@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +35,10 @@ func TestErrorPage(t *testing.T) {
 		{vigil.Errorf(vigil.ETOOLARGE, "The file is over 2 GB."), http.StatusRequestEntityTooLarge, "The file is over 2 GB.", false},
 		{vigil.Errorf(vigil.EPRECONDITION, "Say which version you saw."), http.StatusPreconditionRequired, "Say which version you saw.", false},
 		{vigil.Errorf(vigil.ENOTIMPLEMENTED, "Not on this database."), http.StatusNotImplemented, "Not on this database.", false},
+		{vigil.Wrap(errors.New("dial tcp: connection refused"), vigil.EUNAVAILABLE, "The database is not available right now."),
+			http.StatusServiceUnavailable, "The database is not available right now.", false},
+		{vigil.Wrap(errors.New("no space left on device"), vigil.ESTORAGEFULL, "The disk is full."), http.StatusInsufficientStorage, "The disk is full.", false},
+		{fmt.Errorf("acquire: %w", context.DeadlineExceeded), http.StatusServiceUnavailable, "did not finish in time", false},
 		{errors.New("disk on fire"), http.StatusInternalServerError, "Something went wrong on our side", true},
 	} {
 		t.Run(vigil.ErrorCode(tt.err), func(t *testing.T) {
@@ -42,7 +48,10 @@ func TestErrorPage(t *testing.T) {
 			if w.Code != tt.status {
 				t.Errorf("status = %d, want %d", w.Code, tt.status)
 			}
-			if body := w.Body.String(); !strings.Contains(body, tt.shows) || strings.Contains(body, "disk on fire") {
+			if got, want := w.Header().Get("Retry-After") != "", w.Code == http.StatusServiceUnavailable; got != want {
+				t.Errorf("Retry-After %q with status %d", w.Header().Get("Retry-After"), w.Code)
+			}
+			if body := w.Body.String(); !strings.Contains(body, tt.shows) || strings.Contains(body, "disk on fire") || strings.Contains(body, "connection refused") {
 				t.Errorf("page does not show %q, or shows the internal error:\n%s", tt.shows, body)
 			}
 			if logged := strings.Contains(log.String(), "page error"); logged != tt.logged {

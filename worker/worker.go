@@ -163,13 +163,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		if now := w.Now(); !now.Before(nextSchedule) {
 			n, err := w.Store.Schedule(context.WithoutCancel(ctx), now, w.Keep)
 			if err != nil {
-				w.Logger.Error("schedule reminders", "err", err)
+				w.logError("schedule reminders", err)
 			} else if n > 0 {
 				w.Logger.Info("reminders queued", "n", n)
 			}
 			if w.Exercises != nil {
 				if n, err := w.Exercises.ReleaseDueInjects(context.WithoutCancel(ctx)); err != nil {
-					w.Logger.Error("release exercise injects", "err", err)
+					w.logError("release exercise injects", err)
 				} else if n > 0 {
 					w.Logger.Info("exercise injects released", "n", n)
 				}
@@ -201,7 +201,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			jobs, err := w.Store.ClaimJobs(context.WithoutCancel(ctx), w.ID, kinds, free, w.Lease)
 			if err != nil {
-				w.Logger.Error("claim jobs", "err", err)
+				w.logError("claim jobs", err)
 				break
 			}
 			for _, j := range jobs {
@@ -231,7 +231,7 @@ func (w *Worker) match(ctx context.Context) (more bool) {
 	}()
 	st, err := w.IOC.MatchIOCs(ctx, 1000)
 	if err != nil {
-		w.Logger.Error("ioc matching", "err", err)
+		w.logError("ioc matching", err)
 		return false
 	}
 	if st.Hits > 0 {
@@ -285,6 +285,18 @@ func (w *Worker) run(base, ctx context.Context, j *vigil.Job) {
 	}
 }
 
+// logError logs a failed store call: at error level, but as a warning
+// when the store is unavailable or its disk full, which the HTTP server's
+// /readyz and the disk-full alert report already; a worker polling every
+// second would otherwise log an error a second through an outage.
+func (w *Worker) logError(msg string, err error, args ...any) {
+	level := slog.LevelError
+	if c := vigil.ErrorCode(err); c == vigil.EUNAVAILABLE || c == vigil.ESTORAGEFULL {
+		level = slog.LevelWarn
+	}
+	w.Logger.Log(context.Background(), level, msg, append(args, "err", err)...)
+}
+
 // outcome names a job's result and reschedules it if it failed.
 func (w *Worker) outcome(j *vigil.Job, err error, fail func(error) error) string {
 	switch {
@@ -294,9 +306,9 @@ func (w *Worker) outcome(j *vigil.Job, err error, fail func(error) error) string
 		w.Logger.Warn("job lease lost", "job", j.ID, "kind", j.Kind)
 		return "lease_lost"
 	}
-	w.Logger.Error("job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
+	w.logError("job failed", err, "job", j.ID, "kind", j.Kind, "attempt", j.Attempts)
 	if ferr := fail(err); ferr != nil {
-		w.Logger.Error("reschedule job", "job", j.ID, "err", ferr)
+		w.logError("reschedule job", ferr, "job", j.ID)
 	}
 	return "retry"
 }
@@ -333,7 +345,7 @@ func (w *Worker) deliver(base, ctx context.Context, j *vigil.Job) string {
 		if errors.Is(derr, vigil.ErrLeaseLost) {
 			return "lease_lost"
 		}
-		w.Logger.Error("record delivery", "delivery", ob.Delivery.ID, "err", derr)
+		w.logError("record delivery", derr, "delivery", ob.Delivery.ID)
 		return "retry"
 	}
 	return result

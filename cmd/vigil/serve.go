@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -49,6 +50,10 @@ type ServeConfig struct {
 	// anchors file.
 	AnchorEvery                 time.Duration
 	AnchorSyslog, AnchorWebhook string
+	// StoreTimeout is the deadline of a request's store work, and
+	// ExportTimeout that of exports and imports and of a background job's
+	// write (0: vigilhttp's defaults).
+	StoreTimeout, ExportTimeout time.Duration
 }
 
 // Main is a running Vigil server: the store and the HTTP server, wired by
@@ -102,14 +107,30 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	metrics := vigilhttp.NewMetrics()
 	store.Observe = metrics.ObserveStore
-	// After Observe is set: the checkpointer uses the store from now on.
+	store.OnStorage = func(volume string, full bool, err error) {
+		metrics.ObserveStorage(volume, full)
+		if full {
+			// Once per episode: the alert an operator must act on.
+			m.Logger.Error("disk full: writes fail until space is freed; reads go on, /readyz answers 503",
+				"volume", volume, "err", err)
+			return
+		}
+		m.Logger.Info("disk has room again: writes resume", "volume", volume)
+	}
+	// A write with no caller's deadline (a background job's) is given up
+	// as an export would be: long enough for any job, short enough that a
+	// connection that stopped answering is replaced.
+	store.WriteTimeout = cmp.Or(m.Config.ExportTimeout, vigilhttp.DefaultExportTimeout)
+	// After Observe and OnStorage are set: the checkpointer uses the store
+	// from now on.
 	if err := m.startAnchors(); err != nil {
 		return err
 	}
 	srv := vigilhttp.NewServer(store.Services(), m.Logger)
 	srv.Addr = m.Config.Addr
-	srv.Ready = store.Ping
+	srv.Ready = store.Ready
 	srv.Metrics = metrics
+	srv.StoreTimeout, srv.ExportTimeout = m.Config.StoreTimeout, m.Config.ExportTimeout
 	srv.SecureCookies = m.Config.SecureCookies
 	ui, err := web.New(store.Services(), m.Logger)
 	if err != nil {
@@ -294,6 +315,8 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.DurationVar(&cfg.AnchorEvery, "anchor-every", anchor.DefaultEvery, "how often to sign checkpoints of the audit and custody logs' heads (and at shutdown); 0 for never")
 	fs.StringVar(&cfg.AnchorSyslog, "anchor-syslog", "", "also send checkpoints to syslog: local (skipped if there is none), udp://HOST:PORT or tcp://HOST:PORT")
 	fs.StringVar(&cfg.AnchorWebhook, "anchor-webhook", "", "also POST checkpoints (text/plain, one per line) to this URL")
+	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", vigilhttp.DefaultStoreTimeout, "deadline of a request's database work; past it the request answers 503 with Retry-After")
+	fs.DurationVar(&cfg.ExportTimeout, "export-timeout", vigilhttp.DefaultExportTimeout, "deadline of exports and imports (evidence, packages, reports, STIX, TAXII add) and of a background job's write")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling a benchmark)")
 	return &ffcli.Command{
 		Name: "serve", ShortUsage: "vigil serve [flags]", ShortHelp: "Run the Vigil server.",

@@ -9,6 +9,7 @@ import (
 
 // ingestReq is one IngestAlerts call waiting for its batch.
 type ingestReq struct {
+	handoff
 	ctx    context.Context
 	in     *vigil.Integration
 	alerts []*vigil.AlertInput
@@ -58,28 +59,18 @@ func (b *ingestBatcher) close() {
 	<-b.done
 }
 
+// submit queues r and waits for its outcome. Once taken, the request is
+// written or refused as a whole; a caller whose context ends first
+// withdraws it (see handoff.await).
 func (b *ingestBatcher) submit(r *ingestReq) error {
 	select {
 	case b.queue <- r:
 	case <-r.ctx.Done():
-		return r.ctx.Err()
+		return notRun(r.ctx.Err())
 	case <-b.stop:
 		return errClosed
 	}
-	// Once queued, the request is written or refused as a whole; its
-	// caller waits for the outcome even if its context ends, or until the
-	// batcher has stopped without taking it.
-	select {
-	case err := <-r.done:
-		return err
-	case <-b.done:
-		select {
-		case err := <-r.done:
-			return err
-		default:
-			return errClosed
-		}
-	}
+	return r.await(r.ctx, r.done, b.done)
 }
 
 func (b *ingestBatcher) run() {
@@ -91,6 +82,9 @@ func (b *ingestBatcher) run() {
 		idle.Reset(foldEvery)
 		select {
 		case first = <-b.queue:
+			if !first.take() {
+				continue // withdrawn by its caller
+			}
 		case <-idle.C:
 			// Quiet: fold what the last batches logged.
 			if b.repeats > 0 {
@@ -116,7 +110,9 @@ func (b *ingestBatcher) run() {
 		for n < maxIngestBatch {
 			select {
 			case r := <-b.queue:
-				batch, n = append(batch, r), n+len(r.alerts)
+				if r.take() {
+					batch, n = append(batch, r), n+len(r.alerts)
+				}
 				continue
 			default:
 			}
@@ -125,7 +121,9 @@ func (b *ingestBatcher) run() {
 			}
 			select {
 			case r := <-b.queue:
-				batch, n = append(batch, r), n+len(r.alerts)
+				if r.take() {
+					batch, n = append(batch, r), n+len(r.alerts)
+				}
 			case <-linger.C:
 				break fill
 			}
@@ -142,9 +140,17 @@ func (b *ingestBatcher) run() {
 		if len(live) == 0 {
 			continue
 		}
-		ctx := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("intake"))
+		ctx, cancel := batchContext(live)
 		err := b.db.write(ctx, func(tx *Tx) error { return tx.ingestBatch(live) })
-		if err != nil && (len(live) > 1 || vigil.ErrorCode(err) == vigil.ECONFLICT) {
+		if c := vigil.ErrorCode(err); c == vigil.EUNAVAILABLE || c == vigil.ESTORAGEFULL {
+			// The database's fault, not a request's: writing each
+			// request alone would fail alike, or write twice what may
+			// have been applied.
+			b.repeats++ // it may have logged some: fold soon
+			for _, r := range live {
+				r.done <- err
+			}
+		} else if err != nil && (len(live) > 1 || c == vigil.ECONFLICT) {
 			// One request's failure must not fail the others: the batch
 			// rolled back whole, so write each request on its own.
 			for _, r := range live {
@@ -162,10 +168,29 @@ func (b *ingestBatcher) run() {
 				r.done <- err
 			}
 		}
+		cancel()
 		if b.repeats > 0 && (b.repeats >= foldAt || time.Since(b.folded) >= foldEvery) {
 			b.fold()
 		}
 	}
+}
+
+// batchContext is the context of a batch's write: the intake's actor, and
+// the latest deadline of its requests (none if one has none), so that a
+// batch is not given up while a caller still waits for it.
+func batchContext(live []*ingestReq) (context.Context, context.CancelFunc) {
+	ctx := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("intake"))
+	var latest time.Time
+	for _, r := range live {
+		d, ok := r.ctx.Deadline()
+		if !ok {
+			return context.WithCancel(ctx)
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(ctx, latest)
 }
 
 // fold adds the alert_repeats log to the alerts. If it fails, nothing is

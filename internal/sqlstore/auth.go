@@ -41,7 +41,7 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 		vigil.CheckDummyPassword(password)
 		return nil, "", errBadLogin
 	} else if err != nil {
-		return nil, "", fmt.Errorf("find user: %w", err)
+		return nil, "", s.db.formatError(fmt.Errorf("find user: %w", err))
 	}
 	now := s.db.Now()
 	if locked != nil && locked.After(now) {
@@ -113,7 +113,7 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("find session: %w", err)
+		return nil, nil, s.db.formatError(fmt.Errorf("find session: %w", err))
 	}
 	now := s.db.Now()
 	if u.Disabled || now.After(sess.ExpiresAt) || now.Sub(lastSeen) > vigil.SessionIdle {
@@ -123,11 +123,20 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 		if err := s.db.write(ctx, func(tx *Tx) error {
 			_, err := tx.exec(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`, now, sess.ID)
 			return err
-		}); err != nil {
+		}); err != nil && !writesDown(err) {
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
 	return &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, Role: u.Role, MustChangePassword: u.MustChangePassword}, sess, nil
+}
+
+// writesDown reports whether err says that writes fail for now (the disk
+// is full, the database is unavailable). Noting when a session or a token
+// was last used is bookkeeping: it must not stop someone from reading
+// while writes fail, so such a failure is let go.
+func writesDown(err error) bool {
+	c := vigil.ErrorCode(err)
+	return c == vigil.ESTORAGEFULL || c == vigil.EUNAVAILABLE
 }
 
 // Logout deletes the session.
@@ -177,7 +186,7 @@ func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bad
 	} else if err != nil {
-		return nil, fmt.Errorf("find token: %w", err)
+		return nil, s.db.formatError(fmt.Errorf("find token: %w", err))
 	}
 	now := s.db.Now()
 	if u.Disabled || t.RevokedAt != nil || (t.ExpiresAt != nil && now.After(*t.ExpiresAt)) {
@@ -187,7 +196,7 @@ func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *
 		if err := s.db.write(ctx, func(tx *Tx) error {
 			_, err := tx.exec(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, t.ID)
 			return err
-		}); err != nil {
+		}); err != nil && !writesDown(err) {
 			return nil, fmt.Errorf("touch token: %w", err)
 		}
 	}

@@ -70,6 +70,17 @@ type Dialect struct {
 	// synchronous_commit=off, so the commit does not wait for the log's
 	// flush. SQLite needs none: its commits do not wait for the disk.
 	LazyCommit string
+	// GroupDeadline runs each group under a deadline (see
+	// groupCommitter.groupContext), so that a connection that stopped
+	// answering is given up (PostgreSQL). SQLite's connection is a file
+	// on this machine, and its driver watches a cancellable context with
+	// a goroutine per statement, which halved the size of groups under
+	// load (TestGroupsGrowWhenSaturated): its groups run without one.
+	GroupDeadline bool
+	// WriterSession runs on the group committer's connection each time it
+	// connects (PostgreSQL: end a transaction whose client stopped
+	// answering, so that its locks do not hold every instance's writes).
+	WriterSession []string
 	// CopyRows, if set, loads rows into a table on conn, inside the
 	// transaction open on it, faster than INSERT (PostgreSQL's COPY).
 	CopyRows func(ctx context.Context, conn *sql.Conn, table string, cols []string, rows [][]any) error
@@ -111,6 +122,20 @@ type DB struct {
 	// feeds may name (vigil.Channel.CheckDestination); the zero value
 	// refuses them all.
 	OutboundAllow vigil.OutboundAllow
+	// WriteTimeout bounds a group of writes none of whose callers set a
+	// deadline (workers, commands); 0 leaves such a group unbounded. A
+	// group with callers that did runs until the latest of their
+	// deadlines. Past it the group is rolled back and its connection
+	// given up, so that one that stopped answering does not hold every
+	// write (see groupCommitter.groupContext).
+	WriteTimeout time.Duration
+	// DataDir is the folder of the database files, probed during a
+	// disk-full episode (SQLite); "" when the database is elsewhere.
+	DataDir string
+	// OnStorage, if set, is called when a volume's disk fills up (full,
+	// with the error that showed it) and when the volume takes writes
+	// again (see db_storage.go): for the log and the metrics.
+	OnStorage func(volume string, full bool, err error)
 
 	rebound sync.Map // query string -> numbered query string
 	group   *groupCommitter
@@ -129,6 +154,8 @@ type DB struct {
 
 	dutyMu  sync.Mutex
 	dutyCfg *dutyConfig // see Tx.dutyConfig
+
+	storage storageWatch
 }
 
 // New returns a DB on open handles. read may be the same as write.
@@ -200,6 +227,7 @@ func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
 	}
+	db.closeStorage()
 	err := db.Write.Close()
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
@@ -329,7 +357,7 @@ func (db *DB) read(ctx context.Context, fn func(tx *Tx) error) error {
 // returns something uses writeV, which keeps only the committed run's value.
 func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.group != nil {
-		return db.group.do(ctx, fn)
+		return db.formatError(db.group.do(ctx, fn))
 	}
 	if db.RerunWrites {
 		// A first run, rolled back, as if its group had failed.
@@ -353,6 +381,7 @@ func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := tx.commit(); err != nil {
 		return db.formatError(err)
 	}
+	db.noteCommitted()
 	return nil
 }
 
@@ -374,6 +403,9 @@ func writeV[T any](ctx context.Context, db *DB, fn func(tx *Tx) (T, error)) (T, 
 	return v, nil
 }
 
+// formatError maps err to a *vigil.Error where it can: the dialect's
+// driver errors first, then the faults every engine shares (see
+// classifyFault). A full disk starts a disk-full episode.
 func (db *DB) formatError(err error) error {
 	if err == nil {
 		return nil
@@ -386,7 +418,13 @@ func (db *DB) formatError(err error) error {
 		return vigil.Errorf(vigil.ENOTFOUND, "Not found.")
 	}
 	if db.d.FormatError != nil {
-		return db.d.FormatError(err)
+		err = db.d.FormatError(err)
+	}
+	if !errors.As(err, &e) {
+		err = classifyFault(err)
+	}
+	if vigil.ErrorCode(err) == vigil.ESTORAGEFULL {
+		db.noteFull(VolumeDatabase, err)
 	}
 	return err
 }
@@ -397,7 +435,13 @@ func (tx *Tx) commit() error {
 		return err
 	}
 	if err := tx.sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		err = fmt.Errorf("commit: %w", err)
+		if vigil.ErrorCode(tx.db.formatError(err)) == vigil.EUNAVAILABLE {
+			// The connection failed with COMMIT sent: it may have
+			// committed or not.
+			return mayHaveCommitted(err)
+		}
+		return err
 	}
 	tx.db.writeGen.Add(1)
 	return nil

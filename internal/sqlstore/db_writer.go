@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -19,8 +21,16 @@ import (
 // one transaction; each caller hears of its own outcome only after the
 // commit. An operation that fails rolls back alone: the group then runs
 // again with each operation inside a SAVEPOINT of its own (see runGroup).
+//
+// A caller whose context ends while its operation waits in the queue
+// withdraws it and hears that nothing was done; once the committer has
+// taken it, a caller past its deadline hears that it may have been
+// applied (see handoff). A group runs under a deadline of its own (see
+// groupContext): a connection that stops answering is given up and
+// replaced at the next group.
 
 type writeOp struct {
+	handoff
 	ctx  context.Context
 	lazy bool // the caller's ctx allows a commit that does not wait for the disk
 	fn   func(*Tx) error
@@ -43,20 +53,42 @@ type groupCommitter struct {
 
 func newGroupCommitter(db *DB) *groupCommitter {
 	g := &groupCommitter{db: db, queue: make(chan *writeOp, 1024), stop: make(chan struct{}), done: make(chan struct{})}
-	g.connect()
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	g.connect(ctx)
+	cancel()
 	go g.run()
 	return g
 }
 
-// connect takes a connection for the committer, closing a broken one.
-func (g *groupCommitter) connect() error {
+// connectTimeout bounds taking a connection when none is given by a group,
+// and rollbackTimeout a ROLLBACK: on a connection that stopped answering,
+// neither may hold the committer for long.
+const (
+	connectTimeout  = 10 * time.Second
+	rollbackTimeout = 5 * time.Second
+)
+
+// connect takes a connection for the committer, discarding the one it had.
+func (g *groupCommitter) connect(ctx context.Context) error {
 	if g.conn != nil {
 		g.stmts.close()
+		// Discarded, not given back to the pool: it may be broken, or
+		// still inside the transaction that failed on it.
+		g.conn.Raw(func(any) error { return driver.ErrBadConn })
 		g.conn.Close()
 	}
-	g.conn, g.err = g.db.Write.Conn(context.Background())
+	g.conn, g.err = g.db.Write.Conn(ctx)
 	g.stmts = &stmtCache{conn: g.conn}
-	return g.err
+	if g.err != nil {
+		return g.err
+	}
+	for _, q := range g.db.d.WriterSession {
+		if _, err := g.conn.ExecContext(ctx, q); err != nil {
+			g.err = fmt.Errorf("set up write connection: %w", err)
+			return g.err
+		}
+	}
+	return nil
 }
 
 var errClosed = errors.New("store closed")
@@ -66,30 +98,18 @@ func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
 	return g.submit(&writeOp{ctx: ctx, fn: fn, lazy: vigil.DurableLater(ctx), done: make(chan error, 1)})
 }
 
-// submit queues op and waits for its outcome.
+// submit queues op and waits for its outcome. Once taken, the operation
+// runs or is skipped as a whole; if the committer stopped before taking
+// it, it never will.
 func (g *groupCommitter) submit(op *writeOp) error {
 	select {
 	case g.queue <- op:
 	case <-op.ctx.Done():
-		return op.ctx.Err()
+		return notRun(op.ctx.Err())
 	case <-g.stop:
 		return errClosed
 	}
-	// Once queued, the operation runs or is skipped as a whole; waiting for
-	// the answer even if ctx ends keeps callers from reporting failure for
-	// a write that then commits. If the committer stopped before taking
-	// it, it never will.
-	select {
-	case err := <-op.done:
-		return err
-	case <-g.done:
-		select {
-		case err := <-op.done:
-			return err
-		default:
-			return errClosed
-		}
-	}
+	return op.await(op.ctx, op.done, g.done)
 }
 
 // BetweenWrites runs fn on the write connection between two groups,
@@ -117,7 +137,7 @@ func (g *groupCommitter) runBare(op *writeOp) {
 		return
 	}
 	if g.conn == nil || g.err != nil {
-		if err := g.connect(); err != nil {
+		if err := g.connect(op.ctx); err != nil {
 			op.done <- fmt.Errorf("write connection: %w", err)
 			return
 		}
@@ -158,6 +178,9 @@ func (g *groupCommitter) run() {
 		if first == nil {
 			select {
 			case first = <-g.queue:
+				if !first.take() {
+					continue // withdrawn by its caller
+				}
 			case <-g.stop:
 				for {
 					select {
@@ -178,6 +201,9 @@ func (g *groupCommitter) run() {
 		for len(group) < maxGroup {
 			select {
 			case op := <-g.queue:
+				if !op.take() {
+					continue
+				}
 				if op.bare != nil {
 					next = op
 					break fill
@@ -203,8 +229,7 @@ func (g *groupCommitter) run() {
 
 // exec runs a control statement (BEGIN, SAVEPOINT, …) on the connection,
 // prepared once.
-func (g *groupCommitter) exec(q string) error {
-	ctx := context.Background()
+func (g *groupCommitter) exec(ctx context.Context, q string) error {
 	if !g.db.d.CacheStatements {
 		_, err := g.conn.ExecContext(ctx, q)
 		return err
@@ -217,6 +242,53 @@ func (g *groupCommitter) exec(q string) error {
 	return err
 }
 
+// rollback rolls the group's transaction back under a context of its own
+// (the group's may have ended: that may be why). If it fails, the
+// connection is replaced before the next group.
+func (g *groupCommitter) rollback() error {
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	err := g.exec(ctx, "ROLLBACK")
+	if err != nil {
+		g.err = err
+	}
+	return err
+}
+
+// groupContext is the context a group's statements run under. It carries
+// no caller's cancellation: a statement cancelled half-way would roll back
+// the whole group's transaction under everyone else's writes. Its deadline
+// is the latest of its operations' deadlines (WriteTimeout from now for an
+// operation without one), and at least minGroupTime away: by then every
+// caller has stopped waiting, and a connection that stopped answering is
+// given up (pgx closes it when the context ends) and replaced at the next
+// group, instead of holding every write until TCP notices. Only where the
+// dialect asks for it (Dialect.GroupDeadline).
+func (g *groupCommitter) groupContext(ops []*writeOp) (context.Context, context.CancelFunc) {
+	if !g.db.d.GroupDeadline {
+		return context.Background(), func() {}
+	}
+	now := time.Now()
+	latest := now.Add(minGroupTime)
+	for _, op := range ops {
+		d, ok := op.ctx.Deadline()
+		if !ok {
+			if g.db.WriteTimeout <= 0 {
+				return context.Background(), func() {}
+			}
+			d = now.Add(g.db.WriteTimeout)
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(context.Background(), latest)
+}
+
+// minGroupTime is the least time a group is given: an operation taken
+// just before its caller's deadline still gets a fair run.
+const minGroupTime = time.Second
+
 // runGroup runs ops in one transaction. It first runs them back to back
 // without savepoints, the cheap way, which is right whenever every one of
 // them succeeds (nearly always). If one fails, the transaction is rolled
@@ -225,6 +297,8 @@ func (g *groupCommitter) exec(q string) error {
 // depend on running once: each run gets a fresh Tx, and services build
 // their results inside fn.
 func (g *groupCommitter) runGroup(ops []*writeOp) {
+	ctx, cancel := g.groupContext(ops)
+	defer cancel()
 	results := make([]error, len(ops))
 	finish := func(err error) {
 		for i, op := range ops {
@@ -234,7 +308,7 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 			op.done <- results[i]
 		}
 	}
-	if !g.begin(finish) {
+	if !g.begin(ctx, finish) {
 		return
 	}
 	failed, ran := false, 0
@@ -243,7 +317,7 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 			results[i] = err
 			continue
 		}
-		if err := g.runOp(op); err != nil {
+		if err := g.runOp(ctx, op); err != nil {
 			results[i] = g.db.formatError(err)
 			failed = true
 			break
@@ -251,11 +325,10 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 		ran++
 	}
 	if !failed {
-		g.commit(ops, results, ran, finish)
+		g.commit(ctx, ops, results, ran, finish)
 		return
 	}
-	if err := g.exec("ROLLBACK"); err != nil {
-		g.err = err
+	if err := g.rollback(); err != nil {
 		finish(fmt.Errorf("rollback: %w", err))
 		return
 	}
@@ -264,15 +337,21 @@ func (g *groupCommitter) runGroup(ops []*writeOp) {
 		finish(nil)
 		return
 	}
+	if err := ctx.Err(); err != nil {
+		// Past the group's deadline every caller has stopped waiting:
+		// running the group again could only fail the same way.
+		finish(fmt.Errorf("write group: %w", err))
+		return
+	}
 	clear(results)
-	g.runGroupSavepoints(ops, results, finish)
+	g.runGroupSavepoints(ctx, ops, results, finish)
 }
 
 // begin starts a group's transaction, replacing a lost connection first.
-func (g *groupCommitter) begin(finish func(error)) bool {
+func (g *groupCommitter) begin(ctx context.Context, finish func(error)) bool {
 	// A connection lost (a database restart) is replaced at the next group.
 	if g.conn == nil || g.err != nil {
-		if err := g.connect(); err != nil {
+		if err := g.connect(ctx); err != nil {
 			finish(fmt.Errorf("write connection: %w", err))
 			return false
 		}
@@ -282,7 +361,7 @@ func (g *groupCommitter) begin(finish func(error)) bool {
 	if begin == "" {
 		begin = "BEGIN"
 	}
-	if err := g.exec(begin); err != nil {
+	if err := g.exec(ctx, begin); err != nil {
 		g.err = err
 		finish(fmt.Errorf("begin: %w", err))
 		return false
@@ -294,7 +373,7 @@ func (g *groupCommitter) begin(finish func(error)) bool {
 }
 
 // runOp runs one operation and queues its audit events on the chain.
-func (g *groupCommitter) runOp(op *writeOp) (err error) {
+func (g *groupCommitter) runOp(ctx context.Context, op *writeOp) (err error) {
 	// A panic in one operation fails it, not the process.
 	defer func() {
 		if p := recover(); p != nil {
@@ -302,11 +381,11 @@ func (g *groupCommitter) runOp(op *writeOp) (err error) {
 		}
 	}()
 	if g.db.RerunWrites {
-		if err := g.runRolledBack(op); err != nil {
+		if err := g.runRolledBack(ctx, op); err != nil {
 			return err
 		}
 	}
-	tx := g.newTx(op)
+	tx := g.newTx(ctx, op)
 	if err := op.fn(tx); err != nil {
 		return err
 	}
@@ -314,11 +393,11 @@ func (g *groupCommitter) runOp(op *writeOp) (err error) {
 }
 
 // newTx makes the Tx for one run of op on the committer's connection.
-func (g *groupCommitter) newTx(op *writeOp) *Tx {
+func (g *groupCommitter) newTx(ctx context.Context, op *writeOp) *Tx {
 	// Once running, an operation is not interrupted by its caller going
-	// away: a statement cancelled half-way would roll back the whole
-	// group's transaction under everyone else's writes.
-	tx := g.db.newTx(context.WithoutCancel(op.ctx), nil, true)
+	// away, only by the group's deadline (see groupContext); it keeps the
+	// values of its caller's context (actor, request ID).
+	tx := g.db.newTx(opContext{Context: ctx, values: op.ctx}, nil, true)
 	tx.q, tx.head = g.conn, &g.head
 	if g.db.d.CacheStatements {
 		tx.stmts = g.stmts
@@ -328,28 +407,28 @@ func (g *groupCommitter) newTx(op *writeOp) *Tx {
 
 // runRolledBack runs op in a savepoint and rolls it back, whatever its
 // outcome (for RerunWrites): the run that a failed group throws away.
-func (g *groupCommitter) runRolledBack(op *writeOp) error {
-	if err := g.exec("SAVEPOINT rerun"); err != nil {
+func (g *groupCommitter) runRolledBack(ctx context.Context, op *writeOp) error {
+	if err := g.exec(ctx, "SAVEPOINT rerun"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	head := g.head
-	tx := g.newTx(op)
+	tx := g.newTx(ctx, op)
 	if err := op.fn(tx); err == nil {
 		tx.flushAudit()
 	}
 	g.head = head
-	if err := g.exec("ROLLBACK TO SAVEPOINT rerun"); err != nil {
+	if err := g.exec(ctx, "ROLLBACK TO SAVEPOINT rerun"); err != nil {
 		return fmt.Errorf("rollback to savepoint: %w", err)
 	}
-	if err := g.exec("RELEASE SAVEPOINT rerun"); err != nil {
+	if err := g.exec(ctx, "RELEASE SAVEPOINT rerun"); err != nil {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
 }
 
 // runGroupSavepoints runs ops in one transaction, each in a savepoint.
-func (g *groupCommitter) runGroupSavepoints(ops []*writeOp, results []error, finish func(error)) {
-	if !g.begin(finish) {
+func (g *groupCommitter) runGroupSavepoints(ctx context.Context, ops []*writeOp, results []error, finish func(error)) {
+	if !g.begin(ctx, finish) {
 		return
 	}
 	committed := 0
@@ -358,38 +437,38 @@ func (g *groupCommitter) runGroupSavepoints(ops []*writeOp, results []error, fin
 			results[i] = err
 			continue
 		}
-		if err := g.exec("SAVEPOINT op"); err != nil {
-			g.exec("ROLLBACK")
+		if err := g.exec(ctx, "SAVEPOINT op"); err != nil {
+			g.rollback()
 			finish(fmt.Errorf("savepoint: %w", err))
 			return
 		}
 		head := g.head // to restore if the operation rolls back
-		if err := g.runOp(op); err != nil {
+		if err := g.runOp(ctx, op); err != nil {
 			results[i] = g.db.formatError(err)
 			g.head = head
-			if rerr := g.exec("ROLLBACK TO SAVEPOINT op"); rerr != nil {
-				g.exec("ROLLBACK")
+			if rerr := g.exec(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
+				g.rollback()
 				finish(fmt.Errorf("rollback to savepoint: %w", rerr))
 				return
 			}
 		} else {
 			committed++
 		}
-		if err := g.exec("RELEASE SAVEPOINT op"); err != nil {
-			g.exec("ROLLBACK")
+		if err := g.exec(ctx, "RELEASE SAVEPOINT op"); err != nil {
+			g.rollback()
 			finish(fmt.Errorf("release savepoint: %w", err))
 			return
 		}
 	}
-	g.commit(ops, results, committed, finish)
+	g.commit(ctx, ops, results, committed, finish)
 }
 
 // commit writes the audit chain head and commits the group.
-func (g *groupCommitter) commit(ops []*writeOp, results []error, committed int, finish func(error)) {
+func (g *groupCommitter) commit(ctx context.Context, ops []*writeOp, results []error, committed int, finish func(error)) {
 	db := g.db
 	if g.head.dirty {
-		if _, err := g.conn.ExecContext(context.Background(), db.rebind(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), g.head.seq, g.head.hash); err != nil {
-			g.exec("ROLLBACK")
+		if _, err := g.conn.ExecContext(ctx, db.rebind(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), g.head.seq, g.head.hash); err != nil {
+			g.rollback()
 			g.head = auditHead{}
 			finish(fmt.Errorf("update audit head: %w", err))
 			return
@@ -397,28 +476,37 @@ func (g *groupCommitter) commit(ops []*writeOp, results []error, committed int, 
 		g.head.dirty = false
 	}
 	if db.d.LazyCommit != "" && committed > 0 && allLazy(ops) {
-		if err := g.exec(db.d.LazyCommit); err != nil {
-			g.exec("ROLLBACK")
+		if err := g.exec(ctx, db.d.LazyCommit); err != nil {
+			g.rollback()
 			finish(fmt.Errorf("lazy commit: %w", err))
 			return
 		}
 	}
 	if committed > 0 {
 		for _, q := range db.d.BeforeGroupCommit {
-			if err := g.exec(q); err != nil {
-				g.exec("ROLLBACK")
+			if err := g.exec(ctx, q); err != nil {
+				g.rollback()
 				finish(fmt.Errorf("before commit: %w", err))
 				return
 			}
 		}
 	}
-	if err := g.exec("COMMIT"); err != nil {
-		g.exec("ROLLBACK")
+	if err := g.exec(ctx, "COMMIT"); err != nil {
+		g.rollback()
 		g.err = err
-		finish(fmt.Errorf("commit: %w", err))
+		err = fmt.Errorf("commit: %w", err)
+		if vigil.ErrorCode(db.formatError(err)) == vigil.EUNAVAILABLE {
+			// The connection failed with COMMIT sent (or the group's
+			// deadline passed meanwhile): it may have committed or not.
+			err = mayHaveCommitted(err)
+		}
+		finish(err)
 		return
 	}
 	db.writeGen.Add(1)
+	if committed > 0 {
+		db.noteCommitted()
+	}
 	if db.ObserveGroup != nil {
 		db.ObserveGroup(len(ops), committed)
 	}
@@ -434,6 +522,15 @@ func allLazy(ops []*writeOp) bool {
 	}
 	return true
 }
+
+// opContext is the context an operation's statements run under in a
+// group: the group's deadline and cancellation, its caller's values.
+type opContext struct {
+	context.Context
+	values context.Context
+}
+
+func (c opContext) Value(key any) any { return c.values.Value(key) }
 
 // newTx wraps a transaction for one operation: its own actor, visibility,
 // clock reading and audit queue.

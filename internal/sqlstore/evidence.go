@@ -130,6 +130,9 @@ func (s *EvidenceService) AddEvidence(ctx context.Context, e *vigil.Evidence, co
 	}
 	d, err := blobs.Put(content, max)
 	if err != nil {
+		if vigil.ErrorCode(err) == vigil.ESTORAGEFULL {
+			s.db.noteFull(VolumeEvidence, err)
+		}
 		return err
 	}
 	in := *e
