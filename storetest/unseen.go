@@ -26,6 +26,10 @@ func testUnseenReferences(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 
+	if _, err := s.Timeline.AddNote(lead, rel.ID, vigil.Note{Message: "Same zanzibarite actor as " + red.Reference + ", by the sender."}); err != nil {
+		t.Fatal(err)
+	}
+
 	for _, tt := range []struct {
 		name string
 		ctx  context.Context
@@ -66,8 +70,25 @@ func testUnseenReferences(t *testing.T, open Opener) {
 				if strings.Contains(text.String(), red.Reference) != tt.sees {
 					t.Errorf("timeline of %d names %s: %v, want %v:\n%s", id, red.Reference, !tt.sees, tt.sees, text.String())
 				}
-				if !tt.sees && !strings.Contains(text.String(), "an incident you cannot see") {
+				if !tt.sees && id == dup.ID && !strings.Contains(text.String(), "an incident you cannot see") {
 					t.Errorf("timeline of %d does not say an unseen incident was named:\n%s", id, text.String())
+				}
+			}
+			// Search snippets quote notes: the same rule.
+			hits, err := s.Search.Search(ctx, vigil.SearchQuery{Query: "zanzibarite"})
+			if err != nil || len(hits) == 0 {
+				t.Fatalf("search: %v, %d hits", err, len(hits))
+			}
+			if strings.Contains(hits[0].Snippet, red.Reference) != tt.sees {
+				t.Errorf("search snippet %q, want the reference shown %v", hits[0].Snippet, tt.sees)
+			}
+			page, err = s.Incidents.FindIncidents(ctx, vigil.IncidentFilter{Query: "zanzibarite"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, snip := range page.Snippets {
+				if strings.Contains(snip, red.Reference) != tt.sees {
+					t.Errorf("list snippet %q, want the reference shown %v", snip, tt.sees)
 				}
 			}
 		})

@@ -36,6 +36,9 @@ const anchorKeyEnv = "VIGIL_ANCHOR_KEY"
 
 // anchorFlags registers the flags that find the key and the checkpoints.
 func (c *Config) anchorFlags(fs *flag.FlagSet) {
+	if fs.Lookup("anchor-key-file") != nil {
+		return // every store command has them (storeFlags); a verify command asks again
+	}
 	fs.StringVar(&c.Anchor.KeyFile, "anchor-key-file", "", "file of the key that signs checkpoints of the audit and custody logs (default: "+anchor.KeyFileName+
 		" in the data folder's parent; "+anchorKeyEnv+" may hold the key itself)")
 	fs.StringVar(&c.Anchor.File, "anchor-file", "", "append-only file of the signed checkpoints (default: "+anchor.LogFileName+" beside the key; off for none)")

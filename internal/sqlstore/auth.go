@@ -77,22 +77,23 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 	if err != nil {
 		return nil, "", err
 	}
-	err = s.db.write(ctx, func(tx *Tx) error {
+	sess, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Session, error) {
 		if _, err := tx.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, tx.now, id); err != nil {
-			return err
+			return nil, err
 		}
-		sess = &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime)}
+		sess := &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime)}
+		var err error
 		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now)
 		if err != nil {
-			return fmt.Errorf("insert session: %w", err)
+			return nil, fmt.Errorf("insert session: %w", err)
 		}
 		// Expired sessions are swept at each login; no job needed.
 		if _, err := tx.exec(`DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?`, tx.now, tx.now.Add(-vigil.SessionIdle)); err != nil {
-			return err
+			return nil, err
 		}
 		tx.audit("auth.login", "user", id, nil, map[string]any{"username": username, "session_id": sess.ID})
-		return nil
+		return sess, nil
 	})
 	if err != nil {
 		return nil, "", err

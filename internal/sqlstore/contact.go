@@ -114,6 +114,7 @@ func (s *ContactService) DeleteContact(ctx context.Context, id int64) (err error
 func (s *ContactService) VerifyContact(ctx context.Context, id int64) (c *vigil.Contact, err error) {
 	defer s.db.op("contact.verify")(&err)
 	c, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Contact, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var c *vigil.Contact
 		if err := tx.require(vigil.PermContactAdmin); err != nil {
 			return c, err
@@ -141,6 +142,7 @@ func (s *RecoveryService) RecordRecoveryCheck(ctx context.Context, c *vigil.Reco
 		return vigil.Invalid("kind", "Unknown kind %q.", c.Kind)
 	}
 	return s.db.write(ctx, func(tx *Tx) error {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return err
 		}

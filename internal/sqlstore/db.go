@@ -475,6 +475,7 @@ func (tx *Tx) actorName() string {
 // attacker with database access.
 func (db *DB) Exec(ctx context.Context, q string, args ...any) (res sql.Result, err error) {
 	err = db.write(ctx, func(tx *Tx) error {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		res, err = tx.q.ExecContext(tx.ctx, db.rebind(q), db.args(args)...)
 		return err
 	})

@@ -47,12 +47,21 @@ func NewSecretBox(key []byte) (*SecretBox, error) {
 
 // seal returns plain sealed for column col; "" stays "" (nothing to hide).
 func (b *SecretBox) seal(col, plain string) string {
-	if b == nil || plain == "" || strings.HasPrefix(plain, sealedPrefix) {
+	if b == nil || plain == "" {
 		return plain
 	}
 	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plain)+b.aead.Overhead())
 	rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
 	return sealedPrefix + base64.RawStdEncoding.EncodeToString(b.aead.Seal(nonce, nonce, []byte(plain), []byte(col)))
+}
+
+// sealOnce seals a stored value unless it is sealed already (for
+// SealSecrets; what users give is always sealed, whatever it looks like).
+func sealOnce(b *SecretBox, col, v string) string {
+	if strings.HasPrefix(v, sealedPrefix) {
+		return v
+	}
+	return b.seal(col, v)
 }
 
 // errNoSecretKey: a sealed value, and no key to open it with.
@@ -135,14 +144,14 @@ func (db *DB) SealSecrets(ctx context.Context) (n int, err error) {
 			return err
 		}
 		for _, c := range chans {
-			secret := box.seal(colChannelSecret, c.secret)
+			secret := sealOnce(box, colChannelSecret, c.secret)
 			smtp := any(nil)
 			if c.hasSMTP && c.smtp != "" {
 				var cfg vigil.SMTPConfig
 				if err := json.Unmarshal([]byte(c.smtp), &cfg); err != nil {
 					return fmt.Errorf("channel %d smtp: %w", c.id, err)
 				}
-				sealed := box.seal(colChannelSMTP, cfg.Password)
+				sealed := sealOnce(box, colChannelSMTP, cfg.Password)
 				c.dirty = sealed != cfg.Password
 				cfg.Password = sealed
 				smtp = mustJSON(&cfg)
@@ -173,7 +182,7 @@ func (db *DB) SealSecrets(ctx context.Context) (n int, err error) {
 				return err
 			}
 			for _, v := range vals {
-				if sealed := box.seal(t.name, v.val); sealed != v.val {
+				if sealed := sealOnce(box, t.name, v.val); sealed != v.val {
 					if _, err := tx.exec(`UPDATE `+t.table+` SET `+t.col+` = ? WHERE `+t.key+` = ?`, sealed, v.key); err != nil {
 						return err
 					}

@@ -197,6 +197,7 @@ func (s *EvidenceService) FindEvidence(ctx context.Context, incidentID int64) (o
 func (s *EvidenceService) access(ctx context.Context, id int64, perm vigil.Permission, c func(*vigil.Evidence) (*vigil.CustodyEntry, error),
 	fn func(tx *Tx, e *vigil.Evidence) error) (e *vigil.Evidence, err error) {
 	err = s.db.write(ctx, func(tx *Tx) error {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		if err := tx.require(perm); err != nil {
 			return err
 		}

@@ -139,6 +139,7 @@ func (s *ExerciseService) FindExerciseByID(ctx context.Context, id int64) (x *vi
 func (s *ExerciseService) StartExercise(ctx context.Context, id int64, version int) (x *vigil.Exercise, err error) {
 	defer s.db.op("exercise.start")(&err)
 	x, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Exercise, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var x *vigil.Exercise
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
 			return x, err
@@ -245,6 +246,7 @@ func (tx *Tx) releaseDue(x *vigil.Exercise) error {
 func (s *ExerciseService) ReleaseInject(ctx context.Context, exerciseID, injectID int64) (x *vigil.Exercise, err error) {
 	defer s.db.op("exercise.release")(&err)
 	x, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Exercise, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var x *vigil.Exercise
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
 			return x, err
@@ -331,6 +333,7 @@ func (s *ExerciseService) EndExercise(ctx context.Context, id int64, end vigil.E
 		return nil, err
 	}
 	x, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Exercise, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var x *vigil.Exercise
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
 			return x, err

@@ -185,11 +185,6 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range order {
-		if err := tx.openChannel(c); err != nil {
-			return err
-		}
-	}
 	if len(order) == 0 {
 		return nil
 	}
@@ -618,9 +613,6 @@ func (tx *Tx) expandPlanEvent(job *vigil.Job, ev *vigil.Event) error {
 		}
 		c, err := scanChannel(tx.queryRow(`SELECT `+channelColumns+` FROM channels WHERE id = ?`, sub.ChannelID))
 		if err != nil {
-			return err
-		}
-		if err := tx.openChannel(c); err != nil {
 			return err
 		}
 		to := sub.To

@@ -196,14 +196,23 @@ func (s *NotificationService) FindChannels(ctx context.Context) (out []*vigil.Ch
 	return out, err
 }
 
+// findChannel loads a channel with its secrets opened.
 func (tx *Tx) findChannel(id int64) (*vigil.Channel, error) {
-	c, err := scanChannel(tx.queryRow(`SELECT `+channelColumns+` FROM channels WHERE id = ?`+tx.forUpdate(), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, vigil.Errorf(vigil.ENOTFOUND, "Channel not found.")
-	} else if err != nil {
+	c, err := tx.findChannelSealed(id)
+	if err != nil {
 		return nil, err
 	}
 	return c, tx.openChannel(c)
+}
+
+// findChannelSealed loads a channel with its secrets as stored: enough to
+// delete it, even when they no longer open (another key, a damaged value).
+func (tx *Tx) findChannelSealed(id int64) (*vigil.Channel, error) {
+	c, err := scanChannel(tx.queryRow(`SELECT `+channelColumns+` FROM channels WHERE id = ?`+tx.forUpdate(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, vigil.Errorf(vigil.ENOTFOUND, "Channel not found.")
+	}
+	return c, err
 }
 
 // FindChannelByID returns one channel, without its secrets.
@@ -213,7 +222,7 @@ func (s *NotificationService) FindChannelByID(ctx context.Context, id int64) (c 
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return err
 		}
-		c, err = tx.findChannel(id)
+		c, err = tx.findChannelSealed(id) // its secrets are not shown
 		return err
 	})
 	if c != nil {
@@ -293,7 +302,7 @@ func (s *NotificationService) DeleteChannel(ctx context.Context, id int64) (err 
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return err
 		}
-		old, err := tx.findChannel(id)
+		old, err := tx.findChannelSealed(id)
 		if err != nil {
 			return err
 		}
@@ -513,6 +522,7 @@ func (tx *Tx) findDelivery(id int64) (*vigil.Delivery, error) {
 func (s *NotificationService) RetryDelivery(ctx context.Context, id int64) (d *vigil.Delivery, err error) {
 	defer s.db.op("delivery.retry")(&err)
 	d, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Delivery, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var d *vigil.Delivery
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return d, err

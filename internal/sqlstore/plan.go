@@ -100,6 +100,7 @@ func (s *PlanService) CreatePlan(ctx context.Context, in vigil.PlanInput) (p *vi
 		return nil, err
 	}
 	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var p *vigil.Plan
 		p, err = tx.createPlan(in.Source, def, in.Note, false)
 		return p, err
@@ -119,6 +120,7 @@ func (s *PlanService) UpdatePlan(ctx context.Context, id int64, in vigil.PlanInp
 		return nil, err
 	}
 	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var p *vigil.Plan
 		if p, err = tx.findPlan(id); err != nil {
 			return p, err
@@ -155,6 +157,7 @@ func (s *PlanService) UpdatePlan(ctx context.Context, id int64, in vigil.PlanInp
 func (s *PlanService) SetPlanMeta(ctx context.Context, id int64, m vigil.PlanMeta) (p *vigil.Plan, err error) {
 	defer s.db.op("plan.meta")(&err)
 	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var p *vigil.Plan
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
 			return p, err
@@ -196,6 +199,7 @@ func (s *PlanService) SetPlanMeta(ctx context.Context, id int64, m vigil.PlanMet
 func (s *PlanService) ApprovePlan(ctx context.Context, id int64, version int) (p *vigil.Plan, err error) {
 	defer s.db.op("plan.approve")(&err)
 	p, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Plan, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var p *vigil.Plan
 		if err := tx.require(vigil.PermPlanAdmin); err != nil {
 			return p, err

@@ -32,20 +32,19 @@ func (s *ReportService) SubmitReport(ctx context.Context, r *vigil.StaffReport) 
 	}
 	receipt = vigil.NewReceiptCode()
 	norm, _ := vigil.NormalizeReceiptCode(receipt)
-	err = s.db.write(s.ctx(ctx), func(tx *Tx) error {
+	reference, err = writeV(s.ctx(ctx), s.db, func(tx *Tx) (string, error) {
 		inc := r.Incident()
 		if err := tx.createIncident(inc); err != nil {
-			return err
+			return "", err
 		}
 		id, err := tx.insert(`INSERT INTO reports (incident_id, receipt_hash, system, personal_data, contact_name, contact_email, contact_phone, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, inc.ID, vigil.HashReceiptCode(norm), r.System, r.PersonalData, r.Name, r.Email, r.Phone, tx.now)
 		if err != nil {
-			return fmt.Errorf("insert report: %w", err)
+			return "", fmt.Errorf("insert report: %w", err)
 		}
 		// The audit event names the report, never the receipt code.
 		tx.audit("report.submit", "report", id, nil, map[string]any{"incident_id": inc.ID, "anonymous": r.Anonymous()})
-		reference = inc.Reference
-		return nil
+		return inc.Reference, nil
 	})
 	if err != nil {
 		return "", "", err

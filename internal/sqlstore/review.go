@@ -113,8 +113,16 @@ func (s *ReviewService) FindReview(ctx context.Context, incidentID int64) (rv *v
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		rv, err = tx.findReview(incidentID)
-		return err
+		if rv, err = tx.findReview(incidentID); err != nil {
+			return err
+		}
+		// The timeline it was drafted from may name an incident this
+		// reader may not see.
+		texts := make([]*string, len(rv.Timeline))
+		for i := range rv.Timeline {
+			texts[i] = &rv.Timeline[i].What
+		}
+		return tx.hideUnseenText(texts...)
 	})
 	return rv, err
 }
@@ -123,6 +131,7 @@ func (s *ReviewService) FindReview(ctx context.Context, incidentID int64) (rv *v
 func (s *ReviewService) UpdateReview(ctx context.Context, incidentID int64, u vigil.ReviewUpdate) (rv *vigil.Review, err error) {
 	defer s.db.op("review.update")(&err)
 	rv, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Review, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var rv *vigil.Review
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
 			return rv, err
@@ -231,6 +240,7 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 func (s *ReviewService) CloseReview(ctx context.Context, incidentID int64, version int) (rv *vigil.Review, err error) {
 	defer s.db.op("review.close")(&err)
 	rv, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Review, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var rv *vigil.Review
 		if err := tx.require(vigil.PermIncidentReview); err != nil {
 			return rv, err

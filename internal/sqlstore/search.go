@@ -285,8 +285,21 @@ func (tx *Tx) searchIncidents(f *vigil.IncidentFilter) (*vigil.IncidentPage, err
 		return nil, err
 	}
 	terms := parseQuery(f.Query)
+	ids := make([]int64, 0, len(docs))
+	snippets := make([]string, 0, len(docs))
 	for doc, id := range docs {
-		page.Snippets[id] = Highlight(bodies[doc], terms)
+		ids = append(ids, id)
+		snippets = append(snippets, Highlight(bodies[doc], terms))
+	}
+	texts := make([]*string, len(snippets))
+	for i := range snippets {
+		texts[i] = &snippets[i]
+	}
+	if err := tx.hideUnseenText(texts...); err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		page.Snippets[id] = snippets[i]
 	}
 	return page, nil
 }
@@ -375,10 +388,12 @@ func (s *SearchService) Search(ctx context.Context, q vigil.SearchQuery) (hits [
 			return err
 		}
 		terms := parseQuery(q.Query)
+		texts := make([]*string, len(hits))
 		for i, h := range hits {
 			h.Snippet = Highlight(bodies[docs[i]], terms)
+			texts[i] = &h.Snippet
 		}
-		return nil
+		return tx.hideUnseenText(texts...)
 	})
 	return hits, err
 }

@@ -255,8 +255,10 @@ func (db *DB) seedUsers(ctx context.Context, n int) ([]seedUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	var users []seedUser
-	err = db.write(ctx, func(tx *Tx) error {
+	// Built in the write and returned (writeV): a run rolled back and run
+	// again must not leave its users in the list.
+	return writeV(ctx, db, func(tx *Tx) ([]seedUser, error) {
+		var users []seedUser
 		for i := range n {
 			name := fmt.Sprintf("analyst%02d", i+1)
 			var id int64
@@ -264,14 +266,13 @@ func (db *DB) seedUsers(ctx context.Context, n int) ([]seedUser, error) {
 				id, err = tx.insert(`INSERT INTO users (username, name, email, role, disabled, password_hash, failed_logins, created_at, updated_at, version)
 					VALUES (?, ?, '', 'responder', FALSE, ?, 0, ?, ?, 1)`, name, "Analyst "+name[7:], hash, tx.now, tx.now)
 				if err != nil {
-					return fmt.Errorf("seed user: %w", err)
+					return nil, fmt.Errorf("seed user: %w", err)
 				}
 			}
 			users = append(users, seedUser{id: id, name: "Analyst " + name[7:]})
 		}
-		return nil
+		return users, nil
 	})
-	return users, err
 }
 
 var seedServices = []string{"E-mail", "VPN", "Payroll", "Website", "CRM", "File shares", "Active Directory", "ERP", "HR portal", "Customer API", "Wi-Fi", "Printing"}

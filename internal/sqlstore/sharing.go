@@ -158,6 +158,7 @@ func (s *SharingService) FindCollection(ctx context.Context, id string) (c *vigi
 func (s *SharingService) AddObjects(ctx context.Context, collectionID string, objs []*vigil.IncomingObject, into *vigil.TAXIIStatus) (st *vigil.TAXIIStatus, err error) {
 	defer s.db.op("stix.add")(&err)
 	st, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.TAXIIStatus, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var st *vigil.TAXIIStatus
 		st, err = tx.addToCollection(collectionID, objs, into)
 		return st, err

@@ -114,6 +114,7 @@ func (s *TimelineService) FindTimeline(ctx context.Context, incidentID int64, f 
 func (s *TimelineService) AddNote(ctx context.Context, incidentID int64, n vigil.Note) (e *vigil.TimelineEntry, err error) {
 	defer s.db.op("timeline.add_note")(&err)
 	e, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.TimelineEntry, error) {
+		var err error // its own: the caller may have stopped waiting (a deadline)
 		var e *vigil.TimelineEntry
 		if err := tx.require(vigil.PermIncidentEdit); err != nil {
 			return e, err

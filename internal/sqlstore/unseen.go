@@ -132,3 +132,33 @@ func changeID(v any) (int64, bool) {
 	}
 	return 0, false
 }
+
+// hideUnseenText replaces, in each text, the references of incidents the
+// actor may not see with Unseen: search snippets and a review's timeline,
+// which quote notes and timeline messages.
+func (tx *Tx) hideUnseenText(texts ...*string) error {
+	if tx.vis.All {
+		return nil
+	}
+	var refs []string
+	for _, t := range texts {
+		for _, r := range referenceInText.FindAllString(*t, -1) {
+			if !slices.Contains(refs, r) {
+				refs = append(refs, r)
+			}
+		}
+	}
+	seen, err := visibleBy(tx, "reference", scanString, refs)
+	if err != nil {
+		return err
+	}
+	for _, t := range texts {
+		*t = referenceInText.ReplaceAllStringFunc(*t, func(r string) string {
+			if seen[r] {
+				return r
+			}
+			return Unseen
+		})
+	}
+	return nil
+}
