@@ -17,6 +17,10 @@ import (
 type Incident struct {
 	ID        int64        `json:"id"`
 	Reference string       `json:"reference"` // INC-2026-000123, unique and never reused
+	// Organisation is the slug of the organisation the incident belongs
+	// to; on create, empty means the actor's only (or the default) one.
+	Organisation   string `json:"organisation"`
+	OrganisationID int64  `json:"-"`
 	Title     string       `json:"title"`
 	Summary   string       `json:"summary"`
 	Type      IncidentType `json:"type"`

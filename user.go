@@ -14,7 +14,7 @@ type User struct {
 	Username    string     `json:"username"`
 	Name        string     `json:"name"`
 	Email       string     `json:"email"`
-	Role        Role       `json:"role"`
+	Role        Role       `json:"role"` // in the default organisation; "" for a member of others only
 	Disabled    bool       `json:"disabled"`
 	LastLoginAt *time.Time `json:"last_login_at"`
 	// MustChangePassword is set for a password someone else chose (the
@@ -55,7 +55,7 @@ func (u *User) Validate() error {
 			p.Add("email", "Not a valid e-mail address.")
 		}
 	}
-	if !u.Role.Valid() {
+	if u.Role != "" && !u.Role.Valid() {
 		p.Add("role", "Unknown role %q.", u.Role)
 	}
 	return p.Err()

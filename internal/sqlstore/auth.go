@@ -108,9 +108,9 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 	var u vigil.User
 	sess = &vigil.Session{}
 	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at,
-		u.username, u.name, u.role, u.disabled, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), vigil.HashSecret(secret)).
+		u.username, u.name, u.disabled, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), vigil.HashSecret(secret)).
 		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, scanTime(&sess.CreatedAt), scanTime(&sess.ExpiresAt), scanTime(&lastSeen),
-			&u.Username, &u.Name, &u.Role, &u.Disabled, &u.MustChangePassword)
+			&u.Username, &u.Name, &u.Disabled, &u.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
 	} else if err != nil {
@@ -128,7 +128,11 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
-	return &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, Role: u.Role, MustChangePassword: u.MustChangePassword}, sess, nil
+	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword}
+	if err := loadMemberships(ctx, s.db, a, 0); err != nil {
+		return nil, nil, err
+	}
+	return a, sess, nil
 }
 
 // writesDown reports whether err says that writes fail for now (the disk
@@ -181,9 +185,10 @@ func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *
 		return nil, bad
 	}
 	var u vigil.User
-	t, err := scanToken(s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+`, u.username, u.name, u.role, u.disabled, u.must_change_password
+	var bound sql.NullInt64
+	t, err := scanToken(s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+`, t.organisation_id, u.username, u.name, u.disabled, u.must_change_password
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`), vigil.HashSecret(secret)),
-		&u.Username, &u.Name, &u.Role, &u.Disabled, &u.MustChangePassword)
+		&bound, &u.Username, &u.Name, &u.Disabled, &u.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bad
 	} else if err != nil {
@@ -201,8 +206,12 @@ func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *
 			return nil, fmt.Errorf("touch token: %w", err)
 		}
 	}
-	return &vigil.Actor{UserID: t.UserID, Username: u.Username, Name: u.Name, Role: u.Role, TokenID: t.ID, Scopes: t.Scopes,
-		MustChangePassword: u.MustChangePassword}, nil
+	a = &vigil.Actor{UserID: t.UserID, Username: u.Username, Name: u.Name, TokenID: t.ID, Scopes: t.Scopes,
+		MustChangePassword: u.MustChangePassword}
+	if err := loadMemberships(ctx, s.db, a, bound.Int64); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // MaxTokensPerUser bounds live tokens per user.
