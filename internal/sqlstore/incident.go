@@ -56,14 +56,19 @@ func scanIncidentRef(r rowScanner) (ref vigil.IncidentRef, err error) {
 // only the organisations where the actor holds what it required count.
 func (tx *Tx) visible() (string, []any) {
 	v := tx.vis
+	if tx.write && len(tx.required) > 0 && !v.All && !v.None {
+		v = tx.writable(v)
+	}
+	return visibleClause(v)
+}
+
+// visibleClause is visible for v.
+func visibleClause(v vigil.Visibility) (string, []any) {
 	switch {
 	case v.None:
 		return "1=0", nil
 	case v.All:
 		return "1=1", nil
-	}
-	if tx.write && len(tx.required) > 0 {
-		v = tx.writable(v)
 	}
 	var parts []string
 	var args []any
@@ -150,7 +155,9 @@ func (tx *Tx) checkIncidentOrg(org int64) error {
 // findIncident loads one incident the actor may see, or ENOTFOUND. In a
 // write transaction on PostgreSQL the row is locked until commit.
 func (tx *Tx) findIncident(where string, args ...any) (*vigil.Incident, error) {
-	vis, vargs := tx.visible()
+	// Whatever the actor may read: a write then says "your role there
+	// does not allow that" (checkIncidentOrg), not "not found".
+	vis, vargs := visibleClause(tx.vis)
 	lock := ""
 	if tx.write {
 		lock = tx.db.d.ForUpdate

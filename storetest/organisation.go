@@ -1,0 +1,382 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// orgUser creates a user with a role in each of the organisations given
+// (slug to role; "default" is the default organisation) and returns a
+// context acting as them, built by logging in, as a request's is.
+func orgUser(t *testing.T, s *Store, roles map[string]vigil.Role) (context.Context, *vigil.User) {
+	t.Helper()
+	sys := SystemContext(t)
+	n := userSeq.Add(1)
+	u := &vigil.User{Username: fmt.Sprintf("org%d", n), Name: fmt.Sprintf("Org user %d", n), Role: roles[vigil.DefaultOrganisationSlug]}
+	if err := s.Users.CreateUser(sys, u, "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	for slug, r := range roles {
+		if slug == vigil.DefaultOrganisationSlug {
+			continue
+		}
+		if _, err := s.Orgs.AddMember(sys, slug, u.Username, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return loginContext(t, s, u.Username), u
+}
+
+// loginContext logs username in and returns a context acting as the
+// session's actor.
+func loginContext(t *testing.T, s *Store, username string) context.Context {
+	t.Helper()
+	_, secret, err := s.Auth.Login(context.Background(), username, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := s.Auth.AuthenticateSession(context.Background(), secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vigil.NewContextWithActor(context.Background(), a)
+}
+
+func mustCreateOrg(t *testing.T, s *Store, slug, name string) *vigil.Organisation {
+	t.Helper()
+	o := &vigil.Organisation{Slug: slug, Name: name, Kind: vigil.OrgMember}
+	if err := s.Orgs.CreateOrganisation(SystemContext(t), o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// testOrganisations: the organisations and their members, and bad input.
+func testOrganisations(t *testing.T, open Opener) {
+	s := open(t)
+	sys := SystemContext(t)
+	adminCtx, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+
+	orgs, err := s.Orgs.FindOrganisations(adminCtx)
+	if err != nil || len(orgs) != 1 || orgs[0].Slug != vigil.DefaultOrganisationSlug || orgs[0].Kind != vigil.OrgCoordinator {
+		t.Fatalf("a new store's organisations: %v %+v", err, orgs)
+	}
+
+	north := &vigil.Organisation{Slug: " North-Water ", Name: "North Water plc", Sector: "Water", ContactEmail: "soc@north.example"}
+	if err := s.Orgs.CreateOrganisation(adminCtx, north); err != nil {
+		t.Fatal(err)
+	}
+	if north.Slug != "north-water" || north.Kind != vigil.OrgMember || north.Version != 1 {
+		t.Errorf("created: %+v", north)
+	}
+
+	t.Run("BadInput", func(t *testing.T) {
+		for _, o := range []*vigil.Organisation{
+			{Slug: "", Name: "x"}, {Slug: "-x", Name: "x"}, {Slug: "a/b", Name: "x"}, {Slug: "ok", Name: ""},
+			{Slug: "ok", Name: "x\u0000y"}, {Slug: "ok", Name: "x", Kind: "partner"}, {Slug: "ok", Name: "x", ContactEmail: "not mail"},
+		} {
+			err := s.Orgs.CreateOrganisation(adminCtx, o)
+			wantCode(t, err, vigil.EINVALID)
+		}
+		err := s.Orgs.CreateOrganisation(adminCtx, &vigil.Organisation{Slug: "second-cert", Name: "x", Kind: vigil.OrgCoordinator})
+		wantField(t, err, "kind")
+		err = s.Orgs.CreateOrganisation(adminCtx, &vigil.Organisation{Slug: "north-water", Name: "Again"})
+		wantCode(t, err, vigil.ECONFLICT)
+		if fs := vigil.ErrorFields(err); len(fs) != 1 || fs[0].Field != "slug" {
+			t.Errorf("a taken slug's error names %v", fs)
+		}
+
+		_, err = s.Orgs.AddMember(adminCtx, "no-such-org", "nobody", vigil.RoleViewer)
+		wantCode(t, err, vigil.ENOTFOUND)
+		_, err = s.Orgs.AddMember(adminCtx, "north-water", "nobody", vigil.RoleViewer)
+		wantField(t, err, "username")
+		_, u := MustCreateUser(t, s, vigil.RoleViewer)
+		_, err = s.Orgs.AddMember(adminCtx, "north-water", u.Username, "owner")
+		wantField(t, err, "role")
+		if _, err := s.Orgs.AddMember(adminCtx, "north-water", u.Username, vigil.RoleViewer); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Orgs.AddMember(adminCtx, "north-water", u.Username, vigil.RoleAdmin)
+		wantCode(t, err, vigil.ECONFLICT)
+
+		_, err = s.Orgs.UpdateOrganisation(adminCtx, vigil.DefaultOrganisationSlug, vigil.OrganisationUpdate{Suspended: ptr(true), Version: 1})
+		wantField(t, err, "suspended")
+	})
+
+	t.Run("WhoMaySee", func(t *testing.T) {
+		outsiderCtx, _ := MustCreateUser(t, s, vigil.RoleResponder) // default organisation only
+		_, err := s.Orgs.FindOrganisation(outsiderCtx, "north-water")
+		wantCode(t, err, vigil.ENOTFOUND)
+		_, err = s.Orgs.FindMembers(outsiderCtx, "north-water")
+		wantCode(t, err, vigil.ENOTFOUND)
+		orgs, err := s.Orgs.FindOrganisations(outsiderCtx)
+		if err != nil || len(orgs) != 1 || orgs[0].Slug != vigil.DefaultOrganisationSlug || orgs[0].Role != vigil.RoleResponder {
+			t.Errorf("an outsider's organisations: %v %+v", err, orgs)
+		}
+		err = s.Orgs.CreateOrganisation(outsiderCtx, &vigil.Organisation{Slug: "mine", Name: "Mine"})
+		wantCode(t, err, vigil.EFORBIDDEN)
+
+		// A member organisation's admin manages its members, and nothing else.
+		nAdminCtx, _ := orgUser(t, s, map[string]vigil.Role{"north-water": vigil.RoleAdmin})
+		_, newcomer := orgUser(t, s, map[string]vigil.Role{})
+		if _, err := s.Orgs.AddMember(nAdminCtx, "north-water", newcomer.Username, vigil.RoleResponder); err != nil {
+			t.Fatal(err)
+		}
+		ms, err := s.Orgs.FindMembers(nAdminCtx, "north-water")
+		if err != nil || !slices.ContainsFunc(ms, func(m *vigil.Membership) bool { return m.Username == newcomer.Username }) {
+			t.Errorf("members: %v %+v", err, ms)
+		}
+		if _, err := s.Orgs.AddMember(nAdminCtx, vigil.DefaultOrganisationSlug, newcomer.Username, vigil.RoleViewer); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("a member's admin added someone to the coordinator: %v", err)
+		}
+		cur, err := s.Orgs.FindOrganisation(nAdminCtx, "north-water")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Orgs.UpdateOrganisation(nAdminCtx, "north-water", vigil.OrganisationUpdate{Suspended: ptr(true), Version: cur.Version})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		got, err := s.Orgs.UpdateOrganisation(nAdminCtx, "north-water", vigil.OrganisationUpdate{Name: ptr("North Water Ltd"), Version: cur.Version})
+		if err != nil || got.Name != "North Water Ltd" || got.Slug != "north-water" {
+			t.Errorf("rename: %v %+v", err, got)
+		}
+		if _, _, err := s.Users.FindUsers(nAdminCtx, vigil.UserFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("a member's admin read the install's user directory: %v", err)
+		}
+		if _, err := s.Audit.FindAuditEvents(nAdminCtx, vigil.AuditFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("a member's admin read the install's audit log: %v", err)
+		}
+	})
+
+	t.Run("Suspended", func(t *testing.T) {
+		o := mustCreateOrg(t, s, "east", "East Grid")
+		ctx, _ := orgUser(t, s, map[string]vigil.Role{"east": vigil.RoleResponder})
+		inc := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: "Substation HMI defaced"})
+		if inc.Organisation != "east" {
+			t.Fatalf("organisation of an only member's incident: %q", inc.Organisation)
+		}
+		if _, err := s.Orgs.UpdateOrganisation(sys, "east", vigil.OrganisationUpdate{Suspended: ptr(true), Version: o.Version}); err != nil {
+			t.Fatal(err)
+		}
+		if got := MustFindIncident(t, ctx, s, inc.ID); got.Title != inc.Title {
+			t.Errorf("a suspended organisation's incident is no longer readable")
+		}
+		_, err := s.Incidents.UpdateIncident(ctx, inc.ID, vigil.IncidentUpdate{Title: ptr("changed"), Version: inc.Version})
+		wantCode(t, err, vigil.ECONFLICT)
+		_, err = s.Timeline.AddNote(ctx, inc.ID, vigil.Note{Message: "x"})
+		wantCode(t, err, vigil.ECONFLICT)
+		err = s.Incidents.CreateIncident(ctx, &vigil.Incident{Title: "Another"})
+		wantField(t, err, "organisation")
+	})
+}
+
+// testOrganisationLeaks is the cross-organisation leak matrix: two
+// members and the coordinator, each with incidents that share an
+// observable and a search word; every read path must show an actor only
+// their own organisations' incidents, as if the others did not exist.
+func testOrganisationLeaks(t *testing.T, open Opener) {
+	s := open(t)
+	mustCreateOrg(t, s, "north", "North Water")
+	mustCreateOrg(t, s, "south", "South Rail")
+
+	northResp, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleResponder})
+	northAdmin, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleAdmin})
+	northReporter, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleReporter})
+	southResp, _ := orgUser(t, s, map[string]vigil.Role{"south": vigil.RoleResponder})
+	coordAdmin, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleAdmin})
+	coordResp, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleResponder})
+	// Responder in north, viewer in south: reads both, changes north's only.
+	both, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleResponder, "south": vigil.RoleViewer})
+
+	const ip = "198.51.100.77"
+	mk := func(ctx context.Context, org, title string) *vigil.Incident {
+		inc := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: title + " kingfisher", Organisation: org, Status: vigil.StatusConfirmed})
+		if inc.Organisation != org {
+			t.Fatalf("created in %q, want %q", inc.Organisation, org)
+		}
+		if _, err := s.Observables.AddObservables(ctx, inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: ip}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Timeline.AddNote(ctx, inc.ID, vigil.Note{Message: "kingfisher note in " + org}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tasks.CreateTask(ctx, &vigil.Task{IncidentID: inc.ID, Title: "Reset kingfisher passwords"}); err != nil {
+			t.Fatal(err)
+		}
+		return inc
+	}
+	northInc := mk(northResp, "north", "Water treatment phishing")
+	southInc := mk(southResp, "south", "Signalling ransomware")
+	coordInc := mk(coordResp, "default", "CERT portal scan")
+	northRed := MustCreateIncident(t, northResp, s, &vigil.Incident{Title: "Board kingfisher takeover", TLP: vigil.TLPRed})
+	northReported := MustCreateIncident(t, northReporter, s, &vigil.Incident{Title: "Lost kingfisher laptop"})
+
+	all := map[string]*vigil.Incident{"north": northInc, "south": southInc, "coord": coordInc, "northRed": northRed, "northReported": northReported}
+	cases := []struct {
+		name string
+		ctx  context.Context
+		sees []string
+	}{
+		{"NorthResponder", northResp, []string{"north", "northRed", "northReported"}},
+		{"NorthAdmin", northAdmin, []string{"north", "northRed", "northReported"}},
+		{"NorthReporter", northReporter, []string{"northReported"}},
+		{"SouthResponder", southResp, []string{"south"}},
+		{"CoordinatorAdmin", coordAdmin, []string{"coord"}},
+		{"CoordinatorResponder", coordResp, []string{"coord"}},
+		{"NorthAndSouth", both, []string{"north", "south", "northReported"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var seen []int64
+			for name, inc := range all {
+				want := slices.Contains(c.sees, name)
+				if want {
+					seen = append(seen, inc.ID)
+				}
+				reads := map[string]error{}
+				_, reads["FindIncidentByID"] = s.Incidents.FindIncidentByID(c.ctx, inc.ID)
+				_, reads["FindIncidentByReference"] = s.Incidents.FindIncidentByReference(c.ctx, inc.Reference)
+				_, reads["FindTimeline"] = s.Timeline.FindTimeline(c.ctx, inc.ID, vigil.TimelineFilter{})
+				_, reads["FindObservables"] = s.Observables.FindObservables(c.ctx, inc.ID)
+				_, reads["FindObligations"] = s.Duties.FindObligations(c.ctx, inc.ID)
+				_, reads["FindEvidence"] = s.Evidence.FindEvidence(c.ctx, inc.ID)
+				_, reads["FindLinks"] = s.Links.FindLinks(c.ctx, inc.ID)
+				_, reads["FindComments"] = s.Comments.FindComments(c.ctx, inc.ID, nil)
+				_, reads["FindMembers"] = s.Members.FindMembers(c.ctx, inc.ID)
+				for what, err := range reads {
+					if want && err != nil {
+						t.Errorf("%s: %s: %v, want visible", name, what, err)
+					} else if !want && vigil.ErrorCode(err) != vigil.ENOTFOUND {
+						t.Errorf("%s: %s: %v, want ENOTFOUND", name, what, err)
+					}
+				}
+				tasks, _, err := s.Tasks.FindTasks(c.ctx, vigil.TaskFilter{IncidentID: &inc.ID})
+				if !want && err == nil && len(tasks) > 0 {
+					t.Errorf("%s: FindTasks listed %d tasks", name, len(tasks))
+				}
+			}
+			slices.Sort(seen)
+			listed := func(what string, f vigil.IncidentFilter) {
+				t.Helper()
+				page, err := s.Incidents.FindIncidents(c.ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int64
+				for _, inc := range page.Items {
+					got = append(got, inc.ID)
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, seen) {
+					t.Errorf("%s lists %v, want %v", what, got, seen)
+				}
+				n, err := s.Incidents.CountIncidents(c.ctx, f)
+				if err != nil || n != len(seen) {
+					t.Errorf("%s counts %d (%v), want %d", what, n, err, len(seen))
+				}
+			}
+			listed("FindIncidents", vigil.IncidentFilter{})
+			listed("FindIncidents(open)", vigil.IncidentFilter{Open: ptr(true)}) // counted from the totals
+			listed("FindIncidents(q)", vigil.IncidentFilter{Query: "kingfisher"})
+
+			hits, err := s.Search.Search(c.ctx, vigil.SearchQuery{Query: "kingfisher"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				if !slices.Contains(seen, h.Incident.ID) {
+					t.Errorf("Search found %s's %s", h.Incident.Reference, h.Kind)
+				}
+			}
+			refs, err := s.Observables.FindSightings(c.ctx, vigil.ObsIPv4, ip, 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range refs {
+				if !slices.Contains(seen, r.ID) {
+					t.Errorf("FindSightings named %s", r.Reference)
+				}
+			}
+			for name, inc := range all {
+				if !slices.Contains(c.sees, name) || name == "northRed" || name == "northReported" {
+					continue
+				}
+				obs, err := s.Observables.FindObservables(c.ctx, inc.ID)
+				if err != nil || len(obs) != 1 {
+					t.Fatalf("%s: observables %v %d", name, err, len(obs))
+				}
+				for _, ref := range obs[0].SeenIn {
+					if !slices.Contains(seen, ref.ID) {
+						t.Errorf("%s: seen in %s", name, ref.Reference)
+					}
+				}
+				// Seen in the other visible incidents that hold it, no more.
+				others := 0
+				for _, n := range []string{"north", "south", "coord"} {
+					if n != name && slices.Contains(c.sees, n) {
+						others++
+					}
+				}
+				if obs[0].SeenCount != others {
+					t.Errorf("%s: seen count %d, want %d", name, obs[0].SeenCount, others)
+				}
+			}
+			_, facts, err := s.Metrics.IncidentMetrics(c.ctx, vigil.MetricsFilter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+			if err == nil {
+				for _, f := range facts {
+					if !slices.Contains(seen, f.ID) {
+						t.Errorf("metrics counted %s", f.Reference)
+					}
+				}
+			}
+		})
+	}
+
+	t.Run("Writes", func(t *testing.T) {
+		// A viewer in south reads its incident and may not change it,
+		// though the same user is a responder in north.
+		cur := MustFindIncident(t, both, s, southInc.ID)
+		_, err := s.Incidents.UpdateIncident(both, southInc.ID, vigil.IncidentUpdate{Title: ptr("changed"), Version: cur.Version})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Timeline.AddNote(both, southInc.ID, vigil.Note{Message: "x"})
+		if err == nil {
+			t.Errorf("a viewer in south added a note to its incident")
+		}
+		err = s.Tasks.CreateTask(both, &vigil.Task{IncidentID: southInc.ID, Title: "x"})
+		if err == nil {
+			t.Errorf("a viewer in south added a task to its incident")
+		}
+		if _, err := s.Incidents.UpdateIncident(both, northInc.ID, vigil.IncidentUpdate{Title: ptr("Water treatment phishing kingfisher, contained"),
+			Version: MustFindIncident(t, both, s, northInc.ID).Version}); err != nil {
+			t.Errorf("a responder in north could not change its incident: %v", err)
+		}
+		// Out of another organisation, as if it did not exist.
+		_, err = s.Incidents.UpdateIncident(southResp, northInc.ID, vigil.IncidentUpdate{Title: ptr("x"), Version: 1})
+		wantCode(t, err, vigil.ENOTFOUND)
+		err = s.Links.CreateLink(southResp, &vigil.Link{IncidentID: southInc.ID, TargetID: northInc.ID, Kind: vigil.LinkRelated})
+		wantField(t, err, "target_id")
+		// Its people come from its organisation.
+		_, southUser := orgUser(t, s, map[string]vigil.Role{"south": vigil.RoleResponder})
+		_, err = s.Members.AddMember(northAdmin, northInc.ID, southUser.ID, vigil.RoleLead)
+		wantField(t, err, "user_id")
+		err = s.Tasks.CreateTask(northResp, &vigil.Task{IncidentID: northInc.ID, Title: "x", AssigneeID: &southUser.ID})
+		wantField(t, err, "assignee_id")
+		// Reported only where one belongs, and unknown slugs answer alike.
+		err = s.Incidents.CreateIncident(northResp, &vigil.Incident{Title: "x", Organisation: "south"})
+		wantField(t, err, "organisation")
+		err2 := s.Incidents.CreateIncident(northResp, &vigil.Incident{Title: "x", Organisation: "nowhere"})
+		wantField(t, err2, "organisation")
+		if m1, m2 := vigil.ErrorMessage(err), vigil.ErrorMessage(err2); strings.ReplaceAll(m1, "south", "nowhere") != m2 {
+			t.Errorf("a member's slug and an unknown one answer differently: %q, %q", vigil.ErrorMessage(err), vigil.ErrorMessage(err2))
+		}
+		err = s.Incidents.CreateIncident(both, &vigil.Incident{Title: "Which one?"})
+		wantField(t, err, "organisation")
+		err = s.Incidents.CreateIncident(both, &vigil.Incident{Title: "Viewer may not report", Organisation: "south"})
+		wantCode(t, err, vigil.EFORBIDDEN)
+	})
+}
