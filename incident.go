@@ -543,18 +543,21 @@ func TruncateTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsec
 // IncidentFilter selects incidents for FindIncidents and CountIncidents.
 // Empty slices match everything; several values in one slice match any.
 type IncidentFilter struct {
-	Status        []Status
-	Severity      []Severity
-	Type          []IncidentType
-	Category      []int
-	TLP           []TLP
-	Source        []Source
-	LeadID        *int64 // the assignee; see Unassigned
-	Unassigned    bool   // only incidents without a lead
-	MemberID      *int64 // incidents where this user is lead or has a role
-	Significant   *bool
-	Exercise      *bool
-	Open          *bool  // true: not in a terminal status; false: terminal only
+	Status      []Status
+	Severity    []Severity
+	Type        []IncidentType
+	Category    []int
+	TLP         []TLP
+	Source      []Source
+	LeadID      *int64 // the assignee; see Unassigned
+	Unassigned  bool   // only incidents without a lead
+	MemberID    *int64 // incidents where this user is lead or has a role
+	Significant *bool
+	Exercise    *bool
+	Open        *bool // true: not in a terminal status; false: terminal only
+	// Organisation limits the list to these organisations (slugs); it
+	// cannot widen what the actor may see.
+	Organisation  []string
 	Query         string // full-text query over the incident, its notes and observables
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
@@ -618,6 +621,12 @@ func (f *IncidentFilter) Normalize() error {
 	}
 	if len(f.Query) > MaxQueryLen {
 		p.Add("q", "The search query must be at most %d bytes.", MaxQueryLen)
+	}
+	for i, o := range f.Organisation {
+		f.Organisation[i] = strings.ToLower(strings.TrimSpace(o))
+		if ValidSlug("organisation", f.Organisation[i]) != nil {
+			p.Add("organisation", "%q is not an organisation's slug.", o)
+		}
 	}
 	for i, s := range f.Status {
 		s = s.Canonical()

@@ -14,7 +14,7 @@ type User struct {
 	Username    string     `json:"username"`
 	Name        string     `json:"name"`
 	Email       string     `json:"email"`
-	Role        Role       `json:"role"` // in the default organisation; "" for a member of others only
+	Role        Role       `json:"role,omitempty"` // in the default organisation; absent for a member of others only
 	Disabled    bool       `json:"disabled"`
 	LastLoginAt *time.Time `json:"last_login_at"`
 	// MustChangePassword is set for a password someone else chose (the

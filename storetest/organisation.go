@@ -167,9 +167,9 @@ func testOrganisations(t *testing.T, open Opener) {
 			t.Errorf("a suspended organisation's incident is no longer readable")
 		}
 		_, err := s.Incidents.UpdateIncident(ctx, inc.ID, vigil.IncidentUpdate{Title: ptr("changed"), Version: inc.Version})
-		wantCode(t, err, vigil.ECONFLICT)
+		wantCode(t, err, vigil.EFORBIDDEN)
 		_, err = s.Timeline.AddNote(ctx, inc.ID, vigil.Note{Message: "x"})
-		wantCode(t, err, vigil.ECONFLICT)
+		wantCode(t, err, vigil.EFORBIDDEN)
 		err = s.Incidents.CreateIncident(ctx, &vigil.Incident{Title: "Another"})
 		wantField(t, err, "organisation")
 	})

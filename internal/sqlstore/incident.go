@@ -142,7 +142,7 @@ func (tx *Tx) checkIncidentOrg(org int64) error {
 		tx.orgsTouched[org] = suspended != nil
 	}
 	if tx.orgsTouched[org] {
-		return vigil.Errorf(vigil.ECONFLICT, "The organisation is suspended: its incidents are read-only.")
+		return vigil.Errorf(vigil.EFORBIDDEN, "The organisation is suspended: its incidents are read-only.")
 	}
 	for _, p := range tx.required {
 		if err := vigil.RequireIn(tx.actor, org, p); err != nil {
@@ -559,6 +559,12 @@ func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
 	in("i.category", cats)
 	in("i.tlp", quoteAll(f.TLP))
 	in("i.source", quoteAll(f.Source))
+	if len(f.Organisation) > 0 {
+		where = append(where, "i.organisation_id IN (SELECT o.id FROM organisations o WHERE o.slug IN ("+placeholders(len(f.Organisation))+"))")
+		for _, o := range f.Organisation {
+			args = append(args, o)
+		}
+	}
 	if f.LeadID != nil {
 		where, args = append(where, "i.lead_id = ?"), append(args, *f.LeadID)
 	}
@@ -750,7 +756,7 @@ func (s *IncidentService) CountIncidents(ctx context.Context, f vigil.IncidentFi
 
 // countable reports whether f filters only on what incident_counts keeps.
 func countable(f *vigil.IncidentFilter) bool {
-	return f.Query == "" && len(f.Type) == 0 && len(f.Category) == 0 && len(f.Source) == 0 && f.LeadID == nil &&
+	return f.Query == "" && len(f.Organisation) == 0 && len(f.Type) == 0 && len(f.Category) == 0 && len(f.Source) == 0 && f.LeadID == nil &&
 		!f.Unassigned && f.MemberID == nil && f.Significant == nil && f.CreatedAfter == nil && f.CreatedBefore == nil &&
 		f.UpdatedAfter == nil && f.UpdatedBefore == nil && f.OccurredAfter == nil && f.OccurredBefore == nil
 }

@@ -414,13 +414,17 @@ func (tx *Tx) activeAdmins() (n int, err error) {
 	return n, err
 }
 
-// FindMembers lists an organisation's members, for its members and PermOrgAdmin.
+// FindMembers lists an organisation's members, for its members (but
+// reporters, who do not see the user directory either) and PermOrgAdmin.
 func (s *OrganisationService) FindMembers(ctx context.Context, slug string) (ms []*vigil.Membership, err error) {
 	defer s.db.op("organisation.members")(&err)
 	err = s.db.read(ctx, func(tx *Tx) error {
 		o, err := tx.findOrgFor(slug)
 		if err != nil {
 			return err
+		}
+		if o.Role == vigil.RoleReporter && !tx.actor.Can(vigil.PermOrgAdmin) {
+			return vigil.Errorf(vigil.EFORBIDDEN, "Reporters do not see who else belongs to the organisation.")
 		}
 		ms, err = queryAll(tx, scanMembership, `SELECT `+membershipColumns+` FROM memberships m JOIN organisations o ON o.id = m.organisation_id
 			JOIN users u ON u.id = m.user_id WHERE m.organisation_id = ? ORDER BY u.username`, o.ID)
