@@ -154,6 +154,9 @@ type OrgRole struct {
 // without Orgs (the system, older callers) belongs to the default
 // organisation only, with Role.
 func (a *Actor) Memberships() []OrgRole {
+	if a == nil {
+		return nil
+	}
 	if a.Orgs == nil {
 		if a.Role == "" {
 			return nil

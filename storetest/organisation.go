@@ -148,8 +148,36 @@ func testOrganisations(t *testing.T, open Opener) {
 		if _, _, err := s.Users.FindUsers(nAdminCtx, vigil.UserFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
 			t.Errorf("a member's admin read the install's user directory: %v", err)
 		}
-		if _, err := s.Audit.FindAuditEvents(nAdminCtx, vigil.AuditFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
-			t.Errorf("a member's admin read the install's audit log: %v", err)
+		// The audit log: each organisation's admins read the events of
+		// its incidents; the install's auditors the rest.
+		nResp := loginContext(t, s, newcomer.Username)
+		inc := MustCreateIncident(t, nResp, s, &vigil.Incident{Title: "Chlorine dosing alarm spoofed"})
+		if _, err := s.Timeline.AddNote(nResp, inc.ID, vigil.Note{Message: "Isolated the PLC."}); err != nil {
+			t.Fatal(err)
+		}
+		events, err := s.Audit.FindAuditEvents(nAdminCtx, vigil.AuditFilter{})
+		if err != nil || len(events) < 2 {
+			t.Fatalf("a member's admin reads %d events: %v", len(events), err)
+		}
+		for _, e := range events {
+			if e.Organisation != "north-water" {
+				t.Errorf("a member's admin read %s (%q)", e.Action, e.Organisation)
+			}
+		}
+		events, err = s.Audit.FindAuditEvents(adminCtx, vigil.AuditFilter{Limit: vigil.MaxPageSize})
+		if err != nil || len(events) == 0 {
+			t.Fatalf("the install's admin reads %d events: %v", len(events), err)
+		}
+		for _, e := range events {
+			if e.Organisation != "" && e.Organisation != vigil.DefaultOrganisationSlug {
+				t.Errorf("the install's admin read %s of %q", e.Action, e.Organisation)
+			}
+		}
+		if _, err := s.Audit.FindAuditEvents(nResp, vigil.AuditFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("a member's responder read the audit log: %v", err)
+		}
+		if v, err := s.Audit.VerifyAudit(sys); err != nil || !v.OK {
+			t.Errorf("the chain with organisations' events: %v %+v", err, v)
 		}
 	})
 
@@ -374,6 +402,14 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		if m1, m2 := vigil.ErrorMessage(err), vigil.ErrorMessage(err2); strings.ReplaceAll(m1, "south", "nowhere") != m2 {
 			t.Errorf("a member's slug and an unknown one answer differently: %q, %q", vigil.ErrorMessage(err), vigil.ErrorMessage(err2))
 		}
+		// The TAXII collections are the coordinator's: a member's
+		// incident is not published through them.
+		coll := &vigil.Collection{Title: "Sector feed"}
+		if err := s.Sharing.CreateCollection(SystemContext(t), coll); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Sharing.PublishIncident(northAdmin, northInc.ID, coll.ID, nil)
+		wantCode(t, err, vigil.EFORBIDDEN)
 		err = s.Incidents.CreateIncident(both, &vigil.Incident{Title: "Which one?"})
 		wantField(t, err, "organisation")
 		err = s.Incidents.CreateIncident(both, &vigil.Incident{Title: "Viewer may not report", Organisation: "south"})

@@ -127,21 +127,39 @@ func (tx *Tx) writable(v vigil.Visibility) vigil.Visibility {
 	return v
 }
 
+// orgState is what a write knows of an organisation whose incidents it touched.
+type orgState struct {
+	slug      string
+	suspended bool
+}
+
+// touchOrg notes that a write works on an incident of organisation org
+// (for its audit events) and returns what it knows of it.
+func (tx *Tx) touchOrg(org int64) (orgState, error) {
+	if tx.orgsTouched == nil {
+		tx.orgsTouched = map[int64]orgState{}
+	}
+	st, seen := tx.orgsTouched[org]
+	if !seen {
+		var suspended *time.Time
+		if err := tx.queryRow(`SELECT slug, suspended_at FROM organisations WHERE id = ?`, org).Scan(&st.slug, scanNullTime(&suspended)); err != nil {
+			return st, fmt.Errorf("organisation of incident: %w", err)
+		}
+		st.suspended = suspended != nil
+		tx.orgsTouched[org] = st
+	}
+	return st, nil
+}
+
 // checkIncidentOrg is called for each incident a write loads: the actor
 // must hold what the write required in the incident's organisation, and
 // the organisation must not be suspended.
 func (tx *Tx) checkIncidentOrg(org int64) error {
-	if tx.orgsTouched == nil {
-		tx.orgsTouched = map[int64]bool{}
+	st, err := tx.touchOrg(org)
+	if err != nil || tx.vis.All {
+		return err
 	}
-	if _, seen := tx.orgsTouched[org]; !seen {
-		var suspended *time.Time
-		if err := tx.queryRow(`SELECT suspended_at FROM organisations WHERE id = ?`, org).Scan(scanNullTime(&suspended)); err != nil {
-			return fmt.Errorf("organisation of incident: %w", err)
-		}
-		tx.orgsTouched[org] = suspended != nil
-	}
-	if tx.orgsTouched[org] {
+	if st.suspended {
 		return vigil.Errorf(vigil.EFORBIDDEN, "The organisation is suspended: its incidents are read-only.")
 	}
 	for _, p := range tx.required {
@@ -169,7 +187,7 @@ func (tx *Tx) findIncident(where string, args ...any) (*vigil.Incident, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("find incident: %w", err)
 	}
-	if tx.write && !tx.vis.All {
+	if tx.write {
 		if err := tx.checkIncidentOrg(inc.OrganisationID); err != nil {
 			return nil, err
 		}

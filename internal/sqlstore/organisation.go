@@ -91,7 +91,8 @@ func (tx *Tx) incidentOrganisation(inc *vigil.Incident) error {
 		}
 	}
 	inc.Organisation, inc.OrganisationID = o.Slug, o.ID
-	return nil
+	_, err = tx.touchOrg(o.ID)
+	return err
 }
 
 func (tx *Tx) findOrg(slug string) (*vigil.Organisation, error) {

@@ -39,6 +39,10 @@ ALTER TABLE api_tokens ADD COLUMN organisation_id bigint REFERENCES organisation
 
 ALTER TABLE incidents ADD COLUMN organisation_id bigint NOT NULL DEFAULT 1 REFERENCES organisations (id);
 
+-- Audit events say whose incidents they were about ('' for the
+-- install's own), so that each organisation's admins read theirs.
+ALTER TABLE audit_events ADD COLUMN organisation text NOT NULL DEFAULT '';
+
 -- The dashboard counts, now by organisation too.
 DROP TRIGGER incidents_count_ai ON incidents;
 DROP TRIGGER incidents_count_au ON incidents;
@@ -113,6 +117,7 @@ CREATE TRIGGER incidents_count_au AFTER UPDATE OF status, severity, tlp, exercis
 		OR OLD.tlp IS DISTINCT FROM NEW.tlp OR OLD.exercise IS DISTINCT FROM NEW.exercise)
 	EXECUTE FUNCTION incidents_count();
 ALTER TABLE incidents DROP COLUMN organisation_id;
+ALTER TABLE audit_events DROP COLUMN organisation;
 ALTER TABLE api_tokens DROP COLUMN organisation_id;
 ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'reporter';
 UPDATE users SET role = coalesce((SELECT m.role FROM memberships m WHERE m.user_id = users.id AND m.organisation_id = 1), 'reporter');

@@ -41,6 +41,10 @@ ALTER TABLE api_tokens ADD COLUMN organisation_id INTEGER;
 -- sqlstore checks the organisation exists before it writes one.
 ALTER TABLE incidents ADD COLUMN organisation_id INTEGER NOT NULL DEFAULT 1;
 
+-- Audit events say whose incidents they were about ('' for the
+-- install's own), so that each organisation's admins read theirs.
+ALTER TABLE audit_events ADD COLUMN organisation TEXT NOT NULL DEFAULT '';
+
 -- The dashboard counts, now by organisation too.
 DROP TRIGGER incidents_count_ai;
 DROP TRIGGER incidents_count_au;
@@ -124,6 +128,7 @@ CREATE TRIGGER incidents_count_ad AFTER DELETE ON incidents BEGIN
 END;
 -- +goose StatementEnd
 ALTER TABLE incidents DROP COLUMN organisation_id;
+ALTER TABLE audit_events DROP COLUMN organisation;
 ALTER TABLE api_tokens DROP COLUMN organisation_id;
 ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'reporter';
 UPDATE users SET role = coalesce((SELECT m.role FROM memberships m WHERE m.user_id = users.id AND m.organisation_id = 1), 'reporter');
