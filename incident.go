@@ -19,14 +19,17 @@ type Incident struct {
 	Reference string `json:"reference"` // INC-2026-000123, unique and never reused
 	// Organisation is the slug of the organisation the incident belongs
 	// to; on create, empty means the actor's only (or the default) one.
-	Organisation   string       `json:"organisation"`
-	OrganisationID int64        `json:"-"`
-	Title          string       `json:"title"`
-	Summary        string       `json:"summary"`
-	Type           IncidentType `json:"type"`
-	Status         Status       `json:"status"`
-	Severity       Severity     `json:"severity"`
-	Category       int          `json:"category"` // NCSC category, 1 (national cyber emergency) to 6 (localised); 0 = not yet set
+	Organisation   string `json:"organisation"`
+	OrganisationID int64  `json:"-"`
+	// SummaryOnly marks an incident the reader sees through a member's
+	// summary grant: the fields Summarize keeps, and nothing under it.
+	SummaryOnly bool         `json:"summary_only,omitempty"`
+	Title       string       `json:"title"`
+	Summary     string       `json:"summary"`
+	Type        IncidentType `json:"type"`
+	Status      Status       `json:"status"`
+	Severity    Severity     `json:"severity"`
+	Category    int          `json:"category"` // NCSC category, 1 (national cyber emergency) to 6 (localised); 0 = not yet set
 	// Significant marks an NCSC "significant cyber security incident": one
 	// that may affect national security or the economy, or cause major
 	// impact to the organisation's continued operation.

@@ -21,6 +21,9 @@ type Organisation struct {
 	ContactEmail string     `json:"contact_email"`
 	ContactPhone string     `json:"contact_phone"`
 	SuspendedAt  *time.Time `json:"suspended_at"` // read-only while set: nothing is deleted
+	// CoordinatorGrant is what a member lets the coordinator's staff see
+	// of its incidents; only the member's own admins change it.
+	CoordinatorGrant Grant `json:"coordinator_grant"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	Version      int        `json:"version"`
@@ -42,6 +45,39 @@ var OrgKinds = []OrgKind{OrgCoordinator, OrgMember}
 
 // Valid reports whether k is a known kind.
 func (k OrgKind) Valid() bool { return inEnum(k, OrgKinds) }
+
+// Grant is how much of a member's incidents the coordinator's staff see.
+// TLP:RED incidents stay with their members whatever the grant.
+type Grant string
+
+// The grants.
+const (
+	GrantNone Grant = "none"
+	// GrantSummary: what a significant-incident report to a CERT holds —
+	// reference, title, type, category, severity, status, significance and
+	// the key times — in lists and on the incident; nothing under it.
+	GrantSummary Grant = "summary"
+	// GrantFull: every incident but TLP:RED ones, read-only, with its
+	// timeline, tasks, observables and the rest.
+	GrantFull Grant = "full"
+)
+
+// Grants lists the grants, least first.
+var Grants = []Grant{GrantNone, GrantSummary, GrantFull}
+
+// Valid reports whether g is a known grant.
+func (g Grant) Valid() bool { return inEnum(g, Grants) }
+
+// Summarize clears what a GrantSummary does not show of inc.
+func (inc *Incident) Summarize() {
+	*inc = Incident{
+		ID: inc.ID, Reference: inc.Reference, Organisation: inc.Organisation, OrganisationID: inc.OrganisationID,
+		Title: inc.Title, Type: inc.Type, Status: inc.Status, Severity: inc.Severity, Category: inc.Category,
+		Significant: inc.Significant, TLP: inc.TLP, Source: inc.Source, Exercise: inc.Exercise,
+		AffectedServices: []string{}, Times: inc.Times, CreatedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt,
+		Version: inc.Version, SummaryOnly: true,
+	}
+}
 
 // The organisation every install starts with, which holds everything an
 // install made before organisations had: the coordinator. Its
@@ -88,6 +124,14 @@ func (o *Organisation) Prepare() error {
 	if o.Kind == "" {
 		o.Kind = OrgMember
 	}
+	if o.CoordinatorGrant == "" {
+		o.CoordinatorGrant = GrantNone
+	}
+	if !o.CoordinatorGrant.Valid() {
+		p.Add("coordinator_grant", "The grant must be none, summary or full.")
+	} else if o.Kind == OrgCoordinator && o.CoordinatorGrant != GrantNone {
+		p.Add("coordinator_grant", "The coordinator grants nothing to itself.")
+	}
 	if !o.Kind.Valid() {
 		p.Add("kind", "Kind must be coordinator or member.")
 	}
@@ -113,7 +157,9 @@ type OrganisationUpdate struct {
 	ContactEmail *string `json:"contact_email,omitempty"`
 	ContactPhone *string `json:"contact_phone,omitempty"`
 	Suspended    *bool   `json:"suspended,omitempty"`
-	Version      int     `json:"version"`
+	// CoordinatorGrant: the member's own admins only.
+	CoordinatorGrant *Grant `json:"coordinator_grant,omitempty"`
+	Version          int    `json:"version"`
 }
 
 // Membership is a user's role in an organisation.

@@ -415,4 +415,133 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		err = s.Incidents.CreateIncident(both, &vigil.Incident{Title: "Viewer may not report", Organisation: "south"})
 		wantCode(t, err, vigil.EFORBIDDEN)
 	})
+
+	t.Run("Grants", func(t *testing.T) {
+		sys := SystemContext(t)
+		north, err := s.Orgs.FindOrganisation(northAdmin, "north")
+		if err != nil || north.CoordinatorGrant != vigil.GrantNone {
+			t.Fatalf("a new member's grant: %v %+v", err, north)
+		}
+		// The coordinator cannot grant itself anything; nor can the
+		// member's responders.
+		_, err = s.Orgs.UpdateOrganisation(sys, "north", vigil.OrganisationUpdate{CoordinatorGrant: ptr(vigil.Grant("everything")), Version: north.Version})
+		wantField(t, err, "coordinator_grant")
+		for _, ctx := range []context.Context{coordAdmin, northResp} {
+			_, err = s.Orgs.UpdateOrganisation(ctx, "north", vigil.OrganisationUpdate{CoordinatorGrant: ptr(vigil.GrantFull), Version: north.Version})
+			if c := vigil.ErrorCode(err); c != vigil.EFORBIDDEN && c != vigil.ENOTFOUND {
+				t.Errorf("granted by someone else: %v", err)
+			}
+		}
+		def, _ := s.Orgs.FindOrganisation(coordAdmin, vigil.DefaultOrganisationSlug)
+		_, err = s.Orgs.UpdateOrganisation(coordAdmin, vigil.DefaultOrganisationSlug, vigil.OrganisationUpdate{CoordinatorGrant: ptr(vigil.GrantFull), Version: def.Version})
+		wantField(t, err, "coordinator_grant")
+
+		grant := func(g vigil.Grant) {
+			t.Helper()
+			cur, err := s.Orgs.FindOrganisation(northAdmin, "north")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Orgs.UpdateOrganisation(northAdmin, "north", vigil.OrganisationUpdate{CoordinatorGrant: &g, Version: cur.Version}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// What the coordinator's responder gets of north's incidents.
+		check := func(g vigil.Grant) {
+			t.Helper()
+			listedIDs := func(f vigil.IncidentFilter) []int64 {
+				page, err := s.Incidents.FindIncidents(coordResp, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []int64
+				for _, inc := range page.Items {
+					ids = append(ids, inc.ID)
+					if inc.OrganisationID != 1 && inc.SummaryOnly != (g == vigil.GrantSummary) {
+						t.Errorf("%s: %s listed with summary_only %v", g, inc.Reference, inc.SummaryOnly)
+					}
+					if inc.SummaryOnly && (inc.Summary != "" || inc.LeadID != nil || inc.CreatedBy != nil) {
+						t.Errorf("%s: a summary shows more: %+v", g, inc)
+					}
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			want := []int64{coordInc.ID}
+			if g != vigil.GrantNone {
+				want = append(want, northInc.ID, northReported.ID) // never the TLP:RED one
+			}
+			slices.Sort(want)
+			if got := listedIDs(vigil.IncidentFilter{}); !slices.Equal(got, want) {
+				t.Errorf("%s: the coordinator lists %v, want %v", g, got, want)
+			}
+			for _, f := range []vigil.IncidentFilter{{}, {Open: ptr(true)}} {
+				if n, err := s.Incidents.CountIncidents(coordResp, f); err != nil || n != len(want) {
+					t.Errorf("%s: the coordinator counts %d (%v), want %d", g, n, err, len(want))
+				}
+			}
+			inc, err := s.Incidents.FindIncidentByID(coordResp, northInc.ID)
+			switch g {
+			case vigil.GrantNone:
+				wantCode(t, err, vigil.ENOTFOUND)
+			case vigil.GrantSummary:
+				if err != nil || !inc.SummaryOnly || inc.Title != MustFindIncident(t, northResp, s, northInc.ID).Title {
+					t.Errorf("summary: %v %+v", err, inc)
+				}
+			case vigil.GrantFull:
+				if err != nil || inc.SummaryOnly {
+					t.Errorf("full: %v %+v", err, inc)
+				}
+			}
+			_, err = s.Incidents.FindIncidentByID(coordResp, northRed.ID)
+			wantCode(t, err, vigil.ENOTFOUND)
+			// Under the incident: only with a full grant.
+			_, err = s.Timeline.FindTimeline(coordResp, northInc.ID, vigil.TimelineFilter{})
+			_, err2 := s.Observables.FindObservables(coordResp, northInc.ID)
+			for _, err := range []error{err, err2} {
+				if g == vigil.GrantFull && err != nil {
+					t.Errorf("full: %v", err)
+				} else if g != vigil.GrantFull && vigil.ErrorCode(err) != vigil.ENOTFOUND {
+					t.Errorf("%s: read under the incident: %v", g, err)
+				}
+			}
+			hits, err := s.Search.Search(coordResp, vigil.SearchQuery{Query: "kingfisher"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := slices.ContainsFunc(hits, func(h *vigil.SearchHit) bool { return h.Incident.ID == northInc.ID })
+			if found != (g == vigil.GrantFull) {
+				t.Errorf("%s: search found north's incident: %v", g, found)
+			}
+			page, err := s.Incidents.FindIncidents(coordResp, vigil.IncidentFilter{Query: "kingfisher note"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, inc := range page.Items {
+				if inc.OrganisationID != 1 && g != vigil.GrantFull {
+					t.Errorf("%s: a query matched %s's notes", g, inc.Organisation)
+				}
+			}
+			// Read-only, whatever the grant.
+			_, err = s.Incidents.UpdateIncident(coordAdmin, northInc.ID, vigil.IncidentUpdate{Title: ptr("x"), Version: 99})
+			if c := vigil.ErrorCode(err); c != vigil.EFORBIDDEN && c != vigil.ENOTFOUND {
+				t.Errorf("%s: the coordinator's admin changed north's incident: %v", g, err)
+			}
+			_, err = s.Timeline.AddNote(coordAdmin, northInc.ID, vigil.Note{Message: "x"})
+			if c := vigil.ErrorCode(err); c != vigil.EFORBIDDEN && c != vigil.ENOTFOUND {
+				t.Errorf("%s: the coordinator's admin added a note: %v", g, err)
+			}
+			// The other member sees nothing, whatever north grants.
+			if _, err := s.Incidents.FindIncidentByID(southResp, northInc.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+				t.Errorf("%s: south sees north's incident: %v", g, err)
+			}
+		}
+		check(vigil.GrantNone)
+		grant(vigil.GrantSummary)
+		check(vigil.GrantSummary)
+		grant(vigil.GrantFull)
+		check(vigil.GrantFull)
+		grant(vigil.GrantNone)
+		check(vigil.GrantNone)
+	})
 }

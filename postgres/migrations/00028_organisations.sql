@@ -13,6 +13,8 @@ CREATE TABLE organisations (
 	sector        text NOT NULL DEFAULT '',
 	contact_email text NOT NULL DEFAULT '',
 	contact_phone text NOT NULL DEFAULT '',
+	-- What a member lets the coordinator's staff see (vigil.Grant).
+	coordinator_grant text NOT NULL DEFAULT 'none' CHECK (coordinator_grant IN ('none', 'summary', 'full')),
 	suspended_at  timestamptz,
 	created_at    timestamptz NOT NULL,
 	updated_at    timestamptz NOT NULL,

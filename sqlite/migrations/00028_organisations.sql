@@ -13,6 +13,8 @@ CREATE TABLE organisations (
 	sector        TEXT NOT NULL DEFAULT '',
 	contact_email TEXT NOT NULL DEFAULT '',
 	contact_phone TEXT NOT NULL DEFAULT '',
+	-- What a member lets the coordinator's staff see (vigil.Grant).
+	coordinator_grant TEXT NOT NULL DEFAULT 'none' CHECK (coordinator_grant IN ('none', 'summary', 'full')),
 	suspended_at  TEXT,
 	created_at    TEXT NOT NULL,
 	updated_at    TEXT NOT NULL,
