@@ -23,10 +23,10 @@ type Organisation struct {
 	SuspendedAt  *time.Time `json:"suspended_at"` // read-only while set: nothing is deleted
 	// CoordinatorGrant is what a member lets the coordinator's staff see
 	// of its incidents; only the member's own admins change it.
-	CoordinatorGrant Grant `json:"coordinator_grant"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
-	Version      int        `json:"version"`
+	CoordinatorGrant Grant     `json:"coordinator_grant"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	Version          int       `json:"version"`
 	// Role is the reader's own role in it, when they are a member.
 	Role Role `json:"role,omitempty"`
 }
