@@ -139,14 +139,15 @@ type Source string
 
 // The incident sources.
 const (
-	SourceManual      Source = "manual"       // created by a responder in the UI or API
-	SourceStaffReport Source = "staff_report" // a member of staff on the report page
-	SourceAlert       Source = "alert"        // promoted from monitoring alerts
-	SourceExternal    Source = "external"     // told by a partner, supplier, customer or authority
+	SourceManual      Source = "manual"        // created by a responder in the UI or API
+	SourceStaffReport Source = "staff_report"  // a member of staff on the report page
+	SourceAlert       Source = "alert"         // promoted from monitoring alerts
+	SourceExternal    Source = "external"      // told by a partner, supplier, customer or authority
+	SourceMember      Source = "member_report" // reported up by a member organisation (docs/organisations.md)
 )
 
 // Sources lists every source.
-var Sources = []Source{SourceManual, SourceStaffReport, SourceAlert, SourceExternal}
+var Sources = []Source{SourceManual, SourceStaffReport, SourceAlert, SourceExternal, SourceMember}
 
 // NCSC incident categories run from 1 (national cyber emergency) to 6
 // (localised incident). Categories 1 to 3 are significant by definition.

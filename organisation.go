@@ -3,6 +3,7 @@ package vigil
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -172,6 +173,66 @@ type Membership struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
+// ReportUp is what a member sends when it reports one of its incidents to
+// the coordinator (the NCSC's "report a significant incident"): the
+// summary always — reference, title, type, category, severity,
+// significance, TLP, status and key times — and what else it chooses.
+type ReportUp struct {
+	// Share lists what else goes: "description" (the summary text and
+	// affected services), "observables" (all but TLP:RED ones).
+	Share   []string `json:"share"`
+	Message string   `json:"message"` // a note to the coordinator
+}
+
+// What a ReportUp may share besides the summary.
+const (
+	ShareDescription = "description"
+	ShareObservables = "observables"
+)
+
+// MaxReportUpMessage bounds a ReportUp's message.
+const MaxReportUpMessage = 10000
+
+// Prepare checks r.
+func (r *ReportUp) Prepare() error {
+	var p Problems
+	for _, s := range r.Share {
+		if s != ShareDescription && s != ShareObservables {
+			p.Add("share", "Share %q, or %q, or both; the summary always goes.", ShareDescription, ShareObservables)
+			break
+		}
+	}
+	r.Message = strings.TrimSpace(r.Message)
+	if utf8.RuneCountInString(r.Message) > MaxReportUpMessage || !utf8.ValidString(r.Message) {
+		p.Add("message", "The message must be text of at most %d characters.", MaxReportUpMessage)
+	}
+	return p.Err()
+}
+
+// Shares reports whether r shares what.
+func (r *ReportUp) Shares(what string) bool { return slices.Contains(r.Share, what) }
+
+// UpwardReport is the record, on both sides, of a member's incident
+// reported to the coordinator: the member sees where it went, the
+// coordinator where it came from.
+type UpwardReport struct {
+	ID int64 `json:"id"`
+	// The member's incident and organisation.
+	IncidentID        int64  `json:"incident_id"`
+	IncidentReference string `json:"incident_reference"`
+	Organisation      string `json:"organisation"`
+	// The coordinator's incident made from it.
+	CoordinatorIncidentID        int64     `json:"coordinator_incident_id"`
+	CoordinatorIncidentReference string    `json:"coordinator_incident_reference"`
+	Shared                       []string  `json:"shared"` // "summary" and what else went
+	Message                      string    `json:"message"`
+	ReportedBy                   string    `json:"reported_by"`
+	ReportedAt                   time.Time `json:"reported_at"`
+	// Update is true for a later report of the same incident, which adds
+	// to the coordinator's incident instead of making another.
+	Update bool `json:"update"`
+}
+
 // OrganisationService keeps the organisations and who belongs to them.
 // Creating and suspending organisations needs PermOrgAdmin (an
 // administrator of the default organisation); an organisation's own
@@ -191,4 +252,14 @@ type OrganisationService interface {
 	SetMemberRole(ctx context.Context, slug, username string, role Role) (*Membership, error)
 	RemoveMember(ctx context.Context, slug, username string) error
 	FindMembers(ctx context.Context, slug string) ([]*Membership, error)
+
+	// ReportUp reports a member's incident to the coordinator: the first
+	// time, as a new incident in the coordinator's triage queue (source
+	// member_report); later, as an update on it. It needs PermIncidentEdit
+	// in the member; TLP:RED incidents are refused (they stay with their
+	// members), and so are the coordinator's own.
+	ReportUp(ctx context.Context, incidentID int64, r ReportUp) (*UpwardReport, error)
+	// FindUpwardReports lists the reports of an incident the actor may
+	// see, from either side.
+	FindUpwardReports(ctx context.Context, incidentID int64) ([]*UpwardReport, error)
 }

@@ -241,6 +241,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/organisations/{org}/members", func(*fixture) any { return map[string]any{"username": "viewer", "role": "viewer"} }, "UFFFFA", false},
 		{"PATCH", "/api/v1/organisations/{org}/members/{viewername}", func(*fixture) any { return map[string]any{"role": "responder"} }, "UFFFFA", true},
 		{"DELETE", "/api/v1/organisations/{org}/members/{viewername}", nil, "UFFFFA", true},
+		// inc is the coordinator's own: a valid request answers 400.
+		{"POST", "/api/v1/incidents/{inc}/report-up", func(*fixture) any { return map[string]any{"message": "x"} }, "UFFAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/reports-up", nil, "UNAAAA", false},
 		{"GET", "/api/v1/users", nil, "UFAAAA", false},
 		{"POST", "/api/v1/users", func(*fixture) any {
 			return map[string]any{"username": "newbie", "role": "viewer", "password": "a long enough passphrase"}

@@ -544,4 +544,87 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		grant(vigil.GrantNone)
 		check(vigil.GrantNone)
 	})
+
+	t.Run("ReportUp", func(t *testing.T) {
+		rep, err := s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Share: []string{vigil.ShareObservables}, Message: "Treatment works 3 only."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Update || rep.CoordinatorIncidentReference == "" || rep.IncidentReference != northInc.Reference || rep.Organisation != "north" ||
+			!slices.Equal(rep.Shared, []string{"summary", "observables"}) {
+			t.Errorf("report: %+v", rep)
+		}
+		// The coordinator has it in triage as its own; the member's stays the member's.
+		coord, err := s.Incidents.FindIncidentByReference(coordResp, rep.CoordinatorIncidentReference)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := MustFindIncident(t, northResp, s, northInc.ID)
+		if coord.Organisation != vigil.DefaultOrganisationSlug || coord.Status != vigil.StatusTriage || coord.Source != vigil.SourceMember ||
+			coord.Title != cur.Title || coord.Severity != cur.Severity || coord.CreatedBy != nil || coord.SummaryOnly {
+			t.Errorf("the coordinator's incident: %+v", coord)
+		}
+		obs, err := s.Observables.FindObservables(coordResp, coord.ID)
+		if err != nil || len(obs) != 1 || obs[0].Value != ip {
+			t.Errorf("observables shared: %v %+v", err, obs)
+		}
+		if duties, err := s.Duties.FindObligations(coordResp, coord.ID); err != nil || len(duties) != 0 {
+			t.Errorf("the coordinator took on the member's duties: %v %d", err, len(duties))
+		}
+		if _, err := s.Incidents.FindIncidentByID(coordResp, northInc.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("reporting up opened the member's incident to the coordinator: %v", err)
+		}
+		if _, err := s.Incidents.FindIncidentByID(northResp, coord.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("the member sees the coordinator's incident: %v", err)
+		}
+		// Both sides see the link and what was shared.
+		for _, side := range []struct {
+			ctx context.Context
+			id  int64
+		}{{northResp, northInc.ID}, {coordResp, coord.ID}} {
+			reps, err := s.Orgs.FindUpwardReports(side.ctx, side.id)
+			if err != nil || len(reps) != 1 || reps[0].CoordinatorIncidentReference != coord.Reference || reps[0].IncidentReference != northInc.Reference {
+				t.Errorf("reports seen from %d: %v %+v", side.id, err, reps)
+			}
+		}
+		if _, err := s.Orgs.FindUpwardReports(southResp, northInc.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("south read north's reports: %v", err)
+		}
+		tl := func(ctx context.Context, id int64, want string) {
+			t.Helper()
+			page, err := s.Timeline.FindTimeline(ctx, id, vigil.TimelineFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(page.Items, func(e *vigil.TimelineEntry) bool { return strings.Contains(e.Message, want) }) {
+				t.Errorf("timeline of %d has no %q", id, want)
+			}
+		}
+		tl(northResp, northInc.ID, "Reported to Default organisation")
+		tl(coordResp, coord.ID, "Reported by North Water")
+		tl(coordResp, coord.ID, "Treatment works 3 only.")
+
+		// Again: an update on the same incident, not a second one.
+		before, _ := s.Incidents.CountIncidents(coordResp, vigil.IncidentFilter{})
+		again, err := s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Message: "Contained."})
+		if err != nil || !again.Update || again.CoordinatorIncidentID != coord.ID {
+			t.Errorf("second report: %v %+v", err, again)
+		}
+		if after, _ := s.Incidents.CountIncidents(coordResp, vigil.IncidentFilter{}); after != before {
+			t.Errorf("a second report made another incident: %d, then %d", before, after)
+		}
+		tl(coordResp, coord.ID, "Contained.")
+
+		// Refused: TLP:RED, the coordinator's own, a viewer, another organisation's.
+		_, err = s.Orgs.ReportUp(northResp, northRed.ID, vigil.ReportUp{})
+		wantField(t, err, "tlp")
+		_, err = s.Orgs.ReportUp(coordResp, coordInc.ID, vigil.ReportUp{})
+		wantField(t, err, "incident")
+		_, err = s.Orgs.ReportUp(both, southInc.ID, vigil.ReportUp{})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Orgs.ReportUp(southResp, northInc.ID, vigil.ReportUp{})
+		wantCode(t, err, vigil.ENOTFOUND)
+		_, err = s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Share: []string{"everything"}})
+		wantField(t, err, "share")
+	})
 }

@@ -186,6 +186,11 @@ type obligationRow struct {
 // change is on the timeline. fresh says the incident was just created, so
 // it has none yet.
 func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
+	if inc.Source == vigil.SourceMember {
+		// A member's incident reported up: the reporting duties are the
+		// member's, on its own incident, not the coordinator's.
+		return nil
+	}
 	profile, ps, err := tx.dutyConfig()
 	if err != nil {
 		return err
