@@ -181,6 +181,44 @@ func testOrganisations(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("BoundTokens", func(t *testing.T) {
+		mustCreateOrg(t, s, "west", "West Gas")
+		ctx, _ := orgUser(t, s, map[string]vigil.Role{vigil.DefaultOrganisationSlug: vigil.RoleResponder, "west": vigil.RoleResponder})
+		own := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: "Coordinator's own", Organisation: vigil.DefaultOrganisationSlug})
+		west := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: "West's", Organisation: "west"})
+		tok := &vigil.Token{Name: "west only", Scopes: []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}, Organisation: "WEST"}
+		secret, err := s.Auth.CreateToken(ctx, 0, tok)
+		if err != nil || tok.Organisation != "west" {
+			t.Fatalf("bound token: %v %+v", err, tok)
+		}
+		a, err := s.Auth.AuthenticateToken(context.Background(), secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Role != "" || len(a.Orgs) != 1 || a.Orgs[0].Slug != "west" {
+			t.Errorf("a bound token's actor: %+v", a)
+		}
+		tctx := vigil.NewContextWithActor(context.Background(), a)
+		if _, err := s.Incidents.FindIncidentByID(tctx, west.ID); err != nil {
+			t.Errorf("the bound organisation's incident: %v", err)
+		}
+		if _, err := s.Incidents.FindIncidentByID(tctx, own.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("a token bound to west read the default organisation's incident: %v", err)
+		}
+		if inc := MustCreateIncident(t, tctx, s, &vigil.Incident{Title: "By the bound token"}); inc.Organisation != "west" {
+			t.Errorf("a bound token reported into %q", inc.Organisation)
+		}
+		_, err = s.Auth.CreateToken(ctx, 0, &vigil.Token{Name: "x", Scopes: []vigil.Scope{vigil.ScopeRead}, Organisation: "north-water"})
+		wantField(t, err, "organisation")
+		// The admin scope: for an organisation's admins too.
+		wAdmin, _ := orgUser(t, s, map[string]vigil.Role{"west": vigil.RoleAdmin})
+		if _, err := s.Auth.CreateToken(wAdmin, 0, &vigil.Token{Name: "members", Scopes: []vigil.Scope{vigil.ScopeAdmin}, Organisation: "west"}); err != nil {
+			t.Errorf("an organisation's admin's admin token: %v", err)
+		}
+		_, err = s.Auth.CreateToken(ctx, 0, &vigil.Token{Name: "x", Scopes: []vigil.Scope{vigil.ScopeAdmin}})
+		wantField(t, err, "scopes")
+	})
+
 	t.Run("Suspended", func(t *testing.T) {
 		o := mustCreateOrg(t, s, "east", "East Grid")
 		ctx, _ := orgUser(t, s, map[string]vigil.Role{"east": vigil.RoleResponder})
