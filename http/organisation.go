@@ -148,3 +148,24 @@ func (s *Server) handleUpwardReportList(w http.ResponseWriter, r *http.Request, 
 	s.json(w, http.StatusOK, UpwardReportList{Reports: reps})
 	return nil
 }
+
+func (s *Server) handleOrgProfileView(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.Services.Duties.FindOrgProfile(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) handleOrgProfileUpdate(w http.ResponseWriter, r *http.Request) error {
+	var p vigil.OrgProfile
+	if err := s.decode(w, r, &p); err != nil {
+		return err
+	}
+	if err := s.Services.Duties.UpdateOrgProfile(r.Context(), r.PathValue("slug"), &p); err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, &p)
+	return nil
+}

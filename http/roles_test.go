@@ -238,6 +238,8 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/organisations/{org}", nil, "UAAAAA", false},
 		{"PATCH", "/api/v1/organisations/{org}", func(*fixture) any { return map[string]any{"name": "The CERT", "version": 1} }, "UFFFFA", true},
 		{"GET", "/api/v1/organisations/{org}/members", nil, "UFAAAA", false},
+		{"GET", "/api/v1/organisations/{org}/profile", nil, "UAAAAA", false},
+		{"PUT", "/api/v1/organisations/{org}/profile", func(*fixture) any { return map[string]any{"jurisdictions": []string{"UK"}, "uk_gdpr_controller": true} }, "UFFFFA", true},
 		{"POST", "/api/v1/organisations/{org}/members", func(*fixture) any { return map[string]any{"username": "viewer", "role": "viewer"} }, "UFFFFA", false},
 		{"PATCH", "/api/v1/organisations/{org}/members/{viewername}", func(*fixture) any { return map[string]any{"role": "responder"} }, "UFFFFA", true},
 		{"DELETE", "/api/v1/organisations/{org}/members/{viewername}", nil, "UFFFFA", true},

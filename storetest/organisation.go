@@ -219,6 +219,52 @@ func testOrganisations(t *testing.T, open Opener) {
 		wantField(t, err, "scopes")
 	})
 
+	t.Run("Profiles", func(t *testing.T) {
+		// Each organisation's regimes decide its incidents' duties.
+		mustCreateOrg(t, s, "south-ops", "South Ops")
+		sAdmin, _ := orgUser(t, s, map[string]vigil.Role{"south-ops": vigil.RoleAdmin})
+		sResp, _ := orgUser(t, s, map[string]vigil.Role{"south-ops": vigil.RoleResponder})
+		coordMgr, _ := orgUser(t, s, map[string]vigil.Role{vigil.DefaultOrganisationSlug: vigil.RoleManager})
+		has := func(ctx context.Context, id int64, dutyID string) bool {
+			t.Helper()
+			obs, err := s.Duties.FindObligations(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(obs, func(o *vigil.Obligation) bool { return o.Duty == dutyID && o.Status == vigil.ObligationPending })
+		}
+		theirs := MustCreateIncident(t, sResp, s, &vigil.Incident{Title: "Customer list e-mailed out", Status: vigil.StatusConfirmed, PersonalData: true})
+		ours := MustCreateIncident(t, coordMgr, s, &vigil.Incident{Title: "Our own breach", Status: vigil.StatusConfirmed, PersonalData: true})
+		if !has(sResp, theirs.ID, "ico-notification") || !has(coordMgr, ours.ID, "ico-notification") {
+			t.Fatalf("both start with the default profile's ICO duty")
+		}
+		// South is not a UK GDPR controller (a processor): its incident loses
+		// the controller's duty; the coordinator's keeps it.
+		p, err := s.Duties.FindOrgProfile(sResp, "south-ops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.UKGDPR, p.UKGDPRProcessor = false, true
+		err = s.Duties.UpdateOrgProfile(sResp, "south-ops", p)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		if err := s.Duties.UpdateOrgProfile(sAdmin, "south-ops", p); err != nil {
+			t.Fatal(err)
+		}
+		if has(sResp, theirs.ID, "ico-notification") {
+			t.Errorf("south's incident kept the controller's duty after south's profile dropped it")
+		}
+		if !has(coordMgr, ours.ID, "ico-notification") {
+			t.Errorf("the coordinator's incident lost its duty to a member's profile")
+		}
+		if def, err := s.Duties.FindProfile(coordMgr); err != nil || !def.UKGDPR {
+			t.Errorf("the coordinator's profile changed: %v %+v", err, def)
+		}
+		_, err = s.Duties.FindOrgProfile(sResp, "north-water")
+		wantCode(t, err, vigil.ENOTFOUND)
+		err = s.Duties.UpdateOrgProfile(sAdmin, vigil.DefaultOrganisationSlug, p)
+		wantCode(t, err, vigil.ENOTFOUND)
+	})
+
 	t.Run("Suspended", func(t *testing.T) {
 		o := mustCreateOrg(t, s, "east", "East Grid")
 		ctx, _ := orgUser(t, s, map[string]vigil.Role{"east": vigil.RoleResponder})

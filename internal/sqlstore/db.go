@@ -154,7 +154,7 @@ type DB struct {
 	ingest     *ingestBatcher
 
 	dutyMu  sync.Mutex
-	dutyCfg *dutyConfig // see Tx.dutyConfig
+	dutyCfg map[int64]*dutyConfig // by organisation; see Tx.dutyConfigFor
 
 	storage storageWatch
 }
