@@ -66,6 +66,43 @@ func (a *IdempotentAnswer) Replays(fp string) error {
 	return nil
 }
 
+// AnswerLost is the answer to a retry whose first request was applied (a
+// write under its claim committed) but whose answer was never recorded: the
+// connection to the database failed as it committed, or the process died
+// before the answer was kept. requestID is the first request's, if known.
+func AnswerLost(requestID string) error {
+	first := "The first request with this Idempotency-Key"
+	if requestID != "" {
+		first += " (request ID " + requestID + ")"
+	}
+	return Errorf(EANSWERLOST, "%s was applied, but its answer was lost, so it cannot be given again. It is not run twice: check what it did before sending it again with a new key.", first)
+}
+
+// IdempotencyClaim is a reservation of a key held by the request that is
+// running: the key's scope (its actor's, when it was reserved), the key,
+// and the reservation's token.
+type IdempotencyClaim struct {
+	Scope string
+	Key   IdempotencyKey
+	Token string
+}
+
+// NewContextWithIdempotencyClaim returns a copy of ctx carrying the claim
+// on k by the reservation token, for the request to run with: each of its
+// writes then marks k, in the write's own transaction, as applied (see
+// IdempotencyService). The scope is that of ctx's actor: a write made as
+// another actor (a service that acts as the system) still marks k.
+func NewContextWithIdempotencyClaim(ctx context.Context, k IdempotencyKey, token string) context.Context {
+	c := &IdempotencyClaim{Scope: IdempotencyScope(ActorFromContext(ctx)), Key: k, Token: token}
+	return context.WithValue(ctx, idempotencyClaimContextKey, c)
+}
+
+// IdempotencyClaimFromContext returns the claim in ctx, or nil.
+func IdempotencyClaimFromContext(ctx context.Context) *IdempotencyClaim {
+	c, _ := ctx.Value(idempotencyClaimContextKey).(*IdempotencyClaim)
+	return c
+}
+
 // IdempotencyScope is whose keys a key is among: an API token's (a script
 // and its owner's browser never share keys), a session user's, a
 // partner's, the system's, or "anonymous". Anonymous keys are one
@@ -103,22 +140,38 @@ func ValidIdempotencyKey(key string) error {
 // keys. Keys belong to the actor in ctx (IdempotencyScope) and to the
 // target; a reservation is identified by the token ReserveKey returns, so
 // that only the request holding it records or releases it.
+//
+// A request runs with its claim in its context
+// (NewContextWithIdempotencyClaim), and every write of every service made
+// with that context marks the key as applied in the write's own
+// transaction: if the write commits, the key says so, even when the answer
+// to its COMMIT is lost and nobody records the request's answer; if it
+// does not, the key stays free to release. A write whose claim was lost
+// (its lease ran out and another request took the key) fails with
+// ECONFLICT and does nothing, so that two requests with one key never both
+// apply.
 type IdempotencyService interface {
 	// ReserveKey reserves k for a request about to run, for
 	// IdempotencyLease, and returns the reservation's token. If k holds an
 	// answer, it returns that answer and no token instead: the caller
 	// replays it if the request is the same (IdempotentAnswer.Replays).
-	// ECONFLICT if a request with k is still running. An answer older than
-	// IdempotencyTTL, or a reservation whose lease ran out, is replaced.
+	// ECONFLICT if a request with k is still
+	// running; EANSWERLOST (AnswerLost) if k's request was applied but its
+	// answer was not recorded. An answer, or an applied request's mark,
+	// older than IdempotencyTTL, or a reservation whose lease ran out, is
+	// replaced.
 	ReserveKey(ctx context.Context, k IdempotencyKey) (token string, a *IdempotentAnswer, err error)
 	// ExtendKey renews a reservation's lease. ECONFLICT if it was lost:
 	// its lease ran out and another request took the key.
 	ExtendKey(ctx context.Context, k IdempotencyKey, token string) error
 	// CompleteKey records the answer to the reserved request, kept for
-	// IdempotencyTTL. ECONFLICT if the reservation was lost.
+	// IdempotencyTTL, whether or not its writes marked it applied.
+	// ECONFLICT if the reservation was lost or holds an answer already.
 	CompleteKey(ctx context.Context, k IdempotencyKey, token string, a *IdempotentAnswer) error
 	// ReleaseKey gives a reservation up, so that a retry runs the request
 	// again (it failed without effect, or its answer is not to be kept).
+	// If a write of the request was applied, the key is not freed: the
+	// request only stops holding it, and a retry gets EANSWERLOST.
 	// Releasing a reservation that is gone is not an error.
 	ReleaseKey(ctx context.Context, k IdempotencyKey, token string) error
 }

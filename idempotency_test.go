@@ -53,3 +53,16 @@ func TestIdempotentAnswerReplays(t *testing.T) {
 		t.Errorf("HTTPStatus = %d, want 422", got)
 	}
 }
+
+func TestAnswerLost(t *testing.T) {
+	err := vigil.AnswerLost("req-1")
+	if got, want := vigil.ErrorCode(err), vigil.EANSWERLOST; got != want {
+		t.Errorf("code = %q, want %q", got, want)
+	}
+	if got := vigil.HTTPStatus(vigil.ErrorCode(err)); got != 422 {
+		t.Errorf("HTTPStatus = %d, want 422", got)
+	}
+	if msg := vigil.ErrorMessage(err); !strings.Contains(msg, "req-1") || !strings.Contains(msg, "was applied") {
+		t.Errorf("message %q, want the request ID and that it was applied", msg)
+	}
+}

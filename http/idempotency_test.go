@@ -24,8 +24,17 @@ type gatedIncidents struct {
 	gate    atomic.Pointer[gate]
 	failing atomic.Int32 // fail this many creates with an internal error
 	panics  atomic.Int32 // panic in this many creates
-	creates atomic.Int32 // the creates that reached the store
+	// unsure fails this many creates as a lost connection does, with the
+	// create not run; lost runs this many and then fails them so, as a
+	// connection lost after COMMIT was sent does: both answer 503 "may
+	// have been applied".
+	unsure, lost atomic.Int32
+	creates      atomic.Int32 // the creates that reached the store
 }
+
+// errMayHaveCommitted is what the store answers when a commit's outcome is
+// not known.
+var errMayHaveCommitted = vigil.Errorf(vigil.EUNAVAILABLE, "The change may have been applied; retry with the same Idempotency-Key.")
 
 type gate struct{ entered, release chan struct{} }
 
@@ -36,12 +45,21 @@ func (g *gatedIncidents) CreateIncident(ctx context.Context, inc *vigil.Incident
 	if g.panics.Add(-1) >= 0 {
 		panic("a bug")
 	}
+	if g.unsure.Add(-1) >= 0 {
+		return errMayHaveCommitted
+	}
 	if gt := g.gate.Load(); gt != nil {
 		gt.entered <- struct{}{}
 		<-gt.release
 	}
 	g.creates.Add(1)
-	return g.IncidentService.CreateIncident(ctx, inc)
+	if err := g.IncidentService.CreateIncident(ctx, inc); err != nil {
+		return err
+	}
+	if g.lost.Add(-1) >= 0 {
+		return errMayHaveCommitted
+	}
+	return nil
 }
 
 func newGatedEnv(t *testing.T) (*env, *gatedIncidents) {
@@ -168,6 +186,42 @@ func TestIdempotencyKey(t *testing.T) {
 		if r.Header.Get(vigilhttp.ReplayedHeader) != "" || g.creates.Load()-before != 1 {
 			t.Errorf("the retry after a 500 did not run again (replayed %q, %d created)", r.Header.Get(vigilhttp.ReplayedHeader), g.creates.Load()-before)
 		}
+	})
+
+	// A 503 "may have been applied": the retry runs the request if it was
+	// not applied, and is refused if it was, never both.
+	t.Run("UncertainNotApplied", func(t *testing.T) {
+		before := g.creates.Load()
+		g.unsure.Store(1)
+		e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("unsure")}).want(t, http.StatusServiceUnavailable)
+		r := e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("unsure")}).want(t, http.StatusCreated)
+		if r.Header.Get(vigilhttp.ReplayedHeader) != "" || g.creates.Load()-before != 1 {
+			t.Errorf("the retry after a 503 that applied nothing did not run (replayed %q, %d created)", r.Header.Get(vigilhttp.ReplayedHeader), g.creates.Load()-before)
+		}
+	})
+
+	t.Run("UncertainApplied", func(t *testing.T) {
+		before := e.countIncidents(tok)
+		g.lost.Store(1)
+		first := e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("lost")}).want(t, http.StatusServiceUnavailable)
+		for range 2 {
+			r := e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("lost")})
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("retry after a 503 whose create committed: %d %s, want 422", r.Status, r.Body)
+			}
+			p := r.Problem(t)
+			if p.Code != vigil.EANSWERLOST || !strings.Contains(p.Detail, "was applied") || r.Header.Get("Retry-After") != "" {
+				t.Errorf("problem %+v, Retry-After %q; want code %q saying it was applied, no Retry-After", p, r.Header.Get("Retry-After"), vigil.EANSWERLOST)
+			}
+			if id := first.Problem(t).RequestID; id == "" || !strings.Contains(p.Detail, id) {
+				t.Errorf("detail %q does not name the first request's ID %q", p.Detail, id)
+			}
+		}
+		if n := e.countIncidents(tok) - before; n != 1 {
+			t.Errorf("%d incidents after a 503 whose create committed and two retries, want 1", n)
+		}
+		// A new key is a new request.
+		e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("lost-2")}).want(t, http.StatusCreated)
 	})
 
 	t.Run("PanicReleases", func(t *testing.T) {
