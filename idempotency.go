@@ -38,7 +38,8 @@ type IdempotencyKey struct {
 }
 
 // IdempotentAnswer is the first answer to a request sent with a key, kept
-// so that a retry of the same request gets it again.
+// so that a retry of the same request gets it again, if its actor may
+// still make it.
 type IdempotentAnswer struct {
 	// Fingerprint identifies the request: a retry must have the same.
 	Fingerprint string
@@ -50,16 +51,34 @@ type IdempotentAnswer struct {
 	// Location, ETag, …), one value each.
 	Header map[string]string
 	Body   []byte
+	// Grants are the permissions the actor held when the request ran
+	// (PermissionsOf): a retry gets the answer only while its actor still
+	// holds them all, so a role reduced since, or a narrower token, does
+	// not get an answer it could no longer have had.
+	Grants []Permission
 }
 
 // ErrIdempotencyKeyReused refuses a request whose key was used for a
 // different request (another body).
 var ErrIdempotencyKeyReused = Errorf(EIDEMPOTENCY, "This Idempotency-Key was used with a different request: send a new key with a new or changed request.")
 
-// Replays reports whether a retry whose fingerprint is fp gets the answer
-// again; it returns ErrIdempotencyKeyReused when fp differs from the first
-// request's.
-func (a *IdempotentAnswer) Replays(fp string) error {
+// ErrIdempotentReplayForbidden refuses the replay of an answer to an actor
+// who has lost a permission it held when the request ran.
+var ErrIdempotentReplayForbidden = Errorf(EFORBIDDEN, "Your permissions have changed since the first request with this Idempotency-Key, so its answer is not given again. What that request did stands: check it before sending the request again with a new key.")
+
+// Replays reports whether a retry by actor whose fingerprint is fp gets
+// the answer again. It returns ErrIdempotentReplayForbidden when actor no
+// longer holds every permission of a.Grants (checked first: a caller no
+// longer allowed learns nothing more), and ErrIdempotencyKeyReused when fp
+// differs from the first request's. That the actor is the same is the
+// key's scope (IdempotencyScope); that its credentials still hold is the
+// transport's authentication.
+func (a *IdempotentAnswer) Replays(actor *Actor, fp string) error {
+	for _, p := range a.Grants {
+		if !actor.Can(p) {
+			return ErrIdempotentReplayForbidden
+		}
+	}
 	if fp != a.Fingerprint {
 		return ErrIdempotencyKeyReused
 	}
@@ -154,8 +173,8 @@ type IdempotencyService interface {
 	// ReserveKey reserves k for a request about to run, for
 	// IdempotencyLease, and returns the reservation's token. If k holds an
 	// answer, it returns that answer and no token instead: the caller
-	// replays it if the request is the same (IdempotentAnswer.Replays).
-	// ECONFLICT if a request with k is still
+	// replays it if the actor may and the request is the same
+	// (IdempotentAnswer.Replays). ECONFLICT if a request with k is still
 	// running; EANSWERLOST (AnswerLost) if k's request was applied but its
 	// answer was not recorded. An answer, or an applied request's mark,
 	// older than IdempotencyTTL, or a reservation whose lease ran out, is

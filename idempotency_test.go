@@ -41,16 +41,46 @@ func TestValidIdempotencyKey(t *testing.T) {
 }
 
 func TestIdempotentAnswerReplays(t *testing.T) {
-	a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:ab", Status: 201}
-	if err := a.Replays("application/json sha256:ab"); err != nil {
+	responder := &vigil.Actor{UserID: 7, Username: "ann", Role: vigil.RoleResponder}
+	a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:ab", Status: 201, Grants: vigil.PermissionsOf(responder)}
+	if err := a.Replays(responder, "application/json sha256:ab"); err != nil {
 		t.Errorf("Replays(same) = %v, want nil", err)
 	}
-	err := a.Replays("application/json sha256:cd")
+	err := a.Replays(responder, "application/json sha256:cd")
 	if got, want := vigil.ErrorCode(err), vigil.EIDEMPOTENCY; got != want {
 		t.Errorf("Replays(other) code = %q, want %q", got, want)
 	}
 	if got := vigil.HTTPStatus(vigil.ErrorCode(err)); got != 422 {
 		t.Errorf("HTTPStatus = %d, want 422", got)
+	}
+
+	// Only to an actor who still holds every permission it held then.
+	for _, c := range []struct {
+		name  string
+		actor *vigil.Actor
+		want  string
+	}{
+		{"Promoted", &vigil.Actor{UserID: 7, Username: "ann", Role: vigil.RoleManager}, ""},
+		{"Demoted", &vigil.Actor{UserID: 7, Username: "ann", Role: vigil.RoleViewer}, vigil.EFORBIDDEN},
+		{"NarrowerToken", &vigil.Actor{UserID: 7, Username: "ann", Role: vigil.RoleResponder, TokenID: 3, Scopes: []vigil.Scope{vigil.ScopeRead}}, vigil.EFORBIDDEN},
+		{"NoActor", nil, vigil.EFORBIDDEN},
+	} {
+		// Refused for its permissions even with another body: it learns nothing more.
+		for _, fp := range []string{a.Fingerprint, "application/json sha256:cd"} {
+			want := c.want
+			if want == "" && fp != a.Fingerprint {
+				want = vigil.EIDEMPOTENCY
+			}
+			if got := vigil.ErrorCode(a.Replays(c.actor, fp)); got != want {
+				t.Errorf("%s: Replays(%q) code = %q, want %q", c.name, fp, got, want)
+			}
+		}
+	}
+	// An answer kept without grants (the public forms', anonymous) replays
+	// to anyone with the key.
+	anon := &vigil.IdempotentAnswer{Fingerprint: "form sha256:ef", Status: 200}
+	if err := anon.Replays(nil, "form sha256:ef"); err != nil {
+		t.Errorf("Replays without grants = %v, want nil", err)
 	}
 }
 

@@ -104,8 +104,10 @@ func keepAnswer(status int) bool {
 // transaction: when the answer to a COMMIT is lost (503 "may have been
 // applied"), a retry finds the key applied if it was, and runs the request
 // if it was not, never both. The answer is recorded before it is sent, so
-// a retry after it finds it. Requests without a key, or without an actor
-// (h refuses them), pass straight through.
+// a retry after it finds it; it is replayed only to an actor who still
+// holds the permissions it held (vigil.IdempotentAnswer.Replays). Requests
+// without a key, or without an actor (h refuses them), pass straight
+// through.
 func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *http.Request, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		values := r.Header.Values(IdempotencyKeyHeader)
@@ -138,7 +140,7 @@ func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *
 			if !ok {
 				fp = "" // longer than the first request, or unreadable: not the same
 			}
-			if err := answer.Replays(fp); err != nil {
+			if err := answer.Replays(vigil.ActorFromContext(r.Context()), fp); err != nil {
 				fail(w, r, err)
 				return
 			}
@@ -165,7 +167,8 @@ func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *
 		}
 		fp, size, ok := body.finish(leftoverLimit)
 		if ok && keepAnswer(status) {
-			a := &vigil.IdempotentAnswer{Fingerprint: fp, RequestSize: size, Status: status, Header: map[string]string{}, Body: rec.body.Bytes()}
+			a := &vigil.IdempotentAnswer{Fingerprint: fp, RequestSize: size, Status: status, Header: map[string]string{}, Body: rec.body.Bytes(),
+				Grants: vigil.PermissionsOf(vigil.ActorFromContext(r.Context()))}
 			for _, name := range keptHeaders {
 				if v := w.Header().Get(name); v != "" {
 					a.Header[name] = v

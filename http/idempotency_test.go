@@ -419,3 +419,52 @@ func TestIdempotencyKeyLongUpload(t *testing.T) {
 		t.Errorf("the large upload was not replayed: %s", again.Body)
 	}
 }
+
+// TestIdempotencyKeyReplayAuthorization checks that a replay is given only
+// to a caller still allowed to make the request: a user whose role was
+// reduced since gets 403, not the answer, and a revoked token 401.
+func TestIdempotencyKeyReplayAuthorization(t *testing.T) {
+	e := newEnv(t)
+	sys := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+	tok, u := e.user(vigil.RoleResponder)
+	body := map[string]any{"title": "Ransom note on the file server"}
+	create := func() *response {
+		return e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("demoted")})
+	}
+	setRole := func(role vigil.Role) {
+		t.Helper()
+		cur, err := e.svc.Users.FindUserByID(sys, u.ID)
+		must(t, err)
+		_, err = e.svc.Users.UpdateUser(sys, u.ID, vigil.UserUpdate{Role: &role, Version: cur.Version})
+		must(t, err)
+	}
+	first := create().want(t, http.StatusCreated)
+	create().want(t, http.StatusCreated)
+
+	setRole(vigil.RoleViewer) // may no longer create incidents
+	r := create().want(t, http.StatusForbidden)
+	if r.Header.Get(vigilhttp.ReplayedHeader) != "" || bytes.Contains(r.Body, first.Body) {
+		t.Errorf("a viewer got the replay of a responder's create: %s", r.Body)
+	}
+	if p := r.Problem(t); p.Code != vigil.EFORBIDDEN || !strings.Contains(p.Detail, "Idempotency-Key") {
+		t.Errorf("problem %+v, want %q naming the Idempotency-Key", p, vigil.EFORBIDDEN)
+	}
+	// The answer is still kept: given its permissions back, the user gets it.
+	setRole(vigil.RoleManager)
+	again := create().want(t, http.StatusCreated)
+	if again.Header.Get(vigilhttp.ReplayedHeader) != "true" || !bytes.Equal(again.Body, first.Body) {
+		t.Errorf("after the role was restored: %v %s, want the replay", again.Header, again.Body)
+	}
+
+	toks, err := e.svc.Auth.FindTokens(sys, u.ID)
+	must(t, err)
+	for _, tk := range toks {
+		must(t, e.svc.Auth.RevokeToken(sys, tk.ID))
+	}
+	create().want(t, http.StatusUnauthorized)
+	var c int
+	must(t, e.db.QueryRow(t.Context(), `SELECT count(*) FROM incidents WHERE title = ?`, body["title"]).Scan(&c))
+	if c != 1 {
+		t.Errorf("%d incidents, want 1", c)
+	}
+}

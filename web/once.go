@@ -81,7 +81,7 @@ func (h *Handler) once(r *http.Request, target string, values []string, submit f
 	case err != nil:
 		return nil, err
 	case kept != nil:
-		if kept.Replays(fp) != nil {
+		if kept.Replays(vigil.ActorFromContext(r.Context()), fp) != nil {
 			return nil, errFormSent
 		}
 		return openAnswer(secret, kept.Body)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigil-ir/vigil"
@@ -110,7 +111,7 @@ func (s *IdempotencyService) ReserveKey(ctx context.Context, k vigil.Idempotency
 		r, err := tx.exec(`INSERT INTO idempotency_keys (id, token, state, created_at, expires_at) VALUES (?, ?, 'running', ?, ?)
 			ON CONFLICT (id) DO UPDATE SET token = excluded.token, state = 'running', fingerprint = '', request_size = 0, status = 0,
 				header = '{}', body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at,
-				lease_until = NULL, request_id = ''
+				lease_until = NULL, request_id = '', grants = ''
 			WHERE idempotency_keys.expires_at <= ?`, id, tok, tx.now, tx.now.Add(vigil.IdempotencyLease), tx.now)
 		if err != nil {
 			return result{}, fmt.Errorf("reserve idempotency key: %w", err)
@@ -119,14 +120,14 @@ func (s *IdempotencyService) ReserveKey(ctx context.Context, k vigil.Idempotency
 			return result{token: tok}, nil
 		}
 		var (
-			state, header, requestID string
-			held                     int
-			a                        vigil.IdempotentAnswer
+			state, header, requestID, grants string
+			held                             int
+			a                                vigil.IdempotentAnswer
 		)
-		if err := tx.queryRow(`SELECT state, fingerprint, request_size, status, header, body, request_id,
+		if err := tx.queryRow(`SELECT state, fingerprint, request_size, status, header, body, request_id, grants,
 				CASE WHEN lease_until > ? THEN 1 ELSE 0 END
 			FROM idempotency_keys WHERE id = ?`, tx.now, id).
-			Scan(&state, &a.Fingerprint, &a.RequestSize, &a.Status, &header, &a.Body, &requestID, &held); err != nil {
+			Scan(&state, &a.Fingerprint, &a.RequestSize, &a.Status, &header, &a.Body, &requestID, &grants, &held); err != nil {
 			return result{}, fmt.Errorf("read idempotency key: %w", err)
 		}
 		switch {
@@ -140,6 +141,9 @@ func (s *IdempotencyService) ReserveKey(ctx context.Context, k vigil.Idempotency
 		}
 		if err := json.Unmarshal([]byte(header), &a.Header); err != nil {
 			return result{}, fmt.Errorf("read idempotency key's headers: %w", err)
+		}
+		for _, p := range strings.Fields(grants) {
+			a.Grants = append(a.Grants, vigil.Permission(p))
 		}
 		return result{answer: &a}, nil
 	})
@@ -182,11 +186,15 @@ func (s *IdempotencyService) CompleteKey(ctx context.Context, k vigil.Idempotenc
 	if body == nil {
 		body = []byte{}
 	}
+	grants := make([]string, len(a.Grants))
+	for i, p := range a.Grants {
+		grants[i] = string(p)
+	}
 	return s.db.write(keyOwn(ctx), func(tx *Tx) error {
 		r, err := tx.exec(`UPDATE idempotency_keys SET state = 'done', fingerprint = ?, request_size = ?, status = ?, header = ?, body = ?,
-				expires_at = ?, lease_until = NULL
+				grants = ?, expires_at = ?, lease_until = NULL
 			WHERE id = ? AND token = ? AND status = 0`,
-			a.Fingerprint, a.RequestSize, a.Status, string(header), body,
+			a.Fingerprint, a.RequestSize, a.Status, string(header), body, strings.Join(grants, " "),
 			tx.now.Add(vigil.IdempotencyTTL), tx.idempotencyID(k), token)
 		if err != nil {
 			return fmt.Errorf("complete idempotency key: %w", err)
