@@ -51,11 +51,11 @@ type IdempotentAnswer struct {
 	// Location, ETag, …), one value each.
 	Header map[string]string
 	Body   []byte
-	// Grants are the permissions the actor held when the request ran
-	// (PermissionsOf): a retry gets the answer only while its actor still
-	// holds them all, so a role reduced since, or a narrower token, does
-	// not get an answer it could no longer have had.
-	Grants []Permission
+	// Grants are what the actor was allowed when the request ran
+	// (IdempotencyGrants): a retry gets the answer only while its actor
+	// still holds them all, so a role reduced since, or a narrower token,
+	// does not get an answer it could no longer have had.
+	Grants []string
 }
 
 // ErrIdempotencyKeyReused refuses a request whose key was used for a
@@ -66,16 +66,47 @@ var ErrIdempotencyKeyReused = Errorf(EIDEMPOTENCY, "This Idempotency-Key was use
 // who has lost a permission it held when the request ran.
 var ErrIdempotentReplayForbidden = Errorf(EFORBIDDEN, "Your permissions have changed since the first request with this Idempotency-Key, so its answer is not given again. What that request did stands: check it before sending the request again with a new key.")
 
+// IdempotencyGrants lists what a is allowed, for an answer to be replayed
+// only while it still is: each permission it holds (PermissionsOf), and
+// each that is held per organisation as "permission@organisation ID", for
+// every organisation where it holds it, since an incident's work needs the
+// role in the incident's own organisation.
+func IdempotencyGrants(a *Actor) []string {
+	var out []string
+	for _, p := range PermissionsOf(a) {
+		if !OrgScoped(p) {
+			out = append(out, string(p))
+			continue
+		}
+		for _, m := range a.Memberships() {
+			if a.CanIn(m.ID, p) {
+				out = append(out, string(p)+"@"+strconv.FormatInt(m.ID, 10))
+			}
+		}
+	}
+	return out
+}
+
+// holds reports whether a still has grant g (see IdempotencyGrants).
+func (a *Actor) holds(g string) bool {
+	p, org, inOrg := strings.Cut(g, "@")
+	if !inOrg {
+		return a.Can(Permission(p))
+	}
+	id, err := strconv.ParseInt(org, 10, 64)
+	return err == nil && a.CanIn(id, Permission(p))
+}
+
 // Replays reports whether a retry by actor whose fingerprint is fp gets
 // the answer again. It returns ErrIdempotentReplayForbidden when actor no
-// longer holds every permission of a.Grants (checked first: a caller no
-// longer allowed learns nothing more), and ErrIdempotencyKeyReused when fp
+// longer holds every one of a.Grants (checked first: a caller no longer
+// allowed learns nothing more), and ErrIdempotencyKeyReused when fp
 // differs from the first request's. That the actor is the same is the
 // key's scope (IdempotencyScope); that its credentials still hold is the
 // transport's authentication.
 func (a *IdempotentAnswer) Replays(actor *Actor, fp string) error {
-	for _, p := range a.Grants {
-		if !actor.Can(p) {
+	for _, g := range a.Grants {
+		if !actor.holds(g) {
 			return ErrIdempotentReplayForbidden
 		}
 	}

@@ -1,6 +1,7 @@
 package vigil_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func TestValidIdempotencyKey(t *testing.T) {
 
 func TestIdempotentAnswerReplays(t *testing.T) {
 	responder := &vigil.Actor{UserID: 7, Username: "ann", Role: vigil.RoleResponder}
-	a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:ab", Status: 201, Grants: vigil.PermissionsOf(responder)}
+	a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:ab", Status: 201, Grants: vigil.IdempotencyGrants(responder)}
 	if err := a.Replays(responder, "application/json sha256:ab"); err != nil {
 		t.Errorf("Replays(same) = %v, want nil", err)
 	}
@@ -76,6 +77,29 @@ func TestIdempotentAnswerReplays(t *testing.T) {
 			}
 		}
 	}
+	// Work on incidents is allowed per organisation: demoted in one of
+	// two, a user still may create incidents in the other, but is not
+	// given the answers they had there.
+	const acme = 2
+	member := func(inAcme vigil.Role) *vigil.Actor {
+		return &vigil.Actor{UserID: 8, Username: "bo", Role: vigil.RoleResponder, Orgs: []vigil.OrgRole{
+			{ID: vigil.DefaultOrganisationID, Slug: vigil.DefaultOrganisationSlug, Role: vigil.RoleResponder}, {ID: acme, Slug: "acme", Role: inAcme}}}
+	}
+	two := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:ab", Status: 201, Grants: vigil.IdempotencyGrants(member(vigil.RoleResponder))}
+	if !slices.Contains(two.Grants, "incident:create@2") || !slices.Contains(two.Grants, "user:read") {
+		t.Errorf("IdempotencyGrants = %v, want incident:create@2 and user:read among them", two.Grants)
+	}
+	if err := two.Replays(member(vigil.RoleManager), two.Fingerprint); err != nil {
+		t.Errorf("Replays(promoted in acme) = %v, want nil", err)
+	}
+	demoted := member(vigil.RoleViewer)
+	if !demoted.Can(vigil.PermIncidentCreate) {
+		t.Fatal("the user demoted in acme should still create incidents elsewhere")
+	}
+	if got := vigil.ErrorCode(two.Replays(demoted, two.Fingerprint)); got != vigil.EFORBIDDEN {
+		t.Errorf("Replays(demoted in acme) code = %q, want %q", got, vigil.EFORBIDDEN)
+	}
+
 	// An answer kept without grants (the public forms', anonymous) replays
 	// to anyone with the key.
 	anon := &vigil.IdempotentAnswer{Fingerprint: "form sha256:ef", Status: 200}

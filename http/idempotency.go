@@ -168,7 +168,7 @@ func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *
 		fp, size, ok := body.finish(leftoverLimit)
 		if ok && keepAnswer(status) {
 			a := &vigil.IdempotentAnswer{Fingerprint: fp, RequestSize: size, Status: status, Header: map[string]string{}, Body: rec.body.Bytes(),
-				Grants: vigil.PermissionsOf(vigil.ActorFromContext(r.Context()))}
+				Grants: vigil.IdempotencyGrants(vigil.ActorFromContext(r.Context()))}
 			for _, name := range keptHeaders {
 				if v := w.Header().Get(name); v != "" {
 					a.Header[name] = v

@@ -467,4 +467,26 @@ func TestIdempotencyKeyReplayAuthorization(t *testing.T) {
 	if c != 1 {
 		t.Errorf("%d incidents, want 1", c)
 	}
+
+	// Incidents are worked on by the role in their own organisation: a
+	// user demoted in one organisation, who may still create incidents
+	// in the other, is not given the answers they had in the first.
+	t.Run("Organisation", func(t *testing.T) {
+		must(t, e.svc.Orgs.CreateOrganisation(sys, &vigil.Organisation{Slug: "acme", Name: "Acme Water", Kind: vigil.OrgMember}))
+		tok, u := e.user(vigil.RoleResponder)
+		_, err := e.svc.Orgs.AddMember(sys, "acme", u.Username, vigil.RoleResponder)
+		must(t, err)
+		acme := map[string]any{"title": "Acme's SCADA alarm", "organisation": "acme"}
+		create := func() *response {
+			return e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: acme, Header: keyed("acme-1")})
+		}
+		first := create().want(t, http.StatusCreated)
+		_, err = e.svc.Orgs.SetMemberRole(sys, "acme", u.Username, vigil.RoleViewer)
+		must(t, err)
+		if r := create(); r.Status != http.StatusForbidden || bytes.Equal(r.Body, first.Body) {
+			t.Errorf("demoted in acme: %d %s, want 403", r.Status, r.Body)
+		}
+		// Still a responder in the default organisation: they may create there.
+		e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("default-1")}).want(t, http.StatusCreated)
+	})
 }

@@ -37,7 +37,7 @@ func wantAnswer(tb testing.TB, ctx context.Context, s *Store, k vigil.Idempotenc
 func testIdempotency(t *testing.T, open Opener) {
 	created := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:0a1b", RequestSize: 42, Status: 201,
 		Header: map[string]string{"Content-Type": "application/json", "Location": "/api/v1/incidents/1"},
-		Body:   []byte(`{"id":1,"title":"Phishing"}` + "\n"), Grants: []vigil.Permission{vigil.PermIncidentRead, vigil.PermIncidentCreate}}
+		Body:   []byte(`{"id":1,"title":"Phishing"}` + "\n"), Grants: []string{"user:read", "incident:create@1"}}
 	k := vigil.IdempotencyKey{Target: "POST /api/v1/incidents", Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"}
 
 	t.Run("OK", func(t *testing.T) {
@@ -344,7 +344,7 @@ func testIdempotencyApplied(t *testing.T, open Opener) {
 			t.Fatalf("ExtendKey after a write: %v", err)
 		}
 		a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:01", RequestSize: 30, Status: 201, Body: []byte(`{"id":1}`),
-			Grants: []vigil.Permission{vigil.PermIncidentCreate}}
+			Grants: []string{"incident:create@1"}}
 		if err := s.Idempotency.CompleteKey(ctx, k, token, a); err != nil {
 			t.Fatalf("CompleteKey after a write: %v", err)
 		}

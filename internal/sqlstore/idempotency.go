@@ -142,9 +142,7 @@ func (s *IdempotencyService) ReserveKey(ctx context.Context, k vigil.Idempotency
 		if err := json.Unmarshal([]byte(header), &a.Header); err != nil {
 			return result{}, fmt.Errorf("read idempotency key's headers: %w", err)
 		}
-		for _, p := range strings.Fields(grants) {
-			a.Grants = append(a.Grants, vigil.Permission(p))
-		}
+		a.Grants = strings.Fields(grants)
 		return result{answer: &a}, nil
 	})
 	return res.token, res.answer, err
@@ -186,15 +184,11 @@ func (s *IdempotencyService) CompleteKey(ctx context.Context, k vigil.Idempotenc
 	if body == nil {
 		body = []byte{}
 	}
-	grants := make([]string, len(a.Grants))
-	for i, p := range a.Grants {
-		grants[i] = string(p)
-	}
 	return s.db.write(keyOwn(ctx), func(tx *Tx) error {
 		r, err := tx.exec(`UPDATE idempotency_keys SET state = 'done', fingerprint = ?, request_size = ?, status = ?, header = ?, body = ?,
 				grants = ?, expires_at = ?, lease_until = NULL
 			WHERE id = ? AND token = ? AND status = 0`,
-			a.Fingerprint, a.RequestSize, a.Status, string(header), body, strings.Join(grants, " "),
+			a.Fingerprint, a.RequestSize, a.Status, string(header), body, strings.Join(a.Grants, " "),
 			tx.now.Add(vigil.IdempotencyTTL), tx.idempotencyID(k), token)
 		if err != nil {
 			return fmt.Errorf("complete idempotency key: %w", err)

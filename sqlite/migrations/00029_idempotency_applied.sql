@@ -6,13 +6,13 @@
 -- markIdempotencyKey). lease_until is how long the request that applied
 -- it still holds it (a retry meanwhile waits; after it, the retry is told
 -- the request was applied); request_id is that request's, for the person
--- who must find what it did; grants are the permissions its actor held,
--- which a replay requires still (vigil.IdempotentAnswer.Replays).
+-- who must find what it did; grants are what its actor was allowed
+-- (vigil.IdempotencyGrants), which a replay requires still.
 
 -- +goose Up
 ALTER TABLE idempotency_keys ADD COLUMN lease_until TEXT;
 ALTER TABLE idempotency_keys ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
-ALTER TABLE idempotency_keys ADD COLUMN grants TEXT NOT NULL DEFAULT ''; -- permissions, space-separated
+ALTER TABLE idempotency_keys ADD COLUMN grants TEXT NOT NULL DEFAULT ''; -- space-separated
 
 -- +goose Down
 -- Before this migration a 'done' row must hold an answer: an applied key
