@@ -102,6 +102,9 @@ var errAdvisoryNotFound = vigil.Errorf(vigil.ENOTFOUND, "Advisory not found.")
 // findAdvisory loads the advisory ref if the actor may see it (ENOTFOUND
 // otherwise, as for one that does not exist), locked in a write.
 func (tx *Tx) findAdvisory(ref string) (*vigil.Advisory, vigil.AdvisoryAccess, error) {
+	if tx.actor == nil {
+		return nil, vigil.AdvisoryAccess{None: true}, vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+	}
 	ref = strings.ToUpper(strings.TrimSpace(ref))
 	acc, vis, args, err := tx.advisoryVisible()
 	if err != nil {
@@ -208,6 +211,7 @@ func (tx *Tx) saveAudience(id int64, orgs []int64) error {
 
 // createAdvisory writes a new draft: its reference, its row and audience.
 func (tx *Tx) createAdvisory(a *vigil.Advisory, source *int64) error {
+	a.SourceIncident = nil // only DraftAdvisoryFromIncident sets one
 	if err := a.Prepare(); err != nil {
 		return err
 	}
