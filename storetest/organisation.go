@@ -272,18 +272,38 @@ func testOrganisations(t *testing.T, open Opener) {
 		if inc.Organisation != "east" {
 			t.Fatalf("organisation of an only member's incident: %q", inc.Organisation)
 		}
+		task := &vigil.Task{IncidentID: inc.ID, Title: "Re-image the HMI"}
+		if err := s.Tasks.CreateTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := s.Observables.AddObservables(ctx, inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "203.0.113.9"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &vigil.Comment{IncidentID: inc.ID, Body: "Who had the HMI password?"}
+		if err := s.Comments.CreateComment(ctx, c); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.Orgs.UpdateOrganisation(sys, "east", vigil.OrganisationUpdate{Suspended: ptr(true), Version: o.Version}); err != nil {
 			t.Fatal(err)
 		}
 		if got := MustFindIncident(t, ctx, s, inc.ID); got.Title != inc.Title {
 			t.Errorf("a suspended organisation's incident is no longer readable")
 		}
-		_, err := s.Incidents.UpdateIncident(ctx, inc.ID, vigil.IncidentUpdate{Title: ptr("changed"), Version: inc.Version})
+		_, err = s.Incidents.UpdateIncident(ctx, inc.ID, vigil.IncidentUpdate{Title: ptr("changed"), Version: inc.Version})
 		wantCode(t, err, vigil.EFORBIDDEN)
 		_, err = s.Timeline.AddNote(ctx, inc.ID, vigil.Note{Message: "x"})
 		wantCode(t, err, vigil.EFORBIDDEN)
 		err = s.Incidents.CreateIncident(ctx, &vigil.Incident{Title: "Another"})
 		wantField(t, err, "organisation")
+		// What hangs off its incidents is read-only too.
+		_, err = s.Tasks.UpdateTask(ctx, task.ID, vigil.TaskUpdate{Title: ptr("changed"), Version: task.Version})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Observables.UpdateObservable(ctx, obs[0].ID, vigil.ObservableUpdate{Description: ptr("changed"), Version: obs[0].Version})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		wantCode(t, s.Observables.DeleteObservable(ctx, obs[0].ID), vigil.EFORBIDDEN)
+		_, err = s.Comments.UpdateComment(ctx, c.ID, "changed", c.Version)
+		wantCode(t, err, vigil.EFORBIDDEN)
 	})
 }
 
@@ -710,5 +730,56 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		wantCode(t, err, vigil.ENOTFOUND)
 		_, err = s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Share: []string{"everything"}})
 		wantField(t, err, "share")
+	})
+
+	t.Run("ChildWritesAudited", func(t *testing.T) {
+		// A write that loads a task, an observable or a comment rather
+		// than its incident still works on the incident's organisation:
+		// its audit events are north's, which the install's auditors do
+		// not read.
+		tasks, _, err := s.Tasks.FindTasks(northResp, vigil.TaskFilter{IncidentID: &northInc.ID})
+		if err != nil || len(tasks) == 0 {
+			t.Fatalf("tasks: %v %d", err, len(tasks))
+		}
+		if _, err := s.Tasks.UpdateTask(northResp, tasks[0].ID, vigil.TaskUpdate{Title: ptr("Reset heron passwords"), Version: tasks[0].Version}); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := s.Observables.AddObservables(northResp, northInc.ID, []*vigil.Observable{{Type: vigil.ObsDomain, Value: "heron.example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Observables.UpdateObservable(northResp, obs[0].ID, vigil.ObservableUpdate{Description: ptr("heron C2"), Version: obs[0].Version}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Observables.DeleteObservable(northResp, obs[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		c := &vigil.Comment{IncidentID: northInc.ID, Body: "Draft"}
+		if err := s.Comments.CreateComment(northResp, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Comments.UpdateComment(northResp, c.ID, "heron comment", c.Version); err != nil {
+			t.Fatal(err)
+		}
+		heron := func(ctx context.Context) (n int) {
+			t.Helper()
+			events, err := s.Audit.FindAuditEvents(ctx, vigil.AuditFilter{Limit: vigil.MaxPageSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range events {
+				if strings.Contains(string(e.Before)+string(e.After), "heron") {
+					n++
+				}
+			}
+			return n
+		}
+		if n := heron(coordAdmin); n != 0 {
+			t.Errorf("the install's auditors read %d events of north's incident", n)
+		}
+		// observable.create, .update and .delete; task.update; comment.update.
+		if n := heron(northAdmin); n != 5 {
+			t.Errorf("north's admin reads %d events of its incident, want 5", n)
+		}
 	})
 }
