@@ -483,6 +483,19 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		if err == nil {
 			t.Errorf("a viewer in south added a task to its incident")
 		}
+		// Evidence too: the upload and the check of a file.
+		ev := &vigil.Evidence{IncidentID: southInc.ID, Name: "signal-log.csv"}
+		if err := s.Evidence.AddEvidence(southResp, ev, strings.NewReader("t,signal\n")); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, s.Evidence.AddEvidence(both, &vigil.Evidence{IncidentID: southInc.ID, Name: "x.txt"}, strings.NewReader("x")), vigil.EFORBIDDEN)
+		_, err = s.Evidence.VerifyEvidence(both, ev.ID)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Evidence.TransferEvidence(both, ev.ID, vigil.Transfer{To: "Police"})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		if _, _, err := s.Evidence.ViewEvidence(both, ev.ID); err != nil {
+			t.Errorf("a viewer in south could not view its evidence: %v", err)
+		}
 		if _, err := s.Incidents.UpdateIncident(both, northInc.ID, vigil.IncidentUpdate{Title: ptr("Water treatment phishing kingfisher, contained"),
 			Version: MustFindIncident(t, both, s, northInc.ID).Version}); err != nil {
 			t.Errorf("a responder in north could not change its incident: %v", err)
