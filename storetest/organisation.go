@@ -745,6 +745,35 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		wantField(t, err, "share")
 	})
 
+	t.Run("DefaultOrganisationPlans", func(t *testing.T) {
+		// The response plans are the default organisation's, read through
+		// a role in it: a member's people reach none through their own
+		// incidents, and their reviews' actions go to their own people.
+		if _, err := s.Plans.InstallStarterPlans(SystemContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		plans, err := s.Plans.FindPlans(coordResp)
+		if err != nil || len(plans) == 0 {
+			t.Fatalf("plans: %v %d", err, len(plans))
+		}
+		_, err = s.Plans.ApplyPlan(northResp, northInc.ID, plans[0].ID, true)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Plans.ApplyPlan(northResp, northInc.ID, plans[0].ID, false)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		inc := MustCreateIncident(t, northResp, s, &vigil.Incident{Title: "Telemetry outage", Status: vigil.StatusConfirmed})
+		if _, err := s.Incidents.TransitionIncident(northResp, inc.ID, vigil.Transition{To: vigil.StatusRecovered, Version: inc.Version}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Reviews.StartReview(northResp, inc.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Reviews.AddAction(northResp, inc.ID, vigil.ActionInput{Title: "Tune the alarms", PlanID: &plans[0].ID, PlanChange: "Add a step"})
+		wantField(t, err, "plan_id")
+		_, southUser := orgUser(t, s, map[string]vigil.Role{"south": vigil.RoleResponder})
+		_, err = s.Reviews.AddAction(northResp, inc.ID, vigil.ActionInput{Title: "Tune the alarms", AssigneeID: &southUser.ID})
+		wantField(t, err, "assignee_id")
+	})
+
 	t.Run("ChildWritesAudited", func(t *testing.T) {
 		// A write that loads a task, an observable or a comment rather
 		// than its incident still works on the incident's organisation:
