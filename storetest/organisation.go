@@ -772,6 +772,30 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		_, southUser := orgUser(t, s, map[string]vigil.Role{"south": vigil.RoleResponder})
 		_, err = s.Reviews.AddAction(northResp, inc.ID, vigil.ActionInput{Title: "Tune the alarms", AssigneeID: &southUser.ID})
 		wantField(t, err, "assignee_id")
+
+		// A plan's next version closes the actions it adopts, on incidents
+		// where its writer may change tasks: not as a viewer in north.
+		var rw *vigil.Plan
+		for _, p := range plans {
+			if p.Title == "Ransomware" {
+				rw = p
+			}
+		}
+		if rw == nil {
+			t.Fatal("no Ransomware plan")
+		}
+		proposer, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleViewer, "north": vigil.RoleResponder})
+		act, err := s.Reviews.AddAction(proposer, inc.ID, vigil.ActionInput{Title: "Patch the edge", PlanID: &rw.ID, PlanChange: "Add a step"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		planMgr, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleManager, "north": vigil.RoleViewer})
+		src := strings.Replace(rw.Source, "## Detect", "### Patch the edge {#patch-edge}\nOwner: technical\n\n## Detect", 1)
+		_, err = s.Plans.UpdatePlan(planMgr, rw.ID, vigil.PlanInput{Source: src, Version: rw.Version, Adopts: []int64{act.Task.ID}})
+		wantField(t, err, "adopts")
+		if got, err := s.Tasks.FindTaskByID(northResp, act.Task.ID); err != nil || got.Status != vigil.TaskOpen {
+			t.Errorf("a viewer in north closed its review action: %v %+v", err, got)
+		}
 	})
 
 	t.Run("ChildWritesAudited", func(t *testing.T) {

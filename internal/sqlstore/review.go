@@ -310,6 +310,13 @@ func (s *ReviewService) FindPlanActions(ctx context.Context, planID int64) (out 
 
 // adoptActions marks review actions as made by version p.Version of p.
 func (tx *Tx) adoptActions(p *vigil.Plan, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	// It closes tasks: only on incidents where the actor may change them.
+	if err := tx.require(vigil.PermIncidentEdit); err != nil {
+		return err
+	}
 	vis, vargs := tx.visible()
 	for _, id := range ids {
 		// Only actions on incidents the actor may see: a hidden one is
