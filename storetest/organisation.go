@@ -798,6 +798,72 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("DefaultOrganisationIntel", func(t *testing.T) {
+		// The TAXII collections and the alerts are the default
+		// organisation's, reached through a role in it: a member's people
+		// neither read nor fill its collections, nor see its alerts' hits.
+		sys := SystemContext(t)
+		integ := &vigil.Integration{Name: "coord-edr", Kind: vigil.IntegrationAlertmanager}
+		mustIntegration(t, s, sys, integ)
+		a := alertIn(integ, "osprey-1", "Beacon to osprey", vigil.SeverityHigh, vigil.AlertFiring, nil)
+		a.Observables = []vigil.ObservableInput{{Type: vigil.ObsDomain, Value: "osprey.example"}}
+		mustIngest(t, s, integ, a)
+		if _, err := s.Observables.AddObservables(northResp, northInc.ID, []*vigil.Observable{{Type: vigil.ObsDomain, Value: "osprey.example"}}); err != nil {
+			t.Fatal(err)
+		}
+		coll := &vigil.Collection{Title: "Coordinator intel"}
+		if err := s.Sharing.CreateCollection(sys, coll); err != nil {
+			t.Fatal(err)
+		}
+		ind := indicator(7001, `[domain-name:value = 'osprey.example']`, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), vigil.TLPGreen, `,"name":"Osprey C2"`)
+		if _, err := s.Sharing.AddObjects(sys, coll.ID, []*vigil.IncomingObject{ind}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Matching takes what was committed a while ago (PostgreSQL's
+		// commit lag): from here on the store's clock runs a minute ahead.
+		s.SetNow(func() time.Time { return time.Now().Add(time.Minute) })
+		if n := matchAll(t, s, 1000); n < 2 {
+			t.Fatalf("hits: %d, want the alert's and north's", n)
+		}
+		for _, ctx := range []context.Context{northResp, northAdmin, northReporter} {
+			if cs, err := s.Sharing.FindCollections(ctx); err != nil || len(cs) != 0 {
+				t.Errorf("a member's collections: %v %d", err, len(cs))
+			}
+			_, err := s.Sharing.FindCollection(ctx, coll.ID)
+			wantCode(t, err, vigil.ENOTFOUND)
+			_, err = s.Sharing.FindObjects(ctx, coll.ID, vigil.ObjectFilter{})
+			wantCode(t, err, vigil.ENOTFOUND)
+			_, err = s.Sharing.AddObjects(ctx, coll.ID, []*vigil.IncomingObject{indicator(7002, `[domain-name:value = 'x.example']`, time.Now(), vigil.TLPGreen, ``)}, nil)
+			wantCode(t, err, vigil.ENOTFOUND)
+		}
+		page, err := s.IOC.FindHits(northResp, vigil.HitFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Hits) != 1 {
+			t.Errorf("north's responder sees %d hits, want its incident's", len(page.Hits))
+		}
+		for _, h := range page.Hits {
+			if h.IncidentID == nil || *h.IncidentID != northInc.ID {
+				t.Errorf("north's responder sees a hit on alert %v (%q)", h.AlertID, h.AlertTitle)
+			}
+			_, err := s.IOC.ShareHit(northResp, h.ID, coll.ID, nil)
+			wantCode(t, err, vigil.EFORBIDDEN)
+			// Nor, as for its incidents' indicators, by one of the
+			// coordinator's people who works in north too.
+			inBoth, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleResponder, "north": vigil.RoleResponder})
+			_, err = s.IOC.ShareHit(inBoth, h.ID, coll.ID, nil)
+			wantCode(t, err, vigil.EFORBIDDEN)
+		}
+		if page, err := s.IOC.FindHits(northReporter, vigil.HitFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("north's reporter sees hits: %v %+v", err, page)
+		}
+		page, err = s.IOC.FindHits(coordResp, vigil.HitFilter{})
+		if err != nil || len(page.Hits) != 1 || page.Hits[0].AlertID == nil {
+			t.Errorf("the coordinator's responder sees: %v %+v", err, page)
+		}
+	})
+
 	t.Run("ChildWritesAudited", func(t *testing.T) {
 		// A write that loads a task, an observable or a comment rather
 		// than its incident still works on the incident's organisation:

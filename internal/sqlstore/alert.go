@@ -23,11 +23,12 @@ func stricterTLP(a, b vigil.TLP) vigil.TLP {
 // --- reads ---
 
 // alertVisible limits alerts or groups (alias) to those the actor may see:
-// TLP:RED ones only to administrators and managers, who own triage of
-// what may not be shared.
+// none without alert:read (the alerts are the default organisation's,
+// read through a role in it), and TLP:RED ones only to administrators and
+// managers, who own triage of what may not be shared.
 func (tx *Tx) alertVisible(alias string) string {
 	switch {
-	case tx.vis.None:
+	case tx.vis.None || !tx.actor.Can(vigil.PermAlertRead):
 		return "1=0"
 	case tx.vis.All || (tx.actor != nil && (tx.actor.Role == vigil.RoleAdmin || tx.actor.Role == vigil.RoleManager)):
 		return "1=1"
