@@ -864,6 +864,28 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("DefaultOrganisationContacts", func(t *testing.T) {
+		// The key contacts and the checks of the install's backups are
+		// the default organisation's: a member's people, who hold no role
+		// in it, see none of its contacts (the authorities' public routes
+		// serve their duties) and none of its checks.
+		c := &vigil.Contact{Name: "Robin Crane", Organisation: "The CERT", Roles: []vigil.ContactRole{vigil.ContactDPO},
+			Email: "dpo@cert.example", Phone: "01632 960001"}
+		if err := s.Contacts.CreateContact(SystemContext(t), c); err != nil {
+			t.Fatal(err)
+		}
+		if cs, err := s.Contacts.FindContacts(coordResp); err != nil || len(cs) != 1 {
+			t.Errorf("the coordinator's contacts: %v %d", err, len(cs))
+		}
+		for _, ctx := range []context.Context{northResp, northAdmin} {
+			if cs, err := s.Contacts.FindContacts(ctx); err != nil || len(cs) != 0 {
+				t.Errorf("a member's people read the coordinator's contacts: %v %d", err, len(cs))
+			}
+			_, _, err := s.Recovery.LastRecoveryChecks(ctx)
+			wantCode(t, err, vigil.EFORBIDDEN)
+		}
+	})
+
 	t.Run("ChildWritesAudited", func(t *testing.T) {
 		// A write that loads a task, an observable or a comment rather
 		// than its incident still works on the incident's organisation:
