@@ -886,6 +886,86 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("Notifications", func(t *testing.T) {
+		// The channels are the default organisation's, its people's
+		// subscriptions hear only of what they may read, and the delivery
+		// log is read as the incidents are. A member's duty escalates to
+		// its own people, not to the coordinator's DPO.
+		sys := SystemContext(t)
+		mail := &vigil.Channel{Name: "CERT mail", Kind: vigil.ChannelEmail, Enabled: true, Escalation: true,
+			SMTP: &vigil.SMTPConfig{Host: "smtp.example.org", From: "vigil@cert.example", To: []string{"soc@cert.example"}}}
+		if err := s.Notify.CreateChannel(sys, mail); err != nil {
+			t.Fatal(err)
+		}
+		hook := &vigil.Channel{Name: "CERT chat", Kind: vigil.ChannelWebhook, URL: "https://chat.cert.example/hook", Enabled: true}
+		if err := s.Notify.CreateChannel(sys, hook); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Notify.CreateSubscription(coordAdmin, &vigil.Subscription{ChannelID: hook.ID, Events: vigil.EventKinds}); err != nil {
+			t.Fatal(err)
+		}
+		dpo := &vigil.Contact{Name: "Sam Teal", Roles: []vigil.ContactRole{vigil.ContactDPO}, Email: "teal@cert.example"}
+		if err := s.Contacts.CreateContact(sys, dpo); err != nil {
+			t.Fatal(err)
+		}
+		lead := &vigil.User{Username: "north-lead", Name: "North Lead", Email: "lead@north.example"}
+		if err := s.Users.CreateUser(sys, lead, "correct horse battery staple"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Orgs.AddMember(sys, "north", lead.Username, vigil.RoleManager); err != nil {
+			t.Fatal(err)
+		}
+		leadCtx := loginContext(t, s, lead.Username)
+		if err := s.Notify.CreateSubscription(leadCtx, &vigil.Subscription{ChannelID: mail.ID, Events: vigil.EventKinds}); err != nil {
+			t.Fatal(err)
+		}
+		inc := MustCreateIncident(t, leadCtx, s, &vigil.Incident{Title: "Customer records emailed out", Status: vigil.StatusConfirmed,
+			PersonalData: true, LeadID: &lead.ID})
+		obs, err := s.Duties.FindObligations(leadCtx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ico := obligation(t, obs, "ico-notification")
+		expandAll(t, s, "org-w")
+		if _, err := s.Worker.Schedule(workerCtx(), ico.DueAt.Add(time.Minute), 0); err != nil {
+			t.Fatal(err)
+		}
+		expandAll(t, s, "org-w")
+		all, err := s.Notify.FindDeliveries(sys, vigil.DeliveryFilter{IncidentID: inc.ID, Limit: 500})
+		if err != nil || len(all) == 0 {
+			t.Fatalf("deliveries about north's incident: %v %d", err, len(all))
+		}
+		escalated := false
+		for _, d := range all {
+			if d.ChannelID == hook.ID {
+				t.Errorf("the coordinator's admin heard of north's incident: %s", d.Message.Subject)
+			}
+			if slices.Contains(d.Recipients, dpo.Email) {
+				t.Errorf("the coordinator's DPO was sent %s (redacted: %v)", d.Message.Subject, d.Message.Redacted)
+			}
+			escalated = escalated || slices.Contains(d.Recipients, lead.Email) && d.Event == vigil.EventDutyOverdue
+		}
+		if !escalated {
+			t.Errorf("the overdue duty did not escalate to its lead: %+v", all)
+		}
+		for _, ctx := range []context.Context{coordAdmin, coordResp, southResp} {
+			ds, err := s.Notify.FindDeliveries(ctx, vigil.DeliveryFilter{Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				if d.IncidentID != nil && *d.IncidentID == inc.ID {
+					t.Errorf("the delivery log shows %q to another organisation", d.Message.Subject)
+				}
+			}
+		}
+		_, err = s.Notify.RetryDelivery(coordAdmin, all[0].ID)
+		wantCode(t, err, vigil.ENOTFOUND)
+		if ds, err := s.Notify.FindDeliveries(leadCtx, vigil.DeliveryFilter{IncidentID: inc.ID}); err != nil || len(ds) == 0 {
+			t.Errorf("north's lead reads its incident's deliveries: %v %d", err, len(ds))
+		}
+	})
+
 	t.Run("ChildWritesAudited", func(t *testing.T) {
 		// A write that loads a task, an observable or a comment rather
 		// than its incident still works on the incident's organisation:
