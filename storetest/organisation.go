@@ -966,6 +966,52 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("Packs", func(t *testing.T) {
+		// A change of duty pack evaluates again the duties of the open
+		// incidents its writer may change: it neither stumbles on (and so
+		// tells of) the members' incidents, nor changes them, those a
+		// member lets the coordinator see included (grants are to read).
+		crime := MustCreateIncident(t, northResp, s, &vigil.Incident{Title: "Extortion email", Status: vigil.StatusConfirmed, CrimeSuspected: true})
+		setGrant := func(g vigil.Grant) {
+			t.Helper()
+			cur, err := s.Orgs.FindOrganisation(northAdmin, "north")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Orgs.UpdateOrganisation(northAdmin, "north", vigil.OrganisationUpdate{CoordinatorGrant: &g, Version: cur.Version}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setGrant(vigil.GrantFull)
+		defer setGrant(vigil.GrantNone)
+		insurer := `{"id": "insurer", "name": "Cyber insurance policy", "version": 1, "basis": "Policy 12345, clause 7.2",
+			"duties": [{"id": "notify", "title": "Tell the insurer", "authority": "Insurer", "basis": "Clause 7.2", "clock": "aware_at",
+				"when": {"fact": "crime_suspected", "eq": true, "why": "a crime is suspected"},
+				"stages": [{"id": "notice", "name": "Notice of a claim", "due": "48h"}], "contact": "insurer"}]}`
+		if _, err := s.Duties.SavePack(coordAdmin, []byte(insurer)); err != nil {
+			t.Fatalf("the coordinator's admin saves a pack: %v", err)
+		}
+		obs, err := s.Duties.FindObligations(northResp, crime.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range obs {
+			if o.Pack == "insurer" {
+				t.Errorf("the coordinator's pack change wrote on north's incident: %+v", o)
+			}
+		}
+		if err := s.Duties.DeletePack(coordAdmin, "insurer"); err != nil {
+			t.Errorf("the coordinator's admin deletes a pack: %v", err)
+		}
+		p, err := s.Duties.FindProfile(coordAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Duties.UpdateProfile(coordAdmin, p); err != nil {
+			t.Errorf("the coordinator's admin changes its profile: %v", err)
+		}
+	})
+
 	t.Run("ChildWritesAudited", func(t *testing.T) {
 		// A write that loads a task, an observable or a comment rather
 		// than its incident still works on the incident's organisation:
