@@ -1061,5 +1061,19 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		if n := heron(northAdmin); n != 5 {
 			t.Errorf("north's admin reads %d events of its incident, want 5", n)
 		}
+
+		// A write on incidents of two organisations (by someone who works
+		// in both) is neither the install's nor one of theirs alone.
+		linker, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleResponder, "south": vigil.RoleResponder})
+		l := &vigil.Link{IncidentID: northInc.ID, TargetID: southInc.ID, Kind: vigil.LinkRelated, Note: "Same heron phishing kit"}
+		if err := s.Links.CreateLink(linker, l); err != nil {
+			t.Fatal(err)
+		}
+		if n := heron(coordAdmin); n != 0 {
+			t.Errorf("the install's auditors read the link of north's and south's incidents")
+		}
+		if n := heron(northAdmin); n != 5 {
+			t.Errorf("north's admin reads %d events, want 5: the link is south's too", n)
+		}
 	})
 }
