@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -963,6 +964,31 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		wantCode(t, err, vigil.ENOTFOUND)
 		if ds, err := s.Notify.FindDeliveries(leadCtx, vigil.DeliveryFilter{IncidentID: inc.ID}); err != nil || len(ds) == 0 {
 			t.Errorf("north's lead reads its incident's deliveries: %v %d", err, len(ds))
+		}
+		// They fail; an administrator of both retries one, which is
+		// audited as about north's incident.
+		jobs, err := s.Worker.ClaimJobs(workerCtx(), "org-d", []string{vigil.JobDeliver}, 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if err := s.Worker.Delivered(workerCtx(), "org-d", j, errors.New("connection refused"), time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		failed, err := s.Notify.FindDeliveries(sys, vigil.DeliveryFilter{IncidentID: inc.ID, Status: vigil.DeliveryFailed})
+		if err != nil || len(failed) == 0 {
+			t.Fatalf("failed deliveries: %v %d", err, len(failed))
+		}
+		admins, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleAdmin, "north": vigil.RoleAdmin})
+		if _, err := s.Notify.RetryDelivery(admins, failed[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if events, err := s.Audit.FindAuditEvents(coordAdmin, vigil.AuditFilter{Action: "delivery.retry"}); err != nil || len(events) != 0 {
+			t.Errorf("the install's auditors read the retry of north's delivery: %v %d", err, len(events))
+		}
+		if events, err := s.Audit.FindAuditEvents(northAdmin, vigil.AuditFilter{Action: "delivery.retry"}); err != nil || len(events) != 1 {
+			t.Errorf("north's admin reads %d retries of its delivery: %v", len(events), err)
 		}
 	})
 

@@ -541,6 +541,12 @@ func (s *NotificationService) RetryDelivery(ctx context.Context, id int64) (d *v
 		if err != nil {
 			return d, err
 		}
+		if d.IncidentID != nil {
+			// Its message is about the incident: audited as such.
+			if err := tx.writeOn(*d.IncidentID); err != nil {
+				return d, err
+			}
+		}
 		if d.Status != vigil.DeliveryFailed {
 			return d, vigil.Errorf(vigil.ECONFLICT, "Only a failed delivery can be retried; this one is %s.", d.Status)
 		}
