@@ -1102,4 +1102,21 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 			t.Errorf("north's admin reads %d events, want 5: the link is south's too", n)
 		}
 	})
+
+	t.Run("Recurrence", func(t *testing.T) {
+		// An incident linked as a recurrence of another organisation's
+		// (by someone who works in both) counts as a recurrence only for
+		// those who see both, as the link shows only to them.
+		linker, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleResponder, "south": vigil.RoleResponder})
+		if err := s.Links.CreateLink(linker, &vigil.Link{IncidentID: northInc.ID, TargetID: southInc.ID, Kind: vigil.LinkRecurrenceOf}); err != nil {
+			t.Fatal(err)
+		}
+		f := vigil.MetricsFilter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}
+		if m, _, err := s.Metrics.IncidentMetrics(northResp, f); err != nil || m.Recurrences != 0 {
+			t.Errorf("north's responder counts a recurrence of south's incident: %v", err)
+		}
+		if m, _, err := s.Metrics.IncidentMetrics(linker, f); err != nil || m.Recurrences != 1 {
+			t.Errorf("one who sees both does not count the recurrence: %v", err)
+		}
+	})
 }
