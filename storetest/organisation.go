@@ -1119,4 +1119,92 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 			t.Errorf("one who sees both does not count the recurrence: %v", err)
 		}
 	})
+	t.Run("WritesMatrix", func(t *testing.T) {
+		// Every write on south's incident, by a viewer there who is a
+		// responder (or a manager) in north, is refused and changes nothing
+		// (a task or an observable, loaded for a write through the
+		// visibility narrowed to where the actor may change things, is
+		// not found; the incident itself is forbidden).
+		mgrBoth, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleManager, "south": vigil.RoleViewer})
+		tasks, _, err := s.Tasks.FindTasks(southResp, vigil.TaskFilter{IncidentID: &southInc.ID})
+		if err != nil || len(tasks) == 0 {
+			t.Fatalf("south's tasks: %v %d", err, len(tasks))
+		}
+		obs, err := s.Observables.FindObservables(southResp, southInc.ID)
+		if err != nil || len(obs) == 0 {
+			t.Fatalf("south's observables: %v %d", err, len(obs))
+		}
+		evs, err := s.Evidence.FindEvidence(southResp, southInc.ID)
+		if err != nil || len(evs) == 0 {
+			t.Fatalf("south's evidence: %v %d", err, len(evs))
+		}
+		_, southPeer := orgUser(t, s, map[string]vigil.Role{"south": vigil.RoleResponder})
+		before := MustFindIncident(t, southResp, s, southInc.ID)
+		writes := map[string]func(ctx context.Context) error{
+			"AddObservables": func(ctx context.Context) error {
+				_, err := s.Observables.AddObservables(ctx, southInc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "192.0.2.200"}})
+				return err
+			},
+			"UpdateObservable": func(ctx context.Context) error {
+				_, err := s.Observables.UpdateObservable(ctx, obs[0].ID, vigil.ObservableUpdate{IOC: ptr(true), Version: obs[0].Version})
+				return err
+			},
+			"DeleteObservable": func(ctx context.Context) error { return s.Observables.DeleteObservable(ctx, obs[0].ID) },
+			"UpdateTask": func(ctx context.Context) error {
+				_, err := s.Tasks.UpdateTask(ctx, tasks[0].ID, vigil.TaskUpdate{Status: ptr(vigil.TaskDone), Version: tasks[0].Version})
+				return err
+			},
+			"ReorderTasks": func(ctx context.Context) error {
+				_, err := s.Tasks.ReorderTasks(ctx, southInc.ID, []int64{tasks[0].ID})
+				return err
+			},
+			"CreateComment": func(ctx context.Context) error {
+				return s.Comments.CreateComment(ctx, &vigil.Comment{IncidentID: southInc.ID, Body: "x"})
+			},
+			"CreateLink": func(ctx context.Context) error {
+				return s.Links.CreateLink(ctx, &vigil.Link{IncidentID: southInc.ID, TargetID: northInc.ID, Kind: vigil.LinkRelated})
+			},
+			"AddMember": func(ctx context.Context) error {
+				_, err := s.Members.AddMember(ctx, southInc.ID, southPeer.ID, vigil.RoleScribe)
+				return err
+			},
+			"Transition": func(ctx context.Context) error {
+				_, err := s.Incidents.TransitionIncident(ctx, southInc.ID, vigil.Transition{To: vigil.StatusContained, Version: before.Version})
+				return err
+			},
+			"MarkDuplicate": func(ctx context.Context) error {
+				_, err := s.Incidents.TransitionIncident(ctx, southInc.ID, vigil.Transition{To: vigil.StatusDuplicate, DuplicateOf: northInc.ID, Version: before.Version})
+				return err
+			},
+			"StartReview": func(ctx context.Context) error {
+				_, err := s.Reviews.StartReview(ctx, southInc.ID)
+				return err
+			},
+			"TransferEvidence": func(ctx context.Context) error {
+				_, err := s.Evidence.TransferEvidence(ctx, evs[0].ID, vigil.Transfer{To: "x"})
+				return err
+			},
+			"SetLegalHold": func(ctx context.Context) error {
+				_, err := s.Evidence.SetLegalHold(ctx, evs[0].ID, true, "x")
+				return err
+			},
+			"DeleteEvidence": func(ctx context.Context) error { return s.Evidence.DeleteEvidence(ctx, evs[0].ID, "x") },
+			"ExportEvidence": func(ctx context.Context) error {
+				_, err := s.Evidence.ExportEvidence(ctx, southInc.ID)
+				return err
+			},
+		}
+		for name, write := range writes {
+			for who, ctx := range map[string]context.Context{"responder": both, "manager": mgrBoth} {
+				if err := write(ctx); err == nil {
+					t.Errorf("%s: a %s in north who views south did it on south's incident", name, who)
+				} else if c := vigil.ErrorCode(err); c == vigil.EINTERNAL {
+					t.Errorf("%s by a %s in north: %v", name, who, err)
+				}
+			}
+		}
+		if after := MustFindIncident(t, southResp, s, southInc.ID); after.Version != before.Version {
+			t.Errorf("south's incident changed: version %d, was %d", after.Version, before.Version)
+		}
+	})
 }
