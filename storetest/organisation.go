@@ -328,7 +328,8 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 
 	const ip = "198.51.100.77"
 	mk := func(ctx context.Context, org, title string) *vigil.Incident {
-		inc := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: title + " kingfisher", Organisation: org, Status: vigil.StatusConfirmed})
+		inc := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: title + " kingfisher", Organisation: org, Status: vigil.StatusConfirmed,
+			PersonalData: true}) // so that it has duties due
 		if inc.Organisation != org {
 			t.Fatalf("created in %q, want %q", inc.Organisation, org)
 		}
@@ -350,6 +351,27 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 	northReported := MustCreateIncident(t, northReporter, s, &vigil.Incident{Title: "Lost kingfisher laptop"})
 
 	all := map[string]*vigil.Incident{"north": northInc, "south": southInc, "coord": coordInc, "northRed": northRed, "northReported": northReported}
+	// The IDs of a task and an observable of each incident, for the
+	// reads by ID.
+	childIDs := map[int64]struct{ task, observable int64 }{}
+	for _, inc := range all {
+		tasks, _, err := s.Tasks.FindTasks(SystemContext(t), vigil.TaskFilter{IncidentID: &inc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, err := s.Observables.FindObservables(SystemContext(t), inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := childIDs[inc.ID]
+		if len(tasks) > 0 {
+			ids.task = tasks[0].ID
+		}
+		if len(obs) > 0 {
+			ids.observable = obs[0].ID
+		}
+		childIDs[inc.ID] = ids
+	}
 	cases := []struct {
 		name string
 		ctx  context.Context
@@ -381,6 +403,13 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 				_, reads["FindLinks"] = s.Links.FindLinks(c.ctx, inc.ID)
 				_, reads["FindComments"] = s.Comments.FindComments(c.ctx, inc.ID, nil)
 				_, reads["FindMembers"] = s.Members.FindMembers(c.ctx, inc.ID)
+				_, reads["FindAppliedPlans"] = s.Plans.FindAppliedPlans(c.ctx, inc.ID)
+				if t := childIDs[inc.ID].task; t != 0 {
+					_, reads["FindTaskByID"] = s.Tasks.FindTaskByID(c.ctx, t)
+				}
+				if o := childIDs[inc.ID].observable; o != 0 {
+					_, reads["FindObservableByID"] = s.Observables.FindObservableByID(c.ctx, o)
+				}
 				for what, err := range reads {
 					if want && err != nil {
 						t.Errorf("%s: %s: %v, want visible", name, what, err)
@@ -457,6 +486,31 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 				}
 				if obs[0].SeenCount != others {
 					t.Errorf("%s: seen count %d, want %d", name, obs[0].SeenCount, others)
+				}
+			}
+			// The lists across incidents.
+			if tasks, _, err := s.Tasks.FindTasks(c.ctx, vigil.TaskFilter{}); err == nil {
+				for _, tk := range tasks {
+					if !slices.Contains(seen, tk.IncidentID) {
+						t.Errorf("FindTasks listed a task of incident %d", tk.IncidentID)
+					}
+				}
+			}
+			if due, err := s.Duties.FindDueObligations(c.ctx, time.Now().AddDate(1, 0, 0), 500); err == nil {
+				if len(due) == 0 && c.name != "NorthReporter" {
+					t.Errorf("FindDueObligations lists none")
+				}
+				for _, o := range due {
+					if !slices.Contains(seen, o.IncidentID) {
+						t.Errorf("FindDueObligations listed a duty of %s", o.Incident.Reference)
+					}
+				}
+			}
+			if acts, err := s.Reviews.FindOpenActions(c.ctx); err == nil {
+				for _, a := range acts {
+					if !slices.Contains(seen, a.Task.IncidentID) {
+						t.Errorf("FindOpenActions listed an action of incident %d", a.Task.IncidentID)
+					}
 				}
 			}
 			_, facts, err := s.Metrics.IncidentMetrics(c.ctx, vigil.MetricsFilter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
