@@ -1261,4 +1261,43 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 			t.Errorf("south's incident changed: version %d, was %d", after.Version, before.Version)
 		}
 	})
+	t.Run("AlertFedIncident", func(t *testing.T) {
+		// One of the coordinator's triagers who works in north too feeds
+		// an alert group into north's incident: the coordinator's other
+		// people still see their alerts, and not which incident they fed.
+		sys := SystemContext(t)
+		integ := &vigil.Integration{Name: "coord-ids", Kind: vigil.IntegrationAlertmanager}
+		mustIntegration(t, s, sys, integ)
+		res := mustIngest(t, s, integ, alertIn(integ, "egret-1", "Egret scan from the water works", vigil.SeverityMedium, vigil.AlertFiring, nil))
+		triager, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleResponder, "north": vigil.RoleResponder})
+		if _, err := s.Alerts.ActOnGroups(triager, vigil.GroupAction{Action: "attach", GroupIDs: res.GroupIDs[:1], IncidentID: northInc.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if g, err := s.Alerts.FindAlertGroupByID(triager, res.GroupIDs[0]); err != nil || g.IncidentID == nil || *g.IncidentID != northInc.ID {
+			t.Errorf("the triager does not see the incident the group feeds: %v %+v", err, g)
+		}
+		g, err := s.Alerts.FindAlertGroupByID(coordResp, res.GroupIDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.IncidentID != nil || g.Incident != nil {
+			t.Errorf("the coordinator's responder sees the group feed incident %v", *g.IncidentID)
+		}
+		for _, a := range g.Alerts {
+			if a.IncidentID != nil {
+				t.Errorf("the group's alert names incident %d", *a.IncidentID)
+			}
+		}
+		page, err := s.Alerts.FindAlertGroups(coordResp, vigil.AlertGroupFilter{States: vigil.GroupStates, IntegrationID: integ.ID})
+		if err != nil || len(page.Groups) != 1 || page.Groups[0].IncidentID != nil {
+			t.Errorf("the queue names north's incident: %v %+v", err, page)
+		}
+		alerts, err := s.Alerts.FindAlerts(coordResp, vigil.AlertFilter{IntegrationID: integ.ID})
+		if err != nil || len(alerts) != 1 || alerts[0].IncidentID != nil {
+			t.Errorf("the alert list names north's incident: %v %+v", err, alerts)
+		}
+		if a, err := s.Alerts.FindAlertByID(coordResp, res.AlertIDs[0]); err != nil || a.IncidentID != nil {
+			t.Errorf("the alert names north's incident: %v %+v", err, a)
+		}
+	})
 }
