@@ -1300,4 +1300,32 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 			t.Errorf("the alert names north's incident: %v %+v", err, a)
 		}
 	})
+	t.Run("ReportUpAudited", func(t *testing.T) {
+		// A report up writes in two organisations: the coordinator's
+		// incident is the coordinator's, in its audit log; the report is
+		// the member's act on its own incident, in the member's.
+		inc := MustCreateIncident(t, northResp, s, &vigil.Incident{Title: "Grebe outage at the pumping station", Status: vigil.StatusConfirmed})
+		rep, err := s.Orgs.ReportUp(northResp, inc.ID, vigil.ReportUp{Message: "grebe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := func(ctx context.Context, action, id string) int {
+			t.Helper()
+			es, err := s.Audit.FindAuditEvents(ctx, vigil.AuditFilter{Action: action, ObjectID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(es)
+		}
+		coordID, northID := fmt.Sprint(rep.CoordinatorIncidentID), fmt.Sprint(inc.ID)
+		if n := events(coordAdmin, "incident.create", coordID); n != 1 {
+			t.Errorf("the coordinator's auditors read %d creations of their incident, want 1", n)
+		}
+		if n := events(northAdmin, "incident.report_up", northID); n != 1 {
+			t.Errorf("north's admin reads %d reports up of its incident, want 1", n)
+		}
+		if n := events(northAdmin, "incident.create", coordID); n != 0 {
+			t.Errorf("north's admin reads the creation of the coordinator's incident")
+		}
+	})
 }
