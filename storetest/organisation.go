@@ -939,6 +939,25 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 			_, _, err := s.Recovery.LastRecoveryChecks(ctx)
 			wantCode(t, err, vigil.EFORBIDDEN)
 		}
+		// Nor its profile (its name, its DPO): theirs is their own.
+		p, err := s.Duties.FindProfile(coordAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Name, p.DPO = "The CERT", "Robin Crane, dpo@cert.example"
+		if err := s.Duties.UpdateProfile(coordAdmin, p); err != nil {
+			t.Fatal(err)
+		}
+		for _, ctx := range []context.Context{northResp, northReporter} {
+			_, err := s.Duties.FindProfile(ctx)
+			wantCode(t, err, vigil.EFORBIDDEN)
+			if own, err := s.Duties.FindOrgProfile(ctx, "north"); err != nil || own.DPO == p.DPO {
+				t.Errorf("north's own profile: %v %+v", err, own)
+			}
+		}
+		if got, err := s.Duties.FindProfile(coordResp); err != nil || got.DPO != p.DPO {
+			t.Errorf("the coordinator's responder reads its profile: %v %+v", err, got)
+		}
 	})
 
 	t.Run("Notifications", func(t *testing.T) {

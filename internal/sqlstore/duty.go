@@ -430,12 +430,14 @@ func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 	return &o, nil
 }
 
-// FindProfile returns the default organisation's profile (the default until set).
+// FindProfile returns the default organisation's profile (the default
+// until set), to those who hold a role in it: another organisation's
+// people read their own (FindOrgProfile).
 func (s *DutyService) FindProfile(ctx context.Context) (p *vigil.OrgProfile, err error) {
 	defer s.db.op("profile.find")(&err)
 	err = s.db.read(ctx, func(tx *Tx) error {
-		if vigil.ActorFromContext(ctx) == nil {
-			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+		if err := vigil.RequireIn(tx.actor, vigil.DefaultOrganisationID, vigil.PermIncidentRead); err != nil {
+			return err
 		}
 		p, err = tx.profile(vigil.DefaultOrganisationID)
 		return err
