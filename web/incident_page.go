@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 	"github.com/vigil-ir/vigil/duty"
 )
 
@@ -243,7 +244,7 @@ func (h *Handler) loadDuties(r *http.Request, d *incidentData) error {
 	if err != nil || len(obs) == 0 {
 		return err
 	}
-	profile, err := h.Services.Duties.FindProfile(r.Context())
+	profile, err := casework.Profile(r.Context(), h.Services.Duties, d.Inc)
 	if err != nil {
 		return err
 	}
