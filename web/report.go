@@ -136,7 +136,7 @@ func (h *Handler) reportStatus(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) showReportStatus(w http.ResponseWriter, r *http.Request, status int, d *reportData) error {
 	d.Token = newSubmitToken() // for the form that adds to the report
-	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)
+	st, err := h.Services.Reports.FindReport(r.Context(), "", d.Code)
 	if err != nil {
 		if vigil.ErrorCode(err) != vigil.ENOTFOUND {
 			return err
@@ -158,7 +158,7 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 	d := &reportData{Errors: map[string]string{}, Code: r.PostFormValue("receipt"), AddText: text(r, "text")}
 	// The form sent twice adds the text once.
 	_, err := h.once(r, "POST /report/status/add", []string{d.Code, d.AddText}, func() ([]byte, bool, error) {
-		return nil, true, h.Services.Reports.AddToReport(r.Context(), d.Code, d.AddText)
+		return nil, true, h.Services.Reports.AddToReport(r.Context(), "", d.Code, d.AddText)
 	})
 	if err != nil {
 		switch vigil.ErrorCode(err) {
@@ -177,7 +177,7 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 	d.Token = newSubmitToken()
 	p := h.publicPage(r, "Check a report", d)
 	p.Flash = "Thank you. We have added that to your report."
-	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)
+	st, err := h.Services.Reports.FindReport(r.Context(), "", d.Code)
 	if err != nil {
 		return err
 	}
