@@ -131,7 +131,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	d.Next = d.Inc.Status.NextStatuses()
 	d.Report = d.Inc.Source == vigil.SourceStaffReport
 	d.ReviewRequired = vigil.ReviewRequired(d.Inc)
-	d.Users, d.UserNames = h.users(r)
+	d.Users, d.UserNames = h.users(r, d.Inc.OrganisationID)
 	d.RequestID = vigil.RequestIDFromContext(ctx)
 	d.failed = map[string]bool{}
 	for _, s := range incidentSections {
@@ -142,6 +142,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 		}
 	}
 	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
+	p.restrictTo(d.Inc.OrganisationID)
 	p.LiveURL = fmt.Sprintf("/incidents/%d/live", d.Inc.ID)
 	p.LiveMark = strconv.Itoa(d.Inc.Version)
 	return h.render(w, r, status, "incident.html", p)

@@ -137,6 +137,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/password", h.requireLogin(h.changePassword))
 	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))
 	mux.HandleFunc("POST /account/tokens/{tid}/revoke", h.requireLogin(h.revokeToken))
+	mux.HandleFunc("POST /account/organisation", h.requireLogin(h.orgSwitch))
 
 	mux.HandleFunc("GET /incidents", h.requireLogin(h.incidentList))
 	mux.Handle("GET /incidents/live", vigilhttp.Stream(h.requireLogin(h.listLive)))
@@ -259,13 +260,23 @@ type page struct {
 	Actor    *vigil.Actor
 	CSRF     string
 	Flash    string
-	Nav      string // the nav item to mark current
-	Asset    string // the asset version for cache busting
-	Can      map[string]bool
+	Nav      string          // the nav item to mark current
+	Asset    string          // the asset version for cache busting
+	Can      map[string]bool // what the actor may do here (on an incident's pages, in its organisation)
+	NavCan   map[string]bool // what the actor may do anywhere: the header's links
 	Data     any
 	Public   bool // the public report pages: no navigation
 	LiveURL  string
 	LiveMark string
+	// The actor's organisations, when they belong to any but the default
+	// one (see organisation.go); the current one, when they chose one; and
+	// their staff report pages.
+	Orgs         []orgView
+	OrgCurrent   string
+	ReportURLs   []reportLink
+	SuspendedOrg string // the page is about an incident of this suspended organisation
+	// Here is where the page's header forms come back to.
+	Here string
 }
 
 func (h *Handler) newPage(r *http.Request, title, nav string, data any) *page {
@@ -274,6 +285,12 @@ func (h *Handler) newPage(r *http.Request, title, nav string, data any) *page {
 	for _, perm := range vigil.PermissionsOf(p.Actor) {
 		p.Can[string(perm)] = true
 	}
+	p.NavCan = p.Can
+	p.Here = "/"
+	if r.Method == http.MethodGet {
+		p.Here = r.URL.RequestURI()
+	}
+	h.setOrgs(r, p)
 	if s := vigilhttp.SessionFromContext(r.Context()); s != nil {
 		p.CSRF = s.CSRFToken
 	}

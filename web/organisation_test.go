@@ -1,0 +1,301 @@
+package web_test
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// org creates a member organisation.
+func (e *env) org(slug, name string) *vigil.Organisation {
+	e.t.Helper()
+	o := &vigil.Organisation{Slug: slug, Name: name}
+	if err := e.svc.Orgs.CreateOrganisation(system(), o); err != nil {
+		e.t.Fatal(err)
+	}
+	return o
+}
+
+// orgUser creates a user with a role in each organisation given (slug to
+// role; "default" for the default organisation).
+func (e *env) orgUser(username string, roles map[string]vigil.Role) *vigil.User {
+	e.t.Helper()
+	u := &vigil.User{Username: username, Name: strings.ToUpper(username[:1]) + username[1:], Role: roles[vigil.DefaultOrganisationSlug]}
+	if err := e.svc.Users.CreateUser(system(), u, testPassword); err != nil {
+		e.t.Fatal(err)
+	}
+	for slug, r := range roles {
+		if slug != vigil.DefaultOrganisationSlug {
+			if _, err := e.svc.Orgs.AddMember(system(), slug, username, r); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+	return u
+}
+
+// orgIncident creates an incident in organisation slug.
+func (e *env) orgIncident(slug, title string) *vigil.Incident {
+	e.t.Helper()
+	inc := &vigil.Incident{Title: title, Organisation: slug}
+	if err := e.svc.Incidents.CreateIncident(system(), inc); err != nil {
+		e.t.Fatal(err)
+	}
+	return inc
+}
+
+var hrefRE = regexp.MustCompile(`href="(/[^"#]*)`)
+
+// crawl follows every link on this site from start, as far as limit
+// pages, and returns each page's status by path.
+func (b *browser) crawl(limit int, start ...string) map[string]int {
+	seen := map[string]int{}
+	queue := start
+	for len(queue) > 0 && len(seen) < limit {
+		p := html.UnescapeString(queue[0])
+		queue = queue[1:]
+		if _, ok := seen[p]; ok || strings.HasPrefix(p, "/static/") {
+			continue
+		}
+		resp, body := b.get(p)
+		seen[p] = resp.StatusCode
+		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			for _, m := range hrefRE.FindAllStringSubmatch(body, -1) {
+				queue = append(queue, m[1])
+			}
+		}
+	}
+	return seen
+}
+
+// TestMemberOnlyUser: someone who belongs only to a member organisation,
+// with no role in the default one, uses the incident pages; the header
+// offers only what they may use, and the rest answers 403 with a reason.
+func TestMemberOnlyUser(t *testing.T) {
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	e.org("acme", "Acme Ltd")
+	e.orgUser("mo", map[string]vigil.Role{"acme": vigil.RoleManager})
+	theirs := e.orgIncident("acme", "Acme: invoice fraud attempt")
+	ours := e.incident(as(ada), &vigil.Incident{Title: "Coordinator: DDoS on the portal"})
+	if err := e.svc.Tasks.CreateTask(system(), &vigil.Task{IncidentID: theirs.ID, Title: "Call the bank"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.login("mo")
+
+	// Every link from the dashboard leads to a page that works.
+	for path, status := range b.crawl(150, "/") {
+		if status != http.StatusOK && !strings.HasPrefix(path, "/report/") {
+			t.Errorf("%s: status %d (a link the member was offered)", path, status)
+		}
+	}
+
+	_, body := b.get("/")
+	for _, want := range []string{`href="/incidents"`, `href="/incidents/new"`, `<span class="orgname">Acme Ltd</span>`,
+		`<span class="role">manager</span>`, `href="/report/acme">Staff report page: Acme Ltd`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the header lacks %s", want)
+		}
+	}
+	for _, hidden := range []string{`href="/alerts"`, `href="/insights"`, `href="/preparedness"`, `href="/admin/users"`, `href="/admin/audit"`,
+		`href="/admin/organisations"`, `href="/report">`} {
+		if strings.Contains(body, hidden) {
+			t.Errorf("the header offers %s", hidden)
+		}
+	}
+	// The coordinator's pages answer 403, saying why.
+	for _, p := range []string{"/alerts", "/intel", "/plans", "/preparedness", "/exercises", "/admin/users", "/admin/audit",
+		"/admin/integrations", "/admin/contacts", "/admin/duty-packs"} {
+		resp, body := b.get(p)
+		wantStatus(t, resp, body, http.StatusForbidden)
+		if p != "/admin/organisations" && !strings.Contains(body, "the organisation that runs this Vigil") {
+			t.Errorf("%s: the 403 does not say why:\n%s", p, excerpt(body))
+		}
+	}
+	// Their organisation's incidents only.
+	_, body = b.get("/incidents")
+	if !strings.Contains(body, theirs.Title) || strings.Contains(body, ours.Title) {
+		t.Errorf("the member's list:\n%s", excerpt(body))
+	}
+	if strings.Contains(body, ">Organisation<") {
+		t.Error("one organisation's list has an Organisation column")
+	}
+	resp, body := b.get(fmt.Sprintf("/incidents/%d", ours.ID))
+	wantStatus(t, resp, body, http.StatusNotFound)
+	resp, body = b.get(fmt.Sprintf("/incidents/%d", theirs.ID))
+	wantStatus(t, resp, body, http.StatusOK)
+	for _, want := range []string{"Edit details", "Add a task", `id="incident-org">Acme Ltd<`, `<option value="`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the member's incident page lacks %q", want)
+		}
+	}
+	// The people to choose from are their organisation's members.
+	if !strings.Contains(body, ">Mo</option>") {
+		t.Errorf("the member is not offered as an assignee:\n%s", excerpt(body))
+	}
+
+	// A new incident goes to their organisation; the form asks nothing.
+	_, body = b.get("/incidents/new")
+	if strings.Contains(body, `id="n-org"`) {
+		t.Error("the new-incident form asks a member of one organisation which")
+	}
+	resp, body = b.post("/incidents", url.Values{"title": {"Acme: lost laptop"}, "type": {"other"}, "severity": {"medium"}, "tlp": {"AMBER"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	page, err := e.svc.Incidents.FindIncidents(system(), vigil.IncidentFilter{Query: "lost laptop"})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Organisation != "acme" {
+		t.Fatalf("the member's new incident: %+v, %v", page, err)
+	}
+	// Their account page names their role.
+	_, body = b.get("/account")
+	if !strings.Contains(body, "(manager in Acme Ltd)") {
+		t.Errorf("the account page:\n%s", excerpt(body))
+	}
+}
+
+// TestSingleOrganisationPages: with the default organisation alone, no
+// page shows organisations.
+func TestSingleOrganisationPages(t *testing.T) {
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	e.user("rita", vigil.RoleResponder)
+	inc := e.incident(as(ada), &vigil.Incident{Title: "Phishing"})
+	// Another organisation exists, but Rita belongs to the default one only.
+	e.org("acme", "Acme Ltd")
+	b := e.login("rita")
+	for _, p := range []string{"/", "/incidents", "/incidents/new", fmt.Sprintf("/incidents/%d", inc.ID), "/account"} {
+		resp, body := b.get(p)
+		wantStatus(t, resp, body, http.StatusOK)
+		for _, s := range []string{"orgswitch", "orgname", "Organisation", "incident-org", `name="organisation"`, "/report/"} {
+			if strings.Contains(body, s) {
+				t.Errorf("%s shows %q", p, s)
+			}
+		}
+	}
+}
+
+// TestSeveralOrganisations: a member of several organisations sees the
+// organisation on the list and the incident page, filters by it, chooses
+// it for a new incident, and sets a current one for the session.
+func TestSeveralOrganisations(t *testing.T) {
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	e.org("acme", "Acme Ltd")
+	beta := e.org("beta", "Beta Water")
+	e.orgUser("sam", map[string]vigil.Role{vigil.DefaultOrganisationSlug: vigil.RoleViewer, "acme": vigil.RoleResponder, "beta": vigil.RoleResponder})
+	a := e.orgIncident("acme", "Acme: ransomware on a file server")
+	bi := e.orgIncident("beta", "Beta: SCADA alarm")
+	d := e.incident(as(ada), &vigil.Incident{Title: "Coordinator: phishing wave"})
+	b := e.login("sam")
+
+	_, body := b.get("/incidents")
+	for _, want := range []string{`<th scope="col">Organisation</th>`, `<td>Acme Ltd</td>`, `<td>Beta Water</td>`, `<td>Default organisation</td>`,
+		`id="f-org"`, `id="org-current"`, a.Title, bi.Title, d.Title} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the list lacks %q", want)
+		}
+	}
+	_, body = b.get("/incidents?organisation=acme")
+	if !strings.Contains(body, a.Title) || strings.Contains(body, bi.Title) || strings.Contains(body, d.Title) {
+		t.Errorf("filtered to acme:\n%s", excerpt(body))
+	}
+
+	// The current organisation filters the list until changed.
+	resp, body := b.post("/account/organisation", url.Values{"organisation": {"beta"}, "next": {"/incidents?organisation=acme"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/incidents" {
+		t.Errorf("after switching: to %q, want /incidents", loc)
+	}
+	_, body = b.get("/incidents")
+	if !strings.Contains(body, bi.Title) || strings.Contains(body, a.Title) || !strings.Contains(body, `<option value="beta" selected>`) {
+		t.Errorf("the list with beta current:\n%s", excerpt(body))
+	}
+	if strings.Contains(body, ">Clear</a>") {
+		t.Error("the current organisation counts as a filter to clear")
+	}
+	// Search from the header searches the current organisation too.
+	_, body = b.get("/incidents?q=alarm")
+	if !strings.Contains(body, bi.Title) {
+		t.Errorf("search in beta:\n%s", excerpt(body))
+	}
+	// "All my organisations" in the filter overrides it, page after page.
+	_, body = b.get("/incidents?organisation=&limit=1")
+	m := regexp.MustCompile(`href="(/incidents\?[^"]*cursor=[^"]*)">Next page`).FindStringSubmatch(body)
+	if m == nil || !strings.Contains(html.UnescapeString(m[1]), "organisation=&") && !strings.HasSuffix(html.UnescapeString(m[1]), "organisation=") {
+		t.Fatalf("the next page's link drops the choice of all organisations: %v\n%s", m, excerpt(body))
+	}
+	_, body = b.get(html.UnescapeString(m[1]))
+	if !strings.Contains(body, "Next page") {
+		t.Errorf("the second page of all three is the last:\n%s", excerpt(body))
+	}
+
+	// The new-incident form asks which organisation, beta first (the
+	// current one); the default organisation, where Sam is a viewer, is
+	// not offered.
+	_, body = b.get("/incidents/new")
+	field := regexp.MustCompile(`<select id="n-org"[\s\S]*?</select>`).FindString(body)
+	if !strings.Contains(field, `<option value="beta" selected>Beta Water</option>`) || !strings.Contains(field, `<option value="acme" >Acme Ltd</option>`) ||
+		strings.Contains(field, `<option value="default"`) {
+		t.Errorf("the organisation field: %s", field)
+	}
+	resp, body = b.post("/incidents", url.Values{"title": {"Where does this go?"}, "type": {"other"}, "severity": {"medium"}, "tlp": {"AMBER"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !regexp.MustCompile(`id="n-org"[\s\S]*?</select>\s*<p class="field-error" role="alert">Choose the organisation`).MatchString(body) {
+		t.Errorf("no error beside the organisation field:\n%s", excerpt(body))
+	}
+	resp, body = b.post("/incidents", url.Values{"organisation": {"acme"}, "title": {"Acme: a second server"}, "type": {"other"}, "severity": {"medium"}, "tlp": {"AMBER"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	page, err := e.svc.Incidents.FindIncidents(system(), vigil.IncidentFilter{Query: "second server"})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Organisation != "acme" {
+		t.Fatalf("the new incident: %+v, %v", page, err)
+	}
+	// Not an organisation of theirs: refused, nothing set.
+	resp, body = b.post("/account/organisation", url.Values{"organisation": {"nowhere"}, "next": {"/"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	// Back to all.
+	resp, body = b.post("/account/organisation", url.Values{"organisation": {""}, "next": {"/"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = b.get("/incidents")
+	if !strings.Contains(body, a.Title) || !strings.Contains(body, bi.Title) {
+		t.Errorf("all organisations again:\n%s", excerpt(body))
+	}
+
+	// The incident page offers what Sam may do in its organisation: work
+	// on acme's, read the coordinator's (a viewer there).
+	for _, c := range []struct {
+		inc  *vigil.Incident
+		org  string
+		edit bool
+	}{{a, "Acme Ltd", true}, {d, "Default organisation", false}} {
+		_, body := b.get(fmt.Sprintf("/incidents/%d", c.inc.ID))
+		if !strings.Contains(body, `id="incident-org">`+c.org+`<`) {
+			t.Errorf("%s: the page does not name %s", c.inc.Title, c.org)
+		}
+		for _, control := range []string{"Edit details", "Add a note", "Add a task"} {
+			if strings.Contains(body, control) != c.edit {
+				t.Errorf("%s: %q shown %v, want %v", c.inc.Title, control, !c.edit, c.edit)
+			}
+		}
+		if !strings.Contains(body, `href="/incidents/new"`) {
+			t.Errorf("%s: the header lost New incident", c.inc.Title)
+		}
+	}
+
+	// A suspended organisation: read-only, and not offered for new incidents.
+	if _, err := e.svc.Orgs.UpdateOrganisation(system(), "beta", vigil.OrganisationUpdate{Suspended: new(true), Version: beta.Version}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", bi.ID))
+	if !strings.Contains(body, "Beta Water is suspended: its incidents are read-only.") || strings.Contains(body, "Edit details") {
+		t.Errorf("a suspended organisation's incident:\n%s", excerpt(body))
+	}
+	_, body = b.get("/incidents/new")
+	if strings.Contains(body, `id="n-org"`) {
+		t.Error("the form still asks, with acme the only organisation open to Sam")
+	}
+}
