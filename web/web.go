@@ -194,6 +194,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /report/status", h.serve(h.reportStatus))
 	mux.HandleFunc("POST /report/status", h.serve(h.reportStatus))
 	mux.HandleFunc("POST /report/status/add", h.serve(h.reportAdd))
+	// Each member organisation's own report page; /report is the default
+	// organisation's ("status" names no organisation).
+	mux.HandleFunc("GET /report/{slug}", h.serve(h.reportForm))
+	mux.HandleFunc("POST /report/{slug}", h.serve(h.reportSubmit))
+	mux.HandleFunc("GET /report/{slug}/status", h.serve(h.reportStatus))
+	mux.HandleFunc("POST /report/{slug}/status", h.serve(h.reportStatus))
+	mux.HandleFunc("POST /report/{slug}/status/add", h.serve(h.reportAdd))
 
 	mux.HandleFunc("GET /admin/users", h.requireLogin(h.adminUsers))
 	mux.HandleFunc("POST /admin/users", h.requireLogin(h.adminUserCreate))
