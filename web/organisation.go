@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-ir/vigil"
@@ -226,5 +227,229 @@ func (h *Handler) orgSwitch(w http.ResponseWriter, r *http.Request) error {
 		next = "/incidents"
 	}
 	h.redirect(w, r, next, flash)
+	return nil
+}
+
+// The organisations' pages are for the install's administrators
+// (PermOrgAdmin: every organisation; they alone create, suspend and
+// resume) and for each organisation's own administrators (their
+// organisations: its details and members). The store checks again.
+
+type orgsData struct {
+	Orgs   []*vigil.Organisation
+	Form   *vigil.Organisation
+	Errors map[string]string
+	Create bool // the actor may create organisations
+}
+
+// requireOrgPages is EFORBIDDEN unless the actor administers the install
+// or one of their organisations.
+func requireOrgPages(p *page) error {
+	if p.NavCan[string(vigil.PermOrgAdmin)] || p.AdminsAnOrg() {
+		return nil
+	}
+	return vigil.Errorf(vigil.EFORBIDDEN, "Only administrators manage organisations.")
+}
+
+func (h *Handler) adminOrgs(w http.ResponseWriter, r *http.Request) error {
+	return h.renderOrgs(w, r, http.StatusOK, &orgsData{Form: &vigil.Organisation{}})
+}
+
+func (h *Handler) renderOrgs(w http.ResponseWriter, r *http.Request, status int, d *orgsData) error {
+	p := h.newPage(r, "Organisations", "admin", d)
+	if err := requireOrgPages(p); err != nil {
+		return err
+	}
+	d.Create = p.NavCan[string(vigil.PermOrgAdmin)]
+	if d.Errors == nil {
+		d.Errors = map[string]string{}
+	}
+	orgs, err := h.Services.Orgs.FindOrganisations(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if d.Create || o.Role == vigil.RoleAdmin {
+			d.Orgs = append(d.Orgs, o)
+		}
+	}
+	return h.render(w, r, status, "admin_orgs.html", p)
+}
+
+// orgFormValues reads an organisation's details from a form.
+func orgFormValues(r *http.Request) *vigil.Organisation {
+	f := r.PostForm
+	return &vigil.Organisation{Slug: f.Get("slug"), Name: f.Get("name"), Sector: f.Get("sector"),
+		ContactEmail: f.Get("contact_email"), ContactPhone: f.Get("contact_phone")}
+}
+
+func (h *Handler) adminOrgCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	o := orgFormValues(r)
+	form := *o
+	if err := h.Services.Orgs.CreateOrganisation(r.Context(), o); err != nil {
+		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
+			return h.renderOrgs(w, r, vigil.HTTPStatus(c), &orgsData{Form: &form, Errors: formErrors(err)})
+		}
+		return err
+	}
+	h.redirect(w, r, "/admin/organisations/"+o.Slug, o.Name+" created. Add its members next.")
+	return nil
+}
+
+// formErrors is fieldErrors, with an error that names no field under
+// "form", for the form's own message.
+func formErrors(err error) map[string]string {
+	errs := fieldErrors(err)
+	if len(errs) == 0 {
+		errs["form"] = vigil.ErrorMessage(err)
+	}
+	return errs
+}
+
+type orgData struct {
+	Org     *vigil.Organisation
+	Members []*vigil.Membership
+	Roles   []vigil.Role
+	// Form and Errors are the details form's; Member and MemberErrors
+	// the add-a-member form's; MembersError a change to a member that
+	// was refused.
+	Form         *vigil.Organisation
+	Errors       map[string]string
+	Member       vigil.Membership
+	MemberErrors map[string]string
+	MembersError string
+	Suspend      bool // the actor may suspend and resume it
+}
+
+func (h *Handler) adminOrg(w http.ResponseWriter, r *http.Request) error {
+	return h.renderOrg(w, r, http.StatusOK, &orgData{Member: vigil.Membership{Role: vigil.RoleResponder}})
+}
+
+// renderOrg shows an organisation's page to its administrators and the
+// install's; anyone else gets 404 for an organisation they do not belong
+// to (the store's answer) and 403 for one they do.
+func (h *Handler) renderOrg(w http.ResponseWriter, r *http.Request, status int, d *orgData) error {
+	o, err := h.Services.Orgs.FindOrganisation(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	p := h.newPage(r, o.Name, "admin", d)
+	d.Suspend = p.NavCan[string(vigil.PermOrgAdmin)]
+	if !d.Suspend && o.Role != vigil.RoleAdmin {
+		return vigil.Errorf(vigil.EFORBIDDEN, "Only the administrators of %s manage it.", o.Name)
+	}
+	d.Org, d.Roles = o, vigil.Roles
+	if d.Form == nil {
+		d.Form = o
+	}
+	for _, m := range []*map[string]string{&d.Errors, &d.MemberErrors} {
+		if *m == nil {
+			*m = map[string]string{}
+		}
+	}
+	if d.Members, err = h.Services.Orgs.FindMembers(r.Context(), o.Slug); err != nil {
+		return err
+	}
+	p.Title = o.Name
+	return h.render(w, r, status, "admin_org.html", p)
+}
+
+func (h *Handler) adminOrgUpdate(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	slug := r.PathValue("slug")
+	v, _ := strconv.Atoi(r.PostFormValue("version"))
+	upd := vigil.OrganisationUpdate{Version: v}
+	form := orgFormValues(r)
+	form.Slug, form.Version = slug, v
+	switch r.PostFormValue("suspended") {
+	case "true":
+		upd.Suspended = new(true)
+	case "false":
+		upd.Suspended = new(false)
+	default:
+		upd.Name, upd.Sector, upd.ContactEmail, upd.ContactPhone = &form.Name, &form.Sector, &form.ContactEmail, &form.ContactPhone
+	}
+	o, err := h.Services.Orgs.UpdateOrganisation(r.Context(), slug, upd)
+	if err != nil {
+		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
+			d := &orgData{Errors: formErrors(err), Member: vigil.Membership{Role: vigil.RoleResponder}}
+			if upd.Suspended == nil {
+				d.Form = form
+			}
+			return h.renderOrg(w, r, vigil.HTTPStatus(c), d)
+		}
+		return err
+	}
+	flash := o.Name + " saved."
+	switch {
+	case upd.Suspended != nil && *upd.Suspended:
+		flash = o.Name + " is suspended: its incidents are read-only and its report page is closed. Nothing was deleted."
+	case upd.Suspended != nil:
+		flash = o.Name + " is active again."
+	}
+	h.redirect(w, r, "/admin/organisations/"+o.Slug, flash)
+	return nil
+}
+
+func (h *Handler) adminOrgMemberAdd(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	slug := r.PathValue("slug")
+	m := vigil.Membership{Username: strings.TrimSpace(r.PostFormValue("username")), Role: vigil.Role(r.PostFormValue("role"))}
+	errs, status := map[string]string{}, statusInvalid
+	if m.Username == "" {
+		errs["username"] = "Give the username of someone who has an account."
+	}
+	if !m.Role.Valid() {
+		errs["role"] = "Choose a role."
+	}
+	if len(errs) == 0 {
+		added, err := h.Services.Orgs.AddMember(r.Context(), slug, m.Username, m.Role)
+		if err == nil {
+			h.redirect(w, r, "/admin/organisations/"+slug+"#members", added.Username+" is now "+string(added.Role)+".")
+			return nil
+		}
+		c := vigil.ErrorCode(err)
+		if c != vigil.EINVALID && c != vigil.ECONFLICT {
+			return err
+		}
+		errs, status = formErrors(err), vigil.HTTPStatus(c)
+		if _, ok := errs["form"]; ok {
+			errs["username"] = errs["form"]
+		}
+	}
+	return h.renderOrg(w, r, status, &orgData{Member: m, MemberErrors: errs})
+}
+
+// adminOrgMember changes a member's role, or with action "remove" ends
+// their membership.
+func (h *Handler) adminOrgMember(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	slug, username := r.PathValue("slug"), r.PathValue("username")
+	var err error
+	flash := username + " no longer belongs to the organisation."
+	if r.PostFormValue("action") == "remove" {
+		err = h.Services.Orgs.RemoveMember(r.Context(), slug, username)
+	} else {
+		var m *vigil.Membership
+		if m, err = h.Services.Orgs.SetMemberRole(r.Context(), slug, username, vigil.Role(r.PostFormValue("role"))); err == nil {
+			flash = m.Username + " is now " + string(m.Role) + "."
+		}
+	}
+	if err != nil {
+		if c := vigil.ErrorCode(err); c == vigil.EINVALID || c == vigil.ECONFLICT {
+			return h.renderOrg(w, r, vigil.HTTPStatus(c), &orgData{Member: vigil.Membership{Role: vigil.RoleResponder}, MembersError: vigil.ErrorMessage(err)})
+		}
+		return err
+	}
+	h.redirect(w, r, "/admin/organisations/"+slug+"#members", flash)
 	return nil
 }

@@ -111,7 +111,7 @@ func TestMemberOnlyUser(t *testing.T) {
 	}
 	// The coordinator's pages answer 403, saying why.
 	for _, p := range []string{"/alerts", "/intel", "/plans", "/preparedness", "/exercises", "/admin/users", "/admin/audit",
-		"/admin/integrations", "/admin/contacts", "/admin/duty-packs"} {
+		"/admin/integrations", "/admin/contacts", "/admin/duty-packs", "/admin/organisations"} {
 		resp, body := b.get(p)
 		wantStatus(t, resp, body, http.StatusForbidden)
 		if p != "/admin/organisations" && !strings.Contains(body, "the organisation that runs this Vigil") {
@@ -245,7 +245,7 @@ func TestSeveralOrganisations(t *testing.T) {
 	}
 	resp, body = b.post("/incidents", url.Values{"title": {"Where does this go?"}, "type": {"other"}, "severity": {"medium"}, "tlp": {"AMBER"}})
 	wantStatus(t, resp, body, http.StatusBadRequest)
-	if !regexp.MustCompile(`id="n-org"[\s\S]*?</select>\s*<p class="field-error" role="alert">Choose the organisation`).MatchString(body) {
+	if got := fieldError(body, "n-org"); got != "Choose the organisation the incident belongs to." {
 		t.Errorf("no error beside the organisation field:\n%s", excerpt(body))
 	}
 	resp, body = b.post("/incidents", url.Values{"organisation": {"acme"}, "title": {"Acme: a second server"}, "type": {"other"}, "severity": {"medium"}, "tlp": {"AMBER"}})
@@ -297,5 +297,191 @@ func TestSeveralOrganisations(t *testing.T) {
 	_, body = b.get("/incidents/new")
 	if strings.Contains(body, `id="n-org"`) {
 		t.Error("the form still asks, with acme the only organisation open to Sam")
+	}
+}
+
+// fieldError returns the error shown beside the form field id (before
+// the form's next label or button), or "".
+func fieldError(body, id string) string {
+	i := strings.Index(body, `id="`+id+`"`)
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(id)+5:]
+	end := len(rest)
+	for _, next := range []string{"<label", "<button"} {
+		if j := strings.Index(rest, next); j >= 0 && j < end {
+			end = j
+		}
+	}
+	m := regexp.MustCompile(`<p class="field-error" role="alert">([^<]*)</p>`).FindStringSubmatch(rest[:end])
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// TestOrganisationAdminPages: the install's administrators create,
+// change, suspend and resume organisations and manage members; an
+// organisation's own administrators manage theirs; nobody else does.
+func TestOrganisationAdminPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	e.user("rita", vigil.RoleResponder)
+	ada := e.login("ada")
+
+	resp, body := ada.get("/admin/organisations")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Default organisation") || !strings.Contains(body, `action="/admin/organisations"`) {
+		t.Errorf("the organisations page:\n%s", excerpt(body))
+	}
+	if _, body := ada.get("/"); !strings.Contains(body, `href="/admin/organisations"`) {
+		t.Error("the install's administrator has no link to the organisations")
+	}
+
+	// Every error beside its field, the input kept.
+	resp, body = ada.post("/admin/organisations", url.Values{"name": {""}, "slug": {"Acme Ltd!"}, "sector": {"Retail"},
+		"contact_email": {"not an address"}, "contact_phone": {strings.Repeat("1", 60)}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	for id, want := range map[string]string{"o-name": "Give the organisation a name.", "o-slug": "A slug is", "o-email": "Not a valid e-mail address.",
+		"o-phone": "at most 50 characters"} {
+		if got := fieldError(body, id); !strings.Contains(got, want) {
+			t.Errorf("error beside %s = %q, want %q", id, got, want)
+		}
+	}
+	if !strings.Contains(body, `value="Retail"`) {
+		t.Error("the form lost the sector typed")
+	}
+	resp, body = ada.post("/admin/organisations", url.Values{"name": {"Status Ltd"}, "slug": {"status"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if got := fieldError(body, "o-slug"); !strings.Contains(got, "kept for the pages") {
+		t.Errorf("the reserved slug: %q", got)
+	}
+	resp, body = ada.post("/admin/organisations", url.Values{"name": {"Acme Ltd"}, "slug": {"acme"}, "sector": {"Retail"}, "contact_email": {"soc@acme.example"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/admin/organisations/acme" {
+		t.Errorf("after creating: %q", loc)
+	}
+	resp, body = ada.post("/admin/organisations", url.Values{"name": {"Acme again"}, "slug": {"acme"}})
+	wantStatus(t, resp, body, http.StatusConflict)
+	if got := fieldError(body, "o-slug"); got != "That slug is taken." {
+		t.Errorf("a taken slug: %q", got)
+	}
+
+	// A user of acme only, made on the users page.
+	_, body = ada.get("/admin/users")
+	if !strings.Contains(body, `id="nu-org"`) {
+		t.Fatalf("the users page offers no organisation:\n%s", excerpt(body))
+	}
+	resp, body = ada.post("/admin/users", url.Values{"username": {"mo"}, "name": {"Mo"}, "organisation": {"acme"}, "role": {"admin"}, "password": {testPassword}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	mo, err := e.svc.Users.FindUserByUsername(system(), "mo")
+	if err != nil || mo.Role != "" {
+		t.Fatalf("mo: %+v, %v; want no role in the default organisation", mo, err)
+	}
+	_, body = ada.get("/admin/users")
+	if !regexp.MustCompile(`id="role-` + fmt.Sprint(mo.ID) + `"[\s\S]*?<option value="none" selected>`).MatchString(body) {
+		t.Error("the users page does not show mo without a role in the default organisation")
+	}
+	resp, body = ada.post("/admin/users", url.Values{"username": {"nobody"}, "organisation": {"nowhere"}, "role": {"viewer"}, "password": {testPassword}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if got := fieldError(body, "nu-org"); got != "Choose an organisation." {
+		t.Errorf("an unknown organisation: %q", got)
+	}
+
+	// The organisation's page: members.
+	resp, body = ada.get("/admin/organisations/acme")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, `id="member-mo"`) || !strings.Contains(body, `href="/report/acme"`) {
+		t.Errorf("acme's page:\n%s", excerpt(body))
+	}
+	resp, body = ada.post("/admin/organisations/acme/members", url.Values{"username": {"ghost"}, "role": {"viewer"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if got := fieldError(body, "m-username"); !strings.Contains(got, "No user") || !strings.Contains(body, `value="ghost"`) {
+		t.Errorf("an unknown user: %q", got)
+	}
+	resp, body = ada.post("/admin/organisations/acme/members", url.Values{"username": {"rita"}, "role": {"responder"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = ada.post("/admin/organisations/acme/members", url.Values{"username": {"rita"}, "role": {"viewer"}})
+	wantStatus(t, resp, body, http.StatusConflict)
+	if got := fieldError(body, "m-username"); got != "Already a member." {
+		t.Errorf("a member added twice: %q", got)
+	}
+	resp, body = ada.post("/admin/organisations/acme/members/rita", url.Values{"role": {"viewer"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	ms, _ := e.svc.Orgs.FindMembers(system(), "acme")
+	if len(ms) != 2 || ms[1].Username != "rita" || ms[1].Role != vigil.RoleViewer {
+		t.Errorf("acme's members: %+v", ms)
+	}
+
+	// Details, with errors beside the fields and a stale form refused.
+	o, _ := e.svc.Orgs.FindOrganisation(system(), "acme")
+	resp, body = ada.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "name": {"Acme Retail Ltd"}, "contact_email": {"bad"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if got := fieldError(body, "o-email"); got != "Not a valid e-mail address." || !strings.Contains(body, `value="Acme Retail Ltd"`) {
+		t.Errorf("a bad e-mail: %q", got)
+	}
+	resp, body = ada.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "name": {"Acme Retail Ltd"}, "sector": {"Retail"},
+		"contact_email": {"soc@acme.example"}, "contact_phone": {"+44 20 7946 0000"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = ada.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "name": {"Stale"}})
+	wantStatus(t, resp, body, http.StatusConflict)
+	if !strings.Contains(body, "Someone else changed this organisation") {
+		t.Errorf("a stale form:\n%s", excerpt(body))
+	}
+	o, _ = e.svc.Orgs.FindOrganisation(system(), "acme")
+	if o.Name != "Acme Retail Ltd" || o.ContactPhone != "+44 20 7946 0000" {
+		t.Errorf("acme after saving: %+v", o)
+	}
+
+	// Acme's own administrator manages acme, and nothing else.
+	mob := e.login("mo")
+	resp, body = mob.get("/admin/organisations")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Acme Retail Ltd") || strings.Contains(body, "Default organisation") || strings.Contains(body, `action="/admin/organisations"`) {
+		t.Errorf("acme's administrator's list:\n%s", excerpt(body))
+	}
+	resp, body = mob.post("/admin/organisations", url.Values{"name": {"Mine"}, "slug": {"mine"}})
+	wantStatus(t, resp, body, http.StatusForbidden)
+	resp, body = mob.get("/admin/organisations/acme")
+	wantStatus(t, resp, body, http.StatusOK)
+	if strings.Contains(body, `id="suspension"`) {
+		t.Error("acme's administrator is offered suspension")
+	}
+	resp, body = mob.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "suspended": {"true"}})
+	wantStatus(t, resp, body, http.StatusForbidden)
+	resp, body = mob.post("/admin/organisations/acme/members/rita", url.Values{"action": {"remove"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = mob.get("/admin/organisations/default")
+	wantStatus(t, resp, body, http.StatusNotFound)
+	// A member who administers nothing has no organisations' pages.
+	ada.post("/admin/organisations/acme/members", url.Values{"username": {"rita"}, "role": {"responder"}})
+	rita := e.login("rita")
+	for _, p := range []string{"/admin/organisations", "/admin/organisations/acme"} {
+		resp, body = rita.get(p)
+		wantStatus(t, resp, body, http.StatusForbidden)
+	}
+	if _, body := rita.get("/"); strings.Contains(body, `href="/admin/organisations"`) {
+		t.Error("a responder is offered the organisations' pages")
+	}
+
+	// Suspend and resume; the default organisation cannot be suspended.
+	resp, body = ada.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "suspended": {"true"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = ada.get("/admin/organisations/acme")
+	if !strings.Contains(body, "Suspended since") || !strings.Contains(body, "Resume Acme Retail Ltd") {
+		t.Errorf("a suspended organisation's page:\n%s", excerpt(body))
+	}
+	o, _ = e.svc.Orgs.FindOrganisation(system(), "acme")
+	resp, body = ada.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "suspended": {"false"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if o, _ = e.svc.Orgs.FindOrganisation(system(), "acme"); o.SuspendedAt != nil {
+		t.Error("acme is still suspended")
+	}
+	def, _ := e.svc.Orgs.FindOrganisation(system(), "default")
+	resp, body = ada.post("/admin/organisations/default", url.Values{"version": {fmt.Sprint(def.Version)}, "suspended": {"true"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, "cannot be suspended") {
+		t.Errorf("suspending the default organisation:\n%s", excerpt(body))
 	}
 }
