@@ -132,15 +132,16 @@ func (p *page) OrgName(slug string) string {
 }
 
 // RoleLabel is the role the header shows beside the user's name: their
-// role in the default organisation, or in their only organisation.
+// role in their only organisation. A member of several has one in each,
+// which the chooser shows.
 func (p *page) RoleLabel() vigil.Role {
-	if p.Actor == nil {
+	switch {
+	case p.Actor == nil || len(p.Orgs) > 1:
 		return ""
+	case len(p.Orgs) == 1:
+		return p.Orgs[0].Role
 	}
-	if p.Actor.Role != "" || len(p.Orgs) != 1 {
-		return p.Actor.Role
-	}
-	return p.Orgs[0].Role
+	return p.Actor.Role
 }
 
 // AdminsAnOrg reports whether the actor administers one of their
