@@ -171,10 +171,16 @@ func TestSingleOrganisationPages(t *testing.T) {
 	for _, p := range []string{"/", "/incidents", "/incidents/new", fmt.Sprintf("/incidents/%d", inc.ID), "/account"} {
 		resp, body := b.get(p)
 		wantStatus(t, resp, body, http.StatusOK)
-		for _, s := range []string{"orgswitch", "orgname", "Organisation", "incident-org", `name="organisation"`, "/report/"} {
+		for _, s := range []string{"orgswitch", "orgname", "Organisation", "incident-org", `name="organisation"`, "/report/", "organisation="} {
 			if strings.Contains(body, s) {
 				t.Errorf("%s shows %q", p, s)
 			}
+		}
+	}
+	_, body := b.get("/")
+	for _, link := range []string{`href="/incidents?open=true"`, `href="/incidents?status=triage"`, `href="/report">Staff report page</a>`} {
+		if !strings.Contains(body, link) {
+			t.Errorf("the dashboard lacks %s", link)
 		}
 	}
 }
@@ -217,6 +223,12 @@ func TestSeveralOrganisations(t *testing.T) {
 	}
 	if strings.Contains(body, ">Clear</a>") {
 		t.Error("the current organisation counts as a filter to clear")
+	}
+	// The dashboard counts all of Sam's organisations, and its links list
+	// what it counted.
+	_, body = b.get("/")
+	if !strings.Contains(body, `href="/incidents?status=triage&amp;organisation="`) || !strings.Contains(body, `href="/incidents?open=true&amp;organisation="`) {
+		t.Errorf("the dashboard's links with a current organisation:\n%s", excerpt(body))
 	}
 	// Search from the header searches the current organisation too.
 	_, body = b.get("/incidents?q=alarm")
