@@ -497,3 +497,33 @@ func TestOrganisationAdminPages(t *testing.T) {
 		t.Errorf("suspending the default organisation:\n%s", excerpt(body))
 	}
 }
+
+// TestMemberOnlyNavigation: for each role in a member organisation alone,
+// every link the pages offer, from the dashboard on, works.
+func TestMemberOnlyNavigation(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	e.org("acme", "Acme Ltd")
+	inc := e.orgIncident("acme", "Acme: credential phishing")
+	if _, err := e.svc.Observables.AddObservables(system(), inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "203.0.113.7"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Timeline.AddNote(system(), inc.ID, vigil.Note{Message: "Mailbox rules checked."}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range vigil.Roles {
+		t.Run(string(r), func(t *testing.T) {
+			e.orgUser("acme-"+string(r), map[string]vigil.Role{"acme": r})
+			b := e.login("acme-" + string(r))
+			pages := b.crawl(200, "/")
+			for p, s := range pages {
+				if s != http.StatusOK {
+					t.Errorf("%s: status %d", p, s)
+				}
+			}
+			if len(pages) < 10 {
+				t.Errorf("only %d pages reached: %v", len(pages), pages)
+			}
+		})
+	}
+}
