@@ -154,6 +154,9 @@ type OrgRole struct {
 // without Orgs (the system, older callers) belongs to the default
 // organisation only, with Role.
 func (a *Actor) Memberships() []OrgRole {
+	if a == nil {
+		return nil
+	}
 	if a.Orgs == nil {
 		if a.Role == "" {
 			return nil
@@ -220,6 +223,11 @@ type Visibility struct {
 	Full  []int64 // administrators: every incident
 	Staff []int64 // every incident that is not TLP:RED, and a TLP:RED one only as its lead, creator or a member
 	Own   []int64 // reporters: only the incidents they created
+	// Coordinator: the actor is on the coordinator's staff (a role but
+	// reporter in the default organisation), so sees members' incidents
+	// as each member grants (Organisation.CoordinatorGrant), never
+	// TLP:RED ones, and read-only.
+	Coordinator bool
 }
 
 // VisibilityFor returns the visibility of actor.
@@ -242,6 +250,9 @@ func VisibilityFor(a *Actor) Visibility {
 			v.Own = append(v.Own, m.ID)
 		default:
 			v.Staff = append(v.Staff, m.ID)
+		}
+		if m.ID == DefaultOrganisationID && m.Role != RoleReporter {
+			v.Coordinator = true
 		}
 	}
 	if len(v.Full)+len(v.Staff)+len(v.Own) == 0 {

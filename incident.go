@@ -19,14 +19,17 @@ type Incident struct {
 	Reference string `json:"reference"` // INC-2026-000123, unique and never reused
 	// Organisation is the slug of the organisation the incident belongs
 	// to; on create, empty means the actor's only (or the default) one.
-	Organisation   string       `json:"organisation"`
-	OrganisationID int64        `json:"-"`
-	Title          string       `json:"title"`
-	Summary        string       `json:"summary"`
-	Type           IncidentType `json:"type"`
-	Status         Status       `json:"status"`
-	Severity       Severity     `json:"severity"`
-	Category       int          `json:"category"` // NCSC category, 1 (national cyber emergency) to 6 (localised); 0 = not yet set
+	Organisation   string `json:"organisation"`
+	OrganisationID int64  `json:"-"`
+	// SummaryOnly marks an incident the reader sees through a member's
+	// summary grant: the fields Summarize keeps, and nothing under it.
+	SummaryOnly bool         `json:"summary_only,omitempty"`
+	Title       string       `json:"title"`
+	Summary     string       `json:"summary"`
+	Type        IncidentType `json:"type"`
+	Status      Status       `json:"status"`
+	Severity    Severity     `json:"severity"`
+	Category    int          `json:"category"` // NCSC category, 1 (national cyber emergency) to 6 (localised); 0 = not yet set
 	// Significant marks an NCSC "significant cyber security incident": one
 	// that may affect national security or the economy, or cause major
 	// impact to the organisation's continued operation.
@@ -136,14 +139,15 @@ type Source string
 
 // The incident sources.
 const (
-	SourceManual      Source = "manual"       // created by a responder in the UI or API
-	SourceStaffReport Source = "staff_report" // a member of staff on the report page
-	SourceAlert       Source = "alert"        // promoted from monitoring alerts
-	SourceExternal    Source = "external"     // told by a partner, supplier, customer or authority
+	SourceManual      Source = "manual"        // created by a responder in the UI or API
+	SourceStaffReport Source = "staff_report"  // a member of staff on the report page
+	SourceAlert       Source = "alert"         // promoted from monitoring alerts
+	SourceExternal    Source = "external"      // told by a partner, supplier, customer or authority
+	SourceMember      Source = "member_report" // reported up by a member organisation (docs/organisations.md)
 )
 
 // Sources lists every source.
-var Sources = []Source{SourceManual, SourceStaffReport, SourceAlert, SourceExternal}
+var Sources = []Source{SourceManual, SourceStaffReport, SourceAlert, SourceExternal, SourceMember}
 
 // NCSC incident categories run from 1 (national cyber emergency) to 6
 // (localised incident). Categories 1 to 3 are significant by definition.

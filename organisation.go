@@ -3,6 +3,7 @@ package vigil
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,9 +22,12 @@ type Organisation struct {
 	ContactEmail string     `json:"contact_email"`
 	ContactPhone string     `json:"contact_phone"`
 	SuspendedAt  *time.Time `json:"suspended_at"` // read-only while set: nothing is deleted
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
-	Version      int        `json:"version"`
+	// CoordinatorGrant is what a member lets the coordinator's staff see
+	// of its incidents; only the member's own admins change it.
+	CoordinatorGrant Grant     `json:"coordinator_grant"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	Version          int       `json:"version"`
 	// Role is the reader's own role in it, when they are a member.
 	Role Role `json:"role,omitempty"`
 }
@@ -42,6 +46,39 @@ var OrgKinds = []OrgKind{OrgCoordinator, OrgMember}
 
 // Valid reports whether k is a known kind.
 func (k OrgKind) Valid() bool { return inEnum(k, OrgKinds) }
+
+// Grant is how much of a member's incidents the coordinator's staff see.
+// TLP:RED incidents stay with their members whatever the grant.
+type Grant string
+
+// The grants.
+const (
+	GrantNone Grant = "none"
+	// GrantSummary: what a significant-incident report to a CERT holds —
+	// reference, title, type, category, severity, status, significance and
+	// the key times — in lists and on the incident; nothing under it.
+	GrantSummary Grant = "summary"
+	// GrantFull: every incident but TLP:RED ones, read-only, with its
+	// timeline, tasks, observables and the rest.
+	GrantFull Grant = "full"
+)
+
+// Grants lists the grants, least first.
+var Grants = []Grant{GrantNone, GrantSummary, GrantFull}
+
+// Valid reports whether g is a known grant.
+func (g Grant) Valid() bool { return inEnum(g, Grants) }
+
+// Summarize clears what a GrantSummary does not show of inc.
+func (inc *Incident) Summarize() {
+	*inc = Incident{
+		ID: inc.ID, Reference: inc.Reference, Organisation: inc.Organisation, OrganisationID: inc.OrganisationID,
+		Title: inc.Title, Type: inc.Type, Status: inc.Status, Severity: inc.Severity, Category: inc.Category,
+		Significant: inc.Significant, TLP: inc.TLP, Source: inc.Source, Exercise: inc.Exercise,
+		AffectedServices: []string{}, Times: inc.Times, CreatedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt,
+		Version: inc.Version, SummaryOnly: true,
+	}
+}
 
 // The organisation every install starts with, which holds everything an
 // install made before organisations had: the coordinator. Its
@@ -107,6 +144,14 @@ func (o *Organisation) Prepare() error {
 	if o.Kind == "" {
 		o.Kind = OrgMember
 	}
+	if o.CoordinatorGrant == "" {
+		o.CoordinatorGrant = GrantNone
+	}
+	if !o.CoordinatorGrant.Valid() {
+		p.Add("coordinator_grant", "The grant must be none, summary or full.")
+	} else if o.Kind == OrgCoordinator && o.CoordinatorGrant != GrantNone {
+		p.Add("coordinator_grant", "The coordinator grants nothing to itself.")
+	}
 	if !o.Kind.Valid() {
 		p.Add("kind", "Kind must be coordinator or member.")
 	}
@@ -132,7 +177,9 @@ type OrganisationUpdate struct {
 	ContactEmail *string `json:"contact_email,omitempty"`
 	ContactPhone *string `json:"contact_phone,omitempty"`
 	Suspended    *bool   `json:"suspended,omitempty"`
-	Version      int     `json:"version"`
+	// CoordinatorGrant: the member's own admins only.
+	CoordinatorGrant *Grant `json:"coordinator_grant,omitempty"`
+	Version          int    `json:"version"`
 }
 
 // Membership is a user's role in an organisation.
@@ -143,6 +190,66 @@ type Membership struct {
 	Name         string    `json:"name"`
 	Role         Role      `json:"role"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// ReportUp is what a member sends when it reports one of its incidents to
+// the coordinator (the NCSC's "report a significant incident"): the
+// summary always — reference, title, type, category, severity,
+// significance, TLP, status and key times — and what else it chooses.
+type ReportUp struct {
+	// Share lists what else goes: "description" (the summary text and
+	// affected services), "observables" (all but TLP:RED ones).
+	Share   []string `json:"share"`
+	Message string   `json:"message"` // a note to the coordinator
+}
+
+// What a ReportUp may share besides the summary.
+const (
+	ShareDescription = "description"
+	ShareObservables = "observables"
+)
+
+// MaxReportUpMessage bounds a ReportUp's message.
+const MaxReportUpMessage = 10000
+
+// Prepare checks r.
+func (r *ReportUp) Prepare() error {
+	var p Problems
+	for _, s := range r.Share {
+		if s != ShareDescription && s != ShareObservables {
+			p.Add("share", "Share %q, or %q, or both; the summary always goes.", ShareDescription, ShareObservables)
+			break
+		}
+	}
+	r.Message = strings.TrimSpace(r.Message)
+	if utf8.RuneCountInString(r.Message) > MaxReportUpMessage || !utf8.ValidString(r.Message) {
+		p.Add("message", "The message must be text of at most %d characters.", MaxReportUpMessage)
+	}
+	return p.Err()
+}
+
+// Shares reports whether r shares what.
+func (r *ReportUp) Shares(what string) bool { return slices.Contains(r.Share, what) }
+
+// UpwardReport is the record, on both sides, of a member's incident
+// reported to the coordinator: the member sees where it went, the
+// coordinator where it came from.
+type UpwardReport struct {
+	ID int64 `json:"id"`
+	// The member's incident and organisation.
+	IncidentID        int64  `json:"incident_id"`
+	IncidentReference string `json:"incident_reference"`
+	Organisation      string `json:"organisation"`
+	// The coordinator's incident made from it.
+	CoordinatorIncidentID        int64     `json:"coordinator_incident_id"`
+	CoordinatorIncidentReference string    `json:"coordinator_incident_reference"`
+	Shared                       []string  `json:"shared"` // "summary" and what else went
+	Message                      string    `json:"message"`
+	ReportedBy                   string    `json:"reported_by"`
+	ReportedAt                   time.Time `json:"reported_at"`
+	// Update is true for a later report of the same incident, which adds
+	// to the coordinator's incident instead of making another.
+	Update bool `json:"update"`
 }
 
 // OrganisationService keeps the organisations and who belongs to them.
@@ -164,4 +271,14 @@ type OrganisationService interface {
 	SetMemberRole(ctx context.Context, slug, username string, role Role) (*Membership, error)
 	RemoveMember(ctx context.Context, slug, username string) error
 	FindMembers(ctx context.Context, slug string) ([]*Membership, error)
+
+	// ReportUp reports a member's incident to the coordinator: the first
+	// time, as a new incident in the coordinator's triage queue (source
+	// member_report); later, as an update on it. It needs PermIncidentEdit
+	// in the member; TLP:RED incidents are refused (they stay with their
+	// members), and so are the coordinator's own.
+	ReportUp(ctx context.Context, incidentID int64, r ReportUp) (*UpwardReport, error)
+	// FindUpwardReports lists the reports of an incident the actor may
+	// see, from either side.
+	FindUpwardReports(ctx context.Context, incidentID int64) ([]*UpwardReport, error)
 }

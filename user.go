@@ -112,15 +112,18 @@ type UserService interface {
 // Token is an API token for scripts and integrations. The secret is shown
 // once, when the token is created; only its SHA-256 is stored.
 type Token struct {
-	ID         int64      `json:"id"`
-	UserID     int64      `json:"user_id"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"` // the first characters, to tell tokens apart
-	Scopes     []Scope    `json:"scopes"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at"`
-	CreatedAt  time.Time  `json:"created_at"`
+	ID     int64   `json:"id"`
+	UserID int64   `json:"user_id"`
+	Name   string  `json:"name"`
+	Prefix string  `json:"prefix"` // the first characters, to tell tokens apart
+	Scopes []Scope `json:"scopes"`
+	// Organisation, when set, limits the token to that one of its user's
+	// organisations (the slug): it sees and does only what the user may there.
+	Organisation string     `json:"organisation,omitempty"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	LastUsedAt   *time.Time `json:"last_used_at"`
+	RevokedAt    *time.Time `json:"revoked_at"`
+	CreatedAt    time.Time  `json:"created_at"`
 }
 
 // TokenPrefix starts every API token, so that secret scanners can find a

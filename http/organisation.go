@@ -121,3 +121,51 @@ func (s *Server) handleOrgMemberRemove(w http.ResponseWriter, r *http.Request) e
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// UpwardReportList is an incident's reports to the coordinator.
+type UpwardReportList struct {
+	Reports []*vigil.UpwardReport `json:"reports"`
+}
+
+func (s *Server) handleReportUp(w http.ResponseWriter, r *http.Request, id int64) error {
+	var req vigil.ReportUp
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	rep, err := s.Services.Orgs.ReportUp(r.Context(), id, req)
+	if err != nil {
+		return err
+	}
+	s.json(w, http.StatusCreated, rep)
+	return nil
+}
+
+func (s *Server) handleUpwardReportList(w http.ResponseWriter, r *http.Request, id int64) error {
+	reps, err := s.Services.Orgs.FindUpwardReports(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, UpwardReportList{Reports: reps})
+	return nil
+}
+
+func (s *Server) handleOrgProfileView(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.Services.Duties.FindOrgProfile(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) handleOrgProfileUpdate(w http.ResponseWriter, r *http.Request) error {
+	var p vigil.OrgProfile
+	if err := s.decode(w, r, &p); err != nil {
+		return err
+	}
+	if err := s.Services.Duties.UpdateOrgProfile(r.Context(), r.PathValue("slug"), &p); err != nil {
+		return err
+	}
+	s.json(w, http.StatusOK, &p)
+	return nil
+}

@@ -104,6 +104,43 @@ func TestOrganisationsContract(t *testing.T) {
 	if len(orgs.Organisations) != 2 {
 		t.Errorf("the admin's organisations: %d", len(orgs.Organisations))
 	}
+	// The member reports it up; the coordinator's responder gets it in
+	// triage, and both see the link.
+	var rep vigil.UpwardReport
+	e.do(req{Method: "POST", Path: id + "/report-up", Header: nadia, Body: map[string]any{"share": []string{"description"}, "message": "Pumps on manual."}}).
+		want(t, http.StatusCreated).JSON(t, &rep)
+	var coordInc vigil.Incident
+	e.do(req{Method: "GET", Path: "/api/v1/incidents/" + rep.CoordinatorIncidentReference, Token: coordResp}).want(t, http.StatusOK).JSON(t, &coordInc)
+	if coordInc.Source != vigil.SourceMember || coordInc.Status != vigil.StatusTriage || coordInc.Organisation != vigil.DefaultOrganisationSlug {
+		t.Errorf("the coordinator's incident: %+v", coordInc)
+	}
+	var reps vigilhttp.UpwardReportList
+	e.do(req{Method: "GET", Path: id + "/reports-up", Header: nadia}).want(t, http.StatusOK).JSON(t, &reps)
+	if len(reps.Reports) != 1 || reps.Reports[0].CoordinatorIncidentReference != coordInc.Reference {
+		t.Errorf("the member's view of its report: %+v", reps.Reports)
+	}
+	e.do(req{Method: "GET", Path: id, Token: coordResp}).want(t, http.StatusNotFound)
+	// A summary grant, set by the member's admin only.
+	var nAdmin vigil.User
+	e.do(req{Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"username": "nora", "password": "a long enough passphrase"}}).
+		want(t, http.StatusCreated).JSON(t, &nAdmin)
+	e.do(req{Method: "POST", Path: "/api/v1/organisations/north/members", Token: admin, Body: map[string]any{"username": "nora", "role": "admin"}}).
+		want(t, http.StatusCreated)
+	r = e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": "nora", "password": "a long enough passphrase"}}).want(t, http.StatusOK)
+	r.JSON(t, &lr)
+	nora := map[string]string{"Cookie": r.Header.Get("Set-Cookie"), "X-CSRF-Token": lr.CSRFToken}
+	e.do(req{Method: "GET", Path: "/api/v1/organisations/north", Header: nora}).want(t, http.StatusOK).JSON(t, &org)
+	e.do(req{Method: "PATCH", Path: "/api/v1/organisations/north", Token: admin, Body: map[string]any{"coordinator_grant": "summary", "version": org.Version}}).
+		want(t, http.StatusForbidden)
+	e.do(req{Method: "PATCH", Path: "/api/v1/organisations/north", Header: nora, Body: map[string]any{"coordinator_grant": "summary", "version": org.Version}}).
+		want(t, http.StatusOK).JSON(t, &org)
+	var seen vigil.Incident
+	e.do(req{Method: "GET", Path: id, Token: coordResp}).want(t, http.StatusOK).JSON(t, &seen)
+	if !seen.SummaryOnly || seen.Title != inc.Title {
+		t.Errorf("a summary: %+v", seen)
+	}
+	e.do(req{Method: "GET", Path: id + "/timeline", Token: coordResp}).want(t, http.StatusNotFound)
+
 	// Suspension: read-only.
 	e.do(req{Method: "PATCH", Path: "/api/v1/organisations/north", Token: admin, Body: map[string]any{"suspended": true, "version": org.Version}}).
 		want(t, http.StatusOK)

@@ -238,9 +238,14 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/organisations/{org}", nil, "UAAAAA", false},
 		{"PATCH", "/api/v1/organisations/{org}", func(*fixture) any { return map[string]any{"name": "The CERT", "version": 1} }, "UFFFFA", true},
 		{"GET", "/api/v1/organisations/{org}/members", nil, "UFAAAA", false},
+		{"GET", "/api/v1/organisations/{org}/profile", nil, "UAAAAA", false},
+		{"PUT", "/api/v1/organisations/{org}/profile", func(*fixture) any { return map[string]any{"jurisdictions": []string{"UK"}, "uk_gdpr_controller": true} }, "UFFFFA", true},
 		{"POST", "/api/v1/organisations/{org}/members", func(*fixture) any { return map[string]any{"username": "viewer", "role": "viewer"} }, "UFFFFA", false},
 		{"PATCH", "/api/v1/organisations/{org}/members/{viewername}", func(*fixture) any { return map[string]any{"role": "responder"} }, "UFFFFA", true},
 		{"DELETE", "/api/v1/organisations/{org}/members/{viewername}", nil, "UFFFFA", true},
+		// inc is the coordinator's own: a valid request answers 400.
+		{"POST", "/api/v1/incidents/{inc}/report-up", func(*fixture) any { return map[string]any{"message": "x"} }, "UFFAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/reports-up", nil, "UNAAAA", false},
 		{"GET", "/api/v1/users", nil, "UFAAAA", false},
 		{"POST", "/api/v1/users", func(*fixture) any {
 			return map[string]any{"username": "newbie", "role": "viewer", "password": "a long enough passphrase"}

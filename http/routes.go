@@ -151,6 +151,15 @@ func (s *Server) routes() {
 		Summary: "Give an existing user a role in the organisation (its admins)", Body: MemberAdd{}, Resp: vigil.Membership{}, Status: http.StatusCreated, Idempotent: true})
 	s.api("PATCH /api/v1/organisations/{slug}/members/{username}", s.handleOrgMemberRole, op{ID: "setOrganisationMemberRole", Tag: "Organisations",
 		Summary: "Change a member's role (ends their sessions)", Body: MemberRole{}, Resp: vigil.Membership{}})
+	s.api("GET /api/v1/organisations/{slug}/profile", s.handleOrgProfileView, op{ID: "getOrganisationProfile", Tag: "Organisations",
+		Summary: "An organisation's profile, which decides its incidents' reporting duties", Resp: vigil.OrgProfile{}})
+	s.api("PUT /api/v1/organisations/{slug}/profile", s.handleOrgProfileUpdate, op{ID: "updateOrganisationProfile", Tag: "Organisations",
+		Summary: "Set an organisation's profile (its admins); its open incidents' duties are evaluated again", Body: vigil.OrgProfile{}, Resp: vigil.OrgProfile{}})
+	s.api("POST /api/v1/incidents/{id}/report-up", s.incident(s.handleReportUp), op{ID: "reportUp", Tag: "Organisations",
+		Summary: "Report a member's incident to the coordinator (the first time a new incident in its triage queue; then an update on it)",
+		Body:    vigil.ReportUp{}, Resp: vigil.UpwardReport{}, Status: http.StatusCreated, Idempotent: true})
+	s.api("GET /api/v1/incidents/{id}/reports-up", s.incident(s.handleUpwardReportList), op{ID: "listUpwardReports", Tag: "Organisations",
+		Summary: "An incident's reports to the coordinator, seen from either side", Resp: UpwardReportList{}})
 	s.api("DELETE /api/v1/organisations/{slug}/members/{username}", s.handleOrgMemberRemove, op{ID: "removeOrganisationMember", Tag: "Organisations",
 		Summary: "End a membership (what they did stays)", Status: http.StatusNoContent})
 

@@ -148,9 +148,121 @@ func testOrganisations(t *testing.T, open Opener) {
 		if _, _, err := s.Users.FindUsers(nAdminCtx, vigil.UserFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
 			t.Errorf("a member's admin read the install's user directory: %v", err)
 		}
-		if _, err := s.Audit.FindAuditEvents(nAdminCtx, vigil.AuditFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
-			t.Errorf("a member's admin read the install's audit log: %v", err)
+		// The audit log: each organisation's admins read the events of
+		// its incidents; the install's auditors the rest.
+		nResp := loginContext(t, s, newcomer.Username)
+		inc := MustCreateIncident(t, nResp, s, &vigil.Incident{Title: "Chlorine dosing alarm spoofed"})
+		if _, err := s.Timeline.AddNote(nResp, inc.ID, vigil.Note{Message: "Isolated the PLC."}); err != nil {
+			t.Fatal(err)
 		}
+		events, err := s.Audit.FindAuditEvents(nAdminCtx, vigil.AuditFilter{})
+		if err != nil || len(events) < 2 {
+			t.Fatalf("a member's admin reads %d events: %v", len(events), err)
+		}
+		for _, e := range events {
+			if e.Organisation != "north-water" {
+				t.Errorf("a member's admin read %s (%q)", e.Action, e.Organisation)
+			}
+		}
+		events, err = s.Audit.FindAuditEvents(adminCtx, vigil.AuditFilter{Limit: vigil.MaxPageSize})
+		if err != nil || len(events) == 0 {
+			t.Fatalf("the install's admin reads %d events: %v", len(events), err)
+		}
+		for _, e := range events {
+			if e.Organisation != "" && e.Organisation != vigil.DefaultOrganisationSlug {
+				t.Errorf("the install's admin read %s of %q", e.Action, e.Organisation)
+			}
+		}
+		if _, err := s.Audit.FindAuditEvents(nResp, vigil.AuditFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("a member's responder read the audit log: %v", err)
+		}
+		if v, err := s.Audit.VerifyAudit(sys); err != nil || !v.OK {
+			t.Errorf("the chain with organisations' events: %v %+v", err, v)
+		}
+	})
+
+	t.Run("BoundTokens", func(t *testing.T) {
+		mustCreateOrg(t, s, "west", "West Gas")
+		ctx, _ := orgUser(t, s, map[string]vigil.Role{vigil.DefaultOrganisationSlug: vigil.RoleResponder, "west": vigil.RoleResponder})
+		own := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: "Coordinator's own", Organisation: vigil.DefaultOrganisationSlug})
+		west := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: "West's", Organisation: "west"})
+		tok := &vigil.Token{Name: "west only", Scopes: []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}, Organisation: "WEST"}
+		secret, err := s.Auth.CreateToken(ctx, 0, tok)
+		if err != nil || tok.Organisation != "west" {
+			t.Fatalf("bound token: %v %+v", err, tok)
+		}
+		a, err := s.Auth.AuthenticateToken(context.Background(), secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Role != "" || len(a.Orgs) != 1 || a.Orgs[0].Slug != "west" {
+			t.Errorf("a bound token's actor: %+v", a)
+		}
+		tctx := vigil.NewContextWithActor(context.Background(), a)
+		if _, err := s.Incidents.FindIncidentByID(tctx, west.ID); err != nil {
+			t.Errorf("the bound organisation's incident: %v", err)
+		}
+		if _, err := s.Incidents.FindIncidentByID(tctx, own.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("a token bound to west read the default organisation's incident: %v", err)
+		}
+		if inc := MustCreateIncident(t, tctx, s, &vigil.Incident{Title: "By the bound token"}); inc.Organisation != "west" {
+			t.Errorf("a bound token reported into %q", inc.Organisation)
+		}
+		_, err = s.Auth.CreateToken(ctx, 0, &vigil.Token{Name: "x", Scopes: []vigil.Scope{vigil.ScopeRead}, Organisation: "north-water"})
+		wantField(t, err, "organisation")
+		// The admin scope: for an organisation's admins too.
+		wAdmin, _ := orgUser(t, s, map[string]vigil.Role{"west": vigil.RoleAdmin})
+		if _, err := s.Auth.CreateToken(wAdmin, 0, &vigil.Token{Name: "members", Scopes: []vigil.Scope{vigil.ScopeAdmin}, Organisation: "west"}); err != nil {
+			t.Errorf("an organisation's admin's admin token: %v", err)
+		}
+		_, err = s.Auth.CreateToken(ctx, 0, &vigil.Token{Name: "x", Scopes: []vigil.Scope{vigil.ScopeAdmin}})
+		wantField(t, err, "scopes")
+	})
+
+	t.Run("Profiles", func(t *testing.T) {
+		// Each organisation's regimes decide its incidents' duties.
+		mustCreateOrg(t, s, "south-ops", "South Ops")
+		sAdmin, _ := orgUser(t, s, map[string]vigil.Role{"south-ops": vigil.RoleAdmin})
+		sResp, _ := orgUser(t, s, map[string]vigil.Role{"south-ops": vigil.RoleResponder})
+		coordMgr, _ := orgUser(t, s, map[string]vigil.Role{vigil.DefaultOrganisationSlug: vigil.RoleManager})
+		has := func(ctx context.Context, id int64, dutyID string) bool {
+			t.Helper()
+			obs, err := s.Duties.FindObligations(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(obs, func(o *vigil.Obligation) bool { return o.Duty == dutyID && o.Status == vigil.ObligationPending })
+		}
+		theirs := MustCreateIncident(t, sResp, s, &vigil.Incident{Title: "Customer list e-mailed out", Status: vigil.StatusConfirmed, PersonalData: true})
+		ours := MustCreateIncident(t, coordMgr, s, &vigil.Incident{Title: "Our own breach", Status: vigil.StatusConfirmed, PersonalData: true})
+		if !has(sResp, theirs.ID, "ico-notification") || !has(coordMgr, ours.ID, "ico-notification") {
+			t.Fatalf("both start with the default profile's ICO duty")
+		}
+		// South is not a UK GDPR controller (a processor): its incident loses
+		// the controller's duty; the coordinator's keeps it.
+		p, err := s.Duties.FindOrgProfile(sResp, "south-ops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.UKGDPR, p.UKGDPRProcessor = false, true
+		err = s.Duties.UpdateOrgProfile(sResp, "south-ops", p)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		if err := s.Duties.UpdateOrgProfile(sAdmin, "south-ops", p); err != nil {
+			t.Fatal(err)
+		}
+		if has(sResp, theirs.ID, "ico-notification") {
+			t.Errorf("south's incident kept the controller's duty after south's profile dropped it")
+		}
+		if !has(coordMgr, ours.ID, "ico-notification") {
+			t.Errorf("the coordinator's incident lost its duty to a member's profile")
+		}
+		if def, err := s.Duties.FindProfile(coordMgr); err != nil || !def.UKGDPR {
+			t.Errorf("the coordinator's profile changed: %v %+v", err, def)
+		}
+		_, err = s.Duties.FindOrgProfile(sResp, "north-water")
+		wantCode(t, err, vigil.ENOTFOUND)
+		err = s.Duties.UpdateOrgProfile(sAdmin, vigil.DefaultOrganisationSlug, p)
+		wantCode(t, err, vigil.ENOTFOUND)
 	})
 
 	t.Run("Suspended", func(t *testing.T) {
@@ -374,9 +486,229 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		if m1, m2 := vigil.ErrorMessage(err), vigil.ErrorMessage(err2); strings.ReplaceAll(m1, "south", "nowhere") != m2 {
 			t.Errorf("a member's slug and an unknown one answer differently: %q, %q", vigil.ErrorMessage(err), vigil.ErrorMessage(err2))
 		}
+		// The TAXII collections are the coordinator's: a member's
+		// incident is not published through them.
+		coll := &vigil.Collection{Title: "Sector feed"}
+		if err := s.Sharing.CreateCollection(SystemContext(t), coll); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Sharing.PublishIncident(northAdmin, northInc.ID, coll.ID, nil)
+		wantCode(t, err, vigil.EFORBIDDEN)
 		err = s.Incidents.CreateIncident(both, &vigil.Incident{Title: "Which one?"})
 		wantField(t, err, "organisation")
 		err = s.Incidents.CreateIncident(both, &vigil.Incident{Title: "Viewer may not report", Organisation: "south"})
 		wantCode(t, err, vigil.EFORBIDDEN)
+	})
+
+	t.Run("Grants", func(t *testing.T) {
+		sys := SystemContext(t)
+		north, err := s.Orgs.FindOrganisation(northAdmin, "north")
+		if err != nil || north.CoordinatorGrant != vigil.GrantNone {
+			t.Fatalf("a new member's grant: %v %+v", err, north)
+		}
+		// The coordinator cannot grant itself anything; nor can the
+		// member's responders.
+		_, err = s.Orgs.UpdateOrganisation(sys, "north", vigil.OrganisationUpdate{CoordinatorGrant: ptr(vigil.Grant("everything")), Version: north.Version})
+		wantField(t, err, "coordinator_grant")
+		for _, ctx := range []context.Context{coordAdmin, northResp} {
+			_, err = s.Orgs.UpdateOrganisation(ctx, "north", vigil.OrganisationUpdate{CoordinatorGrant: ptr(vigil.GrantFull), Version: north.Version})
+			if c := vigil.ErrorCode(err); c != vigil.EFORBIDDEN && c != vigil.ENOTFOUND {
+				t.Errorf("granted by someone else: %v", err)
+			}
+		}
+		def, _ := s.Orgs.FindOrganisation(coordAdmin, vigil.DefaultOrganisationSlug)
+		_, err = s.Orgs.UpdateOrganisation(coordAdmin, vigil.DefaultOrganisationSlug, vigil.OrganisationUpdate{CoordinatorGrant: ptr(vigil.GrantFull), Version: def.Version})
+		wantField(t, err, "coordinator_grant")
+
+		grant := func(g vigil.Grant) {
+			t.Helper()
+			cur, err := s.Orgs.FindOrganisation(northAdmin, "north")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Orgs.UpdateOrganisation(northAdmin, "north", vigil.OrganisationUpdate{CoordinatorGrant: &g, Version: cur.Version}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// What the coordinator's responder gets of north's incidents.
+		check := func(g vigil.Grant) {
+			t.Helper()
+			listedIDs := func(f vigil.IncidentFilter) []int64 {
+				page, err := s.Incidents.FindIncidents(coordResp, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []int64
+				for _, inc := range page.Items {
+					ids = append(ids, inc.ID)
+					if inc.OrganisationID != 1 && inc.SummaryOnly != (g == vigil.GrantSummary) {
+						t.Errorf("%s: %s listed with summary_only %v", g, inc.Reference, inc.SummaryOnly)
+					}
+					if inc.SummaryOnly && (inc.Summary != "" || inc.LeadID != nil || inc.CreatedBy != nil) {
+						t.Errorf("%s: a summary shows more: %+v", g, inc)
+					}
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			want := []int64{coordInc.ID}
+			if g != vigil.GrantNone {
+				want = append(want, northInc.ID, northReported.ID) // never the TLP:RED one
+			}
+			slices.Sort(want)
+			if got := listedIDs(vigil.IncidentFilter{}); !slices.Equal(got, want) {
+				t.Errorf("%s: the coordinator lists %v, want %v", g, got, want)
+			}
+			for _, f := range []vigil.IncidentFilter{{}, {Open: ptr(true)}} {
+				if n, err := s.Incidents.CountIncidents(coordResp, f); err != nil || n != len(want) {
+					t.Errorf("%s: the coordinator counts %d (%v), want %d", g, n, err, len(want))
+				}
+			}
+			inc, err := s.Incidents.FindIncidentByID(coordResp, northInc.ID)
+			switch g {
+			case vigil.GrantNone:
+				wantCode(t, err, vigil.ENOTFOUND)
+			case vigil.GrantSummary:
+				if err != nil || !inc.SummaryOnly || inc.Title != MustFindIncident(t, northResp, s, northInc.ID).Title {
+					t.Errorf("summary: %v %+v", err, inc)
+				}
+			case vigil.GrantFull:
+				if err != nil || inc.SummaryOnly {
+					t.Errorf("full: %v %+v", err, inc)
+				}
+			}
+			_, err = s.Incidents.FindIncidentByID(coordResp, northRed.ID)
+			wantCode(t, err, vigil.ENOTFOUND)
+			// Under the incident: only with a full grant.
+			_, err = s.Timeline.FindTimeline(coordResp, northInc.ID, vigil.TimelineFilter{})
+			_, err2 := s.Observables.FindObservables(coordResp, northInc.ID)
+			for _, err := range []error{err, err2} {
+				if g == vigil.GrantFull && err != nil {
+					t.Errorf("full: %v", err)
+				} else if g != vigil.GrantFull && vigil.ErrorCode(err) != vigil.ENOTFOUND {
+					t.Errorf("%s: read under the incident: %v", g, err)
+				}
+			}
+			hits, err := s.Search.Search(coordResp, vigil.SearchQuery{Query: "kingfisher"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := slices.ContainsFunc(hits, func(h *vigil.SearchHit) bool { return h.Incident.ID == northInc.ID })
+			if found != (g == vigil.GrantFull) {
+				t.Errorf("%s: search found north's incident: %v", g, found)
+			}
+			page, err := s.Incidents.FindIncidents(coordResp, vigil.IncidentFilter{Query: "kingfisher note"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, inc := range page.Items {
+				if inc.OrganisationID != 1 && g != vigil.GrantFull {
+					t.Errorf("%s: a query matched %s's notes", g, inc.Organisation)
+				}
+			}
+			// Read-only, whatever the grant.
+			_, err = s.Incidents.UpdateIncident(coordAdmin, northInc.ID, vigil.IncidentUpdate{Title: ptr("x"), Version: 99})
+			if c := vigil.ErrorCode(err); c != vigil.EFORBIDDEN && c != vigil.ENOTFOUND {
+				t.Errorf("%s: the coordinator's admin changed north's incident: %v", g, err)
+			}
+			_, err = s.Timeline.AddNote(coordAdmin, northInc.ID, vigil.Note{Message: "x"})
+			if c := vigil.ErrorCode(err); c != vigil.EFORBIDDEN && c != vigil.ENOTFOUND {
+				t.Errorf("%s: the coordinator's admin added a note: %v", g, err)
+			}
+			// The other member sees nothing, whatever north grants.
+			if _, err := s.Incidents.FindIncidentByID(southResp, northInc.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+				t.Errorf("%s: south sees north's incident: %v", g, err)
+			}
+		}
+		check(vigil.GrantNone)
+		grant(vigil.GrantSummary)
+		check(vigil.GrantSummary)
+		grant(vigil.GrantFull)
+		check(vigil.GrantFull)
+		grant(vigil.GrantNone)
+		check(vigil.GrantNone)
+	})
+
+	t.Run("ReportUp", func(t *testing.T) {
+		rep, err := s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Share: []string{vigil.ShareObservables}, Message: "Treatment works 3 only."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Update || rep.CoordinatorIncidentReference == "" || rep.IncidentReference != northInc.Reference || rep.Organisation != "north" ||
+			!slices.Equal(rep.Shared, []string{"summary", "observables"}) {
+			t.Errorf("report: %+v", rep)
+		}
+		// The coordinator has it in triage as its own; the member's stays the member's.
+		coord, err := s.Incidents.FindIncidentByReference(coordResp, rep.CoordinatorIncidentReference)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := MustFindIncident(t, northResp, s, northInc.ID)
+		if coord.Organisation != vigil.DefaultOrganisationSlug || coord.Status != vigil.StatusTriage || coord.Source != vigil.SourceMember ||
+			coord.Title != cur.Title || coord.Severity != cur.Severity || coord.CreatedBy != nil || coord.SummaryOnly {
+			t.Errorf("the coordinator's incident: %+v", coord)
+		}
+		obs, err := s.Observables.FindObservables(coordResp, coord.ID)
+		if err != nil || len(obs) != 1 || obs[0].Value != ip {
+			t.Errorf("observables shared: %v %+v", err, obs)
+		}
+		if duties, err := s.Duties.FindObligations(coordResp, coord.ID); err != nil || len(duties) != 0 {
+			t.Errorf("the coordinator took on the member's duties: %v %d", err, len(duties))
+		}
+		if _, err := s.Incidents.FindIncidentByID(coordResp, northInc.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("reporting up opened the member's incident to the coordinator: %v", err)
+		}
+		if _, err := s.Incidents.FindIncidentByID(northResp, coord.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("the member sees the coordinator's incident: %v", err)
+		}
+		// Both sides see the link and what was shared.
+		for _, side := range []struct {
+			ctx context.Context
+			id  int64
+		}{{northResp, northInc.ID}, {coordResp, coord.ID}} {
+			reps, err := s.Orgs.FindUpwardReports(side.ctx, side.id)
+			if err != nil || len(reps) != 1 || reps[0].CoordinatorIncidentReference != coord.Reference || reps[0].IncidentReference != northInc.Reference {
+				t.Errorf("reports seen from %d: %v %+v", side.id, err, reps)
+			}
+		}
+		if _, err := s.Orgs.FindUpwardReports(southResp, northInc.ID); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+			t.Errorf("south read north's reports: %v", err)
+		}
+		tl := func(ctx context.Context, id int64, want string) {
+			t.Helper()
+			page, err := s.Timeline.FindTimeline(ctx, id, vigil.TimelineFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(page.Items, func(e *vigil.TimelineEntry) bool { return strings.Contains(e.Message, want) }) {
+				t.Errorf("timeline of %d has no %q", id, want)
+			}
+		}
+		tl(northResp, northInc.ID, "Reported to Default organisation")
+		tl(coordResp, coord.ID, "Reported by North Water")
+		tl(coordResp, coord.ID, "Treatment works 3 only.")
+
+		// Again: an update on the same incident, not a second one.
+		before, _ := s.Incidents.CountIncidents(coordResp, vigil.IncidentFilter{})
+		again, err := s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Message: "Contained."})
+		if err != nil || !again.Update || again.CoordinatorIncidentID != coord.ID {
+			t.Errorf("second report: %v %+v", err, again)
+		}
+		if after, _ := s.Incidents.CountIncidents(coordResp, vigil.IncidentFilter{}); after != before {
+			t.Errorf("a second report made another incident: %d, then %d", before, after)
+		}
+		tl(coordResp, coord.ID, "Contained.")
+
+		// Refused: TLP:RED, the coordinator's own, a viewer, another organisation's.
+		_, err = s.Orgs.ReportUp(northResp, northRed.ID, vigil.ReportUp{})
+		wantField(t, err, "tlp")
+		_, err = s.Orgs.ReportUp(coordResp, coordInc.ID, vigil.ReportUp{})
+		wantField(t, err, "incident")
+		_, err = s.Orgs.ReportUp(both, southInc.ID, vigil.ReportUp{})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Orgs.ReportUp(southResp, northInc.ID, vigil.ReportUp{})
+		wantCode(t, err, vigil.ENOTFOUND)
+		_, err = s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Share: []string{"everything"}})
+		wantField(t, err, "share")
 	})
 }

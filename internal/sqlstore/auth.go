@@ -160,13 +160,14 @@ func (s *AuthService) Logout(ctx context.Context, secret string) (err error) {
 	})
 }
 
-const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.scopes, t.expires_at, t.last_used_at, t.revoked_at, t.created_at`
+const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.scopes, t.expires_at, t.last_used_at, t.revoked_at, t.created_at,
+	coalesce((SELECT o.slug FROM organisations o WHERE o.id = t.organisation_id), '')`
 
 func scanToken(r rowScanner, extra ...any) (*vigil.Token, error) {
 	var t vigil.Token
 	var scopes string
 	if err := r.Scan(append([]any{&t.ID, &t.UserID, &t.Name, &t.Prefix, &scopes, scanNullTime(&t.ExpiresAt),
-		scanNullTime(&t.LastUsedAt), scanNullTime(&t.RevokedAt), scanTime(&t.CreatedAt)}, extra...)...); err != nil {
+		scanNullTime(&t.LastUsedAt), scanNullTime(&t.RevokedAt), scanTime(&t.CreatedAt), &t.Organisation}, extra...)...); err != nil {
 		return nil, err
 	}
 	for _, s := range strings.Split(scopes, ",") {
@@ -243,8 +244,35 @@ func (s *AuthService) CreateToken(ctx context.Context, userID int64, t *vigil.To
 		if err := t.Validate(tx.now); err != nil {
 			return secret, err
 		}
-		if slices.Contains(t.Scopes, vigil.ScopeAdmin) && u.Role != vigil.RoleAdmin {
-			return secret, vigil.Invalid("scopes", "Only administrators' tokens can have the admin scope.")
+		var bound *int64
+		if t.Organisation != "" {
+			o, err := tx.findOrg(t.Organisation)
+			var n int
+			if err == nil {
+				err = tx.queryRow(`SELECT count(*) FROM memberships WHERE organisation_id = ? AND user_id = ?`, o.ID, userID).Scan(&n)
+			}
+			if vigil.ErrorCode(err) == vigil.ENOTFOUND || (err == nil && n == 0) {
+				return secret, vigil.Invalid("organisation", "%s does not belong to an organisation %q.", u.Username, t.Organisation)
+			} else if err != nil {
+				return secret, err
+			}
+			t.Organisation, bound = o.Slug, &o.ID
+		}
+		if slices.Contains(t.Scopes, vigil.ScopeAdmin) {
+			// An administrator of the install, or of an organisation (for
+			// its members), and of the one the token is bound to if it is.
+			var n int
+			q := `SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'admin'`
+			args := []any{userID}
+			if bound != nil {
+				q, args = q+` AND organisation_id = ?`, append(args, *bound)
+			}
+			if err := tx.queryRow(q, args...).Scan(&n); err != nil {
+				return secret, err
+			}
+			if n == 0 {
+				return secret, vigil.Invalid("scopes", "Only administrators' tokens can have the admin scope.")
+			}
 		}
 		var live int
 		if err := tx.queryRow(`SELECT count(*) FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL`, userID).Scan(&live); err != nil {
@@ -269,8 +297,8 @@ func (s *AuthService) CreateToken(ctx context.Context, userID int64, t *vigil.To
 		for i, sc := range t.Scopes {
 			scopes[i] = string(sc)
 		}
-		t.ID, err = tx.insert(`INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, expires_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.Name, t.Prefix, vigil.HashSecret(secret), strings.Join(scopes, ","), t.ExpiresAt, t.CreatedAt)
+		t.ID, err = tx.insert(`INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, expires_at, created_at, organisation_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.Name, t.Prefix, vigil.HashSecret(secret), strings.Join(scopes, ","), t.ExpiresAt, t.CreatedAt, bound)
 		if err != nil {
 			return secret, fmt.Errorf("insert token: %w", err)
 		}

@@ -59,11 +59,30 @@ func (tx *Tx) visible() (string, []any) {
 	if tx.write && len(tx.required) > 0 && !v.All && !v.None {
 		v = tx.writable(v)
 	}
-	return visibleClause(v)
+	return visibleClause(v, false)
 }
 
-// visibleClause is visible for v.
-func visibleClause(v vigil.Visibility) (string, []any) {
+// listable is visible for the incident rows themselves — lists, counts
+// and one incident — which also shows the coordinator's staff the
+// incidents of members that grant a summary (summarizeGranted then
+// clears what the grant does not show). Search does not use it: a match
+// in a note would tell of the note.
+func (tx *Tx) listable() (string, []any) {
+	if tx.write {
+		return tx.visible()
+	}
+	return visibleClause(tx.vis, true)
+}
+
+// grantedIn is the clause for the members' incidents the coordinator's
+// staff see by grant: never TLP:RED ones.
+func grantedIn(grants string) string {
+	return `(i.organisation_id IN (SELECT g.id FROM organisations g WHERE g.coordinator_grant IN (` + grants + `)) AND i.tlp <> 'RED')`
+}
+
+// visibleClause is visible for v; summary adds the incidents seen through
+// summary grants.
+func visibleClause(v vigil.Visibility, summary bool) (string, []any) {
 	switch {
 	case v.None:
 		return "1=0", nil
@@ -87,6 +106,13 @@ func visibleClause(v vigil.Visibility) (string, []any) {
 	if len(v.Own) > 0 {
 		parts = append(parts, `(`+orgIn(v.Own)+` AND i.created_by = ?)`)
 		args = append(args, v.UserID)
+	}
+	if v.Coordinator {
+		if summary {
+			parts = append(parts, grantedIn(`'summary', 'full'`))
+		} else {
+			parts = append(parts, grantedIn(`'full'`))
+		}
 	}
 	switch len(parts) {
 	case 0:
@@ -124,24 +150,43 @@ func (tx *Tx) writable(v vigil.Visibility) vigil.Visibility {
 		})
 	}
 	v.Full, v.Staff, v.Own = keep(v.Full), keep(v.Staff), keep(v.Own)
+	v.Coordinator = false // grants are to read
 	return v
+}
+
+// orgState is what a write knows of an organisation whose incidents it touched.
+type orgState struct {
+	slug      string
+	suspended bool
+}
+
+// touchOrg notes that a write works on an incident of organisation org
+// (for its audit events) and returns what it knows of it.
+func (tx *Tx) touchOrg(org int64) (orgState, error) {
+	if tx.orgsTouched == nil {
+		tx.orgsTouched = map[int64]orgState{}
+	}
+	st, seen := tx.orgsTouched[org]
+	if !seen {
+		var suspended *time.Time
+		if err := tx.queryRow(`SELECT slug, suspended_at FROM organisations WHERE id = ?`, org).Scan(&st.slug, scanNullTime(&suspended)); err != nil {
+			return st, fmt.Errorf("organisation of incident: %w", err)
+		}
+		st.suspended = suspended != nil
+		tx.orgsTouched[org] = st
+	}
+	return st, nil
 }
 
 // checkIncidentOrg is called for each incident a write loads: the actor
 // must hold what the write required in the incident's organisation, and
 // the organisation must not be suspended.
 func (tx *Tx) checkIncidentOrg(org int64) error {
-	if tx.orgsTouched == nil {
-		tx.orgsTouched = map[int64]bool{}
+	st, err := tx.touchOrg(org)
+	if err != nil || tx.vis.All {
+		return err
 	}
-	if _, seen := tx.orgsTouched[org]; !seen {
-		var suspended *time.Time
-		if err := tx.queryRow(`SELECT suspended_at FROM organisations WHERE id = ?`, org).Scan(scanNullTime(&suspended)); err != nil {
-			return fmt.Errorf("organisation of incident: %w", err)
-		}
-		tx.orgsTouched[org] = suspended != nil
-	}
-	if tx.orgsTouched[org] {
+	if st.suspended {
 		return vigil.Errorf(vigil.EFORBIDDEN, "The organisation is suspended: its incidents are read-only.")
 	}
 	for _, p := range tx.required {
@@ -155,9 +200,16 @@ func (tx *Tx) checkIncidentOrg(org int64) error {
 // findIncident loads one incident the actor may see, or ENOTFOUND. In a
 // write transaction on PostgreSQL the row is locked until commit.
 func (tx *Tx) findIncident(where string, args ...any) (*vigil.Incident, error) {
+	return tx.findIncidentIn(false, where, args...)
+}
+
+// findIncidentIn is findIncident; summary also finds the incidents a
+// summary grant shows, for the callers that hand out only the incident
+// (and summarizeGranted it).
+func (tx *Tx) findIncidentIn(summary bool, where string, args ...any) (*vigil.Incident, error) {
 	// Whatever the actor may read: a write then says "your role there
 	// does not allow that" (checkIncidentOrg), not "not found".
-	vis, vargs := visibleClause(tx.vis)
+	vis, vargs := visibleClause(tx.vis, summary && !tx.write)
 	lock := ""
 	if tx.write {
 		lock = tx.db.d.ForUpdate
@@ -169,7 +221,7 @@ func (tx *Tx) findIncident(where string, args ...any) (*vigil.Incident, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("find incident: %w", err)
 	}
-	if tx.write && !tx.vis.All {
+	if tx.write {
 		if err := tx.checkIncidentOrg(inc.OrganisationID); err != nil {
 			return nil, err
 		}
@@ -188,12 +240,40 @@ func (s *IncidentService) FindIncidentByID(ctx context.Context, id int64) (inc *
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		if inc, err = tx.findIncidentByID(id); err != nil {
+		if inc, err = tx.findIncidentIn(true, "i.id = ?", id); err != nil {
+			return err
+		}
+		if err := tx.summarizeGranted(inc); err != nil {
 			return err
 		}
 		return tx.hideUnseenDuplicates(inc)
 	})
 	return inc, err
+}
+
+// summarizeGranted clears, in the incidents of organisations the actor
+// does not belong to, what the member's grant does not show.
+func (tx *Tx) summarizeGranted(incs ...*vigil.Incident) error {
+	if tx.vis.All || !tx.vis.Coordinator {
+		return nil
+	}
+	grants := map[int64]vigil.Grant{}
+	for _, inc := range incs {
+		if _, member := tx.actor.RoleIn(inc.OrganisationID); member {
+			continue
+		}
+		g, ok := grants[inc.OrganisationID]
+		if !ok {
+			if err := tx.queryRow(`SELECT coordinator_grant FROM organisations WHERE id = ?`, inc.OrganisationID).Scan(&g); err != nil {
+				return fmt.Errorf("grant: %w", err)
+			}
+			grants[inc.OrganisationID] = g
+		}
+		if g != vigil.GrantFull {
+			inc.Summarize()
+		}
+	}
+	return nil
 }
 
 // FindIncidentByReference returns an incident by its reference.
@@ -203,7 +283,10 @@ func (s *IncidentService) FindIncidentByReference(ctx context.Context, ref strin
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		if inc, err = tx.findIncident("i.reference = ?", strings.ToUpper(strings.TrimSpace(ref))); err != nil {
+		if inc, err = tx.findIncidentIn(true, "i.reference = ?", strings.ToUpper(strings.TrimSpace(ref))); err != nil {
+			return err
+		}
+		if err := tx.summarizeGranted(inc); err != nil {
 			return err
 		}
 		return tx.hideUnseenDuplicates(inc)
@@ -539,6 +622,9 @@ func decodeCursor(s string, sort vigil.IncidentSort) (incidentCursor, error) {
 // statistics per value and the partial index on TLP:RED rows.
 func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
 	vis, args := tx.visible()
+	if f.Query == "" {
+		vis, args = tx.listable()
+	}
 	where := []string{vis}
 	in := func(col string, vals []string) {
 		if clause := inClause(col, vals); clause != "" {
@@ -659,6 +745,9 @@ func (s *IncidentService) FindIncidents(ctx context.Context, f vigil.IncidentFil
 			page, err = tx.listIncidents(&f)
 		}
 		if err != nil {
+			return err
+		}
+		if err := tx.summarizeGranted(page.Items...); err != nil {
 			return err
 		}
 		return tx.hideUnseenDuplicates(page.Items...)
@@ -798,6 +887,9 @@ func (tx *Tx) countFromTotals(f *vigil.IncidentFilter) (int, error) {
 		}
 		if len(v.Staff) > 0 {
 			org = append(org, "("+strings.TrimPrefix(orgIn(v.Staff), "i.")+" AND tlp <> 'RED')")
+		}
+		if v.Coordinator {
+			org = append(org, `(organisation_id IN (SELECT g.id FROM organisations g WHERE g.coordinator_grant IN ('summary', 'full')) AND tlp <> 'RED')`)
 		}
 		where = append(where, "("+strings.Join(org, " OR ")+")")
 	}

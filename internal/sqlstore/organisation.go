@@ -14,11 +14,12 @@ import (
 // OrganisationService implements vigil.OrganisationService.
 type OrganisationService struct{ db *DB }
 
-const orgColumns = `o.id, o.slug, o.name, o.kind, o.sector, o.contact_email, o.contact_phone, o.suspended_at, o.created_at, o.updated_at, o.version`
+const orgColumns = `o.id, o.slug, o.name, o.kind, o.sector, o.contact_email, o.contact_phone, o.coordinator_grant, o.suspended_at,
+	o.created_at, o.updated_at, o.version`
 
 func scanOrg(r rowScanner) (*vigil.Organisation, error) {
 	var o vigil.Organisation
-	err := r.Scan(&o.ID, &o.Slug, &o.Name, &o.Kind, &o.Sector, &o.ContactEmail, &o.ContactPhone, scanNullTime(&o.SuspendedAt),
+	err := r.Scan(&o.ID, &o.Slug, &o.Name, &o.Kind, &o.Sector, &o.ContactEmail, &o.ContactPhone, &o.CoordinatorGrant, scanNullTime(&o.SuspendedAt),
 		scanTime(&o.CreatedAt), scanTime(&o.UpdatedAt), &o.Version)
 	return &o, err
 }
@@ -91,7 +92,8 @@ func (tx *Tx) incidentOrganisation(inc *vigil.Incident) error {
 		}
 	}
 	inc.Organisation, inc.OrganisationID = o.Slug, o.ID
-	return nil
+	_, err = tx.touchOrg(o.ID)
+	return err
 }
 
 func (tx *Tx) findOrg(slug string) (*vigil.Organisation, error) {
@@ -164,6 +166,8 @@ func (s *OrganisationService) CreateOrganisation(ctx context.Context, o *vigil.O
 		}
 		n := new(*o)
 		n.CreatedAt, n.UpdatedAt, n.Version, n.SuspendedAt = tx.now, tx.now, 1, nil
+		// Only a member's own admins grant the coordinator anything.
+		n.CoordinatorGrant = vigil.GrantNone
 		id, err := tx.insert(`INSERT INTO organisations (slug, name, kind, sector, contact_email, contact_phone, created_at, updated_at, version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, n.Slug, n.Name, n.Kind, n.Sector, n.ContactEmail, n.ContactPhone, n.CreatedAt, n.UpdatedAt, n.Version)
 		if err != nil {
@@ -255,12 +259,20 @@ func (s *OrganisationService) UpdateOrganisation(ctx context.Context, slug strin
 				o.SuspendedAt = new(tx.now)
 			}
 		}
+		if upd.CoordinatorGrant != nil && *upd.CoordinatorGrant != o.CoordinatorGrant {
+			// The member decides what the coordinator sees, not the
+			// coordinator: its own admins only (and the CLI).
+			if r, _ := tx.actor.RoleIn(o.ID); !tx.actor.System && (r != vigil.RoleAdmin || (tx.actor.TokenID != 0 && !containsScope(tx.actor.Scopes, vigil.ScopeAdmin))) {
+				return nil, vigil.Errorf(vigil.EFORBIDDEN, "Only %s's own administrators decide what the coordinator sees of its incidents.", o.Name)
+			}
+			o.CoordinatorGrant = *upd.CoordinatorGrant
+		}
 		if err := o.Prepare(); err != nil {
 			return nil, err
 		}
-		res, err := tx.exec(`UPDATE organisations SET name = ?, sector = ?, contact_email = ?, contact_phone = ?, suspended_at = ?,
-			updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-			o.Name, o.Sector, o.ContactEmail, o.ContactPhone, o.SuspendedAt, tx.now, o.ID, o.Version)
+		res, err := tx.exec(`UPDATE organisations SET name = ?, sector = ?, contact_email = ?, contact_phone = ?, coordinator_grant = ?,
+			suspended_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+			o.Name, o.Sector, o.ContactEmail, o.ContactPhone, o.CoordinatorGrant, o.SuspendedAt, tx.now, o.ID, o.Version)
 		if err != nil {
 			return nil, fmt.Errorf("update organisation: %w", err)
 		}

@@ -13,6 +13,8 @@ CREATE TABLE organisations (
 	sector        TEXT NOT NULL DEFAULT '',
 	contact_email TEXT NOT NULL DEFAULT '',
 	contact_phone TEXT NOT NULL DEFAULT '',
+	-- What a member lets the coordinator's staff see (vigil.Grant).
+	coordinator_grant TEXT NOT NULL DEFAULT 'none' CHECK (coordinator_grant IN ('none', 'summary', 'full')),
 	suspended_at  TEXT,
 	created_at    TEXT NOT NULL,
 	updated_at    TEXT NOT NULL,
@@ -40,6 +42,25 @@ ALTER TABLE api_tokens ADD COLUMN organisation_id INTEGER;
 -- SQLite refuses a REFERENCES clause on an added column with a default;
 -- sqlstore checks the organisation exists before it writes one.
 ALTER TABLE incidents ADD COLUMN organisation_id INTEGER NOT NULL DEFAULT 1;
+
+-- Audit events say whose incidents they were about ('' for the
+-- install's own), so that each organisation's admins read theirs.
+ALTER TABLE audit_events ADD COLUMN organisation TEXT NOT NULL DEFAULT '';
+
+-- A member's incident reported to the coordinator, and the coordinator's
+-- incident made from it (vigil.UpwardReport); one row per report.
+CREATE TABLE upward_reports (
+	id                      INTEGER PRIMARY KEY,
+	incident_id             INTEGER NOT NULL REFERENCES incidents (id),
+	coordinator_incident_id INTEGER NOT NULL REFERENCES incidents (id),
+	shared                  TEXT NOT NULL, -- JSON array
+	message                 TEXT NOT NULL DEFAULT '',
+	reported_by             TEXT NOT NULL,
+	reported_at             TEXT NOT NULL,
+	is_update               INTEGER NOT NULL DEFAULT 0 CHECK (is_update IN (0, 1))
+);
+CREATE INDEX upward_reports_incident ON upward_reports (incident_id, id);
+CREATE INDEX upward_reports_coordinator ON upward_reports (coordinator_incident_id, id);
 
 -- The dashboard counts, now by organisation too.
 DROP TRIGGER incidents_count_ai;
@@ -124,8 +145,10 @@ CREATE TRIGGER incidents_count_ad AFTER DELETE ON incidents BEGIN
 END;
 -- +goose StatementEnd
 ALTER TABLE incidents DROP COLUMN organisation_id;
+ALTER TABLE audit_events DROP COLUMN organisation;
 ALTER TABLE api_tokens DROP COLUMN organisation_id;
 ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'reporter';
 UPDATE users SET role = coalesce((SELECT m.role FROM memberships m WHERE m.user_id = users.id AND m.organisation_id = 1), 'reporter');
+DROP TABLE upward_reports;
 DROP TABLE memberships;
 DROP TABLE organisations;
