@@ -141,6 +141,7 @@ func TestAccessibility(t *testing.T) {
 	e.org("acme", "Acme Water Ltd")
 	e.orgUser("sam", map[string]vigil.Role{vigil.DefaultOrganisationSlug: vigil.RoleViewer, "acme": vigil.RoleResponder})
 	acmeInc := e.orgIncident("acme", "Acme: PLC unreachable")
+	e.setGrant("acme", vigil.GrantSummary) // the coordinator's staff see its summary
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -220,6 +221,7 @@ func TestAccessibility(t *testing.T) {
 		{"metrics", "/insights"},
 		{"exercises", "/exercises"},
 		{"exercise", fmt.Sprintf("/exercises/%d", xr.ID)},
+		{"member's incident, a summary", fmt.Sprintf("/incidents/%d", acmeInc.ID)},
 		{"organisations", "/admin/organisations"},
 		{"organisation", "/admin/organisations/acme"},
 	} {

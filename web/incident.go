@@ -62,9 +62,14 @@ type listData struct {
 	Views     []*vigil.SavedView
 	RawQuery  string
 	ViewError string
-	// OrgSel is the organisation the list is filtered to ("": all the
-	// user's), when they belong to several.
-	OrgSel string
+	// OrgSel is the organisation the list is filtered to ("": all).
+	// OrgColumn shows each incident's organisation, OrgFilter the filter
+	// with OrgOptions, when the list can hold several organisations'
+	// incidents (listOrgs).
+	OrgSel     string
+	OrgColumn  bool
+	OrgFilter  bool
+	OrgOptions []orgView
 }
 
 // users returns the people the pages offer as leads, assignees and
@@ -127,19 +132,22 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 		First: q.Get("cursor") == ""}
 	p := h.newPage(r, "Incidents", "incidents", d)
 	p.LiveURL = "/incidents/live"
-	if p.MultiOrg() {
-		// The organisation filter: the current organisation unless the
-		// query names one, or all of the user's organisations ("organisation="
-		// kept in the query, so that the next page keeps it).
+	// The organisation filter: the one the query names; else, for a
+	// member of several, the current organisation, or all of theirs
+	// ("organisation=" kept in the query, so that the next page keeps it).
+	d.OrgSel = q.Get("organisation")
+	if p.MultiOrg() && d.OrgSel == "" {
 		switch {
-		case q.Get("organisation") != "":
-			d.OrgSel = q.Get("organisation")
 		case orgGiven:
 			q["organisation"] = []string{""}
 		case p.OrgCurrent != "":
 			q.Set("organisation", p.OrgCurrent)
 			d.OrgSel = p.OrgCurrent
 		}
+	}
+	render := func(status int) error {
+		h.listOrgs(r, p, d)
+		return h.render(w, r, status, "incidents.html", p)
 	}
 	r.URL.RawQuery = q.Encode()
 	d.Users, d.UserNames = h.users(r, 0)
@@ -160,7 +168,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		d.Error = errorSentence(err)
 		d.Page = &vigil.IncidentPage{}
-		return h.render(w, r, statusInvalid, "incidents.html", p)
+		return render(statusInvalid)
 	}
 	if f.Limit == vigil.DefaultPageSize && q.Get("limit") == "" {
 		f.Limit = 25
@@ -169,7 +177,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			d.Error = errorSentence(err)
 			d.Page = &vigil.IncidentPage{}
-			return h.render(w, r, statusInvalid, "incidents.html", p)
+			return render(statusInvalid)
 		}
 		return err
 	}
@@ -182,7 +190,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	p.LiveMark = h.listMark(r.Context())
-	return h.render(w, r, http.StatusOK, "incidents.html", p)
+	return render(http.StatusOK)
 }
 
 // errorSentence joins an error's field messages into one line.

@@ -134,7 +134,12 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	d.Users, d.UserNames = h.users(r, d.Inc.OrganisationID)
 	d.RequestID = vigil.RequestIDFromContext(ctx)
 	d.failed = map[string]bool{}
+	// A member's incident the coordinator's staff see by a summary grant
+	// has nothing under it to load: the page shows the summary alone.
 	for _, s := range incidentSections {
+		if d.Inc.SummaryOnly {
+			break
+		}
 		if err := s.load(h, r, d); err != nil {
 			h.Logger.ErrorContext(ctx, "incident page section", "section", s.name, "incident_id", id, "err", err,
 				"request_id", d.RequestID)
@@ -143,6 +148,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	}
 	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
 	p.restrictTo(d.Inc.OrganisationID)
+	h.incidentOrg(r, p, d.Inc)
 	p.LiveURL = fmt.Sprintf("/incidents/%d/live", d.Inc.ID)
 	p.LiveMark = strconv.Itoa(d.Inc.Version)
 	return h.render(w, r, status, "incident.html", p)

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -123,12 +124,91 @@ func (p *page) org(slug string) *orgView {
 // then the incident list has an Organisation column and filter.
 func (p *page) MultiOrg() bool { return len(p.Orgs) > 1 }
 
-// OrgName is the name of the organisation slug, for the incident list.
+// OrgName is the name of the organisation slug: one of the actor's, or
+// one learnOrgNames found; else the slug (the coordinator's staff read
+// members' incidents by grant without seeing the organisations).
 func (p *page) OrgName(slug string) string {
 	if o := p.org(slug); o != nil {
 		return o.Name
 	}
+	if n, ok := p.orgNames[slug]; ok {
+		return n
+	}
 	return slug
+}
+
+// learnOrgNames finds the names of the organisations the actor may see
+// (their own, or every one for the install's administrators), once.
+func (h *Handler) learnOrgNames(r *http.Request, p *page) {
+	if p.orgNames != nil {
+		return
+	}
+	p.orgNames = map[string]string{}
+	orgs, err := h.Services.Orgs.FindOrganisations(r.Context())
+	if err != nil {
+		h.Logger.WarnContext(r.Context(), "list organisations", "err", err, "request_id", vigil.RequestIDFromContext(r.Context()))
+		return
+	}
+	for _, o := range orgs {
+		p.orgNames[o.Slug] = o.Name
+	}
+}
+
+// belongs reports whether the actor belongs to the organisation slug.
+func belongs(a *vigil.Actor, slug string) bool {
+	for _, m := range a.Memberships() {
+		if m.Slug == slug {
+			return true
+		}
+	}
+	return false
+}
+
+// listOrgs settles the incident list's organisations: a column and a
+// filter when the list can hold several organisations' incidents — for
+// a member of several, and for the coordinator's staff when it holds
+// members' incidents they see by grant.
+func (h *Handler) listOrgs(r *http.Request, p *page, d *listData) {
+	d.OrgColumn = p.MultiOrg()
+	seen := map[string]bool{}
+	var others []string
+	for _, inc := range d.Page.Items {
+		if !belongs(p.Actor, inc.Organisation) {
+			d.OrgColumn = true
+		}
+		if !seen[inc.Organisation] && p.org(inc.Organisation) == nil {
+			seen[inc.Organisation] = true
+			others = append(others, inc.Organisation)
+		}
+	}
+	d.OrgFilter = d.OrgColumn || d.OrgSel != ""
+	if !d.OrgFilter {
+		return
+	}
+	if sel := d.OrgSel; sel != "" && !seen[sel] && p.org(sel) == nil {
+		others = append(others, sel)
+	}
+	opts := p.Orgs
+	if opts == nil {
+		for _, m := range p.Actor.Memberships() {
+			opts = append(opts, orgView{Slug: m.Slug, Role: m.Role, ID: m.ID})
+			others = append(others, m.Slug)
+		}
+	}
+	if len(others) > 0 {
+		h.learnOrgNames(r, p)
+	}
+	d.OrgOptions = nil
+	for _, o := range opts {
+		o.Name = p.OrgName(o.Slug)
+		d.OrgOptions = append(d.OrgOptions, o)
+	}
+	slices.Sort(others)
+	for _, slug := range slices.Compact(others) {
+		if p.org(slug) == nil && !slices.ContainsFunc(d.OrgOptions, func(o orgView) bool { return o.Slug == slug }) {
+			d.OrgOptions = append(d.OrgOptions, orgView{Slug: slug, Name: p.OrgName(slug)})
+		}
+	}
 }
 
 // RoleLabel is the role the header shows beside the user's name: their
@@ -188,6 +268,24 @@ func (p *page) restrictTo(org int64) {
 	p.Can = can
 	if o != nil && o.Suspended {
 		p.SuspendedOrg = o.Name
+	}
+}
+
+// incidentOrg names the organisation of the incident a page is about,
+// when the actor belongs to others than the default organisation or the
+// incident is not of theirs: then it is a member's incident that the
+// coordinator's staff read by its grant (GrantedOrg), read-only.
+func (h *Handler) incidentOrg(r *http.Request, p *page, inc *vigil.Incident) {
+	mine := belongs(p.Actor, inc.Organisation)
+	if p.Orgs == nil && mine {
+		return
+	}
+	if !mine {
+		h.learnOrgNames(r, p)
+	}
+	p.IncidentOrg = p.OrgName(inc.Organisation)
+	if !mine {
+		p.GrantedOrg = p.IncidentOrg
 	}
 }
 

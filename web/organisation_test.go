@@ -527,3 +527,79 @@ func TestMemberOnlyNavigation(t *testing.T) {
 		})
 	}
 }
+
+// setGrant sets what organisation slug lets the coordinator's staff see.
+func (e *env) setGrant(slug string, g vigil.Grant) {
+	e.t.Helper()
+	o, err := e.svc.Orgs.FindOrganisation(system(), slug)
+	if err == nil {
+		_, err = e.svc.Orgs.UpdateOrganisation(system(), slug, vigil.OrganisationUpdate{CoordinatorGrant: &g, Version: o.Version})
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestCoordinatorGrantPages: the coordinator's staff see members'
+// incidents as each grants: on the list with their organisation, a
+// summary alone, or the whole incident read-only; nothing is logged as a
+// fault.
+func TestCoordinatorGrantPages(t *testing.T) {
+	var logs logBuffer
+	e := newEnvWith(t, func(*vigil.Services) {}, &logs)
+	e.user("ada", vigil.RoleAdmin)
+	e.user("rita", vigil.RoleResponder)
+	e.org("acme", "Acme Ltd")
+	e.org("beta", "Beta Water")
+	sum := e.orgIncident("acme", "Acme: ransomware on a file server")
+	full := e.orgIncident("beta", "Beta: SCADA alarm")
+	if _, err := e.svc.Timeline.AddNote(system(), full.ID, vigil.Note{Message: "Operators on site."}); err != nil {
+		t.Fatal(err)
+	}
+	e.setGrant("acme", vigil.GrantSummary)
+	e.setGrant("beta", vigil.GrantFull)
+	b := e.login("rita")
+
+	_, body := b.get("/incidents")
+	for _, want := range []string{`<th scope="col">Organisation</th>`, `<td>acme <span class="badge">summary</span></td>`, `<td>beta</td>`,
+		`id="f-org"`, `<option value="acme" >acme</option>`, `<option value="default" >Default organisation</option>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the coordinator's list lacks %s", want)
+		}
+	}
+	_, body = b.get("/incidents?organisation=beta")
+	if !strings.Contains(body, full.Title) || strings.Contains(body, sum.Title) || !strings.Contains(body, `<option value="beta" selected>beta</option>`) {
+		t.Errorf("filtered to beta:\n%s", excerpt(body))
+	}
+	// The install's administrators know the organisations' names.
+	_, body = e.login("ada").get("/incidents")
+	if !strings.Contains(body, `<td>Acme Ltd <span class="badge">summary</span></td>`) {
+		t.Errorf("the administrator's list:\n%s", excerpt(body))
+	}
+
+	resp, body := b.get(fmt.Sprintf("/incidents/%d", sum.ID))
+	wantStatus(t, resp, body, http.StatusOK)
+	for _, want := range []string{`id="incident-org">acme<`, "acme lets the coordinator see a summary of its incidents", "Key facts"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the summary page lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"could not be loaded", "Timeline", "Edit details", "Lead:", "Incident report:"} {
+		if strings.Contains(body, absent) {
+			t.Errorf("the summary page shows %q", absent)
+		}
+	}
+	resp, body = b.get(fmt.Sprintf("/incidents/%d", full.ID))
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Operators on site.") || !strings.Contains(body, "beta lets the coordinator read its incidents") {
+		t.Errorf("the fully granted page:\n%s", excerpt(body))
+	}
+	for _, absent := range []string{"could not be loaded", "Edit details", "Add a note", "Confirm as an incident"} {
+		if strings.Contains(body, absent) {
+			t.Errorf("the fully granted page shows %q", absent)
+		}
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("faults logged:\n%s", logs.String())
+	}
+}

@@ -288,8 +288,13 @@ type page struct {
 	OrgCurrent   string
 	ReportURLs   []reportLink
 	SuspendedOrg string // the page is about an incident of this suspended organisation
+	IncidentOrg  string // the name of the organisation of the incident the page is about, when it helps
+	GrantedOrg   string // the page is about an incident the actor sees by this organisation's grant
 	// Here is where the page's header forms come back to.
 	Here string
+	// orgNames are the names of organisations besides the actor's, when
+	// a page needed them (learnOrgNames).
+	orgNames map[string]string
 }
 
 func (h *Handler) newPage(r *http.Request, title, nav string, data any) *page {
