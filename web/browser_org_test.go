@@ -13,7 +13,9 @@ import (
 // Chromium: the install's administrator creates a member organisation and
 // a user of it; that user logs in, sees only their organisation's
 // incidents and creates one, which the coordinator's responder cannot
-// see; and a member of staff reports on the organisation's own page.
+// see; a member of staff reports on the organisation's own page; and the
+// user reports the incident up to the coordinator, whose responder
+// triages it, and sees where it went and what was shared.
 func TestBrowserOrganisations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
@@ -121,5 +123,42 @@ func TestBrowserOrganisations(t *testing.T) {
 	if s := rita.text("main"); strings.Contains(s, "hi-vis vest") {
 		t.Error("the coordinator's responder sees Acme's staff report")
 	}
+
+	// Mo reports the incident to the coordinator; Rita triages it there;
+	// Mo sees where it went and what was shared.
+	mo.run("report up",
+		chromedp.Navigate(incURL),
+		chromedp.Click(`#report-up > summary`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#ru-message`, chromedp.ByQuery),
+		chromedp.Click(`#report-up input[name=share][value=description]`, chromedp.ByQuery),
+		chromedp.SendKeys(`#ru-message`, "Drinking water supply at risk: a significant incident.", chromedp.ByQuery),
+		submit(`#report-up button[type=submit]`),
+	)
+	if f := mo.text(".flash"); !strings.Contains(f, "Reported to the coordinator") {
+		t.Errorf("flash %q", f)
+	}
+	rita.run("find it in triage",
+		chromedp.Navigate(base+"/incidents?status=triage"),
+		chromedp.WaitVisible(`table.list`, chromedp.ByQuery),
+		chromedp.Click(`//table[contains(@class,"list")]//a[contains(., "chlorine dosing")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`#reported`, chromedp.ByQuery),
+	)
+	if s := rita.text("#reported"); !strings.Contains(s, "from acme's INC-") || !strings.Contains(s, "Drinking water supply at risk") {
+		t.Errorf("the coordinator's incident's origin: %q", s)
+	}
+	if s := rita.text("#summary"); !strings.Contains(s, "stopped answering at 03:10") {
+		t.Errorf("the shared description: %q", s)
+	}
+	rita.run("confirm it",
+		chromedp.Click(`#status-confirmed > summary`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#status-confirmed button[type=submit]`, chromedp.ByQuery),
+		submit(`#status-confirmed button[type=submit]`),
+	)
+	rita.shot("coordinator-reported-incident")
+	mo.run("see the report", chromedp.Navigate(incURL), chromedp.WaitVisible(`#reported-list`, chromedp.ByQuery))
+	if s := mo.text("#reported-list"); !strings.Contains(s, "reported it to the coordinator's INC-") || !strings.Contains(s, "Shared: summary, description.") {
+		t.Errorf("the member's record of the report: %q", s)
+	}
+	mo.shot("member-reported-up")
 	t.Logf("screenshots in %s", fmt.Sprint(mo.dir))
 }

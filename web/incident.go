@@ -702,3 +702,24 @@ func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) error {
 	h.back(w, r, id, "members", "Role removed.")
 	return nil
 }
+
+// reportUp reports a member's incident to the coordinator (the NCSC's
+// "report a significant incident"), or sends an update on an earlier
+// report.
+func (h *Handler) reportUp(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
+	}
+	d := &incidentData{Section: "reportsup", Open: "report-up"}
+	out, err := h.Services.Orgs.ReportUp(r.Context(), id, vigil.ReportUp{Share: r.PostForm["share"], Message: text(r, "message")})
+	if err != nil {
+		return h.formError(w, r, err, d)
+	}
+	flash := "Reported to the coordinator, whose reference is " + out.CoordinatorIncidentReference + "."
+	if out.Update {
+		flash = "Update sent to the coordinator's " + out.CoordinatorIncidentReference + "."
+	}
+	h.back(w, r, id, "reported", flash)
+	return nil
+}

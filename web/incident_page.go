@@ -40,6 +40,7 @@ var incidentSections = []incidentSection{
 	{"review", (*Handler).loadReview},
 	{"evidence", (*Handler).loadEvidence},
 	{"links", (*Handler).loadLinks},
+	{"reportsup", (*Handler).loadUpwardReports},
 }
 
 type incidentData struct {
@@ -80,6 +81,11 @@ type incidentData struct {
 	AllPlans       []*vigil.Plan
 	Review         *vigil.Review
 	ReviewRequired bool
+	// Reports up to the coordinator, of a member's incident or of the
+	// coordinator's incident made from one; ReportsUp says the section
+	// is shown.
+	UpwardReports []*vigil.UpwardReport
+	ReportsUp     bool
 
 	RequestID string          // for the notice of a section that failed
 	failed    map[string]bool // by section name
@@ -298,5 +304,18 @@ func (h *Handler) loadEvidence(r *http.Request, d *incidentData) (err error) {
 
 func (h *Handler) loadLinks(r *http.Request, d *incidentData) (err error) {
 	d.Links, err = h.Services.Links.FindLinks(r.Context(), d.Inc.ID)
+	return err
+}
+
+// loadUpwardReports loads a member's incident's reports to the
+// coordinator, or where the coordinator's incident came from: the
+// section is for those two kinds of incident only, so never in a
+// single-organisation install.
+func (h *Handler) loadUpwardReports(r *http.Request, d *incidentData) (err error) {
+	d.ReportsUp = d.Inc.OrganisationID != vigil.DefaultOrganisationID || d.Inc.Source == vigil.SourceMember
+	if !d.ReportsUp {
+		return nil
+	}
+	d.UpwardReports, err = h.Services.Orgs.FindUpwardReports(r.Context(), d.Inc.ID)
 	return err
 }

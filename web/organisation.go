@@ -46,8 +46,11 @@ func (h *Handler) actorOrgs(r *http.Request, a *vigil.Actor) []orgView {
 	out := make([]orgView, 0, len(ms))
 	orgs, err := h.Services.Orgs.FindOrganisations(r.Context())
 	if err != nil {
-		// The names are a courtesy: the slugs will do.
-		h.Logger.WarnContext(r.Context(), "list the actor's organisations", "err", err, "request_id", vigil.RequestIDFromContext(r.Context()))
+		// The names are a courtesy: the slugs will do. (A request the
+		// browser gave up on is no fault.)
+		if r.Context().Err() == nil {
+			h.Logger.WarnContext(r.Context(), "list the actor's organisations", "err", err, "request_id", vigil.RequestIDFromContext(r.Context()))
+		}
 		for _, m := range ms {
 			out = append(out, orgView{Slug: m.Slug, Name: m.Slug, Role: m.Role, ID: m.ID})
 		}
@@ -146,7 +149,9 @@ func (h *Handler) learnOrgNames(r *http.Request, p *page) {
 	p.orgNames = map[string]string{}
 	orgs, err := h.Services.Orgs.FindOrganisations(r.Context())
 	if err != nil {
-		h.Logger.WarnContext(r.Context(), "list organisations", "err", err, "request_id", vigil.RequestIDFromContext(r.Context()))
+		if r.Context().Err() == nil {
+			h.Logger.WarnContext(r.Context(), "list organisations", "err", err, "request_id", vigil.RequestIDFromContext(r.Context()))
+		}
 		return
 	}
 	for _, o := range orgs {
@@ -421,6 +426,10 @@ type orgData struct {
 	MemberErrors map[string]string
 	MembersError string
 	Suspend      bool // the actor may suspend and resume it
+	// GrantEdit: the actor is an administrator of this member, who alone
+	// choose what the coordinator's staff see of its incidents.
+	GrantEdit bool
+	Grants    []vigil.Grant
 }
 
 func (h *Handler) adminOrg(w http.ResponseWriter, r *http.Request) error {
@@ -440,7 +449,8 @@ func (h *Handler) renderOrg(w http.ResponseWriter, r *http.Request, status int, 
 	if !d.Suspend && o.Role != vigil.RoleAdmin {
 		return vigil.Errorf(vigil.EFORBIDDEN, "Only the administrators of %s manage it.", o.Name)
 	}
-	d.Org, d.Roles = o, vigil.Roles
+	d.Org, d.Roles, d.Grants = o, vigil.Roles, vigil.Grants
+	d.GrantEdit = o.Kind == vigil.OrgMember && o.Role == vigil.RoleAdmin
 	if d.Form == nil {
 		d.Form = o
 	}
@@ -472,6 +482,10 @@ func (h *Handler) adminOrgUpdate(w http.ResponseWriter, r *http.Request) error {
 		upd.Suspended = new(false)
 	default:
 		upd.Name, upd.Sector, upd.ContactEmail, upd.ContactPhone = &form.Name, &form.Sector, &form.ContactEmail, &form.ContactPhone
+		if _, ok := r.PostForm["coordinator_grant"]; ok {
+			form.CoordinatorGrant = vigil.Grant(r.PostFormValue("coordinator_grant"))
+			upd.CoordinatorGrant = &form.CoordinatorGrant
+		}
 	}
 	o, err := h.Services.Orgs.UpdateOrganisation(r.Context(), slug, upd)
 	if err != nil {
@@ -551,4 +565,15 @@ func (h *Handler) adminOrgMember(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.redirect(w, r, "/admin/organisations/"+slug+"#members", flash)
 	return nil
+}
+
+// grantLabel says what a grant lets the coordinator's staff see.
+func grantLabel(g vigil.Grant) string {
+	switch g {
+	case vigil.GrantSummary:
+		return "a summary"
+	case vigil.GrantFull:
+		return "everything, read-only"
+	}
+	return "nothing"
 }

@@ -603,3 +603,87 @@ func TestCoordinatorGrantPages(t *testing.T) {
 		t.Errorf("faults logged:\n%s", logs.String())
 	}
 }
+
+// TestReportUpPages: a member's administrator chooses what the
+// coordinator sees and reports an incident up; the coordinator's staff
+// find it in triage with where it came from, and the member sees where it
+// went and what was shared.
+func TestReportUpPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	e.user("rita", vigil.RoleResponder)
+	e.org("acme", "Acme Ltd")
+	e.orgUser("mo", map[string]vigil.Role{"acme": vigil.RoleAdmin})
+	inc := e.orgIncident("acme", "Acme: invoice fraud")
+	red := &vigil.Incident{Title: "Acme: the chief executive's mailbox", Organisation: "acme", TLP: vigil.TLPRed}
+	if err := e.svc.Incidents.CreateIncident(system(), red); err != nil {
+		t.Fatal(err)
+	}
+	mo := e.login("mo")
+	incPath := fmt.Sprintf("/incidents/%d", inc.ID)
+
+	// The grant: Acme's administrator chooses; the install's sees it.
+	_, body := mo.get("/admin/organisations/acme")
+	if !strings.Contains(body, `id="o-grant"`) {
+		t.Fatalf("acme's administrator is not offered the grant:\n%s", excerpt(body))
+	}
+	o, _ := e.svc.Orgs.FindOrganisation(system(), "acme")
+	resp, body := mo.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "name": {o.Name}, "coordinator_grant": {"summary"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if o, _ = e.svc.Orgs.FindOrganisation(system(), "acme"); o.CoordinatorGrant != vigil.GrantSummary {
+		t.Errorf("grant %q, want summary", o.CoordinatorGrant)
+	}
+	ada := e.login("ada")
+	_, body = ada.get("/admin/organisations/acme")
+	if strings.Contains(body, `id="o-grant"`) || !strings.Contains(body, "The coordinator's staff see a summary of its incidents") {
+		t.Errorf("the install's administrator's view of the grant:\n%s", excerpt(body))
+	}
+	resp, body = ada.post("/admin/organisations/acme", url.Values{"version": {fmt.Sprint(o.Version)}, "name": {o.Name}, "coordinator_grant": {"full"}})
+	wantStatus(t, resp, body, http.StatusForbidden)
+
+	// Report up, with errors beside the fields.
+	_, body = mo.get(incPath)
+	if !strings.Contains(body, "Not reported to the coordinator.") || !strings.Contains(body, `action="`+incPath+`/report-up"`) {
+		t.Fatalf("the report-up section:\n%s", excerpt(body))
+	}
+	resp, body = mo.post(incPath+"/report-up", url.Values{"share": {"everything"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, `<details id="report-up" open>`) || !regexp.MustCompile(`</fieldset>\s*<p class="field-error" role="alert">Share`).MatchString(body) {
+		t.Errorf("no error beside what to share:\n%s", excerpt(body))
+	}
+	resp, body = mo.post(incPath+"/report-up", url.Values{"share": {"description"}, "message": {"Significant: we may need the NCSC."}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = mo.get(incPath)
+	if !regexp.MustCompile(`Mo reported it to the coordinator's <strong>INC-\d{4}-\d+</strong>. Shared: summary, description. “Significant: we may need the NCSC.”`).MatchString(body) ||
+		!strings.Contains(body, "Send an update to the coordinator") {
+		t.Errorf("the member's record of the report:\n%s", excerpt(body))
+	}
+	// A TLP:RED incident offers no report, and is refused one.
+	redPath := fmt.Sprintf("/incidents/%d", red.ID)
+	_, body = mo.get(redPath)
+	if strings.Contains(body, `action="`+redPath+`/report-up"`) {
+		t.Error("a TLP:RED incident offers to report up")
+	}
+	resp, body = mo.post(redPath+"/report-up", url.Values{})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, "stays with its members") {
+		t.Errorf("a TLP:RED report up:\n%s", excerpt(body))
+	}
+
+	// The coordinator's responder finds it in triage, with its origin.
+	rita := e.login("rita")
+	page, err := e.svc.Incidents.FindIncidents(system(), vigil.IncidentFilter{Source: []vigil.Source{vigil.SourceMember}})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("the coordinator's incident: %+v, %v", page, err)
+	}
+	resp, body = rita.get(fmt.Sprintf("/incidents/%d", page.Items[0].ID))
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Reported by a member") || !strings.Contains(body, "from acme's <strong>"+inc.Reference+"</strong>") ||
+		!strings.Contains(body, "Edit details") || strings.Contains(body, `/report-up"`) {
+		t.Errorf("the coordinator's incident:\n%s", excerpt(body))
+	}
+	_, body = rita.get("/incidents?status=triage")
+	if !strings.Contains(body, "Acme: invoice fraud") {
+		t.Errorf("the coordinator's triage queue:\n%s", excerpt(body))
+	}
+}

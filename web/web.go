@@ -157,6 +157,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/links/{lid}/delete", h.requireLogin(h.linkDelete))
 	mux.HandleFunc("POST /incidents/{id}/members", h.requireLogin(h.memberAdd))
 	mux.HandleFunc("POST /incidents/{id}/members/remove", h.requireLogin(h.memberRemove))
+	mux.HandleFunc("POST /incidents/{id}/report-up", h.requireLogin(h.reportUp))
 	mux.Handle("POST /incidents/{id}/evidence", vigilhttp.Long(h.requireLogin(h.evidenceUpload)))
 	mux.HandleFunc("GET /incidents/{id}/plans/{pid}", h.requireLogin(h.planApply))
 	mux.HandleFunc("POST /incidents/{id}/plans/{pid}", h.requireLogin(h.planApply))
