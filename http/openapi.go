@@ -382,7 +382,8 @@ func (s *Server) openAPIDoc() map[string]any {
 			headers[ReplayedHeader] = map[string]any{"description": "true on an answer given again to a retry with the same Idempotency-Key.",
 				"schema": map[string]any{"type": "string", "enum": []any{"true"}}}
 			responses["409"] = problemResp("A request with this Idempotency-Key is still in progress; retry after Retry-After seconds.")
-			responses["422"] = problemResp("This Idempotency-Key was used with a different request (code key_reused).")
+			responses["422"] = problemResp("This Idempotency-Key was used with a different request (code key_reused), " +
+				"or the request first sent with it was applied but its answer was lost (code answer_lost): it is not run again.")
 		}
 		operation := map[string]any{"operationId": o.ID, "summary": o.Summary, "tags": []any{o.Tag}, "responses": responses}
 		if len(params) > 0 {

@@ -112,6 +112,7 @@ var suite = []struct {
 	{"Exercise", testExercise},
 	{"Metrics", testMetrics},
 	{"Idempotency", testIdempotency},
+	{"IdempotencyApplied", testIdempotencyApplied},
 	{"IdempotencyTwoInstances", testIdempotencyTwoInstances},
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -116,7 +117,7 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	// the same receipt; a repeat is not counted against the rate limit.
 	var wait time.Duration
 	answer, err := h.once(r, "POST "+d.Base, []string{rep.What, d.When, rep.System, rep.PersonalData, rep.Name, rep.Email, rep.Phone},
-		func() ([]byte, bool, error) {
+		func(ctx context.Context) ([]byte, bool, error) {
 			var ok bool
 			if ok, wait = h.reportLimiter.Allow(clientIP(r), h.Now()); !ok {
 				return nil, false, errLimited
@@ -126,7 +127,7 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 				return nil, false, errWhen
 			}
 			rep.When = when
-			code, ref, err := h.Services.Reports.SubmitReport(r.Context(), rep)
+			code, ref, err := h.Services.Reports.SubmitReport(ctx, rep)
 			if err != nil {
 				return nil, false, err
 			}
@@ -139,7 +140,7 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	case vigil.ErrorCode(err) == vigil.EINVALID:
 		d.Errors = fieldErrors(err)
 		return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
-	case vigil.ErrorCode(err) == vigil.ECONFLICT || vigil.ErrorCode(err) == vigil.EIDEMPOTENCY:
+	case vigil.ErrorCode(err) == vigil.ECONFLICT || vigil.ErrorCode(err) == vigil.EIDEMPOTENCY || vigil.ErrorCode(err) == vigil.EANSWERLOST:
 		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
 	case err != nil:
 		return err
@@ -200,8 +201,8 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.Code, d.AddText = r.PostFormValue("receipt"), text(r, "text")
 	// The form sent twice adds the text once.
-	_, err = h.once(r, "POST "+d.Base+"/status/add", []string{d.Code, d.AddText}, func() ([]byte, bool, error) {
-		return nil, true, h.Services.Reports.AddToReport(r.Context(), d.OrgSlug, d.Code, d.AddText)
+	_, err = h.once(r, "POST "+d.Base+"/status/add", []string{d.Code, d.AddText}, func(ctx context.Context) ([]byte, bool, error) {
+		return nil, true, h.Services.Reports.AddToReport(ctx, d.OrgSlug, d.Code, d.AddText)
 	})
 	if err != nil {
 		switch vigil.ErrorCode(err) {
@@ -211,7 +212,7 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 		case vigil.ENOTFOUND:
 			d.Errors["receipt"] = vigil.ErrorMessage(err)
 			return h.render(w, r, http.StatusNotFound, "report_status.html", h.publicPage(r, "Check a report", d))
-		case vigil.ECONFLICT, vigil.EIDEMPOTENCY:
+		case vigil.ECONFLICT, vigil.EIDEMPOTENCY, vigil.EANSWERLOST:
 			return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 		}
 		return err
