@@ -204,6 +204,7 @@ func (db *DB) Services() vigil.Services {
 		Exercises:    &ExerciseService{db: db},
 		Metrics:      &MetricsService{db: db},
 		Orgs:         &OrganisationService{db: db},
+		Advisories:   &AdvisoryService{db: db},
 		Idempotency:  &IdempotencyService{db: db},
 	}
 }
