@@ -256,13 +256,25 @@ func (h *Handler) loadDuties(r *http.Request, d *incidentData) error {
 	if err != nil || len(obs) == 0 {
 		return err
 	}
-	profile, err := h.Services.Duties.FindProfile(r.Context())
+	// The draft is written from the incident's own organisation's
+	// profile. The coordinator's staff reading a member's incident by
+	// grant do not see the member's profile, and draft nothing: the
+	// duties are the member's.
+	var profile *vigil.OrgProfile
+	if d.Inc.OrganisationID == vigil.DefaultOrganisationID {
+		profile, err = h.Services.Duties.FindProfile(r.Context())
+	} else {
+		profile, err = h.Services.Duties.FindOrgProfile(r.Context(), d.Inc.Organisation)
+		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+			profile, err = nil, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
 	for _, o := range obs {
 		dv := &dutyView{Obligation: o}
-		if o.Status == vigil.ObligationPending && !o.Register && !d.Failed("observables") {
+		if profile != nil && o.Status == vigil.ObligationPending && !o.Register && !d.Failed("observables") {
 			dv.Draft = duty.Draft(o, d.Inc, profile, d.Observables)
 		}
 		d.Duties = append(d.Duties, dv)

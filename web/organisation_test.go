@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -685,5 +686,59 @@ func TestReportUpPages(t *testing.T) {
 	_, body = rita.get("/incidents?status=triage")
 	if !strings.Contains(body, "Acme: invoice fraud") {
 		t.Errorf("the coordinator's triage queue:\n%s", excerpt(body))
+	}
+}
+
+// sessionContext logs username in and returns a context acting as the
+// session's actor, with their memberships, as a request's is.
+func (e *env) sessionContext(username string) context.Context {
+	e.t.Helper()
+	_, secret, err := e.svc.Auth.Login(context.Background(), username, testPassword)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a, _, err := e.svc.Auth.AuthenticateSession(context.Background(), secret)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return vigil.NewContextWithActor(context.Background(), a)
+}
+
+// TestMemberDutyDrafts: a member's incident's duty drafts come from the
+// member's own profile, not the coordinator's; the coordinator's staff
+// reading it by grant get the duties without drafts.
+func TestMemberDutyDrafts(t *testing.T) {
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	e.user("rita", vigil.RoleResponder)
+	e.org("acme", "Acme Ltd")
+	e.orgUser("mo", map[string]vigil.Role{"acme": vigil.RoleAdmin})
+	setName := func(ctx context.Context, slug, name string) {
+		t.Helper()
+		p, err := e.svc.Duties.FindOrgProfile(ctx, slug)
+		if err == nil {
+			p.Name = name
+			err = e.svc.Duties.UpdateOrgProfile(ctx, slug, p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setName(as(ada), vigil.DefaultOrganisationSlug, "Coordinating CERT")
+	moCtx := e.sessionContext("mo")
+	setName(moCtx, "acme", "Acme Ltd (data controller)")
+	inc := &vigil.Incident{Title: "Acme: payroll file sent to the wrong firm", Organisation: "acme", Status: vigil.StatusConfirmed, PersonalData: true}
+	if err := e.svc.Incidents.CreateIncident(moCtx, inc); err != nil {
+		t.Fatal(err)
+	}
+	_, body := e.login("mo").get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, "From: Acme Ltd (data controller)") || strings.Contains(body, "Coordinating CERT") {
+		t.Errorf("the member's draft:\n%s", excerpt(body))
+	}
+	e.setGrant("acme", vigil.GrantFull)
+	resp, body := e.login("rita").get(fmt.Sprintf("/incidents/%d", inc.ID))
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Notify the ICO") || strings.Contains(body, "From: ") || strings.Contains(body, "could not be loaded") {
+		t.Errorf("the coordinator's view of the member's duties:\n%s", excerpt(body))
 	}
 }
