@@ -199,6 +199,9 @@ func Require(a *Actor, p Permission) error {
 		if a.TokenID != 0 && !a.scoped(p) {
 			return Errorf(EFORBIDDEN, "This API token's scopes do not allow that.")
 		}
+		if a.Role == "" && a.TokenID == 0 && !orgScoped[p] && len(a.Memberships()) > 0 {
+			return Errorf(EFORBIDDEN, "That is for the staff of the organisation that runs this Vigil; your roles are in other organisations.")
+		}
 		if a.Role == "" {
 			return Errorf(EFORBIDDEN, "Your roles do not allow that.")
 		}

@@ -79,6 +79,7 @@ var suite = []struct {
 	{"Audit", testAudit},
 	{"Anchor", testAnchor},
 	{"Report", testReport},
+	{"ReportByOrganisation", testReportByOrganisation},
 	{"Alert", testAlert},
 	{"AlertIsolation", testAlertIsolation},
 	{"AlertTwoInstances", testAlertTwoInstances},
