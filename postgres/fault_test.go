@@ -255,8 +255,13 @@ func TestFaults(t *testing.T) {
 		a := <-first
 		wg.Wait()
 		unavailable("intake, database frozen", a, deadline+margin)
-		if want := "The change may have been applied; retry with the same Idempotency-Key."; a.detail != want {
-			t.Errorf("frozen intake: %q, want %q", a.detail, want)
+		// The stuck write was taken: it must not say that nothing was
+		// changed. Which of the two honest answers it gets depends on
+		// where in its transaction the freeze caught it (on a loaded
+		// machine, before its COMMIT was sent).
+		if a.detail != "The change may have been applied; retry with the same Idempotency-Key." &&
+			a.detail != "The database did not answer in time. Try again shortly." {
+			t.Errorf("frozen intake: %q, want that it may have been applied or that the database did not answer", a.detail)
 		}
 		if queued.Load() == 0 {
 			t.Error("no intake queued behind the stuck one said that nothing was changed")
