@@ -189,6 +189,11 @@ func (tx *Tx) checkIncidentOrg(org int64) error {
 	if st.suspended {
 		return vigil.Errorf(vigil.EFORBIDDEN, "The organisation is suspended: its incidents are read-only.")
 	}
+	if _, member := tx.actor.RoleIn(org); !member {
+		// Seen through its organisation's grant, which is to read: no
+		// write changes it, whatever permission the write asked for.
+		return vigil.Errorf(vigil.EFORBIDDEN, "You read this incident by its organisation's grant, which is read-only.")
+	}
 	for _, p := range tx.required {
 		if err := vigil.RequireIn(tx.actor, org, p); err != nil {
 			return err
