@@ -104,6 +104,7 @@ var suite = []struct {
 	{"EvidenceTamper", testEvidenceTamper},
 	{"Plan", testPlan},
 	{"PlanReminder", testPlanReminder},
+	{"PlanStarterRevision", testPlanStarterRevision},
 	{"Review", testReview},
 	{"Recovery", testRecovery},
 	{"Exercise", testExercise},
