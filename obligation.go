@@ -115,10 +115,16 @@ const (
 	// with no due time, until RequestObligation opens it as pending with
 	// the deadline given.
 	ObligationOnRequest ObligationStatus = "on_request"
+	// ObligationOptional is a voluntary stage not yet sent (DORA's
+	// notification of a significant cyber threat, Art. 19(2)): nothing is
+	// owed, so it has no due time and is never late; SubmitObligation
+	// records that it was sent, WaiveObligation that it will not be.
+	ObligationOptional ObligationStatus = "optional"
 )
 
 // ObligationStatuses lists every status.
-var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn, ObligationOnRequest}
+var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn, ObligationOnRequest,
+	ObligationOptional}
 
 // Obligation is a reporting duty on an incident, at one stage: made by the
 // duty packs from the incident's facts, kept up to date as they change.
@@ -142,6 +148,7 @@ type Obligation struct {
 	ASAP            bool             `json:"asap"`
 	Register        bool             `json:"register"`
 	OnRequest       bool             `json:"on_request"` // opened by hand with the deadline given; see ObligationOnRequest
+	Voluntary       bool             `json:"voluntary"`  // may be sent, is not owed; see ObligationOptional
 	Status          ObligationStatus `json:"status"`
 	Late            bool             `json:"late"` // past due and pending, or submitted after its due time
 	SubmittedAt     *time.Time       `json:"submitted_at"`
@@ -208,8 +215,11 @@ type DutyService interface {
 	// FindDueObligations lists pending obligations due before the time,
 	// on incidents the actor may see, soonest first.
 	FindDueObligations(ctx context.Context, before time.Time, limit int) ([]*Obligation, error)
+	// SubmitObligation records that a pending duty, or an optional
+	// (voluntary) one, was done. EINVALID for any other status.
 	SubmitObligation(ctx context.Context, id int64, s Submission) (*Obligation, error)
-	// WaiveObligation records that a duty does not apply after all.
+	// WaiveObligation records that a duty does not apply after all, or
+	// that an optional one will not be sent, with the reason.
 	WaiveObligation(ctx context.Context, id int64, justification string, version int) (*Obligation, error)
 	// ExplainDelay records the reasons for the delay of a duty submitted
 	// after its due time without them: awareness was corrected to an

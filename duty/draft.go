@@ -53,8 +53,8 @@ func Draft(o *vigil.Obligation, inc *vigil.Incident, profile *vigil.OrgProfile, 
 	if inc.Times.ContainedAt != nil {
 		fmt.Fprintf(&b, "- Contained: %s\n", when(inc.Times.ContainedAt))
 	}
-	fmt.Fprintf(&b, "- Personal data involved: %s; essential service affected: %s; digital service substantially affected: %s; crime suspected: %s\n",
-		yesNo(inc.PersonalData), yesNo(inc.EssentialService), yesNo(inc.DigitalServiceImpact), yesNo(inc.CrimeSuspected))
+	fmt.Fprintf(&b, "- Personal data involved: %s; essential service affected: %s; digital service substantially affected: %s; crime suspected: %s; significant cyber threat: %s\n",
+		yesNo(inc.PersonalData), yesNo(inc.EssentialService), yesNo(inc.DigitalServiceImpact), yesNo(inc.CrimeSuspected), yesNo(inc.SignificantCyberThreat))
 	if len(inc.AffectedServices) > 0 {
 		fmt.Fprintf(&b, "- Services affected: %s\n", strings.Join(inc.AffectedServices, ", "))
 	}

@@ -98,6 +98,12 @@ type Stage struct {
 	// change), with the deadline it was given; until then it is listed as
 	// available, with no due time. Due is ignored.
 	OnRequest bool `json:"on_request,omitempty"`
+	// Voluntary says the stage may be sent and is not owed (DORA's
+	// notification of a significant cyber threat, Art. 19(2)): it is
+	// listed as optional, with no due time, is never late, and is
+	// recorded when it is sent or when the organisation decides not to
+	// send it. Due is ignored.
+	Voluntary bool `json:"voluntary,omitempty"`
 	// Sooner is a second deadline on another clock; the stage is due at
 	// whichever comes first (DORA: 4 hours after classification as major,
 	// and at the latest 24 hours after awareness). It counts only once
@@ -167,14 +173,15 @@ func profileFacts(p *Profile) map[string]any {
 func incidentFacts(inc *vigil.Incident) map[string]any {
 	return map[string]any{
 		"personal_data": inc.PersonalData, "essential_service": inc.EssentialService, "digital_service_impact": inc.DigitalServiceImpact,
-		"crime_suspected": inc.CrimeSuspected,
-		"significant":     inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
+		"crime_suspected": inc.CrimeSuspected, "significant_cyber_threat": inc.SignificantCyberThreat,
+		"significant": inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
 		"status": string(inc.Status), "exercise": inc.Exercise, "tlp": string(inc.TLP),
 	}
 }
 
 // Facts lists the incident facts conditions may name.
-var Facts = []string{"personal_data", "essential_service", "digital_service_impact", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
+var Facts = []string{"personal_data", "essential_service", "digital_service_impact", "crime_suspected", "significant_cyber_threat", "significant",
+	"category", "severity", "type", "status", "exercise", "tlp"}
 
 // ProfileFacts lists the profile facts conditions may name.
 var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_processor", "profile.nis_oes", "profile.nis_rdsp",
@@ -266,7 +273,9 @@ func (p *Pack) Validate() error {
 			if strings.TrimSpace(s.Name) == "" {
 				pr.Add(sf+".name", "Each stage needs a name.")
 			}
-			if _, err := ParseDue(s.Due); err != nil {
+			if s.Due == "" && (s.Voluntary || s.OnRequest) {
+				// Not timed by the pack: nothing to read.
+			} else if _, err := ParseDue(s.Due); err != nil {
 				pr.Add(sf+".due", "%s", vigil.ErrorMessage(err))
 			}
 			if s.Sooner != nil {
@@ -307,6 +316,9 @@ func (p *Pack) Validate() error {
 			}
 			if s.OnRequest && (s.After != "" || s.Sooner != nil || s.IfLater != "" || s.Clock != "") {
 				pr.Add(sf+".on_request", "A stage opened on request takes its deadline from the request: no after, sooner, if_later or clock.")
+			}
+			if s.Voluntary && (s.OnRequest || s.After != "" || s.Sooner != nil || s.IfLater != "") {
+				pr.Add(sf+".voluntary", "A voluntary stage has no deadline: no on_request, after, sooner or if_later.")
 			}
 			stages[s.ID] = true
 		}
@@ -495,7 +507,9 @@ type Obligation struct {
 	Register   bool       `json:"register"` // kept, not sent
 	// OnRequest: opened by hand with the deadline given (an authority's
 	// request); Due is nil until then.
-	OnRequest bool     `json:"on_request"`
+	OnRequest bool `json:"on_request"`
+	// Voluntary: may be sent, is not owed; never due, never late.
+	Voluntary bool     `json:"voluntary"`
 	MayWaive  string   `json:"not_required_hint,omitempty"`
 	Content   []string `json:"content,omitempty"`
 	Contact   string   `json:"contact,omitempty"`
@@ -558,6 +572,11 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 					}
 					from, o.ClockStart = t, t
 				}
+				if s.Voluntary {
+					o.Voluntary = true
+					out = append(out, o)
+					continue
+				}
 				if s.IfLater != "" {
 					ref, ok := submitted[p.ID+"/"+d.ID+"/"+s.IfLater]
 					if !ok {
@@ -606,9 +625,11 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 		}
 	}
 	// As soon as possible first, then by due time, then what is kept
-	// rather than sent.
+	// rather than sent, what is owed on request, and what is voluntary.
 	rank := func(o *Obligation) int {
 		switch {
+		case o.Voluntary:
+			return 4
 		case o.OnRequest:
 			return 3
 		case o.ASAP:

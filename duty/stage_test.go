@@ -486,3 +486,78 @@ func TestDORAUpdatedReports(t *testing.T) {
 		})
 	}
 }
+
+// TestDORAVoluntaryThreat: a DORA financial entity may notify a
+// significant cyber threat to its competent authority (DORA Art. 19(2)):
+// the stage is listed as voluntary, with no due time, so it is never late
+// and never asked for; it cites the article, the content the RTS sets
+// (Delegated Regulation (EU) 2025/301 Art. 6) and the template (Implementing
+// Regulation (EU) 2025/302 Art. 8). The clients potentially affected are
+// told of the protection measures, where applicable, as soon as possible
+// (Art. 19(3), second subparagraph).
+func TestDORAVoluntaryThreat(t *testing.T) {
+	packs := shippedPacks(t)
+	aware := wall(london, "2026-10-24 23:30")
+	inc := incident(func(i *vigil.Incident) { i.SignificantCyberThreat, i.Times.AwareAt = true, ptr(aware) })
+	obs, err := Evaluate(packs, &Profile{DORA: true, Jurisdictions: []string{"IE"}, Timezone: "Europe/Dublin"}, inc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := find(obs, "eu-dora/cyber-threat/notification")
+	if n == nil || !n.Voluntary || n.Due != nil || n.ASAP || n.Register || n.OnRequest || !n.ClockStart.Equal(aware.UTC()) {
+		t.Fatalf("voluntary notification: %+v", n)
+	}
+	for _, want := range []string{"DORA Art. 19(2)", "2025/301 Art. 6", "2025/302 Art. 8"} {
+		if !strings.Contains(n.Basis, want) {
+			t.Errorf("basis %q lacks %q", n.Basis, want)
+		}
+	}
+	if n.MayWaive == "" || len(n.Content) < 5 || n.Contact != "competent_authority" {
+		t.Errorf("voluntary notification lacks its hint, content or contact: %+v", n)
+	}
+	c := find(obs, "eu-dora/threat-clients/notice")
+	if c == nil || !c.ASAP || c.Voluntary || c.MayWaive == "" || !strings.Contains(c.Basis, "Art. 19(3), second subparagraph") {
+		t.Errorf("clients of a significant cyber threat: %+v", c)
+	}
+	// Exercises owe nothing and offer nothing.
+	inc.Exercise = true
+	if obs, _ := Evaluate(packs, &Profile{DORA: true}, inc, nil); len(obs) != 0 {
+		t.Errorf("an exercise: %v", keys(obs))
+	}
+}
+
+// TestVoluntaryStageValidation: a voluntary stage has no deadline, so it
+// takes none of the timing of the others; only voluntary and on-request
+// stages may leave due out.
+func TestVoluntaryStageValidation(t *testing.T) {
+	pack := func(stage string) error {
+		_, err := Parse([]byte(`{"id": "x", "name": "x", "basis": "b", "duties": [{"id": "d", "title": "t", "authority": "a", "basis": "b",
+			"clock": "aware_at", "when": {"fact": "significant_cyber_threat", "eq": true},
+			"stages": [{"id": "first", "name": "f", "due": "24h"}, ` + stage + `]}]}`))
+		return err
+	}
+	has := func(err error, field string) bool {
+		for _, fe := range vigil.ErrorFields(err) {
+			if fe.Field == field {
+				return true
+			}
+		}
+		return false
+	}
+	for _, ok := range []string{`{"id": "v", "name": "v", "voluntary": true}`, `{"id": "v", "name": "v", "voluntary": true, "clock": "classified_at"}`,
+		`{"id": "r", "name": "r", "on_request": true}`} {
+		if err := pack(ok); err != nil {
+			t.Errorf("%s refused: %v %v", ok, err, vigil.ErrorFields(err))
+		}
+	}
+	for _, c := range []struct{ stage, field string }{
+		{`{"id": "v", "name": "v", "voluntary": true, "after": "first"}`, "duties[0].stages[1].voluntary"},
+		{`{"id": "v", "name": "v", "voluntary": true, "on_request": true}`, "duties[0].stages[1].voluntary"},
+		{`{"id": "v", "name": "v", "voluntary": true, "sooner": {"clock": "aware_at", "due": "4h"}}`, "duties[0].stages[1].voluntary"},
+		{`{"id": "v", "name": "v"}`, "duties[0].stages[1].due"},
+	} {
+		if err := pack(c.stage); !has(err, c.field) {
+			t.Errorf("%s: %v %v, want a problem at %s", c.stage, err, vigil.ErrorFields(err), c.field)
+		}
+	}
+}

@@ -87,6 +87,7 @@ var suite = []struct {
 	{"DutyCorrectedAfterSubmission", testDutyCorrectedAfterSubmission},
 	{"DutyMigration", testDutiesMigration},
 	{"DutyOnRequest", testDutyOnRequest},
+	{"DutyVoluntaryThreat", testDutyVoluntaryThreat},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

@@ -236,6 +236,12 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 			}
 			continue
 		}
+		if o.Voluntary {
+			if err := tx.reconcileVoluntary(inc, o, r); err != nil {
+				return err
+			}
+			continue
+		}
 		switch {
 		case r == nil:
 			if _, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, detail, clock_start, due_at, asap, register, status, created_at, updated_at, version)
@@ -305,8 +311,8 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 		reason = "It is an exercise."
 	}
 	for key, r := range existing {
-		if !applies[key] && r.status == vigil.ObligationOnRequest {
-			// Never opened: nothing to keep.
+		if !applies[key] && (r.status == vigil.ObligationOnRequest || r.status == vigil.ObligationOptional) {
+			// Never opened, or never sent and nothing owed: nothing to keep.
 			if _, err := tx.exec(`DELETE FROM obligations WHERE id = ?`, r.id); err != nil {
 				return err
 			}
@@ -363,6 +369,29 @@ func (tx *Tx) reconcileOnRequest(inc *vigil.Incident, o *duty.Obligation, r *obl
 	return nil
 }
 
+// reconcileVoluntary brings the row of a voluntary stage in line: listed
+// as optional while it applies and has not been sent or set aside, with a
+// word on the timeline when it first is.
+func (tx *Tx) reconcileVoluntary(inc *vigil.Incident, o *duty.Obligation, r *obligationRow) error {
+	detail := mustJSON(detailOf(o))
+	switch {
+	case r == nil:
+		if _, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, detail, clock_start, due_at, asap, register, voluntary, status,
+			created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, 'optional', ?, ?, 1)`, inc.ID, o.Pack, o.Duty, o.Stage, detail,
+			o.ClockStart, false, false, true, tx.now, tx.now); err != nil {
+			return fmt.Errorf("insert obligation: %w", err)
+		}
+		_, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Voluntary, if you choose: %s — %s (%s; %s).",
+			o.Title, o.StageName, o.Why, o.Basis), nil)
+		return err
+	case r.status == vigil.ObligationOptional && (mustJSON(r.detail) != detail || !r.clockStart.Equal(o.ClockStart)):
+		_, err := tx.exec(`UPDATE obligations SET detail = ?, clock_start = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+			detail, o.ClockStart, tx.now, r.id)
+		return err
+	}
+	return nil
+}
+
 func equalTime(a, b *time.Time) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
@@ -385,7 +414,7 @@ func dueWords(o *duty.Obligation, loc *time.Location) string {
 	return ""
 }
 
-const obligationColumns = `o.id, o.incident_id, o.pack, o.duty, o.stage, o.detail, o.clock_start, o.due_at, o.asap, o.register, o.status,
+const obligationColumns = `o.id, o.incident_id, o.pack, o.duty, o.stage, o.detail, o.clock_start, o.due_at, o.asap, o.register, o.voluntary, o.status,
 	o.submitted_at, o.submitted_by, o.submitted_name, o.reference, o.submitted_text, o.late_reason, o.justification,
 	o.withdrawn_reason, o.created_at, o.updated_at, o.version`
 
@@ -393,7 +422,7 @@ func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 	var o vigil.Obligation
 	var d obligationDetail
 	dest := []any{&o.ID, &o.IncidentID, &o.Pack, &o.Duty, &o.Stage, scanJSON(&d), scanTime(&o.ClockStart), scanNullTime(&o.DueAt),
-		&o.ASAP, &o.Register, &o.Status, scanNullTime(&o.SubmittedAt), scanNullInt(&o.SubmittedBy), &o.SubmittedByName, &o.Reference,
+		&o.ASAP, &o.Register, &o.Voluntary, &o.Status, scanNullTime(&o.SubmittedAt), scanNullInt(&o.SubmittedBy), &o.SubmittedByName, &o.Reference,
 		&o.SubmittedText, &o.LateReason, &o.Justification, &o.WithdrawnReason, scanTime(&o.CreatedAt), scanTime(&o.UpdatedAt), &o.Version}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
@@ -485,7 +514,7 @@ func (s *DutyService) FindObligations(ctx context.Context, incidentID int64) (ou
 			return err
 		}
 		out, err = queryAll(tx, noExtra(scanObligation), `SELECT `+obligationColumns+` FROM obligations o WHERE o.incident_id = ?
-			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 WHEN 'on_request' THEN 3 ELSE 4 END,
+			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 WHEN 'on_request' THEN 3 WHEN 'optional' THEN 4 ELSE 5 END,
 			CASE WHEN o.asap THEN 0 WHEN o.due_at IS NOT NULL THEN 1 ELSE 2 END, o.due_at, o.id`, incidentID)
 		if err != nil {
 			return err
@@ -592,8 +621,8 @@ func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.
 		if sub.Version != 0 && sub.Version != o.Version {
 			return out, staleVersion(o.Version)
 		}
-		if o.Status != vigil.ObligationPending {
-			return out, vigil.Invalid("status", "This duty is %s; only a pending duty can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
+		if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
+			return out, vigil.Invalid("status", "This duty is %s; only a pending duty, or a voluntary one, can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
 		}
 		at := tx.now
 		if sub.At != nil {
@@ -614,6 +643,9 @@ func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.
 			return out, err
 		}
 		msg := fmt.Sprintf("Reporting duty submitted: %s — %s, to %s", o.Title, o.StageName, o.Authority)
+		if o.Voluntary {
+			msg = fmt.Sprintf("Voluntary notification sent: %s — %s, to %s", o.Title, o.StageName, o.Authority)
+		}
 		if sub.Reference != "" {
 			msg += " (reference " + sub.Reference + ")"
 		}
@@ -660,8 +692,8 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 		if version != 0 && version != o.Version {
 			return out, staleVersion(o.Version)
 		}
-		if o.Status != vigil.ObligationPending {
-			return out, vigil.Invalid("status", "Only a pending duty can be recorded as not required.")
+		if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
+			return out, vigil.Invalid("status", "Only a pending duty, or a voluntary one not sent, can be recorded as not required.")
 		}
 		if o.NotRequiredHint == "" {
 			return out, vigil.Invalid("justification", "This duty cannot be set aside; it applies whenever its conditions hold.")
@@ -670,8 +702,11 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 			updated_at = ?, version = version + 1 WHERE id = ?`, justification, tx.actorID(), tx.actorName(), tx.now, id); err != nil {
 			return out, err
 		}
-		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s",
-			o.Title, o.StageName, justification), nil); err != nil {
+		msg := fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s", o.Title, o.StageName, justification)
+		if o.Voluntary {
+			msg = fmt.Sprintf("Voluntary notification not to be sent: %s — %s. Why: %s", o.Title, o.StageName, justification)
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, msg, nil); err != nil {
 			return out, err
 		}
 		tx.audit("obligation.waive", "obligation", id, map[string]any{"status": o.Status},
