@@ -88,6 +88,7 @@ var suite = []struct {
 	{"DutyMigration", testDutiesMigration},
 	{"DutyOnRequest", testDutyOnRequest},
 	{"DutyVoluntaryThreat", testDutyVoluntaryThreat},
+	{"DutyWeekendRelief", testDutyWeekendRelief},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

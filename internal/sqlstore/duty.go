@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -141,6 +142,9 @@ func (tx *Tx) profile() (*vigil.OrgProfile, error) {
 	if p.Jurisdictions == nil {
 		p.Jurisdictions = []string{}
 	}
+	if p.BankHolidays == nil {
+		p.BankHolidays = []string{}
+	}
 	return p, nil
 }
 
@@ -157,10 +161,12 @@ type obligationDetail struct {
 	Content         []string `json:"content,omitempty"`
 	Contact         string   `json:"contact,omitempty"`
 	OnRequest       bool     `json:"on_request,omitempty"`
+	// StrictDue is the deadline a relief moved (duty.Obligation.StrictDue).
+	StrictDue *time.Time `json:"strict_due,omitempty"`
 }
 
 func detailOf(o *duty.Obligation) obligationDetail {
-	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why, o.MayWaive, o.Content, o.Contact, o.OnRequest}
+	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why, o.MayWaive, o.Content, o.Contact, o.OnRequest, o.StrictDue}
 }
 
 // obligationRow is what reconcileDuties reads of an obligation.
@@ -260,14 +266,25 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 				return err
 			}
 			if !equalTime(r.due, o.Due) {
-				if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: now %s (the clock start changed).",
-					o.Title, o.StageName, dueWords(o, loc)), nil); err != nil {
+				why := "the clock start changed"
+				if r.clockStart.Equal(o.ClockStart) {
+					why = "the rules for its deadline changed"
+				}
+				if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: now %s (%s).",
+					o.Title, o.StageName, dueWords(o, loc), why), nil); err != nil {
 					return err
 				}
 			}
-		case r.status == vigil.ObligationSubmitted && r.submitted != nil && (!r.clockStart.Equal(o.ClockStart) || !equalTime(r.due, o.Due)):
-			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-				o.ClockStart, o.Due, tx.now, r.id); err != nil {
+		case r.status == vigil.ObligationSubmitted && r.submitted != nil && (!r.clockStart.Equal(o.ClockStart) ||
+			!equalTime(cmp.Or(r.detail.StrictDue, r.due), cmp.Or(o.StrictDue, o.Due))):
+			// The words stay those it was submitted under; the deadline
+			// follows a corrected clock, and what moves it then is the
+			// relief in force now. A change to the relief alone leaves a
+			// report already sent as it was judged when it was sent.
+			d := r.detail
+			d.StrictDue = o.StrictDue
+			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+				o.ClockStart, o.Due, mustJSON(d), tx.now, r.id); err != nil {
 				return err
 			}
 			if equalTime(r.due, o.Due) {
@@ -408,6 +425,9 @@ func dueWords(o *duty.Obligation, loc *time.Location) string {
 		return "as soon as possible"
 	case o.Register:
 		return "to be recorded"
+	case o.Due != nil && o.StrictDue != nil:
+		return fmt.Sprintf("due %s (its deadline, %s, falls on a weekend day or bank holiday)", o.Due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+			o.StrictDue.In(loc).Format("Mon 2 Jan 2006 15:04 MST"))
 	case o.Due != nil:
 		return "due " + o.Due.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
 	}
@@ -428,7 +448,7 @@ func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 		return nil, err
 	}
 	o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why = d.Title, d.StageName, d.Authority, d.Basis, d.Source, d.Why
-	o.NotRequiredHint, o.Content, o.Contact, o.OnRequest = d.NotRequiredHint, d.Content, d.Contact, d.OnRequest
+	o.NotRequiredHint, o.Content, o.Contact, o.OnRequest, o.StrictDueAt = d.NotRequiredHint, d.Content, d.Contact, d.OnRequest, d.StrictDue
 	if o.Content == nil {
 		o.Content = []string{}
 	}
