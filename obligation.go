@@ -174,11 +174,15 @@ var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitt
 // Obligation is a reporting duty on an incident, at one stage: made by the
 // duty packs from the incident's facts, kept up to date as they change.
 type Obligation struct {
-	ID              int64      `json:"id"`
-	IncidentID      int64      `json:"incident_id"`
-	Pack            string     `json:"pack"`
-	Duty            string     `json:"duty"`
-	Stage           string     `json:"stage"`
+	ID         int64  `json:"id"`
+	IncidentID int64  `json:"incident_id"`
+	Pack       string `json:"pack"`
+	Duty       string `json:"duty"`
+	Stage      string `json:"stage"`
+	// Round numbers the requests of a stage owed on request that was
+	// asked for more than once (a second intermediate report after the
+	// first was sent is round 2); 1 for every other stage.
+	Round           int        `json:"round"`
 	Title           string     `json:"title"`
 	StageName       string     `json:"stage_name"`
 	Authority       string     `json:"authority"`
@@ -280,7 +284,10 @@ type DutyService interface {
 	// RequestObligation opens a stage that is owed on request (status
 	// on_request) as pending, due at the time the request gave; on a stage
 	// already opened and still pending, a new request replaces the due
-	// time. EINVALID for any other duty; ECONFLICT on a stale version.
+	// time. Once its report is sent, the stage is listed again as
+	// on_request, the next round, for the next request: each report is
+	// kept. EINVALID for any other duty (the sent one among them, whose
+	// message names the next round); ECONFLICT on a stale version.
 	RequestObligation(ctx context.Context, id int64, due time.Time, version int) (*Obligation, error)
 	// FindPacks lists the duty packs in force: the shipped ones, and the
 	// ones admins edited or added.

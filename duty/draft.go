@@ -30,7 +30,11 @@ func Draft(o *vigil.Obligation, inc *vigil.Incident, profile *vigil.OrgProfile, 
 		return "no"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s — %s\n\n", o.Title, o.StageName)
+	fmt.Fprintf(&b, "# %s — %s", o.Title, o.StageName)
+	if o.Round > 1 {
+		fmt.Fprintf(&b, " (request %d)", o.Round)
+	}
+	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "To: %s  \nBasis: %s  \n", o.Authority, o.Basis)
 	if o.Source != "" {
 		fmt.Fprintf(&b, "Source: <%s>  \n", o.Source)

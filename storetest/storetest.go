@@ -89,6 +89,8 @@ var suite = []struct {
 	{"DutyOnRequest", testDutyOnRequest},
 	{"DutyVoluntaryThreat", testDutyVoluntaryThreat},
 	{"DutyWeekendRelief", testDutyWeekendRelief},
+	{"DutyRequestedAgain", testDutyRequestedAgain},
+	{"DutyRoundsMigration", testDutyRoundsMigration},
 	{"Sharing", testSharing},
 	{"SharingBatches", testSharingBatches},
 	{"SharingDateAddedGaps", testSharingDateAddedGaps},

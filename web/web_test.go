@@ -1076,6 +1076,24 @@ func TestDutyOnRequestPage(t *testing.T) {
 	if strings.Contains(body, action) || !strings.Contains(body, fmt.Sprintf(`id="duty-%d"`, inter.ID)) {
 		t.Errorf("after the request:\n%s", excerpt(body))
 	}
+	// Sent, the stage is there for the CSIRT's next request.
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/duties/%d/submit", inc.ID, inter.ID), url.Values{"reference": {"CSIRT-1"}, "text": {"Update"},
+		"version": {fmt.Sprint(got.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	var again *vigil.Obligation
+	obs, _ = e.svc.Duties.FindObligations(as(lena), inc.ID)
+	for _, o := range obs {
+		if o.Stage == "intermediate" && o.Round == 2 {
+			again = o
+		}
+	}
+	if again == nil || again.Status != vigil.ObligationOnRequest {
+		t.Fatalf("no second request listed: %+v", obs)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, fmt.Sprintf("/incidents/%d/duties/%d/request", inc.ID, again.ID)) || !strings.Contains(body, "(request 2)") {
+		t.Errorf("the next request is not offered:\n%s", excerpt(body))
+	}
 }
 
 // TestDutyVoluntaryPage: a DORA entity flags a significant cyber threat
