@@ -25,8 +25,12 @@ type AuditEvent struct {
 	Before     json.RawMessage `json:"before"`
 	After      json.RawMessage `json:"after"`
 	RequestID  string          `json:"request_id"`
-	PrevHash   string          `json:"prev_hash"`
-	Hash       string          `json:"hash"`
+	// Organisation is the slug of the organisation whose incidents the
+	// action worked on; empty for the install's own actions (users,
+	// settings, organisations) and for events written before organisations.
+	Organisation string `json:"organisation,omitempty"`
+	PrevHash     string `json:"prev_hash"`
+	Hash         string `json:"hash"`
 }
 
 // AuditGenesis is the PrevHash of the first event.
@@ -59,6 +63,11 @@ func (e *AuditEvent) ComputeHash() string {
 	field(e.After)
 	field([]byte(e.RequestID))
 	field([]byte(e.PrevHash))
+	if e.Organisation != "" {
+		// Only then, so that the events written before organisations
+		// keep their hashes; the length prefixes keep the two apart.
+		field([]byte(e.Organisation))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -61,12 +61,25 @@ const (
 	PermEvidenceAdmin      Permission = "evidence:admin"      // place and lift legal holds, delete evidence
 	PermPlanRead           Permission = "plan:read"           // read response plans
 	PermPlanAdmin          Permission = "plan:admin"          // write, own and approve response plans
+	PermOrgAdmin           Permission = "org:admin"           // create and suspend organisations, and manage any one's members
 )
+
+// orgScoped are the permissions an actor holds in each organisation by
+// their role there: the work on that organisation's incidents. Every
+// other permission is held by the role in the default organisation, which
+// runs the install.
+var orgScoped = map[Permission]bool{
+	PermIncidentRead: true, PermIncidentCreate: true, PermIncidentCreateFull: true, PermIncidentEdit: true,
+	PermIncidentMembers: true, PermIncidentReview: true, PermDutySubmit: true, PermEvidenceAdmin: true, PermTokenOwn: true,
+}
+
+// OrgScoped reports whether p is held per organisation.
+func OrgScoped(p Permission) bool { return orgScoped[p] }
 
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
 		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead,
-		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin},
+		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin, PermOrgAdmin},
 	RoleManager: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
 		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin},
 	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn,
@@ -80,7 +93,7 @@ func scopeFor(p Permission) Scope {
 	switch p {
 	case PermIncidentRead, PermUserRead, PermMetricsRead, PermAlertRead, PermPlanRead:
 		return ScopeRead
-	case PermUserAdmin, PermAuditRead, PermTokenAdmin, PermIntegrationAdmin, PermSettingsAdmin:
+	case PermUserAdmin, PermAuditRead, PermTokenAdmin, PermIntegrationAdmin, PermSettingsAdmin, PermOrgAdmin:
 		return ScopeAdmin
 	case PermTokenOwn:
 		// Tokens cannot mint tokens: a leaked token must not outlive its revocation.
@@ -89,20 +102,79 @@ func scopeFor(p Permission) Scope {
 	return ScopeWrite
 }
 
-// Can reports whether the actor holds permission p. Incident-level checks
-// (TLP:RED membership, a reporter's own reports) are applied by the stores
-// through VisibilityFor.
+// Can reports whether the actor holds permission p: for the work on
+// incidents, by their role in any organisation they belong to (the stores
+// check the role in the incident's own organisation: CanIn); for the rest,
+// by their role in the default organisation. Incident-level checks
+// (organisation, TLP:RED membership, a reporter's own reports) are applied
+// by the stores through VisibilityFor.
 func (a *Actor) Can(p Permission) bool {
 	if a == nil {
 		return false
 	}
-	if !slices.Contains(rolePermissions[a.Role], p) {
+	held := false
+	if orgScoped[p] {
+		for _, m := range a.Memberships() {
+			held = held || slices.Contains(rolePermissions[m.Role], p)
+		}
+	} else {
+		held = slices.Contains(rolePermissions[a.Role], p)
+	}
+	return held && a.scoped(p)
+}
+
+// CanIn reports whether the actor holds p in the organisation org.
+func (a *Actor) CanIn(org int64, p Permission) bool {
+	if a == nil {
 		return false
 	}
-	if a.TokenID != 0 && !slices.Contains(a.Scopes, scopeFor(p)) {
-		return false
+	if a.System {
+		return a.Can(p)
 	}
-	return true
+	r, ok := a.RoleIn(org)
+	if !orgScoped[p] {
+		return a.Can(p) && ok
+	}
+	return ok && slices.Contains(rolePermissions[r], p) && a.scoped(p)
+}
+
+// scoped reports whether the actor's token, if any, allows p.
+func (a *Actor) scoped(p Permission) bool {
+	return a.TokenID == 0 || slices.Contains(a.Scopes, scopeFor(p))
+}
+
+// OrgRole is an actor's role in one organisation.
+type OrgRole struct {
+	ID   int64  `json:"-"`
+	Slug string `json:"organisation"`
+	Role Role   `json:"role"`
+}
+
+// Memberships lists the actor's roles by organisation. An actor made
+// without Orgs (the system, older callers) belongs to the default
+// organisation only, with Role.
+func (a *Actor) Memberships() []OrgRole {
+	if a == nil {
+		return nil
+	}
+	if a.Orgs == nil {
+		if a.Role == "" {
+			return nil
+		}
+		return []OrgRole{{ID: DefaultOrganisationID, Slug: DefaultOrganisationSlug, Role: a.Role}}
+	}
+	return a.Orgs
+}
+
+// RoleIn returns the actor's role in organisation org, and whether they
+// belong to it.
+func (a *Actor) RoleIn(org int64) (Role, bool) {
+	for _, m := range a.Memberships() {
+		if m.ID == org {
+			return m.Role, true
+		}
+	}
+	return "", false
 }
 
 // Require returns EUNAUTHORIZED for no actor and EFORBIDDEN when the actor
@@ -112,10 +184,27 @@ func Require(a *Actor, p Permission) error {
 		return Errorf(EUNAUTHORIZED, "You must be logged in.")
 	}
 	if !a.Can(p) {
-		if a.TokenID != 0 && slices.Contains(rolePermissions[a.Role], p) {
+		if a.TokenID != 0 && !a.scoped(p) {
 			return Errorf(EFORBIDDEN, "This API token's scopes do not allow that.")
 		}
+		if a.Role == "" {
+			return Errorf(EFORBIDDEN, "Your roles do not allow that.")
+		}
 		return Errorf(EFORBIDDEN, "Your role (%s) does not allow that.", a.Role)
+	}
+	return nil
+}
+
+// RequireIn is Require for the organisation org.
+func RequireIn(a *Actor, org int64, p Permission) error {
+	if err := Require(a, p); err != nil {
+		return err
+	}
+	if !a.CanIn(org, p) {
+		if r, ok := a.RoleIn(org); ok {
+			return Errorf(EFORBIDDEN, "Your role in that organisation (%s) does not allow that.", r)
+		}
+		return Errorf(EFORBIDDEN, "You do not belong to that organisation.")
 	}
 	return nil
 }
@@ -124,12 +213,18 @@ func Require(a *Actor, p Permission) error {
 // WHERE clauses, so reads, lists, search, counts and exports agree; storetest
 // holds the cases that keep the stores from drifting.
 type Visibility struct {
-	All     bool  // admins and the system see everything
-	None    bool  // no actor: nothing
-	UserID  int64 // the actor's user ID
-	OwnOnly bool  // reporters see only the incidents they created
-	// Otherwise the actor sees every incident that is not TLP:RED, and a
-	// TLP:RED incident only as its lead, creator or a member.
+	All    bool  // the system sees everything
+	None   bool  // no actor: nothing
+	UserID int64 // the actor's user ID
+	// By the actor's role in each organisation (IDs):
+	Full  []int64 // administrators: every incident
+	Staff []int64 // every incident that is not TLP:RED, and a TLP:RED one only as its lead, creator or a member
+	Own   []int64 // reporters: only the incidents they created
+	// Coordinator: the actor is on the coordinator's staff (a role but
+	// reporter in the default organisation), so sees members' incidents
+	// as each member grants (Organisation.CoordinatorGrant), never
+	// TLP:RED ones, and read-only.
+	Coordinator bool
 }
 
 // VisibilityFor returns the visibility of actor.
@@ -137,25 +232,49 @@ func VisibilityFor(a *Actor) Visibility {
 	switch {
 	case a == nil || !a.Can(PermIncidentRead):
 		return Visibility{None: true}
-	case a.Role == RoleAdmin:
-		return Visibility{All: true, UserID: a.UserID}
-	case a.Role == RoleReporter:
-		return Visibility{OwnOnly: true, UserID: a.UserID}
+	case a.System:
+		return Visibility{All: true}
 	}
-	return Visibility{UserID: a.UserID}
+	v := Visibility{UserID: a.UserID}
+	for _, m := range a.Memberships() {
+		if !a.CanIn(m.ID, PermIncidentRead) {
+			continue
+		}
+		switch m.Role {
+		case RoleAdmin:
+			v.Full = append(v.Full, m.ID)
+		case RoleReporter:
+			v.Own = append(v.Own, m.ID)
+		default:
+			v.Staff = append(v.Staff, m.ID)
+		}
+		if m.ID == DefaultOrganisationID && m.Role != RoleReporter {
+			v.Coordinator = true
+		}
+	}
+	if len(v.Full)+len(v.Staff)+len(v.Own) == 0 {
+		return Visibility{None: true}
+	}
+	return v
 }
 
 // CanSee applies v to one incident. isMember says whether the actor holds a
 // role on it. Stores filter in SQL; this is the same rule for code that
 // already holds an incident (and for the tests that keep them in step).
 func (v Visibility) CanSee(inc *Incident, isMember bool) bool {
+	org := inc.OrganisationID
+	if org == 0 {
+		org = DefaultOrganisationID
+	}
 	switch {
 	case v.None:
 		return false
-	case v.All:
+	case v.All, slices.Contains(v.Full, org):
 		return true
-	case v.OwnOnly:
+	case slices.Contains(v.Own, org):
 		return inc.CreatedBy != nil && *inc.CreatedBy == v.UserID
+	case !slices.Contains(v.Staff, org):
+		return false
 	case inc.TLP != TLPRed:
 		return true
 	}
@@ -169,9 +288,11 @@ func PermissionsOf(a *Actor) []Permission {
 	if a == nil {
 		return out
 	}
-	for _, p := range rolePermissions[a.Role] {
-		if a.Can(p) {
-			out = append(out, p)
+	for _, r := range Roles {
+		for _, p := range rolePermissions[r] {
+			if !slices.Contains(out, p) && a.Can(p) {
+				out = append(out, p)
+			}
 		}
 	}
 	return out

@@ -16,13 +16,16 @@ const (
 // system itself (CLI, background jobs). Store methods read it from ctx to
 // decide what the caller may see and do.
 type Actor struct {
-	UserID   int64   `json:"user_id,omitempty"`
-	Username string  `json:"username"`
-	Name     string  `json:"name,omitempty"`
-	Role     Role    `json:"role"`
-	TokenID  int64   `json:"token_id,omitempty"` // set when acting through an API token
-	Scopes   []Scope `json:"scopes,omitempty"`   // a token's scopes; nil for sessions and the system
-	System   bool    `json:"system,omitempty"`   // the CLI or a background job, not a person
+	UserID   int64  `json:"user_id,omitempty"`
+	Username string `json:"username"`
+	Name     string `json:"name,omitempty"`
+	Role     Role   `json:"role"` // in the default organisation; "" when not a member of it
+	// Orgs are the actor's roles in each organisation they belong to; nil
+	// means the default organisation only, with Role (Memberships).
+	Orgs    []OrgRole `json:"organisations,omitempty"`
+	TokenID int64     `json:"token_id,omitempty"` // set when acting through an API token
+	Scopes  []Scope   `json:"scopes,omitempty"`   // a token's scopes; nil for sessions and the system
+	System  bool      `json:"system,omitempty"`   // the CLI or a background job, not a person
 	// PartnerID is set for a partner organisation reading or writing
 	// through TAXII; it holds no role. PartnerTLP is its clearance.
 	PartnerID  int64 `json:"partner_id,omitempty"`

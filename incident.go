@@ -15,14 +15,21 @@ import (
 // report to review. Its key times feed the metrics and the legal clocks: the
 // UK GDPR 72-hour clock, for one, starts at AwareAt.
 type Incident struct {
-	ID        int64        `json:"id"`
-	Reference string       `json:"reference"` // INC-2026-000123, unique and never reused
-	Title     string       `json:"title"`
-	Summary   string       `json:"summary"`
-	Type      IncidentType `json:"type"`
-	Status    Status       `json:"status"`
-	Severity  Severity     `json:"severity"`
-	Category  int          `json:"category"` // NCSC category, 1 (national cyber emergency) to 6 (localised); 0 = not yet set
+	ID        int64  `json:"id"`
+	Reference string `json:"reference"` // INC-2026-000123, unique and never reused
+	// Organisation is the slug of the organisation the incident belongs
+	// to; on create, empty means the actor's only (or the default) one.
+	Organisation   string `json:"organisation"`
+	OrganisationID int64  `json:"-"`
+	// SummaryOnly marks an incident the reader sees through a member's
+	// summary grant: the fields Summarize keeps, and nothing under it.
+	SummaryOnly bool         `json:"summary_only,omitempty"`
+	Title       string       `json:"title"`
+	Summary     string       `json:"summary"`
+	Type        IncidentType `json:"type"`
+	Status      Status       `json:"status"`
+	Severity    Severity     `json:"severity"`
+	Category    int          `json:"category"` // NCSC category, 1 (national cyber emergency) to 6 (localised); 0 = not yet set
 	// Significant marks an NCSC "significant cyber security incident": one
 	// that may affect national security or the economy, or cause major
 	// impact to the organisation's continued operation.
@@ -139,14 +146,15 @@ type Source string
 
 // The incident sources.
 const (
-	SourceManual      Source = "manual"       // created by a responder in the UI or API
-	SourceStaffReport Source = "staff_report" // a member of staff on the report page
-	SourceAlert       Source = "alert"        // promoted from monitoring alerts
-	SourceExternal    Source = "external"     // told by a partner, supplier, customer or authority
+	SourceManual      Source = "manual"        // created by a responder in the UI or API
+	SourceStaffReport Source = "staff_report"  // a member of staff on the report page
+	SourceAlert       Source = "alert"         // promoted from monitoring alerts
+	SourceExternal    Source = "external"      // told by a partner, supplier, customer or authority
+	SourceMember      Source = "member_report" // reported up by a member organisation (docs/organisations.md)
 )
 
 // Sources lists every source.
-var Sources = []Source{SourceManual, SourceStaffReport, SourceAlert, SourceExternal}
+var Sources = []Source{SourceManual, SourceStaffReport, SourceAlert, SourceExternal, SourceMember}
 
 // NCSC incident categories run from 1 (national cyber emergency) to 6
 // (localised incident). Categories 1 to 3 are significant by definition.
@@ -551,18 +559,21 @@ func TruncateTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsec
 // IncidentFilter selects incidents for FindIncidents and CountIncidents.
 // Empty slices match everything; several values in one slice match any.
 type IncidentFilter struct {
-	Status        []Status
-	Severity      []Severity
-	Type          []IncidentType
-	Category      []int
-	TLP           []TLP
-	Source        []Source
-	LeadID        *int64 // the assignee; see Unassigned
-	Unassigned    bool   // only incidents without a lead
-	MemberID      *int64 // incidents where this user is lead or has a role
-	Significant   *bool
-	Exercise      *bool
-	Open          *bool  // true: not in a terminal status; false: terminal only
+	Status      []Status
+	Severity    []Severity
+	Type        []IncidentType
+	Category    []int
+	TLP         []TLP
+	Source      []Source
+	LeadID      *int64 // the assignee; see Unassigned
+	Unassigned  bool   // only incidents without a lead
+	MemberID    *int64 // incidents where this user is lead or has a role
+	Significant *bool
+	Exercise    *bool
+	Open        *bool // true: not in a terminal status; false: terminal only
+	// Organisation limits the list to these organisations (slugs); it
+	// cannot widen what the actor may see.
+	Organisation  []string
 	Query         string // full-text query over the incident, its notes and observables
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
@@ -626,6 +637,12 @@ func (f *IncidentFilter) Normalize() error {
 	}
 	if len(f.Query) > MaxQueryLen {
 		p.Add("q", "The search query must be at most %d bytes.", MaxQueryLen)
+	}
+	for i, o := range f.Organisation {
+		f.Organisation[i] = strings.ToLower(strings.TrimSpace(o))
+		if ValidSlug("organisation", f.Organisation[i]) != nil {
+			p.Add("organisation", "%q is not an organisation's slug.", o)
+		}
 	}
 	for i, s := range f.Status {
 		s = s.Canonical()

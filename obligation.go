@@ -262,6 +262,11 @@ const (
 type DutyService interface {
 	FindProfile(ctx context.Context) (*OrgProfile, error)
 	UpdateProfile(ctx context.Context, p *OrgProfile) error
+	// FindOrgProfile and UpdateOrgProfile are an organisation's own
+	// profile (by slug), which decides its incidents' duties: its members
+	// read it, its admins set it.
+	FindOrgProfile(ctx context.Context, slug string) (*OrgProfile, error)
+	UpdateOrgProfile(ctx context.Context, slug string, p *OrgProfile) error
 	// FindObligations lists an incident's obligations, most urgent first.
 	FindObligations(ctx context.Context, incidentID int64) ([]*Obligation, error)
 	// FindObligationByID returns one obligation, if the actor may see its incident.

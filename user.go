@@ -14,7 +14,7 @@ type User struct {
 	Username    string     `json:"username"`
 	Name        string     `json:"name"`
 	Email       string     `json:"email"`
-	Role        Role       `json:"role"`
+	Role        Role       `json:"role,omitempty"` // in the default organisation; absent for a member of others only
 	Disabled    bool       `json:"disabled"`
 	LastLoginAt *time.Time `json:"last_login_at"`
 	// MustChangePassword is set for a password someone else chose (the
@@ -55,7 +55,7 @@ func (u *User) Validate() error {
 			p.Add("email", "Not a valid e-mail address.")
 		}
 	}
-	if !u.Role.Valid() {
+	if u.Role != "" && !u.Role.Valid() {
 		p.Add("role", "Unknown role %q.", u.Role)
 	}
 	return p.Err()
@@ -112,15 +112,18 @@ type UserService interface {
 // Token is an API token for scripts and integrations. The secret is shown
 // once, when the token is created; only its SHA-256 is stored.
 type Token struct {
-	ID         int64      `json:"id"`
-	UserID     int64      `json:"user_id"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"` // the first characters, to tell tokens apart
-	Scopes     []Scope    `json:"scopes"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at"`
-	CreatedAt  time.Time  `json:"created_at"`
+	ID     int64   `json:"id"`
+	UserID int64   `json:"user_id"`
+	Name   string  `json:"name"`
+	Prefix string  `json:"prefix"` // the first characters, to tell tokens apart
+	Scopes []Scope `json:"scopes"`
+	// Organisation, when set, limits the token to that one of its user's
+	// organisations (the slug): it sees and does only what the user may there.
+	Organisation string     `json:"organisation,omitempty"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	LastUsedAt   *time.Time `json:"last_used_at"`
+	RevokedAt    *time.Time `json:"revoked_at"`
+	CreatedAt    time.Time  `json:"created_at"`
 }
 
 // TokenPrefix starts every API token, so that secret scanners can find a

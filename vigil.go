@@ -44,6 +44,7 @@ type Services struct {
 	Exercises    ExerciseService
 	Metrics      MetricsService
 	Idempotency  IdempotencyService
+	Orgs         OrganisationService
 }
 
 // ParseID reads a record's numeric ID as it comes in a URL. Anything but a

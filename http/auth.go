@@ -225,7 +225,10 @@ type MeResponse struct {
 	User        *vigil.User        `json:"user"`
 	Scopes      []vigil.Scope      `json:"scopes,omitempty"`
 	Permissions []vigil.Permission `json:"permissions"`
-	CSRFToken   string             `json:"csrf_token,omitempty"`
+	// Organisations are the caller's roles by organisation (a token bound
+	// to one organisation: that one only).
+	Organisations []vigil.OrgRole `json:"organisations"`
+	CSRFToken     string          `json:"csrf_token,omitempty"`
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
@@ -237,7 +240,10 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := &MeResponse{User: u, Scopes: a.Scopes, Permissions: vigil.PermissionsOf(a)}
+	resp := &MeResponse{User: u, Scopes: a.Scopes, Permissions: vigil.PermissionsOf(a), Organisations: a.Memberships()}
+	if resp.Organisations == nil {
+		resp.Organisations = []vigil.OrgRole{}
+	}
 	if sess := SessionFromContext(r.Context()); sess != nil {
 		resp.CSRFToken = sess.CSRFToken
 	}

@@ -12,6 +12,9 @@ import (
 // IncidentCreate is the body of POST /api/v1/incidents: the writable fields
 // of an incident.
 type IncidentCreate struct {
+	// Organisation is the slug of the organisation the incident belongs
+	// to; empty means the caller's only organisation, or the default one.
+	Organisation           string              `json:"organisation"`
 	Title                  string              `json:"title"`
 	Summary                string              `json:"summary"`
 	Type                   vigil.IncidentType  `json:"type"`
@@ -34,7 +37,7 @@ type IncidentCreate struct {
 
 func (c *IncidentCreate) incident() *vigil.Incident {
 	return &vigil.Incident{
-		Title: c.Title, Summary: c.Summary, Type: c.Type, Status: c.Status, Severity: c.Severity,
+		Organisation: c.Organisation, Title: c.Title, Summary: c.Summary, Type: c.Type, Status: c.Status, Severity: c.Severity,
 		Category: c.Category, Significant: c.Significant, TLP: c.TLP, PersonalData: c.PersonalData,
 		EssentialService: c.EssentialService, DigitalServiceImpact: c.DigitalServiceImpact, CrimeSuspected: c.CrimeSuspected,
 		SignificantCyberThreat: c.SignificantCyberThreat, AffectedServices: c.AffectedServices,
@@ -70,7 +73,7 @@ func (s *Server) incident(h incidentHandler) apiHandler {
 func incidentFilter(r *http.Request, extra ...string) (vigil.IncidentFilter, *query, error) {
 	q := newQuery(r, append([]string{"status", "severity", "type", "category", "tlp", "source", "lead", "unassigned",
 		"member", "significant", "exercise", "open", "q", "created_after", "created_before", "updated_after",
-		"updated_before", "occurred_after", "occurred_before", "sort", "cursor", "limit"}, extra...)...)
+		"updated_before", "occurred_after", "occurred_before", "sort", "cursor", "limit", "organisation"}, extra...)...)
 	f := vigil.IncidentFilter{
 		Status: enumList[vigil.Status](q, "status"), Severity: enumList[vigil.Severity](q, "severity"),
 		Type: enumList[vigil.IncidentType](q, "type"), Source: enumList[vigil.Source](q, "source"),
@@ -80,6 +83,7 @@ func incidentFilter(r *http.Request, extra ...string) (vigil.IncidentFilter, *qu
 		UpdatedAfter: q.time("updated_after"), UpdatedBefore: q.time("updated_before"),
 		OccurredAfter: q.time("occurred_after"), OccurredBefore: q.time("occurred_before"),
 		Sort: vigil.IncidentSort(q.str("sort")), Cursor: q.str("cursor"), Limit: q.int("limit", 0),
+		Organisation: q.list("organisation"),
 	}
 	if b := q.bool("unassigned"); b != nil {
 		f.Unassigned = *b

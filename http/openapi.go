@@ -292,6 +292,12 @@ func pathParam(name string) map[string]any {
 		desc = "The incident role."
 	case "user":
 		desc = "A user ID."
+	case "slug":
+		s = map[string]any{"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$"}
+		desc = "An organisation's slug."
+	case "username":
+		s = map[string]any{"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
+		desc = "A username."
 	case "pack":
 		s = map[string]any{"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
 		desc = "A duty pack's id."

@@ -233,6 +233,19 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/incidents/{inc}/members", func(f *fixture) any { return map[string]any{"user_id": f.users["viewer"].ID, "role": "observer"} }, "UFFFAA", true},
 		{"DELETE", "/api/v1/incidents/{inc}/members/{responder}/scribe", nil, "UFFFAA", true},
 		{"GET", "/api/v1/search?q=phishing", nil, "UAAAAA", false},
+		{"GET", "/api/v1/organisations", nil, "UAAAAA", false},
+		{"POST", "/api/v1/organisations", func(*fixture) any { return map[string]any{"slug": "north", "name": "North Water"} }, "UFFFFA", true},
+		{"GET", "/api/v1/organisations/{org}", nil, "UAAAAA", false},
+		{"PATCH", "/api/v1/organisations/{org}", func(*fixture) any { return map[string]any{"name": "The CERT", "version": 1} }, "UFFFFA", true},
+		{"GET", "/api/v1/organisations/{org}/members", nil, "UFAAAA", false},
+		{"GET", "/api/v1/organisations/{org}/profile", nil, "UAAAAA", false},
+		{"PUT", "/api/v1/organisations/{org}/profile", func(*fixture) any { return map[string]any{"jurisdictions": []string{"UK"}, "uk_gdpr_controller": true} }, "UFFFFA", true},
+		{"POST", "/api/v1/organisations/{org}/members", func(*fixture) any { return map[string]any{"username": "viewer", "role": "viewer"} }, "UFFFFA", false},
+		{"PATCH", "/api/v1/organisations/{org}/members/{viewername}", func(*fixture) any { return map[string]any{"role": "responder"} }, "UFFFFA", true},
+		{"DELETE", "/api/v1/organisations/{org}/members/{viewername}", nil, "UFFFFA", true},
+		// inc is the coordinator's own: a valid request answers 400.
+		{"POST", "/api/v1/incidents/{inc}/report-up", func(*fixture) any { return map[string]any{"message": "x"} }, "UFFAAA", false},
+		{"GET", "/api/v1/incidents/{inc}/reports-up", nil, "UNAAAA", false},
 		{"GET", "/api/v1/users", nil, "UFAAAA", false},
 		{"POST", "/api/v1/users", func(*fixture) any {
 			return map[string]any{"username": "newbie", "role": "viewer", "password": "a long enough passphrase"}
@@ -377,6 +390,7 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	expand := func(f *fixture, p string) string {
 		return strings.NewReplacer(
+			"{org}", vigil.DefaultOrganisationSlug, "{viewername}", "viewer",
 			"{inc}", fmt.Sprint(f.inc.ID), "{ref}", f.inc.Reference, "{red}", fmt.Sprint(f.red.ID), "{task}", fmt.Sprint(f.task.ID),
 			"{comment}", fmt.Sprint(f.comment.ID), "{obs}", fmt.Sprint(f.obs.ID), "{link}", fmt.Sprint(f.link.ID),
 			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
@@ -435,6 +449,8 @@ func TestRoleMatrix(t *testing.T) {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")
+		path = strings.ReplaceAll(path, "{org}", "{slug}")
+		path = strings.ReplaceAll(path, "{viewername}", "{username}")
 		path = strings.ReplaceAll(path, "{intaketoken}", "{token}")
 		path = strings.ReplaceAll(path, "/injects/{inject}", "/injects/{inject}")
 		path = strings.ReplaceAll(path, "/duty-packs/insurer", "/duty-packs/{pack}")

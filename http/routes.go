@@ -42,6 +42,7 @@ func (s *Server) routes() {
 			{"exercise", "Exercises only (true) or real incidents only (false).", boolean(), false},
 			{"open", "Open incidents only (true) or closed and routed-out ones (false).", boolean(), false},
 			{"q", "Full-text query over incidents, notes and observables.", str(), false},
+			{"organisation", "Organisations' slugs (default: every one you may see).", str(), true},
 			{"created_after", "Created at or after this time (RFC 3339 or date).", str(), false},
 			{"created_before", "Created before this time.", str(), false},
 			{"updated_after", "Updated at or after this time.", str(), false},
@@ -134,6 +135,33 @@ func (s *Server) routes() {
 		Query: []param{{"q", "The query: words (all must match), \"phrases\", and a last word matched as a prefix.", str(), false},
 			{"kind", "Document kinds.", enumOf(vigil.SearchKinds), true}, {"offset", "Skip this many.", intRange(0, 1<<31-1), false},
 			{"limit", "Page size.", intRange(1, vigil.MaxPageSize), false}}, Resp: SearchResults{}})
+
+	// Organisations (docs/organisations.md).
+	s.api("GET /api/v1/organisations", s.handleOrgList, op{ID: "listOrganisations", Tag: "Organisations",
+		Summary: "The organisations I belong to, with my role in each (the install's admins: all)", Resp: OrganisationList{}})
+	s.api("POST /api/v1/organisations", s.handleOrgCreate, op{ID: "createOrganisation", Tag: "Organisations",
+		Summary: "Create a member organisation (the install's admins)", Body: vigil.Organisation{}, Resp: vigil.Organisation{}, Status: http.StatusCreated, Idempotent: true})
+	s.api("GET /api/v1/organisations/{slug}", s.handleOrgView, op{ID: "getOrganisation", Tag: "Organisations", Summary: "Get an organisation", Resp: vigil.Organisation{}, ETag: true})
+	s.api("PATCH /api/v1/organisations/{slug}", s.handleOrgUpdate, op{ID: "updateOrganisation", Tag: "Organisations",
+		Summary: "Rename an organisation or change its details (its admins); suspend it or lift that (the install's admins)",
+		Body:    vigil.OrganisationUpdate{}, Resp: vigil.Organisation{}, Versioned: true})
+	s.api("GET /api/v1/organisations/{slug}/members", s.handleOrgMemberList, op{ID: "listOrganisationMembers", Tag: "Organisations",
+		Summary: "An organisation's members and their roles", Resp: MembershipList{}})
+	s.api("POST /api/v1/organisations/{slug}/members", s.handleOrgMemberAdd, op{ID: "addOrganisationMember", Tag: "Organisations",
+		Summary: "Give an existing user a role in the organisation (its admins)", Body: MemberAdd{}, Resp: vigil.Membership{}, Status: http.StatusCreated, Idempotent: true})
+	s.api("PATCH /api/v1/organisations/{slug}/members/{username}", s.handleOrgMemberRole, op{ID: "setOrganisationMemberRole", Tag: "Organisations",
+		Summary: "Change a member's role (ends their sessions)", Body: MemberRole{}, Resp: vigil.Membership{}})
+	s.api("GET /api/v1/organisations/{slug}/profile", s.handleOrgProfileView, op{ID: "getOrganisationProfile", Tag: "Organisations",
+		Summary: "An organisation's profile, which decides its incidents' reporting duties", Resp: vigil.OrgProfile{}})
+	s.api("PUT /api/v1/organisations/{slug}/profile", s.handleOrgProfileUpdate, op{ID: "updateOrganisationProfile", Tag: "Organisations",
+		Summary: "Set an organisation's profile (its admins); its open incidents' duties are evaluated again", Body: vigil.OrgProfile{}, Resp: vigil.OrgProfile{}})
+	s.api("POST /api/v1/incidents/{id}/report-up", s.incident(s.handleReportUp), op{ID: "reportUp", Tag: "Organisations",
+		Summary: "Report a member's incident to the coordinator (the first time a new incident in its triage queue; then an update on it)",
+		Body:    vigil.ReportUp{}, Resp: vigil.UpwardReport{}, Status: http.StatusCreated, Idempotent: true})
+	s.api("GET /api/v1/incidents/{id}/reports-up", s.incident(s.handleUpwardReportList), op{ID: "listUpwardReports", Tag: "Organisations",
+		Summary: "An incident's reports to the coordinator, seen from either side", Resp: UpwardReportList{}})
+	s.api("DELETE /api/v1/organisations/{slug}/members/{username}", s.handleOrgMemberRemove, op{ID: "removeOrganisationMember", Tag: "Organisations",
+		Summary: "End a membership (what they did stays)", Status: http.StatusNoContent})
 
 	// Users, tokens, audit.
 	s.api("GET /api/v1/users", s.handleUserList, op{ID: "listUsers", Tag: "Users", Summary: "List users",

@@ -132,6 +132,8 @@ type TokenCreate struct {
 	Scopes    []vigil.Scope `json:"scopes"`
 	ExpiresAt *time.Time    `json:"expires_at"`
 	UserID    int64         `json:"user_id"` // admins only; default the caller
+	// Organisation limits the token to one of the user's organisations (its slug).
+	Organisation string `json:"organisation"`
 }
 
 // TokenCreated returns the new token's secret, shown this once.
@@ -168,7 +170,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	t := &vigil.Token{Name: req.Name, Scopes: req.Scopes, ExpiresAt: req.ExpiresAt}
+	t := &vigil.Token{Name: req.Name, Scopes: req.Scopes, ExpiresAt: req.ExpiresAt, Organisation: req.Organisation}
 	secret, err := s.Services.Auth.CreateToken(r.Context(), req.UserID, t)
 	if err != nil {
 		return err

@@ -197,7 +197,8 @@ func testDutyRoundsMigration(t *testing.T, open Opener) {
 	if later != 1 || voluntary != 1 {
 		t.Fatalf("%d later rounds and %d voluntary stages, want one of each", later, voluntary)
 	}
-	if err := s.Migrate(ctx, 27); err != nil {
+	// Back to just before 00030 (29 leaves alone whatever comes before it).
+	if err := s.Migrate(ctx, 29); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.Exec(ctx, `UPDATE obligations SET stage = stage WHERE incident_id = ?`, inc.ID)
@@ -207,7 +208,7 @@ func testDutyRoundsMigration(t *testing.T, open Opener) {
 	if n, _ := res.RowsAffected(); n != int64(len(before)-2) {
 		t.Errorf("%d duties after going back, want %d", n, len(before)-2)
 	}
-	if err := s.Migrate(ctx, latestVersion); err != nil {
+	if err := s.Migrate(ctx, 1<<40); err != nil {
 		t.Fatal(err)
 	}
 	after := mustObligations(t, s, mgr, inc.ID)

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"math"
 	"strings"
 	"testing"
 
@@ -75,9 +74,11 @@ func testDutiesMigration(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 
-	// Up again, all the way: the store reads every later column too, and
-	// the later migrations leave what 00026 did alone.
-	if err := s.Migrate(ctx, latestVersion); err != nil {
+	if err := s.Migrate(ctx, 26); err != nil {
+		t.Fatal(err)
+	}
+	// And on to the newest, which the store reads.
+	if err := s.Migrate(ctx, 1<<40); err != nil {
 		t.Fatal(err)
 	}
 	if got := MustFindIncident(t, mgr, s, cloud.ID); !got.DigitalServiceImpact {
@@ -125,9 +126,6 @@ func testDutiesMigration(t *testing.T, open Opener) {
 		t.Errorf("list by the old status: %v %+v", err, page)
 	}
 }
-
-// latestVersion asks Migrate for every migration there is.
-const latestVersion = math.MaxInt64
 
 // mustObligations lists an incident's duties.
 func mustObligations(t *testing.T, s *Store, ctx context.Context, id int64) []*vigil.Obligation {

@@ -60,6 +60,8 @@ var suite = []struct {
 	{"Transition", testTransition},
 	{"List", testList},
 	{"Visibility", testVisibility},
+	{"Organisations", testOrganisations},
+	{"OrganisationLeaks", testOrganisationLeaks},
 	{"Timeline", testTimeline},
 	{"Task", testTask},
 	{"Comment", testComment},

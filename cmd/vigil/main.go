@@ -259,6 +259,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			serveCommand(stdout, stderr),
 			migrateCommand(stdout, stderr),
 			userCommand(stdin, stdout, stderr),
+			orgCommand(stdout),
 			tokenCommand(stdout, stderr),
 			integrationCommand(stdout, stderr),
 			backupCommand(stdout, stderr),

@@ -353,6 +353,34 @@ func TestCLI(t *testing.T) {
 	if out, err := sub("", "user", "list"); err != nil || !strings.Contains(out, "ada") || !strings.Contains(out, "vic") {
 		t.Errorf("user list: %v %q", err, out)
 	}
+	// Organisations.
+	if out, err := sub("", "org", "create", "-sector", "water", "north", "North Water"); err != nil || !strings.Contains(out, "Created north") {
+		t.Errorf("org create: %v %q", err, out)
+	}
+	if out, err := sub("", "org", "create", "north", "Again"); err == nil || !strings.Contains(out+err.Error(), "taken") {
+		t.Errorf("org create twice: %v %q", err, out)
+	}
+	if out, err := sub("", "org", "create", "Bad Slug!", "x"); err == nil || !strings.Contains(out+err.Error(), "slug") {
+		t.Errorf("org create with a bad slug: %v %q", err, out)
+	}
+	if out, err := sub("", "org", "add-user", "-role", "manager", "north", "vic"); err != nil || !strings.Contains(out, "vic is now manager in north") {
+		t.Errorf("org add-user: %v %q", err, out)
+	}
+	if out, err := sub("", "org", "add-user", "north", "vic"); err == nil || !strings.Contains(out+err.Error(), "already") {
+		t.Errorf("org add-user twice: %v %q", err, out)
+	}
+	if out, err := sub("", "org", "add-user", "nowhere", "vic"); err == nil || !strings.Contains(out+err.Error(), "not found") {
+		t.Errorf("org add-user to an unknown organisation: %v %q", err, out)
+	}
+	if out, err := sub("", "user", "add", "-org", "north", "-role", "reporter", "nick"); err != nil || !strings.Contains(out, "reporter in north") {
+		t.Errorf("user add -org: %v %q", err, out)
+	}
+	if out, err := sub("", "org", "suspend", "north"); err != nil || !strings.Contains(out, "suspended") {
+		t.Errorf("org suspend: %v %q", err, out)
+	}
+	if out, err := sub("", "org", "list"); err != nil || !strings.Contains(out, "default") || !strings.Contains(out, "north") || !strings.Contains(out, "suspended") {
+		t.Errorf("org list: %v %q", err, out)
+	}
 	if _, err := sub("", "user", "disable", "vic"); err != nil {
 		t.Error(err)
 	}

@@ -36,6 +36,7 @@ func userCommand(stdin io.Reader, stdout, stderr io.Writer) *ffcli.Command {
 
 	addFS := newFS("user add")
 	role := addFS.String("role", "responder", "role: admin, manager, responder, viewer or reporter")
+	org := addFS.String("org", "", "the organisation (slug) the user joins with -role; default: the default organisation")
 	name := addFS.String("name", "", "full name")
 	email := addFS.String("email", "", "e-mail address")
 	addStdin := addFS.Bool("password-stdin", false, "read the password from the first line of stdin instead of generating one")
@@ -52,10 +53,27 @@ func userCommand(stdin io.Reader, stdout, stderr io.Writer) *ffcli.Command {
 			}
 			return withStore(ctx, &cfg, func(s *Store) error {
 				u := &vigil.User{Username: args[0], Name: *name, Email: *email, Role: vigil.Role(*role)}
+				if *org != "" && *org != vigil.DefaultOrganisationSlug {
+					u.Role = ""
+					if !vigil.Role(*role).Valid() {
+						return fmt.Errorf("unknown role %q", *role)
+					}
+					if _, err := s.Services().Orgs.FindOrganisation(cliContext(ctx), *org); err != nil {
+						return describe(err)
+					}
+				}
 				if err := s.Services().Users.CreateUser(cliContext(ctx), u, pw); err != nil {
 					return describe(err)
 				}
-				fmt.Fprintf(stdout, "Created %s (%s), ID %d.\n", u.Username, u.Role, u.ID)
+				where := vigil.DefaultOrganisationSlug
+				if u.Role == "" {
+					m, err := s.Services().Orgs.AddMember(cliContext(ctx), *org, u.Username, vigil.Role(*role))
+					if err != nil {
+						return describe(err)
+					}
+					where = m.Organisation
+				}
+				fmt.Fprintf(stdout, "Created %s (%s in %s), ID %d.\n", u.Username, *role, where, u.ID)
 				if generated {
 					fmt.Fprintf(stdout, "Password: %s\n", pw)
 				}

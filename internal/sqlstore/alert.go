@@ -29,7 +29,7 @@ func (tx *Tx) alertVisible(alias string) string {
 	switch {
 	case tx.vis.None:
 		return "1=0"
-	case tx.vis.All || (tx.actor != nil && tx.actor.Role == vigil.RoleManager):
+	case tx.vis.All || (tx.actor != nil && (tx.actor.Role == vigil.RoleAdmin || tx.actor.Role == vigil.RoleManager)):
 		return "1=1"
 	}
 	return alias + ".tlp <> 'RED'"

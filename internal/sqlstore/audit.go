@@ -29,7 +29,22 @@ func (tx *Tx) audit(action, objectType string, objectID int64, before, after any
 		Before:     enc(before),
 		After:      enc(after),
 		RequestID:  vigil.RequestIDFromContext(tx.ctx),
+		// The organisation of the incidents this write worked on, when
+		// there was exactly one.
+		Organisation: tx.auditOrg(),
 	})
+}
+
+// auditOrg is the slug of the one organisation whose incidents tx
+// touched, or "".
+func (tx *Tx) auditOrg() string {
+	if len(tx.orgsTouched) != 1 {
+		return ""
+	}
+	for _, st := range tx.orgsTouched {
+		return st.slug
+	}
+	return ""
 }
 
 // flushAudit appends the queued events to the hash chain. The chain head is
@@ -61,9 +76,9 @@ func (tx *Tx) flushAudit() error {
 		seq++
 		e.Seq, e.PrevHash = seq, prev
 		e.Hash = e.ComputeHash()
-		if _, err := tx.exec(`INSERT INTO audit_events (seq, at, actor_id, actor_name, action, object_type, object_id, before, after, request_id, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Seq, e.At, e.ActorID, e.ActorName, e.Action, e.ObjectType, e.ObjectID, string(e.Before), string(e.After), e.RequestID, e.PrevHash, e.Hash); err != nil {
+		if _, err := tx.exec(`INSERT INTO audit_events (seq, at, actor_id, actor_name, action, object_type, object_id, before, after, request_id, organisation, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Seq, e.At, e.ActorID, e.ActorName, e.Action, e.ObjectType, e.ObjectID, string(e.Before), string(e.After), e.RequestID, e.Organisation, e.PrevHash, e.Hash); err != nil {
 			return fmt.Errorf("insert audit event: %w", err)
 		}
 		prev = e.Hash
@@ -90,13 +105,13 @@ type auditHead struct {
 // AuditService reads and verifies the audit log.
 type AuditService struct{ db *DB }
 
-const auditColumns = `seq, at, actor_id, actor_name, action, object_type, object_id, before, after, request_id, prev_hash, hash`
+const auditColumns = `seq, at, actor_id, actor_name, action, object_type, object_id, before, after, request_id, organisation, prev_hash, hash`
 
 func scanAudit(r rowScanner) (*vigil.AuditEvent, error) {
 	var e vigil.AuditEvent
 	var before, after string
 	if err := r.Scan(&e.Seq, scanTime(&e.At), scanNullInt(&e.ActorID), &e.ActorName, &e.Action, &e.ObjectType,
-		&e.ObjectID, &before, &after, &e.RequestID, &e.PrevHash, &e.Hash); err != nil {
+		&e.ObjectID, &before, &after, &e.RequestID, &e.Organisation, &e.PrevHash, &e.Hash); err != nil {
 		return nil, err
 	}
 	e.Before, e.After = json.RawMessage(before), json.RawMessage(after)
@@ -111,10 +126,29 @@ func (s *AuditService) FindAuditEvents(ctx context.Context, f vigil.AuditFilter)
 	}
 	var events []*vigil.AuditEvent
 	err = s.db.read(ctx, func(tx *Tx) error {
-		if err := tx.require(vigil.PermAuditRead); err != nil {
-			return err
+		// The install's auditors read every event but those of other
+		// organisations' incidents; an organisation's administrators read
+		// those of their own.
+		a := tx.actor
+		if a == nil {
+			return tx.require(vigil.PermAuditRead)
+		}
+		var orgs []any
+		if a.Can(vigil.PermAuditRead) {
+			orgs = append(orgs, "")
+		}
+		for _, m := range a.Memberships() {
+			if m.Role == vigil.RoleAdmin && a.CanIn(m.ID, vigil.PermIncidentRead) && (a.TokenID == 0 || containsScope(a.Scopes, vigil.ScopeAdmin)) {
+				orgs = append(orgs, m.Slug)
+			}
+		}
+		if len(orgs) == 0 {
+			return tx.require(vigil.PermAuditRead)
 		}
 		where, args := []string{"1=1"}, []any{}
+		if !a.System {
+			where, args = append(where, "organisation IN ("+placeholders(len(orgs))+")"), append(args, orgs...)
+		}
 		if f.Action != "" {
 			where, args = append(where, "action = ?"), append(args, f.Action)
 		}

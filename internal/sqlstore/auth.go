@@ -108,9 +108,9 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 	var u vigil.User
 	sess = &vigil.Session{}
 	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at,
-		u.username, u.name, u.role, u.disabled, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), vigil.HashSecret(secret)).
+		u.username, u.name, u.disabled, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), vigil.HashSecret(secret)).
 		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, scanTime(&sess.CreatedAt), scanTime(&sess.ExpiresAt), scanTime(&lastSeen),
-			&u.Username, &u.Name, &u.Role, &u.Disabled, &u.MustChangePassword)
+			&u.Username, &u.Name, &u.Disabled, &u.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
 	} else if err != nil {
@@ -128,7 +128,11 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
-	return &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, Role: u.Role, MustChangePassword: u.MustChangePassword}, sess, nil
+	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword}
+	if err := loadMemberships(ctx, s.db, a, 0); err != nil {
+		return nil, nil, err
+	}
+	return a, sess, nil
 }
 
 // writesDown reports whether err says that writes fail for now (the disk
@@ -156,13 +160,14 @@ func (s *AuthService) Logout(ctx context.Context, secret string) (err error) {
 	})
 }
 
-const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.scopes, t.expires_at, t.last_used_at, t.revoked_at, t.created_at`
+const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.scopes, t.expires_at, t.last_used_at, t.revoked_at, t.created_at,
+	coalesce((SELECT o.slug FROM organisations o WHERE o.id = t.organisation_id), '')`
 
 func scanToken(r rowScanner, extra ...any) (*vigil.Token, error) {
 	var t vigil.Token
 	var scopes string
 	if err := r.Scan(append([]any{&t.ID, &t.UserID, &t.Name, &t.Prefix, &scopes, scanNullTime(&t.ExpiresAt),
-		scanNullTime(&t.LastUsedAt), scanNullTime(&t.RevokedAt), scanTime(&t.CreatedAt)}, extra...)...); err != nil {
+		scanNullTime(&t.LastUsedAt), scanNullTime(&t.RevokedAt), scanTime(&t.CreatedAt), &t.Organisation}, extra...)...); err != nil {
 		return nil, err
 	}
 	for _, s := range strings.Split(scopes, ",") {
@@ -181,9 +186,10 @@ func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *
 		return nil, bad
 	}
 	var u vigil.User
-	t, err := scanToken(s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+`, u.username, u.name, u.role, u.disabled, u.must_change_password
+	var bound sql.NullInt64
+	t, err := scanToken(s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT `+tokenColumns+`, t.organisation_id, u.username, u.name, u.disabled, u.must_change_password
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`), vigil.HashSecret(secret)),
-		&u.Username, &u.Name, &u.Role, &u.Disabled, &u.MustChangePassword)
+		&bound, &u.Username, &u.Name, &u.Disabled, &u.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bad
 	} else if err != nil {
@@ -201,8 +207,12 @@ func (s *AuthService) AuthenticateToken(ctx context.Context, secret string) (a *
 			return nil, fmt.Errorf("touch token: %w", err)
 		}
 	}
-	return &vigil.Actor{UserID: t.UserID, Username: u.Username, Name: u.Name, Role: u.Role, TokenID: t.ID, Scopes: t.Scopes,
-		MustChangePassword: u.MustChangePassword}, nil
+	a = &vigil.Actor{UserID: t.UserID, Username: u.Username, Name: u.Name, TokenID: t.ID, Scopes: t.Scopes,
+		MustChangePassword: u.MustChangePassword}
+	if err := loadMemberships(ctx, s.db, a, bound.Int64); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // MaxTokensPerUser bounds live tokens per user.
@@ -234,8 +244,35 @@ func (s *AuthService) CreateToken(ctx context.Context, userID int64, t *vigil.To
 		if err := t.Validate(tx.now); err != nil {
 			return secret, err
 		}
-		if slices.Contains(t.Scopes, vigil.ScopeAdmin) && u.Role != vigil.RoleAdmin {
-			return secret, vigil.Invalid("scopes", "Only administrators' tokens can have the admin scope.")
+		var bound *int64
+		if t.Organisation != "" {
+			o, err := tx.findOrg(t.Organisation)
+			var n int
+			if err == nil {
+				err = tx.queryRow(`SELECT count(*) FROM memberships WHERE organisation_id = ? AND user_id = ?`, o.ID, userID).Scan(&n)
+			}
+			if vigil.ErrorCode(err) == vigil.ENOTFOUND || (err == nil && n == 0) {
+				return secret, vigil.Invalid("organisation", "%s does not belong to an organisation %q.", u.Username, t.Organisation)
+			} else if err != nil {
+				return secret, err
+			}
+			t.Organisation, bound = o.Slug, &o.ID
+		}
+		if slices.Contains(t.Scopes, vigil.ScopeAdmin) {
+			// An administrator of the install, or of an organisation (for
+			// its members), and of the one the token is bound to if it is.
+			var n int
+			q := `SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'admin'`
+			args := []any{userID}
+			if bound != nil {
+				q, args = q+` AND organisation_id = ?`, append(args, *bound)
+			}
+			if err := tx.queryRow(q, args...).Scan(&n); err != nil {
+				return secret, err
+			}
+			if n == 0 {
+				return secret, vigil.Invalid("scopes", "Only administrators' tokens can have the admin scope.")
+			}
 		}
 		var live int
 		if err := tx.queryRow(`SELECT count(*) FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL`, userID).Scan(&live); err != nil {
@@ -260,8 +297,8 @@ func (s *AuthService) CreateToken(ctx context.Context, userID int64, t *vigil.To
 		for i, sc := range t.Scopes {
 			scopes[i] = string(sc)
 		}
-		t.ID, err = tx.insert(`INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, expires_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.Name, t.Prefix, vigil.HashSecret(secret), strings.Join(scopes, ","), t.ExpiresAt, t.CreatedAt)
+		t.ID, err = tx.insert(`INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, expires_at, created_at, organisation_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.Name, t.Prefix, vigil.HashSecret(secret), strings.Join(scopes, ","), t.ExpiresAt, t.CreatedAt, bound)
 		if err != nil {
 			return secret, fmt.Errorf("insert token: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,7 +154,7 @@ type DB struct {
 	ingest     *ingestBatcher
 
 	dutyMu  sync.Mutex
-	dutyCfg *dutyConfig // see Tx.dutyConfig
+	dutyCfg map[int64]*dutyConfig // by organisation; see Tx.dutyConfigFor
 
 	storage storageWatch
 }
@@ -202,6 +203,7 @@ func (db *DB) Services() vigil.Services {
 		Recovery:     &RecoveryService{db: db},
 		Exercises:    &ExerciseService{db: db},
 		Metrics:      &MetricsService{db: db},
+		Orgs:         &OrganisationService{db: db},
 		Idempotency:  &IdempotencyService{db: db},
 	}
 }
@@ -258,6 +260,11 @@ type Tx struct {
 	ctx    context.Context
 	audits []*vigil.AuditEvent
 	write  bool
+	// required are the organisation-scoped permissions a write required;
+	// orgsTouched the organisations of the incidents it loaded, and
+	// whether each is suspended.
+	required    []vigil.Permission
+	orgsTouched map[int64]orgState
 	// dutyUncached reads the duty profile and packs from this transaction
 	// (it is changing them) instead of the cache.
 	dutyUncached bool
@@ -447,8 +454,31 @@ func (tx *Tx) commit() error {
 	return nil
 }
 
-// require checks a permission of the transaction's actor.
-func (tx *Tx) require(p vigil.Permission) error { return vigil.Require(tx.actor, p) }
+// require checks a permission of the transaction's actor. A permission
+// held per organisation (the work on incidents) is also kept: from then
+// on a write transaction sees only the incidents of organisations where
+// the actor holds it (visible), and an incident it already loaded must
+// belong to one (checkIncidentOrg). A responder in one organisation who
+// is a viewer in another may read the second one's incidents but change
+// only the first one's.
+func (tx *Tx) require(p vigil.Permission) error {
+	if err := vigil.Require(tx.actor, p); err != nil {
+		return err
+	}
+	if !tx.write || !vigil.OrgScoped(p) || slices.Contains(tx.required, p) {
+		return nil
+	}
+	tx.required = append(tx.required, p)
+	for org := range tx.orgsTouched {
+		if tx.vis.All {
+			break
+		}
+		if err := vigil.RequireIn(tx.actor, org, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // actorID returns the actor's user ID, or nil for the system.
 func (tx *Tx) actorID() *int64 {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,16 +97,22 @@ type dutyConfig struct {
 const dutyConfigTTL = 5 * time.Second
 
 func (tx *Tx) dutyConfig() (*vigil.OrgProfile, []*duty.Pack, error) {
+	return tx.dutyConfigFor(vigil.DefaultOrganisationID)
+}
+
+// dutyConfigFor is dutyConfig for organisation org's profile: each
+// organisation's regimes decide its incidents' duties.
+func (tx *Tx) dutyConfigFor(org int64) (*vigil.OrgProfile, []*duty.Pack, error) {
 	db := tx.db
 	if !tx.dutyUncached {
 		db.dutyMu.Lock()
-		c := db.dutyCfg
+		c := db.dutyCfg[org]
 		db.dutyMu.Unlock()
 		if c != nil && time.Since(c.at) < dutyConfigTTL {
 			return c.profile, c.packs, nil
 		}
 	}
-	profile, err := tx.profile()
+	profile, err := tx.profile(org)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,24 +122,36 @@ func (tx *Tx) dutyConfig() (*vigil.OrgProfile, []*duty.Pack, error) {
 	}
 	if !tx.dutyUncached {
 		db.dutyMu.Lock()
-		db.dutyCfg = &dutyConfig{profile: profile, packs: packs, at: time.Now()}
+		if db.dutyCfg == nil {
+			db.dutyCfg = map[int64]*dutyConfig{}
+		}
+		db.dutyCfg[org] = &dutyConfig{profile: profile, packs: packs, at: time.Now()}
 		db.dutyMu.Unlock()
 	}
 	return profile, packs, nil
 }
 
-// forgetDutyConfig drops the cached profile and packs after a change.
+// forgetDutyConfig drops the cached profiles and packs after a change.
 func (db *DB) forgetDutyConfig() {
 	db.dutyMu.Lock()
 	db.dutyCfg = nil
 	db.dutyMu.Unlock()
 }
 
-// profile reads the organisation profile, or the default.
-func (tx *Tx) profile() (*vigil.OrgProfile, error) {
+// profileKey is the settings key of organisation org's profile.
+func profileKey(org int64) string {
+	if org == vigil.DefaultOrganisationID {
+		return "profile"
+	}
+	return "profile:" + strconv.FormatInt(org, 10)
+}
+
+// profile reads organisation org's profile, or the default (vigil's, not
+// the coordinator's: a member's regimes are its own).
+func (tx *Tx) profile(org int64) (*vigil.OrgProfile, error) {
 	p := vigil.DefaultOrgProfile()
 	var v int
-	err := tx.queryRow(`SELECT value, version FROM settings WHERE key = 'profile'`).Scan(scanJSON(p), &v)
+	err := tx.queryRow(`SELECT value, version FROM settings WHERE key = ?`, profileKey(org)).Scan(scanJSON(p), &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
 	} else if err != nil {
@@ -193,7 +212,12 @@ type obligationRow struct {
 // change is on the timeline. fresh says the incident was just created, so
 // it has none yet.
 func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
-	profile, ps, err := tx.dutyConfig()
+	if inc.Source == vigil.SourceMember {
+		// A member's incident reported up: the reporting duties are the
+		// member's, on its own incident, not the coordinator's.
+		return nil
+	}
+	profile, ps, err := tx.dutyConfigFor(inc.OrganisationID)
 	if err != nil {
 		return err
 	}
@@ -497,21 +521,21 @@ func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 	return &o, nil
 }
 
-// FindProfile returns the organisation profile (the default until set).
+// FindProfile returns the default organisation's profile (the default until set).
 func (s *DutyService) FindProfile(ctx context.Context) (p *vigil.OrgProfile, err error) {
 	defer s.db.op("profile.find")(&err)
 	err = s.db.read(ctx, func(tx *Tx) error {
 		if vigil.ActorFromContext(ctx) == nil {
 			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
 		}
-		p, err = tx.profile()
+		p, err = tx.profile(vigil.DefaultOrganisationID)
 		return err
 	})
 	return p, err
 }
 
-// UpdateProfile sets the profile and re-evaluates the duties of the open
-// incidents (the most recently updated thousand).
+// UpdateProfile sets the default organisation's profile and re-evaluates
+// the duties of its open incidents (the most recently updated thousand).
 func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (err error) {
 	defer s.db.op("profile.update")(&err)
 	if err := p.Validate(); err != nil {
@@ -524,31 +548,84 @@ func (s *DutyService) UpdateProfile(ctx context.Context, p *vigil.OrgProfile) (e
 		if err := tx.require(vigil.PermSettingsAdmin); err != nil {
 			return err
 		}
-		before, err := tx.profile()
+		return tx.saveProfile(vigil.DefaultOrganisationID, p, want)
+	})
+}
+
+// FindOrgProfile returns an organisation's profile, for its members and
+// PermOrgAdmin.
+func (s *DutyService) FindOrgProfile(ctx context.Context, slug string) (p *vigil.OrgProfile, err error) {
+	defer s.db.op("profile.find")(&err)
+	err = s.db.read(ctx, func(tx *Tx) error {
+		o, err := tx.findOrgFor(slug)
 		if err != nil {
 			return err
 		}
-		if want != 0 && want != before.Version {
-			return staleVersion(before.Version)
+		p, err = tx.profile(o.ID)
+		return err
+	})
+	return p, err
+}
+
+// UpdateOrgProfile sets an organisation's profile (its admins; for the
+// default organisation, as UpdateProfile) and re-evaluates the duties of
+// its open incidents.
+func (s *DutyService) UpdateOrgProfile(ctx context.Context, slug string, p *vigil.OrgProfile) (err error) {
+	defer s.db.op("profile.update")(&err)
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	want := p.Version
+	defer s.db.forgetDutyConfig()
+	return s.db.write(ctx, func(tx *Tx) error {
+		tx.dutyUncached = true
+		o, err := tx.findOrgFor(slug)
+		if err != nil {
+			return err
 		}
-		p.Version = before.Version + 1
-		if before.Version == 0 {
-			_, err = tx.exec(`INSERT INTO settings (key, value, updated_at, version) VALUES ('profile', ?, ?, ?)`, mustJSON(p), tx.now, p.Version)
+		if o.ID == vigil.DefaultOrganisationID {
+			err = tx.require(vigil.PermSettingsAdmin)
 		} else {
-			_, err = tx.exec(`UPDATE settings SET value = ?, updated_at = ?, version = ? WHERE key = 'profile'`, mustJSON(p), tx.now, p.Version)
+			err = tx.requireOrgAdmin(o)
 		}
 		if err != nil {
-			return fmt.Errorf("save profile: %w", err)
+			return err
 		}
-		tx.audit("settings.profile", "settings", 0, before, p)
-		return tx.reevaluateOpen()
+		return tx.saveProfile(o.ID, p, want)
 	})
+}
+
+// saveProfile stores organisation org's profile p if want is its current
+// version (0: any), and re-evaluates the duties of its open incidents.
+func (tx *Tx) saveProfile(org int64, p *vigil.OrgProfile, want int) error {
+	before, err := tx.profile(org)
+	if err != nil {
+		return err
+	}
+	if want != 0 && want != before.Version {
+		return staleVersion(before.Version)
+	}
+	p.Version = before.Version + 1
+	if before.Version == 0 {
+		_, err = tx.exec(`INSERT INTO settings (key, value, updated_at, version) VALUES (?, ?, ?, ?)`, profileKey(org), mustJSON(p), tx.now, p.Version)
+	} else {
+		_, err = tx.exec(`UPDATE settings SET value = ?, updated_at = ?, version = ? WHERE key = ?`, mustJSON(p), tx.now, p.Version, profileKey(org))
+	}
+	if err != nil {
+		return fmt.Errorf("save profile: %w", err)
+	}
+	tx.audit("settings.profile", "settings", org, before, p)
+	return tx.reevaluateOpen(org)
 }
 
 // reevaluateOpen evaluates the duties of the open incidents again (the
 // thousand most recently updated), after the profile or a pack changed.
-func (tx *Tx) reevaluateOpen() error {
-	ids, err := queryAll(tx, scanInt64, `SELECT id FROM incidents WHERE `+inClause("status", quoteAll(vigil.OpenStatuses))+` ORDER BY updated_at DESC LIMIT 1000`)
+func (tx *Tx) reevaluateOpen(org int64) error {
+	where := inClause("status", quoteAll(vigil.OpenStatuses))
+	if org != 0 {
+		where += " AND organisation_id = " + strconv.FormatInt(org, 10)
+	}
+	ids, err := queryAll(tx, scanInt64, `SELECT id FROM incidents WHERE `+where+` ORDER BY updated_at DESC LIMIT 1000`)
 	if err != nil {
 		return err
 	}
@@ -868,7 +945,7 @@ func (s *DutyService) RequestObligation(ctx context.Context, id int64, due time.
 			tx.now, due, tx.now, id); err != nil {
 			return out, err
 		}
-		profile, _, err := tx.dutyConfig()
+		profile, _, err := tx.dutyConfigFor(inc.OrganisationID)
 		if err != nil {
 			return out, err
 		}
@@ -956,7 +1033,7 @@ func (s *DutyService) SavePack(ctx context.Context, body []byte) (info *vigil.Pa
 			}
 		}
 		tx.audit("duty_pack.save", "duty_pack", 0, nil, map[string]any{"id": p.ID, "version": p.Version, "pack": p})
-		if err := tx.reevaluateOpen(); err != nil {
+		if err := tx.reevaluateOpen(0); err != nil {
 			return info, err
 		}
 		at := tx.now
@@ -990,6 +1067,6 @@ func (s *DutyService) DeletePack(ctx context.Context, id string) (err error) {
 			return vigil.Errorf(vigil.ENOTFOUND, "No pack of yours with the id %q (shipped packs are replaced by saving one with their id).", id)
 		}
 		tx.audit("duty_pack.delete", "duty_pack", 0, map[string]any{"id": id}, nil)
-		return tx.reevaluateOpen()
+		return tx.reevaluateOpen(0)
 	})
 }

@@ -18,7 +18,7 @@ import (
 // IncidentService implements vigil.IncidentService.
 type IncidentService struct{ db *DB }
 
-const incidentColumns = `i.id, i.reference, i.title, i.summary, i.type, i.status, i.severity, i.category, i.significant,
+const incidentColumns = `i.id, i.organisation_id, (SELECT o.slug FROM organisations o WHERE o.id = i.organisation_id), i.reference, i.title, i.summary, i.type, i.status, i.severity, i.category, i.significant,
 	i.tlp, i.personal_data, i.essential_service, i.digital_service_impact, i.crime_suspected, i.significant_cyber_threat, i.affected_services, i.source, i.exercise,
 	i.lead_id, i.created_by, i.duplicate_of, i.occurred_at, i.detected_at, i.reported_at, i.aware_at, i.classified_at,
 	i.contained_at, i.recovered_at, i.closed_at, i.created_at, i.updated_at, i.version`
@@ -26,7 +26,7 @@ const incidentColumns = `i.id, i.reference, i.title, i.summary, i.type, i.status
 func scanIncident(r rowScanner, extra ...any) (*vigil.Incident, error) {
 	var inc vigil.Incident
 	var sev int
-	dest := []any{&inc.ID, &inc.Reference, &inc.Title, &inc.Summary, &inc.Type, &inc.Status, &sev, &inc.Category,
+	dest := []any{&inc.ID, &inc.OrganisationID, &inc.Organisation, &inc.Reference, &inc.Title, &inc.Summary, &inc.Type, &inc.Status, &sev, &inc.Category,
 		&inc.Significant, &inc.TLP, &inc.PersonalData, &inc.EssentialService, &inc.DigitalServiceImpact, &inc.CrimeSuspected,
 		&inc.SignificantCyberThreat, scanJSON(&inc.AffectedServices), &inc.Source, &inc.Exercise,
 		scanNullInt(&inc.LeadID), scanNullInt(&inc.CreatedBy), scanNullInt(&inc.DuplicateOf),
@@ -52,30 +52,164 @@ func scanIncidentRef(r rowScanner) (ref vigil.IncidentRef, err error) {
 }
 
 // visible returns the WHERE clause that limits incidents (alias i) to those
-// tx's actor may see: the SQL form of vigil.Visibility.CanSee.
+// tx's actor may see: the SQL form of vigil.Visibility.CanSee. In a write,
+// only the organisations where the actor holds what it required count.
 func (tx *Tx) visible() (string, []any) {
 	v := tx.vis
+	if tx.write && len(tx.required) > 0 && !v.All && !v.None {
+		v = tx.writable(v)
+	}
+	return visibleClause(v, false)
+}
+
+// listable is visible for the incident rows themselves — lists, counts
+// and one incident — which also shows the coordinator's staff the
+// incidents of members that grant a summary (summarizeGranted then
+// clears what the grant does not show). Search does not use it: a match
+// in a note would tell of the note.
+func (tx *Tx) listable() (string, []any) {
+	if tx.write {
+		return tx.visible()
+	}
+	return visibleClause(tx.vis, true)
+}
+
+// grantedIn is the clause for the members' incidents the coordinator's
+// staff see by grant: never TLP:RED ones.
+func grantedIn(grants string) string {
+	return `(i.organisation_id IN (SELECT g.id FROM organisations g WHERE g.coordinator_grant IN (` + grants + `)) AND i.tlp <> 'RED')`
+}
+
+// visibleClause is visible for v; summary adds the incidents seen through
+// summary grants.
+func visibleClause(v vigil.Visibility, summary bool) (string, []any) {
 	switch {
 	case v.None:
 		return "1=0", nil
 	case v.All:
 		return "1=1", nil
-	case v.OwnOnly:
-		return "i.created_by = ?", []any{v.UserID}
 	}
-	// The TLP:RED incidents the actor may see are few: a set built once per
-	// query from partial indexes, not a membership probe per RED row.
-	return `(i.tlp <> 'RED' OR i.id IN (
+	var parts []string
+	var args []any
+	if len(v.Full) > 0 {
+		parts = append(parts, orgIn(v.Full))
+	}
+	if len(v.Staff) > 0 {
+		// The TLP:RED incidents the actor may see are few: a set built once
+		// per query from partial indexes, not a membership probe per RED row.
+		parts = append(parts, `(`+orgIn(v.Staff)+` AND (i.tlp <> 'RED' OR i.id IN (
 		SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.lead_id = ?
 		UNION ALL SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.created_by = ?
-		UNION ALL SELECT m.incident_id FROM incident_members m WHERE m.user_id = ?))`,
-		[]any{v.UserID, v.UserID, v.UserID}
+		UNION ALL SELECT m.incident_id FROM incident_members m WHERE m.user_id = ?)))`)
+		args = append(args, v.UserID, v.UserID, v.UserID)
+	}
+	if len(v.Own) > 0 {
+		parts = append(parts, `(`+orgIn(v.Own)+` AND i.created_by = ?)`)
+		args = append(args, v.UserID)
+	}
+	if v.Coordinator {
+		if summary {
+			parts = append(parts, grantedIn(`'summary', 'full'`))
+		} else {
+			parts = append(parts, grantedIn(`'full'`))
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return "1=0", nil
+	case 1:
+		return parts[0], args
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args
+}
+
+// orgIn is "i.organisation_id IN (…)" with the IDs inline: they are
+// integers the store made, and inline they let the planner see them.
+func orgIn(ids []int64) string {
+	if len(ids) == 1 {
+		return "i.organisation_id = " + strconv.FormatInt(ids[0], 10)
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return "i.organisation_id IN (" + strings.Join(s, ", ") + ")"
+}
+
+// writable narrows v to the organisations where the actor holds every
+// permission this write required.
+func (tx *Tx) writable(v vigil.Visibility) vigil.Visibility {
+	keep := func(orgs []int64) []int64 {
+		return slices.DeleteFunc(slices.Clone(orgs), func(org int64) bool {
+			for _, p := range tx.required {
+				if !tx.actor.CanIn(org, p) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	v.Full, v.Staff, v.Own = keep(v.Full), keep(v.Staff), keep(v.Own)
+	v.Coordinator = false // grants are to read
+	return v
+}
+
+// orgState is what a write knows of an organisation whose incidents it touched.
+type orgState struct {
+	slug      string
+	suspended bool
+}
+
+// touchOrg notes that a write works on an incident of organisation org
+// (for its audit events) and returns what it knows of it.
+func (tx *Tx) touchOrg(org int64) (orgState, error) {
+	if tx.orgsTouched == nil {
+		tx.orgsTouched = map[int64]orgState{}
+	}
+	st, seen := tx.orgsTouched[org]
+	if !seen {
+		var suspended *time.Time
+		if err := tx.queryRow(`SELECT slug, suspended_at FROM organisations WHERE id = ?`, org).Scan(&st.slug, scanNullTime(&suspended)); err != nil {
+			return st, fmt.Errorf("organisation of incident: %w", err)
+		}
+		st.suspended = suspended != nil
+		tx.orgsTouched[org] = st
+	}
+	return st, nil
+}
+
+// checkIncidentOrg is called for each incident a write loads: the actor
+// must hold what the write required in the incident's organisation, and
+// the organisation must not be suspended.
+func (tx *Tx) checkIncidentOrg(org int64) error {
+	st, err := tx.touchOrg(org)
+	if err != nil || tx.vis.All {
+		return err
+	}
+	if st.suspended {
+		return vigil.Errorf(vigil.EFORBIDDEN, "The organisation is suspended: its incidents are read-only.")
+	}
+	for _, p := range tx.required {
+		if err := vigil.RequireIn(tx.actor, org, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // findIncident loads one incident the actor may see, or ENOTFOUND. In a
 // write transaction on PostgreSQL the row is locked until commit.
 func (tx *Tx) findIncident(where string, args ...any) (*vigil.Incident, error) {
-	vis, vargs := tx.visible()
+	return tx.findIncidentIn(false, where, args...)
+}
+
+// findIncidentIn is findIncident; summary also finds the incidents a
+// summary grant shows, for the callers that hand out only the incident
+// (and summarizeGranted it).
+func (tx *Tx) findIncidentIn(summary bool, where string, args ...any) (*vigil.Incident, error) {
+	// Whatever the actor may read: a write then says "your role there
+	// does not allow that" (checkIncidentOrg), not "not found".
+	vis, vargs := visibleClause(tx.vis, summary && !tx.write)
 	lock := ""
 	if tx.write {
 		lock = tx.db.d.ForUpdate
@@ -86,6 +220,11 @@ func (tx *Tx) findIncident(where string, args ...any) (*vigil.Incident, error) {
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "Incident not found.")
 	} else if err != nil {
 		return nil, fmt.Errorf("find incident: %w", err)
+	}
+	if tx.write {
+		if err := tx.checkIncidentOrg(inc.OrganisationID); err != nil {
+			return nil, err
+		}
 	}
 	return inc, nil
 }
@@ -101,12 +240,40 @@ func (s *IncidentService) FindIncidentByID(ctx context.Context, id int64) (inc *
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		if inc, err = tx.findIncidentByID(id); err != nil {
+		if inc, err = tx.findIncidentIn(true, "i.id = ?", id); err != nil {
+			return err
+		}
+		if err := tx.summarizeGranted(inc); err != nil {
 			return err
 		}
 		return tx.hideUnseenDuplicates(inc)
 	})
 	return inc, err
+}
+
+// summarizeGranted clears, in the incidents of organisations the actor
+// does not belong to, what the member's grant does not show.
+func (tx *Tx) summarizeGranted(incs ...*vigil.Incident) error {
+	if tx.vis.All || !tx.vis.Coordinator {
+		return nil
+	}
+	grants := map[int64]vigil.Grant{}
+	for _, inc := range incs {
+		if _, member := tx.actor.RoleIn(inc.OrganisationID); member {
+			continue
+		}
+		g, ok := grants[inc.OrganisationID]
+		if !ok {
+			if err := tx.queryRow(`SELECT coordinator_grant FROM organisations WHERE id = ?`, inc.OrganisationID).Scan(&g); err != nil {
+				return fmt.Errorf("grant: %w", err)
+			}
+			grants[inc.OrganisationID] = g
+		}
+		if g != vigil.GrantFull {
+			inc.Summarize()
+		}
+	}
+	return nil
 }
 
 // FindIncidentByReference returns an incident by its reference.
@@ -116,7 +283,10 @@ func (s *IncidentService) FindIncidentByReference(ctx context.Context, ref strin
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		if inc, err = tx.findIncident("i.reference = ?", strings.ToUpper(strings.TrimSpace(ref))); err != nil {
+		if inc, err = tx.findIncidentIn(true, "i.reference = ?", strings.ToUpper(strings.TrimSpace(ref))); err != nil {
+			return err
+		}
+		if err := tx.summarizeGranted(inc); err != nil {
 			return err
 		}
 		return tx.hideUnseenDuplicates(inc)
@@ -147,7 +317,10 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 	if err := tx.require(vigil.PermIncidentCreate); err != nil {
 		return err
 	}
-	if !tx.actor.Can(vigil.PermIncidentCreateFull) {
+	if err := tx.incidentOrganisation(inc); err != nil {
+		return err
+	}
+	if !tx.actor.CanIn(inc.OrganisationID, vigil.PermIncidentCreateFull) {
 		// Reporters report; triage decides the rest.
 		inc.Status, inc.LeadID, inc.DuplicateOf = vigil.StatusTriage, nil, nil
 	}
@@ -174,7 +347,7 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 		return err
 	}
 	if inc.LeadID != nil {
-		if err := tx.requireActiveUser("lead_id", *inc.LeadID); err != nil {
+		if err := tx.requireOrgUser("lead_id", *inc.LeadID, inc.OrganisationID); err != nil {
 			return err
 		}
 	}
@@ -185,12 +358,12 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 		return fmt.Errorf("next reference: %w", err)
 	}
 	inc.Reference = vigil.FormatReference(year, n)
-	id, err := tx.insert(`INSERT INTO incidents (reference, title, summary, type, status, severity, category, significant,
+	id, err := tx.insert(`INSERT INTO incidents (organisation_id, reference, title, summary, type, status, severity, category, significant,
 		tlp, personal_data, essential_service, digital_service_impact, crime_suspected, significant_cyber_threat, affected_services, source, exercise,
 		lead_id, created_by, duplicate_of, occurred_at, detected_at, reported_at, aware_at, classified_at,
 		contained_at, recovered_at, closed_at, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inc.Reference, inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inc.OrganisationID, inc.Reference, inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant,
 		inc.TLP, inc.PersonalData, inc.EssentialService, inc.DigitalServiceImpact, inc.CrimeSuspected, inc.SignificantCyberThreat, mustJSON(inc.AffectedServices),
 		inc.Source, inc.Exercise, inc.LeadID, inc.CreatedBy, inc.DuplicateOf,
 		inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt, inc.Times.ClassifiedAt,
@@ -220,6 +393,18 @@ func truncateTimes(t *vigil.IncidentTimes) {
 			*p = &v
 		}
 	}
+}
+
+// requireOrgUser checks that a user referenced by field is enabled and
+// belongs to organisation org: an incident's people come from its own
+// organisation (anyone else could not see it).
+func (tx *Tx) requireOrgUser(field string, id, org int64) error {
+	var disabled bool
+	err := tx.queryRow(`SELECT u.disabled FROM users u JOIN memberships m ON m.user_id = u.id AND m.organisation_id = ? WHERE u.id = ?`, org, id).Scan(&disabled)
+	if err != nil || disabled {
+		return vigil.Invalid(field, "No active user with ID %d in the incident's organisation.", id)
+	}
+	return nil
 }
 
 // requireActiveUser checks that a user referenced by field exists and is enabled.
@@ -259,7 +444,7 @@ func (s *IncidentService) UpdateIncident(ctx context.Context, id int64, upd vigi
 			return tx.shown(inc)
 		}
 		if upd.LeadID.Valid {
-			if err := tx.requireActiveUser("lead_id", upd.LeadID.V); err != nil {
+			if err := tx.requireOrgUser("lead_id", upd.LeadID.V, inc.OrganisationID); err != nil {
 				return out, err
 			}
 		}
@@ -438,6 +623,9 @@ func decodeCursor(s string, sort vigil.IncidentSort) (incidentCursor, error) {
 // statistics per value and the partial index on TLP:RED rows.
 func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
 	vis, args := tx.visible()
+	if f.Query == "" {
+		vis, args = tx.listable()
+	}
 	where := []string{vis}
 	in := func(col string, vals []string) {
 		if clause := inClause(col, vals); clause != "" {
@@ -458,6 +646,12 @@ func (tx *Tx) incidentWhere(f *vigil.IncidentFilter) (string, []any) {
 	in("i.category", cats)
 	in("i.tlp", quoteAll(f.TLP))
 	in("i.source", quoteAll(f.Source))
+	if len(f.Organisation) > 0 {
+		where = append(where, "i.organisation_id IN (SELECT o.id FROM organisations o WHERE o.slug IN ("+placeholders(len(f.Organisation))+"))")
+		for _, o := range f.Organisation {
+			args = append(args, o)
+		}
+	}
 	if f.LeadID != nil {
 		where, args = append(where, "i.lead_id = ?"), append(args, *f.LeadID)
 	}
@@ -554,6 +748,9 @@ func (s *IncidentService) FindIncidents(ctx context.Context, f vigil.IncidentFil
 		if err != nil {
 			return err
 		}
+		if err := tx.summarizeGranted(page.Items...); err != nil {
+			return err
+		}
 		return tx.hideUnseenDuplicates(page.Items...)
 	})
 	return page, err
@@ -628,7 +825,7 @@ func (s *IncidentService) CountIncidents(ctx context.Context, f vigil.IncidentFi
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		if countable(&f) && !tx.vis.OwnOnly && !tx.vis.None {
+		if countable(&f) && len(tx.vis.Own) == 0 && !tx.vis.None {
 			n, err = tx.countFromTotals(&f)
 			return err
 		}
@@ -649,7 +846,7 @@ func (s *IncidentService) CountIncidents(ctx context.Context, f vigil.IncidentFi
 
 // countable reports whether f filters only on what incident_counts keeps.
 func countable(f *vigil.IncidentFilter) bool {
-	return f.Query == "" && len(f.Type) == 0 && len(f.Category) == 0 && len(f.Source) == 0 && f.LeadID == nil &&
+	return f.Query == "" && len(f.Organisation) == 0 && len(f.Type) == 0 && len(f.Category) == 0 && len(f.Source) == 0 && f.LeadID == nil &&
 		!f.Unassigned && f.MemberID == nil && f.Significant == nil && f.CreatedAfter == nil && f.CreatedBefore == nil &&
 		f.UpdatedAfter == nil && f.UpdatedBefore == nil && f.OccurredAfter == nil && f.OccurredBefore == nil
 }
@@ -681,8 +878,21 @@ func (tx *Tx) countFromTotals(f *vigil.IncidentFilter) (int, error) {
 		}
 		where = append(where, "status "+op+" ("+strings.Join(quoteAll(vigil.OpenStatuses), ", ")+")")
 	}
-	if !tx.vis.All {
-		where = append(where, "tlp <> 'RED'")
+	v := tx.vis
+	if !v.All {
+		// Every incident of the organisations the actor sees whole; the
+		// rest but TLP:RED of those they work in.
+		var org []string
+		if len(v.Full) > 0 {
+			org = append(org, strings.TrimPrefix(orgIn(v.Full), "i."))
+		}
+		if len(v.Staff) > 0 {
+			org = append(org, "("+strings.TrimPrefix(orgIn(v.Staff), "i.")+" AND tlp <> 'RED')")
+		}
+		if v.Coordinator {
+			org = append(org, `(organisation_id IN (SELECT g.id FROM organisations g WHERE g.coordinator_grant IN ('summary', 'full')) AND tlp <> 'RED')`)
+		}
+		where = append(where, "("+strings.Join(org, " OR ")+")")
 	}
 	w := "1=1"
 	if len(where) > 0 {
@@ -692,7 +902,7 @@ func (tx *Tx) countFromTotals(f *vigil.IncidentFilter) (int, error) {
 	if err := tx.queryRow(`SELECT coalesce(sum(n), 0) FROM incident_counts WHERE ` + w).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count from totals: %w", err)
 	}
-	if tx.vis.All {
+	if v.All || len(v.Staff) == 0 {
 		return n, nil
 	}
 	red := *f
@@ -703,10 +913,9 @@ func (tx *Tx) countFromTotals(f *vigil.IncidentFilter) (int, error) {
 	rw, args := tx.incidentWhere(&red)
 	// Start from the few TLP:RED incidents the actor may see, not from
 	// every RED incident (a million-incident store has tens of thousands).
-	v := tx.vis
 	mine := `i.id IN (SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.lead_id = ?
 		UNION ALL SELECT r.id FROM incidents r WHERE r.tlp = 'RED' AND r.created_by = ?
-		UNION ALL SELECT m.incident_id FROM incident_members m WHERE m.user_id = ?)`
+		UNION ALL SELECT m.incident_id FROM incident_members m WHERE m.user_id = ?) AND ` + orgIn(v.Staff)
 	var m int
 	if err := tx.queryRow(`SELECT count(*) FROM incidents i WHERE `+mine+` AND `+rw, append([]any{v.UserID, v.UserID, v.UserID}, args...)...).Scan(&m); err != nil {
 		return 0, fmt.Errorf("count TLP:RED: %w", err)
@@ -716,7 +925,7 @@ func (tx *Tx) countFromTotals(f *vigil.IncidentFilter) (int, error) {
 
 // canManageMembers reports whether the actor may assign roles on inc.
 func (tx *Tx) canManageMembers(inc *vigil.Incident) bool {
-	if tx.actor.Can(vigil.PermIncidentMembers) {
+	if tx.actor.CanIn(inc.OrganisationID, vigil.PermIncidentMembers) {
 		return true
 	}
 	return inc.LeadID != nil && tx.actor.UserID != 0 && *inc.LeadID == tx.actor.UserID

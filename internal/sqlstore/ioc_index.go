@@ -15,7 +15,7 @@ import (
 // revoked indicator, one Vigil cannot match value by value, or one the
 // organisation made itself (shared from its own incidents) has none.
 func (tx *Tx) indexIndicators(cur *cursors, limit int) (n, vals int, more bool, err error) {
-	p, err := tx.profile()
+	p, err := tx.profile(vigil.DefaultOrganisationID)
 	if err != nil {
 		return 0, 0, false, err
 	}
@@ -137,7 +137,7 @@ func (tx *Tx) reindexIndicator(coll, id string) error {
 	} else if err != nil {
 		return err
 	}
-	p, err := tx.profile()
+	p, err := tx.profile(vigil.DefaultOrganisationID)
 	if err != nil {
 		return err
 	}

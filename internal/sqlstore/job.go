@@ -206,15 +206,13 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 		if !ok || u.disabled {
 			continue
 		}
-		if u.role != vigil.RoleAdmin {
-			// A subscriber hears only of incidents they may read.
-			member, err := tx.isMember(inc.ID, sub.UserID)
-			if err != nil {
-				return err
-			}
-			if !vigil.VisibilityFor(&vigil.Actor{UserID: sub.UserID, Role: u.role}).CanSee(inc, member) {
-				continue
-			}
+		// A subscriber hears only of incidents they may read.
+		member, err := tx.isMember(inc.ID, sub.UserID)
+		if err != nil {
+			return err
+		}
+		if !vigil.VisibilityFor(u.actor(sub.UserID)).CanSee(inc, member) {
+			continue
 		}
 		var to []string
 		if c.Kind == vigil.ChannelEmail {
@@ -260,7 +258,7 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 		if err != nil {
 			return err
 		}
-		addAs(u.email, vigil.VisibilityFor(&vigil.Actor{UserID: id, Role: u.role}).CanSee(inc, member))
+		addAs(u.email, vigil.VisibilityFor(u.actor(id)).CanSee(inc, member))
 		return nil
 	}
 	add := func(email string) { addAs(email, inc.TLP != vigil.TLPRed) }
@@ -290,7 +288,7 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 	}
 	if ev.Kind == vigil.EventDutyOverdue {
 		for _, id := range sortedKeys(users) {
-			if u := users[id]; u.role == vigil.RoleManager {
+			if r, _ := users[id].actor(id).RoleIn(inc.OrganisationID); r == vigil.RoleManager {
 				if err := addUser(id); err != nil {
 					return err
 				}
@@ -320,20 +318,46 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 
 type dirUser struct {
 	name, email string
-	role        vigil.Role
+	role        vigil.Role // in the default organisation
+	orgs        []vigil.OrgRole
 	disabled    bool
 }
 
-// userDirectory loads every user's name, address and role.
+// actor is the user as an actor, to ask what they may see and do.
+func (u dirUser) actor(id int64) *vigil.Actor {
+	return &vigil.Actor{UserID: id, Role: u.role, Orgs: u.orgs}
+}
+
+// userDirectory loads every user's name, address and roles.
 func (tx *Tx) userDirectory() (map[int64]dirUser, error) {
-	return queryMap(tx, func(r rowScanner) (id int64, u dirUser, err error) {
+	users, err := queryMap(tx, func(r rowScanner) (id int64, u dirUser, err error) {
 		var username string
-		err = r.Scan(&id, &username, &u.name, &u.email, &u.role, &u.disabled)
+		err = r.Scan(&id, &username, &u.name, &u.email, &u.disabled)
 		if u.name == "" {
 			u.name = username
 		}
+		u.orgs = []vigil.OrgRole{}
 		return id, u, err
-	}, `SELECT id, username, name, email, role, disabled FROM users`)
+	}, `SELECT id, username, name, email, disabled FROM users`)
+	if err != nil {
+		return nil, err
+	}
+	err = eachRow(tx, func(r rowScanner) error {
+		var id int64
+		var m vigil.OrgRole
+		if err := r.Scan(&id, &m.ID, &m.Slug, &m.Role); err != nil {
+			return err
+		}
+		if u, ok := users[id]; ok {
+			u.orgs = append(u.orgs, m)
+			if m.ID == vigil.DefaultOrganisationID {
+				u.role = m.Role
+			}
+			users[id] = u
+		}
+		return nil
+	}, `SELECT m.user_id, m.organisation_id, o.slug, m.role FROM memberships m JOIN organisations o ON o.id = m.organisation_id ORDER BY m.organisation_id`)
+	return users, err
 }
 
 func sortedKeys[V any](m map[int64]V) []int64 {
@@ -608,7 +632,7 @@ func (tx *Tx) expandPlanEvent(job *vigil.Job, ev *vigil.Event) error {
 			continue
 		}
 		u, ok := users[sub.UserID]
-		if !ok || u.disabled || !(&vigil.Actor{UserID: sub.UserID, Role: u.role}).Can(vigil.PermPlanRead) {
+		if !ok || u.disabled || !u.actor(sub.UserID).Can(vigil.PermPlanRead) {
 			continue
 		}
 		c, err := scanChannel(tx.queryRow(`SELECT `+channelColumns+` FROM channels WHERE id = ?`, sub.ChannelID))

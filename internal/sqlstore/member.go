@@ -66,6 +66,9 @@ func (s *MemberService) AddMember(ctx context.Context, incidentID, userID int64,
 		if !tx.canManageMembers(inc) {
 			return m, vigil.Errorf(vigil.EFORBIDDEN, "Only a manager or the incident lead can assign roles.")
 		}
+		if err := tx.requireOrgUser("user_id", userID, inc.OrganisationID); err != nil {
+			return m, err
+		}
 		u, err := tx.findUser("u.id = ?", userID)
 		if err != nil || u.Disabled {
 			return m, vigil.Invalid("user_id", "No active user with ID %d.", userID)

@@ -150,60 +150,66 @@ func (s *ObservableService) AddObservables(ctx context.Context, incidentID int64
 		if _, err := tx.findIncidentByID(incidentID); err != nil {
 			return nil, err
 		}
-		out := make([]*vigil.Observable, 0, len(obs))
-		var added []string
-		seen := map[string]*vigil.Observable{}
-		for _, in := range obs {
-			k := string(in.Type) + "\x00" + in.Value
-			if prev, ok := seen[k]; ok { // the same value twice in one request
-				out = append(out, prev)
-				continue
-			}
-			o := new(*in) // the caller's stays as given, for a run again
-			o.IncidentID, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version = incidentID, tx.actorID(), tx.now, tx.now, 1
-			var id int64
-			err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version, scope_key)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id, type, value) DO NOTHING RETURNING id`,
-				o.IncidentID, o.Type, o.Value, o.IOC, o.TLP, o.Description, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version, scopeArg(o.Type, o.Value)).Scan(&id)
-			switch {
-			case errors.Is(err, sql.ErrNoRows): // already on the incident: return the existing one
-				existing, err := scanObservable(tx.queryRow(`SELECT `+observableColumns+` FROM observables o
-					WHERE o.incident_id = ? AND o.type = ? AND o.value = ?`, incidentID, o.Type, o.Value))
-				if err != nil {
-					return nil, err
-				}
-				o = existing
-			case err != nil:
-				return nil, fmt.Errorf("insert observable: %w", err)
-			default:
-				o.ID = id
-				o.SeenIn = []vigil.IncidentRef{}
-				added = append(added, string(o.Type)+" "+o.Value)
-				if err := tx.indexObservable(o); err != nil {
-					return nil, err
-				}
-				tx.audit("observable.create", "observable", o.ID, nil, o)
-			}
-			seen[k] = o
-			out = append(out, o)
-		}
-		if len(added) > 0 {
-			msg := fmt.Sprintf("Observable added: %s", added[0])
-			if len(added) > 1 {
-				msg = fmt.Sprintf("%d observables added: %s", len(added), strings.Join(added[:min(len(added), 10)], ", "))
-				if len(added) > 10 {
-					msg += ", …"
-				}
-			}
-			if _, err := tx.addTimeline(incidentID, vigil.KindObservable, tx.now, msg, nil); err != nil {
-				return nil, err
-			}
-			if err := tx.touchIncident(incidentID); err != nil {
-				return nil, err
-			}
-		}
-		return out, tx.fillSeen(out)
+		return tx.addObservables(incidentID, obs)
 	})
+}
+
+// addObservables is AddObservables inside a transaction that has found
+// the incident and may change it.
+func (tx *Tx) addObservables(incidentID int64, obs []*vigil.Observable) ([]*vigil.Observable, error) {
+	out := make([]*vigil.Observable, 0, len(obs))
+	var added []string
+	seen := map[string]*vigil.Observable{}
+	for _, in := range obs {
+		k := string(in.Type) + "\x00" + in.Value
+		if prev, ok := seen[k]; ok { // the same value twice in one request
+			out = append(out, prev)
+			continue
+		}
+		o := new(*in) // the caller's stays as given, for a run again
+		o.IncidentID, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version = incidentID, tx.actorID(), tx.now, tx.now, 1
+		var id int64
+		err := tx.queryRow(`INSERT INTO observables (incident_id, type, value, ioc, tlp, description, created_by, created_at, updated_at, version, scope_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id, type, value) DO NOTHING RETURNING id`,
+			o.IncidentID, o.Type, o.Value, o.IOC, o.TLP, o.Description, o.CreatedBy, o.CreatedAt, o.UpdatedAt, o.Version, scopeArg(o.Type, o.Value)).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows): // already on the incident: return the existing one
+			existing, err := scanObservable(tx.queryRow(`SELECT `+observableColumns+` FROM observables o
+				WHERE o.incident_id = ? AND o.type = ? AND o.value = ?`, incidentID, o.Type, o.Value))
+			if err != nil {
+				return nil, err
+			}
+			o = existing
+		case err != nil:
+			return nil, fmt.Errorf("insert observable: %w", err)
+		default:
+			o.ID = id
+			o.SeenIn = []vigil.IncidentRef{}
+			added = append(added, string(o.Type)+" "+o.Value)
+			if err := tx.indexObservable(o); err != nil {
+				return nil, err
+			}
+			tx.audit("observable.create", "observable", o.ID, nil, o)
+		}
+		seen[k] = o
+		out = append(out, o)
+	}
+	if len(added) > 0 {
+		msg := fmt.Sprintf("Observable added: %s", added[0])
+		if len(added) > 1 {
+			msg = fmt.Sprintf("%d observables added: %s", len(added), strings.Join(added[:min(len(added), 10)], ", "))
+			if len(added) > 10 {
+				msg += ", …"
+			}
+		}
+		if _, err := tx.addTimeline(incidentID, vigil.KindObservable, tx.now, msg, nil); err != nil {
+			return nil, err
+		}
+		if err := tx.touchIncident(incidentID); err != nil {
+			return nil, err
+		}
+	}
+	return out, tx.fillSeen(out)
 }
 
 func (tx *Tx) indexObservable(o *vigil.Observable) error {

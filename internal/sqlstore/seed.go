@@ -263,8 +263,11 @@ func (db *DB) seedUsers(ctx context.Context, n int) ([]seedUser, error) {
 			name := fmt.Sprintf("analyst%02d", i+1)
 			var id int64
 			if err := tx.queryRow(`SELECT id FROM users WHERE username = ?`, name).Scan(&id); err != nil {
-				id, err = tx.insert(`INSERT INTO users (username, name, email, role, disabled, password_hash, failed_logins, created_at, updated_at, version)
-					VALUES (?, ?, '', 'responder', FALSE, ?, 0, ?, ?, 1)`, name, "Analyst "+name[7:], hash, tx.now, tx.now)
+				id, err = tx.insert(`INSERT INTO users (username, name, email, disabled, password_hash, failed_logins, created_at, updated_at, version)
+					VALUES (?, ?, '', FALSE, ?, 0, ?, ?, 1)`, name, "Analyst "+name[7:], hash, tx.now, tx.now)
+				if err == nil {
+					err = tx.setDefaultRole(id, vigil.RoleResponder, tx.now)
+				}
 				if err != nil {
 					return nil, fmt.Errorf("seed user: %w", err)
 				}

@@ -205,6 +205,12 @@ func (s *SharingService) PublishIncident(ctx context.Context, incidentID int64, 
 		if err != nil {
 			return st, err
 		}
+		if inc.OrganisationID != vigil.DefaultOrganisationID {
+			// The collections are the default organisation's: another
+			// organisation's intelligence goes out only through it
+			// (docs/organisations.md, "Sharing across members").
+			return st, vigil.Errorf(vigil.EFORBIDDEN, "Only the default organisation's incidents are shared through its TAXII collections.")
+		}
 		if st, err = tx.addToCollection(collectionID, objs, nil); err != nil {
 			return st, err
 		}

@@ -105,7 +105,7 @@ func (s *TaskService) CreateTask(ctx context.Context, t *vigil.Task) (err error)
 			return err
 		}
 		if t.AssigneeID != nil {
-			if err := tx.requireActiveUser("assignee_id", *t.AssigneeID); err != nil {
+			if err := tx.requireOrgUser("assignee_id", *t.AssigneeID, inc.OrganisationID); err != nil {
 				return err
 			}
 		}
@@ -173,7 +173,11 @@ func (s *TaskService) UpdateTask(ctx context.Context, id int64, upd vigil.TaskUp
 			return out, nil
 		}
 		if upd.AssigneeID.Valid {
-			if err := tx.requireActiveUser("assignee_id", upd.AssigneeID.V); err != nil {
+			var org int64
+			if err := tx.queryRow(`SELECT organisation_id FROM incidents WHERE id = ?`, t.IncidentID).Scan(&org); err != nil {
+				return out, fmt.Errorf("task's incident: %w", err)
+			}
+			if err := tx.requireOrgUser("assignee_id", upd.AssigneeID.V, org); err != nil {
 				return out, err
 			}
 		}

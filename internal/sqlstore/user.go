@@ -13,7 +13,8 @@ import (
 // UserService implements vigil.UserService.
 type UserService struct{ db *DB }
 
-const userColumns = `u.id, u.username, u.name, u.email, u.role, u.disabled, u.last_login_at, u.must_change_password, u.created_at, u.updated_at, u.version`
+const userColumns = `u.id, u.username, u.name, u.email,
+	coalesce((SELECT m.role FROM memberships m WHERE m.user_id = u.id AND m.organisation_id = 1), ''), u.disabled, u.last_login_at, u.must_change_password, u.created_at, u.updated_at, u.version`
 
 func scanUser(r rowScanner) (*vigil.User, error) {
 	var u vigil.User
@@ -84,7 +85,7 @@ func (s *UserService) FindUsers(ctx context.Context, f vigil.UserFilter) (users 
 		}
 		where, args := []string{"1=1"}, []any{}
 		if f.Role != nil {
-			where, args = append(where, "u.role = ?"), append(args, *f.Role)
+			where, args = append(where, "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.organisation_id = 1 AND m.role = ?)"), append(args, *f.Role)
 		}
 		if f.Disabled != nil {
 			where, args = append(where, "u.disabled = ?"), append(args, *f.Disabled)
@@ -128,8 +129,8 @@ func (s *UserService) CreateUser(ctx context.Context, u *vigil.User, password st
 			return err
 		}
 		u.CreatedAt, u.UpdatedAt, u.Version = tx.now, tx.now, 1
-		id, err := tx.insert(`INSERT INTO users (username, name, email, role, disabled, password_hash, failed_logins, must_change_password, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, u.Username, u.Name, u.Email, u.Role, u.Disabled, hash, u.MustChangePassword, u.CreatedAt, u.UpdatedAt, u.Version)
+		id, err := tx.insert(`INSERT INTO users (username, name, email, disabled, password_hash, failed_logins, must_change_password, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, u.Username, u.Name, u.Email, u.Disabled, hash, u.MustChangePassword, u.CreatedAt, u.UpdatedAt, u.Version)
 		if err != nil {
 			if vigil.ErrorCode(tx.db.formatError(err)) == vigil.ECONFLICT {
 				return &vigil.Error{Code: vigil.ECONFLICT, Message: "That username is taken.",
@@ -138,6 +139,9 @@ func (s *UserService) CreateUser(ctx context.Context, u *vigil.User, password st
 			return fmt.Errorf("insert user: %w", err)
 		}
 		u.ID = id
+		if err := tx.setDefaultRole(u.ID, u.Role, tx.now); err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
 		tx.audit("user.create", "user", u.ID, nil, u)
 		return nil
 	})
@@ -177,21 +181,26 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd vigil.UserUp
 			return out, err
 		}
 		if before.Role == vigil.RoleAdmin && !before.Disabled && (u.Role != vigil.RoleAdmin || u.Disabled) {
-			var admins int
-			if err := tx.queryRow(`SELECT count(*) FROM users WHERE role = 'admin' AND disabled = FALSE`).Scan(&admins); err != nil {
+			admins, err := tx.activeAdmins()
+			if err != nil {
 				return out, err
 			}
 			if admins <= 1 {
 				return out, vigil.Errorf(vigil.EINVALID, "Vigil needs at least one active administrator; make another user an admin first.")
 			}
 		}
-		res, err := tx.exec(`UPDATE users SET name = ?, email = ?, role = ?, disabled = ?, updated_at = ?, version = version + 1
-			WHERE id = ? AND version = ?`, u.Name, u.Email, u.Role, u.Disabled, tx.now, u.ID, u.Version)
+		res, err := tx.exec(`UPDATE users SET name = ?, email = ?, disabled = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ?`, u.Name, u.Email, u.Disabled, tx.now, u.ID, u.Version)
 		if err != nil {
 			return out, fmt.Errorf("update user: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return out, vigil.Errorf(vigil.ECONFLICT, "Someone else changed this user since you loaded it. Reload and try again.")
+		}
+		if u.Role != before.Role {
+			if err := tx.setDefaultRole(u.ID, u.Role, tx.now); err != nil {
+				return out, fmt.Errorf("update user: %w", err)
+			}
 		}
 		u.Version++
 		u.UpdatedAt = tx.now
