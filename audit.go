@@ -26,8 +26,9 @@ type AuditEvent struct {
 	After      json.RawMessage `json:"after"`
 	RequestID  string          `json:"request_id"`
 	// Organisation is the slug of the organisation whose incidents the
-	// action worked on; empty for the install's own actions (users,
-	// settings, organisations) and for events written before organisations.
+	// action worked on (the slugs, comma-separated, when it worked on
+	// several's); empty for the install's own actions (users, settings,
+	// organisations) and for events written before organisations.
 	Organisation string `json:"organisation,omitempty"`
 	PrevHash     string `json:"prev_hash"`
 	Hash         string `json:"hash"`

@@ -62,6 +62,15 @@ const (
 	PermPlanRead           Permission = "plan:read"           // read response plans
 	PermPlanAdmin          Permission = "plan:admin"          // write, own and approve response plans
 	PermOrgAdmin           Permission = "org:admin"           // create and suspend organisations, and manage any one's members
+	// PermAdvisoryIssue drafts, changes, reviews, publishes and withdraws
+	// the coordinator's advisories: its managers and admins, who speak
+	// for it (as they own its response plans), not its responders.
+	PermAdvisoryIssue Permission = "advisory:issue"
+	// PermAdvisoryRead reads advisories, as AdvisoryAccessFor allows.
+	PermAdvisoryRead Permission = "advisory:read"
+	// PermAdvisoryRespond answers an advisory for a member organisation:
+	// its users with a role above reporter.
+	PermAdvisoryRespond Permission = "advisory:respond"
 )
 
 // orgScoped are the permissions an actor holds in each organisation by
@@ -71,6 +80,7 @@ const (
 var orgScoped = map[Permission]bool{
 	PermIncidentRead: true, PermIncidentCreate: true, PermIncidentCreateFull: true, PermIncidentEdit: true,
 	PermIncidentMembers: true, PermIncidentReview: true, PermDutySubmit: true, PermEvidenceAdmin: true, PermTokenOwn: true,
+	PermAdvisoryRead: true, PermAdvisoryRespond: true,
 }
 
 // OrgScoped reports whether p is held per organisation.
@@ -79,19 +89,21 @@ func OrgScoped(p Permission) bool { return orgScoped[p] }
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
 		PermIncidentReview, PermUserRead, PermUserAdmin, PermAuditRead, PermTokenOwn, PermTokenAdmin, PermMetricsRead,
-		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin, PermOrgAdmin},
+		PermAlertRead, PermAlertTriage, PermIntegrationAdmin, PermDutySubmit, PermSettingsAdmin, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin, PermOrgAdmin,
+		PermAdvisoryIssue, PermAdvisoryRead, PermAdvisoryRespond},
 	RoleManager: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermIncidentMembers,
-		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin},
+		PermIncidentReview, PermUserRead, PermTokenOwn, PermAlertRead, PermAlertTriage, PermDutySubmit, PermContactAdmin, PermEvidenceAdmin, PermPlanRead, PermPlanAdmin,
+		PermAdvisoryIssue, PermAdvisoryRead, PermAdvisoryRespond},
 	RoleResponder: {PermIncidentRead, PermIncidentCreate, PermIncidentCreateFull, PermIncidentEdit, PermUserRead, PermTokenOwn,
-		PermAlertRead, PermAlertTriage, PermPlanRead},
-	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead, PermPlanRead},
-	RoleReporter: {PermIncidentRead, PermIncidentCreate, PermTokenOwn},
+		PermAlertRead, PermAlertTriage, PermPlanRead, PermAdvisoryRead, PermAdvisoryRespond},
+	RoleViewer:   {PermIncidentRead, PermUserRead, PermTokenOwn, PermAlertRead, PermPlanRead, PermAdvisoryRead, PermAdvisoryRespond},
+	RoleReporter: {PermIncidentRead, PermIncidentCreate, PermTokenOwn, PermAdvisoryRead},
 }
 
 // scopeFor is the token scope each permission needs.
 func scopeFor(p Permission) Scope {
 	switch p {
-	case PermIncidentRead, PermUserRead, PermMetricsRead, PermAlertRead, PermPlanRead:
+	case PermIncidentRead, PermUserRead, PermMetricsRead, PermAlertRead, PermPlanRead, PermAdvisoryRead:
 		return ScopeRead
 	case PermUserAdmin, PermAuditRead, PermTokenAdmin, PermIntegrationAdmin, PermSettingsAdmin, PermOrgAdmin:
 		return ScopeAdmin
@@ -186,6 +198,9 @@ func Require(a *Actor, p Permission) error {
 	if !a.Can(p) {
 		if a.TokenID != 0 && !a.scoped(p) {
 			return Errorf(EFORBIDDEN, "This API token's scopes do not allow that.")
+		}
+		if a.Role == "" && a.TokenID == 0 && !orgScoped[p] && len(a.Memberships()) > 0 {
+			return Errorf(EFORBIDDEN, "That is for the staff of the organisation that runs this Vigil; your roles are in other organisations.")
 		}
 		if a.Role == "" {
 			return Errorf(EFORBIDDEN, "Your roles do not allow that.")

@@ -10,6 +10,7 @@ const (
 	actorContextKey contextKey = iota + 1
 	requestIDContextKey
 	durableLaterContextKey
+	idempotencyClaimContextKey
 )
 
 // Actor is who is acting: a logged-in user, a user's API token, or the

@@ -22,6 +22,7 @@ const (
 	EPRECONDITION   = "precondition"    // a required precondition (If-Match, version) is missing
 	ETOOLARGE       = "too_large"       // the request or file is larger than allowed
 	EIDEMPOTENCY    = "key_reused"      // an Idempotency-Key sent again with a different request
+	EANSWERLOST     = "answer_lost"     // an Idempotency-Key's request was applied, but its answer was not kept
 	EUNAVAILABLE    = "unavailable"     // the store did not answer (down, restarting, too slow); retry later
 	ESTORAGEFULL    = "storage_full"    // the disk the store or the evidence folder writes to is full
 )
@@ -194,6 +195,8 @@ func HTTPStatus(code string) int {
 		return 413 // Content Too Large
 	case EIDEMPOTENCY:
 		return 422 // Unprocessable Content, as draft-ietf-httpapi-idempotency-key-header asks
+	case EANSWERLOST:
+		return 422 // not to be retried: the request was applied
 	case EPRECONDITION:
 		return 428 // Precondition Required
 	case ETOOMANY:

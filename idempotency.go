@@ -38,7 +38,8 @@ type IdempotencyKey struct {
 }
 
 // IdempotentAnswer is the first answer to a request sent with a key, kept
-// so that a retry of the same request gets it again.
+// so that a retry of the same request gets it again, if its actor may
+// still make it.
 type IdempotentAnswer struct {
 	// Fingerprint identifies the request: a retry must have the same.
 	Fingerprint string
@@ -50,20 +51,106 @@ type IdempotentAnswer struct {
 	// Location, ETag, …), one value each.
 	Header map[string]string
 	Body   []byte
+	// Grants are what the actor was allowed when the request ran
+	// (IdempotencyGrants): a retry gets the answer only while its actor
+	// still holds them all, so a role reduced since, or a narrower token,
+	// does not get an answer it could no longer have had.
+	Grants []string
 }
 
 // ErrIdempotencyKeyReused refuses a request whose key was used for a
 // different request (another body).
 var ErrIdempotencyKeyReused = Errorf(EIDEMPOTENCY, "This Idempotency-Key was used with a different request: send a new key with a new or changed request.")
 
-// Replays reports whether a retry whose fingerprint is fp gets the answer
-// again; it returns ErrIdempotencyKeyReused when fp differs from the first
-// request's.
-func (a *IdempotentAnswer) Replays(fp string) error {
+// ErrIdempotentReplayForbidden refuses the replay of an answer to an actor
+// who has lost a permission it held when the request ran.
+var ErrIdempotentReplayForbidden = Errorf(EFORBIDDEN, "Your permissions have changed since the first request with this Idempotency-Key, so its answer is not given again. What that request did stands: check it before sending the request again with a new key.")
+
+// IdempotencyGrants lists what a is allowed, for an answer to be replayed
+// only while it still is: each permission it holds (PermissionsOf), and
+// each that is held per organisation as "permission@organisation ID", for
+// every organisation where it holds it, since an incident's work needs the
+// role in the incident's own organisation.
+func IdempotencyGrants(a *Actor) []string {
+	var out []string
+	for _, p := range PermissionsOf(a) {
+		if !OrgScoped(p) {
+			out = append(out, string(p))
+			continue
+		}
+		for _, m := range a.Memberships() {
+			if a.CanIn(m.ID, p) {
+				out = append(out, string(p)+"@"+strconv.FormatInt(m.ID, 10))
+			}
+		}
+	}
+	return out
+}
+
+// holds reports whether a still has grant g (see IdempotencyGrants).
+func (a *Actor) holds(g string) bool {
+	p, org, inOrg := strings.Cut(g, "@")
+	if !inOrg {
+		return a.Can(Permission(p))
+	}
+	id, err := strconv.ParseInt(org, 10, 64)
+	return err == nil && a.CanIn(id, Permission(p))
+}
+
+// Replays reports whether a retry by actor whose fingerprint is fp gets
+// the answer again. It returns ErrIdempotentReplayForbidden when actor no
+// longer holds every one of a.Grants (checked first: a caller no longer
+// allowed learns nothing more), and ErrIdempotencyKeyReused when fp
+// differs from the first request's. That the actor is the same is the
+// key's scope (IdempotencyScope); that its credentials still hold is the
+// transport's authentication.
+func (a *IdempotentAnswer) Replays(actor *Actor, fp string) error {
+	for _, g := range a.Grants {
+		if !actor.holds(g) {
+			return ErrIdempotentReplayForbidden
+		}
+	}
 	if fp != a.Fingerprint {
 		return ErrIdempotencyKeyReused
 	}
 	return nil
+}
+
+// AnswerLost is the answer to a retry whose first request was applied (a
+// write under its claim committed) but whose answer was never recorded: the
+// connection to the database failed as it committed, or the process died
+// before the answer was kept. requestID is the first request's, if known.
+func AnswerLost(requestID string) error {
+	first := "The first request with this Idempotency-Key"
+	if requestID != "" {
+		first += " (request ID " + requestID + ")"
+	}
+	return Errorf(EANSWERLOST, "%s was applied, but its answer was lost, so it cannot be given again. It is not run twice: check what it did before sending it again with a new key.", first)
+}
+
+// IdempotencyClaim is a reservation of a key held by the request that is
+// running: the key's scope (its actor's, when it was reserved), the key,
+// and the reservation's token.
+type IdempotencyClaim struct {
+	Scope string
+	Key   IdempotencyKey
+	Token string
+}
+
+// NewContextWithIdempotencyClaim returns a copy of ctx carrying the claim
+// on k by the reservation token, for the request to run with: each of its
+// writes then marks k, in the write's own transaction, as applied (see
+// IdempotencyService). The scope is that of ctx's actor: a write made as
+// another actor (a service that acts as the system) still marks k.
+func NewContextWithIdempotencyClaim(ctx context.Context, k IdempotencyKey, token string) context.Context {
+	c := &IdempotencyClaim{Scope: IdempotencyScope(ActorFromContext(ctx)), Key: k, Token: token}
+	return context.WithValue(ctx, idempotencyClaimContextKey, c)
+}
+
+// IdempotencyClaimFromContext returns the claim in ctx, or nil.
+func IdempotencyClaimFromContext(ctx context.Context) *IdempotencyClaim {
+	c, _ := ctx.Value(idempotencyClaimContextKey).(*IdempotencyClaim)
+	return c
 }
 
 // IdempotencyScope is whose keys a key is among: an API token's (a script
@@ -103,22 +190,38 @@ func ValidIdempotencyKey(key string) error {
 // keys. Keys belong to the actor in ctx (IdempotencyScope) and to the
 // target; a reservation is identified by the token ReserveKey returns, so
 // that only the request holding it records or releases it.
+//
+// A request runs with its claim in its context
+// (NewContextWithIdempotencyClaim), and every write of every service made
+// with that context marks the key as applied in the write's own
+// transaction: if the write commits, the key says so, even when the answer
+// to its COMMIT is lost and nobody records the request's answer; if it
+// does not, the key stays free to release. A write whose claim was lost
+// (its lease ran out and another request took the key) fails with
+// ECONFLICT and does nothing, so that two requests with one key never both
+// apply.
 type IdempotencyService interface {
 	// ReserveKey reserves k for a request about to run, for
 	// IdempotencyLease, and returns the reservation's token. If k holds an
 	// answer, it returns that answer and no token instead: the caller
-	// replays it if the request is the same (IdempotentAnswer.Replays).
-	// ECONFLICT if a request with k is still running. An answer older than
-	// IdempotencyTTL, or a reservation whose lease ran out, is replaced.
+	// replays it if the actor may and the request is the same
+	// (IdempotentAnswer.Replays). ECONFLICT if a request with k is still
+	// running; EANSWERLOST (AnswerLost) if k's request was applied but its
+	// answer was not recorded. An answer, or an applied request's mark,
+	// older than IdempotencyTTL, or a reservation whose lease ran out, is
+	// replaced.
 	ReserveKey(ctx context.Context, k IdempotencyKey) (token string, a *IdempotentAnswer, err error)
 	// ExtendKey renews a reservation's lease. ECONFLICT if it was lost:
 	// its lease ran out and another request took the key.
 	ExtendKey(ctx context.Context, k IdempotencyKey, token string) error
 	// CompleteKey records the answer to the reserved request, kept for
-	// IdempotencyTTL. ECONFLICT if the reservation was lost.
+	// IdempotencyTTL, whether or not its writes marked it applied.
+	// ECONFLICT if the reservation was lost or holds an answer already.
 	CompleteKey(ctx context.Context, k IdempotencyKey, token string, a *IdempotentAnswer) error
 	// ReleaseKey gives a reservation up, so that a retry runs the request
 	// again (it failed without effect, or its answer is not to be kept).
+	// If a write of the request was applied, the key is not freed: the
+	// request only stops holding it, and a retry gets EANSWERLOST.
 	// Releasing a reservation that is gone is not an error.
 	ReleaseKey(ctx context.Context, k IdempotencyKey, token string) error
 }

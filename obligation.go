@@ -260,6 +260,8 @@ const (
 // obligations. Obligations are made and withdrawn by the stores whenever
 // an incident's facts change; people submit them or record why not.
 type DutyService interface {
+	// FindProfile is the default organisation's profile, for those who
+	// hold a role in it (EFORBIDDEN for others).
 	FindProfile(ctx context.Context) (*OrgProfile, error)
 	UpdateProfile(ctx context.Context, p *OrgProfile) error
 	// FindOrgProfile and UpdateOrgProfile are an organisation's own

@@ -105,6 +105,25 @@ func ValidSlug(field, slug string) error {
 	return nil
 }
 
+// reservedSlugs name no new organisation: /report/status is the default
+// organisation's receipt lookup, so /report/{slug} could never reach the
+// report page of an organisation called "status".
+var reservedSlugs = []string{"status"}
+
+// CheckNewSlug checks the slug of a new organisation: ValidSlug, and not
+// one of the words the pages' addresses keep for themselves.
+func CheckNewSlug(field, slug string) error {
+	if err := ValidSlug(field, slug); err != nil {
+		return err
+	}
+	for _, r := range reservedSlugs {
+		if slug == r {
+			return Invalid(field, "%q is kept for the pages' own addresses; choose another slug.", slug)
+		}
+	}
+	return nil
+}
+
 // Prepare trims the organisation and checks it.
 func (o *Organisation) Prepare() error {
 	var p Problems

@@ -15,6 +15,10 @@ import (
 // Everything but What is optional, contact details included: the NCSC asks
 // for a culture where people report without fear, so anonymous is allowed.
 type StaffReport struct {
+	// Organisation is the slug of the organisation whose report page it
+	// came from ("" is the default organisation): the incident is filed
+	// there, and its receipt code works only on that page.
+	Organisation string     `json:"organisation"`
 	What         string     `json:"what"`          // what happened, in their words
 	When         *time.Time `json:"when"`          // when it happened, if they know
 	System       string     `json:"system"`        // which system, service or device
@@ -33,7 +37,7 @@ const (
 
 // Normalize trims the report's fields.
 func (r *StaffReport) Normalize() {
-	for _, p := range []*string{&r.What, &r.System, &r.PersonalData, &r.Name, &r.Email, &r.Phone} {
+	for _, p := range []*string{&r.Organisation, &r.What, &r.System, &r.PersonalData, &r.Name, &r.Email, &r.Phone} {
 		*p = strings.TrimSpace(*p)
 	}
 	if r.PersonalData == "" {
@@ -161,19 +165,34 @@ func PublicStatus(s Status) string {
 	return "Received."
 }
 
+// ReportPage is what the public report page of an organisation may show
+// of it: nothing but its slug and name.
+type ReportPage struct {
+	Organisation string `json:"organisation"` // the slug
+	Name         string `json:"name"`
+}
+
 // ReportService takes staff reports. It needs no actor: the report page is
-// public, and the receipt code is the reporter's only key.
+// public, and the receipt code is the reporter's only key. Each
+// organisation has its own page (org, a slug; "" is the default
+// organisation); an unknown or suspended organisation has none, and every
+// method answers ENOTFOUND for it, alike, so that the pages tell nobody
+// which organisations exist. A receipt code works only with the
+// organisation its report was filed in.
 type ReportService interface {
+	// FindReportPage returns the report page of organisation org.
+	FindReportPage(ctx context.Context, org string) (*ReportPage, error)
 	// SubmitReport validates r and files it as a new incident in triage with
-	// source staff_report. It returns the receipt code, shown once, and the
-	// incident's reference.
+	// source staff_report, in r.Organisation. It returns the receipt code,
+	// shown once, and the incident's reference.
 	SubmitReport(ctx context.Context, r *StaffReport) (receipt, reference string, err error)
-	// FindReport returns the status of the report with that receipt code.
-	// ENOTFOUND for an unknown code.
-	FindReport(ctx context.Context, receipt string) (*ReportStatus, error)
-	// AddToReport adds information to a report; it appears on the
-	// incident's timeline. ENOTFOUND, EINVALID.
-	AddToReport(ctx context.Context, receipt, text string) error
+	// FindReport returns the status of the report with that receipt code
+	// in organisation org. ENOTFOUND for an unknown code, or one of
+	// another organisation's reports.
+	FindReport(ctx context.Context, org, receipt string) (*ReportStatus, error)
+	// AddToReport adds information to a report of organisation org; it
+	// appears on the incident's timeline. ENOTFOUND, EINVALID.
+	AddToReport(ctx context.Context, org, receipt, text string) error
 }
 
 // receiptAlphabet is Crockford's base 32: no I, L, O or U to misread.

@@ -45,6 +45,7 @@ type Services struct {
 	Metrics      MetricsService
 	Idempotency  IdempotencyService
 	Orgs         OrganisationService
+	Advisories   AdvisoryService
 }
 
 // ParseID reads a record's numeric ID as it comes in a URL. Anything but a

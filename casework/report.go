@@ -26,7 +26,7 @@ func IncidentReport(ctx context.Context, svc vigil.Services, id int64, now time.
 	if in.Incident, err = svc.Incidents.FindIncidentByID(ctx, id); err != nil {
 		return nil, err
 	}
-	if p, err := svc.Duties.FindProfile(ctx); err == nil {
+	if p, err := Profile(ctx, svc.Duties, in.Incident); err == nil {
 		in.Org = p.Name
 	}
 	if in.Members, err = svc.Members.FindMembers(ctx, id); err != nil {

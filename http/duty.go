@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 	"github.com/vigil-ir/vigil/duty"
 )
 
@@ -94,7 +95,7 @@ func DraftObligation(r *http.Request, svc vigil.Services, id int64) (string, err
 	if err != nil {
 		return "", err
 	}
-	profile, err := svc.Duties.FindProfile(ctx)
+	profile, err := casework.Profile(ctx, svc.Duties, inc)
 	if err != nil {
 		return "", err
 	}

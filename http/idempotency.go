@@ -85,7 +85,8 @@ func parseIdempotencyKey(values []string) (string, error) {
 // keepAnswer says whether an answer is kept for retries: successes and
 // refusals, but not the answers that themselves say "try again" (401, 408,
 // 409, 423, 425, 429), and no server error, so that a retry runs the
-// request again.
+// request again: unless a write of the request committed, which marked the
+// key in its transaction, and a retry is told so (vigil.AnswerLost).
 func keepAnswer(status int) bool {
 	switch status {
 	case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusConflict, http.StatusLocked, http.StatusTooEarly, http.StatusTooManyRequests:
@@ -98,9 +99,15 @@ func keepAnswer(status int) bool {
 // Idempotency-Key; fail writes its own errors (problem details for the
 // API, TAXII's error messages). The key is reserved in its own write
 // before h runs, so of two requests racing with one key, on one instance
-// or two, one runs and the other is answered 409; the answer is recorded
-// before it is sent, so a retry after it finds it. Requests without a key,
-// or without an actor (h refuses them), pass straight through.
+// or two, one runs and the other is answered 409. h runs with the claim in
+// its context, so each write it makes marks the key in the write's own
+// transaction: when the answer to a COMMIT is lost (503 "may have been
+// applied"), a retry finds the key applied if it was, and runs the request
+// if it was not, never both. The answer is recorded before it is sent, so
+// a retry after it finds it; it is replayed only to an actor who still
+// holds the permissions it held (vigil.IdempotentAnswer.Replays). Requests
+// without a key, or without an actor (h refuses them), pass straight
+// through.
 func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *http.Request, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		values := r.Header.Values(IdempotencyKeyHeader)
@@ -133,7 +140,7 @@ func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *
 			if !ok {
 				fp = "" // longer than the first request, or unreadable: not the same
 			}
-			if err := answer.Replays(fp); err != nil {
+			if err := answer.Replays(vigil.ActorFromContext(r.Context()), fp); err != nil {
 				fail(w, r, err)
 				return
 			}
@@ -150,8 +157,9 @@ func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *
 			}
 		}()
 		rec := &answerRecorder{ResponseWriter: w}
-		r.Body = body
-		h(rec, r)
+		claimed := r.WithContext(vigil.NewContextWithIdempotencyClaim(r.Context(), k, token))
+		claimed.Body = body
+		h(rec, claimed)
 		stop()
 		status := rec.status
 		if status == 0 {
@@ -159,16 +167,19 @@ func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *
 		}
 		fp, size, ok := body.finish(leftoverLimit)
 		if ok && keepAnswer(status) {
-			a := &vigil.IdempotentAnswer{Fingerprint: fp, RequestSize: size, Status: status, Header: map[string]string{}, Body: rec.body.Bytes()}
+			a := &vigil.IdempotentAnswer{Fingerprint: fp, RequestSize: size, Status: status, Header: map[string]string{}, Body: rec.body.Bytes(),
+				Grants: vigil.IdempotencyGrants(vigil.ActorFromContext(r.Context()))}
 			for _, name := range keptHeaders {
 				if v := w.Header().Get(name); v != "" {
 					a.Header[name] = v
 				}
 			}
 			if err := s.Services.Idempotency.CompleteKey(ctx, k, token, a); err != nil {
-				// The answer goes out all the same; a retry runs again.
+				// The answer goes out all the same; a retry runs again,
+				// or is told the request was applied if it wrote.
 				s.Logger.WarnContext(r.Context(), "record idempotent answer", "err", err, "route", k.Target,
 					"request_id", vigil.RequestIDFromContext(r.Context()))
+				s.releaseKey(ctx, k, token)
 			}
 		} else {
 			s.releaseKey(ctx, k, token)
@@ -178,7 +189,14 @@ func (s *Server) idempotent(h http.HandlerFunc, fail func(http.ResponseWriter, *
 	}
 }
 
+// releaseKey gives the key up for a retry to run the request again; if a
+// write of the request committed, the key stays, and a retry is told so.
+// It has a deadline of its own: after a commit whose outcome is unknown,
+// the transaction may still hold the key's row on PostgreSQL until the
+// server ends it, and the release must not hold every write behind it.
 func (s *Server) releaseKey(ctx context.Context, k vigil.IdempotencyKey, token string) {
+	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	defer cancel()
 	if err := s.Services.Idempotency.ReleaseKey(ctx, k, token); err != nil {
 		// Its lease runs out soon anyway.
 		s.Logger.WarnContext(ctx, "release idempotency key", "err", err, "route", k.Target)

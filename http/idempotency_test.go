@@ -24,8 +24,17 @@ type gatedIncidents struct {
 	gate    atomic.Pointer[gate]
 	failing atomic.Int32 // fail this many creates with an internal error
 	panics  atomic.Int32 // panic in this many creates
-	creates atomic.Int32 // the creates that reached the store
+	// unsure fails this many creates as a lost connection does, with the
+	// create not run; lost runs this many and then fails them so, as a
+	// connection lost after COMMIT was sent does: both answer 503 "may
+	// have been applied".
+	unsure, lost atomic.Int32
+	creates      atomic.Int32 // the creates that reached the store
 }
+
+// errMayHaveCommitted is what the store answers when a commit's outcome is
+// not known.
+var errMayHaveCommitted = vigil.Errorf(vigil.EUNAVAILABLE, "The change may have been applied; retry with the same Idempotency-Key.")
 
 type gate struct{ entered, release chan struct{} }
 
@@ -36,12 +45,21 @@ func (g *gatedIncidents) CreateIncident(ctx context.Context, inc *vigil.Incident
 	if g.panics.Add(-1) >= 0 {
 		panic("a bug")
 	}
+	if g.unsure.Add(-1) >= 0 {
+		return errMayHaveCommitted
+	}
 	if gt := g.gate.Load(); gt != nil {
 		gt.entered <- struct{}{}
 		<-gt.release
 	}
 	g.creates.Add(1)
-	return g.IncidentService.CreateIncident(ctx, inc)
+	if err := g.IncidentService.CreateIncident(ctx, inc); err != nil {
+		return err
+	}
+	if g.lost.Add(-1) >= 0 {
+		return errMayHaveCommitted
+	}
+	return nil
 }
 
 func newGatedEnv(t *testing.T) (*env, *gatedIncidents) {
@@ -168,6 +186,42 @@ func TestIdempotencyKey(t *testing.T) {
 		if r.Header.Get(vigilhttp.ReplayedHeader) != "" || g.creates.Load()-before != 1 {
 			t.Errorf("the retry after a 500 did not run again (replayed %q, %d created)", r.Header.Get(vigilhttp.ReplayedHeader), g.creates.Load()-before)
 		}
+	})
+
+	// A 503 "may have been applied": the retry runs the request if it was
+	// not applied, and is refused if it was, never both.
+	t.Run("UncertainNotApplied", func(t *testing.T) {
+		before := g.creates.Load()
+		g.unsure.Store(1)
+		e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("unsure")}).want(t, http.StatusServiceUnavailable)
+		r := e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("unsure")}).want(t, http.StatusCreated)
+		if r.Header.Get(vigilhttp.ReplayedHeader) != "" || g.creates.Load()-before != 1 {
+			t.Errorf("the retry after a 503 that applied nothing did not run (replayed %q, %d created)", r.Header.Get(vigilhttp.ReplayedHeader), g.creates.Load()-before)
+		}
+	})
+
+	t.Run("UncertainApplied", func(t *testing.T) {
+		before := e.countIncidents(tok)
+		g.lost.Store(1)
+		first := e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("lost")}).want(t, http.StatusServiceUnavailable)
+		for range 2 {
+			r := e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("lost")})
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("retry after a 503 whose create committed: %d %s, want 422", r.Status, r.Body)
+			}
+			p := r.Problem(t)
+			if p.Code != vigil.EANSWERLOST || !strings.Contains(p.Detail, "was applied") || r.Header.Get("Retry-After") != "" {
+				t.Errorf("problem %+v, Retry-After %q; want code %q saying it was applied, no Retry-After", p, r.Header.Get("Retry-After"), vigil.EANSWERLOST)
+			}
+			if id := first.Problem(t).RequestID; id == "" || !strings.Contains(p.Detail, id) {
+				t.Errorf("detail %q does not name the first request's ID %q", p.Detail, id)
+			}
+		}
+		if n := e.countIncidents(tok) - before; n != 1 {
+			t.Errorf("%d incidents after a 503 whose create committed and two retries, want 1", n)
+		}
+		// A new key is a new request.
+		e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("lost-2")}).want(t, http.StatusCreated)
 	})
 
 	t.Run("PanicReleases", func(t *testing.T) {
@@ -364,4 +418,75 @@ func TestIdempotencyKeyLongUpload(t *testing.T) {
 	if !bytes.Equal(first.Body, again.Body) || again.Header.Get(vigilhttp.ReplayedHeader) != "true" {
 		t.Errorf("the large upload was not replayed: %s", again.Body)
 	}
+}
+
+// TestIdempotencyKeyReplayAuthorization checks that a replay is given only
+// to a caller still allowed to make the request: a user whose role was
+// reduced since gets 403, not the answer, and a revoked token 401.
+func TestIdempotencyKeyReplayAuthorization(t *testing.T) {
+	e := newEnv(t)
+	sys := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+	tok, u := e.user(vigil.RoleResponder)
+	body := map[string]any{"title": "Ransom note on the file server"}
+	create := func() *response {
+		return e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("demoted")})
+	}
+	setRole := func(role vigil.Role) {
+		t.Helper()
+		cur, err := e.svc.Users.FindUserByID(sys, u.ID)
+		must(t, err)
+		_, err = e.svc.Users.UpdateUser(sys, u.ID, vigil.UserUpdate{Role: &role, Version: cur.Version})
+		must(t, err)
+	}
+	first := create().want(t, http.StatusCreated)
+	create().want(t, http.StatusCreated)
+
+	setRole(vigil.RoleViewer) // may no longer create incidents
+	r := create().want(t, http.StatusForbidden)
+	if r.Header.Get(vigilhttp.ReplayedHeader) != "" || bytes.Contains(r.Body, first.Body) {
+		t.Errorf("a viewer got the replay of a responder's create: %s", r.Body)
+	}
+	if p := r.Problem(t); p.Code != vigil.EFORBIDDEN || !strings.Contains(p.Detail, "Idempotency-Key") {
+		t.Errorf("problem %+v, want %q naming the Idempotency-Key", p, vigil.EFORBIDDEN)
+	}
+	// The answer is still kept: given its permissions back, the user gets it.
+	setRole(vigil.RoleManager)
+	again := create().want(t, http.StatusCreated)
+	if again.Header.Get(vigilhttp.ReplayedHeader) != "true" || !bytes.Equal(again.Body, first.Body) {
+		t.Errorf("after the role was restored: %v %s, want the replay", again.Header, again.Body)
+	}
+
+	toks, err := e.svc.Auth.FindTokens(sys, u.ID)
+	must(t, err)
+	for _, tk := range toks {
+		must(t, e.svc.Auth.RevokeToken(sys, tk.ID))
+	}
+	create().want(t, http.StatusUnauthorized)
+	var c int
+	must(t, e.db.QueryRow(t.Context(), `SELECT count(*) FROM incidents WHERE title = ?`, body["title"]).Scan(&c))
+	if c != 1 {
+		t.Errorf("%d incidents, want 1", c)
+	}
+
+	// Incidents are worked on by the role in their own organisation: a
+	// user demoted in one organisation, who may still create incidents
+	// in the other, is not given the answers they had in the first.
+	t.Run("Organisation", func(t *testing.T) {
+		must(t, e.svc.Orgs.CreateOrganisation(sys, &vigil.Organisation{Slug: "acme", Name: "Acme Water", Kind: vigil.OrgMember}))
+		tok, u := e.user(vigil.RoleResponder)
+		_, err := e.svc.Orgs.AddMember(sys, "acme", u.Username, vigil.RoleResponder)
+		must(t, err)
+		acme := map[string]any{"title": "Acme's SCADA alarm", "organisation": "acme"}
+		create := func() *response {
+			return e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: acme, Header: keyed("acme-1")})
+		}
+		first := create().want(t, http.StatusCreated)
+		_, err = e.svc.Orgs.SetMemberRole(sys, "acme", u.Username, vigil.RoleViewer)
+		must(t, err)
+		if r := create(); r.Status != http.StatusForbidden || bytes.Equal(r.Body, first.Body) {
+			t.Errorf("demoted in acme: %d %s, want 403", r.Status, r.Body)
+		}
+		// Still a responder in the default organisation: they may create there.
+		e.do(req{Method: "POST", Path: "/api/v1/incidents", Token: tok, Body: body, Header: keyed("default-1")}).want(t, http.StatusCreated)
+	})
 }

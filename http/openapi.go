@@ -89,32 +89,36 @@ func (s *Server) api(pattern string, h apiHandler, o op) {
 
 // enums are the allowed values of Vigil's string types.
 var enums = map[reflect.Type][]string{
-	reflect.TypeFor[vigil.Status]():           strs(vigil.Statuses),
-	reflect.TypeFor[vigil.Severity]():         strs(vigil.Severities),
-	reflect.TypeFor[vigil.IncidentType]():     strs(vigil.IncidentTypes),
-	reflect.TypeFor[vigil.TLP]():              strs(vigil.TLPs),
-	reflect.TypeFor[vigil.Source]():           strs(vigil.Sources),
-	reflect.TypeFor[vigil.Role]():             strs(vigil.Roles),
-	reflect.TypeFor[vigil.Scope]():            strs(vigil.Scopes),
-	reflect.TypeFor[vigil.Permission]():       nil,
-	reflect.TypeFor[vigil.TimelineKind]():     strs(vigil.TimelineKinds),
-	reflect.TypeFor[vigil.TaskStatus]():       strs(vigil.TaskStatuses),
-	reflect.TypeFor[vigil.Phase]():            append([]string{""}, strs(vigil.Phases)...),
-	reflect.TypeFor[vigil.LinkKind]():         strs(vigil.LinkKinds),
-	reflect.TypeFor[vigil.IncidentRole]():     strs(vigil.IncidentRoles),
-	reflect.TypeFor[vigil.SearchKind]():       strs(vigil.SearchKinds),
-	reflect.TypeFor[vigil.ObservableType]():   append(strs(vigil.ObservableTypes), string(vigil.ObsHash)),
-	reflect.TypeFor[vigil.IntegrationKind]():  strs(vigil.IntegrationKinds),
-	reflect.TypeFor[vigil.GroupState]():       strs(vigil.GroupStates),
-	reflect.TypeFor[vigil.AlertStatus]():      {string(vigil.AlertFiring), string(vigil.AlertResolved)},
-	reflect.TypeFor[vigil.ObligationStatus](): strs(vigil.ObligationStatuses),
-	reflect.TypeFor[vigil.ContactRole]():      strs(vigil.ContactRoles),
-	reflect.TypeFor[vigil.Integrity]():        {string(vigil.IntegrityUnverified), string(vigil.IntegrityOK), string(vigil.IntegrityMismatch), string(vigil.IntegrityMissing), ""},
-	reflect.TypeFor[vigil.CustodyAction]():    strs(vigil.CustodyActions),
-	reflect.TypeFor[vigil.ReviewStatus]():     {string(vigil.ReviewOpen), string(vigil.ReviewClosed)},
-	reflect.TypeFor[vigil.ExerciseKind]():     strs(vigil.ExerciseKinds),
-	reflect.TypeFor[vigil.ExerciseStatus]():   strs(vigil.ExerciseStatuses),
-	reflect.TypeFor[vigil.ReadinessState]():   {string(vigil.ReadyOK), string(vigil.ReadyDue), string(vigil.ReadyMissing)},
+	reflect.TypeFor[vigil.Status]():                 strs(vigil.Statuses),
+	reflect.TypeFor[vigil.Severity]():               strs(vigil.Severities),
+	reflect.TypeFor[vigil.IncidentType]():           strs(vigil.IncidentTypes),
+	reflect.TypeFor[vigil.TLP]():                    strs(vigil.TLPs),
+	reflect.TypeFor[vigil.Source]():                 strs(vigil.Sources),
+	reflect.TypeFor[vigil.Role]():                   strs(vigil.Roles),
+	reflect.TypeFor[vigil.Scope]():                  strs(vigil.Scopes),
+	reflect.TypeFor[vigil.Permission]():             nil,
+	reflect.TypeFor[vigil.TimelineKind]():           strs(vigil.TimelineKinds),
+	reflect.TypeFor[vigil.TaskStatus]():             strs(vigil.TaskStatuses),
+	reflect.TypeFor[vigil.Phase]():                  append([]string{""}, strs(vigil.Phases)...),
+	reflect.TypeFor[vigil.LinkKind]():               strs(vigil.LinkKinds),
+	reflect.TypeFor[vigil.IncidentRole]():           strs(vigil.IncidentRoles),
+	reflect.TypeFor[vigil.SearchKind]():             strs(vigil.SearchKinds),
+	reflect.TypeFor[vigil.ObservableType]():         append(strs(vigil.ObservableTypes), string(vigil.ObsHash)),
+	reflect.TypeFor[vigil.IntegrationKind]():        strs(vigil.IntegrationKinds),
+	reflect.TypeFor[vigil.GroupState]():             strs(vigil.GroupStates),
+	reflect.TypeFor[vigil.AlertStatus]():            {string(vigil.AlertFiring), string(vigil.AlertResolved)},
+	reflect.TypeFor[vigil.ObligationStatus]():       strs(vigil.ObligationStatuses),
+	reflect.TypeFor[vigil.ContactRole]():            strs(vigil.ContactRoles),
+	reflect.TypeFor[vigil.Integrity]():              {string(vigil.IntegrityUnverified), string(vigil.IntegrityOK), string(vigil.IntegrityMismatch), string(vigil.IntegrityMissing), ""},
+	reflect.TypeFor[vigil.CustodyAction]():          strs(vigil.CustodyActions),
+	reflect.TypeFor[vigil.ReviewStatus]():           {string(vigil.ReviewOpen), string(vigil.ReviewClosed)},
+	reflect.TypeFor[vigil.ExerciseKind]():           strs(vigil.ExerciseKinds),
+	reflect.TypeFor[vigil.ExerciseStatus]():         strs(vigil.ExerciseStatuses),
+	reflect.TypeFor[vigil.AdvisoryKind]():           strs(vigil.AdvisoryKinds),
+	reflect.TypeFor[vigil.AdvisoryStatus]():         strs(vigil.AdvisoryStatuses),
+	reflect.TypeFor[vigil.AudienceKind]():           strs(vigil.AudienceKinds),
+	reflect.TypeFor[vigil.AdvisoryResponseStatus](): append([]string{""}, strs(vigil.AdvisoryResponseStatuses)...),
+	reflect.TypeFor[vigil.ReadinessState]():         {string(vigil.ReadyOK), string(vigil.ReadyDue), string(vigil.ReadyMissing)},
 }
 
 func strs[T ~string](vs []T) []string {
@@ -292,6 +296,9 @@ func pathParam(name string) map[string]any {
 		desc = "The incident role."
 	case "user":
 		desc = "A user ID."
+	case "ref":
+		s = map[string]any{"type": "string", "pattern": "^[Aa][Dd][Vv]-[0-9]{4}-[0-9]{4,}$"}
+		desc = "An advisory's reference, such as ADV-2026-0001."
 	case "slug":
 		s = map[string]any{"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$"}
 		desc = "An organisation's slug."
@@ -382,7 +389,8 @@ func (s *Server) openAPIDoc() map[string]any {
 			headers[ReplayedHeader] = map[string]any{"description": "true on an answer given again to a retry with the same Idempotency-Key.",
 				"schema": map[string]any{"type": "string", "enum": []any{"true"}}}
 			responses["409"] = problemResp("A request with this Idempotency-Key is still in progress; retry after Retry-After seconds.")
-			responses["422"] = problemResp("This Idempotency-Key was used with a different request (code key_reused).")
+			responses["422"] = problemResp("This Idempotency-Key was used with a different request (code key_reused), " +
+				"or the request first sent with it was applied but its answer was lost (code answer_lost): it is not run again.")
 		}
 		operation := map[string]any{"operationId": o.ID, "summary": o.Summary, "tags": []any{o.Tag}, "responses": responses}
 		if len(params) > 0 {

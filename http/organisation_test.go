@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/vigil-ir/vigil"
@@ -146,4 +147,70 @@ func TestOrganisationsContract(t *testing.T) {
 		want(t, http.StatusOK)
 	e.do(req{Method: "GET", Path: id, Header: nadia}).want(t, http.StatusOK)
 	e.do(req{Method: "PATCH", Path: id, Header: nadia, Body: map[string]any{"summary": "x", "version": inc.Version}}).want(t, http.StatusForbidden)
+}
+
+// TestOrganisationMemberOwnThings checks, over HTTP, that a member's user
+// (no role in the default organisation) reaches none of the default
+// organisation's own things (its profile, key contacts, plans and TAXII
+// collections), while what concerns their own incidents (the STIX export,
+// a duty's draft) works from their own organisation's profile.
+func TestOrganisationMemberOwnThings(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.user(vigil.RoleAdmin)
+	e.do(req{Method: "POST", Path: "/api/v1/organisations", Token: admin, Body: map[string]any{"slug": "north", "name": "North Water", "kind": "member"}}).
+		want(t, http.StatusCreated)
+	e.do(req{Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"username": "nadia", "password": "a long enough passphrase"}}).
+		want(t, http.StatusCreated)
+	e.do(req{Method: "POST", Path: "/api/v1/organisations/north/members", Token: admin, Body: map[string]any{"username": "nadia", "role": "admin"}}).
+		want(t, http.StatusCreated)
+	r := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": "nadia", "password": "a long enough passphrase"}}).want(t, http.StatusOK)
+	var lr vigilhttp.LoginResponse
+	r.JSON(t, &lr)
+	nadia := map[string]string{"Cookie": r.Header.Get("Set-Cookie"), "X-CSRF-Token": lr.CSRFToken}
+
+	var p vigil.OrgProfile
+	e.do(req{Method: "GET", Path: "/api/v1/settings/profile", Token: admin}).want(t, http.StatusOK).JSON(t, &p)
+	p.Name, p.DPO = "The CERT", "Robin Crane, dpo@cert.example"
+	e.do(req{Method: "PUT", Path: "/api/v1/settings/profile", Token: admin, Body: p}).want(t, http.StatusOK)
+	e.do(req{Method: "POST", Path: "/api/v1/contacts", Token: admin, Body: map[string]any{"name": "Robin Crane", "roles": []string{"dpo"},
+		"email": "dpo@cert.example"}}).want(t, http.StatusCreated)
+	e.do(req{Method: "POST", Path: "/api/v1/collections", Token: admin, Body: map[string]any{"title": "CERT feed"}}).want(t, http.StatusCreated)
+
+	e.do(req{Method: "GET", Path: "/api/v1/settings/profile", Header: nadia}).want(t, http.StatusForbidden)
+	e.do(req{Method: "GET", Path: "/api/v1/plans", Header: nadia}).want(t, http.StatusForbidden)
+	var contacts vigilhttp.ContactList
+	e.do(req{Method: "GET", Path: "/api/v1/contacts", Header: nadia}).want(t, http.StatusOK).JSON(t, &contacts)
+	if len(contacts.Contacts) != 0 || len(contacts.Public) == 0 {
+		t.Errorf("the member's contacts: %d own, %d public", len(contacts.Contacts), len(contacts.Public))
+	}
+	var colls vigilhttp.CollectionList
+	e.do(req{Method: "GET", Path: "/api/v1/collections", Header: nadia}).want(t, http.StatusOK).JSON(t, &colls)
+	if len(colls.Collections) != 0 {
+		t.Errorf("the member sees %d of the coordinator's collections", len(colls.Collections))
+	}
+
+	// Their own incident, under their own profile.
+	var own vigil.OrgProfile
+	e.do(req{Method: "GET", Path: "/api/v1/organisations/north/profile", Header: nadia}).want(t, http.StatusOK).JSON(t, &own)
+	own.Name = "North Water plc"
+	e.do(req{Method: "PUT", Path: "/api/v1/organisations/north/profile", Header: nadia, Body: own}).want(t, http.StatusOK)
+	var inc vigil.Incident
+	e.do(req{Method: "POST", Path: "/api/v1/incidents", Header: nadia, Body: map[string]any{"title": "Customer records emailed out",
+		"status": "confirmed", "personal_data": true}}).want(t, http.StatusCreated).JSON(t, &inc)
+	id := "/api/v1/incidents/" + itoa(int(inc.ID))
+	r = e.do(req{Method: "GET", Path: id + "/stix", Header: nadia}).want(t, http.StatusOK)
+	if body := string(r.Body); !strings.Contains(body, "North Water plc") || strings.Contains(body, "The CERT") {
+		t.Errorf("the export does not name the member as its source: %.300s", body)
+	}
+	var obs vigilhttp.ObligationList
+	e.do(req{Method: "GET", Path: id + "/obligations", Header: nadia}).want(t, http.StatusOK).JSON(t, &obs)
+	if len(obs.Obligations) == 0 {
+		t.Fatal("no duties")
+	}
+	var draft vigilhttp.ObligationDraft
+	e.do(req{Method: "GET", Path: "/api/v1/obligations/" + itoa(int(obs.Obligations[0].ID)) + "/draft", Header: nadia}).
+		want(t, http.StatusOK).JSON(t, &draft)
+	if strings.Contains(draft.Draft, "Robin Crane") || strings.Contains(draft.Draft, "The CERT") {
+		t.Errorf("the member's draft names the coordinator: %s", draft.Draft)
+	}
 }

@@ -45,6 +45,8 @@ type fixture struct {
 	closed   int64  // a closed incident with its review started
 	exercise int64  // a scheduled exercise
 	inject   int64  // its inject
+	adv      string // a draft advisory
+	pubAdv   string // a published advisory
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -168,6 +170,16 @@ func newFixture(t *testing.T) *fixture {
 		ScheduledAt: time.Now(), Injects: []vigil.InjectInput{{After: vigil.Duration(time.Hour), Title: "The press calls"}}})
 	must(t, err)
 	f.exercise, f.inject = x.ID, x.Injects[0].ID
+	adv := &vigil.Advisory{Title: "Exploited VPN flaw", Summary: "Attackers exploit it.", Actions: "Patch."}
+	must(t, f.e.svc.Advisories.CreateAdvisory(mgr, adv))
+	f.adv = adv.Reference
+	pub := &vigil.Advisory{Title: "Published advisory", Summary: "Attackers exploit it.", Actions: "Patch."}
+	must(t, f.e.svc.Advisories.CreateAdvisory(mgr, pub))
+	p, err := f.e.svc.Advisories.UpdateAdvisory(mgr, pub.Reference, vigil.AdvisoryUpdate{Status: new(vigil.AdvisoryInReview), Version: pub.Version})
+	must(t, err)
+	_, err = f.e.svc.Advisories.PublishAdvisory(mgr, p.Reference, vigil.AdvisoryPublish{Version: p.Version})
+	must(t, err)
+	f.pubAdv = p.Reference
 	return f
 }
 
@@ -246,6 +258,17 @@ func TestRoleMatrix(t *testing.T) {
 		// inc is the coordinator's own: a valid request answers 400.
 		{"POST", "/api/v1/incidents/{inc}/report-up", func(*fixture) any { return map[string]any{"message": "x"} }, "UFFAAA", false},
 		{"GET", "/api/v1/incidents/{inc}/reports-up", nil, "UNAAAA", false},
+		{"GET", "/api/v1/advisories", nil, "UAAAAA", false},
+		{"POST", "/api/v1/advisories", func(*fixture) any { return map[string]any{"title": "New advisory"} }, "UFFFAA", false},
+		{"GET", "/api/v1/advisories.atom", nil, "UAAAAA", false},
+		{"GET", "/api/v1/advisories/{adv}", nil, "UNAAAA", false},
+		{"PATCH", "/api/v1/advisories/{adv}", func(*fixture) any { return map[string]any{"title": "Renamed", "version": 1} }, "UNFFAA", true},
+		// A draft is not published from draft: 400 for those allowed to try.
+		{"POST", "/api/v1/advisories/{adv}/publish", func(*fixture) any { return map[string]any{"version": 1} }, "UNFFAA", false},
+		// Members answer; the coordinator's staff read the answers.
+		{"POST", "/api/v1/advisories/{pubadv}/responses", func(*fixture) any { return map[string]any{"status": "affected"} }, "UNFFFF", false},
+		{"GET", "/api/v1/advisories/{pubadv}/responses", nil, "UNAAAA", false},
+		{"POST", "/api/v1/incidents/{inc}/advisory", func(*fixture) any { return map[string]any{"include_summary": true} }, "UFFFAA", false},
 		{"GET", "/api/v1/users", nil, "UFAAAA", false},
 		{"POST", "/api/v1/users", func(*fixture) any {
 			return map[string]any{"username": "newbie", "role": "viewer", "password": "a long enough passphrase"}
@@ -399,6 +422,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed), "{exercise}", fmt.Sprint(f.exercise), "{inject}", fmt.Sprint(f.inject),
+			"{adv}", f.adv, "{pubadv}", f.pubAdv,
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -448,6 +472,8 @@ func TestRoleMatrix(t *testing.T) {
 			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
+		path = strings.ReplaceAll(path, "{adv}", "{ref}")
+		path = strings.ReplaceAll(path, "{pubadv}", "{ref}")
 		path = strings.ReplaceAll(path, "{responder}/scribe", "{user}/{role}")
 		path = strings.ReplaceAll(path, "{org}", "{slug}")
 		path = strings.ReplaceAll(path, "{viewername}", "{username}")

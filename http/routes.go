@@ -163,6 +163,33 @@ func (s *Server) routes() {
 	s.api("DELETE /api/v1/organisations/{slug}/members/{username}", s.handleOrgMemberRemove, op{ID: "removeOrganisationMember", Tag: "Organisations",
 		Summary: "End a membership (what they did stays)", Status: http.StatusNoContent})
 
+	// Advisories (docs/advisories.md).
+	s.api("GET /api/v1/advisories", s.handleAdvisoryList, op{ID: "listAdvisories", Tag: "Advisories",
+		Summary: "The advisories you may read, newest change first (the coordinator's staff: all, drafts too; a member's users: the published ones addressed to it, at their clearance, never TLP:RED)",
+		Query: []param{{"status", "Statuses.", enumOf(vigil.AdvisoryStatuses), true}, {"kind", "Kinds.", enumOf(vigil.AdvisoryKinds), true},
+			{"severity", "Severities.", enumOf(vigil.Severities), true}, {"limit", "Page size.", intRange(1, vigil.MaxPageSize), false},
+			{"offset", "Skip this many.", intRange(0, 1<<31-1), false}}, Resp: AdvisoryList{}})
+	s.api("POST /api/v1/advisories", s.handleAdvisoryCreate, op{ID: "createAdvisory", Tag: "Advisories",
+		Summary: "Draft an advisory (the coordinator's managers and admins)", Body: vigil.Advisory{}, Resp: vigil.Advisory{}, Status: http.StatusCreated, Idempotent: true})
+	s.api("GET "+advisoryFeedPath, s.handleAdvisoryFeed, op{ID: "advisoryFeed", Tag: "Advisories",
+		Summary: "An Atom 1.0 feed of the published advisories you may read, newest change first; never a draft or a TLP:RED one",
+		Query:   []param{{"token", "An API token, for feed readers that cannot send Authorization (a read-scope token bound to your organisation is best).", str(), false}},
+		Binary:  true, Media: "application/atom+xml"})
+	s.api("GET /api/v1/advisories/{ref}", s.handleAdvisoryView, op{ID: "getAdvisory", Tag: "Advisories", Summary: "An advisory with its publications", Resp: vigil.Advisory{}, ETag: true})
+	s.api("PATCH /api/v1/advisories/{ref}", s.handleAdvisoryUpdate, op{ID: "updateAdvisory", Tag: "Advisories",
+		Summary: "Change an advisory: a draft freely; a published one with a change_note, which publishes the update; status in_review, draft or withdrawn (with a change_note)",
+		Body:    vigil.AdvisoryUpdate{}, Resp: vigil.Advisory{}, Versioned: true})
+	s.api("POST /api/v1/advisories/{ref}/publish", s.handleAdvisoryPublish, op{ID: "publishAdvisory", Tag: "Advisories",
+		Summary: "Publish an advisory that is in review; refused, naming the fields, if it lacks what members need", Body: vigil.AdvisoryPublish{}, Resp: vigil.Advisory{}, Versioned: true})
+	s.api("POST /api/v1/advisories/{ref}/responses", s.handleAdvisoryRespond, op{ID: "respondToAdvisory", Tag: "Advisories",
+		Summary: "Answer an advisory for your member organisation (a role above reporter): affected, not_affected, investigating or mitigated, with a note",
+		Body:    vigil.AdvisoryResponseInput{}, Resp: vigil.AdvisoryResponse{}, Status: http.StatusCreated, Idempotent: true})
+	s.api("GET /api/v1/advisories/{ref}/responses", s.handleAdvisoryResponses, op{ID: "listAdvisoryResponses", Tag: "Advisories",
+		Summary: "The answers: for the coordinator's staff each member's latest answer and who has not answered; for a member its own", Resp: vigil.AdvisoryResponses{}})
+	s.api("POST /api/v1/incidents/{id}/advisory", s.incident(s.handleAdvisoryFromIncident), op{ID: "draftAdvisoryFromIncident", Tag: "Advisories",
+		Summary: "Draft an advisory from an incident: its title, and only if chosen its summary and the observables named", Body: vigil.AdvisoryFromIncident{},
+		Resp: vigil.Advisory{}, Status: http.StatusCreated, Idempotent: true})
+
 	// Users, tokens, audit.
 	s.api("GET /api/v1/users", s.handleUserList, op{ID: "listUsers", Tag: "Users", Summary: "List users",
 		Query: []param{{"role", "Role.", enumOf(vigil.Roles), false}, {"disabled", "Disabled users only (true) or enabled only (false).", boolean(), false},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/casework"
 	"github.com/vigil-ir/vigil/stix"
 )
 
@@ -21,7 +22,7 @@ func ExportSTIX(ctx context.Context, svc vigil.Services, id int64, report bool, 
 	if err != nil {
 		return nil, err
 	}
-	profile, err := svc.Duties.FindProfile(ctx)
+	profile, err := casework.Profile(ctx, svc.Duties, inc)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func (s *Server) indicatorsOf(ctx context.Context, id int64) ([]stix.Object, err
 	if err != nil {
 		return nil, err
 	}
-	profile, err := s.Services.Duties.FindProfile(ctx)
+	profile, err := casework.Profile(ctx, s.Services.Duties, inc)
 	if err != nil {
 		return nil, err
 	}

@@ -85,11 +85,15 @@ func TestFaults(t *testing.T) {
 		id      int64
 		alertID int64
 	}
-	do := func(method, path, bearer, body string) answer {
+	// doKeyed sends a request with an Idempotency-Key, unless key is "".
+	doKeyed := func(method, path, bearer, body, key string) answer {
 		t.Helper()
 		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+bearer)
 		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set(vigilhttp.IdempotencyKeyHeader, key)
+		}
 		start := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
@@ -118,6 +122,10 @@ func TestFaults(t *testing.T) {
 			a.detail = string(b)
 		}
 		return a
+	}
+	do := func(method, path, bearer, body string) answer {
+		t.Helper()
+		return doKeyed(method, path, bearer, body, "")
 	}
 
 	// Every incident acknowledged with 201, by title; every one answered
@@ -247,8 +255,13 @@ func TestFaults(t *testing.T) {
 		a := <-first
 		wg.Wait()
 		unavailable("intake, database frozen", a, deadline+margin)
-		if want := "The change may have been applied; retry with the same Idempotency-Key."; a.detail != want {
-			t.Errorf("frozen intake: %q, want %q", a.detail, want)
+		// The stuck write was taken: it must not say that nothing was
+		// changed. Which of the two honest answers it gets depends on
+		// where in its transaction the freeze caught it (on a loaded
+		// machine, before its COMMIT was sent).
+		if a.detail != "The change may have been applied; retry with the same Idempotency-Key." &&
+			a.detail != "The database did not answer in time. Try again shortly." {
+			t.Errorf("frozen intake: %q, want that it may have been applied or that the database did not answer", a.detail)
 		}
 		if queued.Load() == 0 {
 			t.Error("no intake queued behind the stuck one said that nothing was changed")
@@ -334,6 +347,62 @@ func TestFaults(t *testing.T) {
 		recoverWith("create after the cut", create, http.StatusCreated)
 	})
 
+	// A create sent with an Idempotency-Key whose COMMIT reached the server
+	// (Applied) or never did (NotApplied), its answer lost either way: the
+	// client hears 503 "may have been applied" and retries with the same
+	// key, as that answer tells it to. The retry must not make a second
+	// incident when the first committed, and must make it when it did not.
+	t.Run("RetryAfterCommitAnswerLost", func(t *testing.T) {
+		for _, c := range []struct {
+			name    string
+			applied bool
+		}{{"Applied", true}, {"NotApplied", false}} {
+			t.Run(c.name, func(t *testing.T) {
+				n++
+				title := fmt.Sprintf("Fault test %d, retried", n)
+				key, body := fmt.Sprintf("retry-%d", n), `{"title":"`+title+`"}`
+				proxy.cutAtCommitOf([]byte(title), !c.applied)
+				a := doKeyed("POST", "/api/v1/incidents", token, body, key)
+				unavailable("keyed create whose COMMIT answer was lost", a, deadline+margin)
+				if want := "The change may have been applied; retry with the same Idempotency-Key."; a.detail != want {
+					t.Errorf("detail = %q, want %q", a.detail, want)
+				}
+				select {
+				case <-proxy.cutDone:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the proxy cut no connection at the create's COMMIT")
+				}
+				// Retry as a client would: again while told to wait (409
+				// while the first still holds the key, 503).
+				start := time.Now()
+				for i := 0; a.status == http.StatusServiceUnavailable || a.status == http.StatusConflict || i == 0; i++ {
+					if time.Since(start) > time.Minute {
+						t.Fatalf("retry: still %d (%s) after %v", a.status, a.detail, time.Since(start))
+					}
+					if i > 0 {
+						time.Sleep(100 * time.Millisecond)
+					}
+					a = doKeyed("POST", "/api/v1/incidents", token, body, key)
+				}
+				if c.applied {
+					if a.status != http.StatusUnprocessableEntity || a.code != vigil.EANSWERLOST {
+						t.Errorf("retry after a commit that was applied: %d %q %s, want 422 %q", a.status, a.code, a.detail, vigil.EANSWERLOST)
+					}
+				} else if a.status != http.StatusCreated {
+					t.Errorf("retry after a commit that never reached the server: %d %s, want 201", a.status, a.detail)
+				} else {
+					acked[title] = a.id
+				}
+				t.Logf("retry: %d %s", a.status, a.detail)
+				var got int
+				if err := direct.Read.QueryRow(`SELECT count(*) FROM incidents WHERE title = $1`, title).Scan(&got); err != nil || got != 1 {
+					t.Errorf("incidents titled %q after the retry: %d, %v; want 1", title, got, err)
+				}
+			})
+		}
+		recoverWith("create after the retries", create, http.StatusCreated)
+	})
+
 	// Nothing acknowledged was lost; nothing reported as not run was done.
 	for title, id := range acked {
 		inc, err := direct.Services().Incidents.FindIncidentByID(sys, id)
@@ -383,6 +452,8 @@ type tcpProxy struct {
 	conns        map[net.Conn]struct{}
 	flowing      chan struct{} // closed while bytes flow
 	cut          bool
+	cutMarker    []byte // cut only a connection that sent these bytes before its COMMIT
+	cutDrop      bool   // drop the COMMIT instead of forwarding it
 	cutDone      chan struct{}
 	wg           sync.WaitGroup
 }
@@ -477,7 +548,17 @@ func (p *tcpProxy) thaw() {
 func (p *tcpProxy) cutAfterCommit() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut, p.cutDone = true, make(chan struct{})
+	p.cut, p.cutMarker, p.cutDrop, p.cutDone = true, nil, false, make(chan struct{})
+}
+
+// cutAtCommitOf is cutAfterCommit for the first COMMIT on a connection
+// that sent marker since its previous COMMIT: the transaction that wrote
+// it, not another write before it. With drop, the COMMIT is not forwarded
+// either: the server rolls the transaction back when the connection goes.
+func (p *tcpProxy) cutAtCommitOf(marker []byte, drop bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut, p.cutMarker, p.cutDrop, p.cutDone = true, marker, drop, make(chan struct{})
 }
 
 func (p *tcpProxy) handle(client net.Conn) {
@@ -506,6 +587,7 @@ func (p *tcpProxy) handle(client net.Conn) {
 		p.mu.Unlock()
 	})
 	var cutting atomic.Bool
+	marked := false // this connection sent the cut's marker since its last COMMIT
 	answered := make(chan struct{}, 1)
 	p.wg.Go(func() { // server to client
 		defer closeBoth()
@@ -540,11 +622,23 @@ func (p *tcpProxy) handle(client net.Conn) {
 			}
 			commit := bytes.Contains(buf[:n], []byte("COMMIT\x00"))
 			var cutDone chan struct{}
+			drop := false
 			p.mu.Lock()
-			if commit && p.cut {
-				p.cut, cutDone = false, p.cutDone
+			if p.cut && p.cutMarker != nil && bytes.Contains(buf[:n], p.cutMarker) {
+				marked = true
+			}
+			if commit && p.cut && (p.cutMarker == nil || marked) {
+				p.cut, cutDone, drop = false, p.cutDone, p.cutDrop
 			}
 			p.mu.Unlock()
+			if commit {
+				marked = false
+			}
+			if cutDone != nil && drop {
+				// The server never gets the COMMIT; nor does it hear back.
+				close(cutDone)
+				return
+			}
 			if cutDone != nil {
 				cutting.Store(true)
 			}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func wantAnswer(tb testing.TB, ctx context.Context, s *Store, k vigil.Idempotenc
 func testIdempotency(t *testing.T, open Opener) {
 	created := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:0a1b", RequestSize: 42, Status: 201,
 		Header: map[string]string{"Content-Type": "application/json", "Location": "/api/v1/incidents/1"},
-		Body:   []byte(`{"id":1,"title":"Phishing"}` + "\n")}
+		Body:   []byte(`{"id":1,"title":"Phishing"}` + "\n"), Grants: []string{"user:read", "incident:create@1"}}
 	k := vigil.IdempotencyKey{Target: "POST /api/v1/incidents", Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"}
 
 	t.Run("OK", func(t *testing.T) {
@@ -282,4 +283,187 @@ func testIdempotencyTwoInstances(t *testing.T, open Opener) {
 			t.Errorf("8 reservations racing on two instances: %d won and %d conflicted, want 1 and 7", tokens, conflicts)
 		}
 	}
+}
+
+// countTitled counts the incidents titled title, behind the services' back.
+func countTitled(tb testing.TB, s *Store, title string) int {
+	tb.Helper()
+	var n int
+	if err := s.QueryRow(context.Background(), `SELECT count(*) FROM incidents WHERE title = ?`, title).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// testIdempotencyApplied checks that a write made under a key's claim
+// marks the key in its own transaction: once it has committed, a retry is
+// never given the key to run the request again, even if its answer was
+// never recorded (the connection failed as it committed); while it has
+// not, the key is free again once released.
+func testIdempotencyApplied(t *testing.T, open Opener) {
+	k := vigil.IdempotencyKey{Target: "POST /api/v1/incidents", Key: "a3a0f3b6-5d1e-4a39-9d8e-0c44a0b5f0aa"}
+
+	t.Run("AnswerLost", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		claimed := vigil.NewContextWithIdempotencyClaim(vigil.NewContextWithRequestID(ctx, "req-first"), k, token)
+		MustCreateIncident(t, claimed, s, &vigil.Incident{Title: "Applied once"})
+		// Still running: a retry waits.
+		_, _, err := s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.ECONFLICT)
+		// Its answer is lost (a 503), so the request releases the key;
+		// applied, the key is not freed, and a retry hears so.
+		if err := s.Idempotency.ReleaseKey(ctx, k, token); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			_, a, err := s.Idempotency.ReserveKey(ctx, k)
+			wantCode(t, err, vigil.EANSWERLOST)
+			if a != nil || !strings.Contains(vigil.ErrorMessage(err), "req-first") {
+				t.Errorf("ReserveKey = %+v, %v; want no answer and the first request's ID", a, err)
+			}
+		}
+		if n := countTitled(t, s, "Applied once"); n != 1 {
+			t.Errorf("%d incidents, want 1", n)
+		}
+		// Another key is another request.
+		mustReserve(t, ctx, s, vigil.IdempotencyKey{Target: k.Target, Key: "another"})
+	})
+
+	t.Run("AnswerRecorded", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		claimed := vigil.NewContextWithIdempotencyClaim(ctx, k, token)
+		// Two writes under one claim (the first marks, the second finds
+		// it marked), then the answer.
+		MustCreateIncident(t, claimed, s, &vigil.Incident{Title: "First write"})
+		MustCreateIncident(t, claimed, s, &vigil.Incident{Title: "Second write"})
+		if err := s.Idempotency.ExtendKey(ctx, k, token); err != nil {
+			t.Fatalf("ExtendKey after a write: %v", err)
+		}
+		a := &vigil.IdempotentAnswer{Fingerprint: "application/json sha256:01", RequestSize: 30, Status: 201, Body: []byte(`{"id":1}`),
+			Grants: []string{"incident:create@1"}}
+		if err := s.Idempotency.CompleteKey(ctx, k, token, a); err != nil {
+			t.Fatalf("CompleteKey after a write: %v", err)
+		}
+		wantAnswer(t, ctx, s, k, a)
+		// Recorded, the claim is spent: a write still under it fails
+		// and does nothing.
+		_, err := writeTitled(claimed, s, "After the answer")
+		wantCode(t, err, vigil.ECONFLICT)
+		if n := countTitled(t, s, "After the answer"); n != 0 {
+			t.Errorf("a write under a spent claim was applied")
+		}
+	})
+
+	t.Run("FailedWriteLeavesKeyFree", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		claimed := vigil.NewContextWithIdempotencyClaim(ctx, k, token)
+		_, err := writeTitled(claimed, s, "") // refused: no title
+		wantCode(t, err, vigil.EINVALID)
+		if err := s.Idempotency.ReleaseKey(ctx, k, token); err != nil {
+			t.Fatal(err)
+		}
+		retry := mustReserve(t, ctx, s, k)
+		MustCreateIncident(t, vigil.NewContextWithIdempotencyClaim(ctx, k, retry), s, &vigil.Incident{Title: "Retried"})
+		if n := countTitled(t, s, "Retried"); n != 1 {
+			t.Errorf("%d incidents, want 1", n)
+		}
+	})
+
+	t.Run("ClaimLost", func(t *testing.T) {
+		s := open(t)
+		clk := newClock(s, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		// The first request stalls past its lease; a retry takes the key.
+		clk.add(vigil.IdempotencyLease + time.Second)
+		retry := mustReserve(t, ctx, s, k)
+		// The first request's write then fails, without effect: only one
+		// of the two may apply.
+		_, err := writeTitled(vigil.NewContextWithIdempotencyClaim(ctx, k, token), s, "Stalled")
+		wantCode(t, err, vigil.ECONFLICT)
+		if n := countTitled(t, s, "Stalled"); n != 0 {
+			t.Errorf("the stalled request's write was applied after its key was taken")
+		}
+		MustCreateIncident(t, vigil.NewContextWithIdempotencyClaim(ctx, k, retry), s, &vigil.Incident{Title: "Retry"})
+	})
+
+	t.Run("OtherActor", func(t *testing.T) {
+		s := open(t)
+		// A write made as another actor (a service that files as the
+		// system, as the public report form's does) marks the key of the
+		// actor that reserved it.
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		claimed := vigil.NewContextWithIdempotencyClaim(ctx, k, token)
+		MustCreateIncident(t, vigil.NewContextWithActor(claimed, vigil.SystemActor("test")), s, &vigil.Incident{Title: "As the system"})
+		if err := s.Idempotency.ReleaseKey(ctx, k, token); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.EANSWERLOST)
+	})
+
+	t.Run("ProcessDied", func(t *testing.T) {
+		s := open(t)
+		clk := newClock(s, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		MustCreateIncident(t, vigil.NewContextWithIdempotencyClaim(ctx, k, token), s, &vigil.Incident{Title: "Then it died"})
+		// Renewed, the applied key is held past its first lease.
+		clk.add(vigil.IdempotencyLease - time.Second)
+		if err := s.Idempotency.ExtendKey(ctx, k, token); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(vigil.IdempotencyLease - time.Second)
+		_, _, err := s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.ECONFLICT)
+		// Its process died without recording an answer or releasing:
+		// once the lease has run out a retry hears it was applied, not
+		// that the key is free, and the schedule's pruning keeps it.
+		clk.add(2 * time.Second)
+		_, _, err = s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.EANSWERLOST)
+		if _, err := s.Worker.Schedule(workerCtx(), clk.now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.Idempotency.ReserveKey(ctx, k)
+		wantCode(t, err, vigil.EANSWERLOST)
+		// A day on, the key is forgotten like an answer.
+		clk.add(vigil.IdempotencyTTL)
+		mustReserve(t, ctx, s, k)
+	})
+
+	t.Run("MigrateDown", func(t *testing.T) {
+		s := open(t)
+		if s.Migrate == nil {
+			t.Skip("this store cannot migrate behind its back")
+		}
+		ctx, _ := MustCreateUser(t, s, vigil.RoleResponder)
+		token := mustReserve(t, ctx, s, k)
+		MustCreateIncident(t, vigil.NewContextWithIdempotencyClaim(ctx, k, token), s, &vigil.Incident{Title: "Before a downgrade"})
+		// Before 00029 a 'done' row holds an answer: the applied key goes
+		// back to a reservation, which holds it rather than freeing it.
+		if err := s.Migrate(t.Context(), 27); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Exec(t.Context(), `UPDATE idempotency_keys SET state = state WHERE state = 'running' AND status = 0`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			t.Errorf("%d reservations after the downgrade, want 1", n)
+		}
+	})
+}
+
+// writeTitled creates an incident titled title, returning the error.
+func writeTitled(ctx context.Context, s *Store, title string) (*vigil.Incident, error) {
+	inc := &vigil.Incident{Title: title}
+	return inc, s.Incidents.CreateIncident(ctx, inc)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -272,18 +273,38 @@ func testOrganisations(t *testing.T, open Opener) {
 		if inc.Organisation != "east" {
 			t.Fatalf("organisation of an only member's incident: %q", inc.Organisation)
 		}
+		task := &vigil.Task{IncidentID: inc.ID, Title: "Re-image the HMI"}
+		if err := s.Tasks.CreateTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := s.Observables.AddObservables(ctx, inc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "203.0.113.9"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &vigil.Comment{IncidentID: inc.ID, Body: "Who had the HMI password?"}
+		if err := s.Comments.CreateComment(ctx, c); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.Orgs.UpdateOrganisation(sys, "east", vigil.OrganisationUpdate{Suspended: ptr(true), Version: o.Version}); err != nil {
 			t.Fatal(err)
 		}
 		if got := MustFindIncident(t, ctx, s, inc.ID); got.Title != inc.Title {
 			t.Errorf("a suspended organisation's incident is no longer readable")
 		}
-		_, err := s.Incidents.UpdateIncident(ctx, inc.ID, vigil.IncidentUpdate{Title: ptr("changed"), Version: inc.Version})
+		_, err = s.Incidents.UpdateIncident(ctx, inc.ID, vigil.IncidentUpdate{Title: ptr("changed"), Version: inc.Version})
 		wantCode(t, err, vigil.EFORBIDDEN)
 		_, err = s.Timeline.AddNote(ctx, inc.ID, vigil.Note{Message: "x"})
 		wantCode(t, err, vigil.EFORBIDDEN)
 		err = s.Incidents.CreateIncident(ctx, &vigil.Incident{Title: "Another"})
 		wantField(t, err, "organisation")
+		// What hangs off its incidents is read-only too.
+		_, err = s.Tasks.UpdateTask(ctx, task.ID, vigil.TaskUpdate{Title: ptr("changed"), Version: task.Version})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Observables.UpdateObservable(ctx, obs[0].ID, vigil.ObservableUpdate{Description: ptr("changed"), Version: obs[0].Version})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		wantCode(t, s.Observables.DeleteObservable(ctx, obs[0].ID), vigil.EFORBIDDEN)
+		_, err = s.Comments.UpdateComment(ctx, c.ID, "changed", c.Version)
+		wantCode(t, err, vigil.EFORBIDDEN)
 	})
 }
 
@@ -307,7 +328,8 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 
 	const ip = "198.51.100.77"
 	mk := func(ctx context.Context, org, title string) *vigil.Incident {
-		inc := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: title + " kingfisher", Organisation: org, Status: vigil.StatusConfirmed})
+		inc := MustCreateIncident(t, ctx, s, &vigil.Incident{Title: title + " kingfisher", Organisation: org, Status: vigil.StatusConfirmed,
+			PersonalData: true}) // so that it has duties due
 		if inc.Organisation != org {
 			t.Fatalf("created in %q, want %q", inc.Organisation, org)
 		}
@@ -329,6 +351,27 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 	northReported := MustCreateIncident(t, northReporter, s, &vigil.Incident{Title: "Lost kingfisher laptop"})
 
 	all := map[string]*vigil.Incident{"north": northInc, "south": southInc, "coord": coordInc, "northRed": northRed, "northReported": northReported}
+	// The IDs of a task and an observable of each incident, for the
+	// reads by ID.
+	childIDs := map[int64]struct{ task, observable int64 }{}
+	for _, inc := range all {
+		tasks, _, err := s.Tasks.FindTasks(SystemContext(t), vigil.TaskFilter{IncidentID: &inc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, err := s.Observables.FindObservables(SystemContext(t), inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := childIDs[inc.ID]
+		if len(tasks) > 0 {
+			ids.task = tasks[0].ID
+		}
+		if len(obs) > 0 {
+			ids.observable = obs[0].ID
+		}
+		childIDs[inc.ID] = ids
+	}
 	cases := []struct {
 		name string
 		ctx  context.Context
@@ -360,6 +403,13 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 				_, reads["FindLinks"] = s.Links.FindLinks(c.ctx, inc.ID)
 				_, reads["FindComments"] = s.Comments.FindComments(c.ctx, inc.ID, nil)
 				_, reads["FindMembers"] = s.Members.FindMembers(c.ctx, inc.ID)
+				_, reads["FindAppliedPlans"] = s.Plans.FindAppliedPlans(c.ctx, inc.ID)
+				if t := childIDs[inc.ID].task; t != 0 {
+					_, reads["FindTaskByID"] = s.Tasks.FindTaskByID(c.ctx, t)
+				}
+				if o := childIDs[inc.ID].observable; o != 0 {
+					_, reads["FindObservableByID"] = s.Observables.FindObservableByID(c.ctx, o)
+				}
 				for what, err := range reads {
 					if want && err != nil {
 						t.Errorf("%s: %s: %v, want visible", name, what, err)
@@ -438,6 +488,31 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 					t.Errorf("%s: seen count %d, want %d", name, obs[0].SeenCount, others)
 				}
 			}
+			// The lists across incidents.
+			if tasks, _, err := s.Tasks.FindTasks(c.ctx, vigil.TaskFilter{}); err == nil {
+				for _, tk := range tasks {
+					if !slices.Contains(seen, tk.IncidentID) {
+						t.Errorf("FindTasks listed a task of incident %d", tk.IncidentID)
+					}
+				}
+			}
+			if due, err := s.Duties.FindDueObligations(c.ctx, time.Now().AddDate(1, 0, 0), 500); err == nil {
+				if len(due) == 0 && c.name != "NorthReporter" {
+					t.Errorf("FindDueObligations lists none")
+				}
+				for _, o := range due {
+					if !slices.Contains(seen, o.IncidentID) {
+						t.Errorf("FindDueObligations listed a duty of %s", o.Incident.Reference)
+					}
+				}
+			}
+			if acts, err := s.Reviews.FindOpenActions(c.ctx); err == nil {
+				for _, a := range acts {
+					if !slices.Contains(seen, a.Task.IncidentID) {
+						t.Errorf("FindOpenActions listed an action of incident %d", a.Task.IncidentID)
+					}
+				}
+			}
 			_, facts, err := s.Metrics.IncidentMetrics(c.ctx, vigil.MetricsFilter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
 			if err == nil {
 				for _, f := range facts {
@@ -462,6 +537,19 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		err = s.Tasks.CreateTask(both, &vigil.Task{IncidentID: southInc.ID, Title: "x"})
 		if err == nil {
 			t.Errorf("a viewer in south added a task to its incident")
+		}
+		// Evidence too: the upload and the check of a file.
+		ev := &vigil.Evidence{IncidentID: southInc.ID, Name: "signal-log.csv"}
+		if err := s.Evidence.AddEvidence(southResp, ev, strings.NewReader("t,signal\n")); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, s.Evidence.AddEvidence(both, &vigil.Evidence{IncidentID: southInc.ID, Name: "x.txt"}, strings.NewReader("x")), vigil.EFORBIDDEN)
+		_, err = s.Evidence.VerifyEvidence(both, ev.ID)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Evidence.TransferEvidence(both, ev.ID, vigil.Transfer{To: "Police"})
+		wantCode(t, err, vigil.EFORBIDDEN)
+		if _, _, err := s.Evidence.ViewEvidence(both, ev.ID); err != nil {
+			t.Errorf("a viewer in south could not view its evidence: %v", err)
 		}
 		if _, err := s.Incidents.UpdateIncident(both, northInc.ID, vigil.IncidentUpdate{Title: ptr("Water treatment phishing kingfisher, contained"),
 			Version: MustFindIncident(t, both, s, northInc.ID).Version}); err != nil {
@@ -710,5 +798,553 @@ func testOrganisationLeaks(t *testing.T, open Opener) {
 		wantCode(t, err, vigil.ENOTFOUND)
 		_, err = s.Orgs.ReportUp(northResp, northInc.ID, vigil.ReportUp{Share: []string{"everything"}})
 		wantField(t, err, "share")
+	})
+
+	t.Run("DefaultOrganisationPlans", func(t *testing.T) {
+		// The response plans are the default organisation's, read through
+		// a role in it: a member's people reach none through their own
+		// incidents, and their reviews' actions go to their own people.
+		if _, err := s.Plans.InstallStarterPlans(SystemContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		plans, err := s.Plans.FindPlans(coordResp)
+		if err != nil || len(plans) == 0 {
+			t.Fatalf("plans: %v %d", err, len(plans))
+		}
+		_, err = s.Plans.ApplyPlan(northResp, northInc.ID, plans[0].ID, true)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		_, err = s.Plans.ApplyPlan(northResp, northInc.ID, plans[0].ID, false)
+		wantCode(t, err, vigil.EFORBIDDEN)
+		inc := MustCreateIncident(t, northResp, s, &vigil.Incident{Title: "Telemetry outage", Status: vigil.StatusConfirmed})
+		if _, err := s.Incidents.TransitionIncident(northResp, inc.ID, vigil.Transition{To: vigil.StatusRecovered, Version: inc.Version}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Reviews.StartReview(northResp, inc.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Reviews.AddAction(northResp, inc.ID, vigil.ActionInput{Title: "Tune the alarms", PlanID: &plans[0].ID, PlanChange: "Add a step"})
+		wantField(t, err, "plan_id")
+		_, southUser := orgUser(t, s, map[string]vigil.Role{"south": vigil.RoleResponder})
+		_, err = s.Reviews.AddAction(northResp, inc.ID, vigil.ActionInput{Title: "Tune the alarms", AssigneeID: &southUser.ID})
+		wantField(t, err, "assignee_id")
+
+		// A plan's next version closes the actions it adopts, on incidents
+		// where its writer may change tasks: not as a viewer in north.
+		var rw *vigil.Plan
+		for _, p := range plans {
+			if p.Title == "Ransomware" {
+				rw = p
+			}
+		}
+		if rw == nil {
+			t.Fatal("no Ransomware plan")
+		}
+		proposer, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleViewer, "north": vigil.RoleResponder})
+		act, err := s.Reviews.AddAction(proposer, inc.ID, vigil.ActionInput{Title: "Patch the edge", PlanID: &rw.ID, PlanChange: "Add a step"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		planMgr, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleManager, "north": vigil.RoleViewer})
+		src := strings.Replace(rw.Source, "## Detect", "### Patch the edge {#patch-edge}\nOwner: technical\n\n## Detect", 1)
+		_, err = s.Plans.UpdatePlan(planMgr, rw.ID, vigil.PlanInput{Source: src, Version: rw.Version, Adopts: []int64{act.Task.ID}})
+		wantField(t, err, "adopts")
+		if got, err := s.Tasks.FindTaskByID(northResp, act.Task.ID); err != nil || got.Status != vigil.TaskOpen {
+			t.Errorf("a viewer in north closed its review action: %v %+v", err, got)
+		}
+	})
+
+	t.Run("DefaultOrganisationIntel", func(t *testing.T) {
+		// The TAXII collections and the alerts are the default
+		// organisation's, reached through a role in it: a member's people
+		// neither read nor fill its collections, nor see its alerts' hits.
+		sys := SystemContext(t)
+		integ := &vigil.Integration{Name: "coord-edr", Kind: vigil.IntegrationAlertmanager}
+		mustIntegration(t, s, sys, integ)
+		a := alertIn(integ, "osprey-1", "Beacon to osprey", vigil.SeverityHigh, vigil.AlertFiring, nil)
+		a.Observables = []vigil.ObservableInput{{Type: vigil.ObsDomain, Value: "osprey.example"}}
+		mustIngest(t, s, integ, a)
+		if _, err := s.Observables.AddObservables(northResp, northInc.ID, []*vigil.Observable{{Type: vigil.ObsDomain, Value: "osprey.example"}}); err != nil {
+			t.Fatal(err)
+		}
+		coll := &vigil.Collection{Title: "Coordinator intel"}
+		if err := s.Sharing.CreateCollection(sys, coll); err != nil {
+			t.Fatal(err)
+		}
+		ind := indicator(7001, `[domain-name:value = 'osprey.example']`, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), vigil.TLPGreen, `,"name":"Osprey C2"`)
+		if _, err := s.Sharing.AddObjects(sys, coll.ID, []*vigil.IncomingObject{ind}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Matching takes what was committed a while ago (PostgreSQL's
+		// commit lag): from here on the store's clock runs a minute ahead.
+		s.SetNow(func() time.Time { return time.Now().Add(time.Minute) })
+		if n := matchAll(t, s, 1000); n < 2 {
+			t.Fatalf("hits: %d, want the alert's and north's", n)
+		}
+		for _, ctx := range []context.Context{northResp, northAdmin, northReporter} {
+			if cs, err := s.Sharing.FindCollections(ctx); err != nil || len(cs) != 0 {
+				t.Errorf("a member's collections: %v %d", err, len(cs))
+			}
+			_, err := s.Sharing.FindCollection(ctx, coll.ID)
+			wantCode(t, err, vigil.ENOTFOUND)
+			_, err = s.Sharing.FindObjects(ctx, coll.ID, vigil.ObjectFilter{})
+			wantCode(t, err, vigil.ENOTFOUND)
+			_, err = s.Sharing.AddObjects(ctx, coll.ID, []*vigil.IncomingObject{indicator(7002, `[domain-name:value = 'x.example']`, time.Now(), vigil.TLPGreen, ``)}, nil)
+			wantCode(t, err, vigil.ENOTFOUND)
+		}
+		page, err := s.IOC.FindHits(northResp, vigil.HitFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Hits) != 1 {
+			t.Errorf("north's responder sees %d hits, want its incident's", len(page.Hits))
+		}
+		for _, h := range page.Hits {
+			if h.IncidentID == nil || *h.IncidentID != northInc.ID {
+				t.Errorf("north's responder sees a hit on alert %v (%q)", h.AlertID, h.AlertTitle)
+			}
+			_, err := s.IOC.ShareHit(northResp, h.ID, coll.ID, nil)
+			wantCode(t, err, vigil.EFORBIDDEN)
+			// Nor, as for its incidents' indicators, by one of the
+			// coordinator's people who works in north too.
+			inBoth, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleResponder, "north": vigil.RoleResponder})
+			_, err = s.IOC.ShareHit(inBoth, h.ID, coll.ID, nil)
+			wantCode(t, err, vigil.EFORBIDDEN)
+		}
+		if page, err := s.IOC.FindHits(northReporter, vigil.HitFilter{}); vigil.ErrorCode(err) != vigil.EFORBIDDEN {
+			t.Errorf("north's reporter sees hits: %v %+v", err, page)
+		}
+		page, err = s.IOC.FindHits(coordResp, vigil.HitFilter{})
+		if err != nil || len(page.Hits) != 1 || page.Hits[0].AlertID == nil {
+			t.Errorf("the coordinator's responder sees: %v %+v", err, page)
+		}
+	})
+
+	t.Run("DefaultOrganisationContacts", func(t *testing.T) {
+		// The key contacts and the checks of the install's backups are
+		// the default organisation's: a member's people, who hold no role
+		// in it, see none of its contacts (the authorities' public routes
+		// serve their duties) and none of its checks.
+		c := &vigil.Contact{Name: "Robin Crane", Organisation: "The CERT", Roles: []vigil.ContactRole{vigil.ContactDPO},
+			Email: "dpo@cert.example", Phone: "01632 960001"}
+		if err := s.Contacts.CreateContact(SystemContext(t), c); err != nil {
+			t.Fatal(err)
+		}
+		if cs, err := s.Contacts.FindContacts(coordResp); err != nil || len(cs) != 1 {
+			t.Errorf("the coordinator's contacts: %v %d", err, len(cs))
+		}
+		for _, ctx := range []context.Context{northResp, northAdmin} {
+			if cs, err := s.Contacts.FindContacts(ctx); err != nil || len(cs) != 0 {
+				t.Errorf("a member's people read the coordinator's contacts: %v %d", err, len(cs))
+			}
+			_, _, err := s.Recovery.LastRecoveryChecks(ctx)
+			wantCode(t, err, vigil.EFORBIDDEN)
+		}
+		// Nor its profile (its name, its DPO): theirs is their own.
+		p, err := s.Duties.FindProfile(coordAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Name, p.DPO = "The CERT", "Robin Crane, dpo@cert.example"
+		if err := s.Duties.UpdateProfile(coordAdmin, p); err != nil {
+			t.Fatal(err)
+		}
+		for _, ctx := range []context.Context{northResp, northReporter} {
+			_, err := s.Duties.FindProfile(ctx)
+			wantCode(t, err, vigil.EFORBIDDEN)
+			if own, err := s.Duties.FindOrgProfile(ctx, "north"); err != nil || own.DPO == p.DPO {
+				t.Errorf("north's own profile: %v %+v", err, own)
+			}
+		}
+		if got, err := s.Duties.FindProfile(coordResp); err != nil || got.DPO != p.DPO {
+			t.Errorf("the coordinator's responder reads its profile: %v %+v", err, got)
+		}
+	})
+
+	t.Run("Notifications", func(t *testing.T) {
+		// The channels are the default organisation's, its people's
+		// subscriptions hear only of what they may read, and the delivery
+		// log is read as the incidents are. A member's duty escalates to
+		// its own people, not to the coordinator's DPO.
+		sys := SystemContext(t)
+		mail := &vigil.Channel{Name: "CERT mail", Kind: vigil.ChannelEmail, Enabled: true, Escalation: true,
+			SMTP: &vigil.SMTPConfig{Host: "smtp.example.org", From: "vigil@cert.example", To: []string{"soc@cert.example"}}}
+		if err := s.Notify.CreateChannel(sys, mail); err != nil {
+			t.Fatal(err)
+		}
+		hook := &vigil.Channel{Name: "CERT chat", Kind: vigil.ChannelWebhook, URL: "https://chat.cert.example/hook", Enabled: true}
+		if err := s.Notify.CreateChannel(sys, hook); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Notify.CreateSubscription(coordAdmin, &vigil.Subscription{ChannelID: hook.ID, Events: vigil.EventKinds}); err != nil {
+			t.Fatal(err)
+		}
+		dpo := &vigil.Contact{Name: "Sam Teal", Roles: []vigil.ContactRole{vigil.ContactDPO}, Email: "teal@cert.example"}
+		if err := s.Contacts.CreateContact(sys, dpo); err != nil {
+			t.Fatal(err)
+		}
+		lead := &vigil.User{Username: "north-lead", Name: "North Lead", Email: "lead@north.example"}
+		if err := s.Users.CreateUser(sys, lead, "correct horse battery staple"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Orgs.AddMember(sys, "north", lead.Username, vigil.RoleManager); err != nil {
+			t.Fatal(err)
+		}
+		leadCtx := loginContext(t, s, lead.Username)
+		if err := s.Notify.CreateSubscription(leadCtx, &vigil.Subscription{ChannelID: mail.ID, Events: vigil.EventKinds}); err != nil {
+			t.Fatal(err)
+		}
+		inc := MustCreateIncident(t, leadCtx, s, &vigil.Incident{Title: "Customer records emailed out", Status: vigil.StatusConfirmed,
+			PersonalData: true, LeadID: &lead.ID})
+		obs, err := s.Duties.FindObligations(leadCtx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ico := obligation(t, obs, "ico-notification")
+		expandAll(t, s, "org-w")
+		if _, err := s.Worker.Schedule(workerCtx(), ico.DueAt.Add(time.Minute), 0); err != nil {
+			t.Fatal(err)
+		}
+		expandAll(t, s, "org-w")
+		all, err := s.Notify.FindDeliveries(sys, vigil.DeliveryFilter{IncidentID: inc.ID, Limit: 500})
+		if err != nil || len(all) == 0 {
+			t.Fatalf("deliveries about north's incident: %v %d", err, len(all))
+		}
+		escalated := false
+		for _, d := range all {
+			if d.ChannelID == hook.ID {
+				t.Errorf("the coordinator's admin heard of north's incident: %s", d.Message.Subject)
+			}
+			if slices.Contains(d.Recipients, dpo.Email) {
+				t.Errorf("the coordinator's DPO was sent %s (redacted: %v)", d.Message.Subject, d.Message.Redacted)
+			}
+			escalated = escalated || slices.Contains(d.Recipients, lead.Email) && d.Event == vigil.EventDutyOverdue
+		}
+		if !escalated {
+			t.Errorf("the overdue duty did not escalate to its lead: %+v", all)
+		}
+		for _, ctx := range []context.Context{coordAdmin, coordResp, southResp} {
+			ds, err := s.Notify.FindDeliveries(ctx, vigil.DeliveryFilter{Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				if d.IncidentID != nil && *d.IncidentID == inc.ID {
+					t.Errorf("the delivery log shows %q to another organisation", d.Message.Subject)
+				}
+			}
+		}
+		_, err = s.Notify.RetryDelivery(coordAdmin, all[0].ID)
+		wantCode(t, err, vigil.ENOTFOUND)
+		if ds, err := s.Notify.FindDeliveries(leadCtx, vigil.DeliveryFilter{IncidentID: inc.ID}); err != nil || len(ds) == 0 {
+			t.Errorf("north's lead reads its incident's deliveries: %v %d", err, len(ds))
+		}
+		// They fail; an administrator of both retries one, which is
+		// audited as about north's incident.
+		jobs, err := s.Worker.ClaimJobs(workerCtx(), "org-d", []string{vigil.JobDeliver}, 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if err := s.Worker.Delivered(workerCtx(), "org-d", j, errors.New("connection refused"), time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		failed, err := s.Notify.FindDeliveries(sys, vigil.DeliveryFilter{IncidentID: inc.ID, Status: vigil.DeliveryFailed})
+		if err != nil || len(failed) == 0 {
+			t.Fatalf("failed deliveries: %v %d", err, len(failed))
+		}
+		admins, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleAdmin, "north": vigil.RoleAdmin})
+		if _, err := s.Notify.RetryDelivery(admins, failed[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if events, err := s.Audit.FindAuditEvents(coordAdmin, vigil.AuditFilter{Action: "delivery.retry"}); err != nil || len(events) != 0 {
+			t.Errorf("the install's auditors read the retry of north's delivery: %v %d", err, len(events))
+		}
+		if events, err := s.Audit.FindAuditEvents(northAdmin, vigil.AuditFilter{Action: "delivery.retry"}); err != nil || len(events) != 1 {
+			t.Errorf("north's admin reads %d retries of its delivery: %v", len(events), err)
+		}
+	})
+
+	t.Run("Packs", func(t *testing.T) {
+		// A change of duty pack evaluates again the duties of the open
+		// incidents its writer may change: it neither stumbles on (and so
+		// tells of) the members' incidents, nor changes them, those a
+		// member lets the coordinator see included (grants are to read).
+		crime := MustCreateIncident(t, northResp, s, &vigil.Incident{Title: "Extortion email", Status: vigil.StatusConfirmed, CrimeSuspected: true})
+		setGrant := func(g vigil.Grant) {
+			t.Helper()
+			cur, err := s.Orgs.FindOrganisation(northAdmin, "north")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Orgs.UpdateOrganisation(northAdmin, "north", vigil.OrganisationUpdate{CoordinatorGrant: &g, Version: cur.Version}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setGrant(vigil.GrantFull)
+		defer setGrant(vigil.GrantNone)
+		insurer := `{"id": "insurer", "name": "Cyber insurance policy", "version": 1, "basis": "Policy 12345, clause 7.2",
+			"duties": [{"id": "notify", "title": "Tell the insurer", "authority": "Insurer", "basis": "Clause 7.2", "clock": "aware_at",
+				"when": {"fact": "crime_suspected", "eq": true, "why": "a crime is suspected"},
+				"stages": [{"id": "notice", "name": "Notice of a claim", "due": "48h"}], "contact": "insurer"}]}`
+		if _, err := s.Duties.SavePack(coordAdmin, []byte(insurer)); err != nil {
+			t.Fatalf("the coordinator's admin saves a pack: %v", err)
+		}
+		obs, err := s.Duties.FindObligations(northResp, crime.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range obs {
+			if o.Pack == "insurer" {
+				t.Errorf("the coordinator's pack change wrote on north's incident: %+v", o)
+			}
+		}
+		if err := s.Duties.DeletePack(coordAdmin, "insurer"); err != nil {
+			t.Errorf("the coordinator's admin deletes a pack: %v", err)
+		}
+		p, err := s.Duties.FindProfile(coordAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Duties.UpdateProfile(coordAdmin, p); err != nil {
+			t.Errorf("the coordinator's admin changes its profile: %v", err)
+		}
+	})
+
+	t.Run("ChildWritesAudited", func(t *testing.T) {
+		// A write that loads a task, an observable or a comment rather
+		// than its incident still works on the incident's organisation:
+		// its audit events are north's, which the install's auditors do
+		// not read.
+		tasks, _, err := s.Tasks.FindTasks(northResp, vigil.TaskFilter{IncidentID: &northInc.ID})
+		if err != nil || len(tasks) == 0 {
+			t.Fatalf("tasks: %v %d", err, len(tasks))
+		}
+		if _, err := s.Tasks.UpdateTask(northResp, tasks[0].ID, vigil.TaskUpdate{Title: ptr("Reset heron passwords"), Version: tasks[0].Version}); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := s.Observables.AddObservables(northResp, northInc.ID, []*vigil.Observable{{Type: vigil.ObsDomain, Value: "heron.example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Observables.UpdateObservable(northResp, obs[0].ID, vigil.ObservableUpdate{Description: ptr("heron C2"), Version: obs[0].Version}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Observables.DeleteObservable(northResp, obs[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		c := &vigil.Comment{IncidentID: northInc.ID, Body: "Draft"}
+		if err := s.Comments.CreateComment(northResp, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Comments.UpdateComment(northResp, c.ID, "heron comment", c.Version); err != nil {
+			t.Fatal(err)
+		}
+		heron := func(ctx context.Context) (n int) {
+			t.Helper()
+			events, err := s.Audit.FindAuditEvents(ctx, vigil.AuditFilter{Limit: vigil.MaxPageSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range events {
+				if strings.Contains(string(e.Before)+string(e.After), "heron") {
+					n++
+				}
+			}
+			return n
+		}
+		if n := heron(coordAdmin); n != 0 {
+			t.Errorf("the install's auditors read %d events of north's incident", n)
+		}
+		// observable.create, .update and .delete; task.update; comment.update.
+		if n := heron(northAdmin); n != 5 {
+			t.Errorf("north's admin reads %d events of its incident, want 5", n)
+		}
+
+		// A write on incidents of two organisations (by someone who works
+		// in both) is neither the install's nor one of theirs alone.
+		linker, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleResponder, "south": vigil.RoleResponder})
+		l := &vigil.Link{IncidentID: northInc.ID, TargetID: southInc.ID, Kind: vigil.LinkRelated, Note: "Same heron phishing kit"}
+		if err := s.Links.CreateLink(linker, l); err != nil {
+			t.Fatal(err)
+		}
+		if n := heron(coordAdmin); n != 0 {
+			t.Errorf("the install's auditors read the link of north's and south's incidents")
+		}
+		if n := heron(northAdmin); n != 5 {
+			t.Errorf("north's admin reads %d events, want 5: the link is south's too", n)
+		}
+	})
+
+	t.Run("Recurrence", func(t *testing.T) {
+		// An incident linked as a recurrence of another organisation's
+		// (by someone who works in both) counts as a recurrence only for
+		// those who see both, as the link shows only to them.
+		linker, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleResponder, "south": vigil.RoleResponder})
+		if err := s.Links.CreateLink(linker, &vigil.Link{IncidentID: northInc.ID, TargetID: southInc.ID, Kind: vigil.LinkRecurrenceOf}); err != nil {
+			t.Fatal(err)
+		}
+		f := vigil.MetricsFilter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}
+		if m, _, err := s.Metrics.IncidentMetrics(northResp, f); err != nil || m.Recurrences != 0 {
+			t.Errorf("north's responder counts a recurrence of south's incident: %v", err)
+		}
+		if m, _, err := s.Metrics.IncidentMetrics(linker, f); err != nil || m.Recurrences != 1 {
+			t.Errorf("one who sees both does not count the recurrence: %v", err)
+		}
+	})
+	t.Run("WritesMatrix", func(t *testing.T) {
+		// Every write on south's incident, by a viewer there who is a
+		// responder (or a manager) in north, is refused and changes nothing
+		// (a task or an observable, loaded for a write through the
+		// visibility narrowed to where the actor may change things, is
+		// not found; the incident itself is forbidden).
+		mgrBoth, _ := orgUser(t, s, map[string]vigil.Role{"north": vigil.RoleManager, "south": vigil.RoleViewer})
+		tasks, _, err := s.Tasks.FindTasks(southResp, vigil.TaskFilter{IncidentID: &southInc.ID})
+		if err != nil || len(tasks) == 0 {
+			t.Fatalf("south's tasks: %v %d", err, len(tasks))
+		}
+		obs, err := s.Observables.FindObservables(southResp, southInc.ID)
+		if err != nil || len(obs) == 0 {
+			t.Fatalf("south's observables: %v %d", err, len(obs))
+		}
+		evs, err := s.Evidence.FindEvidence(southResp, southInc.ID)
+		if err != nil || len(evs) == 0 {
+			t.Fatalf("south's evidence: %v %d", err, len(evs))
+		}
+		_, southPeer := orgUser(t, s, map[string]vigil.Role{"south": vigil.RoleResponder})
+		before := MustFindIncident(t, southResp, s, southInc.ID)
+		writes := map[string]func(ctx context.Context) error{
+			"AddObservables": func(ctx context.Context) error {
+				_, err := s.Observables.AddObservables(ctx, southInc.ID, []*vigil.Observable{{Type: vigil.ObsIPv4, Value: "192.0.2.200"}})
+				return err
+			},
+			"UpdateObservable": func(ctx context.Context) error {
+				_, err := s.Observables.UpdateObservable(ctx, obs[0].ID, vigil.ObservableUpdate{IOC: ptr(true), Version: obs[0].Version})
+				return err
+			},
+			"DeleteObservable": func(ctx context.Context) error { return s.Observables.DeleteObservable(ctx, obs[0].ID) },
+			"UpdateTask": func(ctx context.Context) error {
+				_, err := s.Tasks.UpdateTask(ctx, tasks[0].ID, vigil.TaskUpdate{Status: ptr(vigil.TaskDone), Version: tasks[0].Version})
+				return err
+			},
+			"ReorderTasks": func(ctx context.Context) error {
+				_, err := s.Tasks.ReorderTasks(ctx, southInc.ID, []int64{tasks[0].ID})
+				return err
+			},
+			"CreateComment": func(ctx context.Context) error {
+				return s.Comments.CreateComment(ctx, &vigil.Comment{IncidentID: southInc.ID, Body: "x"})
+			},
+			"CreateLink": func(ctx context.Context) error {
+				return s.Links.CreateLink(ctx, &vigil.Link{IncidentID: southInc.ID, TargetID: northInc.ID, Kind: vigil.LinkRelated})
+			},
+			"AddMember": func(ctx context.Context) error {
+				_, err := s.Members.AddMember(ctx, southInc.ID, southPeer.ID, vigil.RoleScribe)
+				return err
+			},
+			"Transition": func(ctx context.Context) error {
+				_, err := s.Incidents.TransitionIncident(ctx, southInc.ID, vigil.Transition{To: vigil.StatusContained, Version: before.Version})
+				return err
+			},
+			"MarkDuplicate": func(ctx context.Context) error {
+				_, err := s.Incidents.TransitionIncident(ctx, southInc.ID, vigil.Transition{To: vigil.StatusDuplicate, DuplicateOf: northInc.ID, Version: before.Version})
+				return err
+			},
+			"StartReview": func(ctx context.Context) error {
+				_, err := s.Reviews.StartReview(ctx, southInc.ID)
+				return err
+			},
+			"TransferEvidence": func(ctx context.Context) error {
+				_, err := s.Evidence.TransferEvidence(ctx, evs[0].ID, vigil.Transfer{To: "x"})
+				return err
+			},
+			"SetLegalHold": func(ctx context.Context) error {
+				_, err := s.Evidence.SetLegalHold(ctx, evs[0].ID, true, "x")
+				return err
+			},
+			"DeleteEvidence": func(ctx context.Context) error { return s.Evidence.DeleteEvidence(ctx, evs[0].ID, "x") },
+			"ExportEvidence": func(ctx context.Context) error {
+				_, err := s.Evidence.ExportEvidence(ctx, southInc.ID)
+				return err
+			},
+		}
+		for name, write := range writes {
+			for who, ctx := range map[string]context.Context{"responder": both, "manager": mgrBoth} {
+				if err := write(ctx); err == nil {
+					t.Errorf("%s: a %s in north who views south did it on south's incident", name, who)
+				} else if c := vigil.ErrorCode(err); c == vigil.EINTERNAL {
+					t.Errorf("%s by a %s in north: %v", name, who, err)
+				}
+			}
+		}
+		if after := MustFindIncident(t, southResp, s, southInc.ID); after.Version != before.Version {
+			t.Errorf("south's incident changed: version %d, was %d", after.Version, before.Version)
+		}
+	})
+	t.Run("AlertFedIncident", func(t *testing.T) {
+		// One of the coordinator's triagers who works in north too feeds
+		// an alert group into north's incident: the coordinator's other
+		// people still see their alerts, and not which incident they fed.
+		sys := SystemContext(t)
+		integ := &vigil.Integration{Name: "coord-ids", Kind: vigil.IntegrationAlertmanager}
+		mustIntegration(t, s, sys, integ)
+		res := mustIngest(t, s, integ, alertIn(integ, "egret-1", "Egret scan from the water works", vigil.SeverityMedium, vigil.AlertFiring, nil))
+		triager, _ := orgUser(t, s, map[string]vigil.Role{"default": vigil.RoleResponder, "north": vigil.RoleResponder})
+		if _, err := s.Alerts.ActOnGroups(triager, vigil.GroupAction{Action: "attach", GroupIDs: res.GroupIDs[:1], IncidentID: northInc.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if g, err := s.Alerts.FindAlertGroupByID(triager, res.GroupIDs[0]); err != nil || g.IncidentID == nil || *g.IncidentID != northInc.ID {
+			t.Errorf("the triager does not see the incident the group feeds: %v %+v", err, g)
+		}
+		g, err := s.Alerts.FindAlertGroupByID(coordResp, res.GroupIDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.IncidentID != nil || g.Incident != nil {
+			t.Errorf("the coordinator's responder sees the group feed incident %v", *g.IncidentID)
+		}
+		for _, a := range g.Alerts {
+			if a.IncidentID != nil {
+				t.Errorf("the group's alert names incident %d", *a.IncidentID)
+			}
+		}
+		page, err := s.Alerts.FindAlertGroups(coordResp, vigil.AlertGroupFilter{States: vigil.GroupStates, IntegrationID: integ.ID})
+		if err != nil || len(page.Groups) != 1 || page.Groups[0].IncidentID != nil {
+			t.Errorf("the queue names north's incident: %v %+v", err, page)
+		}
+		alerts, err := s.Alerts.FindAlerts(coordResp, vigil.AlertFilter{IntegrationID: integ.ID})
+		if err != nil || len(alerts) != 1 || alerts[0].IncidentID != nil {
+			t.Errorf("the alert list names north's incident: %v %+v", err, alerts)
+		}
+		if a, err := s.Alerts.FindAlertByID(coordResp, res.AlertIDs[0]); err != nil || a.IncidentID != nil {
+			t.Errorf("the alert names north's incident: %v %+v", err, a)
+		}
+	})
+	t.Run("ReportUpAudited", func(t *testing.T) {
+		// A report up writes in two organisations: the coordinator's
+		// incident is the coordinator's, in its audit log; the report is
+		// the member's act on its own incident, in the member's.
+		inc := MustCreateIncident(t, northResp, s, &vigil.Incident{Title: "Grebe outage at the pumping station", Status: vigil.StatusConfirmed})
+		rep, err := s.Orgs.ReportUp(northResp, inc.ID, vigil.ReportUp{Message: "grebe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := func(ctx context.Context, action, id string) int {
+			t.Helper()
+			es, err := s.Audit.FindAuditEvents(ctx, vigil.AuditFilter{Action: action, ObjectID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(es)
+		}
+		coordID, northID := fmt.Sprint(rep.CoordinatorIncidentID), fmt.Sprint(inc.ID)
+		if n := events(coordAdmin, "incident.create", coordID); n != 1 {
+			t.Errorf("the coordinator's auditors read %d creations of their incident, want 1", n)
+		}
+		if n := events(northAdmin, "incident.report_up", northID); n != 1 {
+			t.Errorf("north's admin reads %d reports up of its incident, want 1", n)
+		}
+		if n := events(northAdmin, "incident.create", coordID); n != 0 {
+			t.Errorf("north's admin reads the creation of the coordinator's incident")
+		}
 	})
 }

@@ -62,6 +62,10 @@ var suite = []struct {
 	{"Visibility", testVisibility},
 	{"Organisations", testOrganisations},
 	{"OrganisationLeaks", testOrganisationLeaks},
+	{"Advisory", testAdvisory},
+	{"AdvisoryVisibility", testAdvisoryVisibility},
+	{"AdvisoryFromIncident", testAdvisoryFromIncident},
+	{"AdvisoryResponses", testAdvisoryResponses},
 	{"Timeline", testTimeline},
 	{"Task", testTask},
 	{"Comment", testComment},
@@ -75,6 +79,7 @@ var suite = []struct {
 	{"Audit", testAudit},
 	{"Anchor", testAnchor},
 	{"Report", testReport},
+	{"ReportByOrganisation", testReportByOrganisation},
 	{"Alert", testAlert},
 	{"AlertIsolation", testAlertIsolation},
 	{"AlertTwoInstances", testAlertTwoInstances},
@@ -116,6 +121,7 @@ var suite = []struct {
 	{"Exercise", testExercise},
 	{"Metrics", testMetrics},
 	{"Idempotency", testIdempotency},
+	{"IdempotencyApplied", testIdempotencyApplied},
 	{"IdempotencyTwoInstances", testIdempotencyTwoInstances},
 }
 

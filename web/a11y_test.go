@@ -137,6 +137,11 @@ func TestAccessibility(t *testing.T) {
 	if _, err := e.svc.Exercises.StartExercise(as(ada), xr.ID, xr.Version); err != nil {
 		t.Fatal(err)
 	}
+	// A member organisation, and a member of it and of the default one.
+	e.org("acme", "Acme Water Ltd")
+	e.orgUser("sam", map[string]vigil.Role{vigil.DefaultOrganisationSlug: vigil.RoleViewer, "acme": vigil.RoleResponder})
+	acmeInc := e.orgIncident("acme", "Acme: PLC unreachable")
+	e.setGrant("acme", vigil.GrantSummary) // the coordinator's staff see its summary
 	b := open()
 	base := e.ts.URL
 	run := func(name string) []axeViolation {
@@ -183,6 +188,8 @@ func TestAccessibility(t *testing.T) {
 	check("login", "/login")
 	check("report", "/report")
 	check("report status", "/report/status")
+	check("member's report", "/report/acme")
+	check("member's report status", "/report/acme/status")
 	b.login(base, "ada")
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/"},
@@ -214,6 +221,9 @@ func TestAccessibility(t *testing.T) {
 		{"metrics", "/insights"},
 		{"exercises", "/exercises"},
 		{"exercise", fmt.Sprintf("/exercises/%d", xr.ID)},
+		{"member's incident, a summary", fmt.Sprintf("/incidents/%d", acmeInc.ID)},
+		{"organisations", "/admin/organisations"},
+		{"organisation", "/admin/organisations/acme"},
 	} {
 		check(p.name, p.path)
 	}
@@ -236,6 +246,32 @@ func TestAccessibility(t *testing.T) {
 		if wide {
 			b.shot("phone-overflow-" + strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
 			t.Errorf("%s scrolls sideways at 390 px", p)
+		}
+	}
+	// Someone of two organisations: the header's chooser, the list's
+	// Organisation column and filter, the form's Organisation field; at a
+	// phone's width too.
+	b = open()
+	b.login(base, "sam")
+	for _, p := range []struct{ name, path string }{
+		{"dashboard, two organisations", "/"},
+		{"incident list, two organisations", "/incidents"},
+		{"new incident, two organisations", "/incidents/new"},
+		{"incident, two organisations", fmt.Sprintf("/incidents/%d", acmeInc.ID)},
+		{"account, two organisations", "/account"},
+	} {
+		check(p.name, p.path)
+	}
+	b.run("open the list", chromedp.Navigate(base+"/incidents"), chromedp.WaitReady("main", chromedp.ByQuery))
+	b.shot("incident-list-two-organisations")
+	b.run("phone width", chromedp.EmulateViewport(390, 844))
+	for _, p := range []string{"/", "/incidents", "/incidents/new"} {
+		var wide bool
+		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
+			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+		if wide {
+			b.shot("phone-overflow-two-orgs-" + strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
+			t.Errorf("%s scrolls sideways at 390 px for a member of two organisations", p)
 		}
 	}
 }

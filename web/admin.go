@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,11 @@ type usersData struct {
 	Form   *vigil.User
 	Errors map[string]string
 	Query  string
+	// Orgs are the install's organisations, when there are several: a new
+	// user then joins one of them (Org, a slug) with the role chosen, and
+	// a user may have no role in the default organisation.
+	Orgs []*vigil.Organisation
+	Org  string
 }
 
 // requirePerm is EFORBIDDEN (a 403 page) unless the actor holds p. The
@@ -41,6 +47,11 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 	if d.Users, d.Total, err = h.Services.Users.FindUsers(r.Context(), vigil.UserFilter{Query: d.Query, Limit: 500}); err != nil {
 		return err
 	}
+	if orgs, err := h.Services.Orgs.FindOrganisations(r.Context()); err != nil {
+		return err
+	} else if len(orgs) > 1 {
+		d.Orgs = orgs
+	}
 	return h.render(w, r, status, "admin_users.html", h.newPage(r, "Users", "admin", d))
 }
 
@@ -48,19 +59,44 @@ func (h *Handler) adminUserCreate(w http.ResponseWriter, r *http.Request) error 
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	u := &vigil.User{Username: r.PostFormValue("username"), Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
-		Role: vigil.Role(r.PostFormValue("role"))}
+	role := vigil.Role(r.PostFormValue("role"))
+	u := &vigil.User{Username: r.PostFormValue("username"), Name: r.PostFormValue("name"), Email: r.PostFormValue("email"), Role: role}
+	form := *u
+	// A user of another organisation has no role in the default one: they
+	// are created without, then given their role there (as "vigil user add
+	// -org" does).
+	org := strings.TrimSpace(r.PostFormValue("organisation"))
+	if org != "" && org != vigil.DefaultOrganisationSlug {
+		if !role.Valid() {
+			return h.renderUsers(w, r, statusInvalid, &usersData{Form: &form, Org: org, Errors: map[string]string{"role": "Choose a role."}})
+		}
+		if _, err := h.Services.Orgs.FindOrganisation(r.Context(), org); err != nil {
+			if vigil.ErrorCode(err) != vigil.ENOTFOUND {
+				return err
+			}
+			return h.renderUsers(w, r, statusInvalid, &usersData{Form: &form, Org: org, Errors: map[string]string{"organisation": "Choose an organisation."}})
+		}
+		u.Role = ""
+	}
 	err := h.Services.Users.CreateUser(r.Context(), u, r.PostFormValue("password"))
 	if err != nil {
 		switch vigil.ErrorCode(err) {
 		case vigil.EINVALID:
-			return h.renderUsers(w, r, statusInvalid, &usersData{Form: u, Errors: fieldErrors(err)})
+			return h.renderUsers(w, r, statusInvalid, &usersData{Form: &form, Org: org, Errors: fieldErrors(err)})
 		case vigil.ECONFLICT:
-			return h.renderUsers(w, r, http.StatusConflict, &usersData{Form: u, Errors: map[string]string{"username": "That username is taken."}})
+			return h.renderUsers(w, r, http.StatusConflict, &usersData{Form: &form, Org: org, Errors: map[string]string{"username": "That username is taken."}})
 		}
 		return err
 	}
-	h.redirect(w, r, "/admin/users", "User "+u.Username+" created. Give them the password by a separate channel.")
+	where := ""
+	if u.Role == "" {
+		m, err := h.Services.Orgs.AddMember(r.Context(), org, u.Username, role)
+		if err != nil {
+			return fmt.Errorf("user %s was created, but not added to %s: %w", u.Username, org, err)
+		}
+		where = " (" + string(m.Role) + " in " + m.Organisation + ")"
+	}
+	h.redirect(w, r, "/admin/users", "User "+u.Username+where+" created. Give them the password by a separate channel.")
 	return nil
 }
 
@@ -76,6 +112,9 @@ func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) error 
 	upd := vigil.UserUpdate{Version: v}
 	if role := r.PostFormValue("role"); role != "" {
 		rl := vigil.Role(role)
+		if role == "none" {
+			rl = "" // no role in the default organisation: a user of others only
+		}
 		upd.Role = &rl
 	}
 	if d := r.PostFormValue("disabled"); d != "" {

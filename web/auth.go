@@ -70,6 +70,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
+	if _, err := r.Cookie(orgCookie); err == nil {
+		http.SetCookie(w, &http.Cookie{Name: orgCookie, Path: "/", MaxAge: -1})
+	}
 	h.redirect(w, r, "/login", "You are logged out.")
 	return nil
 }

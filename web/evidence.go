@@ -72,7 +72,9 @@ func (h *Handler) showEvidence(w http.ResponseWriter, r *http.Request, status in
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
-	return h.render(w, r, status, "evidence.html", h.newPage(r, d.E.Name+" · "+d.Inc.Reference, "incidents", d))
+	p := h.newPage(r, d.E.Name+" · "+d.Inc.Reference, "incidents", d)
+	p.restrictTo(d.Inc.OrganisationID)
+	return h.render(w, r, status, "evidence.html", p)
 }
 
 func (h *Handler) evidenceDownload(w http.ResponseWriter, r *http.Request) error {

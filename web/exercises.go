@@ -29,7 +29,7 @@ func (h *Handler) showExercises(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	d.Plans, _ = h.Services.Plans.FindPlans(r.Context())
-	d.Users, _ = h.users(r)
+	d.Users, _ = h.users(r, 0)
 	if d.Form == nil {
 		d.Form = map[string]string{"plan_id": r.URL.Query().Get("plan")}
 	}
@@ -126,7 +126,7 @@ func (h *Handler) showExercise(w http.ResponseWriter, r *http.Request, status in
 	if d.X.IncidentID != nil {
 		d.Inc, _ = h.Services.Incidents.FindIncidentByID(r.Context(), *d.X.IncidentID)
 	}
-	_, d.Names = h.users(r)
+	_, d.Names = h.users(r, 0)
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
@@ -214,7 +214,7 @@ func (h *Handler) preparedness(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.Areas = append(d.Areas, a)
 	}
-	_, d.Names = h.users(r)
+	_, d.Names = h.users(r, 0)
 	return h.render(w, r, http.StatusOK, "preparedness.html", h.newPage(r, "Preparedness", "prepare", d))
 }
 

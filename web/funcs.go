@@ -25,6 +25,8 @@ func (h *Handler) parseTemplates() error {
 		"lower":       strings.ToLower,
 		"snippet":     snippet,
 		"query":       query,
+		"reportBase":  reportBase,
+		"grantLabel":  grantLabel,
 		"contains":    contains,
 		"deref":       func(p *int64) int64 { return derefInt(p) },
 		"add":         func(a, b int) int { return a + b },

@@ -62,13 +62,26 @@ type listData struct {
 	Views     []*vigil.SavedView
 	RawQuery  string
 	ViewError string
+	// OrgSel is the organisation the list is filtered to ("": all).
+	// OrgColumn shows each incident's organisation, OrgFilter the filter
+	// with OrgOptions, when the list can hold several organisations'
+	// incidents (listOrgs).
+	OrgSel     string
+	OrgColumn  bool
+	OrgFilter  bool
+	OrgOptions []orgView
 }
 
-func (h *Handler) users(r *http.Request) ([]*vigil.User, map[int64]string) {
+// users returns the people the pages offer as leads, assignees and
+// members, and everyone's names by ID: the user directory, for those who
+// may read it (the default organisation's staff). Someone who belongs
+// only to other organisations gets the members of organisation org (0:
+// of each of theirs) instead, those they may see (not as a reporter).
+func (h *Handler) users(r *http.Request, org int64) ([]*vigil.User, map[int64]string) {
 	names := map[int64]string{}
 	a := vigil.ActorFromContext(r.Context())
 	if !a.Can(vigil.PermUserRead) {
-		return nil, names
+		return h.orgPeople(r, a, org, names)
 	}
 	users, _, err := h.Services.Users.FindUsers(r.Context(), vigil.UserFilter{Limit: 500})
 	if err != nil {
@@ -81,8 +94,31 @@ func (h *Handler) users(r *http.Request) ([]*vigil.User, map[int64]string) {
 	return users, names
 }
 
+// orgPeople is users for an actor without the user directory.
+func (h *Handler) orgPeople(r *http.Request, a *vigil.Actor, org int64, names map[int64]string) ([]*vigil.User, map[int64]string) {
+	var users []*vigil.User
+	for _, m := range a.Memberships() {
+		if (org != 0 && m.ID != org) || m.Role == vigil.RoleReporter {
+			continue
+		}
+		ms, err := h.Services.Orgs.FindMembers(r.Context(), m.Slug)
+		if err != nil {
+			h.Logger.WarnContext(r.Context(), "list members", "organisation", m.Slug, "err", err)
+			continue
+		}
+		for _, mb := range ms {
+			if _, ok := names[mb.UserID]; !ok {
+				names[mb.UserID] = cmp.Or(mb.Name, mb.Username)
+				users = append(users, &vigil.User{ID: mb.UserID, Username: mb.Username, Name: mb.Name})
+			}
+		}
+	}
+	return users, names
+}
+
 func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	_, orgGiven := q["organisation"]
 	// Forms send every field; empty ones mean "any".
 	for k, vs := range q {
 		vs = slices.DeleteFunc(vs, func(s string) bool { return strings.TrimSpace(s) == "" })
@@ -92,10 +128,29 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 			q[k] = vs
 		}
 	}
-	r.URL.RawQuery = q.Encode()
 	d := &listData{enums: choices, Query: q, Sel: map[string][]string(q), Cats: categoryNames, Sorts: vigil.IncidentSorts,
 		First: q.Get("cursor") == ""}
-	d.Users, d.UserNames = h.users(r)
+	p := h.newPage(r, "Incidents", "incidents", d)
+	p.LiveURL = "/incidents/live"
+	// The organisation filter: the one the query names; else, for a
+	// member of several, the current organisation, or all of theirs
+	// ("organisation=" kept in the query, so that the next page keeps it).
+	d.OrgSel = q.Get("organisation")
+	if p.MultiOrg() && d.OrgSel == "" {
+		switch {
+		case orgGiven:
+			q["organisation"] = []string{""}
+		case p.OrgCurrent != "":
+			q.Set("organisation", p.OrgCurrent)
+			d.OrgSel = p.OrgCurrent
+		}
+	}
+	render := func(status int) error {
+		h.listOrgs(r, p, d)
+		return h.render(w, r, status, "incidents.html", p)
+	}
+	r.URL.RawQuery = q.Encode()
+	d.Users, d.UserNames = h.users(r, 0)
 	d.Views, _ = h.Services.Views.FindViews(r.Context())
 	vq := url.Values{}
 	for k, vs := range q {
@@ -105,17 +160,15 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.RawQuery = vq.Encode()
 	for k := range q {
-		if k != "sort" && k != "cursor" && k != "limit" {
+		if k != "sort" && k != "cursor" && k != "limit" && (k != "organisation" || d.OrgSel != p.OrgCurrent) {
 			d.Filtered = true
 		}
 	}
-	p := h.newPage(r, "Incidents", "incidents", d)
-	p.LiveURL = "/incidents/live"
 	f, err := vigilhttp.IncidentFilterFromRequest(r)
 	if err != nil {
 		d.Error = errorSentence(err)
 		d.Page = &vigil.IncidentPage{}
-		return h.render(w, r, statusInvalid, "incidents.html", p)
+		return render(statusInvalid)
 	}
 	if f.Limit == vigil.DefaultPageSize && q.Get("limit") == "" {
 		f.Limit = 25
@@ -124,7 +177,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 		if vigil.ErrorCode(err) == vigil.EINVALID {
 			d.Error = errorSentence(err)
 			d.Page = &vigil.IncidentPage{}
-			return h.render(w, r, statusInvalid, "incidents.html", p)
+			return render(statusInvalid)
 		}
 		return err
 	}
@@ -137,7 +190,7 @@ func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	p.LiveMark = h.listMark(r.Context())
-	return h.render(w, r, http.StatusOK, "incidents.html", p)
+	return render(http.StatusOK)
 }
 
 // errorSentence joins an error's field messages into one line.
@@ -160,6 +213,7 @@ type incidentForm struct {
 	Exercise                                                    bool
 	Occurred, Detected, Aware, Classified, Contained, Recovered string
 	Version                                                     int
+	Organisation                                                string // a new incident's, when the user chooses
 }
 
 func (h *Handler) formOf(inc *vigil.Incident) *incidentForm {
@@ -191,6 +245,7 @@ func readIncidentForm(r *http.Request) *incidentForm {
 		DigitalService: f.Get("digital_service_impact") != "", Threat: f.Get("significant_cyber_threat") != "",
 		Exercise: f.Get("exercise") != "", Occurred: f.Get("occurred_at"), Detected: f.Get("detected_at"),
 		Aware: f.Get("aware_at"), Classified: f.Get("classified_at"), Contained: f.Get("contained_at"), Recovered: f.Get("recovered_at"), Version: v,
+		Organisation: strings.TrimSpace(f.Get("organisation")),
 	}
 }
 
@@ -203,11 +258,40 @@ type newData struct {
 	Form   *incidentForm
 	Errors map[string]string
 	Cats   map[int]string
+	// Orgs are the organisations to choose from, when there are several.
+	Orgs []orgView
+}
+
+// newIncidentOrgs returns the organisations where the actor may create
+// incidents, for the new-incident form: nil for someone who belongs to
+// the default organisation alone (the store puts it there, as before);
+// EFORBIDDEN when there is none.
+func newIncidentOrgs(p *page) ([]orgView, error) {
+	if p.Orgs == nil {
+		return nil, nil
+	}
+	c := p.creatableOrgs()
+	if len(c) == 0 {
+		return nil, vigil.Errorf(vigil.EFORBIDDEN, "None of your organisations takes new incidents from you: your role does not allow it, or the organisation is suspended.")
+	}
+	return c, nil
 }
 
 func (h *Handler) incidentNew(w http.ResponseWriter, r *http.Request) error {
 	form := &incidentForm{Type: string(vigil.TypeOther), Severity: string(vigil.SeverityMedium), TLP: string(vigil.TLPAmber), Category: "0"}
-	return h.render(w, r, http.StatusOK, "incident_new.html", h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: map[string]string{}, Cats: categoryNames}))
+	d := &newData{enums: choices, Form: form, Errors: map[string]string{}, Cats: categoryNames}
+	p := h.newPage(r, "New incident", "new", d)
+	orgs, err := newIncidentOrgs(p)
+	if err != nil {
+		return err
+	}
+	if len(orgs) > 1 {
+		d.Orgs = orgs
+		if o := p.org(p.OrgCurrent); o != nil && slices.ContainsFunc(orgs, func(c orgView) bool { return c.Slug == o.Slug }) {
+			form.Organisation = o.Slug
+		}
+	}
+	return h.render(w, r, http.StatusOK, "incident_new.html", p)
 }
 
 func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
@@ -215,7 +299,22 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	form := readIncidentForm(r)
+	d := &newData{enums: choices, Form: form, Cats: categoryNames}
+	p := h.newPage(r, "New incident", "new", d)
+	orgs, err := newIncidentOrgs(p)
+	if err != nil {
+		return err
+	}
 	errs := map[string]string{}
+	switch {
+	case len(orgs) == 1:
+		form.Organisation = orgs[0].Slug
+	case len(orgs) > 1:
+		d.Orgs = orgs
+		if form.Organisation == "" {
+			errs["organisation"] = "Choose the organisation the incident belongs to."
+		}
+	}
 	cat, err := strconv.Atoi(strings.TrimSpace(cmp.Or(form.Category, "0")))
 	if err != nil {
 		errs["category"] = "Choose a category."
@@ -225,7 +324,7 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 		Category: cat, TLP: vigil.TLP(form.TLP), Significant: form.Significant, PersonalData: form.PersonalData,
 		EssentialService: form.EssentialService, DigitalServiceImpact: form.DigitalService, CrimeSuspected: form.Crime,
 		SignificantCyberThreat: form.Threat, Exercise: form.Exercise,
-		AffectedServices: splitList(form.Affected), Status: vigil.StatusTriage,
+		AffectedServices: splitList(form.Affected), Status: vigil.StatusTriage, Organisation: form.Organisation,
 	}
 	if r.PostFormValue("confirmed") != "" {
 		inc.Status = vigil.StatusConfirmed
@@ -248,8 +347,8 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		errs = fieldErrors(err)
 	}
-	return h.render(w, r, statusInvalid, "incident_new.html",
-		h.newPage(r, "New incident", "new", &newData{enums: choices, Form: form, Errors: errs, Cats: categoryNames}))
+	d.Errors = errs
+	return h.render(w, r, statusInvalid, "incident_new.html", p)
 }
 
 // incidentID reads the {id} path value: a number or a reference.
@@ -602,5 +701,26 @@ func (h *Handler) memberRemove(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.back(w, r, id, "members", "Role removed.")
+	return nil
+}
+
+// reportUp reports a member's incident to the coordinator (the NCSC's
+// "report a significant incident"), or sends an update on an earlier
+// report.
+func (h *Handler) reportUp(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.incidentForm(w, r)
+	if err != nil {
+		return err
+	}
+	d := &incidentData{Section: "reportsup", Open: "report-up"}
+	out, err := h.Services.Orgs.ReportUp(r.Context(), id, vigil.ReportUp{Share: r.PostForm["share"], Message: text(r, "message")})
+	if err != nil {
+		return h.formError(w, r, err, d)
+	}
+	flash := "Reported to the coordinator, whose reference is " + out.CoordinatorIncidentReference + "."
+	if out.Update {
+		flash = "Update sent to the coordinator's " + out.CoordinatorIncidentReference + "."
+	}
+	h.back(w, r, id, "reported", flash)
 	return nil
 }

@@ -40,6 +40,7 @@ var incidentSections = []incidentSection{
 	{"review", (*Handler).loadReview},
 	{"evidence", (*Handler).loadEvidence},
 	{"links", (*Handler).loadLinks},
+	{"reportsup", (*Handler).loadUpwardReports},
 }
 
 type incidentData struct {
@@ -80,6 +81,11 @@ type incidentData struct {
 	AllPlans       []*vigil.Plan
 	Review         *vigil.Review
 	ReviewRequired bool
+	// Reports up to the coordinator, of a member's incident or of the
+	// coordinator's incident made from one; ReportsUp says the section
+	// is shown.
+	UpwardReports []*vigil.UpwardReport
+	ReportsUp     bool
 
 	RequestID string          // for the notice of a section that failed
 	failed    map[string]bool // by section name
@@ -131,10 +137,15 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 	d.Next = d.Inc.Status.NextStatuses()
 	d.Report = d.Inc.Source == vigil.SourceStaffReport
 	d.ReviewRequired = vigil.ReviewRequired(d.Inc)
-	d.Users, d.UserNames = h.users(r)
+	d.Users, d.UserNames = h.users(r, d.Inc.OrganisationID)
 	d.RequestID = vigil.RequestIDFromContext(ctx)
 	d.failed = map[string]bool{}
+	// A member's incident the coordinator's staff see by a summary grant
+	// has nothing under it to load: the page shows the summary alone.
 	for _, s := range incidentSections {
+		if d.Inc.SummaryOnly {
+			break
+		}
 		if err := s.load(h, r, d); err != nil {
 			h.Logger.ErrorContext(ctx, "incident page section", "section", s.name, "incident_id", id, "err", err,
 				"request_id", d.RequestID)
@@ -142,6 +153,8 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 		}
 	}
 	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
+	p.restrictTo(d.Inc.OrganisationID)
+	h.incidentOrg(r, p, d.Inc)
 	p.LiveURL = fmt.Sprintf("/incidents/%d/live", d.Inc.ID)
 	p.LiveMark = strconv.Itoa(d.Inc.Version)
 	return h.render(w, r, status, "incident.html", p)
@@ -243,13 +256,25 @@ func (h *Handler) loadDuties(r *http.Request, d *incidentData) error {
 	if err != nil || len(obs) == 0 {
 		return err
 	}
-	profile, err := h.Services.Duties.FindProfile(r.Context())
+	// The draft is written from the incident's own organisation's
+	// profile. The coordinator's staff reading a member's incident by
+	// grant do not see the member's profile, and draft nothing: the
+	// duties are the member's.
+	var profile *vigil.OrgProfile
+	if d.Inc.OrganisationID == vigil.DefaultOrganisationID {
+		profile, err = h.Services.Duties.FindProfile(r.Context())
+	} else {
+		profile, err = h.Services.Duties.FindOrgProfile(r.Context(), d.Inc.Organisation)
+		if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+			profile, err = nil, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
 	for _, o := range obs {
 		dv := &dutyView{Obligation: o}
-		if (o.Status == vigil.ObligationPending || o.Status == vigil.ObligationOptional) && !o.Register && !d.Failed("observables") {
+		if profile != nil && (o.Status == vigil.ObligationPending || o.Status == vigil.ObligationOptional) && !o.Register && !d.Failed("observables") {
 			dv.Draft = duty.Draft(o, d.Inc, profile, d.Observables)
 		}
 		d.Duties = append(d.Duties, dv)
@@ -291,5 +316,18 @@ func (h *Handler) loadEvidence(r *http.Request, d *incidentData) (err error) {
 
 func (h *Handler) loadLinks(r *http.Request, d *incidentData) (err error) {
 	d.Links, err = h.Services.Links.FindLinks(r.Context(), d.Inc.ID)
+	return err
+}
+
+// loadUpwardReports loads a member's incident's reports to the
+// coordinator, or where the coordinator's incident came from: the
+// section is for those two kinds of incident only, so never in a
+// single-organisation install.
+func (h *Handler) loadUpwardReports(r *http.Request, d *incidentData) (err error) {
+	d.ReportsUp = d.Inc.OrganisationID != vigil.DefaultOrganisationID || d.Inc.Source == vigil.SourceMember
+	if !d.ReportsUp {
+		return nil
+	}
+	d.UpwardReports, err = h.Services.Orgs.FindUpwardReports(r.Context(), d.Inc.ID)
 	return err
 }

@@ -44,24 +44,29 @@ func validSubmitToken(t string) bool {
 	return strings.IndexFunc(t, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '2' || r > '7') }) < 0
 }
 
-// errFormInProgress and errFormSent are what the pages say to a form sent
-// again while the first is running, or with other values.
+// errFormInProgress, errFormSent and errFormLost are what the pages say to
+// a form sent again while the first is running, or with other values, or
+// after the first was received but its answer lost.
 var (
 	errFormInProgress = vigil.Errorf(vigil.ECONFLICT, "This form is being sent. Wait a moment, then reload the page.")
 	errFormSent       = vigil.Errorf(vigil.EIDEMPOTENCY, "This form was sent already. To send something new, open the form again.")
+	errFormLost       = vigil.Errorf(vigil.EANSWERLOST, "This form was received, but the answer to it was lost, so it cannot be shown again. It was not sent twice. To send something new, open the form again.")
 )
 
 // once runs submit at most once for the form's token. values are what the
-// submission is (its fingerprint). submit returns the answer to keep for a
-// repeat, and keep false when the form is to be sent again (it is shown
-// again with its errors): the token is then released. If the form was
-// sent before with the same values, once returns the kept answer and
+// submission is (its fingerprint). submit runs with ctx, whose writes mark
+// the token as used in their own transactions (see
+// vigil.IdempotencyService): a form whose write committed is never filed
+// again, even if the answer to it was lost. submit returns the answer to
+// keep for a repeat, and keep false when the form is to be sent again (it
+// is shown again with its errors): the token is then released. If the form
+// was sent before with the same values, once returns the kept answer and
 // submit does not run. Without a token, submit just runs.
-func (h *Handler) once(r *http.Request, target string, values []string, submit func() (answer []byte, keep bool, err error)) ([]byte, error) {
+func (h *Handler) once(r *http.Request, target string, values []string, submit func(ctx context.Context) (answer []byte, keep bool, err error)) ([]byte, error) {
 	secret := r.PostFormValue(submitTokenField)
 	svc := h.Services.Idempotency
 	if svc == nil || !validSubmitToken(secret) {
-		answer, _, err := submit()
+		answer, _, err := submit(r.Context())
 		return answer, err
 	}
 	ctx := context.WithoutCancel(r.Context()) // recorded even if the browser gave up
@@ -71,10 +76,12 @@ func (h *Handler) once(r *http.Request, target string, values []string, submit f
 	switch {
 	case vigil.ErrorCode(err) == vigil.ECONFLICT:
 		return nil, errFormInProgress
+	case vigil.ErrorCode(err) == vigil.EANSWERLOST:
+		return nil, errFormLost
 	case err != nil:
 		return nil, err
 	case kept != nil:
-		if kept.Replays(fp) != nil {
+		if kept.Replays(vigil.ActorFromContext(r.Context()), fp) != nil {
 			return nil, errFormSent
 		}
 		return openAnswer(secret, kept.Body)
@@ -85,7 +92,7 @@ func (h *Handler) once(r *http.Request, target string, values []string, submit f
 			svc.ReleaseKey(ctx, k, token)
 		}
 	}()
-	answer, keep, err := submit()
+	answer, keep, err := submit(vigil.NewContextWithIdempotencyClaim(r.Context(), k, token))
 	if err != nil || !keep {
 		return answer, err
 	}

@@ -148,7 +148,7 @@ func (h *Handler) showPlan(w http.ResponseWriter, r *http.Request, status int, d
 	}
 	d.Overdue = d.Plan.ReviewOverdue(h.Now())
 	d.Actions, _ = h.Services.Reviews.FindPlanActions(r.Context(), id)
-	d.Users, _ = h.users(r)
+	d.Users, _ = h.users(r, 0)
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}

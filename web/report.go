@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -26,6 +27,34 @@ type reportData struct {
 	AddText string
 	// Token is the form's submit_token (see once).
 	Token string
+	// Base is the path of the page's organisation's report page
+	// (/report for the default organisation), OrgSlug its slug ("" for
+	// the default organisation) and Org its name, which the pages of
+	// the other organisations show.
+	Base    string
+	OrgSlug string
+	Org     string
+}
+
+// reportOrg reads the organisation of a report page from the path: none
+// is the default organisation, whose page is /report as before. An
+// unknown or suspended one is ENOTFOUND (the error page), the same for
+// both.
+func (h *Handler) reportOrg(r *http.Request) (*reportData, error) {
+	d := &reportData{Base: "/report", Errors: map[string]string{}}
+	slug := r.PathValue("slug")
+	if slug == "" {
+		return d, nil
+	}
+	pg, err := h.Services.Reports.FindReportPage(r.Context(), slug)
+	if err != nil {
+		return nil, err
+	}
+	d.OrgSlug, d.Base = pg.Organisation, reportBase(pg.Organisation)
+	if pg.Organisation != vigil.DefaultOrganisationSlug {
+		d.Org = pg.Name
+	}
+	return d, nil
 }
 
 func (h *Handler) publicPage(r *http.Request, title string, d any) *page {
@@ -35,7 +64,11 @@ func (h *Handler) publicPage(r *http.Request, title string, d any) *page {
 }
 
 func (h *Handler) reportForm(w http.ResponseWriter, r *http.Request) error {
-	d := &reportData{Form: &vigil.StaffReport{PersonalData: "unsure"}, Errors: map[string]string{}, Token: newSubmitToken()}
+	d, err := h.reportOrg(r)
+	if err != nil {
+		return err
+	}
+	d.Form, d.Token = &vigil.StaffReport{PersonalData: "unsure"}, newSubmitToken()
 	return h.render(w, r, http.StatusOK, "report.html", h.publicPage(r, "Report a problem", d))
 }
 
@@ -60,13 +93,17 @@ var (
 )
 
 func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.reportOrg(r)
+	if err != nil {
+		return err
+	}
 	if err := parseForm(w, r); err != nil {
 		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
 	}
 	f := r.PostForm
-	rep := &vigil.StaffReport{What: text(r, "what"), System: f.Get("system"), PersonalData: f.Get("personal_data"),
+	rep := &vigil.StaffReport{Organisation: d.OrgSlug, What: text(r, "what"), System: f.Get("system"), PersonalData: f.Get("personal_data"),
 		Name: f.Get("name"), Email: f.Get("email"), Phone: f.Get("phone")}
-	d := &reportData{Form: rep, When: f.Get("when"), Errors: map[string]string{}, Token: f.Get(submitTokenField)}
+	d.Form, d.When, d.Token = rep, f.Get("when"), f.Get(submitTokenField)
 	if !validSubmitToken(d.Token) {
 		d.Token = newSubmitToken()
 	}
@@ -79,8 +116,8 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	// The form sent twice files one report, and the second answer shows
 	// the same receipt; a repeat is not counted against the rate limit.
 	var wait time.Duration
-	answer, err := h.once(r, "POST /report", []string{rep.What, d.When, rep.System, rep.PersonalData, rep.Name, rep.Email, rep.Phone},
-		func() ([]byte, bool, error) {
+	answer, err := h.once(r, "POST "+d.Base, []string{rep.What, d.When, rep.System, rep.PersonalData, rep.Name, rep.Email, rep.Phone},
+		func(ctx context.Context) ([]byte, bool, error) {
 			var ok bool
 			if ok, wait = h.reportLimiter.Allow(clientIP(r), h.Now()); !ok {
 				return nil, false, errLimited
@@ -90,7 +127,7 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 				return nil, false, errWhen
 			}
 			rep.When = when
-			code, ref, err := h.Services.Reports.SubmitReport(r.Context(), rep)
+			code, ref, err := h.Services.Reports.SubmitReport(ctx, rep)
 			if err != nil {
 				return nil, false, err
 			}
@@ -103,7 +140,7 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 	case vigil.ErrorCode(err) == vigil.EINVALID:
 		d.Errors = fieldErrors(err)
 		return h.render(w, r, statusInvalid, "report.html", h.publicPage(r, "Report a problem", d))
-	case vigil.ErrorCode(err) == vigil.ECONFLICT || vigil.ErrorCode(err) == vigil.EIDEMPOTENCY:
+	case vigil.ErrorCode(err) == vigil.ECONFLICT || vigil.ErrorCode(err) == vigil.EIDEMPOTENCY || vigil.ErrorCode(err) == vigil.EANSWERLOST:
 		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Report a problem", vigil.ErrorMessage(err)))
 	case err != nil:
 		return err
@@ -120,7 +157,10 @@ func (h *Handler) reportSubmit(w http.ResponseWriter, r *http.Request) error {
 // The code travels in POST bodies only, never in URLs that end up in logs
 // and browser history.
 func (h *Handler) reportStatus(w http.ResponseWriter, r *http.Request) error {
-	d := &reportData{Errors: map[string]string{}}
+	d, err := h.reportOrg(r)
+	if err != nil {
+		return err
+	}
 	if r.Method == http.MethodGet {
 		return h.render(w, r, http.StatusOK, "report_status.html", h.publicPage(r, "Check a report", d))
 	}
@@ -136,7 +176,7 @@ func (h *Handler) reportStatus(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) showReportStatus(w http.ResponseWriter, r *http.Request, status int, d *reportData) error {
 	d.Token = newSubmitToken() // for the form that adds to the report
-	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)
+	st, err := h.Services.Reports.FindReport(r.Context(), d.OrgSlug, d.Code)
 	if err != nil {
 		if vigil.ErrorCode(err) != vigil.ENOTFOUND {
 			return err
@@ -149,16 +189,20 @@ func (h *Handler) showReportStatus(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.reportOrg(r)
+	if err != nil {
+		return err
+	}
 	if err := parseForm(w, r); err != nil {
 		return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 	}
 	if ok, wait := h.statusLimiter.Allow(clientIP(r), h.Now()); !ok {
 		return h.limited(w, r, wait)
 	}
-	d := &reportData{Errors: map[string]string{}, Code: r.PostFormValue("receipt"), AddText: text(r, "text")}
+	d.Code, d.AddText = r.PostFormValue("receipt"), text(r, "text")
 	// The form sent twice adds the text once.
-	_, err := h.once(r, "POST /report/status/add", []string{d.Code, d.AddText}, func() ([]byte, bool, error) {
-		return nil, true, h.Services.Reports.AddToReport(r.Context(), d.Code, d.AddText)
+	_, err = h.once(r, "POST "+d.Base+"/status/add", []string{d.Code, d.AddText}, func(ctx context.Context) ([]byte, bool, error) {
+		return nil, true, h.Services.Reports.AddToReport(ctx, d.OrgSlug, d.Code, d.AddText)
 	})
 	if err != nil {
 		switch vigil.ErrorCode(err) {
@@ -168,7 +212,7 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 		case vigil.ENOTFOUND:
 			d.Errors["receipt"] = vigil.ErrorMessage(err)
 			return h.render(w, r, http.StatusNotFound, "report_status.html", h.publicPage(r, "Check a report", d))
-		case vigil.ECONFLICT, vigil.EIDEMPOTENCY:
+		case vigil.ECONFLICT, vigil.EIDEMPOTENCY, vigil.EANSWERLOST:
 			return h.render(w, r, vigil.HTTPStatus(vigil.ErrorCode(err)), "error.html", h.publicPage(r, "Check a report", vigil.ErrorMessage(err)))
 		}
 		return err
@@ -177,7 +221,7 @@ func (h *Handler) reportAdd(w http.ResponseWriter, r *http.Request) error {
 	d.Token = newSubmitToken()
 	p := h.publicPage(r, "Check a report", d)
 	p.Flash = "Thank you. We have added that to your report."
-	st, err := h.Services.Reports.FindReport(r.Context(), d.Code)
+	st, err := h.Services.Reports.FindReport(r.Context(), d.OrgSlug, d.Code)
 	if err != nil {
 		return err
 	}

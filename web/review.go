@@ -74,9 +74,11 @@ func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int,
 		d.Errors = map[string]string{}
 	}
 	d.Required = vigil.ReviewRequired(d.Inc)
-	d.Users, d.Names = h.users(r)
+	d.Users, d.Names = h.users(r, d.Inc.OrganisationID)
 	d.Plans, _ = h.Services.Plans.FindPlans(r.Context())
-	return h.render(w, r, status, "review.html", h.newPage(r, "Review of "+d.Inc.Reference, "incidents", d))
+	p := h.newPage(r, "Review of "+d.Inc.Reference, "incidents", d)
+	p.restrictTo(d.Inc.OrganisationID)
+	return h.render(w, r, status, "review.html", p)
 }
 
 func (h *Handler) reviewStart(w http.ResponseWriter, r *http.Request) error {

@@ -137,6 +137,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/password", h.requireLogin(h.changePassword))
 	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))
 	mux.HandleFunc("POST /account/tokens/{tid}/revoke", h.requireLogin(h.revokeToken))
+	mux.HandleFunc("POST /account/organisation", h.requireLogin(h.orgSwitch))
 
 	mux.HandleFunc("GET /incidents", h.requireLogin(h.incidentList))
 	mux.Handle("GET /incidents/live", vigilhttp.Stream(h.requireLogin(h.listLive)))
@@ -156,6 +157,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/links/{lid}/delete", h.requireLogin(h.linkDelete))
 	mux.HandleFunc("POST /incidents/{id}/members", h.requireLogin(h.memberAdd))
 	mux.HandleFunc("POST /incidents/{id}/members/remove", h.requireLogin(h.memberRemove))
+	mux.HandleFunc("POST /incidents/{id}/report-up", h.requireLogin(h.reportUp))
 	mux.Handle("POST /incidents/{id}/evidence", vigilhttp.Long(h.requireLogin(h.evidenceUpload)))
 	mux.HandleFunc("GET /incidents/{id}/plans/{pid}", h.requireLogin(h.planApply))
 	mux.HandleFunc("POST /incidents/{id}/plans/{pid}", h.requireLogin(h.planApply))
@@ -193,12 +195,25 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /report/status", h.serve(h.reportStatus))
 	mux.HandleFunc("POST /report/status", h.serve(h.reportStatus))
 	mux.HandleFunc("POST /report/status/add", h.serve(h.reportAdd))
+	// Each member organisation's own report page; /report is the default
+	// organisation's ("status" names no organisation).
+	mux.HandleFunc("GET /report/{slug}", h.serve(h.reportForm))
+	mux.HandleFunc("POST /report/{slug}", h.serve(h.reportSubmit))
+	mux.HandleFunc("GET /report/{slug}/status", h.serve(h.reportStatus))
+	mux.HandleFunc("POST /report/{slug}/status", h.serve(h.reportStatus))
+	mux.HandleFunc("POST /report/{slug}/status/add", h.serve(h.reportAdd))
 
 	mux.HandleFunc("GET /admin/users", h.requireLogin(h.adminUsers))
 	mux.HandleFunc("POST /admin/users", h.requireLogin(h.adminUserCreate))
 	mux.HandleFunc("POST /admin/users/{uid}", h.requireLogin(h.adminUserUpdate))
 	mux.HandleFunc("GET /admin/users/{uid}/tokens", h.requireLogin(h.adminUserTokens))
 	mux.HandleFunc("GET /admin/audit", h.requireLogin(h.adminAudit))
+	mux.HandleFunc("GET /admin/organisations", h.requireLogin(h.adminOrgs))
+	mux.HandleFunc("POST /admin/organisations", h.requireLogin(h.adminOrgCreate))
+	mux.HandleFunc("GET /admin/organisations/{slug}", h.requireLogin(h.adminOrg))
+	mux.HandleFunc("POST /admin/organisations/{slug}", h.requireLogin(h.adminOrgUpdate))
+	mux.HandleFunc("POST /admin/organisations/{slug}/members", h.requireLogin(h.adminOrgMemberAdd))
+	mux.HandleFunc("POST /admin/organisations/{slug}/members/{username}", h.requireLogin(h.adminOrgMember))
 	mux.HandleFunc("GET /intel", h.requireLogin(h.intel))
 	mux.HandleFunc("POST /intel/collections", h.requireLogin(h.collectionCreate))
 	mux.HandleFunc("POST /intel/partners", h.requireLogin(h.partnerCreate))
@@ -259,13 +274,28 @@ type page struct {
 	Actor    *vigil.Actor
 	CSRF     string
 	Flash    string
-	Nav      string // the nav item to mark current
-	Asset    string // the asset version for cache busting
-	Can      map[string]bool
+	Nav      string          // the nav item to mark current
+	Asset    string          // the asset version for cache busting
+	Can      map[string]bool // what the actor may do here (on an incident's pages, in its organisation)
+	NavCan   map[string]bool // what the actor may do anywhere: the header's links
 	Data     any
 	Public   bool // the public report pages: no navigation
 	LiveURL  string
 	LiveMark string
+	// The actor's organisations, when they belong to any but the default
+	// one (see organisation.go); the current one, when they chose one; and
+	// their staff report pages.
+	Orgs         []orgView
+	OrgCurrent   string
+	ReportURLs   []reportLink
+	SuspendedOrg string // the page is about an incident of this suspended organisation
+	IncidentOrg  string // the name of the organisation of the incident the page is about, when it helps
+	GrantedOrg   string // the page is about an incident the actor sees by this organisation's grant
+	// Here is where the page's header forms come back to.
+	Here string
+	// orgNames are the names of organisations besides the actor's, when
+	// a page needed them (learnOrgNames).
+	orgNames map[string]string
 }
 
 func (h *Handler) newPage(r *http.Request, title, nav string, data any) *page {
@@ -274,6 +304,12 @@ func (h *Handler) newPage(r *http.Request, title, nav string, data any) *page {
 	for _, perm := range vigil.PermissionsOf(p.Actor) {
 		p.Can[string(perm)] = true
 	}
+	p.NavCan = p.Can
+	p.Here = "/"
+	if r.Method == http.MethodGet {
+		p.Here = r.URL.RequestURI()
+	}
+	h.setOrgs(r, p)
 	if s := vigilhttp.SessionFromContext(r.Context()); s != nil {
 		p.CSRF = s.CSRFToken
 	}

@@ -638,6 +638,43 @@ func TestStaffReportSentTwice(t *testing.T) {
 	}
 }
 
+// lostReports files each report, then answers as a store whose
+// connection failed after COMMIT was sent: 503, "may have been applied".
+type lostReports struct{ vigil.ReportService }
+
+func (r lostReports) SubmitReport(ctx context.Context, rep *vigil.StaffReport) (string, string, error) {
+	if _, _, err := r.ReportService.SubmitReport(ctx, rep); err != nil {
+		return "", "", err
+	}
+	return "", "", vigil.Errorf(vigil.EUNAVAILABLE, "The change may have been applied; retry with the same Idempotency-Key.")
+}
+
+// TestStaffReportAnswerLost checks that a report form whose filing
+// committed but whose answer was lost is not filed again when it is sent
+// again (a reload of the error page): the page says it was received.
+func TestStaffReportAnswerLost(t *testing.T) {
+	e := newEnvWith(t, func(s *vigil.Services) { s.Reports = lostReports{s.Reports} }, tlog{t})
+	anon := e.browser()
+	_, body := anon.get("/report")
+	m := regexp.MustCompile(`name="submit_token" value="([A-Z2-7]{26})"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no submit token in the form:\n%s", excerpt(body))
+	}
+	form := url.Values{"what": {"The printer asked for my password."}, "personal_data": {"no"}, "submit_token": {m[1]}}
+	resp, body := anon.post("/report", form)
+	wantStatus(t, resp, body, http.StatusServiceUnavailable)
+	for range 2 {
+		resp, body = anon.post("/report", form)
+		wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+		if !strings.Contains(body, "was received") {
+			t.Errorf("form sent again after a lost answer:\n%s", excerpt(body))
+		}
+	}
+	if n, _ := e.svc.Incidents.CountIncidents(system(), vigil.IncidentFilter{}); n != 1 {
+		t.Errorf("%d incidents after one form filed and sent again twice, want 1", n)
+	}
+}
+
 func TestAdminPages(t *testing.T) {
 	e := newEnv(t)
 	e.user("ada", vigil.RoleAdmin)

@@ -23,11 +23,12 @@ func stricterTLP(a, b vigil.TLP) vigil.TLP {
 // --- reads ---
 
 // alertVisible limits alerts or groups (alias) to those the actor may see:
-// TLP:RED ones only to administrators and managers, who own triage of
-// what may not be shared.
+// none without alert:read (the alerts are the default organisation's,
+// read through a role in it), and TLP:RED ones only to administrators and
+// managers, who own triage of what may not be shared.
 func (tx *Tx) alertVisible(alias string) string {
 	switch {
-	case tx.vis.None:
+	case tx.vis.None || !tx.actor.Can(vigil.PermAlertRead):
 		return "1=0"
 	case tx.vis.All || (tx.actor != nil && (tx.actor.Role == vigil.RoleAdmin || tx.actor.Role == vigil.RoleManager)):
 		return "1=1"
@@ -133,7 +134,7 @@ func (s *AlertService) FindAlertGroups(ctx context.Context, f vigil.AlertGroupFi
 }
 
 // fillGroupIncidents names the incidents groups feed, where the actor may
-// see them.
+// see them; where not, the group does not say which incident it feeds.
 func (tx *Tx) fillGroupIncidents(groups []*vigil.AlertGroup) error {
 	var ids []any
 	for _, g := range groups {
@@ -154,7 +155,9 @@ func (tx *Tx) fillGroupIncidents(groups []*vigil.AlertGroup) error {
 	}
 	for _, g := range groups {
 		if g.IncidentID != nil {
-			g.Incident = refs[*g.IncidentID]
+			if g.Incident = refs[*g.IncidentID]; g.Incident == nil {
+				g.IncidentID = nil
+			}
 		}
 	}
 	return nil
@@ -171,6 +174,9 @@ func (s *AlertService) FindAlertGroupByID(ctx context.Context, id int64) (g *vig
 			return err
 		}
 		if g.Alerts, err = tx.groupAlerts(id, 500); err != nil {
+			return err
+		}
+		if err := tx.hideUnseenAlertIncidents(g.Alerts...); err != nil {
 			return err
 		}
 		return tx.fillGroupIncidents([]*vigil.AlertGroup{g})
@@ -212,7 +218,10 @@ func (s *AlertService) FindAlerts(ctx context.Context, f vigil.AlertFilter) (out
 		}
 		out, err = queryAll(tx, noExtra(scanAlert), `SELECT `+alertColumns+alertFrom+` WHERE `+joinAnd(where)+` ORDER BY `+alertLastSeen+` DESC, a.id DESC LIMIT ? OFFSET ?`,
 			append(args, f.Limit, f.Offset)...)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.hideUnseenAlertIncidents(out...)
 	})
 	return out, err
 }
@@ -234,6 +243,9 @@ func (s *AlertService) FindAlertByID(ctx context.Context, id int64) (a *vigil.Al
 		}
 		if raw.Valid {
 			a.Raw = []byte(raw.String)
+		}
+		if err := tx.hideUnseenAlertIncidents(a); err != nil {
+			return err
 		}
 		a.Occurrences, err = queryAll(tx, func(r rowScanner) (*vigil.AlertOccurrence, error) {
 			var o vigil.AlertOccurrence

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -29,22 +31,24 @@ func (tx *Tx) audit(action, objectType string, objectID int64, before, after any
 		Before:     enc(before),
 		After:      enc(after),
 		RequestID:  vigil.RequestIDFromContext(tx.ctx),
-		// The organisation of the incidents this write worked on, when
-		// there was exactly one.
+		// The organisation of the incidents this write worked on.
 		Organisation: tx.auditOrg(),
 	})
 }
 
 // auditOrg is the slug of the one organisation whose incidents tx
-// touched, or "".
+// touched, "" for none, and for several their slugs in order, joined by
+// commas. An event about incidents of several organisations (a link
+// between two, made by someone who works in both) is read neither by one
+// organisation's admins nor by the install's auditors, since none of them
+// may see it whole; it stays in the chain that vigil audit verify checks.
 func (tx *Tx) auditOrg() string {
-	if len(tx.orgsTouched) != 1 {
-		return ""
-	}
+	slugs := make([]string, 0, len(tx.orgsTouched))
 	for _, st := range tx.orgsTouched {
-		return st.slug
+		slugs = append(slugs, st.slug)
 	}
-	return ""
+	slices.Sort(slugs)
+	return strings.Join(slugs, ",")
 }
 
 // flushAudit appends the queued events to the hash chain. The chain head is

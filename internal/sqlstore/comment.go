@@ -95,6 +95,9 @@ func (s *CommentService) UpdateComment(ctx context.Context, id int64, body strin
 		} else if err != nil {
 			return out, err
 		}
+		if err := tx.writeOn(c.IncidentID); err != nil {
+			return out, err
+		}
 		if c.AuthorID == nil || tx.actor.UserID != *c.AuthorID {
 			return out, vigil.Errorf(vigil.EFORBIDDEN, "Only the author can edit a comment.")
 		}

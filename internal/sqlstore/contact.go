@@ -56,6 +56,12 @@ func (s *ContactService) FindContacts(ctx context.Context) (out []*vigil.Contact
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
+		if !tx.actor.CanIn(vigil.DefaultOrganisationID, vigil.PermIncidentRead) {
+			// The default organisation's contacts: none for another's
+			// people, whose duties fall back on the authorities' public
+			// routes (vigil.ContactsFor).
+			return nil
+		}
 		out, err = queryAll(tx, scanContact, `SELECT `+contactColumns+` FROM contacts ORDER BY organisation, name, id`)
 		return err
 	})
@@ -163,7 +169,8 @@ func (s *RecoveryService) LastRecoveryChecks(ctx context.Context) (last, lastOK 
 	defer s.db.op("recovery.last")(&err)
 	last, lastOK = map[string]*vigil.RecoveryCheck{}, map[string]*vigil.RecoveryCheck{}
 	err = s.db.read(ctx, func(tx *Tx) error {
-		if err := tx.require(vigil.PermIncidentRead); err != nil {
+		// The install's backups are the default organisation's business.
+		if err := vigil.RequireIn(tx.actor, vigil.DefaultOrganisationID, vigil.PermIncidentRead); err != nil {
 			return err
 		}
 		for _, kind := range []string{vigil.RecoveryBackup, vigil.RecoveryRestoreTest} {

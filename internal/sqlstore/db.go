@@ -204,6 +204,7 @@ func (db *DB) Services() vigil.Services {
 		Exercises:    &ExerciseService{db: db},
 		Metrics:      &MetricsService{db: db},
 		Orgs:         &OrganisationService{db: db},
+		Advisories:   &AdvisoryService{db: db},
 		Idempotency:  &IdempotencyService{db: db},
 	}
 }
@@ -362,7 +363,14 @@ func (db *DB) read(ctx context.Context, fn func(tx *Tx) error) error {
 // group is rolled back and run again (see runGroup), and RerunWrites runs
 // every write twice. So fn must not depend on running once; a write that
 // returns something uses writeV, which keeps only the committed run's value.
+//
+// A write made for a request holding an Idempotency-Key (ctx carries its
+// vigil.IdempotencyClaim) marks the key as applied in the same
+// transaction, after fn (see markIdempotencyKey).
 func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
+	if c := claimOf(ctx); c != nil {
+		fn = guarded(c, fn)
+	}
 	if db.group != nil {
 		return db.formatError(db.group.do(ctx, fn))
 	}

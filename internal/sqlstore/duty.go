@@ -521,12 +521,14 @@ func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 	return &o, nil
 }
 
-// FindProfile returns the default organisation's profile (the default until set).
+// FindProfile returns the default organisation's profile (the default
+// until set), to those who hold a role in it: another organisation's
+// people read their own (FindOrgProfile).
 func (s *DutyService) FindProfile(ctx context.Context) (p *vigil.OrgProfile, err error) {
 	defer s.db.op("profile.find")(&err)
 	err = s.db.read(ctx, func(tx *Tx) error {
-		if vigil.ActorFromContext(ctx) == nil {
-			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+		if err := vigil.RequireIn(tx.actor, vigil.DefaultOrganisationID, vigil.PermIncidentRead); err != nil {
+			return err
 		}
 		p, err = tx.profile(vigil.DefaultOrganisationID)
 		return err
@@ -619,13 +621,20 @@ func (tx *Tx) saveProfile(org int64, p *vigil.OrgProfile, want int) error {
 }
 
 // reevaluateOpen evaluates the duties of the open incidents again (the
-// thousand most recently updated), after the profile or a pack changed.
+// thousand most recently updated; organisation org's, or every one's for
+// 0), after a profile or a pack changed. It changes them: only those the
+// actor may see, not through a coordinator's grant (grants are to read),
+// of organisations that are not suspended.
 func (tx *Tx) reevaluateOpen(org int64) error {
-	where := inClause("status", quoteAll(vigil.OpenStatuses))
+	v := tx.vis
+	v.Coordinator = false
+	vis, args := visibleClause(v, false)
+	where := vis + ` AND ` + inClause("i.status", quoteAll(vigil.OpenStatuses)) +
+		` AND i.organisation_id NOT IN (SELECT o.id FROM organisations o WHERE o.suspended_at IS NOT NULL)`
 	if org != 0 {
-		where += " AND organisation_id = " + strconv.FormatInt(org, 10)
+		where += " AND i.organisation_id = " + strconv.FormatInt(org, 10)
 	}
-	ids, err := queryAll(tx, scanInt64, `SELECT id FROM incidents WHERE `+where+` ORDER BY updated_at DESC LIMIT 1000`)
+	ids, err := queryAll(tx, scanInt64, `SELECT i.id FROM incidents i WHERE `+where+` ORDER BY i.updated_at DESC LIMIT 1000`, args...)
 	if err != nil {
 		return err
 	}

@@ -120,8 +120,14 @@ func (s *EvidenceService) AddEvidence(ctx context.Context, e *vigil.Evidence, co
 		return err
 	}
 	// The incident is checked first, so nobody stores bytes against an
-	// incident they cannot see.
-	if err := s.db.read(ctx, func(tx *Tx) error { _, err := tx.findIncidentByID(e.IncidentID); return err }); err != nil {
+	// incident they cannot see or change.
+	if err := s.db.read(ctx, func(tx *Tx) error {
+		inc, err := tx.findIncidentByID(e.IncidentID)
+		if err != nil {
+			return err
+		}
+		return vigil.RequireIn(tx.actor, inc.OrganisationID, vigil.PermIncidentEdit)
+	}); err != nil {
 		return err
 	}
 	max := s.db.MaxEvidenceBytes
@@ -138,6 +144,9 @@ func (s *EvidenceService) AddEvidence(ctx context.Context, e *vigil.Evidence, co
 	in := *e
 	return s.db.write(ctx, func(tx *Tx) error {
 		*e = in // fn may run twice (group commit)
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return err
+		}
 		inc, err := tx.findIncidentByID(e.IncidentID)
 		if err != nil {
 			return err
@@ -306,6 +315,9 @@ func (s *EvidenceService) VerifyEvidence(ctx context.Context, id int64) (check *
 	}
 	check, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.EvidenceCheck, error) {
 		check := &vigil.EvidenceCheck{Result: vigil.IntegrityOK}
+		if err := tx.require(vigil.PermIncidentEdit); err != nil {
+			return check, err
+		}
 		var err error
 		if check.Evidence, err = tx.findEvidence(id); err != nil {
 			return check, err

@@ -930,3 +930,17 @@ func (tx *Tx) canManageMembers(inc *vigil.Incident) bool {
 	}
 	return inc.LeadID != nil && tx.actor.UserID != 0 && *inc.LeadID == tx.actor.UserID
 }
+
+// writeOn is called by a write that loaded a row of an incident (a task,
+// an observable, a comment) through the visibility clause rather than
+// the incident itself: it loads the incident as every write does
+// (findIncident), so that the actor's role in its organisation and the
+// organisation's suspension are checked, and the write's audit events
+// name the organisation (an event that names none is the install's).
+func (tx *Tx) writeOn(incidentID int64) error {
+	if !tx.write {
+		return nil
+	}
+	_, err := tx.findIncidentByID(incidentID)
+	return err
+}

@@ -132,11 +132,12 @@ func (tx *Tx) hitVisible() (string, []any, error) {
 	if a == nil {
 		return "", nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Log in.")
 	}
-	if a.PartnerID != 0 || a.Role == vigil.RoleReporter {
-		return "", nil, vigil.Errorf(vigil.EFORBIDDEN, "You may not see threat intelligence hits.")
-	}
 	if err := tx.require(vigil.PermIncidentRead); err != nil {
 		return "", nil, err
+	}
+	if a.PartnerID != 0 || (!tx.vis.All && len(tx.vis.Full)+len(tx.vis.Staff) == 0) {
+		// Reporters (everywhere they belong) are not shown threat intelligence.
+		return "", nil, vigil.Errorf(vigil.EFORBIDDEN, "You may not see threat intelligence hits.")
 	}
 	maxRank := vigil.TLPAmberStrict.Rank()
 	if a.Role == vigil.RoleAdmin {
@@ -264,6 +265,15 @@ func (s *IOCService) ShareHit(ctx context.Context, id int64, collectionID string
 			return st, vigil.Errorf(vigil.ENOTFOUND, "Hit #%d not found.", id)
 		} else if err != nil {
 			return st, err
+		}
+		if h.IncidentID != nil {
+			inc, err := tx.findIncidentByID(*h.IncidentID)
+			if err != nil {
+				return st, err
+			}
+			if err := sharable(inc); err != nil {
+				return st, err
+			}
 		}
 		if st, err = tx.addToCollection(collectionID, objs, nil); err != nil {
 			return st, err

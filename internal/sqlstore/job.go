@@ -267,24 +267,23 @@ func (tx *Tx) expandEvent(job *vigil.Job) error {
 			return err
 		}
 	}
-	crow, err := tx.query(`SELECT email, roles FROM contacts WHERE email <> ''`)
-	if err != nil {
-		return err
-	}
-	for crow.Next() {
-		var email string
-		var roles []vigil.ContactRole
-		if err := crow.Scan(&email, scanJSON(&roles)); err != nil {
-			crow.Close()
+	// The key contacts are the default organisation's: its DPO hears of
+	// its own incidents, not of another organisation's.
+	if inc.OrganisationID == vigil.DefaultOrganisationID {
+		err := eachRow(tx, func(r rowScanner) error {
+			var email string
+			var roles []vigil.ContactRole
+			if err := r.Scan(&email, scanJSON(&roles)); err != nil {
+				return err
+			}
+			if slices.Contains(roles, vigil.ContactDPO) {
+				add(email)
+			}
+			return nil
+		}, `SELECT email, roles FROM contacts WHERE email <> ''`)
+		if err != nil {
 			return err
 		}
-		if slices.Contains(roles, vigil.ContactDPO) {
-			add(email)
-		}
-	}
-	crow.Close()
-	if err := crow.Err(); err != nil {
-		return err
 	}
 	if ev.Kind == vigil.EventDutyOverdue {
 		for _, id := range sortedKeys(users) {

@@ -95,8 +95,10 @@ func (s *MetricsService) IncidentMetrics(ctx context.Context, f vigil.MetricsFil
 		if err != nil {
 			return err
 		}
-		if err := tx.queryRow(`SELECT count(DISTINCT incident_id) FROM incident_links WHERE kind = ? AND incident_id IN (`+in+`)`,
-			append([]any{vigil.LinkRecurrenceOf}, args...)...).Scan(&recurrences); err != nil {
+		// Links whose other end the actor may see, as FindLinks shows them.
+		if err := tx.queryRow(`SELECT count(DISTINCT incident_id) FROM incident_links WHERE kind = ? AND incident_id IN (`+in+`)
+			AND target_id IN (SELECT i.id FROM incidents i WHERE `+vis+`)`,
+			append(append([]any{vigil.LinkRecurrenceOf}, args...), vargs...)...).Scan(&recurrences); err != nil {
 			return err
 		}
 		return tx.queryRow(`SELECT count(*) FROM (SELECT type, value FROM observables WHERE incident_id IN (`+in+`)

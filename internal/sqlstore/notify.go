@@ -485,12 +485,8 @@ func (s *NotificationService) FindDeliveries(ctx context.Context, f vigil.Delive
 		if err := tx.require(vigil.PermIncidentRead); err != nil {
 			return err
 		}
-		where, args := []string{"1=1"}, []any{}
-		if !tx.actor.Can(vigil.PermSettingsAdmin) {
-			vis, vargs := tx.visible()
-			where = append(where, `d.incident_id IN (SELECT i.id FROM incidents i WHERE `+vis+`)`)
-			args = append(args, vargs...)
-		}
+		vis, args := tx.deliveryVisible()
+		where := []string{vis}
 		if f.ChannelID != 0 {
 			where, args = append(where, "d.channel_id = ?"), append(args, f.ChannelID)
 		}
@@ -510,8 +506,22 @@ func (s *NotificationService) FindDeliveries(ctx context.Context, f vigil.Delive
 	return out, err
 }
 
+// deliveryVisible limits deliveries (alias d) to those about incidents
+// the actor may see; administrators see the others too (channel tests,
+// plan reminders).
+func (tx *Tx) deliveryVisible() (string, []any) {
+	vis, args := tx.visible()
+	where := `d.incident_id IN (SELECT i.id FROM incidents i WHERE ` + vis + `)`
+	if tx.actor.Can(vigil.PermSettingsAdmin) {
+		where = `(d.incident_id IS NULL OR ` + where + `)`
+	}
+	return where, args
+}
+
 func (tx *Tx) findDelivery(id int64) (*vigil.Delivery, error) {
-	d, err := scanDelivery(tx.queryRow(`SELECT `+deliveryColumns+` FROM deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.id = ?`, id))
+	vis, args := tx.deliveryVisible()
+	d, err := scanDelivery(tx.queryRow(`SELECT `+deliveryColumns+` FROM deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.id = ? AND `+vis,
+		append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "Delivery not found.")
 	}
@@ -530,6 +540,12 @@ func (s *NotificationService) RetryDelivery(ctx context.Context, id int64) (d *v
 		d, err = tx.findDelivery(id)
 		if err != nil {
 			return d, err
+		}
+		if d.IncidentID != nil {
+			// Its message is about the incident: audited as such.
+			if err := tx.writeOn(*d.IncidentID); err != nil {
+				return d, err
+			}
 		}
 		if d.Status != vigil.DeliveryFailed {
 			return d, vigil.Errorf(vigil.ECONFLICT, "Only a failed delivery can be retried; this one is %s.", d.Status)

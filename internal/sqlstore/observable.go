@@ -105,8 +105,10 @@ func (tx *Tx) findObservable(id int64) (*vigil.Observable, error) {
 		WHERE o.id = ? AND `+vis, append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "Observable not found.")
+	} else if err != nil {
+		return nil, err
 	}
-	return o, err
+	return o, tx.writeOn(o.IncidentID)
 }
 
 // FindObservableByID returns one observable with its sightings.

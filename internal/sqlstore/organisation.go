@@ -154,6 +154,9 @@ func (s *OrganisationService) CreateOrganisation(ctx context.Context, o *vigil.O
 	if err := o.Prepare(); err != nil {
 		return err
 	}
+	if err := vigil.CheckNewSlug("slug", o.Slug); err != nil {
+		return err
+	}
 	if o.Kind != vigil.OrgMember {
 		return vigil.Invalid("kind", "An install has one coordinator, the organisation that runs it (%q); new organisations are members.", vigil.DefaultOrganisationSlug)
 	}

@@ -125,11 +125,13 @@ func (s *OrganisationService) ReportUp(ctx context.Context, incidentID int64, r 
 
 // asSystem runs fn as the store itself, for the part of a write that
 // works in an organisation the actor does not belong to on their behalf
-// (name is recorded as the actor).
+// (name is recorded as the actor). The organisations fn touches are its
+// own: its audit events are theirs, and the rest of the write's are the
+// actor's organisations'.
 func (tx *Tx) asSystem(name string, fn func() error) error {
-	actor, vis := tx.actor, tx.vis
-	tx.actor, tx.vis = vigil.SystemActor(name), vigil.Visibility{All: true}
-	defer func() { tx.actor, tx.vis = actor, vis }()
+	actor, vis, touched := tx.actor, tx.vis, tx.orgsTouched
+	tx.actor, tx.vis, tx.orgsTouched = vigil.SystemActor(name), vigil.Visibility{All: true}, nil
+	defer func() { tx.actor, tx.vis, tx.orgsTouched = actor, vis, touched }()
 	return fn()
 }
 

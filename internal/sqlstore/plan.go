@@ -373,6 +373,10 @@ func (tx *Tx) applyPlan(incidentID, planID int64, preview bool) (a *vigil.PlanAp
 	if err := tx.require(vigil.PermIncidentEdit); err != nil {
 		return nil, err
 	}
+	// The plans are the default organisation's: applying one shows it.
+	if err := tx.require(vigil.PermPlanRead); err != nil {
+		return nil, err
+	}
 	inc, err := tx.findIncidentByID(incidentID)
 	if err != nil {
 		return nil, err

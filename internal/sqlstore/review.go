@@ -191,7 +191,11 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 		change := strings.TrimSpace(in.PlanChange)
 		a = &vigil.Action{Task: t, PlanID: in.PlanID, PlanChange: change}
 		if in.PlanID != nil {
-			if err := tx.queryRow(`SELECT title FROM plans WHERE id = ?`, *in.PlanID).Scan(&a.PlanTitle); errors.Is(err, sql.ErrNoRows) {
+			// The plans are the default organisation's, for those who may
+			// read them; to others, as if there were none.
+			if !tx.actor.Can(vigil.PermPlanRead) {
+				p.Add("plan_id", "No such response plan.")
+			} else if err := tx.queryRow(`SELECT title FROM plans WHERE id = ?`, *in.PlanID).Scan(&a.PlanTitle); errors.Is(err, sql.ErrNoRows) {
 				p.Add("plan_id", "No such response plan.")
 			} else if err != nil {
 				return a, err
@@ -209,7 +213,11 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 			return a, err
 		}
 		if t.AssigneeID != nil {
-			if err := tx.requireActiveUser("assignee_id", *t.AssigneeID); err != nil {
+			var org int64
+			if err := tx.queryRow(`SELECT organisation_id FROM incidents WHERE id = ?`, incidentID).Scan(&org); err != nil {
+				return a, fmt.Errorf("review's incident: %w", err)
+			}
+			if err := tx.requireOrgUser("assignee_id", *t.AssigneeID, org); err != nil {
 				return a, err
 			}
 		}
@@ -302,6 +310,13 @@ func (s *ReviewService) FindPlanActions(ctx context.Context, planID int64) (out 
 
 // adoptActions marks review actions as made by version p.Version of p.
 func (tx *Tx) adoptActions(p *vigil.Plan, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	// It closes tasks: only on incidents where the actor may change them.
+	if err := tx.require(vigil.PermIncidentEdit); err != nil {
+		return err
+	}
 	vis, vargs := tx.visible()
 	for _, id := range ids {
 		// Only actions on incidents the actor may see: a hidden one is

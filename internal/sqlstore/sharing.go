@@ -69,7 +69,10 @@ func (tx *Tx) collectionAccess(id string) (access, error) {
 	if a.Role == vigil.RoleReporter {
 		return access{}, notFound // reporters see only their own reports, not the organisation's intelligence
 	}
-	acc := access{read: a.Can(vigil.PermIncidentRead), write: a.Can(vigil.PermIncidentEdit), maxRank: vigil.TLPAmberStrict.Rank()}
+	// The collections are the default organisation's, used through a
+	// role in it (docs/organisations.md).
+	acc := access{read: a.CanIn(vigil.DefaultOrganisationID, vigil.PermIncidentRead), write: a.CanIn(vigil.DefaultOrganisationID, vigil.PermIncidentEdit),
+		maxRank: vigil.TLPAmberStrict.Rank()}
 	if a.Role == vigil.RoleAdmin {
 		acc.maxRank = vigil.TLPRed.Rank()
 	}
@@ -205,11 +208,8 @@ func (s *SharingService) PublishIncident(ctx context.Context, incidentID int64, 
 		if err != nil {
 			return st, err
 		}
-		if inc.OrganisationID != vigil.DefaultOrganisationID {
-			// The collections are the default organisation's: another
-			// organisation's intelligence goes out only through it
-			// (docs/organisations.md, "Sharing across members").
-			return st, vigil.Errorf(vigil.EFORBIDDEN, "Only the default organisation's incidents are shared through its TAXII collections.")
+		if err := sharable(inc); err != nil {
+			return st, err
 		}
 		if st, err = tx.addToCollection(collectionID, objs, nil); err != nil {
 			return st, err
@@ -229,6 +229,17 @@ func (s *SharingService) PublishIncident(ctx context.Context, incidentID int64, 
 		return st, nil
 	})
 	return st, err
+}
+
+// sharable refuses to share what was seen in another organisation's
+// incident: the collections are the default organisation's, and another
+// organisation's intelligence goes out only through it
+// (docs/organisations.md, "Sharing across members").
+func sharable(inc *vigil.Incident) error {
+	if inc.OrganisationID != vigil.DefaultOrganisationID {
+		return vigil.Errorf(vigil.EFORBIDDEN, "Only the default organisation's incidents are shared through its TAXII collections.")
+	}
+	return nil
 }
 
 func countMessages(ds []vigil.StatusDetail) int {

@@ -32,8 +32,10 @@ func (tx *Tx) findTask(id int64) (*vigil.Task, error) {
 		WHERE t.id = ? AND `+vis, append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "Task not found.")
+	} else if err != nil {
+		return nil, err
 	}
-	return t, err
+	return t, tx.writeOn(t.IncidentID)
 }
 
 // FindTaskByID returns a task.

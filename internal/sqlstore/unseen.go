@@ -62,6 +62,32 @@ func (tx *Tx) hideUnseenDuplicates(incs ...*vigil.Incident) error {
 	return nil
 }
 
+// hideUnseenAlertIncidents clears the incident that alerts fed where the
+// actor may not see it: the alerts are the default organisation's, and one
+// of its triagers who works in another organisation too may have fed them
+// into that one's incident.
+func (tx *Tx) hideUnseenAlertIncidents(alerts ...*vigil.Alert) error {
+	if tx.vis.All {
+		return nil
+	}
+	var ids []int64
+	for _, a := range alerts {
+		if a.IncidentID != nil && !slices.Contains(ids, *a.IncidentID) {
+			ids = append(ids, *a.IncidentID)
+		}
+	}
+	seen, err := visibleBy(tx, "id", scanInt64, ids)
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		if a.IncidentID != nil && !seen[*a.IncidentID] {
+			a.IncidentID = nil
+		}
+	}
+	return nil
+}
+
 // hideUnseenInTimeline replaces, in each entry, the references of
 // incidents the actor may not see with Unseen, and the IDs they had in a
 // duplicate_of change with nil.
