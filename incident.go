@@ -42,11 +42,18 @@ type Incident struct {
 	// marketplace, search engine or cloud service): the UK NIS trigger for
 	// a relevant digital service provider (reg. 12(3)), apart from an
 	// essential service's.
-	DigitalServiceImpact bool     `json:"digital_service_impact"`
-	CrimeSuspected       bool     `json:"crime_suspected"` // report to Report Fraud or the police may be due
-	AffectedServices     []string `json:"affected_services"`
-	Source               Source   `json:"source"`
-	Exercise             bool     `json:"exercise"` // an exercise, not a real incident: no duties, no metrics
+	DigitalServiceImpact bool `json:"digital_service_impact"`
+	CrimeSuspected       bool `json:"crime_suspected"` // report to Report Fraud or the police may be due
+	// SignificantCyberThreat marks a significant cyber threat, whether or
+	// not an incident has happened: one whose technical characteristics
+	// indicate it could result in a major incident (DORA Art. 3(13)), or
+	// that can be assumed able to cause considerable damage (NIS2 Art.
+	// 6(11)). A DORA financial entity may notify it to its competent
+	// authority (DORA Art. 19(2)).
+	SignificantCyberThreat bool     `json:"significant_cyber_threat"`
+	AffectedServices       []string `json:"affected_services"`
+	Source                 Source   `json:"source"`
+	Exercise               bool     `json:"exercise"` // an exercise, not a real incident: no duties, no metrics
 
 	LeadID      *int64 `json:"lead_id"`      // the incident lead, the "assignee" of list filters
 	CreatedBy   *int64 `json:"created_by"`   // nil for anonymous staff reports and alerts
@@ -305,20 +312,21 @@ func (t *IncidentTimes) validate(p *Problems) {
 // IncidentUpdate is a partial update. Nil fields are left alone; Nullable
 // fields can also be cleared with an explicit null.
 type IncidentUpdate struct {
-	Title                *string             `json:"title,omitempty"`
-	Summary              *string             `json:"summary,omitempty"`
-	Type                 *IncidentType       `json:"type,omitempty"`
-	Severity             *Severity           `json:"severity,omitempty"`
-	Category             *int                `json:"category,omitempty"`
-	Significant          *bool               `json:"significant,omitempty"`
-	TLP                  *TLP                `json:"tlp,omitempty"`
-	PersonalData         *bool               `json:"personal_data,omitempty"`
-	EssentialService     *bool               `json:"essential_service,omitempty"`
-	DigitalServiceImpact *bool               `json:"digital_service_impact,omitempty"`
-	CrimeSuspected       *bool               `json:"crime_suspected,omitempty"`
-	AffectedServices     *[]string           `json:"affected_services,omitempty"`
-	LeadID               Nullable[int64]     `json:"lead_id,omitzero"`
-	Times                IncidentTimesUpdate `json:"times,omitzero"`
+	Title                  *string             `json:"title,omitempty"`
+	Summary                *string             `json:"summary,omitempty"`
+	Type                   *IncidentType       `json:"type,omitempty"`
+	Severity               *Severity           `json:"severity,omitempty"`
+	Category               *int                `json:"category,omitempty"`
+	Significant            *bool               `json:"significant,omitempty"`
+	TLP                    *TLP                `json:"tlp,omitempty"`
+	PersonalData           *bool               `json:"personal_data,omitempty"`
+	EssentialService       *bool               `json:"essential_service,omitempty"`
+	DigitalServiceImpact   *bool               `json:"digital_service_impact,omitempty"`
+	CrimeSuspected         *bool               `json:"crime_suspected,omitempty"`
+	SignificantCyberThreat *bool               `json:"significant_cyber_threat,omitempty"`
+	AffectedServices       *[]string           `json:"affected_services,omitempty"`
+	LeadID                 Nullable[int64]     `json:"lead_id,omitzero"`
+	Times                  IncidentTimesUpdate `json:"times,omitzero"`
 
 	// Version is the version the change was based on; a different current
 	// version makes the update fail with ECONFLICT.
@@ -399,7 +407,7 @@ func (n Nullable[T]) IsZero() bool { return !n.Set }
 func (u *IncidentUpdate) Empty() bool {
 	return u.Title == nil && u.Summary == nil && u.Type == nil && u.Severity == nil && u.Category == nil &&
 		u.Significant == nil && u.TLP == nil && u.PersonalData == nil && u.EssentialService == nil && u.DigitalServiceImpact == nil &&
-		u.CrimeSuspected == nil && u.AffectedServices == nil && !u.LeadID.Set && u.Times.empty()
+		u.CrimeSuspected == nil && u.SignificantCyberThreat == nil && u.AffectedServices == nil && !u.LeadID.Set && u.Times.empty()
 }
 
 // Change is one field changed by an update, as recorded on the timeline and
@@ -470,6 +478,10 @@ func (inc *Incident) Apply(upd IncidentUpdate) ([]Change, error) {
 	if upd.CrimeSuspected != nil && *upd.CrimeSuspected != inc.CrimeSuspected {
 		set("crime_suspected", inc.CrimeSuspected, *upd.CrimeSuspected)
 		inc.CrimeSuspected = *upd.CrimeSuspected
+	}
+	if upd.SignificantCyberThreat != nil && *upd.SignificantCyberThreat != inc.SignificantCyberThreat {
+		set("significant_cyber_threat", inc.SignificantCyberThreat, *upd.SignificantCyberThreat)
+		inc.SignificantCyberThreat = *upd.SignificantCyberThreat
 	}
 	if upd.AffectedServices != nil {
 		next := normalizeList(*upd.AffectedServices)

@@ -3,6 +3,8 @@ package vigil
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +39,21 @@ type OrgProfile struct {
 	// within 24 hours, not 72 (NIS2 Art. 23(4), second subparagraph).
 	NIS2TrustService bool `json:"nis2_trust_service"`
 	DORA             bool `json:"dora"` // EU DORA financial entity
+	// DORAWeekendRelief takes up the relief of Delegated Regulation (EU)
+	// 2025/301 Art. 5(4): a DORA report whose deadline falls on a weekend
+	// day or a bank holiday may be submitted by noon of the next working
+	// day. "" (the default) keeps every deadline strict; "final" takes it
+	// for final reports only, as Art. 5(5) leaves it to credit
+	// institutions, central counterparties, operators of trading venues
+	// and NIS2 essential or important entities; "all" takes it for the
+	// initial notification and the intermediate and final reports, as for
+	// the other financial entities. An entity whose competent authority
+	// has taken it away (Art. 5(6)) leaves it "".
+	DORAWeekendRelief string `json:"dora_weekend_relief"`
+	// BankHolidays are the bank holidays of the organisation's member
+	// state, as dates ("2026-12-25"): besides Saturdays and Sundays, the
+	// days that are not working days for the weekend relief.
+	BankHolidays []string `json:"bank_holidays"`
 	// CompetentAuthority names the NIS competent authority.
 	CompetentAuthority string `json:"competent_authority"`
 	DPO                string `json:"dpo"` // the data protection officer's name and contact
@@ -46,7 +63,7 @@ type OrgProfile struct {
 // DefaultOrgProfile is the profile until an admin sets one: a UK
 // organisation that controls personal data (nearly every one does).
 func DefaultOrgProfile() *OrgProfile {
-	return &OrgProfile{Jurisdictions: []string{"UK"}, Timezone: "Europe/London", UKGDPR: true}
+	return &OrgProfile{Jurisdictions: []string{"UK"}, Timezone: "Europe/London", UKGDPR: true, BankHolidays: []string{}}
 }
 
 // Location returns the profile's time zone, Europe/London by default.
@@ -85,6 +102,34 @@ func (p *OrgProfile) Validate() error {
 	default:
 		pr.Add("nis2", "NIS2 entity type is essential, important or empty.")
 	}
+	switch p.DORAWeekendRelief {
+	case "", "final":
+	case "all":
+		if p.NIS2 != "" {
+			pr.Add("dora_weekend_relief", "An essential or important entity under NIS2 has the weekend and bank holiday relief for final reports only (Delegated Regulation (EU) 2025/301 Art. 5(5)): choose \"final\".")
+		}
+	default:
+		pr.Add("dora_weekend_relief", "The weekend and bank holiday relief is empty (every deadline strict), \"final\" or \"all\".")
+	}
+	if p.DORAWeekendRelief != "" && !p.DORA {
+		pr.Add("dora_weekend_relief", "The weekend and bank holiday relief is DORA's: it applies to a DORA financial entity.")
+	}
+	if len(p.BankHolidays) > 400 {
+		pr.Add("bank_holidays", "At most 400 bank holidays.")
+	}
+	days := map[string]bool{}
+	for _, d := range p.BankHolidays {
+		d = strings.TrimSpace(d)
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			pr.Add("bank_holidays", "Bank holidays are dates such as 2026-12-25; %q is not one.", d)
+			break
+		}
+		days[d] = true
+	}
+	p.BankHolidays = slices.Sorted(maps.Keys(days))
+	if p.BankHolidays == nil {
+		p.BankHolidays = []string{}
+	}
 	if p.Jurisdictions == nil {
 		p.Jurisdictions = []string{}
 	}
@@ -115,33 +160,49 @@ const (
 	// with no due time, until RequestObligation opens it as pending with
 	// the deadline given.
 	ObligationOnRequest ObligationStatus = "on_request"
+	// ObligationOptional is a voluntary stage not yet sent (DORA's
+	// notification of a significant cyber threat, Art. 19(2)): nothing is
+	// owed, so it has no due time and is never late; SubmitObligation
+	// records that it was sent, WaiveObligation that it will not be.
+	ObligationOptional ObligationStatus = "optional"
 )
 
 // ObligationStatuses lists every status.
-var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn, ObligationOnRequest}
+var ObligationStatuses = []ObligationStatus{ObligationPending, ObligationSubmitted, ObligationNotRequired, ObligationWithdrawn, ObligationOnRequest,
+	ObligationOptional}
 
 // Obligation is a reporting duty on an incident, at one stage: made by the
 // duty packs from the incident's facts, kept up to date as they change.
 type Obligation struct {
-	ID              int64            `json:"id"`
-	IncidentID      int64            `json:"incident_id"`
-	Pack            string           `json:"pack"`
-	Duty            string           `json:"duty"`
-	Stage           string           `json:"stage"`
-	Title           string           `json:"title"`
-	StageName       string           `json:"stage_name"`
-	Authority       string           `json:"authority"`
-	Basis           string           `json:"basis"`  // the article or regulation this stage follows
-	Source          string           `json:"source"` // the address of the legal text or guidance Basis cites
-	Why             string           `json:"why"`
-	NotRequiredHint string           `json:"not_required_hint"` // "" when it cannot be waived
-	Content         []string         `json:"content"`           // what the report must contain
-	Contact         string           `json:"contact"`
-	ClockStart      time.Time        `json:"clock_start"`
-	DueAt           *time.Time       `json:"due_at"` // nil: as soon as possible, or a register entry
+	ID         int64  `json:"id"`
+	IncidentID int64  `json:"incident_id"`
+	Pack       string `json:"pack"`
+	Duty       string `json:"duty"`
+	Stage      string `json:"stage"`
+	// Round numbers the requests of a stage owed on request that was
+	// asked for more than once (a second intermediate report after the
+	// first was sent is round 2); 1 for every other stage.
+	Round           int        `json:"round"`
+	Title           string     `json:"title"`
+	StageName       string     `json:"stage_name"`
+	Authority       string     `json:"authority"`
+	Basis           string     `json:"basis"`  // the article or regulation this stage follows
+	Source          string     `json:"source"` // the address of the legal text or guidance Basis cites
+	Why             string     `json:"why"`
+	NotRequiredHint string     `json:"not_required_hint"` // "" when it cannot be waived
+	Content         []string   `json:"content"`           // what the report must contain
+	Contact         string     `json:"contact"`
+	ClockStart      time.Time  `json:"clock_start"`
+	DueAt           *time.Time `json:"due_at"` // nil: as soon as possible, or a register entry
+	// StrictDueAt is the deadline as the strict rule has it when a relief
+	// the organisation took up moved DueAt later: DORA's report due on a
+	// weekend day or bank holiday, due by noon of the next working day
+	// (Delegated Regulation (EU) 2025/301 Art. 5(4)). Nil otherwise.
+	StrictDueAt     *time.Time       `json:"strict_due_at"`
 	ASAP            bool             `json:"asap"`
 	Register        bool             `json:"register"`
 	OnRequest       bool             `json:"on_request"` // opened by hand with the deadline given; see ObligationOnRequest
+	Voluntary       bool             `json:"voluntary"`  // may be sent, is not owed; see ObligationOptional
 	Status          ObligationStatus `json:"status"`
 	Late            bool             `json:"late"` // past due and pending, or submitted after its due time
 	SubmittedAt     *time.Time       `json:"submitted_at"`
@@ -215,8 +276,11 @@ type DutyService interface {
 	// FindDueObligations lists pending obligations due before the time,
 	// on incidents the actor may see, soonest first.
 	FindDueObligations(ctx context.Context, before time.Time, limit int) ([]*Obligation, error)
+	// SubmitObligation records that a pending duty, or an optional
+	// (voluntary) one, was done. EINVALID for any other status.
 	SubmitObligation(ctx context.Context, id int64, s Submission) (*Obligation, error)
-	// WaiveObligation records that a duty does not apply after all.
+	// WaiveObligation records that a duty does not apply after all, or
+	// that an optional one will not be sent, with the reason.
 	WaiveObligation(ctx context.Context, id int64, justification string, version int) (*Obligation, error)
 	// ExplainDelay records the reasons for the delay of a duty submitted
 	// after its due time without them: awareness was corrected to an
@@ -227,7 +291,10 @@ type DutyService interface {
 	// RequestObligation opens a stage that is owed on request (status
 	// on_request) as pending, due at the time the request gave; on a stage
 	// already opened and still pending, a new request replaces the due
-	// time. EINVALID for any other duty; ECONFLICT on a stale version.
+	// time. Once its report is sent, the stage is listed again as
+	// on_request, the next round, for the next request: each report is
+	// kept. EINVALID for any other duty (the sent one among them, whose
+	// message names the next round); ECONFLICT on a stale version.
 	RequestObligation(ctx context.Context, id int64, due time.Time, version int) (*Obligation, error)
 	// FindPacks lists the duty packs in force: the shipped ones, and the
 	// ones admins edited or added.

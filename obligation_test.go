@@ -63,3 +63,42 @@ func TestObligationSetLate(t *testing.T) {
 		}
 	}
 }
+
+// TestOrgProfileWeekendRelief: DORA's weekend and bank holiday relief is
+// off unless the profile takes it up; an essential or important entity
+// under NIS2 may take it for final reports only (Delegated Regulation
+// (EU) 2025/301 Art. 5(5)); bank holidays are dates, kept sorted once each.
+func TestOrgProfileWeekendRelief(t *testing.T) {
+	if p := vigil.DefaultOrgProfile(); p.DORAWeekendRelief != "" || p.BankHolidays == nil || len(p.BankHolidays) != 0 {
+		t.Errorf("default profile: relief %q, bank holidays %v", p.DORAWeekendRelief, p.BankHolidays)
+	}
+	field := func(err error) string {
+		if fs := vigil.ErrorFields(err); len(fs) > 0 {
+			return fs[0].Field
+		}
+		return ""
+	}
+	for _, c := range []struct {
+		name string
+		p    vigil.OrgProfile
+		want string // the field at fault, "" for none
+	}{
+		{"strict", vigil.OrgProfile{DORA: true}, ""},
+		{"all", vigil.OrgProfile{DORA: true, DORAWeekendRelief: "all"}, ""},
+		{"final, NIS2 essential", vigil.OrgProfile{DORA: true, NIS2: "essential", DORAWeekendRelief: "final"}, ""},
+		{"all, NIS2 important", vigil.OrgProfile{DORA: true, NIS2: "important", DORAWeekendRelief: "all"}, "dora_weekend_relief"},
+		{"not a DORA entity", vigil.OrgProfile{DORAWeekendRelief: "final"}, "dora_weekend_relief"},
+		{"unknown value", vigil.OrgProfile{DORA: true, DORAWeekendRelief: "weekends"}, "dora_weekend_relief"},
+		{"bank holidays", vigil.OrgProfile{DORA: true, BankHolidays: []string{"2026-12-25", " 2026-12-28", "2026-12-25"}}, ""},
+		{"not a date", vigil.OrgProfile{DORA: true, BankHolidays: []string{"25/12/2026"}}, "bank_holidays"},
+	} {
+		p := c.p
+		if got := field(p.Validate()); got != c.want {
+			t.Errorf("%s: problem at %q, want %q", c.name, got, c.want)
+		}
+	}
+	p := vigil.OrgProfile{DORA: true, BankHolidays: []string{"2026-12-28", " 2026-12-25", "2026-12-28"}}
+	if err := p.Validate(); err != nil || len(p.BankHolidays) != 2 || p.BankHolidays[0] != "2026-12-25" || p.BankHolidays[1] != "2026-12-28" {
+		t.Errorf("bank holidays kept as %q (%v)", p.BankHolidays, err)
+	}
+}

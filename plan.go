@@ -249,6 +249,14 @@ type PlanService interface {
 	// InstallStarterPlans adds Vigil's starter plans whose keys are not
 	// taken, unapproved and owned by nobody, and returns how many.
 	InstallStarterPlans(ctx context.Context) (int, error)
+	// ReviseStarterPlans brings the starter plans an earlier Vigil
+	// installed up to date where their lines still read exactly as it
+	// shipped them (plan.Revise): each plan that changes gets a new
+	// version, saved by the caller with a note of why, and its approval
+	// stays with the version that was approved. Plans of the
+	// organisation's own, and lines someone edited, are left alone. It
+	// returns how many plans changed.
+	ReviseStarterPlans(ctx context.Context) (int, error)
 	// ApplyPlan adds the plan's tasks to the incident, or with preview
 	// only says what it would do.
 	ApplyPlan(ctx context.Context, incidentID, planID int64, preview bool) (*PlanApplication, error)

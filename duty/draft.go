@@ -30,7 +30,11 @@ func Draft(o *vigil.Obligation, inc *vigil.Incident, profile *vigil.OrgProfile, 
 		return "no"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s — %s\n\n", o.Title, o.StageName)
+	fmt.Fprintf(&b, "# %s — %s", o.Title, o.StageName)
+	if o.Round > 1 {
+		fmt.Fprintf(&b, " (request %d)", o.Round)
+	}
+	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "To: %s  \nBasis: %s  \n", o.Authority, o.Basis)
 	if o.Source != "" {
 		fmt.Fprintf(&b, "Source: <%s>  \n", o.Source)
@@ -53,8 +57,8 @@ func Draft(o *vigil.Obligation, inc *vigil.Incident, profile *vigil.OrgProfile, 
 	if inc.Times.ContainedAt != nil {
 		fmt.Fprintf(&b, "- Contained: %s\n", when(inc.Times.ContainedAt))
 	}
-	fmt.Fprintf(&b, "- Personal data involved: %s; essential service affected: %s; digital service substantially affected: %s; crime suspected: %s\n",
-		yesNo(inc.PersonalData), yesNo(inc.EssentialService), yesNo(inc.DigitalServiceImpact), yesNo(inc.CrimeSuspected))
+	fmt.Fprintf(&b, "- Personal data involved: %s; essential service affected: %s; digital service substantially affected: %s; crime suspected: %s; significant cyber threat: %s\n",
+		yesNo(inc.PersonalData), yesNo(inc.EssentialService), yesNo(inc.DigitalServiceImpact), yesNo(inc.CrimeSuspected), yesNo(inc.SignificantCyberThreat))
 	if len(inc.AffectedServices) > 0 {
 		fmt.Fprintf(&b, "- Services affected: %s\n", strings.Join(inc.AffectedServices, ", "))
 	}

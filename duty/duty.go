@@ -98,11 +98,23 @@ type Stage struct {
 	// change), with the deadline it was given; until then it is listed as
 	// available, with no due time. Due is ignored.
 	OnRequest bool `json:"on_request,omitempty"`
+	// Voluntary says the stage may be sent and is not owed (DORA's
+	// notification of a significant cyber threat, Art. 19(2)): it is
+	// listed as optional, with no due time, is never late, and is
+	// recorded when it is sent or when the organisation decides not to
+	// send it. Due is ignored.
+	Voluntary bool `json:"voluntary,omitempty"`
 	// Sooner is a second deadline on another clock; the stage is due at
 	// whichever comes first (DORA: 4 hours after classification as major,
 	// and at the latest 24 hours after awareness). It counts only once
 	// its clock has started.
 	Sooner *Sooner `json:"sooner,omitempty"`
+	// NextWorkingDay, where its condition holds, lets a deadline that
+	// falls on a weekend day or one of the profile's bank holidays be met
+	// by a time of the next working day, in the organisation's zone
+	// (DORA's reports: noon, Delegated Regulation (EU) 2025/301 Art.
+	// 5(4)). A deadline on a working day stays as it is.
+	NextWorkingDay *NextWorkingDay `json:"next_working_day,omitempty"`
 	// Basis cites the article, regulation or guidance that sets this
 	// stage and its time limit ("NIS2 Art. 23(4)(a)"), and Source links to
 	// that text, or to the regulator's guidance on it. Every stage Vigil
@@ -128,6 +140,42 @@ type Sooner struct {
 	// organisations it holds for (NIS2: a trust service provider notifies
 	// within 24 hours rather than 72).
 	When *Condition `json:"when,omitempty"`
+}
+
+// NextWorkingDay moves a deadline off weekends and bank holidays.
+type NextWorkingDay struct {
+	By   string    `json:"by"`   // the wall time of the next working day it moves to, "12:00"
+	When Condition `json:"when"` // where it holds: an organisation's choice, usually (a profile fact)
+	// Basis cites the rule; it is added to the stage's citation when it
+	// moves a deadline.
+	Basis string `json:"basis"`
+}
+
+// byRE reads a wall time, "12:00".
+var byRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])$`)
+
+// after returns when something due at t is due under the relief: t
+// itself when t falls on a working day in loc, else the time By on the
+// next working day. Saturdays, Sundays and the holidays (dates in loc)
+// are not working days.
+func (w *NextWorkingDay) after(t time.Time, loc *time.Location, holidays map[string]bool) time.Time {
+	off := func(d time.Time) bool {
+		return d.Weekday() == time.Saturday || d.Weekday() == time.Sunday || holidays[d.Format(time.DateOnly)]
+	}
+	m := byRE.FindStringSubmatch(w.By)
+	l := t.In(loc)
+	day := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+	if m == nil || !off(day) {
+		return t
+	}
+	// A profile holds at most 400 holidays, so a working day comes
+	// within a few hundred days; the bound keeps a bad list from looping.
+	for i := 0; i < 1000 && off(day); i++ {
+		day = day.AddDate(0, 0, 1)
+	}
+	h, _ := strconv.Atoi(m[1])
+	mi, _ := strconv.Atoi(m[2])
+	return firstAtWall(time.Date(day.Year(), day.Month(), day.Day(), h, mi, 0, 0, time.UTC), loc)
 }
 
 // Condition is a small boolean language over the incident's facts and the
@@ -158,8 +206,9 @@ func profileFacts(p *Profile) map[string]any {
 	return map[string]any{
 		"profile.uk_gdpr_controller": p.UKGDPR, "profile.uk_gdpr_processor": p.UKGDPRProcessor, "profile.nis_oes": p.NISOES,
 		"profile.nis_rdsp": p.NISRDSP, "profile.nis_rmsp": p.NISRMSP, "profile.uk_csr_bill": p.UKCSRBill, "profile.nis2": p.NIS2, "profile.nis2_trust_service": p.NIS2TrustService, "profile.dora": p.DORA,
-		"profile.scotland": j["UK-SCT"] == true,
-		"profile.uk":       j["UK"] == true || j["UK-SCT"] == true,
+		"profile.dora_weekend_relief": p.DORAWeekendRelief,
+		"profile.scotland":            j["UK-SCT"] == true,
+		"profile.uk":                  j["UK"] == true || j["UK-SCT"] == true,
 	}
 }
 
@@ -167,19 +216,20 @@ func profileFacts(p *Profile) map[string]any {
 func incidentFacts(inc *vigil.Incident) map[string]any {
 	return map[string]any{
 		"personal_data": inc.PersonalData, "essential_service": inc.EssentialService, "digital_service_impact": inc.DigitalServiceImpact,
-		"crime_suspected": inc.CrimeSuspected,
-		"significant":     inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
+		"crime_suspected": inc.CrimeSuspected, "significant_cyber_threat": inc.SignificantCyberThreat,
+		"significant": inc.Significant, "category": inc.Category, "severity": string(inc.Severity), "type": string(inc.Type),
 		"status": string(inc.Status), "exercise": inc.Exercise, "tlp": string(inc.TLP),
 	}
 }
 
 // Facts lists the incident facts conditions may name.
-var Facts = []string{"personal_data", "essential_service", "digital_service_impact", "crime_suspected", "significant", "category", "severity", "type", "status", "exercise", "tlp"}
+var Facts = []string{"personal_data", "essential_service", "digital_service_impact", "crime_suspected", "significant_cyber_threat", "significant",
+	"category", "severity", "type", "status", "exercise", "tlp"}
 
 // ProfileFacts lists the profile facts conditions may name.
 var ProfileFacts = []string{"profile.uk_gdpr_controller", "profile.uk_gdpr_processor", "profile.nis_oes", "profile.nis_rdsp",
 	"profile.nis_rmsp", "profile.uk_csr_bill", "profile.nis2",
-	"profile.nis2_trust_service", "profile.dora", "profile.scotland", "profile.uk"}
+	"profile.nis2_trust_service", "profile.dora", "profile.dora_weekend_relief", "profile.scotland", "profile.uk"}
 
 // Clocks lists the incident times a clock may start from. The first five
 // fall back along the list when unset (awareness, else detection, …).
@@ -266,7 +316,9 @@ func (p *Pack) Validate() error {
 			if strings.TrimSpace(s.Name) == "" {
 				pr.Add(sf+".name", "Each stage needs a name.")
 			}
-			if _, err := ParseDue(s.Due); err != nil {
+			if s.Due == "" && (s.Voluntary || s.OnRequest) {
+				// Not timed by the pack: nothing to read.
+			} else if _, err := ParseDue(s.Due); err != nil {
 				pr.Add(sf+".due", "%s", vigil.ErrorMessage(err))
 			}
 			if s.Sooner != nil {
@@ -307,6 +359,23 @@ func (p *Pack) Validate() error {
 			}
 			if s.OnRequest && (s.After != "" || s.Sooner != nil || s.IfLater != "" || s.Clock != "") {
 				pr.Add(sf+".on_request", "A stage opened on request takes its deadline from the request: no after, sooner, if_later or clock.")
+			}
+			if s.Voluntary && (s.OnRequest || s.After != "" || s.Sooner != nil || s.IfLater != "") {
+				pr.Add(sf+".voluntary", "A voluntary stage has no deadline: no on_request, after, sooner or if_later.")
+			}
+			if w := s.NextWorkingDay; w != nil {
+				if s.Voluntary || s.OnRequest {
+					pr.Add(sf+".next_working_day", "A stage with no deadline of its pack's has none to move.")
+				}
+				if !byRE.MatchString(w.By) {
+					pr.Add(sf+".next_working_day.by", "The time of the next working day is a time of day, such as \"12:00\".")
+				}
+				if strings.TrimSpace(w.Basis) == "" {
+					pr.Add(sf+".next_working_day.basis", "Cite the rule that moves the deadline.")
+				} else if utf8.RuneCountInString(w.Basis) > 300 {
+					pr.Add(sf+".next_working_day.basis", "Keep the citation short (at most 300 characters).")
+				}
+				validateCondition(&pr, sf+".next_working_day.when", &w.When, 0)
 			}
 			stages[s.ID] = true
 		}
@@ -495,10 +564,16 @@ type Obligation struct {
 	Register   bool       `json:"register"` // kept, not sent
 	// OnRequest: opened by hand with the deadline given (an authority's
 	// request); Due is nil until then.
-	OnRequest bool     `json:"on_request"`
-	MayWaive  string   `json:"not_required_hint,omitempty"`
-	Content   []string `json:"content,omitempty"`
-	Contact   string   `json:"contact,omitempty"`
+	OnRequest bool `json:"on_request"`
+	// Voluntary: may be sent, is not owed; never due, never late.
+	Voluntary bool `json:"voluntary"`
+	// StrictDue is the deadline before a stage's NextWorkingDay moved it
+	// to Due (it fell on a weekend day or a bank holiday); nil when
+	// nothing moved it.
+	StrictDue *time.Time `json:"strict_due,omitempty"`
+	MayWaive  string     `json:"not_required_hint,omitempty"`
+	Content   []string   `json:"content,omitempty"`
+	Contact   string     `json:"contact,omitempty"`
 }
 
 // Key names an obligation for matching on re-evaluation.
@@ -524,6 +599,10 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 	facts := incidentFacts(inc)
 	for k, v := range profileFacts(profile) {
 		facts[k] = v
+	}
+	holidays := map[string]bool{}
+	for _, d := range profile.BankHolidays {
+		holidays[strings.TrimSpace(d)] = true
 	}
 	var out []*Obligation
 	for _, p := range packs {
@@ -557,6 +636,11 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 						continue
 					}
 					from, o.ClockStart = t, t
+				}
+				if s.Voluntary {
+					o.Voluntary = true
+					out = append(out, o)
+					continue
 				}
 				if s.IfLater != "" {
 					ref, ok := submitted[p.ID+"/"+d.ID+"/"+s.IfLater]
@@ -598,6 +682,15 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 							}
 						}
 					}
+					if w := s.NextWorkingDay; w != nil {
+						if ok, _ := w.When.eval(facts); ok {
+							if moved := w.after(t, loc, holidays); !moved.Equal(t) {
+								strict := t
+								o.StrictDue, o.Basis = &strict, o.Basis+"; "+w.Basis
+								t = moved
+							}
+						}
+					}
 					o.Due = &t
 					due[s.ID] = t
 				}
@@ -606,9 +699,11 @@ func Evaluate(packs []*Pack, profile *Profile, inc *vigil.Incident, submitted Su
 		}
 	}
 	// As soon as possible first, then by due time, then what is kept
-	// rather than sent.
+	// rather than sent, what is owed on request, and what is voluntary.
 	rank := func(o *Obligation) int {
 		switch {
+		case o.Voluntary:
+			return 4
 		case o.OnRequest:
 			return 3
 		case o.ASAP:

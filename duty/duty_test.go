@@ -83,6 +83,16 @@ func TestRegimes(t *testing.T) {
 		{"DORA major", &Profile{DORA: true}, func(i *vigil.Incident) { i.Significant = true },
 			[]string{"eu-dora/clients/notice", "eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate", "eu-dora/major-ict-incident/final", "eu-dora/major-ict-incident/updated-intermediate"}},
 		{"DORA, not major", &Profile{DORA: true}, nil, nil},
+		// A significant cyber threat: the clients told how to protect
+		// themselves, and a notification the entity may choose to send.
+		{"DORA, significant cyber threat", &Profile{DORA: true}, func(i *vigil.Incident) { i.SignificantCyberThreat = true },
+			[]string{"eu-dora/threat-clients/notice", "eu-dora/cyber-threat/notification"}},
+		{"DORA major, and a significant cyber threat", &Profile{DORA: true}, func(i *vigil.Incident) { i.Significant, i.SignificantCyberThreat = true, true },
+			[]string{"eu-dora/clients/notice", "eu-dora/threat-clients/notice", "eu-dora/major-ict-incident/initial", "eu-dora/major-ict-incident/intermediate",
+				"eu-dora/major-ict-incident/final", "eu-dora/major-ict-incident/updated-intermediate", "eu-dora/cyber-threat/notification"}},
+		{"NIS2, significant cyber threat", &Profile{NIS2: "important"}, func(i *vigil.Incident) { i.SignificantCyberThreat = true },
+			[]string{"eu-nis2/threat-recipients/notice"}},
+		{"significant cyber threat, neither DORA nor NIS2", ukController, func(i *vigil.Incident) { i.SignificantCyberThreat = true }, nil},
 		{"processor, personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPRProcessor: true}, func(i *vigil.Incident) { i.PersonalData = true },
 			[]string{"uk-gdpr/controller-notification/notification"}},
 		{"controller and processor, personal data", &Profile{Jurisdictions: []string{"UK"}, UKGDPR: true, UKGDPRProcessor: true}, func(i *vigil.Incident) { i.PersonalData = true },

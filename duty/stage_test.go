@@ -1,6 +1,7 @@
 package duty
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -484,5 +485,221 @@ func TestDORAUpdatedReports(t *testing.T) {
 				t.Errorf("update on recovery: %+v", rec)
 			}
 		})
+	}
+}
+
+// TestDORAVoluntaryThreat: a DORA financial entity may notify a
+// significant cyber threat to its competent authority (DORA Art. 19(2)):
+// the stage is listed as voluntary, with no due time, so it is never late
+// and never asked for; it cites the article, the content the RTS sets
+// (Delegated Regulation (EU) 2025/301 Art. 6) and the template (Implementing
+// Regulation (EU) 2025/302 Art. 8). The clients potentially affected are
+// told of the protection measures, where applicable, as soon as possible
+// (Art. 19(3), second subparagraph).
+func TestDORAVoluntaryThreat(t *testing.T) {
+	packs := shippedPacks(t)
+	aware := wall(london, "2026-10-24 23:30")
+	inc := incident(func(i *vigil.Incident) { i.SignificantCyberThreat, i.Times.AwareAt = true, ptr(aware) })
+	obs, err := Evaluate(packs, &Profile{DORA: true, Jurisdictions: []string{"IE"}, Timezone: "Europe/Dublin"}, inc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := find(obs, "eu-dora/cyber-threat/notification")
+	if n == nil || !n.Voluntary || n.Due != nil || n.ASAP || n.Register || n.OnRequest || !n.ClockStart.Equal(aware.UTC()) {
+		t.Fatalf("voluntary notification: %+v", n)
+	}
+	for _, want := range []string{"DORA Art. 19(2)", "2025/301 Art. 6", "2025/302 Art. 8"} {
+		if !strings.Contains(n.Basis, want) {
+			t.Errorf("basis %q lacks %q", n.Basis, want)
+		}
+	}
+	if n.MayWaive == "" || len(n.Content) < 5 || n.Contact != "competent_authority" {
+		t.Errorf("voluntary notification lacks its hint, content or contact: %+v", n)
+	}
+	c := find(obs, "eu-dora/threat-clients/notice")
+	if c == nil || !c.ASAP || c.Voluntary || c.MayWaive == "" || !strings.Contains(c.Basis, "Art. 19(3), second subparagraph") {
+		t.Errorf("clients of a significant cyber threat: %+v", c)
+	}
+	// Exercises owe nothing and offer nothing.
+	inc.Exercise = true
+	if obs, _ := Evaluate(packs, &Profile{DORA: true}, inc, nil); len(obs) != 0 {
+		t.Errorf("an exercise: %v", keys(obs))
+	}
+}
+
+// TestVoluntaryStageValidation: a voluntary stage has no deadline, so it
+// takes none of the timing of the others; only voluntary and on-request
+// stages may leave due out.
+func TestVoluntaryStageValidation(t *testing.T) {
+	pack := func(stage string) error {
+		_, err := Parse([]byte(`{"id": "x", "name": "x", "basis": "b", "duties": [{"id": "d", "title": "t", "authority": "a", "basis": "b",
+			"clock": "aware_at", "when": {"fact": "significant_cyber_threat", "eq": true},
+			"stages": [{"id": "first", "name": "f", "due": "24h"}, ` + stage + `]}]}`))
+		return err
+	}
+	has := func(err error, field string) bool {
+		for _, fe := range vigil.ErrorFields(err) {
+			if fe.Field == field {
+				return true
+			}
+		}
+		return false
+	}
+	for _, ok := range []string{`{"id": "v", "name": "v", "voluntary": true}`, `{"id": "v", "name": "v", "voluntary": true, "clock": "classified_at"}`,
+		`{"id": "r", "name": "r", "on_request": true}`} {
+		if err := pack(ok); err != nil {
+			t.Errorf("%s refused: %v %v", ok, err, vigil.ErrorFields(err))
+		}
+	}
+	for _, c := range []struct{ stage, field string }{
+		{`{"id": "v", "name": "v", "voluntary": true, "after": "first"}`, "duties[0].stages[1].voluntary"},
+		{`{"id": "v", "name": "v", "voluntary": true, "on_request": true}`, "duties[0].stages[1].voluntary"},
+		{`{"id": "v", "name": "v", "voluntary": true, "sooner": {"clock": "aware_at", "due": "4h"}}`, "duties[0].stages[1].voluntary"},
+		{`{"id": "v", "name": "v"}`, "duties[0].stages[1].due"},
+	} {
+		if err := pack(c.stage); !has(err, c.field) {
+			t.Errorf("%s: %v %v, want a problem at %s", c.stage, err, vigil.ErrorFields(err), c.field)
+		}
+	}
+}
+
+// TestDORAWeekendRelief: an entity that takes up the relief of Delegated
+// Regulation (EU) 2025/301 Art. 5(4) in its profile may submit a report
+// whose deadline falls on a weekend day or on one of its bank holidays by
+// noon of the next working day; Art. 5(5) leaves it the final report only
+// where the profile says "final". Off by default: every deadline strict.
+// Worked out by hand, in Europe/London and UTC, across the changes of
+// 2026 and 2027 and at month ends.
+func TestDORAWeekendRelief(t *testing.T) {
+	packs := shippedPacks(t)
+	const key = "eu-dora/major-ict-incident/"
+	for _, c := range []struct {
+		name     string
+		loc      *time.Location
+		relief   string
+		holidays []string
+		stage    string // initial: from the classification; intermediate: from the initial's submission; final: from the intermediate's
+		from     string // wall time in loc
+		strict   string // the strict deadline, wall time in loc; "" when the relief does not move it
+		due      [2]string
+	}{
+		// Classified 06:00 GMT on Saturday 28 March 2026: due 10:00 GMT,
+		// moved to Monday noon, after the clocks went forward.
+		{"initial on a Saturday, over the March 2026 change", london, "all", nil, "initial", "2026-03-28 06:00", "2026-03-28 10:00 GMT",
+			[2]string{"2026-03-30 12:00 BST", "2026-03-30 11:00"}},
+		{"initial on a Saturday, strict by default", london, "", nil, "initial", "2026-03-28 06:00", "",
+			[2]string{"2026-03-28 10:00 GMT", "2026-03-28 10:00"}},
+		{"initial on a Saturday, relief for final reports only", london, "final", nil, "initial", "2026-03-28 06:00", "",
+			[2]string{"2026-03-28 10:00 GMT", "2026-03-28 10:00"}},
+		{"initial on a Tuesday", london, "all", nil, "initial", "2026-06-09 10:00", "", [2]string{"2026-06-09 14:00 BST", "2026-06-09 13:00"}},
+		// The boundary: 23:59 on Friday is a working day; midnight is Saturday.
+		{"initial at 23:59 on a Friday", london, "all", nil, "initial", "2026-10-23 19:59", "", [2]string{"2026-10-23 23:59 BST", "2026-10-23 22:59"}},
+		{"initial at midnight into Saturday, over the October 2026 change", london, "all", nil, "initial", "2026-10-23 20:00", "2026-10-24 00:00 BST",
+			[2]string{"2026-10-26 12:00 GMT", "2026-10-26 12:00"}},
+		{"initial on a Saturday, UTC", utc, "all", nil, "initial", "2026-06-12 22:00", "2026-06-13 02:00 UTC", [2]string{"2026-06-15 12:00 UTC", "2026-06-15 12:00"}},
+		// Christmas 2026: Friday 25th, and Monday 28th for Boxing Day;
+		// the bank holidays are the profile's own.
+		{"initial on Christmas Day", london, "all", []string{"2026-12-25", "2026-12-28"}, "initial", "2026-12-24 22:00", "2026-12-25 02:00 GMT",
+			[2]string{"2026-12-29 12:00 GMT", "2026-12-29 12:00"}},
+		{"initial on Christmas Day, no bank holidays in the profile", london, "all", nil, "initial", "2026-12-24 22:00", "",
+			[2]string{"2026-12-25 02:00 GMT", "2026-12-25 02:00"}},
+		// 72 hours from 09:00 BST on Thursday 22 October 2026 is 08:00
+		// GMT on Sunday 25th, the day the clocks go back.
+		{"intermediate on the October 2026 change day", london, "all", nil, "intermediate", "2026-10-22 09:00", "2026-10-25 08:00 GMT",
+			[2]string{"2026-10-26 12:00 GMT", "2026-10-26 12:00"}},
+		// Easter 2027: Saturday 27 March, the change on Sunday 28th,
+		// Easter Monday a bank holiday.
+		{"intermediate at Easter, over the March 2027 change", london, "all", []string{"2027-03-26", "2027-03-29"}, "intermediate", "2027-03-24 09:00",
+			"2027-03-27 09:00 GMT", [2]string{"2027-03-30 12:00 BST", "2027-03-30 11:00"}},
+		{"intermediate at Easter, relief for final reports only", london, "final", []string{"2027-03-26", "2027-03-29"}, "intermediate", "2027-03-24 09:00",
+			"", [2]string{"2027-03-27 09:00 GMT", "2027-03-27 09:00"}},
+		// 31 January 2027 + 1 month is Sunday 28 February.
+		{"final at the end of February, relief for final reports only", london, "final", nil, "final", "2027-01-31 15:00", "2027-02-28 15:00 GMT",
+			[2]string{"2027-03-01 12:00 GMT", "2027-03-01 12:00"}},
+		{"final at the end of February, strict", london, "", nil, "final", "2027-01-31 15:00", "", [2]string{"2027-02-28 15:00 GMT", "2027-02-28 15:00"}},
+		// 2028 is a leap year: 31 January gives Tuesday 29 February, a
+		// working day; 27 January gives Sunday 27 February.
+		{"final on 29 February 2028, UTC", utc, "all", nil, "final", "2028-01-31 15:00", "", [2]string{"2028-02-29 15:00 UTC", "2028-02-29 15:00"}},
+		{"final on Sunday 27 February 2028, UTC", utc, "all", nil, "final", "2028-01-27 15:00", "2028-02-27 15:00 UTC",
+			[2]string{"2028-02-28 12:00 UTC", "2028-02-28 12:00"}},
+		// Saturday 30 October 2027, the clocks going back on Sunday 31st.
+		{"final on the Saturday before the October 2027 change", london, "all", nil, "final", "2027-09-30 18:00", "2027-10-30 18:00 BST",
+			[2]string{"2027-11-01 12:00 GMT", "2027-11-01 12:00"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			from := wall(c.loc, c.from)
+			sub := Submitted{}
+			var aware time.Time
+			switch c.stage {
+			case "initial":
+				aware = from
+			case "intermediate":
+				aware = from.Add(-2 * time.Hour)
+				sub[key+"initial"] = from.UTC()
+			case "final":
+				aware = from.Add(-5 * 24 * time.Hour)
+				sub[key+"initial"], sub[key+"intermediate"] = aware.Add(3*time.Hour).UTC(), from.UTC()
+			}
+			inc := incident(func(i *vigil.Incident) {
+				i.Significant, i.Times.AwareAt, i.Times.ClassifiedAt, i.CreatedAt = true, ptr(aware), ptr(aware), aware
+			})
+			profile := &Profile{DORA: true, Timezone: c.loc.String(), DORAWeekendRelief: c.relief, BankHolidays: c.holidays}
+			obs, err := Evaluate(packs, profile, inc, sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := find(obs, key+c.stage)
+			if o == nil {
+				t.Fatalf("no %s", c.stage)
+			}
+			dueCheck(t, c.stage, o.Due, c.loc, c.due[0], c.due[1])
+			switch {
+			case c.strict == "" && o.StrictDue != nil:
+				t.Errorf("moved from %v, want not moved", o.StrictDue)
+			case c.strict != "" && (o.StrictDue == nil || o.StrictDue.In(c.loc).Format("2006-01-02 15:04 MST") != c.strict):
+				t.Errorf("moved from %v, want %s", o.StrictDue, c.strict)
+			case c.strict != "" && !strings.Contains(o.Basis, "Delegated Regulation (EU) 2025/301 Art. 5(4)"):
+				t.Errorf("a moved deadline does not cite the relief: %q", o.Basis)
+			case c.strict == "" && strings.Contains(o.Basis, "Art. 5(4)"):
+				t.Errorf("a deadline not moved cites the relief: %q", o.Basis)
+			}
+		})
+	}
+	// The intermediate report counts from the initial notification's
+	// moved deadline until it is sent: 72 hours after Monday noon.
+	aware := wall(london, "2026-03-28 06:00")
+	inc := incident(func(i *vigil.Incident) {
+		i.Significant, i.Times.AwareAt, i.Times.ClassifiedAt = true, ptr(aware), ptr(aware)
+	})
+	obs, _ := Evaluate(packs, &Profile{DORA: true, DORAWeekendRelief: "all"}, inc, nil)
+	dueCheck(t, "intermediate after a moved initial", find(obs, key+"intermediate").Due, london, "2026-04-02 12:00 BST", "2026-04-02 11:00")
+}
+
+// TestNextWorkingDayValidation: a relief needs a time of day, a condition
+// and a citation, and a stage with a deadline to move.
+func TestNextWorkingDayValidation(t *testing.T) {
+	parse := func(stage string) []string {
+		_, err := Parse([]byte(`{"id": "x", "name": "x", "basis": "b", "duties": [{"id": "d", "title": "t", "authority": "a", "basis": "b",
+			"clock": "aware_at", "when": {"fact": "significant", "eq": true}, "stages": [` + stage + `]}]}`))
+		var out []string
+		for _, fe := range vigil.ErrorFields(err) {
+			out = append(out, fe.Field)
+		}
+		return out
+	}
+	ok := `{"id": "s", "name": "s", "due": "24h", "next_working_day": {"by": "12:00", "when": {"fact": "profile.dora_weekend_relief", "eq": "all"}, "basis": "Art. 5(4)"}}`
+	if got := parse(ok); len(got) != 0 {
+		t.Errorf("a good relief refused: %v", got)
+	}
+	for _, c := range []struct{ stage, field string }{
+		{strings.Replace(ok, `"12:00"`, `"noon"`, 1), "duties[0].stages[0].next_working_day.by"},
+		{strings.Replace(ok, `"12:00"`, `"24:00"`, 1), "duties[0].stages[0].next_working_day.by"},
+		{strings.Replace(ok, `"Art. 5(4)"`, `" "`, 1), "duties[0].stages[0].next_working_day.basis"},
+		{strings.Replace(ok, `"when": {"fact": "profile.dora_weekend_relief", "eq": "all"}, `, ``, 1), "duties[0].stages[0].next_working_day.when"},
+		{strings.Replace(ok, `"due": "24h"`, `"voluntary": true`, 1), "duties[0].stages[0].next_working_day"},
+	} {
+		if got := parse(c.stage); !slices.Contains(got, c.field) {
+			t.Errorf("%s: problems at %v, want %s", c.stage, got, c.field)
+		}
 	}
 }

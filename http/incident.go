@@ -14,24 +14,25 @@ import (
 type IncidentCreate struct {
 	// Organisation is the slug of the organisation the incident belongs
 	// to; empty means the caller's only organisation, or the default one.
-	Organisation         string              `json:"organisation"`
-	Title                string              `json:"title"`
-	Summary              string              `json:"summary"`
-	Type                 vigil.IncidentType  `json:"type"`
-	Status               vigil.Status        `json:"status"`
-	Severity             vigil.Severity      `json:"severity"`
-	Category             int                 `json:"category"`
-	Significant          bool                `json:"significant"`
-	TLP                  vigil.TLP           `json:"tlp"`
-	PersonalData         bool                `json:"personal_data"`
-	EssentialService     bool                `json:"essential_service"`
-	DigitalServiceImpact bool                `json:"digital_service_impact"`
-	CrimeSuspected       bool                `json:"crime_suspected"`
-	AffectedServices     []string            `json:"affected_services"`
-	Source               vigil.Source        `json:"source"`
-	Exercise             bool                `json:"exercise"`
-	LeadID               *int64              `json:"lead_id"`
-	Times                vigil.IncidentTimes `json:"times"`
+	Organisation           string              `json:"organisation"`
+	Title                  string              `json:"title"`
+	Summary                string              `json:"summary"`
+	Type                   vigil.IncidentType  `json:"type"`
+	Status                 vigil.Status        `json:"status"`
+	Severity               vigil.Severity      `json:"severity"`
+	Category               int                 `json:"category"`
+	Significant            bool                `json:"significant"`
+	TLP                    vigil.TLP           `json:"tlp"`
+	PersonalData           bool                `json:"personal_data"`
+	EssentialService       bool                `json:"essential_service"`
+	DigitalServiceImpact   bool                `json:"digital_service_impact"`
+	SignificantCyberThreat bool                `json:"significant_cyber_threat"`
+	CrimeSuspected         bool                `json:"crime_suspected"`
+	AffectedServices       []string            `json:"affected_services"`
+	Source                 vigil.Source        `json:"source"`
+	Exercise               bool                `json:"exercise"`
+	LeadID                 *int64              `json:"lead_id"`
+	Times                  vigil.IncidentTimes `json:"times"`
 }
 
 func (c *IncidentCreate) incident() *vigil.Incident {
@@ -39,8 +40,8 @@ func (c *IncidentCreate) incident() *vigil.Incident {
 		Organisation: c.Organisation, Title: c.Title, Summary: c.Summary, Type: c.Type, Status: c.Status, Severity: c.Severity,
 		Category: c.Category, Significant: c.Significant, TLP: c.TLP, PersonalData: c.PersonalData,
 		EssentialService: c.EssentialService, DigitalServiceImpact: c.DigitalServiceImpact, CrimeSuspected: c.CrimeSuspected,
-		AffectedServices: c.AffectedServices,
-		Source:           c.Source, Exercise: c.Exercise, LeadID: c.LeadID, Times: c.Times,
+		SignificantCyberThreat: c.SignificantCyberThreat, AffectedServices: c.AffectedServices,
+		Source: c.Source, Exercise: c.Exercise, LeadID: c.LeadID, Times: c.Times,
 	}
 }
 

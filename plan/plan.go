@@ -402,6 +402,63 @@ func Starter() []string {
 	return out
 }
 
+// starterRevisions are the changes this Vigil made to lines of earlier
+// starter plans, each with its reason. A plan installed from an earlier
+// starter set keeps the text it was installed with, since it is the
+// organisation's to adapt and approve; Revise brings up to date the lines
+// it still has exactly as Vigil shipped them, and leaves every other line
+// alone.
+var starterRevisions = []struct {
+	why   string
+	lines []starterLine
+}{{
+	why: "Report Fraud replaced Action Fraud on 4 December 2025 as the place to report fraud and cyber crime in England, " +
+		"Wales and Northern Ireland (reportfraud.police.uk, 0300 123 2040; Police Scotland on 101 in Scotland).",
+	lines: []starterLine{
+		{"phishing", "If personal data was exposed, the ICO duty applies; if money was lost, report to Action Fraud.",
+			"If personal data was exposed, the ICO duty applies; if money was lost, report to Report Fraud (Police Scotland on 101 in Scotland)."},
+		{"ransomware", "- [Action Fraud](https://www.actionfraud.police.uk/)",
+			"- [Report Fraud: report cyber crime (England, Wales and Northern Ireland)](https://www.reportfraud.police.uk/)"},
+		{"ransomware", "Report to Action Fraud (Police Scotland in Scotland); law enforcement does not encourage paying.",
+			"Report to Report Fraud, 0300 123 2040 (Police Scotland on 101 in Scotland); law enforcement does not encourage paying."},
+		{"unauthorised-access", "Personal data accessed: the ICO within 72 hours of awareness unless unlikely to harm anyone. A crime: Action Fraud or the police.",
+			"Personal data accessed: the ICO within 72 hours of awareness unless unlikely to harm anyone. A crime: Report Fraud (Police Scotland in Scotland) or the police."},
+	},
+}}
+
+// starterLine is a line of the starter plan with the key, as an earlier
+// Vigil shipped it and as this one does.
+type starterLine struct{ key, old, new string }
+
+// Revise brings the text of a plan installed from the starter plan with
+// this key up to date: each line that still reads exactly as an earlier
+// Vigil shipped it, and that this Vigil changed, becomes the new line.
+// It returns the text and why it changed, or src and nil when nothing
+// did. Lines someone edited are theirs, and stay as they are.
+func Revise(key, src string) (string, []string) {
+	lines := strings.Split(src, "\n")
+	var why []string
+	for _, r := range starterRevisions {
+		changed := false
+		for i, line := range lines {
+			text := strings.TrimRight(line, " \t\r")
+			for _, l := range r.lines {
+				if l.key == key && text == l.old {
+					lines[i] = l.new + strings.TrimPrefix(line, strings.TrimRight(line, "\r"))
+					changed = true
+				}
+			}
+		}
+		if changed {
+			why = append(why, r.why)
+		}
+	}
+	if why == nil {
+		return src, nil
+	}
+	return strings.Join(lines, "\n"), why
+}
+
 // DiffLine is one line of a comparison of two texts.
 type DiffLine struct {
 	Op   string // " " in both, "-" only in the old, "+" only in the new

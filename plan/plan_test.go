@@ -196,3 +196,69 @@ func TestDiff(t *testing.T) {
 		t.Errorf("no change: %+v", d)
 	}
 }
+
+// TestRevise: a plan installed from an earlier starter set gets this
+// Vigil's lines where it still has the old ones exactly as they were
+// shipped, Report Fraud in place of Action Fraud, which it replaced on 4
+// December 2025, and keeps every line someone edited.
+func TestRevise(t *testing.T) {
+	current := map[string]string{}
+	for _, src := range plan.Starter() {
+		d, err := plan.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		current[d.Key] = src
+	}
+	// The lines as the starter plans of 1 December 2026 had them.
+	old := map[string][][2]string{
+		"phishing": {{"report to Report Fraud (Police Scotland on 101 in Scotland).", "report to Action Fraud."}},
+		"ransomware": {
+			{"- [Report Fraud: report cyber crime (England, Wales and Northern Ireland)](https://www.reportfraud.police.uk/)", "- [Action Fraud](https://www.actionfraud.police.uk/)"},
+			{"Report to Report Fraud, 0300 123 2040 (Police Scotland on 101 in Scotland); law", "Report to Action Fraud (Police Scotland in Scotland); law"},
+		},
+		"unauthorised-access": {{"A crime: Report Fraud (Police Scotland in Scotland) or the police.", "A crime: Action Fraud or the police."}},
+	}
+	for key, subs := range old {
+		src := current[key]
+		installed := src
+		for _, s := range subs {
+			if !strings.Contains(installed, s[0]) {
+				t.Fatalf("%s: the starter plan no longer has %q", key, s[0])
+			}
+			installed = strings.Replace(installed, s[0], s[1], 1)
+		}
+		got, why := plan.Revise(key, installed)
+		if got != src || len(why) != 1 || !strings.Contains(why[0], "Report Fraud replaced Action Fraud") {
+			t.Errorf("%s: revised to\n%s\nwhy %q; want the current starter plan", key, got, why)
+		}
+		if got, why := plan.Revise(key, src); got != src || why != nil {
+			t.Errorf("%s: the current starter plan revised: %q", key, why)
+		}
+		// Edited elsewhere, the old line kept: that line only.
+		edited := strings.Replace(installed, "## Learn", "## Learn\n### Call our bank's fraud line {#bank}\nOwner: lead\n0800 000 0000.", 1)
+		got, _ = plan.Revise(key, edited)
+		if want := strings.Replace(src, "## Learn", "## Learn\n### Call our bank's fraud line {#bank}\nOwner: lead\n0800 000 0000.", 1); got != want {
+			t.Errorf("%s: an edited plan revised to\n%s", key, got)
+		}
+		if _, err := plan.Parse(got); err != nil {
+			t.Errorf("%s: the revised plan does not parse: %v", key, err)
+		}
+		// Written on Windows: the line endings stay.
+		crlf := strings.ReplaceAll(installed, "\n", "\r\n")
+		if got, _ := plan.Revise(key, crlf); got != strings.ReplaceAll(src, "\n", "\r\n") {
+			t.Errorf("%s: CRLF text revised to\n%q", key, got)
+		}
+		// The line someone changed is theirs; another plan's key, or a
+		// plan of their own, is not a starter plan.
+		for _, s := range subs {
+			mine := strings.Replace(installed, s[1], strings.TrimSuffix(s[1], ".")+", and our bank.", 1)
+			if got, _ := plan.Revise(key, mine); !strings.Contains(got, strings.TrimSuffix(s[1], ".")+", and our bank.") {
+				t.Errorf("%s: a line someone edited was replaced", key)
+			}
+		}
+		if got, why := plan.Revise("lost-device", installed); got != installed || why != nil {
+			t.Errorf("%s: revised under another key", key)
+		}
+	}
+}

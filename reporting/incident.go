@@ -82,7 +82,7 @@ func Incident(in IncidentInput) *Doc {
 	}
 	d.facts([][2]string{{"Personal data involved", yesNo(inc.PersonalData)}, {"Essential service affected", yesNo(inc.EssentialService)},
 		{"Digital service substantially affected", yesNo(inc.DigitalServiceImpact)},
-		{"Crime suspected", yesNo(inc.CrimeSuspected)}, {"Affected services", services}})
+		{"Crime suspected", yesNo(inc.CrimeSuspected)}, {"Significant cyber threat", yesNo(inc.SignificantCyberThreat)}, {"Affected services", services}})
 
 	d.h("Key times")
 	t := inc.Times

@@ -36,7 +36,11 @@ func (h *Handler) dutyDone(w http.ResponseWriter, r *http.Request, incID int64, 
 		}
 		return err
 	}
-	h.redirect(w, r, back, done+": "+o.Title+" — "+o.StageName+".")
+	name := o.StageName
+	if o.Round > 1 {
+		name = fmt.Sprintf("%s (request %d)", name, o.Round)
+	}
+	h.redirect(w, r, back, done+": "+o.Title+" — "+name+".")
 	return nil
 }
 

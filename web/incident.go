@@ -209,7 +209,7 @@ func errorSentence(err error) string {
 type incidentForm struct {
 	Title, Summary, Type, Severity, Category, TLP, Affected     string
 	Significant, PersonalData, EssentialService, Crime          bool
-	DigitalService                                              bool
+	DigitalService, Threat                                      bool
 	Exercise                                                    bool
 	Occurred, Detected, Aware, Classified, Contained, Recovered string
 	Version                                                     int
@@ -221,7 +221,7 @@ func (h *Handler) formOf(inc *vigil.Incident) *incidentForm {
 		Title: inc.Title, Summary: inc.Summary, Type: string(inc.Type), Severity: string(inc.Severity),
 		Category: strconv.Itoa(inc.Category), TLP: string(inc.TLP), Affected: strings.Join(inc.AffectedServices, "\n"),
 		Significant: inc.Significant, PersonalData: inc.PersonalData, EssentialService: inc.EssentialService,
-		DigitalService: inc.DigitalServiceImpact, Crime: inc.CrimeSuspected, Exercise: inc.Exercise,
+		DigitalService: inc.DigitalServiceImpact, Crime: inc.CrimeSuspected, Threat: inc.SignificantCyberThreat, Exercise: inc.Exercise,
 		Occurred: h.inputTime(inc.Times.OccurredAt), Detected: h.inputTime(inc.Times.DetectedAt),
 		Aware: h.inputTime(inc.Times.AwareAt), Classified: h.inputTime(inc.Times.ClassifiedAt), Contained: h.inputTime(inc.Times.ContainedAt),
 		Recovered: h.inputTime(inc.Times.RecoveredAt), Version: inc.Version,
@@ -242,8 +242,8 @@ func readIncidentForm(r *http.Request) *incidentForm {
 		Category: f.Get("category"), TLP: f.Get("tlp"), Affected: text(r, "affected_services"),
 		Significant: f.Get("significant") != "", PersonalData: f.Get("personal_data") != "",
 		EssentialService: f.Get("essential_service") != "", Crime: f.Get("crime_suspected") != "",
-		DigitalService: f.Get("digital_service_impact") != "",
-		Exercise:       f.Get("exercise") != "", Occurred: f.Get("occurred_at"), Detected: f.Get("detected_at"),
+		DigitalService: f.Get("digital_service_impact") != "", Threat: f.Get("significant_cyber_threat") != "",
+		Exercise: f.Get("exercise") != "", Occurred: f.Get("occurred_at"), Detected: f.Get("detected_at"),
 		Aware: f.Get("aware_at"), Classified: f.Get("classified_at"), Contained: f.Get("contained_at"), Recovered: f.Get("recovered_at"), Version: v,
 		Organisation: strings.TrimSpace(f.Get("organisation")),
 	}
@@ -322,7 +322,8 @@ func (h *Handler) incidentCreate(w http.ResponseWriter, r *http.Request) error {
 	inc := &vigil.Incident{
 		Title: form.Title, Summary: form.Summary, Type: vigil.IncidentType(form.Type), Severity: vigil.Severity(form.Severity),
 		Category: cat, TLP: vigil.TLP(form.TLP), Significant: form.Significant, PersonalData: form.PersonalData,
-		EssentialService: form.EssentialService, DigitalServiceImpact: form.DigitalService, CrimeSuspected: form.Crime, Exercise: form.Exercise,
+		EssentialService: form.EssentialService, DigitalServiceImpact: form.DigitalService, CrimeSuspected: form.Crime,
+		SignificantCyberThreat: form.Threat, Exercise: form.Exercise,
 		AffectedServices: splitList(form.Affected), Status: vigil.StatusTriage, Organisation: form.Organisation,
 	}
 	if r.PostFormValue("confirmed") != "" {
@@ -387,7 +388,7 @@ func (h *Handler) incidentUpdate(w http.ResponseWriter, r *http.Request) error {
 	d := &incidentData{Section: "summary", Open: "edit", Form: form, Errors: map[string]string{}}
 	upd := vigil.IncidentUpdate{Title: &form.Title, Summary: &form.Summary, Version: form.Version,
 		Significant: &form.Significant, PersonalData: &form.PersonalData, EssentialService: &form.EssentialService,
-		DigitalServiceImpact: &form.DigitalService, CrimeSuspected: &form.Crime}
+		DigitalServiceImpact: &form.DigitalService, CrimeSuspected: &form.Crime, SignificantCyberThreat: &form.Threat}
 	typ, sev, tlp := vigil.IncidentType(form.Type), vigil.Severity(form.Severity), vigil.TLP(form.TLP)
 	upd.Type, upd.Severity, upd.TLP = &typ, &sev, &tlp
 	cat, cerr := strconv.Atoi(cmp.Or(strings.TrimSpace(form.Category), "0"))

@@ -274,7 +274,7 @@ func (h *Handler) loadDuties(r *http.Request, d *incidentData) error {
 	}
 	for _, o := range obs {
 		dv := &dutyView{Obligation: o}
-		if profile != nil && o.Status == vigil.ObligationPending && !o.Register && !d.Failed("observables") {
+		if profile != nil && (o.Status == vigil.ObligationPending || o.Status == vigil.ObligationOptional) && !o.Register && !d.Failed("observables") {
 			dv.Draft = duty.Draft(o, d.Inc, profile, d.Observables)
 		}
 		d.Duties = append(d.Duties, dv)

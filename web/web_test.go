@@ -1113,4 +1113,74 @@ func TestDutyOnRequestPage(t *testing.T) {
 	if strings.Contains(body, action) || !strings.Contains(body, fmt.Sprintf(`id="duty-%d"`, inter.ID)) {
 		t.Errorf("after the request:\n%s", excerpt(body))
 	}
+	// Sent, the stage is there for the CSIRT's next request.
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/duties/%d/submit", inc.ID, inter.ID), url.Values{"reference": {"CSIRT-1"}, "text": {"Update"},
+		"version": {fmt.Sprint(got.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	var again *vigil.Obligation
+	obs, _ = e.svc.Duties.FindObligations(as(lena), inc.ID)
+	for _, o := range obs {
+		if o.Stage == "intermediate" && o.Round == 2 {
+			again = o
+		}
+	}
+	if again == nil || again.Status != vigil.ObligationOnRequest {
+		t.Fatalf("no second request listed: %+v", obs)
+	}
+	_, body = b.get(fmt.Sprintf("/incidents/%d", inc.ID))
+	if !strings.Contains(body, fmt.Sprintf("/incidents/%d/duties/%d/request", inc.ID, again.ID)) || !strings.Contains(body, "(request 2)") {
+		t.Errorf("the next request is not offered:\n%s", excerpt(body))
+	}
+}
+
+// TestDutyVoluntaryPage: a DORA entity flags a significant cyber threat
+// from the new incident form; the page lists the notification as
+// voluntary, with no countdown, and offers to record it as sent or that
+// it will not be sent.
+func TestDutyVoluntaryPage(t *testing.T) {
+	e := newEnv(t)
+	ada := e.user("ada", vigil.RoleAdmin)
+	lena := e.user("lena", vigil.RoleManager)
+	if err := e.svc.Duties.UpdateProfile(as(ada), &vigil.OrgProfile{Jurisdictions: []string{"IE"}, Timezone: "UTC", DORA: true}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.login("lena")
+	resp, body := b.post("/incidents", url.Values{"title": {"Exploit kit for our core banking platform on sale"}, "type": {"other"},
+		"severity": {"medium"}, "tlp": {"AMBER"}, "category": {"0"}, "significant_cyber_threat": {"1"}, "confirmed": {"1"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	path := strings.Split(resp.Header.Get("Location"), "#")[0]
+	var id int64
+	fmt.Sscanf(path, "/incidents/%d", &id)
+	inc, err := e.svc.Incidents.FindIncidentByID(as(lena), id)
+	if err != nil || !inc.SignificantCyberThreat {
+		t.Fatalf("created %+v, %v", inc, err)
+	}
+	var n *vigil.Obligation
+	obs, _ := e.svc.Duties.FindObligations(as(lena), id)
+	for _, o := range obs {
+		if o.Duty == "cyber-threat" {
+			n = o
+		}
+	}
+	if n == nil || n.Status != vigil.ObligationOptional {
+		t.Fatalf("voluntary notification: %+v", n)
+	}
+	_, body = b.get(path)
+	block := body[strings.Index(body, fmt.Sprintf(`id="duty-%d"`, n.ID)):]
+	block = block[:strings.Index(block, "</section>")] // the last duty: voluntary ones come after the rest
+	for _, want := range []string{"Significant cyber threat", "Voluntary", "no deadline", "It was sent", "Not sending it, because",
+		fmt.Sprintf("/incidents/%d/duties/%d/submit", id, n.ID), "DORA Art. 19(2)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, excerpt(body))
+		}
+	}
+	if strings.Contains(block, "countdown") {
+		t.Errorf("a countdown on the voluntary notification:\n%s", block)
+	}
+	resp, body = b.post(fmt.Sprintf("/incidents/%d/duties/%d/submit", id, n.ID), url.Values{"reference": {"T-7"}, "text": {"Annex III"},
+		"version": {fmt.Sprint(n.Version)}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if got, _ := e.svc.Duties.FindObligationByID(as(lena), n.ID); got.Status != vigil.ObligationSubmitted || got.Reference != "T-7" {
+		t.Errorf("after recording it: %+v", got)
+	}
 }

@@ -512,3 +512,40 @@ func TestServeSealsSecrets(t *testing.T) {
 		t.Errorf("feed password after a restart: %v", err)
 	}
 }
+
+// TestServeRevisesStarterPlans: a data folder whose starter plans an
+// earlier Vigil installed, naming Action Fraud, shows Report Fraud after
+// the next start, in a new version of the plan.
+func TestServeRevisesStarterPlans(t *testing.T) {
+	t.Setenv("VIGIL_ADMIN_PASSWORD", "chosen by the operator")
+	data := filepath.Join(t.TempDir(), "data")
+	m, _ := MustRunMain(t, data)
+	ctx := cliContext(t.Context())
+	plans, err := m.Store.Services().Plans.FindPlans(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rw *vigil.Plan
+	for _, p := range plans {
+		if p.Key == "ransomware" {
+			rw = p
+		}
+	}
+	if rw == nil || rw.Version != 1 || strings.Contains(rw.Source, "Action Fraud") || !strings.Contains(rw.Source, "Report Fraud") {
+		t.Fatalf("a new install's ransomware plan: %+v", rw)
+	}
+	old := strings.Replace(rw.Source, "Report to Report Fraud, 0300 123 2040 (Police Scotland on 101 in Scotland); law",
+		"Report to Action Fraud (Police Scotland in Scotland); law", 1)
+	if _, err := m.Store.Exec(ctx, `UPDATE plans SET source = ? WHERE id = ?`, old, rw.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	m, _ = MustRunMain(t, data)
+	got, err := m.Store.Services().Plans.FindPlanByID(ctx, rw.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || got.Source != rw.Source {
+		t.Errorf("after a restart: version %d, as now shipped %v", got.Version, got.Source == rw.Source)
+	}
+}

@@ -99,11 +99,19 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// The starter response plans, once each (an organisation's own plan
-	// of the same key wins).
-	if n, err := store.Services().Plans.InstallStarterPlans(vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap"))); err != nil {
+	// of the same key wins); those an earlier Vigil installed get this
+	// one's lines where theirs still read as shipped (Report Fraud, for
+	// one, in place of Action Fraud).
+	boot := vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap"))
+	if n, err := store.Services().Plans.InstallStarterPlans(boot); err != nil {
 		return fmt.Errorf("install the starter plans: %w", err)
 	} else if n > 0 {
 		m.Logger.Info("installed starter response plans", "plans", n)
+	}
+	if n, err := store.Services().Plans.ReviseStarterPlans(boot); err != nil {
+		return fmt.Errorf("revise the starter plans: %w", err)
+	} else if n > 0 {
+		m.Logger.Info("updated starter response plans installed by an earlier Vigil", "plans", n)
 	}
 	metrics := vigilhttp.NewMetrics()
 	store.Observe = metrics.ObserveStore

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -160,6 +161,9 @@ func (tx *Tx) profile(org int64) (*vigil.OrgProfile, error) {
 	if p.Jurisdictions == nil {
 		p.Jurisdictions = []string{}
 	}
+	if p.BankHolidays == nil {
+		p.BankHolidays = []string{}
+	}
 	return p, nil
 }
 
@@ -176,15 +180,18 @@ type obligationDetail struct {
 	Content         []string `json:"content,omitempty"`
 	Contact         string   `json:"contact,omitempty"`
 	OnRequest       bool     `json:"on_request,omitempty"`
+	// StrictDue is the deadline a relief moved (duty.Obligation.StrictDue).
+	StrictDue *time.Time `json:"strict_due,omitempty"`
 }
 
 func detailOf(o *duty.Obligation) obligationDetail {
-	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why, o.MayWaive, o.Content, o.Contact, o.OnRequest}
+	return obligationDetail{o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why, o.MayWaive, o.Content, o.Contact, o.OnRequest, o.StrictDue}
 }
 
 // obligationRow is what reconcileDuties reads of an obligation.
 type obligationRow struct {
 	id         int64
+	round      int
 	status     vigil.ObligationStatus
 	submitted  *time.Time
 	clockStart time.Time
@@ -214,25 +221,29 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 	if err != nil {
 		return err
 	}
-	existing := map[string]*obligationRow{}
+	// rounds holds each stage's rows, by key, in the order of their
+	// rounds: one for every stage but those asked for more than once.
+	rounds := map[string][]*obligationRow{}
 	submitted := duty.Submitted{}
 	if !fresh {
-		rows, err := tx.query(`SELECT id, pack, duty, stage, status, submitted_at, clock_start, due_at, asap, register, late_reason, detail
-			FROM obligations WHERE incident_id = ?`, inc.ID)
+		rows, err := tx.query(`SELECT id, pack, duty, stage, round, status, submitted_at, clock_start, due_at, asap, register, late_reason, detail
+			FROM obligations WHERE incident_id = ? ORDER BY round`, inc.ID)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var r obligationRow
 			var p, d, s string
-			if err := rows.Scan(&r.id, &p, &d, &s, &r.status, scanNullTime(&r.submitted), scanTime(&r.clockStart), scanNullTime(&r.due),
+			if err := rows.Scan(&r.id, &p, &d, &s, &r.round, &r.status, scanNullTime(&r.submitted), scanTime(&r.clockStart), scanNullTime(&r.due),
 				&r.asap, &r.register, &r.lateReason, scanJSON(&r.detail)); err != nil {
 				rows.Close()
 				return err
 			}
 			key := p + "/" + d + "/" + s
-			existing[key] = &r
-			if r.status == vigil.ObligationSubmitted && r.submitted != nil {
+			rounds[key] = append(rounds[key], &r)
+			// A stage counts from the latest report of the one before
+			// (DORA: the final report, a month after the latest update).
+			if r.status == vigil.ObligationSubmitted && r.submitted != nil && r.submitted.After(submitted[key]) {
 				submitted[key] = *r.submitted
 			}
 		}
@@ -250,12 +261,21 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 	for _, o := range obs {
 		key := o.Key()
 		applies[key] = true
-		r := existing[key]
 		if o.OnRequest {
 			// A stage owed on request keeps the deadline it was opened
 			// with; until then it is listed with none, without a word on
 			// the timeline.
-			if err := tx.reconcileOnRequest(inc, o, r, loc); err != nil {
+			if err := tx.reconcileOnRequest(inc, o, rounds[key], loc); err != nil {
+				return err
+			}
+			continue
+		}
+		var r *obligationRow
+		if rs := rounds[key]; len(rs) > 0 {
+			r = rs[0]
+		}
+		if o.Voluntary {
+			if err := tx.reconcileVoluntary(inc, o, r); err != nil {
 				return err
 			}
 			continue
@@ -278,14 +298,25 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 				return err
 			}
 			if !equalTime(r.due, o.Due) {
-				if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: now %s (the clock start changed).",
-					o.Title, o.StageName, dueWords(o, loc)), nil); err != nil {
+				why := "the clock start changed"
+				if r.clockStart.Equal(o.ClockStart) {
+					why = "the rules for its deadline changed"
+				}
+				if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: now %s (%s).",
+					o.Title, o.StageName, dueWords(o, loc), why), nil); err != nil {
 					return err
 				}
 			}
-		case r.status == vigil.ObligationSubmitted && r.submitted != nil && (!r.clockStart.Equal(o.ClockStart) || !equalTime(r.due, o.Due)):
-			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-				o.ClockStart, o.Due, tx.now, r.id); err != nil {
+		case r.status == vigil.ObligationSubmitted && r.submitted != nil && (!r.clockStart.Equal(o.ClockStart) ||
+			!equalTime(cmp.Or(r.detail.StrictDue, r.due), cmp.Or(o.StrictDue, o.Due))):
+			// The words stay those it was submitted under; the deadline
+			// follows a corrected clock, and what moves it then is the
+			// relief in force now. A change to the relief alone leaves a
+			// report already sent as it was judged when it was sent.
+			d := r.detail
+			d.StrictDue = o.StrictDue
+			if _, err := tx.exec(`UPDATE obligations SET clock_start = ?, due_at = ?, detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+				o.ClockStart, o.Due, mustJSON(d), tx.now, r.id); err != nil {
 				return err
 			}
 			if equalTime(r.due, o.Due) {
@@ -328,61 +359,118 @@ func (tx *Tx) reconcileDuties(inc *vigil.Incident, fresh bool) error {
 	case inc.Exercise:
 		reason = "It is an exercise."
 	}
-	for key, r := range existing {
-		if !applies[key] && r.status == vigil.ObligationOnRequest {
-			// Never opened: nothing to keep.
-			if _, err := tx.exec(`DELETE FROM obligations WHERE id = ?`, r.id); err != nil {
+	for key, rs := range rounds {
+		for _, r := range rs {
+			if err := tx.withdrawDuty(inc, r, applies[key], reason); err != nil {
 				return err
 			}
-			continue
-		}
-		if applies[key] || r.status != vigil.ObligationPending {
-			continue
-		}
-		if _, err := tx.exec(`UPDATE obligations SET status = 'withdrawn', withdrawn_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-			reason, tx.now, r.id); err != nil {
-			return err
-		}
-		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty withdrawn: %s — %s. %s",
-			r.detail.Title, r.detail.StageName, reason), nil); err != nil {
-			return err
 		}
 	}
 	return nil
 }
 
-// reconcileOnRequest brings the row of a stage owed on request in line:
+// withdrawDuty takes away an obligation that no longer applies: a stage
+// never opened, or voluntary and never sent, goes; a pending one is
+// withdrawn with the reason; what was done stays.
+func (tx *Tx) withdrawDuty(inc *vigil.Incident, r *obligationRow, applies bool, reason string) error {
+	switch {
+	case applies:
+		return nil
+	case r.status == vigil.ObligationOnRequest || r.status == vigil.ObligationOptional:
+		// Never opened, or never sent and nothing owed: nothing to keep.
+		_, err := tx.exec(`DELETE FROM obligations WHERE id = ?`, r.id)
+		return err
+	case r.status != vigil.ObligationPending:
+		return nil
+	}
+	if _, err := tx.exec(`UPDATE obligations SET status = 'withdrawn', withdrawn_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+		reason, tx.now, r.id); err != nil {
+		return err
+	}
+	_, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty withdrawn: %s — %s. %s",
+		r.detail.Title, stageLabel(r.detail.StageName, r.round), reason), nil)
+	return err
+}
+
+// stageLabel names a stage's report, with the request for a stage asked
+// for more than once: "Intermediate report (request 2)".
+func stageLabel(name string, round int) string {
+	if round > 1 {
+		return fmt.Sprintf("%s (request %d)", name, round)
+	}
+	return name
+}
+
+// reconcileOnRequest brings the rows of a stage owed on request in line:
 // listed (on_request) while it applies and nobody has opened it; opened
 // ones keep their deadline, and come back as pending if they were
-// withdrawn and apply again.
-func (tx *Tx) reconcileOnRequest(inc *vigil.Incident, o *duty.Obligation, r *obligationRow, loc *time.Location) error {
+// withdrawn and apply again. Once the latest request's report is sent
+// (or set aside), the stage is listed again for the next request: the
+// CSIRT may ask for another intermediate report, and DORA's updated
+// intermediate reports follow each significant change. Every report is
+// a row of its own, kept as it was sent.
+func (tx *Tx) reconcileOnRequest(inc *vigil.Incident, o *duty.Obligation, rows []*obligationRow, loc *time.Location) error {
 	detail := mustJSON(detailOf(o))
-	switch {
-	case r == nil:
-		_, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, detail, clock_start, due_at, asap, register, status, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 'on_request', ?, ?, 1)`, inc.ID, o.Pack, o.Duty, o.Stage, detail, o.ClockStart, false, false, tx.now, tx.now)
-		if err != nil {
-			return fmt.Errorf("insert obligation: %w", err)
-		}
-	case r.status == vigil.ObligationWithdrawn:
-		status := vigil.ObligationOnRequest
-		if r.due != nil {
-			status = vigil.ObligationPending
-		}
-		if _, err := tx.exec(`UPDATE obligations SET status = ?, withdrawn_reason = '', detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-			status, detail, tx.now, r.id); err != nil {
-			return err
-		}
-		if status == vigil.ObligationPending {
-			if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty applies again: %s — %s, due %s (as requested; %s).",
-				o.Title, o.StageName, r.due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), o.Why), nil); err != nil {
+	for _, r := range rows {
+		switch {
+		case r.status == vigil.ObligationWithdrawn:
+			status := vigil.ObligationOnRequest
+			if r.due != nil {
+				status = vigil.ObligationPending
+			}
+			if _, err := tx.exec(`UPDATE obligations SET status = ?, withdrawn_reason = '', detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+				status, detail, tx.now, r.id); err != nil {
+				return err
+			}
+			r.status = status
+			if status == vigil.ObligationPending {
+				if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty applies again: %s — %s, due %s (as requested; %s).",
+					o.Title, stageLabel(o.StageName, r.round), r.due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), o.Why), nil); err != nil {
+					return err
+				}
+			}
+		case (r.status == vigil.ObligationOnRequest || r.status == vigil.ObligationPending) && mustJSON(r.detail) != detail:
+			if _, err := tx.exec(`UPDATE obligations SET detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`, detail, tx.now, r.id); err != nil {
 				return err
 			}
 		}
-	case (r.status == vigil.ObligationOnRequest || r.status == vigil.ObligationPending) && mustJSON(r.detail) != detail:
-		if _, err := tx.exec(`UPDATE obligations SET detail = ?, updated_at = ?, version = version + 1 WHERE id = ?`, detail, tx.now, r.id); err != nil {
-			return err
+	}
+	round := 1
+	if n := len(rows); n > 0 {
+		last := rows[n-1]
+		if last.status != vigil.ObligationSubmitted && last.status != vigil.ObligationNotRequired {
+			return nil // the latest request is still open, or listed
 		}
+		round = last.round + 1
+	}
+	_, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, round, detail, clock_start, due_at, asap, register, status,
+		created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 'on_request', ?, ?, 1)`, inc.ID, o.Pack, o.Duty, o.Stage, round, detail,
+		o.ClockStart, false, false, tx.now, tx.now)
+	if err != nil {
+		return fmt.Errorf("insert obligation: %w", err)
+	}
+	return nil
+}
+
+// reconcileVoluntary brings the row of a voluntary stage in line: listed
+// as optional while it applies and has not been sent or set aside, with a
+// word on the timeline when it first is.
+func (tx *Tx) reconcileVoluntary(inc *vigil.Incident, o *duty.Obligation, r *obligationRow) error {
+	detail := mustJSON(detailOf(o))
+	switch {
+	case r == nil:
+		if _, err := tx.insert(`INSERT INTO obligations (incident_id, pack, duty, stage, detail, clock_start, due_at, asap, register, voluntary, status,
+			created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, 'optional', ?, ?, 1)`, inc.ID, o.Pack, o.Duty, o.Stage, detail,
+			o.ClockStart, false, false, true, tx.now, tx.now); err != nil {
+			return fmt.Errorf("insert obligation: %w", err)
+		}
+		_, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Voluntary, if you choose: %s — %s (%s; %s).",
+			o.Title, o.StageName, o.Why, o.Basis), nil)
+		return err
+	case r.status == vigil.ObligationOptional && (mustJSON(r.detail) != detail || !r.clockStart.Equal(o.ClockStart)):
+		_, err := tx.exec(`UPDATE obligations SET detail = ?, clock_start = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+			detail, o.ClockStart, tx.now, r.id)
+		return err
 	}
 	return nil
 }
@@ -403,27 +491,30 @@ func dueWords(o *duty.Obligation, loc *time.Location) string {
 		return "as soon as possible"
 	case o.Register:
 		return "to be recorded"
+	case o.Due != nil && o.StrictDue != nil:
+		return fmt.Sprintf("due %s (its deadline, %s, falls on a weekend day or bank holiday)", o.Due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+			o.StrictDue.In(loc).Format("Mon 2 Jan 2006 15:04 MST"))
 	case o.Due != nil:
 		return "due " + o.Due.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
 	}
 	return ""
 }
 
-const obligationColumns = `o.id, o.incident_id, o.pack, o.duty, o.stage, o.detail, o.clock_start, o.due_at, o.asap, o.register, o.status,
+const obligationColumns = `o.id, o.incident_id, o.pack, o.duty, o.stage, o.round, o.detail, o.clock_start, o.due_at, o.asap, o.register, o.voluntary, o.status,
 	o.submitted_at, o.submitted_by, o.submitted_name, o.reference, o.submitted_text, o.late_reason, o.justification,
 	o.withdrawn_reason, o.created_at, o.updated_at, o.version`
 
 func scanObligation(r rowScanner, extra ...any) (*vigil.Obligation, error) {
 	var o vigil.Obligation
 	var d obligationDetail
-	dest := []any{&o.ID, &o.IncidentID, &o.Pack, &o.Duty, &o.Stage, scanJSON(&d), scanTime(&o.ClockStart), scanNullTime(&o.DueAt),
-		&o.ASAP, &o.Register, &o.Status, scanNullTime(&o.SubmittedAt), scanNullInt(&o.SubmittedBy), &o.SubmittedByName, &o.Reference,
+	dest := []any{&o.ID, &o.IncidentID, &o.Pack, &o.Duty, &o.Stage, &o.Round, scanJSON(&d), scanTime(&o.ClockStart), scanNullTime(&o.DueAt),
+		&o.ASAP, &o.Register, &o.Voluntary, &o.Status, scanNullTime(&o.SubmittedAt), scanNullInt(&o.SubmittedBy), &o.SubmittedByName, &o.Reference,
 		&o.SubmittedText, &o.LateReason, &o.Justification, &o.WithdrawnReason, scanTime(&o.CreatedAt), scanTime(&o.UpdatedAt), &o.Version}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	o.Title, o.StageName, o.Authority, o.Basis, o.Source, o.Why = d.Title, d.StageName, d.Authority, d.Basis, d.Source, d.Why
-	o.NotRequiredHint, o.Content, o.Contact, o.OnRequest = d.NotRequiredHint, d.Content, d.Contact, d.OnRequest
+	o.NotRequiredHint, o.Content, o.Contact, o.OnRequest, o.StrictDueAt = d.NotRequiredHint, d.Content, d.Contact, d.OnRequest, d.StrictDue
 	if o.Content == nil {
 		o.Content = []string{}
 	}
@@ -571,8 +662,8 @@ func (s *DutyService) FindObligations(ctx context.Context, incidentID int64) (ou
 			return err
 		}
 		out, err = queryAll(tx, noExtra(scanObligation), `SELECT `+obligationColumns+` FROM obligations o WHERE o.incident_id = ?
-			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 WHEN 'on_request' THEN 3 ELSE 4 END,
-			CASE WHEN o.asap THEN 0 WHEN o.due_at IS NOT NULL THEN 1 ELSE 2 END, o.due_at, o.id`, incidentID)
+			ORDER BY CASE o.status WHEN 'pending' THEN 0 WHEN 'submitted' THEN 1 WHEN 'not_required' THEN 2 WHEN 'on_request' THEN 3 WHEN 'optional' THEN 4 ELSE 5 END,
+			CASE WHEN o.asap THEN 0 WHEN o.due_at IS NOT NULL THEN 1 ELSE 2 END, o.due_at, o.round, o.id`, incidentID)
 		if err != nil {
 			return err
 		}
@@ -678,8 +769,8 @@ func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.
 		if sub.Version != 0 && sub.Version != o.Version {
 			return out, staleVersion(o.Version)
 		}
-		if o.Status != vigil.ObligationPending {
-			return out, vigil.Invalid("status", "This duty is %s; only a pending duty can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
+		if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
+			return out, vigil.Invalid("status", "This duty is %s; only a pending duty, or a voluntary one, can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
 		}
 		at := tx.now
 		if sub.At != nil {
@@ -699,7 +790,10 @@ func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.
 			at, tx.actorID(), tx.actorName(), sub.Reference, sub.Text, sub.LateReason, tx.now, id); err != nil {
 			return out, err
 		}
-		msg := fmt.Sprintf("Reporting duty submitted: %s — %s, to %s", o.Title, o.StageName, o.Authority)
+		msg := fmt.Sprintf("Reporting duty submitted: %s — %s, to %s", o.Title, stageLabel(o.StageName, o.Round), o.Authority)
+		if o.Voluntary {
+			msg = fmt.Sprintf("Voluntary notification sent: %s — %s, to %s", o.Title, stageLabel(o.StageName, o.Round), o.Authority)
+		}
 		if sub.Reference != "" {
 			msg += " (reference " + sub.Reference + ")"
 		}
@@ -746,8 +840,8 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 		if version != 0 && version != o.Version {
 			return out, staleVersion(o.Version)
 		}
-		if o.Status != vigil.ObligationPending {
-			return out, vigil.Invalid("status", "Only a pending duty can be recorded as not required.")
+		if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
+			return out, vigil.Invalid("status", "Only a pending duty, or a voluntary one not sent, can be recorded as not required.")
 		}
 		if o.NotRequiredHint == "" {
 			return out, vigil.Invalid("justification", "This duty cannot be set aside; it applies whenever its conditions hold.")
@@ -756,8 +850,11 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 			updated_at = ?, version = version + 1 WHERE id = ?`, justification, tx.actorID(), tx.actorName(), tx.now, id); err != nil {
 			return out, err
 		}
-		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s",
-			o.Title, o.StageName, justification), nil); err != nil {
+		msg := fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s", o.Title, stageLabel(o.StageName, o.Round), justification)
+		if o.Voluntary {
+			msg = fmt.Sprintf("Voluntary notification not to be sent: %s — %s. Why: %s", o.Title, o.StageName, justification)
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, msg, nil); err != nil {
 			return out, err
 		}
 		tx.audit("obligation.waive", "obligation", id, map[string]any{"status": o.Status},
@@ -805,7 +902,7 @@ func (s *DutyService) ExplainDelay(ctx context.Context, id int64, reason string,
 			return out, err
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s — %s: late because: %s.",
-			o.Title, o.StageName, reason), nil); err != nil {
+			o.Title, stageLabel(o.StageName, o.Round), reason), nil); err != nil {
 			return out, err
 		}
 		tx.audit("obligation.explain_delay", "obligation", id, map[string]any{"late_reason": o.LateReason}, map[string]any{"late_reason": reason})
@@ -840,6 +937,14 @@ func (s *DutyService) RequestObligation(ctx context.Context, id int64, due time.
 		switch {
 		case !o.OnRequest:
 			return out, vigil.Invalid("due_at", "This duty is not opened on request: its deadline comes from its pack.")
+		case o.Status == vigil.ObligationSubmitted || o.Status == vigil.ObligationNotRequired:
+			var next int64
+			if err := tx.queryRow(`SELECT id FROM obligations WHERE incident_id = ? AND pack = ? AND duty = ? AND stage = ? AND status = 'on_request'`,
+				o.IncidentID, o.Pack, o.Duty, o.Stage).Scan(&next); err == nil {
+				return out, vigil.Invalid("status", "This report is %s and kept as it was; record a new request on the next one (duty %d).",
+					strings.ReplaceAll(string(o.Status), "_", " "), next)
+			}
+			return out, vigil.Invalid("status", "This duty is %s; only one not yet sent can be requested.", strings.ReplaceAll(string(o.Status), "_", " "))
 		case o.Status != vigil.ObligationOnRequest && o.Status != vigil.ObligationPending:
 			return out, vigil.Invalid("status", "This duty is %s; only one not yet sent can be requested.", strings.ReplaceAll(string(o.Status), "_", " "))
 		case due.Before(o.ClockStart):
@@ -859,7 +964,7 @@ func (s *DutyService) RequestObligation(ctx context.Context, id int64, due time.
 			verb = "requested again"
 		}
 		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, fmt.Sprintf("Reporting duty %s: %s — %s, due %s (%s).",
-			verb, o.Title, o.StageName, due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), o.Basis), nil); err != nil {
+			verb, o.Title, stageLabel(o.StageName, o.Round), due.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), o.Basis), nil); err != nil {
 			return out, err
 		}
 		tx.audit("obligation.request", "obligation", id, map[string]any{"status": o.Status, "due_at": o.DueAt},

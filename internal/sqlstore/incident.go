@@ -19,7 +19,7 @@ import (
 type IncidentService struct{ db *DB }
 
 const incidentColumns = `i.id, i.organisation_id, (SELECT o.slug FROM organisations o WHERE o.id = i.organisation_id), i.reference, i.title, i.summary, i.type, i.status, i.severity, i.category, i.significant,
-	i.tlp, i.personal_data, i.essential_service, i.digital_service_impact, i.crime_suspected, i.affected_services, i.source, i.exercise,
+	i.tlp, i.personal_data, i.essential_service, i.digital_service_impact, i.crime_suspected, i.significant_cyber_threat, i.affected_services, i.source, i.exercise,
 	i.lead_id, i.created_by, i.duplicate_of, i.occurred_at, i.detected_at, i.reported_at, i.aware_at, i.classified_at,
 	i.contained_at, i.recovered_at, i.closed_at, i.created_at, i.updated_at, i.version`
 
@@ -28,7 +28,7 @@ func scanIncident(r rowScanner, extra ...any) (*vigil.Incident, error) {
 	var sev int
 	dest := []any{&inc.ID, &inc.OrganisationID, &inc.Organisation, &inc.Reference, &inc.Title, &inc.Summary, &inc.Type, &inc.Status, &sev, &inc.Category,
 		&inc.Significant, &inc.TLP, &inc.PersonalData, &inc.EssentialService, &inc.DigitalServiceImpact, &inc.CrimeSuspected,
-		scanJSON(&inc.AffectedServices), &inc.Source, &inc.Exercise,
+		&inc.SignificantCyberThreat, scanJSON(&inc.AffectedServices), &inc.Source, &inc.Exercise,
 		scanNullInt(&inc.LeadID), scanNullInt(&inc.CreatedBy), scanNullInt(&inc.DuplicateOf),
 		scanNullTime(&inc.Times.OccurredAt), scanNullTime(&inc.Times.DetectedAt), scanNullTime(&inc.Times.ReportedAt),
 		scanNullTime(&inc.Times.AwareAt), scanNullTime(&inc.Times.ClassifiedAt), scanNullTime(&inc.Times.ContainedAt), scanNullTime(&inc.Times.RecoveredAt),
@@ -364,12 +364,12 @@ func (tx *Tx) createIncident(inc *vigil.Incident) error {
 	}
 	inc.Reference = vigil.FormatReference(year, n)
 	id, err := tx.insert(`INSERT INTO incidents (organisation_id, reference, title, summary, type, status, severity, category, significant,
-		tlp, personal_data, essential_service, digital_service_impact, crime_suspected, affected_services, source, exercise,
+		tlp, personal_data, essential_service, digital_service_impact, crime_suspected, significant_cyber_threat, affected_services, source, exercise,
 		lead_id, created_by, duplicate_of, occurred_at, detected_at, reported_at, aware_at, classified_at,
 		contained_at, recovered_at, closed_at, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.OrganisationID, inc.Reference, inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant,
-		inc.TLP, inc.PersonalData, inc.EssentialService, inc.DigitalServiceImpact, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
+		inc.TLP, inc.PersonalData, inc.EssentialService, inc.DigitalServiceImpact, inc.CrimeSuspected, inc.SignificantCyberThreat, mustJSON(inc.AffectedServices),
 		inc.Source, inc.Exercise, inc.LeadID, inc.CreatedBy, inc.DuplicateOf,
 		inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt, inc.Times.ClassifiedAt,
 		inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, inc.CreatedAt, inc.UpdatedAt, inc.Version)
@@ -484,13 +484,14 @@ func (tx *Tx) saveIncident(inc *vigil.Incident) error {
 		return fmt.Errorf("update incident: %w", err)
 	}
 	res, err := tx.exec(`UPDATE incidents SET title = ?, summary = ?, type = ?, status = ?, severity = ?, category = ?,
-		significant = ?, tlp = ?, personal_data = ?, essential_service = ?, digital_service_impact = ?, crime_suspected = ?, affected_services = ?,
+		significant = ?, tlp = ?, personal_data = ?, essential_service = ?, digital_service_impact = ?, crime_suspected = ?,
+		significant_cyber_threat = ?, affected_services = ?,
 		lead_id = ?, duplicate_of = ?, occurred_at = ?, detected_at = ?, reported_at = ?, aware_at = ?, classified_at = ?,
 		contained_at = ?, recovered_at = ?, closed_at = ?, updated_at = ?, version = version + 1
 		WHERE id = ? AND version = ?`,
 		inc.Title, inc.Summary, inc.Type, inc.Status, inc.Severity.Rank(), inc.Category, inc.Significant, inc.TLP,
-		inc.PersonalData, inc.EssentialService, inc.DigitalServiceImpact, inc.CrimeSuspected, mustJSON(inc.AffectedServices),
-		inc.LeadID, inc.DuplicateOf, inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt, inc.Times.ClassifiedAt,
+		inc.PersonalData, inc.EssentialService, inc.DigitalServiceImpact, inc.CrimeSuspected, inc.SignificantCyberThreat,
+		mustJSON(inc.AffectedServices), inc.LeadID, inc.DuplicateOf, inc.Times.OccurredAt, inc.Times.DetectedAt, inc.Times.ReportedAt, inc.Times.AwareAt, inc.Times.ClassifiedAt,
 		inc.Times.ContainedAt, inc.Times.RecoveredAt, inc.Times.ClosedAt, tx.now, inc.ID, inc.Version)
 	if err != nil {
 		return fmt.Errorf("update incident: %w", err)

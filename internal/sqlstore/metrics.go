@@ -90,7 +90,8 @@ func (s *MetricsService) IncidentMetrics(ctx context.Context, f vigil.MetricsFil
 		duties, err = queryAll(tx, func(r rowScanner) (*vigil.DutyFacts, error) {
 			var d vigil.DutyFacts
 			return &d, r.Scan(&d.IncidentID, scanNullTime(&d.DueAt), &d.Status, scanNullTime(&d.SubmittedAt), &d.Register)
-		}, `SELECT incident_id, due_at, status, submitted_at, register FROM obligations WHERE incident_id IN (`+in+`) ORDER BY id`, args...)
+		}, `SELECT incident_id, due_at, status, submitted_at, register FROM obligations WHERE incident_id IN (`+in+`) AND NOT voluntary
+			ORDER BY id`, args...)
 		if err != nil {
 			return err
 		}

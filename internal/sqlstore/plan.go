@@ -309,6 +309,49 @@ func (s *PlanService) InstallStarterPlans(ctx context.Context) (n int, err error
 	return n, err
 }
 
+// ReviseStarterPlans brings the starter plans installed by an earlier
+// Vigil up to date where their lines still read as shipped.
+func (s *PlanService) ReviseStarterPlans(ctx context.Context) (n int, err error) {
+	defer s.db.op("plan.revise")(&err)
+	return writeV(ctx, s.db, func(tx *Tx) (int, error) {
+		var n int
+		if err := tx.require(vigil.PermPlanAdmin); err != nil {
+			return n, err
+		}
+		plans, err := queryAll(tx, scanPlan, `SELECT `+planColumns+planFrom+` WHERE p.built_in ORDER BY p.id`+tx.forUpdateOf("p"))
+		if err != nil {
+			return n, err
+		}
+		for _, p := range plans {
+			src, why := plan.Revise(p.Key, p.Source)
+			if why == nil {
+				continue
+			}
+			def, err := plan.Parse(src)
+			if err != nil || def.Key != p.Key {
+				continue // the revision does not fit what was made of the plan: leave it to its owner
+			}
+			note := "Vigil updated the lines of its starter plan that still read as it shipped them: " + strings.Join(why, " ")
+			if p.ApprovedVersion != 0 {
+				note += fmt.Sprintf(" Version %d stays the approved one until this one is approved.", p.ApprovedVersion)
+			}
+			before := map[string]any{"version": p.Version, "source": p.Source}
+			p.Version++
+			p.Title, p.Source, p.Definition, p.UpdatedAt = def.Title, src, def, tx.now
+			if _, err := tx.exec(`UPDATE plans SET title = ?, version = ?, source = ?, definition = ?, updated_at = ? WHERE id = ?`,
+				p.Title, p.Version, p.Source, mustJSON(def), tx.now, p.ID); err != nil {
+				return n, err
+			}
+			if err := tx.addPlanVersion(p, note); err != nil {
+				return n, err
+			}
+			tx.audit("plan.revise", "plan", p.ID, before, map[string]any{"version": p.Version, "source": p.Source, "note": note})
+			n++
+		}
+		return n, nil
+	})
+}
+
 // ApplyPlan adds a plan's steps to an incident as tasks: the steps not
 // there yet, and, for open tasks whose step changed since, the new text.
 // Applying the same version again changes nothing.

@@ -13,12 +13,13 @@ import (
 )
 
 // schema reads the migrations of one engine: their versions, and each
-// table's columns (from CREATE TABLE and ALTER TABLE … ADD COLUMN).
+// table's columns, following each Up in order: CREATE TABLE, ALTER TABLE
+// … ADD COLUMN, DROP TABLE and ALTER TABLE … RENAME TO (SQLite changes a
+// table's constraints by building a new one and renaming it).
 func schema(t *testing.T, fsys fs.FS) (versions []string, tables map[string][]string) {
 	t.Helper()
 	tables = map[string][]string{}
-	create := regexp.MustCompile(`(?is)CREATE TABLE (\w+) \((.*?)\n\);`)
-	add := regexp.MustCompile(`(?i)ALTER TABLE (\w+) ADD COLUMN (\w+)`)
+	stmt := regexp.MustCompile(`(?is)CREATE TABLE (\w+) \((.*?)\n\);|ALTER TABLE (\w+) ADD COLUMN (\w+)|DROP TABLE (?:IF EXISTS )?(\w+)|ALTER TABLE (\w+) RENAME TO (\w+)`)
 	files, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -30,17 +31,26 @@ func schema(t *testing.T, fsys fs.FS) (versions []string, tables map[string][]st
 			t.Fatal(err)
 		}
 		up, _, _ := strings.Cut(string(b), "-- +goose Down")
-		for _, m := range create.FindAllStringSubmatch(up, -1) {
-			for _, line := range strings.Split(m[2], "\n") {
-				line = strings.TrimSpace(line)
-				if line == "" || strings.HasPrefix(line, "--") || strings.HasPrefix(line, "PRIMARY KEY") || strings.HasPrefix(line, "UNIQUE") {
-					continue
+		for _, m := range stmt.FindAllStringSubmatch(up, -1) {
+			switch {
+			case m[1] != "":
+				var cols []string
+				for _, line := range strings.Split(m[2], "\n") {
+					line = strings.TrimSpace(line)
+					if line == "" || strings.HasPrefix(line, "--") || strings.HasPrefix(line, "PRIMARY KEY") || strings.HasPrefix(line, "UNIQUE") {
+						continue
+					}
+					cols = append(cols, strings.Fields(line)[0])
 				}
-				tables[m[1]] = append(tables[m[1]], strings.Fields(line)[0])
+				tables[m[1]] = cols
+			case m[3] != "":
+				tables[m[3]] = append(tables[m[3]], m[4])
+			case m[5] != "":
+				delete(tables, m[5])
+			case m[6] != "":
+				tables[m[7]] = tables[m[6]]
+				delete(tables, m[6])
 			}
-		}
-		for _, m := range add.FindAllStringSubmatch(up, -1) {
-			tables[m[1]] = append(tables[m[1]], m[2])
 		}
 	}
 	for _, cols := range tables {
