@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test run build bench fuzz
+.PHONY: test run build bench bench-http fuzz
 
 # gofmt, vet, staticcheck, and every test with the race detector, on SQLite
 # and, when VIGIL_TEST_POSTGRES_URL is set, PostgreSQL (CI sets it and
@@ -30,6 +30,12 @@ build:
 # BENCH_N=1000000 for the large store, BENCH_POSTGRES=postgres://… for PostgreSQL too.
 bench:
 	scripts/bench.sh
+
+# What users meet: a real vigil serve on a seeded store, driven over HTTP by
+# wrk at 1, 8 and 32 clients as a responder; see docs/benchmarks.md.
+# BENCH_N, BENCH_POSTGRES and BENCH_DURATION (default 10s a run) as above.
+bench-http:
+	scripts/bench-http.sh
 
 # Run each fuzzer for a while (the seed corpora also run in "make test").
 FUZZTIME ?= 60s

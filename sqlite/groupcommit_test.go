@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/storetest"
@@ -157,6 +158,57 @@ func TestReaderResetAfterWrites(t *testing.T) {
 	count()
 	if got := resets.Load(); got != r0+1 {
 		t.Errorf("%d resets after a second read, want still 1", got-r0)
+	}
+}
+
+// TestReaderKeepsCacheAfterEmptyWrite: a write that changes no row — the
+// job poller's claim when there is no work, once a second on every server
+// — does not make the readers empty their caches. It did: under that
+// poller every search started cold, at 10–30 times the CPU.
+func TestReaderKeepsCacheAfterEmptyWrite(t *testing.T) {
+	db := MustOpenDB(t)
+	db.Read.SetMaxOpenConns(1)
+	var resets atomic.Int64
+	db.ObserveReaderReset = func() { resets.Add(1) }
+	svc := db.Services()
+	ctx := storetest.SystemContext(t)
+	read := func() {
+		t.Helper()
+		if _, err := svc.Incidents.CountIncidents(ctx, vigil.IncidentFilter{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read()
+	r0 := resets.Load()
+	for range 3 {
+		jobs, err := svc.Worker.ClaimJobs(ctx, "test", []string{"no-such-kind"}, 10, time.Minute)
+		if err != nil || len(jobs) != 0 {
+			t.Fatalf("claim: %v, %d jobs", err, len(jobs))
+		}
+		read()
+	}
+	if got := resets.Load() - r0; got != 0 {
+		t.Errorf("%d reader resets after claims that changed nothing, want 0", got)
+	}
+	// A write that changes a row still resets the reader, once.
+	if err := svc.Incidents.CreateIncident(ctx, &vigil.Incident{Title: "Changes a row"}); err != nil {
+		t.Fatal(err)
+	}
+	read()
+	if got := resets.Load() - r0; got != 1 {
+		t.Errorf("%d reader resets after a write that changed rows, want 1", got)
+	}
+}
+
+// TestReaderMapsTheFile: read connections use memory-mapped I/O (see dsn).
+func TestReaderMapsTheFile(t *testing.T) {
+	db := MustOpenDB(t)
+	var n int64
+	if err := db.Read.QueryRow("PRAGMA mmap_size").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < 1<<30 {
+		t.Errorf("reader mmap_size = %d, want at least 1 GiB", n)
 	}
 }
 

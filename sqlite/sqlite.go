@@ -133,6 +133,18 @@ func dsn(path string, write bool) string {
 		q.Add("_pragma", "journal_size_limit(134217728)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
+		// Readers map the file instead of copying its pages into their
+		// caches. A reader's cache is emptied whenever another connection
+		// commits, so under any steady trickle of writes every read used to
+		// start cold: each page read with a system call into a newly
+		// allocated buffer, then freed again, which the C-to-Go allocator
+		// turns into an madvise call per page. Searches on 100,000
+		// incidents cost 130–300 ms of CPU each at 8 clients; mapped,
+		// 5–15 ms (docs/benchmarks.md, "Search under concurrency"). The
+		// mapped pages are the kernel's file cache, shared and reclaimable,
+		// not the process's own memory. Pages past the first 2 GiB (and
+		// pages still in the WAL) are read as before.
+		q.Add("_pragma", "mmap_size(2147483648)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

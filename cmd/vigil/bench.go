@@ -86,7 +86,7 @@ func benchCommand(stdout, stderr io.Writer) *ffcli.Command {
 		Name: "bench", ShortUsage: "vigil bench store|pages|intake", ShortHelp: "Benchmarks.",
 		FlagSet:     flag.NewFlagSet("bench", flag.ContinueOnError),
 		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
-		Subcommands: []*ffcli.Command{store, benchPagesCommand(stdout), benchIntakeCommand(stdout, stderr), benchTAXIICommand(stdout, stderr), benchIOCCommand(stdout, stderr)},
+		Subcommands: []*ffcli.Command{store, benchPagesCommand(stdout), benchIntakeCommand(stdout, stderr), benchTAXIICommand(stdout, stderr), benchIOCCommand(stdout, stderr), benchHTTPCommand(stdout, stderr)},
 	}
 }
 

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,6 +42,54 @@ func TestSeedAndBench(t *testing.T) {
 		m := regexp.MustCompile(line + `: .* (\d+) hits \(expected (\d+)\)`).FindStringSubmatch(out)
 		if m == nil || m[1] != m[2] || m[2] == "0" {
 			t.Errorf("bench ioc %s: hits differ from what the data holds (%q):\n%s", line, m, out)
+		}
+	}
+}
+
+// TestBenchHTTP runs the HTTP benchmark on a tiny store: every scenario
+// gets answers from a real server through wrk, with no errors, and the
+// search words are chosen from the store.
+func TestBenchHTTP(t *testing.T) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		if os.Getenv("VIGIL_CI") != "" {
+			t.Fatal("wrk is not installed; .ci/run installs it")
+		}
+		t.Skip("wrk is not installed (apt-get install wrk)")
+	}
+	t.Setenv("VIGIL_TEST_MAIN", "1") // the servers it starts run as vigil
+	data := t.TempDir()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"seed", "-data", data, "-incidents", "300", "-timeline", "4"}, strings.NewReader(""), &out, &out); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	var errOut bytes.Buffer
+	if err := run(t.Context(), []string{"bench", "http", "-data", data, "-clients", "1", "-duration", "1s", "-json"}, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatalf("bench http: %v\n%s", err, errOut.String())
+	}
+	var r HTTPBenchReport
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("bench http -json: %v\n%s", err, out.String())
+	}
+	if r.Incidents != 300 || len(r.Words) != 6 || len(r.FirstRun) != 5 || r.Restart <= 0 {
+		t.Errorf("report: %d incidents, %d words, %d first starts, restart %.0f ms", r.Incidents, len(r.Words), len(r.FirstRun), r.Restart)
+	}
+	seen := map[string]bool{}
+	for _, run := range r.Runs {
+		seen[strings.Fields(run.Scenario)[0]] = true
+		if run.Requests == 0 || run.Errors != 0 || run.ServerCPU <= 0 || run.ServerRSS <= 0 {
+			t.Errorf("%s at %d clients: %d requests, %d errors, %.2f ms CPU a request, %d kB RSS",
+				run.Scenario, run.Clients, run.Requests, run.Errors, run.ServerCPU, run.ServerRSS)
+		}
+	}
+	for _, s := range []string{"search", "list-query", "list", "view", "create", "intake"} {
+		if !seen[s] {
+			t.Errorf("no %s run in %s", s, out.String())
+		}
+	}
+	for _, w := range r.Words {
+		if w.Incidents == 0 && !strings.HasPrefix(w.Class, "two") {
+			t.Errorf("word %q (%s) is in no incident", w.Query, w.Class)
 		}
 	}
 }

@@ -363,3 +363,22 @@ func seedObservable(rng *rand.Rand, k int) (vigil.ObservableType, string) {
 	}
 	return vigil.ObsSHA256, fmt.Sprintf("%064x", rng.Uint64()%200000)
 }
+
+// SeedWords lists the words Seed writes in titles, summaries and notes,
+// for benchmarks that choose search words by how often they occur.
+func SeedWords() []string {
+	var out []string
+	out = append(out, seedVocabulary...)
+	for _, parts := range seedTitleParts {
+		for _, p := range parts {
+			out = append(out, strings.Fields(p)...)
+		}
+	}
+	for _, t := range seedTeams {
+		out = append(out, strings.Fields(t)...)
+	}
+	for _, s := range seedServices {
+		out = append(out, strings.Fields(s)...)
+	}
+	return out
+}
