@@ -61,6 +61,7 @@ type HTTPBenchRun struct {
 type HTTPBenchReport struct {
 	Engine    string          `json:"engine"`
 	Incidents int             `json:"incidents"`
+	User      string          `json:"user"`
 	Wrk       string          `json:"wrk"`
 	LoadAvg   string          `json:"load_average_at_start"`
 	Words     []BenchWord     `json:"words,omitempty"`
@@ -86,6 +87,7 @@ func benchHTTPCommand(stdout, stderr io.Writer) *ffcli.Command {
 	duration := fs.Duration("duration", 10*time.Second, "length of each wrk run")
 	only := fs.String("only", "", "run only the scenarios whose names match this regular expression (search, list-query, list, view, create, intake, start)")
 	wrkPath := fs.String("wrk", "wrk", "the wrk binary")
+	user := fs.String("user", "analyst01", "the seeded user the requests act as: analyst01 (the coordinator's responder) or a member's, such as m0001")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	return &ffcli.Command{
 		Name: "http", ShortUsage: "vigil bench http -data DIR [flags]",
@@ -115,7 +117,7 @@ func benchHTTPCommand(stdout, stderr io.Writer) *ffcli.Command {
 			if err != nil {
 				return fmt.Errorf("wrk is needed (apt-get install wrk): %v", err)
 			}
-			b := &httpBench{cfg: cfg, clients: ns, duration: *duration, only: re, wrk: wrk, stderr: stderr}
+			b := &httpBench{cfg: cfg, user: *user, clients: ns, duration: *duration, only: re, wrk: wrk, stderr: stderr}
 			r, err := b.run(ctx)
 			if err != nil {
 				return err
@@ -133,6 +135,7 @@ func benchHTTPCommand(stdout, stderr io.Writer) *ffcli.Command {
 
 type httpBench struct {
 	cfg      Config
+	user     string
 	clients  []int
 	duration time.Duration
 	only     *regexp.Regexp
@@ -179,10 +182,11 @@ func (b *httpBench) run(ctx context.Context) (*HTTPBenchReport, error) {
 				return err
 			}
 		}
-		u, err := svc.Users.FindUserByUsername(sys, "analyst01")
+		u, err := svc.Users.FindUserByUsername(sys, b.user)
 		if err != nil {
-			return fmt.Errorf("no seeded analyst01; run vigil seed first: %w", err)
+			return fmt.Errorf("no seeded %s; run vigil seed first: %w", b.user, err)
 		}
+		r.User = b.user
 		token, err = svc.Auth.CreateToken(sys, u.ID, &vigil.Token{Name: fmt.Sprintf("bench http %d", time.Now().Unix()),
 			Scopes: []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}})
 		return err
@@ -689,7 +693,7 @@ func loadAvg() string {
 }
 
 func printHTTPBench(w io.Writer, r *HTTPBenchReport) {
-	fmt.Fprintf(w, "%s, %d incidents, %s; load average %s at start, %s at end\n", r.Engine, r.Incidents, r.Wrk, r.LoadAvg, r.LoadAfter)
+	fmt.Fprintf(w, "%s, %d incidents, as %s, %s; load average %s at start, %s at end\n", r.Engine, r.Incidents, r.User, r.Wrk, r.LoadAvg, r.LoadAfter)
 	for _, word := range r.Words {
 		fmt.Fprintf(w, "  words %-28s %-28q %6d incidents (%.2f %%)\n", word.Class, word.Query, word.Incidents, 100*word.Share)
 	}

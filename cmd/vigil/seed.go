@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/vigil-ir/vigil"
 	"github.com/vigil-ir/vigil/internal/sqlstore"
 )
 
@@ -21,6 +22,8 @@ func seedCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.IntVar(&o.NotesPerIncident, "notes", 3, "of those, notes")
 	fs.IntVar(&o.ObservablesPer, "observables", 2, "observables per incident")
 	fs.IntVar(&o.Users, "users", 25, "analysts to spread the work over (created as needed)")
+	fs.IntVar(&o.Organisations, "organisations", 1, "organisations: more than 1 makes a CERT of the default organisation and members member-0001…, each with a responder m0001…")
+	grant := fs.String("grant", "summary", "what the seeded members grant the coordinator: none, summary or full")
 	var seed uint64
 	fs.Uint64Var(&seed, "seed", 1, "random seed")
 	return &ffcli.Command{
@@ -29,6 +32,7 @@ func seedCommand(stdout, stderr io.Writer) *ffcli.Command {
 		FlagSet:  fs, Options: options,
 		Exec: func(ctx context.Context, _ []string) error {
 			o.Seed = seed
+			o.Grant = vigil.Grant(*grant)
 			return withStore(ctx, &cfg, func(s *Store) error {
 				start := time.Now()
 				last := start

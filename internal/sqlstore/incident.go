@@ -75,9 +75,13 @@ func (tx *Tx) listable() (string, []any) {
 }
 
 // grantedIn is the clause for the members' incidents the coordinator's
-// staff see by grant: never TLP:RED ones.
+// staff see by grant: never TLP:RED ones. The unary + keeps the planner
+// from answering the coordinator's OR by the organisation indexes (one
+// index scan per side, then a sort of all of them): measured with 1,000
+// organisations on 100,000 incidents, the coordinator's first page took
+// 460 ms of CPU that way, 2 ms walking incidents_created.
 func grantedIn(grants string) string {
-	return `(i.organisation_id IN (SELECT g.id FROM organisations g WHERE g.coordinator_grant IN (` + grants + `)) AND i.tlp <> 'RED')`
+	return `(+i.organisation_id IN (SELECT g.id FROM organisations g WHERE g.coordinator_grant IN (` + grants + `)) AND i.tlp <> 'RED')`
 }
 
 // visibleClause is visible for v; summary adds the incidents seen through

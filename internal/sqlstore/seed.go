@@ -20,6 +20,14 @@ type SeedOptions struct {
 	Seed                uint64    // random seed, for repeatable data
 	End                 time.Time // the newest incident's creation time (default now)
 	Span                time.Duration
+	// Organisations, if more than 1, makes a CERT: the default
+	// (coordinator) organisation and Organisations-1 members, slugs
+	// member-0001…, each with one responder (m0001…, the seeded password)
+	// who leads and opens its incidents, and granting the coordinator
+	// Grant (default summary). A tenth of the incidents stay the
+	// coordinator's; the rest are spread evenly over the members.
+	Organisations int
+	Grant         vigil.Grant
 }
 
 // Seed bulk-loads synthetic incidents, with timelines, notes, observables and
@@ -50,6 +58,10 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	users, err := db.seedUsers(ctx, o.Users)
+	if err != nil {
+		return err
+	}
+	members, err := db.seedOrganisations(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -91,7 +103,7 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 		b := newSeedBatch()
 		for k := range n {
 			created := vigil.TruncateTime(start.Add(step * time.Duration(done+k)))
-			db.seedIncident(b, rng, o, users, ids, counters, created)
+			db.seedIncident(b, rng, o, users, members, ids, counters, created)
 		}
 		if err := db.writeSeedBatch(ctx, b, counters); err != nil {
 			return err
@@ -117,13 +129,13 @@ type seedBatch struct {
 func newSeedBatch() *seedBatch { return &seedBatch{} }
 
 var (
-	seedIncidentCols   = []string{"id", "reference", "title", "summary", "type", "status", "severity", "category", "significant", "tlp", "personal_data", "essential_service", "crime_suspected", "affected_services", "source", "exercise", "lead_id", "created_by", "occurred_at", "detected_at", "reported_at", "aware_at", "contained_at", "recovered_at", "closed_at", "created_at", "updated_at", "version"}
+	seedIncidentCols   = []string{"id", "reference", "title", "summary", "type", "status", "severity", "category", "significant", "tlp", "personal_data", "essential_service", "crime_suspected", "affected_services", "source", "exercise", "lead_id", "created_by", "occurred_at", "detected_at", "reported_at", "aware_at", "contained_at", "recovered_at", "closed_at", "created_at", "updated_at", "version", "organisation_id"}
 	seedTimelineCols   = []string{"id", "incident_id", "kind", "at", "actor_id", "actor_name", "message", "changes", "created_at"}
 	seedObservableCols = []string{"id", "incident_id", "type", "value", "ioc", "tlp", "description", "created_by", "created_at", "updated_at", "version", "scope_key"}
 	seedDocCols        = []string{"id", "incident_id", "kind", "object_id", "body"}
 )
 
-func (db *DB) seedIncident(b *seedBatch, rng *rand.Rand, o SeedOptions, users []seedUser, ids map[string]int64, counters map[int]int64, created time.Time) {
+func (db *DB) seedIncident(b *seedBatch, rng *rand.Rand, o SeedOptions, users []seedUser, members []seedMember, ids map[string]int64, counters map[int]int64, created time.Time) {
 	id := ids["incidents"]
 	ids["incidents"]++
 	counters[created.Year()]++
@@ -149,6 +161,11 @@ func (db *DB) seedIncident(b *seedBatch, rng *rand.Rand, o SeedOptions, users []
 	}
 	lead := users[rng.IntN(len(users))]
 	creator := users[rng.IntN(len(users))]
+	org := vigil.DefaultOrganisationID
+	if len(members) > 0 && rng.IntN(10) != 0 {
+		m := members[rng.IntN(len(members))]
+		org, lead, creator = m.org, m.user, m.user
+	}
 	title := seedTitle(rng, typ)
 	summary := seedWords(rng, 15+rng.IntN(30))
 	services := []string{seedServices[rng.IntN(len(seedServices))]}
@@ -172,7 +189,7 @@ func (db *DB) seedIncident(b *seedBatch, rng *rand.Rand, o SeedOptions, users []
 	}
 	b.incidents = append(b.incidents, []any{id, ref, title, summary, string(typ), string(status), sev.Rank(), cat, cat > 0 && cat <= 3,
 		string(tlp), rng.IntN(5) == 0, rng.IntN(20) == 0, rng.IntN(10) == 0, mustJSON(services), string(vigil.Sources[rng.IntN(len(vigil.Sources))]),
-		rng.IntN(50) == 0, lead.id, creator.id, occurred, created, created, created, contained, recovered, closed, created, updated, o.TimelinePerIncident})
+		rng.IntN(50) == 0, lead.id, creator.id, occurred, created, created, created, contained, recovered, closed, created, updated, o.TimelinePerIncident, org})
 	b.docs = append(b.docs, []any{ids["search_docs"], id, string(vigil.SearchIncident), id, strings.Join([]string{ref, title, summary, services[0]}, "\n")})
 	ids["search_docs"]++
 
@@ -241,6 +258,56 @@ func (db *DB) writeSeedRows(tx *Tx, b *seedBatch, counters map[int]int64) error 
 		}
 	}
 	return nil
+}
+
+// seedMember is a member organisation of a seeded CERT and its one user.
+type seedMember struct {
+	org  int64
+	user seedUser
+}
+
+// seedOrganisations makes the member organisations of o (see
+// SeedOptions.Organisations), or finds them made by an earlier run.
+func (db *DB) seedOrganisations(ctx context.Context, o SeedOptions) ([]seedMember, error) {
+	if o.Organisations <= 1 {
+		return nil, nil
+	}
+	grant := o.Grant
+	if grant == "" {
+		grant = vigil.GrantSummary
+	}
+	hash, err := vigil.HashPassword("seeded user password")
+	if err != nil {
+		return nil, err
+	}
+	return writeV(ctx, db, func(tx *Tx) ([]seedMember, error) {
+		var out []seedMember
+		for i := 1; i < o.Organisations; i++ {
+			slug, username := fmt.Sprintf("member-%04d", i), fmt.Sprintf("m%04d", i)
+			var m seedMember
+			if err := tx.queryRow(`SELECT id FROM organisations WHERE slug = ?`, slug).Scan(&m.org); err != nil {
+				m.org, err = tx.insert(`INSERT INTO organisations (slug, name, kind, coordinator_grant, created_at, updated_at)
+					VALUES (?, ?, 'member', ?, ?, ?)`, slug, fmt.Sprintf("Member %04d", i), string(grant), tx.now, tx.now)
+				if err != nil {
+					return nil, fmt.Errorf("seed organisation: %w", err)
+				}
+			}
+			m.user.name = fmt.Sprintf("Member %04d responder", i)
+			if err := tx.queryRow(`SELECT id FROM users WHERE username = ?`, username).Scan(&m.user.id); err != nil {
+				m.user.id, err = tx.insert(`INSERT INTO users (username, name, email, disabled, password_hash, failed_logins, created_at, updated_at, version)
+					VALUES (?, ?, '', FALSE, ?, 0, ?, ?, 1)`, username, m.user.name, hash, tx.now, tx.now)
+				if err == nil {
+					_, err = tx.exec(`INSERT INTO memberships (organisation_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
+						m.org, m.user.id, string(vigil.RoleResponder), tx.now)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("seed member user: %w", err)
+				}
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	})
 }
 
 type seedUser struct {
