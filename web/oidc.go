@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/internal/ratelimit"
 	"github.com/vigil-ir/vigil/sso"
 )
 
@@ -39,6 +40,9 @@ func (h *Handler) sso() *sso.Client {
 		if h.SSO == nil {
 			h.SSO = sso.New(h.OutboundAllow)
 		}
+		// Per client address, as for passwords; a sign-in is a few
+		// requests, and one that fails is tried again.
+		h.ssoLimiter = ratelimit.New(30, time.Minute)
 	})
 	return h.SSO
 }
@@ -78,7 +82,8 @@ func (h *Handler) ssoFail(w http.ResponseWriter, r *http.Request, status int, ms
 
 func (h *Handler) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.URL.Query().Get("next"))
-	if ok, _ := h.loginLimiter.Allow(clientIP(r), h.Now()); !ok {
+	h.sso()
+	if ok, _ := h.ssoLimiter.Allow(clientIP(r), h.Now()); !ok {
 		return h.ssoFail(w, r, http.StatusTooManyRequests, "Too many attempts from your address. Wait a minute and try again.", next)
 	}
 	p, err := h.Services.OIDC.ProviderForSignIn(r.Context(), r.PathValue("slug"))

@@ -59,6 +59,7 @@ type Handler struct {
 	OutboundAllow vigil.OutboundAllow
 	SSO           *sso.Client
 	ssoOnce       sync.Once
+	ssoLimiter    *ratelimit.Limiter
 
 	pages        map[string]*template.Template
 	assetVersion string
