@@ -97,7 +97,6 @@ func testOIDC(t *testing.T, open Opener) {
 		wantCode(t, err, vigil.EUNAUTHORIZED)
 	})
 
-
 	t.Run("first sign-in creates the user with the mapped roles", func(t *testing.T) {
 		sess, secret, err := s.OIDC.SignIn(ctx, p.ID, &vigil.OIDCIdentity{Subject: "sub-ann", Username: "ann", Name: "Ann", Email: "ann@example.org",
 			Groups: []string{"soc", "north-soc", "unmapped"}}, "id-token-1")

@@ -63,6 +63,14 @@ type idpStorage struct {
 	life    time.Duration // if set, the ID token's lifetime (negative: expired)
 	userIDs map[string]string
 	names   map[string]string
+	ended   []string // the users whose sessions were ended (RP-initiated logout)
+}
+
+func (s *idpStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	s.mu.Lock()
+	s.ended = append(s.ended, userID+"@"+clientID)
+	s.mu.Unlock()
+	return s.Storage.TerminateSession(ctx, userID, clientID)
 }
 
 func (s *idpStorage) set(fn func(*idpStorage)) {
