@@ -88,7 +88,7 @@ func (p *OIDCProvider) Normalize() {
 	if p.UsernameClaim == "" {
 		p.UsernameClaim = DefaultUsernameClaim
 	}
-	var scopes []string
+	scopes := []string{}
 	for _, s := range p.Scopes {
 		for _, f := range strings.Fields(s) {
 			if f != "openid" && !slices.Contains(scopes, f) {
@@ -100,6 +100,9 @@ func (p *OIDCProvider) Normalize() {
 		scopes = slices.Clone(DefaultOIDCScopes)
 	}
 	p.Scopes = scopes
+	if p.Mappings == nil {
+		p.Mappings = []OIDCMapping{}
+	}
 	for i := range p.Mappings {
 		m := &p.Mappings[i]
 		m.Group = strings.TrimSpace(m.Group)
