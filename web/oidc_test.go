@@ -463,8 +463,8 @@ func TestSingleSignOn(t *testing.T) {
 		base, _ := url.Parse(e.ts.URL)
 		c.c.Jar.SetCookies(base.JoinPath("/login/oidc/"), []*http.Cookie{cookie})
 		resp, body = c.get(answer)
-		if !c.loggedIn(e.ts.URL) {
-			t.Fatalf("the first use was refused: %s", loginError(body))
+		if !c.loggedIn(e.ts.URL) || resp.Request.URL.Path != "/incidents" {
+			t.Fatalf("the first use was refused (%s): %s", resp.Request.URL, loginError(body))
 		}
 		// ...and a replay of the same answer, state cookie and all, is refused.
 		replay := newSSOClient(t)
