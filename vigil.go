@@ -46,6 +46,7 @@ type Services struct {
 	Idempotency  IdempotencyService
 	Orgs         OrganisationService
 	Advisories   AdvisoryService
+	OIDC         OIDCService
 }
 
 // ParseID reads a record's numeric ID as it comes in a URL. Anything but a

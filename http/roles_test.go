@@ -47,6 +47,7 @@ type fixture struct {
 	inject   int64  // its inject
 	adv      string // a draft advisory
 	pubAdv   string // a published advisory
+	oidc     *vigil.OIDCProvider
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -128,6 +129,8 @@ func newFixture(t *testing.T) *fixture {
 	c := &vigil.Collection{Title: "Sector IOCs"}
 	must(t, f.e.svc.Sharing.CreateCollection(adm, c))
 	f.coll = c.ID
+	f.oidc = &vigil.OIDCProvider{Slug: "corp", Name: "Corp ID", Issuer: "https://id.example.org", ClientID: "vigil", ClientSecret: "s", Enabled: true}
+	must(t, f.e.svc.OIDC.CreateProvider(adm, f.oidc))
 	// An indicator that inc's and red's observables match.
 	_, err = f.e.svc.Observables.AddObservables(adm, f.red.ID, []*vigil.Observable{{Type: vigil.ObsEmail, Value: "ceo@examp1e.com"}})
 	must(t, err)
@@ -381,6 +384,15 @@ func TestRoleMatrix(t *testing.T) {
 		}, "UFFFFA", true},
 		{"DELETE", "/api/v1/channels/{channel}", nil, "UFFFFA", true},
 		{"POST", "/api/v1/channels/{channel}/test", nil, "UFFFFA", false},
+		{"GET", "/api/v1/oidc/providers", nil, "UFFFFA", false},
+		{"POST", "/api/v1/oidc/providers", func(*fixture) any {
+			return map[string]any{"slug": "okta", "name": "Okta", "issuer": "https://example.okta.com", "client_id": "0oa1", "enabled": true}
+		}, "UFFFFA", false},
+		{"GET", "/api/v1/oidc/providers/{oidc}", nil, "UFFFFA", false},
+		{"PUT", "/api/v1/oidc/providers/{oidc}", func(f *fixture) any {
+			return map[string]any{"name": "Corp", "issuer": "https://id.example.org", "client_id": "vigil", "version": f.oidc.Version}
+		}, "UFFFFA", true},
+		{"DELETE", "/api/v1/oidc/providers/{oidc}", nil, "UFFFFA", true},
 		{"GET", "/api/v1/subscriptions", nil, "UAAAAA", false},
 		{"POST", "/api/v1/subscriptions", func(f *fixture) any {
 			return map[string]any{"channel_id": f.channel.ID, "events": []string{"assigned"}, "mine": true}
@@ -422,7 +434,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed), "{exercise}", fmt.Sprint(f.exercise), "{inject}", fmt.Sprint(f.inject),
-			"{adv}", f.adv, "{pubadv}", f.pubAdv,
+			"{adv}", f.adv, "{pubadv}", f.pubAdv, "{oidc}", fmt.Sprint(f.oidc.ID),
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -469,7 +481,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}", "{oidc}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{adv}", "{ref}")

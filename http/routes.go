@@ -26,6 +26,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /metrics", s.writeErrors(s.handleMetrics))
 	s.taxiiRoutes()
+	s.oidcRoutes()
 
 	var (
 		incidentQuery = []param{

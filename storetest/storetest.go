@@ -75,6 +75,7 @@ var suite = []struct {
 	{"Member", testMember},
 	{"Search", testSearch},
 	{"User", testUser},
+	{"OIDC", testOIDC},
 	{"Auth", testAuth},
 	{"Audit", testAudit},
 	{"Anchor", testAnchor},

@@ -15,6 +15,8 @@ type loginData struct {
 	Username string
 	Next     string
 	Error    string
+	// Providers are the single sign-on buttons (web/oidc.go).
+	Providers []vigil.OIDCButton
 }
 
 // safeNext keeps a post-login redirect on this site.
@@ -31,7 +33,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
-	p := h.newPage(r, "Log in", "", &loginData{Next: next})
+	p := h.newPage(r, "Log in", "", &loginData{Next: next, Providers: h.ssoButtons(r)})
 	p.Public = true
 	return h.render(w, r, http.StatusOK, "login.html", p)
 }
@@ -42,7 +44,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := &loginData{Username: strings.TrimSpace(r.PostFormValue("username")), Next: safeNext(r.PostFormValue("next"))}
 	fail := func(status int, msg string) error {
-		d.Error = msg
+		d.Error, d.Providers = msg, h.ssoButtons(r)
 		p := h.newPage(r, "Log in", "", d)
 		p.Public = true
 		return h.render(w, r, status, "login.html", p)
@@ -64,6 +66,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	providerLogout, provider := h.ssoLogout(r)
 	if c, err := r.Cookie(vigilhttp.SessionCookie); err == nil && c.Value != "" && vigilhttp.SessionFromContext(r.Context()) != nil {
 		if err := h.Services.Auth.Logout(r.Context(), c.Value); err != nil {
 			return err
@@ -72,6 +75,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
 	if _, err := r.Cookie(orgCookie); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: orgCookie, Path: "/", MaxAge: -1})
+	}
+	if providerLogout != "" {
+		return h.ssoAfterLogout(w, r, providerLogout, provider)
 	}
 	h.redirect(w, r, "/login", "You are logged out.")
 	return nil

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 	"github.com/vigil-ir/vigil/internal/ratelimit"
+	"github.com/vigil-ir/vigil/sso"
 )
 
 //go:embed templates/*.html
@@ -50,6 +51,15 @@ type Handler struct {
 	SecureCookies bool
 	// LiveInterval is how often a live view checks for changes.
 	LiveInterval time.Duration
+	// Single sign-on (web/oidc.go): BaseURL is this Vigil's public
+	// address for the providers' redirect URIs ("" reads it from each
+	// request); OutboundAllow admits an identity provider on an internal
+	// address; SSO, if set, is the client (one on OutboundAllow if not).
+	BaseURL       string
+	OutboundAllow vigil.OutboundAllow
+	SSO           *sso.Client
+	ssoOnce       sync.Once
+	ssoLimiter    *ratelimit.Limiter
 
 	pages        map[string]*template.Template
 	assetVersion string
@@ -133,6 +143,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", h.serve(h.loginForm))
 	mux.HandleFunc("POST /login", h.serve(h.login))
 	mux.HandleFunc("POST /logout", h.serve(h.logout))
+	h.registerOIDC(mux)
 	mux.HandleFunc("GET /account", h.requireLogin(h.account))
 	mux.HandleFunc("POST /account/password", h.requireLogin(h.changePassword))
 	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))

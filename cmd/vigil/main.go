@@ -102,7 +102,7 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Database, "database-url", "", "same as -database")
 	fs.StringVar(&c.Evidence, "evidence", "", "folder of the evidence files (default: evidence in -data); instances sharing a PostgreSQL database must share it")
 	fs.Int64Var(&c.MaxEvidenceBytes, "evidence-max-bytes", vigil.DefaultMaxEvidenceBytes, "largest evidence file accepted, in bytes")
-	fs.TextVar(&c.OutboundAllow, "outbound-allow", vigil.OutboundAllow{}, "internal networks, addresses and host names that channels and feeds may reach, comma-separated (such as 10.0.0.0/8,siem.internal); others on loopback, private or link-local addresses are refused")
+	fs.TextVar(&c.OutboundAllow, "outbound-allow", vigil.OutboundAllow{}, "internal networks, addresses and host names that channels, feeds and single sign-on providers may reach, comma-separated (such as 10.0.0.0/8,siem.internal); others on loopback, private or link-local addresses are refused")
 	// The key that opens the secrets in the database is found where serve
 	// finds it (see secretBox).
 	c.anchorFlags(fs)

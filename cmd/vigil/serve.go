@@ -145,6 +145,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	ui.SecureCookies = m.Config.SecureCookies
+	// Single sign-on: the providers' redirect URIs, and their issuers on
+	// internal addresses, as for channels and feeds.
+	ui.BaseURL, ui.OutboundAllow = m.Config.BaseURL, m.Config.OutboundAllow
 	if m.Config.Timezone != "" {
 		if ui.Location, err = time.LoadLocation(m.Config.Timezone); err != nil {
 			return fmt.Errorf("timezone %q: %w", m.Config.Timezone, err)

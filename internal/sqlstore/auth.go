@@ -69,7 +69,19 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 		}
 		return nil, "", errBadLogin
 	}
-	secret, err = vigil.NewSecret()
+	if err := s.passwordAllowed(ctx, id); err != nil {
+		return nil, "", err
+	}
+	return startSession(ctx, s.db, id, map[string]any{"username": username}, nil)
+}
+
+// startSession starts a session for user id, as the password login and
+// a single sign-on do: it clears the user's failed logins, notes the
+// login, sweeps expired sessions and audits "auth.login" with details
+// (and the session's ID). then, if not nil, runs in the same
+// transaction (to note which provider started the session).
+func startSession(ctx context.Context, db *DB, id int64, details map[string]any, then func(tx *Tx, sess *vigil.Session) error) (*vigil.Session, string, error) {
+	secret, err := vigil.NewSecret()
 	if err != nil {
 		return nil, "", err
 	}
@@ -77,7 +89,7 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 	if err != nil {
 		return nil, "", err
 	}
-	sess, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Session, error) {
+	sess, err := writeV(ctx, db, func(tx *Tx) (*vigil.Session, error) {
 		if _, err := tx.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, tx.now, id); err != nil {
 			return nil, err
 		}
@@ -92,7 +104,13 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 		if _, err := tx.exec(`DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?`, tx.now, tx.now.Add(-vigil.SessionIdle)); err != nil {
 			return nil, err
 		}
-		tx.audit("auth.login", "user", id, nil, map[string]any{"username": username, "session_id": sess.ID})
+		if then != nil {
+			if err := then(tx, sess); err != nil {
+				return nil, err
+			}
+		}
+		details["session_id"] = sess.ID
+		tx.audit("auth.login", "user", id, nil, details)
 		return sess, nil
 	})
 	if err != nil {

@@ -206,6 +206,7 @@ func (db *DB) Services() vigil.Services {
 		Orgs:         &OrganisationService{db: db},
 		Advisories:   &AdvisoryService{db: db},
 		Idempotency:  &IdempotencyService{db: db},
+		OIDC:         &OIDCService{db: db},
 	}
 }
 

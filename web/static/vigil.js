@@ -100,3 +100,11 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
   else connect();
 })();
+
+// After logging out of a session that an identity provider started, go on
+// to the provider's logout (web/templates/logged_out.html).
+(function () {
+  "use strict";
+  var a = document.querySelector("a[data-follow]");
+  if (a) window.location.replace(a.href);
+})();
