@@ -36,9 +36,11 @@ func TestCheckClose(t *testing.T) {
 		mutate func(*vigil.Transition)
 		field  string
 	}{
-		"nothing":           {func(tr *vigil.Transition) { tr.Tasks, tr.Duties = nil, nil }, "open_work"},
-		"one left":          {func(tr *vigil.Transition) { tr.Tasks = tr.Tasks[:1] }, "open_work"},
-		"a done task":       {func(tr *vigil.Transition) { tr.Tasks = append(tr.Tasks, vigil.TaskCloseOut{TaskID: 3, Action: vigil.CloseTaskDone}) }, "tasks[2].task_id"},
+		"nothing":  {func(tr *vigil.Transition) { tr.Tasks, tr.Duties = nil, nil }, "open_work"},
+		"one left": {func(tr *vigil.Transition) { tr.Tasks = tr.Tasks[:1] }, "open_work"},
+		"a done task": {func(tr *vigil.Transition) {
+			tr.Tasks = append(tr.Tasks, vigil.TaskCloseOut{TaskID: 3, Action: vigil.CloseTaskDone})
+		}, "tasks[2].task_id"},
 		"a follow-up":       {func(tr *vigil.Transition) { tr.Tasks[0].TaskID = 4 }, "tasks[0].task_id"},
 		"twice":             {func(tr *vigil.Transition) { tr.Tasks[1].TaskID = 1 }, "tasks[1].task_id"},
 		"unknown action":    {func(tr *vigil.Transition) { tr.Tasks[0].Action = "later" }, "tasks[0].action"},
