@@ -15,37 +15,41 @@ import (
 // parseTemplates parses each page with the layout and the shared partials.
 func (h *Handler) parseTemplates() error {
 	funcs := template.FuncMap{
-		"time":        h.fmtTime,
-		"inputTime":   h.inputTime,
-		"ago":         h.ago,
-		"statusLabel": vigil.StatusLabel,
-		"advice":      vigil.TriageAdvice,
-		"label":       label,
-		"tlpClass":    func(t vigil.TLP) string { return "tlp-" + strings.ToLower(strings.ReplaceAll(string(t), "+", "-")) },
-		"lower":       strings.ToLower,
-		"snippet":     snippet,
-		"query":       query,
-		"reportBase":  reportBase,
-		"grantLabel":  grantLabel,
-		"contains":    contains,
-		"deref":       func(p *int64) int64 { return derefInt(p) },
-		"add":         func(a, b int) int { return a + b },
-		"lines":       func(s string) []string { return strings.Split(s, "\n") },
-		"first":       first,
-		"zone":        func() string { return h.Now().In(h.Location).Format("MST") },
-		"kindLabel":   kindLabel,
-		"list":        func(s ...string) []string { return s },
-		"actionLabel": actionLabel,
-		"tlpNote":     tlpNote,
-		"sortLabel":   sortLabel,
-		"groupSort":   groupSortLabel,
-		"countdown":   h.countdown,
-		"isoTime":     func(t *time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"viewURL":     func(v *vigil.SavedView) string { return "/incidents?" + v.Query },
-		"category":    func(n int) string { return categoryNames[n] },
-		"bytes":       vigil.FormatBytes,
-		"now":         h.Now,
-		"secs":        humanSeconds,
+		"time":           h.fmtTime,
+		"inputTime":      h.inputTime,
+		"ago":            h.ago,
+		"statusLabel":    vigil.StatusLabel,
+		"advice":         vigil.TriageAdvice,
+		"label":          label,
+		"tlpClass":       func(t vigil.TLP) string { return "tlp-" + strings.ToLower(strings.ReplaceAll(string(t), "+", "-")) },
+		"lower":          strings.ToLower,
+		"snippet":        snippet,
+		"query":          query,
+		"reportBase":     reportBase,
+		"grantLabel":     grantLabel,
+		"contains":       contains,
+		"deref":          func(p *int64) int64 { return derefInt(p) },
+		"add":            func(a, b int) int { return a + b },
+		"lines":          func(s string) []string { return strings.Split(s, "\n") },
+		"first":          first,
+		"zone":           func() string { return h.Now().In(h.Location).Format("MST") },
+		"kindLabel":      kindLabel,
+		"list":           func(s ...string) []string { return s },
+		"actionLabel":    actionLabel,
+		"moveLabel":      moveLabel,
+		"reasonRequired": reasonRequired,
+		"primaryMove":    primaryMove,
+		"plural":         vigil.Plural,
+		"tlpNote":        tlpNote,
+		"sortLabel":      sortLabel,
+		"groupSort":      groupSortLabel,
+		"countdown":      h.countdown,
+		"isoTime":        func(t *time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"viewURL":        func(v *vigil.SavedView) string { return "/incidents?" + v.Query },
+		"category":       func(n int) string { return categoryNames[n] },
+		"bytes":          vigil.FormatBytes,
+		"now":            h.Now,
+		"secs":           humanSeconds,
 		"date": func(v any) string {
 			switch t := v.(type) {
 			case time.Time:
@@ -262,6 +266,49 @@ func actionLabel(s vigil.Status) string {
 		return "Duplicate of…"
 	}
 	return string(s)
+}
+
+// moveLabel is actionLabel for a move from the incident's status: back to
+// confirmed from later in the lifecycle is no confirmation but a step
+// back, and from closed a reopening.
+func moveLabel(from, to vigil.Status) string {
+	if to == vigil.StatusConfirmed {
+		switch from {
+		case vigil.StatusClosed, vigil.StatusReviewed:
+			return "Reopen"
+		case vigil.StatusContained, vigil.StatusRecovered:
+			return "Back to confirmed"
+		}
+	}
+	return actionLabel(to)
+}
+
+// primaryMove reports whether a move is the incident's next step forward,
+// the one primary action: reopening and stepping back are secondary.
+func primaryMove(from, to vigil.Status) bool {
+	switch from {
+	case vigil.StatusTriage:
+		return to == vigil.StatusConfirmed
+	case vigil.StatusConfirmed:
+		return to == vigil.StatusContained
+	case vigil.StatusContained:
+		return to == vigil.StatusRecovered
+	case vigil.StatusRecovered:
+		return to == vigil.StatusClosed
+	}
+	return false
+}
+
+// reasonRequired reports whether a move from one status to another needs
+// its reason, as vigil.Transition.Validate and ApplyTransition ask.
+func reasonRequired(from, to vigil.Status) bool {
+	switch to {
+	case vigil.StatusNotIncident, vigil.StatusPolice, vigil.StatusReportFraud:
+		return true
+	case vigil.StatusConfirmed:
+		return from == vigil.StatusClosed || from == vigil.StatusReviewed
+	}
+	return false
 }
 
 // tlpNote says what a TLP 2.0 label allows, for the incident's banner.

@@ -62,6 +62,8 @@ type incidentData struct {
 	Conflict string
 	ObsText  string
 	NoteText string
+	// OpenWork is what is still open, for the close action.
+	OpenWork vigil.OpenWork
 
 	// What the sections loaded.
 	Members     []*vigil.Member
@@ -151,6 +153,13 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 				"request_id", d.RequestID)
 			d.failed[s.name] = true
 		}
+	}
+	if slices.Contains(d.Next, vigil.StatusClosed) {
+		var obs []*vigil.Obligation
+		for _, dv := range d.Duties {
+			obs = append(obs, dv.Obligation)
+		}
+		d.OpenWork = vigil.OpenWorkOf(d.Tasks, obs)
 	}
 	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
 	p.restrictTo(d.Inc.OrganisationID)

@@ -1,0 +1,146 @@
+package web_test
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/vigil-ir/vigil"
+)
+
+// TestEditErrorShown: an edit the rules refuse for a field the form has
+// no place for, or a checkbox, shows its message (it came back silent).
+func TestEditErrorShown(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("lena", vigil.RoleManager)
+	inc := e.incident(as(u), &vigil.Incident{Title: "Outage of the booking system"})
+	b := e.login("lena")
+	path := fmt.Sprintf("/incidents/%d", inc.ID)
+	resp, body := b.post(path, url.Values{"version": {fmt.Sprint(inc.Version)}, "title": {inc.Title}, "type": {"other"},
+		"severity": {"medium"}, "category": {"3"}, "tlp": {"AMBER"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	err := (&vigil.Incident{Title: "x", Category: 3}).Validate()
+	msg := ""
+	for _, f := range vigil.ErrorFields(err) {
+		if f.Field == "significant" {
+			msg = f.Message
+		}
+	}
+	if msg == "" {
+		t.Fatalf("the rule changed: %v", err)
+	}
+	if got := strings.Count(body, html.EscapeString(msg)); got < 2 {
+		t.Errorf("the significant error shows %d times, want at the top and beside the box:\n%s", got, excerpt(body))
+	}
+	if !strings.Contains(body, `class="error-summary"`) {
+		t.Errorf("no error summary on the form")
+	}
+}
+
+// TestObservablePastePartial: good lines are added, the bad ones stay in
+// the box with what is wrong, and no message names a type chooser the
+// form does not have.
+func TestObservablePastePartial(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("lena", vigil.RoleManager)
+	inc := e.incident(as(u), &vigil.Incident{Title: "Phish"})
+	b := e.login("lena")
+	path := fmt.Sprintf("/incidents/%d", inc.ID)
+	resp, body := b.post(path+"/observables", url.Values{"text": {"evil-payroll.example\n198.51.100.7\nnot a valid ip: 999.1.1.1\nsomething odd"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	obs, err := e.svc.Observables.FindObservables(as(u), inc.ID)
+	if err != nil || len(obs) != 2 {
+		t.Fatalf("observables: %v %d, want the 2 good lines", err, len(obs))
+	}
+	for _, want := range []string{"2 observables added.", "2 lines were not read", "Line 3", "Line 4", "start the line with its type"} {
+		if !strings.Contains(body, html.EscapeString(want)) {
+			t.Errorf("page lacks %q:\n%s", want, excerpt(body))
+		}
+	}
+	if strings.Contains(body, "choose a type") {
+		t.Errorf("the message names a type chooser the form lacks")
+	}
+	box := body[strings.Index(body, `id="obs-text"`):]
+	box = box[:strings.Index(box, "</textarea>")]
+	if strings.Contains(box, "evil-payroll") || !strings.Contains(box, "something odd") || !strings.Contains(box, "999.1.1.1") {
+		t.Errorf("the box should keep the bad lines only: %q", box)
+	}
+}
+
+// TestCloseWithOpenWork: the close action lists the open tasks and
+// pending duties, refuses until each is dealt with or a reason is given,
+// and applies the choices.
+func TestCloseWithOpenWork(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("lena", vigil.RoleManager)
+	inc := e.incident(as(u), &vigil.Incident{Title: "Payroll file sent to the wrong firm", Status: vigil.StatusConfirmed, PersonalData: true})
+	var tasks []*vigil.Task
+	for _, title := range []string{"Recall the e-mail", "Retrain the team"} {
+		tk := &vigil.Task{IncidentID: inc.ID, Title: title, AssigneeID: &u.ID}
+		if err := e.svc.Tasks.CreateTask(as(u), tk); err != nil {
+			t.Fatal(err)
+		}
+		tasks = append(tasks, tk)
+	}
+	cur, _ := e.svc.Incidents.FindIncidentByID(as(u), inc.ID)
+	cur, err := e.svc.Incidents.TransitionIncident(as(u), inc.ID, vigil.Transition{To: vigil.StatusRecovered, Version: cur.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	duties, _ := e.svc.Duties.FindObligations(as(u), inc.ID)
+	b := e.login("lena")
+	path := fmt.Sprintf("/incidents/%d", inc.ID)
+	_, body := b.get(path)
+	for _, want := range []string{"Still open: 2 tasks and 2 reporting duties.", "Recall the e-mail", "Carry over as a follow-up action", "Record as sent"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the close form lacks %q", want)
+		}
+	}
+	form := url.Values{"to": {"closed"}, "version": {fmt.Sprint(cur.Version)}}
+	for _, tk := range tasks {
+		form.Add("task_ids", fmt.Sprint(tk.ID))
+	}
+	for _, o := range duties {
+		form.Add("duty_ids", fmt.Sprint(o.ID))
+	}
+	form.Set(fmt.Sprintf("task_%d", tasks[0].ID), "done")
+	resp, body := b.post(path+"/transition", form)
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, "Still open: 1 task and 2 reporting duties. Close each task") {
+		t.Errorf("refusal lacks what is open:\n%s", excerpt(body))
+	}
+	if got, _ := e.svc.Incidents.FindIncidentByID(as(u), inc.ID); got.Status != vigil.StatusRecovered {
+		t.Fatalf("closed anyway: %s", got.Status)
+	}
+	form.Set(fmt.Sprintf("task_%d", tasks[1].ID), "follow_up")
+	for _, o := range duties {
+		form.Set(fmt.Sprintf("duty_%d", o.ID), "submitted")
+	}
+	resp, body = b.post(path+"/transition", form)
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	got, _ := e.svc.Incidents.FindIncidentByID(as(u), inc.ID)
+	if got.Status != vigil.StatusClosed {
+		t.Fatalf("status %s", got.Status)
+	}
+	// The dashboard's "My tasks" keeps the follow-up action, with its incident.
+	_, body = b.get("/")
+	if !strings.Contains(body, "Retrain the team") || strings.Contains(body, "Recall the e-mail") || !strings.Contains(body, inc.Reference) {
+		t.Errorf("My tasks after closing:\n%s", excerpt(body))
+	}
+	// Reopening is a secondary action that asks why.
+	_, body = b.get(path)
+	if strings.Contains(body, "Confirm as an incident") {
+		t.Errorf("a closed incident offers to be confirmed")
+	}
+	if !strings.Contains(body, `<button type="submit" class="secondary">Reopen</button>`) {
+		t.Errorf("no secondary Reopen action:\n%s", excerpt(body))
+	}
+	resp, body = b.post(path+"/transition", url.Values{"to": {"confirmed"}, "version": {fmt.Sprint(got.Version)}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, "Say why the incident is reopened") {
+		t.Errorf("reopening without a reason:\n%s", excerpt(body))
+	}
+}
