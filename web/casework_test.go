@@ -144,3 +144,30 @@ func TestCloseWithOpenWork(t *testing.T) {
 		t.Errorf("reopening without a reason:\n%s", excerpt(body))
 	}
 }
+
+// TestSmallDefects: the favicon, the audit log's login events and object
+// links, the Subscribe form before any channel, and the intake docs link.
+func TestSmallDefects(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	anon := e.browser()
+	resp, body := anon.get("/favicon.ico")
+	wantStatus(t, resp, body, http.StatusOK)
+	if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, "icon") || len(body) < 100 {
+		t.Errorf("favicon: %s, %d bytes", ct, len(body))
+	}
+	ada := e.login("ada")
+	inc := e.incident(system(), &vigil.Incident{Title: "Lost laptop"})
+	_, body = ada.get("/admin/audit?action=auth.login")
+	if strings.Contains(body, "<td>anonymous</td>") || !strings.Contains(body, "<td>ada</td>") {
+		t.Errorf("the login event's actor:\n%s", excerpt(body))
+	}
+	_, body = ada.get("/admin/audit?object_type=incident")
+	if !strings.Contains(body, fmt.Sprintf(`<a href="/incidents/%d">incident %d</a>`, inc.ID, inc.ID)) {
+		t.Errorf("the audit log does not link the incident:\n%s", excerpt(body))
+	}
+	_, body = ada.get("/notifications")
+	if strings.Contains(body, `id="s-channel"`) || !strings.Contains(body, `id="subscribe-needs-channel"`) {
+		t.Errorf("the Subscribe form shows with no channel to choose:\n%s", excerpt(body))
+	}
+}

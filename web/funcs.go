@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,8 @@ func (h *Handler) parseTemplates() error {
 		"moveLabel":      moveLabel,
 		"reasonRequired": reasonRequired,
 		"primaryMove":    primaryMove,
+		"auditLink":      auditLink,
+		"adminHome":      adminHome,
 		"plural":         vigil.Plural,
 		"tlpNote":        tlpNote,
 		"sortLabel":      sortLabel,
@@ -281,6 +284,41 @@ func moveLabel(from, to vigil.Status) string {
 		}
 	}
 	return actionLabel(to)
+}
+
+// adminHome is where the Admin tab leads: the first administration page
+// the actor may open, "" for none (no tab).
+func adminHome(can map[string]bool, adminsAnOrg bool) string {
+	for _, p := range []struct{ perm, url string }{{"user:admin", "/admin/users"}, {"audit:read", "/admin/audit"},
+		{"integration:admin", "/admin/integrations"}, {"contact:admin", "/admin/contacts"}, {"settings:admin", "/admin/duty-packs"},
+		{"org:admin", "/admin/organisations"}} {
+		if can[p.perm] {
+			return p.url
+		}
+	}
+	if adminsAnOrg {
+		return "/admin/organisations"
+	}
+	return ""
+}
+
+// auditLink is the page of an audit event's object, or "" for one
+// without a page of its own.
+func auditLink(objectType, id string) string {
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		return ""
+	}
+	switch objectType {
+	case "incident":
+		return "/incidents/" + id
+	case "evidence":
+		return "/evidence/" + id
+	case "plan":
+		return "/plans/" + id
+	case "alert":
+		return "/alerts/" + id
+	}
+	return ""
 }
 
 // primaryMove reports whether a move is the incident's next step forward,

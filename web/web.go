@@ -129,6 +129,10 @@ func hashFS(fsys fs.FS) (string, error) {
 // Register adds the pages' routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", h.static)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path, r.URL.RawQuery = "/static/favicon.ico", ""
+		h.static.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /{$}", h.requireLogin(h.dashboard))
 	mux.HandleFunc("GET /login", h.serve(h.loginForm))
 	mux.HandleFunc("POST /login", h.serve(h.login))

@@ -93,6 +93,10 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 			return nil, err
 		}
 		tx.audit("auth.login", "user", id, nil, map[string]any{"username": username, "session_id": sess.ID})
+		// The one logging in is who they have just proved to be, not
+		// the anonymous request that asked.
+		ev := tx.audits[len(tx.audits)-1]
+		ev.ActorID, ev.ActorName = &id, username
 		return sess, nil
 	})
 	if err != nil {
