@@ -171,3 +171,67 @@ func TestSmallDefects(t *testing.T) {
 		t.Errorf("the Subscribe form shows with no channel to choose:\n%s", excerpt(body))
 	}
 }
+
+// TestMarkdownPages: the summary, a note and a comment show as Markdown,
+// sanitised; comments are added on the page; the preview answers the
+// same HTML; the help pages show the docs, and the integrations page
+// links the intake guide.
+func TestMarkdownPages(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("lena", vigil.RoleManager)
+	inc := e.incident(as(u), &vigil.Incident{Title: "Phish", Summary: "**Bold** start, a [link](https://www.ncsc.gov.uk) and <script>alert(1)</script> [bad](javascript:alert(1))"})
+	b := e.login("lena")
+	path := fmt.Sprintf("/incidents/%d", inc.ID)
+	resp, body := b.post(path+"/notes", url.Values{"message": {"- item _one_\n- <img src=x onerror=alert(1)>"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = b.post(path+"/comments", url.Values{"body": {""}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, "Write something in the comment.") || !strings.Contains(body, `id="comment" open`) {
+		t.Errorf("empty comment:\n%s", excerpt(body))
+	}
+	resp, body = b.post(path+"/comments", url.Values{"body": {"Agreed, see `proxy.log` and [the runbook](/plans/1)."}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	_, body = b.get(path)
+	for _, want := range []string{"<strong>Bold</strong>", `<a href="https://www.ncsc.gov.uk" rel="noopener noreferrer">link</a>`,
+		"<em>one</em>", "<code>proxy.log</code>", `<a href="/plans/1" rel="noopener noreferrer">the runbook</a>`, `id="comment-list"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("incident page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script>alert(1)", `href="javascript`, "<img src=x", "<img"} { // the edit form's textarea holds the text as written, escaped
+		if strings.Contains(body, bad) {
+			t.Errorf("incident page contains %q", bad)
+		}
+	}
+	comments, _ := e.svc.Comments.FindComments(as(u), inc.ID, nil)
+	if len(comments) != 1 || comments[0].AuthorName == "" {
+		t.Errorf("comments: %+v", comments)
+	}
+	resp, body = b.post("/markdown/preview", url.Values{"text": {"_x_ <script>y</script>"}})
+	wantStatus(t, resp, body, http.StatusOK)
+	if body != "<p><em>x</em> y</p>\n" && body != "<p><em>x</em> </p>\n" {
+		if strings.Contains(body, "<script") || !strings.Contains(body, "<em>x</em>") {
+			t.Errorf("preview: %q", body)
+		}
+	}
+	resp, body = b.get("/help/markdown.md")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "What is left out") {
+		t.Errorf("help page:\n%s", excerpt(body))
+	}
+	resp, _ = b.get("/help/..%2fREADME")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("help outside docs: %d", resp.StatusCode)
+	}
+	e.user("ada", vigil.RoleAdmin)
+	_, body = e.login("ada").get("/admin/integrations")
+	if !strings.Contains(body, `<a href="/help/intake.md">`) {
+		t.Errorf("integrations page does not link the intake guide")
+	}
+	// A viewer may not comment.
+	e.user("vic", vigil.RoleViewer)
+	resp, _ = e.login("vic").post(path+"/comments", url.Values{"body": {"hi"}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer's comment: %d", resp.StatusCode)
+	}
+}

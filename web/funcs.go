@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/markdown"
 )
 
 // parseTemplates parses each page with the layout and the shared partials.
@@ -42,6 +43,7 @@ func (h *Handler) parseTemplates() error {
 		"primaryMove":    primaryMove,
 		"auditLink":      auditLink,
 		"adminHome":      adminHome,
+		"md":             markdown.HTML,
 		"plural":         vigil.Plural,
 		"tlpNote":        tlpNote,
 		"sortLabel":      sortLabel,

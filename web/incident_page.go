@@ -40,6 +40,7 @@ var incidentSections = []incidentSection{
 	{"review", (*Handler).loadReview},
 	{"evidence", (*Handler).loadEvidence},
 	{"links", (*Handler).loadLinks},
+	{"comments", (*Handler).loadComments},
 	{"reportsup", (*Handler).loadUpwardReports},
 }
 
@@ -77,6 +78,8 @@ type incidentData struct {
 	Contacts    []*vigil.Contact
 	Evidence    []*vigil.Evidence
 	Links       []*vigil.Link
+	Comments    []*vigil.Comment
+	CommentText string
 	// Response plans: applied, written for this incident, and all.
 	AppliedPlans   []*vigil.AppliedPlan
 	SuggestedPlans []*vigil.Plan
@@ -320,6 +323,11 @@ func (h *Handler) loadReview(r *http.Request, d *incidentData) error {
 
 func (h *Handler) loadEvidence(r *http.Request, d *incidentData) (err error) {
 	d.Evidence, err = h.Services.Evidence.FindEvidence(r.Context(), d.Inc.ID)
+	return err
+}
+
+func (h *Handler) loadComments(r *http.Request, d *incidentData) (err error) {
+	d.Comments, err = h.Services.Comments.FindComments(r.Context(), d.Inc.ID, nil)
 	return err
 }
 
