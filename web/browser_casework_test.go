@@ -92,6 +92,13 @@ func TestCaseworkBrowser(t *testing.T) {
 			t.Errorf("the evidence table overflows its card at %d px", size[0])
 		}
 	}
+	// The duty's draft is edited in the main column, not a narrow box.
+	var width float64
+	b.run("open a duty's form", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(incURL),
+		chromedp.Evaluate(`(function () { var d = document.querySelector('#duties details'); d.open = true; return document.querySelector('#duties textarea[name=text]').getBoundingClientRect().width })()`, &width))
+	if width < 500 {
+		t.Errorf("the duty draft's box is %.0f px wide at 1,280 px", width)
+	}
 	// The close form, open, with its open work.
 	b.run("open the close form", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(incURL),
 		chromedp.Click(`#status-closed > summary`, chromedp.ByQuery), chromedp.WaitVisible(`#open-work`, chromedp.ByQuery))
