@@ -18,8 +18,9 @@ func testClose(t *testing.T, open Opener) {
 	mgr, mgrUser := MustCreateUser(t, s, vigil.RoleManager)
 	inc := MustCreateIncident(t, mgr, s, &vigil.Incident{Title: "Payroll export e-mailed to the wrong firm", Status: vigil.StatusConfirmed, PersonalData: true})
 	var tasks []*vigil.Task
+	due := now.Add(90 * time.Minute) // due within the hour once the clock moves on
 	for _, title := range []string{"Recall the e-mail", "Tell the people affected", "Retrain the payroll team", "Check the other exports"} {
-		tk := &vigil.Task{IncidentID: inc.ID, Title: title, AssigneeID: &mgrUser.ID}
+		tk := &vigil.Task{IncidentID: inc.ID, Title: title, AssigneeID: &mgrUser.ID, DueAt: &due}
 		if err := s.Tasks.CreateTask(mgr, tk); err != nil {
 			t.Fatal(err)
 		}
@@ -87,6 +88,12 @@ func testClose(t *testing.T, open Opener) {
 	mine, _, err := s.Tasks.FindTasks(mgr, vigil.TaskFilter{AssigneeID: &mgrUser.ID, Live: true, Status: []vigil.TaskStatus{vigil.TaskOpen, vigil.TaskInProgress}})
 	if err != nil || len(mine) != 1 || mine[0].ID != tasks[2].ID || mine[0].Incident == nil || mine[0].Incident.Reference != inc.Reference {
 		t.Errorf("my tasks after closing: %v %+v", err, mine)
+	}
+	// Only the follow-up action's due time is reminded of: the task left
+	// open on the closed incident is not.
+	queued, err := s.Worker.Schedule(workerCtx(), now.Add(time.Hour), 0)
+	if err != nil || queued != 1 {
+		t.Errorf("reminders queued after closing: %d, %v; want the follow-up action's only", queued, err)
 	}
 	page, err := s.Timeline.FindTimeline(mgr, inc.ID, vigil.TimelineFilter{})
 	if err != nil {
