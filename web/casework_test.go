@@ -235,3 +235,41 @@ func TestMarkdownPages(t *testing.T) {
 		t.Errorf("viewer's comment: %d", resp.StatusCode)
 	}
 }
+
+// TestDutiesOverview: every pending duty across the incidents one may
+// see, with its incident and the draft's link; another organisation's
+// are never listed.
+func TestDutiesOverview(t *testing.T) {
+	e := newEnv(t)
+	lena := e.user("lena", vigil.RoleManager)
+	inc := e.incident(as(lena), &vigil.Incident{Title: "Payroll file sent to the wrong firm", Status: vigil.StatusConfirmed, PersonalData: true})
+	obs, err := e.svc.Duties.FindObligations(as(lena), inc.ID)
+	if err != nil || len(obs) == 0 {
+		t.Fatalf("duties: %v %d", err, len(obs))
+	}
+	e.org("acme", "Acme Water Ltd")
+	e.orgUser("sam", map[string]vigil.Role{"acme": vigil.RoleManager})
+	acme := e.orgIncident("acme", "Acme: customer list leaked")
+	pd := true
+	if _, err := e.svc.Incidents.UpdateIncident(system(), acme.ID, vigil.IncidentUpdate{PersonalData: &pd, Version: acme.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if acmeDuties, err := e.svc.Duties.FindObligations(system(), acme.ID); err != nil || len(acmeDuties) == 0 {
+		t.Fatalf("the member's incident has no duty to hide: %v", err)
+	}
+	_, body := e.login("lena").get("/duties")
+	if !strings.Contains(body, inc.Reference) || !strings.Contains(body, "Notify the ICO") || !strings.Contains(body, fmt.Sprintf(`href="/incidents/%d#duty-`, inc.ID)) {
+		t.Errorf("duties overview:\n%s", excerpt(body))
+	}
+	if strings.Contains(body, acme.Reference) {
+		t.Errorf("the coordinator's manager sees a member's duty without a grant")
+	}
+	resp, body := e.login("sam").get("/duties")
+	wantStatus(t, resp, body, http.StatusOK)
+	if strings.Contains(body, inc.Reference) || strings.Contains(body, "Payroll file") {
+		t.Errorf("a member sees another organisation's duty:\n%s", excerpt(body))
+	}
+	if !strings.Contains(body, acme.Reference) {
+		t.Errorf("the member does not see its own duty:\n%s", excerpt(body))
+	}
+}
