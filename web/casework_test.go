@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -271,5 +272,49 @@ func TestDutiesOverview(t *testing.T) {
 	}
 	if !strings.Contains(body, acme.Reference) {
 		t.Errorf("the member does not see its own duty:\n%s", excerpt(body))
+	}
+}
+
+// TestTaskBoard: tasks across incidents, mine or anyone's, overdue, the
+// closed incidents' too on request; another organisation's never.
+func TestTaskBoard(t *testing.T) {
+	e := newEnv(t)
+	lena := e.user("lena", vigil.RoleManager)
+	rita := e.user("rita", vigil.RoleResponder)
+	a := e.incident(as(lena), &vigil.Incident{Title: "Phishing wave"})
+	past := time.Now().Add(-2 * time.Hour)
+	for _, tk := range []*vigil.Task{{IncidentID: a.ID, Title: "Block the sender", AssigneeID: &lena.ID, DueAt: &past},
+		{IncidentID: a.ID, Title: "Reset passwords", AssigneeID: &rita.ID}} {
+		if err := e.svc.Tasks.CreateTask(as(lena), tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.org("acme", "Acme Water Ltd")
+	e.orgUser("sam", map[string]vigil.Role{"acme": vigil.RoleManager})
+	acme := e.orgIncident("acme", "Acme: PLC unreachable")
+	if err := e.svc.Tasks.CreateTask(system(), &vigil.Task{IncidentID: acme.ID, Title: "Power-cycle the PLC"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.login("lena")
+	_, body := b.get("/tasks")
+	for _, want := range []string{"Block the sender", "Reset passwords", a.Reference, "2 tasks"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("task board lacks %q:\n%s", want, excerpt(body))
+		}
+	}
+	if strings.Contains(body, "Power-cycle") {
+		t.Errorf("the coordinator's manager sees a member's task")
+	}
+	_, body = b.get("/tasks?who=me")
+	if !strings.Contains(body, "Block the sender") || strings.Contains(body, "Reset passwords") {
+		t.Errorf("my tasks:\n%s", excerpt(body))
+	}
+	_, body = b.get("/tasks?overdue=1")
+	if !strings.Contains(body, "Block the sender") || strings.Contains(body, "Reset passwords") {
+		t.Errorf("overdue tasks:\n%s", excerpt(body))
+	}
+	_, body = e.login("sam").get("/tasks")
+	if !strings.Contains(body, "Power-cycle the PLC") || strings.Contains(body, "Block the sender") || strings.Contains(body, a.Reference) {
+		t.Errorf("a member's task board:\n%s", excerpt(body))
 	}
 }

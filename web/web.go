@@ -159,6 +159,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/comments", h.requireLogin(h.commentCreate))
 	mux.HandleFunc("POST /markdown/preview", h.requireLogin(h.markdownPreview))
 	mux.HandleFunc("GET /duties", h.requireLogin(h.dutiesOverview))
+	mux.HandleFunc("GET /tasks", h.requireLogin(h.taskBoard))
 	mux.HandleFunc("GET /help/{name}", h.requireLogin(h.help))
 	mux.HandleFunc("POST /incidents/{id}/observables/{oid}/delete", h.requireLogin(h.observableDelete))
 	mux.HandleFunc("POST /incidents/{id}/links", h.requireLogin(h.linkCreate))
