@@ -976,6 +976,11 @@ func normalizeLine(t ObservableType, v string) (ObservableType, string, error) {
 		}
 		t = dt
 	}
+	if t == "" {
+		if _, ok := detectType(refang(strings.TrimSpace(v))); !ok && strings.TrimSpace(v) != "" && utf8.ValidString(v) {
+			return "", "", Errorf(EINVALID, "Could not tell what kind of value this is: start the line with its type, as in \"domain: example.com\", \"hostname: fs01\" or \"text: anything else\".")
+		}
+	}
 	return NormalizeObservable(t, v)
 }
 

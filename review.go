@@ -121,20 +121,24 @@ func (r *Review) Apply(u ReviewUpdate) error {
 }
 
 // CanClose says why a review cannot be closed yet, or nil: it needs a root
-// cause, and every action done or cancelled.
+// cause, and every action done, cancelled, or tracked to done on its own:
+// with an owner and a due date, a long-term action stays open after the
+// review closes, as a follow-up action on its owner's "My tasks" and the
+// dashboard, as real reviews do.
 func (r *Review) CanClose() error {
 	var p Problems
 	if r.RootCause == "" {
 		p.Add("root_cause", "Record the root cause (or what is known of it) before closing the review.")
 	}
-	var open []string
+	var untracked []string
 	for _, a := range r.Actions {
-		if a.Open() {
-			open = append(open, fmt.Sprintf("%q", a.Task.Title))
+		if a.Open() && (a.Task.AssigneeID == nil || a.Task.DueAt == nil) {
+			untracked = append(untracked, fmt.Sprintf("%q", a.Task.Title))
 		}
 	}
-	if len(open) > 0 {
-		p.Add("actions", "%d action items are still open (%s): finish or cancel them before closing the review.", len(open), strings.Join(open, ", "))
+	if n := len(untracked); n > 0 {
+		p.Add("actions", "%s open without an owner and a due date (%s): give each an owner and a due date to track it after the review closes, or finish or cancel it.",
+			Plural(n, "action item is", "action items are"), strings.Join(untracked, ", "))
 	}
 	return p.Err()
 }

@@ -89,6 +89,11 @@ type Transition struct {
 	Reason      string `json:"reason,omitempty"`       // why; required for the triage outcomes that route out
 	DuplicateOf int64  `json:"duplicate_of,omitempty"` // required for StatusDuplicate: the original incident
 	Version     int    `json:"version"`                // the version the decision was based on
+	// Closing: what becomes of the open tasks and pending duties, and the
+	// reason to close with some left open (see CheckClose).
+	Tasks          []TaskCloseOut `json:"tasks,omitempty"`
+	Duties         []DutyCloseOut `json:"duties,omitempty"`
+	OpenWorkReason string         `json:"open_work_reason,omitempty"`
 }
 
 // MaxReasonLen bounds a transition's reason.
@@ -129,6 +134,9 @@ func (inc *Incident) ApplyTransition(t Transition, now time.Time) ([]Change, err
 	}
 	if !CanTransition(inc.Status, t.To) {
 		return nil, Invalid("to", "An incident that is %s cannot become %s.", StatusLabel(inc.Status), StatusLabel(t.To))
+	}
+	if (inc.Status == StatusClosed || inc.Status == StatusReviewed) && t.To == StatusConfirmed && t.Reason == "" {
+		return nil, Invalid("reason", "Say why the incident is reopened: it was %s.", StatusLabel(inc.Status))
 	}
 	if t.To == StatusDuplicate && t.DuplicateOf == inc.ID {
 		return nil, Invalid("duplicate_of", "An incident cannot duplicate itself.")

@@ -48,6 +48,10 @@ type Task struct {
 	AssigneeID  *int64     `json:"assignee_id"`
 	DueAt       *time.Time `json:"due_at"`
 	Position    int        `json:"position"` // order within the incident, from 1
+	// FollowUp marks a follow-up action: tracked to done on its own (its
+	// owner, due time, "My tasks") after the incident closes, as a
+	// review's action items are and open tasks carried over at closing.
+	FollowUp    bool       `json:"follow_up"`
 	CompletedAt *time.Time `json:"completed_at"`
 	// PlanID and StepKey name the response plan step the task came from.
 	PlanID    *int64    `json:"plan_id"`
@@ -56,6 +60,8 @@ type Task struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int       `json:"version"`
+	// Incident names the incident, in lists across incidents.
+	Incident *IncidentRef `json:"incident,omitempty"`
 }
 
 // Task limits.
@@ -147,6 +153,9 @@ func (t *Task) Apply(upd TaskUpdate, now time.Time) ([]Change, error) {
 	return changes, nil
 }
 
+// Open reports whether the task still needs doing.
+func (t *Task) Open() bool { return t.Status == TaskOpen || t.Status == TaskInProgress }
+
 // Overdue reports whether the task is past due at now and not finished.
 func (t *Task) Overdue(now time.Time) bool {
 	return t.DueAt != nil && t.DueAt.Before(now) && (t.Status == TaskOpen || t.Status == TaskInProgress)
@@ -158,8 +167,12 @@ type TaskFilter struct {
 	AssigneeID *int64
 	Status     []TaskStatus
 	Overdue    bool // open or in progress and past due
-	Offset     int
-	Limit      int
+	// Live leaves out the tasks of incidents that are no longer open,
+	// but follow-up actions (Task.FollowUp): "My tasks" and the overdue
+	// list.
+	Live   bool
+	Offset int
+	Limit  int
 }
 
 // TaskService manages tasks. Reads follow the incident's visibility;

@@ -68,6 +68,7 @@ var suite = []struct {
 	{"AdvisoryResponses", testAdvisoryResponses},
 	{"Timeline", testTimeline},
 	{"Task", testTask},
+	{"Close", testClose},
 	{"Comment", testComment},
 	{"Observable", testObservable},
 	{"Link", testLink},

@@ -224,6 +224,9 @@ func TestAccessibility(t *testing.T) {
 		{"member's incident, a summary", fmt.Sprintf("/incidents/%d", acmeInc.ID)},
 		{"organisations", "/admin/organisations"},
 		{"organisation", "/admin/organisations/acme"},
+		{"duties overview", "/duties"},
+		{"task board", "/tasks"},
+		{"help", "/help/markdown.md"},
 	} {
 		check(p.name, p.path)
 	}
@@ -239,7 +242,7 @@ func TestAccessibility(t *testing.T) {
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
 	for _, p := range []string{"/", "/incidents", fmt.Sprintf("/incidents/%d", inc.ID), "/alerts", "/report", "/admin/users", fmt.Sprintf("/evidence/%d", ev.ID),
 		"/plans", fmt.Sprintf("/plans/%d?compare=1", pl.ID), fmt.Sprintf("/incidents/%d/review", closed.ID),
-		"/preparedness", "/exercises", "/insights", fmt.Sprintf("/exercises/%d", xr.ID)} {
+		"/preparedness", "/exercises", "/insights", fmt.Sprintf("/exercises/%d", xr.ID), "/duties", "/help/markdown.md", "/tasks"} {
 		var wide bool
 		b.run("open "+p+" on a phone", chromedp.Navigate(base+p), chromedp.WaitReady("main", chromedp.ByQuery),
 			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))

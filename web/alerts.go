@@ -128,11 +128,11 @@ func (h *Handler) alertAction(w http.ResponseWriter, r *http.Request) error {
 	n := len(a.GroupIDs)
 	switch a.Action {
 	case "promote", "attach":
-		h.redirect(w, r, fmt.Sprintf("/incidents/%d", incID), fmt.Sprintf("%d alert group(s) now feed this incident.", n))
+		h.redirect(w, r, fmt.Sprintf("/incidents/%d", incID), vigil.Plural(n, "alert group now feeds", "alert groups now feed")+" this incident.")
 	case "merge":
-		h.redirect(w, r, fmt.Sprintf("/alerts/groups/%d", a.IntoID), fmt.Sprintf("%d group(s) merged into this one.", n))
+		h.redirect(w, r, fmt.Sprintf("/alerts/groups/%d", a.IntoID), vigil.Plural(n, "group", "groups")+" merged into this one.")
 	default:
-		h.redirect(w, r, back, fmt.Sprintf("%d alert group(s) %s.", n, map[string]string{"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "reopened"}[a.Action]))
+		h.redirect(w, r, back, fmt.Sprintf("%s %s.", vigil.Plural(n, "alert group", "alert groups"), map[string]string{"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "reopened"}[a.Action]))
 	}
 	return nil
 }

@@ -30,8 +30,9 @@ func TestBrowserOrganisations(t *testing.T) {
 	admin := open()
 	admin.login(base, "ada")
 	admin.run("open the organisations",
-		chromedp.Click(`details.usermenu > summary`, chromedp.ByQuery),
-		chromedp.Click(`.usermenu a[href="/admin/organisations"]`, chromedp.ByQuery),
+		chromedp.Click(`header nav a[href="/admin/users"]`, chromedp.ByQuery), // the Admin tab
+		chromedp.WaitVisible(`.adminnav`, chromedp.ByQuery),
+		chromedp.Click(`.adminnav a[href="/admin/organisations"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#o-name`, chromedp.ByQuery),
 	)
 	admin.run("create Acme",

@@ -302,13 +302,25 @@ func TestBrowser(t *testing.T) {
 	lenaTab.shot("incident-red")
 
 	// Through to closure: recovered, then closed, as the buttons offer.
+	// Closing lists the open work: the tasks are ticked off as done there.
 	for _, to := range []string{"recovered", "closed"} {
 		rita.run("move to "+to,
 			chromedp.Navigate(incURL),
 			chromedp.Click(`#status-`+to+` > summary`, chromedp.ByQuery),
 			chromedp.WaitVisible(`#status-`+to+` button[type=submit]`, chromedp.ByQuery),
-			submit(`#status-`+to+` button[type=submit]`),
 		)
+		if to == "closed" {
+			var open int
+			rita.run("deal with the open work",
+				chromedp.Evaluate(`document.querySelectorAll('#open-work input[type=radio][value=done]').length`, &open),
+				chromedp.Evaluate(`document.querySelectorAll('#open-work input[type=radio][value=done]').forEach(r => r.click()); document.querySelectorAll('#open-work input[type=radio][value=submitted]').forEach(r => r.click()); true`, nil),
+			)
+			if open == 0 {
+				t.Errorf("the close form lists no open task")
+			}
+			rita.shot("incident-close")
+		}
+		rita.run("submit "+to, submit(`#status-`+to+` button[type=submit]`))
 		if s := rita.text(".incident-head .badges"); !strings.Contains(s, to) {
 			t.Fatalf("status after moving to %s: %q", to, s)
 		}

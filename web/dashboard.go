@@ -72,12 +72,12 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if a.UserID != 0 {
 		me := a.UserID
 		d.MyTasks, _, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{AssigneeID: &me,
-			Status: []vigil.TaskStatus{vigil.TaskOpen, vigil.TaskInProgress}, Limit: 10})
+			Status: []vigil.TaskStatus{vigil.TaskOpen, vigil.TaskInProgress}, Live: true, Limit: 10})
 		if err != nil {
 			return err
 		}
 	}
-	if d.Overdue, d.OverdueN, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{Overdue: true, Limit: 10}); err != nil {
+	if d.Overdue, d.OverdueN, err = h.Services.Tasks.FindTasks(ctx, vigil.TaskFilter{Overdue: true, Live: true, Limit: 10}); err != nil {
 		return err
 	}
 	return h.render(w, r, http.StatusOK, "dashboard.html", p)

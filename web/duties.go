@@ -85,3 +85,16 @@ func (h *Handler) dutyExplainDelay(w http.ResponseWriter, r *http.Request) error
 	o, err := h.Services.Duties.ExplainDelay(r.Context(), oid, r.PostFormValue("late_reason"), version)
 	return h.dutyDone(w, r, incID, o, err, "Reasons for the delay recorded")
 }
+
+// dutiesOverview lists every pending reporting duty on the incidents the
+// actor may see (the store's visibility clause), soonest first, with the
+// countdown, and each one's draft a click away on its incident.
+func (h *Handler) dutiesOverview(w http.ResponseWriter, r *http.Request) error {
+	// Every pending duty with a due time, or due as soon as possible:
+	// "before" lies beyond any deadline a pack sets.
+	obs, err := h.Services.Duties.FindDueObligations(r.Context(), h.Now().AddDate(10, 0, 0), vigil.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "duties.html", h.newPage(r, "Reporting duties", "dashboard", obs))
+}

@@ -6,10 +6,12 @@ import (
 	"io/fs"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"github.com/vigil-ir/vigil/markdown"
 )
 
 // parseTemplates parses each page with the layout and the shared partials.
@@ -36,6 +38,13 @@ func (h *Handler) parseTemplates() error {
 		"kindLabel":   kindLabel,
 		"list":        func(s ...string) []string { return s },
 		"actionLabel": actionLabel,
+		"moveLabel":   moveLabel,
+		"needReason":  reasonRequired,
+		"primaryMove": primaryMove,
+		"auditLink":   auditLink,
+		"adminHome":   adminHome,
+		"md":          markdown.HTML,
+		"plural":      vigil.Plural,
 		"tlpNote":     tlpNote,
 		"sortLabel":   sortLabel,
 		"groupSort":   groupSortLabel,
@@ -262,6 +271,84 @@ func actionLabel(s vigil.Status) string {
 		return "Duplicate of…"
 	}
 	return string(s)
+}
+
+// moveLabel is actionLabel for a move from the incident's status: back to
+// confirmed from later in the lifecycle is no confirmation but a step
+// back, and from closed a reopening.
+func moveLabel(from, to vigil.Status) string {
+	if to == vigil.StatusConfirmed {
+		switch from {
+		case vigil.StatusClosed, vigil.StatusReviewed:
+			return "Reopen"
+		case vigil.StatusContained, vigil.StatusRecovered:
+			return "Back to confirmed"
+		}
+	}
+	return actionLabel(to)
+}
+
+// adminHome is where the Admin tab leads: the first administration page
+// the actor may open, "" for none (no tab).
+func adminHome(can map[string]bool, adminsAnOrg bool) string {
+	for _, p := range []struct{ perm, url string }{{"user:admin", "/admin/users"}, {"audit:read", "/admin/audit"},
+		{"integration:admin", "/admin/integrations"}, {"contact:admin", "/admin/contacts"}, {"settings:admin", "/admin/duty-packs"},
+		{"org:admin", "/admin/organisations"}} {
+		if can[p.perm] {
+			return p.url
+		}
+	}
+	if adminsAnOrg {
+		return "/admin/organisations"
+	}
+	return ""
+}
+
+// auditLink is the page of an audit event's object, or "" for one
+// without a page of its own.
+func auditLink(objectType, id string) string {
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		return ""
+	}
+	switch objectType {
+	case "incident":
+		return "/incidents/" + id
+	case "evidence":
+		return "/evidence/" + id
+	case "plan":
+		return "/plans/" + id
+	case "alert":
+		return "/alerts/" + id
+	}
+	return ""
+}
+
+// primaryMove reports whether a move is the incident's next step forward,
+// the one primary action: reopening and stepping back are secondary.
+func primaryMove(from, to vigil.Status) bool {
+	switch from {
+	case vigil.StatusTriage:
+		return to == vigil.StatusConfirmed
+	case vigil.StatusConfirmed:
+		return to == vigil.StatusContained
+	case vigil.StatusContained:
+		return to == vigil.StatusRecovered
+	case vigil.StatusRecovered:
+		return to == vigil.StatusClosed
+	}
+	return false
+}
+
+// reasonRequired reports whether a move from one status to another needs
+// its reason, as vigil.Transition.Validate and ApplyTransition ask.
+func reasonRequired(from, to vigil.Status) bool {
+	switch to {
+	case vigil.StatusNotIncident, vigil.StatusPolice, vigil.StatusReportFraud:
+		return true
+	case vigil.StatusConfirmed:
+		return from == vigil.StatusClosed || from == vigil.StatusReviewed
+	}
+	return false
 }
 
 // tlpNote says what a TLP 2.0 label allows, for the incident's banner.

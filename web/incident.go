@@ -450,12 +450,49 @@ func (h *Handler) incidentTransition(w http.ResponseWriter, r *http.Request) err
 		}
 		t.DuplicateOf = orig.ID
 	}
+	if t.To == vigil.StatusClosed {
+		// What becomes of the open work, as the close form lists it.
+		for _, v := range r.PostForm["task_ids"] {
+			tid, _ := strconv.ParseInt(v, 10, 64)
+			t.Tasks = append(t.Tasks, vigil.TaskCloseOut{TaskID: tid, Action: vigil.CloseAction(r.PostFormValue("task_" + v))})
+		}
+		for _, v := range r.PostForm["duty_ids"] {
+			oid, _ := strconv.ParseInt(v, 10, 64)
+			t.Duties = append(t.Duties, vigil.DutyCloseOut{ObligationID: oid, Action: vigil.CloseAction(r.PostFormValue("duty_" + v)),
+				Reference: text(r, "duty_"+v+"_reference"), Reason: text(r, "duty_"+v+"_reason")})
+		}
+		t.OpenWorkReason = text(r, "open_work_reason")
+	}
 	inc, err := h.Services.Incidents.TransitionIncident(r.Context(), id, t)
 	if err != nil {
+		if vigil.ErrorCode(err) == vigil.EINVALID {
+			d.Errors = closeErrors(err, t)
+		}
 		return h.formError(w, r, err, d)
 	}
 	h.back(w, r, id, "top", "The incident is now "+vigil.StatusLabel(inc.Status)+".")
 	return nil
+}
+
+// closeErrors keys a transition's field errors for the page: a close-out's
+// by the task or duty it names (task-<id>, duty-<id>), as the close form
+// shows them beside each.
+func closeErrors(err error, t vigil.Transition) map[string]string {
+	out := map[string]string{}
+	for _, f := range vigil.ErrorFields(err) {
+		key := f.Field
+		var i int
+		var rest string
+		if n, _ := fmt.Sscanf(f.Field, "tasks[%d].%s", &i, &rest); n == 2 && i >= 0 && i < len(t.Tasks) {
+			key = fmt.Sprintf("task-%d", t.Tasks[i].TaskID)
+		} else if n, _ := fmt.Sscanf(f.Field, "duties[%d].%s", &i, &rest); n == 2 && i >= 0 && i < len(t.Duties) {
+			key = fmt.Sprintf("duty-%d", t.Duties[i].ObligationID)
+		}
+		if _, ok := out[key]; !ok {
+			out[key] = f.Message
+		}
+	}
+	return out
 }
 
 func (h *Handler) noteCreate(w http.ResponseWriter, r *http.Request) error {
@@ -586,12 +623,18 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) error
 	pasted := text(r, "text")
 	d := &incidentData{Section: "observables", Open: "observables", ObsText: pasted}
 	inputs, errs := vigil.ParseObservableLines(pasted)
-	if len(errs) > 0 {
-		var msgs []string
-		for _, e := range errs {
-			line := strings.TrimSuffix(strings.TrimPrefix(e.Field, "lines["), "]")
-			msgs = append(msgs, "Line "+line+": "+e.Message)
+	// The good lines are added; the bad ones stay in the box, each named
+	// with what is wrong, to be fixed and added again.
+	var msgs, bad []string
+	lines := strings.Split(pasted, "\n")
+	for _, e := range errs {
+		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(e.Field, "lines["), "]"))
+		msgs = append(msgs, fmt.Sprintf("Line %d: %s", n, e.Message))
+		if n >= 1 && n <= len(lines) {
+			bad = append(bad, strings.TrimSpace(lines[n-1]))
 		}
+	}
+	if len(errs) > 0 && len(inputs) == 0 {
 		d.Errors = map[string]string{"text": strings.Join(msgs, " ")}
 		return h.showIncident(w, r, statusInvalid, d)
 	}
@@ -609,7 +652,14 @@ func (h *Handler) observableCreate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return h.formError(w, r, err, d)
 	}
-	h.back(w, r, id, "observables", fmt.Sprintf("%d observables added.", len(added)))
+	done := vigil.Plural(len(added), "observable", "observables") + " added."
+	if len(errs) > 0 {
+		d.ObsText = strings.Join(bad, "\n")
+		d.Errors = map[string]string{"text": done + " " + vigil.Plural(len(errs), "line was", "lines were") +
+			" not read, and stay in the box to fix: " + strings.Join(msgs, " ")}
+		return h.showIncident(w, r, statusInvalid, d)
+	}
+	h.back(w, r, id, "observables", done)
 	return nil
 }
 

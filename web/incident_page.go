@@ -40,6 +40,7 @@ var incidentSections = []incidentSection{
 	{"review", (*Handler).loadReview},
 	{"evidence", (*Handler).loadEvidence},
 	{"links", (*Handler).loadLinks},
+	{"comments", (*Handler).loadComments},
 	{"reportsup", (*Handler).loadUpwardReports},
 }
 
@@ -62,6 +63,8 @@ type incidentData struct {
 	Conflict string
 	ObsText  string
 	NoteText string
+	// OpenWork is what is still open, for the close action.
+	OpenWork vigil.OpenWork
 
 	// What the sections loaded.
 	Members     []*vigil.Member
@@ -75,6 +78,8 @@ type incidentData struct {
 	Contacts    []*vigil.Contact
 	Evidence    []*vigil.Evidence
 	Links       []*vigil.Link
+	Comments    []*vigil.Comment
+	CommentText string
 	// Response plans: applied, written for this incident, and all.
 	AppliedPlans   []*vigil.AppliedPlan
 	SuggestedPlans []*vigil.Plan
@@ -151,6 +156,13 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, status in
 				"request_id", d.RequestID)
 			d.failed[s.name] = true
 		}
+	}
+	if slices.Contains(d.Next, vigil.StatusClosed) {
+		var obs []*vigil.Obligation
+		for _, dv := range d.Duties {
+			obs = append(obs, dv.Obligation)
+		}
+		d.OpenWork = vigil.OpenWorkOf(d.Tasks, obs)
 	}
 	p := h.newPage(r, d.Inc.Reference+" "+d.Inc.Title, "incidents", d)
 	p.restrictTo(d.Inc.OrganisationID)
@@ -311,6 +323,11 @@ func (h *Handler) loadReview(r *http.Request, d *incidentData) error {
 
 func (h *Handler) loadEvidence(r *http.Request, d *incidentData) (err error) {
 	d.Evidence, err = h.Services.Evidence.FindEvidence(r.Context(), d.Inc.ID)
+	return err
+}
+
+func (h *Handler) loadComments(r *http.Request, d *incidentData) (err error) {
+	d.Comments, err = h.Services.Comments.FindComments(r.Context(), d.Inc.ID, nil)
 	return err
 }
 

@@ -14,7 +14,7 @@ type insightsData struct {
 	M       *vigil.Metrics
 	From    string
 	To      string
-	Query   string
+	CSVURL  template.URL // this page as CSV: built here, so the template does not escape its query as one value
 	Metrics []metricRow
 	Charts  []chart
 	Errors  map[string]string
@@ -80,7 +80,7 @@ func (h *Handler) insights(w http.ResponseWriter, r *http.Request) error {
 		cq.Set("exercises", "true")
 	}
 	cq.Set("format", "csv")
-	d.Query = cq.Encode()
+	d.CSVURL = template.URL("/insights?" + cq.Encode())
 	var medians []bar
 	for _, name := range vigil.MetricNames {
 		st := d.M.Overall[name]

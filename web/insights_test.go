@@ -24,6 +24,19 @@ func TestInsightsPage(t *testing.T) {
 	}
 	b := e.login("lena")
 	_, page := b.get("/insights")
+	// The CSV link is a query of its own fields, not one escaped value.
+	i := strings.Index(page, `>Download CSV<`)
+	if i < 0 {
+		t.Fatal("no CSV link")
+	}
+	link := page[strings.LastIndex(page[:i], `href="`)+6 : i-1]
+	link = strings.ReplaceAll(link, "&amp;", "&")
+	if !strings.HasPrefix(link, "/insights?") || !strings.Contains(link, "format=csv") || strings.Contains(link, "%3d") || strings.Contains(link, "%3D") {
+		t.Errorf("CSV link %q", link)
+	}
+	if resp, body := b.get(link); resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Errorf("the CSV link answers %s:\n%s", resp.Header.Get("Content-Type"), excerpt(body))
+	}
 	for _, want := range []string{"1 incident opened", "Time to detect", "3.0 h", "<svg class=\"chart\" role=\"img\"", "Median time to contain, by type", "By severity", "Phishing"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("metrics page lacks %q", want)

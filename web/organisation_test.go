@@ -348,8 +348,14 @@ func TestOrganisationAdminPages(t *testing.T) {
 	if !strings.Contains(body, "Default organisation") || !strings.Contains(body, `action="/admin/organisations"`) {
 		t.Errorf("the organisations page:\n%s", excerpt(body))
 	}
-	if _, body := ada.get("/"); !strings.Contains(body, `href="/admin/organisations"`) {
-		t.Error("the install's administrator has no link to the organisations")
+	// One Admin tab, and on each administration page every other one.
+	if _, body := ada.get("/"); !strings.Contains(body, `href="/admin/users" >Admin</a>`) {
+		t.Errorf("no Admin tab:\n%s", excerpt(body))
+	} else if menu := body[strings.Index(body, `class="usermenu"`):]; strings.Contains(menu[:strings.Index(menu, "</details>")], "/admin/") {
+		t.Errorf("administration pages in the user menu:\n%s", menu)
+	}
+	if _, body := ada.get("/admin/users"); !strings.Contains(body, `<nav class="adminnav"`) || !strings.Contains(body, `href="/admin/organisations"`) || !strings.Contains(body, `href="/admin/audit"`) {
+		t.Error("the install's administrator has no link to the organisations among the administration pages")
 	}
 
 	// Every error beside its field, the input kept.

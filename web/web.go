@@ -139,6 +139,10 @@ func hashFS(fsys fs.FS) (string, error) {
 // Register adds the pages' routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", h.static)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path, r.URL.RawQuery = "/static/favicon.ico", ""
+		h.static.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /{$}", h.requireLogin(h.dashboard))
 	mux.HandleFunc("GET /login", h.serve(h.loginForm))
 	mux.HandleFunc("POST /login", h.serve(h.login))
@@ -163,6 +167,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/tasks/{tid}", h.requireLogin(h.taskUpdate))
 	mux.HandleFunc("POST /incidents/{id}/tasks/{tid}/move", h.requireLogin(h.taskMove))
 	mux.HandleFunc("POST /incidents/{id}/observables", h.requireLogin(h.observableCreate))
+	mux.HandleFunc("POST /incidents/{id}/comments", h.requireLogin(h.commentCreate))
+	mux.HandleFunc("POST /markdown/preview", h.requireLogin(h.markdownPreview))
+	mux.HandleFunc("GET /duties", h.requireLogin(h.dutiesOverview))
+	mux.HandleFunc("GET /tasks", h.requireLogin(h.taskBoard))
+	mux.HandleFunc("GET /help/{name}", h.requireLogin(h.help))
 	mux.HandleFunc("POST /incidents/{id}/observables/{oid}/delete", h.requireLogin(h.observableDelete))
 	mux.HandleFunc("POST /incidents/{id}/links", h.requireLogin(h.linkCreate))
 	mux.HandleFunc("POST /incidents/{id}/links/{lid}/delete", h.requireLogin(h.linkDelete))

@@ -60,3 +60,23 @@ func TestErrorPage(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseErrors: a close-out's problems are keyed by the task or duty it
+// names, as the close form shows them beside each.
+func TestCloseErrors(t *testing.T) {
+	tr := vigil.Transition{To: vigil.StatusClosed, Tasks: []vigil.TaskCloseOut{{TaskID: 7}, {TaskID: 9}}, Duties: []vigil.DutyCloseOut{{ObligationID: 4}}}
+	var p vigil.Problems
+	p.Add("tasks[1].action", "bad action")
+	p.Add("duties[0].reason", "say why")
+	p.Add("open_work", "still open")
+	got := closeErrors(p.Err(), tr)
+	want := map[string]string{"task-9": "bad action", "duty-4": "say why", "open_work": "still open"}
+	if len(got) != len(want) {
+		t.Fatalf("closeErrors = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("closeErrors[%q] = %q, want %q", k, got[k], v)
+		}
+	}
+}

@@ -30,7 +30,8 @@ type ServeConfig struct {
 	ShutdownTimeout time.Duration
 	// LiveInterval is how often live pages check for changes (0: default).
 	LiveInterval time.Duration
-	// Timezone names the zone pages show times in ("" is the machine's).
+	// Timezone names the zone pages show times in ("" is the default
+	// organisation profile's, which its duties' deadlines are written in).
 	Timezone string
 	// NoWorker runs no background jobs on this instance (others on the
 	// same database run them).
@@ -151,6 +152,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.Timezone != "" {
 		if ui.Location, err = time.LoadLocation(m.Config.Timezone); err != nil {
 			return fmt.Errorf("timezone %q: %w", m.Config.Timezone, err)
+		}
+	} else if p, err := store.Services().Duties.FindProfile(vigil.NewContextWithActor(ctx, vigil.SystemActor("bootstrap"))); err == nil {
+		// The organisation's own zone, which its duties' deadlines (and the
+		// timeline's words about them) are written in: one zone on a page.
+		if loc, err := p.Location(); err == nil {
+			ui.Location = loc
 		}
 	}
 	if m.Config.LiveInterval > 0 {

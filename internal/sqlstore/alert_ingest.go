@@ -492,7 +492,7 @@ func promotionReason(r vigil.PromotionRule, g *groupRow) string {
 		return fmt.Sprintf("an alert of %s severity or higher.", r.MinSeverity)
 	}
 	if r.Count > 0 && g.count >= r.Count {
-		return fmt.Sprintf("%d alerts in the group.", g.count)
+		return vigil.Plural(g.count, "alert", "alerts") + " in the group."
 	}
 	return ""
 }

@@ -217,7 +217,7 @@ func (tx *Tx) promoteGroup(groupID int64, f groupIncident, why string) (int64, e
 	inc := &vigil.Incident{
 		Title: firstNonEmpty(f.Title, g.Title), Type: f.Type, Severity: firstNonEmpty(f.Severity, g.Severity),
 		TLP: g.TLP, Source: vigil.SourceAlert, Status: vigil.StatusTriage,
-		Summary: fmt.Sprintf("From alert group #%d: %d alerts. %s", g.ID, g.AlertCount, why),
+		Summary: fmt.Sprintf("From alert group #%d: %s. %s", g.ID, vigil.Plural(g.AlertCount, "alert", "alerts"), why),
 	}
 	if inc.Type == "" {
 		inc.Type = vigil.TypeOther
@@ -248,7 +248,7 @@ func (tx *Tx) feedIncident(g *vigil.AlertGroup, alerts []*vigil.Alert, incidentI
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Alert group #%d (%d alerts) %s:", g.ID, g.AlertCount, what)
+	fmt.Fprintf(&b, "Alert group #%d (%s) %s:", g.ID, vigil.Plural(g.AlertCount, "alert", "alerts"), what)
 	for i, a := range alerts {
 		if i == 20 {
 			fmt.Fprintf(&b, "\n… and %d more.", len(alerts)-i)

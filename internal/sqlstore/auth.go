@@ -111,6 +111,11 @@ func startSession(ctx context.Context, db *DB, id int64, details map[string]any,
 		}
 		details["session_id"] = sess.ID
 		tx.audit("auth.login", "user", id, nil, details)
+		// The one logging in is who they have just proved to be, not
+		// the anonymous request that asked.
+		ev := tx.audits[len(tx.audits)-1]
+		name, _ := details["username"].(string)
+		ev.ActorID, ev.ActorName = &id, name
 		return sess, nil
 	})
 	if err != nil {

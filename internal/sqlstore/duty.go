@@ -757,61 +757,7 @@ func (s *DutyService) SubmitObligation(ctx context.Context, id int64, sub vigil.
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) {
-		var out *vigil.Obligation
-		if err := tx.require(vigil.PermDutySubmit); err != nil {
-			return out, err
-		}
-		o, inc, err := tx.findObligation(id)
-		if err != nil {
-			return out, err
-		}
-		if sub.Version != 0 && sub.Version != o.Version {
-			return out, staleVersion(o.Version)
-		}
-		if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
-			return out, vigil.Invalid("status", "This duty is %s; only a pending duty, or a voluntary one, can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
-		}
-		at := tx.now
-		if sub.At != nil {
-			at = vigil.TruncateTime(*sub.At)
-			if at.After(tx.now) {
-				return out, vigil.Invalid("at", "The submission time cannot be in the future.")
-			}
-			if at.Before(o.ClockStart) {
-				return out, vigil.Invalid("at", "The submission time is before the duty's clock started.")
-			}
-		}
-		if o.DueAt != nil && at.After(*o.DueAt) && sub.LateReason == "" {
-			return out, vigil.Invalid("late_reason", "This is after the due time: say why it is late (the ICO asks for the reasons for a delay, UK GDPR Art. 33(1)).")
-		}
-		if _, err := tx.exec(`UPDATE obligations SET status = 'submitted', submitted_at = ?, submitted_by = ?, submitted_name = ?, reference = ?,
-			submitted_text = ?, late_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-			at, tx.actorID(), tx.actorName(), sub.Reference, sub.Text, sub.LateReason, tx.now, id); err != nil {
-			return out, err
-		}
-		msg := fmt.Sprintf("Reporting duty submitted: %s — %s, to %s", o.Title, stageLabel(o.StageName, o.Round), o.Authority)
-		if o.Voluntary {
-			msg = fmt.Sprintf("Voluntary notification sent: %s — %s, to %s", o.Title, stageLabel(o.StageName, o.Round), o.Authority)
-		}
-		if sub.Reference != "" {
-			msg += " (reference " + sub.Reference + ")"
-		}
-		if sub.LateReason != "" {
-			msg += ". Late because: " + sub.LateReason
-		}
-		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, at, msg+".", nil); err != nil {
-			return out, err
-		}
-		tx.audit("obligation.submit", "obligation", id, map[string]any{"status": o.Status},
-			map[string]any{"status": vigil.ObligationSubmitted, "at": at, "reference": sub.Reference, "late_reason": sub.LateReason})
-		// A later stage may count from this submission.
-		if err := tx.reconcileDuties(inc, false); err != nil {
-			return out, err
-		}
-		out, _, err = tx.findObligation(id)
-		return out, err
-	})
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) { return tx.submitObligation(id, sub) })
 	if out != nil {
 		out.SetLate(s.db.Now())
 	}
@@ -828,43 +774,103 @@ func (s *DutyService) WaiveObligation(ctx context.Context, id int64, justificati
 	case utf8.RuneCountInString(justification) > vigil.MaxReasonText:
 		return nil, vigil.Invalid("justification", "At most %d characters.", vigil.MaxReasonText)
 	}
-	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) {
-		var out *vigil.Obligation
-		if err := tx.require(vigil.PermDutySubmit); err != nil {
-			return out, err
-		}
-		o, inc, err := tx.findObligation(id)
-		if err != nil {
-			return out, err
-		}
-		if version != 0 && version != o.Version {
-			return out, staleVersion(o.Version)
-		}
-		if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
-			return out, vigil.Invalid("status", "Only a pending duty, or a voluntary one not sent, can be recorded as not required.")
-		}
-		if o.NotRequiredHint == "" {
-			return out, vigil.Invalid("justification", "This duty cannot be set aside; it applies whenever its conditions hold.")
-		}
-		if _, err := tx.exec(`UPDATE obligations SET status = 'not_required', justification = ?, submitted_by = ?, submitted_name = ?,
-			updated_at = ?, version = version + 1 WHERE id = ?`, justification, tx.actorID(), tx.actorName(), tx.now, id); err != nil {
-			return out, err
-		}
-		msg := fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s", o.Title, stageLabel(o.StageName, o.Round), justification)
-		if o.Voluntary {
-			msg = fmt.Sprintf("Voluntary notification not to be sent: %s — %s. Why: %s", o.Title, o.StageName, justification)
-		}
-		if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, msg, nil); err != nil {
-			return out, err
-		}
-		tx.audit("obligation.waive", "obligation", id, map[string]any{"status": o.Status},
-			map[string]any{"status": vigil.ObligationNotRequired, "justification": justification})
-		out, _, err = tx.findObligation(id)
-		return out, err
-	})
+	out, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Obligation, error) { return tx.waiveObligation(id, justification, version) })
 	if out != nil {
 		out.SetLate(s.db.Now())
 	}
+	return out, err
+}
+
+// submitObligation records a submission in tx (SubmitObligation).
+func (tx *Tx) submitObligation(id int64, sub vigil.Submission) (*vigil.Obligation, error) {
+	var out *vigil.Obligation
+	if err := tx.require(vigil.PermDutySubmit); err != nil {
+		return out, err
+	}
+	o, inc, err := tx.findObligation(id)
+	if err != nil {
+		return out, err
+	}
+	if sub.Version != 0 && sub.Version != o.Version {
+		return out, staleVersion(o.Version)
+	}
+	if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
+		return out, vigil.Invalid("status", "This duty is %s; only a pending duty, or a voluntary one, can be submitted.", strings.ReplaceAll(string(o.Status), "_", " "))
+	}
+	at := tx.now
+	if sub.At != nil {
+		at = vigil.TruncateTime(*sub.At)
+		if at.After(tx.now) {
+			return out, vigil.Invalid("at", "The submission time cannot be in the future.")
+		}
+		if at.Before(o.ClockStart) {
+			return out, vigil.Invalid("at", "The submission time is before the duty's clock started.")
+		}
+	}
+	if o.DueAt != nil && at.After(*o.DueAt) && sub.LateReason == "" {
+		return out, vigil.Invalid("late_reason", "This is after the due time: say why it is late (the ICO asks for the reasons for a delay, UK GDPR Art. 33(1)).")
+	}
+	if _, err := tx.exec(`UPDATE obligations SET status = 'submitted', submitted_at = ?, submitted_by = ?, submitted_name = ?, reference = ?,
+		submitted_text = ?, late_reason = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+		at, tx.actorID(), tx.actorName(), sub.Reference, sub.Text, sub.LateReason, tx.now, id); err != nil {
+		return out, err
+	}
+	msg := fmt.Sprintf("Reporting duty submitted: %s — %s, to %s", o.Title, stageLabel(o.StageName, o.Round), o.Authority)
+	if o.Voluntary {
+		msg = fmt.Sprintf("Voluntary notification sent: %s — %s, to %s", o.Title, stageLabel(o.StageName, o.Round), o.Authority)
+	}
+	if sub.Reference != "" {
+		msg += " (reference " + sub.Reference + ")"
+	}
+	if sub.LateReason != "" {
+		msg += ". Late because: " + sub.LateReason
+	}
+	if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, at, msg+".", nil); err != nil {
+		return out, err
+	}
+	tx.audit("obligation.submit", "obligation", id, map[string]any{"status": o.Status},
+		map[string]any{"status": vigil.ObligationSubmitted, "at": at, "reference": sub.Reference, "late_reason": sub.LateReason})
+	// A later stage may count from this submission.
+	if err := tx.reconcileDuties(inc, false); err != nil {
+		return out, err
+	}
+	out, _, err = tx.findObligation(id)
+	return out, err
+}
+
+// waiveObligation records in tx that a duty is not required (WaiveObligation).
+func (tx *Tx) waiveObligation(id int64, justification string, version int) (*vigil.Obligation, error) {
+	var out *vigil.Obligation
+	if err := tx.require(vigil.PermDutySubmit); err != nil {
+		return out, err
+	}
+	o, inc, err := tx.findObligation(id)
+	if err != nil {
+		return out, err
+	}
+	if version != 0 && version != o.Version {
+		return out, staleVersion(o.Version)
+	}
+	if o.Status != vigil.ObligationPending && o.Status != vigil.ObligationOptional {
+		return out, vigil.Invalid("status", "Only a pending duty, or a voluntary one not sent, can be recorded as not required.")
+	}
+	if o.NotRequiredHint == "" {
+		return out, vigil.Invalid("justification", "This duty cannot be set aside; it applies whenever its conditions hold.")
+	}
+	if _, err := tx.exec(`UPDATE obligations SET status = 'not_required', justification = ?, submitted_by = ?, submitted_name = ?,
+		updated_at = ?, version = version + 1 WHERE id = ?`, justification, tx.actorID(), tx.actorName(), tx.now, id); err != nil {
+		return out, err
+	}
+	msg := fmt.Sprintf("Reporting duty recorded as not required: %s — %s. Why: %s", o.Title, stageLabel(o.StageName, o.Round), justification)
+	if o.Voluntary {
+		msg = fmt.Sprintf("Voluntary notification not to be sent: %s — %s. Why: %s", o.Title, o.StageName, justification)
+	}
+	if _, err := tx.addTimeline(inc.ID, vigil.KindDuty, tx.now, msg, nil); err != nil {
+		return out, err
+	}
+	tx.audit("obligation.waive", "obligation", id, map[string]any{"status": o.Status},
+		map[string]any{"status": vigil.ObligationNotRequired, "justification": justification})
+	out, _, err = tx.findObligation(id)
 	return out, err
 }
 

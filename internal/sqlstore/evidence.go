@@ -526,7 +526,7 @@ func (s *EvidenceService) ExportEvidence(ctx context.Context, incidentID int64) 
 			out = append(out, &vigil.EvidenceExport{Evidence: e, Custody: log, Open: func() (io.ReadCloser, error) { return blobs.Open(sum) }})
 		}
 		if len(ids) > 0 {
-			msg := fmt.Sprintf("Evidence exported as a package: %d files.", len(ids))
+			msg := fmt.Sprintf("Evidence exported as a package: %s.", vigil.Plural(len(ids), "file", "files"))
 			if _, err := tx.addTimeline(inc.ID, vigil.KindEvidence, tx.now, msg, nil); err != nil {
 				return out, err
 			}

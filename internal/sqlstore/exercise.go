@@ -371,7 +371,7 @@ func (s *ExerciseService) EndExercise(ctx context.Context, id int64, end vigil.E
 				return x, err
 			}
 		}
-		msg := fmt.Sprintf("Exercise ended with %d findings, now review action items.", len(findings))
+		msg := fmt.Sprintf("Exercise ended with %s, now review action items.", vigil.Plural(len(findings), "finding", "findings"))
 		if _, err := tx.addTimeline(inc, vigil.KindExercise, tx.now, msg, nil); err != nil {
 			return x, err
 		}

@@ -557,7 +557,19 @@ func (s *IncidentService) TransitionIncident(ctx context.Context, id int64, t vi
 		if err != nil {
 			return out, err
 		}
+		var work vigil.OpenWork
+		if t.To == vigil.StatusClosed {
+			if work, err = tx.openWork(inc.ID); err != nil {
+				return out, err
+			}
+		}
+		if err := vigil.CheckClose(work, t, tx.now); err != nil {
+			return out, err
+		}
 		if err := tx.saveIncident(inc); err != nil {
+			return out, err
+		}
+		if err := tx.closeOut(inc, work, t); err != nil {
 			return out, err
 		}
 		msg := fmt.Sprintf("Status changed from %s to %s.", vigil.StatusLabel(before.Status), vigil.StatusLabel(inc.Status))
@@ -579,6 +591,100 @@ func (s *IncidentService) TransitionIncident(ctx context.Context, id int64, t vi
 		return tx.shown(inc)
 	})
 	return out, err
+}
+
+// openWork loads what is still open on an incident (vigil.OpenWorkOf).
+func (tx *Tx) openWork(incidentID int64) (vigil.OpenWork, error) {
+	tasks, err := queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t WHERE t.incident_id = ? AND t.status IN ('open', 'in_progress')
+		ORDER BY t.position, t.id`, incidentID)
+	if err != nil {
+		return vigil.OpenWork{}, err
+	}
+	duties, err := queryAll(tx, noExtra(scanObligation), `SELECT `+obligationColumns+` FROM obligations o WHERE o.incident_id = ? AND o.status = 'pending'
+		ORDER BY o.due_at, o.id`, incidentID)
+	if err != nil {
+		return vigil.OpenWork{}, err
+	}
+	return vigil.OpenWorkOf(tasks, duties), nil
+}
+
+// closeOut applies what a transition to closed decided for the open work
+// (checked by vigil.CheckClose), and records on the timeline what was
+// left open and why. A duty's own rules (who may record it, whether it
+// may be set aside) answer for the close-out's field.
+func (tx *Tx) closeOut(inc *vigil.Incident, work vigil.OpenWork, t vigil.Transition) error {
+	if t.To != vigil.StatusClosed {
+		return nil
+	}
+	byID := map[int64]*vigil.Task{}
+	for _, tk := range work.Tasks {
+		byID[tk.ID] = tk
+	}
+	left := vigil.OpenWork{}
+	dealt := map[int64]bool{}
+	for _, c := range t.Tasks {
+		tk := byID[c.TaskID]
+		if c.Action == "" {
+			continue
+		}
+		dealt[tk.ID] = true
+		var msg string
+		switch c.Action {
+		case vigil.CloseTaskDone, vigil.CloseTaskCancel:
+			status := vigil.TaskDone
+			if c.Action == vigil.CloseTaskCancel {
+				status = vigil.TaskCancelled
+			}
+			if _, err := tx.exec(`UPDATE tasks SET status = ?, completed_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+				status, tx.now, tx.now, tk.ID); err != nil {
+				return fmt.Errorf("close task: %w", err)
+			}
+			msg = fmt.Sprintf("Task %q is now %s (the incident closed).", tk.Title, status)
+		case vigil.CloseTaskFollowUp:
+			if _, err := tx.exec(`UPDATE tasks SET follow_up = ?, updated_at = ?, version = version + 1 WHERE id = ?`, true, tx.now, tk.ID); err != nil {
+				return fmt.Errorf("carry task over: %w", err)
+			}
+			msg = fmt.Sprintf("Task %q carried over as a follow-up action.", tk.Title)
+		}
+		if _, err := tx.addTimeline(inc.ID, vigil.KindTask, tx.now, msg, nil); err != nil {
+			return err
+		}
+		tx.audit("task.close_out", "task", tk.ID, nil, c)
+	}
+	for _, tk := range work.Tasks {
+		if !dealt[tk.ID] {
+			left.Tasks = append(left.Tasks, tk)
+		}
+	}
+	dealt = map[int64]bool{}
+	for i, c := range t.Duties {
+		var err error
+		switch c.Action {
+		case vigil.CloseDutySubmitted:
+			_, err = tx.submitObligation(c.ObligationID, vigil.Submission{Reference: strings.TrimSpace(c.Reference), LateReason: strings.TrimSpace(c.Reason)})
+		case vigil.CloseDutyNotRequired:
+			_, err = tx.waiveObligation(c.ObligationID, strings.TrimSpace(c.Reason), 0)
+		default:
+			continue
+		}
+		if vigil.ErrorCode(err) == vigil.EINVALID {
+			return vigil.Invalid(fmt.Sprintf("duties[%d].reason", i), "%s", vigil.ErrorMessage(err))
+		} else if err != nil {
+			return err
+		}
+		dealt[c.ObligationID] = true
+	}
+	for _, o := range work.Duties {
+		if !dealt[o.ID] {
+			left.Duties = append(left.Duties, o)
+		}
+	}
+	if left.Empty() {
+		return nil
+	}
+	msg := fmt.Sprintf("Closed with %s still open. Reason: %s", left, strings.TrimSpace(t.OpenWorkReason))
+	_, err := tx.addTimeline(inc.ID, vigil.KindStatus, tx.now, msg, nil)
+	return err
 }
 
 // linkDuplicate records the duplicate_of link (once) and notes it on the

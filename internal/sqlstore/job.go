@@ -512,6 +512,7 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 		}
 		tasks, err := tx.dueItems(`SELECT t.id, t.incident_id, t.due_at FROM tasks t JOIN incidents i ON i.id = t.incident_id
 			WHERE t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at <= ? AND t.due_at > ? AND NOT i.exercise
+			AND (i.status IN ('triage', 'confirmed', 'contained', 'recovered') OR t.follow_up)
 			ORDER BY t.id`, now.Add(taskSoon), now.Add(-reminderWindow))
 		if err != nil {
 			return queued, err

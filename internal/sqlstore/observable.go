@@ -199,7 +199,7 @@ func (tx *Tx) addObservables(incidentID int64, obs []*vigil.Observable) ([]*vigi
 	if len(added) > 0 {
 		msg := fmt.Sprintf("Observable added: %s", added[0])
 		if len(added) > 1 {
-			msg = fmt.Sprintf("%d observables added: %s", len(added), strings.Join(added[:min(len(added), 10)], ", "))
+			msg = fmt.Sprintf("%s added: %s", vigil.Plural(len(added), "observable", "observables"), strings.Join(added[:min(len(added), 10)], ", "))
 			if len(added) > 10 {
 				msg += ", …"
 			}

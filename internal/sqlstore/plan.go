@@ -450,7 +450,7 @@ func (tx *Tx) applyPlan(incidentID, planID int64, preview bool) (a *vigil.PlanAp
 	if err != nil {
 		return nil, err
 	}
-	msg := fmt.Sprintf("Response plan %q (version %d) applied: %d tasks added", p.Title, p.Version, len(a.Added))
+	msg := fmt.Sprintf("Response plan %q (version %d) applied: %s added", p.Title, p.Version, vigil.Plural(len(a.Added), "task", "tasks"))
 	if a.Previous != 0 {
 		msg = fmt.Sprintf("Response plan %q updated from version %d to %d: %d tasks added, %d brought up to date", p.Title, a.Previous, p.Version, len(a.Added), updated)
 	}

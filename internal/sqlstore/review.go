@@ -50,10 +50,7 @@ func (tx *Tx) actions(where string, args ...any) ([]*vigil.Action, error) {
 	return queryAll(tx, func(r rowScanner) (*vigil.Action, error) {
 		var t vigil.Task
 		a := &vigil.Action{Task: &t}
-		return a, r.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Description, &t.Phase, &t.Status, scanNullInt(&t.AssigneeID),
-			scanNullTime(&t.DueAt), &t.Position, scanNullTime(&t.CompletedAt), scanNullInt(&t.PlanID), &t.StepKey, scanNullInt(&t.CreatedBy),
-			scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt), &t.Version,
-			scanNullInt(&a.PlanID), &a.PlanTitle, &a.PlanChange, &a.AdoptedVersion)
+		return a, r.Scan(taskDest(&t, scanNullInt(&a.PlanID), &a.PlanTitle, &a.PlanChange, &a.AdoptedVersion)...)
 	}, `SELECT `+taskColumns+`, ra.plan_id, coalesce(p.title, ''), ra.plan_change, ra.adopted_version
 		FROM review_actions ra JOIN tasks t ON t.id = ra.task_id LEFT JOIN plans p ON p.id = ra.plan_id
 		WHERE `+where+` ORDER BY t.due_at IS NULL, t.due_at, t.id`, args...)
@@ -183,7 +180,7 @@ func (s *ReviewService) AddAction(ctx context.Context, incidentID int64, in vigi
 			return a, vigil.Errorf(vigil.ECONFLICT, "The review is closed.")
 		}
 		t := &vigil.Task{IncidentID: incidentID, Title: in.Title, Description: in.Description, Phase: vigil.PhaseLearn,
-			Status: vigil.TaskOpen, AssigneeID: in.AssigneeID, DueAt: in.DueAt}
+			Status: vigil.TaskOpen, AssigneeID: in.AssigneeID, DueAt: in.DueAt, FollowUp: true}
 		var p vigil.Problems
 		if err := t.Validate(); err != nil {
 			p = append(p, vigil.ErrorFields(err)...)
@@ -271,7 +268,17 @@ func (s *ReviewService) CloseReview(ctx context.Context, incidentID int64, versi
 			rv.Status, tx.now, rv.ClosedBy, tx.now, rv.Version, incidentID); err != nil {
 			return rv, err
 		}
-		if _, err := tx.addTimeline(incidentID, vigil.KindReview, tx.now, "Post-incident review closed.", nil); err != nil {
+		msg := "Post-incident review closed."
+		open := 0
+		for _, a := range rv.Actions {
+			if a.Open() {
+				open++
+			}
+		}
+		if open > 0 {
+			msg = fmt.Sprintf("Post-incident review closed; %s open, tracked to done by its owner.", vigil.Plural(open, "action item stays", "action items stay"))
+		}
+		if _, err := tx.addTimeline(incidentID, vigil.KindReview, tx.now, msg, nil); err != nil {
 			return rv, err
 		}
 		tx.audit("review.close", "incident", incidentID, nil, rv)

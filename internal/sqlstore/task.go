@@ -13,16 +13,22 @@ import (
 type TaskService struct{ db *DB }
 
 const taskColumns = `t.id, t.incident_id, t.title, t.description, t.phase, t.status, t.assignee_id, t.due_at, t.position,
-	t.completed_at, t.plan_id, t.step_key, t.created_by, t.created_at, t.updated_at, t.version`
+	t.completed_at, t.plan_id, t.step_key, t.created_by, t.created_at, t.updated_at, t.version, t.follow_up`
 
 func scanTask(r rowScanner) (*vigil.Task, error) {
 	var t vigil.Task
-	if err := r.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Description, &t.Phase, &t.Status, scanNullInt(&t.AssigneeID),
-		scanNullTime(&t.DueAt), &t.Position, scanNullTime(&t.CompletedAt), scanNullInt(&t.PlanID), &t.StepKey, scanNullInt(&t.CreatedBy),
-		scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt), &t.Version); err != nil {
+	if err := r.Scan(taskDest(&t)...); err != nil {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// taskDest is where taskColumns scan to; a query with more columns appends
+// theirs.
+func taskDest(t *vigil.Task, extra ...any) []any {
+	return append([]any{&t.ID, &t.IncidentID, &t.Title, &t.Description, &t.Phase, &t.Status, scanNullInt(&t.AssigneeID),
+		scanNullTime(&t.DueAt), &t.Position, scanNullTime(&t.CompletedAt), scanNullInt(&t.PlanID), &t.StepKey, scanNullInt(&t.CreatedBy),
+		scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt), &t.Version, &t.FollowUp}, extra...)
 }
 
 // findTask loads a task whose incident the actor may see.
@@ -73,6 +79,9 @@ func (s *TaskService) FindTasks(ctx context.Context, f vigil.TaskFilter) (tasks 
 		if len(f.Status) > 0 {
 			where, args = append(where, "t.status IN ("+placeholders(len(f.Status))+")"), append(args, anySlice(f.Status)...)
 		}
+		if f.Live {
+			where = append(where, "(i.status IN ('triage', 'confirmed', 'contained', 'recovered') OR t.follow_up)")
+		}
 		if f.Overdue {
 			where = append(where, "t.status IN ('open', 'in_progress') AND t.due_at IS NOT NULL AND t.due_at < ?")
 			args = append(args, tx.now)
@@ -81,12 +90,22 @@ func (s *TaskService) FindTasks(ctx context.Context, f vigil.TaskFilter) (tasks 
 		if err := tx.queryRow(`SELECT count(*) FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w, args...).Scan(&n); err != nil {
 			return err
 		}
-		order := "t.incident_id, t.position, t.id"
-		if f.IncidentID == nil {
-			order = "t.due_at IS NULL, t.due_at, t.id"
+		if f.IncidentID != nil {
+			tasks, err = queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
+				` ORDER BY t.incident_id, t.position, t.id LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+			return err
 		}
-		tasks, err = queryAll(tx, scanTask, `SELECT `+taskColumns+` FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
-			` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		// Across incidents, each task names its incident.
+		tasks, err = queryAll(tx, func(r rowScanner) (*vigil.Task, error) {
+			var t vigil.Task
+			ref := &vigil.IncidentRef{}
+			if err := r.Scan(taskDest(&t, &ref.Reference, &ref.Title, &ref.Status)...); err != nil {
+				return nil, err
+			}
+			ref.ID, t.Incident = t.IncidentID, ref
+			return &t, nil
+		}, `SELECT `+taskColumns+`, i.reference, i.title, i.status FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE `+w+
+			` ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
 		return err
 	})
 	return tasks, n, err
@@ -115,7 +134,7 @@ func (s *TaskService) CreateTask(ctx context.Context, t *vigil.Task) (err error)
 			d := vigil.TruncateTime(*t.DueAt)
 			t.DueAt = &d
 		}
-		t.PlanID, t.StepKey = nil, "" // only plans set these
+		t.PlanID, t.StepKey, t.FollowUp = nil, "", false // only plans, reviews and closing set these
 		if err := tx.insertTask(t); err != nil {
 			return err
 		}
@@ -141,9 +160,9 @@ func (tx *Tx) insertTask(t *vigil.Task) error {
 	t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version = tx.actorID(), tx.now, tx.now, 1
 	var err error
 	t.ID, err = tx.insert(`INSERT INTO tasks (incident_id, title, description, phase, status, assignee_id, due_at, position,
-		completed_at, plan_id, step_key, created_by, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		completed_at, plan_id, step_key, created_by, created_at, updated_at, version, follow_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.IncidentID, t.Title, t.Description, t.Phase, t.Status, t.AssigneeID, t.DueAt, t.Position, t.CompletedAt,
-		t.PlanID, t.StepKey, t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version)
+		t.PlanID, t.StepKey, t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.Version, t.FollowUp)
 	if err != nil {
 		return fmt.Errorf("insert task: %w", err)
 	}

@@ -97,6 +97,41 @@
     window.addEventListener("pagehide", function () { if (src) src.close(); });
   }
 
+  // Markdown preview: a textarea marked data-markdown gets a Preview
+  // button that shows the text as the page will (the server renders and
+  // sanitises it; the answer is inserted as that sanitised HTML).
+  function previews() {
+    var areas = document.querySelectorAll("textarea[data-markdown]");
+    for (var i = 0; i < areas.length; i++) {
+      (function (ta) {
+        var form = ta.form, token = form && form.querySelector("input[name=csrf_token]");
+        if (!token || ta.getAttribute("data-preview-ready")) return;
+        ta.setAttribute("data-preview-ready", "1");
+        var btn = document.createElement("button");
+        btn.type = "button";
+        btn.className = "small md-preview-button";
+        btn.textContent = "Preview";
+        var out = document.createElement("div");
+        out.className = "md md-preview";
+        out.setAttribute("aria-live", "polite");
+        out.hidden = true;
+        ta.insertAdjacentElement("afterend", out);
+        ta.insertAdjacentElement("afterend", btn);
+        btn.addEventListener("click", function () {
+          var body = new URLSearchParams();
+          body.set("csrf_token", token.value);
+          body.set("text", ta.value);
+          fetch("/markdown/preview", { method: "POST", body: body, credentials: "same-origin" })
+            .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+            .then(function (html) { out.innerHTML = html || "<p><em>Nothing to preview.</em></p>"; out.hidden = false; })
+            .catch(function () { out.textContent = "The preview could not be loaded."; out.hidden = false; });
+        });
+      })(areas[i]);
+    }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", previews);
+  else previews();
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
   else connect();
 })();
