@@ -29,8 +29,10 @@ type Digests struct {
 // collected it, when, from where and how, and a chain-of-custody log of
 // every access to it.
 type Evidence struct {
-	ID          int64  `json:"id"`
-	IncidentID  int64  `json:"incident_id"`
+	ID         int64 `json:"id"`
+	IncidentID int64 `json:"incident_id"` // 0 while it belongs to an alert only
+	// AlertID is the alert it came with (a reported e-mail), if any.
+	AlertID     *int64 `json:"alert_id,omitempty"`
 	Name        string `json:"name"`       // the file name, without any folder
 	MediaType   string `json:"media_type"` // as the uploader said, else application/octet-stream
 	Description string `json:"description"`

@@ -404,6 +404,8 @@ func TestRoleMatrix(t *testing.T) {
 		// Intake takes integration tokens only: no session opens it.
 		{"POST", "/api/v1/intake/{kind}", func(*fixture) any { return map[string]any{"version": "4", "alerts": []any{}} }, "UUUUUU", false},
 		{"POST", "/api/v1/intake/{kind}/{intaketoken}", func(*fixture) any { return map[string]any{"version": "4", "alerts": []any{}} }, "UUUUUU", false},
+		{"POST", "/api/v1/intake/email", func(*fixture) any { return form{contentType: "message/rfc822", data: []byte("Subject: x\r\n\r\nx")} }, "UUUUUU", false},
+		{"POST", "/api/v1/intake/email/{intaketoken}", func(*fixture) any { return form{contentType: "message/rfc822", data: []byte("Subject: x\r\n\r\nx")} }, "UUUUUU", false},
 		{"POST", "/api/alert", func(*fixture) any { return map[string]any{"title": "x"} }, "UUUUUU", false},
 		{"POST", "/api/v1/alert", func(*fixture) any { return map[string]any{"title": "x"} }, "UUUUUU", false},
 		{"GET", "/api/v1/openapi.json", nil, "AAAAAA", false},

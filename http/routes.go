@@ -396,6 +396,11 @@ func (s *Server) routes() {
 		"Post alerts in a tool's own format (alertmanager, grafana, splunk, wazuh, elastic, generic, thehive) with Authorization: Bearer <integration token>"))
 	s.api("POST /api/v1/intake/{kind}/{token}", s.handleIntake, intakeOp("intakeWithToken",
 		"Post alerts with the integration token in the URL, for tools that cannot set headers"))
+	emailOp := op{ID: "intakeEmail", Tag: "Intake", RawBody: "message/rfc822", Resp: EmailIngestResult{}, Public: true,
+		Summary: "Report an e-mail: a raw RFC 5322 message (Content-Type: message/rfc822) with Authorization: Bearer <email integration token>; it becomes an alert of kind email, the message and its attachments its evidence (docs/email-intake.md)"}
+	s.api("POST /api/v1/intake/email", s.handleIntakeEmail, emailOp)
+	emailOp.ID, emailOp.Summary = "intakeEmailWithToken", "Report an e-mail with the integration token in the URL"
+	s.api("POST /api/v1/intake/email/{token}", s.handleIntakeEmail, emailOp)
 	thehive := intakeOp("theHiveAlert", "TheHive-compatible alert API: create an alert (Authorization: Bearer <integration token>)")
 	thehive.Status, thehive.Resp = http.StatusCreated, TheHiveAlertCreated{}
 	s.api("POST /api/alert", s.handleIntake, thehive)
