@@ -84,7 +84,46 @@ CREATE TABLE alert_group_keys (
 );
 CREATE INDEX alert_group_keys_group ON alert_group_keys (group_id);
 
+-- Mailboxes polled for reported e-mail (IMAP), the password sealed; the
+-- poll's state (UIDVALIDITY, last UID, health) and the messages whose
+-- processing failed, retried with backoff.
+CREATE TABLE mailboxes (
+	id               INTEGER PRIMARY KEY,
+	name             TEXT NOT NULL UNIQUE,
+	integration_id   INTEGER NOT NULL REFERENCES integrations (id),
+	host             TEXT NOT NULL,
+	port             INTEGER NOT NULL,
+	security         TEXT NOT NULL,
+	username         TEXT NOT NULL,
+	password         TEXT NOT NULL DEFAULT '',
+	folder           TEXT NOT NULL,
+	processed        TEXT NOT NULL,
+	processed_folder TEXT NOT NULL DEFAULT '',
+	interval_seconds INTEGER NOT NULL,
+	disabled         INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+	uid_validity     INTEGER NOT NULL DEFAULT 0,
+	last_uid         INTEGER NOT NULL DEFAULT 0,
+	health           TEXT NOT NULL DEFAULT 'unknown',
+	last_error       TEXT NOT NULL DEFAULT '',
+	last_polled_at   TEXT,
+	next_poll_at     TEXT NOT NULL,
+	created_at       TEXT NOT NULL
+);
+
+CREATE TABLE mailbox_failures (
+	mailbox_id   INTEGER NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+	uid_validity INTEGER NOT NULL,
+	uid          INTEGER NOT NULL,
+	error        TEXT NOT NULL,
+	attempts     INTEGER NOT NULL,
+	first_at     TEXT NOT NULL,
+	next_at      TEXT NOT NULL,
+	PRIMARY KEY (mailbox_id, uid_validity, uid)
+);
+
 -- +goose Down
+DROP TABLE mailbox_failures;
+DROP TABLE mailboxes;
 DROP TABLE alert_group_keys;
 ALTER TABLE custody RENAME TO custody_old;
 ALTER TABLE evidence RENAME TO evidence_old;
