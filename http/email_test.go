@@ -266,3 +266,51 @@ func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestMailboxAdmin: administrators configure the mailboxes polled for
+// reported e-mail; the password is never shown again; bad settings get
+// field-level problems.
+func TestMailboxAdmin(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.user(vigil.RoleAdmin)
+	responder, _ := e.user(vigil.RoleResponder)
+	in := createIntegration(t, e, admin, map[string]any{"name": "phishing", "kind": "email"})
+	prom := createIntegration(t, e, admin, map[string]any{"name": "prom", "kind": "alertmanager"})
+	body := map[string]any{"name": "reports", "integration_id": in.Integration.ID, "host": "imap.example.org", "username": "phishing@example.org",
+		"password": "s3cret-app-password", "security": "starttls", "processed": "flag"}
+	var m vigil.Mailbox
+	r := e.do(req{Method: "POST", Path: "/api/v1/mailboxes", Token: admin, Body: body}).want(t, http.StatusCreated)
+	r.JSON(t, &m)
+	if strings.Contains(string(r.Body), "s3cret") || m.Port != 143 || m.Folder != "INBOX" || m.Health != "unknown" {
+		t.Errorf("created %s", r.Body)
+	}
+	for field, change := range map[string]map[string]any{
+		"security":       {"security": "none"}, // not on loopback
+		"integration_id": {"integration_id": prom.Integration.ID},
+		"port":           {"port": 70000},
+		"processed":      {"processed": "delete"},
+	} {
+		b := map[string]any{}
+		for k, v := range body {
+			b[k] = v
+		}
+		b["name"] = "other"
+		for k, v := range change {
+			b[k] = v
+		}
+		p := e.do(req{Method: "POST", Path: "/api/v1/mailboxes", Token: admin, Body: b}).want(t, http.StatusBadRequest).Problem(t)
+		if !slices.ContainsFunc(p.Errors, func(fe vigil.FieldError) bool { return fe.Field == field }) {
+			t.Errorf("%s: problems %+v", field, p.Errors)
+		}
+	}
+	var list vigilhttp.MailboxList
+	r = e.do(req{Method: "GET", Path: "/api/v1/mailboxes", Token: admin}).want(t, http.StatusOK)
+	r.JSON(t, &list)
+	if len(list.Mailboxes) != 1 || strings.Contains(string(r.Body), "s3cret") {
+		t.Errorf("list %s", r.Body)
+	}
+	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/mailboxes/%d", m.ID), Token: responder}).want(t, http.StatusForbidden)
+	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/mailboxes/%d", m.ID), Token: admin}).want(t, http.StatusOK)
+	e.do(req{Method: "DELETE", Path: fmt.Sprintf("/api/v1/mailboxes/%d", m.ID), Token: admin}).want(t, http.StatusNoContent)
+	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/mailboxes/%d", m.ID), Token: admin}).want(t, http.StatusNotFound)
+}

@@ -184,6 +184,8 @@ func (g *schemaGen) schema(t reflect.Type, m mode) map[string]any {
 			s["format"] = "int64"
 		}
 		return s
+	case reflect.Uint32: // IMAP UIDs
+		return map[string]any{"type": "integer", "format": "int64", "minimum": 0, "maximum": 1<<32 - 1}
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Slice:

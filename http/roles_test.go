@@ -17,36 +17,37 @@ var matrixRoles = []string{"anonymous", "reporter", "viewer", "responder", "mana
 
 // fixture is the data every row of the role matrix runs against.
 type fixture struct {
-	e        *env
-	sessions map[string]map[string]string // role -> headers (cookie and CSRF token)
-	users    map[string]*vigil.User
-	inc, red *vigil.Incident
-	other    *vigil.Incident
-	task     *vigil.Task
-	comment  *vigil.Comment
-	obs      *vigil.Observable
-	link     *vigil.Link
-	token    int64 // a token of the admin's
-	integ    *vigil.Integration
-	group    int64 // an alert group (TLP:AMBER)
-	redGroup int64 // a TLP:RED alert group
-	alert    int64
-	duty     int64 // the ICO duty on inc (personal data is involved)
-	contact  *vigil.Contact
-	channel  *vigil.Channel
-	sub      *vigil.Subscription
-	delivery int64  // a test delivery on channel
-	coll     string // a TAXII collection
-	hit      int64  // an IOC hit on inc
-	redHit   int64  // an IOC hit on red
-	ev       int64  // evidence on inc
-	redEv    int64  // evidence on red
-	plan     int64  // a starter response plan
-	closed   int64  // a closed incident with its review started
-	exercise int64  // a scheduled exercise
-	inject   int64  // its inject
-	adv      string // a draft advisory
-	pubAdv   string // a published advisory
+	e                   *env
+	sessions            map[string]map[string]string // role -> headers (cookie and CSRF token)
+	users               map[string]*vigil.User
+	inc, red            *vigil.Incident
+	other               *vigil.Incident
+	emailInteg, mailbox int64 // an email integration and its mailbox
+	task                *vigil.Task
+	comment             *vigil.Comment
+	obs                 *vigil.Observable
+	link                *vigil.Link
+	token               int64 // a token of the admin's
+	integ               *vigil.Integration
+	group               int64 // an alert group (TLP:AMBER)
+	redGroup            int64 // a TLP:RED alert group
+	alert               int64
+	duty                int64 // the ICO duty on inc (personal data is involved)
+	contact             *vigil.Contact
+	channel             *vigil.Channel
+	sub                 *vigil.Subscription
+	delivery            int64  // a test delivery on channel
+	coll                string // a TAXII collection
+	hit                 int64  // an IOC hit on inc
+	redHit              int64  // an IOC hit on red
+	ev                  int64  // evidence on inc
+	redEv               int64  // evidence on red
+	plan                int64  // a starter response plan
+	closed              int64  // a closed incident with its review started
+	exercise            int64  // a scheduled exercise
+	inject              int64  // its inject
+	adv                 string // a draft advisory
+	pubAdv              string // a published advisory
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -99,6 +100,16 @@ func newFixture(t *testing.T) *fixture {
 	f.token = tokens[0].ID
 	f.inc, _ = f.e.svc.Incidents.FindIncidentByID(mgr, f.inc.ID)
 	f.integ = &vigil.Integration{Name: "prometheus", Kind: vigil.IntegrationAlertmanager}
+	email := &vigil.Integration{Name: "phishing", Kind: vigil.IntegrationEmail}
+	if _, err := f.e.svc.Integrations.CreateIntegration(adm, email); err != nil {
+		t.Fatal(err)
+	}
+	f.emailInteg = email.ID
+	mb := &vigil.Mailbox{Name: "reports", IntegrationID: email.ID, Host: "imap.example.org", Username: "reports", Password: "secret"}
+	if err := f.e.svc.Mailboxes.CreateMailbox(adm, mb); err != nil {
+		t.Fatal(err)
+	}
+	f.mailbox = mb.ID
 	_, err = f.e.svc.Integrations.CreateIntegration(adm, f.integ)
 	must(t, err)
 	alerts := []*vigil.AlertInput{{Title: "Disk full", Labels: map[string]string{"alertname": "DiskFull"}},
@@ -395,6 +406,12 @@ func TestRoleMatrix(t *testing.T) {
 		// The integration has sent alerts: the admin is told to disable it (409).
 		{"DELETE", "/api/v1/integrations/{integ}", nil, "UFFFFA", true},
 		{"POST", "/api/v1/integrations/{integ}/token", nil, "UFFFFA", true},
+		{"GET", "/api/v1/mailboxes", nil, "UFFFFA", false},
+		{"POST", "/api/v1/mailboxes", func(f *fixture) any {
+			return map[string]any{"name": "phishing", "integration_id": f.emailInteg, "host": "imap.example.org", "username": "phishing", "password": "x"}
+		}, "UFFFFA", true},
+		{"GET", "/api/v1/mailboxes/{mailbox}", nil, "UFFFFA", false},
+		{"DELETE", "/api/v1/mailboxes/{mailbox}", nil, "UFFFFA", true},
 		{"GET", "/api/v1/alert-groups", nil, "UFAAAA", false},
 		{"GET", "/api/v1/alert-groups/{group}", nil, "UFAAAA", false},
 		{"GET", "/api/v1/alert-groups/{redgroup}", nil, "UFNNAA", false},
@@ -420,7 +437,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{comment}", fmt.Sprint(f.comment.ID), "{obs}", fmt.Sprint(f.obs.ID), "{link}", fmt.Sprint(f.link.ID),
 			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
 			"{admin}", fmt.Sprint(f.users["admin"].ID), "{token}", fmt.Sprint(f.token),
-			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
+			"{integ}", fmt.Sprint(f.integ.ID), "{mailbox}", fmt.Sprint(f.mailbox), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed), "{exercise}", fmt.Sprint(f.exercise), "{inject}", fmt.Sprint(f.inject),
@@ -471,7 +488,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}"} {
+			"{integ}", "{mailbox}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{adv}", "{ref}")

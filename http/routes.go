@@ -406,6 +406,14 @@ func (s *Server) routes() {
 	s.api("POST /api/alert", s.handleIntake, thehive)
 	thehive.ID = "theHiveAlertV1"
 	s.api("POST /api/v1/alert", s.handleIntake, thehive)
+	s.api("GET /api/v1/mailboxes", s.handleMailboxList, op{ID: "listMailboxes", Tag: "Integrations",
+		Summary: "The IMAP mailboxes polled for reported e-mail, with their health and last error (admins; passwords never shown)", Resp: MailboxList{}})
+	s.api("POST /api/v1/mailboxes", s.handleMailboxCreate, op{ID: "createMailbox", Tag: "Integrations",
+		Summary: "Poll an IMAP mailbox for reported e-mail into an email integration (the password is sealed at rest)", Body: vigil.Mailbox{}, Resp: vigil.Mailbox{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/mailboxes/{id}", s.handleMailboxView, op{ID: "getMailbox", Tag: "Integrations",
+		Summary: "A polled mailbox with its health and the messages whose processing failed", Resp: vigil.Mailbox{}})
+	s.api("DELETE /api/v1/mailboxes/{id}", s.handleMailboxDelete, op{ID: "deleteMailbox", Tag: "Integrations",
+		Summary: "Stop polling a mailbox (its alerts stay)", Status: http.StatusNoContent})
 	s.api("GET /api/v1/integrations", s.handleIntegrationList, op{ID: "listIntegrations", Tag: "Integrations", Summary: "List integrations (admins)", Resp: IntegrationList{}})
 	s.api("POST /api/v1/integrations", s.handleIntegrationCreate, op{ID: "createIntegration", Tag: "Integrations",
 		Summary: "Create an integration; its token is shown once", Body: vigil.Integration{}, Resp: IntegrationCreated{}, Status: http.StatusCreated})
