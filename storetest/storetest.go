@@ -112,6 +112,7 @@ var suite = []struct {
 	{"IOCDeleteVersion", testIOCDeleteVersion},
 	{"IOCUnsettledVersion", testIOCUnsettledVersion},
 	{"Evidence", testEvidence},
+	{"Mailboxes", testMailboxes},
 	{"EvidenceTamper", testEvidenceTamper},
 	{"Plan", testPlan},
 	{"PlanReminder", testPlanReminder},
