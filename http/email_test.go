@@ -176,6 +176,19 @@ func TestIntakeEmailCampaign(t *testing.T) {
 	if other.GroupIDs[0] == g {
 		t.Errorf("an unrelated message joined the campaign's group")
 	}
+	// The same attachments, reported again, are the same stored bytes
+	// with the same digests (not written twice).
+	var first, second vigil.Alert
+	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/alerts/%d", anna.AlertIDs[0]), Token: responder}).want(t, http.StatusOK).JSON(t, &first)
+	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/alerts/%d", dan.AlertIDs[0]), Token: responder}).want(t, http.StatusOK).JSON(t, &second)
+	if len(first.Evidence) != 4 || len(second.Evidence) != 4 || first.Evidence[2].Digests != second.Evidence[2].Digests ||
+		first.Evidence[3].Digests != second.Evidence[3].Digests || first.Evidence[2].ID == second.Evidence[2].ID {
+		t.Errorf("evidence of the two reports: %+v / %+v", first.Evidence, second.Evidence)
+	}
+	r := e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/evidence/%d/content", second.Evidence[2].ID), Token: responder}).want(t, http.StatusOK)
+	if sha256Hex(r.Body) != second.Evidence[2].SHA256 {
+		t.Error("the second report's zip does not read back")
+	}
 	var group vigil.AlertGroup
 	e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/alert-groups/%d", g), Token: responder}).want(t, http.StatusOK).JSON(t, &group)
 	if group.AlertCount != 4 {

@@ -3,7 +3,11 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"golang.org/x/sync/errgroup"
 )
 
 // IngestAlerts stores alerts, all in one transaction. Concurrent calls are
@@ -35,7 +40,11 @@ func (s *AlertService) IngestAlerts(ctx context.Context, in *vigil.Integration, 
 // transaction (as AddEvidence does), so that no transaction waits on them;
 // the transaction records each as evidence of its alert if the alert is
 // new (a retry of the same message adds none). Empty files are dropped.
+// Bytes the store holds already (a campaign's attachment, reported again)
+// are not written again; the others are written side by side, each
+// waiting on its own sync.
 func (s *AlertService) putAlertFiles(alerts []*vigil.AlertInput) error {
+	var g errgroup.Group
 	for _, a := range alerts {
 		if len(a.Files) == 0 {
 			continue
@@ -53,19 +62,31 @@ func (s *AlertService) putAlertFiles(alerts []*vigil.AlertInput) error {
 			if len(f.Content) == 0 {
 				continue
 			}
-			d, err := blobs.Put(bytes.NewReader(f.Content), max)
-			if err != nil {
-				if vigil.ErrorCode(err) == vigil.ESTORAGEFULL {
-					s.db.noteFull(VolumeEvidence, err)
-				}
-				return err
-			}
-			f.Evidence.Digests = d
 			kept = append(kept, f)
+			if int64(len(f.Content)) <= max {
+				s256, s1, m5 := sha256.Sum256(f.Content), sha1.Sum(f.Content), md5.Sum(f.Content)
+				if sum := hex.EncodeToString(s256[:]); blobs.Exists(sum) {
+					// The transaction checks again, after counting its
+					// reference, that a deletion did not take it away.
+					f.Evidence.Digests = vigil.Digests{Size: int64(len(f.Content)), SHA256: sum, SHA1: hex.EncodeToString(s1[:]), MD5: hex.EncodeToString(m5[:])}
+					continue
+				}
+			}
+			g.Go(func() error {
+				d, err := blobs.Put(bytes.NewReader(f.Content), max)
+				if err != nil {
+					if vigil.ErrorCode(err) == vigil.ESTORAGEFULL {
+						s.db.noteFull(VolumeEvidence, err)
+					}
+					return err
+				}
+				f.Evidence.Digests = d
+				return nil
+			})
 		}
 		a.Files = kept
 	}
-	return nil
+	return g.Wait()
 }
 
 // integrationActor is who writes an integration's alerts: the integration
