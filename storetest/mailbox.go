@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -43,12 +44,31 @@ func testMailboxes(t *testing.T, open Opener) {
 	if s.SealSecrets != nil && strings.Contains(stored, "app-password-789") {
 		t.Errorf("the password is stored as given")
 	}
+	// Due at once: one poll job, whichever instance schedules it, leased
+	// to one worker.
+	now := time.Now()
+	for i, want := range []int{1, 0} {
+		if n, err := s.Worker.Schedule(workerCtx(), now, 0); err != nil || n != want {
+			t.Errorf("schedule run %d: %d queued (%v), want %d", i, n, err, want)
+		}
+	}
+	jobs, err := s.Worker.ClaimJobs(workerCtx(), "w1", []string{vigil.JobMailboxPoll}, 10, time.Minute)
+	if err != nil || len(jobs) != 1 || !strings.Contains(string(jobs[0].Payload), fmt.Sprintf(`"mailbox_id":%d`, m.ID)) {
+		t.Errorf("mailbox poll jobs: %v %d", err, len(jobs))
+	}
+	if again, err := s.Worker.ClaimJobs(workerCtx(), "w2", []string{vigil.JobMailboxPoll}, 10, time.Minute); err != nil || len(again) != 0 {
+		t.Errorf("a second worker claims %d mailbox jobs (%v)", len(again), err)
+	}
 	got, gotIn, err := s.Mailboxes.MailboxForPoll(ctx, m.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Password != "app-password-789" || gotIn.ID != in.ID {
 		t.Errorf("for the poller: %+v, %+v", got, gotIn)
+	}
+	// The next poll is an interval away: nothing to schedule now.
+	if n, err := s.Worker.Schedule(workerCtx(), now.Add(time.Second), 0); err != nil || n != 0 {
+		t.Errorf("scheduled %d after the poll began (%v)", n, err)
 	}
 
 	// A poll: two messages, one failed.
