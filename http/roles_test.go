@@ -17,37 +17,39 @@ var matrixRoles = []string{"anonymous", "reporter", "viewer", "responder", "mana
 
 // fixture is the data every row of the role matrix runs against.
 type fixture struct {
-	e                   *env
-	sessions            map[string]map[string]string // role -> headers (cookie and CSRF token)
-	users               map[string]*vigil.User
-	inc, red            *vigil.Incident
-	other               *vigil.Incident
-	emailInteg, mailbox int64 // an email integration and its mailbox
-	task                *vigil.Task
-	comment             *vigil.Comment
-	obs                 *vigil.Observable
-	link                *vigil.Link
-	token               int64 // a token of the admin's
-	integ               *vigil.Integration
-	group               int64 // an alert group (TLP:AMBER)
-	redGroup            int64 // a TLP:RED alert group
-	alert               int64
-	duty                int64 // the ICO duty on inc (personal data is involved)
-	contact             *vigil.Contact
-	channel             *vigil.Channel
-	sub                 *vigil.Subscription
-	delivery            int64  // a test delivery on channel
-	coll                string // a TAXII collection
-	hit                 int64  // an IOC hit on inc
-	redHit              int64  // an IOC hit on red
-	ev                  int64  // evidence on inc
-	redEv               int64  // evidence on red
-	plan                int64  // a starter response plan
-	closed              int64  // a closed incident with its review started
-	exercise            int64  // a scheduled exercise
-	inject              int64  // its inject
-	adv                 string // a draft advisory
-	pubAdv              string // a published advisory
+	e        *env
+	sessions map[string]map[string]string // role -> headers (cookie and CSRF token)
+	users    map[string]*vigil.User
+	inc, red *vigil.Incident
+	other    *vigil.Incident
+	task     *vigil.Task
+	comment  *vigil.Comment
+	obs      *vigil.Observable
+	link     *vigil.Link
+	token    int64 // a token of the admin's
+	integ    *vigil.Integration
+	group    int64 // an alert group (TLP:AMBER)
+	redGroup int64 // a TLP:RED alert group
+	alert    int64
+	duty     int64 // the ICO duty on inc (personal data is involved)
+	contact  *vigil.Contact
+	channel  *vigil.Channel
+	sub      *vigil.Subscription
+	delivery int64  // a test delivery on channel
+	coll     string // a TAXII collection
+	hit      int64  // an IOC hit on inc
+	redHit   int64  // an IOC hit on red
+	ev       int64  // evidence on inc
+	redEv    int64  // evidence on red
+	plan     int64  // a starter response plan
+	closed   int64  // a closed incident with its review started
+	exercise int64  // a scheduled exercise
+	inject   int64  // its inject
+	adv      string // a draft advisory
+	pubAdv   string // a published advisory
+
+	// An email integration and its mailbox.
+	emailInteg, mailbox int64
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
