@@ -25,12 +25,13 @@ const (
 	IntegrationElastic      IntegrationKind = "elastic"      // Kibana webhook connector, through a field mapping
 	IntegrationGeneric      IntegrationKind = "generic"      // any JSON, through a field mapping
 	IntegrationTheHive      IntegrationKind = "thehive"      // TheHive alert API (POST /api/alert, /api/v1/alert)
+	IntegrationEmail        IntegrationKind = "email"        // reported e-mail: a raw message (message/rfc822), docs/email-intake.md
 )
 
 // IntegrationKinds lists every kind.
 var IntegrationKinds = []IntegrationKind{
 	IntegrationAlertmanager, IntegrationGrafana, IntegrationSplunk, IntegrationWazuh,
-	IntegrationElastic, IntegrationGeneric, IntegrationTheHive,
+	IntegrationElastic, IntegrationGeneric, IntegrationTheHive, IntegrationEmail,
 }
 
 // Valid reports whether k is a known kind.
@@ -103,11 +104,21 @@ type FieldMapping struct {
 // "everything on one host"). With no values of By present, an alert is a
 // group of its own fingerprint. Across makes groups span integrations
 // (correlate a host seen by the EDR with the same host in the SIEM).
+//
+// Match "any" makes each value of each of By a key of its own: an alert
+// joins the open group that shares any one of them (an e-mail campaign:
+// the same sender domain, or link, or attachment, or subject), and the
+// group takes all of the alert's keys. The default, "all", joins the
+// values of By into one key.
 type GroupingRule struct {
 	By     []string `json:"by"`
 	Window Duration `json:"window"`
 	Across bool     `json:"across_integrations"`
+	Match  string   `json:"match,omitempty"`
 }
+
+// MaxGroupKeys bounds the keys one alert gives a group under Match "any".
+const MaxGroupKeys = 200
 
 // PromotionRule promotes a group to an incident (in triage) on its own:
 // when an alert of at least MinSeverity joins it, or when it holds Count
@@ -187,6 +198,12 @@ func (in *Integration) Normalize() {
 	}
 	if in.Grouping.By == nil {
 		in.Grouping.By = []string{}
+		if in.Kind == IntegrationEmail {
+			// A campaign: the same sender domain, link, attachment or
+			// subject within a day.
+			in.Grouping = GroupingRule{By: []string{"label:email.sender_domain", "label:email.subject_key", "observable:url", "observable:sha256"},
+				Match: "any", Window: Duration(24 * time.Hour)}
+		}
 	}
 }
 
@@ -243,6 +260,9 @@ func (in *Integration) Validate() error {
 		if !validGroupKey(by) {
 			p.Add("grouping.by", "Unknown grouping key %q: use fingerprint, title, label:NAME or observable:TYPE.", by)
 		}
+	}
+	if m := in.Grouping.Match; m != "" && m != "all" && m != "any" {
+		p.Add("grouping.match", "Match must be all (one key of every value) or any (a group shares any one value).")
 	}
 	if w := time.Duration(in.Grouping.Window); w < time.Second || w > MaxGroupWindow {
 		p.Add("grouping.window", "The window must be between 1s and %s.", MaxGroupWindow)
@@ -353,6 +373,14 @@ type AlertInput struct {
 	// (a start time it could not read: the time received). The alert is
 	// taken in; the warnings are kept with it (Alert.Warnings).
 	Warnings []FieldError
+	// Files are kept as evidence of the alert, with their chain of custody,
+	// when the alert is new (a reported message and its attachments):
+	// their content is already in the blob store, under Digests.SHA256.
+	Files []*AlertFile
+	// ObservablesOnly: the parser found every observable (an e-mail's are
+	// read from its structure), so the text is not scanned for more; it
+	// would find the reporter's and the mailbox's own addresses.
+	ObservablesOnly bool
 	// Later, if set, is work the parser leaves until the alert turns out
 	// to be new or firing again (PrepareObservables runs it): finding
 	// observables in its fields, keeping its raw JSON. A repeat skips it.
@@ -451,6 +479,9 @@ func (a *AlertInput) prepareObservables() []ObservableInput {
 	for _, o := range a.Observables {
 		add(o)
 	}
+	if a.ObservablesOnly {
+		return out
+	}
 	keys := sortedKeys(a.Labels)
 	n := len(a.Title) + 1 + len(a.Description)
 	for _, k := range keys {
@@ -471,6 +502,14 @@ func (a *AlertInput) prepareObservables() []ObservableInput {
 		add(o)
 	}
 	return out
+}
+
+// AlertFile is a file that comes with an alert, to keep as its evidence:
+// what is recorded of it (name, media type, who collected it, from where,
+// how) and its bytes, which the store puts in the blob store and digests.
+type AlertFile struct {
+	Evidence Evidence
+	Content  []byte
 }
 
 // ComputeFingerprint names an alert for deduplication when its tool does
@@ -539,6 +578,50 @@ func (r GroupingRule) GroupKey(integrationID int64, a *AlertInput) string {
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])
+}
+
+// GroupKeys returns the keys of a under a rule whose Match is "any": one
+// per value of each of By (every value of an observable type, not only the
+// first), at most MaxGroupKeys; with none, the alert's own fingerprint key.
+func (r GroupingRule) GroupKeys(integrationID int64, a *AlertInput) []string {
+	prefix := ""
+	if !r.Across {
+		prefix = "i" + itoa(integrationID)
+	}
+	var keys []string
+	seen := map[string]bool{}
+	add := func(by, v string) {
+		if v == "" || len(keys) >= MaxGroupKeys {
+			return
+		}
+		sum := sha256.Sum256([]byte(prefix + "\x00" + by + "=" + v))
+		k := "any:" + hex.EncodeToString(sum[:16])
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, by := range r.By {
+		switch {
+		case by == "fingerprint":
+			add(by, a.Fingerprint)
+		case by == "title":
+			add(by, a.Title)
+		case strings.HasPrefix(by, "label:"):
+			add(by, a.Labels[strings.TrimPrefix(by, "label:")])
+		case strings.HasPrefix(by, "observable:"):
+			t := ObservableType(strings.TrimPrefix(by, "observable:"))
+			for _, o := range a.Observables {
+				if o.Type == t {
+					add(by, o.Value)
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		keys = []string{r.GroupKey(integrationID, &AlertInput{Fingerprint: a.Fingerprint})}
+	}
+	return keys
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -623,6 +706,9 @@ type Alert struct {
 
 	Observables []*AlertObservable `json:"observables,omitempty"`
 	Occurrences []*AlertOccurrence `json:"occurrences,omitempty"`
+	// Evidence is the files kept with the alert (a reported message and
+	// its attachments), with their digests; never rendered.
+	Evidence []*Evidence `json:"evidence,omitempty"`
 }
 
 // AlertObservable is a value found in an alert, with where else it was seen.

@@ -27,10 +27,12 @@ type Digests struct {
 
 // Evidence is a file kept for an incident: content-addressed, with who
 // collected it, when, from where and how, and a chain-of-custody log of
-// every access to it.
+// every access to it. Evidence that came with an alert (a reported e-mail
+// and its attachments) has AlertID, and IncidentID 0 until it has one.
 type Evidence struct {
 	ID          int64  `json:"id"`
 	IncidentID  int64  `json:"incident_id"`
+	AlertID     *int64 `json:"alert_id,omitempty"`
 	Name        string `json:"name"`       // the file name, without any folder
 	MediaType   string `json:"media_type"` // as the uploader said, else application/octet-stream
 	Description string `json:"description"`

@@ -36,6 +36,7 @@ type Services struct {
 	Worker       WorkerService
 	Sharing      SharingService
 	Feeds        FeedService
+	Mailboxes    MailboxService
 	IOC          IOCService
 	Evidence     EvidenceService
 	Plans        PlanService

@@ -25,6 +25,7 @@ type op struct {
 	Versioned        bool           // takes If-Match; a stale version is 412 with the current resource
 	Media            string         // the success body's media type; default application/json
 	Upload           map[string]any // a multipart/form-data request body of this schema
+	RawBody          string         // a request body of bytes of this media type
 	Binary           bool           // the success body is bytes of type Media, not JSON
 	// Idempotent routes create something and take an Idempotency-Key: a
 	// retry with the same key and request gets the first answer again.
@@ -183,6 +184,8 @@ func (g *schemaGen) schema(t reflect.Type, m mode) map[string]any {
 			s["format"] = "int64"
 		}
 		return s
+	case reflect.Uint32: // IMAP UIDs
+		return map[string]any{"type": "integer", "format": "int64", "minimum": 0, "maximum": 1<<32 - 1}
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Slice:
@@ -399,6 +402,10 @@ func (s *Server) openAPIDoc() map[string]any {
 		if o.Body != nil {
 			operation["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(o.Body), request)}}}
+		}
+		if o.RawBody != "" {
+			operation["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				o.RawBody: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
 		}
 		if o.Upload != nil {
 			operation["requestBody"] = map[string]any{"required": true, "content": map[string]any{

@@ -48,6 +48,9 @@ type fixture struct {
 	adv      string // a draft advisory
 	pubAdv   string // a published advisory
 	oidc     *vigil.OIDCProvider
+
+	// An email integration and its mailbox.
+	emailInteg, mailbox int64
 }
 
 // secretTitle is the title of the TLP:RED incident; no refused answer may contain it.
@@ -100,6 +103,16 @@ func newFixture(t *testing.T) *fixture {
 	f.token = tokens[0].ID
 	f.inc, _ = f.e.svc.Incidents.FindIncidentByID(mgr, f.inc.ID)
 	f.integ = &vigil.Integration{Name: "prometheus", Kind: vigil.IntegrationAlertmanager}
+	email := &vigil.Integration{Name: "phishing", Kind: vigil.IntegrationEmail}
+	if _, err := f.e.svc.Integrations.CreateIntegration(adm, email); err != nil {
+		t.Fatal(err)
+	}
+	f.emailInteg = email.ID
+	mb := &vigil.Mailbox{Name: "reports", IntegrationID: email.ID, Host: "imap.example.org", Username: "reports", Password: "secret"}
+	if err := f.e.svc.Mailboxes.CreateMailbox(adm, mb); err != nil {
+		t.Fatal(err)
+	}
+	f.mailbox = mb.ID
 	_, err = f.e.svc.Integrations.CreateIntegration(adm, f.integ)
 	must(t, err)
 	alerts := []*vigil.AlertInput{{Title: "Disk full", Labels: map[string]string{"alertname": "DiskFull"}},
@@ -407,6 +420,12 @@ func TestRoleMatrix(t *testing.T) {
 		// The integration has sent alerts: the admin is told to disable it (409).
 		{"DELETE", "/api/v1/integrations/{integ}", nil, "UFFFFA", true},
 		{"POST", "/api/v1/integrations/{integ}/token", nil, "UFFFFA", true},
+		{"GET", "/api/v1/mailboxes", nil, "UFFFFA", false},
+		{"POST", "/api/v1/mailboxes", func(f *fixture) any {
+			return map[string]any{"name": "phishing", "integration_id": f.emailInteg, "host": "imap.example.org", "username": "phishing", "password": "x"}
+		}, "UFFFFA", true},
+		{"GET", "/api/v1/mailboxes/{mailbox}", nil, "UFFFFA", false},
+		{"DELETE", "/api/v1/mailboxes/{mailbox}", nil, "UFFFFA", true},
 		{"GET", "/api/v1/alert-groups", nil, "UFAAAA", false},
 		{"GET", "/api/v1/alert-groups/{group}", nil, "UFAAAA", false},
 		{"GET", "/api/v1/alert-groups/{redgroup}", nil, "UFNNAA", false},
@@ -416,6 +435,8 @@ func TestRoleMatrix(t *testing.T) {
 		// Intake takes integration tokens only: no session opens it.
 		{"POST", "/api/v1/intake/{kind}", func(*fixture) any { return map[string]any{"version": "4", "alerts": []any{}} }, "UUUUUU", false},
 		{"POST", "/api/v1/intake/{kind}/{intaketoken}", func(*fixture) any { return map[string]any{"version": "4", "alerts": []any{}} }, "UUUUUU", false},
+		{"POST", "/api/v1/intake/email", func(*fixture) any { return form{contentType: "message/rfc822", data: []byte("Subject: x\r\n\r\nx")} }, "UUUUUU", false},
+		{"POST", "/api/v1/intake/email/{intaketoken}", func(*fixture) any { return form{contentType: "message/rfc822", data: []byte("Subject: x\r\n\r\nx")} }, "UUUUUU", false},
 		{"POST", "/api/alert", func(*fixture) any { return map[string]any{"title": "x"} }, "UUUUUU", false},
 		{"POST", "/api/v1/alert", func(*fixture) any { return map[string]any{"title": "x"} }, "UUUUUU", false},
 		{"GET", "/api/v1/openapi.json", nil, "AAAAAA", false},
@@ -430,7 +451,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{comment}", fmt.Sprint(f.comment.ID), "{obs}", fmt.Sprint(f.obs.ID), "{link}", fmt.Sprint(f.link.ID),
 			"{responder}", fmt.Sprint(f.users["responder"].ID), "{viewer}", fmt.Sprint(f.users["viewer"].ID),
 			"{admin}", fmt.Sprint(f.users["admin"].ID), "{token}", fmt.Sprint(f.token),
-			"{integ}", fmt.Sprint(f.integ.ID), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
+			"{integ}", fmt.Sprint(f.integ.ID), "{mailbox}", fmt.Sprint(f.mailbox), "{group}", fmt.Sprint(f.group), "{redgroup}", fmt.Sprint(f.redGroup),
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed), "{exercise}", fmt.Sprint(f.exercise), "{inject}", fmt.Sprint(f.inject),
@@ -481,7 +502,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}", "{oidc}"} {
+			"{integ}", "{mailbox}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}", "{oidc}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{adv}", "{ref}")

@@ -397,11 +397,24 @@ func (s *Server) routes() {
 		"Post alerts in a tool's own format (alertmanager, grafana, splunk, wazuh, elastic, generic, thehive) with Authorization: Bearer <integration token>"))
 	s.api("POST /api/v1/intake/{kind}/{token}", s.handleIntake, intakeOp("intakeWithToken",
 		"Post alerts with the integration token in the URL, for tools that cannot set headers"))
+	emailOp := op{ID: "intakeEmail", Tag: "Intake", RawBody: "message/rfc822", Resp: EmailIngestResult{}, Public: true,
+		Summary: "Report an e-mail: a raw RFC 5322 message (Content-Type: message/rfc822) with Authorization: Bearer <email integration token>; it becomes an alert of kind email, the message and its attachments its evidence (docs/email-intake.md)"}
+	s.api("POST /api/v1/intake/email", s.handleIntakeEmail, emailOp)
+	emailOp.ID, emailOp.Summary = "intakeEmailWithToken", "Report an e-mail with the integration token in the URL"
+	s.api("POST /api/v1/intake/email/{token}", s.handleIntakeEmail, emailOp)
 	thehive := intakeOp("theHiveAlert", "TheHive-compatible alert API: create an alert (Authorization: Bearer <integration token>)")
 	thehive.Status, thehive.Resp = http.StatusCreated, TheHiveAlertCreated{}
 	s.api("POST /api/alert", s.handleIntake, thehive)
 	thehive.ID = "theHiveAlertV1"
 	s.api("POST /api/v1/alert", s.handleIntake, thehive)
+	s.api("GET /api/v1/mailboxes", s.handleMailboxList, op{ID: "listMailboxes", Tag: "Integrations",
+		Summary: "The IMAP mailboxes polled for reported e-mail, with their health and last error (admins; passwords never shown)", Resp: MailboxList{}})
+	s.api("POST /api/v1/mailboxes", s.handleMailboxCreate, op{ID: "createMailbox", Tag: "Integrations",
+		Summary: "Poll an IMAP mailbox for reported e-mail into an email integration (the password is sealed at rest)", Body: vigil.Mailbox{}, Resp: vigil.Mailbox{}, Status: http.StatusCreated})
+	s.api("GET /api/v1/mailboxes/{id}", s.handleMailboxView, op{ID: "getMailbox", Tag: "Integrations",
+		Summary: "A polled mailbox with its health and the messages whose processing failed", Resp: vigil.Mailbox{}})
+	s.api("DELETE /api/v1/mailboxes/{id}", s.handleMailboxDelete, op{ID: "deleteMailbox", Tag: "Integrations",
+		Summary: "Stop polling a mailbox (its alerts stay)", Status: http.StatusNoContent})
 	s.api("GET /api/v1/integrations", s.handleIntegrationList, op{ID: "listIntegrations", Tag: "Integrations", Summary: "List integrations (admins)", Resp: IntegrationList{}})
 	s.api("POST /api/v1/integrations", s.handleIntegrationCreate, op{ID: "createIntegration", Tag: "Integrations",
 		Summary: "Create an integration; its token is shown once", Body: vigil.Integration{}, Resp: IntegrationCreated{}, Status: http.StatusCreated})

@@ -46,6 +46,9 @@ type Server struct {
 	// IntakeLimits bound the alert intake's requests in flight; zero
 	// values take the defaults. Set before the first request.
 	IntakeLimits IntakeLimits
+	// MaxEmailBytes bounds a reported message (POST /api/v1/intake/email);
+	// 0 takes DefaultMaxEmailBytes. A longer one is kept truncated.
+	MaxEmailBytes int64
 	// StoreTimeout is the deadline of a request's store work, and
 	// ExportTimeout that of the routes that export or import (see
 	// deadline.go); 0 takes DefaultStoreTimeout and DefaultExportTimeout.

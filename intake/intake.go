@@ -27,6 +27,9 @@ const MaxDepth = 64
 // what the format expects gets a *vigil.Error with code EINVALID that says
 // what is wrong, with field names where they help.
 func Parse(in *vigil.Integration, body []byte) ([]*vigil.AlertInput, error) {
+	if in.Kind == vigil.IntegrationEmail {
+		return nil, vigil.Errorf(vigil.EINVALID, "An email integration takes a raw message at /api/v1/intake/email (Content-Type: message/rfc822), not JSON.")
+	}
 	if err := CheckJSON(body); err != nil {
 		return nil, err
 	}

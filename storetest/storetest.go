@@ -114,6 +114,7 @@ var suite = []struct {
 	{"IOCDeleteVersion", testIOCDeleteVersion},
 	{"IOCUnsettledVersion", testIOCUnsettledVersion},
 	{"Evidence", testEvidence},
+	{"Mailboxes", testMailboxes},
 	{"EvidenceTamper", testEvidenceTamper},
 	{"Plan", testPlan},
 	{"PlanReminder", testPlanReminder},

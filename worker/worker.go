@@ -38,6 +38,10 @@ type Worker struct {
 	Feeds interface {
 		Poll(ctx context.Context, feedID int64) error
 	}
+	// Mailboxes polls the mailboxes of reported e-mail; nil polls none.
+	Mailboxes interface {
+		Poll(ctx context.Context, mailboxID int64) error
+	}
 	// IOC matches observables and alerts against received indicators;
 	// nil matches nothing.
 	IOC interface {
@@ -146,6 +150,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	kinds := []string{vigil.JobEvent, vigil.JobDeliver}
 	if w.Feeds != nil {
 		kinds = append(kinds, vigil.JobFeedPoll)
+	}
+	if w.Mailboxes != nil {
+		kinds = append(kinds, vigil.JobMailboxPoll)
 	}
 	nextSchedule := time.Time{}
 	matching := make(chan struct{}, 1)
@@ -275,6 +282,21 @@ func (w *Worker) run(base, ctx context.Context, j *vigil.Job) {
 		}
 		if err := w.Store.CompleteJob(base, w.ID, j); err != nil && !errors.Is(err, vigil.ErrLeaseLost) {
 			w.Logger.Error("complete feed poll", "job", j.ID, "err", err)
+		}
+	case vigil.JobMailboxPoll:
+		var p struct {
+			MailboxID int64 `json:"mailbox_id"`
+		}
+		json.Unmarshal(j.Payload, &p)
+		// As for feeds: the poller records its failures on the mailbox.
+		if err := w.Mailboxes.Poll(ctx, p.MailboxID); err != nil {
+			w.Logger.Warn("mailbox poll failed", "mailbox", p.MailboxID, "err", err)
+			result = "failed"
+		} else {
+			result = "ok"
+		}
+		if err := w.Store.CompleteJob(base, w.ID, j); err != nil && !errors.Is(err, vigil.ErrLeaseLost) {
+			w.Logger.Error("complete mailbox poll", "job", j.ID, "err", err)
 		}
 	default:
 		w.Store.FailJob(base, w.ID, j, errors.New("unknown job kind"), time.Time{})

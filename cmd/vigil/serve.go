@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-ir/vigil/anchor"
 	"github.com/vigil-ir/vigil/feed"
 	vigilhttp "github.com/vigil-ir/vigil/http"
+	"github.com/vigil-ir/vigil/mailbox"
 	"github.com/vigil-ir/vigil/notify"
 	"github.com/vigil-ir/vigil/web"
 	"github.com/vigil-ir/vigil/worker"
@@ -209,6 +210,7 @@ func (m *Main) startWorker(metrics *vigilhttp.Metrics, url string) error {
 		Feeds:         &feed.Poller{Feeds: m.Store.Services().Feeds, Sharing: m.Store.Services().Sharing, Allow: m.Config.OutboundAllow},
 		IOC:           m.Store.Services().IOC,
 		Exercises:     m.Store.Services().Exercises,
+		Mailboxes:     &mailbox.Poller{Store: m.Store.Services().Mailboxes, Alerts: m.Store.Services().Alerts, Allow: m.Config.OutboundAllow},
 	}
 	ctx, cancel := context.WithCancel(vigil.NewContextWithActor(context.Background(), vigil.SystemActor("worker")))
 	m.stopWorker, m.workerDone = cancel, make(chan struct{})

@@ -255,6 +255,9 @@ func (s *AlertService) FindAlertByID(ctx context.Context, id int64) (a *vigil.Al
 		if err != nil {
 			return err
 		}
+		if a.Evidence, err = tx.alertEvidence(id); err != nil {
+			return err
+		}
 		return tx.fillAlertObservables(a)
 	})
 	return a, err

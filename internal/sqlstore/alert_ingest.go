@@ -1,8 +1,13 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-ir/vigil"
+	"golang.org/x/sync/errgroup"
 )
 
 // IngestAlerts stores alerts, all in one transaction. Concurrent calls are
@@ -20,11 +26,67 @@ import (
 // on them, are.
 func (s *AlertService) IngestAlerts(ctx context.Context, in *vigil.Integration, alerts []*vigil.AlertInput) (res *vigil.IngestResult, err error) {
 	defer s.db.op("alert.ingest")(&err)
+	if err := s.putAlertFiles(alerts); err != nil {
+		return nil, err
+	}
 	req := &ingestReq{ctx: ctx, in: in, alerts: alerts, done: make(chan error, 1)}
 	if err := s.db.ingester().submit(req); err != nil {
 		return nil, err
 	}
 	return req.res, nil
+}
+
+// putAlertFiles stores the alerts' files in the blob store before the
+// transaction (as AddEvidence does), so that no transaction waits on them;
+// the transaction records each as evidence of its alert if the alert is
+// new (a retry of the same message adds none). Empty files are dropped.
+// Bytes the store holds already (a campaign's attachment, reported again)
+// are not written again; the others are written side by side, each
+// waiting on its own sync.
+func (s *AlertService) putAlertFiles(alerts []*vigil.AlertInput) error {
+	var g errgroup.Group
+	for _, a := range alerts {
+		if len(a.Files) == 0 {
+			continue
+		}
+		blobs, err := s.db.blobs()
+		if err != nil {
+			return err
+		}
+		max := s.db.MaxEvidenceBytes
+		if max <= 0 {
+			max = vigil.DefaultMaxEvidenceBytes
+		}
+		kept := a.Files[:0]
+		for _, f := range a.Files {
+			if len(f.Content) == 0 {
+				continue
+			}
+			kept = append(kept, f)
+			if int64(len(f.Content)) <= max {
+				s256, s1, m5 := sha256.Sum256(f.Content), sha1.Sum(f.Content), md5.Sum(f.Content)
+				if sum := hex.EncodeToString(s256[:]); blobs.Exists(sum) {
+					// The transaction checks again, after counting its
+					// reference, that a deletion did not take it away.
+					f.Evidence.Digests = vigil.Digests{Size: int64(len(f.Content)), SHA256: sum, SHA1: hex.EncodeToString(s1[:]), MD5: hex.EncodeToString(m5[:])}
+					continue
+				}
+			}
+			g.Go(func() error {
+				d, err := blobs.Put(bytes.NewReader(f.Content), max)
+				if err != nil {
+					if vigil.ErrorCode(err) == vigil.ESTORAGEFULL {
+						s.db.noteFull(VolumeEvidence, err)
+					}
+					return err
+				}
+				f.Evidence.Digests = d
+				return nil
+			})
+		}
+		a.Files = kept
+	}
+	return g.Wait()
 }
 
 // integrationActor is who writes an integration's alerts: the integration
@@ -357,6 +419,11 @@ func (tx *Tx) insertAlert(in *vigil.Integration, a *vigil.AlertInput, gid int64)
 	if err := tx.addAlertObservables(id, a.Observables); err != nil {
 		return 0, false, err
 	}
+	for _, f := range a.Files {
+		if err := tx.addAlertEvidence(id, &f.Evidence); err != nil {
+			return 0, false, err
+		}
+	}
 	return id, true, nil
 }
 
@@ -427,7 +494,14 @@ type groupRow struct {
 
 // joinGroup puts a into the open group its grouping key names, if that
 // group saw an alert within the window, or into a new group.
+//
+// Under a rule that matches on any key (Match "any"), the alert has one key
+// per value; it joins the open group, seen within the window, that holds
+// any of them (the most recently seen), and the group takes all of them.
 func (tx *Tx) joinGroup(in *vigil.Integration, a *vigil.AlertInput) (*groupRow, error) {
+	if in.Grouping.Match == "any" {
+		return tx.joinGroupAny(in, a)
+	}
 	key := in.Grouping.GroupKey(in.ID, a)
 	since := tx.now.Add(-time.Duration(in.Grouping.Window))
 	g := &groupRow{}
@@ -435,6 +509,38 @@ func (tx *Tx) joinGroup(in *vigil.Integration, a *vigil.AlertInput) (*groupRow, 
 		WHERE group_key = ? AND state IN ('new', 'acknowledged', 'promoted') AND last_seen >= ?
 		ORDER BY last_seen DESC LIMIT 1`+tx.forUpdate(), key, since).
 		Scan(&g.id, &g.state, &g.severity, &g.tlp, scanNullInt(&g.incidentID), &g.count, &g.title)
+	return tx.joinFound(in, a, g, key, err)
+}
+
+func (tx *Tx) joinGroupAny(in *vigil.Integration, a *vigil.AlertInput) (*groupRow, error) {
+	keys := in.Grouping.GroupKeys(in.ID, a)
+	since := tx.now.Add(-time.Duration(in.Grouping.Window))
+	args := make([]any, 0, len(keys)+1)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	args = append(args, since)
+	g := &groupRow{}
+	err := tx.queryRow(`SELECT g.id, g.state, g.severity, g.tlp, g.incident_id, g.alert_count, g.title FROM alert_groups g
+		WHERE g.id IN (SELECT group_id FROM alert_group_keys WHERE group_key IN (?`+strings.Repeat(", ?", len(keys)-1)+`))
+		AND g.state IN ('new', 'acknowledged', 'promoted') AND g.last_seen >= ?
+		ORDER BY g.last_seen DESC, g.id DESC LIMIT 1`+tx.forUpdateOf("g"), args...).
+		Scan(&g.id, &g.state, &g.severity, &g.tlp, scanNullInt(&g.incidentID), &g.count, &g.title)
+	g, err = tx.joinFound(in, a, g, keys[0], err)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if _, err := tx.exec(`INSERT INTO alert_group_keys (group_key, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, k, g.id); err != nil {
+			return nil, fmt.Errorf("insert group key: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// joinFound joins the group found (err nil) or makes a new one with key
+// (err sql.ErrNoRows).
+func (tx *Tx) joinFound(in *vigil.Integration, a *vigil.AlertInput, g *groupRow, key string, err error) (*groupRow, error) {
 	switch {
 	case err == nil:
 		g.severity = max(g.severity, a.Severity.Rank())

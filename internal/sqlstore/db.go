@@ -196,6 +196,7 @@ func (db *DB) Services() vigil.Services {
 		Worker:       &WorkerService{db: db},
 		Sharing:      &SharingService{db: db},
 		Feeds:        &FeedService{db: db},
+		Mailboxes:    &MailboxService{db: db},
 		IOC:          &IOCService{db: db},
 		Evidence:     &EvidenceService{db: db},
 		Plans:        &PlanService{db: db},

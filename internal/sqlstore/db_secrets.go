@@ -168,6 +168,7 @@ func (db *DB) SealSecrets(ctx context.Context) (n int, err error) {
 		}
 		for _, t := range []struct{ table, key, col, name string }{
 			{"taxii_feeds", "id", "password", colFeedPassword},
+			{"mailboxes", "id", "password", colMailboxPassword},
 			{"server_keys", "name", "key", colServerKey},
 			{"oidc_providers", "id", "client_secret", colOIDCSecret},
 			{"oidc_sessions", "session_id", "id_token", colOIDCIDToken},

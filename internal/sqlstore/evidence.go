@@ -15,16 +15,16 @@ import (
 // DB's blob store.
 type EvidenceService struct{ db *DB }
 
-const evidenceColumns = `e.id, e.incident_id, e.name, e.media_type, e.description, e.size, e.sha256, e.sha1, e.md5,
+const evidenceColumns = `e.id, COALESCE(e.incident_id, 0), e.name, e.media_type, e.description, e.size, e.sha256, e.sha1, e.md5,
 	e.collected_by, e.collected_at, e.collected_from, e.method, e.added_by, e.added_by_name, e.added_at,
-	e.legal_hold, e.hold_reason, e.deleted_at, e.integrity, e.verified_at, e.custody_count, e.custody_head, e.version`
+	e.legal_hold, e.hold_reason, e.deleted_at, e.integrity, e.verified_at, e.custody_count, e.custody_head, e.version, e.alert_id`
 
 func scanEvidence(r rowScanner) (*vigil.Evidence, error) {
 	var e vigil.Evidence
 	if err := r.Scan(&e.ID, &e.IncidentID, &e.Name, &e.MediaType, &e.Description, &e.Size, &e.SHA256, &e.SHA1, &e.MD5,
 		&e.CollectedBy, scanNullTime(&e.CollectedAt), &e.CollectedFrom, &e.Method, scanNullInt(&e.AddedBy), &e.AddedByName,
 		scanTime(&e.AddedAt), &e.LegalHold, &e.HoldReason, scanNullTime(&e.DeletedAt), &e.Integrity, scanNullTime(&e.VerifiedAt),
-		&e.CustodyCount, &e.CustodyHead, &e.Version); err != nil {
+		&e.CustodyCount, &e.CustodyHead, &e.Version, scanNullInt(&e.AlertID)); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -54,14 +54,32 @@ func (db *DB) blobs() (vigil.BlobStore, error) {
 // deadlock); the evidence lock keeps its custody log a single line.
 func (tx *Tx) findEvidence(id int64) (*vigil.Evidence, error) {
 	notFound := vigil.Errorf(vigil.ENOTFOUND, "Evidence not found.")
-	if tx.write {
-		var incidentID int64
-		if err := tx.queryRow(`SELECT incident_id FROM evidence WHERE id = ?`, id).Scan(&incidentID); errors.Is(err, sql.ErrNoRows) {
+	var incidentID, alertID sql.NullInt64
+	if err := tx.queryRow(`SELECT incident_id, alert_id FROM evidence WHERE id = ?`, id).Scan(&incidentID, &alertID); errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
+	if !incidentID.Valid {
+		// An alert's evidence (a reported e-mail): seen by those who may
+		// see the alert.
+		var one int
+		if !tx.actor.Can(vigil.PermAlertRead) {
+			return nil, notFound
+		}
+		if err := tx.queryRow(`SELECT 1 FROM alerts a WHERE a.id = ? AND `+tx.alertVisible("a"), alertID.Int64).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 			return nil, notFound
 		} else if err != nil {
 			return nil, err
 		}
-		if _, err := tx.findIncidentByID(incidentID); vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		lock := ""
+		if tx.write {
+			lock = tx.forUpdateOf("e")
+		}
+		return scanEvidence(tx.queryRow(`SELECT `+evidenceColumns+` FROM evidence e WHERE e.id = ?`+lock, id))
+	}
+	if tx.write {
+		if _, err := tx.findIncidentByID(incidentID.Int64); vigil.ErrorCode(err) == vigil.ENOTFOUND {
 			return nil, notFound
 		} else if err != nil {
 			return nil, err
@@ -284,10 +302,10 @@ func (s *EvidenceService) TransferEvidence(ctx context.Context, id int64, t vigi
 		return &vigil.CustodyEntry{Action: vigil.CustodyTransferred, To: t.To, Detail: t.Detail}, held(e)
 	}, func(tx *Tx, e *vigil.Evidence) error {
 		msg := fmt.Sprintf("Evidence %s transferred to %s.", e.Name, t.To)
-		if _, err := tx.addTimeline(e.IncidentID, vigil.KindEvidence, tx.now, msg, nil); err != nil {
+		if err := tx.evidenceNote(e, msg); err != nil {
 			return err
 		}
-		return tx.touchIncident(e.IncidentID)
+		return tx.touchEvidenceIncident(e)
 	})
 }
 
@@ -349,7 +367,7 @@ func (s *EvidenceService) VerifyEvidence(ctx context.Context, id int64) (check *
 		}
 		if check.Result != vigil.IntegrityOK {
 			msg := fmt.Sprintf("Evidence %s failed verification (%s): %s", e.Name, check.Result, check.Problem)
-			if _, err := tx.addTimeline(e.IncidentID, vigil.KindEvidence, tx.now, msg, nil); err != nil {
+			if err := tx.evidenceNote(e, msg); err != nil {
 				return check, err
 			}
 		}
@@ -431,10 +449,10 @@ func (s *EvidenceService) SetLegalHold(ctx context.Context, id int64, hold bool,
 		if !hold {
 			msg = fmt.Sprintf("Legal hold lifted from evidence %s: %s", e.Name, reason)
 		}
-		if _, err := tx.addTimeline(e.IncidentID, vigil.KindEvidence, tx.now, msg, nil); err != nil {
+		if err := tx.evidenceNote(e, msg); err != nil {
 			return err
 		}
-		return tx.touchIncident(e.IncidentID)
+		return tx.touchEvidenceIncident(e)
 	})
 }
 
@@ -465,10 +483,10 @@ func (s *EvidenceService) DeleteEvidence(ctx context.Context, id int64, reason s
 		if _, err := tx.exec(`UPDATE evidence SET deleted_at = ?, version = ? WHERE id = ?`, e.DeletedAt, e.Version, e.ID); err != nil {
 			return err
 		}
-		if _, err := tx.addTimeline(e.IncidentID, vigil.KindEvidence, tx.now, fmt.Sprintf("Evidence %s deleted: %s", e.Name, reason), nil); err != nil {
+		if err := tx.evidenceNote(e, fmt.Sprintf("Evidence %s deleted: %s", e.Name, reason)); err != nil {
 			return err
 		}
-		if err := tx.touchIncident(e.IncidentID); err != nil {
+		if err := tx.touchEvidenceIncident(e); err != nil {
 			return err
 		}
 		// The file goes with its last reference, inside the transaction:
@@ -534,4 +552,62 @@ func (s *EvidenceService) ExportEvidence(ctx context.Context, incidentID int64) 
 		return out, nil
 	})
 	return out, err
+}
+
+// addAlertEvidence records f, whose content is in the blob store, as
+// evidence of alert alertID, with its first custody entry (collected by the
+// integration, which is the transaction's actor).
+func (tx *Tx) addAlertEvidence(alertID int64, f *vigil.Evidence) error {
+	blobs, err := tx.db.blobs()
+	if err != nil {
+		return err
+	}
+	e := *f
+	e.IncidentID, e.AlertID = 0, &alertID
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e.AddedBy, e.AddedByName, e.AddedAt = tx.actorID(), tx.actorName(), tx.now
+	e.Integrity, e.Version = vigil.IntegrityUnverified, 1
+	if e.CollectedAt != nil {
+		t := vigil.TruncateTime(*e.CollectedAt)
+		e.CollectedAt = &t
+	}
+	if _, err := tx.exec(`INSERT INTO blob_refs (sha256, n) VALUES (?, 1) ON CONFLICT (sha256) DO UPDATE SET n = blob_refs.n + 1`, e.SHA256); err != nil {
+		return err
+	}
+	if !blobs.Exists(e.SHA256) {
+		return vigil.Errorf(vigil.ECONFLICT, "The same file was being deleted elsewhere while this message came in; send it again.")
+	}
+	e.ID, err = tx.insert(`INSERT INTO evidence (alert_id, name, media_type, description, size, sha256, sha1, md5,
+		collected_by, collected_at, collected_from, method, added_by, added_by_name, added_at, integrity)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		alertID, e.Name, e.MediaType, e.Description, e.Size, e.SHA256, e.SHA1, e.MD5,
+		e.CollectedBy, e.CollectedAt, e.CollectedFrom, e.Method, e.AddedBy, e.AddedByName, e.AddedAt, e.Integrity)
+	if err != nil {
+		return fmt.Errorf("insert alert evidence: %w", err)
+	}
+	return tx.custody(&e, &vigil.CustodyEntry{Action: vigil.CustodyAdded, Detail: e.Facts()})
+}
+
+// alertEvidence lists the evidence kept with an alert.
+func (tx *Tx) alertEvidence(alertID int64) ([]*vigil.Evidence, error) {
+	return queryAll(tx, scanEvidence, `SELECT `+evidenceColumns+` FROM evidence e WHERE e.alert_id = ? ORDER BY e.id`, alertID)
+}
+
+// evidenceNote writes msg on the timeline of e's incident; an alert's
+// evidence (no incident yet) has only its custody log.
+func (tx *Tx) evidenceNote(e *vigil.Evidence, msg string) error {
+	if e.IncidentID == 0 {
+		return nil
+	}
+	_, err := tx.addTimeline(e.IncidentID, vigil.KindEvidence, tx.now, msg, nil)
+	return err
+}
+
+func (tx *Tx) touchEvidenceIncident(e *vigil.Evidence) error {
+	if e.IncidentID == 0 {
+		return nil
+	}
+	return tx.touchIncident(e.IncidentID)
 }

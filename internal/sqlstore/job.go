@@ -547,6 +547,22 @@ func (s *WorkerService) Schedule(ctx context.Context, now time.Time, keep time.D
 				queued++
 			}
 		}
+		// Mailboxes due for a poll, likewise.
+		boxes, err := tx.dueItems(`SELECT id, 0, next_poll_at FROM mailboxes WHERE NOT disabled AND next_poll_at <= ? ORDER BY id`, now)
+		if err != nil {
+			return queued, err
+		}
+		for _, b := range boxes {
+			res, err := tx.exec(`INSERT INTO jobs (kind, unique_key, payload, state, max_attempts, run_at, created_at) VALUES (?, ?, ?, 'available', 3, ?, ?)
+				ON CONFLICT (unique_key) DO NOTHING`, vigil.JobMailboxPoll, fmt.Sprintf("mailbox:%d:%d", b.id, b.at.UnixMicro()),
+				mustJSON(map[string]int64{"mailbox_id": b.id}), now, now)
+			if err != nil {
+				return queued, err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				queued++
+			}
+		}
 		// Feeds due for a poll: one job per due time, whichever instance
 		// queues it first.
 		feeds, err := tx.dueItems(`SELECT id, 0, next_poll_at FROM taxii_feeds WHERE enabled AND next_poll_at <= ? ORDER BY id`, now)
