@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
@@ -17,12 +20,46 @@ type loginData struct {
 	Error    string
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a site-relative path
+// ("/incidents?x=1"), never one a browser could read as another host. It
+// refuses control characters and white space anywhere, before and after
+// decoding percent-escapes (browsers drop a tab or newline, so "/\t/evil"
+// becomes "//evil"), and a second slash or a backslash after the first
+// (browsers read "/\evil" as "//evil").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !siteRelative(next) {
 		return "/"
 	}
+	// Decode as often as it changes (bounded), checking each form: a
+	// redirect target may be decoded again by whatever reads it next.
+	for s, i := next, 0; i < 3; i++ {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return "/"
+		}
+		if d == s {
+			break
+		}
+		if !siteRelative(d) {
+			return "/"
+		}
+		s = d
+	}
 	return next
+}
+
+// siteRelative reports whether p is a path on this site with nothing a
+// browser would strip or read as a host.
+func siteRelative(p string) bool {
+	if len(p) > 2048 || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) error {
