@@ -202,10 +202,10 @@ func (s *Server) routes() {
 	s.api("PUT /api/v1/users/{id}/password", s.handlePasswordChange, op{ID: "setUserPassword", Tag: "Users", Summary: "Set a user's password (admins)",
 		Body: PasswordChange{}, Status: http.StatusNoContent})
 	s.api("GET /api/v1/tokens", s.handleTokenList, op{ID: "listTokens", Tag: "Tokens", Summary: "List API tokens (mine; admins: anyone's)",
-		Query: []param{{"user", "User ID or \"me\" (admins).", str(), false}}, Resp: TokenList{}})
+		Query: []param{{"user", "User ID or \"me\" (admins).", str(), false}}, Resp: TokenList{}, Scope: vigil.ScopeAdmin})
 	s.api("POST /api/v1/tokens", s.handleTokenCreate, op{ID: "createToken", Tag: "Tokens", Summary: "Create an API token; its secret is shown once",
-		Body: TokenCreate{}, Resp: TokenCreated{}, Status: http.StatusCreated})
-	s.api("DELETE /api/v1/tokens/{id}", s.handleTokenRevoke, op{ID: "revokeToken", Tag: "Tokens", Summary: "Revoke an API token", Status: http.StatusNoContent})
+		Body: TokenCreate{}, Resp: TokenCreated{}, Status: http.StatusCreated, Scope: vigil.ScopeAdmin})
+	s.api("DELETE /api/v1/tokens/{id}", s.handleTokenRevoke, op{ID: "revokeToken", Tag: "Tokens", Summary: "Revoke an API token", Status: http.StatusNoContent, Scope: vigil.ScopeAdmin})
 	s.api("GET /api/v1/audit", s.handleAuditList, op{ID: "listAuditEvents", Tag: "Audit", Summary: "Read the audit log, newest first (admins)",
 		Query: []param{{"action", "Action, such as incident.update.", str(), false}, {"object_type", "Object type.", str(), false},
 			{"object_id", "Object ID.", str(), false}, {"actor", "Actor user ID or \"me\".", str(), false},
