@@ -209,7 +209,9 @@ func TestAdministration(t *testing.T) {
 
 	var created vigilhttp.TokenCreated
 	e.do(req{Method: "POST", Path: "/api/v1/tokens", Token: admin, Body: map[string]any{"name": "for dpo", "scopes": []string{"read"}, "user_id": u.ID}}).want(t, http.StatusForbidden)
-	// Tokens cannot mint tokens; a session can. Log in as the DPO.
+	// Tokens cannot mint tokens; a session can. Log in as the DPO (who
+	// has chosen their own password after the admin's reset).
+	e.ownPassword("dpo", "reset by the admin team")
 	login := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": "dpo", "password": "reset by the admin team"}}).want(t, http.StatusOK)
 	var lr vigilhttp.LoginResponse
 	login.JSON(t, &lr)

@@ -120,6 +120,11 @@ func (s *UserService) CreateUser(ctx context.Context, u *vigil.User, password st
 	if err := vigil.ValidatePassword("password", password, u.Username); err != nil {
 		return err
 	}
+	if !vigil.ActorFromContext(ctx).System {
+		// A password an administrator chose is theirs, not the user's: the
+		// user chooses their own at the first sign-in (issue 21).
+		u.MustChangePassword = true
+	}
 	hash, err := vigil.HashPassword(password)
 	if err != nil {
 		return err
@@ -242,14 +247,32 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, current, next s
 	if err := vigil.ValidatePassword("new_password", next, username); err != nil {
 		return err
 	}
+	if vigil.CheckPassword(hash, next) {
+		// Above all the printed one-time password: "changing" it to itself
+		// would keep a password that was shown on a console (issue 21).
+		return vigil.Invalid("new_password", "Choose a new password, not the one you have now.")
+	}
 	newHash, err := vigil.HashPassword(next)
 	if err != nil {
 		return err
 	}
+	// Choosing one's own password ends a one-time password's hold; one an
+	// administrator chose for someone else starts it (the CLI's, run by
+	// whoever holds the server, changes nothing).
+	mustChange := "must_change_password"
+	switch {
+	case self:
+		mustChange = "?"
+	case !actor.System:
+		mustChange = "NOT ?"
+	}
 	return s.db.write(ctx, func(tx *Tx) error {
-		// Choosing one's own password ends a one-time password's hold.
+		args := []any{newHash, tx.now}
+		if mustChange != "must_change_password" {
+			args = append(args, false)
+		}
 		if _, err := tx.exec(`UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ?,
-			must_change_password = CASE WHEN ? THEN ? ELSE must_change_password END WHERE id = ?`, newHash, tx.now, self, false, id); err != nil {
+			must_change_password = `+mustChange+` WHERE id = ?`, append(args, id)...); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
