@@ -80,3 +80,25 @@ func DurableLater(ctx context.Context) bool {
 	b, _ := ctx.Value(durableLaterContextKey).(bool)
 	return b
 }
+
+// Client is where a request comes from: the address (the connecting one,
+// or the one a trusted proxy forwarded) and the browser's User-Agent. The
+// HTTP transport puts it in the context; the stores use it to throttle
+// sign-ins by address and to tell a person's sessions apart.
+type Client struct {
+	Addr      string
+	UserAgent string
+}
+
+type clientContextKey struct{}
+
+// NewContextWithClient returns a copy of ctx that carries c.
+func NewContextWithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientContextKey{}, c)
+}
+
+// ClientFromContext returns the client in ctx, or the zero Client.
+func ClientFromContext(ctx context.Context) Client {
+	c, _ := ctx.Value(clientContextKey{}).(Client)
+	return c
+}

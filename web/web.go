@@ -455,11 +455,6 @@ func fieldErrors(err error) map[string]string {
 	return out
 }
 
-// clientIP is the request's remote address, for rate limits.
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
+// clientIP is the request's client address, for rate limits: the
+// connecting one, or one a trusted proxy forwarded.
+func clientIP(r *http.Request) string { return vigilhttp.ClientAddr(r) }

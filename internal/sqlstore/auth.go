@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -22,46 +23,108 @@ const touchEvery = time.Minute
 
 var errBadLogin = vigil.Errorf(vigil.EUNAUTHORIZED, "Wrong username or password.")
 
+// throttleKeys are the keys of login_throttle for a sign-in to username
+// from addr: the account's, and the account's from that address.
+func throttleKeys(username, addr string) (account, pair string) {
+	return vigil.HashSecret("login\x00" + username), vigil.HashSecret("login\x00" + username + "\x00" + addr)
+}
+
+// throttleWait returns how long a sign-in to username from addr must wait
+// (0: it may go ahead), the same whether the account exists or not.
+func (db *DB) throttleWait(ctx context.Context, username, addr string) (time.Duration, error) {
+	account, pair := throttleKeys(username, addr)
+	rows, err := db.Read.QueryContext(ctx, db.rebind(`SELECT locked_until FROM login_throttle WHERE key IN (?, ?) AND locked_until IS NOT NULL`), account, pair)
+	if err != nil {
+		return 0, db.formatError(fmt.Errorf("read throttle: %w", err))
+	}
+	defer rows.Close()
+	now := db.Now()
+	var wait time.Duration
+	for rows.Next() {
+		var until time.Time
+		if err := rows.Scan(scanTime(&until)); err != nil {
+			return 0, db.formatError(err)
+		}
+		wait = max(wait, until.Sub(now))
+	}
+	return wait, db.formatError(rows.Err())
+}
+
+// errThrottled is the answer while a sign-in must wait: the same for any
+// username, and it does not say whether the account or the address is
+// the cause.
+func errThrottled(wait time.Duration) error {
+	return vigil.Errorf(vigil.ETOOMANY, "Too many failed sign-ins. Try again in %d seconds.", int(math.Ceil(wait.Seconds())))
+}
+
+// throttleFail counts a failed sign-in (a password or a second factor) to
+// username from addr and sets the waits that follow (vigil.LockoutFor,
+// vigil.AccountBackoffFor).
+func (tx *Tx) throttleFail(username, addr string) error {
+	account, pair := throttleKeys(username, addr)
+	for _, k := range []struct {
+		key  string
+		wait func(int) time.Duration
+	}{{account, vigil.AccountBackoffFor}, {pair, vigil.LockoutFor}} {
+		var failures int
+		if err := tx.queryRow(`INSERT INTO login_throttle (key, failures, updated_at) VALUES (?, 1, ?)
+			ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at
+			RETURNING failures`, k.key, tx.now).Scan(&failures); err != nil {
+			return fmt.Errorf("count failure: %w", err)
+		}
+		if d := k.wait(failures); d > 0 {
+			if _, err := tx.exec(`UPDATE login_throttle SET locked_until = ? WHERE key = ?`, tx.now.Add(d), k.key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// throttleClear forgets the failures of a sign-in that succeeded, and
+// rows idle for a day.
+func (tx *Tx) throttleClear(username, addr string) error {
+	account, pair := throttleKeys(username, addr)
+	_, err := tx.exec(`DELETE FROM login_throttle WHERE key IN (?, ?) OR updated_at < ?`, account, pair, tx.now.Add(-24*time.Hour))
+	return err
+}
+
 // Login checks the password outside any transaction (argon2 is slow by
-// design, and SQLite has one writer), then records the outcome.
+// design, and SQLite has one writer), then records the outcome. Failures
+// are throttled by account and by account and address, for unknown
+// usernames as for known ones (vigil.LockoutFor).
 func (s *AuthService) Login(ctx context.Context, username, password string) (sess *vigil.Session, secret string, err error) {
 	defer s.db.op("auth.login")(&err)
 	username = strings.ToLower(strings.TrimSpace(username))
 	if len(password) > vigil.MaxPasswordLen || len(username) > 64 {
 		return nil, "", errBadLogin
 	}
+	client := vigil.ClientFromContext(ctx)
+	if wait, err := s.db.throttleWait(ctx, username, client.Addr); err != nil {
+		return nil, "", err
+	} else if wait > 0 {
+		return nil, "", errThrottled(wait)
+	}
 	var id int64
 	var hash string
 	var disabled bool
-	var failed int
-	var locked *time.Time
-	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT id, password_hash, disabled, failed_logins, locked_until FROM users WHERE username = ?`), username).
-		Scan(&id, &hash, &disabled, &failed, scanNullTime(&locked))
+	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT id, password_hash, disabled FROM users WHERE username = ?`), username).
+		Scan(&id, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		vigil.CheckDummyPassword(password)
-		return nil, "", errBadLogin
 	} else if err != nil {
 		return nil, "", s.db.formatError(fmt.Errorf("find user: %w", err))
 	}
-	now := s.db.Now()
-	if locked != nil && locked.After(now) {
-		wait := int(math.Ceil(locked.Sub(now).Minutes()))
-		return nil, "", vigil.Errorf(vigil.ETOOMANY, "Too many failed logins. Try again in %d minute(s), or ask an administrator to reset your password.", wait)
-	}
-	ok := vigil.CheckPassword(hash, password)
-	if !ok || disabled {
-		// Count the failure and lock the account if it is one too many.
+	if id == 0 || !vigil.CheckPassword(hash, password) || disabled {
+		// Count the failure, by account and address, whether the account
+		// exists or not.
 		werr := s.db.write(ctx, func(tx *Tx) error {
-			var failures int
-			if err := tx.queryRow(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins`, id).Scan(&failures); err != nil {
+			if err := tx.throttleFail(username, client.Addr); err != nil {
 				return err
 			}
-			if d := vigil.LockoutFor(failures); d > 0 {
-				if _, err := tx.exec(`UPDATE users SET locked_until = ? WHERE id = ?`, tx.now.Add(d), id); err != nil {
-					return err
-				}
+			if id != 0 {
+				tx.audit("auth.login_failed", "user", id, nil, map[string]any{"username": username, "address": client.Addr})
 			}
-			tx.audit("auth.login_failed", "user", id, nil, map[string]any{"username": username, "failures": failures})
 			return nil
 		})
 		if werr != nil {
@@ -78,13 +141,17 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 		return nil, "", err
 	}
 	sess, err = writeV(ctx, s.db, func(tx *Tx) (*vigil.Session, error) {
+		if err := tx.throttleClear(username, client.Addr); err != nil {
+			return nil, err
+		}
 		if _, err := tx.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, tx.now, id); err != nil {
 			return nil, err
 		}
-		sess := &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime)}
+		sess := &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime),
+			LastSeenAt: tx.now, UserAgent: clip(client.UserAgent, 300), Address: client.Addr}
 		var err error
-		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now)
+		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, user_agent, address)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now, sess.UserAgent, sess.Address)
 		if err != nil {
 			return nil, fmt.Errorf("insert session: %w", err)
 		}
@@ -92,13 +159,24 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 		if _, err := tx.exec(`DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?`, tx.now, tx.now.Add(-vigil.SessionIdle)); err != nil {
 			return nil, err
 		}
-		tx.audit("auth.login", "user", id, nil, map[string]any{"username": username, "session_id": sess.ID})
+		tx.audit("auth.login", "user", id, nil, map[string]any{"username": username, "session_id": sess.ID, "address": client.Addr})
 		return sess, nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return sess, secret, nil
+}
+
+// clip cuts s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // AuthenticateSession resolves a session cookie.

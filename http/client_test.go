@@ -1,0 +1,76 @@
+package http_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"testing"
+
+	vigilhttp "github.com/vigil-ir/vigil/http"
+)
+
+// TestTrustedProxies: the login's limit per address counts the address a
+// trusted proxy names in X-Forwarded-For or Forwarded, and ignores those
+// headers from anyone else (issue 21: behind a TLS proxy everyone shared
+// one address).
+func TestTrustedProxies(t *testing.T) {
+	login := func(e *env, hdr map[string]string, n int) int {
+		r := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Header: hdr, Raw: true,
+			Body: map[string]any{"username": fmt.Sprintf("nobody%d", n), "password": "not the password at all"}})
+		return r.Status
+	}
+	// Ten attempts a minute per address: the eleventh is refused.
+	exhaust := func(e *env, hdr map[string]string) {
+		for i := range 10 {
+			if st := login(e, hdr, i); st != http.StatusUnauthorized {
+				t.Fatalf("attempt %d: %d", i, st)
+			}
+		}
+		if st := login(e, hdr, 10); st != http.StatusTooManyRequests {
+			t.Fatalf("the eleventh attempt: %d", st)
+		}
+	}
+
+	t.Run("Untrusted", func(t *testing.T) {
+		e := newEnv(t)
+		exhaust(e, map[string]string{"X-Forwarded-For": "198.51.100.1"})
+		// A forged header does not make a new client.
+		if st := login(e, map[string]string{"X-Forwarded-For": "198.51.100.2"}, 11); st != http.StatusTooManyRequests {
+			t.Errorf("a forged X-Forwarded-For escaped the limit: %d", st)
+		}
+		if st := login(e, map[string]string{"Forwarded": "for=198.51.100.3"}, 12); st != http.StatusTooManyRequests {
+			t.Errorf("a forged Forwarded escaped the limit: %d", st)
+		}
+	})
+	t.Run("Trusted", func(t *testing.T) {
+		e := newEnv(t)
+		var err error
+		if e.srv.TrustedProxies, err = vigilhttp.ParseTrustedProxies("127.0.0.0/8, ::1"); err != nil {
+			t.Fatal(err)
+		}
+		// The client is the rightmost address that is not a trusted proxy.
+		exhaust(e, map[string]string{"X-Forwarded-For": "198.51.100.1, 127.0.0.5"})
+		if st := login(e, map[string]string{"X-Forwarded-For": "198.51.100.1"}, 20); st != http.StatusTooManyRequests {
+			t.Errorf("the same client through one proxy fewer: %d", st)
+		}
+		// What the client wrote on the left does not count.
+		if st := login(e, map[string]string{"X-Forwarded-For": "10.9.9.9, 198.51.100.1"}, 21); st != http.StatusTooManyRequests {
+			t.Errorf("a client's own X-Forwarded-For entry escaped the limit: %d", st)
+		}
+		if st := login(e, map[string]string{"X-Forwarded-For": "198.51.100.2"}, 22); st != http.StatusUnauthorized {
+			t.Errorf("another client behind the proxy: %d", st)
+		}
+		if st := login(e, map[string]string{"Forwarded": `for="[2001:db8::1]:4711";proto=https, for=127.0.0.9`}, 23); st != http.StatusUnauthorized {
+			t.Errorf("a client named by Forwarded: %d", st)
+		}
+	})
+	t.Run("Parse", func(t *testing.T) {
+		got, err := vigilhttp.ParseTrustedProxies("10.0.0.0/8,192.0.2.1 fd00::/8")
+		if err != nil || len(got) != 3 || got[1] != netip.MustParsePrefix("192.0.2.1/32") {
+			t.Errorf("ParseTrustedProxies = %v, %v", got, err)
+		}
+		if _, err := vigilhttp.ParseTrustedProxies("10.0.0.0/33"); err == nil {
+			t.Error("a bad prefix was taken")
+		}
+	})
+}
