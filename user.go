@@ -106,9 +106,13 @@ type UserService interface {
 	// CreateUser creates u with password. ECONFLICT if the username is taken.
 	CreateUser(ctx context.Context, u *User, password string) error
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
-	// SetPassword replaces a user's password and ends their sessions. An
-	// admin may set anyone's; others only their own, with the current one.
+	// SetPassword replaces a user's password and ends their other
+	// sessions (all of them when an admin sets it). An admin may set
+	// anyone's; others only their own, with the current one.
 	SetPassword(ctx context.Context, id int64, current, next string) error
+	// ResetPassword is an admin's SetPassword for someone else, which may
+	// also revoke all of the user's API tokens, in one transaction.
+	ResetPassword(ctx context.Context, id int64, next string, revokeTokens bool) error
 }
 
 // Token is an API token for scripts and integrations. The secret is shown
@@ -242,4 +246,13 @@ type AuthService interface {
 	FindTokens(ctx context.Context, userID int64) ([]*Token, error)
 	// RevokeToken revokes a token. ENOTFOUND for another user's token unless admin.
 	RevokeToken(ctx context.Context, id int64) error
+	// FindSessions lists a user's live sessions, last seen first (0: the
+	// actor's own, the current one marked; others' need PermUserAdmin).
+	FindSessions(ctx context.Context, userID int64) ([]*Session, error)
+	// RevokeSession ends one session: the actor's own, or with
+	// PermUserAdmin anyone's. ENOTFOUND otherwise. Audited.
+	RevokeSession(ctx context.Context, id int64) error
+	// EndSessions ends all of a user's sessions (PermUserAdmin), or, for
+	// the actor's own (0), all but the current one. Audited.
+	EndSessions(ctx context.Context, userID int64) (int, error)
 }

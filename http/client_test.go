@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 
+	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
 
@@ -73,4 +75,29 @@ func TestTrustedProxies(t *testing.T) {
 			t.Error("a bad prefix was taken")
 		}
 	})
+}
+
+// TestSessionsAPI: one's sessions are a browser session's business, not a
+// token's; an admin ends a user's sessions with the admin scope.
+func TestSessionsAPI(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.user(vigil.RoleAdmin)
+	tok, u := e.user(vigil.RoleResponder)
+	e.do(req{Method: "GET", Path: "/api/v1/me/sessions", Token: tok}).want(t, http.StatusForbidden)
+	r := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Header: map[string]string{"User-Agent": "vigil-cli/1"},
+		Body: map[string]any{"username": u.Username, "password": "correct horse battery staple"}}).want(t, http.StatusOK)
+	var lr vigilhttp.LoginResponse
+	r.JSON(t, &lr)
+	hdr := map[string]string{"Cookie": strings.Split(r.Header.Get("Set-Cookie"), ";")[0], "X-CSRF-Token": lr.CSRFToken}
+	var list vigilhttp.SessionList
+	e.do(req{Method: "GET", Path: "/api/v1/me/sessions", Header: hdr}).want(t, http.StatusOK).JSON(t, &list)
+	if len(list.Items) != 1 || !list.Items[0].Current || list.Items[0].UserAgent != "vigil-cli/1" || list.Items[0].Address != "127.0.0.1" {
+		t.Fatalf("sessions: %+v", list.Items)
+	}
+	var ended vigilhttp.SessionsEnded
+	e.do(req{Method: "DELETE", Path: fmt.Sprintf("/api/v1/users/%d/sessions", u.ID), Token: admin}).want(t, http.StatusOK).JSON(t, &ended)
+	if ended.Ended != 1 {
+		t.Errorf("ended %d", ended.Ended)
+	}
+	e.do(req{Method: "GET", Path: "/api/v1/me/sessions", Header: hdr}).want(t, http.StatusUnauthorized)
 }

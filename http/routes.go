@@ -206,6 +206,15 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/tokens", s.handleTokenCreate, op{ID: "createToken", Tag: "Tokens", Summary: "Create an API token; its secret is shown once",
 		Body: TokenCreate{}, Resp: TokenCreated{}, Status: http.StatusCreated, Scope: vigil.ScopeAdmin})
 	s.api("DELETE /api/v1/tokens/{id}", s.handleTokenRevoke, op{ID: "revokeToken", Tag: "Tokens", Summary: "Revoke an API token", Status: http.StatusNoContent, Scope: vigil.ScopeAdmin})
+	// Sessions (docs/identity.md).
+	s.api("GET /api/v1/me/sessions", s.handleMySessions, op{ID: "listMySessions", Tag: "Sessions", Summary: "My live browser sessions (the current one marked)",
+		Resp: SessionList{}, SessionOnly: true})
+	s.api("DELETE /api/v1/me/sessions/{id}", s.handleMySessionRevoke, op{ID: "revokeMySession", Tag: "Sessions", Summary: "End one of my sessions",
+		Status: http.StatusNoContent, SessionOnly: true})
+	s.api("GET /api/v1/users/{id}/sessions", s.handleUserSessions, op{ID: "listUserSessions", Tag: "Sessions", Summary: "A user's live sessions (admins)",
+		Resp: SessionList{}, Scope: vigil.ScopeAdmin})
+	s.api("DELETE /api/v1/users/{id}/sessions", s.handleUserSessionsEnd, op{ID: "endUserSessions", Tag: "Sessions", Summary: "End all of a user's sessions (admins)",
+		Resp: SessionsEnded{}, Scope: vigil.ScopeAdmin})
 	s.api("GET /api/v1/audit", s.handleAuditList, op{ID: "listAuditEvents", Tag: "Audit", Summary: "Read the audit log, newest first (admins)",
 		Query: []param{{"action", "Action, such as incident.update.", str(), false}, {"object_type", "Object type.", str(), false},
 			{"object_id", "Object ID.", str(), false}, {"actor", "Actor user ID or \"me\".", str(), false},

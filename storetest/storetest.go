@@ -76,6 +76,7 @@ var suite = []struct {
 	{"Search", testSearch},
 	{"User", testUser},
 	{"Auth", testAuth},
+	{"Sessions", testSessions},
 	{"Audit", testAudit},
 	{"Anchor", testAnchor},
 	{"Report", testReport},

@@ -170,9 +170,8 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	// Changing the password ends every session, this one included.
-	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
-	h.redirect(w, r, "/login", "Password changed. Log in with the new one.")
+	// Changing the password ends every other session; this one goes on.
+	h.redirect(w, r, "/account", "Password changed. Your other sessions have ended.")
 	return nil
 }
 

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,4 +93,97 @@ func (e *env) ownPassword(username, password string) {
 			e.t.Fatal(err)
 		}
 	}
+}
+
+// TestSessionsPages: one's sessions, with the device and address, ended
+// one by one; a password change ends the others and keeps this one; an
+// admin ends all of a user's sessions, and resets a password revoking the
+// user's tokens (issue 21).
+func TestSessionsPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	alice := e.user("alice", vigil.RoleResponder)
+	withUA := func(b *browser, ua string) *browser {
+		b.c.Transport = uaTransport{ua}
+		return b
+	}
+	laptop := withUA(e.browser(), "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+	resp, body := laptop.post("/login", url.Values{"username": {"alice"}, "password": {testPassword}, "next": {"/account/sessions"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	phone := withUA(e.browser(), "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1")
+	resp, body = phone.post("/login", url.Values{"username": {"alice"}, "password": {testPassword}, "next": {"/"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+
+	resp, body = laptop.get("/account/sessions")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Firefox on Linux") || !strings.Contains(body, "Safari on iPhone") || strings.Count(body, "This session") != 1 ||
+		!strings.Contains(body, "127.0.0.1") {
+		t.Fatalf("sessions page:\n%s", excerpt(body))
+	}
+	list, _ := e.svc.Auth.FindSessions(system(), alice.ID)
+	var phoneID int64
+	for _, s := range list {
+		if strings.Contains(s.UserAgent, "iPhone") {
+			phoneID = s.ID
+		}
+	}
+	resp, body = laptop.post(fmt.Sprintf("/account/sessions/%d/revoke", phoneID), url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if resp, _ := phone.get("/"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("the ended session still works: %d", resp.StatusCode)
+	}
+
+	// A password change: this session goes on, the other ends.
+	phone = withUA(e.browser(), "Mozilla/5.0 (iPhone) Safari/604.1")
+	phone.post("/login", url.Values{"username": {"alice"}, "password": {testPassword}, "next": {"/"}})
+	laptop.get("/account")
+	resp, body = laptop.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"tangerine lamp quarry"}, "confirm_password": {"tangerine lamp quarry"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if resp, body := laptop.get("/account"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Your other sessions have ended") {
+		t.Errorf("after changing the password here: %d\n%s", resp.StatusCode, excerpt(body))
+	}
+	if resp, _ := phone.get("/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the other session outlived the password change: %d", resp.StatusCode)
+	}
+
+	// The admin: sees the sessions, ends them all, resets with tokens revoked.
+	token, err := e.svc.Auth.CreateToken(system(), alice.ID, &vigil.Token{Name: "script", Scopes: []vigil.Scope{vigil.ScopeRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := e.login("ada")
+	path := fmt.Sprintf("/admin/users/%d/tokens", alice.ID)
+	resp, body = ada.get(path)
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Firefox on Linux") || !strings.Contains(body, "Also revoke all of their API tokens") {
+		t.Fatalf("the admin's page:\n%s", excerpt(body))
+	}
+	resp, body = ada.post(path[:len(path)-len("/tokens")]+"/password", url.Values{"new_password": {"password1234"}, "revoke_tokens": {"on"}})
+	wantStatus(t, resp, body, http.StatusBadRequest)
+	if !strings.Contains(body, `id="rp-new-err"`) || !strings.Contains(body, "most common") {
+		t.Errorf("a common password is refused beside the field:\n%s", excerpt(body))
+	}
+	resp, body = ada.post(path[:len(path)-len("/tokens")]+"/sessions/end", url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if resp, _ := laptop.get("/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a session outlived the admin's end of all: %d", resp.StatusCode)
+	}
+	resp, body = ada.post(path[:len(path)-len("/tokens")]+"/password", url.Values{"new_password": {"a reset by ada today"}, "revoke_tokens": {"on"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if _, err := e.svc.Auth.AuthenticateToken(context.Background(), token); vigil.ErrorCode(err) != vigil.EUNAUTHORIZED {
+		t.Errorf("the token outlived a reset that revoked tokens: %v", err)
+	}
+	evs, _ := e.svc.Audit.FindAuditEvents(system(), vigil.AuditFilter{Action: "session.end_all", Limit: 10})
+	if len(evs) != 1 {
+		t.Errorf("%d session.end_all events", len(evs))
+	}
+}
+
+// uaTransport sets a User-Agent on every request.
+type uaTransport struct{ ua string }
+
+func (u uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.ua)
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -138,6 +138,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))
 	mux.HandleFunc("POST /account/tokens/{tid}/revoke", h.requireLogin(h.revokeToken))
 	mux.HandleFunc("POST /account/organisation", h.requireLogin(h.orgSwitch))
+	mux.HandleFunc("GET /account/sessions", h.requireLogin(h.sessions))
+	mux.HandleFunc("POST /account/sessions/{sid}/revoke", h.requireLogin(h.sessionRevoke))
+	mux.HandleFunc("POST /account/sessions/end-others", h.requireLogin(h.sessionsEndOthers))
+	mux.HandleFunc("POST /admin/users/{uid}/sessions/end", h.requireLogin(h.adminUserSessionsEnd))
+	mux.HandleFunc("POST /admin/users/{uid}/password", h.requireLogin(h.adminUserPassword))
 
 	mux.HandleFunc("GET /incidents", h.requireLogin(h.incidentList))
 	mux.Handle("GET /incidents/live", vigilhttp.Stream(h.requireLogin(h.listLive)))

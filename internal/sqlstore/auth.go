@@ -206,7 +206,7 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
-	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword}
+	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword, SessionID: sess.ID}
 	if err := loadMemberships(ctx, s.db, a, 0); err != nil {
 		return nil, nil, err
 	}
@@ -432,4 +432,93 @@ func (s *AuthService) RevokeToken(ctx context.Context, id int64) (err error) {
 		tx.audit("token.revoke", "token", id, &before, t)
 		return nil
 	})
+}
+
+const sessionColumns = `id, user_id, created_at, expires_at, last_seen_at, user_agent, address`
+
+func scanSession(r rowScanner) (*vigil.Session, error) {
+	var x vigil.Session
+	err := r.Scan(&x.ID, &x.UserID, scanTime(&x.CreatedAt), scanTime(&x.ExpiresAt), scanTime(&x.LastSeenAt), &x.UserAgent, &x.Address)
+	return &x, err
+}
+
+// sessionsOf resolves the user whose sessions the actor asks for: 0 is
+// their own; another's needs PermUserAdmin.
+func (tx *Tx) sessionsOf(userID int64) (int64, error) {
+	if tx.actor == nil {
+		return 0, vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+	}
+	if userID == 0 || userID == tx.actor.UserID {
+		if tx.actor.TokenID != 0 {
+			return 0, vigil.Errorf(vigil.EFORBIDDEN, "API tokens cannot see or end sessions: sign in at a browser.")
+		}
+		return tx.actor.UserID, nil
+	}
+	return userID, tx.require(vigil.PermUserAdmin)
+}
+
+// FindSessions lists a user's live sessions.
+func (s *AuthService) FindSessions(ctx context.Context, userID int64) (out []*vigil.Session, err error) {
+	defer s.db.op("auth.find_sessions")(&err)
+	out = []*vigil.Session{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		uid, err := tx.sessionsOf(userID)
+		if err != nil {
+			return err
+		}
+		out, err = queryAll(tx, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen_at > ?
+			ORDER BY last_seen_at DESC, id DESC`, uid, tx.now, tx.now.Add(-vigil.SessionIdle))
+		for _, x := range out {
+			x.Current = x.ID == tx.actor.SessionID && tx.actor.SessionID != 0
+		}
+		return err
+	})
+	return out, err
+}
+
+// RevokeSession ends one session.
+func (s *AuthService) RevokeSession(ctx context.Context, id int64) (err error) {
+	defer s.db.op("auth.revoke_session")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if tx.actor == nil {
+			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+		}
+		if tx.actor.TokenID != 0 && !tx.actor.Can(vigil.PermUserAdmin) {
+			return vigil.Errorf(vigil.EFORBIDDEN, "API tokens cannot see or end sessions: sign in at a browser.")
+		}
+		x, err := scanSession(tx.queryRow(`SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && x.UserID != tx.actor.UserID && !tx.actor.Can(vigil.PermUserAdmin)) {
+			return vigil.Errorf(vigil.ENOTFOUND, "Session not found.")
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.exec(`DELETE FROM sessions WHERE id = ?`, id); err != nil {
+			return err
+		}
+		tx.audit("session.revoke", "user", x.UserID, nil, map[string]any{"session_id": id, "address": x.Address, "user_agent": x.UserAgent})
+		return nil
+	})
+}
+
+// EndSessions ends a user's sessions (one's own: all but the current one).
+func (s *AuthService) EndSessions(ctx context.Context, userID int64) (n int, err error) {
+	defer s.db.op("auth.end_sessions")(&err)
+	n, err = writeV(ctx, s.db, func(tx *Tx) (int, error) {
+		uid, err := tx.sessionsOf(userID)
+		if err != nil {
+			return 0, err
+		}
+		keep := int64(0)
+		if uid == tx.actor.UserID {
+			keep = tx.actor.SessionID
+		}
+		res, err := tx.exec(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`, uid, keep)
+		if err != nil {
+			return 0, err
+		}
+		ended, _ := res.RowsAffected()
+		tx.audit("session.end_all", "user", uid, nil, map[string]any{"ended": ended, "kept_current": keep != 0})
+		return int(ended), nil
+	})
+	return n, err
 }

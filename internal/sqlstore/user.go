@@ -222,9 +222,23 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd vigil.UserUp
 	return out, err
 }
 
-// SetPassword replaces a password and ends the user's sessions.
+// SetPassword replaces a password and ends the user's other sessions.
 func (s *UserService) SetPassword(ctx context.Context, id int64, current, next string) (err error) {
 	defer s.db.op("user.set_password")(&err)
+	return s.setPassword(ctx, id, current, next, false)
+}
+
+// ResetPassword is an admin's reset of someone else's password, which may
+// revoke their API tokens too.
+func (s *UserService) ResetPassword(ctx context.Context, id int64, next string, revokeTokens bool) (err error) {
+	defer s.db.op("user.reset_password")(&err)
+	if a := vigil.ActorFromContext(ctx); a != nil && a.UserID == id && !a.System {
+		return vigil.Errorf(vigil.EINVALID, "Change your own password on your account page.")
+	}
+	return s.setPassword(ctx, id, "", next, revokeTokens)
+}
+
+func (s *UserService) setPassword(ctx context.Context, id int64, current, next string, revokeTokens bool) error {
 	actor := vigil.ActorFromContext(ctx)
 	if actor == nil {
 		return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
@@ -275,10 +289,27 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, current, next s
 			must_change_password = `+mustChange+` WHERE id = ?`, append(args, id)...); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+		// Every other session ends: whoever knew the old password is out.
+		// One's own change keeps the session it was made in.
+		keep := int64(0)
+		if self {
+			keep = actor.SessionID
+		}
+		res, err := tx.exec(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`, id, keep)
+		if err != nil {
 			return err
 		}
-		tx.audit("user.password", "user", id, nil, map[string]string{"username": username})
+		ended, _ := res.RowsAffected()
+		var revoked int64
+		if revokeTokens {
+			res, err := tx.exec(`UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, tx.now, id)
+			if err != nil {
+				return err
+			}
+			revoked, _ = res.RowsAffected()
+		}
+		tx.audit("user.password", "user", id, nil, map[string]any{"username": username, "by_admin": !self,
+			"sessions_ended": ended, "tokens_revoked": revoked})
 		return nil
 	})
 }
