@@ -26,9 +26,9 @@ type Actor struct {
 	Orgs    []OrgRole `json:"organisations,omitempty"`
 	TokenID int64     `json:"token_id,omitempty"` // set when acting through an API token
 	// SessionID is set when acting through a browser session.
-	SessionID int64 `json:"-"`
-	Scopes  []Scope   `json:"scopes,omitempty"`   // a token's scopes; nil for sessions and the system
-	System  bool      `json:"system,omitempty"`   // the CLI or a background job, not a person
+	SessionID int64   `json:"-"`
+	Scopes    []Scope `json:"scopes,omitempty"` // a token's scopes; nil for sessions and the system
+	System    bool    `json:"system,omitempty"` // the CLI or a background job, not a person
 	// PartnerID is set for a partner organisation reading or writing
 	// through TAXII; it holds no role. PartnerTLP is its clearance.
 	PartnerID  int64 `json:"partner_id,omitempty"`

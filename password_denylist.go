@@ -36,7 +36,9 @@ func CommonPassword(pw string) bool {
 	if _, ok := list[low]; ok {
 		return true
 	}
-	base := strings.TrimFunc(low, func(r rune) bool { return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r) })
+	base := strings.TrimFunc(low, func(r rune) bool {
+		return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r)
+	})
 	if base == "" {
 		return true // nothing but digits and punctuation
 	}
