@@ -36,6 +36,10 @@ type Actor struct {
 	// MustChangePassword: the user logged in with a one-time password and
 	// may only change it (the transports enforce this).
 	MustChangePassword bool `json:"must_change_password,omitempty"`
+	// MustEnrol: the policy wants a second factor this user has not
+	// enrolled; until they do, they may only enrol (the transports enforce
+	// this, as for MustChangePassword).
+	MustEnrol bool `json:"must_enrol,omitempty"`
 }
 
 // SystemActor is the actor for the CLI and background jobs: it may do

@@ -172,6 +172,10 @@ type Session struct {
 	Address   string `json:"address"`
 	// Current marks the session of the request that lists them.
 	Current bool `json:"current,omitempty"`
+	// Stage is StageSignedIn, or StageMFA (the password was right, the
+	// second factor is still to come) or StageEnrol (the policy wants a
+	// factor this user has not enrolled yet).
+	Stage string `json:"-"`
 }
 
 // Sign-in throttling (issue 21) counts failures, for any username whether
@@ -232,8 +236,18 @@ type AuthService interface {
 	// address and User-Agent come from vigil.ClientFromContext.
 	Login(ctx context.Context, username, password string) (*Session, string, error)
 	// AuthenticateSession returns the actor and session for a cookie secret,
-	// extending an idle session. EUNAUTHORIZED when unknown or expired.
+	// extending an idle session. EUNAUTHORIZED when unknown or expired. A
+	// session waiting for its second factor (Stage StageMFA) comes with no
+	// actor: it may do nothing but VerifySecondFactor.
 	AuthenticateSession(ctx context.Context, secret string) (*Actor, *Session, error)
+	// VerifySecondFactor completes the sign-in of a session waiting for
+	// its second factor, with a TOTP code or an unused recovery code, and
+	// returns the session with a new secret for the cookie (the old one
+	// stops working). EINVALID (field code) for a wrong code, throttled as
+	// passwords are; EUNAUTHORIZED when the session waits for nothing.
+	// Another way of signing in (a provider's) starts its session through
+	// the same stages.
+	VerifySecondFactor(ctx context.Context, secret, code string) (*Session, string, error)
 	// Logout ends the session with that secret.
 	Logout(ctx context.Context, secret string) error
 	// AuthenticateToken returns the actor for an API token secret.

@@ -141,6 +141,7 @@ var enums = map[reflect.Type][]string{
 	reflect.TypeFor[vigil.Source]():                 strs(vigil.Sources),
 	reflect.TypeFor[vigil.Role]():                   strs(vigil.Roles),
 	reflect.TypeFor[vigil.Scope]():                  strs(vigil.Scopes),
+	reflect.TypeFor[vigil.MFAPolicy]():              strs(vigil.MFAPolicies),
 	reflect.TypeFor[vigil.Permission]():             nil,
 	reflect.TypeFor[vigil.TimelineKind]():           strs(vigil.TimelineKinds),
 	reflect.TypeFor[vigil.TaskStatus]():             strs(vigil.TaskStatuses),

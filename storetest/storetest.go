@@ -77,6 +77,7 @@ var suite = []struct {
 	{"User", testUser},
 	{"Auth", testAuth},
 	{"Sessions", testSessions},
+	{"MFA", testMFA},
 	{"Audit", testAudit},
 	{"Anchor", testAnchor},
 	{"Report", testReport},

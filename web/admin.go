@@ -21,6 +21,9 @@ type usersData struct {
 	// a user may have no role in the default organisation.
 	Orgs []*vigil.Organisation
 	Org  string
+	// The two-factor policy, and the choices.
+	MFAPolicy   vigil.MFAPolicy
+	MFAPolicies []vigil.MFAPolicy
 }
 
 // requirePerm is EFORBIDDEN (a 403 page) unless the actor holds p. The
@@ -39,6 +42,10 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 		return err
 	}
 	d.Roles = vigil.Roles
+	d.MFAPolicies = vigil.MFAPolicies
+	if st, err := h.Services.MFA.MFAStatus(r.Context(), 0); err == nil {
+		d.MFAPolicy = st.Policy
+	}
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}

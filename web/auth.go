@@ -96,7 +96,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.SetCookie(w, vigilhttp.SessionCookieFor(secret, sess.ExpiresAt, h.SecureCookies || r.TLS != nil))
-	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+	// The password is one step; a second factor, or enrolling one, may follow.
+	http.Redirect(w, r, mfaNext(sess.Stage, d.Next), http.StatusSeeOther)
 	return nil
 }
 

@@ -138,6 +138,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))
 	mux.HandleFunc("POST /account/tokens/{tid}/revoke", h.requireLogin(h.revokeToken))
 	mux.HandleFunc("POST /account/organisation", h.requireLogin(h.orgSwitch))
+	mux.HandleFunc("GET /login/mfa", h.serve(h.loginMFAForm))
+	mux.HandleFunc("POST /login/mfa", h.serve(h.loginMFA))
+	mux.HandleFunc("GET /account/mfa", h.requireLogin(h.mfaPage))
+	mux.HandleFunc("POST /account/mfa/totp", h.requireLogin(h.mfaBegin))
+	mux.HandleFunc("POST /account/mfa/totp/confirm", h.requireLogin(h.mfaConfirm))
+	mux.HandleFunc("POST /admin/users/{uid}/mfa/reset", h.requireLogin(h.adminUserMFAReset))
+	mux.HandleFunc("POST /admin/mfa-policy", h.requireLogin(h.adminMFAPolicy))
 	mux.HandleFunc("GET /account/sessions", h.requireLogin(h.sessions))
 	mux.HandleFunc("POST /account/sessions/{sid}/revoke", h.requireLogin(h.sessionRevoke))
 	mux.HandleFunc("POST /account/sessions/end-others", h.requireLogin(h.sessionsEndOthers))
@@ -375,6 +382,9 @@ func (h *Handler) requireLogin(fn pageHandler) http.HandlerFunc {
 		}
 		if a := vigil.ActorFromContext(r.Context()); a.MustChangePassword && r.URL.Path != "/account" && r.URL.Path != "/account/password" {
 			h.redirect(w, r, "/account", "You logged in with a one-time password. Choose your own before you go on.")
+			return nil
+		} else if a.MustEnrol && !strings.HasPrefix(r.URL.Path, "/account/mfa") {
+			h.redirect(w, r, "/account/mfa", "Your administrator requires a second factor: set up an authenticator app before you go on.")
 			return nil
 		}
 		return fn(w, r)

@@ -147,11 +147,14 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (ses
 		if _, err := tx.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, tx.now, id); err != nil {
 			return nil, err
 		}
+		stage, err := tx.signInStage(id)
+		if err != nil {
+			return nil, err
+		}
 		sess := &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime),
-			LastSeenAt: tx.now, UserAgent: clip(client.UserAgent, 300), Address: client.Addr}
-		var err error
-		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, user_agent, address)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now, sess.UserAgent, sess.Address)
+			LastSeenAt: tx.now, UserAgent: clip(client.UserAgent, 300), Address: client.Addr, Stage: stage}
+		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, user_agent, address, stage)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now, sess.UserAgent, sess.Address, stage)
 		if err != nil {
 			return nil, fmt.Errorf("insert session: %w", err)
 		}
@@ -185,9 +188,9 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 	var lastSeen time.Time
 	var u vigil.User
 	sess = &vigil.Session{}
-	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at,
+	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at, s.stage,
 		u.username, u.name, u.disabled, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), vigil.HashSecret(secret)).
-		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, scanTime(&sess.CreatedAt), scanTime(&sess.ExpiresAt), scanTime(&lastSeen),
+		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, scanTime(&sess.CreatedAt), scanTime(&sess.ExpiresAt), scanTime(&lastSeen), &sess.Stage,
 			&u.Username, &u.Name, &u.Disabled, &u.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
@@ -206,7 +209,11 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
-	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword, SessionID: sess.ID}
+	if sess.Stage == vigil.StageMFA {
+		return nil, sess, nil // nobody yet: the second factor is to come
+	}
+	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword, SessionID: sess.ID,
+		MustEnrol: sess.Stage == vigil.StageEnrol}
 	if err := loadMemberships(ctx, s.db, a, 0); err != nil {
 		return nil, nil, err
 	}

@@ -94,6 +94,7 @@ const (
 	colChannelSMTP   = "channels.smtp.password"
 	colFeedPassword  = "taxii_feeds.password"
 	colServerKey     = "server_keys.key"
+	colFactorSecret  = "user_factors.secret"
 )
 
 // channelSMTP is a channel's SMTP settings as stored, the password sealed.
@@ -169,6 +170,7 @@ func (db *DB) SealSecrets(ctx context.Context) (n int, err error) {
 		for _, t := range []struct{ table, key, col, name string }{
 			{"taxii_feeds", "id", "password", colFeedPassword},
 			{"server_keys", "name", "key", colServerKey},
+			{"user_factors", "id", "secret", colFactorSecret},
 		} {
 			type kv struct {
 				key any // the row's key, as the driver gives it back
