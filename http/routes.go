@@ -209,7 +209,7 @@ func (s *Server) routes() {
 	// Second factors (docs/identity.md).
 	s.api("POST /api/v1/auth/mfa", s.handleSecondFactor, op{ID: "verifySecondFactor", Tag: "Auth",
 		Summary: "Complete a sign-in that waits for its second factor (login answered stage mfa): a code from the app or a recovery code",
-		Body: CodeRequest{}, Resp: LoginResponse{}, Public: true})
+		Body:    CodeRequest{}, Resp: LoginResponse{}, Public: true})
 	s.api("GET /api/v1/me/mfa", s.handleMFAStatus, op{ID: "getMyMFA", Tag: "MFA", Summary: "My second factors, and whether the policy requires one",
 		Resp: vigil.MFAStatus{}, SessionOnly: true})
 	s.api("POST /api/v1/me/mfa/totp", s.handleTOTPBegin, op{ID: "beginTOTPEnrolment", Tag: "MFA",
