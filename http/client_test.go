@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
 )
@@ -100,4 +102,53 @@ func TestSessionsAPI(t *testing.T) {
 		t.Errorf("ended %d", ended.Ended)
 	}
 	e.do(req{Method: "GET", Path: "/api/v1/me/sessions", Header: hdr}).want(t, http.StatusUnauthorized)
+}
+
+// TestMFAAPI: enrolment through the API (listed in the OpenAPI document),
+// then a login that waits for its second factor until POST /auth/mfa.
+func TestMFAAPI(t *testing.T) {
+	e := newEnv(t)
+	tok, u := e.user(vigil.RoleResponder)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+		} `json:"paths"`
+	}
+	e.do(req{Method: "GET", Path: "/api/v1/openapi.json"}).want(t, http.StatusOK).JSON(t, &doc)
+	if doc.Paths["/api/v1/me/mfa/totp"]["post"].OperationID != "beginTOTPEnrolment" || doc.Paths["/api/v1/me/mfa/totp/confirm"]["post"].OperationID != "confirmTOTPEnrolment" {
+		t.Errorf("the OpenAPI document lacks the MFA enrolment endpoints")
+	}
+	e.do(req{Method: "POST", Path: "/api/v1/me/mfa/totp", Token: tok}).want(t, http.StatusForbidden)
+	login := func() (map[string]string, vigilhttp.LoginResponse) {
+		r := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": u.Username, "password": "correct horse battery staple"}}).want(t, http.StatusOK)
+		var lr vigilhttp.LoginResponse
+		r.JSON(t, &lr)
+		return map[string]string{"Cookie": strings.Split(r.Header.Get("Set-Cookie"), ";")[0], "X-CSRF-Token": lr.CSRFToken}, lr
+	}
+	hdr, _ := login()
+	var setup vigilhttp.TOTPSetup
+	e.do(req{Method: "POST", Path: "/api/v1/me/mfa/totp", Header: hdr}).want(t, http.StatusCreated).JSON(t, &setup)
+	if !strings.HasPrefix(setup.QRCode, "data:image/png;base64,") || !strings.HasPrefix(setup.URL, "otpauth://totp/Vigil:") {
+		t.Errorf("setup: %+v", setup)
+	}
+	p := e.do(req{Method: "POST", Path: "/api/v1/me/mfa/totp/confirm", Header: hdr, Body: map[string]any{"code": "000000"}}).want(t, http.StatusBadRequest).Problem(t)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "code" {
+		t.Errorf("a wrong code: %+v", p)
+	}
+	now, _ := totp.GenerateCode(setup.Secret, time.Now())
+	var rc vigilhttp.RecoveryCodes
+	e.do(req{Method: "POST", Path: "/api/v1/me/mfa/totp/confirm", Header: hdr, Body: map[string]any{"code": now}}).want(t, http.StatusOK).JSON(t, &rc)
+	if len(rc.Codes) != vigil.RecoveryCodeCount {
+		t.Fatalf("recovery codes: %v", rc.Codes)
+	}
+
+	hdr, lr := login()
+	if lr.Stage != vigil.StageMFA {
+		t.Fatalf("stage %q", lr.Stage)
+	}
+	e.do(req{Method: "GET", Path: "/api/v1/me", Header: hdr}).want(t, http.StatusUnauthorized)
+	e.do(req{Method: "POST", Path: "/api/v1/auth/mfa", Header: hdr, Body: map[string]any{"code": "123456"}}).want(t, http.StatusBadRequest)
+	r := e.do(req{Method: "POST", Path: "/api/v1/auth/mfa", Header: hdr, Body: map[string]any{"code": rc.Codes[0]}}).want(t, http.StatusOK)
+	hdr["Cookie"] = strings.Split(r.Header.Get("Set-Cookie"), ";")[0]
+	e.do(req{Method: "GET", Path: "/api/v1/me", Header: hdr}).want(t, http.StatusOK)
 }

@@ -187,3 +187,57 @@ func (u uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("User-Agent", u.ua)
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// TestMFAPolicyPages: an admin requires a second factor of admins on the
+// users page; an admin without one is sent to enrolment after the
+// password and can reach nothing else, pages or API, until enrolled; an
+// admin resets another's factors (issue 21).
+func TestMFAPolicyPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada", vigil.RoleAdmin)
+	e.user("bob", vigil.RoleAdmin)
+	rita := e.user("rita", vigil.RoleResponder)
+	ada := e.login("ada")
+	resp, body := ada.get("/admin/users")
+	if !strings.Contains(body, `id="mfa-policy"`) {
+		t.Fatalf("no policy on the users page:\n%s", excerpt(body))
+	}
+	resp, body = ada.post("/admin/mfa-policy", url.Values{"mfa_policy": {"admins"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+
+	bob := e.browser()
+	resp, body = bob.post("/login", url.Values{"username": {"bob"}, "password": {testPassword}, "next": {"/incidents"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/account/mfa" {
+		t.Fatalf("an admin without a factor went to %q", loc)
+	}
+	for _, p := range []string{"/", "/incidents", "/admin/users", "/account/sessions"} {
+		if resp, _ := bob.get(p); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account/mfa" {
+			t.Errorf("%s before enrolling: %d to %q", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	resp, body = bob.get("/account/mfa")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "requires a second factor") {
+		t.Errorf("the enrolment page does not say why:\n%s", excerpt(body))
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/api/v1/incidents", nil)
+	if resp, body := bob.do(req); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "second factor") {
+		t.Errorf("the API before enrolling: %d %s", resp.StatusCode, body)
+	}
+	// A responder is not covered by the admins policy.
+	b := e.login("rita")
+	if resp, _ := b.get("/incidents"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a responder under the admins policy: %d", resp.StatusCode)
+	}
+	// The admin's reset of someone's factors ends their sessions.
+	resp, body = ada.post(fmt.Sprintf("/admin/users/%d/mfa/reset", rita.ID), url.Values{})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if resp, _ := b.get("/incidents"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a session outlived the reset of the factors: %d", resp.StatusCode)
+	}
+	evs, _ := e.svc.Audit.FindAuditEvents(system(), vigil.AuditFilter{Action: "mfa.policy", Limit: 5})
+	if len(evs) != 1 {
+		t.Errorf("%d mfa.policy events", len(evs))
+	}
+}
