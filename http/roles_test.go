@@ -286,6 +286,17 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/tokens?user={admin}", nil, "UFFFFA", false},
 		{"POST", "/api/v1/tokens", func(*fixture) any { return map[string]any{"name": "mine", "scopes": []string{"read"}} }, "UAAAAA", false},
 		{"DELETE", "/api/v1/tokens/{token}", nil, "UNNNNA", true},
+		// Sessions and second factors (issue 21).
+		{"GET", "/api/v1/me/sessions", nil, "UAAAAA", false},
+		{"DELETE", "/api/v1/me/sessions/{nosession}", nil, "UNNNNN", false},
+		{"GET", "/api/v1/users/{viewer}/sessions", nil, "UFAFFA", false}, // the viewer: their own
+		{"DELETE", "/api/v1/users/{viewer}/sessions", nil, "UFAFFA", true},
+		{"POST", "/api/v1/auth/mfa", func(*fixture) any { return map[string]any{"code": "123456"} }, "UUUUUU", false}, // no sign-in waits for one
+		{"GET", "/api/v1/me/mfa", nil, "UAAAAA", false},
+		{"POST", "/api/v1/me/mfa/totp", nil, "UAAAAA", true},
+		{"POST", "/api/v1/me/mfa/totp/confirm", func(*fixture) any { return map[string]any{"code": "000000"} }, "UNNNNN", false}, // nothing being set up
+		{"DELETE", "/api/v1/users/{viewer}/mfa", nil, "UFFFFA", true},
+		{"PUT", "/api/v1/settings/mfa", func(*fixture) any { return map[string]any{"mfa_policy": "optional"} }, "UFFFFA", false},
 		{"GET", "/api/v1/audit", nil, "UFFFFA", false},
 		{"GET", "/api/v1/audit/verify", nil, "UFFFFA", false},
 		{"GET", "/metrics", nil, "UFFFFA", false},
@@ -423,7 +434,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed), "{exercise}", fmt.Sprint(f.exercise), "{inject}", fmt.Sprint(f.inject),
-			"{adv}", f.adv, "{pubadv}", f.pubAdv,
+			"{adv}", f.adv, "{pubadv}", f.pubAdv, "{nosession}", "999999",
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -470,7 +481,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}"} {
+			"{integ}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}", "{nosession}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{adv}", "{ref}")
