@@ -199,6 +199,7 @@ func TestMFAPolicyPages(t *testing.T) {
 	rita := e.user("rita", vigil.RoleResponder)
 	ada := e.login("ada")
 	resp, body := ada.get("/admin/users")
+	wantStatus(t, resp, body, http.StatusOK)
 	if !strings.Contains(body, `id="mfa-policy"`) {
 		t.Fatalf("no policy on the users page:\n%s", excerpt(body))
 	}
