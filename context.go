@@ -25,8 +25,10 @@ type Actor struct {
 	// means the default organisation only, with Role (Memberships).
 	Orgs    []OrgRole `json:"organisations,omitempty"`
 	TokenID int64     `json:"token_id,omitempty"` // set when acting through an API token
-	Scopes  []Scope   `json:"scopes,omitempty"`   // a token's scopes; nil for sessions and the system
-	System  bool      `json:"system,omitempty"`   // the CLI or a background job, not a person
+	// SessionID is set when acting through a browser session.
+	SessionID int64   `json:"-"`
+	Scopes    []Scope `json:"scopes,omitempty"` // a token's scopes; nil for sessions and the system
+	System    bool    `json:"system,omitempty"` // the CLI or a background job, not a person
 	// PartnerID is set for a partner organisation reading or writing
 	// through TAXII; it holds no role. PartnerTLP is its clearance.
 	PartnerID  int64 `json:"partner_id,omitempty"`
@@ -34,6 +36,10 @@ type Actor struct {
 	// MustChangePassword: the user logged in with a one-time password and
 	// may only change it (the transports enforce this).
 	MustChangePassword bool `json:"must_change_password,omitempty"`
+	// MustEnrol: the policy wants a second factor this user has not
+	// enrolled; until they do, they may only enrol (the transports enforce
+	// this, as for MustChangePassword).
+	MustEnrol bool `json:"must_enrol,omitempty"`
 }
 
 // SystemActor is the actor for the CLI and background jobs: it may do
@@ -79,4 +85,26 @@ func NewContextDurableLater(ctx context.Context) context.Context {
 func DurableLater(ctx context.Context) bool {
 	b, _ := ctx.Value(durableLaterContextKey).(bool)
 	return b
+}
+
+// Client is where a request comes from: the address (the connecting one,
+// or the one a trusted proxy forwarded) and the browser's User-Agent. The
+// HTTP transport puts it in the context; the stores use it to throttle
+// sign-ins by address and to tell a person's sessions apart.
+type Client struct {
+	Addr      string
+	UserAgent string
+}
+
+type clientContextKey struct{}
+
+// NewContextWithClient returns a copy of ctx that carries c.
+func NewContextWithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientContextKey{}, c)
+}
+
+// ClientFromContext returns the client in ctx, or the zero Client.
+func ClientFromContext(ctx context.Context) Client {
+	c, _ := ctx.Value(clientContextKey{}).(Client)
+	return c
 }

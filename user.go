@@ -61,8 +61,8 @@ func (u *User) Validate() error {
 	return p.Err()
 }
 
-// ValidatePassword checks a new password against the length rules and a few
-// obviously bad choices.
+// ValidatePassword checks a new password against the length rules, the
+// username, and the deny-list of common passwords (CommonPassword).
 func ValidatePassword(field, pw, username string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
@@ -72,6 +72,8 @@ func ValidatePassword(field, pw, username string) error {
 		return Invalid(field, "Password must be at most %d bytes.", MaxPasswordLen)
 	case username != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(username)):
 		return Invalid(field, "Password must not contain the username.")
+	case CommonPassword(pw):
+		return Invalid(field, "That password is among the most common ones in breached-password lists; choose another (a few random words work well).")
 	}
 	return nil
 }
@@ -104,9 +106,13 @@ type UserService interface {
 	// CreateUser creates u with password. ECONFLICT if the username is taken.
 	CreateUser(ctx context.Context, u *User, password string) error
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
-	// SetPassword replaces a user's password and ends their sessions. An
-	// admin may set anyone's; others only their own, with the current one.
+	// SetPassword replaces a user's password and ends their other
+	// sessions (all of them when an admin sets it). An admin may set
+	// anyone's; others only their own, with the current one.
 	SetPassword(ctx context.Context, id int64, current, next string) error
+	// ResetPassword is an admin's SetPassword for someone else, which may
+	// also revoke all of the user's API tokens, in one transaction.
+	ResetPassword(ctx context.Context, id int64, next string, revokeTokens bool) error
 }
 
 // Token is an API token for scripts and integrations. The secret is shown
@@ -154,25 +160,47 @@ func (t *Token) Validate(now time.Time) error {
 // Session is a logged-in browser. Its secret is only in the cookie; the
 // store keeps a hash.
 type Session struct {
-	ID        int64     `json:"id"`
-	UserID    int64     `json:"user_id"`
-	CSRFToken string    `json:"-"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID         int64     `json:"id"`
+	UserID     int64     `json:"user_id"`
+	CSRFToken  string    `json:"-"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	// UserAgent and Address are the browser's and where it signed in from,
+	// to tell one's sessions apart.
+	UserAgent string `json:"user_agent"`
+	Address   string `json:"address"`
+	// Current marks the session of the request that lists them.
+	Current bool `json:"current,omitempty"`
+	// Stage is StageSignedIn, or StageMFA (the password was right, the
+	// second factor is still to come) or StageEnrol (the policy wants a
+	// factor this user has not enrolled yet).
+	Stage string `json:"-"`
 }
 
-// Login throttling: after MaxFailedLogins failures in a row an account is
-// locked for a time that doubles with each further failure, up to MaxLockout.
+// Sign-in throttling (issue 21) counts failures, for any username whether
+// it exists or not, so that the answers do not tell which do:
+//   - by account and address: after MaxFailedLogins failures in a row from
+//     one address, that address is refused for a time that doubles with
+//     each further failure, up to MaxLockout;
+//   - by account alone: after MaxFailedLogins failures from anywhere, each
+//     attempt waits a back-off that doubles up to MaxAccountBackoff, and no
+//     longer: someone guessing from many addresses cannot keep the owner,
+//     with the right password (and second factor), out for long.
+//
+// The transports also limit attempts per address, whatever the account.
 const (
-	MaxFailedLogins = 5
-	BaseLockout     = 30 * time.Second
-	MaxLockout      = 15 * time.Minute
-	SessionLifetime = 12 * time.Hour
-	SessionIdle     = 2 * time.Hour
+	MaxFailedLogins   = 5
+	BaseLockout       = 30 * time.Second
+	MaxLockout        = 15 * time.Minute
+	MaxAccountBackoff = 30 * time.Second
+	SessionLifetime   = 12 * time.Hour
+	SessionIdle       = 2 * time.Hour
 )
 
-// LockoutFor returns how long an account is locked after failures failed
-// logins in a row: nothing before MaxFailedLogins, then doubling.
+// LockoutFor returns how long an address is refused for an account after
+// failures failed sign-ins in a row from it: nothing before
+// MaxFailedLogins, then doubling.
 func LockoutFor(failures int) time.Duration {
 	if failures < MaxFailedLogins {
 		return 0
@@ -184,16 +212,42 @@ func LockoutFor(failures int) time.Duration {
 	return min(d, MaxLockout)
 }
 
+// AccountBackoffFor returns how long every sign-in to an account waits
+// after failures failed ones in a row from anywhere: nothing before
+// MaxFailedLogins, then a second doubling up to MaxAccountBackoff.
+func AccountBackoffFor(failures int) time.Duration {
+	if failures < MaxFailedLogins {
+		return 0
+	}
+	d := time.Second
+	for i := MaxFailedLogins; i < failures && d < MaxAccountBackoff; i++ {
+		d *= 2
+	}
+	return min(d, MaxAccountBackoff)
+}
+
 // AuthService authenticates people and tokens and manages sessions and
 // tokens. Authenticate* methods need no actor in ctx.
 type AuthService interface {
 	// Login checks a username and password and starts a session, returning
 	// its secret for the cookie. EUNAUTHORIZED for a wrong user or password
-	// (the same message for both), ETOOMANY while the account is locked.
+	// (the same message for both), ETOOMANY while sign-ins to that username
+	// must wait (the same for every username: see LockoutFor). The client's
+	// address and User-Agent come from vigil.ClientFromContext.
 	Login(ctx context.Context, username, password string) (*Session, string, error)
 	// AuthenticateSession returns the actor and session for a cookie secret,
-	// extending an idle session. EUNAUTHORIZED when unknown or expired.
+	// extending an idle session. EUNAUTHORIZED when unknown or expired. A
+	// session waiting for its second factor (Stage StageMFA) comes with no
+	// actor: it may do nothing but VerifySecondFactor.
 	AuthenticateSession(ctx context.Context, secret string) (*Actor, *Session, error)
+	// VerifySecondFactor completes the sign-in of a session waiting for
+	// its second factor, with a TOTP code or an unused recovery code, and
+	// returns the session with a new secret for the cookie (the old one
+	// stops working). EINVALID (field code) for a wrong code, throttled as
+	// passwords are; EUNAUTHORIZED when the session waits for nothing.
+	// Another way of signing in (a provider's) starts its session through
+	// the same stages.
+	VerifySecondFactor(ctx context.Context, secret, code string) (*Session, string, error)
 	// Logout ends the session with that secret.
 	Logout(ctx context.Context, secret string) error
 	// AuthenticateToken returns the actor for an API token secret.
@@ -206,4 +260,13 @@ type AuthService interface {
 	FindTokens(ctx context.Context, userID int64) ([]*Token, error)
 	// RevokeToken revokes a token. ENOTFOUND for another user's token unless admin.
 	RevokeToken(ctx context.Context, id int64) error
+	// FindSessions lists a user's live sessions, last seen first (0: the
+	// actor's own, the current one marked; others' need PermUserAdmin).
+	FindSessions(ctx context.Context, userID int64) ([]*Session, error)
+	// RevokeSession ends one session: the actor's own, or with
+	// PermUserAdmin anyone's. ENOTFOUND otherwise. Audited.
+	RevokeSession(ctx context.Context, id int64) error
+	// EndSessions ends all of a user's sessions (PermUserAdmin), or, for
+	// the actor's own (0), all but the current one. Audited.
+	EndSessions(ctx context.Context, userID int64) (int, error)
 }

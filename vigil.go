@@ -24,6 +24,7 @@ type Services struct {
 	Search       SearchService
 	Users        UserService
 	Auth         AuthService
+	MFA          MFAService
 	Audit        AuditService
 	Anchors      AnchorService
 	Reports      ReportService

@@ -73,11 +73,19 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 					forbidden(w, r, "The request is missing its CSRF token; reload the page and try again.")
 					return
 				}
-				if a.MustChangePassword && !mustChangeAllowed(r) {
+				if a != nil && a.MustChangePassword && !mustChangeAllowed(r) {
 					s.error(w, r, errMustChange)
 					return
 				}
-				ctx = vigil.NewContextWithActor(ctx, a)
+				if a != nil && a.MustEnrol && !mustEnrolAllowed(r) {
+					s.error(w, r, errMustEnrol)
+					return
+				}
+				if a != nil {
+					// A session waiting for its second factor has no actor:
+					// only the second-factor step reads it (SessionFromContext).
+					ctx = vigil.NewContextWithActor(ctx, a)
+				}
 				ctx = context.WithValue(ctx, sessionKey{}, sess)
 			} else if vigil.ErrorCode(err) != vigil.EUNAUTHORIZED {
 				s.error(w, r, err)
@@ -98,6 +106,21 @@ var errMustChange = vigil.Errorf(vigil.EFORBIDDEN, "You logged in with a one-tim
 func mustChangeAllowed(r *http.Request) bool {
 	switch r.Method + " " + r.URL.Path {
 	case "GET /api/v1/me", "PUT /api/v1/me/password", "POST /api/v1/auth/logout":
+		return true
+	}
+	return !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/metrics"
+}
+
+// errMustEnrol refuses a user whom the policy wants to have a second
+// factor anything but enrolling one.
+var errMustEnrol = vigil.Errorf(vigil.EFORBIDDEN, "Set up a second factor first (POST /api/v1/me/mfa/totp, or the account page): your administrator requires one.")
+
+// mustEnrolAllowed says what a user made to enrol may still do: enrol,
+// see who they are, log out. Pages go through to package web, which sends
+// them to the enrolment page.
+func mustEnrolAllowed(r *http.Request) bool {
+	switch r.Method + " " + r.URL.Path {
+	case "GET /api/v1/me", "POST /api/v1/auth/logout", "GET /api/v1/me/mfa", "POST /api/v1/me/mfa/totp", "POST /api/v1/me/mfa/totp/confirm":
 		return true
 	}
 	return !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/metrics"
@@ -167,6 +190,9 @@ type LoginResponse struct {
 	User      *vigil.User `json:"user"`
 	CSRFToken string      `json:"csrf_token"`
 	ExpiresAt time.Time   `json:"expires_at"`
+	// Stage is "mfa" when the sign-in waits for a second factor (POST
+	// /api/v1/auth/mfa), "enrol" when the user must set one up first.
+	Stage string `json:"stage,omitempty"`
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
@@ -188,7 +214,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.json(w, http.StatusOK, &LoginResponse{User: u, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt})
+	s.json(w, http.StatusOK, &LoginResponse{User: u, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt, Stage: sess.Stage})
 	return nil
 }
 

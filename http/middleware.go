@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -28,6 +27,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 	h = s.logRequests(h)
 	h = crossOrigin(h)
 	h = securityHeaders(h)
+	h = s.withClient(h)
 	h = requestID(h)
 	return h
 }
@@ -193,12 +193,6 @@ func (s *Server) recoverPanics(h http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the request's remote address without the port. Vigil does
-// not trust X-Forwarded-For: a client can forge it.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the request's client address: the connecting one, or one
+// that a trusted proxy forwarded (see withClient).
+func clientIP(r *http.Request) string { return ClientAddr(r) }

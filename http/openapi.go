@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,12 @@ type op struct {
 	// retry with the same key and request gets the first answer again.
 	Idempotent bool
 	Long       bool // exports or imports: ExportTimeout, not StoreTimeout (see Long)
+	// Scope is the scope an API token needs for the operation, on top of
+	// what its user's role allows: by default write for every method that
+	// changes state and none for reads (tokenScope). SessionOnly refuses
+	// tokens outright: what only a person at a browser may do.
+	Scope       vigil.Scope
+	SessionOnly bool
 }
 
 // param is a query parameter.
@@ -75,7 +82,8 @@ func (s *Server) writeErrors(h apiHandler) http.HandlerFunc {
 
 // api registers an API route and its operation.
 func (s *Server) api(pattern string, h apiHandler, o op) {
-	hf := s.writeErrors(h)
+	method, path, _ := strings.Cut(pattern, " ")
+	hf := s.writeErrors(tokenScoped(method, o, h))
 	if o.Idempotent {
 		hf = s.idempotent(hf, s.error)
 	}
@@ -84,8 +92,45 @@ func (s *Server) api(pattern string, h apiHandler, o op) {
 	} else {
 		s.mux.HandleFunc(pattern, hf)
 	}
-	method, path, _ := strings.Cut(pattern, " ")
 	s.apiRoutes = append(s.apiRoutes, apiRoute{method: method, path: path, op: o})
+}
+
+// tokenScope is the scope an API token needs for an operation: the one it
+// names, else write for a method that changes state. The admin scope
+// covers write (a token with it may also administer).
+func tokenScope(method string, o op) vigil.Scope {
+	if o.Scope != "" {
+		return o.Scope
+	}
+	if unsafeMethod(method) {
+		return vigil.ScopeWrite
+	}
+	return ""
+}
+
+// tokenScoped is the one rule for API tokens' scopes by operation (issue
+// 21): a read token changes nothing, and what manages tokens or a
+// person's sign-in needs a browser session or the admin scope. The
+// services check each permission's scope as well; this rule holds even
+// where one forgets to.
+func tokenScoped(method string, o op, h apiHandler) apiHandler {
+	if o.Public {
+		return h
+	}
+	need := tokenScope(method, o)
+	return func(w http.ResponseWriter, r *http.Request) error {
+		a := vigil.ActorFromContext(r.Context())
+		if a == nil || a.TokenID == 0 {
+			return h(w, r)
+		}
+		if o.SessionOnly {
+			return vigil.Errorf(vigil.EFORBIDDEN, "API tokens cannot do that: sign in at a browser.")
+		}
+		if need != "" && !slices.Contains(a.Scopes, need) && !(need == vigil.ScopeWrite && slices.Contains(a.Scopes, vigil.ScopeAdmin)) {
+			return vigil.Errorf(vigil.EFORBIDDEN, "This API token's scopes do not allow that: it needs the %s scope.", need)
+		}
+		return h(w, r)
+	}
 }
 
 // enums are the allowed values of Vigil's string types.
@@ -97,6 +142,7 @@ var enums = map[reflect.Type][]string{
 	reflect.TypeFor[vigil.Source]():                 strs(vigil.Sources),
 	reflect.TypeFor[vigil.Role]():                   strs(vigil.Roles),
 	reflect.TypeFor[vigil.Scope]():                  strs(vigil.Scopes),
+	reflect.TypeFor[vigil.MFAPolicy]():              strs(vigil.MFAPolicies),
 	reflect.TypeFor[vigil.Permission]():             nil,
 	reflect.TypeFor[vigil.TimelineKind]():           strs(vigil.TimelineKinds),
 	reflect.TypeFor[vigil.TaskStatus]():             strs(vigil.TaskStatuses),
@@ -413,6 +459,10 @@ func (s *Server) openAPIDoc() map[string]any {
 		}
 		if o.Public {
 			operation["security"] = []any{}
+		} else if o.SessionOnly {
+			operation["x-token-scope"] = "none: a browser session only"
+		} else if sc := tokenScope(rt.method, o); sc != "" {
+			operation["x-token-scope"] = string(sc)
 		}
 		item, _ := paths[rt.path].(map[string]any)
 		if item == nil {

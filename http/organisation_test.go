@@ -38,6 +38,7 @@ func TestOrganisationsContract(t *testing.T) {
 	e.do(req{Method: "POST", Path: "/api/v1/organisations/nowhere/members", Token: admin, Body: map[string]any{"username": "nadia", "role": "viewer"}}).
 		want(t, http.StatusNotFound)
 
+	e.ownPassword("nadia", "a long enough passphrase")
 	r := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": "nadia", "password": "a long enough passphrase"}}).want(t, http.StatusOK)
 	var lr vigilhttp.LoginResponse
 	r.JSON(t, &lr)
@@ -127,6 +128,7 @@ func TestOrganisationsContract(t *testing.T) {
 		want(t, http.StatusCreated).JSON(t, &nAdmin)
 	e.do(req{Method: "POST", Path: "/api/v1/organisations/north/members", Token: admin, Body: map[string]any{"username": "nora", "role": "admin"}}).
 		want(t, http.StatusCreated)
+	e.ownPassword("nora", "a long enough passphrase")
 	r = e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": "nora", "password": "a long enough passphrase"}}).want(t, http.StatusOK)
 	r.JSON(t, &lr)
 	nora := map[string]string{"Cookie": r.Header.Get("Set-Cookie"), "X-CSRF-Token": lr.CSRFToken}
@@ -163,6 +165,7 @@ func TestOrganisationMemberOwnThings(t *testing.T) {
 		want(t, http.StatusCreated)
 	e.do(req{Method: "POST", Path: "/api/v1/organisations/north/members", Token: admin, Body: map[string]any{"username": "nadia", "role": "admin"}}).
 		want(t, http.StatusCreated)
+	e.ownPassword("nadia", "a long enough passphrase")
 	r := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": "nadia", "password": "a long enough passphrase"}}).want(t, http.StatusOK)
 	var lr vigilhttp.LoginResponse
 	r.JSON(t, &lr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -301,6 +302,17 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/tokens?user={admin}", nil, "UFFFFA", false},
 		{"POST", "/api/v1/tokens", func(*fixture) any { return map[string]any{"name": "mine", "scopes": []string{"read"}} }, "UAAAAA", false},
 		{"DELETE", "/api/v1/tokens/{token}", nil, "UNNNNA", true},
+		// Sessions and second factors (issue 21).
+		{"GET", "/api/v1/me/sessions", nil, "UAAAAA", false},
+		{"DELETE", "/api/v1/me/sessions/{nosession}", nil, "UNNNNN", false},
+		{"GET", "/api/v1/users/{viewer}/sessions", nil, "UFAFFA", false}, // the viewer: their own
+		{"DELETE", "/api/v1/users/{viewer}/sessions", nil, "UFAFFA", true},
+		{"POST", "/api/v1/auth/mfa", func(*fixture) any { return map[string]any{"code": "123456"} }, "UUUUUU", false}, // no sign-in waits for one
+		{"GET", "/api/v1/me/mfa", nil, "UAAAAA", false},
+		{"POST", "/api/v1/me/mfa/totp", nil, "UAAAAA", true},
+		{"POST", "/api/v1/me/mfa/totp/confirm", func(*fixture) any { return map[string]any{"code": "000000"} }, "UNNNNN", false}, // nothing being set up
+		{"DELETE", "/api/v1/users/{viewer}/mfa", nil, "UFFFFA", true},
+		{"PUT", "/api/v1/settings/mfa", func(*fixture) any { return map[string]any{"mfa_policy": "optional"} }, "UFFFFA", false},
 		{"GET", "/api/v1/audit", nil, "UFFFFA", false},
 		{"GET", "/api/v1/audit/verify", nil, "UFFFFA", false},
 		{"GET", "/metrics", nil, "UFFFFA", false},
@@ -455,7 +467,7 @@ func TestRoleMatrix(t *testing.T) {
 			"{alert}", fmt.Sprint(f.alert), "{duty}", fmt.Sprint(f.duty), "{contact}", fmt.Sprint(f.contact.ID), "{channel}", fmt.Sprint(f.channel.ID),
 			"{sub}", fmt.Sprint(f.sub.ID), "{delivery}", fmt.Sprint(f.delivery), "{kind}", "alertmanager", "{intaketoken}", "vgi_not-a-real-token-at-all",
 			"{hit}", fmt.Sprint(f.hit), "{redhit}", fmt.Sprint(f.redHit), "{ev}", fmt.Sprint(f.ev), "{redev}", fmt.Sprint(f.redEv), "{plan}", fmt.Sprint(f.plan), "{closed}", fmt.Sprint(f.closed), "{exercise}", fmt.Sprint(f.exercise), "{inject}", fmt.Sprint(f.inject),
-			"{adv}", f.adv, "{pubadv}", f.pubAdv, "{oidc}", fmt.Sprint(f.oidc.ID),
+			"{adv}", f.adv, "{pubadv}", f.pubAdv, "{oidc}", fmt.Sprint(f.oidc.ID), "{nosession}", "999999",
 		).Replace(p)
 	}
 	shared := newFixture(t)
@@ -502,7 +514,7 @@ func TestRoleMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		path, _, _ = strings.Cut(path, "?")
 		for _, p := range []string{"{inc}", "{ref}", "{red}", "{task}", "{comment}", "{obs}", "{link}", "{viewer}", "{token}",
-			"{integ}", "{mailbox}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}", "{oidc}"} {
+			"{integ}", "{mailbox}", "{group}", "{redgroup}", "{alert}", "{duty}", "{contact}", "{channel}", "{sub}", "{delivery}", "{hit}", "{redhit}", "{ev}", "{redev}", "{plan}", "{closed}", "{exercise}", "{oidc}", "{nosession}"} {
 			path = strings.ReplaceAll(path, p, "{id}")
 		}
 		path = strings.ReplaceAll(path, "{adv}", "{ref}")
@@ -522,5 +534,76 @@ func TestRoleMatrix(t *testing.T) {
 				t.Errorf("%s is not in the role matrix", k)
 			}
 		}
+	}
+}
+
+// TestTokenScopeByOperation is the scope finding of issue 21: a read token
+// created and deleted subscriptions and deleted and listed tokens. Every
+// operation of the API that changes state refuses a read token with 403,
+// before its handler runs, and token management refuses a write token.
+func TestTokenScopeByOperation(t *testing.T) {
+	e := newEnv(t)
+	_, u := e.user(vigil.RoleAdmin)
+	ctx := vigil.NewContextWithActor(context.Background(), vigil.SystemActor("test"))
+	read, err := e.svc.Auth.CreateToken(ctx, u.ID, &vigil.Token{Name: "read", Scopes: []vigil.Scope{vigil.ScopeRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write, err := e.svc.Auth.CreateToken(ctx, u.ID, &vigil.Token{Name: "write", Scopes: []vigil.Scope{vigil.ScopeRead, vigil.ScopeWrite}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := e.svc.Auth.CreateToken(ctx, u.ID, &vigil.Token{Name: "admin", Scopes: []vigil.Scope{vigil.ScopeRead, vigil.ScopeAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim, err := e.svc.Auth.CreateToken(ctx, u.ID, &vigil.Token{Name: "victim", Scopes: []vigil.Scope{vigil.ScopeRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, _ := e.svc.Auth.FindTokens(vigil.NewContextWithActor(context.Background(), &vigil.Actor{UserID: u.ID, Role: vigil.RoleAdmin}), 0)
+	var victimID int64
+	for _, tk := range toks {
+		if tk.Name == "victim" {
+			victimID = tk.ID
+		}
+	}
+	_ = victim
+
+	// The contract's two.
+	e.do(req{Method: "POST", Path: "/api/v1/subscriptions", Token: read, Raw: true,
+		Body: map[string]any{"events": []string{"incident.created"}, "email": "a@example.org"}}).want(t, http.StatusForbidden)
+	e.do(req{Method: "DELETE", Path: "/api/v1/tokens/" + itoa(int(victimID)), Token: read}).want(t, http.StatusForbidden)
+	e.do(req{Method: "GET", Path: "/api/v1/tokens", Token: read}).want(t, http.StatusForbidden)
+	e.do(req{Method: "DELETE", Path: "/api/v1/tokens/" + itoa(int(victimID)), Token: write}).want(t, http.StatusForbidden)
+	e.do(req{Method: "GET", Path: "/api/v1/tokens", Token: admin}).want(t, http.StatusOK)
+	e.do(req{Method: "DELETE", Path: "/api/v1/tokens/" + itoa(int(victimID)), Token: admin}).want(t, http.StatusNoContent)
+
+	// Every state-changing operation in the document, with its path's
+	// parameters made up: the read token is refused before anything else.
+	var d map[string]map[string]map[string]any
+	e.do(req{Method: "GET", Path: "/api/v1/openapi.json"}).want(t, http.StatusOK).JSON(t, &struct {
+		Paths *map[string]map[string]map[string]any `json:"paths"`
+	}{&d})
+	n := 0
+	for path, ops := range d {
+		for method, o := range ops {
+			m := strings.ToUpper(method)
+			if m == "GET" || m == "HEAD" || m == "PARAMETERS" {
+				continue
+			}
+			if sec, ok := o["security"].([]any); ok && len(sec) == 0 {
+				continue // public: the login, the intake with an integration's token
+			}
+			p := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "1")
+			r := e.do(req{Method: m, Path: p, Token: read, Raw: true, Body: map[string]any{}})
+			if r.Status != http.StatusForbidden {
+				t.Errorf("%s %s with a read token: %d, want 403 (%s)", m, path, r.Status, truncate(r.Body))
+			}
+			n++
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d state-changing operations tried", n)
 	}
 }

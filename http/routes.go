@@ -203,10 +203,33 @@ func (s *Server) routes() {
 	s.api("PUT /api/v1/users/{id}/password", s.handlePasswordChange, op{ID: "setUserPassword", Tag: "Users", Summary: "Set a user's password (admins)",
 		Body: PasswordChange{}, Status: http.StatusNoContent})
 	s.api("GET /api/v1/tokens", s.handleTokenList, op{ID: "listTokens", Tag: "Tokens", Summary: "List API tokens (mine; admins: anyone's)",
-		Query: []param{{"user", "User ID or \"me\" (admins).", str(), false}}, Resp: TokenList{}})
+		Query: []param{{"user", "User ID or \"me\" (admins).", str(), false}}, Resp: TokenList{}, Scope: vigil.ScopeAdmin})
 	s.api("POST /api/v1/tokens", s.handleTokenCreate, op{ID: "createToken", Tag: "Tokens", Summary: "Create an API token; its secret is shown once",
-		Body: TokenCreate{}, Resp: TokenCreated{}, Status: http.StatusCreated})
-	s.api("DELETE /api/v1/tokens/{id}", s.handleTokenRevoke, op{ID: "revokeToken", Tag: "Tokens", Summary: "Revoke an API token", Status: http.StatusNoContent})
+		Body: TokenCreate{}, Resp: TokenCreated{}, Status: http.StatusCreated, Scope: vigil.ScopeAdmin})
+	s.api("DELETE /api/v1/tokens/{id}", s.handleTokenRevoke, op{ID: "revokeToken", Tag: "Tokens", Summary: "Revoke an API token", Status: http.StatusNoContent, Scope: vigil.ScopeAdmin})
+	// Second factors (docs/identity.md).
+	s.api("POST /api/v1/auth/mfa", s.handleSecondFactor, op{ID: "verifySecondFactor", Tag: "Auth",
+		Summary: "Complete a sign-in that waits for its second factor (login answered stage mfa): a code from the app or a recovery code",
+		Body:    CodeRequest{}, Resp: LoginResponse{}, Public: true})
+	s.api("GET /api/v1/me/mfa", s.handleMFAStatus, op{ID: "getMyMFA", Tag: "MFA", Summary: "My second factors, and whether the policy requires one",
+		Resp: vigil.MFAStatus{}, SessionOnly: true})
+	s.api("POST /api/v1/me/mfa/totp", s.handleTOTPBegin, op{ID: "beginTOTPEnrolment", Tag: "MFA",
+		Summary: "Start setting up an authenticator app: a new secret, its otpauth URL and QR code", Resp: TOTPSetup{}, Status: http.StatusCreated, SessionOnly: true})
+	s.api("POST /api/v1/me/mfa/totp/confirm", s.handleTOTPConfirm, op{ID: "confirmTOTPEnrolment", Tag: "MFA",
+		Summary: "Confirm the app with a code it shows; answers the recovery codes, shown once", Body: CodeRequest{}, Resp: RecoveryCodes{}, SessionOnly: true})
+	s.api("DELETE /api/v1/users/{id}/mfa", s.handleMFAReset, op{ID: "resetUserMFA", Tag: "MFA", Summary: "Remove a user's second factors and end their sessions (admins)",
+		Status: http.StatusNoContent, Scope: vigil.ScopeAdmin})
+	s.api("PUT /api/v1/settings/mfa", s.handleMFAPolicy, op{ID: "setMFAPolicy", Tag: "MFA", Summary: "Whose sign-in needs a second factor: optional, admins or all (admins)",
+		Body: MFAPolicyRequest{}, Status: http.StatusNoContent, Scope: vigil.ScopeAdmin})
+	// Sessions (docs/identity.md).
+	s.api("GET /api/v1/me/sessions", s.handleMySessions, op{ID: "listMySessions", Tag: "Sessions", Summary: "My live browser sessions (the current one marked)",
+		Resp: SessionList{}, SessionOnly: true})
+	s.api("DELETE /api/v1/me/sessions/{id}", s.handleMySessionRevoke, op{ID: "revokeMySession", Tag: "Sessions", Summary: "End one of my sessions",
+		Status: http.StatusNoContent, SessionOnly: true})
+	s.api("GET /api/v1/users/{id}/sessions", s.handleUserSessions, op{ID: "listUserSessions", Tag: "Sessions", Summary: "A user's live sessions (admins)",
+		Resp: SessionList{}, Scope: vigil.ScopeAdmin})
+	s.api("DELETE /api/v1/users/{id}/sessions", s.handleUserSessionsEnd, op{ID: "endUserSessions", Tag: "Sessions", Summary: "End all of a user's sessions (admins)",
+		Resp: SessionsEnded{}, Scope: vigil.ScopeAdmin})
 	s.api("GET /api/v1/audit", s.handleAuditList, op{ID: "listAuditEvents", Tag: "Audit", Summary: "Read the audit log, newest first (admins)",
 		Query: []param{{"action", "Action, such as incident.update.", str(), false}, {"object_type", "Object type.", str(), false},
 			{"object_id", "Object ID.", str(), false}, {"actor", "Actor user ID or \"me\".", str(), false},

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -53,6 +54,9 @@ type Server struct {
 	// ExportTimeout that of the routes that export or import (see
 	// deadline.go); 0 takes DefaultStoreTimeout and DefaultExportTimeout.
 	StoreTimeout, ExportTimeout time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For and Forwarded
+	// headers name the client (ParseTrustedProxies); none by default.
+	TrustedProxies []netip.Prefix
 
 	loginLimiter *ratelimit.Limiter
 	intakeGate   *intakeGate

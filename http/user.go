@@ -28,6 +28,9 @@ type UserList struct {
 type PasswordChange struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+	// RevokeTokens, on an admin's reset of someone else's password, also
+	// revokes all of that user's API tokens.
+	RevokeTokens bool `json:"revoke_tokens,omitempty"`
 }
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
@@ -115,12 +118,14 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.Services.Users.SetPassword(r.Context(), id, req.CurrentPassword, req.NewPassword); err != nil {
-		return err
+	if id != a.UserID {
+		err = s.Services.Users.ResetPassword(r.Context(), id, req.NewPassword, req.RevokeTokens)
+	} else {
+		// One's own change ends one's other sessions, not this one.
+		err = s.Services.Users.SetPassword(r.Context(), id, req.CurrentPassword, req.NewPassword)
 	}
-	if id == a.UserID && SessionFromContext(r.Context()) != nil {
-		// Changing a password ends every session, this one too.
-		s.setSessionCookie(w, r, "", time.Time{})
+	if err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -63,6 +63,56 @@ func testAuth(t *testing.T, open Opener) {
 		}
 	})
 
+	// Issue 21: an existing account answered 429 after 5 failures while an
+	// unknown one answered 401, and anyone could keep an account locked.
+	t.Run("ThrottleTellsNoUsernames", func(t *testing.T) {
+		s := open(t)
+		newClock(s, time.Date(2026, 8, 1, 9, 0, 0, 0, time.UTC))
+		_, u := MustCreateUser(t, s, vigil.RoleViewer)
+		from := vigil.NewContextWithClient(t.Context(), vigil.Client{Addr: "198.51.100.7"})
+		answers := map[string][]string{}
+		for _, name := range []string{u.Username, "nosuchuser"} {
+			for range vigil.MaxFailedLogins + 2 {
+				_, _, err := s.Auth.Login(from, name, "wrong password here")
+				answers[name] = append(answers[name], string(vigil.ErrorCode(err))+": "+vigil.ErrorMessage(err))
+			}
+		}
+		if a, b := strings.Join(answers[u.Username], "\n"), strings.Join(answers["nosuchuser"], "\n"); a != b {
+			t.Errorf("a known and an unknown username answer differently:\n%s\n---\n%s", a, b)
+		}
+		if last := answers["nosuchuser"][vigil.MaxFailedLogins]; !strings.HasPrefix(last, string(vigil.ETOOMANY)) {
+			t.Errorf("an unknown username is not throttled: %q", last)
+		}
+	})
+	t.Run("RightPasswordFromElsewhere", func(t *testing.T) {
+		s := open(t)
+		c := newClock(s, time.Date(2026, 8, 1, 9, 0, 0, 0, time.UTC))
+		_, u := MustCreateUser(t, s, vigil.RoleViewer)
+		attacker := vigil.NewContextWithClient(t.Context(), vigil.Client{Addr: "203.0.113.66"})
+		owner := vigil.NewContextWithClient(t.Context(), vigil.Client{Addr: "192.0.2.10", UserAgent: "Firefox"})
+		// Someone guesses for an hour from one address, as fast as allowed.
+		for range 40 {
+			_, _, err := s.Auth.Login(attacker, u.Username, "wrong password here")
+			if c := vigil.ErrorCode(err); c != vigil.EUNAUTHORIZED && c != vigil.ETOOMANY {
+				t.Fatal(err)
+			}
+			c.add(vigil.MaxAccountBackoff + time.Second)
+		}
+		// Their address stays refused, the right password too.
+		_, _, err := s.Auth.Login(attacker, u.Username, "correct horse battery staple")
+		wantCode(t, err, vigil.ETOOMANY)
+		// The owner elsewhere waits at most the short back-off.
+		s.Auth.Login(attacker, u.Username, "wrong password here")
+		c.add(vigil.MaxAccountBackoff)
+		sess, _, err := s.Auth.Login(owner, u.Username, "correct horse battery staple")
+		if err != nil {
+			t.Fatalf("the owner from another address, after %v: %v", vigil.MaxAccountBackoff, err)
+		}
+		if sess.Address != "192.0.2.10" || sess.UserAgent != "Firefox" {
+			t.Errorf("session from %q by %q", sess.Address, sess.UserAgent)
+		}
+	})
+
 	t.Run("DisabledUser", func(t *testing.T) {
 		s := open(t)
 		_, u := MustCreateUser(t, s, vigil.RoleResponder)

@@ -78,6 +78,8 @@ var suite = []struct {
 	{"User", testUser},
 	{"OIDC", testOIDC},
 	{"Auth", testAuth},
+	{"Sessions", testSessions},
+	{"MFA", testMFA},
 	{"Audit", testAudit},
 	{"Anchor", testAnchor},
 	{"Report", testReport},

@@ -37,6 +37,44 @@ func testUser(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	})
+	// Issue 21: the printed one-time password could be "changed" to itself.
+	t.Run("NewPasswordMustDiffer", func(t *testing.T) {
+		s := open(t)
+		u := &vigil.User{Username: "reuser", Role: vigil.RoleAdmin, MustChangePassword: true}
+		if err := s.Users.CreateUser(SystemContext(t), u, "printed one-time password"); err != nil {
+			t.Fatal(err)
+		}
+		self := ActorContext(u)
+		wantField(t, s.Users.SetPassword(self, u.ID, "printed one-time password", "printed one-time password"), "new_password")
+		if got, _ := s.Users.FindUserByID(SystemContext(t), u.ID); !got.MustChangePassword {
+			t.Error("the refused change ended the one-time hold")
+		}
+		if err := s.Users.SetPassword(self, u.ID, "printed one-time password", "a password of my own"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Issue 21: users an administrator made with a password, or whose
+	// password an administrator set, must choose their own.
+	t.Run("AdminChosenPasswordMustChange", func(t *testing.T) {
+		s := open(t)
+		admin, _ := MustCreateUser(t, s, vigil.RoleAdmin)
+		u := &vigil.User{Username: "newbie", Role: vigil.RoleResponder}
+		if err := s.Users.CreateUser(admin, u, "initial password given"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Users.FindUserByID(admin, u.ID); !got.MustChangePassword {
+			t.Fatal("a user an admin created with a password need not change it")
+		}
+		if err := s.Users.SetPassword(ActorContext(u), u.ID, "initial password given", "a password all mine"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Users.SetPassword(admin, u.ID, "", "reset by the admin"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Users.FindUserByID(admin, u.ID); !got.MustChangePassword {
+			t.Error("a password an admin reset need not be changed")
+		}
+	})
 	t.Run("CreateAndFind", func(t *testing.T) {
 		s := open(t)
 		sys := SystemContext(t)

@@ -201,6 +201,8 @@ func TestAccessibility(t *testing.T) {
 		{"alert group", fmt.Sprintf("/alerts/groups/%d", res.GroupIDs[0])},
 		{"alert", fmt.Sprintf("/alerts/%d", res.AlertIDs[0])},
 		{"account", "/account"},
+		{"sessions", "/account/sessions"},
+		{"a user's sign-in and tokens", fmt.Sprintf("/admin/users/%d/tokens", ada.ID)},
 		{"users", "/admin/users"},
 		{"integrations", "/admin/integrations"},
 		{"key contacts", "/admin/contacts"},

@@ -21,6 +21,9 @@ type usersData struct {
 	// a user may have no role in the default organisation.
 	Orgs []*vigil.Organisation
 	Org  string
+	// The two-factor policy, and the choices.
+	MFAPolicy   vigil.MFAPolicy
+	MFAPolicies []vigil.MFAPolicy
 }
 
 // requirePerm is EFORBIDDEN (a 403 page) unless the actor holds p. The
@@ -39,6 +42,10 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 		return err
 	}
 	d.Roles = vigil.Roles
+	d.MFAPolicies = vigil.MFAPolicies
+	if st, err := h.Services.MFA.MFAStatus(r.Context(), 0); err == nil {
+		d.MFAPolicy = st.Policy
+	}
 	if d.Errors == nil {
 		d.Errors = map[string]string{}
 	}
@@ -134,26 +141,46 @@ func (h *Handler) adminUserUpdate(w http.ResponseWriter, r *http.Request) error 
 }
 
 type userTokensData struct {
-	User   *vigil.User
-	Tokens []*vigil.Token
+	User     *vigil.User
+	Tokens   []*vigil.Token
+	Sessions []sessionView
+	// The password reset form: its errors, and whether it asked to
+	// revoke the tokens.
+	Errors       map[string]string
+	RevokeTokens bool
 }
 
+// adminUserTokens is a user's sign-in and API tokens, for admins: their
+// sessions (to end them all), a password reset, and their tokens.
 func (h *Handler) adminUserTokens(w http.ResponseWriter, r *http.Request) error {
+	id, err := vigil.ParseID(r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	return h.renderUserAccess(w, r, http.StatusOK, id, &userTokensData{})
+}
+
+func (h *Handler) renderUserAccess(w http.ResponseWriter, r *http.Request, status int, id int64, d *userTokensData) error {
 	if err := requirePerm(r, vigil.PermTokenAdmin); err != nil {
 		return err
 	}
-	id, err := vigil.ParseID(r.PathValue("uid"))
-	d := &userTokensData{}
-	if err == nil {
-		d.User, err = h.Services.Users.FindUserByID(r.Context(), id)
-	}
+	var err error
+	d.User, err = h.Services.Users.FindUserByID(r.Context(), id)
 	if err == nil {
 		d.Tokens, err = h.Services.Auth.FindTokens(r.Context(), id)
+	}
+	var list []*vigil.Session
+	if err == nil {
+		list, err = h.Services.Auth.FindSessions(r.Context(), id)
 	}
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, http.StatusOK, "admin_tokens.html", h.newPage(r, "Tokens of "+d.User.Username, "admin", d))
+	d.Sessions = viewSessions(list)
+	if d.Errors == nil {
+		d.Errors = map[string]string{}
+	}
+	return h.render(w, r, status, "admin_tokens.html", h.newPage(r, "Sign-in of "+d.User.Username, "admin", d))
 }
 
 type auditData struct {

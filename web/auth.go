@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-ir/vigil"
 	vigilhttp "github.com/vigil-ir/vigil/http"
@@ -19,12 +22,46 @@ type loginData struct {
 	Providers []vigil.OIDCButton
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a site-relative path
+// ("/incidents?x=1"), never one a browser could read as another host. It
+// refuses control characters and white space anywhere, before and after
+// decoding percent-escapes (browsers drop a tab or newline, so "/\t/evil"
+// becomes "//evil"), and a second slash or a backslash after the first
+// (browsers read "/\evil" as "//evil").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !siteRelative(next) {
 		return "/"
 	}
+	// Decode as often as it changes (bounded), checking each form: a
+	// redirect target may be decoded again by whatever reads it next.
+	for s, i := next, 0; i < 3; i++ {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return "/"
+		}
+		if d == s {
+			break
+		}
+		if !siteRelative(d) {
+			return "/"
+		}
+		s = d
+	}
 	return next
+}
+
+// siteRelative reports whether p is a path on this site with nothing a
+// browser would strip or read as a host.
+func siteRelative(p string) bool {
+	if len(p) > 2048 || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) error {
@@ -61,7 +98,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.SetCookie(w, vigilhttp.SessionCookieFor(secret, sess.ExpiresAt, h.SecureCookies || r.TLS != nil))
-	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+	// The password is one step; a second factor, or enrolling one, may follow.
+	http.Redirect(w, r, mfaNext(sess.Stage, d.Next), http.StatusSeeOther)
 	return nil
 }
 
@@ -139,9 +177,8 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	// Changing the password ends every session, this one included.
-	http.SetCookie(w, vigilhttp.SessionCookieFor("", time.Time{}, h.SecureCookies || r.TLS != nil))
-	h.redirect(w, r, "/login", "Password changed. Log in with the new one.")
+	// Changing the password ends every other session; this one goes on.
+	h.redirect(w, r, "/account", "Password changed. Your other sessions have ended.")
 	return nil
 }
 

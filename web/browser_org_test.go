@@ -65,6 +65,7 @@ func TestBrowserOrganisations(t *testing.T) {
 	)
 
 	// Mo sees Acme's incidents only, and creates one.
+	e.ownPassword("mo", testPassword)
 	mo := open()
 	mo.login(base, "mo")
 	if s := mo.text("header.top"); !strings.Contains(s, "Acme Water Ltd") || strings.Contains(s, "Alerts") {

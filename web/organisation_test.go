@@ -394,6 +394,7 @@ func TestOrganisationAdminPages(t *testing.T) {
 	}
 	resp, body = ada.post("/admin/users", url.Values{"username": {"mo"}, "name": {"Mo"}, "organisation": {"acme"}, "role": {"admin"}, "password": {testPassword}})
 	wantStatus(t, resp, body, http.StatusSeeOther)
+	e.ownPassword("mo", testPassword)
 	mo, err := e.svc.Users.FindUserByUsername(system(), "mo")
 	if err != nil || mo.Role != "" {
 		t.Fatalf("mo: %+v, %v; want no role in the default organisation", mo, err)

@@ -153,6 +153,18 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/tokens", h.requireLogin(h.createToken))
 	mux.HandleFunc("POST /account/tokens/{tid}/revoke", h.requireLogin(h.revokeToken))
 	mux.HandleFunc("POST /account/organisation", h.requireLogin(h.orgSwitch))
+	mux.HandleFunc("GET /login/mfa", h.serve(h.loginMFAForm))
+	mux.HandleFunc("POST /login/mfa", h.serve(h.loginMFA))
+	mux.HandleFunc("GET /account/mfa", h.requireLogin(h.mfaPage))
+	mux.HandleFunc("POST /account/mfa/totp", h.requireLogin(h.mfaBegin))
+	mux.HandleFunc("POST /account/mfa/totp/confirm", h.requireLogin(h.mfaConfirm))
+	mux.HandleFunc("POST /admin/users/{uid}/mfa/reset", h.requireLogin(h.adminUserMFAReset))
+	mux.HandleFunc("POST /admin/mfa-policy", h.requireLogin(h.adminMFAPolicy))
+	mux.HandleFunc("GET /account/sessions", h.requireLogin(h.sessions))
+	mux.HandleFunc("POST /account/sessions/{sid}/revoke", h.requireLogin(h.sessionRevoke))
+	mux.HandleFunc("POST /account/sessions/end-others", h.requireLogin(h.sessionsEndOthers))
+	mux.HandleFunc("POST /admin/users/{uid}/sessions/end", h.requireLogin(h.adminUserSessionsEnd))
+	mux.HandleFunc("POST /admin/users/{uid}/password", h.requireLogin(h.adminUserPassword))
 
 	mux.HandleFunc("GET /incidents", h.requireLogin(h.incidentList))
 	mux.Handle("GET /incidents/live", vigilhttp.Stream(h.requireLogin(h.listLive)))
@@ -391,6 +403,9 @@ func (h *Handler) requireLogin(fn pageHandler) http.HandlerFunc {
 		if a := vigil.ActorFromContext(r.Context()); a.MustChangePassword && r.URL.Path != "/account" && r.URL.Path != "/account/password" {
 			h.redirect(w, r, "/account", "You logged in with a one-time password. Choose your own before you go on.")
 			return nil
+		} else if a.MustEnrol && !strings.HasPrefix(r.URL.Path, "/account/mfa") {
+			h.redirect(w, r, "/account/mfa", "Your administrator requires a second factor: set up an authenticator app before you go on.")
+			return nil
 		}
 		return fn(w, r)
 	})
@@ -475,11 +490,6 @@ func fieldErrors(err error) map[string]string {
 	return out
 }
 
-// clientIP is the request's remote address, for rate limits.
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
+// clientIP is the request's client address, for rate limits: the
+// connecting one, or one a trusted proxy forwarded.
+func clientIP(r *http.Request) string { return vigilhttp.ClientAddr(r) }

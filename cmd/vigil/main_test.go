@@ -549,3 +549,40 @@ func TestServeRevisesStarterPlans(t *testing.T) {
 		t.Errorf("after a restart: version %d, as now shipped %v", got.Version, got.Source == rw.Source)
 	}
 }
+
+// TestServeSealsTOTPSecrets: a TOTP secret is stored sealed, as channels'
+// secrets are (issue 21), and one stored in the clear is sealed at start.
+func TestServeSealsTOTPSecrets(t *testing.T) {
+	t.Setenv("VIGIL_ADMIN_PASSWORD", "chosen by the operator")
+	data := filepath.Join(t.TempDir(), "data")
+	m, _ := MustRunMain(t, data)
+	ctx := cliContext(t.Context())
+	svc := m.Store.Services()
+	admin, err := svc.Users.FindUserByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := vigil.NewContextWithActor(t.Context(), &vigil.Actor{UserID: admin.ID, Username: "admin", Role: vigil.RoleAdmin})
+	e, err := svc.MFA.BeginTOTP(me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := m.Store.QueryRow(ctx, `SELECT secret FROM user_factors WHERE user_id = ?`, admin.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, e.Secret) || !strings.HasPrefix(stored, "vgs1:") {
+		t.Errorf("stored TOTP secret %q", stored)
+	}
+	if _, err := m.Store.Exec(ctx, `UPDATE user_factors SET secret = ? WHERE user_id = ?`, e.Secret, admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	m, _ = MustRunMain(t, data)
+	if err := m.Store.QueryRow(ctx, `SELECT secret FROM user_factors WHERE user_id = ?`, admin.ID).Scan(&stored); err != nil || !strings.HasPrefix(stored, "vgs1:") {
+		t.Errorf("after a restart the secret stored in the clear is %q (%v)", stored, err)
+	}
+	if got, err := m.Store.Services().MFA.PendingTOTP(me); err != nil || got.Secret != e.Secret {
+		t.Errorf("the pending secret after a restart: %+v, %v", got, err)
+	}
+}

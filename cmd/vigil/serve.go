@@ -26,8 +26,11 @@ import (
 // ServeConfig is the configuration of "vigil serve".
 type ServeConfig struct {
 	Config
-	Addr            string
-	SecureCookies   bool
+	Addr          string
+	SecureCookies bool
+	// TrustedProxies are CIDR prefixes of the proxies whose
+	// X-Forwarded-For and Forwarded headers name the client.
+	TrustedProxies  string
 	ShutdownTimeout time.Duration
 	// LiveInterval is how often live pages check for changes (0: default).
 	LiveInterval time.Duration
@@ -142,6 +145,9 @@ func (m *Main) Run(ctx context.Context) error {
 	srv.Metrics = metrics
 	srv.StoreTimeout, srv.ExportTimeout = m.Config.StoreTimeout, m.Config.ExportTimeout
 	srv.SecureCookies = m.Config.SecureCookies
+	if srv.TrustedProxies, err = vigilhttp.ParseTrustedProxies(m.Config.TrustedProxies); err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
 	ui, err := web.New(store.Services(), m.Logger)
 	if err != nil {
 		return err
@@ -322,6 +328,7 @@ func serveCommand(stdout, stderr io.Writer) *ffcli.Command {
 	cfg.storeFlags(fs)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when a proxy in front terminates TLS)")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of proxies in front whose X-Forwarded-For and Forwarded headers name the client (default: none; the connecting address is the client)")
 	fs.StringVar(&cfg.Timezone, "timezone", "", "time zone of the web pages, such as Europe/London (default: the machine's)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.BoolVar(&cfg.NoWorker, "no-worker", false, "run no background jobs here (notifications, reminders); other instances on the same database do")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-ir/vigil"
 )
@@ -22,46 +23,108 @@ const touchEvery = time.Minute
 
 var errBadLogin = vigil.Errorf(vigil.EUNAUTHORIZED, "Wrong username or password.")
 
+// throttleKeys are the keys of login_throttle for a sign-in to username
+// from addr: the account's, and the account's from that address.
+func throttleKeys(username, addr string) (account, pair string) {
+	return vigil.HashSecret("login\x00" + username), vigil.HashSecret("login\x00" + username + "\x00" + addr)
+}
+
+// throttleWait returns how long a sign-in to username from addr must wait
+// (0: it may go ahead), the same whether the account exists or not.
+func (db *DB) throttleWait(ctx context.Context, username, addr string) (time.Duration, error) {
+	account, pair := throttleKeys(username, addr)
+	rows, err := db.Read.QueryContext(ctx, db.rebind(`SELECT locked_until FROM login_throttle WHERE key IN (?, ?) AND locked_until IS NOT NULL`), account, pair)
+	if err != nil {
+		return 0, db.formatError(fmt.Errorf("read throttle: %w", err))
+	}
+	defer rows.Close()
+	now := db.Now()
+	var wait time.Duration
+	for rows.Next() {
+		var until time.Time
+		if err := rows.Scan(scanTime(&until)); err != nil {
+			return 0, db.formatError(err)
+		}
+		wait = max(wait, until.Sub(now))
+	}
+	return wait, db.formatError(rows.Err())
+}
+
+// errThrottled is the answer while a sign-in must wait: the same for any
+// username, and it does not say whether the account or the address is
+// the cause.
+func errThrottled(wait time.Duration) error {
+	return vigil.Errorf(vigil.ETOOMANY, "Too many failed sign-ins. Try again in %d seconds.", int(math.Ceil(wait.Seconds())))
+}
+
+// throttleFail counts a failed sign-in (a password or a second factor) to
+// username from addr and sets the waits that follow (vigil.LockoutFor,
+// vigil.AccountBackoffFor).
+func (tx *Tx) throttleFail(username, addr string) error {
+	account, pair := throttleKeys(username, addr)
+	for _, k := range []struct {
+		key  string
+		wait func(int) time.Duration
+	}{{account, vigil.AccountBackoffFor}, {pair, vigil.LockoutFor}} {
+		var failures int
+		if err := tx.queryRow(`INSERT INTO login_throttle (key, failures, updated_at) VALUES (?, 1, ?)
+			ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at
+			RETURNING failures`, k.key, tx.now).Scan(&failures); err != nil {
+			return fmt.Errorf("count failure: %w", err)
+		}
+		if d := k.wait(failures); d > 0 {
+			if _, err := tx.exec(`UPDATE login_throttle SET locked_until = ? WHERE key = ?`, tx.now.Add(d), k.key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// throttleClear forgets the failures of a sign-in that succeeded, and
+// rows idle for a day.
+func (tx *Tx) throttleClear(username, addr string) error {
+	account, pair := throttleKeys(username, addr)
+	_, err := tx.exec(`DELETE FROM login_throttle WHERE key IN (?, ?) OR updated_at < ?`, account, pair, tx.now.Add(-24*time.Hour))
+	return err
+}
+
 // Login checks the password outside any transaction (argon2 is slow by
-// design, and SQLite has one writer), then records the outcome.
+// design, and SQLite has one writer), then records the outcome. Failures
+// are throttled by account and by account and address, for unknown
+// usernames as for known ones (vigil.LockoutFor).
 func (s *AuthService) Login(ctx context.Context, username, password string) (sess *vigil.Session, secret string, err error) {
 	defer s.db.op("auth.login")(&err)
 	username = strings.ToLower(strings.TrimSpace(username))
 	if len(password) > vigil.MaxPasswordLen || len(username) > 64 {
 		return nil, "", errBadLogin
 	}
+	client := vigil.ClientFromContext(ctx)
+	if wait, err := s.db.throttleWait(ctx, username, client.Addr); err != nil {
+		return nil, "", err
+	} else if wait > 0 {
+		return nil, "", errThrottled(wait)
+	}
 	var id int64
 	var hash string
 	var disabled bool
-	var failed int
-	var locked *time.Time
-	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT id, password_hash, disabled, failed_logins, locked_until FROM users WHERE username = ?`), username).
-		Scan(&id, &hash, &disabled, &failed, scanNullTime(&locked))
+	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT id, password_hash, disabled FROM users WHERE username = ?`), username).
+		Scan(&id, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		vigil.CheckDummyPassword(password)
-		return nil, "", errBadLogin
 	} else if err != nil {
 		return nil, "", s.db.formatError(fmt.Errorf("find user: %w", err))
 	}
-	now := s.db.Now()
-	if locked != nil && locked.After(now) {
-		wait := int(math.Ceil(locked.Sub(now).Minutes()))
-		return nil, "", vigil.Errorf(vigil.ETOOMANY, "Too many failed logins. Try again in %d minute(s), or ask an administrator to reset your password.", wait)
-	}
-	ok := vigil.CheckPassword(hash, password)
-	if !ok || disabled {
-		// Count the failure and lock the account if it is one too many.
+	if id == 0 || !vigil.CheckPassword(hash, password) || disabled {
+		// Count the failure, by account and address, whether the account
+		// exists or not.
 		werr := s.db.write(ctx, func(tx *Tx) error {
-			var failures int
-			if err := tx.queryRow(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins`, id).Scan(&failures); err != nil {
+			if err := tx.throttleFail(username, client.Addr); err != nil {
 				return err
 			}
-			if d := vigil.LockoutFor(failures); d > 0 {
-				if _, err := tx.exec(`UPDATE users SET locked_until = ? WHERE id = ?`, tx.now.Add(d), id); err != nil {
-					return err
-				}
+			if id != 0 {
+				tx.audit("auth.login_failed", "user", id, nil, map[string]any{"username": username, "address": client.Addr})
 			}
-			tx.audit("auth.login_failed", "user", id, nil, map[string]any{"username": username, "failures": failures})
 			return nil
 		})
 		if werr != nil {
@@ -89,14 +152,29 @@ func startSession(ctx context.Context, db *DB, id int64, details map[string]any,
 	if err != nil {
 		return nil, "", err
 	}
+	client := vigil.ClientFromContext(ctx)
+	username, _ := details["username"].(string)
 	sess, err := writeV(ctx, db, func(tx *Tx) (*vigil.Session, error) {
+		if err := tx.throttleClear(username, client.Addr); err != nil {
+			return nil, err
+		}
 		if _, err := tx.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, tx.now, id); err != nil {
 			return nil, err
 		}
-		sess := &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime)}
-		var err error
-		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now)
+		// A provider's sign-in is complete: second factors are the
+		// provider's business (docs/identity.md); the local policy and
+		// factors apply to password sign-ins.
+		stage := vigil.StageSignedIn
+		if _, sso := details["provider"]; !sso {
+			var err error
+			if stage, err = tx.signInStage(id); err != nil {
+				return nil, err
+			}
+		}
+		sess := &vigil.Session{UserID: id, CSRFToken: csrf, CreatedAt: tx.now, ExpiresAt: tx.now.Add(vigil.SessionLifetime),
+			LastSeenAt: tx.now, UserAgent: clip(client.UserAgent, 300), Address: client.Addr, Stage: stage}
+		sess.ID, err = tx.insert(`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, user_agent, address, stage)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, vigil.HashSecret(secret), id, csrf, sess.CreatedAt, sess.ExpiresAt, tx.now, sess.UserAgent, sess.Address, stage)
 		if err != nil {
 			return nil, fmt.Errorf("insert session: %w", err)
 		}
@@ -110,12 +188,12 @@ func startSession(ctx context.Context, db *DB, id int64, details map[string]any,
 			}
 		}
 		details["session_id"] = sess.ID
+		details["address"] = client.Addr
 		tx.audit("auth.login", "user", id, nil, details)
 		// The one logging in is who they have just proved to be, not
 		// the anonymous request that asked.
 		ev := tx.audits[len(tx.audits)-1]
-		name, _ := details["username"].(string)
-		ev.ActorID, ev.ActorName = &id, name
+		ev.ActorID, ev.ActorName = &id, username
 		return sess, nil
 	})
 	if err != nil {
@@ -124,15 +202,26 @@ func startSession(ctx context.Context, db *DB, id int64, details map[string]any,
 	return sess, secret, nil
 }
 
+// clip cuts s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // AuthenticateSession resolves a session cookie.
 func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a *vigil.Actor, sess *vigil.Session, err error) {
 	defer s.db.op("auth.session")(&err)
 	var lastSeen time.Time
 	var u vigil.User
 	sess = &vigil.Session{}
-	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at,
+	err = s.db.Read.QueryRowContext(ctx, s.db.rebind(`SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at, s.stage,
 		u.username, u.name, u.disabled, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), vigil.HashSecret(secret)).
-		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, scanTime(&sess.CreatedAt), scanTime(&sess.ExpiresAt), scanTime(&lastSeen),
+		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, scanTime(&sess.CreatedAt), scanTime(&sess.ExpiresAt), scanTime(&lastSeen), &sess.Stage,
 			&u.Username, &u.Name, &u.Disabled, &u.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, vigil.Errorf(vigil.EUNAUTHORIZED, "Your session has ended. Log in again.")
@@ -151,7 +240,11 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, secret string) (a
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
-	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword}
+	if sess.Stage == vigil.StageMFA {
+		return nil, sess, nil // nobody yet: the second factor is to come
+	}
+	a = &vigil.Actor{UserID: sess.UserID, Username: u.Username, Name: u.Name, MustChangePassword: u.MustChangePassword, SessionID: sess.ID,
+		MustEnrol: sess.Stage == vigil.StageEnrol}
 	if err := loadMemberships(ctx, s.db, a, 0); err != nil {
 		return nil, nil, err
 	}
@@ -377,4 +470,93 @@ func (s *AuthService) RevokeToken(ctx context.Context, id int64) (err error) {
 		tx.audit("token.revoke", "token", id, &before, t)
 		return nil
 	})
+}
+
+const sessionColumns = `id, user_id, created_at, expires_at, last_seen_at, user_agent, address`
+
+func scanSession(r rowScanner) (*vigil.Session, error) {
+	var x vigil.Session
+	err := r.Scan(&x.ID, &x.UserID, scanTime(&x.CreatedAt), scanTime(&x.ExpiresAt), scanTime(&x.LastSeenAt), &x.UserAgent, &x.Address)
+	return &x, err
+}
+
+// sessionsOf resolves the user whose sessions the actor asks for: 0 is
+// their own; another's needs PermUserAdmin.
+func (tx *Tx) sessionsOf(userID int64) (int64, error) {
+	if tx.actor == nil {
+		return 0, vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+	}
+	if userID == 0 || userID == tx.actor.UserID {
+		if tx.actor.TokenID != 0 {
+			return 0, vigil.Errorf(vigil.EFORBIDDEN, "API tokens cannot see or end sessions: sign in at a browser.")
+		}
+		return tx.actor.UserID, nil
+	}
+	return userID, tx.require(vigil.PermUserAdmin)
+}
+
+// FindSessions lists a user's live sessions.
+func (s *AuthService) FindSessions(ctx context.Context, userID int64) (out []*vigil.Session, err error) {
+	defer s.db.op("auth.find_sessions")(&err)
+	out = []*vigil.Session{}
+	err = s.db.read(ctx, func(tx *Tx) error {
+		uid, err := tx.sessionsOf(userID)
+		if err != nil {
+			return err
+		}
+		out, err = queryAll(tx, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen_at > ?
+			ORDER BY last_seen_at DESC, id DESC`, uid, tx.now, tx.now.Add(-vigil.SessionIdle))
+		for _, x := range out {
+			x.Current = x.ID == tx.actor.SessionID && tx.actor.SessionID != 0
+		}
+		return err
+	})
+	return out, err
+}
+
+// RevokeSession ends one session.
+func (s *AuthService) RevokeSession(ctx context.Context, id int64) (err error) {
+	defer s.db.op("auth.revoke_session")(&err)
+	return s.db.write(ctx, func(tx *Tx) error {
+		if tx.actor == nil {
+			return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
+		}
+		if tx.actor.TokenID != 0 && !tx.actor.Can(vigil.PermUserAdmin) {
+			return vigil.Errorf(vigil.EFORBIDDEN, "API tokens cannot see or end sessions: sign in at a browser.")
+		}
+		x, err := scanSession(tx.queryRow(`SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && x.UserID != tx.actor.UserID && !tx.actor.Can(vigil.PermUserAdmin)) {
+			return vigil.Errorf(vigil.ENOTFOUND, "Session not found.")
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.exec(`DELETE FROM sessions WHERE id = ?`, id); err != nil {
+			return err
+		}
+		tx.audit("session.revoke", "user", x.UserID, nil, map[string]any{"session_id": id, "address": x.Address, "user_agent": x.UserAgent})
+		return nil
+	})
+}
+
+// EndSessions ends a user's sessions (one's own: all but the current one).
+func (s *AuthService) EndSessions(ctx context.Context, userID int64) (n int, err error) {
+	defer s.db.op("auth.end_sessions")(&err)
+	n, err = writeV(ctx, s.db, func(tx *Tx) (int, error) {
+		uid, err := tx.sessionsOf(userID)
+		if err != nil {
+			return 0, err
+		}
+		keep := int64(0)
+		if uid == tx.actor.UserID {
+			keep = tx.actor.SessionID
+		}
+		res, err := tx.exec(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`, uid, keep)
+		if err != nil {
+			return 0, err
+		}
+		ended, _ := res.RowsAffected()
+		tx.audit("session.end_all", "user", uid, nil, map[string]any{"ended": ended, "kept_current": keep != 0})
+		return int(ended), nil
+	})
+	return n, err
 }

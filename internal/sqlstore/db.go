@@ -184,6 +184,7 @@ func (db *DB) Services() vigil.Services {
 		Search:       &SearchService{db: db},
 		Users:        &UserService{db: db},
 		Auth:         &AuthService{db: db},
+		MFA:          &MFAService{db: db},
 		Audit:        &AuditService{db: db},
 		Anchors:      &AnchorService{db: db},
 		Reports:      &ReportService{db: db},

@@ -94,6 +94,7 @@ const (
 	colChannelSMTP   = "channels.smtp.password"
 	colFeedPassword  = "taxii_feeds.password"
 	colServerKey     = "server_keys.key"
+	colFactorSecret  = "user_factors.secret"
 )
 
 // channelSMTP is a channel's SMTP settings as stored, the password sealed.
@@ -172,6 +173,7 @@ func (db *DB) SealSecrets(ctx context.Context) (n int, err error) {
 			{"server_keys", "name", "key", colServerKey},
 			{"oidc_providers", "id", "client_secret", colOIDCSecret},
 			{"oidc_sessions", "session_id", "id_token", colOIDCIDToken},
+			{"user_factors", "id", "secret", colFactorSecret},
 		} {
 			type kv struct {
 				key any // the row's key, as the driver gives it back

@@ -120,6 +120,11 @@ func (s *UserService) CreateUser(ctx context.Context, u *vigil.User, password st
 	if err := vigil.ValidatePassword("password", password, u.Username); err != nil {
 		return err
 	}
+	if !vigil.ActorFromContext(ctx).System {
+		// A password an administrator chose is theirs, not the user's: the
+		// user chooses their own at the first sign-in (issue 21).
+		u.MustChangePassword = true
+	}
 	hash, err := vigil.HashPassword(password)
 	if err != nil {
 		return err
@@ -217,9 +222,23 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd vigil.UserUp
 	return out, err
 }
 
-// SetPassword replaces a password and ends the user's sessions.
+// SetPassword replaces a password and ends the user's other sessions.
 func (s *UserService) SetPassword(ctx context.Context, id int64, current, next string) (err error) {
 	defer s.db.op("user.set_password")(&err)
+	return s.setPassword(ctx, id, current, next, false)
+}
+
+// ResetPassword is an admin's reset of someone else's password, which may
+// revoke their API tokens too.
+func (s *UserService) ResetPassword(ctx context.Context, id int64, next string, revokeTokens bool) (err error) {
+	defer s.db.op("user.reset_password")(&err)
+	if a := vigil.ActorFromContext(ctx); a != nil && a.UserID == id && !a.System {
+		return vigil.Errorf(vigil.EINVALID, "Change your own password on your account page.")
+	}
+	return s.setPassword(ctx, id, "", next, revokeTokens)
+}
+
+func (s *UserService) setPassword(ctx context.Context, id int64, current, next string, revokeTokens bool) error {
 	actor := vigil.ActorFromContext(ctx)
 	if actor == nil {
 		return vigil.Errorf(vigil.EUNAUTHORIZED, "You must be logged in.")
@@ -242,20 +261,55 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, current, next s
 	if err := vigil.ValidatePassword("new_password", next, username); err != nil {
 		return err
 	}
+	if vigil.CheckPassword(hash, next) {
+		// Above all the printed one-time password: "changing" it to itself
+		// would keep a password that was shown on a console (issue 21).
+		return vigil.Invalid("new_password", "Choose a new password, not the one you have now.")
+	}
 	newHash, err := vigil.HashPassword(next)
 	if err != nil {
 		return err
 	}
+	// Choosing one's own password ends a one-time password's hold; one an
+	// administrator chose for someone else starts it (the CLI's, run by
+	// whoever holds the server, changes nothing).
+	mustChange := "must_change_password"
+	switch {
+	case self:
+		mustChange = "?"
+	case !actor.System:
+		mustChange = "NOT ?"
+	}
 	return s.db.write(ctx, func(tx *Tx) error {
-		// Choosing one's own password ends a one-time password's hold.
+		args := []any{newHash, tx.now}
+		if mustChange != "must_change_password" {
+			args = append(args, false)
+		}
 		if _, err := tx.exec(`UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ?,
-			must_change_password = CASE WHEN ? THEN ? ELSE must_change_password END WHERE id = ?`, newHash, tx.now, self, false, id); err != nil {
+			must_change_password = `+mustChange+` WHERE id = ?`, append(args, id)...); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+		// Every other session ends: whoever knew the old password is out.
+		// One's own change keeps the session it was made in.
+		keep := int64(0)
+		if self {
+			keep = actor.SessionID
+		}
+		res, err := tx.exec(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`, id, keep)
+		if err != nil {
 			return err
 		}
-		tx.audit("user.password", "user", id, nil, map[string]string{"username": username})
+		ended, _ := res.RowsAffected()
+		var revoked int64
+		if revokeTokens {
+			res, err := tx.exec(`UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, tx.now, id)
+			if err != nil {
+				return err
+			}
+			revoked, _ = res.RowsAffected()
+		}
+		tx.audit("user.password", "user", id, nil, map[string]any{"username": username, "by_admin": !self,
+			"sessions_ended": ended, "tokens_revoked": revoked})
 		return nil
 	})
 }
