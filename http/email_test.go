@@ -256,6 +256,7 @@ func TestIntakeEmailOrganisations(t *testing.T) {
 		want(t, http.StatusCreated)
 	e.do(req{Method: "POST", Path: "/api/v1/organisations/north/members", Token: admin, Body: map[string]any{"username": "nadia", "role": "responder"}}).
 		want(t, http.StatusCreated)
+	e.ownPassword("nadia", "a long enough passphrase") // a password an admin chose must be changed first
 	r := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"username": "nadia", "password": "a long enough passphrase"}}).want(t, http.StatusOK)
 	var lr vigilhttp.LoginResponse
 	r.JSON(t, &lr)
@@ -266,6 +267,8 @@ func TestIntakeEmailOrganisations(t *testing.T) {
 	if len(a.Evidence) == 0 {
 		t.Fatal("no evidence")
 	}
+	// Alerts are the default organisation's work: a member-only user holds
+	// no permission on them at all (403 for any alert, so nothing is told).
 	if st := e.do(req{Method: "GET", Path: fmt.Sprintf("/api/v1/alerts/%d", a.ID), Header: nadia}).Status; st != http.StatusNotFound && st != http.StatusForbidden {
 		t.Errorf("a member's user reads the alert: %d", st)
 	}
